@@ -1,0 +1,128 @@
+# xenci — top-level build. GNU make; every library comes from pkg-config.
+#   make deps      install the Debian packages (debian-packages.txt)
+#   make           build/xenci-controller, build/xenci-agent, build/xenci
+#   make check     deps, build, then every test suite; ends with "N passed, N failed"
+#   make SANITIZE=address,undefined check   the same in build/sanitize
+#   make format    clang-format every C file;  make analyze   cppcheck, zero findings
+#   make bench     benchmarks (figures, not pass/fail)
+
+BUILD ?= build
+CC ?= cc
+SUITES ?= unit integration fuzz e2e browser
+
+PKGS := libmicrohttpd libcurl jansson yaml-0.1 sqlite3 libgit2 libserialport \
+	libusb-1.0 libcrypto gmime-3.0
+WARN := -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes -Wformat=2 -Wvla
+CFLAGS ?= -O2 -g
+XCFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) -Ilib -MMD -MP $(PKG_CFLAGS)
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
+
+ifneq ($(SANITIZE),)
+BUILD := build/sanitize
+CFLAGS += -O1 -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDFLAGS += -fsanitize=$(SANITIZE)
+endif
+
+VERSION := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
+XCFLAGS += -DXENCI_VERSION='"$(VERSION)"'
+
+LIB_SRC := $(wildcard lib/*.c)
+CTL_SRC := $(filter-out controller/main.c,$(wildcard controller/*.c))
+AGENT_SRC := $(filter-out lab-agent/main.c,$(wildcard lab-agent/*.c))
+CLI_SRC := $(filter-out cli/main.c,$(wildcard cli/*.c))
+HARNESS_SRC := $(wildcard tests/harness/*.c)
+UNIT_SRC := $(wildcard tests/unit/test-*.c)
+INTEG_SRC := $(wildcard tests/integration/test-*.c)
+BENCH_SRC := $(wildcard tests/bench/bench-*.c)
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz-*.c)
+
+obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+
+LIB_A := $(BUILD)/libxenci.a
+CTL_A := $(BUILD)/libcontroller.a
+AGENT_A := $(BUILD)/libagent.a
+CLI_A := $(BUILD)/libcli.a
+HARNESS_A := $(BUILD)/libharness.a
+ALL_A := $(CTL_A) $(AGENT_A) $(CLI_A) $(LIB_A)
+
+PROGRAMS := $(BUILD)/xenci-controller $(BUILD)/xenci-agent $(BUILD)/xenci
+UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRC))
+INTEG_BIN := $(patsubst tests/integration/%.c,$(BUILD)/tests/integration/%,$(INTEG_SRC))
+BENCH_BIN := $(patsubst tests/bench/%.c,$(BUILD)/tests/bench/%,$(BENCH_SRC))
+FUZZ_BIN := $(patsubst tests/fuzz/%.c,$(BUILD)/tests/fuzz/%,$(FUZZ_SRC))
+
+.SECONDARY:
+.PHONY: all tests deps check check-run format analyze bench fuzz clean
+all: $(PROGRAMS)
+tests: $(UNIT_BIN) $(INTEG_BIN) $(BENCH_BIN) $(if $(SANITIZE),,$(FUZZ_BIN))
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	@echo "  CC      $<"
+	@$(CC) $(XCFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(LIB_A): $(call obj,$(LIB_SRC))
+$(CTL_A): $(call obj,$(CTL_SRC))
+$(AGENT_A): $(call obj,$(AGENT_SRC))
+$(CLI_A): $(call obj,$(CLI_SRC))
+$(HARNESS_A): $(call obj,$(HARNESS_SRC))
+$(BUILD)/%.a:
+	@mkdir -p $(@D)
+	@rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/xenci-controller: $(call obj,controller/main.c) $(CTL_A) $(LIB_A)
+$(BUILD)/xenci-agent: $(call obj,lab-agent/main.c) $(AGENT_A) $(LIB_A)
+$(BUILD)/xenci: $(call obj,cli/main.c) $(CLI_A) $(LIB_A)
+$(PROGRAMS):
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+# Tests link every part's archive; the linker takes only what a test uses.
+$(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(HARNESS_A) $(ALL_A)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(HARNESS_A) $(ALL_A) $(PKG_LIBS) -lcmocka
+
+# libFuzzer targets: every part compiled again by clang with ASan+UBSan coverage.
+FZ := $(BUILD)/fuzz
+FZ_SAN := -fsanitize=address,undefined
+FZ_CFLAGS = -std=c11 -D_GNU_SOURCE -g -O1 -Ilib $(PKG_CFLAGS) -fsanitize=fuzzer-no-link $(FZ_SAN)
+$(FZ)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	clang $(FZ_CFLAGS) -c -o $@ $<
+$(FZ)/libfuzz.a: $(patsubst %.c,$(FZ)/obj/%.o,$(LIB_SRC) $(CTL_SRC) $(AGENT_SRC) $(CLI_SRC))
+	@rm -f $@ && ar rcs $@ $^
+$(BUILD)/tests/fuzz/%: $(FZ)/obj/tests/fuzz/%.o $(FZ)/libfuzz.a
+	@mkdir -p $(@D)
+	clang -fsanitize=fuzzer $(FZ_SAN) -o $@ $^ $(PKG_LIBS)
+fuzz: $(FUZZ_BIN)
+
+deps:
+	@tests/deps.sh debian-packages.txt
+
+# check installs what it needs first, then builds and runs in a fresh make so that
+# pkg-config sees the libraries that deps just installed.
+check: deps
+	@$(MAKE) --no-print-directory all tests
+	@$(MAKE) --no-print-directory check-run
+
+check-run:
+	@tests/run.sh $(BUILD) $(SUITES)
+
+bench: deps
+	@$(MAKE) --no-print-directory all tests
+	@tests/bench.sh $(BUILD)
+
+FORMAT_SRC = $(shell git ls-files '*.c' '*.h') $(wildcard $(foreach d,lib controller lab-agent cli tests/*,$(d)/*.[ch]))
+format:
+	clang-format -i $(sort $(FORMAT_SRC))
+
+analyze:
+	cppcheck --quiet --error-exitcode=1 --std=c11 --enable=warning,performance,portability \
+		--inline-suppr --suppressions-list=.cppcheck-suppressions -D__GNUC__ -Ilib \
+		lib controller lab-agent cli tests
+
+clean:
+	rm -rf build
+
+-include hypervisor/hypervisor.mk
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

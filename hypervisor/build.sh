@@ -1,0 +1,176 @@
+#!/bin/bash
+# build.sh ARCH SRCDIR OUTDIR — build the Xen hypervisor (only `make -C xen`)
+# of the checked-out tree SRCDIR for ARCH (x86_64 | arm64) and write to OUTDIR:
+#   xen              the image to netboot: x86_64 the unpacked multiboot ELF,
+#                    arm64 the Image-format binary that U-Boot `booti`s
+#   xen.config       the .config it was built with
+#   build-info.json  {"arch", "xen_version", "changeset", "seconds"}; version
+#                    and changeset are the strings the running Xen reports
+#                    (/sys/hypervisor/version/*, /sys/hypervisor/properties/
+#                    changeset, `xl info`, "(XEN) Latest ChangeSet:")
+#
+# The build is in-tree, so a second run on the same SRCDIR is incremental.
+# The configuration is the arch's defconfig plus config/ARCH.config; it is
+# regenerated each run but keeps its mtime when unchanged.
+# Build date, user and host are fixed (from the commit), so compile.h only
+# changes, and Xen only relinks, when the source or its changeset does.
+#
+# The changeset is Xen's own xen/tools/scmversion: "<author date> git:<short
+# hash>" (plus "-dirty" for uncommitted changes) when SRCDIR/.git is a
+# directory, the content of SRCDIR/.scmversion if that file exists, else
+# "unavailable". A tree checked out without .git must write .scmversion.
+#
+# Environment: XENCI_CACHE (ccache lives in $XENCI_CACHE/ccache unless
+# CCACHE_DIR is set), XENCI_CCACHE=0 to build without ccache, JOBS (default 2).
+# Exit status: 0 on success, 1 on a failed build (make's errors on stderr),
+# 2 on bad usage.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+
+die() { echo "build.sh: $*" >&2; exit 1; }
+usage() { echo "usage: build.sh x86_64|arm64 SRCDIR OUTDIR" >&2; exit 2; }
+
+[ $# -eq 3 ] || usage
+arch=$1
+src=$2
+out=$3
+jobs=${JOBS:-2}
+
+case $arch in
+x86_64)
+	target_arch=x86_64
+	cross=
+	[ "$(uname -m)" = x86_64 ] || cross=x86_64-linux-gnu-
+	;;
+arm64)
+	target_arch=arm64
+	cross=
+	[ "$(uname -m)" = aarch64 ] || cross=aarch64-linux-gnu-
+	;;
+*) usage ;;
+esac
+
+fragment=$here/config/$arch.config
+[ -f "$fragment" ] || die "missing config fragment $fragment"
+[ -f "$src/xen/Makefile" ] || die "$src does not look like a Xen tree (no xen/Makefile)"
+src=$(cd "$src" && pwd)
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+for tool in make "${cross}gcc" "${cross}ld" python3 bison flex; do
+	command -v "$tool" >/dev/null || die "missing tool: $tool"
+done
+
+# ccache, unless disabled or its directory is not writable (e.g. a sandbox).
+cc="${cross}gcc"
+hostcc=gcc
+if [ "${XENCI_CCACHE:-1}" != 0 ] && command -v ccache >/dev/null; then
+	export CCACHE_DIR=${CCACHE_DIR:-${XENCI_CACHE:-$HOME/.cache/xenci}/ccache}
+	if mkdir -p "$CCACHE_DIR" 2>/dev/null && [ -w "$CCACHE_DIR" ]; then
+		cc="ccache $cc"
+		hostcc="ccache gcc"
+	else
+		echo "build.sh: $CCACHE_DIR is not writable; building without ccache" >&2
+	fi
+fi
+
+# Fixed build stamps: the commit's date when SRCDIR is a git tree.
+stamp=
+if [ -d "$src/.git" ]; then
+	stamp=$(git -C "$src" log -1 --format=%ct 2>/dev/null || true)
+fi
+stamp=${stamp:-0}
+
+makeargs=(
+	-C "$src/xen"
+	"-j$jobs"
+	XEN_TARGET_ARCH="$target_arch"
+	CROSS_COMPILE="$cross"
+	CC="$cc"
+	HOSTCC="$hostcc"
+	XEN_BUILD_DATE="$(LC_ALL=C date -u -d "@$stamp")"
+	XEN_BUILD_TIME="$(LC_ALL=C date -u -d "@$stamp" +%T)"
+	XEN_BUILD_HOST=xenci
+	XEN_WHOAMI=xenci
+	XEN_DOMAIN=xenci
+)
+
+start=$(date +%s.%N)
+
+# Configuration: defconfig, then the fragment, then olddefconfig to resolve
+# dependencies. Keep the old mtime when nothing changed, so an incremental
+# build stays incremental.
+config=$src/xen/.config
+saved=
+if [ -f "$config" ]; then
+	saved=$(mktemp)
+	cp -p "$config" "$saved"
+fi
+trap '[ -z "$saved" ] || rm -f "$saved"' EXIT
+{
+	make "${makeargs[@]}" -s defconfig &&
+	(cd "$src/xen" && CONFIG_="CONFIG_" \
+		sh tools/kconfig/merge_config.sh -m .config "$fragment") &&
+	make "${makeargs[@]}" -s olddefconfig
+} >/dev/null || die "configuring Xen for $arch failed"
+# Every setting of the fragment must survive olddefconfig.
+while IFS= read -r line; do
+	case $line in
+	CONFIG_*=*) want=$line ;;
+	"# CONFIG_"*" is not set") want=$line ;;
+	*) continue ;;
+	esac
+	sym=${want#\# }
+	sym=${sym%%[= ]*}
+	if [ "$want" = "# $sym is not set" ]; then
+		! grep -q "^$sym=" "$config" ||
+			die "$fragment: $sym could not be unset (a dependency selects it)"
+	else
+		grep -qxF "$want" "$config" ||
+			die "$fragment: '$want' did not take effect (unmet dependency?)"
+	fi
+done <"$fragment"
+if [ -n "$saved" ] && cmp -s "$saved" "$config"; then
+	touch -r "$saved" "$config"
+fi
+
+if ! make "${makeargs[@]}"; then
+	echo "build.sh: building Xen for $arch in $src failed" >&2
+	exit 1
+fi
+
+end=$(date +%s.%N)
+
+# What the binary reports, read back from the header it was built with.
+compile_h=$src/xen/include/xen/compile.h
+[ -f "$compile_h" ] || die "$compile_h missing after the build"
+cp "$src/xen/xen" "$out/xen.tmp"
+mv "$out/xen.tmp" "$out/xen"
+cp "$config" "$out/xen.config"
+python3 - "$compile_h" "$arch" "$start" "$end" >"$out/build-info.json.tmp" <<'EOF'
+import json, re, sys
+path, arch, start, end = sys.argv[1:]
+defs = {}
+with open(path) as f:
+    for line in f:
+        m = re.match(r'#define\s+(XEN_\w+)\s+(.*)$', line.rstrip('\n'))
+        if m:
+            defs[m.group(1)] = m.group(2).strip()
+def string(name):
+    v = defs[name]
+    if not (v.startswith('"') and v.endswith('"')):
+        sys.exit("build.sh: %s in %s is not a string: %s" % (name, path, v))
+    return v[1:-1]
+version = "%s.%s%s" % (defs["XEN_VERSION"], defs["XEN_SUBVERSION"],
+                       string("XEN_EXTRAVERSION"))
+info = {
+    "arch": arch,
+    "xen_version": version,
+    "changeset": string("XEN_CHANGESET"),
+    "seconds": round(float(end) - float(start), 1),
+}
+json.dump(info, sys.stdout, indent=2)
+sys.stdout.write("\n")
+EOF
+mv "$out/build-info.json.tmp" "$out/build-info.json"
+echo "build.sh: $arch: Xen $(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["xen_version"], "|", d["changeset"], "|", d["seconds"], "s")' "$out/build-info.json")" >&2
