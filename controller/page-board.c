@@ -1,0 +1,74 @@
+/* A board: its description, health streak and history. */
+#include "page-view.h"
+
+int page_board_render(struct buf *out, const json_t *twin)
+{
+	const json_t *tags = json_object_get(twin, "tags"),
+		     *health = json_object_get(twin, "health");
+	const json_t *hist = json_object_get(twin, "history"), *t, *a;
+	const char *name = jstr(twin, "name", "?");
+	struct html h;
+	size_t i;
+
+	html_init(&h, out);
+	page_begin(&h, name, "/api/v1/events");
+	html_raw(&h, "<h1>Board ");
+	html_text(&h, name);
+	html_raw(&h, " ");
+	html_verdict(&h, jstr(twin, "state", "offline"));
+	html_raw(&h, "</h1>\n<dl class=\"facts\"><dt>agent</dt><dd>");
+	html_text(&h, jstr(twin, "agent", "?"));
+	html_raw(&h, "</dd><dt>arch</dt><dd>");
+	html_text(&h, jstr(twin, "arch", "?"));
+	html_raw(&h, "</dd><dt>class</dt><dd>");
+	html_text(&h, jstr(twin, "class", "?"));
+	html_raw(&h, "</dd><dt>tags</dt><dd>");
+	json_array_foreach (tags, i, t) {
+		html_raw(&h, "<span class=\"tagname\">");
+		html_text(&h, json_string_value(t));
+		html_raw(&h, "</span> ");
+	}
+	html_raw(&h, "</dd><dt>last seen</dt><dd>");
+	html_time(&h, jint(twin, "last_seen", 0));
+	html_raw(&h, "</dd><dt>health</dt><dd>");
+	if (jint(health, "streak", 0) > 0) {
+		html_rawf(&h, "%lld ", jint(health, "streak", 0));
+		html_text(&h, jstr(health, "kind", "infra"));
+		html_raw(&h, " in a row");
+	} else {
+		html_raw(&h, "healthy");
+	}
+	html_raw(&h, "</dd></dl>\n");
+	if (jstr(twin, "description", NULL)) {
+		html_raw(&h, "<p class=\"description\">");
+		html_text(&h, jstr(twin, "description", NULL));
+		html_raw(&h, "</p>\n");
+	}
+	html_raw(&h, "<section><h2>History</h2>\n");
+	if (!json_array_size(hist)) {
+		html_raw(&h, "<p class=\"empty\">Nothing ran on this board yet.</p>\n");
+	} else {
+		html_raw(&h, "<div class=\"scroll\"><table><thead><tr><th>attempt</th><th>job</th>"
+			     "<th>flight</th><th>commit</th><th>verdict</th><th>finished</th></tr>"
+			     "</thead><tbody>\n");
+		json_array_foreach (hist, i, a) {
+			html_raw(&h, "<tr><td>");
+			view_attempt_link(&h, jint(a, "attempt", 0));
+			html_raw(&h, "</td><td>");
+			html_text(&h, jstr(a, "job", "?"));
+			html_raw(&h, "</td><td>");
+			view_flight_link(&h, jint(a, "flight", 0));
+			html_raw(&h, "</td><td>");
+			html_commit(&h, jstr(a, "commit", NULL));
+			html_raw(&h, "</td><td>");
+			html_verdict(&h, jstr(a, "verdict", jstr(a, "state", NULL)));
+			html_raw(&h, "</td><td>");
+			html_time(&h, jint(a, "finished_at", 0));
+			html_raw(&h, "</td></tr>\n");
+		}
+		html_raw(&h, "</tbody></table></div>\n");
+	}
+	html_raw(&h, "</section>\n");
+	page_end(&h);
+	return h.err;
+}

@@ -1,0 +1,94 @@
+/* A flight: its revision, builds, and the jobs per board with their test cases. */
+#include <stdio.h>
+
+#include "page-view.h"
+
+static void builds_section(struct html *h, const json_t *builds)
+{
+	const json_t *b;
+	size_t i;
+
+	html_raw(h, "<section><h2>Builds</h2>\n");
+	if (!json_array_size(builds)) {
+		html_raw(h, "<p class=\"empty\">No build.</p></section>\n");
+		return;
+	}
+	html_raw(h, "<ul class=\"builds\">\n");
+	json_array_foreach (builds, i, b) {
+		html_raw(h, "<li>");
+		view_attempt_link(h, jint(b, "attempt", 0));
+		html_raw(h, " ");
+		html_text(h, jstr(b, "arch", "?"));
+		html_raw(h, " ");
+		html_verdict(h, jstr(b, "verdict", jstr(b, "state", NULL)));
+		html_raw(h, "</li>\n");
+	}
+	html_raw(h, "</ul></section>\n");
+}
+
+static void jobs_section(struct html *h, const json_t *jobs)
+{
+	const json_t *j;
+	size_t i;
+
+	html_raw(h, "<section><h2>Jobs</h2>\n");
+	if (!json_array_size(jobs)) {
+		html_raw(h, "<p class=\"empty\">No job.</p></section>\n");
+		return;
+	}
+	html_raw(h, "<div class=\"scroll\"><table class=\"jobs\"><thead><tr><th>attempt</th>"
+		    "<th>job</th><th>board</th><th>verdict</th><th>reason</th><th>test cases</th>"
+		    "</tr></thead><tbody>\n");
+	json_array_foreach (jobs, i, j) {
+		const json_t *tcs = json_object_get(j, "testcases"), *tc;
+		size_t k;
+
+		html_raw(h, "<tr><td>");
+		view_attempt_link(h, jint(j, "attempt", 0));
+		if (jint(j, "number", 1) > 1)
+			html_rawf(h, " <span class=\"meta\">try %lld</span>", jint(j, "number", 1));
+		html_raw(h, "</td><td>");
+		html_text(h, jstr(j, "job", "?"));
+		html_raw(h, "</td><td>");
+		view_board_link(h, jstr(j, "board", NULL));
+		html_raw(h, "</td><td>");
+		html_verdict(h, jstr(j, "verdict", jstr(j, "state", NULL)));
+		html_raw(h, "</td><td class=\"reason\">");
+		html_text(h, jstr(j, "reason", ""));
+		html_raw(h, "</td><td><ul class=\"tcs\">");
+		json_array_foreach (tcs, k, tc) {
+			html_raw(h, "<li>");
+			html_verdict(h, jstr(tc, "result", NULL));
+			html_raw(h, " ");
+			html_text(h, jstr(tc, "name", "?"));
+			html_raw(h, "</li>");
+		}
+		html_raw(h, "</ul></td></tr>\n");
+	}
+	html_raw(h, "</tbody></table></div></section>\n");
+}
+
+int page_flight_render(struct buf *out, const json_t *twin)
+{
+	struct html h;
+	char title[48];
+	long long id = jint(twin, "id", 0);
+
+	html_init(&h, out);
+	snprintf(title, sizeof(title), "Flight %lld", id);
+	page_begin(&h, title, "/api/v1/events");
+	html_rawf(&h, "<h1>Flight %lld ", id);
+	html_verdict(&h, jstr(twin, "verdict", jstr(twin, "state", NULL)));
+	html_raw(&h, "</h1>\n<p class=\"meta\">branch ");
+	view_branch_link(&h, jstr(twin, "branch", NULL));
+	html_raw(&h, " · created ");
+	html_time(&h, jint(twin, "created_at", 0));
+	html_raw(&h, " · ");
+	view_summary(&h, json_object_get(twin, "summary"));
+	html_raw(&h, "</p>\n");
+	view_revision(&h, json_object_get(twin, "revision"));
+	builds_section(&h, json_object_get(twin, "builds"));
+	jobs_section(&h, json_object_get(twin, "jobs"));
+	page_end(&h);
+	return h.err;
+}

@@ -1,0 +1,20 @@
+/* Strict UTF-8 decoding for the page's escaping: console bytes are whatever a
+ * board printed, so every malformed sequence must come out as U+FFFD. */
+#ifndef XENCI_PAGE_UTF8_H
+#define XENCI_PAGE_UTF8_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Decodes one code point from s[0..n) (n >= 1) into *cp and returns the bytes
+ * used (1..4). Overlong forms, surrogates, values past U+10FFFF and truncated
+ * sequences give U+FFFD and use one byte, so decoding always advances. */
+size_t utf8_decode(const unsigned char *s, size_t n, uint32_t *cp);
+/* Writes cp as UTF-8 into out (4 bytes room) and returns the length. */
+size_t utf8_encode(char *out, uint32_t cp);
+/* 1 for code points shown inert rather than as themselves: C0 controls but tab
+ * and newline, DEL, C1 controls, bidirectional embeddings, overrides and isolates,
+ * line/paragraph separators and the BOM. */
+int utf8_is_inert(uint32_t cp);
+
+#endif

@@ -1,0 +1,112 @@
+/* Pieces that several pages show the same way. */
+#include <string.h>
+
+#include "page-view.h"
+
+void view_board_link(struct html *h, const char *board)
+{
+	if (!board || !*board) {
+		html_raw(h, "—");
+		return;
+	}
+	html_raw(h, "<a href=\"/boards/");
+	html_urlseg(h, board);
+	html_raw(h, "\">");
+	html_text(h, board);
+	html_raw(h, "</a>");
+}
+
+void view_branch_link(struct html *h, const char *branch)
+{
+	if (!branch || !*branch) {
+		html_raw(h, "—");
+		return;
+	}
+	html_raw(h, "<a href=\"/branches/");
+	html_urlseg(h, branch);
+	html_raw(h, "\">");
+	html_text(h, branch);
+	html_raw(h, "</a>");
+}
+
+void view_flight_link(struct html *h, long long id)
+{
+	if (id > 0)
+		html_rawf(h, "<a href=\"/flights/%lld\">flight %lld</a>", id, id);
+	else
+		html_raw(h, "—");
+}
+
+void view_attempt_link(struct html *h, long long id)
+{
+	if (id > 0)
+		html_rawf(h, "<a href=\"/attempts/%lld\">#%lld</a>", id, id);
+	else
+		html_raw(h, "—");
+}
+
+void view_summary(struct html *h, const json_t *summary)
+{
+	static const char *const order[] = {"pass",    "fail",	 "timeout",   "infra",
+					    "running", "queued", "cancelled", NULL};
+	int first = 1;
+	size_t i;
+
+	for (i = 0; order[i]; i++) {
+		long long n = jint(summary, order[i], 0);
+
+		if (n <= 0)
+			continue;
+		html_rawf(h, "%s<span class=\"n n-%s\">%lld %s</span>", first ? "" : " · ",
+			  order[i], n, order[i]);
+		first = 0;
+	}
+	if (first)
+		html_raw(h, "—");
+}
+
+void view_testcases(struct html *h, const json_t *testcases)
+{
+	const json_t *tc;
+	size_t i;
+
+	if (!json_array_size(testcases)) {
+		html_raw(h, "<p class=\"empty\">No test case reported.</p>\n");
+		return;
+	}
+	html_raw(h, "<table class=\"testcases\"><thead><tr><th>test case</th><th>result</th></tr>"
+		    "</thead><tbody>\n");
+	json_array_foreach (testcases, i, tc) {
+		html_raw(h, "<tr><td>");
+		html_text(h, jstr(tc, "name", "?"));
+		html_raw(h, "</td><td>");
+		html_verdict(h, jstr(tc, "result", NULL));
+		html_raw(h, "</td></tr>\n");
+	}
+	html_raw(h, "</tbody></table>\n");
+}
+
+void view_revision(struct html *h, const json_t *rev)
+{
+	if (!json_is_object(rev))
+		return;
+	html_raw(h, "<dl class=\"rev\"><dt>commit</dt><dd>");
+	html_commit(h, jstr(rev, "commit", NULL));
+	if (jstr(rev, "describe", NULL)) {
+		html_raw(h, " <span class=\"meta\">");
+		html_text(h, jstr(rev, "describe", NULL));
+		html_raw(h, "</span>");
+	}
+	html_raw(h, "</dd>");
+	if (jstr(rev, "subject", NULL)) {
+		html_raw(h, "<dt>subject</dt><dd>");
+		html_text(h, jstr(rev, "subject", NULL));
+		html_raw(h, "</dd>");
+	}
+	if (jstr(rev, "author", NULL)) {
+		html_raw(h, "<dt>author</dt><dd>");
+		html_text(h, jstr(rev, "author", NULL));
+		html_raw(h, "</dd>");
+	}
+	html_raw(h, "</dl>\n");
+}

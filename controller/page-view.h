@@ -1,0 +1,22 @@
+/* Pieces that several pages show the same way. Internal to controller/page-*.c. */
+#ifndef XENCI_PAGE_VIEW_H
+#define XENCI_PAGE_VIEW_H
+
+#include <jansson.h>
+
+#include "json-util.h"
+#include "page.h"
+
+/* Links, or "—" when there is nothing to link to. */
+void view_board_link(struct html *h, const char *board);
+void view_branch_link(struct html *h, const char *branch);
+void view_flight_link(struct html *h, long long id);
+void view_attempt_link(struct html *h, long long id);
+/* "3 pass · 1 fail" from {"pass": 3, "fail": 1, …}, each count with its chip. */
+void view_summary(struct html *h, const json_t *summary);
+/* A table of test cases [{"name", "result"}]. */
+void view_testcases(struct html *h, const json_t *testcases);
+/* A revision {"tree","commit","describe","subject","author"} as a definition list. */
+void view_revision(struct html *h, const json_t *rev);
+
+#endif

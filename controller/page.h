@@ -1,0 +1,78 @@
+/* The public status page: server-side HTML rendered from the same JSON documents
+ * that the /api/v1 read routes serve (the "JSON twins", see docs/api.md "Pages").
+ *
+ * Every renderer takes a twin it only borrows and appends HTML to a caller-owned
+ * buffer. Everything that came from outside (names, subjects, console bytes) goes
+ * through the escaping writers below; the only raw markup is the renderers' own.
+ * Renderers return 0, or -ENOSPC when the page would pass the buffer's maximum
+ * (the buffer then holds a truncated page that must not be served). */
+#ifndef XENCI_PAGE_H
+#define XENCI_PAGE_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "buf.h"
+
+/* A rendered page is at most this big; the attempt page renders at most
+ * PAGE_LOG_HEAD + PAGE_LOG_TAIL bytes of a console log and links the raw log. */
+#define PAGE_MAX      (48u << 20)
+#define PAGE_LOG_HEAD (256u << 10)
+#define PAGE_LOG_TAIL (1536u << 10)
+
+/* A writer with a sticky error: after the first failed append every later call
+ * is a no-op and err says why. */
+struct html {
+	struct buf *out;
+	int err;
+};
+
+void html_init(struct html *h, struct buf *out);
+/* Trusted markup (the renderers' own literals). */
+void html_raw(struct html *h, const char *s);
+void html_rawf(struct html *h, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Outside text: HTML-escaped (& < > " '), invalid UTF-8 shown as U+FFFD, control
+ * characters, C1 controls and bidirectional overrides shown as inert visible
+ * symbols. Safe in element content and in quoted attribute values. NULL is "". */
+void html_text(struct html *h, const char *s);
+void html_textn(struct html *h, const char *s, size_t n);
+/* A path segment percent-encoded (everything but A-Z a-z 0-9 - . _ ~), for hrefs. */
+void html_urlseg(struct html *h, const char *s);
+/* <time datetime="…Z">YYYY-MM-DD HH:MM</time>, or "—" when t <= 0. */
+void html_time(struct html *h, long long t);
+/* "3h 05m", "4m 07s", "12s". */
+void html_duration(struct html *h, long long seconds);
+/* A verdict or state chip that carries text as well as colour. */
+void html_verdict(struct html *h, const char *verdict);
+/* A short commit id (12 hex digits) with the whole id as title. */
+void html_commit(struct html *h, const char *commit);
+
+/* Opens a page: doctype, head (title "TITLE · xenci"), the site header. stream:
+ * the page's live URL (its EventSource), or NULL for a page that never changes. */
+void page_begin(struct html *h, const char *title, const char *stream);
+void page_end(struct html *h);
+
+/* Console log rendering (docs/api.md "Console log"). Renders the complete lines
+ * of log[0..len) - a partial last line only when `final` - each as one <div>
+ * whose id is "o" + its byte offset (base + position in log). ANSI SGR colours
+ * become classes (state resets at each line), every other escape sequence and
+ * control byte is shown inert. *used gets the number of bytes rendered (the end
+ * of the last complete line), which is where a live tail resumes. */
+int console_render(struct buf *out, const char *log, size_t len, long long base, int final,
+		   size_t *used);
+
+/* The pages. Each takes its JSON twin (docs/api.md "Pages"). */
+int page_overview_render(struct buf *out, const json_t *twin);
+int page_branch_render(struct buf *out, const json_t *twin);
+int page_flight_render(struct buf *out, const json_t *twin);
+/* log: the stored console log (may be NULL); log_len its length. */
+int page_attempt_render(struct buf *out, const json_t *twin, const char *log, size_t log_len);
+int page_board_render(struct buf *out, const json_t *twin);
+int page_bisection_render(struct buf *out, const json_t *twin);
+/* A small page for 404 and friends. */
+int page_error_render(struct buf *out, int status, const char *message);
+
+/* The SVG badge of a branch: "xenci | VERDICT" coloured by verdict. */
+int page_badge_render(struct buf *out, const char *label, const char *verdict);
+
+#endif

@@ -1,0 +1,294 @@
+/* The status page's renderers: escaping of hostile input, console log rendering
+ * (format, ANSI, control bytes, invalid UTF-8) and every page from its twin. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "json-util.h"
+#include "../../controller/page.h"
+
+#define XSS "<script>alert(1)</script>"
+
+/* No tag in out may be a script, an event handler or an iframe: all that a
+ * hostile string can do is be shown. */
+static void assert_inert(const char *html)
+{
+	const char ours[] = "<script src=\"/static/xenci.js\" defer>";
+	const char *p;
+
+	for (p = strstr(html, "<script"); p; p = strstr(p + 1, "<script"))
+		assert_true(!strncmp(p, ours, sizeof(ours) - 1));
+	assert_null(strstr(html, "onerror="));
+	assert_null(strstr(html, "<iframe"));
+	assert_null(strstr(html, "<img src=x"));
+}
+
+static char *console(const char *log, size_t len, int final)
+{
+	struct buf b = BUF_INIT(0);
+	size_t used = 0;
+
+	assert_int_equal(console_render(&b, log, len, 0, final, &used), 0);
+	return buf_detach(&b, NULL);
+}
+
+static void test_escape(void **state)
+{
+	struct buf b = BUF_INIT(0);
+	struct html h;
+
+	(void)state;
+	html_init(&h, &b);
+	html_text(&h, "a<b>&\"'" XSS);
+	assert_string_equal(buf_cstr(&b), "a&lt;b&gt;&amp;&quot;&#39;&lt;script&gt;alert(1)&lt;/"
+					  "script&gt;");
+	buf_reset(&b);
+	html_textn(&h, "x\0y\x1b[31m\xff\xc0\xaf\xe2\x80\xae.", 15);
+	/* NUL and ESC as control pictures, invalid bytes and overlongs as U+FFFD,
+	 * the right-to-left override neutralised. */
+	assert_string_equal(buf_cstr(&b), "x\xe2\x90\x80y\xe2\x90\x9b[31m\xef\xbf\xbd\xef\xbf\xbd"
+					  "\xef\xbf\xbd\xef\xbf\xbd.");
+	buf_reset(&b);
+	html_urlseg(&h, "a b/\"<>x");
+	assert_string_equal(buf_cstr(&b), "a%20b%2F%22%3C%3Ex");
+	assert_int_equal(h.err, 0);
+	buf_release(&b);
+}
+
+static void test_bounded(void **state)
+{
+	struct buf b = BUF_INIT(16);
+	struct html h;
+
+	(void)state;
+	html_init(&h, &b);
+	html_text(&h, "0123456789");
+	html_text(&h, "0123456789");
+	assert_int_equal(h.err, -ENOSPC);
+	html_text(&h, "x"); /* sticky: no effect after the error */
+	assert_string_equal(buf_cstr(&b), "0123456789");
+	buf_release(&b);
+}
+
+static void test_console_format(void **state)
+{
+	const char log[] = "    1.250 # power on\n"
+			   "    2.000 | Xen 4.17 \x1b[1;31mred bold\x1b[0m plain\r\n"
+			   "    3.000 # stage xen-banner reached\n"
+			   "    4.000 | (XEN) Panic on CPU 0:\n"
+			   "    4.100 # failure xen-panic: Panic on CPU 0\n"
+			   "    5.000 # testcase boots pass\n"
+			   "garbage line\n"
+			   "    6.000 | partial";
+	char *out = console(log, sizeof(log) - 1, 0);
+
+	(void)state;
+	assert_non_null(strstr(out, "<div class=\"l n\" id=\"o0\"><a class=\"t\" href=\"#o0\">1.250"
+				    "</a><span class=\"x\">power on</span></div>"));
+	assert_non_null(strstr(out, "Xen 4.17 <span class=\"sgr b fg1\">red bold</span> plain"
+				    "</span></div>"));
+	assert_null(strstr(out, "\x1b"));
+	assert_null(strstr(out, "\r"));
+	assert_non_null(strstr(out, "class=\"l n stage\""));
+	assert_non_null(strstr(out, "class=\"l c fail\""));
+	assert_non_null(strstr(out, "class=\"l n fail\""));
+	assert_non_null(strstr(out, "<b class=\"mark\">FAIL</b>"));
+	assert_non_null(strstr(out, "class=\"l n tc-pass\""));
+	assert_non_null(strstr(out, "garbage line"));
+	assert_null(strstr(out, "partial")); /* not final: the partial line waits */
+	free(out);
+	out = console(log, sizeof(log) - 1, 1);
+	assert_non_null(strstr(out, "partial"));
+	free(out);
+}
+
+static void test_console_hostile(void **state)
+{
+	const char log[] =
+	    "    1.000 | " XSS "\x1b[2J\x1b]0;title\x07\x1b[31;<m\n"
+	    "    2.000 | nul\0byte \xff\xfe \xe2\x80\xae evil \xc2\x9b\x1b[38;5;200mx\n"
+	    "    3.000 | \x1b[999999999999999999999;31mbig\n"
+	    "    4.000 # " XSS "\n";
+	char *out = console(log, sizeof(log) - 1, 1);
+
+	(void)state;
+	assert_inert(out);
+	assert_non_null(strstr(out, "&lt;script&gt;alert(1)&lt;/script&gt;"));
+	/* Non-SGR sequences: an inert ESC, the rest as text. */
+	assert_non_null(strstr(out, "<span class=\"ctl\">\xe2\x90\x9b</span>[2J"));
+	assert_non_null(strstr(out, "\xe2\x90\x87"));
+	assert_non_null(strstr(out, "[31;&lt;m"));
+	assert_non_null(strstr(out, "nul<span class=\"ctl\">\xe2\x90\x80</span>byte"));
+	assert_non_null(strstr(out, "\xef\xbf\xbd\xef\xbf\xbd"));
+	assert_non_null(strstr(out, "&lt;U+202E&gt;"));
+	assert_non_null(strstr(out, "&lt;U+009B&gt;"));
+	assert_null(strstr(out, "\xe2\x80\xae"));
+	assert_null(strstr(out, "\x1b"));
+	assert_null(memchr(out, 0x07, strlen(out)));
+	assert_non_null(strstr(out, "<span class=\"sgr fg1\">big</span>"));
+	free(out);
+}
+
+static void test_console_resume(void **state)
+{
+	const char log[] = "    1.000 | one\n    2.000 | two\n    3.000 | thr";
+	struct buf b = BUF_INIT(0);
+	size_t used = 0;
+
+	(void)state;
+	assert_int_equal(console_render(&b, log, sizeof(log) - 1, 0, 0, &used), 0);
+	assert_int_equal(used, 32);
+	buf_reset(&b);
+	/* Resuming at byte 16 gives the ids of the whole log's offsets. */
+	assert_int_equal(console_render(&b, log + 16, sizeof(log) - 1 - 16, 16, 1, &used), 0);
+	assert_non_null(strstr(buf_cstr(&b), "id=\"o16\""));
+	assert_non_null(strstr(buf_cstr(&b), "id=\"o32\""));
+	assert_int_equal(used, sizeof(log) - 1 - 16);
+	buf_release(&b);
+}
+
+static json_t *twin(const char *text)
+{
+	char err[256];
+	json_t *j = json_parse(text, strlen(text), err, sizeof(err));
+
+	if (!j)
+		fail_msg("bad twin: %s", err);
+	return j;
+}
+
+static void test_pages(void **state)
+{
+	json_t *ov =
+	    twin("{\"now\": 1000, \"queue_depth\": 4, \"labs\": [{\"agent\": \"lab<a>\", "
+		 "\"boards\": [{\"name\": \"qemu \\\"x\\\"" XSS "\", \"arch\": \"x86_64\", "
+		 "\"state\": \"busy\", \"last_seen\": 990, \"attempt\": {\"id\": 7, "
+		 "\"job\": \"boot" XSS "\"}}]}], \"running\": [{\"id\": 7, \"job\": "
+		 "\"smoke\", \"board\": \"b1\", \"flight\": 3, \"started_at\": 875}], "
+		 "\"flights\": [{\"id\": 3, \"branch\": \"master\", \"commit\": "
+		 "\"0123456789abcdef\", \"subject\": \"x86: " XSS "\", \"verdict\": "
+		 "\"fail\", \"summary\": {\"pass\": 2, \"fail\": 1}}], \"bisections\": []}");
+	json_t *br = twin("{\"name\": \"ma<i>n\", \"tree\": \"xen\", \"columns\": [{\"key\": "
+			  "\"b1\"}, {\"key\": \"b2\"}], \"rows\": [{\"commit\": \"abc\", "
+			  "\"subject\": \"" XSS "\", \"author\": \"A <a@x>\", \"flight\": 3, "
+			  "\"cells\": [{\"verdict\": \"pass\", \"attempt\": 7}, null]}]}");
+	json_t *at = twin("{\"id\": 9, \"job\": \"smoke\", \"board\": \"b1\", \"flight\": 3, "
+			  "\"state\": \"running\", \"stage\": \"dom0\", \"started_at\": 100, "
+			  "\"reason\": \"" XSS "\", \"testcases\": [{\"name\": \"" XSS "\", "
+			  "\"result\": \"fail\"}]}");
+	json_t *bd = twin("{\"name\": \"b1\", \"agent\": \"lab\", \"arch\": \"arm64\", "
+			  "\"tags\": [\"" XSS "\"], \"description\": \"" XSS "\", "
+			  "\"health\": {\"streak\": 2, \"kind\": \"infra\"}, \"history\": "
+			  "[{\"attempt\": 9, \"job\": \"smoke\", \"verdict\": \"infra\"}]}");
+	json_t *bi =
+	    twin("{\"id\": 4, \"job\": \"smoke\", \"class\": \"c\", \"state\": "
+		 "\"found\", \"good\": \"aaa\", \"bad\": \"bbb\", \"culprit\": "
+		 "{\"commit\": \"ccc\", \"subject\": \"" XSS "\"}, \"evidence\": \"" XSS
+		 "\", \"steps\": [{\"commit\": \"ccc\", \"result\": \"bad\", "
+		 "\"remaining\": 0, \"runs\": [{\"attempt\": 9, \"verdict\": \"fail\"}]}]}");
+	json_t *fl =
+	    twin("{\"id\": 3, \"branch\": \"master\", \"revision\": {\"commit\": \"abc\", "
+		 "\"subject\": \"" XSS "\"}, \"builds\": [{\"attempt\": 1, \"arch\": "
+		 "\"x86_64\", \"verdict\": \"pass\"}], \"jobs\": [{\"attempt\": 9, \"job\": "
+		 "\"" XSS "\", \"board\": \"b1\", \"verdict\": \"fail\", \"testcases\": "
+		 "[{\"name\": \"t1\", \"result\": \"pass\"}]}]}");
+	const char log[] = "    1.000 | hello " XSS "\n    2.000 | half";
+	struct buf b = BUF_INIT(PAGE_MAX);
+
+	(void)state;
+	assert_int_equal(page_overview_render(&b, ov), 0);
+	assert_inert(buf_cstr(&b));
+	assert_non_null(strstr(buf_cstr(&b), "<title>Overview · xenci</title>"));
+	assert_non_null(strstr(buf_cstr(&b), "href=\"/boards/qemu%20%22x%22%3Cscript%3E"));
+	assert_non_null(strstr(buf_cstr(&b), "<span class=\"v v-busy\">busy</span>"));
+	assert_non_null(strstr(buf_cstr(&b), "2m 05s")); /* elapsed of attempt 7 */
+	assert_non_null(strstr(buf_cstr(&b), "2 pass"));
+	buf_reset(&b);
+	assert_int_equal(page_branch_render(&b, br), 0);
+	assert_inert(buf_cstr(&b));
+	assert_non_null(strstr(buf_cstr(&b), "<title>ma&lt;i&gt;n · xenci</title>"));
+	assert_non_null(strstr(buf_cstr(&b), "/badge/ma%3Ci%3En.svg"));
+	assert_non_null(strstr(buf_cstr(&b), "<a href=\"/attempts/7\"><span class=\"v v-pass\">"));
+	assert_non_null(strstr(buf_cstr(&b), "not run"));
+	buf_reset(&b);
+	assert_int_equal(page_attempt_render(&b, at, log, sizeof(log) - 1), 0);
+	assert_inert(buf_cstr(&b));
+	assert_non_null(strstr(buf_cstr(&b), "data-stream=\"/attempts/9/tail?from=44\""));
+	assert_non_null(strstr(buf_cstr(&b), "hello &lt;script&gt;"));
+	assert_null(strstr(buf_cstr(&b), "half")); /* running: the tail brings it */
+	assert_non_null(strstr(buf_cstr(&b), "href=\"/attempts/9/raw\""));
+	buf_reset(&b);
+	json_object_set_new(at, "state", json_string("done"));
+	json_object_set_new(at, "verdict", json_string("fail"));
+	assert_int_equal(page_attempt_render(&b, at, log, sizeof(log) - 1), 0);
+	assert_null(strstr(buf_cstr(&b), "data-stream"));
+	assert_non_null(strstr(buf_cstr(&b), "half"));
+	assert_non_null(strstr(buf_cstr(&b), "<span class=\"v v-fail\">fail</span>"));
+	buf_reset(&b);
+	assert_int_equal(page_board_render(&b, bd), 0);
+	assert_inert(buf_cstr(&b));
+	assert_non_null(strstr(buf_cstr(&b), "2 infra in a row"));
+	buf_reset(&b);
+	assert_int_equal(page_bisection_render(&b, bi), 0);
+	assert_inert(buf_cstr(&b));
+	assert_non_null(strstr(buf_cstr(&b), "First bad commit"));
+	buf_reset(&b);
+	assert_int_equal(page_flight_render(&b, fl), 0);
+	assert_inert(buf_cstr(&b));
+	assert_non_null(strstr(buf_cstr(&b), "<title>Flight 3 · xenci</title>"));
+	buf_reset(&b);
+	assert_int_equal(page_badge_render(&b, "main" XSS, "pass"), 0);
+	assert_inert(buf_cstr(&b));
+	assert_non_null(strstr(buf_cstr(&b), "#2e7d32"));
+	buf_reset(&b);
+	assert_int_equal(page_error_render(&b, 404, XSS), 0);
+	assert_inert(buf_cstr(&b));
+	buf_release(&b);
+	json_decref(ov);
+	json_decref(br);
+	json_decref(at);
+	json_decref(bd);
+	json_decref(bi);
+	json_decref(fl);
+}
+
+/* A page past its buffer's maximum fails whole rather than being served cut. */
+static void test_page_too_big(void **state)
+{
+	json_t *at = twin("{\"id\": 1, \"state\": \"done\", \"verdict\": \"pass\"}");
+	size_t n = 4u << 20, i;
+	char *log = malloc(n);
+	struct buf b = BUF_INIT(1u << 20);
+
+	(void)state;
+	assert_non_null(log);
+	for (i = 0; i < n; i++)
+		log[i] = (i % 64 == 63) ? '\n' : '\x01';
+	assert_int_equal(page_attempt_render(&b, at, log, n), -ENOSPC);
+	buf_release(&b);
+	/* With room, a big log shows its head and tail around a marker. */
+	buf_init(&b, PAGE_MAX);
+	assert_int_equal(page_attempt_render(&b, at, log, n), 0);
+	assert_non_null(strstr(buf_cstr(&b), "bytes not shown"));
+	assert_true(b.len < PAGE_MAX);
+	buf_release(&b);
+	free(log);
+	json_decref(at);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_escape),	   cmocka_unit_test(test_bounded),
+	    cmocka_unit_test(test_console_format), cmocka_unit_test(test_console_hostile),
+	    cmocka_unit_test(test_console_resume), cmocka_unit_test(test_pages),
+	    cmocka_unit_test(test_page_too_big),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
