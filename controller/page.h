@@ -17,8 +17,8 @@
 /* A rendered page is at most this big; the attempt page renders at most
  * PAGE_LOG_HEAD + PAGE_LOG_TAIL bytes of a console log and links the raw log. */
 #define PAGE_MAX      (48u << 20)
-#define PAGE_LOG_HEAD (256u << 10)
-#define PAGE_LOG_TAIL (1536u << 10)
+#define PAGE_LOG_HEAD (128u << 10)
+#define PAGE_LOG_TAIL (768u << 10)
 
 /* A writer with a sticky error: after the first failed append every later call
  * is a no-op and err says why. */
