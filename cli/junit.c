@@ -1,0 +1,182 @@
+#include "junit.h"
+
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "json-util.h"
+
+/* Escapes s for an attribute or text; bytes XML 1.0 forbids become '?'. */
+static void xml_text(struct buf *b, const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
+		switch (*p) {
+		case '&':
+			buf_puts(b, "&amp;");
+			break;
+		case '<':
+			buf_puts(b, "&lt;");
+			break;
+		case '>':
+			buf_puts(b, "&gt;");
+			break;
+		case '"':
+			buf_puts(b, "&quot;");
+			break;
+		case '\'':
+			buf_puts(b, "&apos;");
+			break;
+		default:
+			if (*p < 0x20 && *p != '\t' && *p != '\n' && *p != '\r')
+				buf_putc(b, '?');
+			else
+				buf_putc(b, (char)*p);
+		}
+	}
+}
+
+struct counts {
+	int tests, failures, errors, skipped;
+};
+
+static const char *job_outcome(const json_t *j)
+{
+	const char *v = jstr(j, "verdict", NULL);
+
+	return v ? v : jstr(j, "state", "queued");
+}
+
+static void count_job(struct counts *c, const json_t *job)
+{
+	const char *v = job_outcome(job);
+	const json_t *tc;
+	size_t i;
+
+	json_array_foreach (json_object_get(job, "testcases"), i, tc) {
+		const char *r = jstr(tc, "result", "");
+
+		c->tests++;
+		c->failures += !strcmp(r, "fail");
+		c->skipped += !strcmp(r, "skip");
+	}
+	c->tests++;
+	if (!strcmp(v, "fail") || !strcmp(v, "timeout"))
+		c->failures++;
+	else if (!strcmp(v, "infra") || !strcmp(v, "cancelled"))
+		c->errors++;
+	else if (strcmp(v, "pass"))
+		c->skipped++;
+}
+
+static void counts_attrs(struct buf *b, const struct counts *c)
+{
+	buf_printf(b, " tests=\"%d\" failures=\"%d\" errors=\"%d\" skipped=\"%d\"", c->tests,
+		   c->failures, c->errors, c->skipped);
+}
+
+static void testcase(struct buf *b, const char *job, const char *name, const char *result,
+		     const char *reason, const char *log)
+{
+	buf_puts(b, "    <testcase classname=\"");
+	xml_text(b, job);
+	buf_puts(b, "\" name=\"");
+	xml_text(b, name);
+	buf_puts(b, "\"");
+	if (!strcmp(result, "pass") && log == NULL) {
+		buf_puts(b, "/>\n");
+		return;
+	}
+	buf_puts(b, ">\n");
+	if (!strcmp(result, "fail") || !strcmp(result, "timeout") || !strcmp(result, "infra") ||
+	    !strcmp(result, "cancelled")) {
+		const char *el =
+		    !strcmp(result, "fail") || !strcmp(result, "timeout") ? "failure" : "error";
+
+		buf_printf(b, "      <%s type=\"%s\" message=\"", el, result);
+		xml_text(b, reason ? reason : result);
+		buf_printf(b, "\"/>\n");
+	} else if (strcmp(result, "pass")) {
+		buf_puts(b, "      <skipped message=\"");
+		xml_text(b, !strcmp(result, "skip") ? "skipped" : result);
+		buf_puts(b, "\"/>\n");
+	}
+	if (log) {
+		buf_puts(b, "      <system-out>log: ");
+		xml_text(b, log);
+		buf_puts(b, "</system-out>\n");
+	}
+	buf_puts(b, "    </testcase>\n");
+}
+
+int junit_render(struct buf *out, const json_t *flight, const char *base_url)
+{
+	const json_t *jobs = json_object_get(flight, "jobs"),
+		     *rev = json_object_get(flight, "revision");
+	json_t *boards = json_object(); /* board -> array of its jobs, first-seen order kept */
+	json_t *order = json_array();
+	struct counts all = {0};
+	const json_t *j;
+	size_t i;
+
+	assert(out->max == 0);
+	json_array_foreach (jobs, i, j) {
+		const char *board = jstr(j, "board", "(no board)");
+		json_t *list = json_object_get(boards, board);
+
+		if (list == NULL) {
+			list = json_array();
+			json_object_set_new(boards, board, list);
+			json_array_append_new(order, json_string(board));
+		}
+		json_array_append(list, (json_t *)j);
+		count_job(&all, j);
+	}
+	buf_puts(out,
+		 "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"xenci flight ");
+	buf_printf(out, "%lld\"", jint(flight, "id", 0));
+	counts_attrs(out, &all);
+	buf_puts(out, ">\n");
+	json_array_foreach (order, i, j) {
+		const char *board = json_string_value(j);
+		const json_t *list = json_object_get(boards, board), *job;
+		struct counts c = {0};
+		size_t k;
+
+		json_array_foreach (list, k, job)
+			count_job(&c, job);
+		buf_printf(out, "  <testsuite id=\"%zu\" name=\"", i);
+		xml_text(out, board);
+		buf_puts(out, "\"");
+		counts_attrs(out, &c);
+		buf_puts(out, ">\n    <properties>\n      <property name=\"commit\" value=\"");
+		xml_text(out, jstr(rev, "commit", ""));
+		buf_puts(out, "\"/>\n      <property name=\"branch\" value=\"");
+		xml_text(out, jstr(flight, "branch", ""));
+		buf_puts(out, "\"/>\n    </properties>\n");
+		json_array_foreach (list, k, job) {
+			const char *name = jstr(job, "job", "job");
+			const json_t *tc;
+			size_t t;
+			char *log = NULL;
+
+			json_array_foreach (json_object_get(job, "testcases"), t, tc)
+				testcase(out, name, jstr(tc, "name", "?"), jstr(tc, "result", "?"),
+					 NULL, NULL);
+			if (base_url && jint(job, "attempt", 0) > 0) {
+				struct buf l = BUF_INIT(0);
+
+				buf_printf(&l, "%s/attempts/%lld", base_url,
+					   jint(job, "attempt", 0));
+				log = buf_detach(&l, NULL);
+			}
+			testcase(out, name, "verdict", job_outcome(job), jstr(job, "reason", NULL),
+				 log);
+			free(log);
+		}
+		buf_puts(out, "  </testsuite>\n");
+	}
+	buf_puts(out, "</testsuites>\n");
+	json_decref(boards);
+	json_decref(order);
+	return 0;
+}

@@ -1,0 +1,136 @@
+#include "gate.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "json-util.h"
+
+/* An attempt's outcome: its verdict when it has one, else its state. */
+static const char *job_outcome(const json_t *j)
+{
+	const char *v = jstr(j, "verdict", NULL);
+
+	return v ? v : jstr(j, "state", "queued");
+}
+
+static int is_running(const char *s)
+{
+	return !strcmp(s, "queued") || !strcmp(s, "claimed") || !strcmp(s, "running") ||
+	       !strcmp(s, "waiting");
+}
+
+/* 1 when no later attempt of the same (job, board) is in jobs. */
+static int is_newest(const json_t *jobs, const json_t *j)
+{
+	const char *job = jstr(j, "job", ""), *board = jstr(j, "board", "");
+	long long n = jint(j, "number", 1);
+	const json_t *o;
+	size_t i;
+
+	json_array_foreach (jobs, i, o) {
+		if (!strcmp(jstr(o, "job", ""), job) && !strcmp(jstr(o, "board", ""), board) &&
+		    jint(o, "number", 1) > n)
+			return 0;
+	}
+	return 1;
+}
+
+enum gate_outcome gate_judge(struct gate_decision *d, const json_t *jobs, const char *const *gating,
+			     size_t ngating)
+{
+	const char *waiting = NULL, *wait_board = NULL;
+	size_t passed = 0;
+
+	memset(d, 0, sizeof(*d));
+	d->action = "waiting";
+	if (ngating == 0) {
+		snprintf(d->reason, sizeof(d->reason), "the branch has no gating jobs");
+		return d->outcome = GATE_HOLD;
+	}
+	for (size_t g = 0; g < ngating; g++) {
+		const json_t *j;
+		size_t i, seen = 0;
+
+		json_array_foreach (jobs, i, j) {
+			const char *out, *board = jstr(j, "board", "?");
+
+			if (strcmp(jstr(j, "job", ""), gating[g]) || !is_newest(jobs, j))
+				continue;
+			seen++;
+			out = job_outcome(j);
+			if (!strcmp(out, "pass"))
+				continue;
+			if (is_running(out)) {
+				if (waiting == NULL) {
+					waiting = gating[g];
+					wait_board = board;
+				}
+				continue;
+			}
+			if (!strcmp(out, "infra"))
+				snprintf(d->reason, sizeof(d->reason),
+					 "gating job %s was not tested on %s: infra after %lld "
+					 "attempts (%s)",
+					 gating[g], board, jint(j, "number", 1),
+					 jstr(j, "reason", "lab problem"));
+			else
+				snprintf(d->reason, sizeof(d->reason),
+					 "gating job %s: %s on %s (attempt %lld)%s%s", gating[g],
+					 out, board, jint(j, "id", jint(j, "attempt", 0)),
+					 jstr(j, "reason", NULL) ? ": " : "",
+					 jstr(j, "reason", ""));
+			return d->outcome = GATE_HOLD;
+		}
+		if (seen == 0) {
+			snprintf(d->reason, sizeof(d->reason),
+				 "gating job %s did not run in this flight (no matching board)",
+				 gating[g]);
+			return d->outcome = GATE_HOLD;
+		}
+		passed += seen;
+	}
+	if (waiting) {
+		snprintf(d->reason, sizeof(d->reason), "gating job %s has not finished on %s",
+			 waiting, wait_board);
+		return d->outcome = GATE_WAIT;
+	}
+	snprintf(d->reason, sizeof(d->reason), "all %zu gating job%s passed", passed,
+		 passed == 1 ? "" : "s");
+	return d->outcome = GATE_PASS;
+}
+
+int gate_apply(struct gate_decision *d, struct gitrepo *r, const char *ref, const char *commit,
+	       const json_t *jobs, const char *const *gating, size_t ngating)
+{
+	char err[200], why[160];
+	int rc;
+
+	gate_judge(d, jobs, gating, ngating);
+	if (gitrepo_ref_head(r, ref, d->from) < 0)
+		d->from[0] = '\0';
+	if (d->outcome == GATE_WAIT)
+		return 0;
+	if (d->outcome == GATE_HOLD) {
+		d->action = "held";
+		return 0;
+	}
+	snprintf(why, sizeof(why), "%.150s", d->reason);
+	rc = gitrepo_fast_forward(r, ref, commit, "xenci: gate", err, sizeof(err));
+	if (rc == 1) {
+		d->action = "advanced";
+		snprintf(d->reason, sizeof(d->reason), "%s: %.200s advanced to %.12s", why, ref,
+			 commit);
+		return 0;
+	}
+	if (rc == 0) {
+		d->action = "already";
+		snprintf(d->reason, sizeof(d->reason), "%s: %.200s is already at %.12s", why, ref,
+			 commit);
+		return 0;
+	}
+	d->action = "held";
+	d->outcome = GATE_HOLD;
+	snprintf(d->reason, sizeof(d->reason), "%s, but %s", why, err);
+	return rc == -EPERM || rc == -ENOENT || rc == -EAGAIN ? 0 : rc;
+}

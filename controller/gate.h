@@ -1,0 +1,43 @@
+/* The push gate: when every gating job of a flight on a gated branch passed, the
+ * gate ref is fast-forwarded to the flight's commit; on anything else it is held.
+ * Each decision says why, for the record and the page.
+ *
+ * gate_judge() is the pure part: it reads a flight's jobs (the "jobs" array of
+ * the flight JSON, docs/api.md "Flight": {job, board, number, state, verdict})
+ * where retried infra attempts appear once per attempt number; only the newest
+ * attempt of each (job, board) counts, so an infra failure that a retry fixed does
+ * not hold the gate. */
+#ifndef XENCI_GATE_H
+#define XENCI_GATE_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "git-repo.h"
+
+enum gate_outcome {
+	GATE_WAIT = 0, /* a gating job has not finished yet: no decision */
+	GATE_PASS,     /* every gating job passed: advance */
+	GATE_HOLD,     /* a gating job failed, or did not run */
+};
+
+#define GATE_REASON_MAX 512
+
+struct gate_decision {
+	enum gate_outcome outcome;
+	const char *action; /* after gate_apply: "advanced", "already", "held", "waiting" */
+	char reason[GATE_REASON_MAX];
+	char from[GITREPO_HEX]; /* the ref's commit before; "" when unknown */
+};
+
+/* Judges jobs (the flight's) against the gating job names. */
+enum gate_outcome gate_judge(struct gate_decision *d, const json_t *jobs, const char *const *gating,
+			     size_t ngating);
+
+/* Judges, then on GATE_PASS fast-forwards ref (a full ref name) to commit in r.
+ * A ref that would not fast-forward is held, never forced. Returns 0 when a
+ * decision was made or it is to wait (d says which), negative on a git error. */
+int gate_apply(struct gate_decision *d, struct gitrepo *r, const char *ref, const char *commit,
+	       const json_t *jobs, const char *const *gating, size_t ngating);
+
+#endif

@@ -1,0 +1,101 @@
+/* cli/junit: the JUnit XML of a flight, checked by an independent XML parser
+ * (Python's ElementTree) for the usual schema shape: <testsuites> of <testsuite>
+ * (name, tests, failures, errors, skipped that match their <testcase>s), each
+ * <testcase> with classname and name and at most one failure/error/skipped. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../../cli/junit.h"
+#include "json-util.h"
+
+static const char *flight =
+    "{\"id\": 7, \"branch\": \"staging\", \"revision\": {\"commit\": \"abc\"},"
+    " \"jobs\": ["
+    "  {\"attempt\": 17, \"job\": \"smoke\", \"board\": \"qemu-x86_64\", \"verdict\": \"pass\","
+    "   \"testcases\": [{\"name\": \"hypervisor type is xen\", \"result\": \"pass\"},"
+    "                   {\"name\": \"evtchn <&> \\\"quoted\\\"\", \"result\": \"fail\"},"
+    "                   {\"name\": \"skipped\\u0001one\", \"result\": \"skip\"}]},"
+    "  {\"attempt\": 18, \"job\": \"smoke\", \"board\": \"qemu-arm64\", \"verdict\": \"fail\","
+    "   \"reason\": \"failure xen-panic: Panic on CPU 0\", \"testcases\": []},"
+    "  {\"attempt\": 19, \"job\": \"boot\", \"board\": \"qemu-arm64\", \"verdict\": \"infra\"},"
+    "  {\"attempt\": 20, \"job\": \"long\", \"board\": \"qemu-x86_64\", \"state\": \"running\"}"
+    "]}";
+
+static const char *checker =
+    "import sys, xml.etree.ElementTree as ET\n"
+    "root = ET.parse(sys.argv[1]).getroot()\n"
+    "assert root.tag == 'testsuites', root.tag\n"
+    "tot = {k: 0 for k in ('tests', 'failures', 'errors', 'skipped')}\n"
+    "names = []\n"
+    "for s in root:\n"
+    "    assert s.tag == 'testsuite' and s.get('name'), s.tag\n"
+    "    cases = s.findall('testcase')\n"
+    "    n = {'tests': len(cases), 'failures': 0, 'errors': 0, 'skipped': 0}\n"
+    "    for c in cases:\n"
+    "        assert c.get('classname') and c.get('name')\n"
+    "        kids = [k.tag for k in c if k.tag != 'system-out']\n"
+    "        assert len(kids) <= 1, kids\n"
+    "        for k in kids:\n"
+    "            n[{'failure': 'failures', 'error': 'errors', 'skipped': 'skipped'}[k]] += 1\n"
+    "    for k in n:\n"
+    "        assert int(s.get(k)) == n[k], (s.get('name'), k, s.get(k), n[k])\n"
+    "        tot[k] += n[k]\n"
+    "    names.append('%s:%d/%d/%d/%d' % (s.get('name'), n['tests'], n['failures'], n['errors'], "
+    "n['skipped']))\n"
+    "for k in tot:\n"
+    "    assert int(root.get(k)) == tot[k], k\n"
+    "print(' '.join(names))\n";
+
+static void test_junit_shape(void **state)
+{
+	char err[128], xml[] = "/tmp/xenci-junit.XXXXXX", py[] = "/tmp/xenci-junit-py.XXXXXX";
+	char cmd[256], line[512] = "";
+	struct buf b = BUF_INIT(0);
+	json_t *f = json_parse(flight, strlen(flight), err, sizeof(err));
+	FILE *fp;
+	int fd;
+
+	(void)state;
+	assert_non_null(f);
+	assert_int_equal(junit_render(&b, f, "http://ci.example.org"), 0);
+	assert_non_null(strstr(b.data, "name=\"evtchn &lt;&amp;&gt; &quot;quoted&quot;\""));
+	assert_non_null(strstr(b.data, "name=\"skipped?one\""));
+	assert_non_null(strstr(b.data, "<failure type=\"fail\" message=\"failure xen-panic: Panic "
+				       "on CPU 0\"/>"));
+	assert_non_null(strstr(b.data, "log: http://ci.example.org/attempts/18"));
+	fd = mkstemp(xml);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, b.data, b.len), (ssize_t)b.len);
+	close(fd);
+	fd = mkstemp(py);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, checker, strlen(checker)), (ssize_t)strlen(checker));
+	close(fd);
+	snprintf(cmd, sizeof(cmd), "python3 %s %s 2>&1", py, xml);
+	fp = popen(cmd, "r");
+	assert_non_null(fp);
+	assert_non_null(fgets(line, sizeof(line), fp));
+	assert_int_equal(pclose(fp), 0);
+	/* x86_64: 3 cases + smoke verdict + long verdict (1 fail, 2 skipped);
+	 * arm64: smoke verdict (fail) + boot verdict (infra error). */
+	assert_string_equal(line, "qemu-x86_64:5/1/0/2 qemu-arm64:2/1/1/0\n");
+	unlink(xml);
+	unlink(py);
+	buf_release(&b);
+	json_decref(f);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_junit_shape),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
