@@ -53,7 +53,7 @@ BENCH_BIN := $(patsubst tests/bench/%.c,$(BUILD)/tests/bench/%,$(BENCH_SRC))
 FUZZ_BIN := $(patsubst tests/fuzz/%.c,$(BUILD)/tests/fuzz/%,$(FUZZ_SRC))
 
 .SECONDARY:
-.PHONY: all tests deps check check-run format analyze bench fuzz clean
+.PHONY: all tests deps check check-run format analyze bench bench-bisect fuzz clean
 all: $(PROGRAMS)
 tests: $(UNIT_BIN) $(INTEG_BIN) $(BENCH_BIN) $(if $(SANITIZE),,$(FUZZ_BIN))
 
@@ -111,6 +111,9 @@ check-run:
 bench: deps
 	@$(MAKE) --no-print-directory all tests
 	@tests/bench.sh $(BUILD)
+
+bench-bisect: $(BUILD)/tests/bench/bench-bisect
+	@$(BUILD)/tests/bench/bench-bisect $(BENCH_BISECT_ARGS)
 
 FORMAT_SRC = $(shell git ls-files '*.c' '*.h') $(wildcard $(foreach d,lib controller lab-agent cli tests/*,$(d)/*.[ch]))
 format:

@@ -1,0 +1,166 @@
+/* bench-bisect: simulated bisections of synthetic histories (linear, with merges),
+ * culprit at random, flake rates 0/5/10/20 %, infra rate 5 %; boots used (mean,
+ * median, max) and the share of right culprits for xenci's bisector, side by side
+ * with a faithful model of `git bisect run` on the same histories (bisect-sim.c).
+ *   bench-bisect [-t TRIALS] [-n MAXN] [-m symmetric|fail-only|both] [-s SEED]
+ * Figures, not pass/fail; the last column says whether the issue's targets hold:
+ * 0 % flakes: mean boots <= ceil(log2 N) + 4; 10 %: >= 99 % right, mean <= 2.5 log2 N. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bisect-sim.h"
+#include "bisect.h"
+#include "xmalloc.h"
+
+struct agg {
+	unsigned *boots;
+	unsigned n, right, confirmed, max;
+	double sum, search;
+};
+
+static int cmp_unsigned(const void *a, const void *b)
+{
+	unsigned x = *(const unsigned *)a, y = *(const unsigned *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double median(struct agg *a)
+{
+	if (!a->n)
+		return 0;
+	qsort(a->boots, a->n, sizeof(*a->boots), cmp_unsigned);
+	return a->n % 2 ? a->boots[a->n / 2] : (a->boots[a->n / 2 - 1] + a->boots[a->n / 2]) / 2.0;
+}
+
+static void add(struct agg *a, const struct bisect_sim_stats *st, uint32_t culprit)
+{
+	a->boots[a->n++] = st->boots;
+	a->sum += st->boots;
+	a->search += st->search_boots;
+	if (st->boots > a->max)
+		a->max = st->boots;
+	a->right += st->culprit == (int)culprit;
+	a->confirmed += st->outcome == BISECT_CONFIRMED && st->culprit == (int)culprit;
+}
+
+static void run_config(uint32_t n, int merges, double flake, enum bisect_sim_flakes model,
+		       unsigned trials, uint64_t seed)
+{
+	struct agg x = {0}, g = {0};
+	struct bisect_options opt;
+	double l2 = log2((double)n), secs;
+	const char *verdict = "";
+	clock_t t0 = clock();
+	unsigned t;
+
+	bisect_options_init(&opt);
+	x.boots = xcalloc(trials, sizeof(unsigned));
+	g.boots = xcalloc(trials, sizeof(unsigned));
+	for (t = 0; t < trials; t++) {
+		uint64_t rng = seed ^ ((uint64_t)n << 32) ^ t, rng2;
+		struct bisect_graph gr;
+		struct bisect_sim_oracle o;
+		struct bisect_sim_stats st;
+		uint32_t culprit;
+
+		if (merges)
+			bisect_sim_merges(&gr, n, &rng);
+		else
+			bisect_sim_linear(&gr, n);
+		culprit = (uint32_t)(bisect_sim_rand(&rng) % (n - 1)); /* never the good root */
+		bisect_sim_oracle_init(&o, &gr, culprit);
+		o.flake = flake;
+		o.infra = 0.05;
+		o.model = model;
+		rng2 = rng; /* the same results stream for both */
+		bisect_sim_xenci(&st, &o, &opt, &rng);
+		add(&x, &st, culprit);
+		bisect_sim_git(&st, &o, &rng2, NULL, 0);
+		add(&g, &st, culprit);
+		bisect_sim_oracle_release(&o);
+		bisect_graph_release(&gr);
+	}
+	secs = (double)(clock() - t0) / CLOCKS_PER_SEC;
+	if (flake == 0)
+		verdict = x.sum / trials <= ceil(l2) + 4 ? "target met" : "target MISSED";
+	else if (fabs(flake - 0.10) < 1e-9)
+		verdict = (100.0 * x.right / trials >= 99 && x.sum / trials <= 2.5 * l2)
+			      ? "target met"
+			      : "target MISSED";
+	printf("%5u %-7s %-9s %3.0f%% | %6.1f %5.1f %4u %5.1f %6.1f%% %6.1f%% | %6.1f %5.1f %4u "
+	       "%6.1f%% | %5.1fs %s\n",
+	       n, merges ? "merges" : "linear",
+	       model == BISECT_SIM_SYMMETRIC ? "symmetric" : "fail-only", flake * 100,
+	       x.sum / trials, median(&x), x.max, x.search / trials, 100.0 * x.right / trials,
+	       100.0 * x.confirmed / trials, g.sum / trials, median(&g), g.max,
+	       100.0 * g.right / trials, secs, verdict);
+	fflush(stdout);
+	free(x.boots);
+	free(g.boots);
+}
+
+int main(int argc, char **argv)
+{
+	static const uint32_t sizes[] = {16, 64, 256, 1024, 4096};
+	static const double flakes[] = {0, 0.05, 0.10, 0.20};
+	unsigned trials = 400, maxn = 4096, i, j, shape, m;
+	uint64_t seed = 20261124;
+	const char *models = "both";
+	int c;
+
+	while ((c = getopt(argc, argv, "t:n:m:s:")) != -1) {
+		switch (c) {
+		case 't':
+			trials = (unsigned)strtoul(optarg, NULL, 10);
+			break;
+		case 'n':
+			maxn = (unsigned)strtoul(optarg, NULL, 10);
+			break;
+		case 'm':
+			models = optarg;
+			break;
+		case 's':
+			seed = strtoull(optarg, NULL, 10);
+			break;
+		default:
+			fprintf(stderr,
+				"usage: %s [-t trials] [-n maxN] [-m symmetric|fail-only|both] "
+				"[-s seed]\n",
+				argv[0]);
+			return 2;
+		}
+	}
+	if (trials == 0)
+		trials = 1;
+	printf("bench-bisect: %u trials per row, infra rate 5 %%, seed %llu\n", trials,
+	       (unsigned long long)seed);
+	printf("boots: runs the bisection made after the triggering fail and its re-run "
+	       "(infra retries and confirmation included)\n");
+	printf("%5s %-7s %-9s %4s | %6s %5s %4s %5s %7s %7s | %6s %5s %4s %7s |\n", "N", "shape",
+	       "flakes", "rate", "mean", "med", "max", "srch", "right", "confrm", "git", "med",
+	       "max", "right");
+	for (m = 0; m < 2; m++) {
+		enum bisect_sim_flakes model = m ? BISECT_SIM_SYMMETRIC : BISECT_SIM_FAIL_ONLY;
+
+		if (strcmp(models, "both") && strcmp(models, m ? "symmetric" : "fail-only"))
+			continue;
+		for (shape = 0; shape < 2; shape++)
+			for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+				unsigned tr = trials;
+
+				if (sizes[i] > maxn)
+					continue;
+				if (sizes[i] >= 1024)
+					tr = trials / 4 ? trials / 4 : 1;
+				for (j = 0; j < sizeof(flakes) / sizeof(flakes[0]); j++)
+					run_config(sizes[i], (int)shape, flakes[j], model, tr,
+						   seed);
+			}
+	}
+	return 0;
+}
