@@ -1,6 +1,7 @@
 /* The SVG badge of a branch, for READMEs: "LABEL | VERDICT". */
 #include <string.h>
 
+#include "json-util.h"
 #include "page.h"
 
 static const char *badge_colour(const char *v)
@@ -56,4 +57,38 @@ int page_badge_render(struct buf *out, const char *label, const char *verdict)
 	html_text(&h, verdict);
 	html_raw(&h, "</text></g></svg>\n");
 	return h.err;
+}
+
+/* Worse verdicts first: a row shows its worst. */
+static const char *const badge_order[] = {"fail", "timeout", "infra", "cancelled", "pass", NULL};
+
+const char *page_branch_verdict(const json_t *twin)
+{
+	const json_t *row, *c;
+	size_t i, j, k;
+
+	json_array_foreach (json_object_get(twin, "rows"), i, row) {
+		size_t worst = 4, seen = 0;
+		int finished = 1;
+
+		json_array_foreach (json_object_get(row, "cells"), j, c) {
+			const char *v = json_string_value(json_object_get(c, "verdict"));
+
+			if (!json_is_object(c))
+				continue;
+			for (k = 0; v && badge_order[k]; k++)
+				if (!strcmp(v, badge_order[k]))
+					break;
+			if (!v || !badge_order[k]) {
+				finished = 0; /* queued, running, … */
+				break;
+			}
+			if (k < worst)
+				worst = k;
+			seen++;
+		}
+		if (finished && seen)
+			return badge_order[worst];
+	}
+	return "unknown";
 }

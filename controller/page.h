@@ -72,6 +72,30 @@ int page_bisection_render(struct buf *out, const json_t *twin);
 /* A small page for 404 and friends. */
 int page_error_render(struct buf *out, int status, const char *message);
 
+/* The live tail of an attempt page (docs/api.md "Live pages"). */
+
+/* Where a tail stream starts: the Last-Event-ID header when a browser reconnects
+ * (it wins), else the ?from= parameter, else 0. Each must be a decimal byte
+ * offset; anything else is -EINVAL. */
+int page_tail_start(long long *from, const char *last_event_id, const char *from_param);
+/* Appends one SSE "line" event for the complete lines of log[from..len) to out
+ * and sets *next to the offset after them (the event's id). Appends nothing and
+ * sets *next = from when no complete line is there yet. A chunk of log bigger
+ * than PAGE_TAIL_CHUNK is sent in several events. */
+#define PAGE_TAIL_CHUNK (256u << 10)
+int page_tail_event(struct buf *out, const char *log, size_t len, long long from, long long *next);
+/* The "state" event that ends a tail: {"state": …, "verdict": …}. */
+int page_tail_state_event(struct buf *out, const char *state, const char *verdict);
+
+/* Static assets of web/: the file name is checked (letters, digits, '-', '_' and
+ * one '.' before a known extension; no path) and its content type returned, or
+ * NULL when the name is not one the page serves. */
+const char *page_static_type(const char *name);
+
+/* The verdict a branch's badge shows: that of the newest row whose cells all
+ * finished ("pass" when every cell passed, else the worst), or "unknown". */
+const char *page_branch_verdict(const json_t *branch_twin);
+
 /* The SVG badge of a branch: "xenci | VERDICT" coloured by verdict. */
 int page_badge_render(struct buf *out, const char *label, const char *verdict);
 
