@@ -1,0 +1,501 @@
+#include "watch.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "json-util.h"
+#include "xmalloc.h"
+
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+/* A branch (or ref below refs/heads/) git accepts. */
+static int check_branch(struct vctx *ctx, const json_t *parent, const char *key,
+			const json_t *value, const char *path)
+{
+	char ref[GITREPO_MAX_REV + 16];
+	int valid = 0;
+
+	snprintf(ref, sizeof(ref), "refs/heads/%s", json_string_value(value));
+	gitrepo_global_init();
+	if (git_reference_name_is_valid(&valid, ref) < 0 || !valid ||
+	    json_string_value(value)[0] == '-') {
+		vctx_error(ctx, parent, key, 0, path, "\"%s\" is not a valid branch name",
+			   json_string_value(value));
+		return -1;
+	}
+	return 0;
+}
+
+static int check_tree_name(struct vctx *ctx, const json_t *parent, const char *key,
+			   const json_t *value, const char *path)
+{
+	const char *s = json_string_value(value);
+
+	if (strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789-_.") != strlen(s) || *s == '.') {
+		vctx_error(ctx, parent, key, 0, path,
+			   "\"%s\": use lowercase letters, digits, '-', '_' and '.'", s);
+		return -1;
+	}
+	return 0;
+}
+
+static const struct vfield gate_fields[] = {
+    {.name = "jobs",
+     .type = V_ARRAY,
+     .flags = V_REQUIRED,
+     .items = V_STRING,
+     .min = 1,
+     .max = WATCH_MAX_JOBS,
+     .help = "the jobs that must pass"},
+    {.name = "advance",
+     .type = V_STRING,
+     .flags = V_REQUIRED,
+     .min = 1,
+     .max = GITREPO_MAX_REV,
+     .check = check_branch,
+     .help = "the branch fast-forwarded to a commit whose gating jobs passed"},
+    {NULL},
+};
+
+static const struct vfield branch_fields[] = {
+    {.name = "name",
+     .type = V_STRING,
+     .flags = V_REQUIRED,
+     .min = 1,
+     .max = GITREPO_MAX_REV,
+     .check = check_branch,
+     .help = "the branch to watch"},
+    {.name = "jobs",
+     .type = V_ARRAY,
+     .items = V_STRING,
+     .max = WATCH_MAX_JOBS,
+     .help = "the jobs a flight gets (default: every job)"},
+    {.name = "gate", .type = V_OBJECT, .fields = gate_fields, .help = "a push gate"},
+    {NULL},
+};
+
+const struct vfield tree_conf_fields[] = {
+    {.name = "name",
+     .type = V_STRING,
+     .flags = V_REQUIRED,
+     .min = 1,
+     .max = 64,
+     .check = check_tree_name,
+     .help = "the tree's name"},
+    {.name = "source",
+     .type = V_STRING,
+     .flags = V_REQUIRED,
+     .min = 1,
+     .max = 1024,
+     .help = "a local repository path or a git URL"},
+    {.name = "interval", .type = V_INT, .min = 1, .max = 86400, .help = "seconds between polls"},
+    {.name = "branches",
+     .type = V_ARRAY,
+     .items = V_OBJECT,
+     .fields = branch_fields,
+     .max = WATCH_MAX_BRANCHES,
+     .help = "the watched branches"},
+    {NULL},
+};
+
+static char **strings_dup(const json_t *arr, size_t *n)
+{
+	char **v;
+	const json_t *s;
+	size_t i;
+
+	*n = json_array_size(arr);
+	if (!json_is_array(arr))
+		return NULL;
+	v = xcalloc(*n + 1, sizeof(*v));
+	json_array_foreach (arr, i, s)
+		v[i] = xstrdup(json_string_value(s) ? json_string_value(s) : "");
+	return v;
+}
+
+static void strings_free(char **v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+static int has(char **v, size_t n, const char *s)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(v[i], s))
+			return 1;
+	return 0;
+}
+
+int trees_conf_load(struct trees_conf *out, const json_t *trees, char *err, size_t errlen)
+{
+	const json_t *t;
+	size_t i;
+
+	memset(out, 0, sizeof(*out));
+	if (trees == NULL)
+		return 0;
+	if (json_array_size(trees) > WATCH_MAX_TREES) {
+		seterr(err, errlen, "trees: more than %d", WATCH_MAX_TREES);
+		return -1;
+	}
+	out->trees = xcalloc(json_array_size(trees) + 1, sizeof(*out->trees));
+	json_array_foreach (trees, i, t) {
+		struct tree_conf *tc = &out->trees[out->count++];
+		const json_t *b;
+		size_t k;
+
+		tc->name = xstrdup(jstr(t, "name", ""));
+		tc->source = xstrdup(jstr(t, "source", ""));
+		tc->interval = (long)jint(t, "interval", 60);
+		if (trees_conf_find(out, tc->name) != tc) {
+			seterr(err, errlen, "trees[%zu]: a second tree named \"%s\"", i, tc->name);
+			goto fail;
+		}
+		tc->branches = xcalloc(json_array_size(json_object_get(t, "branches")) + 1,
+				       sizeof(*tc->branches));
+		json_array_foreach (json_object_get(t, "branches"), k, b) {
+			struct branch_conf *bc = &tc->branches[tc->nbranches++];
+			const json_t *gate = json_object_get(b, "gate");
+
+			bc->name = xstrdup(jstr(b, "name", ""));
+			bc->jobs = strings_dup(json_object_get(b, "jobs"), &bc->njobs);
+			if (tree_conf_branch(tc, bc->name) != bc) {
+				seterr(err, errlen,
+				       "trees[%zu].branches[%zu]: \"%s\" is listed twice", i, k,
+				       bc->name);
+				goto fail;
+			}
+			if (gate == NULL)
+				continue;
+			bc->gate_jobs = strings_dup(json_object_get(gate, "jobs"), &bc->ngate_jobs);
+			bc->gate_ref = xasprintf("refs/heads/%s", jstr(gate, "advance", ""));
+			if (!strcmp(jstr(gate, "advance", ""), bc->name)) {
+				seterr(
+				    err, errlen,
+				    "trees[%zu].branches[%zu].gate.advance: a branch cannot gate "
+				    "itself",
+				    i, k);
+				goto fail;
+			}
+			for (size_t g = 0; g < bc->ngate_jobs; g++) {
+				if (bc->jobs && !has(bc->jobs, bc->njobs, bc->gate_jobs[g])) {
+					seterr(err, errlen,
+					       "trees[%zu].branches[%zu].gate.jobs: \"%s\" is not "
+					       "one of the branch's jobs",
+					       i, k, bc->gate_jobs[g]);
+					goto fail;
+				}
+			}
+		}
+	}
+	return 0;
+fail:
+	trees_conf_release(out);
+	return -1;
+}
+
+int trees_conf_open(struct trees_conf *c, const char *base_dir, const char *state_dir, char *err,
+		    size_t errlen)
+{
+	for (size_t i = 0; i < c->count; i++) {
+		struct tree_conf *t = &c->trees[i];
+		char path[PATH_MAX];
+		int rc;
+
+		if (t->repo)
+			continue;
+		if (gitrepo_is_url(t->source)) {
+			snprintf(path, sizeof(path), "%s/mirrors", state_dir ? state_dir : ".");
+			mkdir(path, 0755);
+			snprintf(path, sizeof(path), "%s/mirrors/%s.git",
+				 state_dir ? state_dir : ".", t->name);
+			rc = gitrepo_open_mirror(&t->repo, t->source, path, err, errlen);
+		} else {
+			if (t->source[0] == '/' || base_dir == NULL)
+				snprintf(path, sizeof(path), "%s", t->source);
+			else
+				snprintf(path, sizeof(path), "%s/%s", base_dir, t->source);
+			rc = gitrepo_open(&t->repo, path, err, errlen);
+		}
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+void trees_conf_release(struct trees_conf *c)
+{
+	if (c == NULL)
+		return;
+	for (size_t i = 0; i < c->count; i++) {
+		struct tree_conf *t = &c->trees[i];
+
+		for (size_t k = 0; k < t->nbranches; k++) {
+			struct branch_conf *b = &t->branches[k];
+
+			free(b->name);
+			strings_free(b->jobs, b->njobs);
+			strings_free(b->gate_jobs, b->ngate_jobs);
+			free(b->gate_ref);
+		}
+		free(t->branches);
+		free(t->name);
+		free(t->source);
+		gitrepo_free(t->repo);
+	}
+	free(c->trees);
+	memset(c, 0, sizeof(*c));
+}
+
+struct tree_conf *trees_conf_find(const struct trees_conf *c, const char *tree)
+{
+	for (size_t i = 0; i < c->count; i++)
+		if (!strcmp(c->trees[i].name, tree))
+			return &c->trees[i];
+	return NULL;
+}
+
+struct branch_conf *tree_conf_branch(const struct tree_conf *t, const char *branch)
+{
+	for (size_t i = 0; i < t->nbranches; i++)
+		if (!strcmp(t->branches[i].name, branch))
+			return &t->branches[i];
+	return NULL;
+}
+
+const char *watch_change_name(enum watch_change c)
+{
+	static const char *const names[] = {"same", "new", "advanced", "forced", "deleted"};
+
+	return (unsigned)c < sizeof(names) / sizeof(names[0]) ? names[c] : "?";
+}
+
+enum watch_change watch_compare(struct gitrepo *r, const char *last, const char *now)
+{
+	int anc;
+
+	if (last == NULL)
+		last = "";
+	if (now == NULL || *now == '\0')
+		return *last ? WATCH_DELETED : WATCH_SAME;
+	if (*last == '\0')
+		return WATCH_NEW;
+	if (!strcmp(last, now))
+		return WATCH_SAME;
+	anc = gitrepo_is_ancestor(r, last, now);
+	return anc == 1 ? WATCH_ADVANCED : WATCH_FORCED;
+}
+
+static long long mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void watcher_init(struct watcher *w, struct trees_conf *conf, const struct watch_ops *ops,
+		  void *ctx)
+{
+	pthread_condattr_t ca;
+
+	memset(w, 0, sizeof(*w));
+	w->conf = conf;
+	w->ops = ops;
+	w->ctx = ctx;
+	pthread_mutex_init(&w->lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&w->wake, &ca);
+	pthread_condattr_destroy(&ca);
+	w->next_poll = xcalloc(conf->count + 1, sizeof(*w->next_poll));
+}
+
+/* Compares one branch and reports a change; the lock is held. */
+static int scan_branch_locked(struct watcher *w, const struct tree_conf *t,
+			      const struct branch_conf *b, const char *why, long long *flight)
+{
+	char last[GITREPO_HEX] = "", now[GITREPO_HEX] = "";
+	struct watch_event ev;
+	long long made;
+	int rc;
+
+	if (flight)
+		*flight = 0;
+	rc = gitrepo_branch_head(t->repo, b->name, now);
+	if (rc < 0 && rc != -ENOENT)
+		return rc;
+	if (rc == -ENOENT)
+		now[0] = '\0';
+	if (w->ops->last_head(w->ctx, t->name, b->name, last) < 0)
+		return -EIO;
+	ev.change = watch_compare(t->repo, last, now);
+	if (ev.change == WATCH_SAME)
+		return WATCH_SAME;
+	ev.tree = t;
+	ev.branch = b;
+	ev.old = last;
+	ev.now = now;
+	ev.why = why;
+	made = w->ops->changed(w->ctx, &ev);
+	if (made < 0)
+		return (int)made;
+	if (flight)
+		*flight = made;
+	return (int)ev.change;
+}
+
+int watcher_scan_branch(struct watcher *w, const char *tree, const char *branch, const char *why,
+			long long *flight, char *err, size_t errlen)
+{
+	struct tree_conf *t = trees_conf_find(w->conf, tree);
+	struct branch_conf *b = t ? tree_conf_branch(t, branch) : NULL;
+	int rc;
+
+	if (flight)
+		*flight = 0;
+	if (t == NULL) {
+		seterr(err, errlen, "no tree named \"%.64s\"", tree);
+		return -ENOENT;
+	}
+	if (b == NULL) {
+		seterr(err, errlen, "tree %s does not watch a branch named \"%.128s\"", tree,
+		       branch);
+		return -ENOENT;
+	}
+	pthread_mutex_lock(&w->lock);
+	rc = gitrepo_fetch(t->repo, err, errlen);
+	if (rc == 0)
+		rc = scan_branch_locked(w, t, b, why, flight);
+	else
+		rc = -EIO;
+	pthread_mutex_unlock(&w->lock);
+	if (rc < 0 && rc != -EIO)
+		seterr(err, errlen, "%s/%s: cannot record the change", tree, branch);
+	return rc;
+}
+
+static int scan_tree_locked(struct watcher *w, struct tree_conf *t, const char *why)
+{
+	char err[256];
+	int changes = 0;
+
+	if (gitrepo_fetch(t->repo, err, sizeof(err)) < 0)
+		return -EIO;
+	for (size_t k = 0; k < t->nbranches; k++) {
+		int rc = scan_branch_locked(w, t, &t->branches[k], why, NULL);
+
+		if (rc > 0)
+			changes++;
+	}
+	return changes;
+}
+
+int watcher_scan(struct watcher *w, const char *tree, const char *why)
+{
+	int changes = 0, rc = 0;
+
+	pthread_mutex_lock(&w->lock);
+	for (size_t i = 0; i < w->conf->count; i++) {
+		if (tree && strcmp(tree, w->conf->trees[i].name))
+			continue;
+		rc = scan_tree_locked(w, &w->conf->trees[i], why);
+		if (rc > 0)
+			changes += rc;
+	}
+	pthread_mutex_unlock(&w->lock);
+	return rc < 0 && changes == 0 ? rc : changes;
+}
+
+static void *watcher_main(void *arg)
+{
+	struct watcher *w = arg;
+
+	pthread_mutex_lock(&w->lock);
+	while (!w->stop) {
+		long long now = mono_ms(), next = now + 3600 * 1000LL;
+		int poked = w->poked;
+		struct timespec ts;
+
+		w->poked = 0;
+		for (size_t i = 0; i < w->conf->count; i++) {
+			struct tree_conf *t = &w->conf->trees[i];
+
+			if (poked || now >= w->next_poll[i]) {
+				scan_tree_locked(w, t, poked ? "poke" : "poll");
+				w->next_poll[i] = mono_ms() + t->interval * 1000LL;
+			}
+			if (w->next_poll[i] < next)
+				next = w->next_poll[i];
+		}
+		if (w->stop || w->poked)
+			continue;
+		ts.tv_sec = next / 1000;
+		ts.tv_nsec = (next % 1000) * 1000000;
+		pthread_cond_timedwait(&w->wake, &w->lock, &ts);
+	}
+	pthread_mutex_unlock(&w->lock);
+	return NULL;
+}
+
+int watcher_start(struct watcher *w)
+{
+	int rc;
+
+	w->stop = 0;
+	rc = pthread_create(&w->thread, NULL, watcher_main, w);
+	if (rc != 0)
+		return -rc;
+	w->running = 1;
+	return 0;
+}
+
+void watcher_poke(struct watcher *w)
+{
+	pthread_mutex_lock(&w->lock);
+	w->poked = 1;
+	pthread_cond_signal(&w->wake);
+	pthread_mutex_unlock(&w->lock);
+}
+
+void watcher_stop(struct watcher *w)
+{
+	if (!w->running)
+		return;
+	pthread_mutex_lock(&w->lock);
+	w->stop = 1;
+	pthread_cond_signal(&w->wake);
+	pthread_mutex_unlock(&w->lock);
+	pthread_join(w->thread, NULL);
+	w->running = 0;
+}
+
+void watcher_release(struct watcher *w)
+{
+	if (w == NULL)
+		return;
+	watcher_stop(w);
+	pthread_cond_destroy(&w->wake);
+	pthread_mutex_destroy(&w->lock);
+	free(w->next_poll);
+	w->next_poll = NULL;
+}
