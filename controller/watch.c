@@ -330,7 +330,7 @@ void watcher_init(struct watcher *w, struct trees_conf *conf, const struct watch
 	w->next_poll = xcalloc(conf->count + 1, sizeof(*w->next_poll));
 }
 
-/* Compares one branch and reports a change; the lock is held. */
+/* Compares one branch and reports a change; the owner's lock is held. */
 static int scan_branch_locked(struct watcher *w, const struct tree_conf *t,
 			      const struct branch_conf *b, const char *why, long long *flight)
 {
@@ -382,31 +382,35 @@ int watcher_scan_branch(struct watcher *w, const char *tree, const char *branch,
 		       branch);
 		return -ENOENT;
 	}
-	pthread_mutex_lock(&w->lock);
 	rc = gitrepo_fetch(t->repo, err, errlen);
 	if (rc == 0)
 		rc = scan_branch_locked(w, t, b, why, flight);
 	else
 		rc = -EIO;
-	pthread_mutex_unlock(&w->lock);
 	if (rc < 0 && rc != -EIO)
 		seterr(err, errlen, "%s/%s: cannot record the change", tree, branch);
 	return rc;
 }
 
-static int scan_tree_locked(struct watcher *w, struct tree_conf *t, const char *why)
+/* Fetches a tree (without the owner's lock: a fetch can take long), then
+ * compares its branches under it. */
+static int scan_tree(struct watcher *w, struct tree_conf *t, const char *why)
 {
 	char err[256];
 	int changes = 0;
 
 	if (gitrepo_fetch(t->repo, err, sizeof(err)) < 0)
 		return -EIO;
+	if (w->ops->lock)
+		w->ops->lock(w->ctx);
 	for (size_t k = 0; k < t->nbranches; k++) {
 		int rc = scan_branch_locked(w, t, &t->branches[k], why, NULL);
 
 		if (rc > 0)
 			changes++;
 	}
+	if (w->ops->unlock)
+		w->ops->unlock(w->ctx);
 	return changes;
 }
 
@@ -414,15 +418,13 @@ int watcher_scan(struct watcher *w, const char *tree, const char *why)
 {
 	int changes = 0, rc = 0;
 
-	pthread_mutex_lock(&w->lock);
 	for (size_t i = 0; i < w->conf->count; i++) {
 		if (tree && strcmp(tree, w->conf->trees[i].name))
 			continue;
-		rc = scan_tree_locked(w, &w->conf->trees[i], why);
+		rc = scan_tree(w, &w->conf->trees[i], why);
 		if (rc > 0)
 			changes += rc;
 	}
-	pthread_mutex_unlock(&w->lock);
 	return rc < 0 && changes == 0 ? rc : changes;
 }
 
@@ -441,7 +443,9 @@ static void *watcher_main(void *arg)
 			struct tree_conf *t = &w->conf->trees[i];
 
 			if (poked || now >= w->next_poll[i]) {
-				scan_tree_locked(w, t, poked ? "poke" : "poll");
+				pthread_mutex_unlock(&w->lock);
+				scan_tree(w, t, poked ? "poke" : "poll");
+				pthread_mutex_lock(&w->lock);
 				w->next_poll[i] = mono_ms() + t->interval * 1000LL;
 			}
 			if (w->next_poll[i] < next)

@@ -103,6 +103,10 @@ struct watch_ops {
 	 * flight's id (> 0), 0 when none was made, negative on failure (the head is
 	 * then seen again next time). */
 	long long (*changed)(void *ctx, const struct watch_event *ev);
+	/* Optional: the owner's lock, taken by the polling thread around
+	 * last_head() and changed() (the synchronous scans run under it already). */
+	void (*lock)(void *ctx);
+	void (*unlock)(void *ctx);
 };
 
 struct watcher {
@@ -110,7 +114,7 @@ struct watcher {
 	const struct watch_ops *ops;
 	void *ctx;
 	pthread_t thread;
-	pthread_mutex_t lock; /* one scan at a time; guards the fields below */
+	pthread_mutex_t lock; /* guards the fields below; never held during a scan */
 	pthread_cond_t wake;
 	int running, stop, poked;
 	long long *next_poll; /* per tree, monotonic ms */
@@ -125,14 +129,17 @@ void watcher_stop(struct watcher *w);
 void watcher_release(struct watcher *w);
 
 /* Scans one branch now, in the caller's thread (a poke or a webhook wants the
- * flight in its reply). *flight gets the flight made (0 when none). Returns the
- * change, or a negative errno: -ENOENT for an unknown tree or branch (err says
- * which), -EIO when the fetch failed. */
+ * flight in its reply), which holds the owner's lock (ops->lock): the callbacks
+ * run under it. A URL tree is fetched first, which blocks for the fetch.
+ * *flight gets the flight made (0 when none). Returns the change, or a negative
+ * errno: -ENOENT for an unknown tree or branch (err says which), -EIO when the
+ * fetch failed. */
 int watcher_scan_branch(struct watcher *w, const char *tree, const char *branch, const char *why,
 			long long *flight, char *err, size_t errlen);
 
-/* Scans every branch of a tree (or of every tree when tree is NULL). Returns the
- * number of changes, or a negative errno. */
+/* Scans every branch of a tree (or of every tree when tree is NULL), taking the
+ * owner's lock around each comparison (the caller must not hold it). Returns
+ * the number of changes, or a negative errno. */
 int watcher_scan(struct watcher *w, const char *tree, const char *why);
 
 /* Asks the thread to scan every tree at once. */

@@ -7,6 +7,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -152,7 +153,22 @@ static long long rec_changed(void *ctx, const struct watch_event *ev)
 	return 100 + seen.count;
 }
 
-static const struct watch_ops rec_ops = {rec_last, rec_changed};
+static pthread_mutex_t owner = PTHREAD_MUTEX_INITIALIZER;
+
+static void rec_lock(void *ctx)
+{
+	(void)ctx;
+	pthread_mutex_lock(&owner);
+}
+
+static void rec_unlock(void *ctx)
+{
+	(void)ctx;
+	pthread_mutex_unlock(&owner);
+}
+
+static const struct watch_ops rec_ops = {
+    .last_head = rec_last, .changed = rec_changed, .lock = rec_lock, .unlock = rec_unlock};
 
 static void load_repo_conf(struct trees_conf *c, const char *source)
 {
@@ -232,8 +248,15 @@ static void test_changes(void **state)
 		sh("cd src && " GIT "commit -q --allow-empty -m four");
 		clock_gettime(CLOCK_MONOTONIC, &t0);
 		watcher_poke(&w);
-		for (int i = 0; i < 200 && seen.count == before; i++)
+		for (int i = 0; i < 200; i++) {
+			rec_lock(NULL);
+			if (seen.count != before) {
+				rec_unlock(NULL);
+				break;
+			}
+			rec_unlock(NULL);
 			usleep(5 * 1000);
+		}
 		clock_gettime(CLOCK_MONOTONIC, &t1);
 		assert_int_equal(seen.count, before + 1);
 		assert_int_equal(seen.change[before], WATCH_ADVANCED);
