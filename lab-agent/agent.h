@@ -1,0 +1,10 @@
+/* The agent's main loop: declare the boards, long-poll for work, run each
+ * attempt on its board's own thread, and stop cleanly on SIGTERM. */
+#ifndef XENCI_AGENT_AGENT_H
+#define XENCI_AGENT_AGENT_H
+
+/* Loads the agent file (refusing to start on any problem) and runs until
+ * SIGTERM/SIGINT. Returns the process exit code. */
+int agent_main(const char *agent_file);
+
+#endif

@@ -1,0 +1,34 @@
+/* Console backends: one file each (console-NAME.c), found by name in console.c's
+ * table. A console is a file descriptor the runner polls and reads. */
+#ifndef XENCI_AGENT_CONSOLE_H
+#define XENCI_AGENT_CONSOLE_H
+
+#include <stddef.h>
+
+#include "board.h"
+#include "validate.h"
+
+struct console_ops {
+	const char *name;
+	const struct vfield *fields;
+	/* 1: opened after power-on (QEMU creates its socket when it starts);
+	 * 0: opened before, so that no early byte is lost. */
+	int after_power_on;
+	/* Opens the console; *fd is readable with poll/read. timeout_ms bounds the wait. */
+	int (*open)(struct board *b, int *fd, int timeout_ms, char *err, size_t errlen);
+	void (*close)(struct board *b, int fd);
+};
+
+extern const struct console_ops *const console_backends[];
+const struct console_ops *console_find(const char *name);
+int console_section_check(struct vctx *ctx, const json_t *parent, const char *key,
+			  const json_t *value, const char *path);
+
+extern const struct console_ops console_qemu_ops, console_tcp_ops, console_uart_ops;
+
+/* Connects to a unix socket or host:port, retrying until timeout_ms; 0 or -1 (err). */
+int console_connect_unix(const char *path, int timeout_ms, int *fd, char *err, size_t errlen);
+int console_connect_tcp(const char *host, const char *port, int timeout_ms, int *fd, char *err,
+			size_t errlen);
+
+#endif

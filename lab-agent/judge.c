@@ -1,0 +1,615 @@
+#include "judge.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "json-util.h"
+#include "xmalloc.h"
+
+const char *verdict_name(enum verdict v)
+{
+	switch (v) {
+	case VERDICT_PASS:
+		return "pass";
+	case VERDICT_FAIL:
+		return "fail";
+	case VERDICT_TIMEOUT:
+		return "timeout";
+	case VERDICT_INFRA:
+		return "infra";
+	case VERDICT_NONE:
+		break;
+	}
+	return "none";
+}
+
+static const char *stage_result_name(enum stage_result r)
+{
+	switch (r) {
+	case STAGE_PASS:
+		return "pass";
+	case STAGE_FAIL:
+		return "fail";
+	case STAGE_TIMEOUT:
+		return "timeout";
+	case STAGE_WAITING:
+	case STAGE_SKIPPED:
+		break;
+	}
+	return "skipped";
+}
+
+static int rules_compile(struct judge_rule *rules, size_t *n, const json_t *arr, const char *what,
+			 int stages, char *err, size_t errlen)
+{
+	size_t i;
+	json_t *it;
+
+	*n = 0;
+	if (arr == NULL)
+		return 0;
+	if (!json_is_array(arr)) {
+		snprintf(err, errlen, "%s must be a list", what);
+		return -1;
+	}
+	if (json_array_size(arr) > JUDGE_MAX_RULES) {
+		snprintf(err, errlen, "%s: too many entries (at most %d)", what, JUDGE_MAX_RULES);
+		return -1;
+	}
+	json_array_foreach (arr, i, it) {
+		struct judge_rule *r = &rules[*n];
+		const char *name = jstr(it, "name", NULL), *pat = jstr(it, "pattern", NULL);
+		int rc;
+
+		if (name == NULL || pat == NULL) {
+			snprintf(err, errlen, "%s[%zu]: needs a name and a pattern", what, i);
+			return -1;
+		}
+		rc = regcomp(&r->re, pat, REG_EXTENDED | REG_NOSUB);
+		if (rc != 0) {
+			char msg[128];
+
+			regerror(rc, &r->re, msg, sizeof(msg));
+			snprintf(err, errlen, "%s %s: bad pattern '%s': %s", what, name, pat, msg);
+			return -1;
+		}
+		r->name = xstrdup(name);
+		r->timeout_s = stages ? (int)jint(it, "timeout", 60) : 0;
+		r->infra_on_timeout = stages && !strcmp(jstr(it, "on_timeout", ""), "infra");
+		r->result = STAGE_WAITING;
+		r->seconds = 0;
+		(*n)++;
+	}
+	return 0;
+}
+
+int judge_init(struct judge *j, const json_t *job, size_t line_max, long long log_max, char *err,
+	       size_t errlen)
+{
+	const json_t *tc;
+	size_t i;
+	json_t *it;
+
+	memset(j, 0, sizeof(*j));
+	j->line_max = line_max ? line_max : 4096;
+	j->log_max = log_max > 2 * JUDGE_LOG_RESERVE ? log_max : 2 * JUDGE_LOG_RESERVE;
+	buf_init(&j->line, j->line_max);
+	j->testcases = json_array();
+	j->timeout_ms = jint(job, "timeout", 0) * 1000;
+	if (rules_compile(j->stages, &j->nstages, json_object_get(job, "stages"), "stages", 1, err,
+			  errlen) < 0 ||
+	    rules_compile(j->failures, &j->nfailures, json_object_get(job, "failures"), "failures",
+			  0, err, errlen) < 0 ||
+	    rules_compile(j->infra, &j->ninfra, json_object_get(job, "infra"), "infra", 0, err,
+			  errlen) < 0)
+		return -1;
+	tc = json_object_get(job, "testcases");
+	json_array_foreach (tc, i, it) {
+		if (!strcmp(json_string_value(it) ? json_string_value(it) : "", "tap"))
+			j->tap = 1;
+		else if (!strcmp(json_string_value(it) ? json_string_value(it) : "", "lava"))
+			j->lava = 1;
+	}
+	return 0;
+}
+
+static void rules_free(struct judge_rule *rules, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		regfree(&rules[i].re);
+		free(rules[i].name);
+	}
+}
+
+void judge_release(struct judge *j)
+{
+	if (j == NULL)
+		return;
+	rules_free(j->stages, j->nstages);
+	rules_free(j->failures, j->nfailures);
+	rules_free(j->infra, j->ninfra);
+	j->nstages = j->nfailures = j->ninfra = 0;
+	buf_release(&j->line);
+	json_decref(j->testcases);
+	j->testcases = NULL;
+}
+
+static void log_out(struct judge *j, const void *p, size_t n)
+{
+	j->log_len += (long long)n;
+	if (j->log)
+		j->log(j->arg, p, n);
+}
+
+static void log_prefix(struct judge *j, long long now_ms, char kind)
+{
+	char pre[64];
+	int n;
+
+	n = snprintf(pre, sizeof(pre), "%9.3f %c ", (double)(now_ms - j->t0_ms) / 1000.0, kind);
+	log_out(j, pre, (size_t)n);
+}
+
+/* Ends a partly written console line so that a note can follow. */
+static void log_break_line(struct judge *j)
+{
+	if (j->pending_cr) {
+		log_out(j, "\r", 1);
+		j->pending_cr = 0;
+	}
+	if (j->in_line) {
+		log_out(j, "\n", 1);
+		j->in_line = 0;
+	}
+}
+
+static void note_v(struct judge *j, long long now_ms, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+
+static void note_v(struct judge *j, long long now_ms, const char *fmt, va_list ap)
+{
+	char text[768];
+	int n;
+
+	/* notes past the log's bound are dropped too: the reserve covers the few
+	 * closing notes of an attempt */
+	if (j->log_len >= j->log_max - 256)
+		return;
+	log_break_line(j);
+	n = vsnprintf(text, sizeof(text), fmt, ap);
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof(text))
+		n = sizeof(text) - 1;
+	log_prefix(j, now_ms, '#');
+	log_out(j, text, (size_t)n);
+	log_out(j, "\n", 1);
+}
+
+void judge_note(struct judge *j, long long now_ms, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	note_v(j, now_ms, fmt, ap);
+	va_end(ap);
+}
+
+/* JSON strings must be UTF-8: console bytes that are not become '?'. */
+static void utf8_sanitize(char *s)
+{
+	unsigned char *p = (unsigned char *)s;
+
+	while (*p) {
+		size_t n, i;
+
+		if (*p < 0x80) {
+			p++;
+			continue;
+		}
+		n = (*p & 0xe0) == 0xc0 ? 2 : (*p & 0xf0) == 0xe0 ? 3 : (*p & 0xf8) == 0xf0 ? 4 : 0;
+		if (n && *p >= 0xc2 && *p <= 0xf4) {
+			for (i = 1; i < n; i++)
+				if ((p[i] & 0xc0) != 0x80)
+					break;
+			/* no overlong 3/4-byte forms, no surrogates, nothing past U+10FFFF */
+			if (i == n && !(n == 3 && p[0] == 0xe0 && p[1] < 0xa0) &&
+			    !(n == 3 && p[0] == 0xed && p[1] >= 0xa0) &&
+			    !(n == 4 && p[0] == 0xf0 && p[1] < 0x90) &&
+			    !(n == 4 && p[0] == 0xf4 && p[1] >= 0x90)) {
+				p += n;
+				continue;
+			}
+		}
+		*p++ = '?';
+	}
+}
+
+static void set_verdict(struct judge *j, long long now_ms, enum verdict v, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void set_verdict(struct judge *j, long long now_ms, enum verdict v, const char *fmt, ...)
+{
+	va_list ap;
+	size_t i;
+
+	if (j->verdict != VERDICT_NONE)
+		return;
+	j->verdict = v;
+	va_start(ap, fmt);
+	vsnprintf(j->reason, sizeof(j->reason), fmt, ap);
+	va_end(ap);
+	utf8_sanitize(j->reason);
+	for (i = j->cur; i < j->nstages; i++)
+		if (j->stages[i].result == STAGE_WAITING)
+			j->stages[i].result = STAGE_SKIPPED;
+	judge_note(j, now_ms, "verdict %s: %s", verdict_name(v), j->reason);
+}
+
+void judge_start(struct judge *j, long long now_ms)
+{
+	j->started = 1;
+	j->t0_ms = now_ms;
+	j->stage_t0_ms = now_ms;
+}
+
+size_t judge_clean_line(char *s, size_t n)
+{
+	size_t i = 0, o = 0;
+
+	while (i < n) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c == 0x1b) { /* ESC: CSI "ESC [ params final" or a two-byte escape */
+			i++;
+			if (i < n && s[i] == '[') {
+				i++;
+				while (i < n && !((unsigned char)s[i] >= 0x40 &&
+						  (unsigned char)s[i] <= 0x7e))
+					i++;
+				if (i < n)
+					i++;
+			} else if (i < n) {
+				i++;
+			}
+			continue;
+		}
+		if (c == '\r' || c == '\0') {
+			i++;
+			continue;
+		}
+		s[o++] = s[i++];
+	}
+	if (o < n)
+		s[o] = '\0';
+	return o;
+}
+
+static void copy_name(char *out, size_t outlen, const char *p, size_t n)
+{
+	while (n && isspace((unsigned char)*p)) {
+		p++;
+		n--;
+	}
+	while (n && isspace((unsigned char)p[n - 1]))
+		n--;
+	if (n >= outlen)
+		n = outlen - 1;
+	memcpy(out, p, n);
+	out[n] = '\0';
+}
+
+int judge_parse_testcase(const char *line, int tap, int lava, char *name, size_t namelen,
+			 const char **result)
+{
+	const char *p = line;
+
+	if (lava) {
+		const char *s = strstr(line, "<LAVA_SIGNAL_TESTCASE ");
+
+		if (s) {
+			const char *id = strstr(s, "TEST_CASE_ID="), *res = strstr(s, "RESULT=");
+			const char *end = strchr(s, '>');
+
+			if (id && res && end && id < end && res < end) {
+				size_t idn, rn;
+
+				id += strlen("TEST_CASE_ID=");
+				res += strlen("RESULT=");
+				idn = strcspn(id, " >");
+				rn = strcspn(res, " >");
+				if (idn == 0)
+					return 0;
+				if (rn == 4 && !strncmp(res, "pass", 4))
+					*result = "pass";
+				else if (rn == 4 && !strncmp(res, "fail", 4))
+					*result = "fail";
+				else if (rn == 4 && !strncmp(res, "skip", 4))
+					*result = "skip";
+				else
+					return 0;
+				copy_name(name, namelen, id, idn);
+				return 1;
+			}
+		}
+	}
+	if (!tap)
+		return 0;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	{
+		int notok = 0;
+		const char *hash, *desc;
+
+		if (!strncmp(p, "not ok", 6)) {
+			notok = 1;
+			p += 6;
+		} else if (!strncmp(p, "ok", 2)) {
+			p += 2;
+		} else {
+			return 0;
+		}
+		if (*p != ' ')
+			return 0;
+		p++;
+		if (!isdigit((unsigned char)*p))
+			return 0;
+		while (isdigit((unsigned char)*p))
+			p++;
+		if (*p != '\0' && *p != ' ')
+			return 0;
+		while (*p == ' ')
+			p++;
+		if (*p == '-' && (p[1] == ' ' || p[1] == '\0'))
+			p++;
+		desc = p;
+		hash = strstr(p, " # ");
+		if (hash == NULL && p[0] == '#' && p[1] == ' ')
+			hash = p - 1;
+		*result = notok ? "fail" : "pass";
+		if (hash) {
+			const char *d = hash + 3;
+
+			if (!strncasecmp(d, "SKIP", 4))
+				*result = "skip";
+			else if (!strncasecmp(d, "TODO", 4))
+				*result = "skip"; /* a TODO failure is not a failure */
+			copy_name(name, namelen, desc, hash > desc ? (size_t)(hash - desc) : 0);
+		} else {
+			copy_name(name, namelen, desc, strlen(desc));
+		}
+		if (name[0] == '\0')
+			snprintf(name, namelen, "unnamed");
+		return 1;
+	}
+}
+
+static void on_testcase(struct judge *j, long long now_ms, char *name, const char *result)
+{
+	utf8_sanitize(name);
+	if (!strcmp(result, "pass"))
+		j->tc_pass++;
+	else if (!strcmp(result, "skip"))
+		j->tc_skip++;
+	else {
+		if (j->tc_fail++ == 0)
+			snprintf(j->first_failed_tc, sizeof(j->first_failed_tc), "%s", name);
+	}
+	if (json_array_size(j->testcases) >= JUDGE_MAX_TESTCASES) {
+		if (!j->tc_cut++)
+			judge_note(j, now_ms,
+				   "log cut: more than %d test cases, the rest only counted",
+				   JUDGE_MAX_TESTCASES);
+		return;
+	}
+	json_array_append_new(j->testcases,
+			      json_pack("{s:s, s:s}", "name", name, "result", result));
+	judge_note(j, now_ms, "testcase %s %s", name, result);
+}
+
+static void all_stages_done(struct judge *j, long long now_ms)
+{
+	if (j->tc_fail)
+		set_verdict(j, now_ms, VERDICT_FAIL, "test case %s failed (%d of %d failed)",
+			    j->first_failed_tc, j->tc_fail, j->tc_pass + j->tc_fail);
+	else
+		set_verdict(j, now_ms, VERDICT_PASS, "all stages reached, %d test cases passed%s",
+			    j->tc_pass, j->tc_skip ? ", some skipped" : "");
+}
+
+/* A whole console line is in j->line: match it. */
+static void line_complete(struct judge *j, long long now_ms)
+{
+	char *s = j->line.data ? j->line.data : (char *)"";
+	size_t n = judge_clean_line(s, j->line.len), i;
+	char name[128];
+	const char *result;
+
+	j->line.len = n;
+	if (j->verdict != VERDICT_NONE)
+		return;
+	for (i = 0; i < j->nfailures; i++) {
+		if (regexec(&j->failures[i].re, s, 0, NULL, 0) == 0) {
+			if (j->cur < j->nstages)
+				j->stages[j->cur].result = STAGE_FAIL;
+			judge_note(j, now_ms, "failure %s: %.300s", j->failures[i].name, s);
+			set_verdict(j, now_ms, VERDICT_FAIL, "failure %s: %.300s",
+				    j->failures[i].name, s);
+			return;
+		}
+	}
+	for (i = 0; i < j->ninfra; i++) {
+		if (regexec(&j->infra[i].re, s, 0, NULL, 0) == 0) {
+			judge_note(j, now_ms, "infra %s: %.300s", j->infra[i].name, s);
+			set_verdict(j, now_ms, VERDICT_INFRA, "infra %s: %.300s", j->infra[i].name,
+				    s);
+			return;
+		}
+	}
+	if ((j->tap || j->lava) &&
+	    judge_parse_testcase(s, j->tap, j->lava, name, sizeof(name), &result))
+		on_testcase(j, now_ms, name, result);
+	if (j->cur < j->nstages && regexec(&j->stages[j->cur].re, s, 0, NULL, 0) == 0) {
+		struct judge_rule *st = &j->stages[j->cur];
+
+		st->result = STAGE_PASS;
+		st->seconds = (double)(now_ms - j->stage_t0_ms) / 1000.0;
+		judge_note(j, now_ms, "stage %s reached", st->name);
+		j->cur++;
+		j->stage_t0_ms = now_ms;
+		if (j->cur == j->nstages)
+			all_stages_done(j, now_ms);
+	}
+}
+
+static void line_end(struct judge *j, long long now_ms)
+{
+	j->pending_cr = 0; /* the "\r" of "\r\n" is part of the line end */
+	if (j->in_line) {
+		log_out(j, "\n", 1);
+		j->in_line = 0;
+	} else if (!j->log_cut && j->line.len == 0 && j->line_dropped == 0) {
+		/* an empty line: still a line of the console */
+		log_prefix(j, now_ms, '|');
+		log_out(j, "\n", 1);
+	}
+	if (j->line_dropped)
+		judge_note(j, now_ms,
+			   "log cut: console line longer than %zu bytes, %zu bytes dropped",
+			   j->line_max, j->line_dropped);
+	line_complete(j, now_ms);
+	buf_reset(&j->line);
+	j->line_dropped = 0;
+}
+
+void judge_feed(struct judge *j, const void *p, size_t n, long long now_ms)
+{
+	const unsigned char *s = p;
+	size_t i = 0;
+
+	while (i < n) {
+		size_t run, take;
+		const unsigned char *nl;
+
+		if (s[i] == '\n') {
+			line_end(j, now_ms);
+			i++;
+			continue;
+		}
+		nl = memchr(s + i, '\n', n - i);
+		run = nl ? (size_t)(nl - (s + i)) : n - i;
+		/* the line buffer (for matching) and the log take at most line_max bytes */
+		take = j->line_max - j->line.len;
+		if (take > run)
+			take = run;
+		if (take < run)
+			j->line_dropped += run - take;
+		if (take) {
+			buf_append(&j->line, s + i, take);
+			if (!j->log_cut &&
+			    j->log_len + (long long)take + 64 > j->log_max - JUDGE_LOG_RESERVE) {
+				j->log_cut = 1;
+				judge_note(j, now_ms,
+					   "log cut: console log reached %lld bytes, later console "
+					   "output dropped",
+					   j->log_len);
+			}
+			if (!j->log_cut) {
+				size_t len = take;
+
+				if (!j->in_line) {
+					log_prefix(j, now_ms, '|');
+					j->in_line = 1;
+				}
+				if (j->pending_cr) {
+					log_out(j, "\r", 1);
+					j->pending_cr = 0;
+				}
+				/* hold back a last "\r": it may be half of "\r\n" */
+				if (s[i + take - 1] == '\r') {
+					len--;
+					j->pending_cr = 1;
+				}
+				if (len)
+					log_out(j, s + i, len);
+			}
+		}
+		i += run;
+	}
+	judge_tick(j, now_ms);
+}
+
+void judge_tick(struct judge *j, long long now_ms)
+{
+	if (!j->started || j->verdict != VERDICT_NONE)
+		return;
+	if (j->cur < j->nstages &&
+	    now_ms - j->stage_t0_ms >= (long long)j->stages[j->cur].timeout_s * 1000) {
+		struct judge_rule *st = &j->stages[j->cur];
+
+		st->result = STAGE_TIMEOUT;
+		st->seconds = (double)(now_ms - j->stage_t0_ms) / 1000.0;
+		judge_note(j, now_ms, "stage %s timed out after %d s", st->name, st->timeout_s);
+		set_verdict(j, now_ms, st->infra_on_timeout ? VERDICT_INFRA : VERDICT_TIMEOUT,
+			    "stage %s timed out after %d s", st->name, st->timeout_s);
+		return;
+	}
+	if (j->timeout_ms > 0 && now_ms - j->t0_ms >= j->timeout_ms) {
+		if (j->cur < j->nstages)
+			j->stages[j->cur].result = STAGE_TIMEOUT;
+		set_verdict(j, now_ms, VERDICT_TIMEOUT, "the attempt timed out after %lld s",
+			    j->timeout_ms / 1000);
+	}
+	if (j->nstages == 0 && j->timeout_ms == 0)
+		all_stages_done(j, now_ms);
+}
+
+void judge_end(struct judge *j, long long now_ms, enum verdict v, const char *reason)
+{
+	if (j->verdict == VERDICT_NONE && j->cur < j->nstages && v != VERDICT_PASS)
+		j->stages[j->cur].result = v == VERDICT_TIMEOUT ? STAGE_TIMEOUT : STAGE_FAIL;
+	set_verdict(j, now_ms, v, "%s", reason);
+}
+
+long long judge_next_deadline_ms(const struct judge *j, long long now_ms)
+{
+	long long d = 1000;
+
+	if (!j->started || j->verdict != VERDICT_NONE)
+		return d;
+	if (j->cur < j->nstages) {
+		long long s =
+		    j->stage_t0_ms + (long long)j->stages[j->cur].timeout_s * 1000 - now_ms;
+
+		if (s < d)
+			d = s;
+	}
+	if (j->timeout_ms > 0 && j->t0_ms + j->timeout_ms - now_ms < d)
+		d = j->t0_ms + j->timeout_ms - now_ms;
+	return d < 0 ? 0 : d;
+}
+
+json_t *judge_result(const struct judge *j)
+{
+	json_t *stages = json_array();
+	size_t i;
+
+	for (i = 0; i < j->nstages; i++) {
+		const struct judge_rule *st = &j->stages[i];
+		json_t *o = json_pack("{s:s, s:s}", "name", st->name, "result",
+				      stage_result_name(st->result));
+
+		if (st->result == STAGE_PASS || st->result == STAGE_TIMEOUT)
+			json_object_set_new(o, "seconds", json_real(st->seconds));
+		json_array_append_new(stages, o);
+	}
+	return json_pack("{s:s, s:s, s:o, s:O}", "verdict",
+			 verdict_name(j->verdict == VERDICT_NONE ? VERDICT_INFRA : j->verdict),
+			 "reason", j->reason[0] ? j->reason : "no verdict", "stages", stages,
+			 "testcases", j->testcases);
+}

@@ -1,0 +1,107 @@
+/* The console judge: fed the console's bytes and the clock, it writes the
+ * attempt's log (docs/api.md: "TTTTT.mmm K TEXT\n" lines, partial lines sent as
+ * they come) and decides the verdict from the job's rules (docs/jobs.md).
+ *
+ * It is pure: no I/O, no clock of its own. The caller passes the time in
+ * milliseconds (any monotonic origin) to every call and receives the log bytes
+ * through the `log` callback, in order. Patterns are matched on whole lines only,
+ * after "\r" and ANSI escapes are removed.
+ *
+ * Bounded: a console line longer than line_max is cut (the rest is dropped and
+ * the cut is noted); the log stops taking console bytes at log_max (less a
+ * reserve kept for the agent's closing notes), and says so. */
+#ifndef XENCI_AGENT_JUDGE_H
+#define XENCI_AGENT_JUDGE_H
+
+#include <jansson.h>
+#include <regex.h>
+#include <stddef.h>
+
+#include "buf.h"
+
+enum verdict {
+	VERDICT_NONE = 0, /* still running */
+	VERDICT_PASS,
+	VERDICT_FAIL,
+	VERDICT_TIMEOUT,
+	VERDICT_INFRA,
+};
+
+const char *verdict_name(enum verdict v);
+
+enum stage_result { STAGE_WAITING = 0, STAGE_PASS, STAGE_FAIL, STAGE_TIMEOUT, STAGE_SKIPPED };
+
+struct judge_rule {
+	char *name;
+	regex_t re;
+	int timeout_s;	      /* stages only */
+	int infra_on_timeout; /* stages only: on_timeout: infra */
+	enum stage_result result;
+	double seconds; /* stages: time from the previous stage (or power-on) */
+};
+
+#define JUDGE_LOG_RESERVE   4096 /* log bytes kept for notes after a cut */
+#define JUDGE_MAX_TESTCASES 10000
+#define JUDGE_MAX_RULES	    64
+
+struct judge {
+	struct judge_rule stages[JUDGE_MAX_RULES], failures[JUDGE_MAX_RULES],
+	    infra[JUDGE_MAX_RULES];
+	size_t nstages, nfailures, ninfra;
+	int tap, lava;
+	long long timeout_ms; /* whole attempt; 0 = none */
+	size_t line_max;
+	long long log_max;
+
+	/* the caller's sink for log bytes */
+	void (*log)(void *arg, const void *p, size_t n);
+	void *arg;
+
+	/* state */
+	int started;
+	long long t0_ms, stage_t0_ms;
+	size_t cur;	 /* index of the stage being waited for */
+	struct buf line; /* the current console line, as matched (bounded by line_max) */
+	size_t line_dropped;
+	int in_line;	/* a "T | " prefix was written and no line end yet */
+	int pending_cr; /* a "\r" held back: it may be half of a "\r\n" */
+	long long log_len;
+	int log_cut;
+	enum verdict verdict;
+	char reason[512];
+	json_t *testcases; /* [{name, result}] */
+	int tc_pass, tc_fail, tc_skip, tc_cut;
+	char first_failed_tc[128];
+};
+
+/* Compiles the job's stages, failures, infra patterns and test-case formats.
+ * Returns 0, or -1 with the reason in err (a bad pattern names its rule). */
+int judge_init(struct judge *j, const json_t *job, size_t line_max, long long log_max, char *err,
+	       size_t errlen);
+void judge_release(struct judge *j);
+
+/* Power-on: times in the log count from here, and the first stage's timeout runs. */
+void judge_start(struct judge *j, long long now_ms);
+/* Console bytes, any size, any content. */
+void judge_feed(struct judge *j, const void *p, size_t n, long long now_ms);
+/* Checks the stage and attempt timeouts. */
+void judge_tick(struct judge *j, long long now_ms);
+/* The agent's own note, a "#" line. */
+void judge_note(struct judge *j, long long now_ms, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Ends the attempt from outside (power, console, staging failure: infra) unless a
+ * verdict is already set; writes the verdict note. */
+void judge_end(struct judge *j, long long now_ms, enum verdict v, const char *reason);
+/* Milliseconds until the next timeout could fire (for poll), at least 0. */
+long long judge_next_deadline_ms(const struct judge *j, long long now_ms);
+/* The result body of docs/api.md (without log_length); the caller owns it. */
+json_t *judge_result(const struct judge *j);
+
+/* Parses one cleaned console line as a test case. Returns 1 and fills name and
+ * result ("pass", "fail", "skip") when it is one. */
+int judge_parse_testcase(const char *line, int tap, int lava, char *name, size_t namelen,
+			 const char **result);
+/* Removes "\r", NULs and ANSI escape sequences in place; returns the new length. */
+size_t judge_clean_line(char *s, size_t n);
+
+#endif

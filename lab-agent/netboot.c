@@ -1,0 +1,205 @@
+#include "netboot.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "json-util.h"
+#include "xmalloc.h"
+
+/* Adding a backend: one file (netboot-NAME.c) and one line here. */
+const struct netboot_ops *const netboot_backends[] = {
+    &netboot_ipxe_ops, &netboot_uboot_ops, &netboot_pxelinux_ops, &netboot_grub_ops, NULL,
+};
+
+const struct netboot_ops *netboot_find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; netboot_backends[i]; i++)
+		if (!strcmp(netboot_backends[i]->name, name))
+			return netboot_backends[i];
+	return NULL;
+}
+
+int netboot_section_check(struct vctx *ctx, const json_t *parent, const char *key,
+			  const json_t *value, const char *path)
+{
+	const json_t *be = json_object_get(value, "backend");
+	const struct netboot_ops *ops;
+	char p[256];
+	size_t i;
+
+	snprintf(p, sizeof(p), "%s.backend", path);
+	if (be == NULL) {
+		vctx_error(ctx, parent, key, 0, path, "missing required field \"backend\"");
+		return -1;
+	}
+	if (!json_is_string(be) || (ops = netboot_find(json_string_value(be))) == NULL) {
+		struct buf known = BUF_INIT(0);
+
+		for (i = 0; netboot_backends[i]; i++)
+			buf_printf(&known, "%s%s", i ? ", " : "", netboot_backends[i]->name);
+		vctx_error(ctx, value, "backend", 0, p, "unknown backend \"%s\" (known: %s)",
+			   json_is_string(be) ? json_string_value(be) : "?", buf_cstr(&known));
+		buf_release(&known);
+		return -1;
+	}
+	return validate_object(ctx, ops->fields, parent, key, 0, value, path);
+}
+
+int netboot_fill(struct buf *out, const char *tmpl, const char *const *names,
+		 const char *const *values)
+{
+	const char *p = tmpl;
+
+	while (*p) {
+		const char *d = strstr(p, "${"), *e;
+		size_t i;
+
+		if (d == NULL)
+			return buf_puts(out, p);
+		if (buf_append(out, p, (size_t)(d - p)) < 0)
+			return -ENOSPC;
+		e = strchr(d + 2, '}');
+		if (e == NULL)
+			return buf_puts(out, d);
+		for (i = 0; names[i]; i++)
+			if (strlen(names[i]) == (size_t)(e - d - 2) &&
+			    !strncmp(names[i], d + 2, (size_t)(e - d - 2)))
+				break;
+		if (names[i]) {
+			if (buf_puts(out, values[i] ? values[i] : "") < 0)
+				return -ENOSPC;
+		} else if (buf_append(out, d, (size_t)(e + 1 - d)) < 0) {
+			return -ENOSPC;
+		}
+		p = e + 1;
+	}
+	return 0;
+}
+
+int netboot_template(char **tmpl, const struct board *b, const char *builtin, char *err,
+		     size_t errlen)
+{
+	const char *t = jstr(b->netboot_cfg, "template", NULL);
+	struct buf data = BUF_INIT(1024 * 1024);
+	char *path;
+	FILE *f;
+	char chunk[4096];
+	size_t n;
+
+	if (t == NULL) {
+		*tmpl = xstrdup(builtin);
+		return 0;
+	}
+	path = path_resolve(b->base_dir, t);
+	f = fopen(path, "r");
+	if (f == NULL) {
+		snprintf(err, errlen, "netboot template %s: %s", path, strerror(errno));
+		free(path);
+		return -1;
+	}
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+		if (buf_append(&data, chunk, n) < 0) {
+			snprintf(err, errlen, "netboot template %s: larger than 1 MiB", path);
+			fclose(f);
+			free(path);
+			buf_release(&data);
+			return -1;
+		}
+	}
+	fclose(f);
+	free(path);
+	*tmpl = buf_detach(&data, NULL);
+	if (*tmpl == NULL)
+		*tmpl = xstrdup("");
+	return 0;
+}
+
+int netboot_write_file(const char *dir, const char *name, const void *data, size_t len, char *err,
+		       size_t errlen)
+{
+	char *tmp = xasprintf("%s/.%s.tmp", dir, name), *dst = xasprintf("%s/%s", dir, name);
+	FILE *f = fopen(tmp, "w");
+	int rc = -1;
+
+	if (f == NULL) {
+		snprintf(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	if (fwrite(data, 1, len, f) != len || fclose(f) != 0) {
+		snprintf(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
+		unlink(tmp);
+		goto out;
+	}
+	if (rename(tmp, dst) < 0) {
+		snprintf(err, errlen, "cannot rename to %s: %s", dst, strerror(errno));
+		unlink(tmp);
+		goto out;
+	}
+	rc = 0;
+out:
+	free(tmp);
+	free(dst);
+	return rc;
+}
+
+/* The common check of netboot.tftp_dir: it must exist (or be creatable) and be
+ * writable by the agent. */
+int netboot_check_tftp_dir(struct vctx *ctx, const json_t *parent, const char *key, const json_t *v,
+			   const char *path)
+{
+	const struct check_env *env = ctx->user;
+	char *dir = path_resolve(env ? env->base_dir : NULL, json_string_value(v));
+	int rc = 0, e;
+
+	e = mkdir_p(dir);
+	if (e == 0 && access(dir, W_OK) < 0)
+		e = -errno;
+	if (e < 0) {
+		vctx_error(ctx, parent, key, 0, path, "TFTP folder %s is not writable: %s", dir,
+			   strerror(-e));
+		rc = -1;
+	}
+	free(dir);
+	return rc;
+}
+
+int netboot_render(struct buf *out, struct board *b, const char *builtin,
+		   const struct netboot_vars *v, const char *const *more_names,
+		   const char *const *more_values, char *err, size_t errlen)
+{
+	const char *names[24], *values[24];
+	char *tmpl = NULL;
+	size_t n = 0, i;
+	int rc;
+
+	names[n] = "xenci_xen";
+	values[n++] = v->xen;
+	names[n] = "xenci_xen_args";
+	values[n++] = v->xen_args ? v->xen_args : "";
+	names[n] = "xenci_dom0_kernel";
+	values[n++] = v->kernel;
+	names[n] = "xenci_dom0_args";
+	values[n++] = v->kernel_args ? v->kernel_args : "";
+	names[n] = "xenci_dom0_initrd";
+	values[n++] = v->initrd;
+	names[n] = "xenci_board";
+	values[n++] = b->name;
+	for (i = 0; more_names && more_names[i] && n < 23; i++) {
+		names[n] = more_names[i];
+		values[n++] = more_values[i];
+	}
+	names[n] = NULL;
+	values[n] = NULL;
+	if (netboot_template(&tmpl, b, builtin, err, errlen) < 0)
+		return -1;
+	rc = netboot_fill(out, tmpl, names, values);
+	free(tmpl);
+	if (rc < 0)
+		snprintf(err, errlen, "the boot script is larger than %zu bytes", out->max);
+	return rc < 0 ? -1 : 0;
+}

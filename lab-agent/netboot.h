@@ -1,0 +1,58 @@
+/* Netboot backends: write the board's boot script (U-Boot, iPXE, PXELINUX,
+ * GRUB) into its TFTP folder from a template. One file each (netboot-NAME.c),
+ * found by name in netboot.c's table. */
+#ifndef XENCI_AGENT_NETBOOT_H
+#define XENCI_AGENT_NETBOOT_H
+
+#include <stddef.h>
+
+#include "board.h"
+#include "buf.h"
+#include "validate.h"
+
+/* The file names (relative to the TFTP folder) and command lines to boot. */
+struct netboot_vars {
+	const char *xen, *xen_args;
+	const char *kernel, *kernel_args;
+	const char *initrd;
+};
+
+struct netboot_ops {
+	const char *name;
+	const struct vfield *fields;
+	/* the file the firmware asks DHCP for (QEMU's bootfile=), for this board */
+	const char *(*bootfile)(const struct board *b);
+	int (*write)(struct board *b, const struct netboot_vars *v, char *err, size_t errlen);
+};
+
+extern const struct netboot_ops *const netboot_backends[];
+const struct netboot_ops *netboot_find(const char *name);
+int netboot_section_check(struct vctx *ctx, const json_t *parent, const char *key,
+			  const json_t *value, const char *path);
+
+extern const struct netboot_ops netboot_ipxe_ops, netboot_uboot_ops, netboot_pxelinux_ops,
+    netboot_grub_ops;
+
+/* Replaces ${NAME} for the NAME=VALUE pairs given (names NULL-terminated) and
+ * leaves every other ${...} alone. Returns 0, or -ENOSPC past out's bound. */
+int netboot_fill(struct buf *out, const char *tmpl, const char *const *names,
+		 const char *const *values);
+/* Reads the board's own template (netboot.template) or returns the built-in
+ * one; *tmpl is the caller's to free. */
+int netboot_template(char **tmpl, const struct board *b, const char *builtin, char *err,
+		     size_t errlen);
+/* Writes data to dir/name atomically (a temporary file renamed). */
+int netboot_write_file(const char *dir, const char *name, const void *data, size_t len, char *err,
+		       size_t errlen);
+
+/* Fills the board's template (or builtin) with the xenci_* values of v and
+ * more_names/more_values (NULL-terminated, may be NULL) into out. */
+int netboot_render(struct buf *out, struct board *b, const char *builtin,
+		   const struct netboot_vars *v, const char *const *more_names,
+		   const char *const *more_values, char *err, size_t errlen);
+
+/* The vfield check of netboot.tftp_dir: exists or can be made, and is writable. */
+int netboot_check_tftp_dir(struct vctx *ctx, const json_t *parent, const char *key, const json_t *v,
+			   const char *path);
+
+#endif

@@ -1,0 +1,417 @@
+/* The emulated board: "power on" starts QEMU with the board's firmware, user-net
+ * TFTP serving the board's staging folder, the console on a unix socket chardev
+ * (server=on,wait=on: the guest waits for console-qemu.c) and QMP for power-off.
+ *
+ * QEMU never outlives the agent: it runs in the agent's process group with
+ * PR_SET_PDEATHSIG (SIGKILL when the thread that started it dies), and a pidfile
+ * lets the next agent reap a QEMU left by a SIGKILLed one. */
+#include "power.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "console.h"
+#include "json-util.h"
+#include "netboot.h"
+#include "xmalloc.h"
+
+struct qemu_state {
+	pid_t pid;
+};
+
+static int in_path(const char *prog)
+{
+	const char *path = getenv("PATH");
+	char *copy, *dir, *save = NULL;
+	int found = 0;
+
+	if (strchr(prog, '/'))
+		return access(prog, X_OK) == 0;
+	copy = xstrdup(path ? path : "/usr/bin:/bin");
+	for (dir = strtok_r(copy, ":", &save); dir && !found; dir = strtok_r(NULL, ":", &save)) {
+		char *p = xasprintf("%s/%s", dir, prog);
+
+		found = access(p, X_OK) == 0;
+		free(p);
+	}
+	free(copy);
+	return found;
+}
+
+static int check_program(struct vctx *ctx, const json_t *parent, const char *key, const json_t *v,
+			 const char *path)
+{
+	if (!in_path(json_string_value(v))) {
+		vctx_error(ctx, parent, key, 0, path, "no program %s (install qemu-system-*)",
+			   json_string_value(v));
+		return -1;
+	}
+	return 0;
+}
+
+static int check_file(struct vctx *ctx, const json_t *parent, const char *key, const json_t *v,
+		      const char *path)
+{
+	if (access(json_string_value(v), R_OK) < 0) {
+		vctx_error(ctx, parent, key, 0, path, "cannot read %s: %s", json_string_value(v),
+			   strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static const struct vfield qemu_fields[] = {
+    {.name = "backend", .type = V_STRING, .flags = V_REQUIRED},
+    {.name = "qemu",
+     .type = V_STRING,
+     .help = "the QEMU program (default by arch)",
+     .min = 1,
+     .check = check_program},
+    {.name = "machine",
+     .type = V_STRING,
+     .flags = V_REQUIRED,
+     .help = "e.g. q35, virt,virtualization=on,gic-version=3",
+     .min = 1,
+     .max = 256},
+    {.name = "cpu", .type = V_STRING, .min = 1, .max = 128},
+    {.name = "memory", .type = V_INT, .help = "MiB", .min = 64, .max = 1024 * 1024},
+    {.name = "smp", .type = V_INT, .min = 1, .max = 256},
+    {.name = "bios",
+     .type = V_STRING,
+     .help = "firmware image, e.g. U-Boot's u-boot.bin",
+     .min = 1,
+     .check = check_file},
+    {.name = "nic", .type = V_STRING, .help = "e.g. e1000, virtio-net-pci", .min = 1, .max = 64},
+    {.name = "extra", .type = V_ARRAY, .items = V_STRING, .max = 64},
+    {.name = "start_timeout_s", .type = V_INT, .min = 1, .max = 600},
+    {.name = NULL},
+};
+
+static const char *default_qemu(const char *arch)
+{
+	if (!strcmp(arch, "arm64"))
+		return "qemu-system-aarch64";
+	if (!strcmp(arch, "arm32"))
+		return "qemu-system-arm";
+	if (!strcmp(arch, "riscv64"))
+		return "qemu-system-riscv64";
+	if (!strcmp(arch, "ppc64"))
+		return "qemu-system-ppc64";
+	return "qemu-system-x86_64";
+}
+
+static char *run_file(const struct board *b, const char *name)
+{
+	return xasprintf("%s/%s", b->run_dir, name);
+}
+
+static void tail_of(const char *path, char *out, size_t outlen)
+{
+	char buf[400];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	off_t size;
+	ssize_t n = 0;
+	size_t i;
+
+	out[0] = '\0';
+	if (fd < 0)
+		return;
+	size = lseek(fd, 0, SEEK_END);
+	if (size > (off_t)sizeof(buf) - 1)
+		lseek(fd, size - (off_t)sizeof(buf) + 1, SEEK_SET);
+	else
+		lseek(fd, 0, SEEK_SET);
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return;
+	buf[n] = '\0';
+	for (i = 0; i < (size_t)n; i++)
+		if (buf[i] == '\n')
+			buf[i] = ' ';
+	if (outlen > (size_t)n)
+		outlen = (size_t)n + 1;
+	memcpy(out, buf, outlen - 1);
+	out[outlen - 1] = '\0';
+}
+
+static void argv_add(char ***argv, size_t *n, char *s)
+{
+	*argv = xrealloc(*argv, (*n + 2) * sizeof(**argv));
+	(*argv)[(*n)++] = s;
+	(*argv)[*n] = NULL;
+}
+
+/* The QEMU command line for this board; every string is the caller's to free. */
+static char **qemu_argv(const struct board *b, size_t *argc)
+{
+	const json_t *c = b->power_cfg, *extra = json_object_get(c, "extra"), *it;
+	const char *bootfile = b->netboot->bootfile ? b->netboot->bootfile(b) : "boot";
+	char **argv = NULL;
+	size_t n = 0, i;
+
+	argv_add(&argv, &n, xstrdup(jstr(c, "qemu", default_qemu(b->arch))));
+	argv_add(&argv, &n, xstrdup("-machine"));
+	argv_add(&argv, &n, xstrdup(jstr(c, "machine", "q35")));
+	if (jstr(c, "cpu", NULL)) {
+		argv_add(&argv, &n, xstrdup("-cpu"));
+		argv_add(&argv, &n, xstrdup(jstr(c, "cpu", NULL)));
+	}
+	argv_add(&argv, &n, xstrdup("-m"));
+	argv_add(&argv, &n, xasprintf("%lld", jint(c, "memory", 1024)));
+	argv_add(&argv, &n, xstrdup("-smp"));
+	argv_add(&argv, &n, xasprintf("%lld", jint(c, "smp", 1)));
+	if (jstr(c, "bios", NULL)) {
+		argv_add(&argv, &n, xstrdup("-bios"));
+		argv_add(&argv, &n, xstrdup(jstr(c, "bios", NULL)));
+	}
+	argv_add(&argv, &n, xstrdup("-nographic"));
+	argv_add(&argv, &n, xstrdup("-monitor"));
+	argv_add(&argv, &n, xstrdup("none"));
+	argv_add(&argv, &n, xstrdup("-no-reboot"));
+	argv_add(&argv, &n, xstrdup("-netdev"));
+	argv_add(&argv, &n, xasprintf("user,id=n0,tftp=%s,bootfile=%s", b->tftp_dir, bootfile));
+	argv_add(&argv, &n, xstrdup("-device"));
+	argv_add(&argv, &n, xasprintf("%s,netdev=n0", jstr(c, "nic", "e1000")));
+	argv_add(&argv, &n, xstrdup("-chardev"));
+	argv_add(&argv, &n,
+		 xasprintf("socket,id=con0,path=%s/console.sock,server=on,wait=on", b->run_dir));
+	argv_add(&argv, &n, xstrdup("-serial"));
+	argv_add(&argv, &n, xstrdup("chardev:con0"));
+	argv_add(&argv, &n, xstrdup("-qmp"));
+	argv_add(&argv, &n, xasprintf("unix:%s/qmp.sock,server=on,wait=off", b->run_dir));
+	json_array_foreach (extra, i, it)
+		argv_add(&argv, &n, xstrdup(json_string_value(it)));
+	*argc = n;
+	return argv;
+}
+
+static void argv_free(char **argv)
+{
+	size_t i;
+
+	for (i = 0; argv && argv[i]; i++)
+		free(argv[i]);
+	free(argv);
+}
+
+static void unlink_run_file(const struct board *b, const char *name)
+{
+	char *p = run_file(b, name);
+
+	unlink(p);
+	free(p);
+}
+
+static int qemu_on(struct board *b, char *err, size_t errlen)
+{
+	struct qemu_state *st = b->power_state;
+	char *sock = run_file(b, "console.sock"), *logp = run_file(b, "qemu.log");
+	char *pidp = run_file(b, "qemu.pid");
+	char **argv = NULL;
+	size_t argc;
+	struct timespec ts0, ts;
+	int timeout_ms = (int)jint(b->power_cfg, "start_timeout_s", 10) * 1000;
+	int rc = -1, e;
+	pid_t pid;
+
+	if (st && st->pid > 0) {
+		snprintf(err, errlen, "QEMU is already running (pid %d)", (int)st->pid);
+		goto out;
+	}
+	if ((e = mkdir_p(b->run_dir)) < 0 || (e = mkdir_p(b->tftp_dir)) < 0) {
+		snprintf(err, errlen, "cannot make %s: %s", b->run_dir, strerror(-e));
+		goto out;
+	}
+	unlink(sock);
+	unlink_run_file(b, "qmp.sock");
+	argv = qemu_argv(b, &argc);
+	pid = fork();
+	if (pid < 0) {
+		snprintf(err, errlen, "fork: %s", strerror(errno));
+		goto out;
+	}
+	if (pid == 0) {
+		int fd = open(logp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		int nul = open("/dev/null", O_RDONLY | O_CLOEXEC);
+
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (nul >= 0)
+			dup2(nul, 0);
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	if (st == NULL)
+		st = b->power_state = xcalloc(1, sizeof(*st));
+	st->pid = pid;
+	{
+		FILE *f = fopen(pidp, "w");
+
+		if (f) {
+			fprintf(f, "%d\n", (int)pid);
+			fclose(f);
+		}
+	}
+	/* QEMU makes its console socket once it is set up; a bad argument ends it first */
+	clock_gettime(CLOCK_MONOTONIC, &ts0);
+	for (;;) {
+		int status;
+		long long el;
+
+		if (access(sock, F_OK) == 0) {
+			rc = 0;
+			break;
+		}
+		if (waitpid(pid, &status, WNOHANG) == pid) {
+			char tail[400];
+
+			st->pid = 0;
+			unlink(pidp);
+			tail_of(logp, tail, sizeof(tail));
+			snprintf(err, errlen, "QEMU exited at once: %s", tail);
+			break;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		el = (ts.tv_sec - ts0.tv_sec) * 1000 + (ts.tv_nsec - ts0.tv_nsec) / 1000000;
+		if (el > timeout_ms) {
+			snprintf(err, errlen, "QEMU made no console socket within %d s",
+				 timeout_ms / 1000);
+			break;
+		}
+		usleep(5 * 1000);
+	}
+	if (rc < 0 && st->pid > 0) {
+		char e2[64];
+
+		b->power->off(b, e2, sizeof(e2));
+	}
+out:
+	argv_free(argv);
+	free(sock);
+	free(logp);
+	free(pidp);
+	return rc;
+}
+
+/* Asks QEMU to quit over QMP; the caller waits and kills if it does not. */
+static void qmp_quit(const struct board *b)
+{
+	char *qmp = run_file(b, "qmp.sock"), err[128], greeting[1024];
+	static const char cmds[] = "{\"execute\":\"qmp_capabilities\"}\n{\"execute\":\"quit\"}\n";
+	int fd;
+
+	if (console_connect_unix(qmp, 200, &fd, err, sizeof(err)) == 0) {
+		struct timeval tv = {0, 500 * 1000};
+
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		if (read(fd, greeting, sizeof(greeting)) > 0 &&
+		    write(fd, cmds, sizeof(cmds) - 1) == (ssize_t)sizeof(cmds) - 1) {
+			ssize_t n = read(fd, greeting, sizeof(greeting));
+
+			(void)n;
+		}
+		close(fd);
+	}
+	free(qmp);
+}
+
+static int qemu_off(struct board *b, char *err, size_t errlen)
+{
+	struct qemu_state *st = b->power_state;
+	int status, i;
+
+	(void)err;
+	(void)errlen;
+	if (st == NULL || st->pid <= 0)
+		return 0;
+	if (waitpid(st->pid, &status, WNOHANG) == 0) {
+		qmp_quit(b);
+		for (i = 0; i < 200; i++) {
+			if (waitpid(st->pid, &status, WNOHANG) != 0)
+				goto gone;
+			usleep(10 * 1000);
+		}
+		kill(st->pid, SIGKILL);
+		while (waitpid(st->pid, &status, 0) < 0 && errno == EINTR)
+			;
+	}
+gone:
+	st->pid = 0;
+	unlink_run_file(b, "qemu.pid");
+	unlink_run_file(b, "console.sock");
+	unlink_run_file(b, "qmp.sock");
+	return 0;
+}
+
+static int qemu_alive(struct board *b)
+{
+	struct qemu_state *st = b->power_state;
+	int status;
+
+	if (st == NULL || st->pid <= 0)
+		return 0;
+	return waitpid(st->pid, &status, WNOHANG) == 0;
+}
+
+/* A QEMU left by an agent that was SIGKILLed: its pidfile names it, and its
+ * command line names this board's run folder (so a recycled pid is spared). */
+static void qemu_reap(struct board *b)
+{
+	char *pidp = run_file(b, "qemu.pid"), *cmdp = NULL;
+	char cmdline[8192];
+	FILE *f = fopen(pidp, "r");
+	int pid = 0, fd;
+	ssize_t n;
+
+	if (f == NULL)
+		goto out;
+	if (fscanf(f, "%d", &pid) != 1)
+		pid = 0;
+	fclose(f);
+	if (pid <= 1)
+		goto done;
+	cmdp = xasprintf("/proc/%d/cmdline", pid);
+	fd = open(cmdp, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		goto done;
+	n = read(fd, cmdline, sizeof(cmdline) - 1);
+	close(fd);
+	if (n > 0) {
+		ssize_t i;
+
+		cmdline[n] = '\0';
+		for (i = 0; i < n; i++)
+			if (cmdline[i] == '\0')
+				cmdline[i] = ' ';
+		if (strstr(cmdline, b->run_dir) && strstr(cmdline, "console.sock"))
+			kill(pid, SIGKILL);
+	}
+done:
+	unlink(pidp);
+out:
+	free(cmdp);
+	free(pidp);
+}
+
+const struct power_ops power_qemu_ops = {
+    .name = "qemu",
+    .fields = qemu_fields,
+    .on = qemu_on,
+    .off = qemu_off,
+    .reap = qemu_reap,
+    .alive = qemu_alive,
+};

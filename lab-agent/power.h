@@ -1,0 +1,34 @@
+/* Power backends: one file each (power-NAME.c), found by name in power.c's table. */
+#ifndef XENCI_AGENT_POWER_H
+#define XENCI_AGENT_POWER_H
+
+#include <stddef.h>
+
+#include "board.h"
+#include "validate.h"
+
+struct stage_info; /* from runner.h: what is staged (qemu's TFTP folder, boot file) */
+
+struct power_ops {
+	const char *name;
+	const struct vfield *fields; /* the whole section, "backend" included */
+	/* Switches the board on; err says why not (an infra failure). */
+	int (*on)(struct board *b, char *err, size_t errlen);
+	/* Switches it off; must be safe to call when it is off already. */
+	int (*off)(struct board *b, char *err, size_t errlen);
+	/* Optional: clears what a previous agent left behind (a QEMU), at start. */
+	void (*reap)(struct board *b);
+	/* Optional: 1 while the board still runs (a QEMU that exited reads 0). */
+	int (*alive)(struct board *b);
+};
+
+extern const struct power_ops *const power_backends[];
+const struct power_ops *power_find(const char *name);
+/* A vfield check for a board's "power" member: backend name and its parameters. */
+int power_section_check(struct vctx *ctx, const json_t *parent, const char *key,
+			const json_t *value, const char *path);
+
+extern const struct power_ops power_qemu_ops, power_command_ops, power_pdudaemon_ops,
+    power_usb_relay_ops, power_usb_hub_ops;
+
+#endif

@@ -1,0 +1,400 @@
+#include "runner.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "client.h"
+#include "console.h"
+#include "judge.h"
+#include "json-util.h"
+#include "log.h"
+#include "netboot.h"
+#include "power.h"
+#include "spool.h"
+#include "xmalloc.h"
+
+#define CONSOLE_OPEN_MS 10000
+#define CONSOLE_LOST_MS 10000
+
+static long long mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+struct sink {
+	struct spool_attempt *sa;
+	struct sender *snd;
+	int failed;
+};
+
+/* The judge's log bytes go to the spool, and the sender hears of them. */
+static void log_sink(void *arg, const void *p, size_t n)
+{
+	struct sink *s = arg;
+	int rc;
+
+	if (s->failed)
+		return;
+	rc = spool_append(s->sa, p, n);
+	if (rc < 0) {
+		/* the judge bounds the log below the spool's bound: this is a disk error */
+		log_warnx("attempt %lld: cannot spool the log: %s", s->sa->id, strerror(-rc));
+		s->failed = 1;
+		return;
+	}
+	sender_wrote(s->snd, s->sa->written);
+}
+
+static void escape_value(struct buf *out, const char *v)
+{
+	for (; *v; v++) {
+		if (*v == ' ')
+			buf_puts(out, "%20");
+		else if (*v == '"')
+			buf_puts(out, "%22");
+		else
+			buf_putc(out, *v);
+	}
+}
+
+char *runner_boot_args(const json_t *attempt, const char *board, const char *which)
+{
+	const json_t *boot = json_object_get(json_object_get(attempt, "job"), "boot");
+	const json_t *bi = json_object_get(attempt, "build_info");
+	const char *arch = jstr(attempt, "arch", "");
+	const json_t *per = json_object_get(json_object_get(boot, "arch"), arch);
+	struct buf raw = BUF_INIT(65536), out = BUF_INIT(65536);
+	const char *p;
+	char num[32];
+
+	buf_puts(&raw, jstr(boot, which, ""));
+	if (jstr(per, which, NULL))
+		buf_printf(&raw, "%s%s", raw.len ? " " : "", jstr(per, which, ""));
+	snprintf(num, sizeof(num), "%lld", jint(attempt, "id", 0));
+	for (p = buf_cstr(&raw); *p;) {
+		const char *e;
+
+		if (p[0] == '$' && p[1] == '{' && (e = strchr(p, '}')) != NULL) {
+			char name[64];
+			const char *val = NULL;
+			size_t n = (size_t)(e - p - 2);
+
+			if (n < sizeof(name)) {
+				memcpy(name, p + 2, n);
+				name[n] = '\0';
+				if (!strcmp(name, "attempt"))
+					val = num;
+				else if (!strcmp(name, "board"))
+					val = board;
+				else if (!strcmp(name, "arch"))
+					val = jstr(bi, "arch", arch);
+				else if (json_is_string(json_object_get(bi, name)))
+					val = jstr(bi, name, "");
+			}
+			if (val) {
+				escape_value(&out, val);
+				p = e + 1;
+				continue;
+			}
+		}
+		buf_putc(&out, *p++);
+	}
+	buf_release(&raw);
+	{
+		char *s = buf_detach(&out, NULL);
+
+		return s ? s : xstrdup("");
+	}
+}
+
+/* Fetches and links every artifact of the attempt into the TFTP folder. */
+static int stage_artifacts(struct agent *ag, struct board *b, const json_t *attempt,
+			   struct judge *j, char *err, size_t errlen)
+{
+	const json_t *arts = json_object_get(attempt, "artifacts"), *a;
+	struct http_client h;
+	const char *name;
+	int rc = 0, e;
+
+	if ((e = mkdir_p(b->tftp_dir)) < 0) {
+		snprintf(err, errlen, "staging: cannot make %s: %s", b->tftp_dir, strerror(-e));
+		return -1;
+	}
+	if (!json_is_object(arts) || json_object_size(arts) == 0)
+		return 0;
+	client_init(&h, &ag->cfg);
+	h.timeout_ms = 0; /* big files on slow links: the connect timeout still holds */
+	json_object_foreach ((json_t *)arts, name, a) {
+		const char *sha = jstr(a, "sha256", "");
+		char *cached = NULL, *dst;
+
+		if (strchr(name, '/') || name[0] == '.' || !name[0]) {
+			snprintf(err, errlen, "staging: bad artifact name \"%.64s\"", name);
+			rc = -1;
+			break;
+		}
+		if (cache_get(&ag->cache, &h, sha, jint(a, "size", -1), &cached, err, errlen) < 0) {
+			rc = -1;
+			break;
+		}
+		dst = xasprintf("%s/%s", b->tftp_dir, name);
+		rc = cache_stage(cached, dst, err, errlen);
+		if (rc == 0)
+			judge_note(j, mono_ms(), "staged %s (sha256 %.16s…)", name, sha);
+		free(dst);
+		free(cached);
+		if (rc < 0)
+			break;
+	}
+	http_client_release(&h);
+	return rc;
+}
+
+static int write_netboot(struct board *b, const json_t *attempt, char *err, size_t errlen)
+{
+	char *xa = runner_boot_args(attempt, b->name, "xen_args");
+	char *da = runner_boot_args(attempt, b->name, "dom0_args");
+	struct netboot_vars v = {.xen = "xen",
+				 .xen_args = xa,
+				 .kernel = "dom0-kernel",
+				 .kernel_args = da,
+				 .initrd = "dom0-initrd"};
+	int rc = b->netboot->write(b, &v, err, errlen);
+
+	free(xa);
+	free(da);
+	return rc;
+}
+
+static const char *current_stage(const struct judge *j)
+{
+	return j->cur < j->nstages ? j->stages[j->cur].name : "";
+}
+
+/* Reads the console until the judge has a verdict. */
+static void watch_console(struct run *r, struct board *b, struct judge *j, struct sender *snd,
+			  int *fd)
+{
+	char buf[65536];
+	long long lost_at = 0;
+	size_t last_stage = (size_t)-1;
+
+	while (j->verdict == VERDICT_NONE) {
+		long long now = mono_ms(), wait = judge_next_deadline_ms(j, now);
+		struct pollfd p = {.fd = *fd, .events = POLLIN};
+		ssize_t n;
+
+		if (r->ag->stopping) {
+			judge_end(j, now, VERDICT_INFRA,
+				  "the agent is stopping: the attempt is handed back");
+			break;
+		}
+		if (sender_lapsed(snd)) {
+			judge_end(j, now, VERDICT_INFRA, "the lease lapsed");
+			break;
+		}
+		if (j->cur != last_stage) {
+			last_stage = j->cur;
+			sender_set_stage(snd, current_stage(j));
+		}
+		if (wait > 100)
+			wait = 100;
+		if (*fd < 0) {
+			char err[256];
+
+			/* a lost TCP/UART console: try again until it is back or too late */
+			if (b->console->open(b, fd, 200, err, sizeof(err)) == 0) {
+				judge_note(j, mono_ms(), "console reconnected");
+				lost_at = 0;
+			} else if (mono_ms() - lost_at > CONSOLE_LOST_MS) {
+				judge_end(j, mono_ms(), VERDICT_INFRA, "console lost");
+				break;
+			}
+			judge_tick(j, mono_ms());
+			continue;
+		}
+		if (poll(&p, 1, (int)wait) > 0) {
+			n = read(*fd, buf, sizeof(buf));
+			if (n > 0) {
+				judge_feed(j, buf, (size_t)n, mono_ms());
+				continue;
+			}
+			if (n < 0 && (errno == EINTR || errno == EAGAIN))
+				continue;
+			/* the console closed */
+			b->console->close(b, *fd);
+			*fd = -1;
+			if (b->power->alive && !b->power->alive(b)) {
+				char why[160];
+
+				snprintf(why, sizeof(why),
+					 "the board stopped (reset or powered off) while waiting "
+					 "for stage %s",
+					 current_stage(j)[0] ? current_stage(j) : "(none)");
+				judge_end(j, mono_ms(), VERDICT_FAIL, why);
+				break;
+			}
+			judge_note(j, mono_ms(), "console closed: %s",
+				   n < 0 ? strerror(errno) : "end of stream");
+			lost_at = mono_ms();
+			continue;
+		}
+		judge_tick(j, mono_ms());
+	}
+}
+
+static void *runner_main(void *arg)
+{
+	struct run *r = arg;
+	struct agent *ag = r->ag;
+	struct board *b = &ag->cfg.boards[r->board];
+	long long id = jint(r->attempt, "id", 0);
+	struct spool_attempt *sa = NULL;
+	struct sender *snd = NULL;
+	struct judge j;
+	struct sink sink = {0};
+	char err[512];
+	json_t *result;
+	int fd = -1, rc, powered = 0;
+
+	log_info("attempt %lld: board %s, job %s", id, b->name,
+		 jstr(json_object_get(r->attempt, "job"), "name", "?"));
+	rc = spool_open(&sa, ag->cfg.spool_dir, id, r->attempt, ag->cfg.limits.log_bytes);
+	if (rc < 0) {
+		struct http_client h;
+		json_t *res = json_pack("{s:s, s:s, s:i}", "verdict", "infra", "reason",
+					"the agent cannot spool the attempt", "log_length", 0);
+
+		log_warnx("attempt %lld: cannot spool: %s", id, strerror(-rc));
+		client_init(&h, &ag->cfg);
+		client_post_result(&h, id, res, err, sizeof(err));
+		http_client_release(&h);
+		json_decref(res);
+		goto done;
+	}
+	if (sender_start(&snd, &ag->cfg, sa, 0) < 0) {
+		spool_close(sa);
+		goto done;
+	}
+	sink.sa = sa;
+	sink.snd = snd;
+	rc = judge_init(&j, json_object_get(r->attempt, "job"), ag->cfg.limits.line_max,
+			ag->cfg.limits.log_bytes, err, sizeof(err));
+	j.log = log_sink;
+	j.arg = &sink;
+	j.t0_ms = mono_ms(); /* until power-on, times count from the claim */
+	if (rc < 0) {
+		judge_end(&j, mono_ms(), VERDICT_INFRA, err);
+		goto finish;
+	}
+	judge_note(&j, mono_ms(), "attempt %lld on board %s (agent %s)", id, b->name,
+		   ag->cfg.agent);
+	if (stage_artifacts(ag, b, r->attempt, &j, err, sizeof(err)) < 0 ||
+	    write_netboot(b, r->attempt, err, sizeof(err)) < 0) {
+		char why[600];
+
+		snprintf(why, sizeof(why), "staging: %s", err);
+		judge_end(&j, mono_ms(), VERDICT_INFRA, why);
+		goto finish;
+	}
+	if (!b->console->after_power_on &&
+	    b->console->open(b, &fd, CONSOLE_OPEN_MS, err, sizeof(err)) < 0) {
+		char why[600];
+
+		snprintf(why, sizeof(why), "console: %s", err);
+		judge_end(&j, mono_ms(), VERDICT_INFRA, why);
+		goto finish;
+	}
+	judge_start(&j, mono_ms());
+	judge_note(&j, mono_ms(), "power on (%s)", b->power->name);
+	powered = 1;
+	if (b->power->on(b, err, sizeof(err)) < 0) {
+		char why[600];
+
+		snprintf(why, sizeof(why), "power on: %s", err);
+		judge_end(&j, mono_ms(), VERDICT_INFRA, why);
+		goto finish;
+	}
+	if (b->console->after_power_on &&
+	    b->console->open(b, &fd, CONSOLE_OPEN_MS, err, sizeof(err)) < 0) {
+		char why[600];
+
+		snprintf(why, sizeof(why), "console: %s", err);
+		judge_end(&j, mono_ms(), VERDICT_INFRA, why);
+		goto finish;
+	}
+	watch_console(r, b, &j, snd, &fd);
+finish:
+	if (powered) {
+		if (b->power->off(b, err, sizeof(err)) < 0) {
+			judge_note(&j, mono_ms(), "power off failed: %s", err);
+			log_warnx("board %s: power off: %s", b->name, err);
+		} else {
+			judge_note(&j, mono_ms(), "power off");
+		}
+	}
+	if (fd >= 0)
+		b->console->close(b, fd);
+	if (sink.failed)
+		judge_end(&j, mono_ms(), VERDICT_INFRA, "the agent could not spool the log");
+	result = judge_result(&j);
+	snprintf(r->verdict, sizeof(r->verdict), "%s", jstr(result, "verdict", "?"));
+	log_info("attempt %lld: %s: %s", id, r->verdict, jstr(result, "reason", ""));
+	if (spool_set_result(sa, result) < 0)
+		log_warnx("attempt %lld: cannot store the result", id);
+	json_decref(result);
+	judge_release(&j);
+	sender_finish(snd);
+	/* the board is free once the controller has everything (or the agent stops) */
+	while (!ag->stopping) {
+		int done;
+
+		pthread_mutex_lock(&snd->mu);
+		done = snd->done;
+		pthread_mutex_unlock(&snd->mu);
+		if (done)
+			break;
+		usleep(20 * 1000);
+	}
+	sender_stop_free(snd, 5000);
+done:
+	pthread_mutex_lock(&ag->mu);
+	ag->busy[r->board] = 0;
+	pthread_mutex_unlock(&ag->mu);
+	r->done = 1;
+	return NULL;
+}
+
+int runner_start(struct run **out, struct agent *ag, size_t bi, json_t *attempt)
+{
+	struct run *r = xcalloc(1, sizeof(*r));
+	int rc;
+
+	r->ag = ag;
+	r->board = bi;
+	r->attempt = attempt;
+	rc = pthread_create(&r->thread, NULL, runner_main, r);
+	if (rc != 0) {
+		free(r);
+		return -rc;
+	}
+	*out = r;
+	return 0;
+}
+
+void runner_join_free(struct run *r)
+{
+	if (r == NULL)
+		return;
+	pthread_join(r->thread, NULL);
+	json_decref(r->attempt);
+	free(r);
+}

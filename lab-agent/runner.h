@@ -1,0 +1,42 @@
+/* The per-board runner: one thread per running attempt, the state machine
+ * off → staged → powered → judged → off. Staging, power, console and netboot
+ * failures are infra; the judge decides everything else. Whatever happens the
+ * board ends powered off and the result is in the spool for the sender. */
+#ifndef XENCI_AGENT_RUNNER_H
+#define XENCI_AGENT_RUNNER_H
+
+#include <jansson.h>
+#include <pthread.h>
+#include <signal.h>
+
+#include "board.h"
+#include "cache.h"
+
+struct agent {
+	struct agent_config cfg;
+	struct cache cache;
+	volatile sig_atomic_t stopping; /* SIGTERM: end attempts as infra, power off */
+	pthread_mutex_t mu;		/* busy[] */
+	int *busy;			/* per board of cfg */
+};
+
+struct run {
+	struct agent *ag;
+	size_t board; /* index in ag->cfg.boards */
+	json_t *attempt;
+	pthread_t thread;
+	volatile sig_atomic_t done;
+	char verdict[16];
+};
+
+/* Starts a runner thread for attempt on board index bi (already marked busy);
+ * it clears busy[bi] when the board is off and the result delivered. */
+int runner_start(struct run **out, struct agent *ag, size_t bi, json_t *attempt);
+/* Joins a runner that is done (or waits for it) and frees it. */
+void runner_join_free(struct run *r);
+
+/* "${name}" in boot arguments from build_info and the attempt, values with
+ * spaces written %20 (docs/jobs.md); the caller frees. */
+char *runner_boot_args(const json_t *attempt, const char *board, const char *which);
+
+#endif

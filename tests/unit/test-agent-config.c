@@ -1,0 +1,223 @@
+/* Agent and board files: what loads, and that every problem is reported with
+ * file:line:col (unknown backend, bad parameters, missing device, wrong baud,
+ * a board name used twice, an unwritable TFTP folder, no token). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "xmalloc.h"
+#include "../../lab-agent/board.h"
+#include "../../lab-agent/console.h"
+#include "../../lab-agent/power.h"
+
+static char dir[64];
+
+static void put(const char *name, const char *text)
+{
+	char *p = xasprintf("%s/%s", dir, name);
+	FILE *f = fopen(p, "w");
+
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	free(p);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	snprintf(dir, sizeof(dir), "/tmp/xenci-config-XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	char cmd[128];
+
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+	return 0;
+}
+
+static const char good_board[] = "name: fake-1\n"
+				 "arch: x86_64\n"
+				 "class: fake\n"
+				 "tags: [fake, tcp]\n"
+				 "visibility: private\n"
+				 "power:\n"
+				 "  backend: command\n"
+				 "  on: echo on > ${state}/power\n"
+				 "  off: echo off > ${state}/power\n"
+				 "  vars: {state: /tmp}\n"
+				 "console:\n"
+				 "  backend: tcp\n"
+				 "  host: 127.0.0.1\n"
+				 "  port: 5000\n"
+				 "netboot:\n"
+				 "  backend: pxelinux\n"
+				 "  mac: 52:54:00:12:34:56\n";
+
+static void test_load_good(void **state)
+{
+	struct agent_config cfg;
+	struct buf errors = BUF_INIT(0);
+	char *agent;
+
+	(void)state;
+	put("fake-1.yaml", good_board);
+	put("token", "xci_secret\n");
+	agent = xasprintf("controller: http://127.0.0.1:1/\n"
+			  "agent: lab-1\n"
+			  "token_file: token\n"
+			  "work_dir: %s/work\n"
+			  "boards: [fake-1.yaml]\n"
+			  "limits: {log_kb: 64, claim_wait_ms: 500}\n",
+			  dir);
+	put("agent.yaml", agent);
+	free(agent);
+	agent = xasprintf("%s/agent.yaml", dir);
+	assert_int_equal(agent_config_load(&cfg, agent, &errors), 0);
+	assert_string_equal(buf_cstr(&errors), "");
+	assert_string_equal(cfg.token, "xci_secret");
+	assert_int_equal(cfg.nboards, 1);
+	assert_string_equal(cfg.boards[0].name, "fake-1");
+	assert_string_equal(cfg.boards[0].visibility, "private");
+	assert_ptr_equal(cfg.boards[0].power, &power_command_ops);
+	assert_ptr_equal(cfg.boards[0].console, &console_tcp_ops);
+	assert_int_equal(cfg.limits.log_bytes, 64 * 1024);
+	assert_int_equal(cfg.limits.claim_wait_ms, 500);
+	assert_non_null(strstr(cfg.boards[0].tftp_dir, "/work/boards/fake-1/tftp"));
+	agent_config_release(&cfg);
+	free(agent);
+	buf_release(&errors);
+}
+
+static void test_board_errors(void **state)
+{
+	struct buf errors = BUF_INIT(0);
+	char *files[2];
+	const char *e;
+
+	(void)state;
+	put("bad.yaml", "name: bad\n"
+			"arch: x86_64\n"
+			"class: c\n"
+			"power:\n"
+			"  backend: pdu2\n"
+			"console:\n"
+			"  backend: uart\n"
+			"  device: /dev/xenci-no-such-tty\n"
+			"  baud: 115201\n"
+			"  parity: sometimes\n"
+			"netboot:\n"
+			"  backend: ipxe\n"
+			"  tftp_dir: /proc/xenci-nope\n"
+			"  bogus: 1\n");
+	files[0] = xasprintf("%s/bad.yaml", dir);
+	assert_int_equal(config_check_files(files, 1, &errors), -1);
+	e = buf_cstr(&errors);
+	assert_non_null(strstr(e, "bad.yaml:5:12: power.backend: unknown backend \"pdu2\" (known: "
+				  "qemu, command, pdudaemon, usb-relay, usb-hub)"));
+	assert_non_null(strstr(e, "bad.yaml:8:11: console.device: no serial device "
+				  "/dev/xenci-no-such-tty"));
+	assert_non_null(strstr(e, "bad.yaml:9:9: console.baud: 115201 is not a standard baud"));
+	assert_non_null(strstr(e, "bad.yaml:10:11: console.parity: unknown parity"));
+	assert_non_null(strstr(e, "bad.yaml:13:13: netboot.tftp_dir: TFTP folder "
+				  "/proc/xenci-nope is not writable"));
+	assert_non_null(strstr(e, "bad.yaml:14:3: netboot.bogus: unknown field"));
+	free(files[0]);
+	buf_release(&errors);
+}
+
+static void test_missing_and_twice(void **state)
+{
+	struct buf errors = BUF_INIT(0);
+	char *files[3];
+
+	(void)state;
+	put("a.yaml", good_board);
+	put("b.yaml", good_board);
+	put("c.yaml", "name: c\narch: x86_64\nclass: c\npower: {backend: command, on: x}\n"
+		      "console: {backend: tcp, host: h, port: 70000}\n"
+		      "netboot: {backend: ipxe}\n");
+	files[0] = xasprintf("%s/a.yaml", dir);
+	files[1] = xasprintf("%s/b.yaml", dir);
+	files[2] = xasprintf("%s/c.yaml", dir);
+	assert_int_equal(config_check_files(files, 3, &errors), -1);
+	assert_non_null(strstr(buf_cstr(&errors), "b.yaml:1:7: name: board \"fake-1\" is already "
+						  "described by"));
+	assert_non_null(strstr(buf_cstr(&errors), "c.yaml:4:8: power: missing required field "
+						  "\"off\""));
+	assert_non_null(strstr(buf_cstr(&errors), "console.port: must be a TCP port"));
+	free(files[0]);
+	free(files[1]);
+	free(files[2]);
+	buf_release(&errors);
+}
+
+static void test_agent_errors(void **state)
+{
+	struct agent_config cfg;
+	struct buf errors = BUF_INIT(0);
+	char *agent = xasprintf("%s/agent.yaml", dir);
+
+	(void)state;
+	put("a.yaml", good_board);
+	put("agent.yaml", "controller: ftp://x\n"
+			  "agent: lab-1\n"
+			  "work_dir: work\n"
+			  "boards: [a.yaml, a.yaml, missing.yaml]\n"
+			  "limits: {log_kb: 99999}\n");
+	assert_int_equal(agent_config_load(&cfg, agent, &errors), -1);
+	assert_non_null(strstr(buf_cstr(&errors), "agent.yaml:1:13: controller: \"ftp://x\" is "
+						  "not an http"));
+	assert_non_null(strstr(buf_cstr(&errors), "limits.log_kb: 99999 is out of range"));
+	buf_reset(&errors);
+	put("agent.yaml", "controller: http://x\n"
+			  "agent: lab-1\n"
+			  "work_dir: work\n"
+			  "boards: [a.yaml, a.yaml, missing.yaml]\n");
+	assert_int_equal(agent_config_load(&cfg, agent, &errors), -1);
+	assert_non_null(strstr(buf_cstr(&errors), "needs \"token\" or \"token_file\""));
+	assert_non_null(strstr(buf_cstr(&errors), "is already described by"));
+	assert_non_null(strstr(buf_cstr(&errors), "missing.yaml"));
+	free(agent);
+	buf_release(&errors);
+}
+
+static void test_demo_boards(void **state)
+{
+	struct buf errors = BUF_INIT(0);
+	const char *root = getenv("XENCI_ROOT");
+	char *files[2];
+
+	(void)state;
+	files[0] = xasprintf("%s/boards/qemu-x86_64.yaml", root ? root : ".");
+	files[1] = xasprintf("%s/boards/qemu-arm64.yaml", root ? root : ".");
+	assert_int_equal(config_check_files(files, 2, &errors), 0);
+	assert_string_equal(buf_cstr(&errors), "");
+	free(files[0]);
+	free(files[1]);
+	buf_release(&errors);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_load_good, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_board_errors, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_missing_and_twice, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_agent_errors, setup, teardown),
+	    cmocka_unit_test(test_demo_boards),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,359 @@
+/* The console judge: stages, timeouts, failure and infra patterns, test cases,
+ * whole-line matching, partial lines, cuts, and the log format. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "json-util.h"
+#include "../../lab-agent/judge.h"
+
+static const char job_text[] =
+    "{\"name\": \"xen-smoke\", \"timeout\": 600,"
+    " \"stages\": ["
+    "  {\"name\": \"firmware\", \"pattern\": \"iPXE|U-Boot\", \"timeout\": 60, \"on_timeout\": "
+    "\"infra\"},"
+    "  {\"name\": \"xen-banner\", \"pattern\": \"Xen version [0-9]\", \"timeout\": 120},"
+    "  {\"name\": \"dom0-up\", \"pattern\": \"XENCI-DOM0-UP\", \"timeout\": 300},"
+    "  {\"name\": \"tests-done\", \"pattern\": \"^XENCI-TESTS-DONE$\", \"timeout\": 120}],"
+    " \"failures\": ["
+    "  {\"name\": \"xen-panic\", \"pattern\": \"Panic on CPU\"},"
+    "  {\"name\": \"linux-panic\", \"pattern\": \"Kernel panic\"},"
+    "  {\"name\": \"linux-oops\", \"pattern\": \"Oops\"}],"
+    " \"infra\": [{\"name\": \"no-boot\", \"pattern\": \"No bootable device\"}],"
+    " \"testcases\": [\"tap\", \"lava\"]}";
+
+struct fixture {
+	struct judge j;
+	struct buf log;
+};
+
+static void sink(void *arg, const void *p, size_t n)
+{
+	struct buf *b = arg;
+
+	assert_int_equal(buf_append(b, p, n), 0);
+}
+
+static struct fixture *fx_new(size_t line_max, long long log_max)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	json_t *job = json_loads(job_text, 0, NULL);
+	char err[256];
+
+	assert_non_null(job);
+	buf_init(&f->log, 0);
+	assert_int_equal(judge_init(&f->j, job, line_max, log_max, err, sizeof(err)), 0);
+	f->j.log = sink;
+	f->j.arg = &f->log;
+	json_decref(job);
+	judge_start(&f->j, 1000);
+	return f;
+}
+
+static void fx_free(struct fixture *f)
+{
+	judge_release(&f->j);
+	buf_release(&f->log);
+	free(f);
+}
+
+static void feed(struct fixture *f, const char *s, long long t)
+{
+	judge_feed(&f->j, s, strlen(s), t);
+}
+
+static const char *result_of(const struct judge *j, size_t stage)
+{
+	return stage < j->nstages ? (j->stages[stage].result == STAGE_PASS	? "pass"
+				     : j->stages[stage].result == STAGE_TIMEOUT ? "timeout"
+				     : j->stages[stage].result == STAGE_FAIL	? "fail"
+				     : j->stages[stage].result == STAGE_SKIPPED ? "skipped"
+										: "waiting")
+				  : "none";
+}
+
+static void test_pass(void **state)
+{
+	struct fixture *f = fx_new(4096, 1 << 20);
+	json_t *res;
+
+	(void)state;
+	feed(f, "iPXE 1.21\r\n", 1500);
+	feed(f, "(XEN) Xen version 4.17.3 (Debian)\n", 7000);
+	feed(f, "ok 1 - hypervisor type is xen\n", 9000);
+	feed(f, "<LAVA_SIGNAL_TESTCASE TEST_CASE_ID=xl-list RESULT=pass>\n", 9100);
+	feed(f, "ok 2 - balloon # SKIP no balloon\n", 9200);
+	feed(f, "XENCI-DOM0-UP\n", 10000);
+	assert_int_equal(f->j.verdict, VERDICT_NONE);
+	feed(f, "XENCI-TESTS-DONE\n", 12000);
+	assert_int_equal(f->j.verdict, VERDICT_PASS);
+	assert_int_equal(f->j.tc_pass, 2);
+	assert_int_equal(f->j.tc_skip, 1);
+	res = judge_result(&f->j);
+	assert_string_equal(jstr(res, "verdict", ""), "pass");
+	assert_int_equal(json_array_size(json_object_get(res, "stages")), 4);
+	assert_int_equal(json_array_size(json_object_get(res, "testcases")), 3);
+	assert_string_equal(jstr(json_array_get(json_object_get(res, "testcases"), 1), "name", ""),
+			    "xl-list");
+	/* the stage's seconds count from the previous stage: 7.0 - 1.5 s after power-on */
+	assert_true(json_real_value(json_object_get(
+			json_array_get(json_object_get(res, "stages"), 1), "seconds")) == 5.5);
+	json_decref(res);
+	/* the log: timestamps from power-on, "|" console lines without "\r\n", "#" notes */
+	assert_non_null(strstr(buf_cstr(&f->log), "    0.500 | iPXE 1.21\n"));
+	assert_non_null(strstr(buf_cstr(&f->log), "    0.500 # stage firmware reached\n"));
+	assert_non_null(strstr(buf_cstr(&f->log), "   11.000 # verdict pass: all stages"));
+	assert_null(strchr(buf_cstr(&f->log), '\r'));
+	fx_free(f);
+}
+
+static void test_failure_pattern_ends_at_once(void **state)
+{
+	struct fixture *f = fx_new(4096, 1 << 20);
+	json_t *res;
+
+	(void)state;
+	feed(f, "U-Boot 2023.01\n(XEN) Xen version 4.17\n", 2000);
+	feed(f, "(XEN) ****************************************\n(XEN) Panic on CPU 0:\n", 3000);
+	assert_int_equal(f->j.verdict, VERDICT_FAIL);
+	assert_non_null(strstr(f->j.reason, "xen-panic"));
+	assert_string_equal(result_of(&f->j, 2), "fail");
+	assert_string_equal(result_of(&f->j, 3), "skipped");
+	/* nothing after the verdict changes it */
+	feed(f, "XENCI-DOM0-UP\nXENCI-TESTS-DONE\n", 4000);
+	assert_int_equal(f->j.verdict, VERDICT_FAIL);
+	res = judge_result(&f->j);
+	assert_string_equal(jstr(res, "verdict", ""), "fail");
+	json_decref(res);
+	fx_free(f);
+}
+
+static void test_stage_timeout_and_infra_timeout(void **state)
+{
+	struct fixture *f = fx_new(4096, 1 << 20);
+
+	(void)state;
+	judge_tick(&f->j, 1000 + 59999);
+	assert_int_equal(f->j.verdict, VERDICT_NONE);
+	judge_tick(&f->j, 1000 + 60000);
+	/* firmware says on_timeout: infra */
+	assert_int_equal(f->j.verdict, VERDICT_INFRA);
+	assert_string_equal(result_of(&f->j, 0), "timeout");
+	fx_free(f);
+
+	f = fx_new(4096, 1 << 20);
+	feed(f, "iPXE\n", 2000);
+	assert_int_equal(judge_next_deadline_ms(&f->j, 2000) <= 1000, 1);
+	judge_tick(&f->j, 2000 + 120000);
+	assert_int_equal(f->j.verdict, VERDICT_TIMEOUT);
+	assert_non_null(strstr(f->j.reason, "xen-banner timed out after 120 s"));
+	assert_non_null(strstr(buf_cstr(&f->log), "# stage xen-banner timed out"));
+	fx_free(f);
+}
+
+static void test_whole_lines_only(void **state)
+{
+	struct fixture *f = fx_new(4096, 1 << 20);
+
+	(void)state;
+	/* a partial line is logged at once but not matched until its end */
+	feed(f, "iP", 1100);
+	feed(f, "XE", 1200);
+	assert_string_equal(result_of(&f->j, 0), "waiting");
+	assert_non_null(strstr(buf_cstr(&f->log), "    0.100 | iPXE"));
+	feed(f, " ready\n", 1300);
+	assert_string_equal(result_of(&f->j, 0), "pass");
+	/* "Kernel pa" + "nic" split across reads is still one line: fail */
+	feed(f, "[  1.0] Kernel pa", 1400);
+	assert_int_equal(f->j.verdict, VERDICT_NONE);
+	feed(f, "nic - not syncing\n", 1500);
+	assert_int_equal(f->j.verdict, VERDICT_FAIL);
+	fx_free(f);
+}
+
+static void test_anchored_pattern_and_escapes(void **state)
+{
+	struct fixture *f = fx_new(4096, 1 << 20);
+
+	(void)state;
+	feed(f, "iPXE\nXen version 4\nXENCI-DOM0-UP\n", 2000);
+	/* ^XENCI-TESTS-DONE$ must not match inside another line */
+	feed(f, "echo XENCI-TESTS-DONE > /dev/null\n", 3000);
+	assert_int_equal(f->j.verdict, VERDICT_NONE);
+	/* ANSI colours and a CR are removed before matching */
+	feed(f, "\x1b[1;32mXENCI-TESTS-DONE\x1b[0m\r\n", 4000);
+	assert_int_equal(f->j.verdict, VERDICT_PASS);
+	fx_free(f);
+}
+
+static void test_failed_testcase_fails(void **state)
+{
+	struct fixture *f = fx_new(4096, 1 << 20);
+
+	(void)state;
+	feed(f, "iPXE\nXen version 4\nXENCI-DOM0-UP\n", 2000);
+	feed(f, "not ok 3 - xl create works\n", 2500);
+	feed(f, "<LAVA_SIGNAL_TESTCASE TEST_CASE_ID=net RESULT=fail>\n", 2600);
+	feed(f, "XENCI-TESTS-DONE\n", 3000);
+	assert_int_equal(f->j.verdict, VERDICT_FAIL);
+	assert_non_null(strstr(f->j.reason, "xl create works"));
+	assert_int_equal(f->j.tc_fail, 2);
+	fx_free(f);
+}
+
+static void test_infra_pattern(void **state)
+{
+	struct fixture *f = fx_new(4096, 1 << 20);
+
+	(void)state;
+	feed(f, "No bootable device.\n", 2000);
+	assert_int_equal(f->j.verdict, VERDICT_INFRA);
+	fx_free(f);
+}
+
+static void test_long_line_cut(void **state)
+{
+	struct fixture *f = fx_new(100, 1 << 20);
+	char big[1000];
+
+	(void)state;
+	memset(big, 'x', sizeof(big));
+	judge_feed(&f->j, big, sizeof(big), 1500);
+	feed(f, " Kernel panic\n", 1600); /* past the cut: not seen */
+	assert_int_equal(f->j.verdict, VERDICT_NONE);
+	assert_non_null(strstr(buf_cstr(&f->log),
+			       "log cut: console line longer than 100 bytes, 913 bytes dropped"));
+	feed(f, "iPXE\n", 1700);
+	assert_string_equal(result_of(&f->j, 0), "pass");
+	fx_free(f);
+}
+
+static void test_log_bound(void **state)
+{
+	struct fixture *f = fx_new(4096, 16384);
+	char line[101];
+	int i;
+
+	(void)state;
+	memset(line, 'y', 100);
+	line[100] = '\n';
+	for (i = 0; i < 1000; i++)
+		judge_feed(&f->j, line, sizeof(line), 1000 + i);
+	assert_true(f->log.len <= 16384);
+	assert_int_equal(f->j.log_cut, 1);
+	assert_non_null(strstr(buf_cstr(&f->log), "log cut: console log reached"));
+	/* the judge still sees lines after the cut */
+	feed(f, "Oops: 0000 [#1]\n", 5000);
+	assert_int_equal(f->j.verdict, VERDICT_FAIL);
+	assert_non_null(strstr(buf_cstr(&f->log), "verdict fail"));
+	assert_true(f->log.len <= 16384);
+	fx_free(f);
+}
+
+static void test_binary_and_empty_lines(void **state)
+{
+	struct fixture *f = fx_new(4096, 1 << 20);
+	static const char bin[] = "\x00\x01\xff\xfe iPXE\x00\n\n";
+
+	(void)state;
+	judge_feed(&f->j, bin, sizeof(bin) - 1, 1200);
+	assert_string_equal(result_of(&f->j, 0), "pass");
+	/* the log has the raw bytes, and the empty line too */
+	assert_int_equal(memcmp(f->log.data, "    0.200 | \x00\x01\xff\xfe iPXE\x00\n", 22), 0);
+	assert_non_null(strstr(f->log.data + 22, "    0.200 | \n"));
+	fx_free(f);
+}
+
+static void test_external_end_and_attempt_timeout(void **state)
+{
+	struct fixture *f = fx_new(4096, 1 << 20);
+	json_t *res;
+
+	(void)state;
+	judge_end(&f->j, 1500, VERDICT_INFRA, "power on: exited with 3");
+	assert_int_equal(f->j.verdict, VERDICT_INFRA);
+	res = judge_result(&f->j);
+	assert_string_equal(jstr(res, "reason", ""), "power on: exited with 3");
+	assert_string_equal(jstr(json_array_get(json_object_get(res, "stages"), 0), "result", ""),
+			    "fail");
+	json_decref(res);
+	fx_free(f);
+
+	f = fx_new(4096, 1 << 20);
+	f->j.stages[0].timeout_s = 100000;
+	judge_tick(&f->j, 1000 + 600000);
+	assert_int_equal(f->j.verdict, VERDICT_TIMEOUT);
+	assert_non_null(strstr(f->j.reason, "attempt timed out"));
+	fx_free(f);
+}
+
+static void test_testcase_parser(void **state)
+{
+	char name[128];
+	const char *r = NULL;
+
+	(void)state;
+	assert_int_equal(judge_parse_testcase("ok 1 - a b", 1, 0, name, sizeof(name), &r), 1);
+	assert_string_equal(name, "a b");
+	assert_string_equal(r, "pass");
+	assert_int_equal(
+	    judge_parse_testcase("not ok 12 x # TODO later", 1, 0, name, sizeof(name), &r), 1);
+	assert_string_equal(name, "x");
+	assert_string_equal(r, "skip");
+	assert_int_equal(judge_parse_testcase("ok 3", 1, 0, name, sizeof(name), &r), 1);
+	assert_string_equal(name, "unnamed");
+	assert_int_equal(judge_parse_testcase("okay 1 - no", 1, 0, name, sizeof(name), &r), 0);
+	assert_int_equal(judge_parse_testcase("ok x - no", 1, 0, name, sizeof(name), &r), 0);
+	assert_int_equal(judge_parse_testcase("ok 1 - tap off", 0, 1, name, sizeof(name), &r), 0);
+	assert_int_equal(judge_parse_testcase("[ 3.1] <LAVA_SIGNAL_TESTCASE TEST_CASE_ID=t1 "
+					      "RESULT=skip>",
+					      0, 1, name, sizeof(name), &r),
+			 1);
+	assert_string_equal(name, "t1");
+	assert_string_equal(r, "skip");
+	assert_int_equal(judge_parse_testcase("<LAVA_SIGNAL_TESTCASE TEST_CASE_ID=t1 RESULT=maybe>",
+					      0, 1, name, sizeof(name), &r),
+			 0);
+	assert_int_equal(judge_parse_testcase("<LAVA_SIGNAL_TESTCASE TEST_CASE_ID=t1", 0, 1, name,
+					      sizeof(name), &r),
+			 0);
+}
+
+static void test_bad_pattern(void **state)
+{
+	struct judge j;
+	json_t *job = json_pack("{s:[{s:s, s:s}]}", "stages", "name", "s1", "pattern", "([a");
+	char err[256];
+
+	(void)state;
+	assert_int_equal(judge_init(&j, job, 0, 0, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "s1"));
+	judge_release(&j);
+	json_decref(job);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_pass),
+	    cmocka_unit_test(test_failure_pattern_ends_at_once),
+	    cmocka_unit_test(test_stage_timeout_and_infra_timeout),
+	    cmocka_unit_test(test_whole_lines_only),
+	    cmocka_unit_test(test_anchored_pattern_and_escapes),
+	    cmocka_unit_test(test_failed_testcase_fails),
+	    cmocka_unit_test(test_infra_pattern),
+	    cmocka_unit_test(test_long_line_cut),
+	    cmocka_unit_test(test_log_bound),
+	    cmocka_unit_test(test_binary_and_empty_lines),
+	    cmocka_unit_test(test_external_end_and_attempt_timeout),
+	    cmocka_unit_test(test_testcase_parser),
+	    cmocka_unit_test(test_bad_pattern),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,266 @@
+/* The netboot script generators: template filling, iPXE, U-Boot (with a real
+ * mkimage), PXELINUX and GRUB per-MAC files, a board's own template, and the
+ * boot arguments built from the job. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "json-util.h"
+#include "xmalloc.h"
+#include "../../lab-agent/board.h"
+#include "../../lab-agent/netboot.h"
+#include "../../lab-agent/runner.h"
+
+static char *slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *data;
+	long n;
+
+	if (f == NULL)
+		return NULL;
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	data = xmalloc((size_t)n + 1);
+	assert_int_equal(fread(data, 1, (size_t)n, f), (size_t)n);
+	data[n] = '\0';
+	fclose(f);
+	if (len)
+		*len = (size_t)n;
+	return data;
+}
+
+static char tmpdir[64];
+
+static int setup(void **state)
+{
+	(void)state;
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/xenci-netboot-XXXXXX");
+	assert_non_null(mkdtemp(tmpdir));
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	char cmd[128];
+
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
+	assert_int_equal(system(cmd), 0);
+	return 0;
+}
+
+static void board_init(struct board *b, const char *arch, const char *backend, json_t *cfg)
+{
+	memset(b, 0, sizeof(*b));
+	b->name = xstrdup("b1");
+	b->arch = xstrdup(arch);
+	b->tftp_dir = xstrdup(tmpdir);
+	b->base_dir = xstrdup(tmpdir);
+	b->netboot_cfg = cfg ? cfg : json_object();
+	json_object_set_new(b->netboot_cfg, "backend", json_string(backend));
+	b->netboot = netboot_find(backend);
+	assert_non_null(b->netboot);
+}
+
+static const struct netboot_vars vars = {.xen = "xen",
+					 .xen_args = "console=com1 dom0_mem=512M",
+					 .kernel = "dom0-kernel",
+					 .kernel_args = "console=hvc0 xenci.v=4.17",
+					 .initrd = "dom0-initrd"};
+
+static void test_fill(void **state)
+{
+	struct buf out = BUF_INIT(64);
+	const char *names[] = {"a", "bb", NULL}, *values[] = {"1", "two", NULL};
+
+	(void)state;
+	assert_int_equal(netboot_fill(&out, "x${a}y${bb}z ${c} ${ ${a", names, values), 0);
+	assert_string_equal(buf_cstr(&out), "x1ytwoz ${c} ${ ${a");
+	buf_reset(&out);
+	/* bounded: a fill past the buffer's bound fails */
+	assert_int_equal(netboot_fill(&out,
+				      "${bb}${bb}${bb}${bb}${bb}${bb}${bb}${bb}${bb}${bb}"
+				      "${bb}${bb}${bb}${bb}${bb}${bb}${bb}${bb}${bb}${bb}"
+				      "${bb}${bb}${bb}",
+				      names, values),
+			 -ENOSPC);
+	buf_release(&out);
+}
+
+static void test_ipxe(void **state)
+{
+	struct board b;
+	char err[256], *s, *p;
+
+	(void)state;
+	board_init(&b, "x86_64", "ipxe", NULL);
+	assert_string_equal(b.netboot->bootfile(&b), "boot.ipxe");
+	assert_int_equal(b.netboot->write(&b, &vars, err, sizeof(err)), 0);
+	p = xasprintf("%s/boot.ipxe", tmpdir);
+	s = slurp(p, NULL);
+	assert_non_null(s);
+	assert_true(!strncmp(s, "#!ipxe\n", 7));
+	assert_non_null(strstr(s, "kernel xen console=com1 dom0_mem=512M || goto failed\n"));
+	assert_non_null(strstr(s, "module dom0-kernel console=hvc0 xenci.v=4.17 || goto"));
+	assert_non_null(strstr(s, "module dom0-initrd || goto failed\n"));
+	assert_null(strstr(s, "${xenci_"));
+	free(s);
+	free(p);
+	board_release(&b);
+}
+
+static void test_uboot_mkimage(void **state)
+{
+	struct board b;
+	char err[256], *p, *s;
+	size_t len;
+
+	(void)state;
+	board_init(&b, "arm64", "uboot", json_pack("{s:s}", "xen_addr", "0x40800000"));
+	assert_string_equal(b.netboot->bootfile(&b), "boot.scr.uimg");
+	assert_int_equal(b.netboot->write(&b, &vars, err, sizeof(err)), 0);
+	p = xasprintf("%s/boot.scr", tmpdir);
+	s = slurp(p, NULL);
+	assert_non_null(strstr(s, "tftpboot 0x40800000 xen"));
+	assert_non_null(strstr(s, "tftpboot 0x41000000 dom0-kernel"));
+	assert_non_null(strstr(s, "fdt set /chosen xen,xen-bootargs \"console=com1 dom0_mem"));
+	assert_non_null(strstr(s, "booti 0x40800000 - ${fdt_addr}"));
+	/* U-Boot's own variables stay */
+	assert_non_null(strstr(s, "${filesize}"));
+	free(s);
+	free(p);
+	/* the uimage: a legacy image header (magic 27 05 19 56) around the script */
+	p = xasprintf("%s/boot.scr.uimg", tmpdir);
+	s = slurp(p, &len);
+	assert_non_null(s);
+	assert_true(len > 64);
+	assert_int_equal((unsigned char)s[0], 0x27);
+	assert_int_equal((unsigned char)s[1], 0x05);
+	assert_int_equal((unsigned char)s[2], 0x19);
+	assert_int_equal((unsigned char)s[3], 0x56);
+	assert_non_null(memmem(s, len, "tftpboot 0x40800000 xen", 23));
+	free(s);
+	free(p);
+	board_release(&b);
+}
+
+static void test_pxelinux_grub(void **state)
+{
+	struct board b;
+	char err[256], *p, *s;
+
+	(void)state;
+	board_init(&b, "x86_64", "pxelinux", json_pack("{s:s}", "mac", "52:54:00:AB:cd:01"));
+	assert_int_equal(b.netboot->write(&b, &vars, err, sizeof(err)), 0);
+	p = xasprintf("%s/pxelinux.cfg/01-52-54-00-ab-cd-01", tmpdir);
+	s = slurp(p, NULL);
+	assert_non_null(s);
+	assert_non_null(strstr(s, "APPEND xen console=com1 dom0_mem=512M --- dom0-kernel "
+				  "console=hvc0 xenci.v=4.17 --- dom0-initrd\n"));
+	free(s);
+	free(p);
+	board_release(&b);
+
+	board_init(&b, "arm64", "grub", json_pack("{s:s}", "mac", "52:54:00:ab:cd:02"));
+	assert_int_equal(b.netboot->write(&b, &vars, err, sizeof(err)), 0);
+	p = xasprintf("%s/grub.cfg-01-52-54-00-ab-cd-02", tmpdir);
+	s = slurp(p, NULL);
+	assert_non_null(s);
+	assert_non_null(strstr(s, "xen_hypervisor /xen console=com1"));
+	assert_non_null(strstr(s, "xen_module /dom0-initrd"));
+	free(s);
+	free(p);
+	board_release(&b);
+}
+
+static void test_own_template(void **state)
+{
+	struct board b;
+	char err[256], *p, *s;
+	FILE *f;
+
+	(void)state;
+	p = xasprintf("%s/my.ipxe", tmpdir);
+	f = fopen(p, "w");
+	fputs("#!ipxe\nset x ${net0/mac}\nchain ${xenci_xen} ${xenci_board}\n", f);
+	fclose(f);
+	free(p);
+	board_init(&b, "x86_64", "ipxe", json_pack("{s:s}", "template", "my.ipxe"));
+	assert_int_equal(b.netboot->write(&b, &vars, err, sizeof(err)), 0);
+	p = xasprintf("%s/boot.ipxe", tmpdir);
+	s = slurp(p, NULL);
+	assert_string_equal(s, "#!ipxe\nset x ${net0/mac}\nchain xen b1\n");
+	free(s);
+	free(p);
+	board_release(&b);
+
+	/* a missing template is a clear error */
+	board_init(&b, "x86_64", "ipxe", json_pack("{s:s}", "template", "nope.ipxe"));
+	assert_int_equal(b.netboot->write(&b, &vars, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "nope.ipxe"));
+	board_release(&b);
+}
+
+static void test_unwritable_tftp(void **state)
+{
+	struct board b;
+	char err[256];
+
+	(void)state;
+	board_init(&b, "x86_64", "ipxe", NULL);
+	free(b.tftp_dir);
+	b.tftp_dir = xstrdup("/proc/xenci-nope");
+	assert_int_equal(b.netboot->write(&b, &vars, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "/proc/xenci-nope"));
+	board_release(&b);
+}
+
+static void test_boot_args(void **state)
+{
+	json_t *a = json_loads(
+	    "{\"id\": 42, \"arch\": \"x86_64\","
+	    " \"build_info\": {\"xen_version\": \"4.17.3\", \"changeset\": \"Thu Nov 20\"},"
+	    " \"job\": {\"boot\": {\"xen_args\": \"dom0_mem=512M\","
+	    "  \"dom0_args\": \"xenci.v=${xen_version} xenci.c=${changeset} a=${attempt} "
+	    "b=${board} u=${unknown}\","
+	    "  \"arch\": {\"x86_64\": {\"xen_args\": \"console=com1\"},"
+	    "            \"arm64\": {\"xen_args\": \"console=dtuart\"}}}}}",
+	    0, NULL);
+	char *s;
+
+	(void)state;
+	assert_non_null(a);
+	s = runner_boot_args(a, "qemu-x86_64", "xen_args");
+	assert_string_equal(s, "dom0_mem=512M console=com1");
+	free(s);
+	s = runner_boot_args(a, "qemu-x86_64", "dom0_args");
+	assert_string_equal(s, "xenci.v=4.17.3 xenci.c=Thu%20Nov%2020 a=42 b=qemu-x86_64 "
+			       "u=${unknown}");
+	free(s);
+	json_decref(a);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_fill),
+	    cmocka_unit_test_setup_teardown(test_ipxe, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_uboot_mkimage, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_pxelinux_grub, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_own_template, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_unwritable_tftp, setup, teardown),
+	    cmocka_unit_test(test_boot_args),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
