@@ -1,0 +1,93 @@
+/* cli/cmd-follow: the rows of a flight (newest attempt per job and board, both
+ * JSON shapes the controller may send), the progress and closing tables, and
+ * the exit status (0 only when every build and job passed). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <string.h>
+
+#include "../../cli/cmd-flights.h"
+#include "json-util.h"
+
+static json_t *J(const char *text)
+{
+	char err[128];
+	json_t *j = json_parse(text, strlen(text), err, sizeof(err));
+
+	if (j == NULL)
+		fail_msg("%s", err);
+	return j;
+}
+
+static void test_rows_and_render(void **state)
+{
+	json_t *f =
+	    J("{\"id\": 5, \"branch\": \"staging\", \"state\": \"running\","
+	      " \"revision\": {\"commit\": \"0123456789abcdef\"},"
+	      " \"attempts\": ["
+	      "  {\"id\": 1, \"kind\": \"build\", \"arch\": \"x86_64\", \"state\": \"pass\","
+	      "   \"started_at\": 1764000000000, \"finished_at\": 1764000060000},"
+	      "  {\"id\": 2, \"kind\": \"test\", \"job\": \"smoke\", \"board\": \"qemu-x86_64\","
+	      "   \"number\": 1, \"state\": \"infra\"},"
+	      "  {\"id\": 3, \"kind\": \"test\", \"job\": \"smoke\", \"board\": \"qemu-x86_64\","
+	      "   \"number\": 2, \"state\": \"running\", \"stage\": \"dom0-up\","
+	      "   \"started_at\": 1764000100},"
+	      "  {\"id\": 4, \"kind\": \"test\", \"job\": \"smoke\", \"board\": \"qemu-arm64\","
+	      "   \"number\": 1, \"state\": \"pass\","
+	      "   \"testcases\": [{\"name\": \"a\", \"result\": \"pass\"},"
+	      "                   {\"name\": \"b\", \"result\": \"pass\"}]}]}");
+	json_t *rows = flight_job_rows(f);
+	struct buf b = BUF_INIT(0);
+
+	(void)state;
+	assert_int_equal(json_array_size(rows), 2);
+	assert_int_equal(jint(json_array_get(rows, 0), "attempt", 0), 3);
+	assert_int_equal(jint(json_array_get(rows, 1), "pass", 0), 2);
+	follow_render(&b, f, 1764000165.0, 0, NULL);
+	assert_string_equal(
+	    buf_cstr(&b),
+	    "flight 5  staging 0123456789ab  running\n"
+	    "  build x86_64     pass        1:00\n"
+	    "  qemu-x86_64          smoke            running   dom0-up          1:05\n"
+	    "  qemu-arm64           smoke            pass      -                   -\n");
+	assert_false(follow_finished(f));
+	/* The retry passes: finished, and all passed. */
+	json_object_set_new(json_array_get(json_object_get(f, "attempts"), 2), "state",
+			    json_string("pass"));
+	assert_true(follow_finished(f));
+	assert_int_equal(follow_exit_status(f), 0);
+	buf_reset(&b);
+	follow_render(&b, f, 1764000165.0, 1, "http://ci");
+	assert_non_null(strstr(buf_cstr(&b),
+			       "  qemu-arm64           smoke            pass          2     "
+			       "0  http://ci/attempts/4\n"));
+	/* A failed job makes the exit status 1. */
+	json_object_set_new(json_array_get(json_object_get(f, "attempts"), 3), "state",
+			    json_string("fail"));
+	assert_int_equal(follow_exit_status(f), 1);
+	json_decref(rows);
+	json_decref(f);
+	buf_release(&b);
+
+	/* docs/api.md's shape: jobs with verdicts, builds by arch. */
+	f = J("{\"id\": 6, \"state\": \"done\", \"builds\": [{\"attempt\": 1, \"arch\": \"arm64\","
+	      " \"state\": \"done\", \"verdict\": \"pass\"}], \"jobs\": [{\"attempt\": 9, \"job\": "
+	      "\"smoke\", \"board\": \"b\", \"number\": 1, \"state\": \"done\", \"verdict\": "
+	      "\"pass\"}]}");
+	assert_true(follow_finished(f));
+	assert_int_equal(follow_exit_status(f), 0);
+	json_decref(f);
+	f = J("{\"id\": 7, \"state\": \"done\", \"jobs\": []}");
+	assert_int_equal(follow_exit_status(f), 1); /* nothing ran: not a pass */
+	json_decref(f);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_rows_and_render),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
