@@ -454,6 +454,26 @@ int gitrepo_set_ref(struct gitrepo *r, const char *ref, const char *hex, const c
 	return rc;
 }
 
+int gitrepo_delete_ref(struct gitrepo *r, const char *ref)
+{
+	int valid = 0, rc;
+
+	if (git_reference_name_is_valid(&valid, ref) < 0 || !valid)
+		return -EINVAL;
+	pthread_mutex_lock(&r->lock);
+	{
+		git_reference *res = NULL;
+
+		/* git_reference_remove() does not tell a missing ref. */
+		rc = git_reference_lookup(&res, r->git, ref);
+		git_reference_free(res);
+	}
+	if (rc == 0)
+		rc = git_reference_remove(r->git, ref);
+	pthread_mutex_unlock(&r->lock);
+	return rc < 0 ? gerr(rc) : 0;
+}
+
 int gitrepo_fast_forward(struct gitrepo *r, const char *ref, const char *hex, const char *logmsg,
 			 char *err, size_t errlen)
 {

@@ -93,6 +93,9 @@ int gitrepo_blob(struct buf *out, struct gitrepo *r, const char *oid);
 int gitrepo_set_ref(struct gitrepo *r, const char *ref, const char *hex, const char *expect,
 		    const char *logmsg, char *err, size_t errlen);
 
+/* Deletes ref (a submission whose flight could not be made); 0 or -ENOENT. */
+int gitrepo_delete_ref(struct gitrepo *r, const char *ref);
+
 /* Advances ref to hex only when that is a fast-forward: returns 1 when it moved,
  * 0 when it was already there, -EPERM when hex does not descend from the ref's
  * commit (err says so; the ref is left alone), -ENOENT when ref does not exist. */

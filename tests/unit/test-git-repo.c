@@ -225,6 +225,9 @@ static void test_fast_forward_and_revert(void **state)
 	assert_int_equal(gitrepo_set_ref(r, "refs/heads/gate", first, "", "t", err, sizeof(err)),
 			 -EEXIST);
 	assert_int_equal(gitrepo_set_ref(r, "refs/xenci/x", first, "", "t", err, sizeof(err)), 0);
+	assert_int_equal(gitrepo_delete_ref(r, "refs/xenci/x"), 0);
+	assert_int_equal(gitrepo_delete_ref(r, "refs/xenci/x"), -ENOENT);
+	assert_int_equal(gitrepo_ref_head(r, "refs/xenci/x", hex), -ENOENT);
 	assert_int_equal(gitrepo_set_ref(r, "refs/../x", first, NULL, "t", err, sizeof(err)),
 			 -EINVAL);
 
