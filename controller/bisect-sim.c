@@ -208,6 +208,8 @@ int bisect_sim_xenci(struct bisect_sim_stats *st, const struct bisect_sim_oracle
 	st->boots = res.boots - base;
 	st->culprit = res.culprit;
 	st->outcome = res.outcome;
+	st->reason = res.reason;
+	st->posterior = res.culprit_posterior;
 	bisect_free(b);
 	return 0;
 }
@@ -338,6 +340,7 @@ int bisect_sim_git(struct bisect_sim_stats *st, const struct bisect_sim_oracle *
 	}
 	st->culprit = (int)bad;
 	st->outcome = BISECT_FOUND_NOT_CONFIRMED;
+	st->reason = "git bisect named it";
 	free(good);
 	return 0;
 }

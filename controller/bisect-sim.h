@@ -46,6 +46,8 @@ struct bisect_sim_stats {
 	unsigned search_boots; /* of which searching (not confirming) */
 	int culprit;	       /* -1 when none named */
 	enum bisect_outcome outcome;
+	const char *reason; /* static storage */
+	double posterior;   /* of the named culprit */
 };
 
 /* Runs one xenci bisection of (g, bad=0, good=n-1) to its end. The regression's

@@ -84,11 +84,11 @@ void bisect_graph_release(struct bisect_graph *g)
 void bisect_options_init(struct bisect_options *o)
 {
 	o->confirm_runs = 3;
-	o->max_runs_per_commit = 8;
+	o->max_runs_per_commit = 12;
 	o->max_infra_per_commit = 6;
 	o->max_boots = 0;
-	o->search_threshold = 0.9;
-	o->confirm_threshold = 0.995;
+	o->search_threshold = 0.8;
+	o->confirm_threshold = 0.99;
 	o->min_flake_rate = 0.02;
 }
 
@@ -204,7 +204,7 @@ int bisect_new(struct bisect **out, const struct bisect_graph *g, uint32_t bad,
 		if (b->cand[i] >= 0)
 			b->node[b->cand[i]] = i;
 	if (!b->opt.max_boots)
-		b->opt.max_boots = (unsigned)(3 * ceil(log2((double)b->ncand + 1))) + 30;
+		b->opt.max_boots = (unsigned)(4 * ceil(log2((double)b->ncand + 1))) + 30;
 
 	/* anc(x) = {x} + the union of its parents' sets, parents first. */
 	b->words = (b->ncand + 63) / 64;
@@ -327,6 +327,23 @@ static void count_hypotheses(const struct bisect *b, struct counts *cnt)
 			} else {
 				cnt[h].gf += t->fail;
 				cnt[h].gp += t->pass;
+			}
+		}
+	}
+	/* A revert run of x: good under "x is the culprit" (and under "no
+	 * regression"), bad under any other culprit. */
+	for (x = 0; x < b->g->n; x++) {
+		int32_t xc = b->cand[x];
+
+		if (xc < 0 || (!b->rev_pass[x] && !b->rev_fail[x]))
+			continue;
+		for (h = 0; h <= b->ncand; h++) {
+			if (h == (uint32_t)xc || h == b->ncand) {
+				cnt[h].gf += b->rev_fail[x];
+				cnt[h].gp += b->rev_pass[x];
+			} else {
+				cnt[h].bp += b->rev_pass[x];
+				cnt[h].bf += b->rev_fail[x];
 			}
 		}
 	}

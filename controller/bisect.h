@@ -77,11 +77,11 @@ void bisect_graph_release(struct bisect_graph *g);
 
 struct bisect_options {
 	unsigned confirm_runs;	       /* fails of the culprit, passes of each parent: 3 */
-	unsigned max_runs_per_commit;  /* verdict-bearing runs of one commit: 8 */
+	unsigned max_runs_per_commit;  /* verdict-bearing runs of one commit: 12 */
 	unsigned max_infra_per_commit; /* infra results before a commit counts as skipped: 4 */
-	unsigned max_boots;	       /* every run, infra included; 0: 3 * log2(N) + 30 */
-	double search_threshold;       /* posterior at which confirmation starts: 0.9 */
-	double confirm_threshold;      /* posterior the culprit needs to be found: 0.995 */
+	unsigned max_boots;	       /* every run, infra included; 0: 4 * log2(N) + 30 */
+	double search_threshold;       /* posterior at which confirmation starts: 0.8 */
+	double confirm_threshold;      /* posterior the culprit needs to be found: 0.99 */
 	double min_flake_rate;	       /* floor of the estimate once a flake is seen: 0.05 */
 };
 

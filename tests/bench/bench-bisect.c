@@ -2,7 +2,9 @@
  * culprit at random, flake rates 0/5/10/20 %, infra rate 5 %; boots used (mean,
  * median, max) and the share of right culprits for xenci's bisector, side by side
  * with a faithful model of `git bisect run` on the same histories (bisect-sim.c).
- *   bench-bisect [-t TRIALS] [-n MAXN] [-m symmetric|fail-only|both] [-s SEED]
+ *   bench-bisect [-t TRIALS] [-n MAXN] [-m symmetric|fail-only|both] [-s SEED] [-v]
+ *                [-f FLAKE%] [-S SEARCH_THRESHOLD] [-C CONFIRM_THRESHOLD]
+ *   bench-bisect -g N:SEED:FLAKE%   (a case for the real git bisect, see emit_git_case)
  * Figures, not pass/fail; the last column says whether the issue's targets hold:
  * 0 % flakes: mean boots <= ceil(log2 N) + 4; 10 %: >= 99 % right, mean <= 2.5 log2 N. */
 #include <math.h>
@@ -15,6 +17,10 @@
 #include "bisect-sim.h"
 #include "bisect.h"
 #include "xmalloc.h"
+
+static int verbose;
+static double only_flake = -1;
+static struct bisect_options options;
 
 struct agg {
 	unsigned *boots;
@@ -58,7 +64,7 @@ static void run_config(uint32_t n, int merges, double flake, enum bisect_sim_fla
 	clock_t t0 = clock();
 	unsigned t;
 
-	bisect_options_init(&opt);
+	opt = options;
 	x.boots = xcalloc(trials, sizeof(unsigned));
 	g.boots = xcalloc(trials, sizeof(unsigned));
 	for (t = 0; t < trials; t++) {
@@ -80,6 +86,11 @@ static void run_config(uint32_t n, int merges, double flake, enum bisect_sim_fla
 		rng2 = rng; /* the same results stream for both */
 		bisect_sim_xenci(&st, &o, &opt, &rng);
 		add(&x, &st, culprit);
+		if (verbose && st.culprit != (int)culprit)
+			printf("  wrong: N %u trial %u culprit %u named %d (%s, p %.4f): %s, %u "
+			       "boots\n",
+			       n, t, culprit, st.culprit, bisect_outcome_name(st.outcome),
+			       st.posterior, st.reason, st.boots);
 		bisect_sim_git(&st, &o, &rng2, NULL, 0);
 		add(&g, &st, culprit);
 		bisect_sim_oracle_release(&o);
@@ -104,6 +115,59 @@ static void run_config(uint32_t n, int merges, double flake, enum bisect_sim_fla
 	free(g.boots);
 }
 
+/* -g N:SEED:FLAKE%: prints a history with merges and one result per commit, then the
+ * commits the git bisect model tests, for tests/unit/test-bisect-git.sh to replay
+ * with the real `git bisect run`. Node i is commit "c<i>"; parents follow. */
+static int emit_git_case(const char *spec)
+{
+	unsigned n = 0, flake = 0;
+	unsigned long long seed = 0;
+	struct bisect_graph g;
+	struct bisect_sim_oracle o;
+	uint8_t *good, *result;
+	uint64_t rng;
+	uint32_t v, bad = 0;
+	int next;
+
+	if (sscanf(spec, "%u:%llu:%u", &n, &seed, &flake) != 3 || n < 2 || n > 4096 ||
+	    flake > 100) {
+		fprintf(stderr, "bench-bisect: -g wants N:SEED:FLAKE%%\n");
+		return 2;
+	}
+	rng = seed;
+	if (bisect_sim_merges(&g, n, &rng) < 0)
+		return 1;
+	bisect_sim_oracle_init(&o, &g, (uint32_t)(bisect_sim_rand(&rng) % (n - 1)));
+	good = xcalloc(n, 1);
+	result = xcalloc(n, 1);
+	for (v = 0; v < n; v++) {
+		int isbad = o.bad[v];
+
+		if (v != 0 && v != n - 1 && bisect_sim_uniform(&rng) < flake / 100.0)
+			isbad = !isbad;
+		result[v] = (uint8_t)isbad;
+		printf("node %u %s", v, isbad ? "bad" : "good");
+		for (uint32_t e = g.first[v]; e < g.first[v + 1]; e++)
+			printf(" %u", g.parents[e]);
+		printf("\n");
+	}
+	good[n - 1] = 1;
+	printf("trace");
+	while ((next = bisect_sim_git_next(&g, bad, good)) >= 0) {
+		printf(" %d", next);
+		if (result[next])
+			bad = (uint32_t)next;
+		else
+			good[next] = 1;
+	}
+	printf("\nculprit %u\n", bad);
+	free(good);
+	free(result);
+	bisect_sim_oracle_release(&o);
+	bisect_graph_release(&g);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const uint32_t sizes[] = {16, 64, 256, 1024, 4096};
@@ -113,7 +177,8 @@ int main(int argc, char **argv)
 	const char *models = "both";
 	int c;
 
-	while ((c = getopt(argc, argv, "t:n:m:s:")) != -1) {
+	bisect_options_init(&options);
+	while ((c = getopt(argc, argv, "t:n:m:s:vf:S:C:g:")) != -1) {
 		switch (c) {
 		case 't':
 			trials = (unsigned)strtoul(optarg, NULL, 10);
@@ -123,6 +188,20 @@ int main(int argc, char **argv)
 			break;
 		case 'm':
 			models = optarg;
+			break;
+		case 'f':
+			only_flake = strtod(optarg, NULL) / 100;
+			break;
+		case 'S':
+			options.search_threshold = strtod(optarg, NULL);
+			break;
+		case 'C':
+			options.confirm_threshold = strtod(optarg, NULL);
+			break;
+		case 'g':
+			return emit_git_case(optarg);
+		case 'v':
+			verbose = 1;
 			break;
 		case 's':
 			seed = strtoull(optarg, NULL, 10);
@@ -158,8 +237,9 @@ int main(int argc, char **argv)
 				if (sizes[i] >= 1024)
 					tr = trials / 4 ? trials / 4 : 1;
 				for (j = 0; j < sizeof(flakes) / sizeof(flakes[0]); j++)
-					run_config(sizes[i], (int)shape, flakes[j], model, tr,
-						   seed);
+					if (only_flake < 0 || fabs(only_flake - flakes[j]) < 1e-9)
+						run_config(sizes[i], (int)shape, flakes[j], model,
+							   tr, seed);
 			}
 	}
 	return 0;
