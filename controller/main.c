@@ -1,12 +1,341 @@
+/* xenci-controller: the central service. See `xenci-controller --help`. */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "attempts.h"
+#include "auth.h"
+#include "config.h"
+#include "ctl.h"
+#include "db-attempts.h"
+#include "db.h"
+#include "http.h"
+#include "jobs.h"
+#include "log.h"
+#include "sched.h"
+#include "xmalloc.h"
+
+static const char usage[] =
+    "usage: xenci-controller [--listen ADDR:PORT] --data DIR [--config FILE] [--jobs DIR]\n"
+    "                        [--schema DIR] [-v]\n"
+    "       xenci-controller --check [--config FILE] [--jobs DIR]\n"
+    "       xenci-controller token create --role admin|agent|user [--agent NAME]\n"
+    "                        [--name TEXT] (--data DIR | --config FILE)\n"
+    "       xenci-controller --help | --version\n"
+    "\n"
+    "  --listen ADDR:PORT  where to serve HTTP(S) (default 127.0.0.1:8080; port 0 picks\n"
+    "                      one; the URL is written to DATA/controller.url)\n"
+    "  --data DIR          the database, artifacts and logs (initialised when new)\n"
+    "  --config FILE       YAML: listen, data, jobs_dir, schema_dir, lease_seconds,\n"
+    "                      max_attempts, unhealthy_streak, health_check_job, claim_max_ms,\n"
+    "                      tls {cert, key}, trees\n"
+    "  --jobs DIR          job files (default: jobs/ of the source tree)\n"
+    "  --check             validate the configuration and the job files, then exit\n"
+    "  -v                  more logging (twice: debug)\n";
+
+static char *exe_relative(const char *rel)
+{
+	char exe[PATH_MAX], *slash;
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+
+	if (n <= 0)
+		return xstrdup(rel);
+	exe[n] = '\0';
+	slash = strrchr(exe, '/');
+	if (slash)
+		*slash = '\0';
+	/* build/xenci-controller and build/sanitize/xenci-controller */
+	return xasprintf("%s/%s%s", exe, strstr(exe, "/build/sanitize") ? "../../" : "../", rel);
+}
+
+static void set(char **dst, const char *v)
+{
+	free(*dst);
+	*dst = xstrdup(v);
+}
+
+static int mkdir_p(const char *path)
+{
+	if (mkdir(path, 0755) < 0 && errno != EEXIST) {
+		log_warn("%s", path);
+		return -1;
+	}
+	return 0;
+}
+
+static int open_store(void)
+{
+	struct buf err = BUF_INIT(0);
+	char *path;
+	int rc;
+
+	if (mkdir_p(ctl.cfg.data) < 0)
+		return -1;
+	ctl.artifacts_dir = xasprintf("%s/artifacts", ctl.cfg.data);
+	ctl.logs_dir = xasprintf("%s/logs", ctl.cfg.data);
+	ctl.tmp_dir = xasprintf("%s/tmp", ctl.cfg.data);
+	if (mkdir_p(ctl.artifacts_dir) < 0 || mkdir_p(ctl.logs_dir) < 0 || mkdir_p(ctl.tmp_dir) < 0)
+		return -1;
+	path = xasprintf("%s/xenci.db", ctl.cfg.data);
+	rc = db_open(&ctl.db, path, ctl.cfg.schema_dir, &err);
+	if (rc < 0)
+		log_warnx("%s", buf_cstr(&err));
+	free(path);
+	buf_release(&err);
+	return rc;
+}
+
+static int cmd_token(int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"role", required_argument, NULL, 'r'},
+	    {"agent", required_argument, NULL, 'a'},
+	    {"name", required_argument, NULL, 'n'},
+	    {"data", required_argument, NULL, 'd'},
+	    {"config", required_argument, NULL, 'c'},
+	    {"schema", required_argument, NULL, 's'},
+	    {NULL, 0, NULL, 0},
+	};
+	const char *role = NULL, *agent = NULL, *name = NULL;
+	char token[TOKEN_MAX];
+	struct buf err = BUF_INIT(0);
+	long long id;
+	int c, rc;
+
+	if (argc < 2 || strcmp(argv[1], "create")) {
+		fprintf(stderr, "%s", usage);
+		return 2;
+	}
+	optind = 2;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'r':
+			role = optarg;
+			break;
+		case 'a':
+			agent = optarg;
+			break;
+		case 'n':
+			name = optarg;
+			break;
+		case 'd':
+			set(&ctl.cfg.data, optarg);
+			break;
+		case 's':
+			set(&ctl.cfg.schema_dir, optarg);
+			break;
+		case 'c':
+			if (config_load(&ctl.cfg, optarg, &err) < 0) {
+				fprintf(stderr, "%s", buf_cstr(&err));
+				return 1;
+			}
+			break;
+		default:
+			fprintf(stderr, "%s", usage);
+			return 2;
+		}
+	}
+	if (role_parse(role) == ROLE_NONE || ctl.cfg.data == NULL ||
+	    (role_parse(role) == ROLE_AGENT) != (agent != NULL)) {
+		fprintf(stderr, "xenci-controller token create: needs --role admin|agent|user,"
+				" --agent NAME exactly with role agent, and --data or --config\n");
+		return 2;
+	}
+	if (agent && !name_valid(agent)) {
+		fprintf(stderr, "xenci-controller: agent name \"%s\": 1-64 of [A-Za-z0-9._-]\n",
+			agent);
+		return 2;
+	}
+	if (ctl.cfg.schema_dir == NULL)
+		ctl.cfg.schema_dir = exe_relative("schema");
+	if (open_store() < 0)
+		return 1;
+	rc = token_create(token, sizeof(token), &id, role_parse(role), agent, name);
+	db_close(ctl.db);
+	if (rc < 0) {
+		fprintf(stderr, "xenci-controller: cannot create the token: %s\n", strerror(-rc));
+		return 1;
+	}
+	printf("%s\n", token);
+	return 0;
+}
+
+static int serve(void)
+{
+	struct http_server *srv = NULL;
+	struct buf err = BUF_INIT(0);
+	struct rlimit rl;
+	sigset_t sigs;
+	char *url_file, *tmp;
+	FILE *f;
+	int sig, n, rc = 1;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (open_store() < 0)
+		return 1;
+	ctl_lock();
+	n = jobs_load_dir(ctl.cfg.jobs_dir, 1, &err);
+	/* A restarted controller gives running attempts a full lease to heartbeat in. */
+	db_attempts_extend_leases(now_ms() + ctl.cfg.lease_seconds * 1000LL);
+	ctl_unlock();
+	if (n < 0) {
+		fprintf(stderr, "%s", buf_cstr(&err));
+		goto out;
+	}
+	log_info("%d jobs from %s", n, ctl.cfg.jobs_dir);
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	if (http_start(&srv, ctl.cfg.listen, ctl.cfg.tls_cert, ctl.cfg.tls_key, &err) < 0) {
+		log_warnx("%s", buf_cstr(&err));
+		goto out;
+	}
+	if (sched_start() < 0) {
+		log_warnx("cannot start the timer thread");
+		goto out;
+	}
+	url_file = xasprintf("%s/controller.url", ctl.cfg.data);
+	tmp = xasprintf("%s.tmp", url_file);
+	f = fopen(tmp, "w");
+	if (f) {
+		fprintf(f, "%s://127.0.0.1:%d\n", ctl.cfg.tls_cert ? "https" : "http",
+			http_port(srv));
+		if (fclose(f) == 0)
+			rename(tmp, url_file);
+	}
+	free(url_file);
+	free(tmp);
+	log_info("listening on %s (port %d), data in %s", ctl.cfg.listen, http_port(srv),
+		 ctl.cfg.data);
+	for (;;) {
+		if (sigwait(&sigs, &sig) != 0)
+			continue;
+		if (sig != SIGHUP)
+			break;
+	}
+	log_info("signal %d: finishing in-flight requests", sig);
+	ctl_lock();
+	sched_wake_all();
+	ctl_unlock();
+	usleep(100 * 1000);
+	rc = 0;
+out:
+	sched_stop();
+	http_stop(srv);
+	ctl_lock();
+	db_close(ctl.db);
+	ctl.db = NULL;
+	ctl_unlock();
+	buf_release(&err);
+	return rc;
+}
 
 int main(int argc, char **argv)
 {
-	if (argc > 1 && !strcmp(argv[1], "--version")) {
-		printf("xenci-controller %s\n", XENCI_VERSION);
+	static const struct option opts[] = {
+	    {"listen", required_argument, NULL, 'l'},
+	    {"data", required_argument, NULL, 'd'},
+	    {"config", required_argument, NULL, 'c'},
+	    {"jobs", required_argument, NULL, 'j'},
+	    {"schema", required_argument, NULL, 's'},
+	    {"check", no_argument, NULL, 'k'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {NULL, 0, NULL, 0},
+	};
+	const char *listen = NULL, *data = NULL, *jobs = NULL, *schema = NULL, *config = NULL;
+	struct buf err = BUF_INIT(0);
+	int c, check = 0, verbose = 0, rc;
+
+	log_init("xenci-controller", LOG_LEVEL_INFO);
+	config_init(&ctl.cfg);
+	if (argc > 1 && !strcmp(argv[1], "token"))
+		return cmd_token(argc - 1, argv + 1);
+	while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'l':
+			listen = optarg;
+			break;
+		case 'd':
+			data = optarg;
+			break;
+		case 'c':
+			config = optarg;
+			break;
+		case 'j':
+			jobs = optarg;
+			break;
+		case 's':
+			schema = optarg;
+			break;
+		case 'k':
+			check = 1;
+			break;
+		case 'v':
+			verbose++;
+			break;
+		case 'h':
+			printf("%s", usage);
+			return 0;
+		case 'V':
+			printf("xenci-controller %s\n", XENCI_VERSION);
+			return 0;
+		default:
+			fprintf(stderr, "%s", usage);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "xenci-controller: unexpected argument \"%s\"\n%s", argv[optind],
+			usage);
+		return 2;
+	}
+	log_set_level(LOG_LEVEL_INFO + verbose);
+	if (config && config_load(&ctl.cfg, config, &err) < 0) {
+		fprintf(stderr, "%s", buf_cstr(&err));
+		return 1;
+	}
+	if (listen)
+		set(&ctl.cfg.listen, listen);
+	if (data)
+		set(&ctl.cfg.data, data);
+	if (jobs)
+		set(&ctl.cfg.jobs_dir, jobs);
+	if (schema)
+		set(&ctl.cfg.schema_dir, schema);
+	if (ctl.cfg.jobs_dir == NULL)
+		ctl.cfg.jobs_dir = exe_relative("jobs");
+	if (ctl.cfg.schema_dir == NULL)
+		ctl.cfg.schema_dir = exe_relative("schema");
+	if (check) {
+		rc = jobs_load_dir(ctl.cfg.jobs_dir, 0, &err);
+		if (rc < 0) {
+			fprintf(stderr, "%s", buf_cstr(&err));
+			return 1;
+		}
+		printf("%s: ok, %d jobs in %s\n", config ? config : "(defaults)", rc,
+		       ctl.cfg.jobs_dir);
 		return 0;
 	}
-	fprintf(stderr, "usage: xenci-controller --version\n");
-	return argc > 1 && !strcmp(argv[1], "--help") ? 0 : 2;
+	if (ctl.cfg.data == NULL) {
+		fprintf(stderr,
+			"xenci-controller: --data DIR (or data: in --config) is required\n");
+		return 2;
+	}
+	rc = serve();
+	config_release(&ctl.cfg);
+	return rc;
 }

@@ -1,0 +1,149 @@
+/* Admin and user writes: tokens, cancelling, flights. */
+#include "api.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "attempts.h"
+#include "ctl.h"
+#include "db-attempts.h"
+#include "db-events.h"
+#include "db-flights.h"
+#include "db-tokens.h"
+#include "flights.h"
+#include "hash.h"
+#include "json-util.h"
+
+static const char *const roles[] = {"admin", "agent", "user", NULL};
+
+static const struct vfield token_fields[] = {
+    {.name = "role", .type = V_STRING, .flags = V_REQUIRED, .choices = roles},
+    {.name = "agent", .type = V_STRING, .min = 1, .max = AGENT_NAME_MAX},
+    {.name = "name", .type = V_STRING, .max = 128},
+    {.name = NULL},
+};
+
+int api_token_create(struct req *r)
+{
+	char token[TOKEN_MAX];
+	const char *agent;
+	enum role role;
+	long long id;
+
+	if (req_need_role(r, ROLE_ADMIN) < 0 || api_validate(r, token_fields) < 0)
+		return 0;
+	role = role_parse(jstr(r->json, "role", ""));
+	agent = jstr(r->json, "agent", NULL);
+	if ((role == ROLE_AGENT) != (agent != NULL))
+		return reply_error(r, 400, "invalid body",
+				   json_string("\"agent\" is required with role agent, and only"
+					       " with it"));
+	if (agent && !name_valid(agent))
+		return reply_error(r, 400, "invalid body",
+				   json_string("agent: must be 1-64 of [A-Za-z0-9._-]"));
+	if (token_create(token, sizeof(token), &id, role, agent, jstr(r->json, "name", NULL)) < 0)
+		return -EIO;
+	return reply_json(r, 201,
+			  json_pack("{s:s, s:I, s:s, s:s?}", "token", token, "id", (json_int_t)id,
+				    "role", role_name(role), "agent", agent));
+}
+
+int api_token_delete(struct req *r)
+{
+	long long id;
+
+	if (req_need_role(r, ROLE_ADMIN) < 0 || api_param_id(r, 0, &id) < 0)
+		return 0;
+	if (db_token_revoke(id) < 0)
+		return reply_errorf(r, 404, "not found", "no live token %lld", id);
+	return reply_json(r, 200, json_pack("{s:I, s:b}", "id", (json_int_t)id, "revoked", 1));
+}
+
+static const struct vfield cancel_fields[] = {
+    {.name = "reason", .type = V_STRING, .max = 256},
+    {.name = NULL},
+};
+
+int api_attempt_cancel(struct req *r)
+{
+	long long id;
+	int rc;
+
+	if (req_need_role(r, ROLE_ADMIN) < 0 || api_param_id(r, 0, &id) < 0)
+		return 0;
+	if (api_validate(r, cancel_fields) < 0)
+		return 0;
+	rc = attempt_cancel(id, jstr(r->json, "reason", "cancelled by an admin"));
+	if (rc == -ENOENT)
+		return reply_errorf(r, 404, "not found", "no attempt %lld", id);
+	if (rc == -EALREADY)
+		return reply_errorf(r, 409, "attempt already finished", "attempt %lld", id);
+	if (rc < 0)
+		return rc;
+	return reply_json(r, 200,
+			  json_pack("{s:I, s:s}", "id", (json_int_t)id, "state", "cancelled"));
+}
+
+static const char *const kinds[] = {"push", "submission", "bisect", "manual", NULL};
+static const char *const priorities[] = {"gate", "bisect", "submission", "background", NULL};
+
+static int check_commit(struct vctx *ctx, const json_t *parent, const char *key,
+			const json_t *value, const char *path)
+{
+	const char *s = json_string_value(value);
+
+	if (strlen(s) != 40 || strspn(s, "0123456789abcdef") != 40) {
+		vctx_error(ctx, parent, key, 0, path, "must be 40 lowercase hex digits");
+		return -1;
+	}
+	return 0;
+}
+
+static const struct vfield flight_fields[] = {
+    {.name = "tree", .type = V_STRING, .flags = V_REQUIRED, .min = 1, .max = 64},
+    {.name = "commit", .type = V_STRING, .flags = V_REQUIRED, .check = check_commit},
+    {.name = "ref", .type = V_STRING, .min = 1, .max = 256},
+    {.name = "describe", .type = V_STRING, .max = 256},
+    {.name = "jobs", .type = V_ARRAY, .items = V_STRING, .max = 256},
+    {.name = "priority", .type = V_STRING, .choices = priorities},
+    {.name = "kind", .type = V_STRING, .choices = kinds},
+    {.name = "board", .type = V_STRING, .min = 1, .max = 64},
+    {.name = NULL},
+};
+
+int api_flight_create(struct req *r)
+{
+	struct flight_spec spec;
+	struct buf err = BUF_INIT(4096);
+	const char *kind, *prio;
+	long long id;
+	int rc;
+
+	if (req_need_role(r, ROLE_USER) < 0 || api_validate(r, flight_fields) < 0)
+		return 0;
+	memset(&spec, 0, sizeof(spec));
+	spec.tree = jstr(r->json, "tree", "");
+	spec.commit = jstr(r->json, "commit", "");
+	spec.ref = jstr(r->json, "ref", NULL);
+	spec.describe = jstr(r->json, "describe", NULL);
+	spec.jobs = json_object_get(r->json, "jobs");
+	spec.board = jstr(r->json, "board", NULL);
+	kind = jstr(r->json, "kind", "manual");
+	spec.kind = kind;
+	prio = jstr(r->json, "priority", NULL);
+	if (prio == NULL)
+		prio = !strcmp(kind, "push")	 ? "gate"
+		       : !strcmp(kind, "bisect") ? "bisect"
+						 : "submission";
+	spec.priority = priority_parse(prio);
+	rc = flight_create(&id, &spec, &err);
+	if (rc == -ENOENT) {
+		reply_error(r, 422, "unknown job", json_string(buf_cstr(&err)));
+		buf_release(&err);
+		return 0;
+	}
+	buf_release(&err);
+	if (rc < 0)
+		return rc;
+	return reply_json(r, 201, db_flight_get(id));
+}

@@ -1,0 +1,566 @@
+/* The agent protocol: declare, claim, heartbeat, log, result (docs/api.md). */
+#include "api.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "attempts.h"
+#include "ctl.h"
+#include "db-artifacts.h"
+#include "db-attempts.h"
+#include "db-boards.h"
+#include "db-events.h"
+#include "db.h"
+#include "hash.h"
+#include "json-util.h"
+#include "sched.h"
+#include "xmalloc.h"
+
+int api_validate(struct req *r, const struct vfield *fields)
+{
+	struct vctx ctx;
+	int rc;
+
+	vctx_init(&ctx, NULL, NULL);
+	rc = validate_root(&ctx, fields, r->json);
+	if (rc < 0)
+		reply_error(r, 400, "invalid body", json_incref(ctx.errors));
+	vctx_release(&ctx);
+	return rc;
+}
+
+int api_param_id(struct req *r, int i, long long *id)
+{
+	char *end;
+
+	*id = strtoll(r->param[i], &end, 10);
+	if (*end || *id <= 0 || r->param[i][0] == '0' || r->param[i][0] == '-') {
+		reply_errorf(r, 404, "not found", "no such id \"%s\"", r->param[i]);
+		return -1;
+	}
+	return 0;
+}
+
+static int check_name_field(struct vctx *ctx, const json_t *parent, const char *key,
+			    const json_t *value, const char *path)
+{
+	if (!name_valid(json_string_value(value))) {
+		vctx_error(ctx, parent, key, 0, path, "must be 1-64 of [A-Za-z0-9._-]");
+		return -1;
+	}
+	return 0;
+}
+
+static const char *const visibilities[] = {"public", "private", NULL};
+
+static const struct vfield board_fields[] = {
+    {.name = "name", .type = V_STRING, .flags = V_REQUIRED, .check = check_name_field},
+    {.name = "arch", .type = V_STRING, .flags = V_REQUIRED, .min = 1, .max = 32},
+    {.name = "class", .type = V_STRING, .flags = V_REQUIRED, .min = 1, .max = 64},
+    {.name = "tags", .type = V_ARRAY, .items = V_STRING, .max = 64},
+    {.name = "visibility", .type = V_STRING, .choices = visibilities},
+    {.name = "description", .type = V_STRING, .max = 1024},
+    {.name = NULL},
+};
+
+static const struct vfield builder_fields[] = {
+    {.name = "arches", .type = V_ARRAY, .flags = V_REQUIRED, .items = V_STRING, .max = 16},
+    {.name = NULL},
+};
+
+static int check_builder(struct vctx *ctx, const json_t *parent, const char *key,
+			 const json_t *value, const char *path)
+{
+	if (json_is_null(value))
+		return 0;
+	if (!json_is_object(value)) {
+		vctx_error(ctx, parent, key, 0, path, "must be an object or null");
+		return -1;
+	}
+	return validate_object(ctx, builder_fields, parent, key, 0, value, path);
+}
+
+static const struct vfield declare_fields[] = {
+    {.name = "protocol", .type = V_INT, .flags = V_REQUIRED},
+    {.name = "agent_version", .type = V_STRING, .max = 128},
+    {.name = "builder", .type = V_ANY, .check = check_builder},
+    {.name = "boards",
+     .type = V_ARRAY,
+     .flags = V_REQUIRED,
+     .items = V_OBJECT,
+     .fields = board_fields,
+     .max = 1024},
+    {.name = NULL},
+};
+
+int api_agent_declare(struct req *r)
+{
+	const char *agent = r->param[0];
+	json_t *boards, *names, *b, *arches, *reply;
+	char owner[AGENT_NAME_MAX + 1];
+	long long agent_id, eid;
+	size_t i;
+
+	if (req_need_agent(r, agent) < 0)
+		return 0;
+	if (json_is_integer(json_object_get(r->json, "protocol")) &&
+	    jint(r->json, "protocol", 0) != PROTOCOL_VERSION)
+		return reply_error(r, 409, "protocol version mismatch",
+				   json_pack("{s:[i]}", "supported", PROTOCOL_VERSION));
+	if (api_validate(r, declare_fields) < 0)
+		return 0;
+	if (!name_valid(agent))
+		return reply_errorf(r, 400, "invalid agent name", "%s", "[A-Za-z0-9._-]{1,64}");
+	boards = json_object_get(r->json, "boards");
+	names = json_array();
+	json_array_foreach (boards, i, b) {
+		const char *name = jstr(b, "name", "");
+
+		if (db_board_owner(owner, sizeof(owner), name) == 0 && strcmp(owner, agent)) {
+			json_decref(names);
+			return reply_errorf(r, 409, "board belongs to another agent",
+					    "board %s is declared by agent %s", name, owner);
+		}
+		{
+			size_t k;
+			json_t *n;
+
+			json_array_foreach (names, k, n)
+				if (!strcmp(json_string_value(n), name)) {
+					json_decref(names);
+					return reply_errorf(r, 400, "invalid body",
+							    "board %s is declared twice", name);
+				}
+		}
+		json_array_append_new(names, json_string(name));
+	}
+	arches = json_object_get(json_object_get(r->json, "builder"), "arches");
+	if (db_begin() < 0)
+		goto fail_nrb;
+	if (db_agent_upsert(&agent_id, agent, jstr(r->json, "agent_version", NULL), arches) < 0)
+		goto fail;
+	json_array_foreach (boards, i, b)
+		if (db_board_upsert(agent_id, b) < 0)
+			goto fail;
+	if (db_boards_offline_except(agent_id, names) < 0)
+		goto fail;
+	b = json_pack("{s:s, s:O}", "agent", agent, "boards", names);
+	if (db_event_insert(&eid, "agent.declared", 0, NULL, b) < 0) {
+		json_decref(b);
+		goto fail;
+	}
+	json_decref(b);
+	if (db_commit() < 0)
+		goto fail_nrb;
+	json_decref(names);
+	reply = json_pack("{s:i, s:o}", "protocol", PROTOCOL_VERSION, "boards",
+			  db_boards_of_agent(agent_id));
+	sched_wake_events();
+	return reply_json(r, 200, reply);
+fail:
+	db_rollback();
+fail_nrb:
+	json_decref(names);
+	return -EIO;
+}
+
+static const struct vfield claim_fields[] = {
+    {.name = "boards", .type = V_ARRAY, .flags = V_REQUIRED, .items = V_STRING, .max = 1024},
+    {.name = "build", .type = V_BOOL},
+    {.name = "wait_ms", .type = V_INT, .min = 0, .max = 60000},
+    {.name = NULL},
+};
+
+int api_agent_claim(struct req *r)
+{
+	const char *agent = r->param[0];
+	struct park *p = r->state;
+	json_t *boards, *arches = NULL, *payload = NULL, *b;
+	char owner[AGENT_NAME_MAX + 1];
+	long long wait;
+	size_t i;
+
+	if (p) { /* woken: work came, or the time ran out */
+		if (p->payload) {
+			payload = p->payload;
+			p->payload = NULL;
+			return reply_json(r, 200, json_pack("{s:o}", "attempt", payload));
+		}
+		return reply_data(r, 204, NULL, "", 0);
+	}
+	if (req_need_agent(r, agent) < 0)
+		return 0;
+	if (api_validate(r, claim_fields) < 0)
+		return 0;
+	boards = json_object_get(r->json, "boards");
+	json_array_foreach (boards, i, b) {
+		if (db_board_owner(owner, sizeof(owner), json_string_value(b)) < 0)
+			return reply_errorf(r, 404, "unknown board", "board %s was not declared",
+					    json_string_value(b));
+		if (strcmp(owner, agent))
+			return reply_errorf(r, 403, "forbidden", "board %s belongs to agent %s",
+					    json_string_value(b), owner);
+	}
+	db_agent_seen(agent);
+	if (jbool(r->json, "build", 0)) {
+		arches = db_agent_builder(agent);
+		if (!json_is_array(arches)) {
+			json_decref(arches);
+			arches = NULL;
+		}
+	}
+	if (attempt_claim(&payload, agent, boards, arches) < 0) {
+		json_decref(arches);
+		return -EIO;
+	}
+	if (payload) {
+		json_decref(arches);
+		return reply_json(r, 200, json_pack("{s:o}", "attempt", payload));
+	}
+	wait = jint(r->json, "wait_ms", 30000);
+	if (wait > ctl.cfg.claim_max_ms)
+		wait = ctl.cfg.claim_max_ms;
+	if (wait <= 0) {
+		json_decref(arches);
+		return reply_data(r, 204, NULL, "", 0);
+	}
+	p = sched_park(r, PARK_CLAIM, 0, now_ms() + wait);
+	memcpy(p->agent, agent, strnlen(agent, sizeof(p->agent) - 1)); /* p is zeroed */
+	p->boards = json_incref(boards);
+	p->arches = arches;
+	return 0;
+}
+
+/* Loads attempt {id} and checks that the caller's agent holds it. Replies and
+ * returns -1 otherwise. */
+static int load_own_attempt(struct req *r, struct attempt *a)
+{
+	long long id;
+
+	memset(a, 0, sizeof(*a));
+	if (api_param_id(r, 0, &id) < 0)
+		return -1;
+	if (r->auth.role == ROLE_NONE) {
+		reply_error(r, 401, "authentication required", json_string("a bearer token"));
+		return -1;
+	}
+	if (r->auth.role != ROLE_AGENT && r->auth.role != ROLE_ADMIN) {
+		reply_error(r, 403, "forbidden", json_string("needs an agent token"));
+		return -1;
+	}
+	if (db_attempt_load(a, id) < 0) {
+		reply_errorf(r, 404, "not found", "no attempt %lld", id);
+		return -1;
+	}
+	if (r->auth.role == ROLE_AGENT && strcmp(a->agent, r->auth.agent)) {
+		reply_errorf(r, 403, "forbidden", "attempt %lld is not agent %s's", id,
+			     r->auth.agent);
+		attempt_release(a);
+		return -1;
+	}
+	return 0;
+}
+
+static int lease_live(const struct attempt *a)
+{
+	return (!strcmp(a->state, "claimed") || !strcmp(a->state, "running")) &&
+	       a->lease_expires >= now_ms();
+}
+
+/* An attempt whose lease ran out but that the sweep has not reached yet is
+ * lapsed now, so that the agent's answer does not depend on the sweep's timing. */
+static void lapse_if_due(struct attempt *a)
+{
+	if ((!strcmp(a->state, "claimed") || !strcmp(a->state, "running")) &&
+	    a->lease_expires < now_ms())
+		attempt_finish(a, "infra", "lease lapsed", NULL);
+}
+
+static const struct vfield heartbeat_fields[] = {
+    {.name = "stage", .type = V_STRING, .min = 1, .max = 64},
+    {.name = NULL},
+};
+
+int api_attempt_heartbeat(struct req *r)
+{
+	struct attempt a;
+	const char *stage;
+	long long eid;
+	int rc;
+
+	if (load_own_attempt(r, &a) < 0)
+		return 0;
+	if (api_validate(r, heartbeat_fields) < 0)
+		goto out;
+	lapse_if_due(&a);
+	if (!lease_live(&a)) {
+		reply_errorf(r, 410, "lease lapsed", "attempt %lld is %s", a.id, a.state);
+		goto out;
+	}
+	stage = jstr(r->json, "stage", NULL);
+	if (db_begin() < 0)
+		goto fail_nrb;
+	if (db_attempt_renew(a.id, stage, now_ms() + ctl.cfg.lease_seconds * 1000LL) < 0)
+		goto fail;
+	if (!strcmp(a.state, "claimed") &&
+	    attempt_event("attempt.running", &a, "running", NULL) < 0)
+		goto fail;
+	if (stage) {
+		json_t *d = json_pack("{s:I, s:s, s:s}", "attempt", (json_int_t)a.id, "board",
+				      a.board, "stage", stage);
+
+		rc = db_event_insert(&eid, "attempt.stage", a.id, a.board, d);
+		json_decref(d);
+		if (rc < 0)
+			goto fail;
+	}
+	if (db_commit() < 0)
+		goto fail_nrb;
+	sched_wake_events();
+	reply_json(
+	    r, 200,
+	    json_pack("{s:i, s:s}", "lease_seconds", ctl.cfg.lease_seconds, "state", "running"));
+out:
+	attempt_release(&a);
+	return 0;
+fail:
+	db_rollback();
+fail_nrb:
+	attempt_release(&a);
+	return -EIO;
+}
+
+static void log_path(char *out, size_t n, long long id)
+{
+	snprintf(out, n, "%s/%lld.log", ctl.logs_dir, id);
+}
+
+int api_attempt_log_put(struct req *r)
+{
+	struct attempt a;
+	long long offset, stored, skip, add;
+	char path[4096];
+	struct stat sb;
+	int fd = -1, rc = 0;
+
+	if (load_own_attempt(r, &a) < 0)
+		return 0;
+	if (req_query(r, "offset") == NULL) {
+		reply_error(r, 400, "bad query parameter", json_string("offset is required"));
+		goto out;
+	}
+	if (req_query_int(r, "offset", 0, LOG_MAX, &offset) < 0)
+		goto out;
+	log_path(path, sizeof(path), a.id);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0 || fstat(fd, &sb) < 0) {
+		rc = -errno;
+		goto out;
+	}
+	stored = sb.st_size;
+	if (offset > stored) {
+		reply_error(r, 409, "log gap", json_pack("{s:I}", "length", (json_int_t)stored));
+		goto out;
+	}
+	skip = stored - offset;
+	add = (long long)r->body.len > skip ? (long long)r->body.len - skip : 0;
+	if (add == 0) { /* a replay of bytes already stored */
+		reply_json(r, 200, json_pack("{s:I}", "length", (json_int_t)stored));
+		goto out;
+	}
+	lapse_if_due(&a);
+	if (!lease_live(&a)) {
+		reply_errorf(r, 410, "lease lapsed", "attempt %lld is %s", a.id, a.state);
+		goto out;
+	}
+	if (stored + add > LOG_MAX) {
+		reply_error(r, 413, "log too large",
+			    json_pack("{s:I, s:I}", "length", (json_int_t)stored, "max",
+				      (json_int_t)LOG_MAX));
+		goto out;
+	}
+	if (pwrite(fd, r->body.data + skip, (size_t)add, stored) != add) {
+		rc = -EIO;
+		if (ftruncate(fd, stored) < 0)
+			rc = -EIO;
+		goto out;
+	}
+	stored += add;
+	if (db_attempt_set_log_length(a.id, stored) < 0) {
+		rc = -EIO;
+		goto out;
+	}
+	if (!strcmp(a.state, "claimed")) {
+		if (db_begin() < 0) {
+			rc = -EIO;
+			goto out;
+		}
+		if (db_attempt_renew(a.id, NULL, now_ms() + ctl.cfg.lease_seconds * 1000LL) < 0 ||
+		    attempt_event("attempt.running", &a, "running", NULL) < 0 || db_commit() < 0) {
+			db_rollback();
+			rc = -EIO;
+			goto out;
+		}
+		sched_wake_events();
+	}
+	sched_wake_log(a.id);
+	reply_json(r, 200, json_pack("{s:I}", "length", (json_int_t)stored));
+out:
+	if (fd >= 0)
+		close(fd);
+	attempt_release(&a);
+	return rc;
+}
+
+static const char *const verdicts[] = {"pass", "fail", "infra", "timeout", NULL};
+static const char *const stage_results[] = {"pass", "fail", "timeout", "skipped", NULL};
+static const char *const testcase_results[] = {"pass", "fail", "skip", NULL};
+
+static const struct vfield stage_fields[] = {
+    {.name = "name", .type = V_STRING, .flags = V_REQUIRED, .min = 1, .max = 64},
+    {.name = "result", .type = V_STRING, .flags = V_REQUIRED, .choices = stage_results},
+    {.name = "seconds", .type = V_NUMBER},
+    {.name = NULL},
+};
+
+static const struct vfield testcase_fields[] = {
+    {.name = "name", .type = V_STRING, .flags = V_REQUIRED, .min = 1, .max = 256},
+    {.name = "result", .type = V_STRING, .flags = V_REQUIRED, .choices = testcase_results},
+    {.name = NULL},
+};
+
+static const struct vfield artifact_ref_fields[] = {
+    {.name = "sha256", .type = V_STRING, .flags = V_REQUIRED, .min = 64, .max = 64},
+    {.name = "size", .type = V_INT, .flags = V_REQUIRED, .min = 0, .max = ARTIFACT_MAX},
+    {.name = NULL},
+};
+
+static int check_artifacts(struct vctx *ctx, const json_t *parent, const char *key,
+			   const json_t *value, const char *path)
+{
+	const char *k;
+	json_t *v;
+	char p[256];
+	int rc = 0;
+
+	if (json_object_size(value) > 32) {
+		vctx_error(ctx, parent, key, 0, path, "too many artifacts (at most 32)");
+		return -1;
+	}
+	json_object_foreach ((json_t *)value, k, v) {
+		snprintf(p, sizeof(p), "%s.%s", path, k);
+		if (!json_is_object(v)) {
+			vctx_error(ctx, value, k, 0, p, "must be {sha256, size}");
+			rc = -1;
+		} else if (validate_object(ctx, artifact_ref_fields, value, k, 0, v, p) < 0) {
+			rc = -1;
+		} else if (!sha256_is_hex(jstr(v, "sha256", ""))) {
+			vctx_error(ctx, v, "sha256", 0, p, "must be 64 lowercase hex digits");
+			rc = -1;
+		}
+	}
+	return rc;
+}
+
+static const struct vfield result_fields[] = {
+    {.name = "verdict", .type = V_STRING, .flags = V_REQUIRED, .choices = verdicts},
+    {.name = "reason", .type = V_STRING, .max = 1024},
+    {.name = "stages", .type = V_ARRAY, .items = V_OBJECT, .fields = stage_fields, .max = 64},
+    {.name = "testcases",
+     .type = V_ARRAY,
+     .items = V_OBJECT,
+     .fields = testcase_fields,
+     .max = 10000},
+    {.name = "log_length", .type = V_INT, .min = 0, .max = LOG_MAX},
+    {.name = "artifacts", .type = V_OBJECT, .check = check_artifacts},
+    {.name = "build_info", .type = V_OBJECT},
+    {.name = NULL},
+};
+
+int api_attempt_result(struct req *r)
+{
+	struct attempt a;
+	json_t *stored, *v;
+	const char *k;
+	size_t i;
+	long long size;
+	int rc = 0;
+
+	if (load_own_attempt(r, &a) < 0)
+		return 0;
+	if (api_validate(r, result_fields) < 0)
+		goto out;
+	if (attempt_state_final(a.state) && a.result) {
+		stored = json_loads(a.result, 0, NULL);
+		if (json_equal(stored, r->json))
+			reply_json(r, 200, json_pack("{s:s, s:b}", "state", a.state, "replay", 1));
+		else
+			reply_errorf(r, 409, "attempt already finished",
+				     "attempt %lld ended %s with another result", a.id, a.state);
+		json_decref(stored);
+		goto out;
+	}
+	lapse_if_due(&a);
+	if (!lease_live(&a)) {
+		reply_errorf(r, 410, "lease lapsed", "attempt %lld is %s", a.id, a.state);
+		goto out;
+	}
+	if (!strcmp(a.kind, "build") && !strcmp(jstr(r->json, "verdict", ""), "pass")) {
+		json_object_foreach (json_object_get(r->json, "artifacts"), k, v) {
+			if (db_artifact_get(jstr(v, "sha256", ""), &size) < 0) {
+				reply_errorf(r, 422, "artifact not uploaded",
+					     "%s (%s) must be uploaded first", k,
+					     jstr(v, "sha256", ""));
+				goto out;
+			}
+			if (size != jint(v, "size", -1)) {
+				reply_errorf(r, 422, "artifact size mismatch",
+					     "%s is %lld bytes, not %lld", k, size,
+					     jint(v, "size", -1));
+				goto out;
+			}
+		}
+		if (!json_object_size(json_object_get(r->json, "artifacts"))) {
+			reply_error(r, 422, "no artifacts",
+				    json_string("a passing build must list its artifacts"));
+			goto out;
+		}
+	}
+	/* Stages and test cases first, then the verdict, all before the reply. */
+	if (db_begin() < 0) {
+		rc = -EIO;
+		goto out;
+	}
+	json_array_foreach (json_object_get(r->json, "stages"), i, v) {
+		json_t *secs = json_object_get(v, "seconds");
+
+		if (db_attempt_stage(a.id, (int)i, jstr(v, "name", ""), jstr(v, "result", ""),
+				     secs ? json_number_value(secs) : -1) < 0)
+			goto fail;
+	}
+	json_array_foreach (json_object_get(r->json, "testcases"), i, v)
+		if (db_attempt_testcase(a.id, jstr(v, "name", ""), jstr(v, "result", "")) < 0)
+			goto fail;
+	if (db_commit() < 0) {
+		rc = -EIO;
+		goto out;
+	}
+	if (attempt_finish(&a, jstr(r->json, "verdict", ""), jstr(r->json, "reason", NULL),
+			   r->json) < 0) {
+		rc = -EIO;
+		goto out;
+	}
+	reply_json(r, 200, json_pack("{s:s, s:b}", "state", a.state, "replay", 0));
+	goto out;
+fail:
+	db_rollback();
+	rc = -EIO;
+out:
+	attempt_release(&a);
+	return rc;
+}

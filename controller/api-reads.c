@@ -1,0 +1,212 @@
+/* Public reads. Private boards, their attempts and logs are 404 for anyone but
+ * admin and the owning agent. */
+#include "api.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "attempts.h"
+#include "ctl.h"
+#include "db-attempts.h"
+#include "db-boards.h"
+#include "db-flights.h"
+#include "files.h"
+#include "json-util.h"
+#include "sched.h"
+
+#define LIST_MAX 1000
+
+#ifndef XENCI_VERSION /* the fuzz build does not define it */
+#define XENCI_VERSION "unknown"
+#endif
+
+static void viewer_of(struct req *r, struct viewer *v)
+{
+	v->admin = r->auth.role == ROLE_ADMIN;
+	v->agent = r->auth.role == ROLE_AGENT ? r->auth.agent : NULL;
+}
+
+int api_boards(struct req *r)
+{
+	struct viewer v;
+
+	viewer_of(r, &v);
+	return reply_json(r, 200, json_pack("{s:o}", "boards", db_boards_list(&v)));
+}
+
+int api_board(struct req *r)
+{
+	struct viewer v;
+	json_t *b;
+
+	viewer_of(r, &v);
+	b = db_board_get(r->param[0], &v);
+	if (b == NULL)
+		return reply_errorf(r, 404, "not found", "no board %s", r->param[0]);
+	json_object_set_new(b, "attempts", db_attempts_list(NULL, r->param[0], 20, 0, &v));
+	return reply_json(r, 200, b);
+}
+
+int api_agents(struct req *r)
+{
+	return reply_json(r, 200, json_pack("{s:o}", "agents", db_agents_list()));
+}
+
+int api_jobs(struct req *r)
+{
+	return reply_json(r, 200, json_pack("{s:o}", "jobs", db_jobs_list()));
+}
+
+int api_flights(struct req *r)
+{
+	long long limit, before;
+
+	if (req_query_int(r, "limit", 50, LIST_MAX, &limit) < 0 ||
+	    req_query_int(r, "before", 0, 1LL << 62, &before) < 0)
+		return 0;
+	return reply_json(r, 200,
+			  json_pack("{s:o}", "flights", db_flights_list((int)limit, before)));
+}
+
+int api_flight(struct req *r)
+{
+	long long id;
+	json_t *f;
+
+	if (api_param_id(r, 0, &id) < 0)
+		return 0;
+	f = db_flight_get(id);
+	if (f == NULL)
+		return reply_errorf(r, 404, "not found", "no flight %lld", id);
+	return reply_json(r, 200, f);
+}
+
+static const char *const attempt_states[] = {"waiting", "queued", "claimed", "running",	  "pass",
+					     "fail",	"infra",  "timeout", "cancelled", NULL};
+
+int api_attempts(struct req *r)
+{
+	struct viewer v;
+	const char *state = req_query(r, "state"), *board = req_query(r, "board");
+	long long limit, before;
+	int i, ok = state == NULL;
+
+	for (i = 0; state && attempt_states[i]; i++)
+		if (!strcmp(state, attempt_states[i]))
+			ok = 1;
+	if (!ok)
+		return reply_errorf(r, 400, "bad query parameter", "unknown state \"%s\"", state);
+	if (req_query_int(r, "limit", 50, LIST_MAX, &limit) < 0 ||
+	    req_query_int(r, "before", 0, 1LL << 62, &before) < 0)
+		return 0;
+	viewer_of(r, &v);
+	return reply_json(
+	    r, 200,
+	    json_pack("{s:o}", "attempts", db_attempts_list(state, board, (int)limit, before, &v)));
+}
+
+int api_attempt(struct req *r)
+{
+	struct viewer v;
+	long long id;
+	json_t *a;
+
+	if (api_param_id(r, 0, &id) < 0)
+		return 0;
+	viewer_of(r, &v);
+	a = db_attempt_json(id, &v);
+	if (a == NULL)
+		return reply_errorf(r, 404, "not found", "no attempt %lld", id);
+	return reply_json(r, 200, a);
+}
+
+/* GET /attempts/{id}/log: the raw log with Range, or with ?offset=N the bytes
+ * from N on, long-polling up to wait_ms for more while the attempt runs. */
+int api_attempt_log_get(struct req *r)
+{
+	struct viewer v;
+	struct MHD_Response *resp;
+	long long id, offset, wait;
+	char path[4096], hdr[32];
+	struct stat sb;
+	json_t *a;
+	const char *state;
+	int final, rc;
+
+	if (api_param_id(r, 0, &id) < 0)
+		return 0;
+	viewer_of(r, &v);
+	a = db_attempt_json(id, &v);
+	if (a == NULL)
+		return reply_errorf(r, 404, "not found", "no attempt %lld", id);
+	state = jstr(a, "state", "");
+	final = attempt_state_final(state);
+	snprintf(path, sizeof(path), "%s/%lld.log", ctl.logs_dir, id);
+	if (req_query(r, "offset") == NULL) {
+		json_decref(a);
+		if (stat(path, &sb) < 0)
+			return reply_data(r, 200, "text/plain; charset=utf-8", "", 0);
+		return serve_file(r, path, "text/plain; charset=utf-8");
+	}
+	if (req_query_int(r, "offset", 0, LOG_MAX, &offset) < 0 ||
+	    req_query_int(r, "wait_ms", 0, 60000, &wait) < 0) {
+		json_decref(a);
+		return 0;
+	}
+	if (stat(path, &sb) < 0)
+		sb.st_size = 0;
+	if (sb.st_size <= offset && !final && wait > 0 && r->state == NULL) {
+		json_decref(a);
+		sched_park(r, PARK_LOG, id, now_ms() + wait);
+		return 0;
+	}
+	if (sb.st_size <= offset) {
+		resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+	} else {
+		FILE *f = fopen(path, "r");
+		int fd = f ? dup(fileno(f)) : -1;
+
+		if (f)
+			fclose(f);
+		if (fd < 0) {
+			json_decref(a);
+			return -errno;
+		}
+		resp = MHD_create_response_from_fd_at_offset64((uint64_t)(sb.st_size - offset), fd,
+							       (uint64_t)offset);
+	}
+	if (resp == NULL) {
+		json_decref(a);
+		return -ENOMEM;
+	}
+	MHD_add_response_header(resp, "Content-Type", "text/plain; charset=utf-8");
+	snprintf(hdr, sizeof(hdr), "%lld", (long long)sb.st_size);
+	MHD_add_response_header(resp, "X-Log-Length", hdr);
+	MHD_add_response_header(resp, "X-Attempt-State", state);
+	rc = reply_response(r, 200, resp);
+	json_decref(a);
+	return rc;
+}
+
+int api_queue(struct req *r)
+{
+	struct viewer v;
+	long long limit;
+
+	if (req_query_int(r, "limit", 100, LIST_MAX, &limit) < 0)
+		return 0;
+	viewer_of(r, &v);
+	return reply_json(r, 200,
+			  json_pack("{s:o, s:i}", "queue", db_queue(&v, (int)limit),
+				    "waiting_claims", sched_waiting_claims()));
+}
+
+int api_version(struct req *r)
+{
+	return reply_json(
+	    r, 200,
+	    json_pack("{s:s, s:[i]}", "version", XENCI_VERSION, "protocol", PROTOCOL_VERSION));
+}

@@ -1,0 +1,49 @@
+/* The HTTP handlers of /api/v1 (one file per area: api-agents.c, api-artifacts.c,
+ * api-reads.c, api-admin.c, api-flights.c, metrics.c, events.c). See docs/api.md. */
+#ifndef XENCI_API_H
+#define XENCI_API_H
+
+#include "http.h"
+#include "validate.h"
+
+#define PROTOCOL_VERSION 1
+#define LOG_CHUNK_MAX	 (1024 * 1024)
+#define LOG_MAX		 (16LL * 1024 * 1024)
+#define ARTIFACT_MAX	 (512LL * 1024 * 1024)
+
+/* Validates r->json against fields; replies 400 with the validator's list. */
+int api_validate(struct req *r, const struct vfield *fields);
+/* The {} parameter i as a positive id; replies 404 when it is not one. */
+int api_param_id(struct req *r, int i, long long *id);
+
+int api_agent_declare(struct req *r);
+int api_agent_claim(struct req *r);
+int api_attempt_heartbeat(struct req *r);
+int api_attempt_log_put(struct req *r);
+int api_attempt_result(struct req *r);
+
+int api_artifact_put(struct req *r);
+int api_artifact_upload(struct req *r, const char *data, size_t len);
+int api_artifact_get(struct req *r);
+
+int api_boards(struct req *r);
+int api_board(struct req *r);
+int api_agents(struct req *r);
+int api_jobs(struct req *r);
+int api_flights(struct req *r);
+int api_flight(struct req *r);
+int api_attempts(struct req *r);
+int api_attempt(struct req *r);
+int api_attempt_log_get(struct req *r);
+int api_queue(struct req *r);
+
+int api_flight_create(struct req *r);
+int api_token_create(struct req *r);
+int api_token_delete(struct req *r);
+int api_attempt_cancel(struct req *r);
+
+int api_metrics(struct req *r);
+int api_events(struct req *r);
+int api_version(struct req *r);
+
+#endif

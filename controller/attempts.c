@@ -1,0 +1,336 @@
+#include "attempts.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctl.h"
+#include "db-attempts.h"
+#include "db-boards.h"
+#include "db-events.h"
+#include "db-flights.h"
+#include "db.h"
+#include "json-util.h"
+#include "log.h"
+#include "sched.h"
+
+#define OBSERVERS_MAX 16
+
+static struct {
+	attempt_observer_fn fn;
+	void *user;
+} observers[OBSERVERS_MAX];
+static int nobservers;
+
+int attempt_observe(attempt_observer_fn fn, void *user)
+{
+	if (nobservers == OBSERVERS_MAX)
+		return -ENOSPC;
+	observers[nobservers].fn = fn;
+	observers[nobservers].user = user;
+	nobservers++;
+	return 0;
+}
+
+int attempt_state_final(const char *state)
+{
+	return !strcmp(state, "pass") || !strcmp(state, "fail") || !strcmp(state, "infra") ||
+	       !strcmp(state, "timeout") || !strcmp(state, "cancelled");
+}
+
+int attempt_event(const char *type, const struct attempt *a, const char *state, const char *reason)
+{
+	json_t *d =
+	    json_pack("{s:I, s:s, s:s, s:I, s:i}", "attempt", (json_int_t)a->id, "kind", a->kind,
+		      "state", state, "flight", (json_int_t)a->flight, "number", a->number);
+	long long id;
+	int rc;
+
+	if (a->board[0])
+		json_object_set_new(d, "board", json_string(a->board));
+	if (a->job[0])
+		json_object_set_new(d, "job", json_string(a->job));
+	json_object_set_new(d, "arch", json_string(a->arch));
+	if (reason)
+		json_object_set_new(d, "reason", json_string(reason));
+	rc = db_event_insert(&id, type, a->id, a->board, d);
+	json_decref(d);
+	return rc;
+}
+
+int attempt_insert(long long *id, struct attempt *a)
+{
+	if (db_attempt_insert(id, a) < 0)
+		return -EIO;
+	a->id = *id;
+	return attempt_event("attempt.created", a, a->state, NULL);
+}
+
+void attempt_offer(long long id)
+{
+	struct attempt a;
+
+	if (db_attempt_load(&a, id) < 0)
+		return;
+	if (!strcmp(a.state, "queued")) {
+		if (!strcmp(a.kind, "build"))
+			sched_kick_build(a.arch);
+		else
+			sched_kick_board(a.board);
+	}
+	attempt_release(&a);
+	sched_wake_events();
+}
+
+json_t *attempt_payload(const struct attempt *a)
+{
+	json_t *o = json_object(), *rev, *build = NULL, *job;
+
+	json_object_set_new(o, "id", json_integer(a->id));
+	json_object_set_new(o, "kind", json_string(a->kind));
+	json_object_set_new(o, "board", a->board[0] ? json_string(a->board) : json_null());
+	json_object_set_new(o, "arch", json_string(a->arch));
+	json_object_set_new(o, "flight", a->flight ? json_integer(a->flight) : json_null());
+	json_object_set_new(o, "number", json_integer(a->number));
+	json_object_set_new(o, "lease_seconds", json_integer(ctl.cfg.lease_seconds));
+	rev = a->flight ? db_flight_revision(a->flight) : NULL;
+	json_object_set_new(o, "revision", rev ? rev : json_null());
+	if (!strcmp(a->kind, "test")) {
+		job = db_job_get(a->job);
+		json_object_set_new(o, "job", job ? job : json_pack("{s:s}", "name", a->job));
+		json_object_set_new(o, "health_check", json_boolean(a->health_check));
+		if (a->build_id)
+			build = db_build_get(a->build_id);
+		json_object_set(o, "artifacts",
+				build ? json_object_get(build, "artifacts") : json_null());
+		json_object_set(o, "build_info",
+				build ? json_object_get(build, "build_info") : json_null());
+		if (json_is_null(json_object_get(o, "artifacts")))
+			json_object_set_new(o, "artifacts", json_object());
+		json_decref(build);
+	}
+	return o;
+}
+
+int attempt_claim(json_t **payload, const char *agent, const json_t *boards, const json_t *arches)
+{
+	long long tid = 0, bid = 0, id;
+	int have_t, have_b;
+	struct attempt a;
+	int rc = -EIO;
+
+	*payload = NULL;
+	have_t = json_array_size(boards) && db_attempt_pick_board(&tid, agent, boards) == 0;
+	have_b = arches && json_array_size(arches) && db_attempt_pick_build(&bid, arches) == 0;
+	if (!have_t && !have_b)
+		return 0;
+	if (have_t && have_b)
+		id = db_attempt_rank(bid) < db_attempt_rank(tid) ? bid : tid;
+	else
+		id = have_t ? tid : bid;
+	if (db_begin() < 0)
+		return -EIO;
+	if (db_attempt_load(&a, id) < 0)
+		goto fail;
+	if (db_attempt_claim(id, agent, now_ms() + ctl.cfg.lease_seconds * 1000LL) < 0)
+		goto fail;
+	if (a.board[0] && db_board_set_attempt(a.board, id) < 0)
+		goto fail;
+	snprintf(a.agent, sizeof(a.agent), "%s", agent);
+	if (attempt_event("attempt.claimed", &a, "claimed", NULL) < 0)
+		goto fail;
+	if (db_commit() < 0)
+		goto fail_nrb;
+	*payload = attempt_payload(&a);
+	attempt_release(&a);
+	sched_wake_events();
+	return 0;
+fail:
+	db_rollback();
+fail_nrb:
+	attempt_release(&a);
+	return rc;
+}
+
+/* Queues the next attempt after an infra end, if there are tries left. */
+static int attempt_retry(const struct attempt *a, long long *retry)
+{
+	struct attempt n;
+
+	*retry = 0;
+	if (a->number >= ctl.cfg.max_attempts || a->health_check)
+		return 0;
+	n = *a;
+	n.result = NULL;
+	n.number = a->number + 1;
+	n.agent[0] = '\0';
+	snprintf(n.state, sizeof(n.state), "queued");
+	return attempt_insert(retry, &n);
+}
+
+/* Schedules a health check on a board that just turned unhealthy. */
+static int attempt_health_check(const struct attempt *a, long long *hc)
+{
+	struct attempt n;
+
+	memset(&n, 0, sizeof(n));
+	n.flight = 0;
+	snprintf(n.kind, sizeof(n.kind), "test");
+	snprintf(n.job, sizeof(n.job), "%s",
+		 ctl.cfg.health_check_job ? ctl.cfg.health_check_job : a->job);
+	snprintf(n.board, sizeof(n.board), "%s", a->board);
+	snprintf(n.arch, sizeof(n.arch), "%s", a->arch);
+	snprintf(n.state, sizeof(n.state), "queued");
+	n.number = 1;
+	n.priority = PRIO_HEALTH;
+	n.health_check = 1;
+	/* A health check of a test that needs artifacts reuses that test's build. */
+	n.build_id = ctl.cfg.health_check_job ? 0 : a->build_id;
+	return attempt_insert(hc, &n);
+}
+
+/* The build of a finished build attempt: release its tests, or cancel them. */
+static int build_settle(const struct attempt *a, const char *verdict, const json_t *result,
+			long long retry, json_t *offer)
+{
+	json_t *ids;
+	json_t *v;
+	size_t i;
+	int pass = !strcmp(verdict, "pass");
+
+	if (!pass && retry)
+		return 0; /* another try is queued */
+	if (db_build_finish(a->build_id, pass ? "pass" : "fail",
+			    pass ? json_object_get(result, "artifacts") : NULL,
+			    pass ? json_object_get(result, "build_info") : NULL) < 0)
+		return -EIO;
+	ids = db_attempts_waiting(a->build_id);
+	json_array_foreach (ids, i, v) {
+		struct attempt t;
+		long long id = json_integer_value(v);
+
+		if (db_attempt_load(&t, id) < 0)
+			continue;
+		if (db_attempt_set_state(id, pass ? "queued" : "cancelled",
+					 pass ? NULL : "build failed") < 0 ||
+		    attempt_event(pass ? "attempt.queued" : "attempt.finished", &t,
+				  pass ? "queued" : "cancelled",
+				  pass ? NULL : "build failed") < 0) {
+			attempt_release(&t);
+			json_decref(ids);
+			return -EIO;
+		}
+		if (pass)
+			json_array_append_new(offer, json_integer(id));
+		attempt_release(&t);
+	}
+	json_decref(ids);
+	return 0;
+}
+
+int attempt_finish(struct attempt *a, const char *verdict, const char *reason, const json_t *result)
+{
+	json_t *offer = json_array(), *v;
+	char *text = result ? json_dumps(result, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	long long retry = 0, hc = 0;
+	int unhealthy = 0, i, rc = -EIO;
+	size_t k;
+
+	if (db_begin() < 0)
+		goto out;
+	if (db_attempt_finish(a->id, verdict, reason, text) < 0)
+		goto fail;
+	if (a->board[0] && strcmp(a->state, "waiting") && strcmp(a->state, "queued")) {
+		if (db_board_set_attempt(a->board, 0) < 0)
+			goto fail;
+		if (!strcmp(verdict, "infra")) {
+			if (db_board_infra(a->board, ctl.cfg.unhealthy_streak, &unhealthy) < 0)
+				goto fail;
+		} else if (!strcmp(verdict, "pass")) {
+			if (db_board_pass(a->board) < 0)
+				goto fail;
+		}
+	}
+	if (attempt_event("attempt.finished", a, verdict, reason) < 0)
+		goto fail;
+	if (!strcmp(verdict, "infra") ||
+	    (!strcmp(verdict, "timeout") && !strcmp(a->kind, "build"))) {
+		if (attempt_retry(a, &retry) < 0)
+			goto fail;
+		if (retry)
+			json_array_append_new(offer, json_integer(retry));
+	}
+	if (unhealthy) {
+		long long eid;
+		json_t *d =
+		    json_pack("{s:s, s:i}", "board", a->board, "streak", ctl.cfg.unhealthy_streak);
+
+		if (db_event_insert(&eid, "board.unhealthy", 0, a->board, d) < 0) {
+			json_decref(d);
+			goto fail;
+		}
+		json_decref(d);
+		if (attempt_health_check(a, &hc) < 0)
+			goto fail;
+		json_array_append_new(offer, json_integer(hc));
+	}
+	if (!strcmp(a->kind, "build") && a->build_id &&
+	    build_settle(a, verdict, result, retry, offer) < 0)
+		goto fail;
+	if (a->flight && db_flight_update(a->flight) < 0)
+		goto fail;
+	if (db_commit() < 0)
+		goto out;
+	rc = 0;
+	snprintf(a->state, sizeof(a->state), "%s", verdict);
+	for (i = 0; i < nobservers; i++)
+		observers[i].fn(a, verdict, observers[i].user);
+	json_array_foreach (offer, k, v)
+		attempt_offer(json_integer_value(v));
+	sched_wake_log(a->id);
+	sched_wake_events();
+	if (a->board[0])
+		sched_kick_board(a->board);
+	goto out;
+fail:
+	db_rollback();
+out:
+	free(text);
+	json_decref(offer);
+	return rc;
+}
+
+void attempt_sweep_leases(long long now)
+{
+	json_t *ids = db_attempts_lapsed(now), *v;
+	size_t i;
+
+	json_array_foreach (ids, i, v) {
+		struct attempt a;
+
+		if (db_attempt_load(&a, json_integer_value(v)) < 0)
+			continue;
+		log_info("attempt %lld on %s: lease lapsed", a.id, a.board[0] ? a.board : a.arch);
+		if (attempt_finish(&a, "infra", "lease lapsed", NULL) < 0)
+			log_warnx("attempt %lld: cannot end the lapsed lease", a.id);
+		attempt_release(&a);
+	}
+	json_decref(ids);
+}
+
+int attempt_cancel(long long id, const char *reason)
+{
+	struct attempt a;
+	int rc;
+
+	if (db_attempt_load(&a, id) < 0)
+		return -ENOENT;
+	if (attempt_state_final(a.state)) {
+		attempt_release(&a);
+		return -EALREADY;
+	}
+	rc = attempt_finish(&a, "cancelled", reason, NULL);
+	attempt_release(&a);
+	return rc;
+}

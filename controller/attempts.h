@@ -1,0 +1,47 @@
+/* The attempt state machine:
+ *   waiting → queued → claimed → running → pass | fail | infra | timeout | cancelled
+ * Every transition is one transaction that also writes one row into events.
+ * All functions expect ctl.lock held. */
+#ifndef XENCI_ATTEMPTS_H
+#define XENCI_ATTEMPTS_H
+
+#include <jansson.h>
+
+#include "db-attempts.h"
+
+/* Observers of finished attempts (the push gate, the bisector): called after the
+ * transaction committed, with the lock held. verdict: the final state. */
+typedef void (*attempt_observer_fn)(const struct attempt *a, const char *verdict, void *user);
+/* Registers an observer (at most 16); 0 or -ENOSPC. */
+int attempt_observe(attempt_observer_fn fn, void *user);
+
+/* Records a state-change event inside the caller's transaction. */
+int attempt_event(const char *type, const struct attempt *a, const char *state, const char *reason);
+
+/* Inserts attempt a (state "queued" or "waiting"), writes its event; the caller
+ * holds a transaction and calls attempt_offer() after committing. */
+int attempt_insert(long long *id, struct attempt *a);
+/* Offers a queued attempt to the waiting claims (after the commit). */
+void attempt_offer(long long id);
+
+/* Claims the best queued attempt for agent's free boards and, when arches is not
+ * NULL, builds of those arches. *payload gets the ATTEMPT document, or NULL when
+ * there is no work. boards must be the agent's own (checked by the caller). */
+int attempt_claim(json_t **payload, const char *agent, const json_t *boards, const json_t *arches);
+/* The ATTEMPT document of docs/api.md (claim reply). */
+json_t *attempt_payload(const struct attempt *a);
+
+/* Ends attempt a with verdict. result: the result body as stored (NULL for a
+ * lapse or a cancel). Releases the board, updates health, queues a retry after
+ * infra, releases or cancels the tests that wait for a build. */
+int attempt_finish(struct attempt *a, const char *verdict, const char *reason,
+		   const json_t *result);
+/* Lapses every lease that ended before now. */
+void attempt_sweep_leases(long long now);
+/* Cancels an attempt that has not finished: 0, -ENOENT, or -EALREADY. */
+int attempt_cancel(long long id, const char *reason);
+
+/* 1 when state is a final verdict. */
+int attempt_state_final(const char *state);
+
+#endif

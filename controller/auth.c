@@ -1,0 +1,83 @@
+#include "auth.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "db-tokens.h"
+#include "hash.h"
+
+static const char *const role_names[] = {
+    [ROLE_NONE] = "anonymous",
+    [ROLE_USER] = "user",
+    [ROLE_AGENT] = "agent",
+    [ROLE_ADMIN] = "admin",
+};
+
+const char *role_name(enum role r)
+{
+	return role_names[r];
+}
+
+enum role role_parse(const char *s)
+{
+	int i;
+
+	for (i = ROLE_USER; s && i <= ROLE_ADMIN; i++)
+		if (!strcmp(s, role_names[i]))
+			return (enum role)i;
+	return ROLE_NONE;
+}
+
+int name_valid(const char *s)
+{
+	size_t n;
+
+	if (s == NULL)
+		return 0;
+	n = strlen(s);
+	return n >= 1 && n <= AGENT_NAME_MAX &&
+	       strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") ==
+		   n &&
+	       s[0] != '.' && s[0] != '-';
+}
+
+int token_create(char *out, size_t outlen, long long *id, enum role role, const char *agent,
+		 const char *name)
+{
+	char hash[SHA256_HEX_LEN + 1];
+
+	if (role == ROLE_NONE || (role == ROLE_AGENT) != (agent != NULL) ||
+	    (agent && !name_valid(agent)))
+		return -EINVAL;
+	if (token_generate(out, outlen, "xci_") < 0 || sha256_hex(hash, out, strlen(out)) < 0)
+		return -EIO;
+	return db_token_insert(id, hash, role_name(role), agent, name);
+}
+
+int auth_check(struct auth *a, const char *header)
+{
+	char hash[SHA256_HEX_LEN + 1];
+	const char *tok;
+	size_t n;
+
+	memset(a, 0, sizeof(*a));
+	if (header == NULL)
+		return 0;
+	if (strncasecmp(header, "Bearer ", 7))
+		return -EACCES;
+	tok = header + 7;
+	while (*tok == ' ')
+		tok++;
+	n = strlen(tok);
+	if (n == 0 || n > TOKEN_MAX)
+		return -EACCES;
+	if (sha256_hex(hash, tok, n) < 0)
+		return -EACCES;
+	if (db_token_lookup(a, hash) < 0) {
+		memset(a, 0, sizeof(*a));
+		return -EACCES;
+	}
+	return 0;
+}

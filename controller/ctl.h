@@ -1,0 +1,46 @@
+/* The controller's process-wide state.
+ *
+ * Concurrency contract: one lock (ctl.lock) serialises every use of the database
+ * and of the scheduler's lists. The HTTP server runs its handlers on one polling
+ * thread that holds the lock for the duration of each handler; the timer thread
+ * (lease sweep, claim expiry) takes it too. Nothing else touches ctl.db. */
+#ifndef XENCI_CTL_H
+#define XENCI_CTL_H
+
+#include <jansson.h>
+#include <pthread.h>
+#include <sqlite3.h>
+
+struct ctl_config {
+	char *file;		/* the config file, or NULL */
+	char *listen;		/* "127.0.0.1:8080" */
+	char *data;		/* the data folder */
+	char *jobs_dir;		/* the folder of the job files */
+	char *schema_dir;	/* schema/NNNN-*.sql */
+	int lease_seconds;	/* 60 */
+	int max_attempts;	/* 3 */
+	int unhealthy_streak;	/* 3 */
+	char *health_check_job; /* NULL: health checks are plain re-enables */
+	char *tls_cert, *tls_key;
+	int claim_max_ms; /* the longest long-poll: 60000 */
+	json_t *trees;	  /* the open `trees` mapping (flights engineer's) */
+};
+
+struct ctl {
+	struct ctl_config cfg;
+	sqlite3 *db;
+	pthread_mutex_t lock;
+	char *artifacts_dir; /* DATA/artifacts/<sha256> */
+	char *logs_dir;	     /* DATA/logs/<attempt>.log */
+	char *tmp_dir;	     /* DATA/tmp: uploads in progress */
+};
+
+extern struct ctl ctl;
+
+void ctl_lock(void);
+void ctl_unlock(void);
+
+/* Unix time in milliseconds. */
+long long now_ms(void);
+
+#endif

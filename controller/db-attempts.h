@@ -1,0 +1,70 @@
+/* The attempts, stages and testcases tables. */
+#ifndef XENCI_DB_ATTEMPTS_H
+#define XENCI_DB_ATTEMPTS_H
+
+#include <jansson.h>
+
+#include "db-boards.h"
+
+/* Priorities: lower runs first. A queued attempt ages by one class every
+ * PRIORITY_AGE_MS of waiting, so background work is never starved. */
+enum priority {
+	PRIO_HEALTH = -1,
+	PRIO_GATE = 0,
+	PRIO_BISECT = 1,
+	PRIO_SUBMISSION = 2,
+	PRIO_BACKGROUND = 3,
+};
+#define PRIORITY_AGE_MS (10 * 60 * 1000LL)
+
+/* The fields the state machine works with. */
+struct attempt {
+	long long id, flight, build_id;
+	char kind[8];	/* build, test */
+	char job[128];	/* "" for builds */
+	char board[65]; /* "" for builds */
+	char arch[32];
+	char agent[65]; /* "" until claimed */
+	char state[16];
+	int number, priority, health_check;
+	long long lease_expires, log_length;
+	char *result; /* the stored result body (malloc'd), or NULL */
+};
+
+void attempt_release(struct attempt *a);
+
+int db_attempt_insert(long long *id, const struct attempt *a);
+/* Fills a; 0 or -ENOENT. */
+int db_attempt_load(struct attempt *a, long long id);
+/* The best queued attempt for one of boards (an array of names) of agent, on a
+ * free, online board that is healthy (or a health check): 0 and *id, or -ENOENT. */
+int db_attempt_pick_board(long long *id, const char *agent, const json_t *boards);
+/* The best queued build attempt for one of arches: 0 and *id, or -ENOENT. */
+int db_attempt_pick_build(long long *id, const json_t *arches);
+/* Both picks' priority keys, to choose between a build and a test. */
+long long db_attempt_rank(long long id);
+int db_attempt_claim(long long id, const char *agent, long long lease_expires);
+int db_attempt_set_state(long long id, const char *state, const char *reason);
+/* Renews the lease, records the stage, and moves claimed to running. */
+int db_attempt_renew(long long id, const char *stage, long long lease_expires);
+int db_attempt_set_log_length(long long id, long long len);
+int db_attempt_finish(long long id, const char *verdict, const char *reason, const char *result);
+int db_attempt_stage(long long id, int seq, const char *name, const char *result, double secs);
+int db_attempt_testcase(long long id, const char *name, const char *result);
+/* Ids (array of integers) of running or claimed attempts whose lease ended before t. */
+json_t *db_attempts_lapsed(long long t);
+/* Ids of the test attempts waiting for build_id. */
+json_t *db_attempts_waiting(long long build_id);
+/* Gives leases that end before t until t (a restarted controller resumes them). */
+int db_attempts_extend_leases(long long t);
+/* One attempt for reads, with stages and testcases; NULL when unknown or hidden. */
+json_t *db_attempt_json(long long id, const struct viewer *v);
+/* state, board: filters or NULL; before: ids below it (0: from the newest). */
+json_t *db_attempts_list(const char *state, const char *board, int limit, long long before,
+			 const struct viewer *v);
+/* Queued and waiting attempts in scheduling order. */
+json_t *db_queue(const struct viewer *v, int limit);
+/* {state: count} over every attempt. */
+json_t *db_attempts_by_state(void);
+
+#endif

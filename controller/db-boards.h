@@ -1,0 +1,42 @@
+/* The agents and boards tables. */
+#ifndef XENCI_DB_BOARDS_H
+#define XENCI_DB_BOARDS_H
+
+#include <jansson.h>
+
+/* Who may see what: admin sees everything, an agent its own private boards. */
+struct viewer {
+	int admin;
+	const char *agent; /* NULL unless an agent token */
+};
+
+int db_agent_upsert(long long *id, const char *name, const char *version, const json_t *arches);
+/* The builder arches of agent name (new reference; null when it does not build). */
+json_t *db_agent_builder(const char *name);
+void db_agent_seen(const char *name);
+json_t *db_agents_list(void);
+
+/* The owning agent's name of board name into out: 0, or -ENOENT. */
+int db_board_owner(char *out, size_t outlen, const char *name);
+/* Inserts or updates board b (validated shape) for agent_id, and marks it online. */
+int db_board_upsert(long long agent_id, const json_t *b);
+/* Marks offline every board of agent_id not named in names (an array of strings). */
+int db_boards_offline_except(long long agent_id, const json_t *names);
+/* [{name, state}] of agent_id's online boards. */
+json_t *db_boards_of_agent(long long agent_id);
+/* One board as an object, or NULL when it does not exist or v may not see it. */
+json_t *db_board_get(const char *name, const struct viewer *v);
+json_t *db_boards_list(const struct viewer *v);
+/* Every board (any state), for matching jobs at flight creation. */
+json_t *db_boards_all(void);
+/* Sets (or, with 0, clears) the attempt a board runs. */
+int db_board_set_attempt(const char *name, long long attempt);
+/* Records an infra verdict on board name; *unhealthy_now is 1 when this one made
+ * the streak reach `streak` and the board just turned unhealthy. */
+int db_board_infra(const char *name, int streak, int *unhealthy_now);
+/* A pass: the streak ends and the board is healthy again. */
+int db_board_pass(const char *name);
+/* {"idle": n, "busy": n, ...} */
+json_t *db_boards_by_state(void);
+
+#endif

@@ -1,0 +1,13 @@
+/* The events table: one row per state transition, in the same transaction. */
+#ifndef XENCI_DB_EVENTS_H
+#define XENCI_DB_EVENTS_H
+
+#include <jansson.h>
+
+int db_event_insert(long long *id, const char *type, long long attempt, const char *board,
+		    const json_t *data);
+/* Events with id > after, oldest first, at most limit: [{id, type, time, data}]. */
+json_t *db_events_after(long long after, int limit);
+long long db_events_last(void);
+
+#endif

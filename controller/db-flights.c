@@ -1,0 +1,272 @@
+#include "db-flights.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "ctl.h"
+#include "db-modules.h"
+#include "db.h"
+#include "json-util.h"
+
+enum {
+	Q_JOB_UPSERT,
+	Q_JOB_GET,
+	Q_JOBS,
+	Q_TREE_INS,
+	Q_TREE_ID,
+	Q_REV_INS,
+	Q_REV_ID,
+	Q_FLIGHT_INS,
+	Q_BUILD_INS,
+	Q_BUILD_FINISH,
+	Q_BUILD_GET,
+	Q_FLIGHT_REV,
+	Q_FLIGHT_GET,
+	Q_FLIGHT_BUILDS,
+	Q_FLIGHT_ATTEMPTS,
+	Q_FLIGHT_TESTCASES,
+	Q_FLIGHTS,
+	Q_FLIGHT_UPDATE,
+	Q_N
+};
+
+#define FLIGHT_COLS                                                                                \
+	"f.id, t.name AS tree, r.commit_id AS 'commit', r.describe, r.subject, f.ref, f.kind,"     \
+	" CASE f.priority WHEN 0 THEN 'gate' WHEN 1 THEN 'bisect' WHEN 2 THEN 'submission'"        \
+	" ELSE 'background' END AS priority, f.state, f.created, f.finished,"                      \
+	" (SELECT json_object('queued', sum(a.state IN ('waiting','queued')),"                     \
+	" 'running', sum(a.state IN ('claimed','running')), 'pass', sum(a.state = 'pass'),"        \
+	" 'fail', sum(a.state IN ('fail','timeout')), 'infra', sum(a.state = 'infra'),"            \
+	" 'cancelled', sum(a.state = 'cancelled')) FROM attempts a WHERE a.flight_id = f.id)"      \
+	" AS j_counts"
+
+static const char *const sql[Q_N] = {
+    [Q_JOB_UPSERT] = "INSERT INTO jobs (name, definition, updated) VALUES (?1, ?2, ?3)"
+		     " ON CONFLICT (name) DO UPDATE SET definition = ?2, updated = ?3"
+		     " WHERE definition <> ?2",
+    [Q_JOB_GET] = "SELECT definition FROM jobs WHERE name = ?",
+    [Q_JOBS] = "SELECT name, definition AS j_definition, updated FROM jobs ORDER BY name",
+    [Q_TREE_INS] = "INSERT OR IGNORE INTO trees (name) VALUES (?)",
+    [Q_TREE_ID] = "SELECT id FROM trees WHERE name = ?",
+    [Q_REV_INS] = "INSERT INTO revisions (tree_id, commit_id, describe) VALUES (?1, ?2, ?3)"
+		  " ON CONFLICT DO UPDATE SET describe = coalesce(?3, describe)",
+    [Q_REV_ID] = "SELECT id FROM revisions WHERE tree_id = ? AND commit_id = ?",
+    [Q_FLIGHT_INS] = "INSERT INTO flights (revision_id, ref, kind, priority, created)"
+		     " VALUES (?, ?, ?, ?, ?)",
+    [Q_BUILD_INS] = "INSERT INTO builds (flight_id, arch) VALUES (?, ?)",
+    [Q_BUILD_FINISH] = "UPDATE builds SET state = ?2, artifacts = ?3, build_info = ?4"
+		       " WHERE id = ?1",
+    [Q_BUILD_GET] = "SELECT id, flight_id AS flight, arch, state, artifacts AS j_artifacts,"
+		    " build_info AS j_build_info FROM builds WHERE id = ?",
+    [Q_FLIGHT_REV] = "SELECT t.name AS tree, r.commit_id AS 'commit', r.describe FROM flights f"
+		     " JOIN revisions r ON r.id = f.revision_id JOIN trees t ON t.id = r.tree_id"
+		     " WHERE f.id = ?",
+    [Q_FLIGHT_GET] = "SELECT " FLIGHT_COLS " FROM flights f JOIN revisions r ON"
+		     " r.id = f.revision_id JOIN trees t ON t.id = r.tree_id WHERE f.id = ?",
+    [Q_FLIGHT_BUILDS] = "SELECT b.id, b.arch, b.state, b.artifacts AS j_artifacts,"
+			" b.build_info AS j_build_info FROM builds b WHERE b.flight_id = ?"
+			" ORDER BY b.arch",
+    [Q_FLIGHT_ATTEMPTS] = "SELECT a.id, a.kind, a.job, a.board, a.arch, a.number, a.state,"
+			  " a.reason, a.stage, a.agent, a.log_length, a.created, a.claimed_at,"
+			  " a.finished_at FROM attempts a LEFT JOIN boards b ON b.name = a.board"
+			  " LEFT JOIN agents g ON g.id = b.agent_id WHERE a.flight_id = ?1 AND"
+			  " (b.visibility IS NULL OR b.visibility = 'public' OR ?2 OR g.name = ?3)"
+			  " ORDER BY a.id",
+    [Q_FLIGHT_TESTCASES] = "SELECT name, result FROM testcases WHERE attempt_id = ?"
+			   " ORDER BY rowid",
+    [Q_FLIGHTS] = "SELECT " FLIGHT_COLS " FROM flights f JOIN revisions r ON"
+		  " r.id = f.revision_id JOIN trees t ON t.id = r.tree_id WHERE f.id < ?1"
+		  " ORDER BY f.id DESC LIMIT ?2",
+    [Q_FLIGHT_UPDATE] = "UPDATE flights SET state = 'done', finished = ?2 WHERE id = ?1 AND"
+			" state <> 'done' AND NOT EXISTS (SELECT 1 FROM attempts WHERE"
+			" flight_id = ?1 AND state IN ('waiting','queued','claimed','running'))",
+};
+static sqlite3_stmt *st[Q_N];
+
+int db_flights_prepare(sqlite3 *db)
+{
+	return db_prepare(db, st, sql, Q_N);
+}
+
+void db_flights_finalize(void)
+{
+	db_finalize(st, Q_N);
+}
+
+int db_job_upsert(const char *name, const json_t *definition)
+{
+	sqlite3_stmt *s = db_use(st[Q_JOB_UPSERT]);
+
+	db_bind_text(s, 1, name);
+	db_bind_json(s, 2, definition);
+	sqlite3_bind_int64(s, 3, now_ms());
+	return db_step_done(s);
+}
+
+json_t *db_job_get(const char *name)
+{
+	sqlite3_stmt *s = db_use(st[Q_JOB_GET]);
+	json_t *v = NULL;
+
+	db_bind_text(s, 1, name);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		v = json_parse((const char *)sqlite3_column_text(s, 0),
+			       (size_t)sqlite3_column_bytes(s, 0), NULL, 0);
+	sqlite3_reset(s);
+	return v;
+}
+
+json_t *db_jobs_list(void)
+{
+	return db_rows_array(db_use(st[Q_JOBS]));
+}
+
+static int last_id(long long *id, sqlite3_stmt *s)
+{
+	int rc = -ENOENT;
+
+	if (sqlite3_step(s) == SQLITE_ROW) {
+		*id = sqlite3_column_int64(s, 0);
+		rc = 0;
+	}
+	sqlite3_reset(s);
+	return rc;
+}
+
+int db_tree_id(long long *id, const char *name)
+{
+	sqlite3_stmt *s = db_use(st[Q_TREE_INS]);
+
+	db_bind_text(s, 1, name);
+	if (db_step_done(s) < 0)
+		return -EIO;
+	s = db_use(st[Q_TREE_ID]);
+	db_bind_text(s, 1, name);
+	return last_id(id, s);
+}
+
+int db_revision_id(long long *id, long long tree_id, const char *commit, const char *describe)
+{
+	sqlite3_stmt *s = db_use(st[Q_REV_INS]);
+
+	sqlite3_bind_int64(s, 1, tree_id);
+	db_bind_text(s, 2, commit);
+	db_bind_text(s, 3, describe);
+	if (db_step_done(s) < 0)
+		return -EIO;
+	s = db_use(st[Q_REV_ID]);
+	sqlite3_bind_int64(s, 1, tree_id);
+	db_bind_text(s, 2, commit);
+	return last_id(id, s);
+}
+
+int db_flight_insert(long long *id, long long revision_id, const char *ref, const char *kind,
+		     int priority)
+{
+	sqlite3_stmt *s = db_use(st[Q_FLIGHT_INS]);
+
+	sqlite3_bind_int64(s, 1, revision_id);
+	db_bind_text(s, 2, ref);
+	db_bind_text(s, 3, kind);
+	sqlite3_bind_int(s, 4, priority);
+	sqlite3_bind_int64(s, 5, now_ms());
+	if (db_step_done(s) < 0)
+		return -EIO;
+	*id = sqlite3_last_insert_rowid(ctl.db);
+	return 0;
+}
+
+int db_build_insert(long long *id, long long flight_id, const char *arch)
+{
+	sqlite3_stmt *s = db_use(st[Q_BUILD_INS]);
+
+	sqlite3_bind_int64(s, 1, flight_id);
+	db_bind_text(s, 2, arch);
+	if (db_step_done(s) < 0)
+		return -EIO;
+	*id = sqlite3_last_insert_rowid(ctl.db);
+	return 0;
+}
+
+int db_build_finish(long long build_id, const char *state, const json_t *artifacts,
+		    const json_t *build_info)
+{
+	sqlite3_stmt *s = db_use(st[Q_BUILD_FINISH]);
+
+	sqlite3_bind_int64(s, 1, build_id);
+	db_bind_text(s, 2, state);
+	db_bind_json(s, 3, artifacts);
+	db_bind_json(s, 4, build_info);
+	return db_step_done(s);
+}
+
+static json_t *one_row(sqlite3_stmt *s)
+{
+	json_t *o = NULL;
+
+	if (sqlite3_step(s) == SQLITE_ROW)
+		o = db_row_object(s);
+	sqlite3_reset(s);
+	return o;
+}
+
+json_t *db_build_get(long long build_id)
+{
+	sqlite3_stmt *s = db_use(st[Q_BUILD_GET]);
+
+	sqlite3_bind_int64(s, 1, build_id);
+	return one_row(s);
+}
+
+json_t *db_flight_revision(long long flight_id)
+{
+	sqlite3_stmt *s = db_use(st[Q_FLIGHT_REV]);
+
+	sqlite3_bind_int64(s, 1, flight_id);
+	return one_row(s);
+}
+
+json_t *db_flight_get(long long id)
+{
+	sqlite3_stmt *s = db_use(st[Q_FLIGHT_GET]);
+	json_t *f, *attempts, *a;
+	size_t i;
+
+	sqlite3_bind_int64(s, 1, id);
+	f = one_row(s);
+	if (f == NULL)
+		return NULL;
+	s = db_use(st[Q_FLIGHT_BUILDS]);
+	sqlite3_bind_int64(s, 1, id);
+	json_object_set_new(f, "builds", db_rows_array(s));
+	s = db_use(st[Q_FLIGHT_ATTEMPTS]);
+	sqlite3_bind_int64(s, 1, id);
+	/* A flight page is public: private boards' attempts are left out. */
+	sqlite3_bind_int(s, 2, 0);
+	attempts = db_rows_array(s);
+	json_array_foreach (attempts, i, a) {
+		s = db_use(st[Q_FLIGHT_TESTCASES]);
+		sqlite3_bind_int64(s, 1, jint(a, "id", 0));
+		json_object_set_new(a, "testcases", db_rows_array(s));
+	}
+	json_object_set_new(f, "attempts", attempts);
+	return f;
+}
+
+json_t *db_flights_list(int limit, long long before)
+{
+	sqlite3_stmt *s = db_use(st[Q_FLIGHTS]);
+
+	sqlite3_bind_int64(s, 1, before > 0 ? before : (1LL << 62));
+	sqlite3_bind_int(s, 2, limit);
+	return db_rows_array(s);
+}
+
+int db_flight_update(long long flight_id)
+{
+	sqlite3_stmt *s = db_use(st[Q_FLIGHT_UPDATE]);
+
+	sqlite3_bind_int64(s, 1, flight_id);
+	sqlite3_bind_int64(s, 2, now_ms());
+	return db_step_done(s);
+}

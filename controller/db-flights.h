@@ -1,0 +1,31 @@
+/* The trees, revisions, flights, builds and jobs tables. */
+#ifndef XENCI_DB_FLIGHTS_H
+#define XENCI_DB_FLIGHTS_H
+
+#include <jansson.h>
+
+int db_job_upsert(const char *name, const json_t *definition);
+/* The job's definition (new reference), or NULL. */
+json_t *db_job_get(const char *name);
+json_t *db_jobs_list(void);
+
+/* Finds or creates tree `name`. */
+int db_tree_id(long long *id, const char *name);
+int db_revision_id(long long *id, long long tree_id, const char *commit, const char *describe);
+int db_flight_insert(long long *id, long long revision_id, const char *ref, const char *kind,
+		     int priority);
+int db_build_insert(long long *id, long long flight_id, const char *arch);
+/* state: "pass" or "fail"; artifacts and build_info may be NULL. */
+int db_build_finish(long long build_id, const char *state, const json_t *artifacts,
+		    const json_t *build_info);
+/* {id, flight, arch, state, artifacts, build_info}, or NULL. */
+json_t *db_build_get(long long build_id);
+/* {tree, commit, describe} of a flight, or NULL. */
+json_t *db_flight_revision(long long flight_id);
+/* The flight with its revision, builds and attempts (with test cases), or NULL. */
+json_t *db_flight_get(long long id);
+json_t *db_flights_list(int limit, long long before);
+/* Marks the flight done when no attempt of it is still to run. */
+int db_flight_update(long long flight_id);
+
+#endif

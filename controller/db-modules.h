@@ -1,0 +1,21 @@
+/* Every db-*.c module prepares its statements at open and finalizes them at close
+ * (db.c keeps the list). Add a line for a new module here and in db.c. */
+#ifndef XENCI_DB_MODULES_H
+#define XENCI_DB_MODULES_H
+
+#include <sqlite3.h>
+
+int db_tokens_prepare(sqlite3 *db);
+void db_tokens_finalize(void);
+int db_boards_prepare(sqlite3 *db);
+void db_boards_finalize(void);
+int db_flights_prepare(sqlite3 *db);
+void db_flights_finalize(void);
+int db_attempts_prepare(sqlite3 *db);
+void db_attempts_finalize(void);
+int db_events_prepare(sqlite3 *db);
+void db_events_finalize(void);
+int db_artifacts_prepare(sqlite3 *db);
+void db_artifacts_finalize(void);
+
+#endif

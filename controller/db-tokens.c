@@ -1,0 +1,81 @@
+#include "db-tokens.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ctl.h"
+#include "db-modules.h"
+#include "db.h"
+#include "hash.h"
+
+enum { Q_INSERT, Q_LOOKUP, Q_REVOKE, Q_N };
+
+static const char *const sql[Q_N] = {
+    [Q_INSERT] = "INSERT INTO tokens (hash, role, agent, name, created) VALUES (?, ?, ?, ?, ?)",
+    [Q_LOOKUP] = "SELECT id, role, agent, hash FROM tokens WHERE hash = ? AND revoked IS NULL",
+    [Q_REVOKE] = "UPDATE tokens SET revoked = ? WHERE id = ? AND revoked IS NULL",
+};
+static sqlite3_stmt *st[Q_N];
+
+int db_tokens_prepare(sqlite3 *db)
+{
+	return db_prepare(db, st, sql, Q_N);
+}
+
+void db_tokens_finalize(void)
+{
+	db_finalize(st, Q_N);
+}
+
+int db_token_insert(long long *id, const char *hash, const char *role, const char *agent,
+		    const char *name)
+{
+	sqlite3_stmt *s = db_use(st[Q_INSERT]);
+
+	db_bind_text(s, 1, hash);
+	db_bind_text(s, 2, role);
+	db_bind_text(s, 3, agent);
+	db_bind_text(s, 4, name);
+	sqlite3_bind_int64(s, 5, now_ms());
+	if (db_step_done(s) < 0)
+		return -EIO;
+	*id = sqlite3_last_insert_rowid(ctl.db);
+	return 0;
+}
+
+int db_token_lookup(struct auth *a, const char *hash)
+{
+	sqlite3_stmt *s = db_use(st[Q_LOOKUP]);
+	const char *stored, *agent;
+	int rc = -ENOENT;
+
+	db_bind_text(s, 1, hash);
+	if (sqlite3_step(s) != SQLITE_ROW)
+		goto out;
+	/* The row was found by its hash; compare again in constant time so that no
+	 * code path's timing depends on how much of a guess matched. */
+	stored = (const char *)sqlite3_column_text(s, 3);
+	if (stored == NULL || strlen(stored) != SHA256_HEX_LEN ||
+	    !secret_equal(stored, hash, SHA256_HEX_LEN))
+		goto out;
+	a->token_id = sqlite3_column_int64(s, 0);
+	a->role = role_parse((const char *)sqlite3_column_text(s, 1));
+	agent = (const char *)sqlite3_column_text(s, 2);
+	snprintf(a->agent, sizeof(a->agent), "%s", agent ? agent : "");
+	rc = a->role == ROLE_NONE ? -ENOENT : 0;
+out:
+	sqlite3_reset(s);
+	return rc;
+}
+
+int db_token_revoke(long long id)
+{
+	sqlite3_stmt *s = db_use(st[Q_REVOKE]);
+
+	sqlite3_bind_int64(s, 1, now_ms());
+	sqlite3_bind_int64(s, 2, id);
+	if (db_step_done(s) < 0)
+		return -EIO;
+	return sqlite3_changes(ctl.db) ? 0 : -ENOENT;
+}

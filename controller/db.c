@@ -1,0 +1,351 @@
+#include "db.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ctl.h"
+#include "db-modules.h"
+#include "json-util.h"
+#include "xmalloc.h"
+
+struct ctl ctl = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+void ctl_lock(void)
+{
+	pthread_mutex_lock(&ctl.lock);
+}
+
+void ctl_unlock(void)
+{
+	pthread_mutex_unlock(&ctl.lock);
+}
+
+long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The modules that own statements. Adding a db-*.c file is adding a line. */
+static const struct db_module {
+	const char *name;
+	int (*prepare)(sqlite3 *db);
+	void (*finalize)(void);
+} db_modules[] = {
+    {"tokens", db_tokens_prepare, db_tokens_finalize},
+    {"boards", db_boards_prepare, db_boards_finalize},
+    {"flights", db_flights_prepare, db_flights_finalize},
+    {"attempts", db_attempts_prepare, db_attempts_finalize},
+    {"events", db_events_prepare, db_events_finalize},
+    {"artifacts", db_artifacts_prepare, db_artifacts_finalize},
+    {NULL, NULL, NULL},
+};
+
+static sqlite3 *tx_db;
+
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int read_file(char **out, const char *path)
+{
+	FILE *f = fopen(path, "r");
+	struct buf b = BUF_INIT(4 << 20);
+	char chunk[8192];
+	size_t n;
+	int rc = 0;
+
+	*out = NULL;
+	if (f == NULL)
+		return -errno;
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+		if (buf_append(&b, chunk, n) < 0) {
+			rc = -EFBIG;
+			goto out;
+		}
+	}
+	if (ferror(f))
+		rc = -EIO;
+out:
+	fclose(f);
+	if (rc == 0)
+		*out = b.data ? buf_detach(&b, NULL) : xstrdup("");
+	buf_release(&b);
+	return rc;
+}
+
+int db_migrate(sqlite3 *db, const char *schema_dir, int *applied, struct buf *err)
+{
+	DIR *d = NULL;
+	struct dirent *e;
+	char **names = NULL;
+	size_t n = 0, cap = 0, i;
+	sqlite3_stmt *has = NULL, *rec = NULL;
+	char *sql = NULL, *msg = NULL;
+	int rc = -1;
+
+	*applied = 0;
+	if (sqlite3_exec(
+		db,
+		"CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY,"
+		" name TEXT NOT NULL, applied INTEGER NOT NULL)",
+		NULL, NULL, &msg) != SQLITE_OK) {
+		buf_printf(err, "schema_migrations: %s", msg);
+		goto out;
+	}
+	d = opendir(schema_dir);
+	if (d == NULL) {
+		buf_printf(err, "%s: %s", schema_dir, strerror(errno));
+		goto out;
+	}
+	while ((e = readdir(d)) != NULL) {
+		size_t len = strlen(e->d_name);
+
+		if (len < 10 || strspn(e->d_name, "0123456789") != 4 || e->d_name[4] != '-' ||
+		    strcmp(e->d_name + len - 4, ".sql"))
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 16;
+			names = xrealloc(names, cap * sizeof(*names));
+		}
+		names[n++] = xstrdup(e->d_name);
+	}
+	qsort(names, n, sizeof(*names), name_cmp);
+	if (sqlite3_prepare_v2(db, "SELECT 1 FROM schema_migrations WHERE version = ?", -1, &has,
+			       NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db, "INSERT INTO schema_migrations VALUES (?, ?, ?)", -1, &rec,
+			       NULL) != SQLITE_OK) {
+		buf_printf(err, "schema_migrations: %s", sqlite3_errmsg(db));
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		int version = (int)strtol(names[i], NULL, 10);
+		char path[4096];
+		int r;
+
+		sqlite3_reset(has);
+		sqlite3_bind_int(has, 1, version);
+		if (sqlite3_step(has) == SQLITE_ROW)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", schema_dir, names[i]);
+		free(sql);
+		if ((r = read_file(&sql, path)) < 0) {
+			buf_printf(err, "%s: %s", path, strerror(-r));
+			goto out;
+		}
+		if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK ||
+		    sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+			buf_printf(err, "%s: %s", path, msg ? msg : sqlite3_errmsg(db));
+			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+			goto out;
+		}
+		sqlite3_reset(rec);
+		sqlite3_bind_int(rec, 1, version);
+		sqlite3_bind_text(rec, 2, names[i], -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(rec, 3, now_ms());
+		if (sqlite3_step(rec) != SQLITE_DONE ||
+		    sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+			buf_printf(err, "%s: %s", path, sqlite3_errmsg(db));
+			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+			goto out;
+		}
+		(*applied)++;
+	}
+	rc = 0;
+out:
+	sqlite3_free(msg);
+	sqlite3_finalize(has);
+	sqlite3_finalize(rec);
+	free(sql);
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	if (d)
+		closedir(d);
+	return rc;
+}
+
+int db_open(sqlite3 **out, const char *path, const char *schema_dir, struct buf *err)
+{
+	sqlite3 *db = NULL;
+	const struct db_module *m;
+	char *msg = NULL;
+	int applied;
+
+	*out = NULL;
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
+	    SQLITE_OK) {
+		buf_printf(err, "%s: %s", path, db ? sqlite3_errmsg(db) : "cannot open");
+		goto fail;
+	}
+	sqlite3_busy_timeout(db, 5000);
+	if (sqlite3_exec(db,
+			 "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON;"
+			 " PRAGMA synchronous=NORMAL;",
+			 NULL, NULL, &msg) != SQLITE_OK) {
+		buf_printf(err, "%s: %s", path, msg);
+		goto fail;
+	}
+	if (db_migrate(db, schema_dir, &applied, err) < 0)
+		goto fail;
+	for (m = db_modules; m->name; m++) {
+		if (m->prepare(db) < 0) {
+			buf_printf(err, "db-%s: %s", m->name, sqlite3_errmsg(db));
+			for (; m > db_modules; m--)
+				m[-1].finalize();
+			goto fail;
+		}
+	}
+	tx_db = db;
+	*out = db;
+	return 0;
+fail:
+	sqlite3_free(msg);
+	sqlite3_close(db);
+	return -1;
+}
+
+void db_close(sqlite3 *db)
+{
+	const struct db_module *m;
+
+	if (db == NULL)
+		return;
+	for (m = db_modules; m->name; m++)
+		m->finalize();
+	if (tx_db == db)
+		tx_db = NULL;
+	sqlite3_close(db);
+}
+
+int db_prepare(sqlite3 *db, sqlite3_stmt **st, const char *const *sql, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (sqlite3_prepare_v3(db, sql[i], -1, SQLITE_PREPARE_PERSISTENT, &st[i], NULL) !=
+		    SQLITE_OK) {
+			db_finalize(st, i);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+void db_finalize(sqlite3_stmt **st, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		sqlite3_finalize(st[i]);
+		st[i] = NULL;
+	}
+}
+
+sqlite3_stmt *db_use(sqlite3_stmt *st)
+{
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return st;
+}
+
+int db_begin(void)
+{
+	return sqlite3_exec(tx_db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
+}
+
+int db_commit(void)
+{
+	if (sqlite3_exec(tx_db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK)
+		return 0;
+	db_rollback();
+	return -1;
+}
+
+void db_rollback(void)
+{
+	if (!sqlite3_get_autocommit(tx_db))
+		sqlite3_exec(tx_db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+int db_step_done(sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : -1;
+}
+
+void db_bind_text(sqlite3_stmt *st, int i, const char *s)
+{
+	if (s)
+		sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+void db_bind_json(sqlite3_stmt *st, int i, const json_t *v)
+{
+	char *s;
+
+	if (v == NULL || json_is_null(v)) {
+		sqlite3_bind_null(st, i);
+		return;
+	}
+	s = json_compact(v);
+	sqlite3_bind_text(st, i, s, -1, free);
+}
+
+json_t *db_row_object(sqlite3_stmt *st)
+{
+	json_t *o = json_object();
+	int i, n = sqlite3_column_count(st);
+
+	for (i = 0; i < n; i++) {
+		const char *name = sqlite3_column_name(st, i);
+		json_t *v;
+
+		switch (sqlite3_column_type(st, i)) {
+		case SQLITE_INTEGER:
+			v = json_integer(sqlite3_column_int64(st, i));
+			break;
+		case SQLITE_FLOAT:
+			v = json_real(sqlite3_column_double(st, i));
+			break;
+		case SQLITE_TEXT:
+			if (!strncmp(name, "j_", 2)) {
+				v = json_parse((const char *)sqlite3_column_text(st, i),
+					       (size_t)sqlite3_column_bytes(st, i), NULL, 0);
+				if (v == NULL)
+					v = json_null();
+			} else {
+				v = json_stringn((const char *)sqlite3_column_text(st, i),
+						 (size_t)sqlite3_column_bytes(st, i));
+				if (v == NULL) /* not UTF-8: never expected from our writes */
+					v = json_null();
+			}
+			break;
+		default:
+			v = json_null();
+		}
+		json_object_set_new(o, !strncmp(name, "j_", 2) ? name + 2 : name, v);
+	}
+	return o;
+}
+
+json_t *db_rows_array(sqlite3_stmt *st)
+{
+	json_t *a = json_array();
+
+	while (sqlite3_step(st) == SQLITE_ROW)
+		json_array_append_new(a, db_row_object(st));
+	sqlite3_reset(st);
+	return a;
+}

@@ -1,0 +1,48 @@
+/* The SQLite store: opening, migrations, transactions and row helpers.
+ *
+ * The database lives in DATA/xenci.db in WAL mode with foreign keys on. At open
+ * every schema/NNNN-*.sql not yet recorded in schema_migrations is applied in
+ * order, each in its own transaction, so an old database upgrades in place.
+ * Then every db-*.c module prepares its statements once (db.c lists them).
+ *
+ * Every function here and in db-*.c expects ctl.lock held (see ctl.h). */
+#ifndef XENCI_DB_H
+#define XENCI_DB_H
+
+#include <jansson.h>
+#include <sqlite3.h>
+
+#include "buf.h"
+
+/* Opens (creating) path, migrates it from schema_dir, prepares the modules'
+ * statements. Returns 0, or -1 with a message in err. */
+int db_open(sqlite3 **out, const char *path, const char *schema_dir, struct buf *err);
+void db_close(sqlite3 *db);
+/* Applies the migrations not yet applied; *applied gets how many were. */
+int db_migrate(sqlite3 *db, const char *schema_dir, int *applied, struct buf *err);
+
+/* Prepares n statements (persistent) into st; on error finalizes what it made. */
+int db_prepare(sqlite3 *db, sqlite3_stmt **st, const char *const *sql, size_t n);
+void db_finalize(sqlite3_stmt **st, size_t n);
+/* Resets st and clears its bindings: every use of a prepared statement starts here. */
+sqlite3_stmt *db_use(sqlite3_stmt *st);
+
+int db_begin(void);
+int db_commit(void);
+void db_rollback(void);
+
+/* Runs a statement that returns no rows; 0 or -1. */
+int db_step_done(sqlite3_stmt *st);
+
+/* Binds text or NULL. */
+void db_bind_text(sqlite3_stmt *st, int i, const char *s);
+/* Binds a JSON value as compact text, or NULL. */
+void db_bind_json(sqlite3_stmt *st, int i, const json_t *v);
+
+/* The current row as an object keyed by column name. A column named "j_NAME" is
+ * decoded as JSON text into member NAME; NULL columns become null. */
+json_t *db_row_object(sqlite3_stmt *st);
+/* Every row of st as such objects. */
+json_t *db_rows_array(sqlite3_stmt *st);
+
+#endif

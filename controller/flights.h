@@ -1,0 +1,31 @@
+/* The flight model: a revision × the jobs it gets. Creating a flight makes one
+ * build attempt per arch needed by jobs that list artifacts, and one test attempt
+ * per (job × matching online board); tests that need artifacts wait for their
+ * arch's build. C entry point for the watcher, the gate and the bisector. */
+#ifndef XENCI_FLIGHTS_H
+#define XENCI_FLIGHTS_H
+
+#include <jansson.h>
+
+#include "buf.h"
+
+struct flight_spec {
+	const char *tree;     /* "xen" */
+	const char *commit;   /* 40 hex digits */
+	const char *ref;      /* or NULL */
+	const char *describe; /* or NULL */
+	const json_t *jobs;   /* array of job names, or NULL for every job */
+	const char *kind;     /* push, submission, bisect, manual */
+	int priority;	      /* enum priority (db-attempts.h) */
+	const char *board;    /* when set, only this board (bisection steps) */
+};
+
+/* Returns 0 and the flight id, -ENOENT (an unknown job: err names it) or -EIO.
+ * Takes a transaction of its own, and offers the queued attempts after it. */
+int flight_create(long long *id, const struct flight_spec *spec, struct buf *err);
+/* "gate" → PRIO_GATE, ...; -1 when unknown. */
+int priority_parse(const char *s);
+/* 1 when a board (as db_boards_all() gives it) meets job's requires. */
+int job_matches_board(const json_t *job, const json_t *board);
+
+#endif

@@ -1,0 +1,473 @@
+#include "http.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ctl.h"
+#include "json-util.h"
+#include "log.h"
+#include "xmalloc.h"
+
+struct http_server {
+	struct MHD_Daemon *mhd;
+	int port;
+	char *cert, *key;
+};
+
+const double http_lat_bounds[HTTP_LAT_BUCKETS] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+						  0.05,	  0.1,	 0.25,	 0.5,	1,    5};
+static struct http_stats stats;
+static pthread_mutex_t stats_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void http_stats_get(struct http_stats *out)
+{
+	pthread_mutex_lock(&stats_lock);
+	*out = stats;
+	pthread_mutex_unlock(&stats_lock);
+}
+
+static long long mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+int reply_response(struct req *r, unsigned status, struct MHD_Response *resp)
+{
+	enum MHD_Result ok;
+
+	if (resp == NULL)
+		return -ENOMEM;
+	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	ok = MHD_queue_response(r->conn, status, resp);
+	MHD_destroy_response(resp);
+	r->replied = 1;
+	pthread_mutex_lock(&stats_lock);
+	if (status / 100 < 6)
+		stats.by_class[status / 100]++;
+	pthread_mutex_unlock(&stats_lock);
+	return ok == MHD_YES ? 0 : -EIO;
+}
+
+int reply_data(struct req *r, unsigned status, const char *content_type, const void *data,
+	       size_t len)
+{
+	struct MHD_Response *resp;
+
+	resp = MHD_create_response_from_buffer(len, (void *)data, MHD_RESPMEM_MUST_COPY);
+	if (resp && content_type)
+		MHD_add_response_header(resp, "Content-Type", content_type);
+	return reply_response(r, status, resp);
+}
+
+int reply_json(struct req *r, unsigned status, json_t *body)
+{
+	char *s = json_dumps(body, JSON_COMPACT);
+	struct MHD_Response *resp;
+
+	json_decref(body);
+	if (s == NULL)
+		return -ENOMEM;
+	resp = MHD_create_response_from_buffer(strlen(s), s, MHD_RESPMEM_MUST_FREE);
+	if (resp == NULL) {
+		free(s);
+		return -ENOMEM;
+	}
+	MHD_add_response_header(resp, "Content-Type", "application/json");
+	return reply_response(r, status, resp);
+}
+
+int reply_error(struct req *r, unsigned status, const char *error, json_t *detail)
+{
+	json_t *o = json_object();
+
+	json_object_set_new(o, "error", json_string(error));
+	json_object_set_new(o, "detail", detail ? detail : json_null());
+	if (status >= 500)
+		log_warnx("%s %s: %d %s", r->method, r->url, status, error);
+	return reply_json(r, status, o);
+}
+
+int reply_errorf(struct req *r, unsigned status, const char *error, const char *fmt, ...)
+{
+	char detail[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof(detail), fmt, ap);
+	va_end(ap);
+	return reply_error(r, status, error, json_string(detail));
+}
+
+const char *req_query(struct req *r, const char *key)
+{
+	return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, key);
+}
+
+const char *req_header(struct req *r, const char *name)
+{
+	return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+int req_query_int(struct req *r, const char *key, long long def, long long max, long long *out)
+{
+	const char *s = req_query(r, key);
+	char *end;
+	long long v;
+
+	*out = def;
+	if (s == NULL)
+		return 0;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (!*s || *end || errno || v < 0 || v > max) {
+		reply_errorf(r, 400, "bad query parameter", "%s must be an integer in 0..%lld", key,
+			     max);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+int req_need_role(struct req *r, enum role min)
+{
+	if (r->auth.role == ROLE_NONE) {
+		reply_error(r, 401, "authentication required", json_string("a bearer token"));
+		return -1;
+	}
+	if (r->auth.role == ROLE_AGENT && min != ROLE_AGENT) {
+		reply_errorf(r, 403, "forbidden", "needs a %s token", role_name(min));
+		return -1;
+	}
+	if (r->auth.role < min) {
+		reply_errorf(r, 403, "forbidden", "needs a %s token", role_name(min));
+		return -1;
+	}
+	return 0;
+}
+
+int req_need_agent(struct req *r, const char *name)
+{
+	if (r->auth.role == ROLE_NONE) {
+		reply_error(r, 401, "authentication required", json_string("a bearer token"));
+		return -1;
+	}
+	if (r->auth.role == ROLE_ADMIN)
+		return 0;
+	if (r->auth.role != ROLE_AGENT || strcmp(r->auth.agent, name)) {
+		reply_errorf(r, 403, "forbidden", "needs the agent token of %s", name);
+		return -1;
+	}
+	return 0;
+}
+
+void req_park(struct req *r)
+{
+	r->parked = 1;
+	MHD_suspend_connection(r->conn);
+}
+
+void req_wake(struct req *r)
+{
+	if (!r->parked)
+		return;
+	r->parked = 0;
+	MHD_resume_connection(r->conn);
+}
+
+/* Matches path against pattern, capturing "{}" segments. */
+static int route_match(struct req *r, const char *pattern, const char *path)
+{
+	int n = 0;
+
+	while (*pattern && *path) {
+		if (pattern[0] == '{' && pattern[1] == '}') {
+			size_t len = strcspn(path, "/");
+
+			if (len == 0 || len >= ROUTE_PARAM_MAX || n == ROUTE_PARAMS_MAX)
+				return 0;
+			memcpy(r->param[n], path, len);
+			r->param[n][len] = '\0';
+			n++;
+			path += len;
+			pattern += 2;
+			continue;
+		}
+		if (*pattern != *path)
+			return 0;
+		pattern++;
+		path++;
+	}
+	if (*pattern || *path)
+		return 0;
+	r->nparam = n;
+	return 1;
+}
+
+/* Finds the route; *path_known says whether another method would have matched. */
+static const struct route *route_find(struct req *r, int *path_known)
+{
+	const struct route *rt;
+
+	*path_known = 0;
+	for (rt = routes; rt->method; rt++) {
+		if (!route_match(r, rt->path, r->url))
+			continue;
+		if (!strcmp(rt->method, r->method) ||
+		    (!strcmp(r->method, "HEAD") && !strcmp(rt->method, "GET")))
+			return rt;
+		*path_known = 1;
+	}
+	return NULL;
+}
+
+static void req_free(struct req *r)
+{
+	if (r == NULL)
+		return;
+	if (r->state_free)
+		r->state_free(r->state);
+	buf_release(&r->body);
+	json_decref(r->json);
+	free(r);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	struct req *r = *con_cls;
+	double secs;
+	int i;
+
+	(void)cls;
+	(void)conn;
+	(void)toe;
+	if (r == NULL)
+		return;
+	if (r->route && !(r->route->flags & ROUTE_LONGPOLL)) {
+		secs = (double)(mono_us() - r->start_us) / 1e6;
+		pthread_mutex_lock(&stats_lock);
+		stats.count++;
+		stats.sum_seconds += secs;
+		for (i = 0; i < HTTP_LAT_BUCKETS; i++)
+			if (secs <= http_lat_bounds[i])
+				stats.bucket[i]++;
+		pthread_mutex_unlock(&stats_lock);
+	}
+	if (r->state_free) {
+		/* Parked state may sit in the scheduler's lists: drop it under the lock. */
+		ctl_lock();
+		r->state_free(r->state);
+		r->state_free = NULL;
+		ctl_unlock();
+	}
+	req_free(r);
+	*con_cls = NULL;
+}
+
+static int run_handler(struct req *r)
+{
+	char err[256];
+	int rc;
+
+	if (r->too_big)
+		return reply_errorf(r, 413, "body too large", "at most %zu bytes",
+				    r->route->body_max ? r->route->body_max : BODY_MAX_DEFAULT);
+	if ((r->route->flags & ROUTE_JSON) && r->json == NULL && !r->state) {
+		/* An empty body is an empty object: the validator then names what is missing. */
+		r->json = r->body.len ? json_parse(r->body.data, r->body.len, err, sizeof(err))
+				      : json_object();
+		if (r->json == NULL)
+			return reply_error(r, 400, "malformed JSON", json_string(err));
+		if (!json_is_object(r->json))
+			return reply_error(r, 400, "malformed JSON",
+					   json_string("the body must be a JSON object"));
+	}
+	rc = r->route->handler(r);
+	if (rc < 0 && !r->replied && !r->parked)
+		return reply_error(r, 500, "internal error", json_string(strerror(-rc)));
+	if (!r->replied && !r->parked)
+		return reply_error(r, 500, "internal error", json_string("no reply"));
+	return 0;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+				  const char *method, const char *version, const char *upload,
+				  size_t *upload_size, void **con_cls)
+{
+	struct req *r = *con_cls;
+	const char *cl;
+	int known;
+
+	(void)cls;
+	(void)version;
+	if (r == NULL) {
+		size_t max;
+
+		r = xcalloc(1, sizeof(*r));
+		*con_cls = r;
+		r->conn = conn;
+		r->method = method;
+		r->url = url;
+		r->start_us = mono_us();
+		r->route = route_find(r, &known);
+		if (r->route == NULL) {
+			if (known)
+				reply_errorf(r, 405, "method not allowed", "%s %s", method, url);
+			else
+				reply_errorf(r, 404, "not found", "no route %s %s", method, url);
+			return MHD_YES;
+		}
+		max = r->route->body_max ? r->route->body_max : BODY_MAX_DEFAULT;
+		buf_init(&r->body, max);
+		cl = req_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
+		if (cl && strtoull(cl, NULL, 10) > max) {
+			reply_errorf(r, 413, "body too large", "at most %zu bytes", max);
+			return MHD_YES;
+		}
+		ctl_lock();
+		if (auth_check(&r->auth, req_header(r, MHD_HTTP_HEADER_AUTHORIZATION)) < 0)
+			r->auth_failed = 1;
+		ctl_unlock();
+		if (r->auth_failed) {
+			reply_error(r, 401, "invalid token",
+				    json_string("the bearer token is unknown or revoked"));
+			return MHD_YES;
+		}
+		return MHD_YES;
+	}
+	if (*upload_size) {
+		if (!r->replied && !r->too_big && !r->upload_failed) {
+			if (r->route->upload) {
+				if (r->route->upload(r, upload, *upload_size) < 0)
+					r->upload_failed = 1;
+			} else if (buf_append(&r->body, upload, *upload_size) < 0) {
+				r->too_big = 1;
+			}
+		}
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	if (r->replied)
+		return MHD_YES;
+	ctl_lock();
+	run_handler(r);
+	ctl_unlock();
+	return MHD_YES;
+}
+
+static void on_log(void *cls, const char *fmt, va_list ap)
+{
+	char msg[512];
+
+	(void)cls;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	msg[strcspn(msg, "\n")] = '\0';
+	log_warnx("microhttpd: %s", msg);
+}
+
+static int read_pem(char **out, const char *path, struct buf *err)
+{
+	FILE *f = fopen(path, "r");
+	struct buf b = BUF_INIT(1 << 20);
+	char chunk[4096];
+	size_t n;
+
+	*out = NULL;
+	if (f == NULL) {
+		buf_printf(err, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		if (buf_append(&b, chunk, n) < 0)
+			break;
+	fclose(f);
+	if (b.len == 0) {
+		buf_printf(err, "%s: empty or too large", path);
+		buf_release(&b);
+		return -1;
+	}
+	*out = buf_detach(&b, NULL);
+	return 0;
+}
+
+int http_start(struct http_server **out, const char *listen, const char *cert, const char *key,
+	       struct buf *err)
+{
+	struct http_server *s = xcalloc(1, sizeof(*s));
+	struct sockaddr_in sin;
+	const union MHD_DaemonInfo *info;
+	char host[64];
+	const char *colon = strrchr(listen, ':');
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+			 MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG | MHD_USE_TURBO;
+	long port;
+	char *end;
+
+	*out = NULL;
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	if (colon == NULL || (size_t)(colon - listen) >= sizeof(host)) {
+		buf_printf(err, "listen: \"%s\" is not ADDR:PORT", listen);
+		goto fail;
+	}
+	memcpy(host, listen, (size_t)(colon - listen));
+	host[colon - listen] = '\0';
+	port = strtol(colon + 1, &end, 10);
+	if (*end || port < 0 || port > 65535 ||
+	    inet_pton(AF_INET, host[0] ? host : "0.0.0.0", &sin.sin_addr) != 1) {
+		buf_printf(err, "listen: \"%s\" is not IPv4-ADDR:PORT", listen);
+		goto fail;
+	}
+	sin.sin_port = htons((uint16_t)port);
+	if (cert && key) {
+		if (read_pem(&s->cert, cert, err) < 0 || read_pem(&s->key, key, err) < 0)
+			goto fail;
+		flags |= MHD_USE_TLS;
+	}
+	s->mhd = MHD_start_daemon(
+	    flags, 0, NULL, NULL, on_request, NULL, MHD_OPTION_EXTERNAL_LOGGER, on_log, NULL,
+	    MHD_OPTION_SOCK_ADDR, &sin, MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)20000, MHD_OPTION_CONNECTION_TIMEOUT,
+	    (unsigned)120, MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
+	    cert && key ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, s->cert,
+	    MHD_OPTION_HTTPS_MEM_KEY, s->key, MHD_OPTION_END);
+	if (s->mhd == NULL) {
+		buf_printf(err, "cannot listen on %s (in use, or TLS setup failed)", listen);
+		goto fail;
+	}
+	info = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_BIND_PORT);
+	s->port = info ? info->port : (int)port;
+	*out = s;
+	return 0;
+fail:
+	free(s->cert);
+	free(s->key);
+	free(s);
+	return -1;
+}
+
+int http_port(const struct http_server *s)
+{
+	return s->port;
+}
+
+void http_stop(struct http_server *s)
+{
+	if (s == NULL)
+		return;
+	MHD_stop_daemon(s->mhd);
+	free(s->cert);
+	free(s->key);
+	free(s);
+}

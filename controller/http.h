@@ -1,0 +1,109 @@
+/* The HTTP server: libmicrohttpd with one internal polling thread (epoll),
+ * suspend/resume for long polls, a route table, bounded bodies, and one error
+ * helper so that every error is {"error": "...", "detail": ...}.
+ *
+ * Handlers run on the polling thread with ctl.lock held. A handler parses, calls
+ * one domain function and replies through reply_*(); it returns 0 when it
+ * replied or parked the request (req_park), negative for a 500. */
+#ifndef XENCI_HTTP_H
+#define XENCI_HTTP_H
+
+#include <jansson.h>
+#include <microhttpd.h>
+#include <stddef.h>
+
+#include "auth.h"
+#include "buf.h"
+
+#define ROUTE_PARAMS_MAX 3
+#define ROUTE_PARAM_MAX	 256
+#define BODY_MAX_DEFAULT (64 * 1024)
+
+#define ROUTE_JSON     0x1u /* the body must be a JSON object: decoded into r->json */
+#define ROUTE_LONGPOLL 0x2u /* may park: left out of the latency histogram */
+
+struct req;
+
+struct route {
+	const char *method;
+	const char *path; /* "{}" matches one path segment, captured into r->param[] */
+	int (*handler)(struct req *r);
+	size_t body_max; /* 0: BODY_MAX_DEFAULT */
+	unsigned flags;
+	/* When set, the body is handed over in chunks as it arrives (not buffered):
+	 * return 0, or negative to refuse the rest (the handler then sees
+	 * r->upload_failed). Called without ctl.lock. */
+	int (*upload)(struct req *r, const char *data, size_t len);
+};
+
+/* The route table (routes.c), ended by a NULL method. */
+extern const struct route routes[];
+
+struct req {
+	struct MHD_Connection *conn;
+	const char *method;
+	const char *url;
+	const struct route *route;
+	char param[ROUTE_PARAMS_MAX][ROUTE_PARAM_MAX];
+	int nparam;
+	struct auth auth;
+	int auth_failed; /* a token was given but is not valid */
+	struct buf body;
+	int too_big;
+	int upload_failed;
+	json_t *json; /* ROUTE_JSON: the decoded body */
+	long long start_us;
+	int replied;
+	int parked;
+	/* The handler's own state across a park, and how to free it. */
+	void *state;
+	void (*state_free)(void *state);
+};
+
+struct http_server;
+
+/* listen: "ADDR:PORT" (port 0 picks one). cert/key: PEM files, or NULL for HTTP. */
+int http_start(struct http_server **out, const char *listen, const char *cert, const char *key,
+	       struct buf *err);
+/* The bound port. */
+int http_port(const struct http_server *s);
+/* Stops accepting, lets in-flight requests finish, and frees s. */
+void http_stop(struct http_server *s);
+
+/* Replies. Each consumes the json it is given. */
+int reply_json(struct req *r, unsigned status, json_t *body);
+int reply_error(struct req *r, unsigned status, const char *error, json_t *detail);
+int reply_errorf(struct req *r, unsigned status, const char *error, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+int reply_data(struct req *r, unsigned status, const char *content_type, const void *data,
+	       size_t len);
+/* Takes the response (and destroys its reference). */
+int reply_response(struct req *r, unsigned status, struct MHD_Response *resp);
+
+const char *req_query(struct req *r, const char *key);
+const char *req_header(struct req *r, const char *name);
+/* Parses a query parameter as a non-negative integer within [0, max]; def when absent.
+ * Returns -1 (after replying 400) when it is not one. */
+int req_query_int(struct req *r, const char *key, long long def, long long max, long long *out);
+
+/* Auth helpers: each replies 401/403 and returns -1 when the caller may not go on. */
+int req_need_role(struct req *r, enum role min);
+/* An agent token of agent `name`, or admin. */
+int req_need_agent(struct req *r, const char *name);
+
+/* Suspends the request until req_wake(); the handler is then called again. */
+void req_park(struct req *r);
+void req_wake(struct req *r);
+
+/* Request latency histogram for /metrics (microseconds). */
+#define HTTP_LAT_BUCKETS 12
+extern const double http_lat_bounds[HTTP_LAT_BUCKETS];
+struct http_stats {
+	unsigned long long count;
+	unsigned long long bucket[HTTP_LAT_BUCKETS];
+	double sum_seconds;
+	unsigned long long by_class[6]; /* 1xx..5xx by first digit */
+};
+void http_stats_get(struct http_stats *out);
+
+#endif

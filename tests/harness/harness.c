@@ -1,0 +1,318 @@
+#include "harness.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "json-util.h"
+
+const char *harness_build_dir(void)
+{
+	const char *b = getenv("XENCI_BUILD");
+
+	return b && *b ? b : "build";
+}
+
+const char *harness_root(void)
+{
+	const char *r = getenv("XENCI_ROOT");
+
+	return r && *r ? r : ".";
+}
+
+long long harness_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+
+	nanosleep(&ts, NULL);
+}
+
+int harness_write_file(const char *dir, const char *name, const char *content)
+{
+	char path[1024];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "w");
+	if (f == NULL) {
+		fprintf(stderr, "harness: %s: %s\n", path, strerror(errno));
+		return -errno;
+	}
+	fputs(content, f);
+	return fclose(f) == 0 ? 0 : -EIO;
+}
+
+int harness_run(char *const argv[], char *out, size_t outlen)
+{
+	int pipefd[2], status;
+	size_t len = 0;
+	ssize_t n;
+	pid_t pid;
+
+	if (pipe(pipefd) < 0)
+		return -errno;
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		dup2(pipefd[1], 1);
+		close(pipefd[0]);
+		close(pipefd[1]);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	close(pipefd[1]);
+	while (outlen && (n = read(pipefd[0], out + len, outlen - 1 - len)) > 0)
+		len += (size_t)n;
+	if (outlen)
+		out[len] = '\0';
+	close(pipefd[0]);
+	if (waitpid(pid, &status, 0) < 0)
+		return -errno;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -ECHILD;
+}
+
+int harness_controller_init(struct harness_controller *c)
+{
+	char tmpl[] = "/tmp/xenci-test-XXXXXX";
+
+	memset(c, 0, sizeof(*c));
+	if (mkdtemp(tmpl) == NULL) {
+		fprintf(stderr, "harness: mkdtemp: %s\n", strerror(errno));
+		return -errno;
+	}
+	snprintf(c->dir, sizeof(c->dir), "%s", tmpl);
+	snprintf(c->data, sizeof(c->data), "%s/data", c->dir);
+	snprintf(c->jobs, sizeof(c->jobs), "%s/jobs", c->dir);
+	snprintf(c->config, sizeof(c->config), "%s/controller.yaml", c->dir);
+	snprintf(c->log, sizeof(c->log), "%s/controller.log", c->dir);
+	if (mkdir(c->jobs, 0755) < 0)
+		return -errno;
+	c->inited = 1;
+	return 0;
+}
+
+static int read_url(struct harness_controller *c)
+{
+	char path[400], line[128];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/controller.url", c->data);
+	f = fopen(path, "r");
+	if (f == NULL)
+		return -1;
+	if (fgets(line, sizeof(line), f) == NULL) {
+		fclose(f);
+		return -1;
+	}
+	fclose(f);
+	line[strcspn(line, "\n")] = '\0';
+	snprintf(c->url, sizeof(c->url), "%s", line);
+	c->port = atoi(strrchr(line, ':') ? strrchr(line, ':') + 1 : "0");
+	return 0;
+}
+
+static void print_log(const struct harness_controller *c)
+{
+	char line[1024];
+	FILE *f = fopen(c->log, "r");
+
+	if (f == NULL)
+		return;
+	while (fgets(line, sizeof(line), f))
+		fprintf(stderr, "  controller| %s", line);
+	fclose(f);
+}
+
+int harness_controller_start(struct harness_controller *c)
+{
+	char bin[512], url_file[400], out[sizeof(c->admin_token)];
+	char *argv[8];
+	struct http_client h;
+	struct http_reply r;
+	long long deadline;
+	FILE *f;
+	int rc, status;
+
+	if (!c->inited && harness_controller_init(c) < 0)
+		return -1;
+	snprintf(bin, sizeof(bin), "%s/xenci-controller", harness_build_dir());
+	f = fopen(c->config, "w");
+	if (f == NULL)
+		return -errno;
+	fprintf(f, "listen: 127.0.0.1:0\ndata: %s\njobs_dir: %s\nschema_dir: %s/schema\n%s",
+		c->data, c->jobs, harness_root(), c->extra_config ? c->extra_config : "");
+	fclose(f);
+	snprintf(url_file, sizeof(url_file), "%s/controller.url", c->data);
+	unlink(url_file);
+	c->pid = fork();
+	if (c->pid < 0)
+		return -errno;
+	if (c->pid == 0) {
+		int fd = open(c->log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+
+		if (fd >= 0) {
+			dup2(fd, 2);
+			close(fd);
+		}
+		execl(bin, bin, "--config", c->config, (char *)NULL);
+		fprintf(stderr, "harness: exec %s: %s\n", bin, strerror(errno));
+		_exit(127);
+	}
+	deadline = harness_now_ms() + 10000;
+	while (read_url(c) < 0) {
+		if (waitpid(c->pid, &status, WNOHANG) == c->pid) {
+			fprintf(stderr, "harness: the controller exited at start-up\n");
+			print_log(c);
+			c->pid = 0;
+			return -1;
+		}
+		if (harness_now_ms() > deadline) {
+			fprintf(stderr, "harness: the controller did not start in 10 s\n");
+			print_log(c);
+			harness_controller_kill(c);
+			return -1;
+		}
+		sleep_ms(10);
+	}
+	/* It listens before it writes the URL; make sure it answers. */
+	http_client_init(&h, c->url, NULL);
+	http_reply_init(&r);
+	rc = http_request(&h, "GET", "/api/v1/version", NULL, NULL, 0, NULL, &r);
+	if (rc < 0 || r.status != 200) {
+		fprintf(stderr, "harness: the controller does not answer: %s\n", r.error);
+		rc = -1;
+	}
+	http_reply_release(&r);
+	http_client_release(&h);
+	if (rc < 0) {
+		print_log(c);
+		harness_controller_kill(c);
+		return -1;
+	}
+	if (c->admin_token[0] == '\0') {
+		argv[0] = bin;
+		argv[1] = "token";
+		argv[2] = "create";
+		argv[3] = "--role=admin";
+		argv[4] = "--config";
+		argv[5] = c->config;
+		argv[6] = NULL;
+		rc = harness_run(argv, out, sizeof(out));
+		out[strcspn(out, "\n")] = '\0';
+		if (rc != 0 || strncmp(out, "xci_", 4)) {
+			fprintf(stderr, "harness: token create failed (%d)\n", rc);
+			harness_controller_kill(c);
+			return -1;
+		}
+		snprintf(c->admin_token, sizeof(c->admin_token), "%s", out);
+	}
+	return 0;
+}
+
+int harness_controller_kill(struct harness_controller *c)
+{
+	int status;
+
+	if (c->pid <= 0)
+		return 0;
+	kill(c->pid, SIGKILL);
+	waitpid(c->pid, &status, 0);
+	c->pid = 0;
+	return 0;
+}
+
+static void remove_tree(const char *dir)
+{
+	char *argv[] = {"/bin/rm", "-rf", (char *)dir, NULL};
+	char out[16];
+
+	harness_run(argv, out, sizeof(out));
+}
+
+int harness_controller_stop(struct harness_controller *c)
+{
+	long long deadline;
+	int status = 0, rc = 0;
+
+	if (c->pid > 0) {
+		kill(c->pid, SIGTERM);
+		deadline = harness_now_ms() + 5000;
+		for (;;) {
+			pid_t p = waitpid(c->pid, &status, WNOHANG);
+
+			if (p == c->pid) {
+				rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+				break;
+			}
+			if (harness_now_ms() > deadline) {
+				fprintf(stderr, "harness: no exit 5 s after SIGTERM: SIGKILL\n");
+				kill(c->pid, SIGKILL);
+				waitpid(c->pid, &status, 0);
+				rc = -1;
+				break;
+			}
+			sleep_ms(10);
+		}
+		c->pid = 0;
+	}
+	if (getenv("XENCI_VERBOSE"))
+		print_log(c);
+	if (c->inited && !getenv("XENCI_KEEP"))
+		remove_tree(c->dir);
+	else if (c->inited)
+		fprintf(stderr, "harness: kept %s\n", c->dir);
+	c->inited = 0;
+	return rc;
+}
+
+int harness_http(struct harness_controller *c, const char *token, struct http_client *client)
+{
+	int rc = http_client_init(client, c->url, token);
+
+	if (rc == 0) {
+		client->retries = 0;
+		client->timeout_ms = 70000;
+	}
+	return rc;
+}
+
+int harness_token(struct harness_controller *c, const char *role, const char *agent, char *out,
+		  size_t outlen)
+{
+	struct http_client h;
+	struct http_reply r;
+	json_t *body = json_pack("{s:s}", "role", role);
+	int rc = -1;
+
+	if (agent)
+		json_object_set_new(body, "agent", json_string(agent));
+	harness_http(c, c->admin_token, &h);
+	http_reply_init(&r);
+	if (http_json(&h, "POST", "/api/v1/tokens", body, &r) == 0 && r.status == 201 &&
+	    jstr(r.json, "token", NULL)) {
+		snprintf(out, outlen, "%s", jstr(r.json, "token", ""));
+		rc = 0;
+	} else {
+		fprintf(stderr, "harness: token %s: %ld %s\n", role, r.status, r.error);
+	}
+	json_decref(body);
+	http_reply_release(&r);
+	http_client_release(&h);
+	return rc;
+}

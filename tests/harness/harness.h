@@ -1,0 +1,73 @@
+/* The shared test harness: a real xenci-controller process on 127.0.0.1 with a
+ * temporary data folder, driven through lib/http-client (libcurl).
+ *
+ *	struct harness_controller c;
+ *
+ *	harness_controller_init(&c);            // temp dir with an empty jobs/ folder
+ *	harness_write_file(c.jobs, "x.yaml", "name: x\n...");   // optional
+ *	harness_controller_start(&c);           // spawns, waits until it answers,
+ *	                                        // makes c.admin_token
+ *	harness_token(&c, "agent", "lab-a", tok, sizeof(tok));
+ *	harness_http(&c, tok, &client);         // a client for c.url with that token
+ *	...
+ *	harness_controller_stop(&c);            // SIGTERM, then SIGKILL; removes the temp
+ *	                                        // dir unless XENCI_KEEP is set
+ *
+ * Everything returns 0 or negative, and prints why on stderr. The controller's
+ * stderr goes to c.log (printed by harness_controller_stop when XENCI_VERBOSE is
+ * set, and kept with the dir under XENCI_KEEP). The binary is
+ * $XENCI_BUILD/xenci-controller (tests/run.sh sets it; default "build"). */
+#ifndef XENCI_HARNESS_H
+#define XENCI_HARNESS_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "http-client.h"
+
+struct harness_controller {
+	/* Set by harness_controller_init; tests may read and write these before start. */
+	char dir[256];	  /* the temp dir: everything below lives in it */
+	char data[320];	  /* the data folder (database, artifacts, logs) */
+	char jobs[320];	  /* jobs_dir: write job files here before start */
+	char config[320]; /* the generated config file */
+	char log[320];	  /* the controller's stderr */
+	/* Extra YAML lines appended to the config (e.g. "lease_seconds: 2\n"), or NULL. */
+	const char *extra_config;
+	/* Set by harness_controller_start. */
+	pid_t pid;
+	int port;
+	char url[128]; /* "http://127.0.0.1:PORT" */
+	char admin_token[128];
+	int inited;
+};
+
+int harness_controller_init(struct harness_controller *c);
+/* Starts the controller (initialising c first if needed). Restartable: a second
+ * start after harness_controller_kill() reuses the same data folder. */
+int harness_controller_start(struct harness_controller *c);
+/* SIGTERM, wait up to 5 s, then SIGKILL; removes the temp dir unless XENCI_KEEP.
+ * Returns the controller's exit status (0 on a clean stop) or negative. */
+int harness_controller_stop(struct harness_controller *c);
+/* kill -9 and reap, keeping the data (for crash tests). */
+int harness_controller_kill(struct harness_controller *c);
+/* Makes a token through the admin API. role: "admin", "agent" or "user";
+ * agent: the agent name for "agent", else NULL. */
+int harness_token(struct harness_controller *c, const char *role, const char *agent, char *out,
+		  size_t outlen);
+/* Initialises client for c->url with token (may be NULL); the caller releases it.
+ * The client does not retry (tests see every reply). */
+int harness_http(struct harness_controller *c, const char *token, struct http_client *client);
+
+/* $XENCI_BUILD or "build"; $XENCI_ROOT or ".". */
+const char *harness_build_dir(void);
+const char *harness_root(void);
+/* Writes dir/name with content. */
+int harness_write_file(const char *dir, const char *name, const char *content);
+/* Runs argv (NULL-terminated) and captures its stdout into out (bounded, NUL-terminated).
+ * Returns the exit status, or negative when it could not run. */
+int harness_run(char *const argv[], char *out, size_t outlen);
+/* Milliseconds on a monotonic clock. */
+long long harness_now_ms(void);
+
+#endif
