@@ -94,11 +94,10 @@ static const struct vfield branch_fields[] = {
 const struct vfield tree_conf_fields[] = {
     {.name = "name",
      .type = V_STRING,
-     .flags = V_REQUIRED,
      .min = 1,
      .max = 64,
      .check = check_tree_name,
-     .help = "the tree's name"},
+     .help = "the tree's name (in a list of trees; a mapping's key names it)"},
     {.name = "source",
      .type = V_STRING,
      .flags = V_REQUIRED,
@@ -145,14 +144,36 @@ static int has(char **v, size_t n, const char *s)
 	return 0;
 }
 
+/* {name: {...}} as [{name, ...}]: a new reference. */
+static json_t *trees_as_list(const json_t *trees)
+{
+	json_t *list = json_array(), *v;
+	const char *key;
+
+	json_object_foreach ((json_t *)trees, key, v) {
+		json_t *t = json_is_object(v) ? json_deep_copy(v) : json_object();
+
+		json_object_set_new(t, "name", json_string(key));
+		json_array_append_new(list, t);
+	}
+	return list;
+}
+
 int trees_conf_load(struct trees_conf *out, const json_t *trees, char *err, size_t errlen)
 {
 	const json_t *t;
 	size_t i;
 
 	memset(out, 0, sizeof(*out));
-	if (trees == NULL)
+	if (trees == NULL || json_is_null(trees))
 		return 0;
+	if (json_is_object(trees)) {
+		json_t *list = trees_as_list(trees);
+		int rc = trees_conf_load(out, list, err, errlen);
+
+		json_decref(list);
+		return rc;
+	}
 	if (json_array_size(trees) > WATCH_MAX_TREES) {
 		seterr(err, errlen, "trees: more than %d", WATCH_MAX_TREES);
 		return -1;
@@ -163,6 +184,11 @@ int trees_conf_load(struct trees_conf *out, const json_t *trees, char *err, size
 		const json_t *b;
 		size_t k;
 
+		if (*jstr(t, "name", "") == '\0') {
+			seterr(err, errlen, "trees[%zu]: a tree needs a name", i);
+			out->count--;
+			goto fail;
+		}
 		tc->name = xstrdup(jstr(t, "name", ""));
 		tc->source = xstrdup(jstr(t, "source", ""));
 		tc->interval = (long)jint(t, "interval", 60);

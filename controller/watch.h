@@ -5,13 +5,15 @@
  * gets, and an optional push gate (the gating jobs, and the ref they advance):
  *
  *   trees:
- *     - name: xen
+ *     xen:                            # the tree's name
  *       source: hypervisor/xen        # a path (relative to the config) or a URL
  *       interval: 60                  # seconds between polls (default 60)
  *       branches:
  *         - name: staging
  *           jobs: [xen-smoke]         # default: every job
  *           gate: {jobs: [xen-smoke], advance: master}
+ *
+ * (A list of trees, each with a `name`, is accepted too.)
  *
  * The watcher reads (a local tree) or fetches (a URL, into a bare mirror under
  * the state folder) every watched branch on the tree's interval, and at once when
@@ -55,11 +57,11 @@ struct trees_conf {
 	size_t count;
 };
 
-/* The validator's table for one element of "trees" (use it as the .fields of a
- * V_ARRAY of V_OBJECT member named "trees"). */
+/* The validator's table for one tree (a member of the "trees" mapping, or an
+ * element of a "trees" list). */
 extern const struct vfield tree_conf_fields[];
 
-/* Reads a validated "trees" array (NULL: no trees). Returns 0 or -1 with err
+/* Reads a validated "trees" mapping or list (NULL: no trees). Returns 0 or -1 with err
  * (a duplicate tree or branch name, a gate job the branch does not run). */
 int trees_conf_load(struct trees_conf *out, const json_t *trees, char *err, size_t errlen);
 

@@ -107,6 +107,23 @@ static void test_config(void **state)
 	assert_string_equal(msg, "trees[0].branches[1]: \"staging\" is listed twice");
 	msg = load(&c, "trees:\n  - name: xen\n    source: x\n    intervall: 5\n");
 	assert_non_null(strstr(msg, "intervall"));
+	msg = load(&c, "trees:\n  - source: x\n");
+	assert_string_equal(msg, "trees[0]: a tree needs a name");
+
+	/* The mapping form, as the controller's configuration has it. */
+	{
+		json_t *m = json_pack("{s:{s:s, s:[{s:s}]}, s:{s:s}}", "xen", "source", "a",
+				      "branches", "name", "staging", "linux", "source", "b");
+		char err[256];
+
+		assert_int_equal(trees_conf_load(&c, m, err, sizeof(err)), 0);
+		assert_int_equal(c.count, 2);
+		assert_string_equal(c.trees[0].name, "xen");
+		assert_string_equal(c.trees[1].source, "b");
+		assert_non_null(tree_conf_branch(trees_conf_find(&c, "xen"), "staging"));
+		trees_conf_release(&c);
+		json_decref(m);
+	}
 }
 
 struct seen {
