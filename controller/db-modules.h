@@ -17,5 +17,7 @@ int db_events_prepare(sqlite3 *db);
 void db_events_finalize(void);
 int db_artifacts_prepare(sqlite3 *db);
 void db_artifacts_finalize(void);
+int db_watch_prepare(sqlite3 *db);
+void db_watch_finalize(void);
 
 #endif

@@ -44,6 +44,7 @@ static const struct db_module {
     {"attempts", db_attempts_prepare, db_attempts_finalize},
     {"events", db_events_prepare, db_events_finalize},
     {"artifacts", db_artifacts_prepare, db_artifacts_finalize},
+    {"watch", db_watch_prepare, db_watch_finalize},
     {NULL, NULL, NULL},
 };
 

@@ -20,6 +20,7 @@
 #include "jobs.h"
 #include "log.h"
 #include "sched.h"
+#include "watch-ctl.h"
 #include "xmalloc.h"
 
 static const char usage[] =
@@ -167,6 +168,20 @@ static int cmd_token(int argc, char **argv)
 	return 0;
 }
 
+/* Tree paths in the configuration are relative to its folder. */
+static const char *config_dir(void)
+{
+	static char dir[PATH_MAX];
+	const char *slash = ctl.cfg.file ? strrchr(ctl.cfg.file, '/') : NULL;
+
+	if (ctl.cfg.file == NULL)
+		return NULL;
+	if (slash == NULL)
+		return ".";
+	snprintf(dir, sizeof(dir), "%.*s", (int)(slash - ctl.cfg.file), ctl.cfg.file);
+	return dir;
+}
+
 static int serve(void)
 {
 	struct http_server *srv = NULL;
@@ -207,6 +222,10 @@ static int serve(void)
 		log_warnx("cannot start the timer thread");
 		goto out;
 	}
+	if (trees_start(ctl.cfg.trees, config_dir(), ctl.cfg.data, &err) < 0) {
+		log_warnx("%s", buf_cstr(&err));
+		goto out;
+	}
 	url_file = xasprintf("%s/controller.url", ctl.cfg.data);
 	tmp = xasprintf("%s.tmp", url_file);
 	f = fopen(tmp, "w");
@@ -233,6 +252,7 @@ static int serve(void)
 	usleep(100 * 1000);
 	rc = 0;
 out:
+	trees_stop();
 	sched_stop();
 	http_stop(srv);
 	ctl_lock();
@@ -262,6 +282,7 @@ int main(int argc, char **argv)
 
 	log_init("xenci-controller", LOG_LEVEL_INFO);
 	config_init(&ctl.cfg);
+	config_trees_check = trees_config_check;
 	if (argc > 1 && !strcmp(argv[1], "token"))
 		return cmd_token(argc - 1, argv + 1);
 	while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {

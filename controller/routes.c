@@ -2,6 +2,7 @@
  * Others add their lines here (git trees, gate, bisection, pages). "{}" is one
  * path segment, captured in r->param[]. */
 #include "api.h"
+#include "api-trees.h"
 
 const struct route routes[] = {
     /* the agent protocol */
@@ -32,5 +33,14 @@ const struct route routes[] = {
     {"POST", "/api/v1/tokens", api_token_create, 4096, ROUTE_JSON, NULL},
     {"DELETE", "/api/v1/tokens/{}", api_token_delete, 0, 0, NULL},
     {"POST", "/api/v1/attempts/{}/cancel", api_attempt_cancel, 4096, ROUTE_JSON, NULL},
+    /* trees: builders' sources, submissions, pokes and push hooks, the branch matrix */
+    {"GET", "/api/v1/trees", api_trees, 0, 0, NULL},
+    {"GET", "/api/v1/trees/{}/commits/{}/manifest", api_tree_manifest, 0, 0, NULL},
+    {"GET", "/api/v1/trees/{}/blobs/{}", api_tree_blob, 0, 0, NULL},
+    {"POST", "/api/v1/submissions", api_submission_create, 32 * 1024 * 1024 + 1, 0, NULL},
+    {"GET", "/api/v1/submissions/{}", api_submission, 0, 0, NULL},
+    {"POST", "/api/v1/poke", api_poke, 4096, ROUTE_JSON, NULL},
+    {"POST", "/api/v1/webhook", api_webhook, 1024 * 1024, 0, NULL},
+    {"GET", "/api/v1/branches/{}", api_branch, 0, 0, NULL},
     {NULL, NULL, NULL, 0, 0, NULL},
 };

@@ -1,0 +1,220 @@
+/* The HTTP handlers of trees: the builders' sources (manifest, blobs), patch
+ * submissions, pokes and push webhooks, and the branch matrix. Each parses,
+ * calls one function of watch-ctl.c and replies. ctl.lock is held. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api-trees.h"
+#include "git-repo.h"
+#include "json-util.h"
+#include "mbox.h"
+#include "watch-ctl.h"
+#include "watch-db.h"
+
+#define BLOB_MAX (256 * 1024 * 1024)
+
+static struct tree_conf *tree_or_404(struct req *r, const char *name)
+{
+	struct tree_conf *t = trees_find(name);
+
+	if (t == NULL)
+		reply_errorf(r, 404, "no such tree", "no tree named \"%.64s\"", name);
+	return t;
+}
+
+int api_trees(struct req *r)
+{
+	return reply_json(r, 200, json_pack("{s:o}", "trees", trees_list_json()));
+}
+
+int api_tree_manifest(struct req *r)
+{
+	struct tree_conf *t = tree_or_404(r, r->param[0]);
+	json_t *files;
+	char err[256];
+	int rc;
+
+	if (t == NULL)
+		return 0;
+	rc = gitrepo_manifest(&files, t->repo, r->param[1], err, sizeof(err));
+	if (rc == -EINVAL)
+		return reply_error(r, 400, "not a commit id", json_string(err));
+	if (rc < 0)
+		return reply_error(r, 404, "no such commit", json_string(err));
+	return reply_json(
+	    r, 200,
+	    json_pack("{s:s, s:s, s:o}", "tree", t->name, "commit", r->param[1], "files", files));
+}
+
+int api_tree_blob(struct req *r)
+{
+	struct tree_conf *t = tree_or_404(r, r->param[0]);
+	struct buf b = BUF_INIT(BLOB_MAX);
+	int rc;
+
+	if (t == NULL)
+		return 0;
+	rc = gitrepo_blob(&b, t->repo, r->param[1]);
+	if (rc == -EINVAL)
+		rc = reply_errorf(r, 400, "not a blob id", "\"%.64s\"", r->param[1]);
+	else if (rc == -ENOSPC)
+		rc = reply_errorf(r, 413, "blob too large", "larger than %d MiB", BLOB_MAX >> 20);
+	else if (rc < 0)
+		rc = reply_errorf(r, 404, "no such blob", "%.64s", r->param[1]);
+	else
+		rc = reply_data(r, 200, "application/octet-stream", b.data ? b.data : "", b.len);
+	buf_release(&b);
+	return rc;
+}
+
+static json_t *split_jobs(const char *s)
+{
+	json_t *jobs = json_array();
+	const char *p = s;
+
+	while (p && *p) {
+		size_t n = strcspn(p, ",");
+
+		if (n > 0 && n < 128) {
+			char name[128];
+
+			snprintf(name, sizeof(name), "%.*s", (int)n, p);
+			json_array_append_new(jobs, json_string(name));
+		}
+		p += n;
+		if (*p == ',')
+			p++;
+	}
+	return jobs;
+}
+
+int api_submission_create(struct req *r)
+{
+	json_t *reply = NULL, *detail = NULL, *jobs = NULL;
+	const char *q = req_query(r, "jobs");
+	char err[1024];
+	int rc;
+
+	if (req_need_role(r, ROLE_USER) < 0)
+		return 0;
+	if (r->too_big)
+		return reply_errorf(r, 413, "series too large", "at most %d MiB",
+				    MBOX_MAX_SIZE >> 20);
+	if (q && *q)
+		jobs = split_jobs(q);
+	rc = trees_submit(&reply, &detail, req_query(r, "tree"), req_query(r, "base"), jobs,
+			  r->body.data ? r->body.data : "", r->body.len, r->auth.token_id, err,
+			  sizeof(err));
+	json_decref(jobs);
+	if (rc == 0)
+		return reply_json(r, 201, reply);
+	if (rc == -EPERM)
+		return reply_error(r, 422, "patch does not apply",
+				   detail ? detail : json_string(err));
+	json_decref(detail);
+	if (rc == -EINVAL)
+		return reply_error(r, 422, "not a valid patch series", json_string(err));
+	if (rc == -ENOENT)
+		return reply_error(r, 404, "no such tree or base", json_string(err));
+	return reply_error(r, 500, "submission failed", json_string(err));
+}
+
+int api_submission(struct req *r)
+{
+	long long id;
+	json_t *s;
+
+	if (api_param_id(r, 0, &id) < 0)
+		return 0;
+	s = db_submission_get(id);
+	if (s == NULL)
+		return reply_errorf(r, 404, "no such submission", "%lld", id);
+	return reply_json(r, 200, s);
+}
+
+static int poke_reply(struct req *r, const char *tree, const char *branch, const char *why)
+{
+	json_t *reply = NULL;
+	char err[256];
+	int rc;
+
+	rc = trees_poke(&reply, tree, branch, why, err, sizeof(err));
+	if (rc == 0)
+		return reply_json(r, 200, reply);
+	if (rc == -ENOENT)
+		return reply_error(r, 404, "not a watched branch", json_string(err));
+	return reply_error(r, 502, "cannot read the tree", json_string(err));
+}
+
+int api_poke(struct req *r)
+{
+	static const struct vfield fields[] = {
+	    {.name = "tree", .type = V_STRING, .max = 64},
+	    {.name = "branch", .type = V_STRING, .flags = V_REQUIRED, .min = 1, .max = 256},
+	    {NULL},
+	};
+
+	if (req_need_role(r, ROLE_USER) < 0 || api_validate(r, fields) < 0)
+		return 0;
+	return poke_reply(r, jstr(r->json, "tree", NULL), jstr(r->json, "branch", ""), "poke");
+}
+
+/* A push hook: the user token as a bearer token, or (for hosts that cannot set
+ * that header) in X-Gitlab-Token or ?token=. The body is the host's push event:
+ * every common one has "ref": "refs/heads/BRANCH". */
+int api_webhook(struct req *r)
+{
+	const char *tok = req_header(r, "X-Gitlab-Token"), *ref;
+	char err[256];
+	json_t *body;
+
+	if (tok == NULL)
+		tok = req_query(r, "token");
+	if (r->auth.role < ROLE_USER && tok && strlen(tok) < TOKEN_MAX) {
+		char header[TOKEN_MAX + 16];
+
+		snprintf(header, sizeof(header), "Bearer %s", tok);
+		if (auth_check(&r->auth, header) < 0)
+			return reply_error(r, 401, "bad token", NULL);
+	}
+	if (req_need_role(r, ROLE_USER) < 0)
+		return 0;
+	body = json_parse(r->body.data ? r->body.data : "", r->body.len, err, sizeof(err));
+	if (body == NULL)
+		return reply_error(r, 400, "not a JSON push event", json_string(err));
+	ref = jstr(body, "ref", NULL);
+	if (ref == NULL || strncmp(ref, "refs/heads/", 11) || strlen(ref) > GITREPO_MAX_REV) {
+		json_decref(body);
+		return reply_error(r, 422, "not a branch push",
+				   json_string("the event has no \"ref\": \"refs/heads/...\""));
+	}
+	{
+		char branch[GITREPO_MAX_REV + 1];
+		int rc;
+
+		snprintf(branch, sizeof(branch), "%s", ref + 11);
+		json_decref(body);
+		rc = poke_reply(r, req_query(r, "tree"), branch, "webhook");
+		return rc;
+	}
+}
+
+int api_branch(struct req *r)
+{
+	long long limit;
+	const char *by = req_query(r, "by");
+	struct viewer v = {r->auth.role == ROLE_ADMIN,
+			   r->auth.role == ROLE_AGENT ? r->auth.agent : NULL};
+	json_t *twin;
+
+	if (req_query_int(r, "limit", 20, 200, &limit) < 0)
+		return 0;
+	twin = trees_branch_json(req_query(r, "tree"), r->param[0], (int)(limit ? limit : 20),
+				 by && !strcmp(by, "class"), &v);
+	if (twin == NULL)
+		return reply_errorf(r, 404, "no such branch", "\"%.128s\" is not watched",
+				    r->param[0]);
+	return reply_json(r, 200, twin);
+}

@@ -1,0 +1,17 @@
+/* The handlers of trees, submissions, pokes, webhooks and branches (api-trees.c);
+ * routes.c lists them. See docs/api.md, "Trees, submissions and the push gate". */
+#ifndef XENCI_API_TREES_H
+#define XENCI_API_TREES_H
+
+#include "api.h"
+
+int api_trees(struct req *r);
+int api_tree_manifest(struct req *r);
+int api_tree_blob(struct req *r);
+int api_submission_create(struct req *r);
+int api_submission(struct req *r);
+int api_poke(struct req *r);
+int api_webhook(struct req *r);
+int api_branch(struct req *r);
+
+#endif

@@ -1,0 +1,616 @@
+#include "watch-ctl.h"
+
+#include <errno.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "attempts.h"
+#include "ctl.h"
+#include "db-attempts.h"
+#include "db-flights.h"
+#include "db.h"
+#include "flights.h"
+#include "gate.h"
+#include "git-apply.h"
+#include "json-util.h"
+#include "log.h"
+#include "mbox.h"
+#include "sched.h"
+#include "watch-db.h"
+#include "xmalloc.h"
+
+static struct trees_conf trees;
+static struct watcher watcher;
+static int started;
+static int coalescing; /* the gate ignores the cancels of coalesced flights */
+
+int trees_config_check(const json_t *t, struct buf *err)
+{
+	struct trees_conf c;
+	struct vctx ctx;
+	char msg[512];
+	int rc = 0;
+
+	vctx_init(&ctx, NULL, NULL);
+	if (json_is_object(t)) {
+		const char *name;
+		json_t *v;
+
+		json_object_foreach ((json_t *)t, name, v)
+			if (validate_object(&ctx, tree_conf_fields, t, name, 0, v, name) < 0)
+				rc = -1;
+	} else if (json_is_array(t)) {
+		json_t *v;
+		size_t i;
+
+		json_array_foreach (t, i, v) {
+			char path[32];
+
+			snprintf(path, sizeof(path), "trees[%zu]", i);
+			if (validate_object(&ctx, tree_conf_fields, t, NULL, i, v, path) < 0)
+				rc = -1;
+		}
+	} else if (t && !json_is_null(t)) {
+		buf_puts(err, "trees: must be a mapping of tree names\n");
+		rc = -1;
+	}
+	if (rc < 0) {
+		buf_puts(err, buf_cstr(&ctx.text));
+	} else if (trees_conf_load(&c, t, msg, sizeof(msg)) < 0) {
+		buf_printf(err, "trees: %s\n", msg);
+		rc = -1;
+	} else {
+		trees_conf_release(&c);
+	}
+	vctx_release(&ctx);
+	return rc;
+}
+
+struct trees_conf *trees_conf_get(void)
+{
+	return started ? &trees : NULL;
+}
+
+struct tree_conf *trees_find(const char *name)
+{
+	if (!started || trees.count == 0)
+		return NULL;
+	if (name == NULL || *name == '\0')
+		return &trees.trees[0];
+	return trees_conf_find(&trees, name);
+}
+
+/* Watcher callbacks: the store keeps the heads. */
+static int watch_last_head(void *ctx, const char *tree, const char *branch, char hex[GITREPO_HEX])
+{
+	long long tree_id, bid;
+
+	(void)ctx;
+	hex[0] = '\0';
+	if (db_tree_id(&tree_id, tree) < 0 || db_branch_id(&bid, tree_id, branch, hex) < 0)
+		return -1;
+	return 0;
+}
+
+static void watch_lock(void *ctx)
+{
+	(void)ctx;
+	ctl_lock();
+}
+
+static void watch_unlock(void *ctx)
+{
+	(void)ctx;
+	ctl_unlock();
+}
+
+/* Cancels the branch's flights that have not started: the new head replaces
+ * them (OSSTest's coalescing). Returns their ids. */
+static json_t *coalesce(long long bid, const char *newer)
+{
+	json_t *flights = db_branch_unstarted_flights(bid), *f, *a;
+	char reason[96];
+	size_t i, k;
+
+	snprintf(reason, sizeof(reason), "coalesced: a newer head %.12s was pushed", newer);
+	coalescing = 1;
+	json_array_foreach (flights, i, f) {
+		json_t *open = db_flight_open_attempts(json_integer_value(f));
+
+		json_array_foreach (open, k, a)
+			attempt_cancel(json_integer_value(a), reason);
+		json_decref(open);
+		db_flight_update(json_integer_value(f));
+	}
+	coalescing = 0;
+	return flights;
+}
+
+static long long watch_changed(void *ctx, const struct watch_event *ev)
+{
+	const struct branch_conf *b = ev->branch;
+	struct flight_spec spec;
+	struct buf err = BUF_INIT(1024);
+	json_t *jobs = NULL, *coalesced = NULL;
+	long long tree_id, bid, fid = 0;
+	char ref[GITREPO_MAX_REV + 16], describe[128] = "";
+
+	(void)ctx;
+	if (db_tree_id(&tree_id, ev->tree->name) < 0 ||
+	    db_branch_id(&bid, tree_id, b->name, NULL) < 0)
+		return -EIO;
+	if (ev->change == WATCH_DELETED) {
+		log_info("%s/%s: deleted (was %.12s, %s)", ev->tree->name, b->name, ev->old,
+			 ev->why);
+		db_branch_set_head(bid, "");
+		db_branch_event(bid, "deleted", ev->old, "", ev->why, 0, NULL);
+		return 0;
+	}
+	coalesced = coalesce(bid, ev->now);
+	if (b->jobs) {
+		jobs = json_array();
+		for (size_t i = 0; i < b->njobs; i++)
+			json_array_append_new(jobs, json_string(b->jobs[i]));
+	}
+	gitrepo_describe(describe, sizeof(describe), ev->tree->repo, ev->now);
+	snprintf(ref, sizeof(ref), "refs/heads/%s", b->name);
+	memset(&spec, 0, sizeof(spec));
+	spec.tree = ev->tree->name;
+	spec.commit = ev->now;
+	spec.ref = ref;
+	spec.describe = describe[0] ? describe : NULL;
+	spec.jobs = jobs;
+	spec.kind = "push";
+	spec.priority = b->gate_ref ? PRIO_GATE : PRIO_BACKGROUND;
+	if (flight_create(&fid, &spec, &err) < 0) {
+		log_warnx("%s/%s: %s %.12s: no flight: %s", ev->tree->name, b->name,
+			  watch_change_name(ev->change), ev->now, buf_cstr(&err));
+		fid = -EIO;
+		goto out;
+	}
+	db_flight_set_branch(fid, bid);
+	db_branch_set_head(bid, ev->now);
+	db_branch_event(bid, watch_change_name(ev->change), ev->old, ev->now, ev->why, fid,
+			coalesced);
+	if (ev->change == WATCH_FORCED)
+		log_info("%s/%s: force-pushed %.12s -> %.12s (%s): flight %lld", ev->tree->name,
+			 b->name, ev->old, ev->now, ev->why, fid);
+	else
+		log_info("%s/%s: %s %.12s (%s): flight %lld%s", ev->tree->name, b->name,
+			 watch_change_name(ev->change), ev->now, ev->why, fid,
+			 json_array_size(coalesced) ? ", coalescing earlier flights" : "");
+out:
+	json_decref(jobs);
+	json_decref(coalesced);
+	buf_release(&err);
+	return fid;
+}
+
+static const struct watch_ops ctl_watch_ops = {
+    .last_head = watch_last_head,
+    .changed = watch_changed,
+    .lock = watch_lock,
+    .unlock = watch_unlock,
+};
+
+/* The flight's jobs for the gate: its test attempts. */
+static json_t *flight_gate_jobs(long long flight_id)
+{
+	json_t *tests = db_flight_test_attempts(flight_id), *t;
+	size_t i;
+
+	json_array_foreach (tests, i, t) {
+		const char *state = jstr(t, "state", "");
+
+		if (attempt_state_final(state))
+			json_object_set_new(t, "verdict", json_string(state));
+	}
+	return tests;
+}
+
+void trees_gate_check(long long flight_id)
+{
+	json_t *fb = db_flight_branch(flight_id), *jobs = NULL;
+	struct tree_conf *t;
+	struct branch_conf *b;
+	struct gate_decision d;
+
+	if (fb == NULL)
+		return;
+	t = trees_find(jstr(fb, "tree", ""));
+	b = t ? tree_conf_branch(t, jstr(fb, "branch", "")) : NULL;
+	if (b == NULL || b->gate_ref == NULL || db_gate_decided(flight_id, b->gate_ref))
+		goto out;
+	jobs = flight_gate_jobs(flight_id);
+	if (gate_apply(&d, t->repo, b->gate_ref, jstr(fb, "commit", ""), jobs,
+		       (const char *const *)b->gate_jobs, b->ngate_jobs) < 0) {
+		log_warnx("gate %s/%s: %s", t->name, b->name, d.reason);
+		goto out;
+	}
+	if (d.outcome == GATE_WAIT)
+		goto out;
+	db_gate_record(jint(fb, "branch_id", 0), flight_id, b->gate_ref, jstr(fb, "commit", ""),
+		       d.from, d.action, d.reason);
+	log_info("gate %s/%s -> %s: flight %lld %s: %s", t->name, b->name, b->gate_ref, flight_id,
+		 d.action, d.reason);
+	sched_wake_events();
+out:
+	json_decref(jobs);
+	json_decref(fb);
+}
+
+static void gate_observer(const struct attempt *a, const char *verdict, void *user)
+{
+	(void)verdict;
+	(void)user;
+	if (a->flight > 0 && !strcmp(a->kind, "test") && !coalescing)
+		trees_gate_check(a->flight);
+}
+
+int trees_start(const json_t *t, const char *base_dir, const char *data_dir, struct buf *err)
+{
+	char msg[512];
+
+	if (started)
+		return 0;
+	mbox_init();
+	gitrepo_global_init();
+	if (trees_conf_load(&trees, t, msg, sizeof(msg)) < 0 ||
+	    trees_conf_open(&trees, base_dir, data_dir, msg, sizeof(msg)) < 0) {
+		buf_printf(err, "trees: %s", msg);
+		trees_conf_release(&trees);
+		return -1;
+	}
+	watcher_init(&watcher, &trees, &ctl_watch_ops, NULL);
+	if (attempt_observe(gate_observer, NULL) < 0 || watcher_start(&watcher) < 0) {
+		buf_puts(err, "trees: cannot start the watcher");
+		watcher_release(&watcher);
+		trees_conf_release(&trees);
+		return -1;
+	}
+	started = 1;
+	for (size_t i = 0; i < trees.count; i++)
+		log_info("tree %s: %s, %zu branch%s, every %lds", trees.trees[i].name,
+			 trees.trees[i].source, trees.trees[i].nbranches,
+			 trees.trees[i].nbranches == 1 ? "" : "es", trees.trees[i].interval);
+	return 0;
+}
+
+void trees_stop(void)
+{
+	if (!started)
+		return;
+	watcher_release(&watcher);
+	trees_conf_release(&trees);
+	started = 0;
+}
+
+int trees_poke(json_t **reply, const char *tree, const char *branch, const char *why, char *err,
+	       size_t errlen)
+{
+	struct tree_conf *t = trees_find(tree);
+	char head[GITREPO_HEX] = "";
+	long long flight = 0;
+	int rc;
+
+	*reply = NULL;
+	if (t == NULL) {
+		snprintf(err, errlen, "no tree named \"%.64s\"", tree ? tree : "");
+		return -ENOENT;
+	}
+	rc = watcher_scan_branch(&watcher, t->name, branch, why, &flight, err, errlen);
+	if (rc < 0)
+		return rc;
+	gitrepo_branch_head(t->repo, branch, head);
+	*reply = json_pack("{s:s, s:s, s:s, s:s, s:I}", "tree", t->name, "branch", branch, "change",
+			   watch_change_name(rc), "commit", head, "flight", (json_int_t)flight);
+	return 0;
+}
+
+/* [{subject, author, commit}] of the n commits ending at tip, oldest first. */
+static json_t *series_commits(struct gitrepo *r, const char *tip, size_t n)
+{
+	json_t *list = json_array();
+	char cur[GITREPO_HEX];
+
+	snprintf(cur, sizeof(cur), "%s", tip);
+	for (size_t i = 0; i < n; i++) {
+		struct gitrepo_commit c;
+		char who[600];
+
+		if (gitrepo_commit_info(&c, r, cur) < 0)
+			break;
+		snprintf(who, sizeof(who), "%s <%s>", c.author, c.email);
+		json_array_insert_new(list, 0,
+				      json_pack("{s:s, s:s, s:s}", "subject", c.summary, "author",
+						who, "commit", c.id));
+		snprintf(cur, sizeof(cur), "%s", c.parent);
+	}
+	return list;
+}
+
+int trees_submit(json_t **reply, json_t **detail, const char *tree, const char *base,
+		 const json_t *jobs, const char *data, size_t len, long long token_id, char *err,
+		 size_t errlen)
+{
+	struct tree_conf *t = trees_find(tree);
+	struct patch_series s;
+	struct apply_error e;
+	struct flight_spec spec;
+	struct buf ferr = BUF_INIT(1024);
+	json_t *patches = NULL, *branch_jobs = NULL;
+	char ref[64], out[GITREPO_HEX], base_commit[GITREPO_HEX], cur[GITREPO_HEX];
+	long long id, tree_id, fid = 0;
+	const json_t *j;
+	size_t i;
+	int rc;
+
+	*reply = NULL;
+	*detail = NULL;
+	patch_series_init(&s);
+	if (t == NULL) {
+		snprintf(err, errlen, "no tree named \"%.64s\"", tree ? tree : "");
+		rc = -ENOENT;
+		goto out;
+	}
+	if (base == NULL || *base == '\0')
+		base = t->nbranches ? t->branches[0].name : "HEAD";
+	if (jobs == NULL && t->nbranches && t->branches[0].jobs) {
+		branch_jobs = json_array();
+		for (size_t k = 0; k < t->branches[0].njobs; k++)
+			json_array_append_new(branch_jobs, json_string(t->branches[0].jobs[k]));
+		jobs = branch_jobs;
+	}
+	json_array_foreach (jobs, i, j) {
+		json_t *def = db_job_get(json_string_value(j));
+
+		if (def == NULL) {
+			snprintf(err, errlen, "no job named \"%.64s\"", json_string_value(j));
+			rc = -EINVAL;
+			goto out;
+		}
+		json_decref(def);
+	}
+	if (gitrepo_resolve(t->repo, base, base_commit, err, errlen) < 0) {
+		snprintf(err, errlen, "base \"%.128s\" does not exist in tree %s", base, t->name);
+		rc = -ENOENT;
+		goto out;
+	}
+	if (patch_series_add(&s, "the series", data, len, err, errlen) < 0 ||
+	    patch_series_finish(&s, err, errlen) < 0) {
+		rc = -EINVAL;
+		goto out;
+	}
+	/* The next number whose ref is free (a ref outlives a deleted row). */
+	for (id = db_submission_next();; id++) {
+		snprintf(ref, sizeof(ref), "refs/xenci/submissions/%lld", id);
+		if (gitrepo_ref_head(t->repo, ref, cur) == -ENOENT)
+			break;
+	}
+	rc = gitrepo_apply_series(out, t->repo, base_commit, &s, ref, &e);
+	if (rc < 0) {
+		snprintf(err, errlen, "%s", e.message);
+		if (e.patch)
+			*detail = json_pack("{s:i, s:s, s:i, s:s}", "patch", e.patch, "file",
+					    e.file, "hunk", e.hunk, "message", e.message);
+		goto out;
+	}
+	memset(&spec, 0, sizeof(spec));
+	spec.tree = t->name;
+	spec.commit = out;
+	spec.ref = ref;
+	spec.jobs = jobs;
+	spec.kind = "submission";
+	spec.priority = PRIO_SUBMISSION;
+	if (flight_create(&fid, &spec, &ferr) < 0) {
+		snprintf(err, errlen, "no flight: %s", buf_cstr(&ferr));
+		gitrepo_delete_ref(t->repo, ref);
+		rc = -EIO;
+		goto out;
+	}
+	patches = series_commits(t->repo, out, s.count);
+	if (db_tree_id(&tree_id, t->name) < 0 ||
+	    db_submission_insert(id, tree_id, base, base_commit, out, ref, fid, patches, token_id) <
+		0)
+		log_warnx("submission %lld: not recorded", id);
+	log_info("submission %lld: %zu patch%s on %s (%.12s) -> %.12s: flight %lld", id, s.count,
+		 s.count == 1 ? "" : "es", base, base_commit, out, fid);
+	*reply = json_pack("{s:I, s:I, s:s, s:s, s:s, s:s, s:s, s:O}", "submission", (json_int_t)id,
+			   "flight", (json_int_t)fid, "tree", t->name, "base", base, "base_commit",
+			   base_commit, "commit", out, "ref", ref, "patches", patches);
+	rc = 0;
+out:
+	json_decref(patches);
+	json_decref(branch_jobs);
+	patch_series_release(&s);
+	buf_release(&ferr);
+	return rc;
+}
+
+/* The worse of two verdict-or-states, for a cell holding several jobs. */
+static int badness(const char *s)
+{
+	static const char *const order[] = {"pass",    "cancelled", "waiting", "queued", "claimed",
+					    "running", "infra",	    "timeout", "fail",	 NULL};
+
+	for (int i = 0; order[i]; i++)
+		if (!strcmp(s, order[i]))
+			return i;
+	return 0;
+}
+
+/* Newest attempt per (job, board) of a flight's test attempts. */
+static json_t *newest_attempts(json_t *tests)
+{
+	json_t *out = json_array(), *t, *o;
+	size_t i, k;
+
+	json_array_foreach (tests, i, t) {
+		int replaced = 0;
+
+		json_array_foreach (out, k, o) {
+			if (!strcmp(jstr(o, "job", ""), jstr(t, "job", "")) &&
+			    !strcmp(jstr(o, "board", ""), jstr(t, "board", ""))) {
+				if (jint(t, "number", 1) >= jint(o, "number", 1))
+					json_array_set(out, k, t);
+				replaced = 1;
+				break;
+			}
+		}
+		if (!replaced)
+			json_array_append(out, t);
+	}
+	return out;
+}
+
+json_t *trees_branch_json(const char *tree, const char *branch, int limit, int by_class,
+			  const struct viewer *v)
+{
+	struct tree_conf *t = trees_find(tree);
+	struct branch_conf *b = t ? tree_conf_branch(t, branch) : NULL;
+	json_t *out, *flights, *rows = json_array(), *cols = json_object(), *f, *columns;
+	long long tree_id, bid;
+	const char *key;
+	json_t *dummy;
+	size_t i;
+
+	if (b == NULL || db_tree_id(&tree_id, t->name) < 0 ||
+	    db_branch_id(&bid, tree_id, b->name, NULL) < 0) {
+		json_decref(rows);
+		json_decref(cols);
+		return NULL;
+	}
+	flights = db_branch_flights(bid, limit);
+	/* First pass: each flight's cells by column key. */
+	json_array_foreach (flights, i, f) {
+		json_t *tests = db_flight_test_attempts(jint(f, "flight", 0));
+		json_t *newest = newest_attempts(tests), *a, *cells = json_object();
+		struct gitrepo_commit c;
+		char who[600] = "";
+		size_t k;
+
+		json_array_foreach (newest, k, a) {
+			const char *col = by_class ? jstr(a, "class", "") : jstr(a, "board", "");
+			const char *st = jstr(a, "state", "queued");
+			json_t *cell = json_object_get(cells, col);
+
+			if (!strcmp(jstr(a, "visibility", "public"), "private") && !(v && v->admin))
+				continue;
+			json_object_set_new(cols, col, json_true());
+			if (cell == NULL) {
+				cell =
+				    json_pack("{s:s, s:I, s:i, s:i}", "verdict", st, "attempt",
+					      (json_int_t)jint(a, "id", 0), "pass", 0, "total", 0);
+				json_object_set_new(cells, col, cell);
+			} else if (badness(st) > badness(jstr(cell, "verdict", "pass"))) {
+				json_object_set_new(cell, "verdict", json_string(st));
+				json_object_set_new(cell, "attempt",
+						    json_integer(jint(a, "id", 0)));
+			}
+			json_object_set_new(cell, "total",
+					    json_integer(jint(cell, "total", 0) + 1));
+			if (!strcmp(st, "pass"))
+				json_object_set_new(cell, "pass",
+						    json_integer(jint(cell, "pass", 0) + 1));
+		}
+		if (gitrepo_commit_info(&c, t->repo, jstr(f, "commit", "")) == 0)
+			snprintf(who, sizeof(who), "%s <%s>", c.author, c.email);
+		json_array_append_new(
+		    rows, json_pack("{s:s, s:s, s:s, s:I, s:I, s:s, s:o}", "commit",
+				    jstr(f, "commit", ""), "author", who, "subject",
+				    jstr(f, "subject", NULL) ? jstr(f, "subject", "") : c.summary,
+				    "flight", (json_int_t)jint(f, "flight", 0), "created_at",
+				    (json_int_t)(jint(f, "created", 0) / 1000), "state",
+				    jstr(f, "state", ""), "cells", cells));
+		json_decref(tests);
+		json_decref(newest);
+	}
+	/* Columns in name order; each row's cells as an array in that order. */
+	columns = json_array();
+	{
+		const char **names = xcalloc(json_object_size(cols) + 1, sizeof(*names));
+		size_t n = 0;
+
+		json_object_foreach (cols, key, dummy)
+			names[n++] = key;
+		for (size_t x = 1; x < n; x++)
+			for (size_t y = x; y > 0 && strcmp(names[y - 1], names[y]) > 0; y--) {
+				const char *tmp = names[y];
+
+				names[y] = names[y - 1];
+				names[y - 1] = tmp;
+			}
+		for (size_t x = 0; x < n; x++)
+			json_array_append_new(columns,
+					      json_pack("{s:s, s:s, s:b}", "key", names[x], "label",
+							names[x], "class", by_class));
+		json_array_foreach (rows, i, f) {
+			json_t *cells = json_object_get(f, "cells"), *arr = json_array();
+
+			for (size_t x = 0; x < n; x++) {
+				json_t *cell = json_object_get(cells, names[x]);
+
+				json_array_append(arr, cell ? cell : json_null());
+			}
+			json_object_set_new(f, "cells", arr);
+		}
+		free(names);
+	}
+	out = json_pack("{s:s, s:s, s:o, s:o}", "name", b->name, "tree", t->name, "columns",
+			columns, "rows", rows);
+	{
+		char head[GITREPO_HEX] = "";
+
+		if (gitrepo_branch_head(t->repo, b->name, head) == 0)
+			json_object_set_new(out, "head", json_string(head));
+	}
+	if (b->gate_ref) {
+		json_t *dec = db_gate_decisions(bid, 10), *last = json_array_get(dec, 0);
+		char gh[GITREPO_HEX] = "";
+
+		gitrepo_ref_head(t->repo, b->gate_ref, gh);
+		json_object_set_new(
+		    out, "gate",
+		    json_pack("{s:s, s:s, s:s, s:s?, s:I, s:o}", "ref", b->gate_ref, "commit", gh,
+			      "state", last ? jstr(last, "action", "") : "none", "reason",
+			      last ? jstr(last, "reason", NULL) : NULL, "flight",
+			      (json_int_t)(last ? jint(last, "flight", 0) : 0), "decisions", dec));
+	} else {
+		json_object_set_new(out, "gate", json_null());
+	}
+	json_object_set_new(out, "events", db_branch_events(bid, 20));
+	json_decref(flights);
+	json_decref(cols);
+	return out;
+}
+
+json_t *trees_list_json(void)
+{
+	json_t *list = json_array();
+
+	for (size_t i = 0; started && i < trees.count; i++) {
+		struct tree_conf *t = &trees.trees[i];
+		json_t *branches = json_array();
+
+		for (size_t k = 0; k < t->nbranches; k++) {
+			struct branch_conf *b = &t->branches[k];
+			char head[GITREPO_HEX] = "";
+			json_t *jb;
+
+			gitrepo_branch_head(t->repo, b->name, head);
+			jb = json_pack("{s:s, s:s}", "name", b->name, "head", head);
+			if (b->gate_ref)
+				json_object_set_new(jb, "gate",
+						    json_pack("{s:s, s:i}", "advance", b->gate_ref,
+							      "jobs", (int)b->ngate_jobs));
+			json_array_append_new(branches, jb);
+		}
+		json_array_append_new(
+		    list, json_pack("{s:s, s:s, s:I, s:o}", "name", t->name, "source", t->source,
+				    "interval", (json_int_t)t->interval, "branches", branches));
+	}
+	return list;
+}

@@ -1,0 +1,286 @@
+#include "watch-db.h"
+
+#include <string.h>
+
+#include "ctl.h"
+#include "db.h"
+
+enum {
+	Q_BRANCH_INS,
+	Q_BRANCH_GET,
+	Q_BRANCH_HEAD,
+	Q_EVENT_INS,
+	Q_EVENTS,
+	Q_FLIGHT_BRANCH_SET,
+	Q_UNSTARTED,
+	Q_OPEN_ATTEMPTS,
+	Q_FLIGHT_BRANCH,
+	Q_SUB_NEXT,
+	Q_SUB_INS,
+	Q_SUB_GET,
+	Q_GATE_HAS,
+	Q_GATE_INS,
+	Q_GATE_LIST,
+	Q_BRANCH_FLIGHTS,
+	Q_FLIGHT_TESTS,
+	Q_N
+};
+
+static const char *const sql[Q_N] = {
+    [Q_BRANCH_INS] = "INSERT OR IGNORE INTO branches (tree_id, name) VALUES (?1, ?2)",
+    [Q_BRANCH_GET] = "SELECT id, coalesce(head, '') FROM branches WHERE tree_id = ?1 AND"
+		     " name = ?2",
+    [Q_BRANCH_HEAD] = "UPDATE branches SET head = ?2, head_updated = ?3 WHERE id = ?1",
+    [Q_EVENT_INS] = "INSERT INTO branch_events (branch_id, change, old, new, why, flight_id,"
+		    " coalesced, time) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    [Q_EVENTS] = "SELECT id, change, old, new, why, flight_id AS flight, coalesced AS"
+		 " j_coalesced, time FROM branch_events WHERE branch_id = ?1 ORDER BY id"
+		 " DESC LIMIT ?2",
+    [Q_FLIGHT_BRANCH_SET] = "UPDATE flights SET branch_id = ?2 WHERE id = ?1",
+    [Q_UNSTARTED] = "SELECT f.id FROM flights f WHERE f.branch_id = ?1 AND f.state <> 'done'"
+		    " AND NOT EXISTS (SELECT 1 FROM attempts a WHERE a.flight_id = f.id AND"
+		    " a.state NOT IN ('waiting', 'queued')) ORDER BY f.id",
+    [Q_OPEN_ATTEMPTS] = "SELECT id FROM attempts WHERE flight_id = ?1 AND state IN"
+			" ('waiting', 'queued') ORDER BY kind = 'build', id",
+    [Q_FLIGHT_BRANCH] = "SELECT b.id AS branch_id, b.name AS branch, t.name AS tree,"
+			" r.commit_id AS 'commit' FROM flights f JOIN branches b ON"
+			" b.id = f.branch_id JOIN trees t ON t.id = b.tree_id JOIN revisions r"
+			" ON r.id = f.revision_id WHERE f.id = ?1",
+    [Q_SUB_NEXT] = "SELECT coalesce(max(id), 0) + 1 FROM submissions",
+    [Q_SUB_INS] = "INSERT INTO submissions (id, tree_id, base, base_commit, commit_id, ref,"
+		  " flight_id, patches, token_id, created) VALUES (?1, ?2, ?3, ?4, ?5, ?6,"
+		  " ?7, ?8, ?9, ?10)",
+    [Q_SUB_GET] = "SELECT s.id, t.name AS tree, s.base, s.base_commit, s.commit_id AS"
+		  " 'commit', s.ref, s.flight_id AS flight, s.patches AS j_patches, s.created"
+		  " FROM submissions s JOIN trees t ON t.id = s.tree_id WHERE s.id = ?1",
+    [Q_GATE_HAS] = "SELECT 1 FROM gate_decisions WHERE flight_id = ?1 AND ref = ?2",
+    [Q_GATE_INS] = "INSERT OR IGNORE INTO gate_decisions (branch_id, flight_id, ref,"
+		   " commit_id, from_commit, action, reason, time) VALUES (?1, ?2, ?3, ?4,"
+		   " ?5, ?6, ?7, ?8)",
+    [Q_GATE_LIST] = "SELECT id, flight_id AS flight, ref, commit_id AS 'commit', from_commit"
+		    " AS 'from', action, reason, time FROM gate_decisions WHERE branch_id = ?1"
+		    " ORDER BY id DESC LIMIT ?2",
+    [Q_BRANCH_FLIGHTS] = "SELECT f.id AS flight, r.commit_id AS 'commit', r.subject,"
+			 " f.created, f.state FROM flights f JOIN revisions r ON"
+			 " r.id = f.revision_id WHERE f.branch_id = ?1 ORDER BY f.id DESC"
+			 " LIMIT ?2",
+    [Q_FLIGHT_TESTS] = "SELECT a.id, a.job, a.board, coalesce(b.class, a.board) AS class,"
+		       " coalesce(b.visibility, 'public') AS visibility, a.number, a.state"
+		       " FROM attempts a LEFT JOIN boards b ON b.name = a.board WHERE"
+		       " a.flight_id = ?1 AND a.kind = 'test' ORDER BY a.id",
+};
+
+static sqlite3_stmt *st[Q_N];
+
+int db_watch_prepare(sqlite3 *db)
+{
+	return db_prepare(db, st, sql, Q_N);
+}
+
+void db_watch_finalize(void)
+{
+	db_finalize(st, Q_N);
+}
+
+static json_t *ids_of(sqlite3_stmt *s)
+{
+	json_t *ids = json_array();
+
+	while (sqlite3_step(s) == SQLITE_ROW)
+		json_array_append_new(ids, json_integer(sqlite3_column_int64(s, 0)));
+	sqlite3_reset(s);
+	return ids;
+}
+
+int db_branch_id(long long *id, long long tree_id, const char *name, char *head)
+{
+	sqlite3_stmt *s = db_use(st[Q_BRANCH_INS]);
+	int rc = -1;
+
+	sqlite3_bind_int64(s, 1, tree_id);
+	db_bind_text(s, 2, name);
+	if (db_step_done(s) < 0)
+		return -1;
+	s = db_use(st[Q_BRANCH_GET]);
+	sqlite3_bind_int64(s, 1, tree_id);
+	db_bind_text(s, 2, name);
+	if (sqlite3_step(s) == SQLITE_ROW) {
+		*id = sqlite3_column_int64(s, 0);
+		if (head)
+			snprintf(head, 41, "%.40s", (const char *)sqlite3_column_text(s, 1));
+		rc = 0;
+	}
+	sqlite3_reset(s);
+	return rc;
+}
+
+int db_branch_set_head(long long branch_id, const char *head)
+{
+	sqlite3_stmt *s = db_use(st[Q_BRANCH_HEAD]);
+
+	sqlite3_bind_int64(s, 1, branch_id);
+	db_bind_text(s, 2, head);
+	sqlite3_bind_int64(s, 3, now_ms());
+	return db_step_done(s);
+}
+
+int db_branch_event(long long branch_id, const char *change, const char *old, const char *now,
+		    const char *why, long long flight_id, const json_t *coalesced)
+{
+	sqlite3_stmt *s = db_use(st[Q_EVENT_INS]);
+
+	sqlite3_bind_int64(s, 1, branch_id);
+	db_bind_text(s, 2, change);
+	db_bind_text(s, 3, old && *old ? old : NULL);
+	db_bind_text(s, 4, now && *now ? now : NULL);
+	db_bind_text(s, 5, why);
+	if (flight_id > 0)
+		sqlite3_bind_int64(s, 6, flight_id);
+	db_bind_json(s, 7, coalesced && json_array_size(coalesced) ? coalesced : NULL);
+	sqlite3_bind_int64(s, 8, now_ms());
+	return db_step_done(s);
+}
+
+json_t *db_branch_events(long long branch_id, int limit)
+{
+	sqlite3_stmt *s = db_use(st[Q_EVENTS]);
+
+	sqlite3_bind_int64(s, 1, branch_id);
+	sqlite3_bind_int(s, 2, limit);
+	return db_rows_array(s);
+}
+
+int db_flight_set_branch(long long flight_id, long long branch_id)
+{
+	sqlite3_stmt *s = db_use(st[Q_FLIGHT_BRANCH_SET]);
+
+	sqlite3_bind_int64(s, 1, flight_id);
+	sqlite3_bind_int64(s, 2, branch_id);
+	return db_step_done(s);
+}
+
+json_t *db_branch_unstarted_flights(long long branch_id)
+{
+	sqlite3_stmt *s = db_use(st[Q_UNSTARTED]);
+
+	sqlite3_bind_int64(s, 1, branch_id);
+	return ids_of(s);
+}
+
+json_t *db_flight_open_attempts(long long flight_id)
+{
+	sqlite3_stmt *s = db_use(st[Q_OPEN_ATTEMPTS]);
+
+	sqlite3_bind_int64(s, 1, flight_id);
+	return ids_of(s);
+}
+
+json_t *db_flight_branch(long long flight_id)
+{
+	sqlite3_stmt *s = db_use(st[Q_FLIGHT_BRANCH]);
+	json_t *row = NULL;
+
+	sqlite3_bind_int64(s, 1, flight_id);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		row = db_row_object(s);
+	sqlite3_reset(s);
+	return row;
+}
+
+long long db_submission_next(void)
+{
+	sqlite3_stmt *s = db_use(st[Q_SUB_NEXT]);
+	long long id = 1;
+
+	if (sqlite3_step(s) == SQLITE_ROW)
+		id = sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	return id;
+}
+
+int db_submission_insert(long long id, long long tree_id, const char *base, const char *base_commit,
+			 const char *commit, const char *ref, long long flight_id,
+			 const json_t *patches, long long token_id)
+{
+	sqlite3_stmt *s = db_use(st[Q_SUB_INS]);
+
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_int64(s, 2, tree_id);
+	db_bind_text(s, 3, base);
+	db_bind_text(s, 4, base_commit);
+	db_bind_text(s, 5, commit);
+	db_bind_text(s, 6, ref);
+	if (flight_id > 0)
+		sqlite3_bind_int64(s, 7, flight_id);
+	db_bind_json(s, 8, patches);
+	if (token_id > 0)
+		sqlite3_bind_int64(s, 9, token_id);
+	sqlite3_bind_int64(s, 10, now_ms());
+	return db_step_done(s);
+}
+
+json_t *db_submission_get(long long id)
+{
+	sqlite3_stmt *s = db_use(st[Q_SUB_GET]);
+	json_t *row = NULL;
+
+	sqlite3_bind_int64(s, 1, id);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		row = db_row_object(s);
+	sqlite3_reset(s);
+	return row;
+}
+
+int db_gate_decided(long long flight_id, const char *ref)
+{
+	sqlite3_stmt *s = db_use(st[Q_GATE_HAS]);
+	int has;
+
+	sqlite3_bind_int64(s, 1, flight_id);
+	db_bind_text(s, 2, ref);
+	has = sqlite3_step(s) == SQLITE_ROW;
+	sqlite3_reset(s);
+	return has;
+}
+
+int db_gate_record(long long branch_id, long long flight_id, const char *ref, const char *commit,
+		   const char *from, const char *action, const char *reason)
+{
+	sqlite3_stmt *s = db_use(st[Q_GATE_INS]);
+
+	sqlite3_bind_int64(s, 1, branch_id);
+	sqlite3_bind_int64(s, 2, flight_id);
+	db_bind_text(s, 3, ref);
+	db_bind_text(s, 4, commit);
+	db_bind_text(s, 5, from && *from ? from : NULL);
+	db_bind_text(s, 6, action);
+	db_bind_text(s, 7, reason);
+	sqlite3_bind_int64(s, 8, now_ms());
+	return db_step_done(s);
+}
+
+json_t *db_gate_decisions(long long branch_id, int limit)
+{
+	sqlite3_stmt *s = db_use(st[Q_GATE_LIST]);
+
+	sqlite3_bind_int64(s, 1, branch_id);
+	sqlite3_bind_int(s, 2, limit);
+	return db_rows_array(s);
+}
+
+json_t *db_branch_flights(long long branch_id, int limit)
+{
+	sqlite3_stmt *s = db_use(st[Q_BRANCH_FLIGHTS]);
+
+	sqlite3_bind_int64(s, 1, branch_id);
+	sqlite3_bind_int(s, 2, limit);
+	return db_rows_array(s);
+}
+
+json_t *db_flight_test_attempts(long long flight_id)
+{
+	sqlite3_stmt *s = db_use(st[Q_FLIGHT_TESTS]);
+
+	sqlite3_bind_int64(s, 1, flight_id);
+	return db_rows_array(s);
+}

@@ -1,0 +1,50 @@
+/* The git side of flights in the store (schema/0010): the head each watched
+ * branch was last seen at and every change, patch submissions, and the push
+ * gate's decisions; plus the branch matrix read. ctl.lock held (see db.h). */
+#ifndef XENCI_WATCH_DB_H
+#define XENCI_WATCH_DB_H
+
+#include <jansson.h>
+#include <sqlite3.h>
+
+int db_watch_prepare(sqlite3 *db);
+void db_watch_finalize(void);
+
+/* Finds or creates the branch row; *head gets the recorded head (or "") when
+ * head is not NULL (at least 41 bytes). */
+int db_branch_id(long long *id, long long tree_id, const char *name, char *head);
+int db_branch_set_head(long long branch_id, const char *head);
+int db_branch_event(long long branch_id, const char *change, const char *old, const char *now,
+		    const char *why, long long flight_id, const json_t *coalesced);
+/* The branch's latest events, newest first. */
+json_t *db_branch_events(long long branch_id, int limit);
+int db_flight_set_branch(long long flight_id, long long branch_id);
+/* Flights of the branch that have not started: every attempt waiting or queued. */
+json_t *db_branch_unstarted_flights(long long branch_id);
+/* Ids of a flight's attempts that are waiting or queued. */
+json_t *db_flight_open_attempts(long long flight_id);
+/* {branch_id, branch, tree, commit} of a push flight; NULL for other flights. */
+json_t *db_flight_branch(long long flight_id);
+
+/* The next free submission number. */
+long long db_submission_next(void);
+int db_submission_insert(long long id, long long tree_id, const char *base, const char *base_commit,
+			 const char *commit, const char *ref, long long flight_id,
+			 const json_t *patches, long long token_id);
+/* {id, tree, base, base_commit, commit, ref, flight, patches, created}, or NULL. */
+json_t *db_submission_get(long long id);
+
+/* 1 when a decision for (flight, ref) is recorded. */
+int db_gate_decided(long long flight_id, const char *ref);
+int db_gate_record(long long branch_id, long long flight_id, const char *ref, const char *commit,
+		   const char *from, const char *action, const char *reason);
+/* The branch's decisions, newest first. */
+json_t *db_gate_decisions(long long branch_id, int limit);
+
+/* The newest push flights of a branch: [{flight, commit, subject, created, state}]. */
+json_t *db_branch_flights(long long branch_id, int limit);
+/* The test attempts of a flight with their board's class and visibility:
+ * [{id, job, board, class, visibility, number, state}] in id order. */
+json_t *db_flight_test_attempts(long long flight_id);
+
+#endif
