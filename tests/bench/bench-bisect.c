@@ -14,8 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "bisect-sim.h"
-#include "bisect.h"
+#include "../../controller/bisect-sim.h"
+#include "../../controller/bisect.h"
 #include "xmalloc.h"
 
 static int verbose;
@@ -116,7 +116,7 @@ static void run_config(uint32_t n, int merges, double flake, enum bisect_sim_fla
 }
 
 /* -g N:SEED:FLAKE%: prints a history with merges and one result per commit, then the
- * commits the git bisect model tests, for tests/unit/test-bisect-git.sh to replay
+ * commits the git bisect model tests, for tests/unit/test-bisect-model.sh to replay
  * with the real `git bisect run`. Node i is commit "c<i>"; parents follow. */
 static int emit_git_case(const char *spec)
 {

@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bisect-sim.h"
-#include "bisect.h"
+#include "../../controller/bisect-sim.h"
+#include "../../controller/bisect.h"
 
 /* Drives b against the oracle until done; returns the boots it took. */
 static unsigned drive(struct bisect *b, const struct bisect_sim_oracle *o, uint64_t *rng,
