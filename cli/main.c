@@ -1,47 +1,78 @@
-/* xenci: the command line. One file per command (cli/cmd-*.c), dispatched from
- * the table below; each takes its own argv (argv[0] is the command's name). */
+/* xenci: the command-line client of the controller. One file per command
+ * (cli/cmd-*.c), dispatched from the table below: add a line to add a command.
+ * Each command takes its own argv (argv[0] is the command's name). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "cmd-flights.h"
 
-struct cmd {
-	const char *name;
-	int (*run)(int argc, char **argv);
-	const char *help;
-};
-
-static const struct cmd cmds[] = {
+static const struct cli_command commands[] = {
+    {"boards", cmd_boards, "boards, their agents and states"},
+    {"jobs", cmd_jobs, "the job definitions"},
+    {"flights", cmd_flights, "recent flights; `flights create` makes one"},
+    {"flight", cmd_flight, "a flight's per-board table, --json, or --junit FILE"},
+    {"attempt", cmd_attempt, "show, log [--follow] or cancel an attempt"},
     {"submit", cmd_submit, "send a patch series (git format-patch files or an mbox)"},
     {"follow", cmd_follow, "follow a flight until it ends; exit 0 when every job passed"},
-    {"flight", cmd_flight, "a flight's per-board table, --json, or --junit FILE"},
     {"poke", cmd_poke, "make the controller look at a watched branch now"},
+    {"token", cmd_token, "create or revoke tokens (admin)"},
     {NULL, NULL, NULL},
 };
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: xenci COMMAND [ARGS]   (xenci COMMAND --help)\n\n");
-	for (const struct cmd *c = cmds; c->name; c++)
-		fprintf(f, "  %-8s %s\n", c->name, c->help);
-	fprintf(f, "\nThe controller: --url or XENCI_URL; the token: --token or XENCI_TOKEN.\n");
+	const struct cli_command *c;
+
+	fprintf(f, "usage: xenci [--url URL] [--token TOKEN] COMMAND [ARGS]"
+		   "   (xenci COMMAND --help)\n\n");
+	for (c = commands; c->name; c++)
+		fprintf(f, "  %-8s %s\n", c->name, c->summary);
+	fprintf(f, "\nThe controller: --url or XENCI_URL; the token: --token or XENCI_TOKEN;\n"
+		   "else url: and token: in ~/.config/xenci/config.yaml (or $XENCI_CONFIG).\n");
 }
 
 int main(int argc, char **argv)
 {
-	if (argc > 1 && !strcmp(argv[1], "--version")) {
-		printf("xenci %s\n", XENCI_VERSION);
-		return 0;
+	const struct cli_command *c;
+	int i = 1;
+
+	while (i < argc && argv[i][0] == '-') {
+		if (!strcmp(argv[i], "--version")) {
+			printf("xenci %s\n", XENCI_VERSION);
+			return 0;
+		}
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			usage(stdout);
+			return 0;
+		}
+		if ((!strcmp(argv[i], "--url") || !strcmp(argv[i], "--token")) && i + 1 < argc) {
+			setenv(argv[i][2] == 'u' ? "XENCI_URL" : "XENCI_TOKEN", argv[i + 1], 1);
+			i += 2;
+			continue;
+		}
+		if (!strncmp(argv[i], "--url=", 6) || !strncmp(argv[i], "--token=", 8)) {
+			setenv(argv[i][2] == 'u' ? "XENCI_URL" : "XENCI_TOKEN",
+			       strchr(argv[i], '=') + 1, 1);
+			i++;
+			continue;
+		}
+		fprintf(stderr, "xenci: unknown option %s\n", argv[i]);
+		usage(stderr);
+		return 2;
 	}
-	if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "help"))) {
-		usage(stdout);
-		return 0;
+	if (i >= argc) {
+		usage(stderr);
+		return 2;
 	}
-	for (const struct cmd *c = cmds; argc > 1 && c->name; c++)
-		if (!strcmp(argv[1], c->name))
-			return c->run(argc - 1, argv + 1);
-	if (argc > 1)
-		fprintf(stderr, "xenci: unknown command \"%s\"\n", argv[1]);
+	/* Commands read XENCI_URL/XENCI_TOKEN: fill them from the config file. */
+	if (cli_config_env() < 0)
+		return 1;
+	for (c = commands; c->name; c++)
+		if (!strcmp(c->name, argv[i]))
+			return c->run(argc - i, argv + i);
+	fprintf(stderr, "xenci: unknown command \"%s\"\n", argv[i]);
 	usage(stderr);
 	return 2;
 }

@@ -230,6 +230,10 @@ int api_agent_claim(struct req *r)
 		return reply_data(r, 204, NULL, "", 0);
 	}
 	p = sched_park(r, PARK_CLAIM, 0, now_ms() + wait);
+	if (p == NULL) { /* shutting down */
+		json_decref(arches);
+		return reply_data(r, 204, NULL, "", 0);
+	}
 	memcpy(p->agent, agent, strnlen(agent, sizeof(p->agent) - 1)); /* p is zeroed */
 	p->boards = json_incref(boards);
 	p->arches = arches;

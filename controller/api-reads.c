@@ -158,9 +158,9 @@ int api_attempt_log_get(struct req *r)
 	}
 	if (stat(path, &sb) < 0)
 		sb.st_size = 0;
-	if (sb.st_size <= offset && !final && wait > 0 && r->state == NULL) {
+	if (sb.st_size <= offset && !final && wait > 0 && r->state == NULL &&
+	    sched_park(r, PARK_LOG, id, now_ms() + wait)) {
 		json_decref(a);
-		sched_park(r, PARK_LOG, id, now_ms() + wait);
 		return 0;
 	}
 	if (sb.st_size <= offset) {

@@ -34,10 +34,13 @@ enum {
 	"f.id, t.name AS tree, r.commit_id AS 'commit', r.describe, r.subject, f.ref, f.kind,"     \
 	" CASE f.priority WHEN 0 THEN 'gate' WHEN 1 THEN 'bisect' WHEN 2 THEN 'submission'"        \
 	" ELSE 'background' END AS priority, f.state, f.created, f.finished,"                      \
-	" (SELECT json_object('queued', sum(a.state IN ('waiting','queued')),"                     \
-	" 'running', sum(a.state IN ('claimed','running')), 'pass', sum(a.state = 'pass'),"        \
-	" 'fail', sum(a.state IN ('fail','timeout')), 'infra', sum(a.state = 'infra'),"            \
-	" 'cancelled', sum(a.state = 'cancelled')) FROM attempts a WHERE a.flight_id = f.id)"      \
+	" (SELECT json_object('queued', coalesce(sum(a.state IN ('waiting','queued')), 0),"        \
+	" 'running', coalesce(sum(a.state IN ('claimed','running')), 0), 'pass', "                 \
+	"coalesce(sum(a.state = 'pass'), 0),"                                                      \
+	" 'fail', coalesce(sum(a.state IN ('fail','timeout')), 0), 'infra', coalesce(sum(a.state " \
+	"= 'infra'), 0),"                                                                          \
+	" 'cancelled', coalesce(sum(a.state = 'cancelled'), 0)) FROM attempts a WHERE "            \
+	"a.flight_id = f.id)"                                                                      \
 	" AS j_counts"
 
 static const char *const sql[Q_N] = {

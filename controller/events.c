@@ -73,7 +73,10 @@ static ssize_t sse_read(void *cls, uint64_t pos, char *dst, size_t max)
 			buf_puts(&s->out, ": keepalive\n\n");
 		if (s->out.len == 0) {
 			/* Nothing to send: park until an event or the keepalive. */
-			sched_park(s->r, PARK_EVENTS, 0, now + SSE_KEEPALIVE);
+			if (sched_park(s->r, PARK_EVENTS, 0, now + SSE_KEEPALIVE) == NULL) {
+				ctl_unlock();
+				return MHD_CONTENT_READER_END_OF_STREAM; /* stopping */
+			}
 			ctl_unlock();
 			return 0;
 		}

@@ -246,10 +246,19 @@ static int serve(void)
 			break;
 	}
 	log_info("signal %d: finishing in-flight requests", sig);
-	ctl_lock();
-	sched_wake_all();
-	ctl_unlock();
-	usleep(100 * 1000);
+	/* Parked requests get their replies (claims: 204) before the server stops. */
+	for (n = 0; n < 100; n++) {
+		int parked;
+
+		ctl_lock();
+		sched_wake_all();
+		parked = sched_parked();
+		ctl_unlock();
+		usleep(20 * 1000);
+		if (parked == 0)
+			break;
+	}
+	usleep(50 * 1000);
 	rc = 0;
 out:
 	trees_stop();

@@ -13,6 +13,7 @@
 
 static struct park *parks_head, *parks_tail; /* FIFO: the oldest claim is served first */
 static int nclaims;
+static int stopping; /* set at shutdown: nothing parks any more */
 static pthread_t timer;
 static int timer_running, timer_stop;
 static pthread_mutex_t timer_mx = PTHREAD_MUTEX_INITIALIZER;
@@ -56,6 +57,8 @@ struct park *sched_park(struct req *r, enum park_kind kind, long long key, long 
 {
 	struct park *p = r->state;
 
+	if (stopping)
+		return NULL;
 	if (p && r->state_free == park_free) {
 		assert(p->woken); /* a stream parks again after it was woken */
 		p->woken = 0;
@@ -169,10 +172,21 @@ void sched_wake_events(void)
 	}
 }
 
+int sched_parked(void)
+{
+	struct park *p;
+	int n = 0;
+
+	for (p = parks_head; p; p = p->next)
+		n++;
+	return n;
+}
+
 void sched_wake_all(void)
 {
 	struct park *p, *next;
 
+	stopping = 1;
 	for (p = parks_head; p; p = next) {
 		next = p->next;
 		park_wake(p);

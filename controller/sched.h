@@ -26,6 +26,7 @@ struct park {
 };
 
 /* Parks r (the handler then returns 0); the park is r->state and is freed with r.
+ * Returns NULL (and parks nothing) once the server is stopping: reply at once.
  * A request that was woken may park again (event streams): its park is reused. */
 struct park *sched_park(struct req *r, enum park_kind kind, long long key, long long deadline);
 
@@ -38,8 +39,10 @@ void sched_kick_all(void);
 /* Wake the log followers of an attempt, and the event streams. */
 void sched_wake_log(long long attempt);
 void sched_wake_events(void);
-/* Ends every park (shutdown). */
+/* Ends every park, and refuses new ones (shutdown). */
 void sched_wake_all(void);
+/* How many requests are parked now. */
+int sched_parked(void);
 /* The number of parked claims (for /metrics). */
 int sched_waiting_claims(void);
 

@@ -1,0 +1,199 @@
+#include "cli.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "json-util.h"
+#include "validate.h"
+#include "yaml-load.h"
+
+static const struct vfield config_fields[] = {
+    {.name = "url", .type = V_STRING, .min = 1, .max = 1024, .help = "controller URL"},
+    {.name = "token", .type = V_STRING, .min = 1, .max = 128, .help = "bearer token"},
+    {.name = NULL},
+};
+
+int cli_config_env(void)
+{
+	const char *path = getenv("XENCI_CONFIG"), *home = getenv("HOME");
+	char def[1024], err[512];
+	struct yaml_doc doc;
+	struct vctx ctx;
+	int rc = -1;
+
+	if (getenv("XENCI_URL") && getenv("XENCI_TOKEN"))
+		return 0;
+	if (path == NULL) {
+		if (home == NULL)
+			return 0;
+		snprintf(def, sizeof(def), "%s/.config/xenci/config.yaml", home);
+		path = def;
+		if (access(path, R_OK) < 0)
+			return 0;
+	}
+	memset(&doc, 0, sizeof(doc));
+	vctx_init(&ctx, path, &doc);
+	if (yaml_doc_load_file(&doc, path, err, sizeof(err)) < 0) {
+		fprintf(stderr, "xenci: %s\n", err);
+		goto out;
+	}
+	if (validate_root(&ctx, config_fields, doc.root) < 0) {
+		fprintf(stderr, "%s", buf_cstr(&ctx.text));
+		goto out;
+	}
+	if (!getenv("XENCI_URL") && jstr(doc.root, "url", NULL))
+		setenv("XENCI_URL", jstr(doc.root, "url", NULL), 1);
+	if (!getenv("XENCI_TOKEN") && jstr(doc.root, "token", NULL))
+		setenv("XENCI_TOKEN", jstr(doc.root, "token", NULL), 1);
+	rc = 0;
+out:
+	vctx_release(&ctx);
+	yaml_doc_release(&doc);
+	return rc;
+}
+
+int cli_client(struct http_client *c)
+{
+	const char *url = getenv("XENCI_URL"), *token = getenv("XENCI_TOKEN");
+
+	if (url == NULL || *url == '\0')
+		url = "http://127.0.0.1:8080";
+	if (http_client_init(c, url, token && *token ? token : NULL) < 0)
+		return -ENOMEM;
+	c->retries = 2;
+	return 0;
+}
+
+static int report(struct http_reply *r, const char *method, const char *path)
+{
+	if (r->status == 0)
+		fprintf(stderr, "xenci: %s %s: %s\n", method, path, r->error);
+	else
+		fprintf(stderr, "xenci: %s %s: %ld %s%s%s\n", method, path, r->status, r->error,
+			json_is_string(json_object_get(r->json, "detail")) ? ": " : "",
+			json_is_string(json_object_get(r->json, "detail"))
+			    ? json_string_value(json_object_get(r->json, "detail"))
+			    : "");
+	return -1;
+}
+
+int cli_get_json(struct http_client *c, const char *path, json_t **out)
+{
+	return cli_send_json(c, "GET", path, NULL, 200, out);
+}
+
+int cli_send_json(struct http_client *c, const char *method, const char *path, const json_t *body,
+		  long want, json_t **out)
+{
+	struct http_reply r;
+	int rc = 0;
+
+	*out = NULL;
+	http_reply_init(&r);
+	if (http_json(c, method, path, body, &r) < 0 || r.status != want || r.json == NULL)
+		rc = report(&r, method, path);
+	else
+		*out = json_incref(r.json);
+	http_reply_release(&r);
+	return rc;
+}
+
+void cli_table_init(struct cli_table *t, int ncols, ...)
+{
+	json_t *head = json_array();
+	va_list ap;
+	int i;
+
+	t->ncols = ncols;
+	t->rows = json_array();
+	va_start(ap, ncols);
+	for (i = 0; i < ncols; i++)
+		json_array_append_new(head, json_string(va_arg(ap, const char *)));
+	va_end(ap);
+	json_array_append_new(t->rows, head);
+}
+
+void cli_table_add(struct cli_table *t, ...)
+{
+	json_t *row = json_array();
+	va_list ap;
+	int i;
+
+	va_start(ap, t);
+	for (i = 0; i < t->ncols; i++) {
+		const char *s = va_arg(ap, const char *);
+		json_t *v = json_string(s ? s : "-");
+
+		json_array_append_new(row, v ? v : json_string("?"));
+	}
+	va_end(ap);
+	json_array_append_new(t->rows, row);
+}
+
+void cli_table_print(struct cli_table *t, FILE *out)
+{
+	size_t width[32] = {0}, i;
+	json_t *row;
+	int c;
+
+	json_array_foreach (t->rows, i, row)
+		for (c = 0; c < t->ncols && c < 32; c++)
+			if (json_string_length(json_array_get(row, c)) > width[c])
+				width[c] = json_string_length(json_array_get(row, c));
+	json_array_foreach (t->rows, i, row) {
+		for (c = 0; c < t->ncols && c < 32; c++) {
+			const char *s = json_string_value(json_array_get(row, c));
+
+			if (c == t->ncols - 1)
+				fprintf(out, "%s\n", s);
+			else
+				fprintf(out, "%-*s  ", (int)width[c], s);
+		}
+	}
+	json_decref(t->rows);
+	t->rows = NULL;
+}
+
+void cli_cell(char *out, size_t n, const json_t *obj, const char *key)
+{
+	const json_t *v = json_object_get(obj, key);
+	size_t i;
+
+	if (json_is_string(v))
+		snprintf(out, n, "%s", json_string_value(v));
+	else if (json_is_integer(v))
+		snprintf(out, n, "%lld", (long long)json_integer_value(v));
+	else if (json_is_real(v))
+		snprintf(out, n, "%.1f", json_real_value(v));
+	else if (json_is_true(v))
+		snprintf(out, n, "yes");
+	else if (json_is_false(v))
+		snprintf(out, n, "no");
+	else if (json_is_array(v)) {
+		json_t *e;
+
+		out[0] = '\0';
+		json_array_foreach (v, i, e)
+			if (json_is_string(e) && strlen(out) + json_string_length(e) + 2 < n) {
+				if (i)
+					strcat(out, ",");
+				strcat(out, json_string_value(e));
+			}
+		if (out[0] == '\0')
+			snprintf(out, n, "-");
+	} else
+		snprintf(out, n, "-");
+	/* Terminal control characters from the controller are not printed raw. */
+	for (i = 0; out[i]; i++)
+		if ((unsigned char)out[i] < 0x20 || out[i] == 0x7f)
+			out[i] = '?';
+}
+
+void cli_print_json(const json_t *v)
+{
+	json_dumpf(v, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
+	fputc('\n', stdout);
+}

@@ -1,0 +1,55 @@
+/* Shared pieces of the xenci commands: where the controller is, the token, and
+ * plain-text tables.
+ *
+ * The controller URL and token come, first found wins, from --url/--token, the
+ * XENCI_URL/XENCI_TOKEN variables, then ~/.config/xenci/config.yaml ({url, token});
+ * main() resolves them once and exports them as XENCI_URL/XENCI_TOKEN so that
+ * every command sees the same. Each command is `int cmd_NAME(int argc, char
+ * **argv)` (argv[0] is its name) returning 0, 1 (failure) or 2 (usage). */
+#ifndef XENCI_CLI_H
+#define XENCI_CLI_H
+
+#include <jansson.h>
+#include <stdio.h>
+
+#include "http-client.h"
+
+struct cli_command {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *summary;
+};
+
+/* Loads ~/.config/xenci/config.yaml (or $XENCI_CONFIG) into XENCI_URL and
+ * XENCI_TOKEN where they are not set yet. Returns 0, or -1 after printing a
+ * file:line:col problem. */
+int cli_config_env(void);
+/* A client for XENCI_URL with XENCI_TOKEN. */
+int cli_client(struct http_client *c);
+/* GETs path into *out (JSON). Prints the error and returns -1 unless 200. */
+int cli_get_json(struct http_client *c, const char *path, json_t **out);
+/* Sends a JSON body; *out gets the reply; prints the error and returns -1 when the
+ * status is not want. */
+int cli_send_json(struct http_client *c, const char *method, const char *path, const json_t *body,
+		  long want, json_t **out);
+
+/* A text table: add rows of n cells, then print with aligned columns. */
+struct cli_table {
+	int ncols;
+	json_t *rows; /* array of arrays of strings */
+};
+void cli_table_init(struct cli_table *t, int ncols, ...);
+void cli_table_add(struct cli_table *t, ...);
+void cli_table_print(struct cli_table *t, FILE *out);
+/* A member as text: strings as they are, numbers printed, null as "-". */
+void cli_cell(char *out, size_t n, const json_t *obj, const char *key);
+/* Pretty JSON on stdout. */
+void cli_print_json(const json_t *v);
+
+int cmd_token(int argc, char **argv);
+int cmd_boards(int argc, char **argv);
+int cmd_jobs(int argc, char **argv);
+int cmd_flights(int argc, char **argv);
+int cmd_attempt(int argc, char **argv);
+
+#endif
