@@ -232,6 +232,14 @@ static void watch_console(struct run *r, struct board *b, struct judge *j, struc
 			/* the console closed */
 			b->console->close(b, *fd);
 			*fd = -1;
+			/* a console that belongs to the power (QEMU's socket) closes when
+			 * the board stops: give the process a moment to be seen gone */
+			if (b->power->alive && b->console->after_power_on) {
+				int k;
+
+				for (k = 0; k < 100 && b->power->alive(b); k++)
+					usleep(20 * 1000);
+			}
 			if (b->power->alive && !b->power->alive(b)) {
 				char why[160];
 

@@ -1,0 +1,168 @@
+#!/usr/bin/env python3
+"""A fake test board for the agent's integration tests.
+
+It serves its "serial console" as a raw TCP server (like ser2net) and "boots"
+when its power file says "on": it then plays a console script to every
+connected client, with partial lines, long lines, binary bytes and stalls.
+With --pdu-port-file it also answers PDUDaemon's HTTP API
+(GET /power/control/{on,off,reboot}?hostname=H&port=N), switching the same
+power file, so the agent's pdudaemon backend drives it.
+
+    fake-board.py --state DIR --port-file FILE [--pdu-port-file FILE]
+
+DIR/power   "on" or "off" (the command power backend writes it)
+DIR/script  the console script, one command per line:
+    line TEXT     TEXT and "\\r\\n"
+    part TEXT     TEXT without a line end (the rest comes later)
+    hex HEX       raw bytes
+    long N        a line of N 'x' characters
+    sleep MS      a stall
+    mark NAME     writes the wall-clock time to DIR/mark-NAME, then goes on
+    close         drops the console connections
+DIR/pdu.log  every PDU request, one per line
+Only 127.0.0.1 is served; the process ends on SIGTERM.
+"""
+import argparse
+import http.server
+import os
+import socket
+import threading
+import time
+import urllib.parse
+
+clients = []
+clients_lock = threading.Lock()
+
+
+def send(data):
+    with clients_lock:
+        for c in list(clients):
+            try:
+                c.sendall(data)
+            except OSError:
+                clients.remove(c)
+
+
+def play(state, gen, current):
+    try:
+        with open(os.path.join(state, "script")) as f:
+            script = f.read().splitlines()
+    except OSError:
+        script = ["line fake board: no script"]
+    for cmd in script:
+        if current[0] != gen:
+            return  # powered off (or cycled) meanwhile
+        op, _, arg = cmd.partition(" ")
+        if op == "line":
+            send(arg.encode() + b"\r\n")
+        elif op == "part":
+            send(arg.encode())
+        elif op == "hex":
+            send(bytes.fromhex(arg))
+        elif op == "long":
+            send(b"x" * int(arg) + b"\n")
+        elif op == "sleep":
+            end = time.monotonic() + int(arg) / 1000.0
+            while time.monotonic() < end and current[0] == gen:
+                time.sleep(0.005)
+        elif op == "mark":
+            with open(os.path.join(state, "mark-" + arg), "w") as m:
+                m.write("%.6f\n" % time.time())
+        elif op == "close":
+            with clients_lock:
+                for c in clients:
+                    c.close()
+                clients.clear()
+
+
+def set_power(state, value):
+    tmp = os.path.join(state, ".power.tmp")
+    with open(tmp, "w") as f:
+        f.write(value + "\n")
+    os.rename(tmp, os.path.join(state, "power"))
+
+
+def watch_power(state):
+    current = [0]
+    last = "off"
+    while True:
+        try:
+            with open(os.path.join(state, "power")) as f:
+                now = f.read().strip() or "off"
+        except OSError:
+            now = "off"
+        if now != last:
+            current[0] += 1
+            if now == "on":
+                threading.Thread(target=play, args=(state, current[0], current),
+                                 daemon=True).start()
+            last = now
+        time.sleep(0.002)
+
+
+def console_server(port_file):
+    srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(8)
+    with open(port_file + ".tmp", "w") as f:
+        f.write("%d\n" % srv.getsockname()[1])
+    os.rename(port_file + ".tmp", port_file)
+    while True:
+        c, _ = srv.accept()
+        c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        with clients_lock:
+            clients.append(c)
+
+
+def pdu_server(state, port_file):
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            u = urllib.parse.urlparse(self.path)
+            q = urllib.parse.parse_qs(u.query)
+            parts = u.path.strip("/").split("/")
+            with open(os.path.join(state, "pdu.log"), "a") as f:
+                f.write(self.path + "\n")
+            if (len(parts) != 3 or parts[:2] != ["power", "control"]
+                    or parts[2] not in ("on", "off", "reboot")
+                    or "hostname" not in q or "port" not in q):
+                self.send_response(400)
+                self.end_headers()
+                self.wfile.write(b"bad request\n")
+                return
+            if parts[2] == "off":
+                set_power(state, "off")
+            else:
+                set_power(state, "off")
+                time.sleep(0.01)
+                set_power(state, "on")
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain")
+            self.end_headers()
+            self.wfile.write(b"OK - accepted request\n")
+
+        def log_message(self, *args):
+            pass
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    with open(port_file + ".tmp", "w") as f:
+        f.write("%d\n" % srv.server_address[1])
+    os.rename(port_file + ".tmp", port_file)
+    srv.serve_forever()
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--state", required=True)
+    ap.add_argument("--port-file", required=True)
+    ap.add_argument("--pdu-port-file")
+    a = ap.parse_args()
+    if a.pdu_port_file:
+        threading.Thread(target=pdu_server, args=(a.state, a.pdu_port_file),
+                         daemon=True).start()
+    threading.Thread(target=watch_power, args=(a.state,), daemon=True).start()
+    console_server(a.port_file)
+
+
+if __name__ == "__main__":
+    main()
