@@ -155,8 +155,12 @@ int harness_controller_start(struct harness_controller *c)
 	f = fopen(c->config, "w");
 	if (f == NULL)
 		return -errno;
-	fprintf(f, "listen: 127.0.0.1:0\ndata: %s\njobs_dir: %s\nschema_dir: %s/schema\n%s",
-		c->data, c->jobs, harness_root(), c->extra_config ? c->extra_config : "");
+	if (c->schema_dir)
+		fprintf(f, "schema_dir: %s\n", c->schema_dir);
+	else
+		fprintf(f, "schema_dir: %s/schema\n", harness_root());
+	fprintf(f, "listen: 127.0.0.1:0\ndata: %s\njobs_dir: %s\n%s", c->data, c->jobs,
+		c->extra_config ? c->extra_config : "");
 	fclose(f);
 	snprintf(url_file, sizeof(url_file), "%s/controller.url", c->data);
 	unlink(url_file);

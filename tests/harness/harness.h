@@ -34,6 +34,8 @@ struct harness_controller {
 	char log[320];	  /* the controller's stderr */
 	/* Extra YAML lines appended to the config (e.g. "lease_seconds: 2\n"), or NULL. */
 	const char *extra_config;
+	/* The migrations folder; NULL: $XENCI_ROOT/schema. */
+	const char *schema_dir;
 	/* Set by harness_controller_start. */
 	pid_t pid;
 	int port;

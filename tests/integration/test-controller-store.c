@@ -1,0 +1,285 @@
+/* The store and the live feeds: an old database (migration 1 only, with data)
+ * upgrades in place; a broken migration stops the start-up and changes nothing;
+ * the event stream (SSE) delivers transitions at once and resumes with
+ * Last-Event-ID; /metrics counts; --check reports bad job files with positions. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../harness/harness.h"
+#include "json-util.h"
+
+#define COMMIT "aaaabbbbccccddddeeeeffff0000111122223333"
+
+static const char job_fake[] = "name: fake-smoke\nrequires: {arch: [x86_64]}\n";
+
+static long call(struct harness_controller *c, const char *token, const char *method,
+		 const char *path, const char *body, json_t **out)
+{
+	struct http_client h;
+	struct http_reply r;
+	long status;
+
+	harness_http(c, token, &h);
+	http_reply_init(&r);
+	if (http_request(&h, method, path, body ? "application/json" : NULL, body,
+			 body ? strlen(body) : 0, NULL, &r) < 0)
+		fail_msg("%s %s: %s", method, path, r.error);
+	status = r.status;
+	if (out)
+		*out = r.json ? json_incref(r.json) : NULL;
+	http_reply_release(&r);
+	http_client_release(&h);
+	return status;
+}
+
+static int sqlite(const char *db, const char *sql, char *out, size_t n)
+{
+	char *argv[] = {"/usr/bin/sqlite3", (char *)db, (char *)sql, NULL};
+
+	return harness_run(argv, out, n);
+}
+
+/* "1,2,10" from the NNNN-*.sql files of dir, in order. */
+static void versions_in(const char *dir, char *out, size_t n)
+{
+	char cmd[1200];
+	FILE *p;
+	size_t len;
+
+	snprintf(cmd, sizeof(cmd),
+		 "ls %s | grep -E '^[0-9]{4}-.*\\.sql$' | sort | cut -c1-4 | sed 's/^0*//'"
+		 " | paste -sd,",
+		 dir);
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	len = fread(out, 1, n - 1, p);
+	out[len] = '\0';
+	pclose(p);
+}
+
+static void test_migrate_old_database(void **state)
+{
+	struct harness_controller c;
+	char path[512], sql[600], out[1024], want[256];
+	json_t *j = NULL;
+
+	(void)state;
+	assert_int_equal(harness_controller_init(&c), 0);
+	harness_write_file(c.jobs, "fake-smoke.yaml", job_fake);
+	/* A database made by a controller that knew migration 1 only. */
+	mkdir(c.data, 0755);
+	snprintf(sql, sizeof(sql), ".read %s/schema/0001-core.sql", harness_root());
+	snprintf(path, sizeof(path), "%s/xenci.db", c.data);
+	assert_int_equal(sqlite(path, sql, out, sizeof(out)), 0);
+	assert_int_equal(
+	    sqlite(path,
+		   "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT"
+		   " NULL, applied INTEGER NOT NULL);"
+		   "INSERT INTO schema_migrations VALUES (1, '0001-core.sql', 1);"
+		   "INSERT INTO agents (name, created) VALUES ('old-lab', 1);"
+		   "INSERT INTO boards (name, agent_id, arch, class, updated) VALUES"
+		   " ('old-board', 1, 'arm64', 'virt', 1);",
+		   out, sizeof(out)),
+	    0);
+	assert_int_equal(harness_controller_start(&c), 0);
+	assert_int_equal(call(&c, NULL, "GET", "/api/v1/boards/old-board", NULL, &j), 200);
+	assert_string_equal(jstr(j, "agent", ""), "old-lab");
+	assert_string_equal(jstr(j, "state", ""), "idle");
+	assert_int_equal(jint(j, "infra_streak", -1), 0); /* a column of migration 2 */
+	json_decref(j);
+	assert_int_equal(
+	    sqlite(path, "SELECT group_concat(version) FROM schema_migrations", out, sizeof(out)),
+	    0);
+	snprintf(sql, sizeof(sql), "%s/schema", harness_root());
+	versions_in(sql, want, sizeof(want));
+	assert_true(!strncmp(want, "1,2", 3));
+	assert_string_equal(out, want);
+	assert_int_equal(harness_controller_stop(&c), 0);
+}
+
+static void test_broken_migration(void **state)
+{
+	struct harness_controller c;
+	char schema[400], cmd[1200], path[512], out[256], want[256];
+
+	(void)state;
+	assert_int_equal(harness_controller_init(&c), 0);
+	snprintf(schema, sizeof(schema), "%s/schema", c.dir);
+	snprintf(cmd, sizeof(cmd), "mkdir -p %s && cp %s/schema/0*.sql %s/", schema, harness_root(),
+		 schema);
+	assert_int_equal(system(cmd), 0);
+	harness_write_file(schema, "0099-broken.sql",
+			   "ALTER TABLE boards ADD COLUMN x INTEGER;\nTHIS IS NOT SQL;\n");
+	c.schema_dir = schema;
+	assert_int_not_equal(harness_controller_start(&c), 0);
+	/* The broken migration was rolled back as a whole. */
+	snprintf(path, sizeof(path), "%s/xenci.db", c.data);
+	assert_int_equal(
+	    sqlite(path, "SELECT group_concat(version) FROM schema_migrations", out, sizeof(out)),
+	    0);
+	snprintf(cmd, sizeof(cmd), "%s/schema", harness_root());
+	versions_in(cmd, want, sizeof(want));
+	assert_string_equal(out, want); /* all but 99 */
+	assert_int_equal(sqlite(path,
+				"SELECT count(*) FROM pragma_table_info('boards') WHERE"
+				" name = 'x'",
+				out, sizeof(out)),
+			 0);
+	assert_string_equal(out, "0\n");
+	harness_controller_stop(&c);
+}
+
+/* Opens GET /api/v1/events (optionally with Last-Event-ID) on a raw socket. */
+static int sse_open(struct harness_controller *c, long long last)
+{
+	struct sockaddr_in sin;
+	char req[256];
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons((uint16_t)c->port);
+	inet_pton(AF_INET, "127.0.0.1", &sin.sin_addr);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	if (last >= 0)
+		snprintf(req, sizeof(req),
+			 "GET /api/v1/events HTTP/1.1\r\nHost: x\r\nLast-Event-ID: %lld\r\n\r\n",
+			 last);
+	else
+		snprintf(req, sizeof(req), "GET /api/v1/events HTTP/1.1\r\nHost: x\r\n\r\n");
+	assert_true(write(fd, req, strlen(req)) == (ssize_t)strlen(req));
+	return fd;
+}
+
+/* Reads until needle shows up or ms pass; returns 1 when it did. */
+static int sse_wait(int fd, char *acc, size_t cap, const char *needle, int ms)
+{
+	long long deadline = harness_now_ms() + ms;
+	size_t len = strlen(acc);
+
+	while (!strstr(acc, needle)) {
+		struct pollfd p = {fd, POLLIN, 0};
+		long long left = deadline - harness_now_ms();
+		ssize_t n;
+
+		if (left <= 0 || poll(&p, 1, (int)left) <= 0)
+			return 0;
+		n = read(fd, acc + len, cap - 1 - len);
+		if (n <= 0)
+			return 0;
+		len += (size_t)n;
+		acc[len] = '\0';
+	}
+	return 1;
+}
+
+static void test_events_and_metrics(void **state)
+{
+	struct harness_controller c;
+	char acc[65536] = "", user[128], agent[128], *p;
+	long long t0, last;
+	json_t *j = NULL;
+	int fd;
+
+	(void)state;
+	assert_int_equal(harness_controller_init(&c), 0);
+	harness_write_file(c.jobs, "fake-smoke.yaml", job_fake);
+	assert_int_equal(harness_controller_start(&c), 0);
+	assert_int_equal(harness_token(&c, "user", NULL, user, sizeof(user)), 0);
+	assert_int_equal(harness_token(&c, "agent", "lab-e", agent, sizeof(agent)), 0);
+	assert_int_equal(call(&c, agent, "PUT", "/api/v1/agents/lab-e/boards",
+			      "{\"protocol\": 1, \"boards\": [{\"name\": \"be\", \"arch\":"
+			      " \"x86_64\", \"class\": \"q35\"}]}",
+			      NULL),
+			 200);
+	fd = sse_open(&c, -1);
+	assert_true(sse_wait(fd, acc, sizeof(acc), "retry:", 2000));
+	t0 = harness_now_ms();
+	assert_int_equal(call(&c, user, "POST", "/api/v1/flights",
+			      "{\"tree\": \"xen\", \"commit\": \"" COMMIT "\"}", NULL),
+			 201);
+	assert_true(sse_wait(fd, acc, sizeof(acc), "event: flight.created", 2000));
+	assert_true(harness_now_ms() - t0 < 1000);
+	assert_non_null(strstr(acc, "event: attempt.created"));
+	assert_int_equal(call(&c, agent, "POST", "/api/v1/agents/lab-e/claim",
+			      "{\"boards\": [\"be\"], \"wait_ms\": 0}", NULL),
+			 200);
+	assert_true(sse_wait(fd, acc, sizeof(acc), "event: attempt.claimed", 2000));
+	close(fd);
+	/* Resume after the first event: everything after it comes again, in order. */
+	p = strstr(acc, "id: ");
+	assert_non_null(p);
+	last = strtoll(p + 4, NULL, 10);
+	acc[0] = '\0';
+	fd = sse_open(&c, last);
+	assert_true(sse_wait(fd, acc, sizeof(acc), "event: attempt.claimed", 2000));
+	assert_null(strstr(acc, "event: flight.created") < strstr(acc, "event: attempt.claimed")
+			? NULL
+			: "order");
+	close(fd);
+
+	{
+		struct http_client h;
+		struct http_reply r;
+
+		harness_http(&c, NULL, &h);
+		http_reply_init(&r);
+		assert_int_equal(http_request(&h, "GET", "/metrics", NULL, NULL, 0, NULL, &r), 0);
+		assert_int_equal(r.status, 200);
+		assert_non_null(strstr(r.body.data, "xenci_boards{state=\"busy\"} 1"));
+		assert_non_null(strstr(r.body.data, "xenci_attempts{state=\"claimed\"} 1"));
+		assert_non_null(strstr(r.body.data, "xenci_queue_depth 0"));
+		assert_non_null(strstr(r.body.data, "xenci_http_request_duration_seconds_count"));
+		http_reply_release(&r);
+		http_client_release(&h);
+	}
+	assert_int_equal(call(&c, NULL, "GET", "/api/v1/queue", NULL, &j), 200);
+	json_decref(j);
+	assert_int_equal(harness_controller_stop(&c), 0);
+}
+
+static void test_check_mode(void **state)
+{
+	struct harness_controller c;
+	char bin[512], out[4096], cfg[600];
+	char *argv[] = {bin, "--check", "--config", cfg, NULL};
+
+	(void)state;
+	assert_int_equal(harness_controller_init(&c), 0);
+	snprintf(bin, sizeof(bin), "%s/xenci-controller", harness_build_dir());
+	snprintf(cfg, sizeof(cfg), "%s/check.yaml", c.dir);
+	snprintf(out, sizeof(out), "jobs_dir: %s\nlease_seconds: 30\n", c.jobs);
+	harness_write_file(c.dir, "check.yaml", out);
+	harness_write_file(c.jobs, "ok.yaml", job_fake);
+	assert_int_equal(harness_run(argv, out, sizeof(out)), 0);
+	harness_write_file(c.jobs, "bad.yaml",
+			   "name: bad\nrequires: {arch: x86_64}\nstages:\n"
+			   "  - {name: s, pattern: '(', timeout: 5}\n");
+	assert_int_equal(harness_run(argv, out, sizeof(out)), 1);
+	harness_write_file(c.dir, "check.yaml", "lease_seconds: -4\nlistne: x\n");
+	assert_int_equal(harness_run(argv, out, sizeof(out)), 1);
+	harness_controller_stop(&c);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_migrate_old_database),
+	    cmocka_unit_test(test_broken_migration),
+	    cmocka_unit_test(test_events_and_metrics),
+	    cmocka_unit_test(test_check_mode),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
