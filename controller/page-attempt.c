@@ -79,8 +79,11 @@ int page_attempt_render(struct buf *out, const json_t *twin, const char *log, si
 {
 	long long id = jint(twin, "id", 0), started = jint(twin, "started_at", 0);
 	long long finished = jint(twin, "finished_at", 0);
+
+	if (!started)
+		started = jint(twin, "claimed_at", 0);
 	const char *state = jstr(twin, "state", "queued");
-	const char *verdict = jstr(twin, "verdict", NULL);
+	const char *verdict = NULL; /* the state is the verdict once final */
 	int live = attempt_is_live(state);
 	char title[160], stream[96];
 	struct html h;
@@ -133,7 +136,7 @@ int page_attempt_render(struct buf *out, const json_t *twin, const char *log, si
 		html_text(&h, jstr(twin, "reason", NULL));
 		html_raw(&h, "</p>\n");
 	}
-	view_revision(&h, json_object_get(twin, "revision"));
+	view_revision(&h, twin);
 	stages_section(&h, json_object_get(twin, "stages"));
 	if (json_array_size(json_object_get(twin, "testcases"))) {
 		html_raw(&h, "<section><h2>Test cases</h2>\n");

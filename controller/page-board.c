@@ -3,8 +3,7 @@
 
 int page_board_render(struct buf *out, const json_t *twin)
 {
-	const json_t *tags = json_object_get(twin, "tags"),
-		     *health = json_object_get(twin, "health");
+	const json_t *tags = json_object_get(twin, "tags");
 	const json_t *hist = json_object_get(twin, "history"), *t, *a;
 	const char *name = jstr(twin, "name", "?");
 	struct html h;
@@ -28,16 +27,12 @@ int page_board_render(struct buf *out, const json_t *twin)
 		html_text(&h, json_string_value(t));
 		html_raw(&h, "</span> ");
 	}
-	html_raw(&h, "</dd><dt>last seen</dt><dd>");
-	html_time(&h, jint(twin, "last_seen", 0));
+	html_raw(&h, "</dd><dt>updated</dt><dd>");
+	html_time(&h, jint(twin, "updated", 0));
 	html_raw(&h, "</dd><dt>health</dt><dd>");
-	if (jint(health, "streak", 0) > 0) {
-		html_rawf(&h, "%lld ", jint(health, "streak", 0));
-		html_text(&h, jstr(health, "kind", "infra"));
-		html_raw(&h, " in a row");
-	} else {
-		html_raw(&h, "healthy");
-	}
+	html_raw(&h, jint(twin, "healthy", 1) ? "healthy" : "<strong>unhealthy</strong>");
+	if (jint(twin, "infra_streak", 0) > 0)
+		html_rawf(&h, ", %lld infra in a row", jint(twin, "infra_streak", 0));
 	html_raw(&h, "</dd></dl>\n");
 	if (jstr(twin, "description", NULL)) {
 		html_raw(&h, "<p class=\"description\">");
@@ -53,7 +48,7 @@ int page_board_render(struct buf *out, const json_t *twin)
 			     "</thead><tbody>\n");
 		json_array_foreach (hist, i, a) {
 			html_raw(&h, "<tr><td>");
-			view_attempt_link(&h, jint(a, "attempt", 0));
+			view_attempt_link(&h, jint(a, "id", 0));
 			html_raw(&h, "</td><td>");
 			html_text(&h, jstr(a, "job", "?"));
 			html_raw(&h, "</td><td>");
@@ -61,7 +56,7 @@ int page_board_render(struct buf *out, const json_t *twin)
 			html_raw(&h, "</td><td>");
 			html_commit(&h, jstr(a, "commit", NULL));
 			html_raw(&h, "</td><td>");
-			html_verdict(&h, jstr(a, "verdict", jstr(a, "state", NULL)));
+			html_verdict(&h, jstr(a, "state", NULL));
 			html_raw(&h, "</td><td>");
 			html_time(&h, jint(a, "finished_at", 0));
 			html_raw(&h, "</td></tr>\n");

@@ -1,5 +1,6 @@
 /* A flight: its revision, builds, and the jobs per board with their test cases. */
 #include <stdio.h>
+#include <string.h>
 
 #include "page-view.h"
 
@@ -16,11 +17,9 @@ static void builds_section(struct html *h, const json_t *builds)
 	html_raw(h, "<ul class=\"builds\">\n");
 	json_array_foreach (builds, i, b) {
 		html_raw(h, "<li>");
-		view_attempt_link(h, jint(b, "attempt", 0));
-		html_raw(h, " ");
 		html_text(h, jstr(b, "arch", "?"));
 		html_raw(h, " ");
-		html_verdict(h, jstr(b, "verdict", jstr(b, "state", NULL)));
+		html_verdict(h, jstr(b, "state", NULL));
 		html_raw(h, "</li>\n");
 	}
 	html_raw(h, "</ul></section>\n");
@@ -43,8 +42,10 @@ static void jobs_section(struct html *h, const json_t *jobs)
 		const json_t *tcs = json_object_get(j, "testcases"), *tc;
 		size_t k;
 
+		if (strcmp(jstr(j, "kind", "test"), "test"))
+			continue; /* builds are listed above */
 		html_raw(h, "<tr><td>");
-		view_attempt_link(h, jint(j, "attempt", 0));
+		view_attempt_link(h, jint(j, "id", 0));
 		if (jint(j, "number", 1) > 1)
 			html_rawf(h, " <span class=\"meta\">try %lld</span>", jint(j, "number", 1));
 		html_raw(h, "</td><td>");
@@ -52,7 +53,7 @@ static void jobs_section(struct html *h, const json_t *jobs)
 		html_raw(h, "</td><td>");
 		view_board_link(h, jstr(j, "board", NULL));
 		html_raw(h, "</td><td>");
-		html_verdict(h, jstr(j, "verdict", jstr(j, "state", NULL)));
+		html_verdict(h, jstr(j, "state", NULL));
 		html_raw(h, "</td><td class=\"reason\">");
 		html_text(h, jstr(j, "reason", ""));
 		html_raw(h, "</td><td><ul class=\"tcs\">");
@@ -78,17 +79,21 @@ int page_flight_render(struct buf *out, const json_t *twin)
 	snprintf(title, sizeof(title), "Flight %lld", id);
 	page_begin(&h, title, "/api/v1/events");
 	html_rawf(&h, "<h1>Flight %lld ", id);
-	html_verdict(&h, jstr(twin, "verdict", jstr(twin, "state", NULL)));
-	html_raw(&h, "</h1>\n<p class=\"meta\">branch ");
-	view_branch_link(&h, jstr(twin, "branch", NULL));
+	html_verdict(&h, view_flight_verdict(twin));
+	html_raw(&h, "</h1>\n<p class=\"meta\">");
+	html_text(&h, jstr(twin, "kind", "flight"));
+	if (jstr(twin, "ref", NULL)) {
+		html_raw(&h, " of ");
+		html_text(&h, jstr(twin, "ref", NULL));
+	}
 	html_raw(&h, " · created ");
-	html_time(&h, jint(twin, "created_at", 0));
+	html_time(&h, jint(twin, "created", 0));
 	html_raw(&h, " · ");
-	view_summary(&h, json_object_get(twin, "summary"));
+	view_summary(&h, json_object_get(twin, "counts"));
 	html_raw(&h, "</p>\n");
-	view_revision(&h, json_object_get(twin, "revision"));
+	view_revision(&h, twin);
 	builds_section(&h, json_object_get(twin, "builds"));
-	jobs_section(&h, json_object_get(twin, "jobs"));
+	jobs_section(&h, json_object_get(twin, "attempts"));
 	page_end(&h);
 	return h.err;
 }

@@ -122,7 +122,7 @@ void html_urlseg(struct html *h, const char *s)
 
 void html_time(struct html *h, long long t)
 {
-	time_t tt = (time_t)t;
+	time_t tt = (time_t)(t / 1000);
 	struct tm tm;
 	char iso[32], shown[32];
 
@@ -135,10 +135,10 @@ void html_time(struct html *h, long long t)
 	html_rawf(h, "<time datetime=\"%s\">%s</time>", iso, shown);
 }
 
-void html_duration(struct html *h, long long s)
+void html_duration(struct html *h, long long ms)
 {
-	if (s < 0)
-		s = 0;
+	long long s = ms < 0 ? 0 : ms / 1000;
+
 	if (s >= 3600)
 		html_rawf(h, "%lldh %02lldm", s / 3600, s / 60 % 60);
 	else if (s >= 60)

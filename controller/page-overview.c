@@ -27,11 +27,9 @@ static void boards_section(struct html *h, const json_t *labs, long long now)
 			html_verdict(h, jstr(board, "state", "offline"));
 			html_raw(h, " <span class=\"meta\">");
 			html_text(h, jstr(board, "arch", ""));
-			if (json_is_object(at)) {
-				html_rawf(h, " · running <a href=\"/attempts/%lld\">",
-					  jint(at, "id", 0));
-				html_text(h, jstr(at, "job", "?"));
-				html_raw(h, "</a>");
+			if (json_is_integer(at)) {
+				html_raw(h, " · running ");
+				view_attempt_link(h, json_integer_value(at));
 			}
 			if (jint(board, "last_seen", 0) > 0) {
 				html_raw(h, " · seen ");
@@ -73,7 +71,7 @@ static void running_section(struct html *h, const json_t *running, long long que
 		html_raw(h, "</td><td>");
 		html_text(h, jstr(at, "stage", "—"));
 		html_raw(h, "</td><td>");
-		html_duration(h, now - jint(at, "started_at", now));
+		html_duration(h, now - jint(at, "started_at", jint(at, "claimed_at", now)));
 		html_raw(h, "</td></tr>\n");
 	}
 	html_raw(h, "</tbody></table></div></section>\n");
@@ -90,24 +88,24 @@ static void flights_section(struct html *h, const json_t *flights)
 		return;
 	}
 	html_raw(h,
-		 "<div class=\"scroll\"><table><thead><tr><th>flight</th><th>branch</th>"
+		 "<div class=\"scroll\"><table><thead><tr><th>flight</th><th>ref</th>"
 		 "<th>commit</th><th>subject</th><th>verdict</th><th>results</th><th>created</th>"
 		 "</tr></thead><tbody>\n");
 	json_array_foreach (flights, i, f) {
 		html_raw(h, "<tr><td>");
 		view_flight_link(h, jint(f, "id", 0));
 		html_raw(h, "</td><td>");
-		view_branch_link(h, jstr(f, "branch", NULL));
+		html_text(h, jstr(f, "ref", jstr(f, "kind", "")));
 		html_raw(h, "</td><td>");
 		html_commit(h, jstr(f, "commit", NULL));
 		html_raw(h, "</td><td class=\"subject\">");
 		html_text(h, jstr(f, "subject", ""));
 		html_raw(h, "</td><td>");
-		html_verdict(h, jstr(f, "verdict", jstr(f, "state", NULL)));
+		html_verdict(h, view_flight_verdict(f));
 		html_raw(h, "</td><td>");
-		view_summary(h, json_object_get(f, "summary"));
+		view_summary(h, json_object_get(f, "counts"));
 		html_raw(h, "</td><td>");
-		html_time(h, jint(f, "created_at", 0));
+		html_time(h, jint(f, "created", 0));
 		html_raw(h, "</td></tr>\n");
 	}
 	html_raw(h, "</tbody></table></div></section>\n");

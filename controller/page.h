@@ -38,10 +38,11 @@ void html_text(struct html *h, const char *s);
 void html_textn(struct html *h, const char *s, size_t n);
 /* A path segment percent-encoded (everything but A-Z a-z 0-9 - . _ ~), for hrefs. */
 void html_urlseg(struct html *h, const char *s);
-/* <time datetime="…Z">YYYY-MM-DD HH:MM</time>, or "—" when t <= 0. */
-void html_time(struct html *h, long long t);
-/* "3h 05m", "4m 07s", "12s". */
-void html_duration(struct html *h, long long seconds);
+/* <time datetime="…Z">YYYY-MM-DD HH:MM</time> of t in Unix milliseconds (the
+ * store's unit, so every twin's), or "—" when t <= 0. */
+void html_time(struct html *h, long long t_ms);
+/* "3h 05m", "4m 07s", "12s" of a span in milliseconds. */
+void html_duration(struct html *h, long long ms);
 /* A verdict or state chip that carries text as well as colour. */
 void html_verdict(struct html *h, const char *verdict);
 /* A short commit id (12 hex digits) with the whole id as title. */

@@ -164,39 +164,42 @@ static json_t *twin(const char *text)
 
 static void test_pages(void **state)
 {
-	json_t *ov =
-	    twin("{\"now\": 1000, \"queue_depth\": 4, \"labs\": [{\"agent\": \"lab<a>\", "
-		 "\"boards\": [{\"name\": \"qemu \\\"x\\\"" XSS "\", \"arch\": \"x86_64\", "
-		 "\"state\": \"busy\", \"last_seen\": 990, \"attempt\": {\"id\": 7, "
-		 "\"job\": \"boot" XSS "\"}}]}], \"running\": [{\"id\": 7, \"job\": "
-		 "\"smoke\", \"board\": \"b1\", \"flight\": 3, \"started_at\": 875}], "
-		 "\"flights\": [{\"id\": 3, \"branch\": \"master\", \"commit\": "
-		 "\"0123456789abcdef\", \"subject\": \"x86: " XSS "\", \"verdict\": "
-		 "\"fail\", \"summary\": {\"pass\": 2, \"fail\": 1}}], \"bisections\": []}");
-	json_t *br = twin("{\"name\": \"ma<i>n\", \"tree\": \"xen\", \"columns\": [{\"key\": "
-			  "\"b1\"}, {\"key\": \"b2\"}], \"rows\": [{\"commit\": \"abc\", "
-			  "\"subject\": \"" XSS "\", \"author\": \"A <a@x>\", \"flight\": 3, "
-			  "\"cells\": [{\"verdict\": \"pass\", \"attempt\": 7}, null]}]}");
-	json_t *at = twin("{\"id\": 9, \"job\": \"smoke\", \"board\": \"b1\", \"flight\": 3, "
-			  "\"state\": \"running\", \"stage\": \"dom0\", \"started_at\": 100, "
-			  "\"reason\": \"" XSS "\", \"testcases\": [{\"name\": \"" XSS "\", "
-			  "\"result\": \"fail\"}]}");
-	json_t *bd = twin("{\"name\": \"b1\", \"agent\": \"lab\", \"arch\": \"arm64\", "
-			  "\"tags\": [\"" XSS "\"], \"description\": \"" XSS "\", "
-			  "\"health\": {\"streak\": 2, \"kind\": \"infra\"}, \"history\": "
-			  "[{\"attempt\": 9, \"job\": \"smoke\", \"verdict\": \"infra\"}]}");
-	json_t *bi =
-	    twin("{\"id\": 4, \"job\": \"smoke\", \"class\": \"c\", \"state\": "
-		 "\"found\", \"good\": \"aaa\", \"bad\": \"bbb\", \"culprit\": "
-		 "{\"commit\": \"ccc\", \"subject\": \"" XSS "\"}, \"evidence\": \"" XSS
-		 "\", \"steps\": [{\"commit\": \"ccc\", \"result\": \"bad\", "
-		 "\"remaining\": 0, \"runs\": [{\"attempt\": 9, \"verdict\": \"fail\"}]}]}");
+	json_t *ov = twin(
+	    "{\"now\": 1000000, \"queue_depth\": 4, \"labs\": [{\"agent\": \"lab<a>\", \"boards\": "
+	    "[{\"name\": \"qemu \\\"x\\\"<script>alert(1)</script>\", \"arch\": \"x86_64\", "
+	    "\"state\": \"busy\", \"last_seen\": 990000, \"attempt\": 7}]}], \"running\": "
+	    "[{\"id\": 7, \"job\": \"smoke\", \"board\": \"b1\", \"flight\": 3, \"started_at\": "
+	    "875000}], \"flights\": [{\"id\": 3, \"ref\": \"refs/heads/master\", \"commit\": "
+	    "\"0123456789abcdef\", \"subject\": \"x86: <script>alert(1)</script>\", \"state\": "
+	    "\"done\", \"counts\": {\"pass\": 2, \"fail\": 1}}], \"bisections\": []}");
+	json_t *br =
+	    twin("{\"name\": \"ma<i>n\", \"tree\": \"xen\", \"columns\": [{\"key\": \"b1\"}, "
+		 "{\"key\": \"b2\"}], \"rows\": [{\"commit\": \"abc\", \"subject\": "
+		 "\"<script>alert(1)</script>\", \"author\": \"A <a@x>\", \"flight\": 3, "
+		 "\"cells\": [{\"verdict\": \"pass\", \"attempt\": 7}, null]}]}");
+	json_t *at = twin(
+	    "{\"id\": 9, \"kind\": \"test\", \"job\": \"smoke\", \"board\": \"b1\", \"flight\": 3, "
+	    "\"state\": \"running\", \"stage\": \"dom0\", \"started_at\": 100000, \"reason\": "
+	    "\"<script>alert(1)</script>\", \"commit\": \"abc\", \"testcases\": [{\"name\": "
+	    "\"<script>alert(1)</script>\", \"result\": \"fail\"}]}");
+	json_t *bd = twin("{\"name\": \"b1\", \"agent\": \"lab\", \"arch\": \"arm64\", \"tags\": "
+			  "[\"<script>alert(1)</script>\"], \"description\": "
+			  "\"<script>alert(1)</script>\", \"healthy\": 0, \"infra_streak\": 2, "
+			  "\"history\": [{\"id\": 9, \"job\": \"smoke\", \"state\": \"infra\"}]}");
+	json_t *bi = twin(
+	    "{\"id\": 4, \"job\": \"smoke\", \"class\": \"c\", \"state\": \"found\", \"good\": "
+	    "\"aaa\", \"bad\": \"bbb\", \"culprit\": {\"commit\": \"ccc\", \"subject\": "
+	    "\"<script>alert(1)</script>\"}, \"evidence\": \"<script>alert(1)</script>\", "
+	    "\"steps\": [{\"commit\": \"ccc\", \"result\": \"bad\", \"remaining\": 0, \"runs\": "
+	    "[{\"attempt\": 9, \"verdict\": \"fail\"}]}]}");
 	json_t *fl =
-	    twin("{\"id\": 3, \"branch\": \"master\", \"revision\": {\"commit\": \"abc\", "
-		 "\"subject\": \"" XSS "\"}, \"builds\": [{\"attempt\": 1, \"arch\": "
-		 "\"x86_64\", \"verdict\": \"pass\"}], \"jobs\": [{\"attempt\": 9, \"job\": "
-		 "\"" XSS "\", \"board\": \"b1\", \"verdict\": \"fail\", \"testcases\": "
-		 "[{\"name\": \"t1\", \"result\": \"pass\"}]}]}");
+	    twin("{\"id\": 3, \"kind\": \"push\", \"ref\": \"refs/heads/master\", \"commit\": "
+		 "\"abc\", \"subject\": \"<script>alert(1)</script>\", \"state\": \"done\", "
+		 "\"counts\": {\"pass\": 1, \"fail\": 1}, \"builds\": [{\"id\": 1, \"arch\": "
+		 "\"x86_64\", \"state\": \"pass\"}], \"attempts\": [{\"id\": 1, \"kind\": "
+		 "\"build\", \"arch\": \"x86_64\", \"state\": \"pass\"}, {\"id\": 9, \"kind\": "
+		 "\"test\", \"job\": \"<script>alert(1)</script>\", \"board\": \"b1\", \"state\": "
+		 "\"fail\", \"testcases\": [{\"name\": \"t1\", \"result\": \"pass\"}]}]}");
 	const char log[] = "    1.000 | hello " XSS "\n    2.000 | half";
 	struct buf b = BUF_INIT(PAGE_MAX);
 
