@@ -16,7 +16,7 @@
 
 static const char *const roles[] = {"admin", "agent", "user", NULL};
 
-static const struct vfield token_fields[] = {
+const struct vfield api_token_fields[] = {
     {.name = "role", .type = V_STRING, .flags = V_REQUIRED, .choices = roles},
     {.name = "agent", .type = V_STRING, .min = 1, .max = AGENT_NAME_MAX},
     {.name = "name", .type = V_STRING, .max = 128},
@@ -30,7 +30,7 @@ int api_token_create(struct req *r)
 	enum role role;
 	long long id;
 
-	if (req_need_role(r, ROLE_ADMIN) < 0 || api_validate(r, token_fields) < 0)
+	if (req_need_role(r, ROLE_ADMIN) < 0 || api_validate(r, api_token_fields) < 0)
 		return 0;
 	role = role_parse(jstr(r->json, "role", ""));
 	agent = jstr(r->json, "agent", NULL);
@@ -59,7 +59,7 @@ int api_token_delete(struct req *r)
 	return reply_json(r, 200, json_pack("{s:I, s:b}", "id", (json_int_t)id, "revoked", 1));
 }
 
-static const struct vfield cancel_fields[] = {
+const struct vfield api_cancel_fields[] = {
     {.name = "reason", .type = V_STRING, .max = 256},
     {.name = NULL},
 };
@@ -71,7 +71,7 @@ int api_attempt_cancel(struct req *r)
 
 	if (req_need_role(r, ROLE_ADMIN) < 0 || api_param_id(r, 0, &id) < 0)
 		return 0;
-	if (api_validate(r, cancel_fields) < 0)
+	if (api_validate(r, api_cancel_fields) < 0)
 		return 0;
 	rc = attempt_cancel(id, jstr(r->json, "reason", "cancelled by an admin"));
 	if (rc == -ENOENT)
@@ -99,7 +99,7 @@ static int check_commit(struct vctx *ctx, const json_t *parent, const char *key,
 	return 0;
 }
 
-static const struct vfield flight_fields[] = {
+const struct vfield api_flight_fields[] = {
     {.name = "tree", .type = V_STRING, .flags = V_REQUIRED, .min = 1, .max = 64},
     {.name = "commit", .type = V_STRING, .flags = V_REQUIRED, .check = check_commit},
     {.name = "ref", .type = V_STRING, .min = 1, .max = 256},
@@ -119,7 +119,7 @@ int api_flight_create(struct req *r)
 	long long id;
 	int rc;
 
-	if (req_need_role(r, ROLE_USER) < 0 || api_validate(r, flight_fields) < 0)
+	if (req_need_role(r, ROLE_USER) < 0 || api_validate(r, api_flight_fields) < 0)
 		return 0;
 	memset(&spec, 0, sizeof(spec));
 	spec.tree = jstr(r->json, "tree", "");

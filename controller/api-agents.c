@@ -85,7 +85,7 @@ static int check_builder(struct vctx *ctx, const json_t *parent, const char *key
 	return validate_object(ctx, builder_fields, parent, key, 0, value, path);
 }
 
-static const struct vfield declare_fields[] = {
+const struct vfield api_declare_fields[] = {
     {.name = "protocol", .type = V_INT, .flags = V_REQUIRED},
     {.name = "agent_version", .type = V_STRING, .max = 128},
     {.name = "builder", .type = V_ANY, .check = check_builder},
@@ -112,7 +112,7 @@ int api_agent_declare(struct req *r)
 	    jint(r->json, "protocol", 0) != PROTOCOL_VERSION)
 		return reply_error(r, 409, "protocol version mismatch",
 				   json_pack("{s:[i]}", "supported", PROTOCOL_VERSION));
-	if (api_validate(r, declare_fields) < 0)
+	if (api_validate(r, api_declare_fields) < 0)
 		return 0;
 	if (!name_valid(agent))
 		return reply_errorf(r, 400, "invalid agent name", "%s", "[A-Za-z0-9._-]{1,64}");
@@ -169,7 +169,7 @@ fail_nrb:
 	return -EIO;
 }
 
-static const struct vfield claim_fields[] = {
+const struct vfield api_claim_fields[] = {
     {.name = "boards", .type = V_ARRAY, .flags = V_REQUIRED, .items = V_STRING, .max = 1024},
     {.name = "build", .type = V_BOOL},
     {.name = "wait_ms", .type = V_INT, .min = 0, .max = 60000},
@@ -195,7 +195,7 @@ int api_agent_claim(struct req *r)
 	}
 	if (req_need_agent(r, agent) < 0)
 		return 0;
-	if (api_validate(r, claim_fields) < 0)
+	if (api_validate(r, api_claim_fields) < 0)
 		return 0;
 	boards = json_object_get(r->json, "boards");
 	json_array_foreach (boards, i, b) {
@@ -285,7 +285,7 @@ static void lapse_if_due(struct attempt *a)
 		attempt_finish(a, "infra", "lease lapsed", NULL);
 }
 
-static const struct vfield heartbeat_fields[] = {
+const struct vfield api_heartbeat_fields[] = {
     {.name = "stage", .type = V_STRING, .min = 1, .max = 64},
     {.name = NULL},
 };
@@ -299,7 +299,7 @@ int api_attempt_heartbeat(struct req *r)
 
 	if (load_own_attempt(r, &a) < 0)
 		return 0;
-	if (api_validate(r, heartbeat_fields) < 0)
+	if (api_validate(r, api_heartbeat_fields) < 0)
 		goto out;
 	lapse_if_due(&a);
 	if (!lease_live(&a)) {
@@ -471,7 +471,7 @@ static int check_artifacts(struct vctx *ctx, const json_t *parent, const char *k
 	return rc;
 }
 
-static const struct vfield result_fields[] = {
+const struct vfield api_result_fields[] = {
     {.name = "verdict", .type = V_STRING, .flags = V_REQUIRED, .choices = verdicts},
     {.name = "reason", .type = V_STRING, .max = 1024},
     {.name = "stages", .type = V_ARRAY, .items = V_OBJECT, .fields = stage_fields, .max = 64},
@@ -497,7 +497,7 @@ int api_attempt_result(struct req *r)
 
 	if (load_own_attempt(r, &a) < 0)
 		return 0;
-	if (api_validate(r, result_fields) < 0)
+	if (api_validate(r, api_result_fields) < 0)
 		goto out;
 	if (attempt_state_final(a.state) && a.result) {
 		stored = json_loads(a.result, 0, NULL);

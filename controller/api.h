@@ -11,6 +11,15 @@
 #define LOG_MAX		 (16LL * 1024 * 1024)
 #define ARTIFACT_MAX	 (512LL * 1024 * 1024)
 
+/* The shapes of the JSON bodies (docs/api.md, schema/agent-protocol.json). */
+extern const struct vfield api_declare_fields[];
+extern const struct vfield api_claim_fields[];
+extern const struct vfield api_heartbeat_fields[];
+extern const struct vfield api_result_fields[];
+extern const struct vfield api_token_fields[];
+extern const struct vfield api_flight_fields[];
+extern const struct vfield api_cancel_fields[];
+
 /* Validates r->json against fields; replies 400 with the validator's list. */
 int api_validate(struct req *r, const struct vfield *fields);
 /* The {} parameter i as a positive id; replies 404 when it is not one. */

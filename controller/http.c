@@ -214,8 +214,7 @@ static int route_match(struct req *r, const char *pattern, const char *path)
 	return 1;
 }
 
-/* Finds the route; *path_known says whether another method would have matched. */
-static const struct route *route_find(struct req *r, int *path_known)
+const struct route *http_route_find(struct req *r, int *path_known)
 {
 	const struct route *rt;
 
@@ -320,7 +319,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		r->method = method;
 		r->url = url;
 		r->start_us = mono_us();
-		r->route = route_find(r, &known);
+		r->route = http_route_find(r, &known);
 		if (r->route == NULL) {
 			if (known)
 				reply_errorf(r, 405, "method not allowed", "%s %s", method, url);

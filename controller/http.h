@@ -62,6 +62,10 @@ struct req {
 
 struct http_server;
 
+/* Finds the route for r->method and r->url, filling r->param[]; NULL when none
+ * matches, and then *path_known says whether another method would have. */
+const struct route *http_route_find(struct req *r, int *path_known);
+
 /* listen: "ADDR:PORT" (port 0 picks one). cert/key: PEM files, or NULL for HTTP. */
 int http_start(struct http_server **out, const char *listen, const char *cert, const char *key,
 	       struct buf *err);
