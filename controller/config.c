@@ -21,6 +21,7 @@ static const struct vfield config_fields[] = {
     {.name = "data", .type = V_STRING, .help = "data folder", .min = 1, .max = 4000},
     {.name = "jobs_dir", .type = V_STRING, .help = "folder of job files", .min = 1, .max = 4000},
     {.name = "schema_dir", .type = V_STRING, .help = "folder of migrations", .min = 1, .max = 4000},
+    {.name = "web_dir", .type = V_STRING, .help = "status page assets", .min = 1, .max = 4000},
     {.name = "lease_seconds", .type = V_INT, .help = "lease length", .min = 1, .max = 86400},
     {.name = "max_attempts",
      .type = V_INT,
@@ -64,6 +65,7 @@ void config_release(struct ctl_config *c)
 	free(c->data);
 	free(c->jobs_dir);
 	free(c->schema_dir);
+	free(c->web_dir);
 	free(c->health_check_job);
 	free(c->tls_cert);
 	free(c->tls_key);
@@ -108,6 +110,7 @@ int config_load(struct ctl_config *c, const char *path, struct buf *err)
 	set_str(&c->data, root, "data");
 	set_str(&c->jobs_dir, root, "jobs_dir");
 	set_str(&c->schema_dir, root, "schema_dir");
+	set_str(&c->web_dir, root, "web_dir");
 	set_str(&c->health_check_job, root, "health_check_job");
 	c->lease_seconds = (int)jint(root, "lease_seconds", c->lease_seconds);
 	c->max_attempts = (int)jint(root, "max_attempts", c->max_attempts);

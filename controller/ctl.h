@@ -17,6 +17,7 @@ struct ctl_config {
 	char *data;		/* the data folder */
 	char *jobs_dir;		/* the folder of the job files */
 	char *schema_dir;	/* schema/NNNN-*.sql */
+	char *web_dir;		/* the page's static assets; NULL: web/ next to the binary's folder */
 	int lease_seconds;	/* 60 */
 	int max_attempts;	/* 3 */
 	int unhealthy_streak;	/* 3 */
