@@ -108,10 +108,56 @@ static void testcase(struct buf *b, const char *job, const char *name, const cha
 	buf_puts(b, "    </testcase>\n");
 }
 
+static int is_final(const char *s)
+{
+	return !strcmp(s, "pass") || !strcmp(s, "fail") || !strcmp(s, "infra") ||
+	       !strcmp(s, "timeout") || !strcmp(s, "cancelled");
+}
+
+/* The flight's jobs: "jobs" (docs/api.md Flight), or its test "attempts" (the
+ * controller's flight read), keeping the newest attempt of each (job, board):
+ * an infra failure that a retry fixed is not reported. New reference. */
+static json_t *junit_jobs(const json_t *flight)
+{
+	const json_t *src = json_object_get(flight, "jobs"), *a;
+	json_t *out = json_array(), *o;
+	size_t i, k;
+
+	if (src) {
+		json_decref(out);
+		return json_deep_copy(src);
+	}
+	json_array_foreach (json_object_get(flight, "attempts"), i, a) {
+		json_t *j;
+		int replaced = 0;
+
+		if (strcmp(jstr(a, "kind", "test"), "test"))
+			continue;
+		j = json_deep_copy(a);
+		json_object_set_new(j, "attempt", json_integer(jint(a, "id", 0)));
+		if (!json_object_get(j, "verdict") && is_final(jstr(a, "state", "")))
+			json_object_set_new(j, "verdict", json_string(jstr(a, "state", "")));
+		json_array_foreach (out, k, o) {
+			if (!strcmp(jstr(o, "job", ""), jstr(j, "job", "")) &&
+			    !strcmp(jstr(o, "board", ""), jstr(j, "board", ""))) {
+				if (jint(j, "number", 1) > jint(o, "number", 1))
+					json_array_set(out, k, j);
+				replaced = 1;
+				break;
+			}
+		}
+		if (!replaced)
+			json_array_append(out, j);
+		json_decref(j);
+	}
+	return out;
+}
+
 int junit_render(struct buf *out, const json_t *flight, const char *base_url)
 {
-	const json_t *jobs = json_object_get(flight, "jobs"),
-		     *rev = json_object_get(flight, "revision");
+	json_t *jobs = junit_jobs(flight);
+	const json_t *rev =
+	    json_object_get(flight, "revision") ? json_object_get(flight, "revision") : flight;
 	json_t *boards = json_object(); /* board -> array of its jobs, first-seen order kept */
 	json_t *order = json_array();
 	struct counts all = {0};
@@ -176,6 +222,7 @@ int junit_render(struct buf *out, const json_t *flight, const char *base_url)
 		buf_puts(out, "  </testsuite>\n");
 	}
 	buf_puts(out, "</testsuites>\n");
+	json_decref(jobs);
 	json_decref(boards);
 	json_decref(order);
 	return 0;

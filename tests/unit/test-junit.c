@@ -91,10 +91,37 @@ static void test_junit_shape(void **state)
 	json_decref(f);
 }
 
+/* The controller's own flight read: attempts, with an infra retry that passed. */
+static void test_junit_from_attempts(void **state)
+{
+	const char *text =
+	    "{\"id\": 8, \"commit\": \"c0ffee\", \"attempts\": ["
+	    " {\"id\": 1, \"kind\": \"build\", \"arch\": \"x86_64\", \"state\": \"pass\"},"
+	    " {\"id\": 2, \"kind\": \"test\", \"job\": \"smoke\", \"board\": \"qx\","
+	    "  \"number\": 1, \"state\": \"infra\"},"
+	    " {\"id\": 3, \"kind\": \"test\", \"job\": \"smoke\", \"board\": \"qx\","
+	    "  \"number\": 2, \"state\": \"pass\","
+	    "  \"testcases\": [{\"name\": \"a\", \"result\": \"pass\"}]}]}";
+	char err[128];
+	json_t *f = json_parse(text, strlen(text), err, sizeof(err));
+	struct buf b = BUF_INIT(0);
+
+	(void)state;
+	assert_non_null(f);
+	assert_int_equal(junit_render(&b, f, NULL), 0);
+	assert_non_null(strstr(b.data, "<testsuites name=\"xenci flight 8\" tests=\"2\" "
+				       "failures=\"0\" errors=\"0\" skipped=\"0\">"));
+	assert_non_null(strstr(b.data, "<property name=\"commit\" value=\"c0ffee\"/>"));
+	assert_null(strstr(b.data, "<error"));
+	buf_release(&b);
+	json_decref(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_junit_shape),
+	    cmocka_unit_test(test_junit_from_attempts),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
