@@ -19,5 +19,7 @@ int db_artifacts_prepare(sqlite3 *db);
 void db_artifacts_finalize(void);
 int db_watch_prepare(sqlite3 *db);
 void db_watch_finalize(void);
+int db_bisect_prepare(sqlite3 *db);
+void db_bisect_finalize(void);
 
 #endif

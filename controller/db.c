@@ -45,6 +45,7 @@ static const struct db_module {
     {"events", db_events_prepare, db_events_finalize},
     {"artifacts", db_artifacts_prepare, db_artifacts_finalize},
     {"watch", db_watch_prepare, db_watch_finalize},
+    {"bisect", db_bisect_prepare, db_bisect_finalize},
     {NULL, NULL, NULL},
 };
 

@@ -3,6 +3,8 @@
  * path segment, captured in r->param[]. */
 #include "api.h"
 #include "api-trees.h"
+#include "bisect-api.h"
+#include "page-routes.h"
 
 const struct route routes[] = {
     /* the agent protocol */
@@ -42,5 +44,22 @@ const struct route routes[] = {
     {"POST", "/api/v1/poke", api_poke, 4096, ROUTE_JSON, NULL},
     {"POST", "/api/v1/webhook", api_webhook, 1024 * 1024, 0, NULL},
     {"GET", "/api/v1/branches/{}", api_branch, 0, 0, NULL},
+    /* bisections: the page's twin, admin cancel and restart */
+    {"GET", "/api/v1/bisections", api_bisections, 0, 0, NULL},
+    {"GET", "/api/v1/bisections/{}", api_bisection, 0, 0, NULL},
+    {"POST", "/api/v1/bisections/{}/cancel", api_bisection_cancel, 4096, 0, NULL},
+    {"POST", "/api/v1/bisections/{}/restart", api_bisection_restart, 4096, 0, NULL},
+    /* the status page (HTML; GET only) and its overview twin */
+    {"GET", "/api/v1/overview", page_get_overview_json, 0, 0, NULL},
+    {"GET", "/", page_get_overview, 0, 0, NULL},
+    {"GET", "/branches/{}", page_get_branch, 0, 0, NULL},
+    {"GET", "/flights/{}", page_get_flight, 0, 0, NULL},
+    {"GET", "/attempts/{}", page_get_attempt, 0, 0, NULL},
+    {"GET", "/attempts/{}/raw", page_get_attempt_raw, 0, 0, NULL},
+    {"GET", "/attempts/{}/tail", page_get_attempt_tail, 0, ROUTE_LONGPOLL, NULL},
+    {"GET", "/boards/{}", page_get_board, 0, 0, NULL},
+    {"GET", "/bisections/{}", page_get_bisection, 0, 0, NULL},
+    {"GET", "/static/{}", page_get_static, 0, 0, NULL},
+    {"GET", "/badge/{}", page_get_badge, 0, 0, NULL},
     {NULL, NULL, NULL, 0, 0, NULL},
 };

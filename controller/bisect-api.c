@@ -1,0 +1,60 @@
+/* Bisection routes: see bisect-api.h; the domain side is bisect-ctl.c. */
+#include "bisect-api.h"
+
+#include <errno.h>
+
+#include "api.h"
+#include "bisect-ctl.h"
+
+#define BISECT_LIST_MAX 500
+
+int api_bisections(struct req *r)
+{
+	long long limit, before;
+
+	if (req_query_int(r, "limit", 50, BISECT_LIST_MAX, &limit) < 0 ||
+	    req_query_int(r, "before", 0, 1LL << 62, &before) < 0)
+		return 0;
+	return reply_json(r, 200, bisector_list_json((int)limit, before));
+}
+
+int api_bisection(struct req *r)
+{
+	long long id;
+	json_t *b;
+
+	if (api_param_id(r, 0, &id) < 0)
+		return 0;
+	b = bisector_json(id);
+	if (!b)
+		return reply_errorf(r, 404, "no such bisection", "bisection %lld", id);
+	return reply_json(r, 200, b);
+}
+
+/* cancel or restart: the same checks and replies. */
+static int admin_action(struct req *r, int (*action)(long long), const char *busy)
+{
+	long long id;
+	int rc;
+
+	if (req_need_role(r, ROLE_ADMIN) < 0 || api_param_id(r, 0, &id) < 0)
+		return 0;
+	rc = action(id);
+	if (rc == -ENOENT)
+		return reply_errorf(r, 404, "no such bisection", "bisection %lld", id);
+	if (rc == -EALREADY)
+		return reply_errorf(r, 409, busy, "bisection %lld", id);
+	if (rc < 0)
+		return reply_error(r, 500, "cannot change the bisection", NULL);
+	return reply_json(r, 200, bisector_json(id));
+}
+
+int api_bisection_cancel(struct req *r)
+{
+	return admin_action(r, bisector_cancel, "the bisection is over");
+}
+
+int api_bisection_restart(struct req *r)
+{
+	return admin_action(r, bisector_restart, "the bisection is running");
+}

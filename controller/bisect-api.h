@@ -1,0 +1,14 @@
+/* The HTTP handlers of bisections (routes.c): GET /api/v1/bisections,
+ * GET /api/v1/bisections/{id} (the page's twin), and the admin actions
+ * POST /api/v1/bisections/{id}/cancel and /restart. */
+#ifndef XENCI_BISECT_API_H
+#define XENCI_BISECT_API_H
+
+#include "http.h"
+
+int api_bisections(struct req *r);
+int api_bisection(struct req *r);
+int api_bisection_cancel(struct req *r);
+int api_bisection_restart(struct req *r);
+
+#endif

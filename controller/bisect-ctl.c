@@ -1,0 +1,576 @@
+/* The bisector in the controller: see bisect-ctl.h and docs/bisection.md. */
+#include "bisect-ctl.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bisect-db.h"
+#include "bisect-git.h"
+#include "bisect.h"
+#include "ctl.h"
+#include "db-attempts.h"
+#include "db-flights.h"
+#include "db.h"
+#include "flights.h"
+#include "json-util.h"
+#include "log.h"
+#include "watch-ctl.h"
+#include "watch-db.h"
+#include "xmalloc.h"
+
+#define STEPS_PER_ADVANCE 8 /* steps that need no flight (a revert that conflicts) */
+
+/* The verdict of a run as the algorithm takes it. */
+static int run_result(const char *verdict, enum bisect_run_result *r)
+{
+	if (!verdict)
+		return -1;
+	if (!strcmp(verdict, "pass"))
+		*r = BISECT_RUN_PASS;
+	else if (!strcmp(verdict, "fail"))
+		*r = BISECT_RUN_FAIL;
+	else if (!strcmp(verdict, "unbuildable"))
+		*r = BISECT_RUN_UNBUILDABLE;
+	else
+		*r = BISECT_RUN_INFRA;
+	return 0;
+}
+
+/* An online, usable board of class cls: prefer (when it qualifies), else the first
+ * other one; avoid: a board not to take unless it is the only one. Into out (65). */
+static int pick_board(char *out, const char *cls, const char *prefer, const char *avoid)
+{
+	json_t *boards = db_boards_all(), *b;
+	const char *first = NULL, *fallback = NULL;
+	size_t i;
+	int ok = -ENOENT;
+
+	json_array_foreach (boards, i, b) {
+		const char *name = jstr(b, "name", "");
+
+		if (strcmp(jstr(b, "class", ""), cls) || !jint(b, "online", 1) ||
+		    !strcmp(jstr(b, "state", ""), "offline"))
+			continue;
+		if (prefer && !strcmp(name, prefer)) {
+			first = name;
+			break;
+		}
+		if (avoid && !strcmp(name, avoid)) {
+			fallback = name;
+			continue;
+		}
+		if (!first)
+			first = name;
+	}
+	if (first || fallback) {
+		snprintf(out, 65, "%s", first ? first : fallback);
+		ok = 0;
+	}
+	json_decref(boards);
+	return ok;
+}
+
+/* Makes the flight of one run of `tested` (job only, on board) and records the
+ * pending run. Returns 0, or negative with err. */
+static int run_flight(long long bid, int restart, const json_t *bs, const char *purpose,
+		      const char *commit, int revert, const char *tested, const char *board,
+		      struct buf *err)
+{
+	json_t *jobs = json_pack("[s]", jstr(bs, "job", "")), *atts = NULL;
+	struct flight_spec spec = {
+	    .tree = jstr(bs, "tree", "xen"),
+	    .commit = tested,
+	    .jobs = jobs,
+	    .kind = "bisect",
+	    .priority = PRIO_BISECT,
+	    .board = board,
+	};
+	long long fid = 0;
+	int rc;
+
+	rc = flight_create(&fid, &spec, err);
+	json_decref(jobs);
+	if (rc < 0)
+		return rc;
+	atts = db_flight_test_attempts(fid);
+	if (!json_array_size(atts)) {
+		buf_printf(err, "job %s does not run on board %s", jstr(bs, "job", ""), board);
+		json_decref(atts);
+		return -ENOENT;
+	}
+	json_decref(atts);
+	rc = db_bisect_run_add(NULL, bid, restart, purpose, commit, revert, tested, fid, 0, board,
+			       NULL);
+	log_info("bisection %lld: %s %.12s%s on %s (flight %lld)", bid, purpose, commit,
+		 revert ? " reverted" : "", board, fid);
+	return rc;
+}
+
+static const char *state_of(enum bisect_outcome o)
+{
+	switch (o) {
+	case BISECT_CONFIRMED:
+		return "confirmed";
+	case BISECT_FOUND_NOT_CONFIRMED:
+		return "found";
+	case BISECT_NOT_REPRODUCIBLE:
+		return "not-reproducible";
+	case BISECT_INCONCLUSIVE:
+		return "inconclusive";
+	default:
+		return "running";
+	}
+}
+
+static void finish(long long bid, enum bisect_outcome o, const char *culprit, const char *reason,
+		   long long remaining)
+{
+	json_t *twin;
+
+	db_bisect_set_state(bid, state_of(o), bisect_outcome_name(o), reason, culprit, remaining,
+			    1);
+	log_info("bisection %lld: %s%s%.12s: %s", bid, bisect_outcome_name(o), culprit ? " " : "",
+		 culprit ? culprit : "", reason);
+	twin = bisector_json(bid);
+	if (twin && bisect_notify(twin) > 0)
+		db_bisect_set_notified(bid);
+	json_decref(twin);
+}
+
+/* Replays the runs of bisection bid and starts its next step, or ends it. */
+static void advance(long long bid)
+{
+	json_t *bs = db_bisect_get(bid), *runs = NULL, *r;
+	struct bisect_git_graph gg = {0};
+	struct bisect *b = NULL;
+	struct tree_conf *t;
+	struct buf err = BUF_INIT(1024);
+	char msg[512], cls[65], board[65];
+	int restart, round;
+	size_t i;
+
+	if (!bs || strcmp(jstr(bs, "state", ""), "running"))
+		goto out;
+	restart = (int)jint(bs, "restarts", 0);
+	snprintf(cls, sizeof(cls), "%s", jstr(bs, "class", ""));
+	t = trees_find(jstr(bs, "tree", ""));
+	if (!t) {
+		finish(bid, BISECT_INCONCLUSIVE, NULL, "its tree is no longer configured", 0);
+		goto out;
+	}
+	if (bisect_git_graph(&gg, t->repo, jstr(bs, "bad", ""), jstr(bs, "good", ""), msg,
+			     sizeof(msg)) < 0) {
+		finish(bid, BISECT_INCONCLUSIVE, NULL, msg, 0);
+		goto out;
+	}
+	db_bisect_set_candidates(bid, gg.ncand);
+	for (round = 0; round < STEPS_PER_ADVANCE; round++) {
+		struct bisect_step step;
+		struct bisect_result res;
+		const char *commit, *tested;
+		char reverted[GITREPO_HEX], ref[96];
+		long long last_run = 0;
+
+		json_decref(runs);
+		runs = db_bisect_runs(bid, restart);
+		bisect_free(b);
+		if (bisect_new(&b, &gg.g, gg.bad, &gg.good, 1, NULL) < 0) {
+			finish(bid, BISECT_INCONCLUSIVE, NULL, "the range cannot be bisected", 0);
+			goto out;
+		}
+		json_array_foreach (runs, i, r) {
+			enum bisect_run_result rr;
+			int node = bisect_git_node(&gg, jstr(r, "commit", ""));
+
+			if (!jstr(r, "verdict", NULL))
+				goto out; /* a run is still to come */
+			last_run = jint(r, "id", 0);
+			if (node < 0 || run_result(jstr(r, "verdict", NULL), &rr) < 0)
+				continue;
+			bisect_add_run(b,
+				       jint(r, "revert", 0) ? BISECT_STEP_REVERT : BISECT_STEP_RUN,
+				       (uint32_t)node, rr);
+		}
+		bisect_next(b, &step);
+		bisect_get_result(b, &res);
+		if (last_run)
+			db_bisect_run_remaining(last_run, res.remaining);
+		if (step.kind == BISECT_STEP_DONE) {
+			struct buf why = BUF_INIT(2048);
+
+			buf_puts(&why, res.reason);
+			if (res.outcome == BISECT_INCONCLUSIVE) {
+				uint32_t pl[16];
+				size_t n = bisect_get_plausible(b, pl, 16), k;
+
+				for (k = 0; k < n; k++)
+					buf_printf(&why, "%s%.12s",
+						   k ? " " : "; still possible: ", gg.ids[pl[k]]);
+			}
+			finish(bid, res.outcome, res.culprit >= 0 ? gg.ids[res.culprit] : NULL,
+			       buf_cstr(&why), res.remaining);
+			buf_release(&why);
+			goto out;
+		}
+		commit = gg.ids[step.commit];
+		tested = commit;
+		if (step.kind == BISECT_STEP_REVERT) {
+			snprintf(ref, sizeof(ref), "refs/xenci/bisect/%lld/revert", bid);
+			if (gitrepo_revert(reverted, t->repo, jstr(bs, "bad", ""), commit, ref, msg,
+					   sizeof(msg)) < 0) {
+				log_info("bisection %lld: revert of %.12s: %s", bid, commit, msg);
+				db_bisect_run_add(NULL, bid, restart, "confirm revert", commit, 1,
+						  NULL, 0, 0, NULL, "unbuildable");
+				continue;
+			}
+			tested = reverted;
+		}
+		if (pick_board(board, cls, jstr(bs, "board", NULL), NULL) < 0) {
+			snprintf(msg, sizeof(msg), "no online board of class %s", cls);
+			finish(bid, BISECT_INCONCLUSIVE, NULL, msg, res.remaining);
+			goto out;
+		}
+		buf_reset(&err);
+		if (run_flight(bid, restart, bs, bisect_purpose_name(step.purpose), commit,
+			       step.kind == BISECT_STEP_REVERT, tested, board, &err) < 0) {
+			snprintf(msg, sizeof(msg), "cannot make a flight: %s", buf_cstr(&err));
+			finish(bid, BISECT_INCONCLUSIVE, NULL, msg, res.remaining);
+		}
+		goto out;
+	}
+	finish(bid, BISECT_INCONCLUSIVE, NULL, "too many steps without a run", 0);
+out:
+	bisect_free(b);
+	bisect_git_graph_release(&gg);
+	json_decref(runs);
+	json_decref(bs);
+	buf_release(&err);
+}
+
+/* A finished attempt of a flight that bisection runs wait for. */
+static void step_finished(const struct attempt *a, const char *verdict, json_t *pending)
+{
+	json_t *r;
+	size_t i;
+	const char *v = NULL;
+	int retry = 0;
+
+	if (!strcmp(a->kind, "build")) {
+		if (!strcmp(verdict, "fail"))
+			v = "unbuildable";
+		else if (strcmp(verdict, "pass") && a->number >= ctl.cfg.max_attempts)
+			v = "infra"; /* no retry comes: the step is made again */
+		else
+			return; /* passed (its tests follow) or retried */
+	} else if (!strcmp(verdict, "pass") || !strcmp(verdict, "fail")) {
+		v = verdict;
+	} else {
+		/* infra, timeout, cancelled: never evidence. The attempt machinery
+		 * retries infra; anything else makes the step again. */
+		v = "infra";
+		retry = !strcmp(verdict, "infra") && a->number < ctl.cfg.max_attempts;
+	}
+	json_array_foreach (pending, i, r) {
+		long long bid = jint(r, "bisection", 0);
+
+		db_bisect_run_finish(jint(r, "id", 0), !strcmp(a->kind, "test") ? a->id : 0,
+				     a->board[0] ? a->board : NULL, v);
+		if (retry)
+			db_bisect_run_add(NULL, bid, (int)jint(r, "restart", 0),
+					  jstr(r, "purpose", "search"), jstr(r, "commit", ""),
+					  (int)jint(r, "revert", 0), NULL, a->flight, 0, a->board,
+					  NULL);
+		else
+			advance(bid);
+	}
+}
+
+/* A test failed on a flight of a watched branch: a regression when the last
+ * tested revision of (branch, job, board class) passed. */
+static void detect(const struct attempt *a)
+{
+	json_t *fb = db_flight_branch(a->flight), *spec;
+	char cls[65], good[41], last[8], other[41], board[65];
+	long long good_attempt = 0, bid = 0, tree_id = 0;
+	const char *bad;
+	struct buf err = BUF_INIT(1024);
+
+	if (!fb || db_bisect_board_class(cls, a->board) < 0)
+		goto out;
+	bad = jstr(fb, "commit", "");
+	if (db_bisect_last_tested(good, last, &good_attempt, jint(fb, "branch_id", 0), a->job, cls,
+				  a->flight) < 0 ||
+	    strcmp(last, "pass") || !strcmp(good, bad))
+		goto out;
+	if (db_bisect_find(&bid, other, a->job, cls, good) == 0) {
+		/* The same regression, seen on another board or on a newer push: the
+		 * bisection of that range already runs (on the same bad: one more
+		 * piece of evidence). */
+		if (!strcmp(other, bad)) {
+			json_t *bs = db_bisect_get(bid);
+
+			db_bisect_run_add(NULL, bid, (int)jint(bs, "restarts", 0), "recheck", bad,
+					  0, bad, a->flight, a->id, a->board, "fail");
+			json_decref(bs);
+		}
+		goto out;
+	}
+	if (db_tree_id(&tree_id, jstr(fb, "tree", "")) < 0 ||
+	    db_bisect_insert(&bid, tree_id, jint(fb, "branch_id", 0), a->job, cls, good, bad,
+			     a->board, a->id) < 0 ||
+	    db_bisect_run_add(NULL, bid, 0, "trigger", bad, 0, bad, a->flight, a->id, a->board,
+			      "fail") < 0 ||
+	    db_bisect_run_add(NULL, bid, 0, "good", good, 0, good, 0, good_attempt, NULL, "pass") <
+		0) {
+		log_warnx("bisection: cannot record the regression of %s on %s", a->job, cls);
+		goto out;
+	}
+	log_info("bisection %lld: %s on %s (%s) regressed between %.12s and %.12s", bid, a->job,
+		 cls, a->board, good, bad);
+	/* Re-run the bad revision once on another board of the class, to tell a
+	 * board problem from a hypervisor one; the same board when it is alone. */
+	spec = json_pack("{s:s, s:s}", "job", a->job, "tree", jstr(fb, "tree", ""));
+	if (pick_board(board, cls, NULL, a->board) < 0 ||
+	    run_flight(bid, 0, spec, "recheck", bad, 0, bad, board, &err) < 0) {
+		log_warnx("bisection %lld: no re-run: %s", bid, buf_cstr(&err));
+		advance(bid);
+	}
+	json_decref(spec);
+out:
+	buf_release(&err);
+	json_decref(fb);
+}
+
+void bisector_observe(const struct attempt *a, const char *verdict, void *user)
+{
+	json_t *pending;
+
+	(void)user;
+	if (a->flight <= 0)
+		return;
+	pending = db_bisect_runs_pending(a->flight);
+	if (json_array_size(pending))
+		step_finished(a, verdict, pending);
+	else if (!strcmp(a->kind, "test") && !strcmp(verdict, "fail"))
+		detect(a);
+	json_decref(pending);
+}
+
+int bisector_cancel(long long id)
+{
+	json_t *bs = db_bisect_get(id), *runs = NULL, *r;
+	size_t i;
+	int rc = -ENOENT;
+
+	if (!bs)
+		goto out;
+	rc = -EALREADY;
+	if (strcmp(jstr(bs, "state", ""), "running"))
+		goto out;
+	/* The state first: the cancelled attempts come back through the observer. */
+	if (db_bisect_set_state(id, "cancelled", "cancelled", "cancelled by an admin", NULL,
+				jint(bs, "remaining", 0), 1) < 0) {
+		rc = -EIO;
+		goto out;
+	}
+	runs = db_bisect_runs(id, (int)jint(bs, "restarts", 0));
+	json_array_foreach (runs, i, r) {
+		json_t *atts, *at;
+		size_t k;
+
+		if (jstr(r, "verdict", NULL) || jint(r, "flight", 0) <= 0)
+			continue;
+		/* Its build (when not started) and its tests. */
+		atts = db_flight_open_attempts(jint(r, "flight", 0));
+		json_array_foreach (atts, k, at)
+			attempt_cancel(json_integer_value(at), "bisection cancelled");
+		json_decref(atts);
+		atts = db_flight_test_attempts(jint(r, "flight", 0));
+		json_array_foreach (atts, k, at)
+			if (!attempt_state_final(jstr(at, "state", "")))
+				attempt_cancel(jint(at, "id", 0), "bisection cancelled");
+		json_decref(atts);
+	}
+	log_info("bisection %lld: cancelled", id);
+	rc = 0;
+out:
+	json_decref(runs);
+	json_decref(bs);
+	return rc;
+}
+
+int bisector_restart(long long id)
+{
+	json_t *bs = db_bisect_get(id), *runs = NULL, *r;
+	size_t i;
+	int rc = -ENOENT, restart;
+
+	if (!bs)
+		goto out;
+	rc = -EALREADY;
+	if (!strcmp(jstr(bs, "state", ""), "running"))
+		goto out;
+	restart = (int)jint(bs, "restarts", 0);
+	runs = db_bisect_runs(id, restart);
+	rc = -EIO;
+	if (db_bisect_restart(id) < 0)
+		goto out;
+	/* The regression's own evidence carries over; everything else is run again. */
+	json_array_foreach (runs, i, r) {
+		const char *p = jstr(r, "purpose", "");
+
+		if (strcmp(p, "trigger") && strcmp(p, "good"))
+			continue;
+		db_bisect_run_add(NULL, id, restart + 1, p, jstr(r, "commit", ""), 0,
+				  jstr(r, "tested", NULL), jint(r, "flight", 0),
+				  jint(r, "attempt", 0), jstr(r, "board", NULL),
+				  jstr(r, "verdict", NULL));
+	}
+	log_info("bisection %lld: restarted", id);
+	advance(id);
+	rc = 0;
+out:
+	json_decref(runs);
+	json_decref(bs);
+	return rc;
+}
+
+/* Seconds from milliseconds, null for null. */
+static json_t *secs(const json_t *ms)
+{
+	return json_is_integer(ms) ? json_integer(json_integer_value(ms) / 1000) : json_null();
+}
+
+static void commit_info(json_t *o, struct tree_conf *t, const char *hex)
+{
+	struct gitrepo_commit ci;
+
+	if (t && hex && gitrepo_commit_info(&ci, t->repo, hex) == 0) {
+		json_object_set_new(o, "subject", json_string(ci.summary));
+		json_object_set_new(o, "author", json_sprintf("%s <%s>", ci.author, ci.email));
+		json_object_set_new(o, "email", json_string(ci.email));
+		json_object_set_new(o, "parent", json_string(ci.parent));
+	}
+}
+
+static const char *step_result(unsigned pass, unsigned fail, unsigned skip, unsigned pending)
+{
+	if (pending)
+		return "running";
+	if (skip)
+		return "skip";
+	if (pass && fail)
+		return "flaky";
+	if (fail)
+		return "bad";
+	if (pass)
+		return "good";
+	return "infra";
+}
+
+json_t *bisector_json(long long id)
+{
+	json_t *bs = db_bisect_get(id), *runs, *r, *steps = json_array(), *step = NULL, *culprit;
+	struct tree_conf *t;
+	const char *cul, *parent = NULL;
+	unsigned cf = 0, cp = 0, pp = 0, pf = 0, rp = 0, rf = 0, nruns = 0, ninfra = 0;
+	unsigned sp = 0, sf = 0, ss = 0, sw = 0;
+	long long cur_flight = -1;
+	size_t i;
+
+	if (!bs) {
+		json_decref(steps);
+		return NULL;
+	}
+	t = trees_find(jstr(bs, "tree", ""));
+	cul = jstr(bs, "culprit", NULL);
+	culprit = json_null();
+	if (cul) {
+		culprit = json_pack("{s:s}", "commit", cul);
+		commit_info(culprit, t, cul);
+		parent = jstr(culprit, "parent", NULL);
+	}
+	runs = db_bisect_runs(id, (int)jint(bs, "restarts", 0));
+	json_array_foreach (runs, i, r) {
+		const char *v = jstr(r, "verdict", NULL), *c = jstr(r, "commit", "");
+		long long f = jint(r, "flight", 0);
+		int rev = (int)jint(r, "revert", 0);
+
+		/* One step per flight (its infra retries are runs of the same step). */
+		if (!step || f <= 0 || f != cur_flight) {
+			if (step)
+				json_object_set_new(step, "result",
+						    json_string(step_result(sp, sf, ss, sw)));
+			step = json_pack("{s:s, s:s, s:b, s:o, s:o, s:[]}", "commit", c, "purpose",
+					 jstr(r, "purpose", ""), "revert", rev, "tested",
+					 json_string(jstr(r, "tested", c)), "flight",
+					 f > 0 ? json_integer(f) : json_null(), "runs");
+			commit_info(step, t, c);
+			json_object_del(step, "parent");
+			json_object_del(step, "email");
+			json_array_append_new(steps, step);
+			cur_flight = f;
+			sp = sf = ss = sw = 0;
+		}
+		json_object_set(step, "remaining", json_object_get(r, "remaining"));
+		json_array_append_new(json_object_get(step, "runs"),
+				      json_pack("{s:o, s:o, s:o}", "attempt",
+						jint(r, "attempt", 0) > 0
+						    ? json_integer(jint(r, "attempt", 0))
+						    : json_null(),
+						"board", json_string(jstr(r, "board", "")),
+						"verdict", v ? json_string(v) : json_null()));
+		sw += !v;
+		sp += v && !strcmp(v, "pass");
+		sf += v && !strcmp(v, "fail");
+		ss += v && !strcmp(v, "unbuildable");
+		nruns += v != NULL;
+		ninfra += v && !strcmp(v, "infra");
+		if (!v)
+			continue;
+		if (rev) {
+			rp += !strcmp(v, "pass");
+			rf += !strcmp(v, "fail");
+		} else if (cul && !strcmp(c, cul)) {
+			cf += !strcmp(v, "fail");
+			cp += !strcmp(v, "pass");
+		} else if (parent && !strcmp(c, parent)) {
+			pp += !strcmp(v, "pass");
+			pf += !strcmp(v, "fail");
+		}
+	}
+	if (step)
+		json_object_set_new(step, "result", json_string(step_result(sp, sf, ss, sw)));
+	json_object_set_new(bs, "verdict", json_incref(json_object_get(bs, "outcome")));
+	if (cul)
+		json_object_set_new(bs, "evidence",
+				    json_sprintf("culprit fails %u/%u, its parent passes %u/%u, "
+						 "the bad revision with it reverted passes %u/%u; "
+						 "%u runs (%u infra, not counted)",
+						 cf, cf + cp, pp, pp + pf, rp, rp + rf, nruns,
+						 ninfra));
+	else
+		json_object_set_new(bs, "evidence",
+				    json_sprintf("%u runs (%u infra, not counted)", nruns, ninfra));
+	json_object_set_new(bs, "culprit", culprit);
+	json_object_set_new(bs, "created_at", secs(json_object_get(bs, "created")));
+	json_object_set_new(bs, "finished_at", secs(json_object_get(bs, "finished")));
+	json_object_set_new(bs, "steps", steps);
+	json_decref(runs);
+	return bs;
+}
+
+json_t *bisector_list_json(int limit, long long before)
+{
+	json_t *list = db_bisect_list(limit, before), *b;
+	size_t i;
+
+	json_array_foreach (list, i, b) {
+		json_object_set_new(b, "created_at", secs(json_object_get(b, "created")));
+		json_object_set_new(b, "finished_at", secs(json_object_get(b, "finished")));
+		json_object_set(b, "verdict", json_object_get(b, "outcome"));
+	}
+	return json_pack("{s:o}", "bisections", list);
+}

@@ -1,0 +1,51 @@
+/* The bisector in the controller: it watches finished attempts for regressions,
+ * runs each bisection step as a flight pinned to one board of the class (the
+ * board that saw the regression first) at bisection priority, records every run
+ * in bisection_runs, and reports the outcome (API twin, mail, webhook).
+ *
+ * A bisection has no state but its rows: each step replays the recorded runs into
+ * controller/bisect.c over a fresh revision walk, so a restarted controller goes
+ * on where it was. Every function expects ctl.lock held, except bisector_start. */
+#ifndef XENCI_BISECT_CTL_H
+#define XENCI_BISECT_CTL_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "attempts.h"
+#include "buf.h"
+#include "validate.h"
+
+/* The `bisect` section of the controller's configuration (all optional):
+ *   bisect:
+ *     notify: [ci@example.org]          # every report goes to these
+ *     mail_culprit_author: true         # and to the culprit's author (default true)
+ *     sendmail: /usr/sbin/sendmail      # default: that path when it exists
+ *     webhook: https://example.org/hook # POSTed the bisection's JSON
+ *     base_url: https://ci.example.org  # for the links in the reports
+ * Without a section, XENCI_BISECT_NOTIFY, XENCI_BISECT_WEBHOOK, XENCI_BISECT_SENDMAIL
+ * and XENCI_BISECT_BASE_URL are read from the environment. */
+extern const struct vfield bisect_conf_fields[];
+
+/* Reads the section (NULL: none), registers the observer. Returns 0 or -1 with err. */
+int bisector_start(const json_t *conf, struct buf *err);
+
+/* The observer of finished attempts (registered by bisector_start). */
+void bisector_observe(const struct attempt *a, const char *verdict, void *user);
+
+/* Admin actions: 0, -ENOENT (no such bisection), -EALREADY (cancel: it is over;
+ * restart: it is running). */
+int bisector_cancel(long long id);
+int bisector_restart(long long id);
+
+/* The bisection twin of docs/api.md, or NULL when unknown. */
+json_t *bisector_json(long long id);
+/* {"bisections": [...]}: the newest, without their steps. */
+json_t *bisector_list_json(int limit, long long before);
+
+/* Sends the report of a finished bisection (mail and/or webhook, as configured)
+ * from a thread of its own; bisect-notify.c. Returns 1 when a report is on its way,
+ * 0 when there is nothing to send, negative when it could not start. */
+int bisect_notify(const json_t *twin);
+
+#endif

@@ -1,0 +1,274 @@
+/* The bisections and bisection_runs tables: see bisect-db.h. */
+#include "bisect-db.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ctl.h"
+#include "db.h"
+
+enum {
+	Q_CLASS,
+	Q_LAST,
+	Q_FIND,
+	Q_INS,
+	Q_RUN_INS,
+	Q_RUN_FINISH,
+	Q_RUN_REMAINING,
+	Q_RUNS_PENDING,
+	Q_RUNS,
+	Q_GET,
+	Q_LIST,
+	Q_SET_STATE,
+	Q_SET_CANDIDATES,
+	Q_RESTART,
+	Q_NOTIFIED,
+	Q_N
+};
+
+#define BISECT_COLS                                                                                \
+	"x.id, t.name AS tree, b.name AS branch, x.job, x.class, x.good, x.bad, x.board,"          \
+	" x.state, x.outcome, x.reason, x.culprit, x.candidates, x.remaining, x.restarts,"         \
+	" x.trigger_attempt, x.created, x.finished, x.notified FROM bisections x LEFT JOIN"        \
+	" trees t ON t.id = x.tree_id LEFT JOIN branches b ON b.id = x.branch_id"
+
+static const char *const sql[Q_N] = {
+    [Q_CLASS] = "SELECT class FROM boards WHERE name = ?1",
+    [Q_LAST] = "SELECT r.commit_id, a.state, a.id FROM attempts a JOIN flights f ON f.id ="
+	       " a.flight_id JOIN revisions r ON r.id = f.revision_id JOIN boards bo ON"
+	       " bo.name = a.board WHERE f.branch_id = ?1 AND f.kind = 'push' AND a.kind ="
+	       " 'test' AND a.job = ?2 AND bo.class = ?3 AND f.id < ?4 AND a.state IN"
+	       " ('pass', 'fail') ORDER BY f.id DESC, a.id DESC LIMIT 1",
+    [Q_FIND] = "SELECT id, bad FROM bisections WHERE job = ?1 AND class = ?2 AND good = ?3"
+	       " AND state <> 'cancelled' ORDER BY id DESC LIMIT 1",
+    [Q_INS] = "INSERT INTO bisections (tree_id, branch_id, job, class, good, bad, board,"
+	      " trigger_attempt, state, created, updated) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,"
+	      " ?8, 'running', ?9, ?9)",
+    [Q_RUN_INS] = "INSERT INTO bisection_runs (bisection_id, restart, purpose, commit_id,"
+		  " revert, tested, flight_id, attempt_id, board, verdict, created, finished)"
+		  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, CASE WHEN ?10 IS"
+		  " NULL THEN NULL ELSE ?11 END)",
+    [Q_RUN_FINISH] = "UPDATE bisection_runs SET attempt_id = ?2, board = ?3, verdict = ?4,"
+		     " finished = ?5 WHERE id = ?1 AND verdict IS NULL",
+    [Q_RUN_REMAINING] = "UPDATE bisection_runs SET remaining = ?2 WHERE id = ?1",
+    [Q_RUNS_PENDING] = "SELECT id, bisection_id AS bisection, purpose, commit_id AS 'commit',"
+		       " revert, restart FROM bisection_runs WHERE flight_id = ?1 AND verdict"
+		       " IS NULL ORDER BY id",
+    [Q_RUNS] = "SELECT id, purpose, commit_id AS 'commit', revert, tested, flight_id AS"
+	       " flight, attempt_id AS attempt, board, verdict, remaining, restart, created,"
+	       " finished FROM bisection_runs WHERE bisection_id = ?1 AND (?2 < 0 OR restart"
+	       " = ?2) ORDER BY id",
+    [Q_GET] = "SELECT " BISECT_COLS " WHERE x.id = ?1",
+    [Q_LIST] = "SELECT " BISECT_COLS " WHERE ?2 = 0 OR x.id < ?2 ORDER BY x.id DESC LIMIT ?1",
+    [Q_SET_STATE] = "UPDATE bisections SET state = ?2, outcome = ?3, reason = ?4, culprit ="
+		    " ?5, remaining = ?6, finished = CASE WHEN ?7 THEN ?8 ELSE NULL END,"
+		    " updated = ?8 WHERE id = ?1",
+    [Q_SET_CANDIDATES] = "UPDATE bisections SET candidates = ?2 WHERE id = ?1",
+    [Q_RESTART] = "UPDATE bisections SET restarts = restarts + 1, state = 'running', outcome"
+		  " = NULL, reason = NULL, culprit = NULL, finished = NULL, notified = NULL,"
+		  " updated = ?2 WHERE id = ?1",
+    [Q_NOTIFIED] = "UPDATE bisections SET notified = ?2 WHERE id = ?1",
+};
+
+static sqlite3_stmt *st[Q_N];
+
+int db_bisect_prepare(sqlite3 *db)
+{
+	return db_prepare(db, st, sql, Q_N);
+}
+
+void db_bisect_finalize(void)
+{
+	db_finalize(st, Q_N);
+}
+
+int db_bisect_board_class(char *cls, const char *board)
+{
+	sqlite3_stmt *s = db_use(st[Q_CLASS]);
+
+	db_bind_text(s, 1, board);
+	if (sqlite3_step(s) != SQLITE_ROW)
+		return -ENOENT;
+	snprintf(cls, 65, "%s", (const char *)sqlite3_column_text(s, 0));
+	return 0;
+}
+
+int db_bisect_last_tested(char commit[41], char verdict[8], long long *attempt, long long branch_id,
+			  const char *job, const char *cls, long long before)
+{
+	sqlite3_stmt *s = db_use(st[Q_LAST]);
+
+	sqlite3_bind_int64(s, 1, branch_id);
+	db_bind_text(s, 2, job);
+	db_bind_text(s, 3, cls);
+	sqlite3_bind_int64(s, 4, before);
+	if (sqlite3_step(s) != SQLITE_ROW)
+		return -ENOENT;
+	snprintf(commit, 41, "%s", (const char *)sqlite3_column_text(s, 0));
+	snprintf(verdict, 8, "%s", (const char *)sqlite3_column_text(s, 1));
+	*attempt = sqlite3_column_int64(s, 2);
+	return 0;
+}
+
+int db_bisect_find(long long *id, char bad[41], const char *job, const char *cls, const char *good)
+{
+	sqlite3_stmt *s = db_use(st[Q_FIND]);
+
+	db_bind_text(s, 1, job);
+	db_bind_text(s, 2, cls);
+	db_bind_text(s, 3, good);
+	if (sqlite3_step(s) != SQLITE_ROW)
+		return -ENOENT;
+	*id = sqlite3_column_int64(s, 0);
+	snprintf(bad, 41, "%s", (const char *)sqlite3_column_text(s, 1));
+	return 0;
+}
+
+int db_bisect_insert(long long *id, long long tree_id, long long branch_id, const char *job,
+		     const char *cls, const char *good, const char *bad, const char *board,
+		     long long trigger_attempt)
+{
+	sqlite3_stmt *s = db_use(st[Q_INS]);
+
+	sqlite3_bind_int64(s, 1, tree_id);
+	if (branch_id > 0)
+		sqlite3_bind_int64(s, 2, branch_id);
+	db_bind_text(s, 3, job);
+	db_bind_text(s, 4, cls);
+	db_bind_text(s, 5, good);
+	db_bind_text(s, 6, bad);
+	db_bind_text(s, 7, board);
+	if (trigger_attempt > 0)
+		sqlite3_bind_int64(s, 8, trigger_attempt);
+	sqlite3_bind_int64(s, 9, now_ms());
+	if (db_step_done(s) < 0)
+		return -EIO;
+	*id = sqlite3_last_insert_rowid(ctl.db);
+	return 0;
+}
+
+int db_bisect_run_add(long long *id, long long bisection, int restart, const char *purpose,
+		      const char *commit, int revert, const char *tested, long long flight,
+		      long long attempt, const char *board, const char *verdict)
+{
+	sqlite3_stmt *s = db_use(st[Q_RUN_INS]);
+
+	sqlite3_bind_int64(s, 1, bisection);
+	sqlite3_bind_int(s, 2, restart);
+	db_bind_text(s, 3, purpose);
+	db_bind_text(s, 4, commit);
+	sqlite3_bind_int(s, 5, revert);
+	db_bind_text(s, 6, tested);
+	if (flight > 0)
+		sqlite3_bind_int64(s, 7, flight);
+	if (attempt > 0)
+		sqlite3_bind_int64(s, 8, attempt);
+	db_bind_text(s, 9, board);
+	db_bind_text(s, 10, verdict);
+	sqlite3_bind_int64(s, 11, now_ms());
+	if (db_step_done(s) < 0)
+		return -EIO;
+	if (id)
+		*id = sqlite3_last_insert_rowid(ctl.db);
+	return 0;
+}
+
+int db_bisect_run_finish(long long run, long long attempt, const char *board, const char *verdict)
+{
+	sqlite3_stmt *s = db_use(st[Q_RUN_FINISH]);
+
+	sqlite3_bind_int64(s, 1, run);
+	if (attempt > 0)
+		sqlite3_bind_int64(s, 2, attempt);
+	db_bind_text(s, 3, board);
+	db_bind_text(s, 4, verdict);
+	sqlite3_bind_int64(s, 5, now_ms());
+	return db_step_done(s) < 0 ? -EIO : 0;
+}
+
+int db_bisect_run_remaining(long long run, long long remaining)
+{
+	sqlite3_stmt *s = db_use(st[Q_RUN_REMAINING]);
+
+	sqlite3_bind_int64(s, 1, run);
+	sqlite3_bind_int64(s, 2, remaining);
+	return db_step_done(s) < 0 ? -EIO : 0;
+}
+
+json_t *db_bisect_runs_pending(long long flight)
+{
+	sqlite3_stmt *s = db_use(st[Q_RUNS_PENDING]);
+
+	sqlite3_bind_int64(s, 1, flight);
+	return db_rows_array(s);
+}
+
+json_t *db_bisect_runs(long long bisection, int restart)
+{
+	sqlite3_stmt *s = db_use(st[Q_RUNS]);
+
+	sqlite3_bind_int64(s, 1, bisection);
+	sqlite3_bind_int(s, 2, restart);
+	return db_rows_array(s);
+}
+
+json_t *db_bisect_get(long long id)
+{
+	sqlite3_stmt *s = db_use(st[Q_GET]);
+
+	sqlite3_bind_int64(s, 1, id);
+	return sqlite3_step(s) == SQLITE_ROW ? db_row_object(s) : NULL;
+}
+
+json_t *db_bisect_list(int limit, long long before)
+{
+	sqlite3_stmt *s = db_use(st[Q_LIST]);
+
+	sqlite3_bind_int(s, 1, limit);
+	sqlite3_bind_int64(s, 2, before);
+	return db_rows_array(s);
+}
+
+int db_bisect_set_state(long long id, const char *state, const char *outcome, const char *reason,
+			const char *culprit, long long remaining, int finished)
+{
+	sqlite3_stmt *s = db_use(st[Q_SET_STATE]);
+
+	sqlite3_bind_int64(s, 1, id);
+	db_bind_text(s, 2, state);
+	db_bind_text(s, 3, outcome);
+	db_bind_text(s, 4, reason);
+	db_bind_text(s, 5, culprit);
+	sqlite3_bind_int64(s, 6, remaining);
+	sqlite3_bind_int(s, 7, finished);
+	sqlite3_bind_int64(s, 8, now_ms());
+	return db_step_done(s) < 0 ? -EIO : 0;
+}
+
+int db_bisect_set_candidates(long long id, long long candidates)
+{
+	sqlite3_stmt *s = db_use(st[Q_SET_CANDIDATES]);
+
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_int64(s, 2, candidates);
+	return db_step_done(s) < 0 ? -EIO : 0;
+}
+
+int db_bisect_restart(long long id)
+{
+	sqlite3_stmt *s = db_use(st[Q_RESTART]);
+
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_int64(s, 2, now_ms());
+	return db_step_done(s) < 0 ? -EIO : 0;
+}
+
+int db_bisect_set_notified(long long id)
+{
+	sqlite3_stmt *s = db_use(st[Q_NOTIFIED]);
+
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_int64(s, 2, now_ms());
+	return db_step_done(s) < 0 ? -EIO : 0;
+}

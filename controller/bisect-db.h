@@ -1,0 +1,49 @@
+/* The bisections and bisection_runs tables (schema/0020). Every function expects
+ * ctl.lock held (see db.h); commit ids are 40 hex digits. */
+#ifndef XENCI_BISECT_DB_H
+#define XENCI_BISECT_DB_H
+
+#include <jansson.h>
+#include <sqlite3.h>
+
+int db_bisect_prepare(sqlite3 *db);
+void db_bisect_finalize(void);
+
+/* The class of board name into cls (65 bytes); 0 or -ENOENT. */
+int db_bisect_board_class(char *cls, const char *board);
+/* The newest pass or fail of (branch, job, board class) in a push flight before
+ * flight `before`: 0 with commit, verdict ("pass"/"fail") and attempt, or -ENOENT. */
+int db_bisect_last_tested(char commit[41], char verdict[8], long long *attempt, long long branch_id,
+			  const char *job, const char *cls, long long before);
+/* A bisection of (job, class, good) that was not cancelled: 0 with id and its bad
+ * commit, or -ENOENT. */
+int db_bisect_find(long long *id, char bad[41], const char *job, const char *cls, const char *good);
+int db_bisect_insert(long long *id, long long tree_id, long long branch_id, const char *job,
+		     const char *cls, const char *good, const char *bad, const char *board,
+		     long long trigger_attempt);
+/* A run: verdict NULL while it is to come. flight, attempt: 0 for none. */
+int db_bisect_run_add(long long *id, long long bisection, int restart, const char *purpose,
+		      const char *commit, int revert, const char *tested, long long flight,
+		      long long attempt, const char *board, const char *verdict);
+int db_bisect_run_finish(long long run, long long attempt, const char *board, const char *verdict);
+int db_bisect_run_remaining(long long run, long long remaining);
+/* The runs still to come of flight: [{id, bisection, purpose, commit, revert,
+ * restart}]. */
+json_t *db_bisect_runs_pending(long long flight);
+/* Every run of a bisection (restart < 0: of every restart), in order:
+ * [{id, purpose, commit, revert, tested, flight, attempt, board, verdict, remaining,
+ *   restart, created, finished}]. */
+json_t *db_bisect_runs(long long bisection, int restart);
+/* {id, tree, branch, job, class, good, bad, board, state, outcome, reason, culprit,
+ *  candidates, remaining, restarts, trigger_attempt, created, finished, notified}. */
+json_t *db_bisect_get(long long id);
+/* The newest bisections (before: ids below it; 0 from the newest). */
+json_t *db_bisect_list(int limit, long long before);
+int db_bisect_set_state(long long id, const char *state, const char *outcome, const char *reason,
+			const char *culprit, long long remaining, int finished);
+int db_bisect_set_candidates(long long id, long long candidates);
+/* Back to running under restart count + 1; the earlier runs stay as evidence. */
+int db_bisect_restart(long long id);
+int db_bisect_set_notified(long long id);
+
+#endif

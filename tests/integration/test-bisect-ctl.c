@@ -1,0 +1,448 @@
+/* Bisection end to end through a real controller: a watched branch of a real git
+ * repository, two boards of one class and a builder, driven over the agent protocol
+ * by this test (the "lab" judges a revision by its tree: a file "bug" fails the
+ * job, a file "broken" fails the build). A 16-commit push with a regression and an
+ * unbuildable commit is detected on both boards, re-run on the other board, bisected
+ * to the right commit and confirmed (culprit 3 fails, parent 3 passes, revert on a
+ * scratch ref passes); the report goes to a sendmail stand-in and a webhook; the
+ * API twin, admin cancel and restart, and their refusals are checked. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "../harness/harness.h"
+#include "hash.h"
+#include "http-client.h"
+#include "json-util.h"
+
+static struct harness_controller ctl;
+static char agent_tok[128], user_tok[128], extra[2048], mailfile[400];
+static char commits[17][48]; /* commits[0]: the good base; [1..16] the push */
+static int hook_fd = -1, hook_port;
+static char hook_body[65536];
+static pthread_t hook_thread;
+static int hook_joined;
+static const char hook_ok[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok";
+
+#define GIT	    "git -c user.name=Dev -c user.email=dev@example.org "
+#define CULPRIT	    11
+#define UNBUILDABLE 8
+
+static const char job_smoke[] = "name: smoke\n"
+				"requires: {arch: [x86_64]}\n"
+				"artifacts: [xen]\n"
+				"stages:\n"
+				"  - {name: hello, pattern: 'hello', timeout: 10}\n";
+
+static void sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void sh(const char *fmt, ...)
+{
+	char cmd[4096];
+	int n;
+	va_list ap;
+
+	n = snprintf(cmd, sizeof(cmd), "cd %s && (", ctl.dir);
+	va_start(ap, fmt);
+	vsnprintf(cmd + n, sizeof(cmd) - (size_t)n, fmt, ap);
+	va_end(ap);
+	strncat(cmd, ") >/dev/null 2>&1", sizeof(cmd) - strlen(cmd) - 1);
+	if (system(cmd) != 0)
+		fail_msg("command failed: %s", cmd);
+}
+
+/* 1 when the revision's tree holds file name. */
+static int tree_has(const char *commit, const char *name)
+{
+	char cmd[1024];
+
+	snprintf(cmd, sizeof(cmd), "cd %s/xen && git cat-file -e %s:%s 2>/dev/null", ctl.dir,
+		 commit, name);
+	return system(cmd) == 0;
+}
+
+static void rev(char *out, const char *what)
+{
+	char cmd[512];
+	FILE *f;
+
+	snprintf(cmd, sizeof(cmd), "cd %s/xen && git rev-parse %s", ctl.dir, what);
+	f = popen(cmd, "r");
+	assert_non_null(f);
+	assert_non_null(fgets(out, 48, f));
+	out[strcspn(out, "\n")] = '\0';
+	pclose(f);
+}
+
+static long req(const char *token, const char *method, const char *path, const char *ctype,
+		const void *body, size_t len, json_t **out)
+{
+	struct http_client h;
+	struct http_reply r;
+	long status;
+
+	harness_http(&ctl, token, &h);
+	http_reply_init(&r);
+	if (http_request(&h, method, path, body ? ctype : NULL, body, len, NULL, &r) < 0)
+		fail_msg("%s %s: %s", method, path, r.error);
+	status = r.status;
+	if (out)
+		*out = r.json ? json_incref(r.json) : NULL;
+	http_reply_release(&r);
+	http_client_release(&h);
+	return status;
+}
+
+static long call(const char *token, const char *method, const char *path, const char *body,
+		 json_t **out)
+{
+	return req(token, method, path, "application/json", body, body ? strlen(body) : 0, out);
+}
+
+/* A webhook receiver: one request, its body kept, 200. */
+static void *hook_main(void *arg)
+{
+	char buf[65536];
+	size_t got = 0;
+	int c;
+
+	(void)arg;
+	c = accept(hook_fd, NULL, NULL);
+	if (c < 0)
+		return NULL;
+	for (;;) {
+		ssize_t n = read(c, buf + got, sizeof(buf) - 1 - got);
+		char *hdr_end, *cl;
+
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+		buf[got] = '\0';
+		hdr_end = strstr(buf, "\r\n\r\n");
+		cl = strcasestr(buf, "content-length:");
+		if (hdr_end && cl &&
+		    got >= (size_t)(hdr_end + 4 - buf) + strtoul(cl + 15, NULL, 10))
+			break;
+	}
+	snprintf(hook_body, sizeof(hook_body), "%s", buf);
+	if (write(c, hook_ok, sizeof(hook_ok) - 1) < 0)
+		hook_body[0] = '\0';
+	close(c);
+	return NULL;
+}
+
+static int setup(void **state)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET};
+	socklen_t sl = sizeof(sa);
+	char env[1024];
+	int i;
+
+	(void)state;
+	if (harness_controller_init(&ctl) < 0)
+		return -1;
+	harness_write_file(ctl.jobs, "smoke.yaml", job_smoke);
+	/* The sendmail stand-in keeps the message; the webhook is ours. */
+	snprintf(mailfile, sizeof(mailfile), "%s/mail.txt", ctl.dir);
+	snprintf(env, sizeof(env), "#!/bin/sh\ncat > '%s'\n", mailfile);
+	harness_write_file(ctl.dir, "sendmail", env);
+	sh("chmod +x sendmail");
+	snprintf(env, sizeof(env), "%s/sendmail", ctl.dir);
+	setenv("XENCI_BISECT_SENDMAIL", env, 1);
+	setenv("XENCI_BISECT_NOTIFY", "ci@example.org", 1);
+	setenv("XENCI_BISECT_BASE_URL", "http://ci.example.org", 1);
+	hook_fd = socket(AF_INET, SOCK_STREAM, 0);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (bind(hook_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(hook_fd, 4) < 0 ||
+	    getsockname(hook_fd, (struct sockaddr *)&sa, &sl) < 0)
+		return -1;
+	hook_port = ntohs(sa.sin_port);
+	snprintf(env, sizeof(env), "http://127.0.0.1:%d/hook", hook_port);
+	setenv("XENCI_BISECT_WEBHOOK", env, 1);
+	pthread_create(&hook_thread, NULL, hook_main, NULL);
+
+	/* The base (good), then 16 commits: UNBUILDABLE does not build (the next one
+	 * repairs it), CULPRIT adds the bug. Author dates one second apart. */
+	sh("git init -q -b master xen && cd xen && echo base > README && " GIT
+	   "add -A && GIT_COMMITTER_DATE='1700000000 +0000' " GIT
+	   "commit -qm base --date='1700000000 +0000' && git checkout -q -b pushed");
+	rev(commits[0], "HEAD");
+	snprintf(extra, sizeof(extra),
+		 "trees:\n"
+		 "  xen:\n"
+		 "    source: %s/xen\n"
+		 "    interval: 3600\n"
+		 "    branches:\n"
+		 "      - name: staging\n"
+		 "        jobs: [smoke]\n",
+		 ctl.dir);
+	ctl.extra_config = extra;
+	if (harness_controller_start(&ctl) < 0 ||
+	    harness_token(&ctl, "agent", "lab-a", agent_tok, sizeof(agent_tok)) < 0 ||
+	    harness_token(&ctl, "user", NULL, user_tok, sizeof(user_tok)) < 0)
+		return -1;
+	if (call(agent_tok, "PUT", "/api/v1/agents/lab-a/boards",
+		 "{\"protocol\": 1, \"builder\": {\"arches\": [\"x86_64\"]}, \"boards\": ["
+		 "{\"name\": \"qa\", \"arch\": \"x86_64\", \"class\": \"q35\", \"tags\": []},"
+		 "{\"name\": \"qb\", \"arch\": \"x86_64\", \"class\": \"q35\", \"tags\": []}]}",
+		 NULL) != 200)
+		return -1;
+	for (i = 1; i <= 16; i++) {
+		const char *change = i == UNBUILDABLE	    ? "echo x > broken && git add broken"
+				     : i == UNBUILDABLE + 1 ? "git rm -q broken"
+				     : i == CULPRIT	    ? "echo x > bug && git add bug"
+							    : "true";
+
+		/* The culprit touches only its own file, so that it reverts cleanly. */
+		sh("cd xen && %s && (test %d = %d || echo %d >> README) && "
+		   "GIT_COMMITTER_DATE='%d +0000' " GIT "commit -qam 'change %d' --date='%d +0000'",
+		   change, i, CULPRIT, i, 1700000000 + i, i, 1700000000 + i);
+		rev(commits[i], "HEAD");
+	}
+	sh("cd xen && git checkout -q master");
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	if (hook_fd >= 0) {
+		shutdown(hook_fd, SHUT_RDWR);
+		close(hook_fd);
+	}
+	if (!hook_joined)
+		pthread_join(hook_thread, NULL);
+	return harness_controller_stop(&ctl) == 0 ? 0 : -1;
+}
+
+/* The lab: takes one attempt for qa/qb or a build and runs it by the rules above.
+ * Returns 0 when there was no work; counts the builds and tests it ran. */
+static int lab_step(int *builds, int *tests)
+{
+	json_t *j = NULL, *a;
+	char path[96], body[1024];
+	const char *commit;
+	long long id;
+	long st = call(agent_tok, "POST", "/api/v1/agents/lab-a/claim",
+		       "{\"boards\": [\"qa\", \"qb\"], \"build\": true, \"wait_ms\": 0}", &j);
+
+	if (st == 204)
+		return 0;
+	assert_int_equal(st, 200);
+	a = json_object_get(j, "attempt");
+	id = jint(a, "id", 0);
+	commit = jstr(json_object_get(a, "revision"), "commit", "");
+	snprintf(path, sizeof(path), "/api/v1/attempts/%lld/result", id);
+	if (!strcmp(jstr(a, "kind", ""), "build")) {
+		char art[128], hex[65], apath[128];
+
+		(*builds)++;
+		if (tree_has(commit, "broken")) {
+			snprintf(body, sizeof(body),
+				 "{\"verdict\": \"fail\", \"reason\": \"make: "
+				 "error\", \"stages\": [], \"testcases\": []}");
+		} else {
+			snprintf(art, sizeof(art), "xen built from %s", commit);
+			sha256_hex(hex, art, strlen(art));
+			snprintf(apath, sizeof(apath), "/api/v1/artifacts/%s", hex);
+			st = req(agent_tok, "PUT", apath, "application/octet-stream", art,
+				 strlen(art), NULL);
+			assert_true(st == 200 || st == 201);
+			snprintf(body, sizeof(body),
+				 "{\"verdict\": \"pass\", \"stages\": [], \"testcases\": [],"
+				 " \"artifacts\": {\"xen\": {\"sha256\": \"%s\", \"size\": %zu}},"
+				 " \"build_info\": {\"arch\": \"x86_64\"}}",
+				 hex, strlen(art));
+		}
+	} else {
+		int bad = tree_has(commit, "bug");
+
+		(*tests)++;
+		snprintf(body, sizeof(body),
+			 "{\"verdict\": \"%s\", \"stages\": [], \"testcases\": [{\"name\": "
+			 "\"dom0 boots\", \"result\": \"%s\"}]}",
+			 bad ? "fail" : "pass", bad ? "fail" : "pass");
+	}
+	assert_int_equal(call(agent_tok, "POST", path, body, NULL), 200);
+	json_decref(j);
+	return 1;
+}
+
+static void lab_drain(int *builds, int *tests)
+{
+	int guard = 0;
+
+	while (lab_step(builds, tests) && guard++ < 400)
+		;
+	assert_true(guard < 400);
+}
+
+static json_t *bisection(long long id)
+{
+	char path[64];
+	json_t *j = NULL;
+
+	snprintf(path, sizeof(path), "/api/v1/bisections/%lld", id);
+	assert_int_equal(call(NULL, "GET", path, NULL, &j), 200);
+	return j;
+}
+
+static void poke_staging(const char *want)
+{
+	json_t *j = NULL;
+
+	assert_int_equal(call(user_tok, "POST", "/api/v1/poke", "{\"branch\": \"staging\"}", &j),
+			 200);
+	assert_string_equal(jstr(j, "change", ""), want);
+	json_decref(j);
+}
+
+static void test_regression_bisected(void **state)
+{
+	int builds = 0, tests = 0, skipped = 0, confirm_c = 0, confirm_p = 0, reverts = 0;
+	json_t *j = NULL, *b, *s, *steps;
+	size_t i;
+	FILE *f;
+	char mail[8192] = "";
+
+	(void)state;
+	/* The watched branch appears at the base, which passes on both boards: the
+	 * last tested revision. */
+	sh("cd xen && git branch staging master");
+	poke_staging("new");
+	lab_drain(&builds, &tests);
+	assert_int_equal(tests, 2);
+	assert_int_equal(call(NULL, "GET", "/api/v1/bisections", NULL, &j), 200);
+	assert_int_equal(json_array_size(json_object_get(j, "bisections")), 0);
+	json_decref(j);
+
+	/* The push of 16 commits fails on both boards. */
+	sh("cd xen && git branch -f staging pushed");
+	poke_staging("advanced");
+	lab_drain(&builds, &tests);
+
+	assert_int_equal(call(NULL, "GET", "/api/v1/bisections", NULL, &j), 200);
+	assert_int_equal(json_array_size(json_object_get(j, "bisections")), 1);
+	json_decref(j);
+	b = bisection(1);
+	assert_string_equal(jstr(b, "state", ""), "confirmed");
+	assert_string_equal(jstr(b, "verdict", ""), "confirmed");
+	assert_string_equal(jstr(b, "good", ""), commits[0]);
+	assert_string_equal(jstr(b, "bad", ""), commits[16]);
+	assert_string_equal(jstr(b, "job", ""), "smoke");
+	assert_string_equal(jstr(b, "class", ""), "q35");
+	assert_string_equal(jstr(b, "branch", ""), "staging");
+	assert_string_equal(jstr(json_object_get(b, "culprit"), "commit", ""), commits[CULPRIT]);
+	assert_string_equal(jstr(json_object_get(b, "culprit"), "subject", ""), "change 11");
+	assert_int_equal(jint(b, "candidates", 0), 16);
+	assert_non_null(strstr(jstr(b, "evidence", ""), "culprit fails 3/3"));
+	assert_non_null(strstr(jstr(b, "evidence", ""), "parent passes 3/3"));
+	steps = json_object_get(b, "steps");
+	assert_true(json_array_size(steps) >= 8);
+	/* trigger, its twin on the other board, the good base, the re-run, then steps */
+	assert_string_equal(jstr(json_array_get(steps, 0), "purpose", ""), "trigger");
+	json_array_foreach (steps, i, s) {
+		const char *p = jstr(s, "purpose", "");
+
+		skipped += !strcmp(jstr(s, "result", ""), "skip");
+		confirm_c += !strcmp(p, "confirm culprit");
+		confirm_p += !strcmp(p, "confirm parent");
+		reverts += !strcmp(p, "confirm revert") && !strcmp(jstr(s, "result", ""), "good");
+		if (!strcmp(p, "recheck") && jint(s, "flight", 0) > 0 &&
+		    json_array_size(json_object_get(s, "runs")) == 1 &&
+		    jint(json_array_get(json_object_get(s, "runs"), 0), "attempt", 0) > 0)
+			/* the re-run went to the other board */
+			assert_string_not_equal(
+			    jstr(json_array_get(json_object_get(s, "runs"), 0), "board", ""),
+			    jstr(b, "board", ""));
+	}
+	assert_int_equal(skipped, 1); /* the unbuildable commit was the first split */
+	assert_true(confirm_c >= 1 && confirm_p >= 1);
+	assert_int_equal(reverts, 1);
+	print_message("bisection: %zu steps, %d builds, %d tests\n", json_array_size(steps), builds,
+		      tests);
+	json_decref(b);
+
+	/* The report (sent in the background): a mail to the list and the culprit's
+	 * author, and the webhook. */
+	for (i = 0; i < 100 && access(mailfile, R_OK) != 0; i++)
+		usleep(100 * 1000);
+	usleep(200 * 1000);
+	f = fopen(mailfile, "r");
+	assert_non_null(f);
+	assert_true(fread(mail, 1, sizeof(mail) - 1, f) > 0);
+	fclose(f);
+	assert_non_null(strstr(mail, "To: ci@example.org, dev@example.org"));
+	assert_non_null(strstr(mail, "Subject: [xenci] bisection 1: confirmed: change 11"));
+	assert_non_null(strstr(mail, commits[CULPRIT]));
+	assert_non_null(strstr(mail, "http://ci.example.org/bisections/1"));
+	pthread_join(hook_thread, NULL);
+	hook_joined = 1;
+	assert_non_null(strstr(hook_body, "POST /hook"));
+	assert_non_null(strstr(hook_body, commits[CULPRIT]));
+	assert_non_null(strstr(hook_body, "\"event\":\"bisection\""));
+}
+
+static void test_admin_actions(void **state)
+{
+	char admin[160];
+	json_t *j = NULL, *b;
+	int builds = 0, tests = 0;
+
+	(void)state;
+	snprintf(admin, sizeof(admin), "%s", ctl.admin_token);
+	/* Not for users; not for unknown ids; not on a finished bisection. */
+	assert_int_equal(call(user_tok, "POST", "/api/v1/bisections/1/cancel", NULL, &j), 403);
+	json_decref(j);
+	assert_int_equal(call(admin, "POST", "/api/v1/bisections/99/cancel", NULL, &j), 404);
+	json_decref(j);
+	assert_int_equal(call(admin, "POST", "/api/v1/bisections/1/cancel", NULL, &j), 409);
+	json_decref(j);
+	assert_int_equal(call(NULL, "GET", "/api/v1/bisections/x", NULL, &j), 404);
+	json_decref(j);
+
+	/* Restart: it runs again from the regression's evidence, and is cancelled
+	 * while its first step is queued. */
+	assert_int_equal(call(admin, "POST", "/api/v1/bisections/1/restart", NULL, &j), 200);
+	assert_string_equal(jstr(j, "state", ""), "running");
+	assert_int_equal(jint(j, "restarts", 0), 1);
+	json_decref(j);
+	assert_int_equal(call(admin, "POST", "/api/v1/bisections/1/restart", NULL, &j), 409);
+	json_decref(j);
+	assert_int_equal(call(admin, "POST", "/api/v1/bisections/1/cancel", NULL, &j), 200);
+	assert_string_equal(jstr(j, "state", ""), "cancelled");
+	json_decref(j);
+	lab_drain(&builds, &tests);
+	assert_int_equal(tests, 0); /* the cancelled step's attempts never ran */
+	b = bisection(1);
+	assert_string_equal(jstr(b, "state", ""), "cancelled");
+	json_decref(b);
+
+	/* Restart again and let it finish: the same culprit, confirmed. */
+	assert_int_equal(call(admin, "POST", "/api/v1/bisections/1/restart", NULL, &j), 200);
+	json_decref(j);
+	lab_drain(&builds, &tests);
+	b = bisection(1);
+	assert_string_equal(jstr(b, "state", ""), "confirmed");
+	assert_string_equal(jstr(json_object_get(b, "culprit"), "commit", ""), commits[CULPRIT]);
+	assert_int_equal(jint(b, "restarts", 0), 2);
+	json_decref(b);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_regression_bisected),
+	    cmocka_unit_test(test_admin_actions),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
