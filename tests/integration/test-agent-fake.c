@@ -1,0 +1,561 @@
+/* The lab agent end to end against a real controller on 127.0.0.1: fake boards
+ * (tests/fake-board/fake-board.py) driven by the `command` and `pdudaemon`
+ * power backends and read through the real `tcp` console backend. One flight
+ * gives every board an attempt; their verdicts must be pass, fail (a failure
+ * pattern), timeout (a stage), infra (the power command fails) and pass (over
+ * PDUDaemon's HTTP API). Meanwhile the controller is killed (-9) and restarted
+ * on another port behind a relay while a slow board streams: the slow board's
+ * log must arrive whole, every line once and in order. Last, SIGTERM stops the
+ * agent cleanly. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../harness/harness.h"
+#include "json-util.h"
+#include "xmalloc.h"
+
+#define COMMIT	   "0123456789abcdef0123456789abcdef01234567"
+#define NBOARDS	   6
+#define SLOW_LINES 40
+
+static struct harness_controller ctl;
+static char agent_tok[128], user_tok[128];
+static char dir[300];
+
+static pid_t boards_pid[NBOARDS], relay_pid, agent_pid;
+static int ctl_running;
+
+static const char *const names[NBOARDS] = {"fake-pass",	 "fake-fail", "fake-timeout",
+					   "fake-infra", "fake-pdu",  "fake-slow"};
+
+static const char job_smoke[] =
+    "name: fake-smoke\n"
+    "requires: {arch: [x86_64], tags: [fake]}\n"
+    "timeout: 60\n"
+    "stages:\n"
+    "  - {name: firmware, pattern: 'FAKE-FW', timeout: 5, on_timeout: infra}\n"
+    "  - {name: banner, pattern: 'Xen version [0-9]', timeout: 3}\n"
+    "  - {name: done, pattern: '^XENCI-TESTS-DONE$', timeout: 5}\n"
+    "failures:\n"
+    "  - {name: xen-panic, pattern: 'Panic on CPU'}\n"
+    "testcases: [tap]\n";
+
+static const char job_slow[] = "name: fake-slow\n"
+			       "requires: {arch: [x86_64], tags: [slow]}\n"
+			       "timeout: 60\n"
+			       "stages:\n"
+			       "  - {name: firmware, pattern: 'FAKE-FW', timeout: 5}\n"
+			       "  - {name: done, pattern: 'SLOW-DONE', timeout: 30}\n";
+
+static const char script_pass[] = "line FAKE-FW 1.0\n"
+				  "sleep 100\n"
+				  "part (XEN) Xen ver\n"
+				  "sleep 400\n"
+				  "line sion 4.17.3 (fake)\n"
+				  "hex 00ff01fe0a\n"
+				  "long 9000\n"
+				  "line ok 1 - hypervisor type is xen\n"
+				  "line ok 2 - skipped one # SKIP no reason\n"
+				  "line XENCI-TESTS-DONE\n";
+
+static const char script_fail[] = "line FAKE-FW 1.0\n"
+				  "line (XEN) Xen version 4.17.3\n"
+				  "line (XEN) Panic on CPU 0:\n"
+				  "line (XEN) FATAL TRAP: vector = 14\n"
+				  "sleep 3000\n"
+				  "line XENCI-TESTS-DONE\n";
+
+static const char script_timeout[] = "line FAKE-FW 1.0\n"
+				     "part (XEN) Xen version 4.17 but no line end\n"
+				     "sleep 10000\n";
+
+static void put(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static pid_t spawn(char *const argv[], const char *logpath)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		int fd = open(logpath, O_WRONLY | O_CREAT | O_APPEND, 0644);
+
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+static void stop_pid(pid_t *pid, int sig)
+{
+	int status;
+
+	if (*pid <= 0)
+		return;
+	kill(*pid, sig);
+	waitpid(*pid, &status, 0);
+	*pid = 0;
+}
+
+static int read_port(const char *path, int wait_ms)
+{
+	long long end = harness_now_ms() + wait_ms;
+	int port = 0;
+
+	while (harness_now_ms() < end) {
+		FILE *f = fopen(path, "r");
+
+		if (f) {
+			if (fscanf(f, "%d", &port) != 1)
+				port = 0;
+			fclose(f);
+			if (port > 0)
+				return port;
+		}
+		usleep(20 * 1000);
+	}
+	return -1;
+}
+
+static long call(const char *token, const char *method, const char *path, const char *body,
+		 json_t **out, struct buf *raw)
+{
+	struct http_client h;
+	struct http_reply r;
+	long status;
+
+	harness_http(&ctl, token, &h);
+	http_reply_init(&r);
+	if (http_request(&h, method, path, body ? "application/json" : NULL, body,
+			 body ? strlen(body) : 0, NULL, &r) < 0) {
+		status = 0;
+	} else {
+		status = r.status;
+		if (out)
+			*out = r.json ? json_incref(r.json) : NULL;
+		if (raw)
+			buf_append(raw, r.body.data ? r.body.data : "", r.body.len);
+	}
+	http_reply_release(&r);
+	http_client_release(&h);
+	return status;
+}
+
+static void write_target(int port)
+{
+	char path[400], text[32];
+
+	snprintf(path, sizeof(path), "%s/relay.target", dir);
+	snprintf(text, sizeof(text), "%d\n", port);
+	put(path, text);
+}
+
+static int setup(void **state)
+{
+	char path[512], py[400], relay[400], agentbin[400], text[4096];
+	const char *root = harness_root();
+	struct buf boards = BUF_INIT(0);
+	int i, port, relay_port;
+
+	(void)state;
+	if (harness_controller_init(&ctl) < 0)
+		return -1;
+	ctl.extra_config = "max_attempts: 1\nunhealthy_streak: 100\n";
+	harness_write_file(ctl.jobs, "fake-smoke.yaml", job_smoke);
+	harness_write_file(ctl.jobs, "fake-slow.yaml", job_slow);
+	if (harness_controller_start(&ctl) < 0 ||
+	    harness_token(&ctl, "agent", "lab-f", agent_tok, sizeof(agent_tok)) < 0 ||
+	    harness_token(&ctl, "user", NULL, user_tok, sizeof(user_tok)) < 0)
+		return -1;
+	ctl_running = 1;
+	snprintf(dir, sizeof(dir), "%s/agent", ctl.dir);
+	mkdir(dir, 0755);
+	snprintf(py, sizeof(py), "%s/tests/fake-board/fake-board.py", root);
+	snprintf(relay, sizeof(relay), "%s/tests/fake-board/tcp-relay.py", root);
+
+	/* the relay: the agent's controller URL survives a controller restart */
+	write_target(ctl.port);
+	{
+		char pf[400], tf[400], lf[400];
+		char *argv[] = {"/usr/bin/python3", relay, "--port-file", pf,
+				"--target-file",    tf,	   NULL};
+
+		snprintf(pf, sizeof(pf), "%s/relay.port", dir);
+		snprintf(tf, sizeof(tf), "%s/relay.target", dir);
+		snprintf(lf, sizeof(lf), "%s/relay.log", dir);
+		relay_pid = spawn(argv, lf);
+		relay_port = read_port(pf, 5000);
+		if (relay_port < 0)
+			return -1;
+	}
+	for (i = 0; i < NBOARDS; i++) {
+		char st[340], pf[400], ppf[400], lf[400], bf[400];
+		char *argv[] = {"/usr/bin/python3",
+				py,
+				"--state",
+				st,
+				"--port-file",
+				pf,
+				i == 4 ? "--pdu-port-file" : NULL,
+				ppf,
+				NULL};
+		const char *power;
+		char powerbuf[600];
+		int pdu_port = 0;
+
+		snprintf(st, sizeof(st), "%s/%s", dir, names[i]);
+		mkdir(st, 0755);
+		snprintf(pf, sizeof(pf), "%s/console.port", st);
+		snprintf(ppf, sizeof(ppf), "%s/pdu.port", st);
+		snprintf(lf, sizeof(lf), "%s/board.log", st);
+		snprintf(path, sizeof(path), "%s/script", st);
+		if (i == 1)
+			put(path, script_fail);
+		else if (i == 2)
+			put(path, script_timeout);
+		else if (i == 5) {
+			struct buf s = BUF_INIT(0);
+			int k;
+
+			buf_puts(&s, "line FAKE-FW 1.0\n");
+			for (k = 1; k <= SLOW_LINES; k++)
+				buf_printf(&s, "line slow %03d of %d\nsleep 100\n", k, SLOW_LINES);
+			buf_puts(&s, "line SLOW-DONE\n");
+			put(path, buf_cstr(&s));
+			buf_release(&s);
+		} else {
+			put(path, script_pass);
+		}
+		boards_pid[i] = spawn(argv, lf);
+		port = read_port(pf, 5000);
+		if (port < 0)
+			return -1;
+		if (i == 4) {
+			pdu_port = read_port(ppf, 5000);
+			if (pdu_port < 0)
+				return -1;
+			snprintf(
+			    powerbuf, sizeof(powerbuf),
+			    "{backend: pdudaemon, url: 'http://127.0.0.1:%d', hostname: pdu-1, "
+			    "port: 7}",
+			    pdu_port);
+			power = powerbuf;
+		} else if (i == 3) {
+			power = "{backend: command, on: 'echo PDU port 7 unreachable >&2; exit 3',"
+				" off: 'true'}";
+		} else {
+			snprintf(powerbuf, sizeof(powerbuf),
+				 "{backend: command, on: 'echo on > ${st}/power', off: 'echo off > "
+				 "${st}/power', vars: {st: '%s'}}",
+				 st);
+			power = powerbuf;
+		}
+		snprintf(text, sizeof(text),
+			 "name: %s\narch: x86_64\nclass: fake\ntags: [%s]\n"
+			 "power: %s\n"
+			 "console: {backend: tcp, host: 127.0.0.1, port: %d}\n"
+			 "netboot: {backend: ipxe}\n",
+			 names[i], i == 5 ? "slow" : "fake", power, port);
+		snprintf(bf, sizeof(bf), "%s/%s.yaml", dir, names[i]);
+		put(bf, text);
+		buf_printf(&boards, "%s%s.yaml", i ? ", " : "", names[i]);
+	}
+	snprintf(text, sizeof(text),
+		 "controller: http://127.0.0.1:%d\nagent: lab-f\ntoken: %s\nwork_dir: %s/work\n"
+		 "boards: [%s]\nlimits: {claim_wait_ms: 1000, heartbeat_s: 1}\n",
+		 relay_port, agent_tok, dir, buf_cstr(&boards));
+	buf_release(&boards);
+	snprintf(path, sizeof(path), "%s/agent.yaml", dir);
+	put(path, text);
+	snprintf(agentbin, sizeof(agentbin), "%s/xenci-agent", harness_build_dir());
+	{
+		char lf[400];
+		char *argv[] = {agentbin, "-v", path, NULL};
+
+		snprintf(lf, sizeof(lf), "%s/agent.log", dir);
+		agent_pid = spawn(argv, lf);
+	}
+	/* the boards are declared */
+	{
+		long long end = harness_now_ms() + 10000;
+
+		while (call(NULL, "GET", "/api/v1/boards/fake-slow", NULL, NULL, NULL) != 200) {
+			if (harness_now_ms() > end) {
+				fprintf(stderr, "the agent did not declare its boards\n");
+				return -1;
+			}
+			usleep(50 * 1000);
+		}
+	}
+	return 0;
+}
+
+static void print_file(const char *path)
+{
+	char line[1024];
+	FILE *f = fopen(path, "r");
+
+	if (f == NULL)
+		return;
+	while (fgets(line, sizeof(line), f))
+		fprintf(stderr, "  | %s", line);
+	fclose(f);
+}
+
+static int teardown(void **state)
+{
+	int i;
+	char path[400];
+
+	(void)state;
+	if (getenv("XENCI_VERBOSE")) {
+		snprintf(path, sizeof(path), "%s/agent.log", dir);
+		print_file(path);
+	}
+	stop_pid(&agent_pid, SIGKILL);
+	for (i = 0; i < NBOARDS; i++)
+		stop_pid(&boards_pid[i], SIGKILL);
+	stop_pid(&relay_pid, SIGKILL);
+	if (ctl_running)
+		harness_controller_stop(&ctl);
+	return 0;
+}
+
+/* docs/api.md names them "jobs" with "attempt"; the controller answers
+ * "attempts" with "id": take either. */
+static json_t *flight_job(json_t *flight, const char *board)
+{
+	json_t *list = json_object_get(flight, "jobs"), *j;
+	size_t i;
+
+	if (list == NULL)
+		list = json_object_get(flight, "attempts");
+	json_array_foreach (list, i, j)
+		if (!strcmp(jstr(j, "board", ""), board))
+			return j;
+	return NULL;
+}
+
+/* Its verdict once finished, else NULL ("state" holds it in the controller's reply). */
+static const char *job_verdict(const json_t *job)
+{
+	static const char *const ends[] = {"pass", "fail", "infra", "timeout", "cancelled", NULL};
+	const char *v = jstr(job, "verdict", NULL), *st = jstr(job, "state", "");
+	size_t i;
+
+	if (v)
+		return v;
+	for (i = 0; ends[i]; i++)
+		if (!strcmp(st, ends[i]))
+			return st;
+	return NULL;
+}
+
+static long long job_attempt(const json_t *job)
+{
+	return jint(job, "attempt", jint(job, "id", 0));
+}
+
+static long long attempt_log_length(long long id)
+{
+	char path[96];
+	json_t *a = NULL;
+	long long n = -1;
+
+	snprintf(path, sizeof(path), "/api/v1/attempts/%lld", id);
+	if (call(NULL, "GET", path, NULL, &a, NULL) == 200)
+		n = jint(a, "log_length", -1);
+	json_decref(a);
+	return n;
+}
+
+/* The log holds console bytes as they came, NULs included. */
+static const char *log_has(const struct buf *log, const char *s)
+{
+	return log->data ? memmem(log->data, log->len, s, strlen(s)) : NULL;
+}
+
+static void get_log(long long id, struct buf *log)
+{
+	char path[96];
+
+	snprintf(path, sizeof(path), "/api/v1/attempts/%lld/log", id);
+	buf_reset(log);
+	assert_int_equal(call(NULL, "GET", path, NULL, NULL, log), 200);
+}
+
+static void test_flight_verdicts_and_restart(void **state)
+{
+	json_t *j = NULL, *fl = NULL, *job;
+	char path[96], logp[400];
+	long long fid, slow_id = 0, end;
+	struct buf log = BUF_INIT(0);
+	int i, k, done = 0;
+	const char *p;
+
+	(void)state;
+	assert_int_equal(call(user_tok, "POST", "/api/v1/flights",
+			      "{\"tree\": \"xen\", \"commit\": \"" COMMIT "\"}", &j, NULL),
+			 201);
+	fid = jint(j, "id", 0);
+	json_decref(j);
+	snprintf(path, sizeof(path), "/api/v1/flights/%lld", fid);
+
+	/* the slow board streams: once the controller has part of its log, kill it */
+	end = harness_now_ms() + 20000;
+	while (harness_now_ms() < end) {
+		json_decref(fl);
+		fl = NULL;
+		assert_int_equal(call(NULL, "GET", path, NULL, &fl, NULL), 200);
+		job = flight_job(fl, "fake-slow");
+		slow_id = job ? job_attempt(job) : 0;
+		if (slow_id > 0 && attempt_log_length(slow_id) > 300)
+			break;
+		usleep(50 * 1000);
+	}
+	assert_true(slow_id > 0);
+	write_target(0); /* the controller is away: connections are refused */
+	assert_int_equal(harness_controller_kill(&ctl), 0);
+	ctl_running = 0;
+	sleep(2); /* the agent keeps the console bytes in its spool meanwhile */
+	assert_int_equal(harness_controller_start(&ctl), 0);
+	ctl_running = 1;
+	write_target(ctl.port);
+
+	end = harness_now_ms() + 60000;
+	while (!done && harness_now_ms() < end) {
+		json_decref(fl);
+		fl = NULL;
+		assert_int_equal(call(NULL, "GET", path, NULL, &fl, NULL), 200);
+		done = 1;
+		for (i = 0; i < NBOARDS; i++) {
+			job = flight_job(fl, names[i]);
+			if (job == NULL || job_verdict(job) == NULL)
+				done = 0;
+		}
+		if (!done)
+			usleep(100 * 1000);
+	}
+	if (!done) {
+		char *s = json_compact(fl);
+
+		fprintf(stderr, "flight not done: %s\n", s);
+		free(s);
+		snprintf(logp, sizeof(logp), "%s/agent.log", dir);
+		print_file(logp);
+	}
+	assert_true(done);
+
+	for (i = 0; i < NBOARDS; i++) {
+		job = flight_job(fl, names[i]);
+		fprintf(stderr, "# %s: %s: %s\n", names[i], job_verdict(job),
+			jstr(job, "reason", ""));
+	}
+	job = flight_job(fl, "fake-pass");
+	assert_string_equal(job_verdict(job), "pass");
+	job = flight_job(fl, "fake-fail");
+	assert_string_equal(job_verdict(job), "fail");
+	assert_non_null(strstr(jstr(job, "reason", ""), "xen-panic"));
+	job = flight_job(fl, "fake-timeout");
+	assert_string_equal(job_verdict(job), "timeout");
+	assert_non_null(strstr(jstr(job, "reason", ""), "banner timed out"));
+	job = flight_job(fl, "fake-infra");
+	assert_string_equal(job_verdict(job), "infra");
+	assert_non_null(strstr(jstr(job, "reason", ""), "PDU port 7 unreachable"));
+	job = flight_job(fl, "fake-pdu");
+	assert_string_equal(job_verdict(job), "pass");
+	job = flight_job(fl, "fake-slow");
+	assert_string_equal(job_verdict(job), "pass");
+
+	/* the pass log: a partial line completed later is one line, binary bytes
+	 * kept, a long line cut and said so, test cases noted, power on/off */
+	get_log(job_attempt(flight_job(fl, "fake-pass")), &log);
+	assert_non_null(log_has(&log, " | (XEN) Xen version 4.17.3 (fake)\n"));
+	assert_non_null(memmem(log.data, log.len, " | \x00\xff\x01\xfe\n", 8));
+	assert_non_null(log_has(&log, "# log cut: console line longer than 4096 bytes"));
+	assert_non_null(log_has(&log, "# testcase hypervisor type is xen pass\n"));
+	assert_non_null(log_has(&log, "# power on (command)\n"));
+	assert_non_null(log_has(&log, "# power off\n"));
+
+	/* the PDU saw on and off for its outlet */
+	{
+		char pl[400];
+		FILE *f;
+		struct buf pdu = BUF_INIT(0);
+		char line[256];
+
+		snprintf(pl, sizeof(pl), "%s/fake-pdu/pdu.log", dir);
+		f = fopen(pl, "r");
+		assert_non_null(f);
+		while (fgets(line, sizeof(line), f))
+			buf_puts(&pdu, line);
+		fclose(f);
+		assert_non_null(strstr(buf_cstr(&pdu), "/power/control/on?hostname=pdu-1&port=7"));
+		assert_non_null(strstr(buf_cstr(&pdu), "/power/control/off?hostname=pdu-1&port=7"));
+		buf_release(&pdu);
+	}
+
+	/* nothing lost across the restart: every slow line once, in order */
+	get_log(slow_id, &log);
+	p = buf_cstr(&log);
+	for (k = 1; k <= SLOW_LINES; k++) {
+		char want[64];
+		const char *q;
+
+		snprintf(want, sizeof(want), " | slow %03d of %d\n", k, SLOW_LINES);
+		q = strstr(p, want);
+		if (q == NULL)
+			fail_msg("line %d missing or out of order in:\n%s", k, buf_cstr(&log));
+		assert_null(strstr(q + 1, want));
+		p = q + 1;
+	}
+	assert_non_null(strstr(p, "# verdict pass"));
+	buf_release(&log);
+	json_decref(fl);
+}
+
+static void test_sigterm_stops_cleanly(void **state)
+{
+	int status = -1;
+	long long end = harness_now_ms() + 15000;
+	pid_t w = 0;
+
+	(void)state;
+	kill(agent_pid, SIGTERM);
+	while (harness_now_ms() < end && (w = waitpid(agent_pid, &status, WNOHANG)) == 0)
+		usleep(20 * 1000);
+	assert_int_equal(w, agent_pid);
+	agent_pid = 0;
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_flight_verdicts_and_restart),
+	    cmocka_unit_test(test_sigterm_stops_cleanly),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
