@@ -10,6 +10,7 @@
 #include "xmalloc.h"
 
 int gitrepo_apply_fallback_only;
+unsigned long gitrepo_apply_fallbacks;
 
 #define APPLY_MAX_FILE (64 * 1024 * 1024) /* a patched file larger than this is refused */
 
@@ -400,6 +401,7 @@ static int patch_apply(git_oid *out, git_repository *repo, git_tree *tree,
 		rc = diff_check(repo, tree, diff, idx, e, who);
 		if (rc < 0)
 			goto out;
+		gitrepo_apply_fallbacks++;
 	}
 	if (git_index_write_tree_to(out, idx, repo) < 0) {
 		aerr(e, "%s: writing the tree: %s", who, gitrepo_errmsg());

@@ -25,6 +25,8 @@ struct apply_error {
 
 /* Tests set this to skip libgit2's apply and exercise the fallback alone. */
 extern int gitrepo_apply_fallback_only;
+/* How many patches libgit2 refused and the fallback applied (for metrics). */
+extern unsigned long gitrepo_apply_fallbacks;
 
 /* Applies s on base (a revision) and points ref (which must not exist yet) at the
  * result, whose id goes into out. Returns 0, or a negative errno with e filled:
