@@ -36,6 +36,7 @@ UNIT_SRC := $(wildcard tests/unit/test-*.c)
 INTEG_SRC := $(wildcard tests/integration/test-*.c)
 BENCH_SRC := $(wildcard tests/bench/bench-*.c)
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz-*.c)
+BROWSER_SRC := $(wildcard tests/browser/*.c)
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
@@ -51,11 +52,13 @@ UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRC))
 INTEG_BIN := $(patsubst tests/integration/%.c,$(BUILD)/tests/integration/%,$(INTEG_SRC))
 BENCH_BIN := $(patsubst tests/bench/%.c,$(BUILD)/tests/bench/%,$(BENCH_SRC))
 FUZZ_BIN := $(patsubst tests/fuzz/%.c,$(BUILD)/tests/fuzz/%,$(FUZZ_SRC))
+# Helpers of the browser tests (a simulated lab); not tests themselves.
+BROWSER_BIN := $(patsubst tests/browser/%.c,$(BUILD)/tests/browser/%,$(BROWSER_SRC))
 
 .SECONDARY:
 .PHONY: all tests deps check check-run format analyze bench bench-bisect fuzz clean
 all: $(PROGRAMS)
-tests: $(UNIT_BIN) $(INTEG_BIN) $(BENCH_BIN) $(if $(SANITIZE),,$(FUZZ_BIN))
+tests: $(UNIT_BIN) $(INTEG_BIN) $(BENCH_BIN) $(BROWSER_BIN) $(if $(SANITIZE),,$(FUZZ_BIN))
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)
