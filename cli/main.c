@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cmd-bisect.h"
 #include "cmd-flights.h"
 
 static const struct cli_command commands[] = {
@@ -18,6 +19,8 @@ static const struct cli_command commands[] = {
     {"follow", cmd_follow, "follow a flight until it ends; exit 0 when every job passed"},
     {"poke", cmd_poke, "make the controller look at a watched branch now"},
     {"token", cmd_token, "create or revoke tokens (admin)"},
+    {"bisections", cmd_bisections, "recent bisections of regressions"},
+    {"bisection", cmd_bisection, "a bisection's steps and verdict; cancel or restart (admin)"},
     {NULL, NULL, NULL},
 };
 

@@ -437,11 +437,54 @@ static void test_admin_actions(void **state)
 	json_decref(b);
 }
 
+/* The CLI over the same controller: the list, one bisection, and the admin
+ * actions with a user token refused. */
+static void test_cli(void **state)
+{
+	char out[16384], xenci[512], url[160], tok[160];
+	char *list[] = {xenci, "bisections", NULL};
+	char *show[] = {xenci, "bisection", "1", NULL};
+	char *json[] = {xenci, "bisection", "1", "--json", NULL};
+	char *cancel[] = {xenci, "bisection", "cancel", "1", NULL};
+	char *bad[] = {xenci, "bisection", "x", NULL};
+	json_t *j;
+
+	(void)state;
+	snprintf(xenci, sizeof(xenci), "%s/xenci", harness_build_dir());
+	snprintf(url, sizeof(url), "%s", ctl.url);
+	snprintf(tok, sizeof(tok), "%s", user_tok);
+	setenv("XENCI_URL", url, 1);
+	setenv("XENCI_TOKEN", tok, 1);
+	setenv("XENCI_CONFIG", "/nonexistent", 1);
+	assert_int_equal(harness_run(list, out, sizeof(out)), 0);
+	assert_non_null(strstr(out, "confirmed"));
+	assert_non_null(strstr(out, "smoke"));
+	assert_non_null(strstr(out, "q35"));
+	assert_int_equal(harness_run(show, out, sizeof(out)), 0);
+	assert_non_null(strstr(out, commits[CULPRIT]));
+	assert_non_null(strstr(out, "change 11"));
+	assert_non_null(strstr(out, "confirm culprit"));
+	assert_non_null(strstr(out, "revert"));
+	assert_non_null(strstr(out, "qa:fail"));
+	assert_int_equal(harness_run(json, out, sizeof(out)), 0);
+	j = json_loads(out, 0, NULL);
+	assert_non_null(j);
+	assert_string_equal(jstr(j, "state", ""), "confirmed");
+	json_decref(j);
+	assert_int_equal(harness_run(cancel, out, sizeof(out)), 1); /* a user token */
+	assert_int_equal(harness_run(bad, out, sizeof(out)), 2);
+	setenv("XENCI_TOKEN", ctl.admin_token, 1);
+	assert_int_equal(harness_run(cancel, out, sizeof(out)), 1); /* over: 409 */
+	unsetenv("XENCI_TOKEN");
+	unsetenv("XENCI_URL");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_regression_bisected),
 	    cmocka_unit_test(test_admin_actions),
+	    cmocka_unit_test(test_cli),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
