@@ -105,7 +105,6 @@ int gitrepo_open_mirror(struct gitrepo **out, const char *url, const char *dir, 
 			size_t errlen)
 {
 	git_repository *git = NULL;
-	git_remote *remote = NULL;
 	int rc;
 
 	gitrepo_global_init();
@@ -118,24 +117,15 @@ int gitrepo_open_mirror(struct gitrepo **out, const char *url, const char *dir, 
 		       gitrepo_errmsg());
 		return gerr(rc);
 	}
-	rc = git_remote_lookup(&remote, git, "origin");
-	if (rc == GIT_ENOTFOUND)
-		rc = git_remote_create_with_fetchspec(&remote, git, "origin", url,
-						      "+refs/heads/*:refs/heads/*");
-	else if (rc == 0 && strcmp(git_remote_url(remote), url))
-		rc = git_remote_set_url(git, "origin", url);
-	git_remote_free(remote);
-	if (rc < 0) {
-		seterr(err, errlen, "%s: cannot set the remote %s: %s", dir, url, gitrepo_errmsg());
-		git_repository_free(git);
-		return gerr(rc);
-	}
 	*out = gitrepo_new(git, url);
 	return 0;
 }
 
 int gitrepo_fetch(struct gitrepo *r, char *err, size_t errlen)
 {
+	char *spec[] = {"+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"};
+	git_strarray refspecs = {spec, 2};
+	git_remote_create_options ropts;
 	git_fetch_options opts;
 	git_remote *remote = NULL;
 	int rc;
@@ -146,9 +136,15 @@ int gitrepo_fetch(struct gitrepo *r, char *err, size_t errlen)
 	pthread_mutex_lock(&r->lock);
 	opts.prune = GIT_FETCH_PRUNE;
 	opts.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_ALL;
-	rc = git_remote_lookup(&remote, r->git, "origin");
+	/* An anonymous remote: the URL is the configuration's, not the mirror's.
+	 * No url.*.insteadOf lookup: libgit2 1.5 leaks its regex match data there,
+	 * on every fetch of a long-running controller. */
+	git_remote_create_options_init(&ropts, GIT_REMOTE_CREATE_OPTIONS_VERSION);
+	ropts.repository = r->git;
+	ropts.flags = GIT_REMOTE_CREATE_SKIP_INSTEADOF | GIT_REMOTE_CREATE_SKIP_DEFAULT_FETCHSPEC;
+	rc = git_remote_create_with_opts(&remote, r->url, &ropts);
 	if (rc == 0)
-		rc = git_remote_fetch(remote, NULL, &opts, "xenci: fetch");
+		rc = git_remote_fetch(remote, &refspecs, &opts, "xenci: fetch");
 	if (rc < 0)
 		seterr(err, errlen, "fetching %s: %s", r->url, gitrepo_errmsg());
 	git_remote_free(remote);
