@@ -224,7 +224,7 @@ static int scene(json_t *out)
 	for (i = 0; boot_log[i]; i++)
 		if (log_text(tok_a, &done, boot_log[i][0], boot_log[i] + 2) < 0)
 			return -1;
-	if (log_line(tok_a, &done, '|', "nul\0byte \xff\xfe bad utf-8", 24) < 0 ||
+	if (log_line(tok_a, &done, '|', "nul\0byte \xff\xfe bad utf-8", 21) < 0 ||
 	    result(tok_a, done.id,
 		   "{\"verdict\": \"pass\", \"reason\": \"all stages reached\", \"stages\":"
 		   " [{\"name\": \"xen-banner\", \"result\": \"pass\", \"seconds\": 2.9},"
