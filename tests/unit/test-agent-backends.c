@@ -1,0 +1,268 @@
+/* The backends' failure paths that this machine can exercise for real, and the
+ * spool: a command that fails or hangs, a refused TCP console, a pty given to
+ * the uart backend (libserialport refuses it), USB relays and hubs that are
+ * not there, an unreachable PDUDaemon, QEMU that cannot start; spool append,
+ * read, acknowledged offset, bound and reopen. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "json-util.h"
+#include "xmalloc.h"
+#include "../../lab-agent/board.h"
+#include "../../lab-agent/console.h"
+#include "../../lab-agent/netboot.h"
+#include "../../lab-agent/power.h"
+#include "../../lab-agent/spool.h"
+
+static char dir[64];
+
+static int setup(void **state)
+{
+	(void)state;
+	snprintf(dir, sizeof(dir), "/tmp/xenci-backends-XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	char cmd[128];
+
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+	return 0;
+}
+
+static void board_with(struct board *b, json_t *power, json_t *console)
+{
+	memset(b, 0, sizeof(*b));
+	b->name = xstrdup("b1");
+	b->arch = xstrdup("x86_64");
+	b->run_dir = xasprintf("%s/run", dir);
+	b->tftp_dir = xasprintf("%s/tftp", dir);
+	b->base_dir = xstrdup(dir);
+	b->power_cfg = power ? power : json_object();
+	b->console_cfg = console ? console : json_object();
+	b->netboot_cfg = json_pack("{s:s}", "backend", "ipxe");
+	b->power = power_find(jstr(b->power_cfg, "backend", "command"));
+	b->console = console_find(jstr(b->console_cfg, "backend", "tcp"));
+	b->netboot = netboot_find("ipxe");
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void test_command_power(void **state)
+{
+	struct board b;
+	char err[512], *p;
+	long long t0;
+
+	(void)state;
+	p = xasprintf("%s/state", dir);
+	board_with(&b,
+		   json_pack("{s:s, s:s, s:s, s:{s:s}, s:i}", "backend", "command", "on",
+			     "echo ${board} on > ${f}", "off", "echo ${board} off >&2; exit 4",
+			     "vars", "f", p, "timeout_s", 1),
+		   NULL);
+	assert_int_equal(b.power->on(&b, err, sizeof(err)), 0);
+	{
+		FILE *f = fopen(p, "r");
+		char line[64] = "";
+
+		assert_non_null(f);
+		assert_non_null(fgets(line, sizeof(line), f));
+		fclose(f);
+		assert_string_equal(line, "b1 on\n");
+	}
+	/* a failing command: its exit code and the tail of its output */
+	assert_int_equal(b.power->off(&b, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "exited with 4: b1 off"));
+	/* a hanging command is killed at its timeout, with what it started */
+	json_object_set_new(b.power_cfg, "on", json_string("sleep 30 & sleep 30"));
+	t0 = now_ms();
+	assert_int_equal(b.power->on(&b, err, sizeof(err)), -1);
+	assert_true(now_ms() - t0 < 5000);
+	assert_non_null(strstr(err, "did not finish within 1 s"));
+	board_release(&b);
+	free(p);
+}
+
+static void test_tcp_console_refused(void **state)
+{
+	struct board b;
+	struct sockaddr_in sa;
+	socklen_t len = sizeof(sa);
+	char err[256];
+	int s, fd = -1, port;
+
+	(void)state;
+	/* a port nobody listens on: bind one, note it, close it */
+	s = socket(AF_INET, SOCK_STREAM, 0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(s, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	getsockname(s, (struct sockaddr *)&sa, &len);
+	port = ntohs(sa.sin_port);
+	close(s);
+	board_with(
+	    &b, NULL,
+	    json_pack("{s:s, s:s, s:i}", "backend", "tcp", "host", "127.0.0.1", "port", port));
+	assert_int_equal(b.console->open(&b, &fd, 200, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "Connection refused"));
+	board_release(&b);
+}
+
+static void test_uart_refuses_pty(void **state)
+{
+	struct board b;
+	char err[256];
+	int master, fd = -1;
+
+	(void)state;
+	master = posix_openpt(O_RDWR | O_NOCTTY);
+	assert_true(master >= 0);
+	assert_int_equal(grantpt(master), 0);
+	assert_int_equal(unlockpt(master), 0);
+	board_with(&b, NULL,
+		   json_pack("{s:s, s:s, s:i}", "backend", "uart", "device", ptsname(master),
+			     "baud", 115200));
+	assert_int_equal(b.console->open(&b, &fd, 200, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, ptsname(master)));
+	board_release(&b);
+	close(master);
+}
+
+static void test_usb_absent(void **state)
+{
+	struct board b;
+	char err[256];
+
+	(void)state;
+	/* 1d6b is the Linux Foundation's id; product 0ffe names no real device */
+	board_with(&b,
+		   json_pack("{s:s, s:s, s:s, s:i}", "backend", "usb-relay", "vid", "1d6b", "pid",
+			     "0ffe", "relay", 1),
+		   NULL);
+	assert_int_equal(b.power->on(&b, err, sizeof(err)), -1);
+	assert_true(strstr(err, "no USB device 1d6b:0ffe") || strstr(err, "libusb"));
+	board_release(&b);
+	board_with(
+	    &b, json_pack("{s:s, s:s, s:i}", "backend", "usb-hub", "location", "99-9.9", "port", 2),
+	    NULL);
+	assert_int_equal(b.power->off(&b, err, sizeof(err)), -1);
+	assert_true(strstr(err, "at 99-9.9") || strstr(err, "libusb"));
+	board_release(&b);
+}
+
+static void test_pdudaemon_unreachable(void **state)
+{
+	struct board b;
+	char err[512];
+
+	(void)state;
+	board_with(&b,
+		   json_pack("{s:s, s:s, s:s, s:i, s:i}", "backend", "pdudaemon", "url",
+			     "http://127.0.0.1:1", "hostname", "pdu-1", "port", 3, "timeout_s", 2),
+		   NULL);
+	assert_int_equal(b.power->on(&b, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "/power/control/on?hostname=pdu-1&port=3"));
+	board_release(&b);
+}
+
+static void test_qemu_cannot_start(void **state)
+{
+	struct board b;
+	char err[512];
+
+	(void)state;
+	board_with(&b,
+		   json_pack("{s:s, s:s, s:[s]}", "backend", "qemu", "machine", "no-such-machine",
+			     "extra", "-S"),
+		   json_pack("{s:s}", "backend", "qemu"));
+	assert_int_equal(b.power->on(&b, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "QEMU exited at once"));
+	assert_non_null(strstr(err, "unsupported machine type"));
+	assert_int_equal(b.power->alive(&b), 0);
+	assert_int_equal(b.power->off(&b, err, sizeof(err)), 0);
+	free(b.power_state);
+	board_release(&b);
+}
+
+static void test_spool(void **state)
+{
+	struct spool_attempt *sa, *again;
+	json_t *att = json_pack("{s:i}", "id", 7), *res;
+	char buf[64];
+	char *sdir = xasprintf("%s/spool", dir);
+
+	(void)state;
+	assert_int_equal(spool_open(&sa, sdir, 7, att, 20), 0);
+	assert_int_equal(spool_append(sa, "hello ", 6), 0);
+	assert_int_equal(spool_append(sa, "world\n", 6), 0);
+	assert_int_equal(spool_append(sa, "0123456789", 10), -ENOSPC);
+	assert_int_equal(sa->written, 12);
+	assert_int_equal(spool_read(sa, 6, buf, sizeof(buf)), 6);
+	assert_memory_equal(buf, "world\n", 6);
+	assert_int_equal(spool_set_sent(sa, 6), 0);
+	res = json_pack("{s:s}", "verdict", "pass");
+	assert_int_equal(spool_set_result(sa, res), 0);
+	json_decref(res);
+	assert_true(spool_usage(sdir) == 12);
+	spool_close(sa);
+	/* an agent restart finds the attempt where it was */
+	{
+		char *d = xasprintf("%s/7", sdir);
+
+		assert_int_equal(spool_reopen(&again, d, 0), 0);
+		free(d);
+	}
+	assert_int_equal(again->id, 7);
+	assert_int_equal(again->written, 12);
+	assert_int_equal(again->sent, 6);
+	res = spool_get_result(again);
+	assert_string_equal(jstr(res, "verdict", ""), "pass");
+	json_decref(res);
+	res = spool_get_attempt(again);
+	assert_int_equal(jint(res, "id", 0), 7);
+	json_decref(res);
+	spool_remove(again);
+	spool_close(again);
+	assert_true(spool_usage(sdir) == 0);
+	json_decref(att);
+	free(sdir);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_command_power, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_tcp_console_refused, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_uart_refuses_pty, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_usb_absent, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_pdudaemon_unreachable, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_qemu_cannot_start, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_spool, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
