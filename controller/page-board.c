@@ -4,7 +4,7 @@
 int page_board_render(struct buf *out, const json_t *twin)
 {
 	const json_t *tags = json_object_get(twin, "tags");
-	const json_t *hist = json_object_get(twin, "history"), *t, *a;
+	const json_t *hist = json_object_get(twin, "attempts"), *t, *a;
 	const char *name = jstr(twin, "name", "?");
 	struct html h;
 	size_t i;

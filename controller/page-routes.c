@@ -396,7 +396,7 @@ int page_get_board(struct req *r)
 	t = db_board_get(r->param[0], &v);
 	if (!t)
 		return reply_not_found(r, "No such board.");
-	json_object_set_new(t, "history", db_attempts_list(NULL, r->param[0], 50, 0, &v));
+	json_object_set_new(t, "attempts", db_attempts_list(NULL, r->param[0], 50, 0, &v));
 	rc = page_board_render(&b, t);
 	json_decref(t);
 	return reply_html(r, rc, &b);

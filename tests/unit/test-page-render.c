@@ -185,7 +185,7 @@ static void test_pages(void **state)
 	json_t *bd = twin("{\"name\": \"b1\", \"agent\": \"lab\", \"arch\": \"arm64\", \"tags\": "
 			  "[\"<script>alert(1)</script>\"], \"description\": "
 			  "\"<script>alert(1)</script>\", \"healthy\": 0, \"infra_streak\": 2, "
-			  "\"history\": [{\"id\": 9, \"job\": \"smoke\", \"state\": \"infra\"}]}");
+			  "\"attempts\": [{\"id\": 9, \"job\": \"smoke\", \"state\": \"infra\"}]}");
 	json_t *bi = twin(
 	    "{\"id\": 4, \"job\": \"smoke\", \"class\": \"c\", \"state\": \"found\", \"good\": "
 	    "\"aaa\", \"bad\": \"bbb\", \"culprit\": {\"commit\": \"ccc\", \"subject\": "
