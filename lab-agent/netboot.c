@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "json-util.h"
@@ -147,23 +148,52 @@ out:
 	return rc;
 }
 
-/* The common check of netboot.tftp_dir: it must exist (or be creatable) and be
- * writable by the agent. */
+/* The common check of netboot.tftp_dir: a writable folder, or one that can be
+ * made (its nearest existing parent is writable). --check leaves nothing behind. */
 int netboot_check_tftp_dir(struct vctx *ctx, const json_t *parent, const char *key, const json_t *v,
 			   const char *path)
 {
 	const struct check_env *env = ctx->user;
 	char *dir = path_resolve(env ? env->base_dir : NULL, json_string_value(v));
-	int rc = 0, e;
+	char *probe = xstrdup(dir);
+	struct stat st;
+	int rc = 0, e = 0;
 
-	e = mkdir_p(dir);
-	if (e == 0 && access(dir, W_OK) < 0)
-		e = -errno;
+	for (;;) {
+		char *slash;
+
+		if (stat(probe, &st) == 0) {
+			if (!S_ISDIR(st.st_mode)) {
+				e = -ENOTDIR;
+			} else {
+				/* access() says yes to root everywhere: try a file */
+				char *t = xasprintf("%s/.xenci-check-XXXXXX", probe);
+				int fd = mkstemp(t);
+
+				if (fd < 0) {
+					e = -errno;
+				} else {
+					close(fd);
+					unlink(t);
+				}
+				free(t);
+			}
+			break;
+		}
+		slash = strrchr(probe, '/');
+		if (slash == NULL || slash == probe) {
+			e = -ENOENT;
+			break;
+		}
+		*slash = '\0';
+	}
 	if (e < 0) {
-		vctx_error(ctx, parent, key, 0, path, "TFTP folder %s is not writable: %s", dir,
-			   strerror(-e));
+		vctx_error(ctx, parent, key, 0, path, "TFTP folder %s is not writable: %s%s%s", dir,
+			   strerror(-e), strcmp(probe, dir) ? " at " : "",
+			   strcmp(probe, dir) ? probe : "");
 		rc = -1;
 	}
+	free(probe);
 	free(dir);
 	return rc;
 }
