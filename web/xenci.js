@@ -4,7 +4,7 @@
  * body[data-stream] names the page's stream. On an attempt page the stream
  * sends "line" events whose data is server-rendered, escaped HTML of new console
  * lines (the controller's escaping, never ours), and "state" when the attempt
- * ends; elsewhere any "change" event re-fetches the page and swaps its <main>.
+ * ends; elsewhere any controller event re-fetches the page and swaps its <main>.
  * EventSource resends Last-Event-ID itself when it reconnects. */
 (function () {
 	'use strict';
@@ -67,8 +67,15 @@
 		refresh();
 	});
 
-	es.addEventListener('change', function () {
+	/* The controller's event types (GET /api/v1/events): any of them may change
+	 * what a page shows, so each re-fetches the page, once per burst. */
+	function changed() {
 		if (!timer)
 			timer = setTimeout(refresh, 300);
+	}
+	['agent.declared', 'attempt.created', 'attempt.queued', 'attempt.claimed',
+	 'attempt.running', 'attempt.stage', 'attempt.finished', 'board.unhealthy',
+	 'flight.created', 'change', 'message'].forEach(function (type) {
+		es.addEventListener(type, changed);
 	});
 })();

@@ -168,10 +168,20 @@ try {
 		assert(await log.locator('.sgr.b.fg1', { hasText: 'hot' }).count() === 1, 'live ANSI class');
 		assert(dialogs.length === 0, 'a dialog opened');
 		await screenshot(page, 'live.png');
-		// The end of the attempt: the page shows its verdict in place.
+		// The end of the attempt: the page shows its verdict in place, and an
+		// open overview follows the controller's events without a reload.
+		const overview = await browser.ctx.newPage();
+		await overview.goto(url('/'));
+		await overview.evaluate(() => { window.__noReload = 7; });
+		await overview.waitForSelector('#live:not([hidden]).live:not(.off)', { timeout: 5000 });
+		assert((await overview.textContent('main')).includes('Running 1'), 'overview: running');
 		await lab.send('finish');
 		await page.waitForSelector('#state .v-pass', { timeout: 5000 });
 		assert(await page.evaluate(() => window.__noReload) === 42, 'the page reloaded');
+		await overview.waitForFunction(() => document.querySelector('main').textContent
+			.includes('Nothing is running.'), null, { timeout: 5000 });
+		assert(await overview.evaluate(() => window.__noReload) === 7, 'the overview reloaded');
+		await overview.close();
 	});
 
 	await check('pages work with JavaScript off', async () => {
