@@ -152,7 +152,7 @@ int agent_main(const char *agent_file)
 	sigset_t set;
 	pthread_t sigthr;
 	size_t nleft, i, nruns = 0;
-	int fails = 0, rc = 1;
+	int fails = 0, spool_full = 0, rc = 1;
 
 	memset(&ag, 0, sizeof(ag));
 	if (agent_config_load(&ag.cfg, agent_file, &errors) < 0) {
@@ -219,6 +219,16 @@ int agent_main(const char *agent_file)
 			nap(&ag, 50);
 			continue;
 		}
+		/* a backlog the controller has not taken yet: no new work on top of it */
+		if (spool_usage(ag.cfg.spool_dir) > ag.cfg.limits.spool_bytes) {
+			if (!spool_full++)
+				log_warnx("the spool holds more than %lld MiB: claiming nothing "
+					  "until the controller has it",
+					  ag.cfg.limits.spool_bytes / 1024 / 1024);
+			nap(&ag, 1000);
+			continue;
+		}
+		spool_full = 0;
 		got = client_claim(&h, &ag.cfg, free_boards, nfree, &attempt, err, sizeof(err));
 		if (got == CLIENT_RETRY || got == CLIENT_FATAL) {
 			if (fails++ == 0)
