@@ -139,6 +139,25 @@ static void finish(long long bid, enum bisect_outcome o, const char *culprit, co
 	json_decref(twin);
 }
 
+/* The board that saw the regression, unless another board of the class passed the
+ * bad revision while that one failed it: then the other one (a board problem is
+ * not the hypervisor's). */
+static const char *preferred_board(const json_t *bs, const json_t *runs)
+{
+	const char *first = jstr(bs, "board", NULL), *bad = jstr(bs, "bad", ""), *other = NULL;
+	const json_t *r;
+	size_t i;
+
+	json_array_foreach (runs, i, r) {
+		const char *b = jstr(r, "board", NULL), *v = jstr(r, "verdict", "");
+
+		if (b && first && strcmp(b, first) && !jint(r, "revert", 0) &&
+		    !strcmp(jstr(r, "commit", ""), bad) && !strcmp(v, "pass"))
+			other = b;
+	}
+	return other ? other : first;
+}
+
 /* Replays the runs of bisection bid and starts its next step, or ends it. */
 static void advance(long long bid)
 {
@@ -227,7 +246,7 @@ static void advance(long long bid)
 			}
 			tested = reverted;
 		}
-		if (pick_board(board, cls, jstr(bs, "board", NULL), NULL) < 0) {
+		if (pick_board(board, cls, preferred_board(bs, runs), NULL) < 0) {
 			snprintf(msg, sizeof(msg), "no online board of class %s", cls);
 			finish(bid, BISECT_INCONCLUSIVE, NULL, msg, res.remaining);
 			goto out;
@@ -291,7 +310,10 @@ static void step_finished(const struct attempt *a, const char *verdict, json_t *
  * tested revision of (branch, job, board class) passed. */
 static void detect(const struct attempt *a)
 {
-	json_t *fb = db_flight_branch(a->flight), *spec;
+	json_t *fb = db_flight_branch(a->flight), *spec, *atts, *o;
+	struct tree_conf *t;
+	size_t i;
+	int others = 0;
 	char cls[65], good[41], last[8], other[41], board[65];
 	long long good_attempt = 0, bid = 0, tree_id = 0;
 	const char *bad;
@@ -304,17 +326,14 @@ static void detect(const struct attempt *a)
 				  a->flight) < 0 ||
 	    strcmp(last, "pass") || !strcmp(good, bad))
 		goto out;
-	if (db_bisect_find(&bid, other, a->job, cls, good) == 0) {
-		/* The same regression, seen on another board or on a newer push: the
-		 * bisection of that range already runs (on the same bad: one more
-		 * piece of evidence). */
-		if (!strcmp(other, bad)) {
-			json_t *bs = db_bisect_get(bid);
-
-			db_bisect_run_add(NULL, bid, (int)jint(bs, "restarts", 0), "recheck", bad,
-					  0, bad, a->flight, a->id, a->board, "fail");
-			json_decref(bs);
-		}
+	t = trees_find(jstr(fb, "tree", ""));
+	if (!t)
+		goto out;
+	if (db_bisect_find(&bid, other, a->job, cls, good) == 0 &&
+	    gitrepo_is_ancestor(t->repo, other, bad) == 1) {
+		/* The same regression on a newer push (it holds the bad revision of
+		 * a bisection from the same good one): that bisection covers it. The
+		 * same push on another board went to evidence(). */
 		goto out;
 	}
 	if (db_tree_id(&tree_id, jstr(fb, "tree", "")) < 0 ||
@@ -329,18 +348,53 @@ static void detect(const struct attempt *a)
 	}
 	log_info("bisection %lld: %s on %s (%s) regressed between %.12s and %.12s", bid, a->job,
 		 cls, a->board, good, bad);
-	/* Re-run the bad revision once on another board of the class, to tell a
-	 * board problem from a hypervisor one; the same board when it is alone. */
+	/* Other boards of the class that already ran the job in this flight are
+	 * the re-run; the rest report through the observer (evidence()). */
+	atts = db_flight_test_attempts(a->flight);
+	json_array_foreach (atts, i, o) {
+		const char *st = jstr(o, "state", "");
+
+		if (jint(o, "id", 0) == a->id || strcmp(jstr(o, "job", ""), a->job) ||
+		    strcmp(jstr(o, "class", ""), cls) || (strcmp(st, "pass") && strcmp(st, "fail")))
+			continue;
+		db_bisect_run_add(NULL, bid, 0, "recheck", bad, 0, bad, a->flight, jint(o, "id", 0),
+				  jstr(o, "board", NULL), st);
+		others++;
+	}
+	json_decref(atts);
+	/* Else re-run the bad revision once on another board of the class, to tell
+	 * a board problem from a hypervisor one; the same board when it is alone. */
 	spec = json_pack("{s:s, s:s}", "job", a->job, "tree", jstr(fb, "tree", ""));
-	if (pick_board(board, cls, NULL, a->board) < 0 ||
+	if (others || pick_board(board, cls, NULL, a->board) < 0 ||
 	    run_flight(bid, 0, spec, "recheck", bad, 0, bad, board, &err) < 0) {
-		log_warnx("bisection %lld: no re-run: %s", bid, buf_cstr(&err));
+		if (!others)
+			log_warnx("bisection %lld: no re-run: %s", bid, buf_cstr(&err));
 		advance(bid);
 	}
 	json_decref(spec);
 out:
 	buf_release(&err);
 	json_decref(fb);
+}
+
+/* A pass or fail of a push flight whose revision a bisection of the same job and
+ * class has as its bad one (another board of the class): a re-run, as evidence.
+ * Returns 1 when it was one. */
+static int evidence(const struct attempt *a, const char *verdict)
+{
+	json_t *fb = db_flight_branch(a->flight);
+	char cls[65];
+	long long bid;
+	int restart, rc = 0;
+
+	if (fb && db_bisect_board_class(cls, a->board) == 0 &&
+	    db_bisect_find_bad(&bid, &restart, a->job, cls, jstr(fb, "commit", "")) == 0) {
+		db_bisect_run_add(NULL, bid, restart, "recheck", jstr(fb, "commit", ""), 0,
+				  jstr(fb, "commit", ""), a->flight, a->id, a->board, verdict);
+		rc = 1;
+	}
+	json_decref(fb);
+	return rc;
 }
 
 void bisector_observe(const struct attempt *a, const char *verdict, void *user)
@@ -353,7 +407,9 @@ void bisector_observe(const struct attempt *a, const char *verdict, void *user)
 	pending = db_bisect_runs_pending(a->flight);
 	if (json_array_size(pending))
 		step_finished(a, verdict, pending);
-	else if (!strcmp(a->kind, "test") && !strcmp(verdict, "fail"))
+	else if (!strcmp(a->kind, "test") &&
+		 (!strcmp(verdict, "fail") || !strcmp(verdict, "pass")) && !evidence(a, verdict) &&
+		 !strcmp(verdict, "fail"))
 		detect(a);
 	json_decref(pending);
 }

@@ -12,6 +12,7 @@ enum {
 	Q_CLASS,
 	Q_LAST,
 	Q_FIND,
+	Q_FIND_BAD,
 	Q_INS,
 	Q_RUN_INS,
 	Q_RUN_FINISH,
@@ -42,6 +43,8 @@ static const char *const sql[Q_N] = {
 	       " ('pass', 'fail') ORDER BY f.id DESC, a.id DESC LIMIT 1",
     [Q_FIND] = "SELECT id, bad FROM bisections WHERE job = ?1 AND class = ?2 AND good = ?3"
 	       " AND state <> 'cancelled' ORDER BY id DESC LIMIT 1",
+    [Q_FIND_BAD] = "SELECT id, restarts FROM bisections WHERE job = ?1 AND class = ?2 AND bad ="
+		   " ?3 AND state <> 'cancelled' ORDER BY id DESC LIMIT 1",
     [Q_INS] = "INSERT INTO bisections (tree_id, branch_id, job, class, good, bad, board,"
 	      " trigger_attempt, state, created, updated) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,"
 	      " ?8, 'running', ?9, ?9)",
@@ -122,6 +125,21 @@ int db_bisect_find(long long *id, char bad[41], const char *job, const char *cls
 		return -ENOENT;
 	*id = sqlite3_column_int64(s, 0);
 	snprintf(bad, 41, "%s", (const char *)sqlite3_column_text(s, 1));
+	return 0;
+}
+
+int db_bisect_find_bad(long long *id, int *restart, const char *job, const char *cls,
+		       const char *bad)
+{
+	sqlite3_stmt *s = db_use(st[Q_FIND_BAD]);
+
+	db_bind_text(s, 1, job);
+	db_bind_text(s, 2, cls);
+	db_bind_text(s, 3, bad);
+	if (sqlite3_step(s) != SQLITE_ROW)
+		return -ENOENT;
+	*id = sqlite3_column_int64(s, 0);
+	*restart = sqlite3_column_int(s, 1);
 	return 0;
 }
 

@@ -18,6 +18,10 @@ int db_bisect_last_tested(char commit[41], char verdict[8], long long *attempt, 
 /* A bisection of (job, class, good) that was not cancelled: 0 with id and its bad
  * commit, or -ENOENT. */
 int db_bisect_find(long long *id, char bad[41], const char *job, const char *cls, const char *good);
+/* A bisection of (job, class) whose bad revision is bad, not cancelled: 0 with its
+ * id and restart count, or -ENOENT. */
+int db_bisect_find_bad(long long *id, int *restart, const char *job, const char *cls,
+		       const char *bad);
 int db_bisect_insert(long long *id, long long tree_id, long long branch_id, const char *job,
 		     const char *cls, const char *good, const char *bad, const char *board,
 		     long long trigger_attempt);

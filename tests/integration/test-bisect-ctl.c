@@ -30,7 +30,7 @@ static char commits[17][48]; /* commits[0]: the good base; [1..16] the push */
 static int hook_fd = -1, hook_port;
 static char hook_body[65536];
 static pthread_t hook_thread;
-static int hook_joined;
+static int hook_joined, broken_qa; /* broken_qa: board qa fails every test */
 static const char hook_ok[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok";
 
 #define GIT	    "git -c user.name=Dev -c user.email=dev@example.org "
@@ -182,6 +182,8 @@ static int setup(void **state)
 		 "    interval: 3600\n"
 		 "    branches:\n"
 		 "      - name: staging\n"
+		 "        jobs: [smoke]\n"
+		 "      - name: dev\n"
 		 "        jobs: [smoke]\n",
 		 ctl.dir);
 	ctl.extra_config = extra;
@@ -263,7 +265,8 @@ static int lab_step(int *builds, int *tests)
 				 hex, strlen(art));
 		}
 	} else {
-		int bad = tree_has(commit, "bug");
+		int bad =
+		    tree_has(commit, "bug") || (broken_qa && !strcmp(jstr(a, "board", ""), "qa"));
 
 		(*tests)++;
 		snprintf(body, sizeof(body),
@@ -295,12 +298,13 @@ static json_t *bisection(long long id)
 	return j;
 }
 
-static void poke_staging(const char *want)
+static void poke_branch(const char *branch, const char *want)
 {
 	json_t *j = NULL;
+	char body[128];
 
-	assert_int_equal(call(user_tok, "POST", "/api/v1/poke", "{\"branch\": \"staging\"}", &j),
-			 200);
+	snprintf(body, sizeof(body), "{\"branch\": \"%s\"}", branch);
+	assert_int_equal(call(user_tok, "POST", "/api/v1/poke", body, &j), 200);
 	assert_string_equal(jstr(j, "change", ""), want);
 	json_decref(j);
 }
@@ -317,7 +321,7 @@ static void test_regression_bisected(void **state)
 	/* The watched branch appears at the base, which passes on both boards: the
 	 * last tested revision. */
 	sh("cd xen && git branch staging master");
-	poke_staging("new");
+	poke_branch("staging", "new");
 	lab_drain(&builds, &tests);
 	assert_int_equal(tests, 2);
 	assert_int_equal(call(NULL, "GET", "/api/v1/bisections", NULL, &j), 200);
@@ -326,7 +330,7 @@ static void test_regression_bisected(void **state)
 
 	/* The push of 16 commits fails on both boards. */
 	sh("cd xen && git branch -f staging pushed");
-	poke_staging("advanced");
+	poke_branch("staging", "advanced");
 	lab_drain(&builds, &tests);
 
 	assert_int_equal(call(NULL, "GET", "/api/v1/bisections", NULL, &j), 200);
@@ -437,6 +441,40 @@ static void test_admin_actions(void **state)
 	json_decref(b);
 }
 
+/* A board problem, not a hypervisor one: board qa starts failing everything while
+ * qb passes the same revision. The regression seen on qa is not reproduced. */
+static void test_board_problem(void **state)
+{
+	int builds = 0, tests = 0, i;
+	json_t *j = NULL, *b = NULL;
+
+	(void)state;
+	sh("cd xen && git branch dev master");
+	poke_branch("dev", "new");
+	lab_drain(&builds, &tests);
+	sh("cd xen && git checkout -q dev && echo dev >> README && " GIT
+	   "commit -qam 'dev change' && git checkout -q master");
+	broken_qa = 1;
+	poke_branch("dev", "advanced");
+	lab_drain(&builds, &tests);
+	broken_qa = 0;
+	assert_int_equal(call(NULL, "GET", "/api/v1/bisections", NULL, &j), 200);
+	for (i = 0; i < (int)json_array_size(json_object_get(j, "bisections")); i++) {
+		const json_t *x = json_array_get(json_object_get(j, "bisections"), (size_t)i);
+
+		if (jint(x, "id", 0) != 1)
+			b = bisection(jint(x, "id", 0));
+	}
+	json_decref(j);
+	assert_non_null(b);
+	assert_string_equal(jstr(b, "state", ""), "not-reproducible");
+	assert_string_equal(jstr(b, "board", ""), "qa");
+	assert_true(json_is_null(json_object_get(b, "culprit")));
+	print_message("board problem: %s after %zu steps\n", jstr(b, "evidence", ""),
+		      json_array_size(json_object_get(b, "steps")));
+	json_decref(b);
+}
+
 /* The CLI over the same controller: the list, one bisection, and the admin
  * actions with a user token refused. */
 static void test_cli(void **state)
@@ -485,6 +523,7 @@ int main(void)
 	    cmocka_unit_test(test_regression_bisected),
 	    cmocka_unit_test(test_admin_actions),
 	    cmocka_unit_test(test_cli),
+	    cmocka_unit_test(test_board_problem),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
