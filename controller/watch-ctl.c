@@ -129,6 +129,14 @@ static json_t *coalesce(long long bid, const char *newer)
 	return flights;
 }
 
+static void revision_subject(const struct tree_conf *t, const char *commit)
+{
+	struct gitrepo_commit c;
+
+	if (gitrepo_commit_info(&c, t->repo, commit) == 0)
+		db_revision_set_subject(t->name, commit, c.summary);
+}
+
 static long long watch_changed(void *ctx, const struct watch_event *ev)
 {
 	const struct branch_conf *b = ev->branch;
@@ -172,6 +180,7 @@ static long long watch_changed(void *ctx, const struct watch_event *ev)
 		goto out;
 	}
 	db_flight_set_branch(fid, bid);
+	revision_subject(ev->tree, ev->now);
 	db_branch_set_head(bid, ev->now);
 	db_branch_event(bid, watch_change_name(ev->change), ev->old, ev->now, ev->why, fid,
 			coalesced);
@@ -301,6 +310,19 @@ int trees_poke(json_t **reply, const char *tree, const char *branch, const char 
 		snprintf(err, errlen, "no tree named \"%.64s\"", tree ? tree : "");
 		return -ENOENT;
 	}
+	if (t->repo->url) {
+		/* A fetch can take long: the watcher's thread does it, not the
+		 * request (which holds ctl.lock). */
+		if (tree_conf_branch(t, branch) == NULL) {
+			snprintf(err, errlen, "tree %s does not watch a branch named \"%.128s\"",
+				 t->name, branch);
+			return -ENOENT;
+		}
+		watcher_poke(&watcher);
+		*reply = json_pack("{s:s, s:s, s:s, s:s, s:i}", "tree", t->name, "branch", branch,
+				   "change", "queued", "commit", "", "flight", 0);
+		return 0;
+	}
 	rc = watcher_scan_branch(&watcher, t->name, branch, why, &flight, err, errlen);
 	if (rc < 0)
 		return rc;
@@ -412,6 +434,7 @@ int trees_submit(json_t **reply, json_t **detail, const char *tree, const char *
 		goto out;
 	}
 	patches = series_commits(t->repo, out, s.count);
+	revision_subject(t, out);
 	if (db_tree_id(&tree_id, t->name) < 0 ||
 	    db_submission_insert(id, tree_id, base, base_commit, out, ref, fid, patches, token_id) <
 		0)

@@ -23,6 +23,7 @@ enum {
 	Q_GATE_LIST,
 	Q_BRANCH_FLIGHTS,
 	Q_FLIGHT_TESTS,
+	Q_REV_SUBJECT,
 	Q_N
 };
 
@@ -68,6 +69,10 @@ static const char *const sql[Q_N] = {
 		       " coalesce(b.visibility, 'public') AS visibility, a.number, a.state"
 		       " FROM attempts a LEFT JOIN boards b ON b.name = a.board WHERE"
 		       " a.flight_id = ?1 AND a.kind = 'test' ORDER BY a.id",
+    /* revisions belong to db-flights.c; the subject is git's to tell (see
+     * db_revision_set_subject). */
+    [Q_REV_SUBJECT] = "UPDATE revisions SET subject = ?3 WHERE subject IS NULL AND tree_id ="
+		      " (SELECT id FROM trees WHERE name = ?1) AND commit_id = ?2",
 };
 
 static sqlite3_stmt *st[Q_N];
@@ -283,4 +288,14 @@ json_t *db_flight_test_attempts(long long flight_id)
 
 	sqlite3_bind_int64(s, 1, flight_id);
 	return db_rows_array(s);
+}
+
+int db_revision_set_subject(const char *tree, const char *commit, const char *subject)
+{
+	sqlite3_stmt *s = db_use(st[Q_REV_SUBJECT]);
+
+	db_bind_text(s, 1, tree);
+	db_bind_text(s, 2, commit);
+	db_bind_text(s, 3, subject);
+	return db_step_done(s);
 }

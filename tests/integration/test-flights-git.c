@@ -156,8 +156,14 @@ static int setup(void **state)
 		 "      - name: staging\n"
 		 "        jobs: [fake-smoke, boot]\n"
 		 "        gate: {jobs: [fake-smoke, boot], advance: master}\n"
-		 "      - name: dev\n",
-		 repo);
+		 "      - name: dev\n"
+		 "  mirror:\n"
+		 "    source: file://%s\n"
+		 "    interval: 3600\n"
+		 "    branches:\n"
+		 "      - name: staging\n"
+		 "        jobs: [fake-smoke]\n",
+		 repo, repo);
 	ctl.extra_config = extra;
 	if (harness_controller_start(&ctl) < 0 ||
 	    harness_token(&ctl, "agent", "lab-a", agent_tok, sizeof(agent_tok)) < 0 ||
@@ -196,6 +202,7 @@ static void test_push_makes_one_flight(void **state)
 	assert_int_equal(flight_count(), before + 1);
 	j = flight_get(f);
 	assert_string_equal(flight_commit(j), head);
+	assert_string_equal(jstr(j, "subject", ""), "push one");
 	json_decref(j);
 	poke("staging", "same");
 	assert_int_equal(flight_count(), before + 1);
@@ -238,6 +245,46 @@ static void test_push_makes_one_flight(void **state)
 	assert_true(poke("dev", "new") > 0);
 	sh("cd xen && git update-ref refs/heads/dev $(git rev-parse master)");
 	assert_true(poke("dev", "forced") > 0);
+}
+
+/* A URL tree: fetched into a mirror by the watcher's thread; a poke only wakes it. */
+static void test_url_tree(void **state)
+{
+	json_t *j;
+	size_t before = flight_count();
+	int i;
+
+	(void)state;
+	sh("cd xen && echo url >> README && " GIT "commit -qam 'for the mirror'");
+	assert_int_equal(call(user_tok, "POST", "/api/v1/poke",
+			      "{\"tree\": \"mirror\", \"branch\": \"staging\"}", &j),
+			 200);
+	assert_string_equal(jstr(j, "change", ""), "queued");
+	json_decref(j);
+	assert_int_equal(call(user_tok, "POST", "/api/v1/poke",
+			      "{\"tree\": \"mirror\", \"branch\": \"nope\"}", &j),
+			 404);
+	json_decref(j);
+	for (i = 0; i < 100; i++) {
+		json_t *b;
+		size_t nrows;
+
+		assert_int_equal(
+		    call(NULL, "GET", "/api/v1/branches/staging?tree=mirror", NULL, &b), 200);
+		nrows = json_array_size(json_object_get(b, "rows"));
+		if (nrows > 0 &&
+		    !strcmp(jstr(b, "head", ""),
+			    jstr(json_array_get(json_object_get(b, "rows"), 0), "commit", "?"))) {
+			json_decref(b);
+			break;
+		}
+		json_decref(b);
+		usleep(50 * 1000);
+	}
+	assert_true(i < 100);
+	assert_true(flight_count() > before);
+	/* The woken thread scanned every tree: the local one's new head too. */
+	poke("staging", "same");
 }
 
 static long long claim(const char *job_want, json_t **attempt)
@@ -485,6 +532,7 @@ int main(void)
 	    cmocka_unit_test(test_push_makes_one_flight),
 	    cmocka_unit_test(test_coalesce_and_gate),
 	    cmocka_unit_test(test_submission),
+	    cmocka_unit_test(test_url_tree),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
