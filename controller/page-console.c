@@ -110,18 +110,19 @@ static void sgr_open(struct html *h, const struct sgr *s)
 	html_raw(h, "\">");
 }
 
-/* An inert symbol for a code point that must not act: its control picture, or
- * "<U+XXXX>" for invisible and reordering ones. A run of them shares one span
+/* An inert symbol for a code point that must not act: caret notation for C0
+ * controls and DEL (^[ for ESC, as `cat -v` shows them; every font has these
+ * glyphs), "<U+XXXX>" for C1 controls and invisible or reordering ones. A run of them shares one span
  * (*ctl says whether one is open), which bounds the page's growth per byte. */
 static void inert(struct html *h, uint32_t cp, int *ctl)
 {
-	char pic[8];
+	char caret[3] = { '^', cp == 0x7f ? '?' : (char)(cp + 0x40), 0 };
 
 	if (!*ctl)
 		html_raw(h, "<span class=\"ctl\">");
 	*ctl = 1;
 	if (cp < 0x20 || cp == 0x7f)
-		html_textn(h, pic, utf8_encode(pic, cp == 0x7f ? 0x2421 : 0x2400 + cp));
+		html_text(h, caret);
 	else
 		html_rawf(h, "&lt;U+%04X&gt;", (unsigned)cp);
 }
