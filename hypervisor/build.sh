@@ -1,15 +1,23 @@
 #!/bin/bash
-# build.sh ARCH SRCDIR OUTDIR — build the Xen hypervisor (only `make -C xen`)
-# of the checked-out tree SRCDIR for ARCH (x86_64 | arm64) and write to OUTDIR:
+# build.sh ARCH SRCDIR OUTDIR [OBJDIR] — build the Xen hypervisor (only
+# `make -C xen`) of the checked-out tree SRCDIR for ARCH (x86_64 | arm64) and
+# write to OUTDIR:
 #   xen              the image to netboot: x86_64 the unpacked multiboot ELF,
 #                    arm64 the Image-format binary that U-Boot `booti`s
 #   xen.config       the .config it was built with
-#   build-info.json  {"arch", "xen_version", "changeset", "seconds"}; version
-#                    and changeset are the strings the running Xen reports
+#   build-info.json  {"arch", "xen_version", "changeset", "changeset_arg",
+#                    "seconds"}; changeset_arg is changeset percent-encoded
+#                    (spaces as %20) for xenci.changeset= on dom0's command
+#                    line; version and changeset are the strings the
+#                    running Xen reports
 #                    (/sys/hypervisor/version/*, /sys/hypervisor/properties/
 #                    changeset, `xl info`, "(XEN) Latest ChangeSet:")
 #
-# The build is in-tree, so a second run on the same SRCDIR is incremental.
+# Without OBJDIR the build is in-tree (SRCDIR/xen), so a second run on the same
+# SRCDIR is incremental; keep one SRCDIR per arch, since switching arch in one
+# tree rebuilds everything. With OBJDIR it is out of tree (`make O=OBJDIR`):
+# one clean SRCDIR then serves both arches, each incremental in its own OBJDIR
+# (Xen refuses O= while SRCDIR/xen holds an in-tree build: `make distclean`).
 # The configuration is the arch's defconfig plus config/ARCH.config; it is
 # regenerated each run but keeps its mtime when unchanged.
 # Build date, user and host are fixed (from the commit), so compile.h only
@@ -29,12 +37,13 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 die() { echo "build.sh: $*" >&2; exit 1; }
-usage() { echo "usage: build.sh x86_64|arm64 SRCDIR OUTDIR" >&2; exit 2; }
+usage() { echo "usage: build.sh x86_64|arm64 SRCDIR OUTDIR [OBJDIR]" >&2; exit 2; }
 
-[ $# -eq 3 ] || usage
+[ $# -eq 3 ] || [ $# -eq 4 ] || usage
 arch=$1
 src=$2
 out=$3
+obj=${4:-}
 jobs=${JOBS:-2}
 
 case $arch in
@@ -57,6 +66,13 @@ fragment=$here/config/$arch.config
 src=$(cd "$src" && pwd)
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
+if [ -n "$obj" ]; then
+	mkdir -p "$obj"
+	obj=$(cd "$obj" && pwd)
+	bdir=$obj
+else
+	bdir=$src/xen
+fi
 for tool in make "${cross}gcc" "${cross}ld" python3 bison flex; do
 	command -v "$tool" >/dev/null || die "missing tool: $tool"
 done
@@ -94,13 +110,17 @@ makeargs=(
 	XEN_WHOAMI=xenci
 	XEN_DOMAIN=xenci
 )
+[ -z "$obj" ] || makeargs+=(O="$obj")
+
+# No stale artifacts: a failed build leaves OUTDIR without them.
+rm -f "$out/xen" "$out/xen.config" "$out/build-info.json"
 
 start=$(date +%s.%N)
 
 # Configuration: defconfig, then the fragment, then olddefconfig to resolve
 # dependencies. Keep the old mtime when nothing changed, so an incremental
 # build stays incremental.
-config=$src/xen/.config
+config=$bdir/.config
 saved=
 if [ -f "$config" ]; then
 	saved=$(mktemp)
@@ -109,8 +129,8 @@ fi
 trap '[ -z "$saved" ] || rm -f "$saved"' EXIT
 {
 	make "${makeargs[@]}" -s defconfig &&
-	(cd "$src/xen" && CONFIG_="CONFIG_" \
-		sh tools/kconfig/merge_config.sh -m .config "$fragment") &&
+	(cd "$bdir" && CONFIG_="CONFIG_" \
+		sh "$src/xen/tools/kconfig/merge_config.sh" -m .config "$fragment") &&
 	make "${makeargs[@]}" -s olddefconfig
 } >/dev/null || die "configuring Xen for $arch failed"
 # Every setting of the fragment must survive olddefconfig.
@@ -142,13 +162,13 @@ fi
 end=$(date +%s.%N)
 
 # What the binary reports, read back from the header it was built with.
-compile_h=$src/xen/include/xen/compile.h
+compile_h=$bdir/include/xen/compile.h
 [ -f "$compile_h" ] || die "$compile_h missing after the build"
-cp "$src/xen/xen" "$out/xen.tmp"
+cp "$bdir/xen" "$out/xen.tmp"
 mv "$out/xen.tmp" "$out/xen"
 cp "$config" "$out/xen.config"
 python3 - "$compile_h" "$arch" "$start" "$end" >"$out/build-info.json.tmp" <<'EOF'
-import json, re, sys
+import json, re, sys, urllib.parse
 path, arch, start, end = sys.argv[1:]
 defs = {}
 with open(path) as f:
@@ -167,6 +187,8 @@ info = {
     "arch": arch,
     "xen_version": version,
     "changeset": string("XEN_CHANGESET"),
+    # the same as one kernel command-line word (dom0-init.sh decodes %XX)
+    "changeset_arg": urllib.parse.quote(string("XEN_CHANGESET"), safe=":+-._~/"),
     "seconds": round(float(end) - float(start), 1),
 }
 json.dump(info, sys.stdout, indent=2)

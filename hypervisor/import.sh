@@ -18,6 +18,10 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 dest=${1:-$here/xen}
 cache=${XENCI_CACHE:-$HOME/.cache/xenci}/src
 mirror=${XENCI_DEBIAN_MIRROR:-http://deb.debian.org}
+# As root, apt cannot hand the download to its _apt sandbox user in a folder
+# of ours and warns; say so up front instead.
+apt_root=()
+[ "$(id -u)" -ne 0 ] || apt_root=(-o APT::Sandbox::User=root)
 srcfile=/etc/apt/sources.list.d/xenci-deb-src.sources
 
 die() { echo "import.sh: $*" >&2; exit 1; }
@@ -43,6 +47,7 @@ find_dsc() {
 }
 
 ensure_deb_src() {
+	# shellcheck disable=SC2016 # $(TARGET_OF) is apt's field, not the shell's
 	if apt-get indextargets --format '$(TARGET_OF)' | grep -qx deb-src; then
 		return 0
 	fi
@@ -78,13 +83,17 @@ if [ -z "$dsc" ]; then
 	log "downloading Xen's source package into $cache"
 	# apt's candidate first; when the archive no longer serves it (seen: a
 	# security version whose pool files 404), the other versions apt knows.
-	# As root, apt downloads unsandboxed and says so; that notice is harmless.
 	got=
 	for spec in $(apt-cache showsrc xen | awk '/^Version:/ {print "xen=" $2}' | sort -V -r); do
-		if (cd "$cache" && apt-get source -qq --download-only "$spec"); then
+		if (cd "$cache" && apt-get source -qq "${apt_root[@]}" --download-only "$spec"); then
 			got=$spec
 			break
 		fi
+		# Drop what this attempt left (a .dsc without its tarball would
+		# otherwise be taken for a finished download next time).
+		v=${spec#xen=}
+		v=${v#*:}
+		rm -f "$cache/xen_${v%-*}"*
 		log "could not download $spec; trying an older version"
 	done
 	[ -n "$got" ] || die "apt-get source --download-only xen failed for every version"
@@ -107,8 +116,9 @@ trap 'rm -rf "$stage"' EXIT
 log "unpacking $orig"
 tar -xf "$cache/$orig" -C "$stage"
 top=$(find "$stage" -mindepth 1 -maxdepth 1)
-[ "$(printf '%s\n' "$top" | wc -l)" -eq 1 ] && [ -d "$top" ] ||
+if [ "$(printf '%s\n' "$top" | wc -l)" -ne 1 ] || [ ! -d "$top" ]; then
 	die "$orig does not have a single top-level directory"
+fi
 [ -f "$top/xen/Makefile" ] || die "$orig does not look like Xen (no xen/Makefile)"
 
 # A fixed date: the newest mtime in the tarball, so re-imports give one hash.
