@@ -387,6 +387,16 @@ static void test_coalesce_and_gate(void **state)
 			    "pass");
 	assert_int_equal(jint(json_array_get(json_object_get(x, "cells"), 0), "total", 0), 2);
 	json_decref(j);
+	/* By board class. */
+	assert_int_equal(call(NULL, "GET", "/api/v1/branches/staging?by=class&limit=1", NULL, &j),
+			 200);
+	x = json_array_get(json_object_get(j, "columns"), 0);
+	assert_string_equal(jstr(x, "key", ""), "q35");
+	assert_true(jbool(x, "class", 0));
+	assert_int_equal(json_array_size(json_object_get(j, "rows")), 1);
+	json_decref(j);
+	assert_int_equal(call(NULL, "GET", "/api/v1/branches/nope", NULL, NULL), 404);
+	assert_int_equal(call(NULL, "GET", "/api/v1/branches/staging?limit=x", NULL, NULL), 400);
 
 	/* One failure: held, master stays. */
 	sh("cd xen && echo C >> README && " GIT "commit -qam C");
