@@ -69,11 +69,35 @@ static void jobs_section(struct html *h, const json_t *jobs)
 	html_raw(h, "</tbody></table></div></section>\n");
 }
 
+/* Counts of the attempts this viewer sees: the twin's "counts" are over every
+ * attempt, private boards' included, and must not hint at them. */
+static json_t *visible_counts(const json_t *attempts)
+{
+	json_t *c = json_object(), *a;
+	size_t i;
+
+	json_array_foreach (attempts, i, a) {
+		const char *st = jstr(a, "state", "queued"), *bucket = st;
+
+		if (!strcmp(st, "waiting"))
+			bucket = "queued";
+		else if (!strcmp(st, "claimed"))
+			bucket = "running";
+		else if (!strcmp(st, "timeout"))
+			bucket = "fail";
+		if (strcmp(jstr(a, "kind", "test"), "test"))
+			continue;
+		json_object_set_new(c, bucket, json_integer(jint(c, bucket, 0) + 1));
+	}
+	return c;
+}
+
 int page_flight_render(struct buf *out, const json_t *twin)
 {
 	struct html h;
 	char title[48];
 	long long id = jint(twin, "id", 0);
+	json_t *counts;
 
 	html_init(&h, out);
 	snprintf(title, sizeof(title), "Flight %lld", id);
@@ -89,7 +113,9 @@ int page_flight_render(struct buf *out, const json_t *twin)
 	html_raw(&h, " · created ");
 	html_time(&h, jint(twin, "created", 0));
 	html_raw(&h, " · ");
-	view_summary(&h, json_object_get(twin, "counts"));
+	counts = visible_counts(json_object_get(twin, "attempts"));
+	view_summary(&h, counts);
+	json_decref(counts);
 	html_raw(&h, "</p>\n");
 	view_revision(&h, twin);
 	builds_section(&h, json_object_get(twin, "builds"));

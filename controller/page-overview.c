@@ -116,9 +116,9 @@ static void bisections_section(struct html *h, const json_t *bisections)
 	const json_t *b;
 	size_t i;
 
-	html_raw(h, "<section class=\"bisections\"><h2>Open bisections</h2>\n");
+	html_raw(h, "<section class=\"bisections\"><h2>Bisections</h2>\n");
 	if (!json_array_size(bisections)) {
-		html_raw(h, "<p class=\"empty\">No open bisection.</p></section>\n");
+		html_raw(h, "<p class=\"empty\">No bisection yet.</p></section>\n");
 		return;
 	}
 	html_raw(h, "<ul>\n");

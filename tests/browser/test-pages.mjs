@@ -206,6 +206,10 @@ try {
 		}
 		const resp = await page.goto(url(`/attempts/${scene.private}`));
 		assert(resp.status() === 404, 'the browser got the private attempt');
+		// Its flight counts only what the viewer may see (the private one failed).
+		await page.goto(url(`/flights/${scene.flight}`));
+		assert(await page.locator('main .n-fail').count() === 0, 'the flight counts the private fail');
+		assert(await page.locator(`a[href="/attempts/${scene.private}"]`).count() === 0, 'linked');
 		for (const p of ['/', `/flights/${scene.flight}`, '/branches/master', '/api/v1/overview']) {
 			const body = await (await fetch(url(p))).text();
 			assert(!body.includes('secret-board'), `${p} shows the private board`);
