@@ -309,6 +309,17 @@ static void test_submit_follow_and_junit(void **state)
 		   xenci, ctl.url, flight);
 	assert_int_equal(rc, 0);
 	assert_string_equal(out, "qx 3 0\n");
+	/* On a terminal (script(1) gives it one) the rows are drawn in place. */
+	rc = shrun(out, sizeof(out), "script -qec '%s follow --url %s %lld' /dev/null", xenci,
+		   ctl.url, flight);
+	assert_int_equal(rc, 0);
+	assert_non_null(strstr(out, "\033[K"));
+	assert_non_null(strstr(out, "fake-smoke"));
+	assert_non_null(strstr(out, "BOARD"));
+	/* An unknown flight. */
+	rc = shrun(out, sizeof(out), "%s follow --url %s 99999 2>&1", xenci, ctl.url);
+	assert_int_equal(rc, 1);
+	assert_non_null(strstr(out, "no such flight"));
 
 	/* A failing job: follow exits 1. */
 	agent_start(&a, "fail");
