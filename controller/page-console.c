@@ -112,11 +112,12 @@ static void sgr_open(struct html *h, const struct sgr *s)
 
 /* An inert symbol for a code point that must not act: caret notation for C0
  * controls and DEL (^[ for ESC, as `cat -v` shows them; every font has these
- * glyphs), "<U+XXXX>" for C1 controls and invisible or reordering ones. A run of them shares one span
- * (*ctl says whether one is open), which bounds the page's growth per byte. */
+ * glyphs), "<U+XXXX>" for C1 controls and invisible or reordering ones. A run
+ * of them shares one span (*ctl says whether one is open), which bounds the
+ * page's growth per byte. */
 static void inert(struct html *h, uint32_t cp, int *ctl)
 {
-	char caret[3] = { '^', cp == 0x7f ? '?' : (char)(cp + 0x40), 0 };
+	char caret[3] = {'^', cp == 0x7f ? '?' : (char)(cp + 0x40), 0};
 
 	if (!*ctl)
 		html_raw(h, "<span class=\"ctl\">");
