@@ -298,6 +298,22 @@ static json_t *bisection(long long id)
 	return j;
 }
 
+/* GETs an HTML page and checks that it holds both strings. */
+static void page_has(const char *path, const char *a, const char *b)
+{
+	struct http_client h;
+	struct http_reply r;
+
+	harness_http(&ctl, NULL, &h);
+	http_reply_init(&r);
+	assert_int_equal(http_request(&h, "GET", path, NULL, NULL, 0, NULL, &r), 0);
+	assert_int_equal(r.status, 200);
+	if (!strstr(buf_cstr(&r.body), a) || !strstr(buf_cstr(&r.body), b))
+		fail_msg("%s lacks \"%s\" or \"%s\"", path, a, b);
+	http_reply_release(&r);
+	http_client_release(&h);
+}
+
 static void poke_branch(const char *branch, const char *want)
 {
 	json_t *j = NULL;
@@ -374,6 +390,9 @@ static void test_regression_bisected(void **state)
 	print_message("bisection: %zu steps, %d builds, %d tests\n", json_array_size(steps), builds,
 		      tests);
 	json_decref(b);
+	/* The status page renders the same twin. */
+	page_has("/bisections/1", commits[CULPRIT], "change 11");
+	page_has("/", "/bisections/1", "confirmed");
 
 	/* The report (sent in the background): a mail to the list and the culprit's
 	 * author, and the webhook. */
