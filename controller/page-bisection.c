@@ -15,7 +15,7 @@ static void step_runs(struct html *h, const json_t *runs)
 		html_raw(h, " ");
 		html_text(h, jstr(r, "board", ""));
 		html_raw(h, " ");
-		html_verdict(h, jstr(r, "verdict", NULL));
+		html_verdict(h, jstr(r, "verdict", "queued")); /* null: not run yet */
 	}
 }
 
@@ -68,6 +68,11 @@ int page_bisection_render(struct buf *out, const json_t *twin)
 		html_commit(&h, jstr(s, "commit", NULL));
 		html_raw(&h, "</td><td class=\"subject\">");
 		html_text(&h, jstr(s, "subject", ""));
+		if (*jstr(s, "purpose", "")) {
+			html_raw(&h, " <span class=\"meta\">(");
+			html_text(&h, jstr(s, "purpose", ""));
+			html_raw(&h, ")</span>");
+		}
 		html_raw(&h, "</td><td>");
 		html_verdict(&h, jstr(s, "result", NULL));
 		html_rawf(&h, "</td><td>%lld</td><td>", jint(s, "remaining", 0));

@@ -171,7 +171,7 @@ static const char *const boot_log[] = {
 
 static int scene(json_t *out)
 {
-	struct attempt_log done = {0, 0, 0}, priv = {0, 0, 0};
+	struct attempt_log done = {0, 0, 0}, priv = {0, 0, 0}, bad = {0, 0, 0};
 	char extra[1024];
 	json_t *j = NULL;
 	long long flight;
@@ -237,6 +237,23 @@ static int scene(json_t *out)
 	if (!priv.id || log_text(tok_p, &priv, '|', "SECRET-CONSOLE-LINE") < 0 ||
 	    result(tok_p, priv.id, "{\"verdict\": \"fail\", \"reason\": \"secret\"}") < 0)
 		return -1;
+	/* A regression: the next push fails on arm64, where the last one passed, and
+	 * the controller starts a bisection. */
+	if (sh("cd xen && echo two >> README && " GIT "commit -qam 'arm/vgic: break <it>'") ||
+	    jcall(tok_user, "POST", "/api/v1/poke", "{\"branch\": \"master\"}", NULL) != 200)
+		return -1;
+	bad.id = claim(tok_a, "lab-a", "qemu-arm64");
+	if (!bad.id || log_text(tok_a, &bad, '|', "(XEN) Assertion 'v->is_running' failed") < 0 ||
+	    log_text(tok_a, &bad, '#', "failure xen-assert: Assertion failed") < 0 ||
+	    result(tok_a, bad.id, "{\"verdict\": \"fail\", \"reason\": \"xen-assert\"}") < 0)
+		return -1;
+	if (jcall(NULL, "GET", "/api/v1/bisections", NULL, &j) != 200)
+		return -1;
+	json_object_set_new(out, "bisection",
+			    json_integer(jint(json_array_get(json_object_get(j, "bisections"), 0),
+					      "id", 0)));
+	json_decref(j);
+	json_object_set_new(out, "failed", json_integer(bad.id));
 	json_object_set_new(out, "private", json_integer(priv.id));
 	json_object_set_new(out, "done", json_integer(done.id));
 	json_object_set_new(out, "flight", json_integer(flight));

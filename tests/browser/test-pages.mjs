@@ -115,6 +115,28 @@ try {
 		assert(resp.status() === 404, 'an unknown board is not 404');
 	});
 
+	await check('the bisection and the failed attempt render', async () => {
+		assert(scene.bisection > 0, 'the regression started no bisection');
+		let resp = await page.goto(url(`/bisections/${scene.bisection}`));
+		assert(resp.status() === 200, `bisection ${resp.status()}`);
+		assert((await page.title()) === `Bisection ${scene.bisection} · xenci`, await page.title());
+		const text = await page.textContent('main');
+		assert(text.includes('smoke') && text.includes('qemu-arm64-virt'), 'bisection job and class');
+		assert(/last good \w{12}/.test(text) && /first known bad \w{12}/.test(text), 'bisection range');
+		await screenshot(page, 'bisection.png');
+		await page.goto(url('/'));
+		assert(await page.locator(`a[href="/bisections/${scene.bisection}"]`).count() === 1,
+			'the overview does not list the bisection');
+		resp = await page.goto(url(`/attempts/${scene.failed}`));
+		assert(resp.status() === 200, `failed attempt ${resp.status()}`);
+		assert(await page.locator('#state .v-fail').count() === 1, 'fail verdict chip');
+		assert(await page.locator('#log .l.c.fail .mark').count() === 1, 'the crash line is not marked');
+		assert(await page.locator('#log .l.n.fail .mark').count() === 1, 'the failure note is not marked');
+		resp = await page.goto(url('/bisections/999'));
+		assert(resp.status() === 404, 'an unknown bisection is not 404');
+		assert(await page.locator('a[href="/"]').count() >= 1, 'the 404 page has no way back');
+	});
+
 	await check('a hostile console stays inert text', async () => {
 		const before = dialogs.length;
 		const resp = await page.goto(url(`/attempts/${scene.done}`));
