@@ -250,12 +250,14 @@ static void test_push_makes_one_flight(void **state)
 /* A URL tree: fetched into a mirror by the watcher's thread; a poke only wakes it. */
 static void test_url_tree(void **state)
 {
+	char want[64];
 	json_t *j;
 	size_t before = flight_count();
 	int i;
 
 	(void)state;
 	sh("cd xen && echo url >> README && " GIT "commit -qam 'for the mirror'");
+	shout(want, sizeof(want), "git -C xen rev-parse staging");
 	assert_int_equal(call(user_tok, "POST", "/api/v1/poke",
 			      "{\"tree\": \"mirror\", \"branch\": \"staging\"}", &j),
 			 200);
@@ -272,8 +274,9 @@ static void test_url_tree(void **state)
 		assert_int_equal(
 		    call(NULL, "GET", "/api/v1/branches/staging?tree=mirror", NULL, &b), 200);
 		nrows = json_array_size(json_object_get(b, "rows"));
-		if (nrows > 0 &&
-		    !strcmp(jstr(b, "head", ""),
+		/* Fetched, and a flight made of the new head. */
+		if (nrows > 0 && !strcmp(jstr(b, "head", ""), want) &&
+		    !strcmp(want,
 			    jstr(json_array_get(json_object_get(b, "rows"), 0), "commit", "?"))) {
 			json_decref(b);
 			break;
@@ -451,6 +454,20 @@ static void test_submission(void **state)
 	assert_string_equal(flight_commit(f), jstr(j, "commit", ""));
 	json_decref(f);
 	assert_int_equal(json_array_size(json_object_get(j, "patches")), 2);
+	assert_string_equal(jstr(json_array_get(json_object_get(j, "patches"), 0), "subject", ""),
+			    "sched: five");
+	{
+		char sp[64];
+		json_t *sub;
+
+		snprintf(sp, sizeof(sp), "/api/v1/submissions/%lld", jint(j, "submission", 0));
+		assert_int_equal(call(NULL, "GET", sp, NULL, &sub), 200);
+		assert_string_equal(jstr(sub, "commit", ""), jstr(j, "commit", ""));
+		assert_int_equal(jint(sub, "flight", 0), jint(j, "flight", 0));
+		assert_string_equal(jstr(sub, "base", ""), "staging");
+		json_decref(sub);
+		assert_int_equal(call(NULL, "GET", "/api/v1/submissions/999", NULL, NULL), 404);
+	}
 	snprintf(path, sizeof(path), "git -C xen rev-parse %s^{tree}", jstr(j, "ref", ""));
 	shout(got, sizeof(got), "%s", path);
 	shout(want, sizeof(want), "git -C work rev-parse HEAD^{tree}");
