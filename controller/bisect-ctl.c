@@ -440,13 +440,15 @@ int bisector_cancel(long long id)
 			continue;
 		/* Its build (when not started) and its tests. */
 		atts = db_flight_open_attempts(jint(r, "flight", 0));
-		json_array_foreach (atts, k, at)
+		json_array_foreach (atts, k, at) {
 			attempt_cancel(json_integer_value(at), "bisection cancelled");
+		}
 		json_decref(atts);
 		atts = db_flight_test_attempts(jint(r, "flight", 0));
-		json_array_foreach (atts, k, at)
+		json_array_foreach (atts, k, at) {
 			if (!attempt_state_final(jstr(at, "state", "")))
 				attempt_cancel(jint(at, "id", 0), "bisection cancelled");
+		}
 		json_decref(atts);
 	}
 	log_info("bisection %lld: cancelled", id);

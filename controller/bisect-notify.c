@@ -167,8 +167,9 @@ static void report_text(struct buf *b, const json_t *twin, const char *link)
 
 		buf_printf(b, "  %-15s %.12s%s %-8s", jstr(s, "purpose", ""), jstr(s, "commit", ""),
 			   jbool(s, "revert", 0) ? " (reverted)" : "", jstr(s, "result", ""));
-		json_array_foreach (json_object_get(s, "runs"), k, r)
+		json_array_foreach (json_object_get(s, "runs"), k, r) {
 			buf_printf(b, " %s:%s", jstr(r, "board", "?"), jstr(r, "verdict", "-"));
+		}
 		buf_puts(b, "\n");
 	}
 }
