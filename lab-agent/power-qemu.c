@@ -152,8 +152,7 @@ static void argv_add(char ***argv, size_t *n, char *s)
 	(*argv)[*n] = NULL;
 }
 
-/* The QEMU command line for this board; every string is the caller's to free. */
-static char **qemu_argv(const struct board *b, size_t *argc)
+char **power_qemu_argv(const struct board *b, size_t *argc)
 {
 	const json_t *c = b->power_cfg, *extra = json_object_get(c, "extra"), *it;
 	const char *bootfile = b->netboot->bootfile ? b->netboot->bootfile(b) : "boot";
@@ -196,7 +195,7 @@ static char **qemu_argv(const struct board *b, size_t *argc)
 	return argv;
 }
 
-static void argv_free(char **argv)
+void power_qemu_argv_free(char **argv)
 {
 	size_t i;
 
@@ -235,7 +234,7 @@ static int qemu_on(struct board *b, char *err, size_t errlen)
 	}
 	unlink(sock);
 	unlink_run_file(b, "qmp.sock");
-	argv = qemu_argv(b, &argc);
+	argv = power_qemu_argv(b, &argc);
 	pid = fork();
 	if (pid < 0) {
 		snprintf(err, errlen, "fork: %s", strerror(errno));
@@ -300,7 +299,7 @@ static int qemu_on(struct board *b, char *err, size_t errlen)
 		b->power->off(b, e2, sizeof(e2));
 	}
 out:
-	argv_free(argv);
+	power_qemu_argv_free(argv);
 	free(sock);
 	free(logp);
 	free(pidp);

@@ -28,6 +28,11 @@ const struct power_ops *power_find(const char *name);
 int power_section_check(struct vctx *ctx, const json_t *parent, const char *key,
 			const json_t *value, const char *path);
 
+/* The QEMU command line the qemu backend runs for b (NULL-terminated; free it
+ * with power_qemu_argv_free): for tests and benchmarks that run it by hand. */
+char **power_qemu_argv(const struct board *b, size_t *argc);
+void power_qemu_argv_free(char **argv);
+
 extern const struct power_ops power_qemu_ops, power_command_ops, power_pdudaemon_ops,
     power_usb_relay_ops, power_usb_hub_ops;
 

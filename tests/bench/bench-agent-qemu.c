@@ -1,0 +1,334 @@
+/* The agent's overhead on a QEMU attempt (target <= 0.1 s): the same QEMU
+ * command (power_qemu_argv of boards/qemu-arm64.yaml) and the same boot script
+ * run by hand, from exec to the console's XENCI-TESTS-DONE line, against a
+ * whole attempt through the agent and a real controller (claimed_at to
+ * finished_at: staging from the cache, netboot script, QEMU, judging, power
+ * off, log and result delivered). Runs alternate; medians are reported. Needs
+ * build/hypervisor/arm64/xen and build/payloads/arm64 (else it says so). */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../harness/harness.h"
+#include "hash.h"
+#include "json-util.h"
+#include "xmalloc.h"
+#include "../../lab-agent/board.h"
+#include "../../lab-agent/cache.h"
+#include "../../lab-agent/console.h"
+#include "../../lab-agent/netboot.h"
+#include "../../lab-agent/power.h"
+#include "../../lab-agent/runner.h"
+
+#define RUNS 5
+
+static const char *const names[] = {"xen", "dom0-kernel", "dom0-initrd"};
+static char files[3][400];
+static struct harness_controller ctl;
+static char agent_tok[128], builder_tok[128], user_tok[128];
+
+static const char boot_json[] =
+    "{\"xen_args\": \"dom0_mem=512M dom0_max_vcpus=1 loglvl=all guest_loglvl=all\","
+    " \"dom0_args\": \"xenci.xen_version=${xen_version} xenci.changeset=${changeset} "
+    "xenci.dom0_mem=512M\","
+    " \"arch\": {\"arm64\": {\"xen_args\": \"console=dtuart\", \"dom0_args\": "
+    "\"console=hvc0\"}}}";
+
+static const char job_yaml[] =
+    "name: xen-smoke\n"
+    "requires: {arch: [arm64], tags: [qemu]}\n"
+    "timeout: 240\n"
+    "artifacts: [xen, dom0-kernel, dom0-initrd]\n"
+    "boot:\n"
+    "  xen_args: 'dom0_mem=512M dom0_max_vcpus=1 loglvl=all guest_loglvl=all'\n"
+    "  dom0_args: 'xenci.xen_version=${xen_version} xenci.changeset=${changeset} "
+    "xenci.dom0_mem=512M'\n"
+    "  arch: {arm64: {xen_args: 'console=dtuart', dom0_args: 'console=hvc0'}}\n"
+    "stages:\n"
+    "  - {name: firmware, pattern: 'U-Boot', timeout: 60, on_timeout: infra}\n"
+    "  - {name: xen-banner, pattern: 'Xen version [0-9]', timeout: 90}\n"
+    "  - {name: dom0-up, pattern: 'XENCI-DOM0-UP', timeout: 120}\n"
+    "  - {name: tests-done, pattern: 'XENCI-TESTS-DONE', timeout: 60}\n"
+    "testcases: [tap]\n";
+
+static int cmp(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n)
+{
+	qsort(v, (size_t)n, sizeof(*v), cmp);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+static long call(const char *token, const char *method, const char *path, const char *body,
+		 json_t **out)
+{
+	struct http_client h;
+	struct http_reply r;
+	long st = 0;
+
+	harness_http(&ctl, token, &h);
+	h.timeout_ms = 120000;
+	http_reply_init(&r);
+	if (http_request(&h, method, path, body ? "application/json" : NULL, body,
+			 body ? strlen(body) : 0, NULL, &r) == 0) {
+		st = r.status;
+		if (out)
+			*out = r.json ? json_incref(r.json) : NULL;
+	}
+	http_reply_release(&r);
+	http_client_release(&h);
+	return st;
+}
+
+/* exec → XENCI-TESTS-DONE, in seconds; -1 on failure. */
+static double by_hand(struct board *b, const json_t *attempt)
+{
+	char *xa = runner_boot_args(attempt, b->name, "xen_args");
+	char *da = runner_boot_args(attempt, b->name, "dom0_args");
+	struct netboot_vars v = {"xen", xa, "dom0-kernel", da, "dom0-initrd"};
+	char err[512], buf[65536], *sock = xasprintf("%s/console.sock", b->run_dir);
+	struct buf seen = BUF_INIT(0);
+	char **argv;
+	size_t argc;
+	long long t0, t1 = -1;
+	int fd = -1, k;
+	pid_t pid;
+
+	mkdir_p(b->run_dir);
+	mkdir_p(b->tftp_dir);
+	for (k = 0; k < 3; k++) {
+		char *dst = xasprintf("%s/%s", b->tftp_dir, names[k]);
+
+		cache_stage(files[k], dst, err, sizeof(err));
+		free(dst);
+	}
+	if (b->netboot->write(b, &v, err, sizeof(err)) < 0) {
+		fprintf(stderr, "bench: %s\n", err);
+		return -1;
+	}
+	unlink(sock);
+	argv = power_qemu_argv(b, &argc);
+	t0 = harness_now_ms();
+	pid = fork();
+	if (pid == 0) {
+		int nul = open("/dev/null", O_RDWR);
+
+		dup2(nul, 0);
+		dup2(nul, 1);
+		dup2(nul, 2);
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	if (console_connect_unix(sock, 10000, &fd, err, sizeof(err)) == 0) {
+		ssize_t n;
+
+		while ((n = read(fd, buf, sizeof(buf))) > 0) {
+			buf_append(&seen, buf, (size_t)n);
+			if (seen.data && (memmem(seen.data, seen.len, "XENCI-TESTS-DONE\n", 17) ||
+					  memmem(seen.data, seen.len, "XENCI-TESTS-DONE\r", 17))) {
+				t1 = harness_now_ms();
+				break;
+			}
+			if (seen.len > 4 * 1024 * 1024)
+				buf_consume(&seen, seen.len - 64);
+		}
+		close(fd);
+	} else {
+		fprintf(stderr, "bench: %s\n", err);
+	}
+	if (t1 < 0 && seen.len)
+		fprintf(stderr, "bench: no XENCI-TESTS-DONE in: ...%s\n",
+			seen.data + (seen.len > 300 ? seen.len - 300 : 0));
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	power_qemu_argv_free(argv);
+	buf_release(&seen);
+	free(sock);
+	free(xa);
+	free(da);
+	return t1 < 0 ? -1 : (double)(t1 - t0) / 1000.0;
+}
+
+static void serve_build(void)
+{
+	json_t *j = NULL, *arts = json_object(), *res, *bi;
+	char path[512], *body;
+	int k;
+
+	while (call(builder_tok, "POST", "/api/v1/agents/builder-b/claim",
+		    "{\"boards\": [], \"build\": true, \"wait_ms\": 1000}", &j) != 200) {
+		json_decref(j);
+		j = NULL;
+	}
+	for (k = 0; k < 3; k++) {
+		char hex[SHA256_HEX_LEN + 1];
+		long long size = 0;
+		struct http_client h;
+		struct http_reply r;
+
+		sha256_file(hex, files[k], &size);
+		snprintf(path, sizeof(path), "/api/v1/artifacts/%s", hex);
+		harness_http(&ctl, ctl.admin_token, &h);
+		http_reply_init(&r);
+		http_upload_file(&h, path, files[k], &r);
+		http_reply_release(&r);
+		http_client_release(&h);
+		json_object_set_new(
+		    arts, names[k],
+		    json_pack("{s:s, s:I}", "sha256", hex, "size", (json_int_t)size));
+	}
+	snprintf(path, sizeof(path), "%s/hypervisor/arm64/build-info.json", harness_build_dir());
+	bi = json_load_file(path, 0, NULL);
+	res = json_pack("{s:s, s:o, s:o, s:i}", "verdict", "pass", "artifacts", arts, "build_info",
+			bi ? bi : json_object(), "log_length", 0);
+	body = json_dumps(res, JSON_COMPACT);
+	snprintf(path, sizeof(path), "/api/v1/attempts/%lld/result",
+		 jint(json_object_get(j, "attempt"), "id", 0));
+	call(builder_tok, "POST", path, body, NULL);
+	free(body);
+	json_decref(res);
+	json_decref(j);
+}
+
+/* One attempt through the agent: claimed_at → finished_at, in seconds. */
+static double via_agent(long long *fid_out)
+{
+	json_t *j = NULL, *a;
+	char path[96];
+	long long fid, end = harness_now_ms() + 240000;
+	double secs = -1;
+	size_t i;
+
+	call(user_tok, "POST", "/api/v1/flights",
+	     "{\"tree\": \"xen\", \"commit\": \"2222222222222222222222222222222222222222\"}", &j);
+	fid = jint(j, "id", 0);
+	json_decref(j);
+	*fid_out = fid;
+	serve_build();
+	snprintf(path, sizeof(path), "/api/v1/flights/%lld", fid);
+	while (harness_now_ms() < end && secs < 0) {
+		j = NULL;
+		call(NULL, "GET", path, NULL, &j);
+		json_array_foreach (json_object_get(j, "attempts"), i, a) {
+			const char *st = jstr(a, "state", "");
+
+			if (strcmp(jstr(a, "kind", ""), "test"))
+				continue;
+			if (!strcmp(st, "pass"))
+				secs =
+				    (double)(jint(a, "finished_at", 0) - jint(a, "claimed_at", 0)) /
+				    1000.0;
+			else if (!strcmp(st, "fail") || !strcmp(st, "infra") ||
+				 !strcmp(st, "timeout"))
+				fprintf(stderr, "bench: attempt %s: %s\n", st,
+					jstr(a, "reason", ""));
+		}
+		json_decref(j);
+		usleep(50 * 1000);
+	}
+	return secs;
+}
+
+int main(void)
+{
+	const char *bd = harness_build_dir(), *root = harness_root();
+	char dir[400], text[2048], agent_yaml[512], bpath[400];
+	double hand[RUNS], agent[RUNS];
+	struct board b;
+	struct check_env env = {0};
+	struct buf errors = BUF_INIT(0);
+	json_t *attempt;
+	pid_t apid;
+	int i, k;
+
+	snprintf(files[0], sizeof(files[0]), "%s/hypervisor/arm64/xen", bd);
+	snprintf(files[1], sizeof(files[1]), "%s/payloads/arm64/dom0-kernel", bd);
+	snprintf(files[2], sizeof(files[2]), "%s/payloads/arm64/dom0-initrd", bd);
+	for (k = 0; k < 3; k++) {
+		if (access(files[k], R_OK) < 0) {
+			printf("agent qemu overhead: skipped: %s is not built (make "
+			       "hypervisor-build payloads)\n",
+			       files[k]);
+			return 0;
+		}
+	}
+	if (harness_controller_init(&ctl) < 0)
+		return 1;
+	harness_write_file(ctl.jobs, "xen-smoke.yaml", job_yaml);
+	if (harness_controller_start(&ctl) < 0 ||
+	    harness_token(&ctl, "agent", "lab-b", agent_tok, sizeof(agent_tok)) < 0 ||
+	    harness_token(&ctl, "agent", "builder-b", builder_tok, sizeof(builder_tok)) < 0 ||
+	    harness_token(&ctl, "user", NULL, user_tok, sizeof(user_tok)) < 0)
+		return 1;
+	call(builder_tok, "PUT", "/api/v1/agents/builder-b/boards",
+	     "{\"protocol\": 1, \"builder\": {\"arches\": [\"arm64\"]}, \"boards\": []}", NULL);
+	snprintf(dir, sizeof(dir), "%s/bench", ctl.dir);
+	mkdir(dir, 0755);
+	snprintf(bpath, sizeof(bpath), "%s/boards/qemu-arm64.yaml", root);
+	snprintf(text, sizeof(text),
+		 "controller: %s\nagent: lab-b\ntoken: %s\nwork_dir: %s/work\nboards: [%s]\n"
+		 "limits: {claim_wait_ms: 1000}\n",
+		 ctl.url, agent_tok, dir, bpath);
+	snprintf(agent_yaml, sizeof(agent_yaml), "%s/agent.yaml", dir);
+	harness_write_file(dir, "agent.yaml", text);
+	apid = fork();
+	if (apid == 0) {
+		char bin[400];
+		int nul = open("/dev/null", O_RDWR);
+
+		dup2(nul, 1);
+		dup2(nul, 2);
+		snprintf(bin, sizeof(bin), "%s/xenci-agent", bd);
+		execl(bin, bin, agent_yaml, (char *)NULL);
+		_exit(127);
+	}
+	snprintf(text, sizeof(text), "%s/hand", dir);
+	env.work_dir = text;
+	if (board_load(&b, bpath, &env, &errors) < 0) {
+		fprintf(stderr, "%s", buf_cstr(&errors));
+		return 1;
+	}
+	snprintf(text, sizeof(text), "{\"id\": 1, \"arch\": \"arm64\", \"job\": {\"boot\": %s}}",
+		 boot_json);
+	attempt = json_loads(text, 0, NULL);
+	{
+		char p[512];
+
+		snprintf(p, sizeof(p), "%s/hypervisor/arm64/build-info.json", bd);
+		json_object_set_new(attempt, "build_info", json_load_file(p, 0, NULL));
+	}
+	for (i = 0; i < RUNS; i++) {
+		long long fid;
+
+		hand[i] = by_hand(&b, attempt);
+		agent[i] = via_agent(&fid);
+		fprintf(stderr, "bench: run %d: by hand %.3f s, through the agent %.3f s\n", i + 1,
+			hand[i], agent[i]);
+	}
+	{
+		double mh = median(hand, RUNS), ma = median(agent, RUNS);
+
+		printf("agent qemu overhead (arm64, %d runs each, alternating): QEMU by hand "
+		       "median %.3f s, one attempt through the agent median %.3f s, overhead "
+		       "%+.3f s (target <= 0.1 s)\n",
+		       RUNS, mh, ma, ma - mh);
+	}
+	kill(apid, SIGTERM);
+	waitpid(apid, NULL, 0);
+	json_decref(attempt);
+	board_release(&b);
+	buf_release(&errors);
+	harness_controller_stop(&ctl);
+	return 0;
+}
