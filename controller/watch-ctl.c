@@ -31,7 +31,7 @@ int trees_config_check(const json_t *t, struct buf *err)
 {
 	struct trees_conf c;
 	struct vctx ctx;
-	char msg[512];
+	char msg[512], path[96];
 	int rc = 0;
 
 	vctx_init(&ctx, NULL, NULL);
@@ -39,16 +39,16 @@ int trees_config_check(const json_t *t, struct buf *err)
 		const char *name;
 		json_t *v;
 
-		json_object_foreach ((json_t *)t, name, v)
-			if (validate_object(&ctx, tree_conf_fields, t, name, 0, v, name) < 0)
+		json_object_foreach ((json_t *)t, name, v) {
+			snprintf(path, sizeof(path), "trees.%.64s", name);
+			if (validate_object(&ctx, tree_conf_fields, t, name, 0, v, path) < 0)
 				rc = -1;
+		}
 	} else if (json_is_array(t)) {
 		json_t *v;
 		size_t i;
 
 		json_array_foreach (t, i, v) {
-			char path[32];
-
 			snprintf(path, sizeof(path), "trees[%zu]", i);
 			if (validate_object(&ctx, tree_conf_fields, t, NULL, i, v, path) < 0)
 				rc = -1;
@@ -59,8 +59,10 @@ int trees_config_check(const json_t *t, struct buf *err)
 	}
 	if (rc < 0) {
 		buf_puts(err, buf_cstr(&ctx.text));
+		if (err->len && err->data[err->len - 1] != '\n')
+			buf_putc(err, '\n');
 	} else if (trees_conf_load(&c, t, msg, sizeof(msg)) < 0) {
-		buf_printf(err, "trees: %s\n", msg);
+		buf_printf(err, "%s\n", msg);
 		rc = -1;
 	} else {
 		trees_conf_release(&c);

@@ -206,8 +206,8 @@ int trees_conf_load(struct trees_conf *out, const json_t *trees, char *err, size
 			bc->jobs = strings_dup(json_object_get(b, "jobs"), &bc->njobs);
 			if (tree_conf_branch(tc, bc->name) != bc) {
 				seterr(err, errlen,
-				       "trees[%zu].branches[%zu]: \"%s\" is listed twice", i, k,
-				       bc->name);
+				       "trees.%s.branches[%zu]: \"%s\" is listed twice", tc->name,
+				       k, bc->name);
 				goto fail;
 			}
 			if (gate == NULL)
@@ -215,19 +215,18 @@ int trees_conf_load(struct trees_conf *out, const json_t *trees, char *err, size
 			bc->gate_jobs = strings_dup(json_object_get(gate, "jobs"), &bc->ngate_jobs);
 			bc->gate_ref = xasprintf("refs/heads/%s", jstr(gate, "advance", ""));
 			if (!strcmp(jstr(gate, "advance", ""), bc->name)) {
-				seterr(
-				    err, errlen,
-				    "trees[%zu].branches[%zu].gate.advance: a branch cannot gate "
-				    "itself",
-				    i, k);
+				seterr(err, errlen,
+				       "trees.%s.branches[%zu].gate.advance: a branch cannot gate "
+				       "itself",
+				       tc->name, k);
 				goto fail;
 			}
 			for (size_t g = 0; g < bc->ngate_jobs; g++) {
 				if (bc->jobs && !has(bc->jobs, bc->njobs, bc->gate_jobs[g])) {
 					seterr(err, errlen,
-					       "trees[%zu].branches[%zu].gate.jobs: \"%s\" is not "
+					       "trees.%s.branches[%zu].gate.jobs: \"%s\" is not "
 					       "one of the branch's jobs",
-					       i, k, bc->gate_jobs[g]);
+					       tc->name, k, bc->gate_jobs[g]);
 					goto fail;
 				}
 			}

@@ -100,11 +100,11 @@ static void test_config(void **state)
 	msg = load(&c, "trees:\n  - name: xen\n    source: x\n    branches:\n"
 		       "      - name: staging\n        jobs: [boot]\n"
 		       "        gate: {jobs: [smoke], advance: master}\n");
-	assert_string_equal(msg, "trees[0].branches[0].gate.jobs: \"smoke\" is not one of the "
+	assert_string_equal(msg, "trees.xen.branches[0].gate.jobs: \"smoke\" is not one of the "
 				 "branch's jobs");
 	msg = load(&c, "trees:\n  - name: xen\n    source: x\n    branches:\n"
 		       "      - name: staging\n      - name: staging\n");
-	assert_string_equal(msg, "trees[0].branches[1]: \"staging\" is listed twice");
+	assert_string_equal(msg, "trees.xen.branches[1]: \"staging\" is listed twice");
 	msg = load(&c, "trees:\n  - name: xen\n    source: x\n    intervall: 5\n");
 	assert_non_null(strstr(msg, "intervall"));
 	msg = load(&c, "trees:\n  - source: x\n");
