@@ -326,7 +326,29 @@ enum mail_kind { MAIL_PATCH, MAIL_NODIFF };
 
 /* Turns one parsed message into p. Returns MAIL_PATCH, MAIL_NODIFF (p then has
  * its subject only), or -1 with err. */
-static int mail_take(GMimeMessage *msg, struct patch_mail *p, char *err, size_t errlen)
+/* Undoes a mail client's mbox escaping in place: a body line ">From " (or
+ * ">>From ", mboxrd) loses one '>'. A diff line never starts with '>'. */
+static void mbox_unescape(char *text)
+{
+	char *r = text, *w = text;
+	int bol = 1;
+
+	while (*r) {
+		if (bol && *r == '>') {
+			const char *q = r;
+
+			while (*q == '>')
+				q++;
+			if (!strncmp(q, "From ", 5))
+				r++;
+		}
+		bol = *r == '\n';
+		*w++ = *r++;
+	}
+	*w = '\0';
+}
+
+static int mail_take(GMimeMessage *msg, struct patch_mail *p, int mbox, char *err, size_t errlen)
 {
 	GMimePartIter *it = NULL;
 	GMimeObject *top = g_mime_message_get_mime_part(msg);
@@ -377,6 +399,8 @@ static int mail_take(GMimeMessage *msg, struct patch_mail *p, char *err, size_t 
 			body = xstrdup("");
 	}
 
+	if (mbox)
+		mbox_unescape(body);
 	start = inbody_headers(body, p, &subject);
 	diff = find_diff(diffsrc ? diffsrc : start);
 	p->subject = subject_clean(subject, &p->number, &p->total);
@@ -464,7 +488,7 @@ int patch_series_add(struct patch_series *s, const char *name, const char *data,
 			break;
 		nmails++;
 		memset(&p, 0, sizeof(p));
-		kind = mail_take(msg, &p, merr, sizeof(merr));
+		kind = mail_take(msg, &p, mbox, merr, sizeof(merr));
 		g_object_unref(msg);
 		snprintf(p.source, sizeof(p.source), "%.64s, mail %zu", name, nmails);
 		if (kind < 0) {

@@ -190,6 +190,28 @@ static void test_inbody_from_and_attachment(void **state)
 	patch_series_release(&s);
 }
 
+/* A mail client escaped a body line starting with "From " (mboxrd). */
+static void test_mbox_escaping(void **state)
+{
+	const char *mbox = "From nobody Mon Sep 17 00:00:00 2001\n"
+			   "From: A <a@example.org>\n"
+			   "Subject: [PATCH] quote\n"
+			   "\n"
+			   ">From the start, this was wrong.\n"
+			   ">>From here too.\n"
+			   "---\n"
+			   "diff --git a/f b/f\n--- a/f\n+++ b/f\n@@ -1 +1 @@\n-a\n+b\n";
+	struct patch_series s;
+	char err[256];
+
+	(void)state;
+	patch_series_init(&s);
+	assert_int_equal(add(&s, "q.mbox", mbox, err), 0);
+	assert_string_equal(s.patches[0].message,
+			    "quote\n\nFrom the start, this was wrong.\n>From here too.\n");
+	patch_series_release(&s);
+}
+
 static void test_refusals(void **state)
 {
 	struct patch_series s;
@@ -233,6 +255,7 @@ int main(void)
 	    cmocka_unit_test(test_mbox_crlf_qp_cover),
 	    cmocka_unit_test(test_several_files_and_gaps),
 	    cmocka_unit_test(test_inbody_from_and_attachment),
+	    cmocka_unit_test(test_mbox_escaping),
 	    cmocka_unit_test(test_refusals),
 	};
 
