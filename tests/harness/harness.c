@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -170,6 +171,10 @@ int harness_controller_start(struct harness_controller *c)
 	if (c->pid == 0) {
 		int fd = open(c->log, O_WRONLY | O_CREAT | O_APPEND, 0644);
 
+		/* A test that crashes takes its controller with it. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() == 1)
+			_exit(1);
 		if (fd >= 0) {
 			dup2(fd, 2);
 			close(fd);
