@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <git2/sys/mempack.h>
+
 #include "buf.h"
 #include "xmalloc.h"
 
@@ -413,9 +415,41 @@ out:
 	return rc;
 }
 
+/* Writes everything the scratch handle's mempack holds into the repository as
+ * one pack. The lock is held. */
+static int mempack_commit(struct gitrepo *r, git_repository *scratch, git_odb_backend *mp)
+{
+	git_buf pack = {0};
+	git_odb *odb = NULL;
+	git_odb_writepack *wp = NULL;
+	git_indexer_progress stats;
+	int rc;
+
+	memset(&stats, 0, sizeof(stats));
+	rc = git_mempack_dump(&pack, scratch, mp);
+	if (rc == 0)
+		rc = git_repository_odb(&odb, r->git);
+	if (rc == 0)
+		rc = git_odb_write_pack(&wp, odb, NULL, NULL);
+	if (rc == 0)
+		rc = wp->append(wp, pack.ptr, pack.size, &stats);
+	if (rc == 0)
+		rc = wp->commit(wp, &stats);
+	if (wp)
+		wp->free(wp);
+	if (rc == 0)
+		rc = git_odb_refresh(odb);
+	git_odb_free(odb);
+	git_buf_dispose(&pack);
+	return rc;
+}
+
 int gitrepo_apply_series(char out[GITREPO_HEX], struct gitrepo *r, const char *base,
 			 const struct patch_series *s, const char *ref, struct apply_error *e)
 {
+	git_repository *scratch = NULL;
+	git_odb_backend *mp = NULL;
+	git_odb *sodb = NULL;
 	git_commit *parent = NULL;
 	git_signature *committer = NULL;
 	git_oid head;
@@ -441,8 +475,19 @@ int gitrepo_apply_series(char out[GITREPO_HEX], struct gitrepo *r, const char *b
 		return -EINVAL;
 	}
 	pthread_mutex_lock(&r->lock);
+	/* A second handle on the repository whose new objects stay in memory: a
+	 * series that does not apply leaves nothing behind, one that does is
+	 * written as one pack. */
+	if (git_repository_open_ext(&scratch, git_repository_path(r->git),
+				    GIT_REPOSITORY_OPEN_NO_SEARCH, NULL) < 0 ||
+	    git_repository_odb(&sodb, scratch) < 0 || git_mempack_new(&mp) < 0 ||
+	    git_odb_add_backend(sodb, mp, 1000) < 0) {
+		aerr(e, "%s", gitrepo_errmsg());
+		rc = -EIO;
+		goto out;
+	}
 	git_oid_fromstr(&head, basehex);
-	if (git_commit_lookup(&parent, r->git, &head) < 0 ||
+	if (git_commit_lookup(&parent, scratch, &head) < 0 ||
 	    git_signature_now(&committer, "xenci", "xenci@localhost") < 0) {
 		aerr(e, "%s", gitrepo_errmsg());
 		rc = -EIO;
@@ -461,8 +506,8 @@ int gitrepo_apply_series(char out[GITREPO_HEX], struct gitrepo *r, const char *b
 		e->patch = (int)i + 1;
 		rc = git_commit_tree(&tree, parent) < 0 ? -EIO : 0;
 		if (rc == 0)
-			rc = patch_apply(&tree_oid, r->git, tree, p, e, who);
-		if (rc == 0 && (git_tree_lookup(&newtree, r->git, &tree_oid) < 0 ||
+			rc = patch_apply(&tree_oid, scratch, tree, p, e, who);
+		if (rc == 0 && (git_tree_lookup(&newtree, scratch, &tree_oid) < 0 ||
 				git_signature_new(&author, p->author_name, p->author_email,
 						  (git_time_t)p->time, p->tz_minutes) < 0)) {
 			aerr(e, "%s: %s", who, gitrepo_errmsg());
@@ -471,9 +516,9 @@ int gitrepo_apply_series(char out[GITREPO_HEX], struct gitrepo *r, const char *b
 		if (rc == 0) {
 			const git_commit *parents[1] = {parent};
 
-			if (git_commit_create(&head, r->git, NULL, author, committer, "UTF-8",
+			if (git_commit_create(&head, scratch, NULL, author, committer, "UTF-8",
 					      p->message, newtree, 1, parents) < 0 ||
-			    git_commit_lookup(&made, r->git, &head) < 0) {
+			    git_commit_lookup(&made, scratch, &head) < 0) {
 				aerr(e, "%s: committing: %s", who, gitrepo_errmsg());
 				rc = -EIO;
 			}
@@ -489,17 +534,22 @@ int gitrepo_apply_series(char out[GITREPO_HEX], struct gitrepo *r, const char *b
 		parent = made;
 	}
 	e->patch = 0;
+	if (mempack_commit(r, scratch, mp) < 0) {
+		aerr(e, "writing the series' objects: %s", gitrepo_errmsg());
+		rc = -EIO;
+		goto out;
+	}
 	pthread_mutex_unlock(&r->lock);
 	git_oid_tostr(out, GITREPO_HEX, &head);
 	rc = gitrepo_set_ref(r, ref, out, "", "xenci: patch series", err, sizeof(err));
 	if (rc < 0)
 		aerr(e, "%s", err);
-	git_commit_free(parent);
-	git_signature_free(committer);
-	return rc;
+	pthread_mutex_lock(&r->lock);
 out:
-	pthread_mutex_unlock(&r->lock);
 	git_commit_free(parent);
 	git_signature_free(committer);
+	git_odb_free(sodb);
+	git_repository_free(scratch); /* frees the mempack with its odb */
+	pthread_mutex_unlock(&r->lock);
 	return rc;
 }

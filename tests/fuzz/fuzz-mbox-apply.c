@@ -3,6 +3,7 @@
  * fallback). New objects go to an in-memory object database, reset every run. */
 #include <git2.h>
 #include <git2/sys/mempack.h>
+#include <dirent.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -28,16 +29,28 @@ static void remove_repo(void)
 		fprintf(stderr, "cannot remove %s\n", dir);
 }
 
+static void open_repo(void)
+{
+	char err[256];
+	git_odb *odb;
+
+	if (gitrepo_open(&repo, dir, err, sizeof(err)) < 0)
+		abort();
+	/* Other writes stay in memory. */
+	if (git_repository_odb(&odb, repo->git) < 0 || git_mempack_new(&mempack) < 0 ||
+	    git_odb_add_backend(odb, mempack, 999) < 0)
+		abort();
+	git_odb_free(odb);
+}
+
 /* A repository with a.txt (20 lines), dir/b.c and a script, in a fresh folder. */
 static void make_repo(void)
 {
-	char err[256];
 	git_repository *g;
 	git_index *idx;
 	git_oid tree_oid, commit_oid, blob;
 	git_tree *tree;
 	git_signature *sig;
-	git_odb *odb;
 	char text[512] = "";
 	git_index_entry e;
 
@@ -72,13 +85,32 @@ static void make_repo(void)
 	git_tree_free(tree);
 	git_index_free(idx);
 	git_repository_free(g);
-	if (gitrepo_open(&repo, dir, err, sizeof(err)) < 0)
-		abort();
-	/* Everything the runs write stays in memory. */
-	if (git_repository_odb(&odb, repo->git) < 0 || git_mempack_new(&mempack) < 0 ||
-	    git_odb_add_backend(odb, mempack, 999) < 0)
-		abort();
-	git_odb_free(odb);
+	open_repo();
+}
+
+/* A series that applied was written as a pack: remove it, so that the runs do
+ * not slow down with thousands of packs. */
+static void drop_packs(void)
+{
+	char path[128];
+	struct dirent *d;
+	DIR *dp;
+
+	snprintf(path, sizeof(path), "%s/objects/pack", dir);
+	dp = opendir(path);
+	while (dp && (d = readdir(dp)) != NULL) {
+		char f[400];
+
+		if (d->d_name[0] == '.')
+			continue;
+		snprintf(f, sizeof(f), "%s/%s", path, d->d_name);
+		unlink(f);
+	}
+	if (dp)
+		closedir(dp);
+	gitrepo_free(repo);
+	repo = NULL;
+	open_repo();
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -94,6 +126,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    patch_series_finish(&s, err, sizeof(err)) == 0 &&
 	    gitrepo_apply_series(out, repo, base, &s, "refs/xenci/fuzz", &e) == 0) {
 		git_reference_remove(repo->git, "refs/xenci/fuzz");
+		drop_packs();
 	}
 	patch_series_release(&s);
 	git_mempack_reset(mempack);

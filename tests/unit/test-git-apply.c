@@ -202,6 +202,7 @@ static void test_series_like_git_am(void **state)
 
 static void test_conflict_names_patch_file_hunk(void **state)
 {
+	char objects_before[256];
 	struct gitrepo *r = open_base();
 	struct patch_series s;
 	struct apply_error e;
@@ -214,6 +215,8 @@ static void test_conflict_names_patch_file_hunk(void **state)
 	   "xen/common/sched.c && sed -i '1i top1\\ntop2\\ntop3\\ntop4\\ntop5' xen/common/sched.c "
 	   "&& " GIT "commit -qam moved");
 	load_files(&s, 1, 3);
+	shout(objects_before, sizeof(objects_before),
+	      "git -C base count-objects -v | grep -v size");
 	assert_int_equal(gitrepo_apply_series(out, r, "moved", &s, "refs/xenci/submissions/9", &e),
 			 -EPERM);
 	assert_int_equal(e.patch, 1);
@@ -225,6 +228,13 @@ static void test_conflict_names_patch_file_hunk(void **state)
 		       "apply: line 35 reads \"line XXX\", the hunk expects \"line 30\"");
 	shout(got, sizeof(got), "git -C base for-each-ref refs/xenci/submissions/9 | wc -l");
 	assert_string_equal(got, "0");
+	/* Nor any object: the attempt stayed in memory. */
+	{
+		char after[256];
+
+		shout(after, sizeof(after), "git -C base count-objects -v | grep -v size");
+		assert_string_equal(after, objects_before);
+	}
 
 	/* Patch 2 alone on a base without tools/x.c. */
 	patch_series_release(&s);
