@@ -8,8 +8,9 @@
  * When that check finds the patch good and libgit2 still refuses it, the hunks
  * are applied here (text only; git apply's offsets, no fuzz).
  *
- * Nothing is changed when a series does not apply: the ref is made last, only
- * when every patch applied (the objects already written stay unreferenced). */
+ * Nothing is changed when a series does not apply: the new objects are kept in
+ * memory (a mempack on a second handle of the repository) and written as one
+ * pack, and the ref made, only when every patch applied. */
 #ifndef XENCI_GIT_APPLY_H
 #define XENCI_GIT_APPLY_H
 
