@@ -26,7 +26,7 @@
 #include "xmalloc.h"
 
 #define COMMIT	   "0123456789abcdef0123456789abcdef01234567"
-#define NBOARDS	   6
+#define NBOARDS	   7
 #define SLOW_LINES 40
 
 static struct harness_controller ctl;
@@ -36,8 +36,8 @@ static char dir[300];
 static pid_t boards_pid[NBOARDS], relay_pid, agent_pid;
 static int ctl_running;
 
-static const char *const names[NBOARDS] = {"fake-pass",	 "fake-fail", "fake-timeout",
-					   "fake-infra", "fake-pdu",  "fake-slow"};
+static const char *const names[NBOARDS] = {"fake-pass", "fake-fail", "fake-timeout", "fake-infra",
+					   "fake-pdu",	"fake-slow", "fake-cancel"};
 
 static const char job_smoke[] =
     "name: fake-smoke\n"
@@ -233,6 +233,8 @@ static int setup(void **state)
 			put(path, script_fail);
 		else if (i == 2)
 			put(path, script_timeout);
+		else if (i == 6)
+			put(path, "line FAKE-FW 1.0\nline waiting for a cancel\nsleep 60000\n");
 		else if (i == 5) {
 			struct buf s = BUF_INIT(0);
 			int k;
@@ -275,7 +277,7 @@ static int setup(void **state)
 			 "power: %s\n"
 			 "console: {backend: tcp, host: 127.0.0.1, port: %d}\n"
 			 "netboot: {backend: ipxe}\n",
-			 names[i], i == 5 ? "slow" : "fake", power, port);
+			 names[i], i >= 5 ? "slow" : "fake", power, port);
 		snprintf(bf, sizeof(bf), "%s/%s.yaml", dir, names[i]);
 		put(bf, text);
 		buf_printf(&boards, "%s%s.yaml", i ? ", " : "", names[i]);
@@ -442,6 +444,49 @@ static void test_flight_verdicts_and_restart(void **state)
 	ctl_running = 1;
 	write_target(ctl.port);
 
+	/* a cancelled attempt: the next heartbeat hears 410, the board goes off */
+	{
+		long long cid = 0;
+		char cpath[96], pw[400], power[16] = "";
+
+		end = harness_now_ms() + 20000;
+		while (cid == 0 && harness_now_ms() < end) {
+			json_decref(fl);
+			fl = NULL;
+			assert_int_equal(call(NULL, "GET", path, NULL, &fl, NULL), 200);
+			job = flight_job(fl, "fake-cancel");
+			if (job && (!strcmp(jstr(job, "state", ""), "running") ||
+				    !strcmp(jstr(job, "state", ""), "claimed")))
+				cid = job_attempt(job);
+			else
+				usleep(50 * 1000);
+		}
+		if (cid == 0) {
+			char *t = json_compact(fl);
+
+			fprintf(stderr, "no running fake-cancel attempt: %s\n", t);
+			free(t);
+		}
+		assert_true(cid > 0);
+		snprintf(cpath, sizeof(cpath), "/api/v1/attempts/%lld/cancel", cid);
+		assert_int_equal(call(ctl.admin_token, "POST", cpath, "{}", NULL, NULL), 200);
+		snprintf(pw, sizeof(pw), "%s/fake-cancel/power", dir);
+		end = harness_now_ms() + 10000;
+		while (harness_now_ms() < end) {
+			FILE *f = fopen(pw, "r");
+
+			if (f) {
+				if (fscanf(f, "%15s", power) != 1)
+					power[0] = '\0';
+				fclose(f);
+			}
+			if (!strcmp(power, "off"))
+				break;
+			usleep(50 * 1000);
+		}
+		assert_string_equal(power, "off");
+	}
+
 	end = harness_now_ms() + 60000;
 	while (!done && harness_now_ms() < end) {
 		json_decref(fl);
@@ -486,6 +531,8 @@ static void test_flight_verdicts_and_restart(void **state)
 	assert_string_equal(job_verdict(job), "pass");
 	job = flight_job(fl, "fake-slow");
 	assert_string_equal(job_verdict(job), "pass");
+	job = flight_job(fl, "fake-cancel");
+	assert_string_equal(job_verdict(job), "cancelled");
 
 	/* the pass log: a partial line completed later is one line, binary bytes
 	 * kept, a long line cut and said so, test cases noted, power on/off */
