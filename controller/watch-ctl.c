@@ -366,6 +366,7 @@ int trees_submit(json_t **reply, json_t **detail, const char *tree, const char *
 	struct flight_spec spec;
 	struct buf ferr = BUF_INIT(1024);
 	json_t *patches = NULL, *branch_jobs = NULL;
+	const struct branch_conf *bc;
 	char ref[64], out[GITREPO_HEX], base_commit[GITREPO_HEX], cur[GITREPO_HEX];
 	long long id, tree_id, fid = 0;
 	const json_t *j;
@@ -382,10 +383,14 @@ int trees_submit(json_t **reply, json_t **detail, const char *tree, const char *
 	}
 	if (base == NULL || *base == '\0')
 		base = t->nbranches ? t->branches[0].name : "HEAD";
-	if (jobs == NULL && t->nbranches && t->branches[0].jobs) {
+	/* The jobs of the branch it is based on (else of the first branch). */
+	bc = tree_conf_branch(t, base);
+	if (bc == NULL && t->nbranches)
+		bc = &t->branches[0];
+	if (jobs == NULL && bc && bc->jobs) {
 		branch_jobs = json_array();
-		for (size_t k = 0; k < t->branches[0].njobs; k++)
-			json_array_append_new(branch_jobs, json_string(t->branches[0].jobs[k]));
+		for (size_t k = 0; k < bc->njobs; k++)
+			json_array_append_new(branch_jobs, json_string(bc->jobs[k]));
 		jobs = branch_jobs;
 	}
 	json_array_foreach (jobs, i, j) {

@@ -32,7 +32,8 @@ int trees_poke(json_t **reply, const char *tree, const char *branch, const char 
 	       size_t errlen);
 
 /* Applies an mbox on base (NULL: the tree's first watched branch) and makes a
- * flight of jobs (NULL: the branch's jobs, or every job). Returns 0 and *reply
+ * flight of jobs (NULL: the jobs of the base's branch when it is a watched one,
+ * else of the first branch, else every job). Returns 0 and *reply
  * {submission, flight, tree, base, base_commit, commit, ref, patches}, or a
  * negative errno with err and, when about a patch, *detail {patch, file, hunk,
  * message}: -ENOENT (tree, base), -EINVAL (not a patch series, unknown job),
