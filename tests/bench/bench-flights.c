@@ -154,8 +154,10 @@ int main(int argc, char **argv)
 	if (n < 3 || n > 1000)
 		n = 31;
 	v = calloc((size_t)n, sizeof(*v));
-	if (harness_controller_init(&ctl) < 0)
+	if (harness_controller_init(&ctl) < 0) {
+		free(v);
 		return 1;
+	}
 	snprintf(xenci, sizeof(xenci), "%s/xenci", harness_build_dir());
 	harness_write_file(ctl.jobs, "smoke.yaml",
 			   "name: smoke\nrequires: {arch: [x86_64]}\nstages:\n"
