@@ -99,7 +99,16 @@ int flight_create(long long *id, const struct flight_spec *spec, struct buf *err
 		rc = -ENOENT;
 		goto out;
 	}
-	boards = db_boards_all();
+	if (spec->board) { /* one board (bisection steps): no need to scan them all */
+		struct viewer admin = {1, NULL};
+		json_t *one = db_board_get(spec->board, &admin);
+
+		boards = json_array();
+		if (one)
+			json_array_append_new(boards, one);
+	} else {
+		boards = db_boards_all();
+	}
 	if (db_begin() < 0)
 		goto out;
 	if (db_tree_id(&tree_id, spec->tree) < 0 ||

@@ -34,6 +34,87 @@ void http_stats_get(struct http_stats *out)
 	pthread_mutex_unlock(&stats_lock);
 }
 
+/* The reply cache of ROUTE_CACHE reads (ctl.lock held). A write of any kind
+ * bumps sqlite3_total_changes(), which invalidates every entry at once. */
+#define CACHE_ENTRIES  32
+#define CACHE_BODY_MAX (1u << 20)
+
+static struct cache_entry {
+	char *key;
+	char *body;
+	size_t len;
+	long long gen;
+	unsigned long long used;
+} cache[CACHE_ENTRIES];
+static unsigned long long cache_clock;
+static int cache_disabled = -1;
+
+static long long cache_gen(void)
+{
+	return ctl.db ? (long long)sqlite3_total_changes64(ctl.db) : -1;
+}
+
+static enum MHD_Result cache_key_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+				     const char *value)
+{
+	struct buf *b = cls;
+
+	(void)kind;
+	buf_printf(b, "&%s=%s", key, value ? value : "");
+	return MHD_YES;
+}
+
+static char *cache_key(struct req *r)
+{
+	struct buf b = BUF_INIT(8192);
+
+	buf_printf(&b, "%s %s?", r->method, r->url);
+	MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, cache_key_arg, &b);
+	if (buf_printf(&b, "|%d|%s", r->auth.role, r->auth.agent) < 0) {
+		buf_release(&b);
+		return NULL; /* too long to be worth keeping */
+	}
+	return buf_detach(&b, NULL);
+}
+
+static struct cache_entry *cache_find(const char *key)
+{
+	long long gen = cache_gen();
+	int i;
+
+	for (i = 0; i < CACHE_ENTRIES; i++)
+		if (cache[i].key && cache[i].gen == gen && !strcmp(cache[i].key, key)) {
+			cache[i].used = ++cache_clock;
+			return &cache[i];
+		}
+	return NULL;
+}
+
+static void cache_put(const char *key, const char *body, size_t len)
+{
+	struct cache_entry *e = &cache[0];
+	int i;
+
+	if (len > CACHE_BODY_MAX)
+		return;
+	for (i = 0; i < CACHE_ENTRIES; i++) {
+		if (cache[i].key && !strcmp(cache[i].key, key)) {
+			e = &cache[i];
+			break;
+		}
+		if (cache[i].used < e->used)
+			e = &cache[i];
+	}
+	free(e->key);
+	free(e->body);
+	e->key = xstrdup(key);
+	e->body = xmalloc(len);
+	memcpy(e->body, body, len);
+	e->len = len;
+	e->gen = cache_gen();
+	e->used = ++cache_clock;
+}
+
 static long long mono_us(void)
 {
 	struct timespec ts;
@@ -78,6 +159,8 @@ int reply_json(struct req *r, unsigned status, json_t *body)
 	json_decref(body);
 	if (s == NULL)
 		return -ENOMEM;
+	if (status == 200 && r->cache_key)
+		cache_put(r->cache_key, s, strlen(s));
 	resp = MHD_create_response_from_buffer(strlen(s), s, MHD_RESPMEM_MUST_FREE);
 	if (resp == NULL) {
 		free(s);
@@ -238,6 +321,7 @@ static void req_free(struct req *r)
 		r->state_free(r->state);
 	buf_release(&r->body);
 	json_decref(r->json);
+	free(r->cache_key);
 	free(r);
 }
 
@@ -291,6 +375,15 @@ static int run_handler(struct req *r)
 		if (!json_is_object(r->json))
 			return reply_error(r, 400, "malformed JSON",
 					   json_string("the body must be a JSON object"));
+	}
+	if ((r->route->flags & ROUTE_CACHE) && !r->state) {
+		struct cache_entry *e;
+
+		if (cache_disabled < 0)
+			cache_disabled = getenv("XENCI_NO_CACHE") != NULL;
+		r->cache_key = cache_disabled ? NULL : cache_key(r);
+		if (r->cache_key && (e = cache_find(r->cache_key)) != NULL)
+			return reply_data(r, 200, "application/json", e->body, e->len);
 	}
 	rc = r->route->handler(r);
 	if (rc < 0 && !r->replied && !r->parked)

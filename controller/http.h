@@ -21,6 +21,10 @@
 
 #define ROUTE_JSON     0x1u /* the body must be a JSON object: decoded into r->json */
 #define ROUTE_LONGPOLL 0x2u /* may park: left out of the latency histogram */
+/* A read whose 200 reply depends only on the store: kept and served again until
+ * the next write (any change on the connection). Keyed by the URL with its query
+ * and by who asks (role, agent). */
+#define ROUTE_CACHE 0x4u
 
 struct req;
 
@@ -55,6 +59,7 @@ struct req {
 	long long start_us;
 	int replied;
 	int parked;
+	char *cache_key; /* ROUTE_CACHE: where to keep the reply */
 	/* The handler's own state across a park, and how to free it. */
 	void *state;
 	void (*state_free)(void *state);

@@ -105,14 +105,14 @@ static int fill_attempts(void)
 	return rc == SQLITE_OK ? 0 : -1;
 }
 
-static void bench_list(void)
+static void bench_list(const char *what)
 {
 	char cmd[512], line[512];
 	FILE *p;
 
-	printf("list: GET /api/v1/attempts?limit=50 with %d attempts stored, 4 connections"
+	printf("list (%s): GET /api/v1/attempts?limit=50 with %d attempts stored, 4 connections"
 	       " (wrk, 10 s)\n",
-	       ATTEMPTS);
+	       what, ATTEMPTS);
 	fflush(stdout);
 	snprintf(cmd, sizeof(cmd), "wrk -t2 -c4 -d10s --latency '%s/api/v1/attempts?limit=50' 2>&1",
 		 ctl.url);
@@ -297,6 +297,20 @@ int main(void)
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
+	/* First without the reply cache: every request queries and serialises. */
+	setenv("XENCI_NO_CACHE", "1", 1);
+	if (harness_controller_init(&ctl) < 0)
+		return 1;
+	if (harness_controller_start(&ctl) < 0)
+		return 1;
+	if (fill_attempts() < 0) {
+		harness_controller_stop(&ctl);
+		return 1;
+	}
+	bench_list("no reply cache");
+	harness_controller_stop(&ctl);
+	unsetenv("XENCI_NO_CACHE");
+
 	if (harness_controller_init(&ctl) < 0)
 		return 1;
 	harness_write_file(ctl.jobs, "fake-smoke.yaml",
@@ -310,7 +324,7 @@ int main(void)
 		harness_controller_stop(&ctl);
 		return 1;
 	}
-	bench_list();
+	bench_list("reply cache, no writes meanwhile");
 	printf("rss: after the list load %ld KiB\n", rss_kb(ctl.pid));
 	bench_claims();
 	harness_controller_stop(&ctl);
