@@ -1,0 +1,225 @@
+/* Controller pieces without a server: Range parsing, the route matcher, job and
+ * config validation with positions, board matching, names and roles. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "../../controller/api.h"
+#include "../../controller/auth.h"
+#include "../../controller/config.h"
+#include "../../controller/files.h"
+#include "../../controller/flights.h"
+#include "../../controller/jobs.h"
+#include "json-util.h"
+#include "yaml-load.h"
+
+static void test_range(void **state)
+{
+	long long a = -1, b = -1;
+
+	(void)state;
+	assert_int_equal(range_parse(NULL, 100, &a, &b), 1);
+	assert_int_equal(range_parse("bytes=0-9", 100, &a, &b), 0);
+	assert_true(a == 0 && b == 9);
+	assert_int_equal(range_parse("bytes=90-", 100, &a, &b), 0);
+	assert_true(a == 90 && b == 99);
+	assert_int_equal(range_parse("bytes=-10", 100, &a, &b), 0);
+	assert_true(a == 90 && b == 99);
+	assert_int_equal(range_parse("bytes=-1000", 100, &a, &b), 0);
+	assert_true(a == 0 && b == 99);
+	assert_int_equal(range_parse("bytes=50-5000", 100, &a, &b), 0);
+	assert_true(a == 50 && b == 99);
+	assert_int_equal(range_parse("bytes=100-", 100, &a, &b), -1);
+	assert_int_equal(range_parse("bytes=9-3", 100, &a, &b), -1);
+	assert_int_equal(range_parse("bytes=x-3", 100, &a, &b), -1);
+	assert_int_equal(range_parse("bytes=-0", 100, &a, &b), -1);
+	assert_int_equal(range_parse("bytes=-5", 0, &a, &b), -1);
+	assert_int_equal(range_parse("bytes=0-1,5-6", 100, &a, &b), 1);
+	assert_int_equal(range_parse("items=0-1", 100, &a, &b), 1);
+	assert_int_equal(range_parse("bytes=99999999999999999999-", 100, &a, &b), -1);
+}
+
+static void test_routes(void **state)
+{
+	struct req r;
+	const struct route *rt;
+	int known;
+
+	(void)state;
+	memset(&r, 0, sizeof(r));
+	r.method = "POST";
+	r.url = "/api/v1/attempts/17/heartbeat";
+	rt = http_route_find(&r, &known);
+	assert_non_null(rt);
+	assert_ptr_equal(rt->handler, api_attempt_heartbeat);
+	assert_int_equal(r.nparam, 1);
+	assert_string_equal(r.param[0], "17");
+	r.method = "HEAD";
+	r.url = "/api/v1/boards";
+	assert_non_null(http_route_find(&r, &known)); /* HEAD is GET without a body */
+	r.method = "DELETE";
+	assert_null(http_route_find(&r, &known));
+	assert_int_equal(known, 1); /* 405, not 404 */
+	r.method = "GET";
+	r.url = "/api/v1/boards/a/b";
+	assert_null(http_route_find(&r, &known));
+	assert_int_equal(known, 0);
+	r.url = "/api/v1/attempts//log";
+	assert_null(http_route_find(&r, &known)); /* an empty segment is no parameter */
+	r.url = "/api/v1/boards/";
+	assert_null(http_route_find(&r, &known));
+}
+
+static int check_job(const char *yaml, struct buf *out)
+{
+	struct yaml_doc doc;
+	struct vctx ctx;
+	char err[256];
+	int rc;
+
+	memset(&doc, 0, sizeof(doc));
+	if (yaml_doc_load_buf(&doc, "j.yaml", yaml, strlen(yaml), err, sizeof(err)) < 0) {
+		buf_puts(out, err);
+		yaml_doc_release(&doc);
+		return -1;
+	}
+	vctx_init(&ctx, "j.yaml", &doc);
+	rc = job_validate(&ctx, doc.root);
+	buf_puts(out, buf_cstr(&ctx.text));
+	vctx_release(&ctx);
+	yaml_doc_release(&doc);
+	return rc;
+}
+
+static void test_jobs(void **state)
+{
+	struct buf out = BUF_INIT(0);
+
+	(void)state;
+	assert_int_equal(
+	    check_job("name: ok\nrequires: {arch: x86_64}\nartifacts: [xen]\n"
+		      "stages:\n  - {name: a, pattern: 'x+', timeout: 5,"
+		      " on_timeout: infra}\nboot:\n  arch:\n    arm64: {xen_args: q}\n",
+		      &out),
+	    0);
+	buf_reset(&out);
+	assert_int_equal(check_job("name: Bad_Name\nrequires: {arch: [x86_64]}\n", &out), -1);
+	assert_non_null(strstr(buf_cstr(&out), "j.yaml:1:7: name: must match [a-z0-9-]+"));
+	buf_reset(&out);
+	assert_int_equal(check_job("name: x\nrequires: {arch: [1]}\n", &out), -1);
+	buf_reset(&out);
+	assert_int_equal(check_job("name: x\nrequires: {}\nstages:\n  - {name: a, pattern: '[',"
+				   " timeout: 5}\n",
+				   &out),
+			 -1);
+	assert_non_null(strstr(buf_cstr(&out), "j.yaml:4:"));
+	assert_non_null(strstr(buf_cstr(&out), "regex"));
+	buf_reset(&out);
+	assert_int_equal(
+	    check_job("name: x\nrequires: {}\nboot: {arch: {x86_64: {colour: 1}}}\n", &out), -1);
+	assert_non_null(strstr(buf_cstr(&out), "colour"));
+	buf_reset(&out);
+	assert_int_equal(check_job("name: x\nrequires: {}\nextra: 1\n", &out), -1);
+	assert_non_null(strstr(buf_cstr(&out), "j.yaml:3:1: extra: unknown field"));
+	buf_release(&out);
+}
+
+static void test_config(void **state)
+{
+	struct ctl_config c;
+	struct buf err = BUF_INIT(0);
+	char path[] = "/tmp/xenci-config-XXXXXX";
+	int fd = mkstemp(path);
+	const char *good =
+	    "listen: 0.0.0.0:9000\nlease_seconds: 5\ntls: {cert: c.pem, key: k.pem}\n"
+	    "trees: {xen: {url: /x}}\n";
+
+	(void)state;
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, good, strlen(good)), (int)strlen(good));
+	close(fd);
+	config_init(&c);
+	assert_int_equal(config_load(&c, path, &err), 0);
+	assert_string_equal(c.listen, "0.0.0.0:9000");
+	assert_int_equal(c.lease_seconds, 5);
+	assert_int_equal(c.max_attempts, 3);
+	assert_string_equal(c.tls_key, "k.pem");
+	assert_non_null(json_object_get(c.trees, "xen"));
+	config_release(&c);
+	fd = open(path, O_WRONLY | O_TRUNC);
+	assert_int_equal(write(fd, "max_attempts: 0\ntls: {cert: x}\nlisten: [1]\n", 43), 43);
+	close(fd);
+	config_init(&c);
+	assert_int_equal(config_load(&c, path, &err), -1);
+	assert_non_null(strstr(buf_cstr(&err), ":1:15: max_attempts: 0 is out of range"));
+	assert_non_null(strstr(buf_cstr(&err), "missing required field \"key\""));
+	assert_non_null(strstr(buf_cstr(&err), ":3:9: listen: must be a string"));
+	config_release(&c);
+	unlink(path);
+	buf_release(&err);
+}
+
+static void test_matching(void **state)
+{
+	json_t *job = json_loads("{\"requires\": {\"arch\": [\"x86_64\", \"arm64\"],"
+				 " \"tags\": [\"qemu\"]}}",
+				 0, NULL);
+	json_t *b1 = json_loads("{\"name\": \"a\", \"arch\": \"arm64\", \"class\": \"virt\","
+				" \"tags\": [\"qemu\", \"fast\"]}",
+				0, NULL);
+	json_t *b2 = json_loads("{\"name\": \"b\", \"arch\": \"arm64\", \"class\": \"virt\","
+				" \"tags\": [\"fast\"]}",
+				0, NULL);
+	json_t *b3 = json_loads("{\"name\": \"c\", \"arch\": \"riscv64\", \"class\": \"virt\","
+				" \"tags\": [\"qemu\"]}",
+				0, NULL);
+	json_t *pinned = json_loads("{\"requires\": {\"board\": \"b\"}}", 0, NULL);
+
+	(void)state;
+	assert_true(job_matches_board(job, b1));
+	assert_false(job_matches_board(job, b2)); /* lacks a tag */
+	assert_false(job_matches_board(job, b3)); /* another arch */
+	assert_true(job_matches_board(pinned, b2));
+	assert_false(job_matches_board(pinned, b1));
+	assert_int_equal(priority_parse("gate"), 0);
+	assert_int_equal(priority_parse("background"), 3);
+	assert_int_equal(priority_parse("urgent"), -1);
+	json_decref(job);
+	json_decref(b1);
+	json_decref(b2);
+	json_decref(b3);
+	json_decref(pinned);
+}
+
+static void test_names_roles(void **state)
+{
+	(void)state;
+	assert_true(name_valid("lab-acme.1_x"));
+	assert_false(name_valid(""));
+	assert_false(name_valid("-lab"));
+	assert_false(name_valid("a/b"));
+	assert_false(name_valid("a b"));
+	assert_false(name_valid("0123456789012345678901234567890123456789012345678901234567890"
+				"12345"));
+	assert_int_equal(role_parse("agent"), ROLE_AGENT);
+	assert_int_equal(role_parse("root"), ROLE_NONE);
+	assert_int_equal(role_parse(NULL), ROLE_NONE);
+	assert_string_equal(role_name(ROLE_ADMIN), "admin");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_range),    cmocka_unit_test(test_routes),
+	    cmocka_unit_test(test_jobs),     cmocka_unit_test(test_config),
+	    cmocka_unit_test(test_matching), cmocka_unit_test(test_names_roles),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
