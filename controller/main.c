@@ -135,6 +135,7 @@ static int cmd_token(int argc, char **argv)
 		case 'c':
 			if (config_load(&ctl.cfg, optarg, &err) < 0) {
 				fprintf(stderr, "%s", buf_cstr(&err));
+				buf_release(&err);
 				return 1;
 			}
 			break;
@@ -336,6 +337,8 @@ int main(int argc, char **argv)
 	log_set_level(LOG_LEVEL_INFO + verbose);
 	if (config && config_load(&ctl.cfg, config, &err) < 0) {
 		fprintf(stderr, "%s", buf_cstr(&err));
+		buf_release(&err);
+		config_release(&ctl.cfg);
 		return 1;
 	}
 	if (listen)
@@ -352,13 +355,14 @@ int main(int argc, char **argv)
 		ctl.cfg.schema_dir = exe_relative("schema");
 	if (check) {
 		rc = jobs_load_dir(ctl.cfg.jobs_dir, 0, &err);
-		if (rc < 0) {
+		if (rc < 0)
 			fprintf(stderr, "%s", buf_cstr(&err));
-			return 1;
-		}
-		printf("%s: ok, %d jobs in %s\n", config ? config : "(defaults)", rc,
-		       ctl.cfg.jobs_dir);
-		return 0;
+		else
+			printf("%s: ok, %d jobs in %s\n", config ? config : "(defaults)", rc,
+			       ctl.cfg.jobs_dir);
+		buf_release(&err);
+		config_release(&ctl.cfg);
+		return rc < 0 ? 1 : 0;
 	}
 	if (ctl.cfg.data == NULL) {
 		fprintf(stderr,

@@ -271,7 +271,12 @@ static void test_private_boards(void **state)
 		snprintf(path, sizeof(path), "/api/v1/attempts/%lld/log", attempt);
 		assert_int_equal(jcall(w, "GET", path, NULL, NULL), sees ? 200 : 404);
 		assert_int_equal(jcall(w, "GET", "/api/v1/boards", NULL, &j), 200);
-		assert_int_equal(strstr(json_dumps(j, 0), "secret") != NULL, sees);
+		{
+			char *text = json_dumps(j, 0);
+
+			assert_int_equal(strstr(text, "secret") != NULL, sees);
+			free(text);
+		}
 		json_decref(j);
 	}
 }
