@@ -160,6 +160,8 @@ int harness_controller_start(struct harness_controller *c)
 		fprintf(f, "schema_dir: %s\n", c->schema_dir);
 	else
 		fprintf(f, "schema_dir: %s/schema\n", harness_root());
+	if (c->tls_cert && c->tls_key)
+		fprintf(f, "tls: {cert: %s, key: %s}\n", c->tls_cert, c->tls_key);
 	fprintf(f, "listen: 127.0.0.1:0\ndata: %s\njobs_dir: %s\n%s", c->data, c->jobs,
 		c->extra_config ? c->extra_config : "");
 	fclose(f);
@@ -200,7 +202,7 @@ int harness_controller_start(struct harness_controller *c)
 		sleep_ms(10);
 	}
 	/* It listens before it writes the URL; make sure it answers. */
-	http_client_init(&h, c->url, NULL);
+	harness_http(c, NULL, &h);
 	http_reply_init(&r);
 	rc = http_request(&h, "GET", "/api/v1/version", NULL, NULL, 0, NULL, &r);
 	if (rc < 0 || r.status != 200) {
@@ -297,6 +299,8 @@ int harness_http(struct harness_controller *c, const char *token, struct http_cl
 	if (rc == 0) {
 		client->retries = 0;
 		client->timeout_ms = 70000;
+		if (c->cafile)
+			client->cafile = strdup(c->cafile);
 	}
 	return rc;
 }

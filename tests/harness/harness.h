@@ -36,6 +36,9 @@ struct harness_controller {
 	const char *extra_config;
 	/* The migrations folder; NULL: $XENCI_ROOT/schema. */
 	const char *schema_dir;
+	/* HTTPS: the controller's certificate and key (PEM files), and the CA bundle the
+	 * clients trust (for a self-signed certificate: the certificate itself). */
+	const char *tls_cert, *tls_key, *cafile;
 	/* Set by harness_controller_start. */
 	pid_t pid;
 	int port;

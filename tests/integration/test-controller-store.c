@@ -272,6 +272,52 @@ static void test_check_mode(void **state)
 	harness_controller_stop(&c);
 }
 
+static void test_https(void **state)
+{
+	struct harness_controller c;
+	char cmd[2048], cert[400], key[400], plain[160];
+	struct http_client h;
+	struct http_reply r;
+	json_t *j = NULL;
+
+	(void)state;
+	assert_int_equal(harness_controller_init(&c), 0);
+	snprintf(cert, sizeof(cert), "%s/cert.pem", c.dir);
+	snprintf(key, sizeof(key), "%s/key.pem", c.dir);
+	snprintf(cmd, sizeof(cmd),
+		 "openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -addext"
+		 " subjectAltName=IP:127.0.0.1 -keyout %s -out %s -days 1 >/dev/null 2>&1",
+		 key, cert);
+	assert_int_equal(system(cmd), 0);
+	c.tls_cert = cert;
+	c.tls_key = key;
+	c.cafile = cert;
+	assert_int_equal(harness_controller_start(&c), 0);
+	assert_true(!strncmp(c.url, "https://", 8));
+	assert_int_equal(call(&c, NULL, "GET", "/api/v1/version", NULL, &j), 200);
+	assert_int_equal(jint(json_array_get(json_object_get(j, "protocol"), 0), "x", 1), 1);
+	json_decref(j);
+	assert_int_equal(
+	    call(&c, c.admin_token, "POST", "/api/v1/tokens", "{\"role\": \"user\"}", &j), 201);
+	json_decref(j);
+	/* Plain HTTP to the TLS port gets no API reply. */
+	snprintf(plain, sizeof(plain), "http://127.0.0.1:%d", c.port);
+	http_client_init(&h, plain, NULL);
+	h.timeout_ms = 3000;
+	http_reply_init(&r);
+	http_request(&h, "GET", "/api/v1/version", NULL, NULL, 0, NULL, &r);
+	assert_int_not_equal(r.status, 200);
+	http_reply_release(&r);
+	http_client_release(&h);
+	/* Nor does a client that does not trust the certificate. */
+	http_client_init(&h, c.url, NULL);
+	http_reply_init(&r);
+	assert_int_equal(http_request(&h, "GET", "/api/v1/version", NULL, NULL, 0, NULL, &r), -1);
+	http_reply_release(&r);
+	http_client_release(&h);
+	assert_int_equal(harness_controller_stop(&c), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -279,6 +325,7 @@ int main(void)
 	    cmocka_unit_test(test_broken_migration),
 	    cmocka_unit_test(test_events_and_metrics),
 	    cmocka_unit_test(test_check_mode),
+	    cmocka_unit_test(test_https),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
