@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "board.h"
+#include "builder.h"
 #include "client.h"
 #include "json-util.h"
 #include "log.h"
@@ -22,6 +23,7 @@
 #define MAX_LEFTOVERS 256
 
 static struct agent *the_agent;
+static volatile sig_atomic_t reload_asked;
 
 static void *signal_thread(void *arg)
 {
@@ -35,6 +37,10 @@ static void *signal_thread(void *arg)
 			log_info("signal %d: ending the running attempts and stopping", sig);
 			the_agent->stopping = 1;
 			return NULL;
+		}
+		if (sig == SIGHUP) {
+			log_info("SIGHUP: reloading the agent and board files");
+			reload_asked = 1;
 		}
 	}
 }
@@ -142,6 +148,35 @@ static int declare(struct agent *ag, struct http_client *h)
 	return -1;
 }
 
+/* SIGHUP: the files are read again; a valid set replaces the running one once no
+ * attempt runs (runners and senders hold pointers into it), and the boards are
+ * declared again. An invalid set is reported and the running one kept. */
+static int reload(struct agent_config *pending, const char *agent_file)
+{
+	struct buf errors = BUF_INIT(0);
+	int rc = agent_config_load(pending, agent_file, &errors);
+
+	if (rc < 0) {
+		fputs(buf_cstr(&errors), stderr);
+		log_warnx("%s is not valid: keeping the boards as they are", agent_file);
+	}
+	buf_release(&errors);
+	return rc;
+}
+
+static int any_busy(struct agent *ag, struct run **runs)
+{
+	size_t i;
+	int busy = 0;
+
+	pthread_mutex_lock(&ag->mu);
+	for (i = 0; i < ag->cfg.nboards; i++)
+		if (ag->busy[i] || runs[i])
+			busy = 1;
+	pthread_mutex_unlock(&ag->mu);
+	return busy;
+}
+
 int agent_main(const char *agent_file)
 {
 	struct agent ag;
@@ -149,10 +184,12 @@ int agent_main(const char *agent_file)
 	struct http_client h;
 	struct sender *left[MAX_LEFTOVERS];
 	struct run **runs;
+	struct build_run *brun = NULL; /* the build running now, if any */
 	sigset_t set;
 	pthread_t sigthr;
 	size_t nleft, i, nruns = 0;
-	int fails = 0, spool_full = 0, rc = 1;
+	int fails = 0, spool_full = 0, rc = 1, have_pending = 0;
+	struct agent_config pending;
 
 	memset(&ag, 0, sizeof(ag));
 	if (agent_config_load(&ag.cfg, agent_file, &errors) < 0) {
@@ -187,6 +224,7 @@ int agent_main(const char *agent_file)
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	pthread_create(&sigthr, NULL, signal_thread, &set);
@@ -210,12 +248,47 @@ int agent_main(const char *agent_file)
 				nruns--;
 			}
 		}
+		if (brun && brun->done) {
+			builder_join_free(brun);
+			brun = NULL;
+		}
+		if (reload_asked) {
+			reload_asked = 0;
+			if (have_pending)
+				agent_config_release(&pending);
+			have_pending = reload(&pending, agent_file) == 0;
+		}
+		if (have_pending) {
+			/* no new work until the running attempts are done */
+			if (any_busy(&ag, runs)) {
+				nap(&ag, 50);
+				continue;
+			}
+			for (i = 0; i < pending.nboards; i++) {
+				struct board *b = &pending.boards[i];
+
+				mkdir_p(b->run_dir);
+				mkdir_p(b->tftp_dir);
+			}
+			agent_config_release(&ag.cfg);
+			ag.cfg = pending;
+			have_pending = 0;
+			free(ag.busy);
+			free(runs);
+			ag.busy = xcalloc(ag.cfg.nboards, sizeof(*ag.busy));
+			runs = xcalloc(ag.cfg.nboards, sizeof(*runs));
+			http_client_release(&h);
+			client_init(&h, &ag.cfg);
+			if (declare(&ag, &h) < 0)
+				break;
+			continue;
+		}
 		pthread_mutex_lock(&ag.mu);
 		for (i = 0; i < ag.cfg.nboards && nfree < 256; i++)
 			if (!ag.busy[i] && runs[i] == NULL)
 				free_boards[nfree++] = ag.cfg.boards[i].name;
 		pthread_mutex_unlock(&ag.mu);
-		if (nfree == 0) {
+		if (nfree == 0 && !(ag.cfg.build && brun == NULL)) {
 			nap(&ag, 50);
 			continue;
 		}
@@ -229,7 +302,8 @@ int agent_main(const char *agent_file)
 			continue;
 		}
 		spool_full = 0;
-		got = client_claim(&h, &ag.cfg, free_boards, nfree, &attempt, err, sizeof(err));
+		got = client_claim(&h, &ag.cfg, free_boards, nfree, ag.cfg.build && brun == NULL,
+				   &attempt, err, sizeof(err));
 		if (got == CLIENT_RETRY || got == CLIENT_FATAL) {
 			if (fails++ == 0)
 				log_warnx("%s; retrying", err);
@@ -244,6 +318,13 @@ int agent_main(const char *agent_file)
 		}
 		if (got == 0)
 			continue;
+		if (!strcmp(jstr(attempt, "kind", ""), "build")) {
+			if (ag.stopping || brun || builder_start(&brun, &ag, attempt) < 0) {
+				hand_back(&h, attempt, "the builder cannot take it now");
+				json_decref(attempt);
+			}
+			continue;
+		}
 		bi = board_index(&ag, jstr(attempt, "board", ""));
 		if (ag.stopping || bi < 0 || ag.busy[bi] || runs[bi]) {
 			log_warnx("attempt %lld: for board %s, which cannot take it now",
@@ -266,6 +347,9 @@ int agent_main(const char *agent_file)
 	}
 stop:
 	rc = ag.stopping ? 0 : 1;
+	if (have_pending)
+		agent_config_release(&pending);
+	builder_join_free(brun);
 	for (i = 0; i < ag.cfg.nboards; i++)
 		if (runs[i])
 			runner_join_free(runs[i]);

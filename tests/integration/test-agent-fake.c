@@ -581,6 +581,55 @@ static void test_flight_verdicts_and_restart(void **state)
 	json_decref(fl);
 }
 
+static const char *board_state(const char *name, char *out, size_t n)
+{
+	char path[96];
+	json_t *j = NULL;
+
+	snprintf(path, sizeof(path), "/api/v1/boards/%s", name);
+	out[0] = '\0';
+	if (call(NULL, "GET", path, NULL, &j, NULL) == 200)
+		snprintf(out, n, "%s", jstr(j, "state", ""));
+	json_decref(j);
+	return out;
+}
+
+/* SIGHUP: a bad agent file is refused and the agent runs on; a good one that
+ * drops a board declares again and that board goes offline. */
+static void test_sighup_redeclares(void **state)
+{
+	char path[400], *text, *p, st[32];
+	long long end;
+	FILE *f;
+	size_t n;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/agent.yaml", dir);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	text = xmalloc(8192);
+	n = fread(text, 1, 8191, f);
+	text[n] = '\0';
+	fclose(f);
+	put(path, "controller: http://127.0.0.1:1\nagent: lab-f\n"); /* no token, no boards */
+	kill(agent_pid, SIGHUP);
+	usleep(500 * 1000);
+	assert_int_equal(kill(agent_pid, 0), 0);
+	assert_string_equal(board_state("fake-cancel", st, sizeof(st)), "idle");
+	p = strstr(text, ", fake-cancel.yaml");
+	assert_non_null(p);
+	memmove(p, p + strlen(", fake-cancel.yaml"), strlen(p + strlen(", fake-cancel.yaml")) + 1);
+	put(path, text);
+	free(text);
+	kill(agent_pid, SIGHUP);
+	end = harness_now_ms() + 10000;
+	while (strcmp(board_state("fake-cancel", st, sizeof(st)), "offline") &&
+	       harness_now_ms() < end)
+		usleep(50 * 1000);
+	assert_string_equal(st, "offline");
+	assert_string_equal(board_state("fake-pass", st, sizeof(st)), "idle");
+}
+
 static void test_sigterm_stops_cleanly(void **state)
 {
 	int status = -1;
@@ -601,6 +650,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_flight_verdicts_and_restart),
+	    cmocka_unit_test(test_sighup_redeclares),
 	    cmocka_unit_test(test_sigterm_stops_cleanly),
 	};
 
