@@ -44,6 +44,15 @@ def send(data):
 
 
 def play(state, gen, current):
+    # the agent connects before it powers on, but this server may not have
+    # accepted that connection yet: wait for it (a real UART would have
+    # buffered nothing either, but then the agent would be at fault)
+    end = time.monotonic() + 2
+    while time.monotonic() < end:
+        with clients_lock:
+            if clients:
+                break
+        time.sleep(0.002)
     try:
         with open(os.path.join(state, "script")) as f:
             script = f.read().splitlines()
