@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -91,8 +92,10 @@ int api_attempts(struct req *r)
 {
 	struct viewer v;
 	const char *state = req_query(r, "state"), *board = req_query(r, "board");
+	struct buf b = BUF_INIT(0);
 	long long limit, before;
-	int i, ok = state == NULL;
+	char *text;
+	int i, rc, ok = state == NULL;
 
 	for (i = 0; state && attempt_states[i]; i++)
 		if (!strcmp(state, attempt_states[i]))
@@ -103,9 +106,14 @@ int api_attempts(struct req *r)
 	    req_query_int(r, "before", 0, 1LL << 62, &before) < 0)
 		return 0;
 	viewer_of(r, &v);
-	return reply_json(
-	    r, 200,
-	    json_pack("{s:o}", "attempts", db_attempts_list(state, board, (int)limit, before, &v)));
+	text = db_attempts_list_text(state, board, (int)limit, before, &v);
+	if (text == NULL)
+		return -EIO;
+	buf_printf(&b, "{\"attempts\":%s}", text);
+	free(text);
+	rc = reply_json_text(r, 200, buf_cstr(&b), b.len);
+	buf_release(&b);
+	return rc;
 }
 
 int api_attempt(struct req *r)

@@ -47,6 +47,7 @@ enum {
 	Q_STAGES,
 	Q_TESTCASES,
 	Q_LIST,
+	Q_LIST_JSON,
 	Q_QUEUE,
 	Q_BY_STATE,
 	Q_N
@@ -97,6 +98,17 @@ static const char *const sql[Q_N] = {
     [Q_LIST] = "SELECT " ATTEMPT_COLS ATTEMPT_FROM " WHERE a.id < ?3 AND"
 	       " (?4 IS NULL OR a.state = ?4) AND (?5 IS NULL OR a.board = ?5) AND " ATTEMPT_VISIBLE
 	       " ORDER BY a.id DESC LIMIT ?6",
+    /* The same list, serialised by SQLite itself: the hot read of the API. */
+    [Q_LIST_JSON] =
+	"SELECT json_group_array(json(x)) FROM (SELECT json_object('id', a.id, 'flight',"
+	" a.flight_id, 'kind', a.kind, 'job', a.job, 'board', a.board, 'arch', a.arch, 'agent',"
+	" a.agent, 'number', a.number, 'state', a.state, 'reason', a.reason, 'stage', a.stage,"
+	" 'health_check', a.health_check, 'log_length', a.log_length, 'created', a.created,"
+	" 'queued_at', a.queued_at, 'claimed_at', a.claimed_at, 'started_at', a.started_at,"
+	" 'finished_at', a.finished_at, 'lease_expires', a.lease_expires, 'tree', t.name,"
+	" 'commit', r.commit_id) AS x" ATTEMPT_FROM " WHERE a.id < ?3 AND"
+	" (?4 IS NULL OR a.state = ?4) AND (?5 IS NULL OR a.board = ?5) AND " ATTEMPT_VISIBLE
+	" ORDER BY a.id DESC LIMIT ?6)",
     [Q_QUEUE] = "SELECT " ATTEMPT_COLS ATTEMPT_FROM " WHERE a.state IN ('queued', 'waiting')"
 		" AND " ATTEMPT_VISIBLE " ORDER BY a.state = 'waiting', " RANK ", a.id LIMIT ?3",
     [Q_BY_STATE] = "SELECT state, count(*) FROM attempts GROUP BY state",
@@ -374,6 +386,23 @@ json_t *db_attempts_list(const char *state, const char *board, int limit, long l
 	db_bind_text(s, 5, board);
 	sqlite3_bind_int(s, 6, limit);
 	return db_rows_array(s);
+}
+
+char *db_attempts_list_text(const char *state, const char *board, int limit, long long before,
+			    const struct viewer *v)
+{
+	sqlite3_stmt *s = db_use(st[Q_LIST_JSON]);
+	char *out = NULL;
+
+	bind_viewer(s, v);
+	sqlite3_bind_int64(s, 3, before > 0 ? before : (1LL << 62));
+	db_bind_text(s, 4, state);
+	db_bind_text(s, 5, board);
+	sqlite3_bind_int(s, 6, limit);
+	if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_type(s, 0) == SQLITE_TEXT)
+		out = xstrdup((const char *)sqlite3_column_text(s, 0));
+	sqlite3_reset(s);
+	return out;
 }
 
 json_t *db_queue(const struct viewer *v, int limit)

@@ -62,6 +62,9 @@ json_t *db_attempt_json(long long id, const struct viewer *v);
 /* state, board: filters or NULL; before: ids below it (0: from the newest). */
 json_t *db_attempts_list(const char *state, const char *board, int limit, long long before,
 			 const struct viewer *v);
+/* The same as a JSON array text made by SQLite (malloc'd), or NULL on error. */
+char *db_attempts_list_text(const char *state, const char *board, int limit, long long before,
+			    const struct viewer *v);
 /* Queued and waiting attempts in scheduling order. */
 json_t *db_queue(const struct viewer *v, int limit);
 /* {state: count} over every attempt. */

@@ -170,6 +170,13 @@ int reply_json(struct req *r, unsigned status, json_t *body)
 	return reply_response(r, status, resp);
 }
 
+int reply_json_text(struct req *r, unsigned status, const char *text, size_t len)
+{
+	if (status == 200 && r->cache_key)
+		cache_put(r->cache_key, text, len);
+	return reply_data(r, status, "application/json", text, len);
+}
+
 int reply_error(struct req *r, unsigned status, const char *error, json_t *detail)
 {
 	json_t *o = json_object();
