@@ -189,8 +189,9 @@ char **power_qemu_argv(const struct board *b, size_t *argc)
 	argv_add(&argv, &n, xstrdup("chardev:con0"));
 	argv_add(&argv, &n, xstrdup("-qmp"));
 	argv_add(&argv, &n, xasprintf("unix:%s/qmp.sock,server=on,wait=off", b->run_dir));
-	json_array_foreach (extra, i, it)
+	json_array_foreach (extra, i, it) {
 		argv_add(&argv, &n, xstrdup(json_string_value(it)));
+	}
 	*argc = n;
 	return argv;
 }
