@@ -9,6 +9,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -272,6 +273,136 @@ static void test_check_mode(void **state)
 	harness_controller_stop(&c);
 }
 
+/* kill -9 at random moments while an agent streams its log: after each restart
+ * every acknowledged byte is there, in order. */
+struct streamer {
+	struct harness_controller *c;
+	pthread_mutex_t mx;
+	char url[128];
+	const char *token;
+	long long attempt;
+	long long acked; /* bytes the controller said it stored */
+	int lines, stop;
+};
+
+static void *stream_main(void *arg)
+{
+	struct streamer *s = arg;
+	char path[128], chunk[64], url[128];
+
+	while (1) {
+		struct http_client h;
+		struct http_reply r;
+		long long off;
+		int n;
+
+		pthread_mutex_lock(&s->mx);
+		if (s->stop) {
+			pthread_mutex_unlock(&s->mx);
+			break;
+		}
+		snprintf(url, sizeof(url), "%s", s->url);
+		off = s->acked;
+		n = snprintf(chunk, sizeof(chunk), "line %06d\n", s->lines);
+		pthread_mutex_unlock(&s->mx);
+		snprintf(path, sizeof(path), "/api/v1/attempts/%lld/log?offset=%lld", s->attempt,
+			 off);
+		http_client_init(&h, url, s->token);
+		h.timeout_ms = 2000;
+		h.connect_timeout_ms = 500;
+		http_reply_init(&r);
+		if (http_request(&h, "PUT", path, "application/octet-stream", chunk, (size_t)n,
+				 NULL, &r) == 0 &&
+		    r.status == 200) {
+			pthread_mutex_lock(&s->mx);
+			s->acked = jint(r.json, "length", s->acked);
+			s->lines = (int)(s->acked / 12);
+			pthread_mutex_unlock(&s->mx);
+		} else {
+			usleep(10 * 1000);
+		}
+		http_reply_release(&r);
+		http_client_release(&h);
+	}
+	return NULL;
+}
+
+static void test_kill9_stream(void **state)
+{
+	struct harness_controller c;
+	struct streamer s;
+	char agent[128], user[128], path[128], want[32];
+	pthread_t t;
+	json_t *j = NULL;
+	struct http_client h;
+	struct http_reply r;
+	int round, i;
+
+	(void)state;
+	assert_int_equal(harness_controller_init(&c), 0);
+	harness_write_file(c.jobs, "fake-smoke.yaml", job_fake);
+	assert_int_equal(harness_controller_start(&c), 0);
+	assert_int_equal(harness_token(&c, "user", NULL, user, sizeof(user)), 0);
+	assert_int_equal(harness_token(&c, "agent", "lab-k", agent, sizeof(agent)), 0);
+	assert_int_equal(call(&c, agent, "PUT", "/api/v1/agents/lab-k/boards",
+			      "{\"protocol\": 1, \"boards\": [{\"name\": \"bk\", \"arch\":"
+			      " \"x86_64\", \"class\": \"q35\"}]}",
+			      NULL),
+			 200);
+	assert_int_equal(call(&c, user, "POST", "/api/v1/flights",
+			      "{\"tree\": \"xen\", \"commit\": \"" COMMIT "\"}", NULL),
+			 201);
+	assert_int_equal(call(&c, agent, "POST", "/api/v1/agents/lab-k/claim",
+			      "{\"boards\": [\"bk\"], \"wait_ms\": 0}", &j),
+			 200);
+	memset(&s, 0, sizeof(s));
+	pthread_mutex_init(&s.mx, NULL);
+	s.c = &c;
+	s.token = agent;
+	s.attempt = jint(json_object_get(j, "attempt"), "id", 0);
+	json_decref(j);
+	snprintf(s.url, sizeof(s.url), "%s", c.url);
+	pthread_create(&t, NULL, stream_main, &s);
+	for (round = 0; round < 5; round++) {
+		long long acked;
+
+		usleep((useconds_t)(100 + rand() % 300) * 1000);
+		harness_controller_kill(&c);
+		pthread_mutex_lock(&s.mx);
+		acked = s.acked;
+		pthread_mutex_unlock(&s.mx);
+		assert_int_equal(harness_controller_start(&c), 0);
+		pthread_mutex_lock(&s.mx);
+		snprintf(s.url, sizeof(s.url), "%s", c.url);
+		pthread_mutex_unlock(&s.mx);
+		/* Everything acknowledged before the kill is stored. */
+		snprintf(path, sizeof(path), "/api/v1/attempts/%lld", s.attempt);
+		assert_int_equal(call(&c, NULL, "GET", path, NULL, &j), 200);
+		assert_true(jint(j, "log_length", 0) >= acked);
+		json_decref(j);
+	}
+	usleep(200 * 1000);
+	pthread_mutex_lock(&s.mx);
+	s.stop = 1;
+	pthread_mutex_unlock(&s.mx);
+	pthread_join(t, NULL);
+	assert_true(s.lines > 10);
+	/* The log is the lines in order, none lost or doubled. */
+	snprintf(path, sizeof(path), "/api/v1/attempts/%lld/log", s.attempt);
+	harness_http(&c, NULL, &h);
+	http_reply_init(&r);
+	assert_int_equal(http_request(&h, "GET", path, NULL, NULL, 0, NULL, &r), 0);
+	assert_true((long long)r.body.len >= s.acked);
+	assert_int_equal(r.body.len % 12, 0);
+	for (i = 0; i < (int)(r.body.len / 12); i++) {
+		snprintf(want, sizeof(want), "line %06d\n", i);
+		assert_memory_equal(r.body.data + i * 12, want, 12);
+	}
+	http_reply_release(&r);
+	http_client_release(&h);
+	assert_int_equal(harness_controller_stop(&c), 0);
+}
+
 static void test_https(void **state)
 {
 	struct harness_controller c;
@@ -326,6 +457,7 @@ int main(void)
 	    cmocka_unit_test(test_events_and_metrics),
 	    cmocka_unit_test(test_check_mode),
 	    cmocka_unit_test(test_https),
+	    cmocka_unit_test(test_kill9_stream),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
