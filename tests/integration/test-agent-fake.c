@@ -3,8 +3,9 @@
  * power backends and read through the real `tcp` console backend. One flight
  * gives every board an attempt; their verdicts must be pass, fail (a failure
  * pattern), timeout (a stage), infra (the power command fails) and pass (over
- * PDUDaemon's HTTP API). Meanwhile the controller is killed (-9) and restarted
- * on another port behind a relay while a slow board streams: the slow board's
+ * PDUDaemon's HTTP API). Meanwhile the controller answers 503 for a second, then
+ * is killed (-9) and restarted on another port behind a relay while a slow
+ * board streams: the slow board's
  * log must arrive whole, every line once and in order. Last, SIGTERM stops the
  * agent cleanly. */
 #include <stdarg.h>
@@ -161,6 +162,8 @@ static long call(const char *token, const char *method, const char *path, const 
 	return status;
 }
 
+/* The relay's target: a port, 0 (connections dropped) or 503 (every request
+ * answered 503). */
 static void write_target(int port)
 {
 	char path[400], text[32];
@@ -436,10 +439,12 @@ static void test_flight_verdicts_and_restart(void **state)
 		usleep(50 * 1000);
 	}
 	assert_true(slow_id > 0);
-	write_target(0); /* the controller is away: connections are refused */
+	write_target(503); /* the controller answers 5xx for a second */
+	usleep(1000 * 1000);
+	write_target(0); /* then it is away: connections are dropped */
 	assert_int_equal(harness_controller_kill(&ctl), 0);
 	ctl_running = 0;
-	sleep(2); /* the agent keeps the console bytes in its spool meanwhile */
+	sleep(1); /* the agent keeps the console bytes in its spool meanwhile */
 	assert_int_equal(harness_controller_start(&ctl), 0);
 	ctl_running = 1;
 	write_target(ctl.port);
