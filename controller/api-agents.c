@@ -486,12 +486,37 @@ const struct vfield api_result_fields[] = {
     {.name = NULL},
 };
 
+struct result_details {
+	long long id;
+	const json_t *result;
+};
+
+/* Writes a result's stages and test cases (inside attempt_finish_with's transaction). */
+static int result_details(void *ctx)
+{
+	const struct result_details *d = ctx;
+	json_t *v;
+	size_t i;
+
+	json_array_foreach (json_object_get(d->result, "stages"), i, v) {
+		json_t *secs = json_object_get(v, "seconds");
+
+		if (db_attempt_stage(d->id, (int)i, jstr(v, "name", ""), jstr(v, "result", ""),
+				     secs ? json_number_value(secs) : -1) < 0)
+			return -EIO;
+	}
+	json_array_foreach (json_object_get(d->result, "testcases"), i, v)
+		if (db_attempt_testcase(d->id, jstr(v, "name", ""), jstr(v, "result", "")) < 0)
+			return -EIO;
+	return 0;
+}
+
 int api_attempt_result(struct req *r)
 {
+	struct result_details details;
 	struct attempt a;
 	json_t *stored, *v;
 	const char *k;
-	size_t i;
 	long long size;
 	int rc = 0;
 
@@ -535,35 +560,15 @@ int api_attempt_result(struct req *r)
 			goto out;
 		}
 	}
-	/* Stages and test cases first, then the verdict, all before the reply. */
-	if (db_begin() < 0) {
-		rc = -EIO;
-		goto out;
-	}
-	json_array_foreach (json_object_get(r->json, "stages"), i, v) {
-		json_t *secs = json_object_get(v, "seconds");
-
-		if (db_attempt_stage(a.id, (int)i, jstr(v, "name", ""), jstr(v, "result", ""),
-				     secs ? json_number_value(secs) : -1) < 0)
-			goto fail;
-	}
-	json_array_foreach (json_object_get(r->json, "testcases"), i, v)
-		if (db_attempt_testcase(a.id, jstr(v, "name", ""), jstr(v, "result", "")) < 0)
-			goto fail;
-	if (db_commit() < 0) {
-		rc = -EIO;
-		goto out;
-	}
-	if (attempt_finish(&a, jstr(r->json, "verdict", ""), jstr(r->json, "reason", NULL),
-			   r->json) < 0) {
+	/* Stages, test cases and the verdict in one transaction, before the reply. */
+	details.id = a.id;
+	details.result = r->json;
+	if (attempt_finish_with(&a, jstr(r->json, "verdict", ""), jstr(r->json, "reason", NULL),
+				r->json, result_details, &details) < 0) {
 		rc = -EIO;
 		goto out;
 	}
 	reply_json(r, 200, json_pack("{s:s, s:b}", "state", a.state, "replay", 0));
-	goto out;
-fail:
-	db_rollback();
-	rc = -EIO;
 out:
 	attempt_release(&a);
 	return rc;

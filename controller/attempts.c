@@ -231,6 +231,12 @@ static int build_settle(const struct attempt *a, const char *verdict, const json
 
 int attempt_finish(struct attempt *a, const char *verdict, const char *reason, const json_t *result)
 {
+	return attempt_finish_with(a, verdict, reason, result, NULL, NULL);
+}
+
+int attempt_finish_with(struct attempt *a, const char *verdict, const char *reason,
+			const json_t *result, int (*extra)(void *ctx), void *ctx)
+{
 	json_t *offer = json_array(), *v;
 	char *text = result ? json_dumps(result, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 	long long retry = 0, hc = 0;
@@ -239,6 +245,8 @@ int attempt_finish(struct attempt *a, const char *verdict, const char *reason, c
 
 	if (db_begin() < 0)
 		goto out;
+	if (extra && extra(ctx) < 0)
+		goto fail;
 	if (db_attempt_finish(a->id, verdict, reason, text) < 0)
 		goto fail;
 	if (a->board[0] && strcmp(a->state, "waiting") && strcmp(a->state, "queued")) {

@@ -36,6 +36,10 @@ json_t *attempt_payload(const struct attempt *a);
  * infra, releases or cancels the tests that wait for a build. */
 int attempt_finish(struct attempt *a, const char *verdict, const char *reason,
 		   const json_t *result);
+/* The same, running extra(ctx) first inside the same transaction (the result's
+ * stages and test cases): one transition, one transaction. */
+int attempt_finish_with(struct attempt *a, const char *verdict, const char *reason,
+			const json_t *result, int (*extra)(void *ctx), void *ctx);
 /* Lapses every lease that ended before now. */
 void attempt_sweep_leases(long long now);
 /* Cancels an attempt that has not finished: 0, -ENOENT, or -EALREADY. */
