@@ -5,9 +5,9 @@
  * pattern), timeout (a stage), infra (the power command fails) and pass (over
  * PDUDaemon's HTTP API). Meanwhile the controller answers 503 for a second, then
  * is killed (-9) and restarted on another port behind a relay while a slow
- * board streams: the slow board's
- * log must arrive whole, every line once and in order. Last, SIGTERM stops the
- * agent cleanly. */
+ * board streams: its log must arrive whole, every line once and in order. An
+ * admin cancel must power its board off; SIGHUP must declare the boards again;
+ * SIGTERM must stop the agent cleanly. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
