@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "builder.h"
 #include "json-util.h"
 #include "log.h"
 #include "xmalloc.h"
@@ -53,7 +54,7 @@ int client_declare(struct http_client *h, const struct agent_config *cfg, char *
 	}
 	json_object_set_new(body, "protocol", json_integer(CLIENT_PROTOCOL));
 	json_object_set_new(body, "agent_version", json_string("xenci-agent " XENCI_VERSION));
-	json_object_set_new(body, "builder", json_null());
+	json_object_set_new(body, "builder", builder_declare_json(cfg));
 	json_object_set_new(body, "boards", boards);
 	http_reply_init(&r);
 	rc = classify(http_json(h, "PUT", path, body, &r), &r);
@@ -74,7 +75,7 @@ int client_declare(struct http_client *h, const struct agent_config *cfg, char *
 }
 
 int client_claim(struct http_client *h, const struct agent_config *cfg, const char *const *boards,
-		 size_t nboards, json_t **attempt, char *err, size_t errlen)
+		 size_t nboards, int build, json_t **attempt, char *err, size_t errlen)
 {
 	json_t *body = json_object(), *arr = json_array();
 	struct http_reply r;
@@ -87,7 +88,7 @@ int client_claim(struct http_client *h, const struct agent_config *cfg, const ch
 	for (i = 0; i < nboards; i++)
 		json_array_append_new(arr, json_string(boards[i]));
 	json_object_set_new(body, "boards", arr);
-	json_object_set_new(body, "build", json_boolean(cfg->build));
+	json_object_set_new(body, "build", json_boolean(build));
 	json_object_set_new(body, "wait_ms", json_integer(cfg->limits.claim_wait_ms));
 	h->timeout_ms = cfg->limits.claim_wait_ms + 15000;
 	http_reply_init(&r);

@@ -24,9 +24,10 @@
 int client_init(struct http_client *h, const struct agent_config *cfg);
 /* PUT /agents/NAME/boards. */
 int client_declare(struct http_client *h, const struct agent_config *cfg, char *err, size_t errlen);
-/* POST /agents/NAME/claim: 1 with *attempt, 0 when no work came. */
+/* POST /agents/NAME/claim: 1 with *attempt, 0 when no work came. build: take
+ * a build attempt too (the agent builds and is not building now). */
 int client_claim(struct http_client *h, const struct agent_config *cfg, const char *const *boards,
-		 size_t nboards, json_t **attempt, char *err, size_t errlen);
+		 size_t nboards, int build, json_t **attempt, char *err, size_t errlen);
 /* POST /attempts/ID/result without a spool (handing an attempt back). */
 int client_post_result(struct http_client *h, long long id, const json_t *result, char *err,
 		       size_t errlen);

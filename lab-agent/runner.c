@@ -259,6 +259,27 @@ static void watch_console(struct run *r, struct board *b, struct judge *j, struc
 	}
 }
 
+/* After a failure pattern the next console lines say why (Xen prints its panic
+ * message after "Panic on CPU N:"): keep what comes within FAIL_TAIL_MS. */
+#define FAIL_TAIL_MS 2000
+static void keep_failure_tail(struct judge *j, int fd)
+{
+	long long end = mono_ms() + FAIL_TAIL_MS;
+	char buf[4096];
+
+	while (fd >= 0 && mono_ms() < end) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		ssize_t n;
+
+		if (poll(&p, 1, 100) <= 0)
+			continue;
+		n = read(fd, buf, sizeof(buf));
+		if (n <= 0)
+			break;
+		judge_feed(j, buf, (size_t)n, mono_ms());
+	}
+}
+
 static void *runner_main(void *arg)
 {
 	struct run *r = arg;
@@ -340,6 +361,8 @@ static void *runner_main(void *arg)
 		goto finish;
 	}
 	watch_console(r, b, &j, snd, &fd);
+	if (j.verdict == VERDICT_FAIL)
+		keep_failure_tail(&j, fd);
 finish:
 	if (powered) {
 		if (b->power->off(b, err, sizeof(err)) < 0) {

@@ -1,0 +1,945 @@
+#include "builder.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <openssl/evp.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "client.h"
+#include "hash.h"
+#include "http-client.h"
+#include "json-util.h"
+#include "log.h"
+#include "runner.h"
+#include "spool.h"
+#include "xmalloc.h"
+
+#define BUILD_TIMEOUT_S	   1800 /* a clean x86_64 build with a cold ccache is ~80 s */
+#define PAYLOADS_TIMEOUT_S 600	/* first run downloads the kernels */
+#define BLOB_MAX	   (64 * 1024 * 1024)
+#define LINE_MAX_BYTES	   4096
+#define ERROR_MAX	   300
+
+static const char *const artifact_names[] = {"xen", "dom0-kernel", "dom0-initrd"};
+
+/* What one build attempt carries around. */
+struct build {
+	struct agent *ag;
+	struct spool_attempt *sa;
+	struct sender *snd;
+	struct http_client h;
+	long long id, t0_ms;
+	const char *tree, *commit, *arch;
+	const json_t *rev; /* the attempt's "revision" */
+	char *home;	   /* WORK/builder */
+	char *src;	   /* WORK/builder/src/TREE-ARCH: the work tree */
+	char *out;	   /* WORK/builder/out/ID */
+	char *payloads;	   /* WORK/builder/payloads/ARCH */
+	char *hvdir;	   /* the folder holding build.sh and payloads.sh */
+	int spool_failed;
+	char first_error[ERROR_MAX]; /* the compiler's first "error:" line */
+	json_t *stages;
+};
+
+static long long mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void log_line(struct build *b, char kind, const char *text, size_t len)
+{
+	char head[32];
+	double t = (double)(mono_ms() - b->t0_ms) / 1000.0;
+	int n = snprintf(head, sizeof(head), "%9.3f %c ", t, kind);
+
+	if (spool_append(b->sa, head, (size_t)n) < 0 || spool_append(b->sa, text, len) < 0 ||
+	    spool_append(b->sa, "\n", 1) < 0)
+		b->spool_failed = 1;
+	sender_wrote(b->snd, b->sa->written);
+}
+
+static void note(struct build *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void note(struct build *b, const char *fmt, ...)
+{
+	char text[1024];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	log_line(b, '#', text, strlen(text));
+}
+
+static void stage_done(struct build *b, const char *name, const char *result, long long start)
+{
+	json_array_append_new(b->stages,
+			      json_pack("{s:s, s:s, s:f}", "name", name, "result", result,
+					"seconds", (double)(mono_ms() - start) / 1000.0));
+	note(b, "stage %s %s (%.3f s)", name, result, (double)(mono_ms() - start) / 1000.0);
+}
+
+int builder_path_ok(const char *path)
+{
+	const char *p = path, *c;
+	size_t len = strlen(path);
+
+	if (len == 0 || len > 1024 || path[0] == '/')
+		return 0;
+	for (c = path; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			return 0;
+	while (*p) {
+		const char *end = strchr(p, '/');
+		size_t n = end ? (size_t)(end - p) : strlen(p);
+
+		if (n == 0 || (n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.'))
+			return 0;
+		if (end == NULL)
+			break;
+		p = end + 1;
+		if (*p == '\0')
+			return 0; /* a trailing slash */
+	}
+	return 1;
+}
+
+static int name_ok(const char *s, size_t max)
+{
+	size_t i, n = strlen(s);
+
+	if (n == 0 || n > max || s[0] == '.')
+		return 0;
+	for (i = 0; i < n; i++) {
+		char c = s[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '-' || c == '_' || c == '.'))
+			return 0;
+	}
+	return 1;
+}
+
+static int hex_ok(const char *s, size_t n)
+{
+	size_t i;
+
+	if (strlen(s) != n)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	return 1;
+}
+
+/* git's blob id: sha1("blob LEN\0" DATA). 1 when data hashes to oid. */
+static int blob_matches(const char *oid, const void *data, size_t len)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0, i;
+	char hdr[48], hex[2 * EVP_MAX_MD_SIZE + 1];
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	int n = snprintf(hdr, sizeof(hdr), "blob %zu", len), ok;
+
+	if (ctx == NULL)
+		return 0;
+	ok = EVP_DigestInit_ex(ctx, EVP_sha1(), NULL) == 1 &&
+	     EVP_DigestUpdate(ctx, hdr, (size_t)n + 1) == 1 &&
+	     EVP_DigestUpdate(ctx, data, len) == 1 && EVP_DigestFinal_ex(ctx, md, &mdlen) == 1;
+	EVP_MD_CTX_free(ctx);
+	if (!ok)
+		return 0;
+	for (i = 0; i < mdlen; i++)
+		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	return strcmp(hex, oid) == 0;
+}
+
+static int read_file(const char *path, struct buf *out)
+{
+	char chunk[65536];
+	int fd = open(path, O_RDONLY | O_CLOEXEC), rc = 0;
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	while ((n = read(fd, chunk, sizeof(chunk))) > 0)
+		if (buf_append(out, chunk, (size_t)n) < 0) {
+			rc = -EFBIG;
+			break;
+		}
+	if (n < 0)
+		rc = -errno;
+	close(fd);
+	return rc;
+}
+
+/* Writes data to path through a temporary file and rename (a reader never
+ * sees half a file); mode 0755 or 0644. */
+static int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode)
+{
+	char *tmp = xasprintf("%s.xenci-tmp", path);
+	const char *p = data;
+	int fd, rc = 0;
+
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	if (fd < 0) {
+		rc = -errno;
+		goto out;
+	}
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			rc = -errno;
+			break;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	if (fchmod(fd, mode) < 0 && rc == 0)
+		rc = -errno;
+	if (close(fd) < 0 && rc == 0)
+		rc = -errno;
+	if (rc == 0 && rename(tmp, path) < 0)
+		rc = -errno;
+	if (rc < 0)
+		unlink(tmp);
+out:
+	free(tmp);
+	return rc;
+}
+
+static int mkdir_parents(const char *path)
+{
+	char *d = xstrdup(path), *slash = strrchr(d, '/');
+	int rc = 0;
+
+	if (slash) {
+		*slash = '\0';
+		rc = mkdir_p(d);
+	}
+	free(d);
+	return rc;
+}
+
+/* The blob's bytes: from the cache, else from the controller (then cached).
+ * Checks the content against the oid either way. */
+static int get_blob(struct build *b, const char *oid, struct buf *data, char *err, size_t errlen)
+{
+	char *cached = xasprintf("%s/blobs/%.2s/%s", b->home, oid, oid + 2);
+	struct http_reply r;
+	char path[256];
+	int rc = 0;
+
+	if (read_file(cached, data) == 0 && blob_matches(oid, data->data, data->len))
+		goto out;
+	buf_reset(data);
+	snprintf(path, sizeof(path), "/api/v1/trees/%s/blobs/%s", b->tree, oid);
+	http_reply_init(&r);
+	if (http_request(&b->h, "GET", path, NULL, NULL, 0, NULL, &r) < 0 || r.status != 200) {
+		snprintf(err, errlen, "blob %s: %s (HTTP %ld)", oid, r.error, r.status);
+		rc = r.status == 0 || r.status >= 500 ? -EAGAIN : -ENOENT;
+		http_reply_release(&r);
+		goto out;
+	}
+	if (!blob_matches(oid, r.body.data, r.body.len)) {
+		snprintf(err, errlen, "blob %s: the controller sent other content", oid);
+		rc = -EIO;
+		http_reply_release(&r);
+		goto out;
+	}
+	buf_append(data, r.body.data, r.body.len);
+	http_reply_release(&r);
+	if (mkdir_parents(cached) == 0)
+		write_file_atomic(cached, data->data, data->len, 0644);
+out:
+	free(cached);
+	return rc;
+}
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	return (flag == FTW_DP ? rmdir(path) : unlink(path)) < 0 ? -1 : 0;
+}
+
+static int rm_tree(const char *path)
+{
+	return nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS) < 0 ? -EIO : 0;
+}
+
+/* Puts one manifest entry into the work tree. */
+static int put_file(struct build *b, const char *rel, const char *mode, const char *oid, char *err,
+		    size_t errlen)
+{
+	struct buf data = BUF_INIT(BLOB_MAX);
+	char *path = xasprintf("%s/%s", b->src, rel);
+	struct stat st;
+	int rc;
+
+	rc = get_blob(b, oid, &data, err, errlen);
+	if (rc < 0)
+		goto out;
+	if (mkdir_parents(path) < 0) {
+		rc = -errno;
+		snprintf(err, errlen, "mkdir for %s: %s", rel, strerror(errno));
+		goto out;
+	}
+	/* a folder where a file goes (or the other way round) */
+	if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+		rc = rm_tree(path);
+		if (rc < 0) {
+			snprintf(err, errlen, "cannot replace folder %s", rel);
+			goto out;
+		}
+	}
+	if (!strcmp(mode, "120000")) {
+		char *target = xstrndup(data.data ? data.data : "", data.len);
+
+		unlink(path);
+		rc = symlink(target, path) < 0 ? -errno : 0;
+		free(target);
+	} else {
+		unlink(path); /* a symlink must not be written through */
+		rc = write_file_atomic(path, data.data ? data.data : "", data.len,
+				       !strcmp(mode, "100755") ? 0755 : 0644);
+	}
+	if (rc < 0)
+		snprintf(err, errlen, "writing %s: %s", rel, strerror(-rc));
+out:
+	buf_release(&data);
+	free(path);
+	return rc;
+}
+
+/* Brings the work tree to the revision. Returns 0, -ENOENT when the
+ * controller does not know the revision (err says so), other negatives for
+ * lab problems. written and removed count what changed. */
+static int sync_tree(struct build *b, int *written, int *removed, char *err, size_t errlen)
+{
+	char *state_path = xasprintf("%s.manifest", b->src), path[256];
+	json_t *old = NULL, *now = json_object(), *files, *f;
+	struct http_reply r;
+	const char *k;
+	json_t *v;
+	size_t i;
+	int rc = 0, tries;
+
+	*written = *removed = 0;
+	http_reply_init(&r);
+	snprintf(path, sizeof(path), "/api/v1/trees/%s/commits/%s/manifest", b->tree, b->commit);
+	for (tries = 0;; tries++) {
+		rc = http_json(&b->h, "GET", path, NULL, &r);
+		if (rc == 0 && r.status > 0 && r.status < 500)
+			break;
+		if (tries >= 4 || b->ag->stopping) {
+			snprintf(err, errlen, "manifest of %s: %s", b->commit, r.error);
+			rc = -EAGAIN;
+			goto out;
+		}
+		http_reply_release(&r);
+		http_reply_init(&r);
+		sleep(1);
+	}
+	if (r.status == 404 || r.status == 400) {
+		snprintf(err, errlen, "revision %s of tree %s: %s", b->commit, b->tree,
+			 r.error[0] ? r.error : "not found");
+		rc = -ENOENT;
+		goto out;
+	}
+	files = json_object_get(r.json, "files");
+	if (r.status != 200 || !json_is_array(files)) {
+		snprintf(err, errlen, "manifest of %s: HTTP %ld %s", b->commit, r.status, r.error);
+		rc = -EPROTO;
+		goto out;
+	}
+	old = json_load_file(state_path, 0, NULL);
+	if (!json_is_object(old) || mkdir_p(b->src) < 0) {
+		json_decref(old);
+		old = json_object(); /* unknown state: write every file */
+	}
+	json_array_foreach (files, i, f) {
+		const char *p = jstr(f, "path", ""), *mode = jstr(f, "mode", ""),
+			   *oid = jstr(f, "oid", "");
+		char key[80];
+		struct stat st;
+		char *full;
+
+		if (!builder_path_ok(p) || !hex_ok(oid, 40) ||
+		    (strcmp(mode, "100644") && strcmp(mode, "100755") && strcmp(mode, "120000"))) {
+			snprintf(err, errlen, "manifest entry %zu is not valid (path \"%.200s\")",
+				 i, p);
+			rc = -EPROTO;
+			goto out;
+		}
+		snprintf(key, sizeof(key), "%s %s", mode, oid);
+		json_object_set_new(now, p, json_string(key));
+		full = xasprintf("%s/%s", b->src, p);
+		if (!strcmp(jstr(old, p, ""), key) && lstat(full, &st) == 0) {
+			free(full);
+			continue;
+		}
+		free(full);
+		rc = put_file(b, p, mode, oid, err, errlen);
+		if (rc < 0) {
+			if (rc == -ENOENT)
+				rc = -EPROTO; /* a blob of its own manifest is missing */
+			goto out;
+		}
+		(*written)++;
+	}
+	json_object_foreach (old, k, v) {
+		char *full;
+
+		if (json_object_get(now, k) || !builder_path_ok(k))
+			continue;
+		full = xasprintf("%s/%s", b->src, k);
+		if (unlink(full) == 0)
+			(*removed)++;
+		free(full);
+	}
+	if (json_dump_file(now, state_path, JSON_COMPACT) < 0) {
+		snprintf(err, errlen, "cannot write %s", state_path);
+		rc = -EIO;
+		goto out;
+	}
+	rc = 0;
+out:
+	http_reply_release(&r);
+	json_decref(old);
+	json_decref(now);
+	free(state_path);
+	return rc;
+}
+
+/* Xen's tools/scmversion reads .scmversion when the tree has no .git: the
+ * changeset is the commit's, as git would make it. */
+static int write_scmversion(struct build *b)
+{
+	const json_t *date = json_object_get(b->rev, "date");
+	struct buf old = BUF_INIT(4096);
+	char text[128];
+	char *path = xasprintf("%s/.scmversion", b->src);
+	int rc = 0;
+
+	if (json_is_string(date))
+		snprintf(text, sizeof(text), "%.80s git:%.7s", json_string_value(date), b->commit);
+	else
+		snprintf(text, sizeof(text), "git:%.7s", b->commit);
+	/* unchanged: keep its mtime */
+	if (read_file(path, &old) < 0 || old.len != strlen(text) || memcmp(old.data, text, old.len))
+		rc = write_file_atomic(path, text, strlen(text), 0644);
+	buf_release(&old);
+	free(path);
+	return rc;
+}
+
+/* Streams a line of a child's output into the log; remembers the first
+ * compiler or make error. */
+static void child_line(struct build *b, const char *line, size_t len)
+{
+	log_line(b, '|', line, len);
+	if (b->first_error[0] == '\0' && len > 0 &&
+	    (memmem(line, len, "error:", 6) || memmem(line, len, "*** [", 5) ||
+	     memmem(line, len, "Error ", 6)))
+		snprintf(b->first_error, sizeof(b->first_error), "%.*s",
+			 (int)(len < ERROR_MAX - 1 ? len : ERROR_MAX - 1), line);
+}
+
+/* Runs argv with its output (stdout and stderr) as log lines. Returns the exit
+ * status (0..255), -ETIMEDOUT after timeout_s, -ECANCELED when the agent
+ * stops or the attempt is no longer ours, or -errno when it cannot start. The
+ * child and its process group are killed on timeout or cancel. */
+static int run_child(struct build *b, char *const argv[], int timeout_s)
+{
+	char line[LINE_MAX_BYTES], chunk[4096];
+	long long deadline = mono_ms() + (long long)timeout_s * 1000;
+	size_t used = 0;
+	int p[2], status = 0, rc = 0, eof = 0;
+	pid_t pid;
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -errno;
+	pid = fork();
+	if (pid < 0) {
+		rc = -errno;
+		close(p[0]);
+		close(p[1]);
+		return rc;
+	}
+	if (pid == 0) {
+		int devnull = open("/dev/null", O_RDONLY);
+
+		setpgid(0, 0);
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (devnull >= 0)
+			dup2(devnull, 0);
+		dup2(p[1], 1);
+		dup2(p[1], 2);
+		execvp(argv[0], argv);
+		dprintf(2, "cannot run %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	setpgid(pid, pid);
+	close(p[1]);
+	while (!eof) {
+		struct pollfd pfd = {.fd = p[0], .events = POLLIN};
+		ssize_t n;
+
+		if (b->ag->stopping || sender_lapsed(b->snd)) {
+			rc = -ECANCELED;
+			break;
+		}
+		if (mono_ms() > deadline) {
+			rc = -ETIMEDOUT;
+			break;
+		}
+		if (poll(&pfd, 1, 250) <= 0)
+			continue;
+		n = read(p[0], chunk, sizeof(chunk));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			eof = 1;
+			break;
+		}
+		for (ssize_t i = 0; i < n; i++) {
+			if (chunk[i] == '\n' || used == sizeof(line)) {
+				child_line(b, line, used);
+				used = 0;
+				if (chunk[i] == '\n')
+					continue;
+			}
+			line[used++] = chunk[i];
+		}
+	}
+	if (used)
+		child_line(b, line, used);
+	close(p[0]);
+	if (rc < 0)
+		kill(-pid, SIGKILL);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (rc < 0)
+		return rc;
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	return 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+}
+
+/* The folder of build.sh and payloads.sh: $XENCI_HYPERVISOR_DIR, else
+ * hypervisor/ beside the binary's build folder (a source checkout), else the
+ * installed copy. */
+static char *find_hypervisor_dir(void)
+{
+	const char *env = getenv("XENCI_HYPERVISOR_DIR");
+	char exe[PATH_MAX];
+	ssize_t n;
+	char *d;
+
+	if (env && *env)
+		return xstrdup(env);
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n > 0) {
+		char *slash;
+		int up;
+
+		exe[n] = '\0';
+		for (up = 0; up < 3; up++) {
+			slash = strrchr(exe, '/');
+			if (slash == NULL)
+				break;
+			*slash = '\0';
+			d = xasprintf("%s/hypervisor/build.sh", exe);
+			if (access(d, X_OK) == 0) {
+				free(d);
+				return xasprintf("%s/hypervisor", exe);
+			}
+			free(d);
+		}
+	}
+	return xstrdup("/usr/share/xenci/hypervisor");
+}
+
+/* The build under bubblewrap: no network, the system read-only, only the work
+ * tree, the output folder and the compiler cache writable. XENCI_BWRAP=0
+ * turns it off (a host where user namespaces are not allowed). */
+static int use_bwrap(void)
+{
+	const char *e = getenv("XENCI_BWRAP");
+
+	if (e && !strcmp(e, "0"))
+		return 0;
+	return access("/usr/bin/bwrap", X_OK) == 0;
+}
+
+static char *cache_root(void)
+{
+	const char *c = getenv("XENCI_CACHE"), *home = getenv("HOME");
+
+	if (c && *c)
+		return xstrdup(c);
+	return xasprintf("%s/.cache/xenci", home && *home ? home : "/root");
+}
+
+static int run_build(struct build *b)
+{
+	char *script = xasprintf("%s/build.sh", b->hvdir);
+	char *ccache = NULL, *croot = cache_root();
+	char *argv[32];
+	int n = 0, rc;
+
+	if (use_bwrap()) {
+		ccache = xasprintf("%s/ccache", croot);
+		mkdir_p(ccache);
+		argv[n++] = "bwrap";
+		argv[n++] = "--ro-bind";
+		argv[n++] = "/";
+		argv[n++] = "/";
+		argv[n++] = "--dev";
+		argv[n++] = "/dev";
+		argv[n++] = "--proc";
+		argv[n++] = "/proc";
+		argv[n++] = "--tmpfs";
+		argv[n++] = "/tmp";
+		argv[n++] = "--bind";
+		argv[n++] = b->src;
+		argv[n++] = b->src;
+		argv[n++] = "--bind";
+		argv[n++] = b->out;
+		argv[n++] = b->out;
+		argv[n++] = "--bind";
+		argv[n++] = ccache;
+		argv[n++] = ccache;
+		argv[n++] = "--unshare-all";
+		argv[n++] = "--die-with-parent";
+		argv[n++] = "--";
+		note(b,
+		     "sandbox: bwrap (no network, read-only system; writable: the work tree, "
+		     "%s, %s)",
+		     b->out, ccache);
+	}
+	argv[n++] = script;
+	argv[n++] = (char *)b->arch;
+	argv[n++] = b->src;
+	argv[n++] = b->out;
+	argv[n] = NULL;
+	rc = run_child(b, argv, BUILD_TIMEOUT_S);
+	free(ccache);
+	free(croot);
+	free(script);
+	return rc;
+}
+
+/* HEAD first: the controller may have it (an unchanged dom0 payload). */
+static int upload(struct build *b, const char *file, json_t *arts, const char *name, char *err,
+		  size_t errlen)
+{
+	char hex[SHA256_HEX_LEN + 1], path[128];
+	long long size = 0;
+	struct http_reply r;
+	int rc, tries;
+
+	rc = sha256_file(hex, file, &size);
+	if (rc < 0) {
+		snprintf(err, errlen, "%s: %s", file, strerror(-rc));
+		return rc;
+	}
+	snprintf(path, sizeof(path), "/api/v1/artifacts/%s", hex);
+	for (tries = 0; tries < 5; tries++) {
+		http_reply_init(&r);
+		rc = http_request(&b->h, "HEAD", path, NULL, NULL, 0, NULL, &r);
+		if (rc == 0 && r.status == 200) {
+			note(b, "artifact %s %s (%lld bytes): the controller has it", name, hex,
+			     size);
+			http_reply_release(&r);
+			break;
+		}
+		http_reply_release(&r);
+		http_reply_init(&r);
+		rc = http_upload_file(&b->h, path, file, &r);
+		if (rc == 0 && (r.status == 200 || r.status == 201)) {
+			note(b, "artifact %s %s (%lld bytes) uploaded", name, hex, size);
+			http_reply_release(&r);
+			break;
+		}
+		snprintf(err, errlen, "upload of %s: %s (HTTP %ld)", name, r.error, r.status);
+		http_reply_release(&r);
+		rc = -EIO;
+		if (b->ag->stopping)
+			break;
+		sleep((unsigned)(1 << tries));
+	}
+	if (rc < 0)
+		return rc;
+	json_object_set_new(arts, name,
+			    json_pack("{s:s, s:I}", "sha256", hex, "size", (json_int_t)size));
+	return 0;
+}
+
+json_t *builder_declare_json(const struct agent_config *cfg)
+{
+	json_t *arches;
+
+	if (!cfg->build)
+		return json_null();
+	arches = json_array();
+	json_array_append_new(arches, json_string("x86_64"));
+	/* arm64 is cross-compiled */
+	if (access("/usr/bin/aarch64-linux-gnu-gcc", X_OK) == 0)
+		json_array_append_new(arches, json_string("arm64"));
+	return json_pack("{s:o}", "arches", arches);
+}
+
+static json_t *build_result(struct build *b, const char *verdict, const char *reason)
+{
+	return json_pack("{s:s, s:s, s:O, s:[]}", "verdict", verdict, "reason", reason, "stages",
+			 b->stages, "testcases");
+}
+
+/* One build: sync, build, payloads, upload. Returns the result to post. */
+static json_t *build_once(struct build *b)
+{
+	char err[600], why[900], *file = NULL, *binfo_path = NULL;
+	json_t *arts = NULL, *binfo = NULL, *res;
+	long long t;
+	int rc, written, removed, k;
+
+	if (!name_ok(b->tree, 64) || !hex_ok(b->commit, 40) ||
+	    (strcmp(b->arch, "x86_64") && strcmp(b->arch, "arm64"))) {
+		snprintf(why, sizeof(why),
+			 "not a buildable revision: tree \"%.64s\", commit "
+			 "\"%.64s\", arch \"%.32s\"",
+			 b->tree, b->commit, b->arch);
+		return build_result(b, "fail", why);
+	}
+	snprintf(err, sizeof(err), "%s/build.sh", b->hvdir);
+	if (access(err, X_OK) < 0) {
+		snprintf(why, sizeof(why), "the build recipe %.500s is missing", err);
+		return build_result(b, "infra", why);
+	}
+
+	t = mono_ms();
+	note(b, "sync %s %s into %s", b->tree, b->commit, b->src);
+	rc = sync_tree(b, &written, &removed, err, sizeof(err));
+	if (rc < 0) {
+		stage_done(b, "sync", "fail", t);
+		note(b, "failure sync: %s", err);
+		snprintf(why, sizeof(why), "sync: %s", err);
+		return build_result(b, rc == -ENOENT ? "fail" : "infra", why);
+	}
+	if (write_scmversion(b) < 0) {
+		stage_done(b, "sync", "fail", t);
+		return build_result(b, "infra", "cannot write .scmversion");
+	}
+	note(b, "sync: %d file%s written, %d removed", written, written == 1 ? "" : "s", removed);
+	stage_done(b, "sync", "pass", t);
+
+	t = mono_ms();
+	sender_set_stage(b->snd, "build");
+	if (mkdir_p(b->out) < 0) {
+		snprintf(why, sizeof(why), "cannot make %.500s", b->out);
+		return build_result(b, "infra", why);
+	}
+	rc = run_build(b);
+	if (rc != 0) {
+		stage_done(b, "build", rc == -ETIMEDOUT ? "timeout" : "fail", t);
+		if (rc == -ETIMEDOUT) {
+			snprintf(why, sizeof(why), "the build took more than %d s",
+				 BUILD_TIMEOUT_S);
+			return build_result(b, "timeout", why);
+		}
+		if (rc == -ECANCELED)
+			return build_result(b, "infra", "the build was stopped");
+		if (rc < 0 || rc == 127) {
+			snprintf(why, sizeof(why), "the build could not run (%d)", rc);
+			return build_result(b, "infra", why);
+		}
+		note(b, "failure build: exit status %d", rc);
+		snprintf(why, sizeof(why), "build failed: %s",
+			 b->first_error[0] ? b->first_error : "see the log");
+		return build_result(b, "fail", why);
+	}
+	stage_done(b, "build", "pass", t);
+
+	t = mono_ms();
+	sender_set_stage(b->snd, "payloads");
+	{
+		char *script = xasprintf("%s/payloads.sh", b->hvdir);
+		char *argv[] = {script, (char *)b->arch, b->payloads, NULL};
+
+		mkdir_p(b->payloads);
+		b->first_error[0] = '\0';
+		rc = run_child(b, argv, PAYLOADS_TIMEOUT_S);
+		free(script);
+	}
+	if (rc != 0) {
+		stage_done(b, "payloads", "fail", t);
+		snprintf(why, sizeof(why), "the dom0 payloads could not be made (%d): %s", rc,
+			 b->first_error);
+		return build_result(b, "infra", why);
+	}
+	stage_done(b, "payloads", "pass", t);
+
+	t = mono_ms();
+	sender_set_stage(b->snd, "upload");
+	arts = json_object();
+	for (k = 0; k < 3; k++) {
+		free(file);
+		file = k == 0 ? xasprintf("%s/xen", b->out)
+			      : xasprintf("%s/%s", b->payloads, artifact_names[k]);
+		if (upload(b, file, arts, artifact_names[k], err, sizeof(err)) < 0) {
+			stage_done(b, "upload", "fail", t);
+			snprintf(why, sizeof(why), "artifact %s: %s", artifact_names[k], err);
+			res = build_result(b, "infra", why);
+			goto out;
+		}
+	}
+	binfo_path = xasprintf("%s/build-info.json", b->out);
+	binfo = json_load_file(binfo_path, 0, NULL);
+	if (!json_is_object(binfo)) {
+		stage_done(b, "upload", "fail", t);
+		res = build_result(b, "infra", "build.sh wrote no build-info.json");
+		goto out;
+	}
+	stage_done(b, "upload", "pass", t);
+	snprintf(why, sizeof(why), "Xen %s built for %s (%s)", jstr(binfo, "xen_version", "?"),
+		 b->arch, jstr(binfo, "changeset", "?"));
+	res = build_result(b, "pass", why);
+	json_object_set(res, "artifacts", arts);
+	json_object_set(res, "build_info", binfo);
+out:
+	json_decref(arts);
+	json_decref(binfo);
+	free(binfo_path);
+	free(file);
+	return res;
+}
+
+static void *builder_main(void *arg)
+{
+	struct build_run *br = arg;
+	struct agent *ag = br->ag;
+	struct build b;
+	json_t *result;
+	char err[256];
+	int rc;
+
+	memset(&b, 0, sizeof(b));
+	b.ag = ag;
+	b.t0_ms = mono_ms();
+	b.id = jint(br->attempt, "id", 0);
+	b.rev = json_object_get(br->attempt, "revision");
+	b.tree = jstr(b.rev, "tree", "");
+	b.commit = jstr(b.rev, "commit", "");
+	b.arch = jstr(br->attempt, "arch", "");
+	b.stages = json_array();
+	log_info("attempt %lld: build %s %s for %s", b.id, b.tree, b.commit, b.arch);
+	rc = spool_open(&b.sa, ag->cfg.spool_dir, b.id, br->attempt, ag->cfg.limits.log_bytes);
+	if (rc < 0) {
+		json_t *res = json_pack("{s:s, s:s, s:i}", "verdict", "infra", "reason",
+					"the agent cannot spool the attempt", "log_length", 0);
+
+		log_warnx("attempt %lld: cannot spool: %s", b.id, strerror(-rc));
+		client_init(&b.h, &ag->cfg);
+		client_post_result(&b.h, b.id, res, err, sizeof(err));
+		http_client_release(&b.h);
+		json_decref(res);
+		goto done;
+	}
+	if (sender_start(&b.snd, &ag->cfg, b.sa, 0) < 0) {
+		spool_close(b.sa);
+		goto done;
+	}
+	sender_set_stage(b.snd, "sync");
+	client_init(&b.h, &ag->cfg);
+	b.h.timeout_ms = 300000;
+	b.home = xasprintf("%s/builder", ag->cfg.work_dir);
+	b.src = xasprintf("%s/src/%s-%s", b.home, b.tree, b.arch);
+	b.out = xasprintf("%s/out/%lld", b.home, b.id);
+	b.payloads = xasprintf("%s/payloads/%s", b.home, b.arch);
+	b.hvdir = find_hypervisor_dir();
+	note(&b, "build attempt %lld: tree %s, commit %s, arch %s (agent %s)", b.id, b.tree,
+	     b.commit, b.arch, ag->cfg.agent);
+	result = build_once(&b);
+	if (b.spool_failed) {
+		json_object_set_new(result, "verdict", json_string("infra"));
+		json_object_set_new(result, "reason",
+				    json_string("the agent could not spool the log"));
+	}
+	note(&b, "verdict %s: %s", jstr(result, "verdict", "?"), jstr(result, "reason", ""));
+	snprintf(br->verdict, sizeof(br->verdict), "%s", jstr(result, "verdict", "?"));
+	log_info("attempt %lld: build %s: %s", b.id, br->verdict, jstr(result, "reason", ""));
+	if (spool_set_result(b.sa, result) < 0)
+		log_warnx("attempt %lld: cannot store the result", b.id);
+	json_decref(result);
+	/* the artifacts are the controller's now: the output folder can go */
+	rm_tree(b.out);
+	sender_finish(b.snd);
+	while (!ag->stopping) {
+		int finished;
+
+		pthread_mutex_lock(&b.snd->mu);
+		finished = b.snd->done;
+		pthread_mutex_unlock(&b.snd->mu);
+		if (finished)
+			break;
+		usleep(20 * 1000);
+	}
+	sender_stop_free(b.snd, 5000);
+	http_client_release(&b.h);
+done:
+	json_decref(b.stages);
+	free(b.home);
+	free(b.src);
+	free(b.out);
+	free(b.payloads);
+	free(b.hvdir);
+	br->done = 1;
+	return NULL;
+}
+
+int builder_start(struct build_run **out, struct agent *ag, json_t *attempt)
+{
+	struct build_run *br = xcalloc(1, sizeof(*br));
+	int rc;
+
+	br->ag = ag;
+	br->attempt = attempt;
+	rc = pthread_create(&br->thread, NULL, builder_main, br);
+	if (rc != 0) {
+		free(br);
+		return -rc;
+	}
+	*out = br;
+	return 0;
+}
+
+void builder_join_free(struct build_run *br)
+{
+	if (br == NULL)
+		return;
+	pthread_join(br->thread, NULL);
+	json_decref(br->attempt);
+	free(br);
+}

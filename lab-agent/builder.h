@@ -1,0 +1,50 @@
+/* The builder: an agent whose file says `build: true` also claims build
+ * attempts (docs/builders.md). One build runs at a time, on its own thread:
+ *
+ *   sync      the revision's files from the controller (manifest + blobs, see
+ *             docs/api.md "Sources for builders") into a work tree kept per
+ *             (tree, arch): only changed blobs are written, files that went
+ *             away are deleted, so make stays incremental; blobs are cached
+ *             by oid and checked against it
+ *   build     hypervisor/build.sh ARCH SRC OUT (under bwrap when available),
+ *             its output streamed as the attempt's log
+ *   payloads  hypervisor/payloads.sh ARCH DIR (cached by the script)
+ *   upload    xen, dom0-kernel, dom0-initrd by sha256 (HEAD first)
+ *
+ * and posts the result with the artifacts and build_info. A compile error is
+ * `fail` (the compiler's error is in the log and the reason); an unknown
+ * revision is `fail` too (no retry can help); a lab problem (controller
+ * unreachable, disk, a missing recipe) is `infra`. */
+#ifndef XENCI_AGENT_BUILDER_H
+#define XENCI_AGENT_BUILDER_H
+
+#include <jansson.h>
+#include <pthread.h>
+#include <signal.h>
+
+#include "board.h"
+
+struct agent;
+
+struct build_run {
+	struct agent *ag;
+	json_t *attempt;
+	pthread_t thread;
+	volatile sig_atomic_t done;
+	char verdict[16];
+};
+
+/* The "builder" member of the declare call: {"arches": [...]}, or JSON null
+ * when cfg does not build. New reference. */
+json_t *builder_declare_json(const struct agent_config *cfg);
+
+/* Starts the build of a claimed build attempt (takes the attempt reference). */
+int builder_start(struct build_run **out, struct agent *ag, json_t *attempt);
+/* Joins (waiting if needed) and frees; NULL is fine. */
+void builder_join_free(struct build_run *b);
+
+/* A path from a manifest is safe to write below a work tree: relative, no
+ * "." or ".." component, no empty component, printable, at most 1024 bytes. */
+int builder_path_ok(const char *path);
+
+#endif
