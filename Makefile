@@ -124,7 +124,8 @@ format:
 
 analyze:
 	cppcheck --quiet --error-exitcode=1 --std=c11 --enable=warning,performance,portability \
-		--inline-suppr --suppressions-list=.cppcheck-suppressions -D__GNUC__ -Ilib \
+		--inline-suppr --suppressions-list=.cppcheck-suppressions --library=tests/analyze/jansson.cfg \
+		-D__GNUC__ -DXENCI_VERSION=\"0\" -Ilib -Icontroller -Ilab-agent -Icli \
 		lib controller lab-agent cli tests
 
 clean:
