@@ -43,6 +43,11 @@ static const struct vfield config_fields[] = {
      .help = "longest claim long-poll",
      .min = 0,
      .max = 600000},
+    {.name = "priority_age_seconds",
+     .type = V_INT,
+     .help = "waiting worth one priority class",
+     .min = 1,
+     .max = 86400},
     {.name = "tls", .type = V_OBJECT, .fields = tls_fields, .help = "HTTPS"},
     {.name = "trees", .type = V_OBJECT, .help = "watched trees"},
     {.name = NULL},
@@ -56,6 +61,7 @@ void config_init(struct ctl_config *c)
 	c->max_attempts = 3;
 	c->unhealthy_streak = 3;
 	c->claim_max_ms = 60000;
+	c->priority_age_ms = 600000;
 }
 
 void config_release(struct ctl_config *c)
@@ -116,6 +122,7 @@ int config_load(struct ctl_config *c, const char *path, struct buf *err)
 	c->max_attempts = (int)jint(root, "max_attempts", c->max_attempts);
 	c->unhealthy_streak = (int)jint(root, "unhealthy_streak", c->unhealthy_streak);
 	c->claim_max_ms = (int)jint(root, "claim_max_ms", c->claim_max_ms);
+	c->priority_age_ms = jint(root, "priority_age_seconds", c->priority_age_ms / 1000) * 1000;
 	if ((tls = json_object_get(root, "tls")) != NULL) {
 		set_str(&c->tls_cert, tls, "cert");
 		set_str(&c->tls_key, tls, "key");

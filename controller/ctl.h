@@ -12,19 +12,20 @@
 #include <sqlite3.h>
 
 struct ctl_config {
-	char *file;		/* the config file, or NULL */
-	char *listen;		/* "127.0.0.1:8080" */
-	char *data;		/* the data folder */
-	char *jobs_dir;		/* the folder of the job files */
-	char *schema_dir;	/* schema/NNNN-*.sql */
-	char *web_dir;		/* the page's static assets; NULL: web/ next to the binary's folder */
-	int lease_seconds;	/* 60 */
-	int max_attempts;	/* 3 */
-	int unhealthy_streak;	/* 3 */
+	char *file;	      /* the config file, or NULL */
+	char *listen;	      /* "127.0.0.1:8080" */
+	char *data;	      /* the data folder */
+	char *jobs_dir;	      /* the folder of the job files */
+	char *schema_dir;     /* schema/NNNN-*.sql */
+	char *web_dir;	      /* the page's static assets; NULL: web/ next to the binary's folder */
+	int lease_seconds;    /* 60 */
+	int max_attempts;     /* 3 */
+	int unhealthy_streak; /* 3 */
 	char *health_check_job; /* NULL: health checks are plain re-enables */
 	char *tls_cert, *tls_key;
-	int claim_max_ms; /* the longest long-poll: 60000 */
-	json_t *trees;	  /* the open `trees` mapping (flights engineer's) */
+	int claim_max_ms;	   /* the longest long-poll: 60000 */
+	long long priority_age_ms; /* waiting this long is worth one priority class */
+	json_t *trees;		   /* the open `trees` mapping (flights engineer's) */
 };
 
 struct ctl {

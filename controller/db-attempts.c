@@ -11,10 +11,8 @@
 #include "xmalloc.h"
 
 /* The scheduling key: priority class, aged by waiting time. */
-#define RANK                                                                                       \
-	"(a.priority * "                                                                           \
-	"600000"                                                                                   \
-	" + a.queued_at)"
+/* The scheduling key: priority class, aged by waiting time (:age ms per class). */
+#define RANK "(a.priority * :age + a.queued_at)"
 
 #define ATTEMPT_VISIBLE "(b.visibility IS NULL OR b.visibility = 'public' OR ?1 OR g.name = ?2)"
 #define ATTEMPT_FROM                                                                               \
@@ -125,6 +123,15 @@ void db_attempts_finalize(void)
 	db_finalize(st, Q_N);
 }
 
+/* db_use() for a statement ordered by RANK: binds the ageing step. */
+static sqlite3_stmt *use_ranked(sqlite3_stmt *s)
+{
+	db_use(s);
+	sqlite3_bind_int64(s, sqlite3_bind_parameter_index(s, ":age"),
+			   ctl.cfg.priority_age_ms > 0 ? ctl.cfg.priority_age_ms : PRIORITY_AGE_MS);
+	return s;
+}
+
 void attempt_release(struct attempt *a)
 {
 	if (a == NULL)
@@ -208,7 +215,7 @@ static int first_id(long long *id, sqlite3_stmt *s)
 
 int db_attempt_pick_board(long long *id, const char *agent, const json_t *boards)
 {
-	sqlite3_stmt *s = db_use(st[Q_PICK_BOARD]);
+	sqlite3_stmt *s = use_ranked(st[Q_PICK_BOARD]);
 
 	db_bind_text(s, 1, agent);
 	db_bind_json(s, 2, boards);
@@ -217,7 +224,7 @@ int db_attempt_pick_board(long long *id, const char *agent, const json_t *boards
 
 int db_attempt_pick_build(long long *id, const json_t *arches)
 {
-	sqlite3_stmt *s = db_use(st[Q_PICK_BUILD]);
+	sqlite3_stmt *s = use_ranked(st[Q_PICK_BUILD]);
 
 	db_bind_json(s, 1, arches);
 	return first_id(id, s);
@@ -225,7 +232,7 @@ int db_attempt_pick_build(long long *id, const json_t *arches)
 
 long long db_attempt_rank(long long id)
 {
-	sqlite3_stmt *s = db_use(st[Q_RANK]);
+	sqlite3_stmt *s = use_ranked(st[Q_RANK]);
 	long long r = 0;
 
 	sqlite3_bind_int64(s, 1, id);
@@ -407,7 +414,7 @@ char *db_attempts_list_text(const char *state, const char *board, int limit, lon
 
 json_t *db_queue(const struct viewer *v, int limit)
 {
-	sqlite3_stmt *s = db_use(st[Q_QUEUE]);
+	sqlite3_stmt *s = use_ranked(st[Q_QUEUE]);
 
 	bind_viewer(s, v);
 	sqlite3_bind_int(s, 3, limit);

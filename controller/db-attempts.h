@@ -7,7 +7,8 @@
 #include "db-boards.h"
 
 /* Priorities: lower runs first. A queued attempt ages by one class every
- * PRIORITY_AGE_MS of waiting, so background work is never starved. */
+ * priority_age_seconds of waiting (config; default PRIORITY_AGE_MS), so background
+ * work is never starved. */
 enum priority {
 	PRIO_HEALTH = -1,
 	PRIO_GATE = 0,

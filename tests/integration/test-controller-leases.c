@@ -107,7 +107,8 @@ static int setup(void **state)
 	(void)state;
 	if (harness_controller_init(&ctl) < 0)
 		return -1;
-	ctl.extra_config = "lease_seconds: 1\nmax_attempts: 2\nunhealthy_streak: 2\n";
+	ctl.extra_config = "lease_seconds: 1\nmax_attempts: 2\nunhealthy_streak: 2\n"
+			   "priority_age_seconds: 1\n";
 	harness_write_file(ctl.jobs, "fake-smoke.yaml", job_fake);
 	if (harness_controller_start(&ctl) < 0 ||
 	    harness_token(&ctl, "agent", "lab-a", agent_tok, sizeof(agent_tok)) < 0 ||
@@ -211,6 +212,31 @@ static void test_priorities(void **state)
 	}
 }
 
+/* No starvation: background work that waited longer than its classes are worth
+ * (priority_age_seconds: 1 here) runs before a newer gate flight. */
+static void test_ageing(void **state)
+{
+	long long bg, gate, id;
+	json_t *a = NULL;
+	char path[96];
+
+	(void)state;
+	bg = flight("background");
+	usleep(3500 * 1000);
+	gate = flight("gate");
+	id = claim(&a);
+	assert_true(id > 0);
+	assert_int_equal(jint(a, "flight", 0), bg);
+	json_decref(a);
+	snprintf(path, sizeof(path), "/api/v1/attempts/%lld/result", id);
+	assert_int_equal(call(agent_tok, "POST", path, "{\"verdict\": \"pass\"}", NULL), 200);
+	id = claim(&a);
+	assert_int_equal(jint(a, "flight", 0), gate);
+	json_decref(a);
+	snprintf(path, sizeof(path), "/api/v1/attempts/%lld/result", id);
+	assert_int_equal(call(agent_tok, "POST", path, "{\"verdict\": \"pass\"}", NULL), 200);
+}
+
 static void test_cancel(void **state)
 {
 	json_t *j = NULL;
@@ -287,6 +313,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_lapse_requeue_and_health),
 	    cmocka_unit_test(test_priorities),
+	    cmocka_unit_test(test_ageing),
 	    cmocka_unit_test(test_cancel),
 	    cmocka_unit_test(test_kill9_resumes),
 	};
