@@ -182,7 +182,7 @@ static int attempt_health_check(const struct attempt *a, long long *hc)
 	snprintf(n.board, sizeof(n.board), "%s", a->board);
 	snprintf(n.arch, sizeof(n.arch), "%s", a->arch);
 	snprintf(n.state, sizeof(n.state), "queued");
-	n.number = 1;
+	n.number = a->health_check ? a->number + 1 : 1;
 	n.priority = PRIO_HEALTH;
 	n.health_check = 1;
 	/* A health check of a test that needs artifacts reuses that test's build. */
@@ -279,6 +279,11 @@ int attempt_finish_with(struct attempt *a, const char *verdict, const char *reas
 			goto fail;
 		}
 		json_decref(d);
+		if (attempt_health_check(a, &hc) < 0)
+			goto fail;
+		json_array_append_new(offer, json_integer(hc));
+	} else if (a->health_check && strcmp(verdict, "pass") && strcmp(verdict, "cancelled")) {
+		/* A failed health check: the board stays unhealthy and is checked again. */
 		if (attempt_health_check(a, &hc) < 0)
 			goto fail;
 		json_array_append_new(offer, json_integer(hc));

@@ -403,6 +403,59 @@ static void test_kill9_stream(void **state)
 	assert_int_equal(harness_controller_stop(&c), 0);
 }
 
+/* Board health with a configured health-check job: infra results in a row make the
+ * board unhealthy and queue that job first; a failed check is followed by another;
+ * a pass makes the board healthy and the queued retry runs. */
+static void test_health_check_job(void **state)
+{
+	struct harness_controller c;
+	char agent[128], user[128], path[128];
+	const char *verdicts[] = {"infra", "infra", "fail", "pass", "pass"};
+	const char *jobs[] = {"fake-smoke", "fake-smoke", "health", "health", "fake-smoke"};
+	const int numbers[] = {1, 2, 1, 2, 3};
+	const char *board_after[] = {"idle", "unhealthy", "unhealthy", "idle", "idle"};
+	json_t *j = NULL, *a;
+	int i;
+
+	(void)state;
+	assert_int_equal(harness_controller_init(&c), 0);
+	c.extra_config = "unhealthy_streak: 2\nhealth_check_job: health\nmax_attempts: 5\n";
+	harness_write_file(c.jobs, "fake-smoke.yaml", job_fake);
+	harness_write_file(c.jobs, "health.yaml", "name: health\nrequires: {}\n");
+	assert_int_equal(harness_controller_start(&c), 0);
+	assert_int_equal(harness_token(&c, "user", NULL, user, sizeof(user)), 0);
+	assert_int_equal(harness_token(&c, "agent", "lab-h", agent, sizeof(agent)), 0);
+	assert_int_equal(call(&c, agent, "PUT", "/api/v1/agents/lab-h/boards",
+			      "{\"protocol\": 1, \"boards\": [{\"name\": \"bh\", \"arch\":"
+			      " \"x86_64\", \"class\": \"q35\"}]}",
+			      NULL),
+			 200);
+	assert_int_equal(call(&c, user, "POST", "/api/v1/flights",
+			      "{\"tree\": \"xen\", \"commit\": \"" COMMIT "\", \"jobs\":"
+			      " [\"fake-smoke\"]}",
+			      NULL),
+			 201);
+	for (i = 0; i < 5; i++) {
+		char body[64];
+
+		assert_int_equal(call(&c, agent, "POST", "/api/v1/agents/lab-h/claim",
+				      "{\"boards\": [\"bh\"], \"wait_ms\": 0}", &j),
+				 200);
+		a = json_object_get(j, "attempt");
+		assert_string_equal(jstr(json_object_get(a, "job"), "name", ""), jobs[i]);
+		assert_int_equal(jint(a, "number", 0), numbers[i]);
+		assert_int_equal(jbool(a, "health_check", 0), !strcmp(jobs[i], "health"));
+		snprintf(path, sizeof(path), "/api/v1/attempts/%lld/result", jint(a, "id", 0));
+		json_decref(j);
+		snprintf(body, sizeof(body), "{\"verdict\": \"%s\"}", verdicts[i]);
+		assert_int_equal(call(&c, agent, "POST", path, body, NULL), 200);
+		assert_int_equal(call(&c, NULL, "GET", "/api/v1/boards/bh", NULL, &j), 200);
+		assert_string_equal(jstr(j, "state", ""), board_after[i]);
+		json_decref(j);
+	}
+	assert_int_equal(harness_controller_stop(&c), 0);
+}
+
 static void test_https(void **state)
 {
 	struct harness_controller c;
@@ -457,6 +510,7 @@ int main(void)
 	    cmocka_unit_test(test_events_and_metrics),
 	    cmocka_unit_test(test_check_mode),
 	    cmocka_unit_test(test_https),
+	    cmocka_unit_test(test_health_check_job),
 	    cmocka_unit_test(test_kill9_stream),
 	};
 
