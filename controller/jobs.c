@@ -181,7 +181,8 @@ int jobs_load_dir(const char *dir, int store, struct buf *err)
 		names[n++] = xasprintf("%s/%s", dir, e->d_name);
 	}
 	closedir(d);
-	qsort(names, n, sizeof(*names), name_cmp);
+	if (n > 1)
+		qsort(names, n, sizeof(*names), name_cmp);
 	for (i = 0; i < n; i++) {
 		struct yaml_doc doc;
 		struct vctx ctx;
