@@ -56,7 +56,7 @@ FUZZ_BIN := $(patsubst tests/fuzz/%.c,$(BUILD)/tests/fuzz/%,$(FUZZ_SRC))
 BROWSER_BIN := $(patsubst tests/browser/%.c,$(BUILD)/tests/browser/%,$(BROWSER_SRC))
 
 .SECONDARY:
-.PHONY: all tests deps check check-run format analyze bench bench-bisect fuzz clean
+.PHONY: all tests deps check check-run format analyze bench bench-bisect fuzz clean demo
 all: $(PROGRAMS)
 tests: $(UNIT_BIN) $(INTEG_BIN) $(BENCH_BIN) $(BROWSER_BIN) $(if $(SANITIZE),,$(FUZZ_BIN))
 
@@ -118,6 +118,13 @@ bench: deps
 bench-bisect: $(BUILD)/tests/bench/bench-bisect
 	@$(BUILD)/tests/bench/bench-bisect $(BENCH_BISECT_ARGS)
 
+# The whole lab on one machine: controller, one agent, both QEMU boards, real Xen.
+# DEMO_PORT, DEMO_DIR, DEMO_TREE and DEMO_EXIT_AFTER_FLIGHT=1 are passed to demo/run.sh.
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory hypervisor
+	@demo/run.sh
+
 FORMAT_SRC = $(shell git ls-files '*.c' '*.h') $(wildcard $(foreach d,lib controller lab-agent cli tests/*,$(d)/*.[ch]))
 format:
 	clang-format -i $(sort $(FORMAT_SRC))
@@ -132,4 +139,5 @@ clean:
 	rm -rf build
 
 -include hypervisor/hypervisor.mk
+-include packaging/packaging.mk
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -140,10 +140,16 @@ cat <<EOF
     # a new commit on the watched branch becomes a flight within ${XENCI_POLL:-5} s:
     (cd $tree && echo '/* demo */' >> xen/common/version.c && git commit -qam "demo change")
     # a patch series, tested before review:
-    (cd $tree && git format-patch -1 -o /tmp/demo-series) && $bin/xenci submit --follow /tmp/demo-series/*.patch
-    # a regression, bisected automatically: commit a panic() on top of a passing head
-    (cd $tree && sed -i 's/^void __init noreturn __start_xen(/&/' xen/arch/x86/setup.c && ...)
-    see docs/bisection.md; follow it with: $bin/xenci bisections
+    git -C $tree worktree add -q --detach /tmp/demo-patch && (cd /tmp/demo-patch &&
+      echo '/* a patch */' >> xen/common/version.c && git commit -qam "demo: a patch" &&
+      git format-patch -q -1 -o /tmp/demo-series) && $bin/xenci submit --follow /tmp/demo-series/*.patch
+    # a regression, bisected automatically: a passing head, then a few commits, one of
+    # them a panic() early in Xen's start-up (both boards fail; the bisection finds it):
+    (cd $tree && for i in 1 2 3; do echo "/* \$i */" >> xen/common/version.c; git commit -qam "demo \$i"; done &&
+      sed -i '0,/^    console_init_preirq();\$/s//    console_init_preirq();\n    panic("demo regression\\n");/' xen/arch/*/setup.c &&
+      git commit -qam "demo: a regression" && echo "/* 4 */" >> xen/common/version.c && git commit -qam "demo 4")
+        $bin/xenci bisections; $bin/xenci bisection 1     (docs/bisection.md)
+    # undo: (cd $tree && git reset --hard $head)
 
 EOF
 
