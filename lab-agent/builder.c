@@ -47,6 +47,7 @@ struct build {
 	char *src;	   /* WORK/builder/src/TREE-ARCH: the work tree */
 	char *out;	   /* WORK/builder/out/ID */
 	char *payloads;	   /* WORK/builder/payloads/ARCH */
+	char *blobs;	   /* WORK/builder/blobs: the blob cache */
 	char *hvdir;	   /* the folder holding build.sh and payloads.sh */
 	int spool_failed;
 	char first_error[ERROR_MAX]; /* the compiler's first "error:" line */
@@ -243,9 +244,10 @@ static int mkdir_parents(const char *path)
 
 /* The blob's bytes: from the cache, else from the controller (then cached).
  * Checks the content against the oid either way. */
-static int get_blob(struct build *b, const char *oid, struct buf *data, char *err, size_t errlen)
+static int get_blob(struct builder_source *b, const char *oid, struct buf *data, char *err,
+		    size_t errlen)
 {
-	char *cached = xasprintf("%s/blobs/%.2s/%s", b->home, oid, oid + 2);
+	char *cached = xasprintf("%s/%.2s/%s", b->blob_dir, oid, oid + 2);
 	struct http_reply r;
 	char path[256];
 	int rc = 0;
@@ -255,7 +257,8 @@ static int get_blob(struct build *b, const char *oid, struct buf *data, char *er
 	buf_reset(data);
 	snprintf(path, sizeof(path), "/api/v1/trees/%s/blobs/%s", b->tree, oid);
 	http_reply_init(&r);
-	if (http_request(&b->h, "GET", path, NULL, NULL, 0, NULL, &r) < 0 || r.status != 200) {
+	b->fetched++;
+	if (http_request(b->h, "GET", path, NULL, NULL, 0, NULL, &r) < 0 || r.status != 200) {
 		snprintf(err, errlen, "blob %s: %s (HTTP %ld)", oid, r.error, r.status);
 		rc = r.status == 0 || r.status >= 500 ? -EAGAIN : -ENOENT;
 		http_reply_release(&r);
@@ -289,8 +292,8 @@ static int rm_tree(const char *path)
 }
 
 /* Puts one manifest entry into the work tree. */
-static int put_file(struct build *b, const char *rel, const char *mode, const char *oid, char *err,
-		    size_t errlen)
+static int put_file(struct builder_source *b, const char *rel, const char *mode, const char *oid,
+		    char *err, size_t errlen)
 {
 	struct buf data = BUF_INIT(BLOB_MAX);
 	char *path = xasprintf("%s/%s", b->src, rel);
@@ -332,10 +335,7 @@ out:
 	return rc;
 }
 
-/* Brings the work tree to the revision. Returns 0, -ENOENT when the
- * controller does not know the revision (err says so), other negatives for
- * lab problems. written and removed count what changed. */
-static int sync_tree(struct build *b, int *written, int *removed, char *err, size_t errlen)
+int builder_sync(struct builder_source *b, char *err, size_t errlen)
 {
 	char *state_path = xasprintf("%s.manifest", b->src), path[256];
 	json_t *old = NULL, *now = json_object(), *files, *f;
@@ -345,14 +345,14 @@ static int sync_tree(struct build *b, int *written, int *removed, char *err, siz
 	size_t i;
 	int rc = 0, tries;
 
-	*written = *removed = 0;
+	b->written = b->removed = b->fetched = 0;
 	http_reply_init(&r);
 	snprintf(path, sizeof(path), "/api/v1/trees/%s/commits/%s/manifest", b->tree, b->commit);
 	for (tries = 0;; tries++) {
-		rc = http_json(&b->h, "GET", path, NULL, &r);
+		rc = http_json(b->h, "GET", path, NULL, &r);
 		if (rc == 0 && r.status > 0 && r.status < 500)
 			break;
-		if (tries >= 4 || b->ag->stopping) {
+		if (tries >= 4) {
 			snprintf(err, errlen, "manifest of %s: %s", b->commit, r.error);
 			rc = -EAGAIN;
 			goto out;
@@ -406,7 +406,7 @@ static int sync_tree(struct build *b, int *written, int *removed, char *err, siz
 				rc = -EPROTO; /* a blob of its own manifest is missing */
 			goto out;
 		}
-		(*written)++;
+		b->written++;
 	}
 	json_object_foreach (old, k, v) {
 		char *full;
@@ -415,7 +415,7 @@ static int sync_tree(struct build *b, int *written, int *removed, char *err, siz
 			continue;
 		full = xasprintf("%s/%s", b->src, k);
 		if (unlink(full) == 0)
-			(*removed)++;
+			b->removed++;
 		free(full);
 	}
 	if (json_dump_file(now, state_path, JSON_COMPACT) < 0) {
@@ -723,7 +723,8 @@ static json_t *build_once(struct build *b)
 	char err[600], why[900], *file = NULL, *binfo_path = NULL;
 	json_t *arts = NULL, *binfo = NULL, *res;
 	long long t;
-	int rc, written, removed, k;
+	struct builder_source bs;
+	int rc, k;
 
 	if (!name_ok(b->tree, 64) || !hex_ok(b->commit, 40) ||
 	    (strcmp(b->arch, "x86_64") && strcmp(b->arch, "arm64"))) {
@@ -741,7 +742,13 @@ static json_t *build_once(struct build *b)
 
 	t = mono_ms();
 	note(b, "sync %s %s into %s", b->tree, b->commit, b->src);
-	rc = sync_tree(b, &written, &removed, err, sizeof(err));
+	memset(&bs, 0, sizeof(bs));
+	bs.h = &b->h;
+	bs.tree = b->tree;
+	bs.commit = b->commit;
+	bs.src = b->src;
+	bs.blob_dir = b->blobs;
+	rc = builder_sync(&bs, err, sizeof(err));
 	if (rc < 0) {
 		stage_done(b, "sync", "fail", t);
 		note(b, "failure sync: %s", err);
@@ -752,7 +759,8 @@ static json_t *build_once(struct build *b)
 		stage_done(b, "sync", "fail", t);
 		return build_result(b, "infra", "cannot write .scmversion");
 	}
-	note(b, "sync: %d file%s written, %d removed", written, written == 1 ? "" : "s", removed);
+	note(b, "sync: %d file%s written (%d blob%s fetched), %d removed", bs.written,
+	     bs.written == 1 ? "" : "s", bs.fetched, bs.fetched == 1 ? "" : "s", bs.removed);
 	stage_done(b, "sync", "pass", t);
 
 	t = mono_ms();
@@ -878,6 +886,7 @@ static void *builder_main(void *arg)
 	b.src = xasprintf("%s/src/%s-%s", b.home, b.tree, b.arch);
 	b.out = xasprintf("%s/out/%lld", b.home, b.id);
 	b.payloads = xasprintf("%s/payloads/%s", b.home, b.arch);
+	b.blobs = xasprintf("%s/blobs", b.home);
 	b.hvdir = find_hypervisor_dir();
 	note(&b, "build attempt %lld: tree %s, commit %s, arch %s (agent %s)", b.id, b.tree,
 	     b.commit, b.arch, ag->cfg.agent);
@@ -914,6 +923,7 @@ done:
 	free(b.src);
 	free(b.out);
 	free(b.payloads);
+	free(b.blobs);
 	free(b.hvdir);
 	br->done = 1;
 	return NULL;

@@ -12,14 +12,12 @@
 #   4. a revision the tree does not have: the build ends `fail` with the reason
 # The work tree, blob cache and ccache persist between the cases (incremental
 # builds). XENCI_KEEP=1 keeps the temp folder. Prints "N passed, N failed".
+# Setup and helpers: tests/e2e/lib-e2e.sh.
 set -uo pipefail
 
-root=${XENCI_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
-build=${XENCI_BUILD:-$root/build}
 passed=0
 failed=0
-pids=()
-T=$(mktemp -d /tmp/xenci-e2e.XXXXXX)
+. "$(dirname "$0")/lib-e2e.sh"
 
 ok() { passed=$((passed + 1)); echo "ok - $*"; }
 bad() { failed=$((failed + 1)); echo "FAIL - $*"; }
@@ -28,135 +26,19 @@ check() { # description command...
 	shift
 	if "$@"; then ok "$what"; else bad "$what"; fi
 }
-
-cleanup() {
-	local p
-	for p in "${pids[@]}"; do
-		kill -TERM "$p" 2>/dev/null
-	done
-	for p in "${pids[@]}"; do
-		for _ in $(seq 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-		kill -KILL "$p" 2>/dev/null
-		wait "$p" 2>/dev/null
-	done
-	pids=()
-	if [[ -n ${XENCI_KEEP:-} ]]; then
-		echo "# kept $T"
-	else
-		rm -rf "$T"
-	fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
 finish() {
 	echo "$passed passed, $failed failed"
 	((failed == 0))
 	exit $?
 }
+e2e_fatal() { failed=$((failed + 1)); finish; }
 
-die() { # a setup step failed: the rest cannot run
-	bad "$*"
-	[[ -f $T/agent.log ]] && tail -n 30 "$T/agent.log" | sed 's/^/  agent| /'
-	[[ -f $T/controller.log ]] && tail -n 30 "$T/controller.log" | sed 's/^/  controller| /'
-	finish
-}
-
-# The tree under test: import it (apt) when missing.
-if [[ ! -d $root/hypervisor/xen/.git ]]; then
-	echo "# hypervisor/xen is missing: make hypervisor"
-	make -C "$root" --no-print-directory hypervisor >"$T/import.log" 2>&1 ||
-		die "make hypervisor (see $T/import.log)"
-fi
-for bin in xenci-controller xenci-agent xenci; do
-	[[ -x $build/$bin ]] || die "$build/$bin is not built"
-done
-
-git clone -q "$root/hypervisor/xen" "$T/xen" || die "git clone of hypervisor/xen"
-git -C "$T/xen" config user.email e2e@xenci.invalid
-git -C "$T/xen" config user.name "xenci e2e"
-base=$(git -C "$T/xen" rev-parse HEAD)
-
-mkdir -p "$T/data"
-cat >"$T/controller.yaml" <<EOF
-listen: 127.0.0.1:0
-data: $T/data
-jobs_dir: $root/jobs
-schema_dir: $root/schema
-max_attempts: 1
-unhealthy_streak: 100
-trees:
-  xen:
-    source: $T/xen
-    interval: 3600
-    branches:
-      - name: ci
-EOF
-"$build/xenci-controller" --config "$T/controller.yaml" 2>"$T/controller.log" &
-pids+=($!)
-for _ in $(seq 100); do [[ -s $T/data/controller.url ]] && break; sleep 0.1; done
-[[ -s $T/data/controller.url ]] || die "the controller did not start"
-url=$(head -1 "$T/data/controller.url")
-tok() { "$build/xenci-controller" token create --config "$T/controller.yaml" "$@" | tail -1; }
-agent_tok=$(tok --role agent --agent lab-e2e) || die "agent token"
-user_tok=$(tok --role user) || die "user token"
-admin_tok=$(tok --role admin) || die "admin token"
-export XENCI_URL=$url XENCI_TOKEN=$user_tok
-
-api() { curl -sf --max-time 30 "$url/api/v1/$1"; }
-
-cat >"$T/agent.yaml" <<EOF
-controller: $url
-agent: lab-e2e
-token: $agent_tok
-work_dir: $T/work
-build: true
-boards: [$root/boards/qemu-x86_64.yaml, $root/boards/qemu-arm64.yaml]
-limits: {claim_wait_ms: 1000, heartbeat_s: 2}
-EOF
-XENCI_HYPERVISOR_DIR=$root/hypervisor "$build/xenci-agent" -v "$T/agent.yaml" >"$T/agent.log" 2>&1 &
-agent_pid=$!
-pids+=($agent_pid)
-for _ in $(seq 100); do
-	[[ $(api boards/qemu-arm64 | jq -r .state 2>/dev/null) == idle ]] &&
-		[[ $(api boards/qemu-x86_64 | jq -r .state 2>/dev/null) == idle ]] && break
-	sleep 0.1
-done
-[[ $(api boards/qemu-x86_64 | jq -r .state 2>/dev/null) == idle ]] || die "the agent did not declare its boards"
-
-# poke CHANGE: the controller sees the branch moved; prints the flight
-poke() {
-	local want=$1 reply
-	reply=$(curl -s --max-time 60 -X POST -H "Authorization: Bearer $user_tok" \
-		-H 'Content-Type: application/json' -d '{"tree": "xen", "branch": "ci"}' "$url/api/v1/poke")
-	[[ $(jq -r .change <<<"$reply") == "$want" ]] || { echo "# poke: $reply" >&2; return 1; }
-	jq -r .flight <<<"$reply"
-}
-
-# wait_flight ID SECONDS: until no attempt is waiting, queued, claimed or running
-wait_flight() {
-	local id=$1 end=$((SECONDS + $2)) left
-	while ((SECONDS < end)); do
-		left=$(api "flights/$id" | jq '[.attempts[] | select(.state == "waiting" or .state == "queued" or .state == "claimed" or .state == "running")] | length')
-		[[ $left == 0 ]] && return 0
-		sleep 1
-	done
-	echo "# flight $id did not end in $2 s" >&2
-	api "flights/$id" | jq -c '.attempts[] | {id, kind, board, arch, state, reason, stage}' >&2
-	return 1
-}
-
-flight_json() { api "flights/$1"; }
-attempt_of() { # flight kind arch|board -> the attempt's JSON
-	flight_json "$1" | jq -c --arg k "$2" --arg w "$3" \
-		'[.attempts[] | select(.kind == $k and (.arch == $w or .board == $w))] | last'
-}
-log_of() { curl -sf --max-time 30 "$url/attempts/$1/raw"; }
+e2e_setup
 
 # 1. HEAD passes on both boards
 git -C "$T/xen" branch ci "$base"
 t0=$SECONDS
-f1=$(poke new) || die "poke of the new branch made no flight"
+f1=$(poke new) || e2e_die "poke of the new branch made no flight"
 wait_flight "$f1" 600 || bad "flight $f1 (HEAD) ended"
 echo "# flight $f1 (HEAD $base) took $((SECONDS - t0)) s"
 for arch in x86_64 arm64; do
@@ -182,10 +64,10 @@ check "HEAD: xenci flights lists the flight" bash -c '"$0" flights | grep -q "${
 sed -i '0,/^    console_init_preirq();$/s//    console_init_preirq();\n    panic("xenci: deliberate early panic\\n");/' \
 	"$T/xen/xen/arch/x86/setup.c" "$T/xen/xen/arch/arm/setup.c"
 git -C "$T/xen" checkout -q ci
-git -C "$T/xen" commit -qam "xenci e2e: panic early in start_xen" || die "panic commit"
+git -C "$T/xen" commit -qam "xenci e2e: panic early in start_xen" || e2e_die "panic commit"
 panic_commit=$(git -C "$T/xen" rev-parse HEAD)
 t0=$SECONDS
-f2=$(poke advanced) || die "poke after the panic commit made no flight"
+f2=$(poke advanced) || e2e_die "poke after the panic commit made no flight"
 wait_flight "$f2" 600 || bad "flight $f2 (panic) ended"
 echo "# flight $f2 (panic ${panic_commit:0:7}) took $((SECONDS - t0)) s"
 for board in qemu-x86_64 qemu-arm64; do
@@ -197,18 +79,15 @@ done
 
 # The regression opened bisections (controller/bisect*.c); they are not this
 # test's subject: cancel them so that their flights do not delay the next case.
-bis=$(api bisections | jq -r '.bisections[]?.id' 2>/dev/null)
-check "panic: the regression opened a bisection" test -n "$bis"
-for b in $bis; do
-	curl -sf -o /dev/null -X POST -H "Authorization: Bearer $admin_tok" "$url/api/v1/bisections/$b/cancel"
-done
+check "panic: the regression opened a bisection" test -n "$(api bisections | jq -r '.bisections[]?.id' 2>/dev/null)"
+cancel_bisections
 
 # 3. a commit that breaks the build: build fail, no boots
 git -C "$T/xen" reset -q --hard "$base"
 echo 'int xenci_broken(void) { return not_declared_anywhere; }' >>"$T/xen/xen/common/version.c"
-git -C "$T/xen" commit -qam "xenci e2e: break the build" || die "build-break commit"
+git -C "$T/xen" commit -qam "xenci e2e: break the build" || e2e_die "build-break commit"
 t0=$SECONDS
-f3=$(poke forced) || die "poke after the force-push made no flight"
+f3=$(poke forced) || e2e_die "poke after the force-push made no flight"
 wait_flight "$f3" 600 || bad "flight $f3 (build break) ended"
 echo "# flight $f3 (build break) took $((SECONDS - t0)) s"
 for arch in x86_64 arm64; do
@@ -239,8 +118,7 @@ else
 fi
 
 # No QEMU of ours outlives the agent's attempts.
-kill -TERM "$agent_pid"
-for _ in $(seq 100); do kill -0 "$agent_pid" 2>/dev/null || break; sleep 0.1; done
+e2e_stop_agent
 check "the agent stops cleanly" bash -c '! kill -0 "$0" 2>/dev/null' "$agent_pid"
 check "no QEMU of this test is left" bash -c '! pgrep -f "qemu-system.*$0/work/" >/dev/null' "$T"
 ((failed == 0)) || {

@@ -1,0 +1,151 @@
+# Sourced by tests/e2e/test-*.sh and tests/bench/bench-e2e.sh (bash): a real
+# controller watching branch `ci` of a scratch clone of hypervisor/xen, and one
+# real agent that builds and runs both QEMU boards. Every process it starts is
+# killed by PID on exit; the temp folder goes unless XENCI_KEEP is set.
+#
+#   e2e_setup            clone, controller, tokens, agent; sets T, url, base,
+#                        user_tok, admin_tok, agent_pid (calls e2e_die on failure)
+#   poke CHANGE          look at branch ci now; prints the flight (fails unless
+#                        the controller saw CHANGE: new, advanced, forced)
+#   wait_flight ID S     until no attempt of flight ID is waiting/queued/running
+#   attempt_of ID KIND ARCH|BOARD, log_of ATTEMPT, api PATH
+#   e2e_stop_agent       SIGTERM and wait for the agent
+
+root=${XENCI_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+build=${XENCI_BUILD:-$root/build}
+pids=()
+T=$(mktemp -d /tmp/xenci-e2e.XXXXXX)
+
+e2e_cleanup() {
+	local p
+	for p in "${pids[@]}"; do
+		kill -TERM "$p" 2>/dev/null
+	done
+	for p in "${pids[@]}"; do
+		for _ in $(seq 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+		kill -KILL "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	pids=()
+	if [[ -n ${XENCI_KEEP:-} ]]; then
+		echo "# kept $T"
+	else
+		rm -rf "$T"
+	fi
+}
+trap e2e_cleanup EXIT
+trap 'exit 130' INT TERM
+
+# e2e_die MESSAGE: prints the logs' tails; the caller's e2e_fatal ends the run.
+e2e_die() {
+	echo "FAIL - $*"
+	[[ -f $T/agent.log ]] && tail -n 30 "$T/agent.log" | sed 's/^/  agent| /'
+	[[ -f $T/controller.log ]] && tail -n 30 "$T/controller.log" | sed 's/^/  controller| /'
+	e2e_fatal "$*"
+}
+
+api() { curl -sf --max-time 30 "$url/api/v1/$1"; }
+log_of() { curl -sf --max-time 30 "$url/attempts/$1/raw"; }
+
+e2e_setup() {
+	local tok_out
+	# The tree under test: import it (apt) when missing.
+	if [[ ! -d $root/hypervisor/xen/.git ]]; then
+		echo "# hypervisor/xen is missing: make hypervisor"
+		make -C "$root" --no-print-directory hypervisor >"$T/import.log" 2>&1 ||
+			e2e_die "make hypervisor (see $T/import.log)"
+	fi
+	for bin in xenci-controller xenci-agent xenci; do
+		[[ -x $build/$bin ]] || e2e_die "$build/$bin is not built"
+	done
+	git clone -q "$root/hypervisor/xen" "$T/xen" || e2e_die "git clone of hypervisor/xen"
+	git -C "$T/xen" config user.email e2e@xenci.invalid
+	git -C "$T/xen" config user.name "xenci e2e"
+	base=$(git -C "$T/xen" rev-parse HEAD)
+
+	mkdir -p "$T/data"
+	cat >"$T/controller.yaml" <<EOF
+listen: 127.0.0.1:0
+data: $T/data
+jobs_dir: $root/jobs
+schema_dir: $root/schema
+max_attempts: 1
+unhealthy_streak: 100
+trees:
+  xen:
+    source: $T/xen
+    interval: 3600
+    branches:
+      - name: ci
+EOF
+	"$build/xenci-controller" --config "$T/controller.yaml" 2>"$T/controller.log" &
+	pids+=($!)
+	for _ in $(seq 100); do [[ -s $T/data/controller.url ]] && break; sleep 0.1; done
+	[[ -s $T/data/controller.url ]] || e2e_die "the controller did not start"
+	url=$(head -1 "$T/data/controller.url")
+	tok_out() { "$build/xenci-controller" token create --config "$T/controller.yaml" "$@" | tail -1; }
+	agent_tok=$(tok_out --role agent --agent lab-e2e) || e2e_die "agent token"
+	user_tok=$(tok_out --role user) || e2e_die "user token"
+	admin_tok=$(tok_out --role admin) || e2e_die "admin token"
+	export XENCI_URL=$url XENCI_TOKEN=$user_tok
+
+	cat >"$T/agent.yaml" <<EOF
+controller: $url
+agent: lab-e2e
+token: $agent_tok
+work_dir: $T/work
+build: true
+boards: [$root/boards/qemu-x86_64.yaml, $root/boards/qemu-arm64.yaml]
+limits: {claim_wait_ms: 1000, heartbeat_s: 2}
+EOF
+	XENCI_HYPERVISOR_DIR=$root/hypervisor "$build/xenci-agent" -v "$T/agent.yaml" >"$T/agent.log" 2>&1 &
+	agent_pid=$!
+	pids+=($agent_pid)
+	for _ in $(seq 100); do
+		[[ $(api boards/qemu-arm64 | jq -r .state 2>/dev/null) == idle ]] &&
+			[[ $(api boards/qemu-x86_64 | jq -r .state 2>/dev/null) == idle ]] && break
+		sleep 0.1
+	done
+	[[ $(api boards/qemu-x86_64 | jq -r .state 2>/dev/null) == idle ]] ||
+		e2e_die "the agent did not declare its boards"
+}
+
+poke() {
+	local want=$1 reply
+	reply=$(curl -s --max-time 60 -X POST -H "Authorization: Bearer $user_tok" \
+		-H 'Content-Type: application/json' -d '{"tree": "xen", "branch": "ci"}' "$url/api/v1/poke")
+	[[ $(jq -r .change <<<"$reply") == "$want" ]] || { echo "# poke: $reply" >&2; return 1; }
+	jq -r .flight <<<"$reply"
+}
+
+wait_flight() {
+	local id=$1 end=$((SECONDS + $2)) left
+	while ((SECONDS < end)); do
+		left=$(api "flights/$id" | jq '[.attempts[] | select(.state == "waiting" or .state == "queued" or .state == "claimed" or .state == "running")] | length')
+		[[ $left == 0 ]] && return 0
+		sleep 0.2
+	done
+	echo "# flight $id did not end in $2 s" >&2
+	api "flights/$id" | jq -c '.attempts[] | {id, kind, board, arch, state, reason, stage}' >&2
+	return 1
+}
+
+attempt_of() {
+	api "flights/$1" | jq -c --arg k "$2" --arg w "$3" \
+		'[.attempts[] | select(.kind == $k and (.arch == $w or .board == $w))] | last'
+}
+
+# Cancels every bisection (a regression opens one; its flights would delay the
+# next case).
+cancel_bisections() {
+	local b
+	for b in $(api bisections | jq -r '.bisections[]?.id' 2>/dev/null); do
+		curl -sf -o /dev/null -X POST -H "Authorization: Bearer $admin_tok" \
+			"$url/api/v1/bisections/$b/cancel"
+	done
+}
+
+e2e_stop_agent() {
+	kill -TERM "$agent_pid" 2>/dev/null
+	for _ in $(seq 100); do kill -0 "$agent_pid" 2>/dev/null || break; sleep 0.1; done
+}

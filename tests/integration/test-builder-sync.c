@@ -1,0 +1,231 @@
+/* The builder's source sync (lab-agent/builder.c) against a real controller
+ * serving a real git repository (manifest + blob routes): the first sync
+ * writes every file with its mode (an executable, a symlink); the next one
+ * writes only what changed, keeps the mtimes of the rest, deletes files that
+ * left the tree and leaves build output alone; a second work tree takes every
+ * blob from the cache; an unknown revision is -ENOENT; manifest paths that
+ * would leave the work tree are refused. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <utime.h>
+
+#include "../harness/harness.h"
+#include "../../lab-agent/builder.h"
+
+static struct harness_controller ctl;
+static char repo[400], agent_tok[128], extra[600];
+static int started;
+
+static int git(const char *a1, const char *a2, const char *a3, const char *a4, char *out,
+	       size_t outlen)
+{
+	char buf[64];
+	char *argv[] = {"/usr/bin/git", "-C",	    repo,	(char *)a1,
+			(char *)a2,	(char *)a3, (char *)a4, NULL};
+
+	if (out == NULL) {
+		out = buf;
+		outlen = sizeof(buf);
+	}
+	return harness_run(argv, out, outlen);
+}
+
+static void commit(const char *msg, char hex[41])
+{
+	char out[128];
+
+	assert_int_equal(git("add", "-A", NULL, NULL, NULL, 0), 0);
+	assert_int_equal(git("commit", "-qm", msg, NULL, NULL, 0), 0);
+	assert_int_equal(git("rev-parse", "HEAD", NULL, NULL, out, sizeof(out)), 0);
+	memcpy(hex, out, 40);
+	hex[40] = '\0';
+}
+
+static void put(const char *rel, const char *text)
+{
+	char p[600];
+	FILE *f;
+
+	snprintf(p, sizeof(p), "%s/%s", repo, rel);
+	f = fopen(p, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static int setup(void **state)
+{
+	char *argv[] = {"/usr/bin/git", "init", "-q", "-b", "main", repo, NULL};
+	char out[64];
+
+	(void)state;
+	if (harness_controller_init(&ctl) < 0)
+		return -1;
+	snprintf(repo, sizeof(repo), "%s/repo", ctl.dir);
+	if (harness_run(argv, out, sizeof(out)) != 0)
+		return -1;
+	git("config", "user.email", "t@xenci.invalid", NULL, NULL, 0);
+	git("config", "user.name", "t", NULL, NULL, 0);
+	snprintf(extra, sizeof(extra), "trees:\n  xen:\n    source: %s\n    interval: 3600\n",
+		 repo);
+	ctl.extra_config = extra;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	if (started)
+		harness_controller_stop(&ctl);
+	return 0;
+}
+
+static void read_text(const char *dir, const char *rel, char *out, size_t outlen)
+{
+	char p[700];
+	FILE *f;
+	size_t n;
+
+	snprintf(p, sizeof(p), "%s/%s", dir, rel);
+	f = fopen(p, "r");
+	assert_non_null(f);
+	n = fread(out, 1, outlen - 1, f);
+	out[n] = '\0';
+	fclose(f);
+}
+
+static void test_sync(void **state)
+{
+	char c1[41], c2[41], src[400], src2[400], blobs[400], p[700], text[256], err[512];
+	struct builder_source s;
+	struct http_client h;
+	struct stat st;
+	struct utimbuf old = {1000000, 1000000};
+
+	(void)state;
+	mkdir(repo, 0755);
+	snprintf(p, sizeof(p), "%s/dir", repo);
+	mkdir(p, 0755);
+	put("a.c", "int a;\n");
+	put("dir/run.sh", "#!/bin/sh\necho hi\n");
+	snprintf(p, sizeof(p), "%s/dir/run.sh", repo);
+	chmod(p, 0755);
+	put("gone.txt", "bye\n");
+	snprintf(p, sizeof(p), "%s/link", repo);
+	assert_int_equal(symlink("a.c", p), 0);
+	commit("one", c1);
+	put("dir/run.sh", "#!/bin/sh\necho changed\n");
+	snprintf(p, sizeof(p), "%s/gone.txt", repo);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s/new", repo);
+	mkdir(p, 0755);
+	put("new/n.txt", "new\n");
+	commit("two", c2);
+
+	assert_int_equal(harness_controller_start(&ctl), 0);
+	started = 1;
+	assert_int_equal(harness_token(&ctl, "agent", "b1", agent_tok, sizeof(agent_tok)), 0);
+	assert_int_equal(harness_http(&ctl, agent_tok, &h), 0);
+	snprintf(src, sizeof(src), "%s/work/src/xen-x86_64", ctl.dir);
+	snprintf(src2, sizeof(src2), "%s/work/src/xen-arm64", ctl.dir);
+	snprintf(blobs, sizeof(blobs), "%s/work/blobs", ctl.dir);
+
+	memset(&s, 0, sizeof(s));
+	s.h = &h;
+	s.tree = "xen";
+	s.commit = c1;
+	s.src = src;
+	s.blob_dir = blobs;
+	assert_int_equal(builder_sync(&s, err, sizeof(err)), 0);
+	assert_int_equal(s.written, 4);
+	assert_int_equal(s.fetched, 4);
+	assert_int_equal(s.removed, 0);
+	read_text(src, "a.c", text, sizeof(text));
+	assert_string_equal(text, "int a;\n");
+	snprintf(p, sizeof(p), "%s/dir/run.sh", src);
+	assert_int_equal(stat(p, &st), 0);
+	assert_true(st.st_mode & S_IXUSR);
+	snprintf(p, sizeof(p), "%s/link", src);
+	assert_int_equal(lstat(p, &st), 0);
+	assert_true(S_ISLNK(st.st_mode));
+	read_text(src, "link", text, sizeof(text));
+	assert_string_equal(text, "int a;\n");
+
+	/* the unchanged file keeps its (old) mtime; build output stays */
+	snprintf(p, sizeof(p), "%s/a.c", src);
+	assert_int_equal(utime(p, &old), 0);
+	snprintf(p, sizeof(p), "%s/a.o", src);
+	assert_int_equal(symlink("whatever", p), 0);
+	s.commit = c2;
+	assert_int_equal(builder_sync(&s, err, sizeof(err)), 0);
+	assert_int_equal(s.written, 2);
+	assert_int_equal(s.removed, 1);
+	snprintf(p, sizeof(p), "%s/a.c", src);
+	assert_int_equal(stat(p, &st), 0);
+	assert_int_equal(st.st_mtime, old.modtime);
+	snprintf(p, sizeof(p), "%s/gone.txt", src);
+	assert_int_equal(access(p, F_OK), -1);
+	snprintf(p, sizeof(p), "%s/a.o", src);
+	assert_int_equal(lstat(p, &st), 0);
+	read_text(src, "dir/run.sh", text, sizeof(text));
+	assert_string_equal(text, "#!/bin/sh\necho changed\n");
+	read_text(src, "new/n.txt", text, sizeof(text));
+	assert_string_equal(text, "new\n");
+
+	/* nothing changed: nothing written */
+	assert_int_equal(builder_sync(&s, err, sizeof(err)), 0);
+	assert_int_equal(s.written, 0);
+	assert_int_equal(s.removed, 0);
+
+	/* another work tree (the other arch): every blob from the cache */
+	s.src = src2;
+	assert_int_equal(builder_sync(&s, err, sizeof(err)), 0);
+	assert_int_equal(s.written, 4);
+	assert_int_equal(s.fetched, 0);
+
+	/* a revision the tree does not have; a tree the controller does not have */
+	s.commit = "0123456789abcdef0123456789abcdef01234567";
+	assert_int_equal(builder_sync(&s, err, sizeof(err)), -ENOENT);
+	assert_non_null(strstr(err, "0123456789abcdef"));
+	s.commit = c1;
+	s.tree = "nope";
+	assert_int_equal(builder_sync(&s, err, sizeof(err)), -ENOENT);
+	http_client_release(&h);
+}
+
+static void test_paths(void **state)
+{
+	static const char *const good[] = {
+	    "a", "xen/common/version.c", ".scmversion", "a/.b", "a..b/c", NULL};
+	static const char *const bad[] = {"",  "/etc/passwd", "../x", "a/../../b", "a//b", "a/",
+					  ".", "a/./b",	      "a\nb", "..",	   "x/..", NULL};
+	char longp[1100];
+	size_t i;
+
+	(void)state;
+	for (i = 0; good[i]; i++)
+		assert_true(builder_path_ok(good[i]));
+	for (i = 0; bad[i]; i++)
+		assert_false(builder_path_ok(bad[i]));
+	memset(longp, 'a', sizeof(longp) - 1);
+	longp[sizeof(longp) - 1] = '\0';
+	assert_false(builder_path_ok(longp));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_paths),
+	    cmocka_unit_test(test_sync),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
