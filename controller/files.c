@@ -71,10 +71,19 @@ int serve_file(struct req *r, const char *path, const char *content_type)
 	}
 	rc = range_parse(req_header(r, "Range"), (long long)sb.st_size, &from, &to);
 	if (rc < 0) {
+		char body[160];
+		int n;
+
 		close(fd);
-		resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+		n = snprintf(body, sizeof(body),
+			     "{\"error\":\"range not satisfiable\",\"detail\":{\"size\":%lld}}",
+			     (long long)sb.st_size);
+		resp = MHD_create_response_from_buffer((size_t)n, body, MHD_RESPMEM_MUST_COPY);
+		if (resp == NULL)
+			return -ENOMEM;
 		snprintf(hdr, sizeof(hdr), "bytes */%lld", (long long)sb.st_size);
 		MHD_add_response_header(resp, "Content-Range", hdr);
+		MHD_add_response_header(resp, "Content-Type", "application/json");
 		return reply_response(r, 416, resp);
 	}
 	if (rc == 1) {

@@ -323,6 +323,12 @@ static void test_build_then_tests(void **state)
 		assert_int_equal(r.body.len, 4);
 		assert_memory_equal(r.body.data, "this", 4);
 		http_reply_release(&r);
+		http_reply_init(&r);
+		range[0] = "Range: bytes=100-";
+		assert_int_equal(http_request(&h, "GET", path, NULL, NULL, 0, range, &r), 0);
+		assert_int_equal(r.status, 416);
+		assert_string_equal(jstr(r.json, "error", ""), "range not satisfiable");
+		http_reply_release(&r);
 		http_client_release(&h);
 	}
 	snprintf(path, sizeof(path), "/api/v1/attempts/%lld/result", build);
