@@ -8,7 +8,7 @@
 
 BUILD ?= build
 CC ?= cc
-SUITES ?= unit integration fuzz e2e browser
+SUITES ?= unit integration fuzz docs e2e browser
 
 PKGS := libmicrohttpd libcurl jansson yaml-0.1 sqlite3 libgit2 libserialport \
 	libusb-1.0 libcrypto gmime-3.0

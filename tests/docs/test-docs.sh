@@ -1,0 +1,240 @@
+#!/usr/bin/env bash
+# tests/docs/test-docs.sh — the commands the docs give, run for real where this machine can:
+#  - --help and --version of the three programs (README's quick start builds them); a bad
+#    option exits 2, as the man pages say; every option a program's --help names is in
+#    its man page, and the man pages format without warnings;
+#  - xenci-agent --check of every board file in boards/ (must pass) and boards/examples/
+#    (must pass, or fail only for hardware or secrets absent here: a missing serial device
+#    or token file; the same file with those pointed at stand-ins here must then pass);
+#  - docs/contributing-a-board.md: its ```yaml file=PATH board and agent files are
+#    checked the same way; its ```sh-here blocks run (against the installed programs,
+#    /usr/local read as the install prefix); ```sh blocks need hardware or root and are
+#    not run;
+#  - make install DESTDIR=… puts every file in place and the installed programs run;
+#    make install PREFIX=… gives a controller that starts from the example configuration
+#    and serves its page's assets, an agent that declares the QEMU board to it, and units
+#    that systemd-analyze verify accepts (when present).
+# Ends with "N passed, N failed". Every process it starts is killed by PID.
+set -uo pipefail
+root=${XENCI_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
+build=${XENCI_BUILD:-$root/build}
+tmp=$(mktemp -d)
+pids=()
+pass=0
+fail=0
+
+cleanup() {
+	local p
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+ok() {
+	pass=$((pass + 1))
+	echo "ok   $1"
+}
+bad() {
+	fail=$((fail + 1))
+	echo "FAIL $1"
+	[[ -n ${2:-} && -s $2 ]] && sed 's/^/     | /' "$2" | head -20
+}
+# check NAME CMD...: passes when CMD exits 0; its output is kept in $tmp/out.
+check() {
+	local name=$1
+	shift
+	if "$@" >"$tmp/out" 2>&1; then ok "$name"; else bad "$name" "$tmp/out"; fi
+}
+
+# --- the programs ------------------------------------------------------------------------
+for prog in xenci-controller xenci-agent xenci; do
+	bin=$build/$prog
+	if out=$("$bin" --help 2>&1) && grep -q "^usage: $prog" <<<"$out"; then
+		ok "$prog --help"
+	else
+		bad "$prog --help: $out"
+	fi
+	if out=$("$bin" --version 2>&1) && [[ $out =~ ^$prog\ [0-9a-z.-]+$ ]]; then
+		ok "$prog --version ($out)"
+	else
+		bad "$prog --version: $out"
+	fi
+	"$bin" --no-such-option >/dev/null 2>&1
+	rc=$?
+	if [[ $rc == 2 ]]; then ok "$prog --no-such-option exits 2"; else bad "$prog bad option exits $rc"; fi
+	case $prog in xenci) man=$root/packaging/man/xenci.1 ;; *) man=$root/packaging/man/$prog.8 ;; esac
+	missing=""
+	for opt in $("$bin" --help 2>&1 | grep -oE -- '--[a-z][a-z-]+' | sort -u); do
+		grep -qF -- "${opt//-/\\-}" "$man" || missing+=" $opt"
+	done
+	if [[ -z $missing ]]; then ok "$(basename "$man") names every option of --help"; else bad "$(basename "$man") lacks:$missing"; fi
+	if command -v groff >/dev/null; then
+		check "$(basename "$man") formats without warnings" bash -c \
+			"w=\$(groff -man -Tutf8 -ww -z '$man' 2>&1); [[ -z \$w ]] || { echo \"\$w\"; exit 1; }"
+	fi
+done
+
+# --- board and agent files ---------------------------------------------------------------
+# Messages about what only the lab has: a serial device, a token file.
+absent_re='(no serial device|token_file: cannot read)'
+
+# standin FILE: a copy in $tmp/standin/ (same folder layout below $2) whose serial devices,
+# token files, TFTP, work and cache folders are stand-ins that exist here.
+standin() {
+	local f=$1 dst=$2
+	mkdir -p "$(dirname "$dst")" "$tmp/standin-tftp" "$tmp/standin-work"
+	echo xci_standin >"$tmp/standin.token"
+	sed -E -e "s|^(\s*device:\s*).*|\1/dev/null|" \
+		-e "s|^(\s*token_file:\s*).*|\1$tmp/standin.token|" \
+		-e "s|^(\s*tftp_dir:\s*).*|\1$tmp/standin-tftp|" \
+		-e "s|^(\s*work_dir:\s*).*|\1$tmp/standin-work|" \
+		-e "s|^(\s*cache_dir:\s*).*|\1$tmp/standin-work/cache|" "$f" >"$dst"
+}
+
+# check_board NAME FILE COPY_ROOT: FILE passes --check, or fails only with $absent_re
+# messages and its stand-in copy (below COPY_ROOT, next to its neighbours) passes.
+check_board() {
+	local name=$1 f=$2 copy=$3 rc
+	"$build/xenci-agent" --check "$f" >"$tmp/check" 2>&1
+	rc=$?
+	if [[ $rc == 0 ]]; then
+		ok "xenci-agent --check $name"
+		return
+	fi
+	if grep -vE "$absent_re|files? OK" "$tmp/check" | grep -q .; then
+		bad "xenci-agent --check $name: not only absent hardware" "$tmp/check"
+		return
+	fi
+	standin "$f" "$copy"
+	if "$build/xenci-agent" --check "$copy" >"$tmp/check2" 2>&1; then
+		ok "xenci-agent --check $name: only absent here ($(grep -oE "$absent_re" "$tmp/check" | sort -u | paste -sd, -)); passes with stand-ins"
+	else
+		bad "xenci-agent --check $name with stand-ins" "$tmp/check2"
+	fi
+}
+
+before_var=$(ls -d /var/lib/xenci-agent /var/cache/xenci-agent 2>/dev/null)
+cp -r "$root/boards" "$tmp/boards-copy"
+for f in "$root"/boards/*.yaml; do
+	check "xenci-agent --check boards/$(basename "$f")" "$build/xenci-agent" --check "$f"
+done
+for f in "$root"/boards/examples/*.yaml; do
+	check_board "boards/examples/$(basename "$f")" "$f" "$tmp/boards-copy/examples/$(basename "$f")"
+done
+after_var=$(ls -d /var/lib/xenci-agent /var/cache/xenci-agent 2>/dev/null)
+if [[ $before_var == "$after_var" ]]; then ok "--check of the examples created no folder"; else bad "--check created $after_var"; fi
+
+# --- make install ------------------------------------------------------------------------
+dest=$tmp/dest
+check "make install DESTDIR" make -C "$root" --no-print-directory BUILD="$build" install DESTDIR="$dest" PREFIX=/usr/local
+for f in bin/xenci-controller bin/xenci-agent bin/xenci share/man/man1/xenci.1 \
+	share/man/man8/xenci-controller.8 share/man/man8/xenci-agent.8 \
+	lib/systemd/system/xenci-controller.service lib/systemd/system/xenci-agent@.service \
+	lib/sysusers.d/xenci.conf share/xenci/web/xenci.css share/xenci/web/xenci.js \
+	share/xenci/jobs/xen-smoke.yaml share/xenci/schema/0001-core.sql \
+	share/xenci/boards/qemu-x86_64.yaml share/xenci/boards/examples/agent.yaml \
+	share/xenci/hypervisor/build.sh share/xenci/examples/controller.yaml; do
+	[[ -e $dest/usr/local/$f ]] || missing_inst+=" $f"
+done
+if [[ -z ${missing_inst:-} ]]; then ok "installed files in place"; else bad "not installed:$missing_inst"; fi
+if [[ -x $dest/usr/local/share/xenci/hypervisor/build.sh ]]; then ok "hypervisor scripts executable"; else bad "build.sh not executable"; fi
+if grep -q '@[A-Z]*@' "$dest"/usr/local/lib/systemd/system/* "$dest"/usr/local/share/xenci/examples/*; then
+	bad "placeholders left in the installed units or examples"
+else
+	ok "units and examples name the install paths"
+fi
+for prog in xenci-controller xenci-agent xenci; do
+	check "installed $prog --version" "$dest/usr/local/bin/$prog" --version
+done
+
+prefix=$tmp/prefix
+check "make install PREFIX" make -C "$root" --no-print-directory BUILD="$build" install PREFIX="$prefix"
+if command -v systemd-analyze >/dev/null; then
+	for u in "$prefix"/lib/systemd/system/*.service; do
+		check "systemd-analyze verify $(basename "$u")" env MANPATH="$prefix/share/man" systemd-analyze verify "$u"
+	done
+fi
+check "installed controller --check of the example configuration" \
+	"$prefix/bin/xenci-controller" --check --config "$prefix/share/xenci/examples/controller.yaml"
+
+# The installed controller from the example configuration (its own data folder and port).
+sed -e "s|^data:.*|data: $tmp/ctl|" -e "s|^listen:.*|listen: 127.0.0.1:0|" \
+	"$prefix/share/xenci/examples/controller.yaml" >"$tmp/controller.yaml"
+(cd "$tmp" && exec "$prefix/bin/xenci-controller" --config "$tmp/controller.yaml") >"$tmp/ctl.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 100); do [[ -s $tmp/ctl/controller.url ]] && break; sleep 0.1; done
+url=$(cat "$tmp/ctl/controller.url" 2>/dev/null)
+if [[ -n $url ]]; then ok "installed controller serves ($url)"; else bad "installed controller did not start" "$tmp/ctl.log"; fi
+if [[ -n $url ]]; then
+	if curl -fsS "$url/static/xenci.css" -o "$tmp/css" && cmp -s "$tmp/css" "$root/web/xenci.css"; then
+		ok "installed controller serves web/xenci.css from the installed web_dir"
+	else
+		bad "installed controller: /static/xenci.css"
+	fi
+	check "installed controller /metrics" bash -c "curl -fsS '$url/metrics' | grep -q '^xenci_queue_depth '"
+fi
+
+# --- docs/contributing-a-board.md ----------------------------------------------------------
+doc=$root/docs/contributing-a-board.md
+work=$tmp/doc
+mkdir -p "$work"
+# ```yaml file=PATH blocks: PATH below $work/files, checked like the examples.
+awk -v out="$work/files" '
+	/^```yaml file=/ { f = out "/" substr($2, 6); sub("//", "/", f); n = split(f, a, "/");
+		d = substr(f, 1, length(f) - length(a[n])); system("mkdir -p \"" d "\""); on = 1; next }
+	/^```/ { if (on) close(f); on = 0; next }
+	on { print > f }' "$doc"
+# Stand-ins for all first: an agent file's boards are its neighbours' copies.
+while IFS= read -r f; do
+	standin "$f" "$work/standin${f#"$work/files"}"
+done < <(find "$work/files" -name '*.yaml' 2>/dev/null)
+nfiles=0
+while IFS= read -r f; do
+	nfiles=$((nfiles + 1))
+	rel=${f#"$work/files"}
+	check_board "docs: $rel" "$f" "$work/standin$rel"
+done < <(find "$work/files" -name '*.yaml' 2>/dev/null | sort)
+if ((nfiles >= 3)); then ok "docs: $nfiles board and agent files found"; else bad "docs: only $nfiles yaml file= blocks"; fi
+
+# ```sh-here blocks, in order, in one scratch folder, with the installed programs first
+# on PATH and /usr/local standing for the install prefix.
+awk -v out="$work/block" '
+	/^```sh-here/ { n++; on = 1; next }
+	/^```/ { on = 0; next }
+	on { print > (out "-" sprintf("%02d", n) ".sh") }' "$doc"
+nblocks=0
+for b in "$work"/block-*.sh; do
+	[[ -e $b ]] || break
+	nblocks=$((nblocks + 1))
+	sed -i "s|/usr/local|$prefix|g" "$b"
+	check "docs: sh-here block $(basename "$b" .sh) ($(head -1 "$b"))" \
+		env -C "$work" PATH="$prefix/bin:$PATH" bash -euo pipefail "$b"
+done
+if ((nblocks >= 2)); then ok "docs: $nblocks sh-here blocks found"; else bad "docs: only $nblocks sh-here blocks"; fi
+
+# The doc's trial: the installed controller on the trial's data folder (where the doc
+# made the agent's token), the agent from the doc's agent file (only the port differs).
+if [[ -s $work/trial/agent.yaml && -s $work/trial/agent.token ]]; then
+	(cd "$work" && exec "$prefix/bin/xenci-controller" --config "$prefix/share/xenci/examples/controller.yaml" \
+		--data trial/ci --listen 127.0.0.1:0) >"$tmp/trial-ctl.log" 2>&1 &
+	pids+=($!)
+	for _ in $(seq 100); do [[ -s $work/trial/ci/controller.url ]] && break; sleep 0.1; done
+	turl=$(cat "$work/trial/ci/controller.url" 2>/dev/null)
+	sed -e "s|^controller:.*|controller: $turl|" "$work/trial/agent.yaml" >"$work/trial/agent-here.yaml"
+	"$prefix/bin/xenci-agent" "$work/trial/agent-here.yaml" >"$tmp/agent.log" 2>&1 &
+	pids+=($!)
+	state=""
+	for _ in $(seq 100); do
+		state=$(curl -fsS "$turl/api/v1/boards/qemu-x86_64" 2>/dev/null | grep -oE '"state": *"[a-z]+"' | head -1)
+		[[ $state == *idle* ]] && break
+		sleep 0.1
+	done
+	if [[ $state == *idle* ]]; then ok "docs: the trial agent's board is idle on the controller"; else bad "docs: trial board state '$state'" "$tmp/agent.log"; fi
+	check "docs: the board's page shows it" bash -c "curl -fsS '$turl/boards/qemu-x86_64' | grep -q 'qemu-x86_64'"
+	check "docs: xenci boards lists it" bash -c "'$prefix/bin/xenci' --url '$turl' boards | grep -E 'qemu-x86_64.*idle'"
+else
+	bad "docs: the sh-here blocks made no trial agent file or token"
+fi
+
+echo "$pass passed, $fail failed"
+[[ $fail == 0 ]]
