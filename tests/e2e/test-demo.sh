@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# make demo, non-interactively: demo/run.sh with DEMO_EXIT_AFTER_FLIGHT=1 on a free
+# port, a scratch folder and a scratch clone of hypervisor/xen (the demo's push gate
+# writes a ref). Checks that the flight passed on both boards, that the page answered,
+# and that the demo left no process behind.
+set -uo pipefail
+root=${XENCI_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
+build=${XENCI_BUILD:-$root/build}
+T=$(mktemp -d /tmp/xenci-demo.XXXXXX)
+trap 'rm -rf "$T"' EXIT
+pass=0
+fail=0
+check() { # name command...
+	local name=$1
+	shift
+	if "$@"; then echo "ok - $name"; pass=$((pass + 1)); else echo "not ok - $name"; fail=$((fail + 1)); fi
+}
+
+if [[ ! -d $root/hypervisor/xen/.git ]]; then
+	make -C "$root" --no-print-directory hypervisor >"$T/import.log" 2>&1 || {
+		tail "$T/import.log"
+		echo "0 passed, 1 failed"
+		exit 1
+	}
+fi
+git clone -q "$root/hypervisor/xen" "$T/xen"
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+
+DEMO_PORT=$port DEMO_DIR=$T/demo DEMO_TREE=$T/xen DEMO_EXIT_AFTER_FLIGHT=1 \
+	timeout 900 "$root/demo/run.sh" >"$T/demo.out" 2>&1
+rc=$?
+sed 's/^/  demo| /' "$T/demo.out" | tail -n 30
+check "the demo exits 0 after its flight (every board passed, the page answered)" test "$rc" = 0
+check "qemu-x86_64 passed" grep -Eq 'qemu-x86_64 +xen-smoke +pass +5 +0' "$T/demo.out"
+check "qemu-arm64 passed" grep -Eq 'qemu-arm64 +xen-smoke +pass +5 +0' "$T/demo.out"
+check "the demo printed the page's URL" grep -q "http://127.0.0.1:$port/" "$T/demo.out"
+check "nothing answers on the demo's port any more" \
+	bash -c '! curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$0/"' "$port"
+no_qemu_left() { ! pgrep -f "[q]emu-system.*$T/demo" >/dev/null; }
+check "no QEMU of the demo is left" no_qemu_left
+if ((fail)); then
+	for f in "$T"/demo/controller.log "$T"/demo/agent.log; do
+		[[ -f $f ]] && tail -n 20 "$f" | sed "s#^#  $(basename "$f")| #"
+	done
+fi
+echo "$pass passed, $fail failed"
+((fail == 0))
