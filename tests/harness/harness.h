@@ -1,5 +1,6 @@
 /* The shared test harness: a real xenci-controller process on 127.0.0.1 with a
- * temporary data folder, driven through lib/http-client (libcurl).
+ * temporary data folder, driven through lib/http-client (libcurl). Tests include
+ * it as "../harness/harness.h" (the build adds only -Ilib).
  *
  *	struct harness_controller c;
  *
