@@ -98,7 +98,8 @@ static const char *const sql[Q_N] = {
 	       " ORDER BY a.id DESC LIMIT ?6",
     /* The same list, serialised by SQLite itself: the hot read of the API. */
     [Q_LIST_JSON] =
-	"SELECT json_group_array(json(x)) FROM (SELECT json_object('id', a.id, 'flight',"
+	"SELECT '[' || coalesce(group_concat(x, ','), '') || ']' FROM (SELECT json_object('id', "
+	"a.id, 'flight',"
 	" a.flight_id, 'kind', a.kind, 'job', a.job, 'board', a.board, 'arch', a.arch, 'agent',"
 	" a.agent, 'number', a.number, 'state', a.state, 'reason', a.reason, 'stage', a.stage,"
 	" 'health_check', a.health_check, 'log_length', a.log_length, 'created', a.created,"
