@@ -174,6 +174,28 @@ if [[ -n $url ]]; then
 	check "installed controller /metrics" bash -c "curl -fsS '$url/metrics' | grep -q '^xenci_queue_depth '"
 fi
 
+# docs/operations.md's backup of a running controller: SQLite's online backup, an
+# integrity check, and a controller that starts on the copy and has the same tokens.
+if [[ -n $url ]] && command -v sqlite3 >/dev/null; then
+	probe=$("$prefix/bin/xenci-controller" token create --role user --name backup-probe --data "$tmp/ctl" \
+		--schema "$prefix/share/xenci/schema")
+	mkdir -p "$tmp/backup"
+	check "operations: sqlite3 .backup of the live database" sqlite3 "$tmp/ctl/xenci.db" ".backup '$tmp/backup/xenci.db'"
+	check "operations: PRAGMA integrity_check of the copy" bash -c "[[ \$(sqlite3 '$tmp/backup/xenci.db' 'PRAGMA integrity_check') == ok ]]"
+	check "operations: the copy lists the migrations" bash -c \
+		"[[ \$(sqlite3 '$tmp/backup/xenci.db' 'SELECT count(*) FROM schema_migrations') == $(find "$root/schema" -name "[0-9][0-9][0-9][0-9]-*.sql" | wc -l) ]]"
+	check "operations: the copy holds the token made before it" bash -c \
+		"sqlite3 '$tmp/backup/xenci.db' 'SELECT name FROM tokens' | grep -qx backup-probe"
+	(cd "$tmp" && exec "$prefix/bin/xenci-controller" --config "$tmp/controller.yaml" --data "$tmp/backup") >"$tmp/restore.log" 2>&1 &
+	pids+=($!)
+	for _ in $(seq 100); do [[ -s $tmp/backup/controller.url ]] && break; sleep 0.1; done
+	burl=$(cat "$tmp/backup/controller.url" 2>/dev/null)
+	check "operations: a controller starts on the restored copy" curl -fsS "$burl/api/v1/version"
+	check "operations: the restored controller takes the token" curl -fsS -H "Authorization: Bearer $probe" "$burl/api/v1/boards"
+	code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer xci_not_a_token" "$burl/api/v1/boards")
+	if [[ $code == 401 ]]; then ok "operations: and refuses an unknown one (401)"; else bad "operations: unknown token got $code"; fi
+fi
+
 # --- docs/contributing-a-board.md ----------------------------------------------------------
 doc=$root/docs/contributing-a-board.md
 work=$tmp/doc
