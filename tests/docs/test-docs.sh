@@ -74,6 +74,18 @@ for prog in xenci-controller xenci-agent xenci; do
 	fi
 done
 
+# Every key of the controller's configuration and of the agent file is in its man page.
+keys_in_man() { # NAME SOURCE MAN: the .name = "…" of SOURCE's vfield tables, set in bold
+	local missing="" k
+	while read -r k; do
+		grep -qE "^\.(B|BR|RB|BI) (.*[ \"])?$k([ \",)]|\$)" "$3" || missing+=" $k"
+	done < <(grep -oE '\.name = "[a-z_]+"' "$2" | cut -d'"' -f2 | sort -u)
+	if [[ -z $missing ]]; then ok "$1: every key in $(basename "$3")"; else bad "$1: $(basename "$3") lacks:$missing"; fi
+}
+keys_in_man "controller/config.c" "$root/controller/config.c" "$root/packaging/man/xenci-controller.8"
+sed -n '/agent_fields\[\]\|limits_fields\[\]/,/^};/p' "$root/lab-agent/board.c" >"$tmp/agent-fields.c"
+keys_in_man "lab-agent/board.c agent file" "$tmp/agent-fields.c" "$root/packaging/man/xenci-agent.8"
+
 # --- board and agent files ---------------------------------------------------------------
 # Messages about what only the lab has: a serial device, a token file.
 absent_re='(no serial device|token_file: cannot read)'
@@ -152,6 +164,16 @@ check "make install PREFIX" make -C "$root" --no-print-directory BUILD="$build" 
 if command -v systemd-analyze >/dev/null; then
 	for u in "$prefix"/lib/systemd/system/*.service; do
 		check "systemd-analyze verify $(basename "$u")" env MANPATH="$prefix/share/man" systemd-analyze verify "$u"
+	done
+fi
+if command -v systemd-sysusers >/dev/null; then
+	mkdir -p "$tmp/sysroot/etc"
+	check "systemd-sysusers --root: the users of the units" systemd-sysusers --root="$tmp/sysroot" "$prefix/lib/sysusers.d/xenci.conf"
+	check "sysusers: xenci, xenci-agent in dialout and plugdev" bash -c \
+		"grep -q '^xenci:' '$tmp/sysroot/etc/passwd' && grep -q '^xenci-agent:' '$tmp/sysroot/etc/passwd' &&
+		 grep -q '^dialout:.*xenci-agent' '$tmp/sysroot/etc/group' && grep -q '^plugdev:.*xenci-agent' '$tmp/sysroot/etc/group'"
+	for u in xenci-controller.service:xenci xenci-agent@.service:xenci-agent; do
+		check "${u%%:*} runs as a user sysusers makes" grep -qx "User=${u#*:}" "$prefix/lib/systemd/system/${u%%:*}"
 	done
 fi
 check "installed controller --check of the example configuration" \
