@@ -176,6 +176,18 @@ if command -v systemd-sysusers >/dev/null; then
 		check "${u%%:*} runs as a user sysusers makes" grep -qx "User=${u#*:}" "$prefix/lib/systemd/system/${u%%:*}"
 	done
 fi
+# The hardening stays: systemd's exposure score of each unit under a bound.
+if command -v systemd-analyze >/dev/null && systemd-analyze security --help 2>&1 | grep -q -- --offline; then
+	for u in xenci-controller.service:2.0 xenci-agent@.service:4.5; do
+		score=$(systemd-analyze security --offline=yes "$prefix/lib/systemd/system/${u%%:*}" 2>&1 |
+			grep -oE 'Overall exposure level for [^:]+: [0-9.]+' | grep -oE '[0-9.]+$')
+		if [[ -n $score ]] && awk -v s="$score" -v m="${u#*:}" 'BEGIN { exit !(s <= m) }'; then
+			ok "systemd-analyze security ${u%%:*}: exposure $score (at most ${u#*:})"
+		else
+			bad "systemd-analyze security ${u%%:*}: exposure '${score}' over ${u#*:}"
+		fi
+	done
+fi
 check "installed controller --check of the example configuration" \
 	"$prefix/bin/xenci-controller" --check --config "$prefix/share/xenci/examples/controller.yaml"
 
