@@ -1,19 +1,23 @@
 #!/usr/bin/env bash
 # tests/docs/test-docs.sh — the commands the docs give, run for real where this machine can:
-#  - --help and --version of the three programs (README's quick start builds them); a bad
-#    option exits 2, as the man pages say; every option a program's --help names is in
-#    its man page, and the man pages format without warnings;
+#  - --help and --version of the three programs; a bad option exits 2, as the man pages
+#    say; every option a program's --help names, every controller configuration key and
+#    agent-file key is in its man page; the man pages format without warnings;
 #  - xenci-agent --check of every board file in boards/ (must pass) and boards/examples/
 #    (must pass, or fail only for hardware or secrets absent here: a missing serial device
 #    or token file; the same file with those pointed at stand-ins here must then pass);
-#  - docs/contributing-a-board.md: its ```yaml file=PATH board and agent files are
-#    checked the same way; its ```sh-here blocks run (against the installed programs,
-#    /usr/local read as the install prefix); ```sh blocks need hardware or root and are
-#    not run;
 #  - make install DESTDIR=… puts every file in place and the installed programs run;
-#    make install PREFIX=… gives a controller that starts from the example configuration
-#    and serves its page's assets, an agent that declares the QEMU board to it, and units
-#    that systemd-analyze verify accepts (when present).
+#    make install PREFIX=… gives units that systemd-analyze verify accepts, whose
+#    exposure stays bounded, whose users sysusers.d makes (in a scratch root), and a
+#    controller that starts from the example configuration and serves its page's assets;
+#  - README's `xenci token create …` for a partner's agent makes a token that works;
+#  - docs/operations.md's backup of the live database restores into a controller that
+#    takes the tokens made before it;
+#  - docs/contributing-a-board.md: its ```yaml file=PATH board and agent files are
+#    checked like the examples; its ```sh-here blocks run in order (the installed
+#    programs first on PATH, /usr/local read as the install prefix); the trial agent they
+#    set up declares its QEMU board to the installed controller, which shows it idle on
+#    the board's page and in `xenci boards`. ```sh blocks need hardware or root: not run.
 # Ends with "N passed, N failed". Every process it starts is killed by PID.
 set -uo pipefail
 root=${XENCI_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -138,7 +142,9 @@ if [[ $before_var == "$after_var" ]]; then ok "--check of the examples created n
 
 # --- make install ------------------------------------------------------------------------
 dest=$tmp/dest
-check "make install DESTDIR" make -C "$root" --no-print-directory BUILD="$build" install DESTDIR="$dest" PREFIX=/usr/local
+# -o: install the programs as built; never rebuild them here (others may be editing).
+noremake=(-o "$build/xenci-controller" -o "$build/xenci-agent" -o "$build/xenci")
+check "make install DESTDIR" make -C "$root" --no-print-directory "${noremake[@]}" BUILD="$build" install DESTDIR="$dest" PREFIX=/usr/local
 for f in bin/xenci-controller bin/xenci-agent bin/xenci share/man/man1/xenci.1 \
 	share/man/man8/xenci-controller.8 share/man/man8/xenci-agent.8 \
 	lib/systemd/system/xenci-controller.service lib/systemd/system/xenci-agent@.service \
@@ -160,7 +166,7 @@ for prog in xenci-controller xenci-agent xenci; do
 done
 
 prefix=$tmp/prefix
-check "make install PREFIX" make -C "$root" --no-print-directory BUILD="$build" install PREFIX="$prefix"
+check "make install PREFIX" make -C "$root" --no-print-directory "${noremake[@]}" BUILD="$build" install PREFIX="$prefix"
 if command -v systemd-analyze >/dev/null; then
 	for u in "$prefix"/lib/systemd/system/*.service; do
 		check "systemd-analyze verify $(basename "$u")" env MANPATH="$prefix/share/man" systemd-analyze verify "$u"
@@ -228,6 +234,25 @@ if [[ -n $url ]] && command -v sqlite3 >/dev/null; then
 	check "operations: the restored controller takes the token" curl -fsS -H "Authorization: Bearer $probe" "$burl/api/v1/boards"
 	code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer xci_not_a_token" "$burl/api/v1/boards")
 	if [[ $code == 401 ]]; then ok "operations: and refuses an unknown one (401)"; else bad "operations: unknown token got $code"; fi
+fi
+
+# README's partner workflow: the admin's `xenci token create …` for a partner's agent,
+# as README writes it, against the installed controller with an admin token.
+# shellcheck disable=SC2016 # backticks are literal here
+readme_cmd=$(grep -oE '`xenci token create[^`]*`' "$root/README.md" | head -1 | tr -d '`')
+if [[ -n $url && -n $readme_cmd ]]; then
+	admin=$("$prefix/bin/xenci-controller" token create --role admin --name docs-test --data "$tmp/ctl" \
+		--schema "$prefix/share/xenci/schema")
+	read -ra words <<<"$readme_cmd"
+	if out=$(XENCI_URL=$url XENCI_TOKEN=$admin PATH="$prefix/bin:$PATH" "${words[@]}" 2>&1) &&
+		tok=$(grep -oE 'xci_[A-Za-z0-9_-]{44}' <<<"$out" | head -1) && [[ -n $tok ]] &&
+		curl -fsS -o /dev/null -H "Authorization: Bearer $tok" "$url/api/v1/boards"; then
+		ok "README: '$readme_cmd' makes a token the controller takes"
+	else
+		bad "README: '$readme_cmd': $out"
+	fi
+else
+	bad "README: no 'xenci token create' command found, or no controller"
 fi
 
 # --- docs/contributing-a-board.md ----------------------------------------------------------
