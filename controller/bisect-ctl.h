@@ -23,11 +23,11 @@
  *     sendmail: /usr/sbin/sendmail      # default: that path when it exists
  *     webhook: https://example.org/hook # POSTed the bisection's JSON
  *     base_url: https://ci.example.org  # for the links in the reports
- * Without a section, XENCI_BISECT_NOTIFY, XENCI_BISECT_WEBHOOK, XENCI_BISECT_SENDMAIL
- * and XENCI_BISECT_BASE_URL are read from the environment. */
+ * config.c validates it (file:line:col) with these fields. */
 extern const struct vfield bisect_conf_fields[];
 
-/* Reads the section (NULL: none), registers the observer. Returns 0 or -1 with err. */
+/* Reads the section (NULL: none: the defaults), registers the observer; main.c calls
+ * it once after trees_start. Returns 0 or -1 with err. */
 int bisector_start(const json_t *conf, struct buf *err);
 
 /* The observer of finished attempts (registered by bisector_start). */

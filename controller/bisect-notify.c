@@ -21,11 +21,36 @@
 #define HEADER_MAX   200  /* a header value, after sanitising */
 #define DEFAULT_MAIL "/usr/sbin/sendmail"
 
+static int address_ok(const char *a);
+
+/* Every notify entry is a plain mail address, reported at its own line:col. */
+static int notify_check(struct vctx *ctx, const json_t *parent, const char *key,
+			const json_t *value, const char *path)
+{
+	const json_t *v;
+	size_t i;
+	int rc = 0;
+
+	(void)parent;
+	(void)key;
+	json_array_foreach (value, i, v) {
+		if (!address_ok(json_string_value(v))) {
+			char at[256];
+
+			snprintf(at, sizeof(at), "%s[%zu]", path, i);
+			vctx_error(ctx, value, NULL, i, at, "not a mail address");
+			rc = -1;
+		}
+	}
+	return rc;
+}
+
 const struct vfield bisect_conf_fields[] = {
     {.name = "notify",
      .type = V_ARRAY,
      .items = V_STRING,
      .max = NOTIFY_MAX,
+     .check = notify_check,
      .help = "mail addresses every report goes to"},
     {.name = "mail_culprit_author", .type = V_BOOL, .help = "mail the culprit's author too"},
     {.name = "sendmail", .type = V_STRING, .min = 1, .max = 4000, .help = "sendmail program"},
@@ -72,16 +97,14 @@ static void add_notify(const char *a)
 
 int bisector_start(const json_t *section, struct buf *err)
 {
-	const char *env;
+	const json_t *v;
 	struct vctx ctx;
+	size_t i;
 
 	if (conf.started)
 		return 0;
 	conf.mail_author = 1;
 	if (section) {
-		const json_t *v;
-		size_t i;
-
 		vctx_init(&ctx, NULL, NULL);
 		if (validate_root(&ctx, bisect_conf_fields, section) < 0) {
 			buf_printf(err, "bisect: %s", buf_cstr(&ctx.text));
@@ -89,13 +112,8 @@ int bisector_start(const json_t *section, struct buf *err)
 			return -1;
 		}
 		vctx_release(&ctx);
-		json_array_foreach (json_object_get(section, "notify"), i, v) {
-			if (!address_ok(json_string_value(v))) {
-				buf_printf(err, "bisect.notify[%zu]: not a mail address", i);
-				return -1;
-			}
+		json_array_foreach (json_object_get(section, "notify"), i, v)
 			add_notify(json_string_value(v));
-		}
 		conf.mail_author = jbool(section, "mail_culprit_author", 1);
 		if (jstr(section, "sendmail", NULL))
 			conf.sendmail = xstrdup(jstr(section, "sendmail", NULL));
@@ -103,20 +121,6 @@ int bisector_start(const json_t *section, struct buf *err)
 			conf.webhook = xstrdup(jstr(section, "webhook", NULL));
 		if (jstr(section, "base_url", NULL))
 			conf.base_url = xstrdup(jstr(section, "base_url", NULL));
-	} else {
-		if ((env = getenv("XENCI_BISECT_NOTIFY"))) {
-			char *list = xstrdup(env), *save = NULL, *a;
-
-			for (a = strtok_r(list, ", ", &save); a; a = strtok_r(NULL, ", ", &save))
-				add_notify(a);
-			free(list);
-		}
-		if ((env = getenv("XENCI_BISECT_SENDMAIL")) && *env)
-			conf.sendmail = xstrdup(env);
-		if ((env = getenv("XENCI_BISECT_WEBHOOK")) && *env)
-			conf.webhook = xstrdup(env);
-		if ((env = getenv("XENCI_BISECT_BASE_URL")) && *env)
-			conf.base_url = xstrdup(env);
 	}
 	if (!conf.sendmail && access(DEFAULT_MAIL, X_OK) == 0)
 		conf.sendmail = xstrdup(DEFAULT_MAIL);
@@ -127,16 +131,6 @@ int bisector_start(const json_t *section, struct buf *err)
 	registered = 1;
 	conf.started = 1;
 	return 0;
-}
-
-/* main.c has no call to bisector_start() yet: the observer is registered when the
- * program is loaded (attempt_observe only fills a table), and the settings come
- * from the environment at the first report. Remove once main.c calls
- * bisector_start() with the `bisect` section of the configuration. */
-__attribute__((constructor)) static void bisector_autostart(void)
-{
-	if (attempt_observe(bisector_observe, NULL) == 0)
-		registered = 1;
 }
 
 /* The plain-text report. */
@@ -277,12 +271,8 @@ int bisect_notify(const json_t *twin)
 
 	if (!strcmp(jstr(twin, "state", ""), "cancelled"))
 		return 0;
-	if (!conf.started) {
-		struct buf err = BUF_INIT(256);
-
-		bisector_start(NULL, &err);
-		buf_release(&err);
-	}
+	if (!conf.started) /* no bisector_start(): a program without reports */
+		return 0;
 	if (!conf.webhook && (!conf.sendmail || (!conf.nnotify && !conf.mail_author)))
 		return 0;
 	/* sendmail and the webhook may take seconds: never with ctl.lock held. */

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bisect-ctl.h"
 #include "json-util.h"
 #include "validate.h"
 #include "xmalloc.h"
@@ -50,6 +51,7 @@ static const struct vfield config_fields[] = {
      .max = 86400},
     {.name = "tls", .type = V_OBJECT, .fields = tls_fields, .help = "HTTPS"},
     {.name = "trees", .type = V_OBJECT, .help = "watched trees"},
+    {.name = "bisect", .type = V_OBJECT, .fields = bisect_conf_fields, .help = "bisection reports"},
     {.name = NULL},
 };
 
@@ -76,6 +78,7 @@ void config_release(struct ctl_config *c)
 	free(c->tls_cert);
 	free(c->tls_key);
 	json_decref(c->trees);
+	json_decref(c->bisect);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -132,6 +135,10 @@ int config_load(struct ctl_config *c, const char *path, struct buf *err)
 		c->trees = json_incref(json_object_get(root, "trees"));
 		if (config_trees_check && config_trees_check(c->trees, err) < 0)
 			goto out;
+	}
+	if (json_object_get(root, "bisect")) {
+		json_decref(c->bisect);
+		c->bisect = json_incref(json_object_get(root, "bisect"));
 	}
 	free(c->file);
 	c->file = xstrdup(path);

@@ -12,6 +12,7 @@
 
 #include "attempts.h"
 #include "auth.h"
+#include "bisect-ctl.h"
 #include "config.h"
 #include "ctl.h"
 #include "db-attempts.h"
@@ -223,7 +224,8 @@ static int serve(void)
 		log_warnx("cannot start the timer thread");
 		goto out;
 	}
-	if (trees_start(ctl.cfg.trees, config_dir(), ctl.cfg.data, &err) < 0) {
+	if (trees_start(ctl.cfg.trees, config_dir(), ctl.cfg.data, &err) < 0 ||
+	    bisector_start(ctl.cfg.bisect, &err) < 0) {
 		log_warnx("%s", buf_cstr(&err));
 		goto out;
 	}

@@ -143,7 +143,7 @@ static int setup(void **state)
 {
 	struct sockaddr_in sa = {.sin_family = AF_INET};
 	socklen_t sl = sizeof(sa);
-	char env[1024];
+	char env[1024], sendmail[512], hook[128];
 	int i;
 
 	(void)state;
@@ -155,18 +155,14 @@ static int setup(void **state)
 	snprintf(env, sizeof(env), "#!/bin/sh\ncat > '%s'\n", mailfile);
 	harness_write_file(ctl.dir, "sendmail", env);
 	sh("chmod +x sendmail");
-	snprintf(env, sizeof(env), "%s/sendmail", ctl.dir);
-	setenv("XENCI_BISECT_SENDMAIL", env, 1);
-	setenv("XENCI_BISECT_NOTIFY", "ci@example.org", 1);
-	setenv("XENCI_BISECT_BASE_URL", "http://ci.example.org", 1);
+	snprintf(sendmail, sizeof(sendmail), "%s/sendmail", ctl.dir);
 	hook_fd = socket(AF_INET, SOCK_STREAM, 0);
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	if (bind(hook_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(hook_fd, 4) < 0 ||
 	    getsockname(hook_fd, (struct sockaddr *)&sa, &sl) < 0)
 		return -1;
 	hook_port = ntohs(sa.sin_port);
-	snprintf(env, sizeof(env), "http://127.0.0.1:%d/hook", hook_port);
-	setenv("XENCI_BISECT_WEBHOOK", env, 1);
+	snprintf(hook, sizeof(hook), "http://127.0.0.1:%d/hook", hook_port);
 	pthread_create(&hook_thread, NULL, hook_main, NULL);
 
 	/* The base (good), then 16 commits: UNBUILDABLE does not build (the next one
@@ -175,7 +171,13 @@ static int setup(void **state)
 	   "add -A && GIT_COMMITTER_DATE='1700000000 +0000' " GIT
 	   "commit -qm base --date='1700000000 +0000' && git checkout -q -b pushed");
 	rev(commits[0], "HEAD");
+	/* The reports are configured by the controller's `bisect` section. */
 	snprintf(extra, sizeof(extra),
+		 "bisect:\n"
+		 "  notify: [ci@example.org]\n"
+		 "  sendmail: %s\n"
+		 "  webhook: %s\n"
+		 "  base_url: http://ci.example.org\n"
 		 "trees:\n"
 		 "  xen:\n"
 		 "    source: %s/xen\n"
@@ -185,7 +187,7 @@ static int setup(void **state)
 		 "        jobs: [smoke]\n"
 		 "      - name: dev\n"
 		 "        jobs: [smoke]\n",
-		 ctl.dir);
+		 sendmail, hook, ctl.dir);
 	ctl.extra_config = extra;
 	if (harness_controller_start(&ctl) < 0 ||
 	    harness_token(&ctl, "agent", "lab-a", agent_tok, sizeof(agent_tok)) < 0 ||
@@ -536,12 +538,48 @@ static void test_cli(void **state)
 	unsetenv("XENCI_URL");
 }
 
+/* --check validates the `bisect` section at file:line:col, and accepts a good one. */
+static void test_check_section(void **state)
+{
+	char cmd[2048], out[4096];
+	size_t n;
+	FILE *f;
+
+	(void)state;
+	harness_write_file(ctl.dir, "bad.yaml",
+			   "listen: 127.0.0.1:0\n"
+			   "bisect:\n"
+			   "  notify: [ci@example.org, \"not an address\"]\n"
+			   "  mail_culprit_author: maybe\n"
+			   "  colour: blue\n");
+	snprintf(cmd, sizeof(cmd),
+		 "%s/xenci-controller --check --config %s/bad.yaml --jobs %s 2>&1",
+		 harness_build_dir(), ctl.dir, ctl.jobs);
+	f = popen(cmd, "r");
+	assert_non_null(f);
+	n = fread(out, 1, sizeof(out) - 1, f);
+	out[n] = '\0';
+	assert_int_not_equal(pclose(f), 0);
+	assert_non_null(strstr(out, "bad.yaml:3:28: bisect.notify[1]: not a mail address"));
+	assert_non_null(strstr(out, "bad.yaml:4:24: bisect.mail_culprit_author"));
+	assert_non_null(strstr(out, "bad.yaml:5:3: bisect.colour"));
+
+	harness_write_file(ctl.dir, "good.yaml",
+			   "bisect:\n"
+			   "  notify: [ci@example.org]\n"
+			   "  mail_culprit_author: false\n"
+			   "  webhook: http://127.0.0.1:9/hook\n");
+	snprintf(cmd, sizeof(cmd),
+		 "%s/xenci-controller --check --config %s/good.yaml --jobs %s >/dev/null 2>&1",
+		 harness_build_dir(), ctl.dir, ctl.jobs);
+	assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_regression_bisected),
-	    cmocka_unit_test(test_admin_actions),
-	    cmocka_unit_test(test_cli),
+	    cmocka_unit_test(test_check_section), cmocka_unit_test(test_regression_bisected),
+	    cmocka_unit_test(test_admin_actions), cmocka_unit_test(test_cli),
 	    cmocka_unit_test(test_board_problem),
 	};
 
