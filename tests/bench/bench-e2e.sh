@@ -21,7 +21,7 @@ ms() { date +%s%3N; }
 median() { sort -n | awk '{a[NR] = $1} END {if (NR == 0) print "-"; else if (NR % 2) print a[(NR + 1) / 2]; else printf "%.0f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
 
 e2e_setup
-git -C "$T/xen" branch ci "$base"
+git -C "$T/xen" checkout -q -b ci "$base"
 f=$(poke new) || e2e_die "poke"
 wait_flight "$f" 900 || e2e_die "warm-up flight $f"
 echo "# warm-up flight $f (clean builds of both arches) done"

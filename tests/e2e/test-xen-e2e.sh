@@ -10,6 +10,7 @@
 #   3. a commit breaking the build: both builds `fail` with the compiler's
 #      error in their logs, no board boots
 #   4. a revision the tree does not have: the build ends `fail` with the reason
+#   5. boards whose firmware finds nothing to boot: `infra` with the reason
 # The work tree, blob cache and ccache persist between the cases (incremental
 # builds). XENCI_KEEP=1 keeps the temp folder. Prints "N passed, N failed".
 # Setup and helpers: tests/e2e/lib-e2e.sh.
@@ -116,6 +117,42 @@ if [[ $f4 =~ ^[0-9]+$ ]]; then
 else
 	ok "unknown revision: the controller refuses the flight itself"
 fi
+
+# 5. firmware that finds nothing to boot: infra with the firmware's words, not
+# a hang. The same agent comes back with two boards whose boot scripts fail:
+# iPXE's exits (iPXE falls through to "No bootable device."), U-Boot's loads a
+# file the TFTP folder does not have ("TFTP error: 'File not found'").
+e2e_stop_agent
+mkdir -p "$T/noboot"
+printf '#!ipxe\necho xenci e2e: this script boots nothing\nexit 1\n' >"$T/noboot/ipxe.template"
+printf 'echo xenci e2e: loading a file that is not there\ntftpboot ${xenci_xen_addr} xenci-not-there\n' \
+	>"$T/noboot/uboot.template"
+for arch in x86_64 arm64; do
+	fw=$([[ $arch == x86_64 ]] && echo ipxe || echo uboot)
+	sed -e "s/^name: .*/name: noboot-$arch/" -e "s/^class: .*/class: noboot-$arch/" \
+		"$root/boards/qemu-$arch.yaml" >"$T/noboot/$arch.yaml"
+	echo "  template: $fw.template" >>"$T/noboot/$arch.yaml"
+done
+sed -i "s|^boards: .*|boards: [$T/noboot/x86_64.yaml, $T/noboot/arm64.yaml]|" "$T/agent.yaml"
+XENCI_HYPERVISOR_DIR=$root/hypervisor "$build/xenci-agent" -v "$T/agent.yaml" >>"$T/agent.log" 2>&1 &
+agent_pid=$!
+pids+=($agent_pid)
+for _ in $(seq 100); do
+	[[ $(api boards/noboot-arm64 | jq -r .state 2>/dev/null) == idle ]] && break
+	sleep 0.1
+done
+f5=$(curl -sf -X POST -H "Authorization: Bearer $user_tok" -H 'Content-Type: application/json' \
+	-d "{\"tree\": \"xen\", \"commit\": \"$base\"}" "$url/api/v1/flights" | jq -r .id)
+t0=$SECONDS
+wait_flight "$f5" 300 || bad "flight $f5 (no boot) ended"
+echo "# flight $f5 (no boot) took $((SECONDS - t0)) s"
+for board in noboot-x86_64 noboot-arm64; do
+	a=$(attempt_of "$f5" test "$board")
+	want=$([[ $board == *x86_64 ]] && echo "No bootable device" || echo "TFTP error: 'File not found'")
+	check "no boot: $board is infra ($(jq -r .reason <<<"$a"))" \
+		bash -c '[[ $(jq -r .state <<<"$1") == infra && $(jq -r .reason <<<"$1") == *"$2"* ]]' _ "$a" "$want"
+done
+check "no boot: the old boards went offline" test "$(api boards/qemu-arm64 | jq -r .state)" = offline
 
 # No QEMU of ours outlives the agent's attempts.
 e2e_stop_agent
