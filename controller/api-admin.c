@@ -7,6 +7,7 @@
 #include "attempts.h"
 #include "ctl.h"
 #include "db-attempts.h"
+#include "db-boards.h"
 #include "db-events.h"
 #include "db-flights.h"
 #include "db-tokens.h"
@@ -115,6 +116,8 @@ int api_flight_create(struct req *r)
 {
 	struct flight_spec spec;
 	struct buf err = BUF_INIT(4096);
+	/* The reply shows what its creator may see (a user: public boards only). */
+	struct viewer v = {r->auth.role == ROLE_ADMIN, NULL};
 	const char *kind, *prio;
 	long long id;
 	int rc;
@@ -145,5 +148,5 @@ int api_flight_create(struct req *r)
 	buf_release(&err);
 	if (rc < 0)
 		return rc;
-	return reply_json(r, 201, db_flight_get(id));
+	return reply_json(r, 201, db_flight_get(id, &v));
 }

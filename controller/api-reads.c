@@ -63,23 +63,27 @@ int api_jobs(struct req *r)
 
 int api_flights(struct req *r)
 {
+	struct viewer v;
 	long long limit, before;
 
 	if (req_query_int(r, "limit", 50, LIST_MAX, &limit) < 0 ||
 	    req_query_int(r, "before", 0, 1LL << 62, &before) < 0)
 		return 0;
+	viewer_of(r, &v);
 	return reply_json(r, 200,
-			  json_pack("{s:o}", "flights", db_flights_list((int)limit, before)));
+			  json_pack("{s:o}", "flights", db_flights_list((int)limit, before, &v)));
 }
 
 int api_flight(struct req *r)
 {
+	struct viewer v;
 	long long id;
 	json_t *f;
 
 	if (api_param_id(r, 0, &id) < 0)
 		return 0;
-	f = db_flight_get(id);
+	viewer_of(r, &v);
+	f = db_flight_get(id, &v);
 	if (f == NULL)
 		return reply_errorf(r, 404, "not found", "no flight %lld", id);
 	return reply_json(r, 200, f);

@@ -45,11 +45,29 @@ enum {
 	Q_STAGES,
 	Q_TESTCASES,
 	Q_LIST,
+	Q_LIST_STATE, /* apart, so that a state's list walks the (state, id) index */
 	Q_LIST_JSON,
+	Q_LIST_STATE_JSON,
 	Q_QUEUE,
 	Q_BY_STATE,
 	Q_N
 };
+
+/* The attempt list's filters but the state (?4): before ?3, board ?5, limit ?6. */
+#define LIST_WHERE                                                                                 \
+	"a.id < ?3 AND (?5 IS NULL OR a.board = ?5) AND " ATTEMPT_VISIBLE                          \
+	" ORDER BY a.id DESC LIMIT ?6"
+
+/* The list serialised by SQLite itself (the hot read of the API), up to its WHERE. */
+#define LIST_JSON_HEAD                                                                             \
+	"SELECT '[' || coalesce(group_concat(x, ','), '') || ']' FROM (SELECT json_object('id', "  \
+	"a.id, 'flight',"                                                                          \
+	" a.flight_id, 'kind', a.kind, 'job', a.job, 'board', a.board, 'arch', a.arch, 'agent',"   \
+	" a.agent, 'number', a.number, 'state', a.state, 'reason', a.reason, 'stage', a.stage,"    \
+	" 'health_check', a.health_check, 'log_length', a.log_length, 'created', a.created,"       \
+	" 'queued_at', a.queued_at, 'claimed_at', a.claimed_at, 'started_at', a.started_at,"       \
+	" 'finished_at', a.finished_at, 'lease_expires', a.lease_expires, 'tree', t.name,"         \
+	" 'commit', r.commit_id) AS x" ATTEMPT_FROM
 
 static const char *const sql[Q_N] = {
     [Q_INSERT] = "INSERT INTO attempts (flight_id, build_id, kind, job, board, arch, number,"
@@ -93,21 +111,10 @@ static const char *const sql[Q_N] = {
 	      " WHERE a.id = ?3 AND " ATTEMPT_VISIBLE,
     [Q_STAGES] = "SELECT name, result, seconds FROM stages WHERE attempt_id = ? ORDER BY seq",
     [Q_TESTCASES] = "SELECT name, result FROM testcases WHERE attempt_id = ? ORDER BY rowid",
-    [Q_LIST] = "SELECT " ATTEMPT_COLS ATTEMPT_FROM " WHERE a.id < ?3 AND"
-	       " (?4 IS NULL OR a.state = ?4) AND (?5 IS NULL OR a.board = ?5) AND " ATTEMPT_VISIBLE
-	       " ORDER BY a.id DESC LIMIT ?6",
-    /* The same list, serialised by SQLite itself: the hot read of the API. */
-    [Q_LIST_JSON] =
-	"SELECT '[' || coalesce(group_concat(x, ','), '') || ']' FROM (SELECT json_object('id', "
-	"a.id, 'flight',"
-	" a.flight_id, 'kind', a.kind, 'job', a.job, 'board', a.board, 'arch', a.arch, 'agent',"
-	" a.agent, 'number', a.number, 'state', a.state, 'reason', a.reason, 'stage', a.stage,"
-	" 'health_check', a.health_check, 'log_length', a.log_length, 'created', a.created,"
-	" 'queued_at', a.queued_at, 'claimed_at', a.claimed_at, 'started_at', a.started_at,"
-	" 'finished_at', a.finished_at, 'lease_expires', a.lease_expires, 'tree', t.name,"
-	" 'commit', r.commit_id) AS x" ATTEMPT_FROM " WHERE a.id < ?3 AND"
-	" (?4 IS NULL OR a.state = ?4) AND (?5 IS NULL OR a.board = ?5) AND " ATTEMPT_VISIBLE
-	" ORDER BY a.id DESC LIMIT ?6)",
+    [Q_LIST] = "SELECT " ATTEMPT_COLS ATTEMPT_FROM " WHERE " LIST_WHERE,
+    [Q_LIST_STATE] = "SELECT " ATTEMPT_COLS ATTEMPT_FROM " WHERE a.state = ?4 AND " LIST_WHERE,
+    [Q_LIST_JSON] = LIST_JSON_HEAD " WHERE " LIST_WHERE ")",
+    [Q_LIST_STATE_JSON] = LIST_JSON_HEAD " WHERE a.state = ?4 AND " LIST_WHERE ")",
     [Q_QUEUE] = "SELECT " ATTEMPT_COLS ATTEMPT_FROM " WHERE a.state IN ('queued', 'waiting')"
 		" AND " ATTEMPT_VISIBLE " ORDER BY a.state = 'waiting', " RANK ", a.id LIMIT ?3",
     [Q_BY_STATE] = "SELECT state, count(*) FROM attempts GROUP BY state",
@@ -386,7 +393,7 @@ json_t *db_attempt_json(long long id, const struct viewer *v)
 json_t *db_attempts_list(const char *state, const char *board, int limit, long long before,
 			 const struct viewer *v)
 {
-	sqlite3_stmt *s = db_use(st[Q_LIST]);
+	sqlite3_stmt *s = db_use(st[state ? Q_LIST_STATE : Q_LIST]);
 
 	bind_viewer(s, v);
 	sqlite3_bind_int64(s, 3, before > 0 ? before : (1LL << 62));
@@ -399,7 +406,7 @@ json_t *db_attempts_list(const char *state, const char *board, int limit, long l
 char *db_attempts_list_text(const char *state, const char *board, int limit, long long before,
 			    const struct viewer *v)
 {
-	sqlite3_stmt *s = db_use(st[Q_LIST_JSON]);
+	sqlite3_stmt *s = db_use(st[state ? Q_LIST_STATE_JSON : Q_LIST_JSON]);
 	char *out = NULL;
 
 	bind_viewer(s, v);

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "ctl.h"
+#include "db-boards.h"
 #include "db-modules.h"
 #include "db.h"
 #include "json-util.h"
@@ -30,6 +31,12 @@ enum {
 	Q_N
 };
 
+/* The attempt a (with its board b and the board's agent g) is one viewer ?A (admin: 1)
+ * or agent ?G may see: no board (builds), a public board, or ?G's own. */
+#define VISIBLE_AS(A, G)                                                                           \
+	"(b.visibility IS NULL OR b.visibility = 'public' OR ?" #A " OR g.name = ?" #G ")"
+
+/* A flight with its attempts' counts by state, only of those viewer ?8/?9 may see. */
 #define FLIGHT_COLS                                                                                \
 	"f.id, t.name AS tree, r.commit_id AS 'commit', r.describe, r.subject, f.ref, f.kind,"     \
 	" CASE f.priority WHEN 0 THEN 'gate' WHEN 1 THEN 'bisect' WHEN 2 THEN 'submission'"        \
@@ -39,9 +46,10 @@ enum {
 	"coalesce(sum(a.state = 'pass'), 0),"                                                      \
 	" 'fail', coalesce(sum(a.state IN ('fail','timeout')), 0), 'infra', coalesce(sum(a.state " \
 	"= 'infra'), 0),"                                                                          \
-	" 'cancelled', coalesce(sum(a.state = 'cancelled'), 0)) FROM attempts a WHERE "            \
-	"a.flight_id = f.id)"                                                                      \
-	" AS j_counts"
+	" 'cancelled', coalesce(sum(a.state = 'cancelled'), 0)) FROM attempts a"                   \
+	" LEFT JOIN boards b ON b.name = a.board LEFT JOIN agents g ON g.id = b.agent_id"          \
+	" WHERE a.flight_id = f.id AND " VISIBLE_AS(8, 9) ")"                                      \
+							  " AS j_counts"
 
 static const char *const sql[Q_N] = {
     [Q_JOB_UPSERT] = "INSERT INTO jobs (name, definition, updated) VALUES (?1, ?2, ?3)"
@@ -65,7 +73,7 @@ static const char *const sql[Q_N] = {
 		     " JOIN revisions r ON r.id = f.revision_id JOIN trees t ON t.id = r.tree_id"
 		     " WHERE f.id = ?",
     [Q_FLIGHT_GET] = "SELECT " FLIGHT_COLS " FROM flights f JOIN revisions r ON"
-		     " r.id = f.revision_id JOIN trees t ON t.id = r.tree_id WHERE f.id = ?",
+		     " r.id = f.revision_id JOIN trees t ON t.id = r.tree_id WHERE f.id = ?1",
     [Q_FLIGHT_BUILDS] = "SELECT b.id, b.arch, b.state, b.artifacts AS j_artifacts,"
 			" b.build_info AS j_build_info FROM builds b WHERE b.flight_id = ?"
 			" ORDER BY b.arch",
@@ -73,8 +81,7 @@ static const char *const sql[Q_N] = {
 			  " a.reason, a.stage, a.agent, a.log_length, a.created, a.claimed_at,"
 			  " a.finished_at FROM attempts a LEFT JOIN boards b ON b.name = a.board"
 			  " LEFT JOIN agents g ON g.id = b.agent_id WHERE a.flight_id = ?1 AND"
-			  " (b.visibility IS NULL OR b.visibility = 'public' OR ?2 OR g.name = ?3)"
-			  " ORDER BY a.id",
+			  " " VISIBLE_AS(8, 9) " ORDER BY a.id",
     [Q_FLIGHT_TESTCASES] = "SELECT name, result FROM testcases WHERE attempt_id = ?"
 			   " ORDER BY rowid",
     [Q_FLIGHTS] = "SELECT " FLIGHT_COLS " FROM flights f JOIN revisions r ON"
@@ -229,13 +236,24 @@ json_t *db_flight_revision(long long flight_id)
 	return one_row(s);
 }
 
-json_t *db_flight_get(long long id)
+/* Binds viewer v (NULL: anonymous) to ?8 and ?9 of s. */
+static void bind_viewer(sqlite3_stmt *s, const struct viewer *v)
+{
+	sqlite3_bind_int(s, 8, v && v->admin);
+	if (v && v->agent)
+		db_bind_text(s, 9, v->agent);
+	else
+		sqlite3_bind_null(s, 9);
+}
+
+json_t *db_flight_get(long long id, const struct viewer *v)
 {
 	sqlite3_stmt *s = db_use(st[Q_FLIGHT_GET]);
 	json_t *f, *attempts, *a;
 	size_t i;
 
 	sqlite3_bind_int64(s, 1, id);
+	bind_viewer(s, v);
 	f = one_row(s);
 	if (f == NULL)
 		return NULL;
@@ -244,8 +262,7 @@ json_t *db_flight_get(long long id)
 	json_object_set_new(f, "builds", db_rows_array(s));
 	s = db_use(st[Q_FLIGHT_ATTEMPTS]);
 	sqlite3_bind_int64(s, 1, id);
-	/* A flight page is public: private boards' attempts are left out. */
-	sqlite3_bind_int(s, 2, 0);
+	bind_viewer(s, v);
 	attempts = db_rows_array(s);
 	json_array_foreach (attempts, i, a) {
 		s = db_use(st[Q_FLIGHT_TESTCASES]);
@@ -256,10 +273,11 @@ json_t *db_flight_get(long long id)
 	return f;
 }
 
-json_t *db_flights_list(int limit, long long before)
+json_t *db_flights_list(int limit, long long before, const struct viewer *v)
 {
 	sqlite3_stmt *s = db_use(st[Q_FLIGHTS]);
 
+	bind_viewer(s, v);
 	sqlite3_bind_int64(s, 1, before > 0 ? before : (1LL << 62));
 	sqlite3_bind_int(s, 2, limit);
 	return db_rows_array(s);

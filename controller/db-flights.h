@@ -22,9 +22,13 @@ int db_build_finish(long long build_id, const char *state, const json_t *artifac
 json_t *db_build_get(long long build_id);
 /* {tree, commit, describe} of a flight, or NULL. */
 json_t *db_flight_revision(long long flight_id);
-/* The flight with its revision, builds and attempts (with test cases), or NULL. */
-json_t *db_flight_get(long long id);
-json_t *db_flights_list(int limit, long long before);
+struct viewer;
+/* The flight with its revision, builds and attempts (with test cases), or NULL.
+ * Attempts on boards viewer v (NULL: anonymous) may not see are left out, of the
+ * attempts and of the counts alike. */
+json_t *db_flight_get(long long id, const struct viewer *v);
+/* Newest first, below id before (0: all); counts as v sees them. */
+json_t *db_flights_list(int limit, long long before, const struct viewer *v);
 /* Marks the flight done when no attempt of it is still to run. */
 int db_flight_update(long long flight_id);
 

@@ -132,7 +132,7 @@ static json_t *overview_twin(const struct viewer *v)
 	json_array_extend(running, claimed);
 	b = json_pack("{s:I,s:I,s:o,s:o,s:o,s:O}", "now", (json_int_t)now_ms(), "queue_depth",
 		      (json_int_t)json_array_size(queue), "labs", labs, "running", running,
-		      "flights", db_flights_list(OVERVIEW_FLIGHTS, 0), "bisections",
+		      "flights", db_flights_list(OVERVIEW_FLIGHTS, 0, v), "bisections",
 		      json_object_get(bis, "bisections") ? json_object_get(bis, "bisections")
 							 : json_array());
 	json_decref(boards);
@@ -185,9 +185,12 @@ int page_get_flight(struct req *r)
 {
 	struct buf b = BUF_INIT(PAGE_MAX);
 	long long id = param_id(r, 0);
-	json_t *t = id ? db_flight_get(id) : NULL;
+	struct viewer v;
+	json_t *t;
 	int rc;
 
+	viewer_of(r, &v);
+	t = id ? db_flight_get(id, &v) : NULL;
 	if (!t)
 		return reply_not_found(r, "No such flight.");
 	rc = page_flight_render(&b, t);
