@@ -87,6 +87,8 @@ static int run_flight(long long bid, int restart, const json_t *bs, const char *
 	    .priority = PRIO_BISECT,
 	    .board = board,
 	};
+	struct gitrepo_commit ci;
+	struct tree_conf *t;
 	long long fid = 0;
 	int rc;
 
@@ -94,6 +96,10 @@ static int run_flight(long long bid, int restart, const json_t *bs, const char *
 	json_decref(jobs);
 	if (rc < 0)
 		return rc;
+	/* The flight's revision gets git's subject, as a push flight's does. */
+	t = trees_find(spec.tree);
+	if (t && gitrepo_commit_info(&ci, t->repo, tested) == 0)
+		db_revision_set_subject(spec.tree, tested, ci.summary);
 	atts = db_flight_test_attempts(fid);
 	if (!json_array_size(atts)) {
 		buf_printf(err, "job %s does not run on board %s", jstr(bs, "job", ""), board);

@@ -364,6 +364,16 @@ static void test_regression_bisected(void **state)
 	assert_string_equal(jstr(b, "branch", ""), "staging");
 	assert_string_equal(jstr(json_object_get(b, "culprit"), "commit", ""), commits[CULPRIT]);
 	assert_string_equal(jstr(json_object_get(b, "culprit"), "subject", ""), "change 11");
+	/* Every bisection flight has its commit's subject, as push flights have. */
+	assert_int_equal(call(NULL, "GET", "/api/v1/flights?limit=1000", NULL, &j), 200);
+	json_array_foreach (json_object_get(j, "flights"), i, s) {
+		if (strcmp(jstr(s, "kind", ""), "bisect"))
+			continue;
+		if (!jstr(s, "subject", NULL))
+			fail_msg("bisection flight %lld (%s) has no subject", jint(s, "id", 0),
+				 jstr(s, "commit", ""));
+	}
+	json_decref(j);
 	assert_int_equal(jint(b, "candidates", 0), 16);
 	assert_non_null(strstr(jstr(b, "evidence", ""), "culprit fails 3/3"));
 	assert_non_null(strstr(jstr(b, "evidence", ""), "parent passes 3/3"));
