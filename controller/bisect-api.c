@@ -5,27 +5,45 @@
 
 #include "api.h"
 #include "bisect-ctl.h"
+#include "db-boards.h"
 
 #define BISECT_LIST_MAX 500
 
+static void viewer_of(struct req *r, struct viewer *v)
+{
+	v->admin = r->auth.role == ROLE_ADMIN;
+	v->agent = r->auth.role == ROLE_AGENT ? r->auth.agent : NULL;
+}
+
 int api_bisections(struct req *r)
 {
+	struct viewer v;
 	long long limit, before;
+	json_t *list;
 
 	if (req_query_int(r, "limit", 50, BISECT_LIST_MAX, &limit) < 0 ||
 	    req_query_int(r, "before", 0, 1LL << 62, &before) < 0)
 		return 0;
-	return reply_json(r, 200, bisector_list_json((int)limit, before));
+	viewer_of(r, &v);
+	list = bisector_list_json((int)limit, before);
+	bisector_list_filter(list, &v);
+	return reply_json(r, 200, list);
 }
 
 int api_bisection(struct req *r)
 {
+	struct viewer v;
 	long long id;
 	json_t *b;
 
 	if (api_param_id(r, 0, &id) < 0)
 		return 0;
+	viewer_of(r, &v);
 	b = bisector_json(id);
+	if (b && !bisector_visible(b, &v)) {
+		json_decref(b);
+		b = NULL;
+	}
 	if (!b)
 		return reply_errorf(r, 404, "no such bisection", "bisection %lld", id);
 	return reply_json(r, 200, b);

@@ -11,6 +11,7 @@
 #include "bisect.h"
 #include "ctl.h"
 #include "db-attempts.h"
+#include "db-boards.h"
 #include "db-flights.h"
 #include "db.h"
 #include "flights.h"
@@ -637,4 +638,47 @@ json_t *bisector_list_json(int limit, long long before)
 		json_object_set(b, "verdict", json_object_get(b, "outcome"));
 	}
 	return json_pack("{s:o}", "bisections", list);
+}
+
+/* 1 unless board name exists and v may not see it. */
+static int board_visible(const char *name, const struct viewer *v)
+{
+	static const struct viewer anonymous = {0, NULL};
+	char owner[128];
+	json_t *b;
+
+	if (!name || !*name || db_board_owner(owner, sizeof(owner), name) == -ENOENT)
+		return 1;
+	b = db_board_get(name, v ? v : &anonymous);
+	json_decref(b);
+	return b != NULL;
+}
+
+int bisector_visible(const json_t *twin, const struct viewer *v)
+{
+	const json_t *s, *r;
+	size_t i, j;
+
+	if (!board_visible(jstr(twin, "board", NULL), v))
+		return 0;
+	json_array_foreach (json_object_get(twin, "steps"), i, s) {
+		json_array_foreach (json_object_get(s, "runs"), j, r) {
+			if (!board_visible(jstr(r, "board", NULL), v))
+				return 0;
+		}
+	}
+	return 1;
+}
+
+void bisector_list_filter(json_t *list, const struct viewer *v)
+{
+	json_t *a = json_object_get(list, "bisections");
+	size_t i = 0;
+
+	while (i < json_array_size(a)) {
+		if (bisector_visible(json_array_get(a, i), v))
+			i++;
+		else
+			json_array_remove(a, i);
+	}
 }

@@ -43,6 +43,13 @@ json_t *bisector_json(long long id);
 /* {"bisections": [...]}: the newest, without their steps. */
 json_t *bisector_list_json(int limit, long long before);
 
+struct viewer;
+/* 1 when viewer v (NULL: anonymous) may see every board twin names (its board, its
+ * steps' runs'), else 0: a private board's bisection is its owner's and admins'. */
+int bisector_visible(const json_t *twin, const struct viewer *v);
+/* Drops from list (bisector_list_json's reply) the bisections v may not see. */
+void bisector_list_filter(json_t *list, const struct viewer *v);
+
 /* Sends the report of a finished bisection (mail and/or webhook, as configured)
  * from a thread of its own; bisect-notify.c. Returns 1 when a report is on its way,
  * 0 when there is nothing to send, negative when it could not start. */

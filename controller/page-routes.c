@@ -107,6 +107,8 @@ static json_t *overview_twin(const struct viewer *v)
 	json_t *queue = db_queue(v, 1000), *bis = bisector_list_json(10, 0), *b, *a;
 	size_t i, j;
 
+	bisector_list_filter(bis, v);
+
 	json_array_foreach (boards, i, b) {
 		const char *agent = jstr(b, "agent", "");
 		json_t *lab = NULL, *l;
@@ -410,8 +412,14 @@ int page_get_bisection(struct req *r)
 	struct buf b = BUF_INIT(PAGE_MAX);
 	long long id = param_id(r, 0);
 	json_t *t = id ? bisector_json(id) : NULL;
+	struct viewer v;
 	int rc;
 
+	viewer_of(r, &v);
+	if (t && !bisector_visible(t, &v)) {
+		json_decref(t);
+		t = NULL;
+	}
 	if (!t)
 		return reply_not_found(r, "No such bisection.");
 	rc = page_bisection_render(&b, t);

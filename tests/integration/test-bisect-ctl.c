@@ -585,12 +585,69 @@ static void test_check_section(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+/* The page for token tok (NULL: anonymous): its status and body (malloc'd). */
+static long page_get(const char *tok, const char *path, char **body)
+{
+	struct http_client h;
+	struct http_reply r;
+	long st;
+
+	harness_http(&ctl, tok, &h);
+	http_reply_init(&r);
+	assert_int_equal(http_request(&h, "GET", path, NULL, NULL, 0, NULL, &r), 0);
+	st = r.status;
+	*body = strndup(buf_cstr(&r.body), r.body.len);
+	http_reply_release(&r);
+	http_client_release(&h);
+	return st;
+}
+
+/* Once the boards are private, their bisections are their agent's and admins':
+ * the others get 404 for the twin and the page, and neither the list nor the
+ * overview names them. */
+static void test_private_boards(void **state)
+{
+	const char *toks[] = {NULL, user_tok, agent_tok, ctl.admin_token};
+	json_t *j = NULL;
+	char *body;
+	size_t w;
+
+	(void)state;
+	assert_int_equal(call(agent_tok, "PUT", "/api/v1/agents/lab-a/boards",
+			      "{\"protocol\": 1, \"builder\": {\"arches\": [\"x86_64\"]},"
+			      " \"boards\": [{\"name\": \"qa\", \"arch\": \"x86_64\", \"class\":"
+			      " \"q35\", \"tags\": [], \"visibility\": \"private\"},"
+			      "{\"name\": \"qb\", \"arch\": \"x86_64\", \"class\": \"q35\","
+			      " \"tags\": [], \"visibility\": \"private\"}]}",
+			      NULL),
+			 200);
+	for (w = 0; w < 4; w++) {
+		int sees = w >= 2;
+
+		assert_int_equal(call(toks[w], "GET", "/api/v1/bisections/1", NULL, NULL),
+				 sees ? 200 : 404);
+		assert_int_equal(page_get(toks[w], "/bisections/1", &body), sees ? 200 : 404);
+		free(body);
+		assert_int_equal(call(toks[w], "GET", "/api/v1/bisections", NULL, &j), 200);
+		assert_int_equal(json_array_size(json_object_get(j, "bisections")) > 0, sees);
+		json_decref(j);
+		assert_int_equal(call(toks[w], "GET", "/api/v1/overview", NULL, &j), 200);
+		assert_int_equal(json_array_size(json_object_get(j, "bisections")) > 0, sees);
+		json_decref(j);
+		assert_int_equal(page_get(toks[w], "/", &body), 200);
+		if ((strstr(body, "/bisections/1\"") != NULL) != sees)
+			fail_msg("token %zu: the overview page %s bisection 1", w,
+				 sees ? "lacks" : "links");
+		free(body);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_check_section), cmocka_unit_test(test_regression_bisected),
 	    cmocka_unit_test(test_admin_actions), cmocka_unit_test(test_cli),
-	    cmocka_unit_test(test_board_problem),
+	    cmocka_unit_test(test_board_problem), cmocka_unit_test(test_private_boards),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
