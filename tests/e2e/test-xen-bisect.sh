@@ -1,0 +1,132 @@
+#!/bin/bash
+# A real-Xen bisection end to end (controller/bisect*.c, docs/bisection.md): a real
+# controller watching a scratch clone of hypervisor/xen, one real agent that builds
+# and runs both QEMU boards, jobs/xen-smoke.yaml.
+#   1. the branch's head passes on both boards (one flight: the good revision)
+#   2. a push of 16 commits on top: commit UNBUILDABLE has a syntax error in a file
+#      both arches compile (the next commit repairs it), commit CULPRIT adds an
+#      early panic() to Xen's start-up on both arches, the others touch a text file
+#   3. the push's flight fails on both boards; the controller bisects each board
+#      class and names CULPRIT, `confirmed` (the API's twin and `xenci bisection`)
+# Prints the time from the push to both verdicts (budget: BISECT_BUDGET_S, 480).
+# XENCI_KEEP=1 keeps the temp folder. Prints "N passed, N failed".
+# Setup and helpers: tests/e2e/lib-e2e.sh.
+set -uo pipefail
+
+passed=0
+failed=0
+UNBUILDABLE=6
+CULPRIT=11
+budget=${BISECT_BUDGET_S:-480}
+. "$(dirname "$0")/lib-e2e.sh"
+
+ok() { passed=$((passed + 1)); echo "ok - $*"; }
+bad() { failed=$((failed + 1)); echo "FAIL - $*"; }
+check() { # description command...
+	local what=$1
+	shift
+	if "$@"; then ok "$what"; else bad "$what"; fi
+}
+finish() {
+	echo "$passed passed, $failed failed"
+	((failed == 0))
+	exit $?
+}
+e2e_fatal() { failed=$((failed + 1)); finish; }
+
+e2e_setup
+
+# 1. the good head
+git -C "$T/xen" branch ci "$base"
+t0=$SECONDS
+f1=$(poke new) || e2e_die "poke of the new branch made no flight"
+wait_flight "$f1" 600 || bad "flight $f1 (head) ended"
+echo "# flight $f1 (good head ${base:0:7}) took $((SECONDS - t0)) s"
+for board in qemu-x86_64 qemu-arm64; do
+	a=$(attempt_of "$f1" test "$board")
+	check "head: $board passes ($(jq -r .reason <<<"$a"))" test "$(jq -r .state <<<"$a")" = pass
+done
+
+# 2. the push: 16 commits
+git -C "$T/xen" checkout -q ci
+commits=()
+for i in $(seq 1 16); do
+	case $i in
+	"$UNBUILDABLE")
+		echo 'int xenci_e2e_syntax(void) { return 1 }' >>"$T/xen/xen/common/version.c"
+		msg="xenci e2e $i: a syntax error in common/version.c"
+		;;
+	$((UNBUILDABLE + 1)))
+		git -C "$T/xen" show "$base:xen/common/version.c" >"$T/xen/xen/common/version.c"
+		msg="xenci e2e $i: repair common/version.c"
+		;;
+	"$CULPRIT")
+		sed -i '0,/^    console_init_preirq();$/s//    console_init_preirq();\n    panic("xenci: bisect me\\n");/' \
+			"$T/xen/xen/arch/x86/setup.c" "$T/xen/xen/arch/arm/setup.c"
+		msg="xenci e2e $i: panic early in start_xen"
+		;;
+	*)
+		echo "change $i" >>"$T/xen/XENCI-E2E-NOTES"
+		git -C "$T/xen" add XENCI-E2E-NOTES
+		msg="xenci e2e $i: notes"
+		;;
+	esac
+	git -C "$T/xen" commit -qam "$msg" || e2e_die "commit $i"
+	commits[i]=$(git -C "$T/xen" rev-parse HEAD)
+done
+check "the culprit commit changes both arches' setup.c" \
+	test "$(git -C "$T/xen" show --stat --format= "${commits[CULPRIT]}" | grep -c 'setup.c')" = 2
+t0=$SECONDS
+f2=$(poke advanced) || e2e_die "poke after the push made no flight"
+wait_flight "$f2" 600 || bad "flight $f2 (push) ended"
+echo "# flight $f2 (push head ${commits[16]:0:7}) took $((SECONDS - t0)) s"
+for board in qemu-x86_64 qemu-arm64; do
+	a=$(attempt_of "$f2" test "$board")
+	check "push: $board fails ($(jq -r .reason <<<"$a"))" test "$(jq -r .state <<<"$a")" = fail
+done
+
+# 3. a bisection per board class, each to the culprit, confirmed
+classes=$(for b in qemu-x86_64 qemu-arm64; do api "boards/$b" | jq -r .class; done | sort | tr '\n' ' ')
+end=$((t0 + 900))
+while ((SECONDS < end)); do
+	got=$(api bisections | jq -r '[.bisections[] | select(.state != "running") | .class] | sort | join(" ")')
+	[[ "$got " == "$classes" ]] && break
+	sleep 2
+done
+took=$((SECONDS - t0))
+echo "# push to both bisections' ends: $took s (budget $budget s)"
+api bisections | jq -c '.bisections[] | {id, class, board, state, verdict, culprit}'
+check "one bisection per board class ($classes)" \
+	test "$(api bisections | jq -r '[.bisections[].class] | sort | join(" ")') " = "$classes"
+for id in $(api bisections | jq -r '.bisections[].id'); do
+	tw=$(api "bisections/$id")
+	cls=$(jq -r .class <<<"$tw")
+	check "bisection $id ($cls): good is the head that passed" test "$(jq -r .good <<<"$tw")" = "$base"
+	check "bisection $id ($cls): bad is the push's head" test "$(jq -r .bad <<<"$tw")" = "${commits[16]}"
+	check "bisection $id ($cls): outcome confirmed ($(jq -r .verdict <<<"$tw"))" \
+		test "$(jq -r .state <<<"$tw")" = confirmed
+	check "bisection $id ($cls): culprit is commit $CULPRIT (${commits[CULPRIT]:0:12})" \
+		test "$(jq -r .culprit.commit <<<"$tw")" = "${commits[CULPRIT]}"
+	check "bisection $id ($cls): culprit's subject" \
+		test "$(jq -r .culprit.subject <<<"$tw")" = "xenci e2e $CULPRIT: panic early in start_xen"
+	# The unbuildable commit, when a step tried it, is a skip; no other step is.
+	skips=$(jq -r '[.steps[] | select(.result == "skip") | .commit] | unique | join(" ")' <<<"$tw")
+	check "bisection $id ($cls): only the unbuildable commit is skipped ($skips)" \
+		bash -c '[[ -z $0 || $0 == "$1" ]]' "$skips" "${commits[UNBUILDABLE]}"
+	check "bisection $id ($cls): the culprit's step boots fail with the panic text" \
+		bash -c 'for a in $(jq -r --arg c "$1" ".steps[] | select(.commit == \$c and .revert != true) | .runs[] | select(.verdict == \"bad\" or .verdict == \"fail\") | .attempt" <<<"$0" | head -1); do
+			curl -sf --max-time 30 "$2/attempts/$a/raw" | grep -q "xenci: bisect me" && exit 0; done; exit 1' \
+		"$tw" "${commits[CULPRIT]}" "$url"
+	out=$("$build/xenci" bisection "$id" 2>&1)
+	check "bisection $id ($cls): xenci bisection names the culprit, confirmed" \
+		bash -c 'grep -q "${1:0:12}" <<<"$0" && grep -qi confirmed <<<"$0"' "$out" "${commits[CULPRIT]}"
+done
+check "both bisections ended within the budget ($took s <= $budget s)" test "$took" -le "$budget"
+
+e2e_stop_agent
+check "no QEMU of this test is left" bash -c '! pgrep -f "qemu-system.*$0/work/" >/dev/null' "$T"
+((failed == 0)) || {
+	tail -n 40 "$T/agent.log" | sed 's/^/  agent| /'
+	tail -n 20 "$T/controller.log" | sed 's/^/  controller| /'
+}
+finish
