@@ -184,7 +184,8 @@ int agent_main(const char *agent_file)
 	struct http_client h;
 	struct sender *left[MAX_LEFTOVERS];
 	struct run **runs;
-	struct build_run *brun = NULL; /* the build running now, if any */
+	struct build_run *bruns[BUILDER_SLOTS] = {NULL}; /* the builds running now */
+	int bslot = -1;					 /* a free build slot, or -1 */
 	sigset_t set;
 	pthread_t sigthr;
 	size_t nleft, i, nruns = 0;
@@ -248,9 +249,14 @@ int agent_main(const char *agent_file)
 				nruns--;
 			}
 		}
-		if (brun && brun->done) {
-			builder_join_free(brun);
-			brun = NULL;
+		bslot = -1;
+		for (i = 0; i < BUILDER_SLOTS; i++) {
+			if (bruns[i] && bruns[i]->done) {
+				builder_join_free(bruns[i]);
+				bruns[i] = NULL;
+			}
+			if (bruns[i] == NULL)
+				bslot = (int)i;
 		}
 		if (reload_asked) {
 			reload_asked = 0;
@@ -288,7 +294,7 @@ int agent_main(const char *agent_file)
 			if (!ag.busy[i] && runs[i] == NULL)
 				free_boards[nfree++] = ag.cfg.boards[i].name;
 		pthread_mutex_unlock(&ag.mu);
-		if (nfree == 0 && !(ag.cfg.build && brun == NULL)) {
+		if (nfree == 0 && !(ag.cfg.build && bslot >= 0)) {
 			nap(&ag, 50);
 			continue;
 		}
@@ -302,7 +308,7 @@ int agent_main(const char *agent_file)
 			continue;
 		}
 		spool_full = 0;
-		got = client_claim(&h, &ag.cfg, free_boards, nfree, ag.cfg.build && brun == NULL,
+		got = client_claim(&h, &ag.cfg, free_boards, nfree, ag.cfg.build && bslot >= 0,
 				   &attempt, err, sizeof(err));
 		if (got == CLIENT_RETRY || got == CLIENT_FATAL) {
 			if (fails++ == 0)
@@ -319,7 +325,8 @@ int agent_main(const char *agent_file)
 		if (got == 0)
 			continue;
 		if (!strcmp(jstr(attempt, "kind", ""), "build")) {
-			if (ag.stopping || brun || builder_start(&brun, &ag, attempt) < 0) {
+			if (ag.stopping || bslot < 0 ||
+			    builder_start(&bruns[bslot], &ag, attempt) < 0) {
 				hand_back(&h, attempt, "the builder cannot take it now");
 				json_decref(attempt);
 			}
@@ -349,7 +356,8 @@ stop:
 	rc = ag.stopping ? 0 : 1;
 	if (have_pending)
 		agent_config_release(&pending);
-	builder_join_free(brun);
+	for (i = 0; i < BUILDER_SLOTS; i++)
+		builder_join_free(bruns[i]);
 	for (i = 0; i < ag.cfg.nboards; i++)
 		if (runs[i])
 			runner_join_free(runs[i]);

@@ -34,6 +34,10 @@
 
 static const char *const artifact_names[] = {"xen", "dom0-kernel", "dom0-initrd"};
 
+/* One lock per arch: its work trees and payload folder are used by one build
+ * at a time. */
+static pthread_mutex_t arch_locks[2] = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER};
+
 /* What one build attempt carries around. */
 struct build {
 	struct agent *ag;
@@ -622,6 +626,10 @@ static int run_build(struct build *b)
 		argv[n++] = "/proc";
 		argv[n++] = "--tmpfs";
 		argv[n++] = "/tmp";
+		/* the recipe, read-only: it may live under /tmp too (a CI clone) */
+		argv[n++] = "--ro-bind";
+		argv[n++] = b->hvdir;
+		argv[n++] = b->hvdir;
 		argv[n++] = "--bind";
 		argv[n++] = b->src;
 		argv[n++] = b->src;
@@ -849,6 +857,7 @@ static void *builder_main(void *arg)
 	struct build_run *br = arg;
 	struct agent *ag = br->ag;
 	struct build b;
+	pthread_mutex_t *lock;
 	json_t *result;
 	char err[256];
 	int rc;
@@ -890,7 +899,10 @@ static void *builder_main(void *arg)
 	b.hvdir = find_hypervisor_dir();
 	note(&b, "build attempt %lld: tree %s, commit %s, arch %s (agent %s)", b.id, b.tree,
 	     b.commit, b.arch, ag->cfg.agent);
+	lock = &arch_locks[!strcmp(b.arch, "arm64")];
+	pthread_mutex_lock(lock);
 	result = build_once(&b);
+	pthread_mutex_unlock(lock);
 	if (b.spool_failed) {
 		json_object_set_new(result, "verdict", json_string("infra"));
 		json_object_set_new(result, "reason",

@@ -1,5 +1,5 @@
 /* The builder: an agent whose file says `build: true` also claims build
- * attempts (docs/builders.md). One build runs at a time, on its own thread:
+ * attempts (docs/builders.md). Each build runs on its own thread:
  *
  *   sync      the revision's files from the controller (manifest + blobs, see
  *             docs/api.md "Sources for builders") into a work tree kept per
@@ -26,6 +26,10 @@
 #include "http-client.h"
 
 struct agent;
+
+/* Builds that run at once (each holds its (tree, arch) work tree's lock: two
+ * arches build side by side, two builds of one arch take turns). */
+#define BUILDER_SLOTS 2
 
 struct build_run {
 	struct agent *ag;
