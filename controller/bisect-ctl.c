@@ -99,8 +99,12 @@ static int run_flight(long long bid, int restart, const json_t *bs, const char *
 		return rc;
 	/* The flight's revision gets git's subject, as a push flight's does. */
 	t = trees_find(spec.tree);
-	if (t && gitrepo_commit_info(&ci, t->repo, tested) == 0)
-		db_revision_set_subject(spec.tree, tested, ci.summary);
+	if (t && gitrepo_commit_info(&ci, t->repo, tested) == 0) {
+		char who[600];
+
+		snprintf(who, sizeof(who), "%s <%s>", ci.author, ci.email);
+		db_revision_set_subject(spec.tree, tested, ci.summary, who);
+	}
 	atts = db_flight_test_attempts(fid);
 	if (!json_array_size(atts)) {
 		buf_printf(err, "job %s does not run on board %s", jstr(bs, "job", ""), board);

@@ -38,7 +38,8 @@ enum {
 
 /* A flight with its attempts' counts by state, only of those viewer ?8/?9 may see. */
 #define FLIGHT_COLS                                                                                \
-	"f.id, t.name AS tree, r.commit_id AS 'commit', r.describe, r.subject, f.ref, f.kind,"     \
+	"f.id, t.name AS tree, r.commit_id AS 'commit', r.describe, r.subject, r.author, f.ref,"   \
+	" f.kind,"                                                                                 \
 	" CASE f.priority WHEN 0 THEN 'gate' WHEN 1 THEN 'bisect' WHEN 2 THEN 'submission'"        \
 	" ELSE 'background' END AS priority, f.state, f.created, f.finished,"                      \
 	" (SELECT json_object('queued', coalesce(sum(a.state IN ('waiting','queued')), 0),"        \

@@ -134,9 +134,12 @@ static json_t *coalesce(long long bid, const char *newer)
 static void revision_subject(const struct tree_conf *t, const char *commit)
 {
 	struct gitrepo_commit c;
+	char who[600];
 
-	if (gitrepo_commit_info(&c, t->repo, commit) == 0)
-		db_revision_set_subject(t->name, commit, c.summary);
+	if (gitrepo_commit_info(&c, t->repo, commit) == 0) {
+		snprintf(who, sizeof(who), "%s <%s>", c.author, c.email);
+		db_revision_set_subject(t->name, commit, c.summary, who);
+	}
 }
 
 static long long watch_changed(void *ctx, const struct watch_event *ev)

@@ -61,7 +61,7 @@ static const char *const sql[Q_N] = {
     [Q_GATE_LIST] = "SELECT id, flight_id AS flight, ref, commit_id AS 'commit', from_commit"
 		    " AS 'from', action, reason, time FROM gate_decisions WHERE branch_id = ?1"
 		    " ORDER BY id DESC LIMIT ?2",
-    [Q_BRANCH_FLIGHTS] = "SELECT f.id AS flight, r.commit_id AS 'commit', r.subject,"
+    [Q_BRANCH_FLIGHTS] = "SELECT f.id AS flight, r.commit_id AS 'commit', r.subject, r.author,"
 			 " f.created, f.state FROM flights f JOIN revisions r ON"
 			 " r.id = f.revision_id WHERE f.branch_id = ?1 ORDER BY f.id DESC"
 			 " LIMIT ?2",
@@ -71,8 +71,9 @@ static const char *const sql[Q_N] = {
 		       " a.flight_id = ?1 AND a.kind = 'test' ORDER BY a.id",
     /* revisions belong to db-flights.c; the subject is git's to tell (see
      * db_revision_set_subject). */
-    [Q_REV_SUBJECT] = "UPDATE revisions SET subject = ?3 WHERE subject IS NULL AND tree_id ="
-		      " (SELECT id FROM trees WHERE name = ?1) AND commit_id = ?2",
+    [Q_REV_SUBJECT] = "UPDATE revisions SET subject = coalesce(subject, ?3),"
+		      " author = coalesce(author, ?4) WHERE (subject IS NULL OR author IS NULL)"
+		      " AND tree_id = (SELECT id FROM trees WHERE name = ?1) AND commit_id = ?2",
 };
 
 static sqlite3_stmt *st[Q_N];
@@ -290,12 +291,14 @@ json_t *db_flight_test_attempts(long long flight_id)
 	return db_rows_array(s);
 }
 
-int db_revision_set_subject(const char *tree, const char *commit, const char *subject)
+int db_revision_set_subject(const char *tree, const char *commit, const char *subject,
+			    const char *author)
 {
 	sqlite3_stmt *s = db_use(st[Q_REV_SUBJECT]);
 
 	db_bind_text(s, 1, tree);
 	db_bind_text(s, 2, commit);
 	db_bind_text(s, 3, subject);
+	db_bind_text(s, 4, author);
 	return db_step_done(s);
 }

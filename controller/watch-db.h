@@ -49,6 +49,7 @@ json_t *db_flight_test_attempts(long long flight_id);
 
 /* Fills the subject of a revision that has none (the flight model records
  * revisions without one; the watcher and submissions know it from git). */
-int db_revision_set_subject(const char *tree, const char *commit, const char *subject);
+int db_revision_set_subject(const char *tree, const char *commit, const char *subject,
+			    const char *author);
 
 #endif

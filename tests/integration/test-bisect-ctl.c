@@ -364,14 +364,18 @@ static void test_regression_bisected(void **state)
 	assert_string_equal(jstr(b, "branch", ""), "staging");
 	assert_string_equal(jstr(json_object_get(b, "culprit"), "commit", ""), commits[CULPRIT]);
 	assert_string_equal(jstr(json_object_get(b, "culprit"), "subject", ""), "change 11");
-	/* Every bisection flight has its commit's subject, as push flights have. */
+	/* Every flight (push and bisection) has its commit's subject and author. */
 	assert_int_equal(call(NULL, "GET", "/api/v1/flights?limit=1000", NULL, &j), 200);
+	assert_true(json_array_size(json_object_get(j, "flights")) > 2);
 	json_array_foreach (json_object_get(j, "flights"), i, s) {
-		if (strcmp(jstr(s, "kind", ""), "bisect"))
-			continue;
-		if (!jstr(s, "subject", NULL))
-			fail_msg("bisection flight %lld (%s) has no subject", jint(s, "id", 0),
-				 jstr(s, "commit", ""));
+		const char *c = jstr(s, "commit", "");
+
+		if (!jstr(s, "subject", NULL) || !strstr(jstr(s, "author", ""), " <"))
+			fail_msg("%s flight %lld (%s) has no subject or author",
+				 jstr(s, "kind", ""), jint(s, "id", 0), c);
+		if (!strcmp(c, commits[CULPRIT]) &&
+		    strcmp(jstr(s, "author", ""), "Dev <dev@example.org>"))
+			fail_msg("flight %lld: author %s", jint(s, "id", 0), jstr(s, "author", ""));
 	}
 	json_decref(j);
 	assert_int_equal(jint(b, "candidates", 0), 16);
