@@ -14,7 +14,10 @@ struct buf {
 	size_t max; /* 0: unbounded (only for data the program makes itself) */
 };
 
-#define BUF_INIT(maxsize) { NULL, 0, 0, (maxsize) }
+#define BUF_INIT(maxsize)                                                                          \
+	{                                                                                          \
+		NULL, 0, 0, (maxsize)                                                              \
+	}
 
 void buf_init(struct buf *b, size_t max);
 void buf_release(struct buf *b);

@@ -113,7 +113,7 @@ int sha256_is_hex(const char *s)
 int token_generate(char *out, size_t outlen, const char *prefix)
 {
 	static const char b64[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 	unsigned char raw[33]; /* 264 bits: 44 characters of 6 bits, the last one padding-free */
 	size_t plen = strlen(prefix), i, o = 0;
 

@@ -99,7 +99,7 @@ long http_backoff_ms(long base_ms, long max_ms, int n)
 
 static void sleep_ms(long ms)
 {
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
 
 	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 		;
@@ -171,12 +171,11 @@ static int http_once(struct http_client *c, const char *method, const char *url,
 }
 
 static int http_do(struct http_client *c, const char *method, const char *path,
-		   const char *content_type, const void *body, size_t len,
-		   const char *const *extra, const char *upload_path, FILE *out, long long from,
-		   struct http_reply *r)
+		   const char *content_type, const void *body, size_t len, const char *const *extra,
+		   const char *upload_path, FILE *out, long long from, struct http_reply *r)
 {
 	struct curl_slist *hdrs = NULL;
-	struct sink sink = { &r->body, out, 0 };
+	struct sink sink = {&r->body, out, 0};
 	char *url = xasprintf("%s%s", c->base, path);
 	int tries, rc = -1;
 
@@ -239,8 +238,7 @@ static int http_do(struct http_client *c, const char *method, const char *path,
 		if (cc == CURLE_OK && tries == c->retries)
 			rc = 0; /* a 5xx after the last try is still a reply */
 	}
-	if (rc == 0 && !out && r->body.len &&
-	    !strncmp(r->content_type, "application/json", 16)) {
+	if (rc == 0 && !out && r->body.len && !strncmp(r->content_type, "application/json", 16)) {
 		r->json = json_parse(r->body.data, r->body.len, NULL, 0);
 		if (r->status >= 400 && json_is_string(json_object_get(r->json, "error")))
 			snprintf(r->error, sizeof(r->error), "%s",
@@ -257,8 +255,7 @@ int http_request(struct http_client *c, const char *method, const char *path,
 		 const char *content_type, const void *body, size_t len,
 		 const char *const *extra_headers, struct http_reply *r)
 {
-	return http_do(c, method, path, content_type, body, len, extra_headers, NULL, NULL, 0,
-		       r);
+	return http_do(c, method, path, content_type, body, len, extra_headers, NULL, NULL, 0, r);
 }
 
 int http_json(struct http_client *c, const char *method, const char *path, const json_t *body,
@@ -292,6 +289,5 @@ int http_download(struct http_client *c, const char *path, FILE *out, long long 
 int http_upload_file(struct http_client *c, const char *path, const char *file,
 		     struct http_reply *r)
 {
-	return http_do(c, "PUT", path, "application/octet-stream", NULL, 0, NULL, file, NULL, 0,
-		       r);
+	return http_do(c, "PUT", path, "application/octet-stream", NULL, 0, NULL, file, NULL, 0, r);
 }

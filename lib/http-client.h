@@ -15,23 +15,23 @@
 #define HTTP_REPLY_MAX (64 * 1024 * 1024)
 
 struct http_client {
-	char *base;		/* "http://127.0.0.1:8080", no trailing slash */
-	char *token;		/* bearer token, or NULL */
-	char *cafile;		/* extra CA bundle for HTTPS, or NULL */
+	char *base;   /* "http://127.0.0.1:8080", no trailing slash */
+	char *token;  /* bearer token, or NULL */
+	char *cafile; /* extra CA bundle for HTTPS, or NULL */
 	long connect_timeout_ms;
-	long timeout_ms;	/* the whole request; 0 = none */
-	int retries;		/* further tries after the first */
-	long backoff_ms;	/* first wait; doubles up to backoff_max_ms */
+	long timeout_ms; /* the whole request; 0 = none */
+	int retries;	 /* further tries after the first */
+	long backoff_ms; /* first wait; doubles up to backoff_max_ms */
 	long backoff_max_ms;
-	void *curl;		/* CURL * */
+	void *curl; /* CURL * */
 };
 
 struct http_reply {
-	long status;		/* 0 when no reply arrived */
-	struct buf body;	/* bounded by HTTP_REPLY_MAX */
+	long status;	 /* 0 when no reply arrived */
+	struct buf body; /* bounded by HTTP_REPLY_MAX */
 	char content_type[128];
-	char error[256];	/* transport error text, or the reply's "error" member */
-	json_t *json;		/* the body decoded, when it is JSON; else NULL */
+	char error[256]; /* transport error text, or the reply's "error" member */
+	json_t *json;	 /* the body decoded, when it is JSON; else NULL */
 };
 
 int http_client_init(struct http_client *c, const char *base, const char *token);

@@ -36,9 +36,9 @@ static void log_vline(const char *tag, const char *fmt, va_list ap, const char *
 	gmtime_r(&ts.tv_sec, &tm);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	fprintf(stderr, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s[%d]: %s%s%s%s\n",
-		tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-		tm.tm_sec, ts.tv_nsec / 1000000, log_name, (int)getpid(), tag, msg,
-		suffix ? ": " : "", suffix ? suffix : "");
+		tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+		ts.tv_nsec / 1000000, log_name, (int)getpid(), tag, msg, suffix ? ": " : "",
+		suffix ? suffix : "");
 }
 
 void log_warn(const char *fmt, ...)

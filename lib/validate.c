@@ -25,12 +25,12 @@ void vctx_release(struct vctx *ctx)
 /* at_key: point at the member's key rather than at its value. */
 static void vctx_report(struct vctx *ctx, const json_t *parent, const char *key, size_t index,
 			int at_key, const char *path, const char *fmt, va_list ap)
-	__attribute__((format(printf, 7, 0)));
+    __attribute__((format(printf, 7, 0)));
 
 static void vctx_report(struct vctx *ctx, const json_t *parent, const char *key, size_t index,
 			int at_key, const char *path, const char *fmt, va_list ap)
 {
-	struct yaml_pos pos = { 0, 0 }, kpos = { 0, 0 };
+	struct yaml_pos pos = {0, 0}, kpos = {0, 0};
 	char msg[1024];
 	json_t *e;
 
@@ -69,7 +69,8 @@ void vctx_error(struct vctx *ctx, const json_t *parent, const char *key, size_t 
 }
 
 static void vctx_error_key(struct vctx *ctx, const json_t *parent, const char *key,
-			   const char *path, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+			   const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
 
 static void vctx_error_key(struct vctx *ctx, const json_t *parent, const char *key,
 			   const char *path, const char *fmt, ...)
@@ -176,12 +177,12 @@ static void join_path(char *out, size_t len, const char *prefix, const char *nam
 }
 
 static int validate_scalar(struct vctx *ctx, const struct vfield *f, enum vtype type,
-			   const json_t *parent, const char *key, size_t index,
-			   const json_t *v, const char *path)
+			   const json_t *parent, const char *key, size_t index, const json_t *v,
+			   const char *path)
 {
 	if (!type_ok(type, v)) {
-		vctx_error(ctx, parent, key, index, path, "must be %s, not %s",
-			   vtype_name(type), json_kind(v));
+		vctx_error(ctx, parent, key, index, path, "must be %s, not %s", vtype_name(type),
+			   json_kind(v));
 		return -1;
 	}
 	if (type == V_STRING) {
@@ -202,8 +203,8 @@ static int validate_scalar(struct vctx *ctx, const struct vfield *f, enum vtype 
 		}
 		if (f->type == V_STRING && f->max && (long long)json_string_length(v) > f->max) {
 			vctx_error(ctx, parent, key, index, path,
-				   "too long (%zu characters, at most %lld)",
-				   json_string_length(v), f->max);
+				   "too long (%zu characters, at most %lld)", json_string_length(v),
+				   f->max);
 			return -1;
 		}
 	}
@@ -241,22 +242,24 @@ static int validate_field(struct vctx *ctx, const struct vfield *f, const json_t
 			return -1;
 		}
 		if (f->max && (long long)json_array_size(v) > f->max) {
-			vctx_error(ctx, parent, key, 0, path, "too many entries (%zu, at most %lld)",
-				   json_array_size(v), f->max);
+			vctx_error(ctx, parent, key, 0, path,
+				   "too many entries (%zu, at most %lld)", json_array_size(v),
+				   f->max);
 			return -1;
 		}
-		json_array_foreach(v, i, item)
-		{
+		json_array_foreach (v, i, item) {
 			char ipath[512];
 
-			if (snprintf(ipath, sizeof(ipath), "%s[%zu]", path, i) >= (int)sizeof(ipath))
+			if (snprintf(ipath, sizeof(ipath), "%s[%zu]", path, i) >=
+			    (int)sizeof(ipath))
 				ipath[sizeof(ipath) - 1] = '\0'; /* a path that long is cut */
 			if (f->items == V_OBJECT) {
 				if (!json_is_object(item)) {
 					vctx_error(ctx, v, NULL, i, ipath,
 						   "must be a mapping, not %s", json_kind(item));
 					rc = -1;
-				} else if (validate_object(ctx, f->fields, v, NULL, i, item, ipath) < 0) {
+				} else if (validate_object(ctx, f->fields, v, NULL, i, item,
+							   ipath) < 0) {
 					rc = -1;
 				}
 			} else if (validate_scalar(ctx, f, f->items, v, NULL, i, item, ipath) < 0) {
@@ -283,8 +286,7 @@ int validate_object(struct vctx *ctx, const struct vfield *fields, const json_t 
 		if (f->flags & V_OPEN)
 			open = 1;
 	/* unknown members first: they are usually typos of the names below */
-	json_object_foreach((json_t *)obj, k, v)
-	{
+	json_object_foreach ((json_t *)obj, k, v) {
 		char p[512];
 
 		for (f = fields; f && f->name; f++)
@@ -303,7 +305,7 @@ int validate_object(struct vctx *ctx, const struct vfield *fields, const json_t 
 			for (g = fields; g->name; g++)
 				buf_printf(&known, "%s%s", n++ ? ", " : "", g->name);
 			vctx_error_key(ctx, obj, k, p, "unknown field (known: %s)",
-				   buf_cstr(&known));
+				       buf_cstr(&known));
 			buf_release(&known);
 		}
 		rc = -1;

@@ -25,7 +25,7 @@ enum vtype {
 };
 
 #define V_REQUIRED 0x1u
-#define V_OPEN 0x2u /* an object that accepts members the table does not name */
+#define V_OPEN	   0x2u /* an object that accepts members the table does not name */
 
 struct vctx;
 
@@ -44,12 +44,12 @@ struct vfield {
 };
 
 struct vctx {
-	const char *file;	     /* for messages; NULL for API bodies */
-	const struct yaml_doc *doc;  /* positions; NULL when the tree is not from YAML */
-	struct buf text;	     /* one message per line */
-	json_t *errors;		     /* array of {path, message, line?, col?} */
+	const char *file;	    /* for messages; NULL for API bodies */
+	const struct yaml_doc *doc; /* positions; NULL when the tree is not from YAML */
+	struct buf text;	    /* one message per line */
+	json_t *errors;		    /* array of {path, message, line?, col?} */
 	int count;
-	void *user;		     /* for check callbacks */
+	void *user; /* for check callbacks */
 };
 
 void vctx_init(struct vctx *ctx, const char *file, const struct yaml_doc *doc);

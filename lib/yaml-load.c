@@ -26,7 +26,7 @@ struct loader {
 };
 
 static void loader_error(struct loader *l, int line, int col, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 
 static void loader_error(struct loader *l, int line, int col, const char *fmt, ...)
 {
@@ -44,7 +44,7 @@ static void loader_error(struct loader *l, int line, int col, const char *fmt, .
 
 static struct yaml_pos mark_pos(const yaml_mark_t *m)
 {
-	struct yaml_pos p = { (int)m->line + 1, (int)m->column + 1 };
+	struct yaml_pos p = {(int)m->line + 1, (int)m->column + 1};
 
 	return p;
 }
@@ -110,8 +110,7 @@ static json_t *scalar_value(const char *s, size_t len, int plain)
 		if (errno == 0 && *end == '\0' && end != s + 2)
 			return json_integer(v);
 	}
-	if (strspn(s, "+-0123456789.eE") == len && strpbrk(s, "0123456789") &&
-	    strpbrk(s, ".eE")) {
+	if (strspn(s, "+-0123456789.eE") == len && strpbrk(s, "0123456789") && strpbrk(s, ".eE")) {
 		double d;
 
 		errno = 0;

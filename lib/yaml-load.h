@@ -15,7 +15,7 @@
 #include <jansson.h>
 #include <stddef.h>
 
-#define YAML_MAX_SIZE (1024 * 1024)
+#define YAML_MAX_SIZE  (1024 * 1024)
 #define YAML_MAX_DEPTH 64
 #define YAML_MAX_NODES 100000
 

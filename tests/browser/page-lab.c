@@ -249,9 +249,9 @@ static int scene(json_t *out)
 		return -1;
 	if (jcall(NULL, "GET", "/api/v1/bisections", NULL, &j) != 200)
 		return -1;
-	json_object_set_new(out, "bisection",
-			    json_integer(jint(json_array_get(json_object_get(j, "bisections"), 0),
-					      "id", 0)));
+	json_object_set_new(
+	    out, "bisection",
+	    json_integer(jint(json_array_get(json_object_get(j, "bisections"), 0), "id", 0)));
 	json_decref(j);
 	json_object_set_new(out, "failed", json_integer(bad.id));
 	json_object_set_new(out, "private", json_integer(priv.id));

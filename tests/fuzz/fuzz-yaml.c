@@ -6,16 +6,16 @@
 #include "yaml-load.h"
 
 static const struct vfield inner[] = {
-	{ .name = "backend", .type = V_STRING, .flags = V_REQUIRED },
-	{ .name = "port", .type = V_INT, .min = 1, .max = 9 },
-	{ NULL },
+    {.name = "backend", .type = V_STRING, .flags = V_REQUIRED},
+    {.name = "port", .type = V_INT, .min = 1, .max = 9},
+    {NULL},
 };
 static const struct vfield fields[] = {
-	{ .name = "name", .type = V_STRING, .flags = V_REQUIRED },
-	{ .name = "tags", .type = V_ARRAY, .items = V_STRING },
-	{ .name = "power", .type = V_OBJECT, .fields = inner },
-	{ .name = "list", .type = V_ARRAY, .items = V_OBJECT, .fields = inner },
-	{ NULL },
+    {.name = "name", .type = V_STRING, .flags = V_REQUIRED},
+    {.name = "tags", .type = V_ARRAY, .items = V_STRING},
+    {.name = "power", .type = V_OBJECT, .fields = inner},
+    {.name = "list", .type = V_ARRAY, .items = V_OBJECT, .fields = inner},
+    {NULL},
 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

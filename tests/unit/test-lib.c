@@ -103,9 +103,9 @@ static void test_backoff(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_buf_bounded), cmocka_unit_test(test_sha256),
-		cmocka_unit_test(test_tokens),	    cmocka_unit_test(test_json_parse),
-		cmocka_unit_test(test_backoff),
+	    cmocka_unit_test(test_buf_bounded), cmocka_unit_test(test_sha256),
+	    cmocka_unit_test(test_tokens),	cmocka_unit_test(test_json_parse),
+	    cmocka_unit_test(test_backoff),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

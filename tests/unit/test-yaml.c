@@ -9,21 +9,21 @@
 #include "validate.h"
 #include "yaml-load.h"
 
-static const char *const backends[] = { "qemu", "pdudaemon", "usb-relay", "usb-hub", "command",
-					NULL };
+static const char *const backends[] = {"qemu",	  "pdudaemon", "usb-relay",
+				       "usb-hub", "command",   NULL};
 static const struct vfield power_fields[] = {
-	{ .name = "backend", .type = V_STRING, .flags = V_REQUIRED, .choices = backends },
-	{ .name = "port", .type = V_INT, .min = 1, .max = 48 },
-	{ NULL },
+    {.name = "backend", .type = V_STRING, .flags = V_REQUIRED, .choices = backends},
+    {.name = "port", .type = V_INT, .min = 1, .max = 48},
+    {NULL},
 };
 static const struct vfield board_fields[] = {
-	{ .name = "name", .type = V_STRING, .flags = V_REQUIRED, .min = 1, .max = 64 },
-	{ .name = "arch", .type = V_STRING, .flags = V_REQUIRED },
-	{ .name = "tags", .type = V_ARRAY, .items = V_STRING },
-	{ .name = "private", .type = V_BOOL },
-	{ .name = "power", .type = V_OBJECT, .flags = V_REQUIRED, .fields = power_fields },
-	{ .name = "consoles", .type = V_ARRAY, .items = V_OBJECT, .fields = power_fields },
-	{ NULL },
+    {.name = "name", .type = V_STRING, .flags = V_REQUIRED, .min = 1, .max = 64},
+    {.name = "arch", .type = V_STRING, .flags = V_REQUIRED},
+    {.name = "tags", .type = V_ARRAY, .items = V_STRING},
+    {.name = "private", .type = V_BOOL},
+    {.name = "power", .type = V_OBJECT, .flags = V_REQUIRED, .fields = power_fields},
+    {.name = "consoles", .type = V_ARRAY, .items = V_OBJECT, .fields = power_fields},
+    {NULL},
 };
 
 static int load(struct yaml_doc *doc, const char *text, char *err)
@@ -83,9 +83,8 @@ static void test_types_and_positions(void **state)
 	assert_int_equal(pos.line, 8);
 	assert_int_equal(pos.col, 12);
 	assert_int_equal(kpos.col, 3);
-	assert_int_equal(yaml_doc_place(&doc, json_object_get(doc.root, "tags"), NULL, 1, &pos,
-					NULL),
-			 0);
+	assert_int_equal(
+	    yaml_doc_place(&doc, json_object_get(doc.root, "tags"), NULL, 1, &pos, NULL), 0);
 	assert_int_equal(pos.line, 9);
 	assert_int_equal(pos.col, 11);
 	yaml_doc_release(&doc);
@@ -127,9 +126,8 @@ static void test_wrong_type(void **state)
 	(void)state;
 	assert_string_equal(check("name: b1\narch: x\nprivate: maybe\npower: {backend: qemu}\n"),
 			    "boards/x.yaml:3:10: private: must be true or false, not a string\n");
-	assert_string_equal(
-		check("name: b1\narch: x\npower: {backend: qemu, port: 99}\n"),
-		"boards/x.yaml:3:30: power.port: 99 is out of range (1 to 48)\n");
+	assert_string_equal(check("name: b1\narch: x\npower: {backend: qemu, port: 99}\n"),
+			    "boards/x.yaml:3:30: power.port: 99 is out of range (1 to 48)\n");
 }
 
 static void test_unknown_field(void **state)
@@ -191,17 +189,12 @@ static void test_depth_limit(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_types_and_positions),
-		cmocka_unit_test(test_valid_board),
-		cmocka_unit_test(test_unknown_backend),
-		cmocka_unit_test(test_syntax_error),
-		cmocka_unit_test(test_duplicate_key),
-		cmocka_unit_test(test_wrong_type),
-		cmocka_unit_test(test_unknown_field),
-		cmocka_unit_test(test_missing_field),
-		cmocka_unit_test(test_array_elements),
-		cmocka_unit_test(test_refused_documents),
-		cmocka_unit_test(test_depth_limit),
+	    cmocka_unit_test(test_types_and_positions), cmocka_unit_test(test_valid_board),
+	    cmocka_unit_test(test_unknown_backend),	cmocka_unit_test(test_syntax_error),
+	    cmocka_unit_test(test_duplicate_key),	cmocka_unit_test(test_wrong_type),
+	    cmocka_unit_test(test_unknown_field),	cmocka_unit_test(test_missing_field),
+	    cmocka_unit_test(test_array_elements),	cmocka_unit_test(test_refused_documents),
+	    cmocka_unit_test(test_depth_limit),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
