@@ -4,6 +4,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -11,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "backend.h"
 #include "json-util.h"
 
 /* Adding a backend: one file (console-NAME.c) and one line here. */
@@ -21,40 +23,20 @@ const struct console_ops *const console_backends[] = {
     NULL,
 };
 
+_Static_assert(offsetof(struct console_ops, name) == offsetof(struct backend_head, name) &&
+		   offsetof(struct console_ops, fields) == offsetof(struct backend_head, fields),
+	       "struct console_ops begins like struct backend_head");
+
 const struct console_ops *console_find(const char *name)
 {
-	size_t i;
-
-	for (i = 0; console_backends[i]; i++)
-		if (!strcmp(console_backends[i]->name, name))
-			return console_backends[i];
-	return NULL;
+	return backend_find((const void *const *)console_backends, name);
 }
 
 int console_section_check(struct vctx *ctx, const json_t *parent, const char *key,
 			  const json_t *value, const char *path)
 {
-	const json_t *be = json_object_get(value, "backend");
-	const struct console_ops *ops;
-	char p[256];
-	size_t i;
-
-	snprintf(p, sizeof(p), "%s.backend", path);
-	if (be == NULL) {
-		vctx_error(ctx, parent, key, 0, path, "missing required field \"backend\"");
-		return -1;
-	}
-	if (!json_is_string(be) || (ops = console_find(json_string_value(be))) == NULL) {
-		struct buf known = BUF_INIT(0);
-
-		for (i = 0; console_backends[i]; i++)
-			buf_printf(&known, "%s%s", i ? ", " : "", console_backends[i]->name);
-		vctx_error(ctx, value, "backend", 0, p, "unknown backend \"%s\" (known: %s)",
-			   json_is_string(be) ? json_string_value(be) : "?", buf_cstr(&known));
-		buf_release(&known);
-		return -1;
-	}
-	return validate_object(ctx, ops->fields, parent, key, 0, value, path);
+	return backend_section_check((const void *const *)console_backends, ctx, parent, key, value,
+				     path);
 }
 
 static long long mono_ms(void)

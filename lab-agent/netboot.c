@@ -1,12 +1,14 @@
 #include "netboot.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "backend.h"
 #include "json-util.h"
 #include "xmalloc.h"
 
@@ -15,40 +17,20 @@ const struct netboot_ops *const netboot_backends[] = {
     &netboot_ipxe_ops, &netboot_uboot_ops, &netboot_pxelinux_ops, &netboot_grub_ops, NULL,
 };
 
+_Static_assert(offsetof(struct netboot_ops, name) == offsetof(struct backend_head, name) &&
+		   offsetof(struct netboot_ops, fields) == offsetof(struct backend_head, fields),
+	       "struct netboot_ops begins like struct backend_head");
+
 const struct netboot_ops *netboot_find(const char *name)
 {
-	size_t i;
-
-	for (i = 0; netboot_backends[i]; i++)
-		if (!strcmp(netboot_backends[i]->name, name))
-			return netboot_backends[i];
-	return NULL;
+	return backend_find((const void *const *)netboot_backends, name);
 }
 
 int netboot_section_check(struct vctx *ctx, const json_t *parent, const char *key,
 			  const json_t *value, const char *path)
 {
-	const json_t *be = json_object_get(value, "backend");
-	const struct netboot_ops *ops;
-	char p[256];
-	size_t i;
-
-	snprintf(p, sizeof(p), "%s.backend", path);
-	if (be == NULL) {
-		vctx_error(ctx, parent, key, 0, path, "missing required field \"backend\"");
-		return -1;
-	}
-	if (!json_is_string(be) || (ops = netboot_find(json_string_value(be))) == NULL) {
-		struct buf known = BUF_INIT(0);
-
-		for (i = 0; netboot_backends[i]; i++)
-			buf_printf(&known, "%s%s", i ? ", " : "", netboot_backends[i]->name);
-		vctx_error(ctx, value, "backend", 0, p, "unknown backend \"%s\" (known: %s)",
-			   json_is_string(be) ? json_string_value(be) : "?", buf_cstr(&known));
-		buf_release(&known);
-		return -1;
-	}
-	return validate_object(ctx, ops->fields, parent, key, 0, value, path);
+	return backend_section_check((const void *const *)netboot_backends, ctx, parent, key, value,
+				     path);
 }
 
 int netboot_fill(struct buf *out, const char *tmpl, const char *const *names,
