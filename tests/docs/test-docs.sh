@@ -17,7 +17,9 @@
 #    checked like the examples; its ```sh-here blocks run in order (the installed
 #    programs first on PATH, /usr/local read as the install prefix); the trial agent they
 #    set up declares its QEMU board to the installed controller, which shows it idle on
-#    the board's page and in `xenci boards`. ```sh blocks need hardware or root: not run.
+#    the board's page and in `xenci boards`; as root, that controller runs as nobody
+#    under strace and every system call it made must pass its unit's SystemCallFilter.
+#    ```sh blocks need hardware or root: not run.
 # Ends with "N passed, N failed". Every process it starts is killed by PID.
 set -uo pipefail
 root=${XENCI_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -29,7 +31,12 @@ fail=0
 
 cleanup() {
 	local p
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
+	# A traced controller is strace's child: it goes first (strace ignores SIGTERM
+	# in the background and waits for it).
+	for p in "${pids[@]}"; do
+		pkill -TERM -P "$p" 2>/dev/null
+		kill "$p" 2>/dev/null && wait "$p" 2>/dev/null
+	done
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -255,6 +262,38 @@ else
 	bad "README: no 'xenci token create' command found, or no controller"
 fi
 
+# expand_filter @GROUP|NAME: the system calls it names, groups expanded.
+expand_filter() {
+	local x
+	if [[ $1 != @* ]]; then
+		echo "$1"
+		return
+	fi
+	systemd-analyze syscall-filter "$1" | awk 'NR > 1 && $1 !~ /^#/ { print $1 }' |
+		while read -r x; do expand_filter "$x"; done
+}
+# check_syscall_filter UNIT TRACE: every system call of TRACE (strace -f, from the
+# program's own execve on) passes UNIT's SystemCallFilter= lines (allow, then ~deny).
+check_syscall_filter() {
+	local unit=$1 trace=$2 allow deny used bad_calls="" c
+	allow=$(grep -E '^SystemCallFilter=[^~]' "$unit" | cut -d= -f2- | tr ' ' '\n' |
+		while read -r c; do [[ -n $c ]] && expand_filter "$c"; done | sort -u)
+	deny=$(grep -E '^SystemCallFilter=~' "$unit" | cut -d'~' -f2- | tr ' ' '\n' |
+		while read -r c; do [[ -n $c ]] && expand_filter "$c"; done | sort -u)
+	used=$(awk '/execve\(".*xenci-controller"/ { on = 1 } on' "$trace" |
+		grep -oE '^[0-9]+ +[a-z0-9_]+\(' | awk '{ print $2 }' | tr -d '(' | sort -u)
+	for c in $used; do
+		if ! grep -qx "$c" <<<"$allow" || grep -qx "$c" <<<"$deny"; then bad_calls+=" $c"; fi
+	done
+	if [[ -z $used ]]; then
+		bad "$(basename "$unit"): no system calls traced"
+	elif [[ -z $bad_calls ]]; then
+		ok "$(basename "$unit"): the $(wc -w <<<"$used") system calls of a traced run pass its SystemCallFilter"
+	else
+		bad "$(basename "$unit"): SystemCallFilter refuses:$bad_calls"
+	fi
+}
+
 # --- docs/contributing-a-board.md ----------------------------------------------------------
 doc=$root/docs/contributing-a-board.md
 work=$tmp/doc
@@ -296,7 +335,14 @@ if ((nblocks >= 2)); then ok "docs: $nblocks sh-here blocks found"; else bad "do
 # The doc's trial: the installed controller on the trial's data folder (where the doc
 # made the agent's token), the agent from the doc's agent file (only the port differs).
 if [[ -s $work/trial/agent.yaml && -s $work/trial/agent.token ]]; then
-	(cd "$work" && exec "$prefix/bin/xenci-controller" --config "$prefix/share/xenci/examples/controller.yaml" \
+	# As root, with strace and setpriv: it runs as an unprivileged user, as under its unit,
+	# and its system calls are recorded for the unit's SystemCallFilter below.
+	wrap=()
+	if [[ $(id -u) == 0 ]] && command -v strace >/dev/null && command -v setpriv >/dev/null; then
+		chmod 755 "$tmp" && chown -R nobody:nogroup "$work/trial/ci"
+		wrap=(strace -f -qq -o "$tmp/ctl.trace" setpriv --reuid=nobody --regid=nogroup --clear-groups)
+	fi
+	(cd "$work" && exec "${wrap[@]}" "$prefix/bin/xenci-controller" --config "$prefix/share/xenci/examples/controller.yaml" \
 		--data trial/ci --listen 127.0.0.1:0) >"$tmp/trial-ctl.log" 2>&1 &
 	pids+=($!)
 	for _ in $(seq 100); do [[ -s $work/trial/ci/controller.url ]] && break; sleep 0.1; done
@@ -313,6 +359,10 @@ if [[ -s $work/trial/agent.yaml && -s $work/trial/agent.token ]]; then
 	if [[ $state == *idle* ]]; then ok "docs: the trial agent's board is idle on the controller"; else bad "docs: trial board state '$state'" "$tmp/agent.log"; fi
 	check "docs: the board's page shows it" bash -c "curl -fsS '$turl/boards/qemu-x86_64' | grep -q 'qemu-x86_64'"
 	check "docs: xenci boards lists it" bash -c "'$prefix/bin/xenci' --url '$turl' boards | grep -E 'qemu-x86_64.*idle'"
+	if ((${#wrap[@]})); then
+		for path in / /metrics /static/xenci.js /api/v1/agents /api/v1/queue; do curl -fsS "$turl$path" >/dev/null; done
+		check_syscall_filter "$prefix/lib/systemd/system/xenci-controller.service" "$tmp/ctl.trace"
+	fi
 else
 	bad "docs: the sh-here blocks made no trial agent file or token"
 fi
