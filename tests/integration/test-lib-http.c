@@ -101,9 +101,9 @@ static void test_refused_connection(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_head_ends_at_headers),
-		cmocka_unit_test(test_json_and_errors),
-		cmocka_unit_test(test_refused_connection),
+	    cmocka_unit_test(test_head_ends_at_headers),
+	    cmocka_unit_test(test_json_and_errors),
+	    cmocka_unit_test(test_refused_connection),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
