@@ -1,6 +1,7 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -196,4 +197,56 @@ void cli_print_json(const json_t *v)
 {
 	json_dumpf(v, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
 	fputc('\n', stdout);
+}
+
+int cli_list_fetch(int argc, char **argv, const char *usage, long def_limit, long max_limit,
+		   const char *path, const char *member, json_t **reply)
+{
+	static const struct option opts[] = {
+	    {"limit", required_argument, NULL, 'l'},
+	    {"json", no_argument, NULL, 'J'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	struct http_client c;
+	char url[256], *end;
+	long limit = def_limit;
+	int ch, json = 0, rc;
+
+	*reply = NULL;
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (ch == 'J') {
+			json = 1;
+		} else if (ch == 'l' && max_limit > 0) {
+			limit = strtol(optarg, &end, 10);
+			if (*end || limit < 1 || limit > max_limit) {
+				fprintf(stderr, "xenci %s: --limit takes 1..%ld\n", argv[0],
+					max_limit);
+				return 2;
+			}
+		} else {
+			fputs(usage, ch == 'h' ? stdout : stderr);
+			return ch == 'h' ? 0 : 2;
+		}
+	}
+	if (optind != argc) {
+		fputs(usage, stderr);
+		return 2;
+	}
+	if (max_limit > 0)
+		snprintf(url, sizeof(url), "%s?limit=%ld", path, limit);
+	else
+		snprintf(url, sizeof(url), "%s", path);
+	if (cli_client(&c) < 0)
+		return 1;
+	rc = cli_get_json(&c, url, reply) < 0 ? 1 : CLI_LIST_TABLE;
+	http_client_release(&c);
+	if (rc == CLI_LIST_TABLE && json) {
+		cli_print_json(member ? json_object_get(*reply, member) : *reply);
+		json_decref(*reply);
+		*reply = NULL;
+		rc = 0;
+	}
+	return rc;
 }

@@ -33,6 +33,16 @@ int cli_get_json(struct http_client *c, const char *path, json_t **out);
 int cli_send_json(struct http_client *c, const char *method, const char *path, const json_t *body,
 		  long want, json_t **out);
 
+/* The front of the list commands (`xenci boards`, `jobs`, `flights`, `bisections`):
+ * parses [--json], and [--limit N] (1..max_limit, default def_limit) unless
+ * max_limit is 0; GETs path (with "?limit=N"); under --json prints the reply's
+ * `member` (the whole reply when NULL). Returns CLI_LIST_TABLE with *reply set (the
+ * caller prints its table and frees *reply), or the exit status: 0 done, 1 failed,
+ * 2 bad usage (the usage text printed). */
+#define CLI_LIST_TABLE (-1)
+int cli_list_fetch(int argc, char **argv, const char *usage, long def_limit, long max_limit,
+		   const char *path, const char *member, json_t **reply);
+
 /* A text table: add rows of n cells, then print with aligned columns. */
 struct cli_table {
 	int ncols;

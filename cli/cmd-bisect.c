@@ -8,12 +8,15 @@
 #include "cmd-bisect.h"
 #include "json-util.h"
 
+#define USAGE                                                                                      \
+	"usage: xenci bisections [--limit N] [--json]\n"                                           \
+	"       xenci bisection ID [--json]\n"                                                     \
+	"       xenci bisection cancel ID      (admin)\n"                                          \
+	"       xenci bisection restart ID     (admin)\n"
+
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: xenci bisections [--limit N] [--json]\n"
-		   "       xenci bisection ID [--json]\n"
-		   "       xenci bisection cancel ID      (admin)\n"
-		   "       xenci bisection restart ID     (admin)\n");
+	fputs(USAGE, f);
 }
 
 static const char *short_id(const char *s)
@@ -26,55 +29,14 @@ static const char *short_id(const char *s)
 
 int cmd_bisections(int argc, char **argv)
 {
-	static const struct option opts[] = {
-	    {"limit", required_argument, NULL, 'l'},
-	    {"json", no_argument, NULL, 'J'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
-	struct http_client c;
 	struct cli_table t;
-	json_t *reply = NULL, *b;
-	long limit = 20;
-	char path[96], *end;
-	int ch, json = 0, rc = 1;
+	json_t *reply, *b;
 	size_t i;
+	int rc;
 
-	optind = 1;
-	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'l':
-			limit = strtol(optarg, &end, 10);
-			if (*end || limit < 1 || limit > 500) {
-				fprintf(stderr, "xenci bisections: --limit wants 1..500\n");
-				return 2;
-			}
-			break;
-		case 'J':
-			json = 1;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return 2;
-		}
-	}
-	if (optind != argc) {
-		usage(stderr);
-		return 2;
-	}
-	if (cli_client(&c) < 0)
-		return 1;
-	snprintf(path, sizeof(path), "/api/v1/bisections?limit=%ld", limit);
-	if (cli_get_json(&c, path, &reply) < 0)
-		goto out;
-	rc = 0;
-	if (json) {
-		cli_print_json(reply);
-		goto out;
-	}
+	rc = cli_list_fetch(argc, argv, USAGE, 20, 500, "/api/v1/bisections", NULL, &reply);
+	if (rc != CLI_LIST_TABLE)
+		return rc;
 	cli_table_init(&t, 8, "ID", "STATE", "JOB", "CLASS", "BRANCH", "LEFT", "CULPRIT", "WHY");
 	json_array_foreach (json_object_get(reply, "bisections"), i, b) {
 		char id[24], left[24];
@@ -86,10 +48,8 @@ int cmd_bisections(int argc, char **argv)
 			      short_id(jstr(b, "culprit", NULL)), jstr(b, "reason", "-"));
 	}
 	cli_table_print(&t, stdout);
-out:
 	json_decref(reply);
-	http_client_release(&c);
-	return rc;
+	return 0;
 }
 
 void bisection_render(struct buf *out, const json_t *b)

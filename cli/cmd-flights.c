@@ -9,13 +9,16 @@
 #include "cli.h"
 #include "json-util.h"
 
+#define USAGE                                                                                      \
+	"usage: xenci flights [--limit N] [--json]\n"                                              \
+	"       xenci flights create --tree T --commit SHA [--job NAME]...\n"                      \
+	"                            [--priority gate|bisect|submission|background]\n"             \
+	"                            [--kind push|submission|bisect|manual] [--ref REF] "          \
+	"[--json]\n"
+
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: xenci flights [--limit N] [--json]\n"
-		   "       xenci flights create --tree T --commit SHA [--job NAME]...\n"
-		   "                            [--priority gate|bisect|submission|background]\n"
-		   "                            [--kind push|submission|bisect|manual] [--ref REF]"
-		   " [--json]\n");
+	fputs(USAGE, f);
 }
 
 static int flights_create(int argc, char **argv)
@@ -89,78 +92,35 @@ out:
 
 int cmd_flights(int argc, char **argv)
 {
-	static const struct option opts[] = {
-	    {"limit", required_argument, NULL, 'l'},
-	    {"json", no_argument, NULL, 'J'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
-	struct http_client c;
 	struct cli_table t;
-	json_t *reply = NULL, *f;
-	char path[64], *end;
-	long limit = 20;
+	json_t *reply, *f;
 	size_t i;
-	int ch, json = 0;
+	int rc;
 
 	if (argc > 1 && !strcmp(argv[1], "create"))
 		return flights_create(argc, argv);
-	optind = 1;
-	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'l':
-			limit = strtol(optarg, &end, 10);
-			if (*end || limit < 1 || limit > 1000) {
-				fprintf(stderr, "xenci flights: --limit takes 1..1000\n");
-				return 2;
-			}
-			break;
-		case 'J':
-			json = 1;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return 2;
-		}
-	}
-	if (optind != argc) {
-		usage(stderr);
-		return 2;
-	}
-	if (cli_client(&c) < 0)
-		return 1;
-	snprintf(path, sizeof(path), "/api/v1/flights?limit=%ld", limit);
-	if (cli_get_json(&c, path, &reply) < 0) {
-		http_client_release(&c);
-		return 1;
-	}
-	if (json) {
-		cli_print_json(json_object_get(reply, "flights"));
-	} else {
-		cli_table_init(&t, 8, "FLIGHT", "TREE", "COMMIT", "KIND", "PRIORITY", "STATE",
-			       "PASS", "FAIL");
-		json_array_foreach (json_object_get(reply, "flights"), i, f) {
-			char cell[8][128];
-			const json_t *counts = json_object_get(f, "counts");
+	rc = cli_list_fetch(argc, argv, USAGE, 20, 1000, "/api/v1/flights", "flights", &reply);
+	if (rc != CLI_LIST_TABLE)
+		return rc;
+	cli_table_init(&t, 8, "FLIGHT", "TREE", "COMMIT", "KIND", "PRIORITY", "STATE", "PASS",
+		       "FAIL");
+	json_array_foreach (json_object_get(reply, "flights"), i, f) {
+		char cell[8][128];
+		const json_t *counts = json_object_get(f, "counts");
 
-			cli_cell(cell[0], sizeof(cell[0]), f, "id");
-			cli_cell(cell[1], sizeof(cell[1]), f, "tree");
-			cli_cell(cell[2], sizeof(cell[2]), f, "commit");
-			cell[2][12] = '\0';
-			cli_cell(cell[3], sizeof(cell[3]), f, "kind");
-			cli_cell(cell[4], sizeof(cell[4]), f, "priority");
-			cli_cell(cell[5], sizeof(cell[5]), f, "state");
-			cli_cell(cell[6], sizeof(cell[6]), counts, "pass");
-			cli_cell(cell[7], sizeof(cell[7]), counts, "fail");
-			cli_table_add(&t, cell[0], cell[1], cell[2], cell[3], cell[4], cell[5],
-				      cell[6], cell[7]);
-		}
-		cli_table_print(&t, stdout);
+		cli_cell(cell[0], sizeof(cell[0]), f, "id");
+		cli_cell(cell[1], sizeof(cell[1]), f, "tree");
+		cli_cell(cell[2], sizeof(cell[2]), f, "commit");
+		cell[2][12] = '\0';
+		cli_cell(cell[3], sizeof(cell[3]), f, "kind");
+		cli_cell(cell[4], sizeof(cell[4]), f, "priority");
+		cli_cell(cell[5], sizeof(cell[5]), f, "state");
+		cli_cell(cell[6], sizeof(cell[6]), counts, "pass");
+		cli_cell(cell[7], sizeof(cell[7]), counts, "fail");
+		cli_table_add(&t, cell[0], cell[1], cell[2], cell[3], cell[4], cell[5], cell[6],
+			      cell[7]);
 	}
+	cli_table_print(&t, stdout);
 	json_decref(reply);
-	http_client_release(&c);
 	return 0;
 }
