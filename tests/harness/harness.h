@@ -73,6 +73,12 @@ int harness_write_file(const char *dir, const char *name, const char *content);
 /* Runs argv (NULL-terminated) and captures its stdout into out (bounded, NUL-terminated).
  * Returns the exit status, or negative when it could not run. */
 int harness_run(char *const argv[], char *out, size_t outlen);
+/* Runs the shell command fmt in folder dir, its output discarded; the test fails
+ * (cmocka) when it exits non-zero. harness_shout keeps its stdout, trailing newlines
+ * cut, in out (bounded). Commands are at most about 8 KiB. */
+void harness_sh(const char *dir, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void harness_shout(const char *dir, char *out, size_t len, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 /* Milliseconds on a monotonic clock. */
 long long harness_now_ms(void);
 

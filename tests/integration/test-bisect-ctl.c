@@ -43,21 +43,7 @@ static const char job_smoke[] = "name: smoke\n"
 				"stages:\n"
 				"  - {name: hello, pattern: 'hello', timeout: 10}\n";
 
-static void sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void sh(const char *fmt, ...)
-{
-	char cmd[4096];
-	int n;
-	va_list ap;
-
-	n = snprintf(cmd, sizeof(cmd), "cd %s && (", ctl.dir);
-	va_start(ap, fmt);
-	vsnprintf(cmd + n, sizeof(cmd) - (size_t)n, fmt, ap);
-	va_end(ap);
-	strncat(cmd, ") >/dev/null 2>&1", sizeof(cmd) - strlen(cmd) - 1);
-	if (system(cmd) != 0)
-		fail_msg("command failed: %s", cmd);
-}
+#define sh(...) harness_sh(ctl.dir, __VA_ARGS__)
 
 /* 1 when the revision's tree holds file name. */
 static int tree_has(const char *commit, const char *name)

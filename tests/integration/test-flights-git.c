@@ -30,44 +30,9 @@ static const char job_boot[] = "name: boot\n"
 			       "stages:\n"
 			       "  - {name: hello, pattern: 'hello', timeout: 10}\n";
 
-static void sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void sh(const char *fmt, ...)
-{
-	char cmd[4096];
-	int n;
-	va_list ap;
+#define sh(...) harness_sh(ctl.dir, __VA_ARGS__)
+#define shout(out, len, ...) harness_shout(ctl.dir, out, len, __VA_ARGS__)
 
-	n = snprintf(cmd, sizeof(cmd), "cd %s && (", ctl.dir);
-	va_start(ap, fmt);
-	vsnprintf(cmd + n, sizeof(cmd) - (size_t)n, fmt, ap);
-	va_end(ap);
-	strncat(cmd, ") >/dev/null 2>&1", sizeof(cmd) - strlen(cmd) - 1);
-	if (system(cmd) != 0)
-		fail_msg("command failed: %s", cmd);
-}
-
-static void shout(char *out, size_t len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void shout(char *out, size_t len, const char *fmt, ...)
-{
-	char full[2048];
-	size_t got;
-	int n;
-	va_list ap;
-	FILE *f;
-
-	n = snprintf(full, sizeof(full), "cd %s && ", ctl.dir);
-	va_start(ap, fmt);
-	vsnprintf(full + n, sizeof(full) - (size_t)n, fmt, ap);
-	va_end(ap);
-	f = popen(full, "r");
-	assert_non_null(f);
-	got = fread(out, 1, len - 1, f);
-	out[got] = '\0';
-	while (got && out[got - 1] == '\n')
-		out[--got] = '\0';
-	pclose(f);
-}
 
 static long req(const char *token, const char *method, const char *path, const char *ctype,
 		const char *body, size_t len, json_t **out)

@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
+
+#include "../harness/harness.h"
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,44 +19,9 @@
 
 static char dir[256];
 
-static void sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void sh(const char *fmt, ...)
-{
-	char cmd[8192];
-	int n;
-	va_list ap;
+#define sh(...) harness_sh(dir, __VA_ARGS__)
+#define shout(out, len, ...) harness_shout(dir, out, len, __VA_ARGS__)
 
-	n = snprintf(cmd, sizeof(cmd), "cd %s && (", dir);
-	va_start(ap, fmt);
-	vsnprintf(cmd + n, sizeof(cmd) - (size_t)n, fmt, ap);
-	va_end(ap);
-	strncat(cmd, ") >/dev/null 2>&1", sizeof(cmd) - strlen(cmd) - 1);
-	if (system(cmd) != 0)
-		fail_msg("command failed: %s", cmd);
-}
-
-static void shout(char *out, size_t len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void shout(char *out, size_t len, const char *fmt, ...)
-{
-	char full[2048];
-	size_t got;
-	int n;
-	va_list ap;
-	FILE *f;
-
-	n = snprintf(full, sizeof(full), "cd %s && ", dir);
-	va_start(ap, fmt);
-	vsnprintf(full + n, sizeof(full) - (size_t)n, fmt, ap);
-	va_end(ap);
-	f = popen(full, "r");
-	assert_non_null(f);
-	got = fread(out, 1, len - 1, f);
-	out[got] = '\0';
-	while (got && out[got - 1] == '\n')
-		out[--got] = '\0';
-	pclose(f);
-}
 
 /* Reads a file of the test folder into b. */
 static void slurp(struct buf *b, const char *name)
