@@ -18,7 +18,7 @@
 #include "db.h"
 #include "hash.h"
 #include "json-util.h"
-#include "sched.h"
+#include "park.h"
 #include "xmalloc.h"
 
 int api_validate(struct req *r, const struct vfield *fields)

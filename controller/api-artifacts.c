@@ -12,7 +12,7 @@
 #include "ctl.h"
 #include "db-artifacts.h"
 #include "db-boards.h"
-#include "files.h"
+#include "http-files.h"
 #include "hash.h"
 #include "json-util.h"
 #include "xmalloc.h"

@@ -14,9 +14,9 @@
 #include "db-attempts.h"
 #include "db-boards.h"
 #include "db-flights.h"
-#include "files.h"
+#include "http-files.h"
 #include "json-util.h"
-#include "sched.h"
+#include "park.h"
 
 #define LIST_MAX 1000
 

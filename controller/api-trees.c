@@ -1,6 +1,6 @@
 /* The HTTP handlers of trees: the builders' sources (manifest, blobs), patch
  * submissions, pokes and push webhooks, and the branch matrix. Each parses,
- * calls one function of watch-ctl.c and replies. ctl.lock is held. */
+ * calls one function of trees.c and replies. ctl.lock is held. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,8 +10,8 @@
 #include "git-repo.h"
 #include "json-util.h"
 #include "mbox.h"
-#include "watch-ctl.h"
-#include "watch-db.h"
+#include "trees.h"
+#include "db-trees.h"
 
 #define BLOB_MAX (256 * 1024 * 1024)
 

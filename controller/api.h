@@ -1,5 +1,5 @@
 /* The HTTP handlers of /api/v1 (one file per area: api-agents.c, api-artifacts.c,
- * api-reads.c, api-admin.c, api-flights.c, metrics.c, events.c). See docs/api.md. */
+ * api-reads.c, api-admin.c, api-flights.c, api-metrics.c, api-events.c). See docs/api.md. */
 #ifndef XENCI_API_H
 #define XENCI_API_H
 

@@ -13,7 +13,7 @@
 #include "db.h"
 #include "json-util.h"
 #include "log.h"
-#include "sched.h"
+#include "park.h"
 
 #define OBSERVERS_MAX 16
 

@@ -1,5 +1,5 @@
 /* The bisector's configuration and its reports: a mail through the local sendmail
- * and/or a webhook (see bisect-ctl.h). Mail headers carry outside input (a commit's
+ * and/or a webhook (see bisector.h). Mail headers carry outside input (a commit's
  * author and subject): every header value is cut at the first CR or LF and bounded. */
 #include <errno.h>
 #include <pthread.h>
@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "bisect-ctl.h"
+#include "bisector.h"
 #include "http-client.h"
 #include "json-util.h"
 #include "log.h"

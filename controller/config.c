@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bisect-ctl.h"
+#include "bisector.h"
 #include "json-util.h"
 #include "validate.h"
 #include "xmalloc.h"

@@ -26,7 +26,7 @@ struct ctl_config {
 	int claim_max_ms;	   /* the longest long-poll: 60000 */
 	long long priority_age_ms; /* waiting this long is worth one priority class */
 	json_t *trees;		   /* the open `trees` mapping (flights engineer's) */
-	json_t *bisect;		   /* the `bisect` section (bisect-ctl.h), or NULL */
+	json_t *bisect;		   /* the `bisect` section (bisector.h), or NULL */
 };
 
 struct ctl {

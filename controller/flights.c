@@ -11,7 +11,7 @@
 #include "db-flights.h"
 #include "db.h"
 #include "json-util.h"
-#include "sched.h"
+#include "park.h"
 
 static const char *const priority_names[] = {"gate", "bisect", "submission", "background", NULL};
 

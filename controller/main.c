@@ -12,7 +12,7 @@
 
 #include "attempts.h"
 #include "auth.h"
-#include "bisect-ctl.h"
+#include "bisector.h"
 #include "config.h"
 #include "ctl.h"
 #include "db-attempts.h"
@@ -20,8 +20,8 @@
 #include "http.h"
 #include "jobs.h"
 #include "log.h"
-#include "sched.h"
-#include "watch-ctl.h"
+#include "park.h"
+#include "trees.h"
 #include "xmalloc.h"
 
 static const char usage[] =

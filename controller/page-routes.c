@@ -13,16 +13,16 @@
 
 #include "api.h"
 #include "attempts.h"
-#include "bisect-ctl.h"
+#include "bisector.h"
 #include "ctl.h"
 #include "db-attempts.h"
 #include "db-boards.h"
 #include "db-flights.h"
-#include "files.h"
+#include "http-files.h"
 #include "json-util.h"
 #include "page.h"
-#include "sched.h"
-#include "watch-ctl.h"
+#include "park.h"
+#include "trees.h"
 #include "xmalloc.h"
 
 #define STATIC_MAX	  (1u << 20)

@@ -3,7 +3,7 @@
  * path segment, captured in r->param[]. */
 #include "api.h"
 #include "api-trees.h"
-#include "bisect-api.h"
+#include "api-bisections.h"
 #include "page-routes.h"
 
 const struct route routes[] = {

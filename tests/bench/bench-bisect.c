@@ -14,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../../controller/bisect-sim.h"
+#include "../harness/bisect-sim.h"
 #include "../../controller/bisect.h"
 #include "xmalloc.h"
 

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../controller/files.h"
+#include "../../controller/http-files.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The git bisect model in controller/bisect-sim.c against the real `git bisect run`:
+# The git bisect model in tests/harness/bisect-sim.c against the real `git bisect run`:
 # on histories with merges and flaky one-run-per-commit results, both must test the
 # same commits in the same order and name the same "first bad commit".
 set -uo pipefail

@@ -1,6 +1,6 @@
 /* The bisection algorithm (controller/bisect.c) on synthetic commit graphs: linear,
  * with merges, with unbuildable ranges, with flakes and infra errors; and the model
- * of git bisect it is benchmarked against (controller/bisect-sim.c). */
+ * of git bisect it is benchmarked against (tests/harness/bisect-sim.c). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../controller/bisect-sim.h"
+#include "../harness/bisect-sim.h"
 #include "../../controller/bisect.h"
 
 /* Drives b against the oracle until done; returns the boots it took. */

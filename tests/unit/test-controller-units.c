@@ -13,7 +13,7 @@
 #include "../../controller/api.h"
 #include "../../controller/auth.h"
 #include "../../controller/config.h"
-#include "../../controller/files.h"
+#include "../../controller/http-files.h"
 #include "../../controller/flights.h"
 #include "../../controller/jobs.h"
 #include "json-util.h"

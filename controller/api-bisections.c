@@ -1,10 +1,10 @@
-/* Bisection routes: see bisect-api.h; the domain side is bisect-ctl.c. */
-#include "bisect-api.h"
+/* Bisection routes: see api-bisections.h; the domain side is bisector.c. */
+#include "api-bisections.h"
 
 #include <errno.h>
 
 #include "api.h"
-#include "bisect-ctl.h"
+#include "bisector.h"
 #include "db-boards.h"
 
 #define BISECT_LIST_MAX 500

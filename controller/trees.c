@@ -1,4 +1,4 @@
-#include "watch-ctl.h"
+#include "trees.h"
 
 #include <errno.h>
 #include <libgen.h>
@@ -18,8 +18,8 @@
 #include "json-util.h"
 #include "log.h"
 #include "mbox.h"
-#include "sched.h"
-#include "watch-db.h"
+#include "park.h"
+#include "db-trees.h"
 #include "xmalloc.h"
 
 static struct trees_conf trees;

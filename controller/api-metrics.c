@@ -4,7 +4,7 @@
 #include "attempts.h"
 #include "db-attempts.h"
 #include "db-boards.h"
-#include "sched.h"
+#include "park.h"
 
 int api_metrics(struct req *r)
 {

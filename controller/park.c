@@ -1,4 +1,4 @@
-#include "sched.h"
+#include "park.h"
 
 #include <assert.h>
 #include <pthread.h>

@@ -1,12 +1,12 @@
-/* The bisector in the controller: see bisect-ctl.h and docs/bisection.md. */
-#include "bisect-ctl.h"
+/* The bisector in the controller: see bisector.h and docs/bisection.md. */
+#include "bisector.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "bisect-db.h"
+#include "db-bisections.h"
 #include "bisect-git.h"
 #include "bisect.h"
 #include "ctl.h"
@@ -17,8 +17,8 @@
 #include "flights.h"
 #include "json-util.h"
 #include "log.h"
-#include "watch-ctl.h"
-#include "watch-db.h"
+#include "trees.h"
+#include "db-trees.h"
 #include "xmalloc.h"
 
 #define STEPS_PER_ADVANCE 8 /* steps that need no flight (a revert that conflicts) */

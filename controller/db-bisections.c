@@ -1,5 +1,5 @@
-/* The bisections and bisection_runs tables: see bisect-db.h. */
-#include "bisect-db.h"
+/* The bisections and bisection_runs tables: see db-bisections.h. */
+#include "db-bisections.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -7,7 +7,7 @@
 
 #include <stdint.h>
 
-#include "bisect.h"
+#include "../../controller/bisect.h"
 
 /* Node 0 is the newest commit (the bad revision), node n-1 the root (the good one);
  * every parent has a higher index than its child, as in `git rev-list` order. */

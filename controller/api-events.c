@@ -11,7 +11,7 @@
 #include "ctl.h"
 #include "db-events.h"
 #include "json-util.h"
-#include "sched.h"
+#include "park.h"
 #include "xmalloc.h"
 
 #define SSE_BATCH     200

@@ -1,4 +1,4 @@
-#include "watch-db.h"
+#include "db-trees.h"
 
 #include <string.h>
 
