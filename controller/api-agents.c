@@ -2,11 +2,9 @@
 #include "api.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "attempts.h"
@@ -18,6 +16,7 @@
 #include "db.h"
 #include "hash.h"
 #include "json-util.h"
+#include "logs.h"
 #include "park.h"
 #include "xmalloc.h"
 
@@ -339,18 +338,12 @@ fail_nrb:
 	return -EIO;
 }
 
-static void log_path(char *out, size_t n, long long id)
-{
-	snprintf(out, n, "%s/%lld.log", ctl.logs_dir, id);
-}
-
 int api_attempt_log_put(struct req *r)
 {
 	struct attempt a;
-	long long offset, stored, skip, add;
-	char path[4096];
-	struct stat sb;
-	int fd = -1, rc = 0;
+	struct log_append la = {.fd = -1};
+	long long offset, stored;
+	int rc = 0;
 
 	if (load_own_attempt(r, &a) < 0)
 		return 0;
@@ -360,21 +353,16 @@ int api_attempt_log_put(struct req *r)
 	}
 	if (req_query_int(r, "offset", 0, LOG_MAX, &offset) < 0)
 		goto out;
-	log_path(path, sizeof(path), a.id);
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-	if (fd < 0 || fstat(fd, &sb) < 0) {
-		rc = -errno;
+	rc = log_append_begin(&la, a.id, offset, r->body.len);
+	if (rc == -ERANGE) {
+		rc = 0;
+		reply_error(r, 409, "log gap", json_pack("{s:I}", "length", (json_int_t)la.length));
 		goto out;
 	}
-	stored = sb.st_size;
-	if (offset > stored) {
-		reply_error(r, 409, "log gap", json_pack("{s:I}", "length", (json_int_t)stored));
+	if (rc < 0)
 		goto out;
-	}
-	skip = stored - offset;
-	add = (long long)r->body.len > skip ? (long long)r->body.len - skip : 0;
-	if (add == 0) { /* a replay of bytes already stored */
-		reply_json(r, 200, json_pack("{s:I}", "length", (json_int_t)stored));
+	if (la.add == 0) { /* a replay of bytes already stored */
+		reply_json(r, 200, json_pack("{s:I}", "length", (json_int_t)la.length));
 		goto out;
 	}
 	lapse_if_due(&a);
@@ -382,19 +370,17 @@ int api_attempt_log_put(struct req *r)
 		reply_errorf(r, 410, "lease lapsed", "attempt %lld is %s", a.id, a.state);
 		goto out;
 	}
-	if (stored + add > LOG_MAX) {
+	rc = log_append_commit(&la, r->body.data, LOG_MAX);
+	if (rc == -EFBIG) {
+		rc = 0;
 		reply_error(r, 413, "log too large",
-			    json_pack("{s:I, s:I}", "length", (json_int_t)stored, "max",
+			    json_pack("{s:I, s:I}", "length", (json_int_t)la.length, "max",
 				      (json_int_t)LOG_MAX));
 		goto out;
 	}
-	if (pwrite(fd, r->body.data + skip, (size_t)add, stored) != add) {
-		rc = -EIO;
-		if (ftruncate(fd, stored) < 0)
-			rc = -EIO;
+	if (rc < 0)
 		goto out;
-	}
-	stored += add;
+	stored = la.length;
 	if (db_attempt_set_log_length(a.id, stored) < 0) {
 		rc = -EIO;
 		goto out;
@@ -415,8 +401,7 @@ int api_attempt_log_put(struct req *r)
 	sched_wake_log(a.id);
 	reply_json(r, 200, json_pack("{s:I}", "length", (json_int_t)stored));
 out:
-	if (fd >= 0)
-		close(fd);
+	log_append_release(&la);
 	attempt_release(&a);
 	return rc;
 }

@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "attempts.h"
@@ -143,7 +142,7 @@ int api_attempt_log_get(struct req *r)
 	struct MHD_Response *resp;
 	long long id, offset, wait;
 	char path[4096], hdr[32];
-	struct stat sb;
+	long long length;
 	json_t *a;
 	const char *state;
 	int final, rc;
@@ -156,10 +155,9 @@ int api_attempt_log_get(struct req *r)
 		return reply_errorf(r, 404, "not found", "no attempt %lld", id);
 	state = jstr(a, "state", "");
 	final = attempt_state_final(state);
-	snprintf(path, sizeof(path), "%s/%lld.log", ctl.logs_dir, id);
 	if (req_query(r, "offset") == NULL) {
 		json_decref(a);
-		if (stat(path, &sb) < 0)
+		if (log_path(path, sizeof(path), id) < 0)
 			return reply_data(r, 200, "text/plain; charset=utf-8", "", 0);
 		return serve_file(r, path, "text/plain; charset=utf-8");
 	}
@@ -168,26 +166,22 @@ int api_attempt_log_get(struct req *r)
 		json_decref(a);
 		return 0;
 	}
-	if (stat(path, &sb) < 0)
-		sb.st_size = 0;
-	if (sb.st_size <= offset && !final && wait > 0 && r->state == NULL &&
+	length = log_length(id);
+	if (length <= offset && !final && wait > 0 && r->state == NULL &&
 	    sched_park(r, PARK_LOG, id, now_ms() + wait)) {
 		json_decref(a);
 		return 0;
 	}
-	if (sb.st_size <= offset) {
+	if (length <= offset) {
 		resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
 	} else {
-		FILE *f = fopen(path, "r");
-		int fd = f ? dup(fileno(f)) : -1;
+		int fd = log_open(id);
 
-		if (f)
-			fclose(f);
 		if (fd < 0) {
 			json_decref(a);
-			return -errno;
+			return fd;
 		}
-		resp = MHD_create_response_from_fd_at_offset64((uint64_t)(sb.st_size - offset), fd,
+		resp = MHD_create_response_from_fd_at_offset64((uint64_t)(length - offset), fd,
 							       (uint64_t)offset);
 	}
 	if (resp == NULL) {
@@ -195,7 +189,7 @@ int api_attempt_log_get(struct req *r)
 		return -ENOMEM;
 	}
 	MHD_add_response_header(resp, "Content-Type", "text/plain; charset=utf-8");
-	snprintf(hdr, sizeof(hdr), "%lld", (long long)sb.st_size);
+	snprintf(hdr, sizeof(hdr), "%lld", length);
 	MHD_add_response_header(resp, "X-Log-Length", hdr);
 	MHD_add_response_header(resp, "X-Attempt-State", state);
 	rc = reply_response(r, 200, resp);

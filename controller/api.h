@@ -4,11 +4,11 @@
 #define XENCI_API_H
 
 #include "http.h"
+#include "logs.h"
 #include "validate.h"
 
 #define PROTOCOL_VERSION 1
 #define LOG_CHUNK_MAX	 (1024 * 1024)
-#define LOG_MAX		 (16LL * 1024 * 1024)
 #define ARTIFACT_MAX	 (512LL * 1024 * 1024)
 
 /* The shapes of the JSON bodies (docs/api.md, schema/agent-protocol.json). */

@@ -2,13 +2,10 @@
 #include "page-routes.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "api.h"
@@ -20,6 +17,7 @@
 #include "db-flights.h"
 #include "http-files.h"
 #include "json-util.h"
+#include "logs.h"
 #include "page.h"
 #include "park.h"
 #include "trees.h"
@@ -210,32 +208,6 @@ static json_t *attempt_twin(struct req *r, long long *id)
 	return *id ? db_attempt_json(*id, &v) : NULL;
 }
 
-/* Maps the attempt's stored log read-only (*len 0 and NULL when there is none).
- * Release with munmap(map, len). */
-static const char *log_map(long long id, size_t *len)
-{
-	char path[4096];
-	struct stat sb;
-	void *map;
-	int fd;
-
-	*len = 0;
-	snprintf(path, sizeof(path), "%s/%lld.log", ctl.logs_dir, id);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return NULL;
-	if (fstat(fd, &sb) < 0 || sb.st_size <= 0) {
-		close(fd);
-		return NULL;
-	}
-	map = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-	close(fd);
-	if (map == MAP_FAILED)
-		return NULL;
-	*len = (size_t)sb.st_size;
-	return map;
-}
-
 int page_get_attempt(struct req *r)
 {
 	struct buf b = BUF_INIT(PAGE_MAX);
@@ -249,8 +221,7 @@ int page_get_attempt(struct req *r)
 		return reply_not_found(r, "No such attempt.");
 	log = log_map(id, &len);
 	rc = page_attempt_render(&b, t, log, len);
-	if (log)
-		munmap((void *)log, len);
+	log_unmap(log, len);
 	json_decref(t);
 	return reply_html(r, rc, &b);
 }
@@ -264,8 +235,7 @@ int page_get_attempt_raw(struct req *r)
 	if (!t)
 		return reply_not_found(r, "No such attempt.");
 	json_decref(t);
-	snprintf(path, sizeof(path), "%s/%lld.log", ctl.logs_dir, id);
-	if (access(path, R_OK) < 0) {
+	if (log_path(path, sizeof(path), id) < 0) {
 		struct buf b = BUF_INIT(0);
 
 		return reply_page(r, 200, "text/plain; charset=utf-8", &b, NULL);
@@ -315,7 +285,7 @@ static void tail_fill(struct tail *t)
 	if (log) {
 		if (page_tail_event(&t->out, log, len, t->from, &next) == 0)
 			t->from = next;
-		munmap((void *)log, len);
+		log_unmap(log, len);
 	}
 	if (final && t->out.len == 0) {
 		page_tail_state_event(&t->out, state, state);

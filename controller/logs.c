@@ -1,0 +1,114 @@
+/* The console-log store (logs.h). */
+#include "logs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ctl.h"
+
+int log_path(char *out, size_t n, long long id)
+{
+	int len = snprintf(out, n, "%s/%lld.log", ctl.logs_dir, id);
+
+	if (len < 0 || (size_t)len >= n)
+		return -ENAMETOOLONG;
+	return access(out, R_OK) < 0 ? -ENOENT : 0;
+}
+
+int log_open(long long id)
+{
+	char path[4096];
+	int fd;
+
+	if (log_path(path, sizeof(path), id) < 0)
+		return -ENOENT;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+long long log_length(long long id)
+{
+	struct stat sb;
+	int fd = log_open(id);
+	long long len = 0;
+
+	if (fd < 0)
+		return 0;
+	if (fstat(fd, &sb) == 0)
+		len = sb.st_size;
+	close(fd);
+	return len;
+}
+
+const char *log_map(long long id, size_t *len)
+{
+	struct stat sb;
+	void *map;
+	int fd = log_open(id);
+
+	*len = 0;
+	if (fd < 0)
+		return NULL;
+	if (fstat(fd, &sb) < 0 || sb.st_size <= 0) {
+		close(fd);
+		return NULL;
+	}
+	map = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
+	if (map == MAP_FAILED)
+		return NULL;
+	*len = (size_t)sb.st_size;
+	return map;
+}
+
+void log_unmap(const char *map, size_t len)
+{
+	if (map)
+		munmap((void *)map, len);
+}
+
+int log_append_begin(struct log_append *a, long long id, long long offset, size_t len)
+{
+	char path[4096];
+	struct stat sb;
+
+	*a = (struct log_append){.fd = -1};
+	if (log_path(path, sizeof(path), id) == -ENAMETOOLONG)
+		return -ENAMETOOLONG;
+	a->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (a->fd < 0 || fstat(a->fd, &sb) < 0)
+		return -errno;
+	a->length = sb.st_size;
+	if (offset > a->length)
+		return -ERANGE;
+	a->skip = a->length - offset;
+	a->add = (long long)len > a->skip ? (long long)len - a->skip : 0;
+	return 0;
+}
+
+int log_append_commit(struct log_append *a, const void *data, long long max)
+{
+	if (a->length + a->add > max)
+		return -EFBIG;
+	if (pwrite(a->fd, (const char *)data + a->skip, (size_t)a->add, a->length) != a->add) {
+		/* Undone, so a retry at the same offset finds the store as it was; a
+		 * failed undo has nothing further to try. */
+		int undone = ftruncate(a->fd, a->length);
+
+		(void)undone;
+		return -EIO;
+	}
+	a->length += a->add;
+	return 0;
+}
+
+void log_append_release(struct log_append *a)
+{
+	if (a->fd >= 0)
+		close(a->fd);
+	a->fd = -1;
+}

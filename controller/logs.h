@@ -1,0 +1,48 @@
+/* The console-log store: one file per attempt, DATA/logs/<attempt>.log, written
+ * only by appends at the stored length and read whole, from an offset or mapped.
+ * Every reader and writer of those files goes through here (ctl.lock held, like
+ * every handler). */
+#ifndef XENCI_LOGS_H
+#define XENCI_LOGS_H
+
+#include <stddef.h>
+
+#define LOG_MAX (16LL * 1024 * 1024) /* the most one attempt's log may hold */
+
+/* One append in progress (log_append_begin .. log_append_release). */
+struct log_append {
+	int fd;
+	long long length; /* bytes stored before the append */
+	long long skip;	  /* leading bytes of the data already stored (a replay) */
+	long long add;	  /* bytes of the data new to the store; 0: a pure replay */
+};
+
+/* Writes the path of attempt id's log into out (n bytes). Returns 0 when a log is
+ * stored, -ENOENT when none is yet (out is the path either way). */
+int log_path(char *out, size_t n, long long id);
+/* The bytes stored for attempt id; 0 when none. */
+long long log_length(long long id);
+/* A read-only descriptor of attempt id's log (the caller closes it), or -errno
+ * (-ENOENT when none is stored). */
+int log_open(long long id);
+/* Maps attempt id's log read-only; NULL with *len 0 when none is stored or it is
+ * empty. Release with log_unmap(). */
+const char *log_map(long long id, size_t *len);
+/* Releases a log_map() result; accepts NULL. */
+void log_unmap(const char *map, size_t len);
+
+/* Opens attempt id's log (creating it) for len bytes that start at offset. Fills
+ * a: length, and skip/add: what of the bytes is stored already and what is new.
+ * Returns 0; -ERANGE when offset is past the stored length (a gap: a->length says
+ * where the store ends); another -errno when the file cannot be opened. Release a
+ * in every case. */
+int log_append_begin(struct log_append *a, long long id, long long offset, size_t len);
+/* Stores the new bytes of data (the same data as began: its a->skip first bytes
+ * are skipped) at a->length, and adds them to a->length. A short write is undone
+ * (the file is truncated back), so the store never holds a partial chunk.
+ * Returns 0; -EFBIG, writing nothing, when the log would grow past max; -EIO. */
+int log_append_commit(struct log_append *a, const void *data, long long max);
+/* Closes a; accepts a released or zeroed one. */
+void log_append_release(struct log_append *a);
+
+#endif
