@@ -70,27 +70,6 @@ static double median(double *v, int n)
 	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
-static long call(const char *token, const char *method, const char *path, const char *body,
-		 json_t **out)
-{
-	struct http_client h;
-	struct http_reply r;
-	long st = 0;
-
-	harness_http(&ctl, token, &h);
-	h.timeout_ms = 120000;
-	http_reply_init(&r);
-	if (http_request(&h, method, path, body ? "application/json" : NULL, body,
-			 body ? strlen(body) : 0, NULL, &r) == 0) {
-		st = r.status;
-		if (out)
-			*out = r.json ? json_incref(r.json) : NULL;
-	}
-	http_reply_release(&r);
-	http_client_release(&h);
-	return st;
-}
-
 /* exec → XENCI-TESTS-DONE, in seconds; -1 on failure. */
 static double by_hand(struct board *b, const json_t *attempt)
 {
@@ -166,8 +145,8 @@ static void serve_build(void)
 	char path[512], *body;
 	int k;
 
-	while (call(builder_tok, "POST", "/api/v1/agents/builder-b/claim",
-		    "{\"boards\": [], \"build\": true, \"wait_ms\": 1000}", &j) != 200) {
+	while (harness_call(&ctl, builder_tok, "POST", "/api/v1/agents/builder-b/claim",
+			    "{\"boards\": [], \"build\": true, \"wait_ms\": 1000}", &j) != 200) {
 		json_decref(j);
 		j = NULL;
 	}
@@ -195,7 +174,7 @@ static void serve_build(void)
 	body = json_dumps(res, JSON_COMPACT);
 	snprintf(path, sizeof(path), "/api/v1/attempts/%lld/result",
 		 jint(json_object_get(j, "attempt"), "id", 0));
-	call(builder_tok, "POST", path, body, NULL);
+	harness_call(&ctl, builder_tok, "POST", path, body, NULL);
 	free(body);
 	json_decref(res);
 	json_decref(j);
@@ -250,8 +229,9 @@ static double via_agent(long long *fid_out)
 	double secs = -1;
 	size_t i;
 
-	call(user_tok, "POST", "/api/v1/flights",
-	     "{\"tree\": \"xen\", \"commit\": \"2222222222222222222222222222222222222222\"}", &j);
+	harness_call(
+	    &ctl, user_tok, "POST", "/api/v1/flights",
+	    "{\"tree\": \"xen\", \"commit\": \"2222222222222222222222222222222222222222\"}", &j);
 	fid = jint(j, "id", 0);
 	json_decref(j);
 	*fid_out = fid;
@@ -259,7 +239,7 @@ static double via_agent(long long *fid_out)
 	snprintf(path, sizeof(path), "/api/v1/flights/%lld", fid);
 	while (harness_now_ms() < end && secs < 0) {
 		j = NULL;
-		call(NULL, "GET", path, NULL, &j);
+		harness_call(&ctl, NULL, "GET", path, NULL, &j);
 		json_array_foreach (json_object_get(j, "attempts"), i, a) {
 			const char *st = jstr(a, "state", "");
 
@@ -307,13 +287,15 @@ int main(void)
 	if (harness_controller_init(&ctl) < 0)
 		return 1;
 	harness_write_file(ctl.jobs, "xen-smoke.yaml", job_yaml);
+	ctl.http_timeout_ms = 120000;
 	if (harness_controller_start(&ctl) < 0 ||
 	    harness_token(&ctl, "agent", "lab-b", agent_tok, sizeof(agent_tok)) < 0 ||
 	    harness_token(&ctl, "agent", "builder-b", builder_tok, sizeof(builder_tok)) < 0 ||
 	    harness_token(&ctl, "user", NULL, user_tok, sizeof(user_tok)) < 0)
 		return 1;
-	call(builder_tok, "PUT", "/api/v1/agents/builder-b/boards",
-	     "{\"protocol\": 1, \"builder\": {\"arches\": [\"arm64\"]}, \"boards\": []}", NULL);
+	harness_call(&ctl, builder_tok, "PUT", "/api/v1/agents/builder-b/boards",
+		     "{\"protocol\": 1, \"builder\": {\"arches\": [\"arm64\"]}, \"boards\": []}",
+		     NULL);
 	snprintf(dir, sizeof(dir), "%s/bench", ctl.dir);
 	mkdir(dir, 0755);
 	snprintf(bpath, sizeof(bpath), "%s/boards/qemu-arm64.yaml", root);

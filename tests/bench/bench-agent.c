@@ -154,26 +154,6 @@ static double wall_s(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static long get(const char *path, json_t **out, struct buf *raw)
-{
-	struct http_client h;
-	struct http_reply r;
-	long st = 0;
-
-	harness_http(&ctl, NULL, &h);
-	http_reply_init(&r);
-	if (http_request(&h, "GET", path, NULL, NULL, 0, NULL, &r) == 0) {
-		st = r.status;
-		if (out)
-			*out = r.json ? json_incref(r.json) : NULL;
-		if (raw && r.body.len)
-			buf_append(raw, r.body.data, r.body.len);
-	}
-	http_reply_release(&r);
-	http_client_release(&h);
-	return st;
-}
-
 int main(void)
 {
 	char py[400], path[512], text[4096], agent_tok[128], user_tok[128];
@@ -253,7 +233,7 @@ int main(void)
 		snprintf(lf, sizeof(lf), "%s/agent.log", dir);
 		agent_pid = spawn(argv, lf);
 	}
-	while (get("/api/v1/boards/bench-3", NULL, NULL) != 200)
+	while (harness_call(&ctl, NULL, "GET", "/api/v1/boards/bench-3", NULL, NULL) != 200)
 		usleep(50 * 1000);
 	sleep(1);
 	for (i = 0; i < 10; i++) {
@@ -279,7 +259,8 @@ int main(void)
 	while (attempt0 == 0) {
 		json_t *j = NULL;
 
-		if (get("/api/v1/attempts?board=bench-0", &j, NULL) == 200)
+		if (harness_call(&ctl, NULL, "GET", "/api/v1/attempts?board=bench-0", NULL, &j) ==
+		    200)
 			attempt0 = jint(json_array_get(json_object_get(j, "attempts"), 0), "id", 0);
 		json_decref(j);
 		usleep(20 * 1000);
@@ -299,7 +280,7 @@ int main(void)
 		double w;
 
 		snprintf(p, sizeof(p), "/api/v1/attempts/%lld/log?offset=%lld", attempt0, logged);
-		if (get(p, NULL, &log) != 200) {
+		if (harness_call_bytes(&ctl, NULL, "GET", p, NULL, NULL, 0, NULL, &log) != 200) {
 			fprintf(stderr, "bench: GET %s failed\n", p);
 			break;
 		}

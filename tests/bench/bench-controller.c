@@ -51,26 +51,6 @@ static int cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static long post(const char *token, const char *method, const char *path, const char *body,
-		 json_t **out)
-{
-	struct http_client h;
-	struct http_reply r;
-	long st;
-
-	harness_http(&ctl, token, &h);
-	http_reply_init(&r);
-	st = http_request(&h, method, path, body ? "application/json" : NULL, body,
-			  body ? strlen(body) : 0, NULL, &r) == 0
-		 ? r.status
-		 : 0;
-	if (out)
-		*out = r.json ? json_incref(r.json) : NULL;
-	http_reply_release(&r);
-	http_client_release(&h);
-	return st;
-}
-
 static int fill_attempts(void)
 {
 	char path[400];
@@ -178,7 +158,7 @@ static void bench_claims(void)
 						i % (BOARDS / AGENTS) ? ", " : "", i);
 		snprintf(body + len, sizeof(body) - len, "]}");
 		snprintf(path, sizeof(path), "/api/v1/agents/%s/boards", agent);
-		if (post(tokens[a], "PUT", path, body, NULL) != 200) {
+		if (harness_call(&ctl, tokens[a], "PUT", path, body, NULL) != 200) {
 			printf("claims: declare failed\n");
 			return;
 		}
@@ -209,7 +189,7 @@ static void bench_claims(void)
 	{
 		json_t *q = NULL;
 
-		post(NULL, "GET", "/api/v1/queue", NULL, &q);
+		harness_call(&ctl, NULL, "GET", "/api/v1/queue", NULL, &q);
 		printf("claims: %lld agents waiting on the controller\n",
 		       (long long)jint(q, "waiting_claims", -1));
 		json_decref(q);

@@ -38,26 +38,6 @@ static int shrun(const char *fmt, ...)
 	return harness_run(argv, out, sizeof(out));
 }
 
-static long call(const char *token, const char *method, const char *path, const char *body,
-		 json_t **out)
-{
-	struct http_client h;
-	struct http_reply r;
-	long status = -1;
-
-	harness_http(&ctl, token, &h);
-	h.timeout_ms = 20000;
-	http_reply_init(&r);
-	if (http_request(&h, method, path, body ? "application/json" : NULL, body,
-			 body ? strlen(body) : 0, NULL, &r) == 0)
-		status = r.status;
-	if (out)
-		*out = r.json ? json_incref(r.json) : NULL;
-	http_reply_release(&r);
-	http_client_release(&h);
-	return status;
-}
-
 struct claim {
 	pthread_t thread;
 	long long at_ms, attempt;
@@ -68,8 +48,8 @@ static void *claim_main(void *arg)
 	struct claim *c = arg;
 	json_t *j = NULL;
 
-	if (call(agent_tok, "POST", "/api/v1/agents/lab-a/claim",
-		 "{\"boards\": [\"qx\"], \"wait_ms\": 15000}", &j) == 200)
+	if (harness_call(&ctl, agent_tok, "POST", "/api/v1/agents/lab-a/claim",
+			 "{\"boards\": [\"qx\"], \"wait_ms\": 15000}", &j) == 200)
 		c->attempt = jint(json_object_get(j, "attempt"), "id", 0);
 	c->at_ms = harness_now_ms();
 	json_decref(j);
@@ -81,7 +61,7 @@ static void finish(long long attempt)
 	char path[96];
 
 	snprintf(path, sizeof(path), "/api/v1/attempts/%lld/result", attempt);
-	call(agent_tok, "POST", path, "{\"verdict\": \"pass\"}", NULL);
+	harness_call(&ctl, agent_tok, "POST", path, "{\"verdict\": \"pass\"}", NULL);
 }
 
 static int cmp_ll(const void *a, const void *b)
@@ -172,6 +152,7 @@ int main(int argc, char **argv)
 		 "      - name: staging\n        jobs: [smoke]\n",
 		 ctl.dir);
 	ctl.extra_config = extra;
+	ctl.http_timeout_ms = 20000;
 	if (harness_controller_start(&ctl) < 0 ||
 	    harness_token(&ctl, "agent", "lab-a", agent_tok, sizeof(agent_tok)) < 0 ||
 	    harness_token(&ctl, "user", NULL, user_tok, sizeof(user_tok)) < 0)
@@ -184,10 +165,11 @@ int main(int argc, char **argv)
 		ctl.url, user_tok);
 	fclose(f);
 	chmod(hook, 0755);
-	call(agent_tok, "PUT", "/api/v1/agents/lab-a/boards",
-	     "{\"protocol\": 1, \"builder\": null, \"boards\": [{\"name\": \"qx\", \"arch\":"
-	     " \"x86_64\", \"class\": \"q35\"}]}",
-	     NULL);
+	harness_call(
+	    &ctl, agent_tok, "PUT", "/api/v1/agents/lab-a/boards",
+	    "{\"protocol\": 1, \"builder\": null, \"boards\": [{\"name\": \"qx\", \"arch\":"
+	    " \"x86_64\", \"class\": \"q35\"}]}",
+	    NULL);
 	{ /* the initial head's flight */
 		struct claim c = {0};
 
@@ -216,7 +198,8 @@ int main(int argc, char **argv)
 	for (int i = 0; i < n; i++) {
 		long long t0 = harness_now_ms();
 
-		call(user_tok, "POST", "/api/v1/poke", "{\"branch\": \"staging\"}", NULL);
+		harness_call(&ctl, user_tok, "POST", "/api/v1/poke", "{\"branch\": \"staging\"}",
+			     NULL);
 		v[i] = harness_now_ms() - t0;
 	}
 	report("POST /api/v1/poke, no change (round trip)", v, n);

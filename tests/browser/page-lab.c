@@ -24,37 +24,6 @@ static const char job[] = "name: smoke\n"
 			  "stages:\n"
 			  "  - {name: hello, pattern: 'hello', timeout: 10}\n";
 
-/* One call; returns the status (0 on a transport error) and *out the JSON reply. */
-static long call(const char *token, const char *method, const char *path, const char *ctype,
-		 const void *body, size_t len, json_t **out)
-{
-	struct http_client h;
-	struct http_reply r;
-	long status;
-
-	harness_http(&c, token, &h);
-	h.timeout_ms = 20000;
-	http_reply_init(&r);
-	if (http_request(&h, method, path, ctype, body, len, NULL, &r) < 0)
-		fprintf(stderr, "page-lab: %s %s: %s\n", method, path, r.error);
-	status = r.status;
-	if (out)
-		*out = r.json ? json_incref(r.json) : NULL;
-	if (status >= 400)
-		fprintf(stderr, "page-lab: %s %s: %ld %s\n", method, path, status,
-			buf_cstr(&r.body));
-	http_reply_release(&r);
-	http_client_release(&h);
-	return status;
-}
-
-static long jcall(const char *token, const char *method, const char *path, const char *body,
-		  json_t **out)
-{
-	return call(token, method, path, body ? "application/json" : NULL, body,
-		    body ? strlen(body) : 0, out);
-}
-
 /* Claims work for one board of agent; returns the attempt id or 0. */
 static long long claim(const char *token, const char *agent, const char *board)
 {
@@ -64,7 +33,7 @@ static long long claim(const char *token, const char *agent, const char *board)
 
 	snprintf(path, sizeof(path), "/api/v1/agents/%s/claim", agent);
 	snprintf(body, sizeof(body), "{\"boards\": [\"%s\"], \"wait_ms\": 5000}", board);
-	if (jcall(token, "POST", path, body, &j) == 200)
+	if (harness_call(&c, token, "POST", path, body, &j) == 200)
 		id = jint(json_object_get(j, "attempt"), "id", 0);
 	json_decref(j);
 	return id;
@@ -82,7 +51,8 @@ static int log_put(const char *token, struct attempt_log *l, const char *bytes, 
 	long st;
 
 	snprintf(path, sizeof(path), "/api/v1/attempts/%lld/log?offset=%lld", l->id, l->length);
-	st = call(token, "PUT", path, "application/octet-stream", bytes, n, &j);
+	st = harness_call_bytes(&c, token, "PUT", path, "application/octet-stream", bytes, n, &j,
+				NULL);
 	if (st == 200)
 		l->length = jint(j, "length", l->length);
 	json_decref(j);
@@ -114,7 +84,7 @@ static int result(const char *token, long long id, const char *body)
 	char path[128];
 
 	snprintf(path, sizeof(path), "/api/v1/attempts/%lld/result", id);
-	return jcall(token, "POST", path, body, NULL) == 200 ? 0 : -1;
+	return harness_call(&c, token, "POST", path, body, NULL) == 200 ? 0 : -1;
 }
 
 /* Decodes \e \0 \xHH \\ in s into out; returns the length. */
@@ -188,30 +158,34 @@ static int scene(json_t *out)
 		 "      - name: master\n        jobs: [smoke]\n",
 		 c.dir);
 	c.extra_config = extra;
+	c.http_timeout_ms = 20000;
 	if (harness_controller_start(&c) < 0 ||
 	    harness_token(&c, "agent", "lab-a", tok_a, sizeof(tok_a)) < 0 ||
 	    harness_token(&c, "agent", "lab-p", tok_p, sizeof(tok_p)) < 0 ||
 	    harness_token(&c, "user", NULL, tok_user, sizeof(tok_user)) < 0)
 		return -1;
-	if (jcall(tok_a, "PUT", "/api/v1/agents/lab-a/boards",
-		  "{\"protocol\": 1, \"agent_version\": \"page-lab\", \"builder\": null,"
-		  " \"boards\": [{\"name\": \"qemu-x86_64\", \"arch\": \"x86_64\", \"class\":"
-		  " \"qemu-x86_64-q35\", \"tags\": [\"qemu\"], \"description\": \"QEMU q35,"
-		  " iPXE netboot\"}, {\"name\": \"qemu-arm64\", \"arch\": \"arm64\","
-		  " \"class\": \"qemu-arm64-virt\", \"tags\": [\"qemu\"], \"description\":"
-		  " \"QEMU virt, U-Boot\"}]}",
-		  NULL) != 200 ||
-	    jcall(tok_p, "PUT", "/api/v1/agents/lab-p/boards",
-		  "{\"protocol\": 1, \"builder\": null, \"boards\": [{\"name\": \"secret-board\","
-		  " \"arch\": \"x86_64\", \"class\": \"secret-class\", \"visibility\": \"private\","
-		  " \"description\": \"a partner's unreleased SoC\"}]}",
-		  NULL) != 200)
+	if (harness_call(
+		&c, tok_a, "PUT", "/api/v1/agents/lab-a/boards",
+		"{\"protocol\": 1, \"agent_version\": \"page-lab\", \"builder\": null,"
+		" \"boards\": [{\"name\": \"qemu-x86_64\", \"arch\": \"x86_64\", \"class\":"
+		" \"qemu-x86_64-q35\", \"tags\": [\"qemu\"], \"description\": \"QEMU q35,"
+		" iPXE netboot\"}, {\"name\": \"qemu-arm64\", \"arch\": \"arm64\","
+		" \"class\": \"qemu-arm64-virt\", \"tags\": [\"qemu\"], \"description\":"
+		" \"QEMU virt, U-Boot\"}]}",
+		NULL) != 200 ||
+	    harness_call(
+		&c, tok_p, "PUT", "/api/v1/agents/lab-p/boards",
+		"{\"protocol\": 1, \"builder\": null, \"boards\": [{\"name\": \"secret-board\","
+		" \"arch\": \"x86_64\", \"class\": \"secret-class\", \"visibility\": \"private\","
+		" \"description\": \"a partner's unreleased SoC\"}]}",
+		NULL) != 200)
 		return -1;
 	/* A push on the watched branch makes the flight. */
 	if (sh("cd xen && echo one >> README && " GIT
 	       "commit -qam 'xen/arm: fix <vgic> & \"quotes\"'"))
 		return -1;
-	if (jcall(tok_user, "POST", "/api/v1/poke", "{\"branch\": \"master\"}", &j) != 200)
+	if (harness_call(&c, tok_user, "POST", "/api/v1/poke", "{\"branch\": \"master\"}", &j) !=
+	    200)
 		return -1;
 	flight = jint(j, "flight", 0);
 	json_decref(j);
@@ -240,14 +214,15 @@ static int scene(json_t *out)
 	/* A regression: the next push fails on arm64, where the last one passed, and
 	 * the controller starts a bisection. */
 	if (sh("cd xen && echo two >> README && " GIT "commit -qam 'arm/vgic: break <it>'") ||
-	    jcall(tok_user, "POST", "/api/v1/poke", "{\"branch\": \"master\"}", NULL) != 200)
+	    harness_call(&c, tok_user, "POST", "/api/v1/poke", "{\"branch\": \"master\"}", NULL) !=
+		200)
 		return -1;
 	bad.id = claim(tok_a, "lab-a", "qemu-arm64");
 	if (!bad.id || log_text(tok_a, &bad, '|', "(XEN) Assertion 'v->is_running' failed") < 0 ||
 	    log_text(tok_a, &bad, '#', "failure xen-assert: Assertion failed") < 0 ||
 	    result(tok_a, bad.id, "{\"verdict\": \"fail\", \"reason\": \"xen-assert\"}") < 0)
 		return -1;
-	if (jcall(NULL, "GET", "/api/v1/bisections", NULL, &j) != 200)
+	if (harness_call(&c, NULL, "GET", "/api/v1/bisections", NULL, &j) != 200)
 		return -1;
 	json_object_set_new(
 	    out, "bisection",
@@ -282,7 +257,7 @@ int main(void)
 		char path[96];
 
 		snprintf(path, sizeof(path), "/api/v1/attempts/%lld/heartbeat", live.id);
-		jcall(tok_a, "POST", path, "{\"stage\": \"hello\"}", NULL);
+		harness_call(&c, tok_a, "POST", path, "{\"stage\": \"hello\"}", NULL);
 	}
 	json_object_set_new(out, "live", json_integer(live.id));
 	s = json_dumps(out, JSON_COMPACT);

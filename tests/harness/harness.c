@@ -298,11 +298,51 @@ int harness_http(struct harness_controller *c, const char *token, struct http_cl
 
 	if (rc == 0) {
 		client->retries = 0;
-		client->timeout_ms = 70000;
+		client->timeout_ms = c->http_timeout_ms ? c->http_timeout_ms : 70000;
 		if (c->cafile)
 			client->cafile = strdup(c->cafile);
 	}
 	return rc;
+}
+
+long harness_call_bytes(struct harness_controller *c, const char *token, const char *method,
+			const char *path, const char *ctype, const void *body, size_t len,
+			json_t **json, struct buf *text)
+{
+	struct http_client h;
+	struct http_reply r;
+	long status = 0;
+
+	if (json)
+		*json = NULL;
+	if (harness_http(c, token, &h) < 0) {
+		fprintf(stderr, "harness: %s %s: no client\n", method, path);
+		return 0;
+	}
+	http_reply_init(&r);
+	if (http_request(&h, method, path, body ? ctype : NULL, body, body ? len : 0, NULL, &r) <
+	    0) {
+		fprintf(stderr, "harness: %s %s: %s\n", method, path, r.error);
+	} else {
+		status = r.status;
+		if (json && r.json)
+			*json = json_incref(r.json);
+		if (text)
+			buf_append(text, r.body.data ? r.body.data : "", r.body.len);
+		if (status >= 400 && getenv("XENCI_VERBOSE"))
+			fprintf(stderr, "harness: %s %s: %ld %.500s\n", method, path, status,
+				buf_cstr(&r.body));
+	}
+	http_reply_release(&r);
+	http_client_release(&h);
+	return status;
+}
+
+long harness_call(struct harness_controller *c, const char *token, const char *method,
+		  const char *path, const char *body, json_t **json)
+{
+	return harness_call_bytes(c, token, method, path, "application/json", body,
+				  body ? strlen(body) : 0, json, NULL);
 }
 
 int harness_token(struct harness_controller *c, const char *role, const char *agent, char *out,

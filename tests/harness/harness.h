@@ -10,6 +10,7 @@
  *	                                        // makes c.admin_token
  *	harness_token(&c, "agent", "lab-a", tok, sizeof(tok));
  *	harness_http(&c, tok, &client);         // a client for c.url with that token
+ *	st = harness_call(&c, tok, "GET", "/api/v1/boards", NULL, &j);  // one request
  *	...
  *	harness_controller_stop(&c);            // SIGTERM, then SIGKILL; removes the temp
  *	                                        // dir unless XENCI_KEEP is set
@@ -40,6 +41,8 @@ struct harness_controller {
 	/* HTTPS: the controller's certificate and key (PEM files), and the CA bundle the
 	 * clients trust (for a self-signed certificate: the certificate itself). */
 	const char *tls_cert, *tls_key, *cafile;
+	/* The whole-request timeout of harness_http's clients; 0: 70 s. */
+	long http_timeout_ms;
 	/* Set by harness_controller_start. */
 	pid_t pid;
 	int port;
@@ -64,6 +67,17 @@ int harness_token(struct harness_controller *c, const char *role, const char *ag
 /* Initialises client for c->url with token (may be NULL); the caller releases it.
  * The client does not retry (tests see every reply). */
 int harness_http(struct harness_controller *c, const char *token, struct http_client *client);
+/* One request through harness_http as token (NULL: anonymous). body: JSON text sent as
+ * application/json, or NULL for none. Returns the reply's HTTP status, or 0 when no reply
+ * came (the reason on stderr). When json is not NULL, *json is the reply decoded (a new
+ * reference, the caller's to json_decref) or NULL when the reply was not JSON. */
+long harness_call(struct harness_controller *c, const char *token, const char *method,
+		  const char *path, const char *body, json_t **json);
+/* The same with any bytes: len bytes of body sent as ctype (no body when body is NULL);
+ * when text is not NULL the reply's body is appended to it (bounded by text's maximum). */
+long harness_call_bytes(struct harness_controller *c, const char *token, const char *method,
+			const char *path, const char *ctype, const void *body, size_t len,
+			json_t **json, struct buf *text);
 
 /* $XENCI_BUILD or "build"; $XENCI_ROOT or ".". */
 const char *harness_build_dir(void);

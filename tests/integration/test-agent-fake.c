@@ -138,30 +138,6 @@ static int read_port(const char *path, int wait_ms)
 	return -1;
 }
 
-static long call(const char *token, const char *method, const char *path, const char *body,
-		 json_t **out, struct buf *raw)
-{
-	struct http_client h;
-	struct http_reply r;
-	long status;
-
-	harness_http(&ctl, token, &h);
-	http_reply_init(&r);
-	if (http_request(&h, method, path, body ? "application/json" : NULL, body,
-			 body ? strlen(body) : 0, NULL, &r) < 0) {
-		status = 0;
-	} else {
-		status = r.status;
-		if (out)
-			*out = r.json ? json_incref(r.json) : NULL;
-		if (raw)
-			buf_append(raw, r.body.data ? r.body.data : "", r.body.len);
-	}
-	http_reply_release(&r);
-	http_client_release(&h);
-	return status;
-}
-
 /* The relay's target: a port, 0 (connections dropped) or 503 (every request
  * answered 503). */
 static void write_target(int port)
@@ -304,7 +280,8 @@ static int setup(void **state)
 	{
 		long long end = harness_now_ms() + 10000;
 
-		while (call(NULL, "GET", "/api/v1/boards/fake-slow", NULL, NULL, NULL) != 200) {
+		while (harness_call(&ctl, NULL, "GET", "/api/v1/boards/fake-slow", NULL, NULL) !=
+		       200) {
 			if (harness_now_ms() > end) {
 				fprintf(stderr, "the agent did not declare its boards\n");
 				return -1;
@@ -388,7 +365,7 @@ static long long attempt_log_length(long long id)
 	long long n = -1;
 
 	snprintf(path, sizeof(path), "/api/v1/attempts/%lld", id);
-	if (call(NULL, "GET", path, NULL, &a, NULL) == 200)
+	if (harness_call(&ctl, NULL, "GET", path, NULL, &a) == 200)
 		n = jint(a, "log_length", -1);
 	json_decref(a);
 	return n;
@@ -406,7 +383,8 @@ static void get_log(long long id, struct buf *log)
 
 	snprintf(path, sizeof(path), "/api/v1/attempts/%lld/log", id);
 	buf_reset(log);
-	assert_int_equal(call(NULL, "GET", path, NULL, NULL, log), 200);
+	assert_int_equal(harness_call_bytes(&ctl, NULL, "GET", path, NULL, NULL, 0, NULL, log),
+			 200);
 }
 
 static void test_flight_verdicts_and_restart(void **state)
@@ -419,8 +397,8 @@ static void test_flight_verdicts_and_restart(void **state)
 	const char *p;
 
 	(void)state;
-	assert_int_equal(call(user_tok, "POST", "/api/v1/flights",
-			      "{\"tree\": \"xen\", \"commit\": \"" COMMIT "\"}", &j, NULL),
+	assert_int_equal(harness_call(&ctl, user_tok, "POST", "/api/v1/flights",
+				      "{\"tree\": \"xen\", \"commit\": \"" COMMIT "\"}", &j),
 			 201);
 	fid = jint(j, "id", 0);
 	json_decref(j);
@@ -431,7 +409,7 @@ static void test_flight_verdicts_and_restart(void **state)
 	while (harness_now_ms() < end) {
 		json_decref(fl);
 		fl = NULL;
-		assert_int_equal(call(NULL, "GET", path, NULL, &fl, NULL), 200);
+		assert_int_equal(harness_call(&ctl, NULL, "GET", path, NULL, &fl), 200);
 		job = flight_job(fl, "fake-slow");
 		slow_id = job ? job_attempt(job) : 0;
 		if (slow_id > 0 && attempt_log_length(slow_id) > 300)
@@ -458,7 +436,7 @@ static void test_flight_verdicts_and_restart(void **state)
 		while (cid == 0 && harness_now_ms() < end) {
 			json_decref(fl);
 			fl = NULL;
-			assert_int_equal(call(NULL, "GET", path, NULL, &fl, NULL), 200);
+			assert_int_equal(harness_call(&ctl, NULL, "GET", path, NULL, &fl), 200);
 			job = flight_job(fl, "fake-cancel");
 			if (job && (!strcmp(jstr(job, "state", ""), "running") ||
 				    !strcmp(jstr(job, "state", ""), "claimed")))
@@ -474,7 +452,8 @@ static void test_flight_verdicts_and_restart(void **state)
 		}
 		assert_true(cid > 0);
 		snprintf(cpath, sizeof(cpath), "/api/v1/attempts/%lld/cancel", cid);
-		assert_int_equal(call(ctl.admin_token, "POST", cpath, "{}", NULL, NULL), 200);
+		assert_int_equal(harness_call(&ctl, ctl.admin_token, "POST", cpath, "{}", NULL),
+				 200);
 		snprintf(pw, sizeof(pw), "%s/fake-cancel/power", dir);
 		end = harness_now_ms() + 10000;
 		while (harness_now_ms() < end) {
@@ -496,7 +475,7 @@ static void test_flight_verdicts_and_restart(void **state)
 	while (!done && harness_now_ms() < end) {
 		json_decref(fl);
 		fl = NULL;
-		assert_int_equal(call(NULL, "GET", path, NULL, &fl, NULL), 200);
+		assert_int_equal(harness_call(&ctl, NULL, "GET", path, NULL, &fl), 200);
 		done = 1;
 		for (i = 0; i < NBOARDS; i++) {
 			job = flight_job(fl, names[i]);
@@ -595,7 +574,7 @@ static const char *board_state(const char *name, char *out, size_t n)
 
 	snprintf(path, sizeof(path), "/api/v1/boards/%s", name);
 	out[0] = '\0';
-	if (call(NULL, "GET", path, NULL, &j, NULL) == 200)
+	if (harness_call(&ctl, NULL, "GET", path, NULL, &j) == 200)
 		snprintf(out, n, "%s", jstr(j, "state", ""));
 	json_decref(j);
 	return out;

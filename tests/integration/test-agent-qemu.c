@@ -63,27 +63,6 @@ static const char job_smoke[] =
     "  - {name: reset-loop, pattern: 'Platform reset did not work properly'}\n"
     "testcases: [tap]\n";
 
-static long call(const char *token, const char *method, const char *path, const char *body,
-		 json_t **out)
-{
-	struct http_client h;
-	struct http_reply r;
-	long status = 0;
-
-	harness_http(&ctl, token, &h);
-	h.timeout_ms = 120000;
-	http_reply_init(&r);
-	if (http_request(&h, method, path, body ? "application/json" : NULL, body,
-			 body ? strlen(body) : 0, NULL, &r) == 0) {
-		status = r.status;
-		if (out)
-			*out = r.json ? json_incref(r.json) : NULL;
-	}
-	http_reply_release(&r);
-	http_client_release(&h);
-	return status;
-}
-
 static pid_t spawn_agent(void)
 {
 	char bin[400], logf[400];
@@ -159,6 +138,7 @@ static int setup(void **state)
 	have_payloads = find_artifacts() == 0;
 	ctl.extra_config = "max_attempts: 1\nunhealthy_streak: 100\n";
 	harness_write_file(ctl.jobs, "xen-smoke.yaml", job_smoke);
+	ctl.http_timeout_ms = 120000;
 	if (harness_controller_start(&ctl) < 0 ||
 	    harness_token(&ctl, "agent", "lab-q", agent_tok, sizeof(agent_tok)) < 0 ||
 	    harness_token(&ctl, "agent", "builder-q", builder_tok, sizeof(builder_tok)) < 0 ||
@@ -267,8 +247,9 @@ static int serve_builds(int want)
 		long long id;
 		const char *arch;
 
-		if (call(builder_tok, "POST", "/api/v1/agents/builder-q/claim",
-			 "{\"boards\": [], \"build\": true, \"wait_ms\": 1000}", &j) != 200) {
+		if (harness_call(&ctl, builder_tok, "POST", "/api/v1/agents/builder-q/claim",
+				 "{\"boards\": [], \"build\": true, \"wait_ms\": 1000}",
+				 &j) != 200) {
 			json_decref(j);
 			continue;
 		}
@@ -307,7 +288,7 @@ static int serve_builds(int want)
 				"log_length", 0);
 		body = json_dumps(res, JSON_COMPACT);
 		snprintf(path, sizeof(path), "/api/v1/attempts/%lld/result", id);
-		assert_int_equal(call(builder_tok, "POST", path, body, NULL), 200);
+		assert_int_equal(harness_call(&ctl, builder_tok, "POST", path, body, NULL), 200);
 		free(body);
 		json_decref(res);
 		json_decref(j);
@@ -323,7 +304,7 @@ static json_t *board_attempt(long long flight, const char *board)
 	size_t i;
 
 	snprintf(path, sizeof(path), "/api/v1/flights/%lld", flight);
-	if (call(NULL, "GET", path, NULL, &fl) != 200)
+	if (harness_call(&ctl, NULL, "GET", path, NULL, &fl) != 200)
 		return NULL;
 	list = json_object_get(fl, "jobs") ? json_object_get(fl, "jobs")
 					   : json_object_get(fl, "attempts");
@@ -352,8 +333,8 @@ static long long new_flight(void)
 	json_t *j = NULL;
 	long long id;
 
-	assert_int_equal(call(user_tok, "POST", "/api/v1/flights",
-			      "{\"tree\": \"xen\", \"commit\": \"" COMMIT "\"}", &j),
+	assert_int_equal(harness_call(&ctl, user_tok, "POST", "/api/v1/flights",
+				      "{\"tree\": \"xen\", \"commit\": \"" COMMIT "\"}", &j),
 			 201);
 	id = jint(j, "id", 0);
 	json_decref(j);
@@ -369,14 +350,14 @@ static void test_qemu_boards_boot_xen(void **state)
 	(void)state;
 	if (!have_payloads)
 		skip();
-	assert_int_equal(call(builder_tok, "PUT", "/api/v1/agents/builder-q/boards",
-			      "{\"protocol\": 1, \"builder\": {\"arches\": [\"x86_64\", "
-			      "\"arm64\"]}, \"boards\": []}",
-			      NULL),
+	assert_int_equal(harness_call(&ctl, builder_tok, "PUT", "/api/v1/agents/builder-q/boards",
+				      "{\"protocol\": 1, \"builder\": {\"arches\": [\"x86_64\", "
+				      "\"arm64\"]}, \"boards\": []}",
+				      NULL),
 			 200);
 	agent_pid = spawn_agent();
 	end = harness_now_ms() + 10000;
-	while (call(NULL, "GET", "/api/v1/boards/qemu-arm64", NULL, NULL) != 200) {
+	while (harness_call(&ctl, NULL, "GET", "/api/v1/boards/qemu-arm64", NULL, NULL) != 200) {
 		assert_true(harness_now_ms() < end);
 		usleep(50 * 1000);
 	}

@@ -68,31 +68,6 @@ static void rev(char *out, const char *what)
 	pclose(f);
 }
 
-static long req(const char *token, const char *method, const char *path, const char *ctype,
-		const void *body, size_t len, json_t **out)
-{
-	struct http_client h;
-	struct http_reply r;
-	long status;
-
-	harness_http(&ctl, token, &h);
-	http_reply_init(&r);
-	if (http_request(&h, method, path, body ? ctype : NULL, body, len, NULL, &r) < 0)
-		fail_msg("%s %s: %s", method, path, r.error);
-	status = r.status;
-	if (out)
-		*out = r.json ? json_incref(r.json) : NULL;
-	http_reply_release(&r);
-	http_client_release(&h);
-	return status;
-}
-
-static long call(const char *token, const char *method, const char *path, const char *body,
-		 json_t **out)
-{
-	return req(token, method, path, "application/json", body, body ? strlen(body) : 0, out);
-}
-
 /* A webhook receiver: one request, its body kept, 200. */
 static void *hook_main(void *arg)
 {
@@ -179,11 +154,12 @@ static int setup(void **state)
 	    harness_token(&ctl, "agent", "lab-a", agent_tok, sizeof(agent_tok)) < 0 ||
 	    harness_token(&ctl, "user", NULL, user_tok, sizeof(user_tok)) < 0)
 		return -1;
-	if (call(agent_tok, "PUT", "/api/v1/agents/lab-a/boards",
-		 "{\"protocol\": 1, \"builder\": {\"arches\": [\"x86_64\"]}, \"boards\": ["
-		 "{\"name\": \"qa\", \"arch\": \"x86_64\", \"class\": \"q35\", \"tags\": []},"
-		 "{\"name\": \"qb\", \"arch\": \"x86_64\", \"class\": \"q35\", \"tags\": []}]}",
-		 NULL) != 200)
+	if (harness_call(
+		&ctl, agent_tok, "PUT", "/api/v1/agents/lab-a/boards",
+		"{\"protocol\": 1, \"builder\": {\"arches\": [\"x86_64\"]}, \"boards\": ["
+		"{\"name\": \"qa\", \"arch\": \"x86_64\", \"class\": \"q35\", \"tags\": []},"
+		"{\"name\": \"qb\", \"arch\": \"x86_64\", \"class\": \"q35\", \"tags\": []}]}",
+		NULL) != 200)
 		return -1;
 	for (i = 1; i <= 16; i++) {
 		const char *change = i == UNBUILDABLE	    ? "echo x > broken && git add broken"
@@ -221,8 +197,9 @@ static int lab_step(int *builds, int *tests)
 	char path[96], body[1024];
 	const char *commit;
 	long long id;
-	long st = call(agent_tok, "POST", "/api/v1/agents/lab-a/claim",
-		       "{\"boards\": [\"qa\", \"qb\"], \"build\": true, \"wait_ms\": 0}", &j);
+	long st =
+	    harness_call(&ctl, agent_tok, "POST", "/api/v1/agents/lab-a/claim",
+			 "{\"boards\": [\"qa\", \"qb\"], \"build\": true, \"wait_ms\": 0}", &j);
 
 	if (st == 204)
 		return 0;
@@ -243,8 +220,9 @@ static int lab_step(int *builds, int *tests)
 			snprintf(art, sizeof(art), "xen built from %s", commit);
 			sha256_hex(hex, art, strlen(art));
 			snprintf(apath, sizeof(apath), "/api/v1/artifacts/%s", hex);
-			st = req(agent_tok, "PUT", apath, "application/octet-stream", art,
-				 strlen(art), NULL);
+			st = harness_call_bytes(&ctl, agent_tok, "PUT", apath,
+						"application/octet-stream", art, strlen(art), NULL,
+						NULL);
 			assert_true(st == 200 || st == 201);
 			snprintf(body, sizeof(body),
 				 "{\"verdict\": \"pass\", \"stages\": [], \"testcases\": [],"
@@ -262,7 +240,7 @@ static int lab_step(int *builds, int *tests)
 			 "\"dom0 boots\", \"result\": \"%s\"}]}",
 			 bad ? "fail" : "pass", bad ? "fail" : "pass");
 	}
-	assert_int_equal(call(agent_tok, "POST", path, body, NULL), 200);
+	assert_int_equal(harness_call(&ctl, agent_tok, "POST", path, body, NULL), 200);
 	json_decref(j);
 	return 1;
 }
@@ -282,7 +260,7 @@ static json_t *bisection(long long id)
 	json_t *j = NULL;
 
 	snprintf(path, sizeof(path), "/api/v1/bisections/%lld", id);
-	assert_int_equal(call(NULL, "GET", path, NULL, &j), 200);
+	assert_int_equal(harness_call(&ctl, NULL, "GET", path, NULL, &j), 200);
 	return j;
 }
 
@@ -308,7 +286,7 @@ static void poke_branch(const char *branch, const char *want)
 	char body[128];
 
 	snprintf(body, sizeof(body), "{\"branch\": \"%s\"}", branch);
-	assert_int_equal(call(user_tok, "POST", "/api/v1/poke", body, &j), 200);
+	assert_int_equal(harness_call(&ctl, user_tok, "POST", "/api/v1/poke", body, &j), 200);
 	assert_string_equal(jstr(j, "change", ""), want);
 	json_decref(j);
 }
@@ -328,7 +306,7 @@ static void test_regression_bisected(void **state)
 	poke_branch("staging", "new");
 	lab_drain(&builds, &tests);
 	assert_int_equal(tests, 2);
-	assert_int_equal(call(NULL, "GET", "/api/v1/bisections", NULL, &j), 200);
+	assert_int_equal(harness_call(&ctl, NULL, "GET", "/api/v1/bisections", NULL, &j), 200);
 	assert_int_equal(json_array_size(json_object_get(j, "bisections")), 0);
 	json_decref(j);
 
@@ -337,7 +315,7 @@ static void test_regression_bisected(void **state)
 	poke_branch("staging", "advanced");
 	lab_drain(&builds, &tests);
 
-	assert_int_equal(call(NULL, "GET", "/api/v1/bisections", NULL, &j), 200);
+	assert_int_equal(harness_call(&ctl, NULL, "GET", "/api/v1/bisections", NULL, &j), 200);
 	assert_int_equal(json_array_size(json_object_get(j, "bisections")), 1);
 	json_decref(j);
 	b = bisection(1);
@@ -351,7 +329,8 @@ static void test_regression_bisected(void **state)
 	assert_string_equal(jstr(json_object_get(b, "culprit"), "commit", ""), commits[CULPRIT]);
 	assert_string_equal(jstr(json_object_get(b, "culprit"), "subject", ""), "change 11");
 	/* Every flight (push and bisection) has its commit's subject and author. */
-	assert_int_equal(call(NULL, "GET", "/api/v1/flights?limit=1000", NULL, &j), 200);
+	assert_int_equal(harness_call(&ctl, NULL, "GET", "/api/v1/flights?limit=1000", NULL, &j),
+			 200);
 	assert_true(json_array_size(json_object_get(j, "flights")) > 2);
 	json_array_foreach (json_object_get(j, "flights"), i, s) {
 		const char *c = jstr(s, "commit", "");
@@ -425,24 +404,30 @@ static void test_admin_actions(void **state)
 	(void)state;
 	snprintf(admin, sizeof(admin), "%s", ctl.admin_token);
 	/* Not for users; not for unknown ids; not on a finished bisection. */
-	assert_int_equal(call(user_tok, "POST", "/api/v1/bisections/1/cancel", NULL, &j), 403);
+	assert_int_equal(
+	    harness_call(&ctl, user_tok, "POST", "/api/v1/bisections/1/cancel", NULL, &j), 403);
 	json_decref(j);
-	assert_int_equal(call(admin, "POST", "/api/v1/bisections/99/cancel", NULL, &j), 404);
+	assert_int_equal(
+	    harness_call(&ctl, admin, "POST", "/api/v1/bisections/99/cancel", NULL, &j), 404);
 	json_decref(j);
-	assert_int_equal(call(admin, "POST", "/api/v1/bisections/1/cancel", NULL, &j), 409);
+	assert_int_equal(harness_call(&ctl, admin, "POST", "/api/v1/bisections/1/cancel", NULL, &j),
+			 409);
 	json_decref(j);
-	assert_int_equal(call(NULL, "GET", "/api/v1/bisections/x", NULL, &j), 404);
+	assert_int_equal(harness_call(&ctl, NULL, "GET", "/api/v1/bisections/x", NULL, &j), 404);
 	json_decref(j);
 
 	/* Restart: it runs again from the regression's evidence, and is cancelled
 	 * while its first step is queued. */
-	assert_int_equal(call(admin, "POST", "/api/v1/bisections/1/restart", NULL, &j), 200);
+	assert_int_equal(
+	    harness_call(&ctl, admin, "POST", "/api/v1/bisections/1/restart", NULL, &j), 200);
 	assert_string_equal(jstr(j, "state", ""), "running");
 	assert_int_equal(jint(j, "restarts", 0), 1);
 	json_decref(j);
-	assert_int_equal(call(admin, "POST", "/api/v1/bisections/1/restart", NULL, &j), 409);
+	assert_int_equal(
+	    harness_call(&ctl, admin, "POST", "/api/v1/bisections/1/restart", NULL, &j), 409);
 	json_decref(j);
-	assert_int_equal(call(admin, "POST", "/api/v1/bisections/1/cancel", NULL, &j), 200);
+	assert_int_equal(harness_call(&ctl, admin, "POST", "/api/v1/bisections/1/cancel", NULL, &j),
+			 200);
 	assert_string_equal(jstr(j, "state", ""), "cancelled");
 	json_decref(j);
 	lab_drain(&builds, &tests);
@@ -452,7 +437,8 @@ static void test_admin_actions(void **state)
 	json_decref(b);
 
 	/* Restart again and let it finish: the same culprit, confirmed. */
-	assert_int_equal(call(admin, "POST", "/api/v1/bisections/1/restart", NULL, &j), 200);
+	assert_int_equal(
+	    harness_call(&ctl, admin, "POST", "/api/v1/bisections/1/restart", NULL, &j), 200);
 	json_decref(j);
 	lab_drain(&builds, &tests);
 	b = bisection(1);
@@ -479,7 +465,7 @@ static void test_board_problem(void **state)
 	poke_branch("dev", "advanced");
 	lab_drain(&builds, &tests);
 	broken_qa = 0;
-	assert_int_equal(call(NULL, "GET", "/api/v1/bisections", NULL, &j), 200);
+	assert_int_equal(harness_call(&ctl, NULL, "GET", "/api/v1/bisections", NULL, &j), 200);
 	for (i = 0; i < (int)json_array_size(json_object_get(j, "bisections")); i++) {
 		const json_t *x = json_array_get(json_object_get(j, "bisections"), (size_t)i);
 
@@ -575,23 +561,6 @@ static void test_check_section(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
-/* The page for token tok (NULL: anonymous): its status and body (malloc'd). */
-static long page_get(const char *tok, const char *path, char **body)
-{
-	struct http_client h;
-	struct http_reply r;
-	long st;
-
-	harness_http(&ctl, tok, &h);
-	http_reply_init(&r);
-	assert_int_equal(http_request(&h, "GET", path, NULL, NULL, 0, NULL, &r), 0);
-	st = r.status;
-	*body = strndup(buf_cstr(&r.body), r.body.len);
-	http_reply_release(&r);
-	http_client_release(&h);
-	return st;
-}
-
 /* Once the boards are private, their bisections are their agent's and admins':
  * the others get 404 for the twin and the page, and neither the list nor the
  * overview names them. */
@@ -599,37 +568,45 @@ static void test_private_boards(void **state)
 {
 	const char *toks[] = {NULL, user_tok, agent_tok, ctl.admin_token};
 	json_t *j = NULL;
-	char *body;
+	struct buf page = BUF_INIT(HTTP_REPLY_MAX);
 	size_t w;
 
 	(void)state;
-	assert_int_equal(call(agent_tok, "PUT", "/api/v1/agents/lab-a/boards",
-			      "{\"protocol\": 1, \"builder\": {\"arches\": [\"x86_64\"]},"
-			      " \"boards\": [{\"name\": \"qa\", \"arch\": \"x86_64\", \"class\":"
-			      " \"q35\", \"tags\": [], \"visibility\": \"private\"},"
-			      "{\"name\": \"qb\", \"arch\": \"x86_64\", \"class\": \"q35\","
-			      " \"tags\": [], \"visibility\": \"private\"}]}",
-			      NULL),
-			 200);
+	assert_int_equal(
+	    harness_call(&ctl, agent_tok, "PUT", "/api/v1/agents/lab-a/boards",
+			 "{\"protocol\": 1, \"builder\": {\"arches\": [\"x86_64\"]},"
+			 " \"boards\": [{\"name\": \"qa\", \"arch\": \"x86_64\", \"class\":"
+			 " \"q35\", \"tags\": [], \"visibility\": \"private\"},"
+			 "{\"name\": \"qb\", \"arch\": \"x86_64\", \"class\": \"q35\","
+			 " \"tags\": [], \"visibility\": \"private\"}]}",
+			 NULL),
+	    200);
 	for (w = 0; w < 4; w++) {
 		int sees = w >= 2;
 
-		assert_int_equal(call(toks[w], "GET", "/api/v1/bisections/1", NULL, NULL),
+		assert_int_equal(
+		    harness_call(&ctl, toks[w], "GET", "/api/v1/bisections/1", NULL, NULL),
+		    sees ? 200 : 404);
+		assert_int_equal(harness_call_bytes(&ctl, toks[w], "GET", "/bisections/1", NULL,
+						    NULL, 0, NULL, &page),
 				 sees ? 200 : 404);
-		assert_int_equal(page_get(toks[w], "/bisections/1", &body), sees ? 200 : 404);
-		free(body);
-		assert_int_equal(call(toks[w], "GET", "/api/v1/bisections", NULL, &j), 200);
+		buf_reset(&page);
+		assert_int_equal(harness_call(&ctl, toks[w], "GET", "/api/v1/bisections", NULL, &j),
+				 200);
 		assert_int_equal(json_array_size(json_object_get(j, "bisections")) > 0, sees);
 		json_decref(j);
-		assert_int_equal(call(toks[w], "GET", "/api/v1/overview", NULL, &j), 200);
+		assert_int_equal(harness_call(&ctl, toks[w], "GET", "/api/v1/overview", NULL, &j),
+				 200);
 		assert_int_equal(json_array_size(json_object_get(j, "bisections")) > 0, sees);
 		json_decref(j);
-		assert_int_equal(page_get(toks[w], "/", &body), 200);
-		if ((strstr(body, "/bisections/1\"") != NULL) != sees)
+		assert_int_equal(
+		    harness_call_bytes(&ctl, toks[w], "GET", "/", NULL, NULL, 0, NULL, &page), 200);
+		if ((strstr(buf_cstr(&page), "/bisections/1\"") != NULL) != sees)
 			fail_msg("token %zu: the overview page %s bisection 1", w,
 				 sees ? "lacks" : "links");
-		free(body);
+		buf_reset(&page);
 	}
+	buf_release(&page);
 }
 
 int main(void)

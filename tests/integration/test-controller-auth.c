@@ -23,31 +23,13 @@ enum who { ANON, USER, AGENT, OTHER, ADMIN, NWHO };
 static const char *const who_name[NWHO] = {"anonymous", "user", "agent", "other agent", "admin"};
 static char tok[NWHO][128];
 
+/* w's token (NULL: anonymous). */
+static const char *as(enum who w)
+{
+	return w == ANON ? NULL : tok[w];
+}
+
 static const char job_fake[] = "name: fake-smoke\nrequires: {arch: [x86_64]}\n";
-
-static long call(enum who w, const char *method, const char *path, const char *ct, const char *body,
-		 size_t len, json_t **out)
-{
-	struct http_client h;
-	struct http_reply r;
-	long status;
-
-	harness_http(&ctl, w == ANON ? NULL : tok[w], &h);
-	http_reply_init(&r);
-	if (http_request(&h, method, path, body ? ct : NULL, body, body ? len : 0, NULL, &r) < 0)
-		fail_msg("%s %s: %s", method, path, r.error);
-	status = r.status;
-	if (out)
-		*out = r.json ? json_incref(r.json) : NULL;
-	http_reply_release(&r);
-	http_client_release(&h);
-	return status;
-}
-
-static long jcall(enum who w, const char *method, const char *path, const char *body, json_t **out)
-{
-	return call(w, method, path, "application/json", body, body ? strlen(body) : 0, out);
-}
 
 static size_t slen(const char *s)
 {
@@ -69,7 +51,7 @@ static char *fingerprint(void)
 
 	for (i = 0; paths[i]; i++) {
 		j = NULL;
-		assert_int_equal(jcall(ADMIN, "GET", paths[i], NULL, &j), 200);
+		assert_int_equal(harness_call(&ctl, as(ADMIN), "GET", paths[i], NULL, &j), 200);
 		json_object_set_new(all, paths[i], j);
 	}
 	s = json_dumps(all, JSON_SORT_KEYS | JSON_COMPACT);
@@ -120,7 +102,8 @@ static void check_forbidden(const struct cell *c)
 		if (c->want[w] == 0)
 			continue;
 		before = fingerprint();
-		st = call(w, c->method, c->path, c->ct, c->body, c->len, &j);
+		st = harness_call_bytes(&ctl, as(w), c->method, c->path, c->ct, c->body, c->len, &j,
+					NULL);
 		if (st != c->want[w])
 			fail_msg("%s %s as %s: %ld, expected %ld", c->method, c->path, who_name[w],
 				 st, c->want[w]);
@@ -153,15 +136,19 @@ static void test_matrix(void **state)
 	(void)state;
 	sha256_hex(sha, blob, sizeof(blob) - 1);
 	/* The world: two agents with a board each, a flight, an attempt claimed by lab-a. */
-	assert_int_equal(jcall(AGENT, "PUT", "/api/v1/agents/lab-a/boards", declare_a, NULL), 200);
-	assert_int_equal(jcall(OTHER, "PUT", "/api/v1/agents/lab-b/boards", declare_b, NULL), 200);
-	assert_int_equal(jcall(USER, "POST", "/api/v1/flights",
-			       "{\"tree\": \"xen\", \"commit\": \"" COMMIT "\"}", &j),
+	assert_int_equal(
+	    harness_call(&ctl, as(AGENT), "PUT", "/api/v1/agents/lab-a/boards", declare_a, NULL),
+	    200);
+	assert_int_equal(
+	    harness_call(&ctl, as(OTHER), "PUT", "/api/v1/agents/lab-b/boards", declare_b, NULL),
+	    200);
+	assert_int_equal(harness_call(&ctl, as(USER), "POST", "/api/v1/flights",
+				      "{\"tree\": \"xen\", \"commit\": \"" COMMIT "\"}", &j),
 			 201);
 	flight = jint(j, "id", 0);
 	json_decref(j);
-	assert_int_equal(jcall(AGENT, "POST", "/api/v1/agents/lab-a/claim",
-			       "{\"boards\": [\"ba\"], \"wait_ms\": 0}", &j),
+	assert_int_equal(harness_call(&ctl, as(AGENT), "POST", "/api/v1/agents/lab-a/claim",
+				      "{\"boards\": [\"ba\"], \"wait_ms\": 0}", &j),
 			 200);
 	attempt = jint(json_object_get(j, "attempt"), "id", 0);
 	json_decref(j);
@@ -222,19 +209,22 @@ static void test_matrix(void **state)
 		http_client_release(&h);
 	}
 	/* The allowed cells work for the agent (and the flight for the user). */
-	assert_int_equal(jcall(AGENT, "POST", cells[3].path, "{}", NULL), 200);
-	assert_int_equal(
-	    call(AGENT, "PUT", cells[4].path, "application/octet-stream", "console\n", 8, NULL),
-	    200);
-	snprintf(apath, sizeof(apath), "/api/v1/artifacts/%s", sha);
-	assert_int_equal(
-	    call(AGENT, "PUT", apath, "application/octet-stream", blob, sizeof(blob) - 1, NULL),
-	    201);
-	assert_int_equal(jcall(AGENT, "POST", cells[10].path, "{\"verdict\": \"pass\"}", NULL),
+	assert_int_equal(harness_call(&ctl, as(AGENT), "POST", cells[3].path, "{}", NULL), 200);
+	assert_int_equal(harness_call_bytes(&ctl, as(AGENT), "PUT", cells[4].path,
+					    "application/octet-stream", "console\n", 8, NULL, NULL),
 			 200);
+	snprintf(apath, sizeof(apath), "/api/v1/artifacts/%s", sha);
+	assert_int_equal(harness_call_bytes(&ctl, as(AGENT), "PUT", apath,
+					    "application/octet-stream", blob, sizeof(blob) - 1,
+					    NULL, NULL),
+			 201);
+	assert_int_equal(
+	    harness_call(&ctl, as(AGENT), "POST", cells[10].path, "{\"verdict\": \"pass\"}", NULL),
+	    200);
 	/* The other agent cannot see through to lab-a's attempt by replaying a result. */
-	assert_int_equal(jcall(OTHER, "POST", cells[10].path, "{\"verdict\": \"pass\"}", NULL),
-			 403);
+	assert_int_equal(
+	    harness_call(&ctl, as(OTHER), "POST", cells[10].path, "{\"verdict\": \"pass\"}", NULL),
+	    403);
 }
 
 static void test_private_boards(void **state)
@@ -245,32 +235,37 @@ static void test_private_boards(void **state)
 	enum who w;
 
 	(void)state;
-	assert_int_equal(jcall(OTHER, "PUT", "/api/v1/agents/lab-b/boards",
-			       "{\"protocol\": 1, \"boards\": [{\"name\": \"secret\", \"arch\":"
-			       " \"x86_64\", \"class\": \"q35\", \"visibility\": \"private\"}]}",
-			       NULL),
-			 200);
-	assert_int_equal(jcall(USER, "POST", "/api/v1/flights",
-			       "{\"tree\": \"xen\", \"commit\": \"" COMMIT "\"}", NULL),
+	assert_int_equal(
+	    harness_call(&ctl, as(OTHER), "PUT", "/api/v1/agents/lab-b/boards",
+			 "{\"protocol\": 1, \"boards\": [{\"name\": \"secret\", \"arch\":"
+			 " \"x86_64\", \"class\": \"q35\", \"visibility\": \"private\"}]}",
+			 NULL),
+	    200);
+	assert_int_equal(harness_call(&ctl, as(USER), "POST", "/api/v1/flights",
+				      "{\"tree\": \"xen\", \"commit\": \"" COMMIT "\"}", NULL),
 			 201);
-	assert_int_equal(jcall(OTHER, "POST", "/api/v1/agents/lab-b/claim",
-			       "{\"boards\": [\"secret\"], \"wait_ms\": 0}", &j),
+	assert_int_equal(harness_call(&ctl, as(OTHER), "POST", "/api/v1/agents/lab-b/claim",
+				      "{\"boards\": [\"secret\"], \"wait_ms\": 0}", &j),
 			 200);
 	attempt = jint(json_object_get(j, "attempt"), "id", 0);
 	json_decref(j);
 	snprintf(path, sizeof(path), "/api/v1/attempts/%lld/log?offset=0", attempt);
-	assert_int_equal(call(OTHER, "PUT", path, "application/octet-stream", "private\n", 8, NULL),
+	assert_int_equal(harness_call_bytes(&ctl, as(OTHER), "PUT", path,
+					    "application/octet-stream", "private\n", 8, NULL, NULL),
 			 200);
 	for (w = ANON; w < NWHO; w++) {
 		int sees = w == OTHER || w == ADMIN;
 
-		assert_int_equal(jcall(w, "GET", "/api/v1/boards/secret", NULL, NULL),
-				 sees ? 200 : 404);
+		assert_int_equal(
+		    harness_call(&ctl, as(w), "GET", "/api/v1/boards/secret", NULL, NULL),
+		    sees ? 200 : 404);
 		snprintf(path, sizeof(path), "/api/v1/attempts/%lld", attempt);
-		assert_int_equal(jcall(w, "GET", path, NULL, NULL), sees ? 200 : 404);
+		assert_int_equal(harness_call(&ctl, as(w), "GET", path, NULL, NULL),
+				 sees ? 200 : 404);
 		snprintf(path, sizeof(path), "/api/v1/attempts/%lld/log", attempt);
-		assert_int_equal(jcall(w, "GET", path, NULL, NULL), sees ? 200 : 404);
-		assert_int_equal(jcall(w, "GET", "/api/v1/boards", NULL, &j), 200);
+		assert_int_equal(harness_call(&ctl, as(w), "GET", path, NULL, NULL),
+				 sees ? 200 : 404);
+		assert_int_equal(harness_call(&ctl, as(w), "GET", "/api/v1/boards", NULL, &j), 200);
 		{
 			char *text = json_dumps(j, 0);
 

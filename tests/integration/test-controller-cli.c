@@ -30,27 +30,6 @@ static int xenci(char *out, size_t n, const char *a1, const char *a2, const char
 	return harness_run(argv, out, n);
 }
 
-static long call(const char *token, const char *method, const char *path, const char *body,
-		 const char *ct, size_t len, json_t **out)
-{
-	struct http_client h;
-	struct http_reply r;
-	long status;
-
-	harness_http(&ctl, token, &h);
-	http_reply_init(&r);
-	(void)len;
-	if (http_request(&h, method, path, body ? ct : NULL, body, body ? strlen(body) : 0, NULL,
-			 &r) < 0)
-		fail_msg("%s %s: %s", method, path, r.error);
-	status = r.status;
-	if (out)
-		*out = r.json ? json_incref(r.json) : NULL;
-	http_reply_release(&r);
-	http_client_release(&h);
-	return status;
-}
-
 static int setup(void **state)
 {
 	(void)state;
@@ -84,11 +63,12 @@ static void test_token_boards_jobs(void **state)
 	assert_true(!strncmp(out, "xci_", 4));
 	assert_true(strlen(out) < sizeof(agent_tok));
 	memcpy(agent_tok, out, strlen(out) + 1);
-	assert_int_equal(call(agent_tok, "PUT", "/api/v1/agents/lab-c/boards",
-			      "{\"protocol\": 1, \"boards\": [{\"name\": \"bx\", \"arch\":"
-			      " \"x86_64\", \"class\": \"q35\", \"tags\": [\"qemu\", \"fast\"]}]}",
-			      "application/json", 104, NULL),
-			 200);
+	assert_int_equal(
+	    harness_call(&ctl, agent_tok, "PUT", "/api/v1/agents/lab-c/boards",
+			 "{\"protocol\": 1, \"boards\": [{\"name\": \"bx\", \"arch\":"
+			 " \"x86_64\", \"class\": \"q35\", \"tags\": [\"qemu\", \"fast\"]}]}",
+			 NULL),
+	    200);
 	assert_int_equal(xenci(out, sizeof(out), "boards", NULL, NULL, NULL), 0);
 	assert_non_null(strstr(out, "BOARD"));
 	assert_non_null(strstr(out, "bx "));
@@ -129,29 +109,30 @@ static void test_flights_and_follow(void **state)
 	}
 	assert_int_equal(xenci(out, sizeof(out), "flights", NULL, NULL, NULL), 0);
 	assert_non_null(strstr(out, "fedcba987654"));
-	assert_int_equal(call(agent_tok, "POST", "/api/v1/agents/lab-c/claim",
-			      "{\"boards\": [\"bx\"], \"wait_ms\": 0}", "application/json", 36,
-			      NULL),
+	assert_int_equal(harness_call(&ctl, agent_tok, "POST", "/api/v1/agents/lab-c/claim",
+				      "{\"boards\": [\"bx\"], \"wait_ms\": 0}", NULL),
 			 200);
 	/* Follow the log while it is written. */
 	snprintf(cmd, sizeof(cmd), "%s attempt log %lld --follow", cli, id);
 	follow = popen(cmd, "r");
 	assert_non_null(follow);
 	snprintf(path, sizeof(path), "/api/v1/attempts/%lld/log?offset=0", id);
-	assert_int_equal(call(agent_tok, "PUT", path, "    0.100 | first line\n",
-			      "application/octet-stream", 25, NULL),
+	assert_int_equal(harness_call_bytes(&ctl, agent_tok, "PUT", path,
+					    "application/octet-stream", "    0.100 | first line\n",
+					    strlen("    0.100 | first line\n"), NULL, NULL),
 			 200);
 	usleep(300 * 1000);
 	snprintf(path, sizeof(path), "/api/v1/attempts/%lld/log?offset=23", id);
-	assert_int_equal(call(agent_tok, "PUT", path, "    0.200 | second line\n",
-			      "application/octet-stream", 26, NULL),
+	assert_int_equal(harness_call_bytes(&ctl, agent_tok, "PUT", path,
+					    "application/octet-stream", "    0.200 | second line\n",
+					    strlen("    0.200 | second line\n"), NULL, NULL),
 			 200);
 	snprintf(path, sizeof(path), "/api/v1/attempts/%lld/result", id);
 	assert_int_equal(
-	    call(agent_tok, "POST", path,
-		 "{\"verdict\": \"pass\", \"testcases\": [{\"name\": \"tc\", \"result\":"
-		 " \"pass\"}]}",
-		 "application/json", 68, NULL),
+	    harness_call(&ctl, agent_tok, "POST", path,
+			 "{\"verdict\": \"pass\", \"testcases\": [{\"name\": \"tc\", \"result\":"
+			 " \"pass\"}]}",
+			 NULL),
 	    200);
 	n = fread(out, 1, sizeof(out) - 1, follow);
 	out[n] = '\0';

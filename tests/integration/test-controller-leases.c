@@ -22,31 +22,11 @@ static const char job_fake[] = "name: fake-smoke\n"
 			       "stages:\n"
 			       "  - {name: hello, pattern: 'hello', timeout: 10}\n";
 
-static long call(const char *token, const char *method, const char *path, const char *body,
-		 json_t **out)
-{
-	struct http_client h;
-	struct http_reply r;
-	long status;
-
-	harness_http(&ctl, token, &h);
-	http_reply_init(&r);
-	if (http_request(&h, method, path, body ? "application/json" : NULL, body,
-			 body ? strlen(body) : 0, NULL, &r) < 0)
-		fail_msg("%s %s: %s", method, path, r.error);
-	status = r.status;
-	if (out)
-		*out = r.json ? json_incref(r.json) : NULL;
-	http_reply_release(&r);
-	http_client_release(&h);
-	return status;
-}
-
 static json_t *get(const char *path)
 {
 	json_t *j = NULL;
 
-	if (call(NULL, "GET", path, NULL, &j) != 200)
+	if (harness_call(&ctl, NULL, "GET", path, NULL, &j) != 200)
 		fail_msg("GET %s", path);
 	return j;
 }
@@ -54,8 +34,8 @@ static json_t *get(const char *path)
 static long long claim(json_t **attempt)
 {
 	json_t *j = NULL;
-	long st = call(agent_tok, "POST", "/api/v1/agents/lab-a/claim",
-		       "{\"boards\": [\"qx\"], \"wait_ms\": 0}", &j);
+	long st = harness_call(&ctl, agent_tok, "POST", "/api/v1/agents/lab-a/claim",
+			       "{\"boards\": [\"qx\"], \"wait_ms\": 0}", &j);
 	long long id = st == 200 ? jint(json_object_get(j, "attempt"), "id", 0) : -st;
 
 	if (attempt && st == 200)
@@ -72,7 +52,7 @@ static long long flight(const char *priority)
 
 	snprintf(body, sizeof(body),
 		 "{\"tree\": \"xen\", \"commit\": \"" COMMIT "\", \"priority\": \"%s\"}", priority);
-	assert_int_equal(call(user_tok, "POST", "/api/v1/flights", body, &j), 201);
+	assert_int_equal(harness_call(&ctl, user_tok, "POST", "/api/v1/flights", body, &j), 201);
 	id = jint(j, "id", 0);
 	json_decref(j);
 	return id;
@@ -114,10 +94,10 @@ static int setup(void **state)
 	    harness_token(&ctl, "agent", "lab-a", agent_tok, sizeof(agent_tok)) < 0 ||
 	    harness_token(&ctl, "user", NULL, user_tok, sizeof(user_tok)) < 0)
 		return -1;
-	if (call(agent_tok, "PUT", "/api/v1/agents/lab-a/boards",
-		 "{\"protocol\": 1, \"boards\": [{\"name\": \"qx\", \"arch\": \"x86_64\","
-		 " \"class\": \"q35\"}]}",
-		 NULL) != 200)
+	if (harness_call(&ctl, agent_tok, "PUT", "/api/v1/agents/lab-a/boards",
+			 "{\"protocol\": 1, \"boards\": [{\"name\": \"qx\", \"arch\": \"x86_64\","
+			 " \"class\": \"q35\"}]}",
+			 NULL) != 200)
 		return -1;
 	return 0;
 }
@@ -145,9 +125,10 @@ static void test_lapse_requeue_and_health(void **state)
 	assert_int_equal(jint(j, "infra_streak", 0), 1);
 	json_decref(j);
 	snprintf(path, sizeof(path), "/api/v1/attempts/%lld/heartbeat", a1);
-	assert_int_equal(call(agent_tok, "POST", path, "{}", NULL), 410);
+	assert_int_equal(harness_call(&ctl, agent_tok, "POST", path, "{}", NULL), 410);
 	snprintf(path, sizeof(path), "/api/v1/attempts/%lld/result", a1);
-	assert_int_equal(call(agent_tok, "POST", path, "{\"verdict\": \"pass\"}", NULL), 410);
+	assert_int_equal(
+	    harness_call(&ctl, agent_tok, "POST", path, "{\"verdict\": \"pass\"}", NULL), 410);
 	snprintf(path, sizeof(path), "/api/v1/attempts/%lld", a1);
 	j = get(path);
 	assert_string_equal(jstr(j, "reason", ""), "lease lapsed");
@@ -175,7 +156,8 @@ static void test_lapse_requeue_and_health(void **state)
 	assert_true(jbool(a, "health_check", 0));
 	json_decref(a);
 	snprintf(path, sizeof(path), "/api/v1/attempts/%lld/result", hc);
-	assert_int_equal(call(agent_tok, "POST", path, "{\"verdict\": \"pass\"}", NULL), 200);
+	assert_int_equal(
+	    harness_call(&ctl, agent_tok, "POST", path, "{\"verdict\": \"pass\"}", NULL), 200);
 	j = get("/api/v1/boards/qx");
 	assert_string_equal(jstr(j, "state", ""), "idle");
 	assert_int_equal(jint(j, "infra_streak", -1), 0);
@@ -184,7 +166,8 @@ static void test_lapse_requeue_and_health(void **state)
 	a1 = claim(NULL);
 	assert_true(a1 > 0);
 	snprintf(path, sizeof(path), "/api/v1/attempts/%lld/result", a1);
-	assert_int_equal(call(agent_tok, "POST", path, "{\"verdict\": \"pass\"}", NULL), 200);
+	assert_int_equal(
+	    harness_call(&ctl, agent_tok, "POST", path, "{\"verdict\": \"pass\"}", NULL), 200);
 }
 
 static void test_priorities(void **state)
@@ -207,8 +190,9 @@ static void test_priorities(void **state)
 		json_decref(a);
 		assert_int_equal(claim(NULL), -204); /* the board is busy */
 		snprintf(path, sizeof(path), "/api/v1/attempts/%lld/result", id);
-		assert_int_equal(call(agent_tok, "POST", path, "{\"verdict\": \"pass\"}", NULL),
-				 200);
+		assert_int_equal(
+		    harness_call(&ctl, agent_tok, "POST", path, "{\"verdict\": \"pass\"}", NULL),
+		    200);
 	}
 }
 
@@ -229,12 +213,14 @@ static void test_ageing(void **state)
 	assert_int_equal(jint(a, "flight", 0), bg);
 	json_decref(a);
 	snprintf(path, sizeof(path), "/api/v1/attempts/%lld/result", id);
-	assert_int_equal(call(agent_tok, "POST", path, "{\"verdict\": \"pass\"}", NULL), 200);
+	assert_int_equal(
+	    harness_call(&ctl, agent_tok, "POST", path, "{\"verdict\": \"pass\"}", NULL), 200);
 	id = claim(&a);
 	assert_int_equal(jint(a, "flight", 0), gate);
 	json_decref(a);
 	snprintf(path, sizeof(path), "/api/v1/attempts/%lld/result", id);
-	assert_int_equal(call(agent_tok, "POST", path, "{\"verdict\": \"pass\"}", NULL), 200);
+	assert_int_equal(
+	    harness_call(&ctl, agent_tok, "POST", path, "{\"verdict\": \"pass\"}", NULL), 200);
 }
 
 static void test_cancel(void **state)
@@ -248,22 +234,22 @@ static void test_cancel(void **state)
 	id = claim(NULL);
 	assert_true(id > 0);
 	snprintf(path, sizeof(path), "/api/v1/attempts/%lld/cancel", id);
-	assert_int_equal(call(user_tok, "POST", path, NULL, NULL), 403);
-	assert_int_equal(call(ctl.admin_token, "POST", path, NULL, &j), 200);
+	assert_int_equal(harness_call(&ctl, user_tok, "POST", path, NULL, NULL), 403);
+	assert_int_equal(harness_call(&ctl, ctl.admin_token, "POST", path, NULL, &j), 200);
 	json_decref(j);
-	assert_int_equal(call(ctl.admin_token, "POST", path, NULL, NULL), 409);
+	assert_int_equal(harness_call(&ctl, ctl.admin_token, "POST", path, NULL, NULL), 409);
 	snprintf(path, sizeof(path), "/api/v1/attempts/%lld/heartbeat", id);
-	assert_int_equal(call(agent_tok, "POST", path, "{}", NULL), 410);
+	assert_int_equal(harness_call(&ctl, agent_tok, "POST", path, "{}", NULL), 410);
 	/* A revoked token stops working at once. */
-	assert_int_equal(call(ctl.admin_token, "POST", "/api/v1/tokens",
-			      "{\"role\": \"user\", \"name\": \"temp\"}", &j),
+	assert_int_equal(harness_call(&ctl, ctl.admin_token, "POST", "/api/v1/tokens",
+				      "{\"role\": \"user\", \"name\": \"temp\"}", &j),
 			 201);
 	snprintf(tok, sizeof(tok), "%s", jstr(j, "token", ""));
 	snprintf(path, sizeof(path), "/api/v1/tokens/%lld", jint(j, "id", 0));
 	json_decref(j);
-	assert_int_equal(call(tok, "POST", "/api/v1/flights", "{}", NULL), 400);
-	assert_int_equal(call(ctl.admin_token, "DELETE", path, NULL, NULL), 200);
-	assert_int_equal(call(tok, "POST", "/api/v1/flights", "{}", NULL), 401);
+	assert_int_equal(harness_call(&ctl, tok, "POST", "/api/v1/flights", "{}", NULL), 400);
+	assert_int_equal(harness_call(&ctl, ctl.admin_token, "DELETE", path, NULL, NULL), 200);
+	assert_int_equal(harness_call(&ctl, tok, "POST", "/api/v1/flights", "{}", NULL), 401);
 }
 
 static void test_kill9_resumes(void **state)
@@ -296,7 +282,7 @@ static void test_kill9_resumes(void **state)
 	/* The lease resumes: heartbeats keep it alive past its old end. */
 	snprintf(path, sizeof(path), "/api/v1/attempts/%lld/heartbeat", id);
 	for (i = 0; i < 4; i++) {
-		assert_int_equal(call(agent_tok, "POST", path, "{}", NULL), 200);
+		assert_int_equal(harness_call(&ctl, agent_tok, "POST", path, "{}", NULL), 200);
 		usleep(400 * 1000);
 	}
 	snprintf(path, sizeof(path), "/api/v1/attempts/%lld", id);
@@ -305,7 +291,8 @@ static void test_kill9_resumes(void **state)
 	assert_int_equal(jint(j, "log_length", 0), 14);
 	json_decref(j);
 	snprintf(path, sizeof(path), "/api/v1/attempts/%lld/result", id);
-	assert_int_equal(call(agent_tok, "POST", path, "{\"verdict\": \"pass\"}", NULL), 200);
+	assert_int_equal(
+	    harness_call(&ctl, agent_tok, "POST", path, "{\"verdict\": \"pass\"}", NULL), 200);
 }
 
 int main(void)

@@ -21,32 +21,15 @@ static struct harness_controller ctl;
 enum who { ANON, USER, AGENT_A, AGENT_B, ADMIN, NWHO };
 static const char *const who_name[NWHO] = {"anonymous", "user", "lab-a", "lab-b", "admin"};
 static char tok[NWHO][128];
+
+/* w's token (NULL: anonymous). */
+static const char *as(enum who w)
+{
+	return w == ANON ? NULL : tok[w];
+}
 static long long flight;
 
 static const char job_fake[] = "name: fake-smoke\nrequires: {arch: [x86_64]}\n";
-
-/* GET/POST path as w; the body of the reply (malloc'd text) into *text when asked. */
-static long call(enum who w, const char *method, const char *path, const char *body, json_t **json,
-		 char **text)
-{
-	struct http_client h;
-	struct http_reply r;
-	long status;
-
-	harness_http(&ctl, w == ANON ? NULL : tok[w], &h);
-	http_reply_init(&r);
-	if (http_request(&h, method, path, body ? "application/json" : NULL, body,
-			 body ? strlen(body) : 0, NULL, &r) < 0)
-		fail_msg("%s %s: %s", method, path, r.error);
-	status = r.status;
-	if (json)
-		*json = r.json ? json_incref(r.json) : NULL;
-	if (text)
-		*text = strndup(buf_cstr(&r.body), r.body.len);
-	http_reply_release(&r);
-	http_client_release(&h);
-	return status;
-}
 
 /* Claims the board for agent w and posts verdict. */
 static void run_on(enum who w, const char *agent, const char *board, const char *verdict)
@@ -57,14 +40,14 @@ static void run_on(enum who w, const char *agent, const char *board, const char 
 
 	snprintf(path, sizeof(path), "/api/v1/agents/%s/claim", agent);
 	snprintf(body, sizeof(body), "{\"boards\": [\"%s\"], \"wait_ms\": 0}", board);
-	assert_int_equal(call(w, "POST", path, body, &j, NULL), 200);
+	assert_int_equal(harness_call(&ctl, as(w), "POST", path, body, &j), 200);
 	id = jint(json_object_get(j, "attempt"), "id", 0);
 	json_decref(j);
 	assert_true(id > 0);
 	snprintf(path, sizeof(path), "/api/v1/attempts/%lld/result", id);
 	snprintf(body, sizeof(body), "{\"verdict\": \"%s\", \"reason\": \"by %s\"}", verdict,
 		 board);
-	assert_int_equal(call(w, "POST", path, body, NULL, NULL), 200);
+	assert_int_equal(harness_call(&ctl, as(w), "POST", path, body, NULL), 200);
 }
 
 static int setup(void **state)
@@ -82,17 +65,18 @@ static int setup(void **state)
 	    harness_token(&ctl, "agent", "lab-a", tok[AGENT_A], sizeof(tok[AGENT_A])) < 0 ||
 	    harness_token(&ctl, "agent", "lab-b", tok[AGENT_B], sizeof(tok[AGENT_B])) < 0)
 		return -1;
-	if (call(AGENT_A, "PUT", "/api/v1/agents/lab-a/boards",
-		 "{\"protocol\": 1, \"boards\": [{\"name\": \"pub\", \"arch\": \"x86_64\","
-		 " \"class\": \"q35\"}]}",
-		 NULL, NULL) != 200 ||
-	    call(AGENT_B, "PUT", "/api/v1/agents/lab-b/boards",
-		 "{\"protocol\": 1, \"boards\": [{\"name\": \"secret\", \"arch\": \"x86_64\","
-		 " \"class\": \"q35\", \"visibility\": \"private\"}]}",
-		 NULL, NULL) != 200)
+	if (harness_call(&ctl, as(AGENT_A), "PUT", "/api/v1/agents/lab-a/boards",
+			 "{\"protocol\": 1, \"boards\": [{\"name\": \"pub\", \"arch\": \"x86_64\","
+			 " \"class\": \"q35\"}]}",
+			 NULL) != 200 ||
+	    harness_call(
+		&ctl, as(AGENT_B), "PUT", "/api/v1/agents/lab-b/boards",
+		"{\"protocol\": 1, \"boards\": [{\"name\": \"secret\", \"arch\": \"x86_64\","
+		" \"class\": \"q35\", \"visibility\": \"private\"}]}",
+		NULL) != 200)
 		return -1;
-	if (call(USER, "POST", "/api/v1/flights", "{\"tree\": \"xen\", \"commit\": \"" COMMIT "\"}",
-		 &j, NULL) != 201)
+	if (harness_call(&ctl, as(USER), "POST", "/api/v1/flights",
+			 "{\"tree\": \"xen\", \"commit\": \"" COMMIT "\"}", &j) != 201)
 		return -1;
 	flight = jint(j, "id", 0);
 	json_decref(j);
@@ -127,11 +111,15 @@ static void test_views(void **state)
 	for (w = ANON; w < NWHO; w++) {
 		int sees = w == ADMIN || w == AGENT_B;
 		json_t *j = NULL, *f;
-		char *text = NULL;
+		struct buf body = BUF_INIT(HTTP_REPLY_MAX);
+		const char *text;
 		size_t i;
 
 		/* The flight list (the API and the overview twin) and its counts. */
-		assert_int_equal(call(w, "GET", "/api/v1/flights", NULL, &j, &text), 200);
+		assert_int_equal(harness_call_bytes(&ctl, as(w), "GET", "/api/v1/flights", NULL,
+						    NULL, 0, &j, &body),
+				 200);
+		text = buf_cstr(&body);
 		f = NULL;
 		json_array_foreach (json_object_get(j, "flights"), i, f) {
 			if (jint(f, "id", 0) == flight)
@@ -143,9 +131,12 @@ static void test_views(void **state)
 		assert_int_equal(fail, sees ? 1 : 0);
 		assert_int_equal(strstr(text, "secret") != NULL, 0); /* lists carry no boards */
 		json_decref(j);
-		free(text);
+		buf_reset(&body);
 
-		assert_int_equal(call(w, "GET", "/api/v1/overview", NULL, &j, &text), 200);
+		assert_int_equal(harness_call_bytes(&ctl, as(w), "GET", "/api/v1/overview", NULL,
+						    NULL, 0, &j, &body),
+				 200);
+		text = buf_cstr(&body);
 		f = json_array_get(json_object_get(j, "flights"), 0);
 		assert_int_equal(jint(f, "id", 0), flight);
 		counts_of(f, &pass, &fail);
@@ -154,28 +145,34 @@ static void test_views(void **state)
 			fail_msg("%s: the overview twin names the private board: %s", who_name[w],
 				 text);
 		json_decref(j);
-		free(text);
+		buf_reset(&body);
 
 		/* The flight's twin: the private attempt and its count. */
 		snprintf(path, sizeof(path), "/api/v1/flights/%lld", flight);
-		assert_int_equal(call(w, "GET", path, NULL, &j, &text), 200);
+		assert_int_equal(
+		    harness_call_bytes(&ctl, as(w), "GET", path, NULL, NULL, 0, &j, &body), 200);
+		text = buf_cstr(&body);
 		counts_of(j, &pass, &fail);
 		assert_int_equal(pass, 1);
 		assert_int_equal(fail, sees ? 1 : 0);
 		assert_int_equal(json_array_size(json_object_get(j, "attempts")), sees ? 2 : 1);
 		assert_int_equal(strstr(text, "secret") != NULL, sees);
 		json_decref(j);
-		free(text);
+		buf_reset(&body);
 
 		/* The pages. */
-		assert_int_equal(call(w, "GET", "/", NULL, NULL, &text), 200);
+		assert_int_equal(
+		    harness_call_bytes(&ctl, as(w), "GET", "/", NULL, NULL, 0, NULL, &body), 200);
+		text = buf_cstr(&body);
 		assert_non_null(strstr(text, "1 pass"));
 		if (sees ? !strstr(text, "1 fail") : strstr(text, "fail") || strstr(text, "secret"))
 			fail_msg("%s: overview page %s the private failure", who_name[w],
 				 sees ? "lacks" : "shows");
-		free(text);
+		buf_reset(&body);
 		snprintf(path, sizeof(path), "/flights/%lld", flight);
-		assert_int_equal(call(w, "GET", path, NULL, NULL, &text), 200);
+		assert_int_equal(
+		    harness_call_bytes(&ctl, as(w), "GET", path, NULL, NULL, 0, NULL, &body), 200);
+		text = buf_cstr(&body);
 		assert_non_null(strstr(text, "pub"));
 		if ((strstr(text, "secret") != NULL) != sees ||
 		    (strstr(text, "by secret") != NULL) != sees)
@@ -183,7 +180,7 @@ static void test_views(void **state)
 				 sees ? "lacks" : "shows");
 		if (!sees && strstr(text, "1 fail"))
 			fail_msg("%s: flight page counts the private failure", who_name[w]);
-		free(text);
+		buf_release(&body);
 	}
 }
 

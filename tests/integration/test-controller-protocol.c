@@ -31,45 +31,6 @@ static const char job_xen[] = "name: xen-smoke\n"
 			      "stages:\n"
 			      "  - {name: banner, pattern: 'Xen version', timeout: 10}\n";
 
-/* One call: method path body(JSON text or NULL) as token; returns the status. */
-static long call(const char *token, const char *method, const char *path, const char *body,
-		 json_t **out)
-{
-	struct http_client h;
-	struct http_reply r;
-	long status;
-
-	harness_http(&ctl, token, &h);
-	http_reply_init(&r);
-	if (http_request(&h, method, path, body ? "application/json" : NULL, body,
-			 body ? strlen(body) : 0, NULL, &r) < 0)
-		fail_msg("%s %s: %s", method, path, r.error);
-	status = r.status;
-	if (out)
-		*out = r.json ? json_incref(r.json) : NULL;
-	http_reply_release(&r);
-	http_client_release(&h);
-	return status;
-}
-
-static long put_raw(const char *token, const char *path, const void *data, size_t len, json_t **out)
-{
-	struct http_client h;
-	struct http_reply r;
-	long status;
-
-	harness_http(&ctl, token, &h);
-	http_reply_init(&r);
-	if (http_request(&h, "PUT", path, "application/octet-stream", data, len, NULL, &r) < 0)
-		fail_msg("PUT %s: %s", path, r.error);
-	status = r.status;
-	if (out)
-		*out = r.json ? json_incref(r.json) : NULL;
-	http_reply_release(&r);
-	http_client_release(&h);
-	return status;
-}
-
 static int setup(void **state)
 {
 	(void)state;
@@ -96,42 +57,43 @@ static void test_declare(void **state)
 	json_t *j = NULL;
 
 	(void)state;
-	assert_int_equal(call(agent_tok, "PUT", "/api/v1/agents/lab-a/boards",
-			      "{\"protocol\": 2, \"boards\": []}", &j),
+	assert_int_equal(harness_call(&ctl, agent_tok, "PUT", "/api/v1/agents/lab-a/boards",
+				      "{\"protocol\": 2, \"boards\": []}", &j),
 			 409);
 	assert_string_equal(jstr(j, "error", ""), "protocol version mismatch");
 	json_decref(j);
 	assert_int_equal(
-	    call(agent_tok, "PUT", "/api/v1/agents/lab-a/boards",
-		 "{\"protocol\": 1, \"agent_version\": \"t\", \"builder\": {\"arches\":"
-		 " [\"x86_64\"]}, \"boards\": [{\"name\": \"qx\", \"arch\": \"x86_64\","
-		 " \"class\": \"q35\", \"tags\": [\"qemu\"]}, {\"name\": \"gone\", \"arch\":"
-		 " \"x86_64\", \"class\": \"q35\"}]}",
-		 &j),
+	    harness_call(
+		&ctl, agent_tok, "PUT", "/api/v1/agents/lab-a/boards",
+		"{\"protocol\": 1, \"agent_version\": \"t\", \"builder\": {\"arches\":"
+		" [\"x86_64\"]}, \"boards\": [{\"name\": \"qx\", \"arch\": \"x86_64\","
+		" \"class\": \"q35\", \"tags\": [\"qemu\"]}, {\"name\": \"gone\", \"arch\":"
+		" \"x86_64\", \"class\": \"q35\"}]}",
+		&j),
 	    200);
 	assert_int_equal(json_array_size(json_object_get(j, "boards")), 2);
 	json_decref(j);
 	/* Re-declared without "gone": it goes offline. */
 	assert_int_equal(
-	    call(agent_tok, "PUT", "/api/v1/agents/lab-a/boards",
-		 "{\"protocol\": 1, \"builder\": {\"arches\": [\"x86_64\"]}, \"boards\":"
-		 " [{\"name\": \"qx\", \"arch\": \"x86_64\", \"class\": \"q35\","
-		 " \"tags\": [\"qemu\"]}]}",
-		 NULL),
+	    harness_call(&ctl, agent_tok, "PUT", "/api/v1/agents/lab-a/boards",
+			 "{\"protocol\": 1, \"builder\": {\"arches\": [\"x86_64\"]}, \"boards\":"
+			 " [{\"name\": \"qx\", \"arch\": \"x86_64\", \"class\": \"q35\","
+			 " \"tags\": [\"qemu\"]}]}",
+			 NULL),
 	    200);
-	assert_int_equal(call(NULL, "GET", "/api/v1/boards/gone", NULL, &j), 200);
+	assert_int_equal(harness_call(&ctl, NULL, "GET", "/api/v1/boards/gone", NULL, &j), 200);
 	assert_string_equal(jstr(j, "state", ""), "offline");
 	json_decref(j);
 	/* Another agent cannot take the board. */
-	assert_int_equal(call(other_tok, "PUT", "/api/v1/agents/lab-b/boards",
-			      "{\"protocol\": 1, \"boards\": [{\"name\": \"qx\", \"arch\":"
-			      " \"x86_64\", \"class\": \"q35\"}]}",
-			      &j),
+	assert_int_equal(harness_call(&ctl, other_tok, "PUT", "/api/v1/agents/lab-b/boards",
+				      "{\"protocol\": 1, \"boards\": [{\"name\": \"qx\", \"arch\":"
+				      " \"x86_64\", \"class\": \"q35\"}]}",
+				      &j),
 			 409);
 	json_decref(j);
 	/* Unknown fields are refused. */
-	assert_int_equal(call(agent_tok, "PUT", "/api/v1/agents/lab-a/boards",
-			      "{\"protocol\": 1, \"boards\": [], \"colour\": 1}", &j),
+	assert_int_equal(harness_call(&ctl, agent_tok, "PUT", "/api/v1/agents/lab-a/boards",
+				      "{\"protocol\": 1, \"boards\": [], \"colour\": 1}", &j),
 			 400);
 	assert_string_equal(jstr(j, "error", ""), "invalid body");
 	json_decref(j);
@@ -149,7 +111,8 @@ static void *claim_thread(void *arg)
 	struct claimer *c = arg;
 	long long t0 = harness_now_ms();
 
-	c->status = call(agent_tok, "POST", "/api/v1/agents/lab-a/claim", c->body, &c->reply);
+	c->status =
+	    harness_call(&ctl, agent_tok, "POST", "/api/v1/agents/lab-a/claim", c->body, &c->reply);
 	c->ms = harness_now_ms() - t0;
 	return NULL;
 }
@@ -157,7 +120,7 @@ static void *claim_thread(void *arg)
 static long long claim_now(const char *body, json_t **attempt)
 {
 	json_t *j = NULL;
-	long st = call(agent_tok, "POST", "/api/v1/agents/lab-a/claim", body, &j);
+	long st = harness_call(&ctl, agent_tok, "POST", "/api/v1/agents/lab-a/claim", body, &j);
 	long long id = 0;
 
 	if (st == 200) {
@@ -180,15 +143,15 @@ static void test_claim_wakes_and_runs(void **state)
 
 	(void)state;
 	/* Nothing queued: a short poll gets 204. */
-	assert_int_equal(call(agent_tok, "POST", "/api/v1/agents/lab-a/claim",
-			      "{\"boards\": [\"qx\"], \"wait_ms\": 200}", NULL),
+	assert_int_equal(harness_call(&ctl, agent_tok, "POST", "/api/v1/agents/lab-a/claim",
+				      "{\"boards\": [\"qx\"], \"wait_ms\": 200}", NULL),
 			 204);
 	pthread_create(&t, NULL, claim_thread, &c);
 	usleep(300 * 1000);
-	assert_int_equal(call(user_tok, "POST", "/api/v1/flights",
-			      "{\"tree\": \"xen\", \"commit\": \"" COMMIT "\", \"jobs\":"
-			      " [\"fake-smoke\"]}",
-			      &j),
+	assert_int_equal(harness_call(&ctl, user_tok, "POST", "/api/v1/flights",
+				      "{\"tree\": \"xen\", \"commit\": \"" COMMIT "\", \"jobs\":"
+				      " [\"fake-smoke\"]}",
+				      &j),
 			 201);
 	json_decref(j);
 	pthread_join(t, NULL);
@@ -204,30 +167,41 @@ static void test_claim_wakes_and_runs(void **state)
 
 	/* Another agent may not touch it. */
 	snprintf(path, sizeof(path), "/api/v1/attempts/%lld/heartbeat", id);
-	assert_int_equal(call(other_tok, "POST", path, "{}", NULL), 403);
-	assert_int_equal(call(NULL, "POST", path, "{}", NULL), 401);
-	assert_int_equal(call(agent_tok, "POST", path, "{\"stage\": \"hello\"}", &j), 200);
+	assert_int_equal(harness_call(&ctl, other_tok, "POST", path, "{}", NULL), 403);
+	assert_int_equal(harness_call(&ctl, NULL, "POST", path, "{}", NULL), 401);
+	assert_int_equal(harness_call(&ctl, agent_tok, "POST", path, "{\"stage\": \"hello\"}", &j),
+			 200);
 	assert_string_equal(jstr(j, "state", ""), "running");
 	json_decref(j);
 
 	/* Log: append, replay, overlap, gap. */
 	snprintf(path, sizeof(path), "/api/v1/attempts/%lld/log?offset=0", id);
-	assert_int_equal(put_raw(agent_tok, path, "hello ", 6, &j), 200);
+	assert_int_equal(harness_call_bytes(&ctl, agent_tok, "PUT", path,
+					    "application/octet-stream", "hello ", 6, &j, NULL),
+			 200);
 	assert_int_equal(jint(j, "length", -1), 6);
 	json_decref(j);
-	assert_int_equal(put_raw(agent_tok, path, "hello ", 6, &j), 200); /* replay */
+	assert_int_equal(harness_call_bytes(&ctl, agent_tok, "PUT", path,
+					    "application/octet-stream", "hello ", 6, &j, NULL),
+			 200); /* replay */
 	assert_int_equal(jint(j, "length", -1), 6);
 	json_decref(j);
 	snprintf(path, sizeof(path), "/api/v1/attempts/%lld/log?offset=3", id);
-	assert_int_equal(put_raw(agent_tok, path, "lo world\n", 9, &j), 200); /* overlap */
+	assert_int_equal(harness_call_bytes(&ctl, agent_tok, "PUT", path,
+					    "application/octet-stream", "lo world\n", 9, &j, NULL),
+			 200); /* overlap */
 	assert_int_equal(jint(j, "length", -1), 12);
 	json_decref(j);
 	snprintf(path, sizeof(path), "/api/v1/attempts/%lld/log?offset=20", id);
-	assert_int_equal(put_raw(agent_tok, path, "x", 1, &j), 409);
+	assert_int_equal(harness_call_bytes(&ctl, agent_tok, "PUT", path,
+					    "application/octet-stream", "x", 1, &j, NULL),
+			 409);
 	assert_int_equal(jint(json_object_get(j, "detail"), "length", -1), 12);
 	json_decref(j);
 	snprintf(path, sizeof(path), "/api/v1/attempts/%lld/log?offset=12", id);
-	assert_int_equal(put_raw(other_tok, path, "evil", 4, NULL), 403);
+	assert_int_equal(harness_call_bytes(&ctl, other_tok, "PUT", path,
+					    "application/octet-stream", "evil", 4, NULL, NULL),
+			 403);
 	{
 		struct http_client h;
 		struct http_reply r;
@@ -249,23 +223,25 @@ static void test_claim_wakes_and_runs(void **state)
 		 "{\"verdict\": \"pass\", \"stages\": [{\"name\": \"hello\", \"result\": \"pass\","
 		 " \"seconds\": 0.5}], \"testcases\": [{\"name\": \"t1\", \"result\": \"pass\"}],"
 		 " \"log_length\": 12}");
-	assert_int_equal(call(agent_tok, "POST", path, "{\"verdict\": \"maybe\"}", NULL), 400);
-	assert_int_equal(call(agent_tok, "POST", path, body, &j), 200);
+	assert_int_equal(
+	    harness_call(&ctl, agent_tok, "POST", path, "{\"verdict\": \"maybe\"}", NULL), 400);
+	assert_int_equal(harness_call(&ctl, agent_tok, "POST", path, body, &j), 200);
 	json_decref(j);
-	assert_int_equal(call(agent_tok, "POST", path, body, &j), 200);
+	assert_int_equal(harness_call(&ctl, agent_tok, "POST", path, body, &j), 200);
 	assert_true(jbool(j, "replay", 0));
 	json_decref(j);
-	assert_int_equal(call(agent_tok, "POST", path, "{\"verdict\": \"fail\"}", NULL), 409);
+	assert_int_equal(
+	    harness_call(&ctl, agent_tok, "POST", path, "{\"verdict\": \"fail\"}", NULL), 409);
 	snprintf(path, sizeof(path), "/api/v1/attempts/%lld/heartbeat", id);
-	assert_int_equal(call(agent_tok, "POST", path, "{}", NULL), 410);
+	assert_int_equal(harness_call(&ctl, agent_tok, "POST", path, "{}", NULL), 410);
 
 	snprintf(path, sizeof(path), "/api/v1/attempts/%lld", id);
-	assert_int_equal(call(NULL, "GET", path, NULL, &j), 200);
+	assert_int_equal(harness_call(&ctl, NULL, "GET", path, NULL, &j), 200);
 	assert_string_equal(jstr(j, "state", ""), "pass");
 	assert_int_equal(json_array_size(json_object_get(j, "testcases")), 1);
 	assert_int_equal(jint(j, "log_length", 0), 12);
 	json_decref(j);
-	assert_int_equal(call(NULL, "GET", "/api/v1/boards/qx", NULL, &j), 200);
+	assert_int_equal(harness_call(&ctl, NULL, "GET", "/api/v1/boards/qx", NULL, &j), 200);
 	assert_string_equal(jstr(j, "state", ""), "idle");
 	json_decref(j);
 }
@@ -279,10 +255,10 @@ static void test_build_then_tests(void **state)
 
 	(void)state;
 	sha256_hex(sha, blob, sizeof(blob) - 1);
-	assert_int_equal(call(user_tok, "POST", "/api/v1/flights",
-			      "{\"tree\": \"xen\", \"commit\": \"" COMMIT "\", \"jobs\":"
-			      " [\"xen-smoke\"], \"priority\": \"gate\"}",
-			      &j),
+	assert_int_equal(harness_call(&ctl, user_tok, "POST", "/api/v1/flights",
+				      "{\"tree\": \"xen\", \"commit\": \"" COMMIT "\", \"jobs\":"
+				      " [\"xen-smoke\"], \"priority\": \"gate\"}",
+				      &j),
 			 201);
 	flight = jint(j, "id", 0);
 	assert_int_equal(json_array_size(json_object_get(j, "builds")), 1);
@@ -297,20 +273,31 @@ static void test_build_then_tests(void **state)
 
 	/* Upload: a wrong hash is refused and nothing is stored. */
 	snprintf(path, sizeof(path), "/api/v1/artifacts/%s", sha);
-	assert_int_equal(put_raw(agent_tok, path, "not the bytes", 13, &j), 422);
+	assert_int_equal(harness_call_bytes(&ctl, agent_tok, "PUT", path,
+					    "application/octet-stream", "not the bytes", 13, &j,
+					    NULL),
+			 422);
 	json_decref(j);
-	assert_int_equal(call(NULL, "GET", path, NULL, NULL), 404);
-	assert_int_equal(put_raw(user_tok, path, blob, sizeof(blob) - 1, NULL), 403);
+	assert_int_equal(harness_call(&ctl, NULL, "GET", path, NULL, NULL), 404);
+	assert_int_equal(harness_call_bytes(&ctl, user_tok, "PUT", path, "application/octet-stream",
+					    blob, sizeof(blob) - 1, NULL, NULL),
+			 403);
 	/* A result naming an artifact not uploaded yet. */
 	snprintf(body, sizeof(body),
 		 "{\"verdict\": \"pass\", \"artifacts\": {\"xen\": {\"sha256\": \"%s\", \"size\":"
 		 " %zu}}, \"build_info\": {\"xen_version\": \"4.17\"}}",
 		 sha, sizeof(blob) - 1);
 	snprintf(path, sizeof(path), "/api/v1/attempts/%lld/result", build);
-	assert_int_equal(call(agent_tok, "POST", path, body, NULL), 422);
+	assert_int_equal(harness_call(&ctl, agent_tok, "POST", path, body, NULL), 422);
 	snprintf(path, sizeof(path), "/api/v1/artifacts/%s", sha);
-	assert_int_equal(put_raw(agent_tok, path, blob, sizeof(blob) - 1, NULL), 201);
-	assert_int_equal(put_raw(agent_tok, path, blob, sizeof(blob) - 1, NULL), 200);
+	assert_int_equal(harness_call_bytes(&ctl, agent_tok, "PUT", path,
+					    "application/octet-stream", blob, sizeof(blob) - 1,
+					    NULL, NULL),
+			 201);
+	assert_int_equal(harness_call_bytes(&ctl, agent_tok, "PUT", path,
+					    "application/octet-stream", blob, sizeof(blob) - 1,
+					    NULL, NULL),
+			 200);
 	{
 		struct http_client h;
 		struct http_reply r;
@@ -332,7 +319,7 @@ static void test_build_then_tests(void **state)
 		http_client_release(&h);
 	}
 	snprintf(path, sizeof(path), "/api/v1/attempts/%lld/result", build);
-	assert_int_equal(call(agent_tok, "POST", path, body, NULL), 200);
+	assert_int_equal(harness_call(&ctl, agent_tok, "POST", path, body, NULL), 200);
 
 	/* The build passed: the test is queued with the artifacts attached. */
 	test = claim_now("{\"boards\": [\"qx\"], \"wait_ms\": 0}", &a);
@@ -342,9 +329,10 @@ static void test_build_then_tests(void **state)
 	assert_string_equal(jstr(json_object_get(a, "build_info"), "xen_version", ""), "4.17");
 	json_decref(a);
 	snprintf(path, sizeof(path), "/api/v1/attempts/%lld/result", test);
-	assert_int_equal(call(agent_tok, "POST", path, "{\"verdict\": \"fail\"}", NULL), 200);
+	assert_int_equal(
+	    harness_call(&ctl, agent_tok, "POST", path, "{\"verdict\": \"fail\"}", NULL), 200);
 	snprintf(path, sizeof(path), "/api/v1/flights/%lld", flight);
-	assert_int_equal(call(NULL, "GET", path, NULL, &j), 200);
+	assert_int_equal(harness_call(&ctl, NULL, "GET", path, NULL, &j), 200);
 	assert_string_equal(jstr(j, "state", ""), "done");
 	assert_int_equal(jint(json_object_get(j, "counts"), "fail", 0), 1);
 	json_decref(j);
@@ -359,19 +347,20 @@ static void test_build_failure_cancels(void **state)
 	json_t *a;
 
 	(void)state;
-	assert_int_equal(call(user_tok, "POST", "/api/v1/flights",
-			      "{\"tree\": \"xen\", \"commit\": \"" COMMIT "\", \"jobs\":"
-			      " [\"xen-smoke\"]}",
-			      &j),
+	assert_int_equal(harness_call(&ctl, user_tok, "POST", "/api/v1/flights",
+				      "{\"tree\": \"xen\", \"commit\": \"" COMMIT "\", \"jobs\":"
+				      " [\"xen-smoke\"]}",
+				      &j),
 			 201);
 	flight = jint(j, "id", 0);
 	json_decref(j);
 	build = claim_now("{\"boards\": [], \"build\": true, \"wait_ms\": 0}", NULL);
 	assert_true(build > 0);
 	snprintf(path, sizeof(path), "/api/v1/attempts/%lld/result", build);
-	assert_int_equal(call(agent_tok, "POST", path, "{\"verdict\": \"fail\"}", NULL), 200);
+	assert_int_equal(
+	    harness_call(&ctl, agent_tok, "POST", path, "{\"verdict\": \"fail\"}", NULL), 200);
 	snprintf(path, sizeof(path), "/api/v1/flights/%lld", flight);
-	assert_int_equal(call(NULL, "GET", path, NULL, &j), 200);
+	assert_int_equal(harness_call(&ctl, NULL, "GET", path, NULL, &j), 200);
 	json_array_foreach (json_object_get(j, "attempts"), i, a) {
 		if (strcmp(jstr(a, "kind", ""), "test"))
 			continue;
@@ -387,29 +376,32 @@ static void test_bad_input(void **state)
 	json_t *j = NULL;
 
 	(void)state;
-	assert_int_equal(call(user_tok, "POST", "/api/v1/flights", "{\"tree\": ", &j), 400);
+	assert_int_equal(harness_call(&ctl, user_tok, "POST", "/api/v1/flights", "{\"tree\": ", &j),
+			 400);
 	assert_string_equal(jstr(j, "error", ""), "malformed JSON");
 	json_decref(j);
-	assert_int_equal(call(user_tok, "POST", "/api/v1/flights", "[1]", NULL), 400);
-	assert_int_equal(call(user_tok, "POST", "/api/v1/flights",
-			      "{\"tree\": \"xen\", \"commit\": \"xyz\"}", &j),
+	assert_int_equal(harness_call(&ctl, user_tok, "POST", "/api/v1/flights", "[1]", NULL), 400);
+	assert_int_equal(harness_call(&ctl, user_tok, "POST", "/api/v1/flights",
+				      "{\"tree\": \"xen\", \"commit\": \"xyz\"}", &j),
 			 400);
 	json_decref(j);
-	assert_int_equal(
-	    call(user_tok, "POST", "/api/v1/flights",
-		 "{\"tree\": \"xen\", \"commit\": \"" COMMIT "\", \"jobs\": [\"nope\"]}", &j),
-	    422);
+	assert_int_equal(harness_call(&ctl, user_tok, "POST", "/api/v1/flights",
+				      "{\"tree\": \"xen\", \"commit\": \"" COMMIT
+				      "\", \"jobs\": [\"nope\"]}",
+				      &j),
+			 422);
 	json_decref(j);
-	assert_int_equal(call(user_tok, "POST", "/api/v1/flights",
-			      "{\"tree\": 7, \"commit\": \"" COMMIT "\"}", NULL),
+	assert_int_equal(harness_call(&ctl, user_tok, "POST", "/api/v1/flights",
+				      "{\"tree\": 7, \"commit\": \"" COMMIT "\"}", NULL),
 			 400);
-	assert_int_equal(call(NULL, "GET", "/api/v1/nothing", NULL, &j), 404);
+	assert_int_equal(harness_call(&ctl, NULL, "GET", "/api/v1/nothing", NULL, &j), 404);
 	assert_string_equal(jstr(j, "error", ""), "not found");
 	json_decref(j);
-	assert_int_equal(call(NULL, "DELETE", "/api/v1/boards", NULL, NULL), 405);
-	assert_int_equal(call("xci_wrong", "GET", "/api/v1/boards", NULL, NULL), 401);
-	assert_int_equal(call(NULL, "GET", "/api/v1/attempts/abc", NULL, NULL), 404);
-	assert_int_equal(call(NULL, "GET", "/api/v1/attempts?state=bogus", NULL, NULL), 400);
+	assert_int_equal(harness_call(&ctl, NULL, "DELETE", "/api/v1/boards", NULL, NULL), 405);
+	assert_int_equal(harness_call(&ctl, "xci_wrong", "GET", "/api/v1/boards", NULL, NULL), 401);
+	assert_int_equal(harness_call(&ctl, NULL, "GET", "/api/v1/attempts/abc", NULL, NULL), 404);
+	assert_int_equal(
+	    harness_call(&ctl, NULL, "GET", "/api/v1/attempts?state=bogus", NULL, NULL), 400);
 	{
 		char *big = malloc(200000);
 
@@ -417,13 +409,14 @@ static void test_bad_input(void **state)
 		big[0] = '{';
 		big[199998] = '}';
 		big[199999] = '\0';
-		assert_int_equal(call(user_tok, "POST", "/api/v1/flights", big, &j), 413);
+		assert_int_equal(harness_call(&ctl, user_tok, "POST", "/api/v1/flights", big, &j),
+				 413);
 		assert_string_equal(jstr(j, "error", ""), "body too large");
 		json_decref(j);
 		free(big);
 	}
 	/* Nothing above made a flight. */
-	assert_int_equal(call(NULL, "GET", "/api/v1/flights", NULL, &j), 200);
+	assert_int_equal(harness_call(&ctl, NULL, "GET", "/api/v1/flights", NULL, &j), 200);
 	assert_int_equal(json_array_size(json_object_get(j, "flights")), 3);
 	json_decref(j);
 }

@@ -24,26 +24,6 @@
 
 static const char job_fake[] = "name: fake-smoke\nrequires: {arch: [x86_64]}\n";
 
-static long call(struct harness_controller *c, const char *token, const char *method,
-		 const char *path, const char *body, json_t **out)
-{
-	struct http_client h;
-	struct http_reply r;
-	long status;
-
-	harness_http(c, token, &h);
-	http_reply_init(&r);
-	if (http_request(&h, method, path, body ? "application/json" : NULL, body,
-			 body ? strlen(body) : 0, NULL, &r) < 0)
-		fail_msg("%s %s: %s", method, path, r.error);
-	status = r.status;
-	if (out)
-		*out = r.json ? json_incref(r.json) : NULL;
-	http_reply_release(&r);
-	http_client_release(&h);
-	return status;
-}
-
 static int sqlite(const char *db, const char *sql, char *out, size_t n)
 {
 	char *argv[] = {"/usr/bin/sqlite3", (char *)db, (char *)sql, NULL};
@@ -94,7 +74,7 @@ static void test_migrate_old_database(void **state)
 		   out, sizeof(out)),
 	    0);
 	assert_int_equal(harness_controller_start(&c), 0);
-	assert_int_equal(call(&c, NULL, "GET", "/api/v1/boards/old-board", NULL, &j), 200);
+	assert_int_equal(harness_call(&c, NULL, "GET", "/api/v1/boards/old-board", NULL, &j), 200);
 	assert_string_equal(jstr(j, "agent", ""), "old-lab");
 	assert_string_equal(jstr(j, "state", ""), "idle");
 	assert_int_equal(jint(j, "infra_streak", -1), 0); /* a column of migration 2 */
@@ -199,22 +179,22 @@ static void test_events_and_metrics(void **state)
 	assert_int_equal(harness_controller_start(&c), 0);
 	assert_int_equal(harness_token(&c, "user", NULL, user, sizeof(user)), 0);
 	assert_int_equal(harness_token(&c, "agent", "lab-e", agent, sizeof(agent)), 0);
-	assert_int_equal(call(&c, agent, "PUT", "/api/v1/agents/lab-e/boards",
-			      "{\"protocol\": 1, \"boards\": [{\"name\": \"be\", \"arch\":"
-			      " \"x86_64\", \"class\": \"q35\"}]}",
-			      NULL),
+	assert_int_equal(harness_call(&c, agent, "PUT", "/api/v1/agents/lab-e/boards",
+				      "{\"protocol\": 1, \"boards\": [{\"name\": \"be\", \"arch\":"
+				      " \"x86_64\", \"class\": \"q35\"}]}",
+				      NULL),
 			 200);
 	fd = sse_open(&c, -1);
 	assert_true(sse_wait(fd, acc, sizeof(acc), "retry:", 2000));
 	t0 = harness_now_ms();
-	assert_int_equal(call(&c, user, "POST", "/api/v1/flights",
-			      "{\"tree\": \"xen\", \"commit\": \"" COMMIT "\"}", NULL),
+	assert_int_equal(harness_call(&c, user, "POST", "/api/v1/flights",
+				      "{\"tree\": \"xen\", \"commit\": \"" COMMIT "\"}", NULL),
 			 201);
 	assert_true(sse_wait(fd, acc, sizeof(acc), "event: flight.created", 2000));
 	assert_true(harness_now_ms() - t0 < 1000);
 	assert_non_null(strstr(acc, "event: attempt.created"));
-	assert_int_equal(call(&c, agent, "POST", "/api/v1/agents/lab-e/claim",
-			      "{\"boards\": [\"be\"], \"wait_ms\": 0}", NULL),
+	assert_int_equal(harness_call(&c, agent, "POST", "/api/v1/agents/lab-e/claim",
+				      "{\"boards\": [\"be\"], \"wait_ms\": 0}", NULL),
 			 200);
 	assert_true(sse_wait(fd, acc, sizeof(acc), "event: attempt.claimed", 2000));
 	close(fd);
@@ -245,7 +225,7 @@ static void test_events_and_metrics(void **state)
 		http_reply_release(&r);
 		http_client_release(&h);
 	}
-	assert_int_equal(call(&c, NULL, "GET", "/api/v1/queue", NULL, &j), 200);
+	assert_int_equal(harness_call(&c, NULL, "GET", "/api/v1/queue", NULL, &j), 200);
 	json_decref(j);
 	assert_int_equal(harness_controller_stop(&c), 0);
 }
@@ -344,16 +324,16 @@ static void test_kill9_stream(void **state)
 	assert_int_equal(harness_controller_start(&c), 0);
 	assert_int_equal(harness_token(&c, "user", NULL, user, sizeof(user)), 0);
 	assert_int_equal(harness_token(&c, "agent", "lab-k", agent, sizeof(agent)), 0);
-	assert_int_equal(call(&c, agent, "PUT", "/api/v1/agents/lab-k/boards",
-			      "{\"protocol\": 1, \"boards\": [{\"name\": \"bk\", \"arch\":"
-			      " \"x86_64\", \"class\": \"q35\"}]}",
-			      NULL),
+	assert_int_equal(harness_call(&c, agent, "PUT", "/api/v1/agents/lab-k/boards",
+				      "{\"protocol\": 1, \"boards\": [{\"name\": \"bk\", \"arch\":"
+				      " \"x86_64\", \"class\": \"q35\"}]}",
+				      NULL),
 			 200);
-	assert_int_equal(call(&c, user, "POST", "/api/v1/flights",
-			      "{\"tree\": \"xen\", \"commit\": \"" COMMIT "\"}", NULL),
+	assert_int_equal(harness_call(&c, user, "POST", "/api/v1/flights",
+				      "{\"tree\": \"xen\", \"commit\": \"" COMMIT "\"}", NULL),
 			 201);
-	assert_int_equal(call(&c, agent, "POST", "/api/v1/agents/lab-k/claim",
-			      "{\"boards\": [\"bk\"], \"wait_ms\": 0}", &j),
+	assert_int_equal(harness_call(&c, agent, "POST", "/api/v1/agents/lab-k/claim",
+				      "{\"boards\": [\"bk\"], \"wait_ms\": 0}", &j),
 			 200);
 	memset(&s, 0, sizeof(s));
 	pthread_mutex_init(&s.mx, NULL);
@@ -377,7 +357,7 @@ static void test_kill9_stream(void **state)
 		pthread_mutex_unlock(&s.mx);
 		/* Everything acknowledged before the kill is stored. */
 		snprintf(path, sizeof(path), "/api/v1/attempts/%lld", s.attempt);
-		assert_int_equal(call(&c, NULL, "GET", path, NULL, &j), 200);
+		assert_int_equal(harness_call(&c, NULL, "GET", path, NULL, &j), 200);
 		assert_true(jint(j, "log_length", 0) >= acked);
 		json_decref(j);
 	}
@@ -425,21 +405,21 @@ static void test_health_check_job(void **state)
 	assert_int_equal(harness_controller_start(&c), 0);
 	assert_int_equal(harness_token(&c, "user", NULL, user, sizeof(user)), 0);
 	assert_int_equal(harness_token(&c, "agent", "lab-h", agent, sizeof(agent)), 0);
-	assert_int_equal(call(&c, agent, "PUT", "/api/v1/agents/lab-h/boards",
-			      "{\"protocol\": 1, \"boards\": [{\"name\": \"bh\", \"arch\":"
-			      " \"x86_64\", \"class\": \"q35\"}]}",
-			      NULL),
+	assert_int_equal(harness_call(&c, agent, "PUT", "/api/v1/agents/lab-h/boards",
+				      "{\"protocol\": 1, \"boards\": [{\"name\": \"bh\", \"arch\":"
+				      " \"x86_64\", \"class\": \"q35\"}]}",
+				      NULL),
 			 200);
-	assert_int_equal(call(&c, user, "POST", "/api/v1/flights",
-			      "{\"tree\": \"xen\", \"commit\": \"" COMMIT "\", \"jobs\":"
-			      " [\"fake-smoke\"]}",
-			      NULL),
+	assert_int_equal(harness_call(&c, user, "POST", "/api/v1/flights",
+				      "{\"tree\": \"xen\", \"commit\": \"" COMMIT "\", \"jobs\":"
+				      " [\"fake-smoke\"]}",
+				      NULL),
 			 201);
 	for (i = 0; i < 5; i++) {
 		char body[64];
 
-		assert_int_equal(call(&c, agent, "POST", "/api/v1/agents/lab-h/claim",
-				      "{\"boards\": [\"bh\"], \"wait_ms\": 0}", &j),
+		assert_int_equal(harness_call(&c, agent, "POST", "/api/v1/agents/lab-h/claim",
+					      "{\"boards\": [\"bh\"], \"wait_ms\": 0}", &j),
 				 200);
 		a = json_object_get(j, "attempt");
 		assert_string_equal(jstr(json_object_get(a, "job"), "name", ""), jobs[i]);
@@ -448,8 +428,8 @@ static void test_health_check_job(void **state)
 		snprintf(path, sizeof(path), "/api/v1/attempts/%lld/result", jint(a, "id", 0));
 		json_decref(j);
 		snprintf(body, sizeof(body), "{\"verdict\": \"%s\"}", verdicts[i]);
-		assert_int_equal(call(&c, agent, "POST", path, body, NULL), 200);
-		assert_int_equal(call(&c, NULL, "GET", "/api/v1/boards/bh", NULL, &j), 200);
+		assert_int_equal(harness_call(&c, agent, "POST", path, body, NULL), 200);
+		assert_int_equal(harness_call(&c, NULL, "GET", "/api/v1/boards/bh", NULL, &j), 200);
 		assert_string_equal(jstr(j, "state", ""), board_after[i]);
 		json_decref(j);
 	}
@@ -478,11 +458,12 @@ static void test_https(void **state)
 	c.cafile = cert;
 	assert_int_equal(harness_controller_start(&c), 0);
 	assert_true(!strncmp(c.url, "https://", 8));
-	assert_int_equal(call(&c, NULL, "GET", "/api/v1/version", NULL, &j), 200);
+	assert_int_equal(harness_call(&c, NULL, "GET", "/api/v1/version", NULL, &j), 200);
 	assert_int_equal(jint(json_array_get(json_object_get(j, "protocol"), 0), "x", 1), 1);
 	json_decref(j);
 	assert_int_equal(
-	    call(&c, c.admin_token, "POST", "/api/v1/tokens", "{\"role\": \"user\"}", &j), 201);
+	    harness_call(&c, c.admin_token, "POST", "/api/v1/tokens", "{\"role\": \"user\"}", &j),
+	    201);
 	json_decref(j);
 	/* Plain HTTP to the TLS port gets no API reply. */
 	snprintf(plain, sizeof(plain), "http://127.0.0.1:%d", c.port);

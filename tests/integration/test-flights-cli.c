@@ -44,26 +44,6 @@ static int shrun(char *out, size_t len, const char *fmt, ...)
 	return harness_run(argv, out ? out : dummy, out ? len : sizeof(dummy));
 }
 
-static long call(const char *token, const char *method, const char *path, const char *body,
-		 json_t **out)
-{
-	struct http_client h;
-	struct http_reply r;
-	long status;
-
-	harness_http(&ctl, token, &h);
-	http_reply_init(&r);
-	if (http_request(&h, method, path, body ? "application/json" : NULL, body,
-			 body ? strlen(body) : 0, NULL, &r) < 0)
-		fail_msg("%s %s: %s", method, path, r.error);
-	status = r.status;
-	if (out)
-		*out = r.json ? json_incref(r.json) : NULL;
-	http_reply_release(&r);
-	http_client_release(&h);
-	return status;
-}
-
 /* A lab agent that runs whatever it is given with one verdict, until stopped. */
 struct agent {
 	pthread_t thread;
@@ -155,10 +135,11 @@ static int setup(void **state)
 		ctl.url, user_tok);
 	fclose(f);
 	chmod(hook, 0755);
-	if (call(agent_tok, "PUT", "/api/v1/agents/lab-a/boards",
-		 "{\"protocol\": 1, \"builder\": null, \"boards\": [{\"name\": \"qx\", \"arch\":"
-		 " \"x86_64\", \"class\": \"q35\"}]}",
-		 NULL) != 200)
+	if (harness_call(
+		&ctl, agent_tok, "PUT", "/api/v1/agents/lab-a/boards",
+		"{\"protocol\": 1, \"builder\": null, \"boards\": [{\"name\": \"qx\", \"arch\":"
+		" \"x86_64\", \"class\": \"q35\"}]}",
+		NULL) != 200)
 		return -1;
 	/* Run the flight of the initial head, so that the queue is empty. */
 	{
@@ -187,8 +168,8 @@ static void *claim_main(void *arg)
 	struct claim *c = arg;
 	json_t *j = NULL;
 
-	if (call(agent_tok, "POST", "/api/v1/agents/lab-a/claim",
-		 "{\"boards\": [\"qx\"], \"wait_ms\": 10000}", &j) == 200)
+	if (harness_call(&ctl, agent_tok, "POST", "/api/v1/agents/lab-a/claim",
+			 "{\"boards\": [\"qx\"], \"wait_ms\": 10000}", &j) == 200)
 		c->attempt = jint(json_object_get(j, "attempt"), "id", 0);
 	c->at_ms = harness_now_ms();
 	json_decref(j);
@@ -200,7 +181,8 @@ static void finish(long long attempt)
 	char path[96];
 
 	snprintf(path, sizeof(path), "/api/v1/attempts/%lld/result", attempt);
-	assert_int_equal(call(agent_tok, "POST", path, "{\"verdict\": \"pass\"}", NULL), 200);
+	assert_int_equal(
+	    harness_call(&ctl, agent_tok, "POST", path, "{\"verdict\": \"pass\"}", NULL), 200);
 }
 
 static int cmp_ll(const void *a, const void *b)

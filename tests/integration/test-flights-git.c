@@ -30,34 +30,8 @@ static const char job_boot[] = "name: boot\n"
 			       "stages:\n"
 			       "  - {name: hello, pattern: 'hello', timeout: 10}\n";
 
-#define sh(...) harness_sh(ctl.dir, __VA_ARGS__)
+#define sh(...)		     harness_sh(ctl.dir, __VA_ARGS__)
 #define shout(out, len, ...) harness_shout(ctl.dir, out, len, __VA_ARGS__)
-
-
-static long req(const char *token, const char *method, const char *path, const char *ctype,
-		const char *body, size_t len, json_t **out)
-{
-	struct http_client h;
-	struct http_reply r;
-	long status;
-
-	harness_http(&ctl, token, &h);
-	http_reply_init(&r);
-	if (http_request(&h, method, path, body ? ctype : NULL, body, len, NULL, &r) < 0)
-		fail_msg("%s %s: %s", method, path, r.error);
-	status = r.status;
-	if (out)
-		*out = r.json ? json_incref(r.json) : NULL;
-	http_reply_release(&r);
-	http_client_release(&h);
-	return status;
-}
-
-static long call(const char *token, const char *method, const char *path, const char *body,
-		 json_t **out)
-{
-	return req(token, method, path, "application/json", body, body ? strlen(body) : 0, out);
-}
 
 static long long poke(const char *branch, const char *want_change)
 {
@@ -66,7 +40,7 @@ static long long poke(const char *branch, const char *want_change)
 	long long flight;
 
 	snprintf(body, sizeof(body), "{\"branch\": \"%s\"}", branch);
-	assert_int_equal(call(user_tok, "POST", "/api/v1/poke", body, &j), 200);
+	assert_int_equal(harness_call(&ctl, user_tok, "POST", "/api/v1/poke", body, &j), 200);
 	assert_string_equal(jstr(j, "change", ""), want_change);
 	flight = jint(j, "flight", 0);
 	json_decref(j);
@@ -78,7 +52,8 @@ static size_t flight_count(void)
 	json_t *j;
 	size_t n;
 
-	assert_int_equal(call(NULL, "GET", "/api/v1/flights?limit=200", NULL, &j), 200);
+	assert_int_equal(harness_call(&ctl, NULL, "GET", "/api/v1/flights?limit=200", NULL, &j),
+			 200);
 	n = json_array_size(json_object_get(j, "flights"));
 	json_decref(j);
 	return n;
@@ -90,7 +65,7 @@ static json_t *flight_get(long long id)
 	json_t *j;
 
 	snprintf(path, sizeof(path), "/api/v1/flights/%lld", id);
-	assert_int_equal(call(NULL, "GET", path, NULL, &j), 200);
+	assert_int_equal(harness_call(&ctl, NULL, "GET", path, NULL, &j), 200);
 	return j;
 }
 
@@ -134,10 +109,11 @@ static int setup(void **state)
 	    harness_token(&ctl, "agent", "lab-a", agent_tok, sizeof(agent_tok)) < 0 ||
 	    harness_token(&ctl, "user", NULL, user_tok, sizeof(user_tok)) < 0)
 		return -1;
-	if (call(agent_tok, "PUT", "/api/v1/agents/lab-a/boards",
-		 "{\"protocol\": 1, \"builder\": null, \"boards\": [{\"name\": \"qx\", \"arch\":"
-		 " \"x86_64\", \"class\": \"q35\", \"tags\": [\"qemu\"]}]}",
-		 NULL) != 200)
+	if (harness_call(
+		&ctl, agent_tok, "PUT", "/api/v1/agents/lab-a/boards",
+		"{\"protocol\": 1, \"builder\": null, \"boards\": [{\"name\": \"qx\", \"arch\":"
+		" \"x86_64\", \"class\": \"q35\", \"tags\": [\"qemu\"]}]}",
+		NULL) != 200)
 		return -1;
 	return 0;
 }
@@ -176,27 +152,29 @@ static void test_push_makes_one_flight(void **state)
 	sh("cd xen && echo two >> README && " GIT "commit -qam 'push two'");
 	shout(head, sizeof(head), "git -C xen rev-parse staging");
 	snprintf(path, sizeof(path), "/api/v1/webhook?token=%s", user_tok);
-	assert_int_equal(
-	    call(NULL, "POST", path, "{\"ref\": \"refs/heads/staging\", \"after\": \"x\"}", &j),
-	    200);
+	assert_int_equal(harness_call(&ctl, NULL, "POST", path,
+				      "{\"ref\": \"refs/heads/staging\", \"after\": \"x\"}", &j),
+			 200);
 	assert_string_equal(jstr(j, "change", ""), "advanced");
 	assert_string_equal(jstr(j, "commit", ""), head);
 	json_decref(j);
 	assert_int_equal(flight_count(), before + 2);
 	/* Bad token, unknown branch, a tag: clear errors, nothing queued. */
-	assert_int_equal(call(NULL, "POST", "/api/v1/webhook?token=xci_nope",
-			      "{\"ref\": \"refs/heads/staging\"}", &j),
+	assert_int_equal(harness_call(&ctl, NULL, "POST", "/api/v1/webhook?token=xci_nope",
+				      "{\"ref\": \"refs/heads/staging\"}", &j),
 			 401);
 	json_decref(j);
-	assert_int_equal(
-	    call(user_tok, "POST", "/api/v1/webhook", "{\"ref\": \"refs/heads/unknown\"}", &j),
-	    404);
+	assert_int_equal(harness_call(&ctl, user_tok, "POST", "/api/v1/webhook",
+				      "{\"ref\": \"refs/heads/unknown\"}", &j),
+			 404);
 	assert_non_null(strstr(jstr(j, "detail", ""), "unknown"));
 	json_decref(j);
-	assert_int_equal(
-	    call(user_tok, "POST", "/api/v1/webhook", "{\"ref\": \"refs/tags/v1\"}", &j), 422);
+	assert_int_equal(harness_call(&ctl, user_tok, "POST", "/api/v1/webhook",
+				      "{\"ref\": \"refs/tags/v1\"}", &j),
+			 422);
 	json_decref(j);
-	assert_int_equal(call(NULL, "POST", "/api/v1/poke", "{\"branch\": \"staging\"}", &j), 401);
+	assert_int_equal(
+	    harness_call(&ctl, NULL, "POST", "/api/v1/poke", "{\"branch\": \"staging\"}", &j), 401);
 	json_decref(j);
 	assert_int_equal(flight_count(), before + 2);
 
@@ -223,21 +201,22 @@ static void test_url_tree(void **state)
 	(void)state;
 	sh("cd xen && echo url >> README && " GIT "commit -qam 'for the mirror'");
 	shout(want, sizeof(want), "git -C xen rev-parse staging");
-	assert_int_equal(call(user_tok, "POST", "/api/v1/poke",
-			      "{\"tree\": \"mirror\", \"branch\": \"staging\"}", &j),
+	assert_int_equal(harness_call(&ctl, user_tok, "POST", "/api/v1/poke",
+				      "{\"tree\": \"mirror\", \"branch\": \"staging\"}", &j),
 			 200);
 	assert_string_equal(jstr(j, "change", ""), "queued");
 	json_decref(j);
-	assert_int_equal(call(user_tok, "POST", "/api/v1/poke",
-			      "{\"tree\": \"mirror\", \"branch\": \"nope\"}", &j),
+	assert_int_equal(harness_call(&ctl, user_tok, "POST", "/api/v1/poke",
+				      "{\"tree\": \"mirror\", \"branch\": \"nope\"}", &j),
 			 404);
 	json_decref(j);
 	for (i = 0; i < 100; i++) {
 		json_t *b;
 		size_t nrows;
 
-		assert_int_equal(
-		    call(NULL, "GET", "/api/v1/branches/staging?tree=mirror", NULL, &b), 200);
+		assert_int_equal(harness_call(&ctl, NULL, "GET",
+					      "/api/v1/branches/staging?tree=mirror", NULL, &b),
+				 200);
 		nrows = json_array_size(json_object_get(b, "rows"));
 		/* Fetched, and a flight made of the new head. */
 		if (nrows > 0 && !strcmp(jstr(b, "head", ""), want) &&
@@ -258,8 +237,8 @@ static void test_url_tree(void **state)
 static long long claim(const char *job_want, json_t **attempt)
 {
 	json_t *j = NULL;
-	long st = call(agent_tok, "POST", "/api/v1/agents/lab-a/claim",
-		       "{\"boards\": [\"qx\"], \"wait_ms\": 0}", &j);
+	long st = harness_call(&ctl, agent_tok, "POST", "/api/v1/agents/lab-a/claim",
+			       "{\"boards\": [\"qx\"], \"wait_ms\": 0}", &j);
 	long long id;
 
 	if (st == 204)
@@ -283,7 +262,7 @@ static void result(long long id, const char *verdict)
 		 "{\"verdict\": \"%s\", \"stages\": [], \"testcases\": [{\"name\": \"t1\","
 		 " \"result\": \"%s\"}]}",
 		 verdict, !strcmp(verdict, "pass") ? "pass" : "fail");
-	assert_int_equal(call(agent_tok, "POST", path, body, NULL), 200);
+	assert_int_equal(harness_call(&ctl, agent_tok, "POST", path, body, NULL), 200);
 }
 
 /* Runs every queued attempt of flight f on qx with verdict (for job fail_job:
@@ -333,7 +312,8 @@ static void test_coalesce_and_gate(void **state)
 		cancelled += !strcmp(jstr(x, "state", jstr(x, "verdict", "")), "cancelled");
 	assert_int_equal(cancelled, 2);
 	json_decref(j);
-	assert_int_equal(call(NULL, "GET", "/api/v1/branches/staging", NULL, &j), 200);
+	assert_int_equal(harness_call(&ctl, NULL, "GET", "/api/v1/branches/staging", NULL, &j),
+			 200);
 	x = json_array_get(json_object_get(j, "events"), 0);
 	assert_int_equal(jint(x, "flight", 0), fb);
 	assert_true(json_array_size(json_object_get(x, "coalesced")) >= 1);
@@ -343,7 +323,8 @@ static void test_coalesce_and_gate(void **state)
 	run_flight(fb, NULL);
 	shout(master, sizeof(master), "git -C xen rev-parse master");
 	assert_string_equal(master, b);
-	assert_int_equal(call(NULL, "GET", "/api/v1/branches/staging", NULL, &j), 200);
+	assert_int_equal(harness_call(&ctl, NULL, "GET", "/api/v1/branches/staging", NULL, &j),
+			 200);
 	x = json_object_get(j, "gate");
 	assert_string_equal(jstr(x, "state", ""), "advanced");
 	assert_string_equal(jstr(x, "commit", ""), b);
@@ -356,15 +337,17 @@ static void test_coalesce_and_gate(void **state)
 	assert_int_equal(jint(json_array_get(json_object_get(x, "cells"), 0), "total", 0), 2);
 	json_decref(j);
 	/* By board class. */
-	assert_int_equal(call(NULL, "GET", "/api/v1/branches/staging?by=class&limit=1", NULL, &j),
-			 200);
+	assert_int_equal(
+	    harness_call(&ctl, NULL, "GET", "/api/v1/branches/staging?by=class&limit=1", NULL, &j),
+	    200);
 	x = json_array_get(json_object_get(j, "columns"), 0);
 	assert_string_equal(jstr(x, "key", ""), "q35");
 	assert_true(jbool(x, "class", 0));
 	assert_int_equal(json_array_size(json_object_get(j, "rows")), 1);
 	json_decref(j);
-	assert_int_equal(call(NULL, "GET", "/api/v1/branches/nope", NULL, NULL), 404);
-	assert_int_equal(call(NULL, "GET", "/api/v1/branches/staging?limit=x", NULL, NULL), 400);
+	assert_int_equal(harness_call(&ctl, NULL, "GET", "/api/v1/branches/nope", NULL, NULL), 404);
+	assert_int_equal(
+	    harness_call(&ctl, NULL, "GET", "/api/v1/branches/staging?limit=x", NULL, NULL), 400);
 
 	/* One failure: held, master stays. */
 	sh("cd xen && echo C >> README && " GIT "commit -qam C");
@@ -373,7 +356,7 @@ static void test_coalesce_and_gate(void **state)
 	shout(master, sizeof(master), "git -C xen rev-parse master");
 	assert_string_equal(master, b);
 	snprintf(path, sizeof(path), "/api/v1/branches/staging?limit=5");
-	assert_int_equal(call(NULL, "GET", path, NULL, &j), 200);
+	assert_int_equal(harness_call(&ctl, NULL, "GET", path, NULL, &j), 200);
 	x = json_object_get(j, "gate");
 	assert_string_equal(jstr(x, "state", ""), "held");
 	assert_non_null(strstr(jstr(x, "reason", ""), "gating job boot: fail on qx"));
@@ -411,8 +394,9 @@ static void test_submission(void **state)
 	snprintf(path, sizeof(path), "%s/series.mbox", ctl.dir);
 	read_file(&mbox, path);
 	before = flight_count();
-	assert_int_equal(req(user_tok, "POST", "/api/v1/submissions?base=staging&jobs=fake-smoke",
-			     "application/mbox", mbox.data, mbox.len, &j),
+	assert_int_equal(harness_call_bytes(&ctl, user_tok, "POST",
+					    "/api/v1/submissions?base=staging&jobs=fake-smoke",
+					    "application/mbox", mbox.data, mbox.len, &j, NULL),
 			 201);
 	assert_int_equal(flight_count(), before + 1);
 	f = flight_get(jint(j, "flight", 0));
@@ -426,12 +410,13 @@ static void test_submission(void **state)
 		json_t *sub;
 
 		snprintf(sp, sizeof(sp), "/api/v1/submissions/%lld", jint(j, "submission", 0));
-		assert_int_equal(call(NULL, "GET", sp, NULL, &sub), 200);
+		assert_int_equal(harness_call(&ctl, NULL, "GET", sp, NULL, &sub), 200);
 		assert_string_equal(jstr(sub, "commit", ""), jstr(j, "commit", ""));
 		assert_int_equal(jint(sub, "flight", 0), jint(j, "flight", 0));
 		assert_string_equal(jstr(sub, "base", ""), "staging");
 		json_decref(sub);
-		assert_int_equal(call(NULL, "GET", "/api/v1/submissions/999", NULL, NULL), 404);
+		assert_int_equal(
+		    harness_call(&ctl, NULL, "GET", "/api/v1/submissions/999", NULL, NULL), 404);
 	}
 	snprintf(path, sizeof(path), "git -C xen rev-parse %s^{tree}", jstr(j, "ref", ""));
 	shout(got, sizeof(got), "%s", path);
@@ -446,7 +431,7 @@ static void test_submission(void **state)
 
 		snprintf(path, sizeof(path), "/api/v1/trees/xen/commits/%s/manifest",
 			 jstr(j, "commit", ""));
-		assert_int_equal(call(NULL, "GET", path, NULL, &m), 200);
+		assert_int_equal(harness_call(&ctl, NULL, "GET", path, NULL, &m), 200);
 		assert_int_equal(json_array_size(json_object_get(m, "files")), 2);
 		json_array_foreach (json_object_get(m, "files"), i, e) {
 			if (strcmp(jstr(e, "path", ""), "sched.c"))
@@ -463,14 +448,17 @@ static void test_submission(void **state)
 			http_client_release(&h);
 		}
 		json_decref(m);
-		assert_int_equal(call(NULL, "GET",
-				      "/api/v1/trees/xen/commits/"
-				      "0000000000000000000000000000000000000000/manifest",
-				      NULL, NULL),
+		assert_int_equal(harness_call(&ctl, NULL, "GET",
+					      "/api/v1/trees/xen/commits/"
+					      "0000000000000000000000000000000000000000/manifest",
+					      NULL, NULL),
 				 404);
-		assert_int_equal(call(NULL, "GET", "/api/v1/trees/xen/blobs/xyz", NULL, NULL), 400);
-		assert_int_equal(call(NULL, "GET", "/api/v1/trees/nope/blobs/xyz", NULL, NULL),
-				 404);
+		assert_int_equal(
+		    harness_call(&ctl, NULL, "GET", "/api/v1/trees/xen/blobs/xyz", NULL, NULL),
+		    400);
+		assert_int_equal(
+		    harness_call(&ctl, NULL, "GET", "/api/v1/trees/nope/blobs/xyz", NULL, NULL),
+		    404);
 	}
 	json_decref(j);
 
@@ -478,8 +466,9 @@ static void test_submission(void **state)
 	 * nothing is queued and no ref is made. */
 	sh("cd xen && sed -i 's/^line 25$/line XXV/' sched.c && " GIT "commit -qam 'XXV'");
 	before = flight_count();
-	assert_int_equal(req(user_tok, "POST", "/api/v1/submissions?base=staging",
-			     "application/mbox", mbox.data, mbox.len, &j),
+	assert_int_equal(harness_call_bytes(&ctl, user_tok, "POST",
+					    "/api/v1/submissions?base=staging", "application/mbox",
+					    mbox.data, mbox.len, &j, NULL),
 			 422);
 	assert_string_equal(jstr(j, "error", ""), "patch does not apply");
 	f = json_object_get(j, "detail");
@@ -493,26 +482,29 @@ static void test_submission(void **state)
 	assert_string_equal(got, "1");
 
 	/* Bad input: clear errors, nothing queued. */
-	assert_int_equal(
-	    req(user_tok, "POST", "/api/v1/submissions", "application/mbox", "", 0, &j), 422);
+	assert_int_equal(harness_call_bytes(&ctl, user_tok, "POST", "/api/v1/submissions",
+					    "application/mbox", "", 0, &j, NULL),
+			 422);
 	json_decref(j);
-	assert_int_equal(
-	    req(user_tok, "POST", "/api/v1/submissions", "application/mbox", "hello\n", 6, &j),
-	    422);
+	assert_int_equal(harness_call_bytes(&ctl, user_tok, "POST", "/api/v1/submissions",
+					    "application/mbox", "hello\n", 6, &j, NULL),
+			 422);
 	assert_non_null(strstr(jstr(j, "detail", ""), "not a patch"));
 	json_decref(j);
-	assert_int_equal(req(user_tok, "POST", "/api/v1/submissions?base=nosuch",
-			     "application/mbox", mbox.data, mbox.len, &j),
+	assert_int_equal(harness_call_bytes(&ctl, user_tok, "POST",
+					    "/api/v1/submissions?base=nosuch", "application/mbox",
+					    mbox.data, mbox.len, &j, NULL),
 			 404);
 	assert_non_null(strstr(jstr(j, "detail", ""), "nosuch"));
 	json_decref(j);
-	assert_int_equal(req(user_tok, "POST", "/api/v1/submissions?jobs=nojob", "application/mbox",
-			     mbox.data, mbox.len, &j),
+	assert_int_equal(harness_call_bytes(&ctl, user_tok, "POST",
+					    "/api/v1/submissions?jobs=nojob", "application/mbox",
+					    mbox.data, mbox.len, &j, NULL),
 			 422);
 	json_decref(j);
-	assert_int_equal(
-	    req(NULL, "POST", "/api/v1/submissions", "application/mbox", mbox.data, mbox.len, &j),
-	    401);
+	assert_int_equal(harness_call_bytes(&ctl, NULL, "POST", "/api/v1/submissions",
+					    "application/mbox", mbox.data, mbox.len, &j, NULL),
+			 401);
 	json_decref(j);
 	assert_int_equal(flight_count(), before);
 	buf_release(&mbox);
