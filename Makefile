@@ -10,7 +10,7 @@ BUILD ?= build
 CC ?= cc
 SUITES ?= unit integration fuzz docs e2e browser
 
-PKGS := libmicrohttpd libcurl jansson yaml-0.1 sqlite3 libgit2 libserialport \
+PKGS := libmicrohttpd libcurl jansson yaml-0.1 sqlite3 libgit2 libserialport libpcre2-8 \
 	libusb-1.0 libcrypto gmime-3.0
 WARN := -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes -Wformat=2 -Wvla
 CFLAGS ?= -O2 -g

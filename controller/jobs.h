@@ -6,15 +6,11 @@
 #include <jansson.h>
 
 #include "buf.h"
-#include "validate.h"
-
-extern const struct vfield job_fields[];
+#include "job-schema.h"
 
 /* Validates every the .yaml files of dir; with store set, upserts them into the jobs table
  * (ctl.lock held). Returns the number of jobs, or -1 with file:line:col messages
  * in err (then nothing is stored). */
 int jobs_load_dir(const char *dir, int store, struct buf *err);
-/* Validates one job document (from any source). 0, or -1 with messages in ctx. */
-int job_validate(struct vctx *ctx, const json_t *job);
 
 #endif

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "console.h"
+#include "job-schema.h"
 #include "json-util.h"
 #include "netboot.h"
 #include "power.h"
@@ -416,17 +417,44 @@ out:
 	return rc;
 }
 
-static int is_agent_file(const char *path)
+enum config_kind { CONFIG_BOARD, CONFIG_AGENT, CONFIG_JOB };
+
+/* An agent file names its controller, a job file its requirements; any other
+ * file is checked as a board (whose validator then says what is wrong). */
+static enum config_kind config_kind_of(const char *path)
 {
 	struct yaml_doc doc;
 	char err[256];
-	int yes = 0;
+	enum config_kind k = CONFIG_BOARD;
 
 	memset(&doc, 0, sizeof(doc));
-	if (yaml_doc_load_file(&doc, path, err, sizeof(err)) == 0)
-		yes = json_object_get(doc.root, "controller") != NULL;
+	if (yaml_doc_load_file(&doc, path, err, sizeof(err)) == 0) {
+		if (json_object_get(doc.root, "controller") != NULL)
+			k = CONFIG_AGENT;
+		else if (json_object_get(doc.root, "requires") != NULL)
+			k = CONFIG_JOB;
+	}
 	yaml_doc_release(&doc);
-	return yes;
+	return k;
+}
+
+/* A job file, with the table the controller uses (lib/job-schema.h). */
+static int job_check_file(const char *path, struct buf *errors)
+{
+	struct yaml_doc doc;
+	struct vctx ctx;
+	char err[512];
+	int rc = -1;
+
+	memset(&doc, 0, sizeof(doc));
+	vctx_init(&ctx, path, &doc);
+	if (yaml_doc_load_file(&doc, path, err, sizeof(err)) < 0)
+		buf_printf(errors, "%s\n", err);
+	else if ((rc = job_validate(&ctx, doc.root)) < 0)
+		buf_puts(errors, buf_cstr(&ctx.text));
+	vctx_release(&ctx);
+	yaml_doc_release(&doc);
+	return rc;
 }
 
 int config_check_files(char *const *files, int nfiles, struct buf *errors)
@@ -436,7 +464,12 @@ int config_check_files(char *const *files, int nfiles, struct buf *errors)
 	int k, bad = 0;
 
 	for (k = 0; k < nfiles; k++) {
-		if (is_agent_file(files[k])) {
+		enum config_kind kind = config_kind_of(files[k]);
+
+		if (kind == CONFIG_JOB) {
+			if (job_check_file(files[k], errors) < 0)
+				bad = 1;
+		} else if (kind == CONFIG_AGENT) {
 			struct agent_config cfg;
 
 			if (agent_config_load(&cfg, files[k], errors) < 0)

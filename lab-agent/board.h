@@ -68,7 +68,8 @@ void agent_config_release(struct agent_config *cfg);
 int board_load(struct board *b, const char *path, const struct check_env *env, struct buf *errors);
 void board_release(struct board *b);
 
-/* --check FILE...: agent files (with a "controller" member) and board files;
+/* --check FILE...: agent files (with a "controller" member), job files (with
+ * "requires", validated as the controller does) and board files;
  * also finds a board name used twice. Prints nothing: the caller prints errors. */
 int config_check_files(char *const *files, int nfiles, struct buf *errors);
 

@@ -1,6 +1,7 @@
 #include "judge.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,18 +63,18 @@ static int rules_compile(struct judge_rule *rules, size_t *n, const json_t *arr,
 	json_array_foreach (arr, i, it) {
 		struct judge_rule *r = &rules[*n];
 		const char *name = jstr(it, "name", NULL), *pat = jstr(it, "pattern", NULL);
+		char msg[256];
+		size_t off = 0;
 		int rc;
 
 		if (name == NULL || pat == NULL) {
 			snprintf(err, errlen, "%s[%zu]: needs a name and a pattern", what, i);
 			return -1;
 		}
-		rc = regcomp(&r->re, pat, REG_EXTENDED | REG_NOSUB);
-		if (rc != 0) {
-			char msg[128];
-
-			regerror(rc, &r->re, msg, sizeof(msg));
-			snprintf(err, errlen, "%s %s: bad pattern '%s': %s", what, name, pat, msg);
+		rc = pattern_compile(&r->re, pat, &off, msg, sizeof(msg));
+		if (rc < 0) {
+			snprintf(err, errlen, "%s %s: bad pattern '%s': %s at offset %zu", what,
+				 name, pat, msg, off);
 			return -1;
 		}
 		r->name = xstrdup(name);
@@ -121,7 +122,7 @@ static void rules_free(struct judge_rule *rules, size_t n)
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		regfree(&rules[i].re);
+		pattern_free(rules[i].re);
 		free(rules[i].name);
 	}
 }
@@ -422,6 +423,19 @@ static void all_stages_done(struct judge *j, long long now_ms)
 			    j->tc_pass, j->tc_skip ? ", some skipped" : "");
 }
 
+/* 1 when the rule's pattern matches the line. A match that gives up at its bound
+ * (lib/pattern.h) counts as no match, and the log says so. */
+static int rule_match(struct judge *j, long long now_ms, const struct judge_rule *r, const char *s,
+		      size_t n)
+{
+	int rc = pattern_match(r->re, s, n);
+
+	if (rc < 0)
+		judge_note(j, now_ms, "pattern %s gave up on a line (%s): not matched", r->name,
+			   rc == -E2BIG ? "its match limit" : "out of memory");
+	return rc == 1;
+}
+
 /* A whole console line is in j->line: match it. */
 static void line_complete(struct judge *j, long long now_ms)
 {
@@ -434,7 +448,7 @@ static void line_complete(struct judge *j, long long now_ms)
 	if (j->verdict != VERDICT_NONE)
 		return;
 	for (i = 0; i < j->nfailures; i++) {
-		if (regexec(&j->failures[i].re, s, 0, NULL, 0) == 0) {
+		if (rule_match(j, now_ms, &j->failures[i], s, n)) {
 			if (j->cur < j->nstages)
 				j->stages[j->cur].result = STAGE_FAIL;
 			judge_note(j, now_ms, "failure %s: %.300s", j->failures[i].name, s);
@@ -444,7 +458,7 @@ static void line_complete(struct judge *j, long long now_ms)
 		}
 	}
 	for (i = 0; i < j->ninfra; i++) {
-		if (regexec(&j->infra[i].re, s, 0, NULL, 0) == 0) {
+		if (rule_match(j, now_ms, &j->infra[i], s, n)) {
 			judge_note(j, now_ms, "infra %s: %.300s", j->infra[i].name, s);
 			set_verdict(j, now_ms, VERDICT_INFRA, "infra %s: %.300s", j->infra[i].name,
 				    s);
@@ -454,7 +468,7 @@ static void line_complete(struct judge *j, long long now_ms)
 	if ((j->tap || j->lava) &&
 	    judge_parse_testcase(s, j->tap, j->lava, name, sizeof(name), &result))
 		on_testcase(j, now_ms, name, result);
-	if (j->cur < j->nstages && regexec(&j->stages[j->cur].re, s, 0, NULL, 0) == 0) {
+	if (j->cur < j->nstages && rule_match(j, now_ms, &j->stages[j->cur], s, n)) {
 		struct judge_rule *st = &j->stages[j->cur];
 
 		st->result = STAGE_PASS;

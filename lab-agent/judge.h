@@ -14,10 +14,10 @@
 #define XENCI_AGENT_JUDGE_H
 
 #include <jansson.h>
-#include <regex.h>
 #include <stddef.h>
 
 #include "buf.h"
+#include "pattern.h"
 
 enum verdict {
 	VERDICT_NONE = 0, /* still running */
@@ -33,7 +33,7 @@ enum stage_result { STAGE_WAITING = 0, STAGE_PASS, STAGE_FAIL, STAGE_TIMEOUT, ST
 
 struct judge_rule {
 	char *name;
-	regex_t re;
+	struct pattern *re;
 	int timeout_s;	      /* stages only */
 	int infra_on_timeout; /* stages only: on_timeout: infra */
 	enum stage_result result;

@@ -11,9 +11,10 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: xenci-agent [-v] AGENT_FILE          run the agent\n"
-		   "       xenci-agent --check FILE...          validate agent and board files\n"
-		   "       xenci-agent --version\n");
+	fprintf(f,
+		"usage: xenci-agent [-v] AGENT_FILE          run the agent\n"
+		"       xenci-agent --check FILE...          validate agent, board and job files\n"
+		"       xenci-agent --version\n");
 }
 
 int main(int argc, char **argv)

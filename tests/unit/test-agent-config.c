@@ -209,6 +209,31 @@ static void test_demo_boards(void **state)
 	buf_release(&errors);
 }
 
+/* Job files too: the project's jobs pass, and a pattern that PCRE2 refuses is
+ * named with file:line:col, PCRE2's message and its offset. */
+static void test_job_files(void **state)
+{
+	struct buf errors = BUF_INIT(0);
+	const char *root = getenv("XENCI_ROOT");
+	char *files[2];
+
+	(void)state;
+	files[0] = xasprintf("%s/jobs/xen-smoke.yaml", root ? root : ".");
+	assert_int_equal(config_check_files(files, 1, &errors), 0);
+	assert_string_equal(buf_cstr(&errors), "");
+	put("job.yaml", "name: j\nrequires: {arch: x86_64}\nstages:\n"
+			"  - {name: a, pattern: 'Xen \\d+', timeout: 5}\n"
+			"  - {name: b, pattern: 'ab(c', timeout: 5}\n");
+	files[1] = xasprintf("%s/job.yaml", dir);
+	assert_int_equal(config_check_files(files, 2, &errors), -1);
+	assert_non_null(strstr(buf_cstr(&errors),
+			       "job.yaml:5:24: stages[1].pattern: not a valid pattern (PCRE2): "
+			       "missing closing parenthesis at offset 4"));
+	free(files[0]);
+	free(files[1]);
+	buf_release(&errors);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -217,6 +242,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_missing_and_twice, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_agent_errors, setup, teardown),
 	    cmocka_unit_test(test_demo_boards),
+	    cmocka_unit_test_setup_teardown(test_job_files, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

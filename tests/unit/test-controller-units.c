@@ -119,7 +119,24 @@ static void test_jobs(void **state)
 				   &out),
 			 -1);
 	assert_non_null(strstr(buf_cstr(&out), "j.yaml:4:"));
-	assert_non_null(strstr(buf_cstr(&out), "regex"));
+	assert_non_null(strstr(buf_cstr(&out), "not a valid pattern (PCRE2): missing terminating ] "
+					       "for character class at offset 1"));
+	buf_reset(&out);
+	/* PCRE2, as LAVA and labgrid users write them: \d, \s, (?i), lazy, lookahead */
+	assert_int_equal(check_job("name: x\nrequires: {}\nfailures:\n"
+				   "  - {name: a, pattern: '(?i)panic on cpu \\d+\\s*$'}\n"
+				   "  - {name: b, pattern: 'a.*?b(?=c)'}\n",
+				   &out),
+			 0);
+	assert_int_equal(
+	    check_job("name: x\nrequires: {}\nfailures:\n"
+		      "  - {name: a, pattern: 'ok'}\n  - {name: b, pattern: 'x(?<n'}\n",
+		      &out),
+	    -1);
+	assert_non_null(strstr(buf_cstr(&out), "j.yaml:5:"));
+	assert_non_null(
+	    strstr(buf_cstr(&out), "failures[1].pattern: not a valid pattern (PCRE2): "));
+	assert_non_null(strstr(buf_cstr(&out), "at offset 5"));
 	buf_reset(&out);
 	assert_int_equal(
 	    check_job("name: x\nrequires: {}\nboot: {arch: {x86_64: {colour: 1}}}\n", &out), -1);

@@ -1,0 +1,17 @@
+/* The shape of a job (docs/jobs.md), one table for every reader: the
+ * controller's job loader and API, and the agent's --check. Patterns are
+ * compiled (lib/pattern.h) so that a bad one is refused with its file:line:col
+ * and PCRE2's message and offset. */
+#ifndef XENCI_JOB_SCHEMA_H
+#define XENCI_JOB_SCHEMA_H
+
+#include <jansson.h>
+
+#include "validate.h"
+
+extern const struct vfield job_fields[];
+
+/* Validates one job document (from any source). 0, or -1 with messages in ctx. */
+int job_validate(struct vctx *ctx, const json_t *job);
+
+#endif

@@ -1,0 +1,87 @@
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include "pattern.h"
+
+#include <errno.h>
+#include <pcre2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct pattern {
+	pcre2_code *code;
+	pcre2_match_context *mctx;
+	char *src;
+};
+
+int pattern_compile(struct pattern **out, const char *src, size_t *erroffset, char *err,
+		    size_t errlen)
+{
+	struct pattern *p;
+	int code;
+	PCRE2_SIZE off = 0;
+
+	*out = NULL;
+	p = calloc(1, sizeof(*p));
+	if (p == NULL)
+		return -ENOMEM;
+	/* UTF: patterns and consoles are UTF-8; MATCH_INVALID_UTF: a console's stray
+	 * bytes are skipped by the matcher instead of failing the whole line. */
+	p->code = pcre2_compile((PCRE2_SPTR)src, PCRE2_ZERO_TERMINATED,
+				PCRE2_UTF | PCRE2_MATCH_INVALID_UTF, &code, &off, NULL);
+	if (p->code == NULL) {
+		PCRE2_UCHAR msg[256];
+
+		if (pcre2_get_error_message(code, msg, sizeof(msg)) < 0)
+			snprintf((char *)msg, sizeof(msg), "error %d", code);
+		snprintf(err, errlen, "%s", (const char *)msg);
+		if (erroffset)
+			*erroffset = off;
+		free(p);
+		return -EINVAL;
+	}
+	p->mctx = pcre2_match_context_create(NULL);
+	p->src = strdup(src);
+	if (p->mctx == NULL || p->src == NULL) {
+		pattern_free(p);
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	pcre2_set_match_limit(p->mctx, PATTERN_MATCH_LIMIT);
+	pcre2_set_depth_limit(p->mctx, PATTERN_DEPTH_LIMIT);
+	pcre2_set_heap_limit(p->mctx, PATTERN_HEAP_LIMIT_KIB);
+	*out = p;
+	return 0;
+}
+
+int pattern_match(const struct pattern *p, const char *s, size_t n)
+{
+	pcre2_match_data *md = pcre2_match_data_create(1, NULL);
+	int rc;
+
+	if (md == NULL)
+		return -ENOMEM;
+	rc = pcre2_match(p->code, (PCRE2_SPTR)(s ? s : ""), s ? n : 0, 0, 0, md, p->mctx);
+	pcre2_match_data_free(md);
+	if (rc >= 0)
+		return 1;
+	if (rc == PCRE2_ERROR_NOMATCH)
+		return 0;
+	if (rc == PCRE2_ERROR_NOMEMORY)
+		return -ENOMEM;
+	return -E2BIG; /* match, depth or heap limit: the bound this file promises */
+}
+
+const char *pattern_source(const struct pattern *p)
+{
+	return p->src;
+}
+
+void pattern_free(struct pattern *p)
+{
+	if (p == NULL)
+		return;
+	pcre2_code_free(p->code);
+	pcre2_match_context_free(p->mctx);
+	free(p->src);
+	free(p);
+}
