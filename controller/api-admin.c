@@ -31,7 +31,7 @@ int api_token_create(struct req *r)
 	enum role role;
 	long long id;
 
-	if (req_need_role(r, ROLE_ADMIN) < 0 || api_validate(r, api_token_fields) < 0)
+	if (req_need_role(r, ROLE_ADMIN) < 0 || req_validate(r, api_token_fields) < 0)
 		return 0;
 	role = role_parse(jstr(r->json, "role", ""));
 	agent = jstr(r->json, "agent", NULL);
@@ -53,7 +53,7 @@ int api_token_delete(struct req *r)
 {
 	long long id;
 
-	if (req_need_role(r, ROLE_ADMIN) < 0 || api_param_id(r, 0, &id) < 0)
+	if (req_need_role(r, ROLE_ADMIN) < 0 || req_need_id(r, 0, &id) < 0)
 		return 0;
 	if (db_token_revoke(id) < 0)
 		return reply_errorf(r, 404, "not found", "no live token %lld", id);
@@ -70,9 +70,9 @@ int api_attempt_cancel(struct req *r)
 	long long id;
 	int rc;
 
-	if (req_need_role(r, ROLE_ADMIN) < 0 || api_param_id(r, 0, &id) < 0)
+	if (req_need_role(r, ROLE_ADMIN) < 0 || req_need_id(r, 0, &id) < 0)
 		return 0;
-	if (api_validate(r, api_cancel_fields) < 0)
+	if (req_validate(r, api_cancel_fields) < 0)
 		return 0;
 	rc = attempt_cancel(id, jstr(r->json, "reason", "cancelled by an admin"));
 	if (rc == -ENOENT)
@@ -122,7 +122,7 @@ int api_flight_create(struct req *r)
 	long long id;
 	int rc;
 
-	if (req_need_role(r, ROLE_USER) < 0 || api_validate(r, api_flight_fields) < 0)
+	if (req_need_role(r, ROLE_USER) < 0 || req_validate(r, api_flight_fields) < 0)
 		return 0;
 	memset(&spec, 0, sizeof(spec));
 	spec.tree = jstr(r->json, "tree", "");

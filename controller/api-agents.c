@@ -20,31 +20,6 @@
 #include "park.h"
 #include "xmalloc.h"
 
-int api_validate(struct req *r, const struct vfield *fields)
-{
-	struct vctx ctx;
-	int rc;
-
-	vctx_init(&ctx, NULL, NULL);
-	rc = validate_root(&ctx, fields, r->json);
-	if (rc < 0)
-		reply_error(r, 400, "invalid body", json_incref(ctx.errors));
-	vctx_release(&ctx);
-	return rc;
-}
-
-int api_param_id(struct req *r, int i, long long *id)
-{
-	char *end;
-
-	*id = strtoll(r->param[i], &end, 10);
-	if (*end || *id <= 0 || r->param[i][0] == '0' || r->param[i][0] == '-') {
-		reply_errorf(r, 404, "not found", "no such id \"%s\"", r->param[i]);
-		return -1;
-	}
-	return 0;
-}
-
 static int check_name_field(struct vctx *ctx, const json_t *parent, const char *key,
 			    const json_t *value, const char *path)
 {
@@ -111,7 +86,7 @@ int api_agent_declare(struct req *r)
 	    jint(r->json, "protocol", 0) != PROTOCOL_VERSION)
 		return reply_error(r, 409, "protocol version mismatch",
 				   json_pack("{s:[i]}", "supported", PROTOCOL_VERSION));
-	if (api_validate(r, api_declare_fields) < 0)
+	if (req_validate(r, api_declare_fields) < 0)
 		return 0;
 	if (!name_valid(agent))
 		return reply_errorf(r, 400, "invalid agent name", "%s", "[A-Za-z0-9._-]{1,64}");
@@ -194,7 +169,7 @@ int api_agent_claim(struct req *r)
 	}
 	if (req_need_agent(r, agent) < 0)
 		return 0;
-	if (api_validate(r, api_claim_fields) < 0)
+	if (req_validate(r, api_claim_fields) < 0)
 		return 0;
 	boards = json_object_get(r->json, "boards");
 	json_array_foreach (boards, i, b) {
@@ -246,7 +221,7 @@ static int load_own_attempt(struct req *r, struct attempt *a)
 	long long id;
 
 	memset(a, 0, sizeof(*a));
-	if (api_param_id(r, 0, &id) < 0)
+	if (req_need_id(r, 0, &id) < 0)
 		return -1;
 	if (r->auth.role == ROLE_NONE) {
 		reply_error(r, 401, "authentication required", json_string("a bearer token"));
@@ -298,7 +273,7 @@ int api_attempt_heartbeat(struct req *r)
 
 	if (load_own_attempt(r, &a) < 0)
 		return 0;
-	if (api_validate(r, api_heartbeat_fields) < 0)
+	if (req_validate(r, api_heartbeat_fields) < 0)
 		goto out;
 	lapse_if_due(&a);
 	if (!lease_live(&a)) {
@@ -507,7 +482,7 @@ int api_attempt_result(struct req *r)
 
 	if (load_own_attempt(r, &a) < 0)
 		return 0;
-	if (api_validate(r, api_result_fields) < 0)
+	if (req_validate(r, api_result_fields) < 0)
 		goto out;
 	if (attempt_state_final(a.state) && a.result) {
 		stored = json_loads(a.result, 0, NULL);

@@ -9,12 +9,6 @@
 
 #define BISECT_LIST_MAX 500
 
-static void viewer_of(struct req *r, struct viewer *v)
-{
-	v->admin = r->auth.role == ROLE_ADMIN;
-	v->agent = r->auth.role == ROLE_AGENT ? r->auth.agent : NULL;
-}
-
 int api_bisections(struct req *r)
 {
 	struct viewer v;
@@ -24,7 +18,7 @@ int api_bisections(struct req *r)
 	if (req_query_int(r, "limit", 50, BISECT_LIST_MAX, &limit) < 0 ||
 	    req_query_int(r, "before", 0, 1LL << 62, &before) < 0)
 		return 0;
-	viewer_of(r, &v);
+	req_viewer(r, &v);
 	list = bisector_list_json((int)limit, before);
 	bisector_list_filter(list, &v);
 	return reply_json(r, 200, list);
@@ -36,9 +30,9 @@ int api_bisection(struct req *r)
 	long long id;
 	json_t *b;
 
-	if (api_param_id(r, 0, &id) < 0)
+	if (req_need_id(r, 0, &id) < 0)
 		return 0;
-	viewer_of(r, &v);
+	req_viewer(r, &v);
 	b = bisector_json(id);
 	if (b && !bisector_visible(b, &v)) {
 		json_decref(b);
@@ -55,7 +49,7 @@ static int admin_action(struct req *r, int (*action)(long long), const char *bus
 	long long id;
 	int rc;
 
-	if (req_need_role(r, ROLE_ADMIN) < 0 || api_param_id(r, 0, &id) < 0)
+	if (req_need_role(r, ROLE_ADMIN) < 0 || req_need_id(r, 0, &id) < 0)
 		return 0;
 	rc = action(id);
 	if (rc == -ENOENT)

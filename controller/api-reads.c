@@ -23,17 +23,11 @@
 #define XENCI_VERSION "unknown"
 #endif
 
-static void viewer_of(struct req *r, struct viewer *v)
-{
-	v->admin = r->auth.role == ROLE_ADMIN;
-	v->agent = r->auth.role == ROLE_AGENT ? r->auth.agent : NULL;
-}
-
 int api_boards(struct req *r)
 {
 	struct viewer v;
 
-	viewer_of(r, &v);
+	req_viewer(r, &v);
 	return reply_json(r, 200, json_pack("{s:o}", "boards", db_boards_list(&v)));
 }
 
@@ -42,7 +36,7 @@ int api_board(struct req *r)
 	struct viewer v;
 	json_t *b;
 
-	viewer_of(r, &v);
+	req_viewer(r, &v);
 	b = db_board_get(r->param[0], &v);
 	if (b == NULL)
 		return reply_errorf(r, 404, "not found", "no board %s", r->param[0]);
@@ -68,7 +62,7 @@ int api_flights(struct req *r)
 	if (req_query_int(r, "limit", 50, LIST_MAX, &limit) < 0 ||
 	    req_query_int(r, "before", 0, 1LL << 62, &before) < 0)
 		return 0;
-	viewer_of(r, &v);
+	req_viewer(r, &v);
 	return reply_json(r, 200,
 			  json_pack("{s:o}", "flights", db_flights_list((int)limit, before, &v)));
 }
@@ -79,9 +73,9 @@ int api_flight(struct req *r)
 	long long id;
 	json_t *f;
 
-	if (api_param_id(r, 0, &id) < 0)
+	if (req_need_id(r, 0, &id) < 0)
 		return 0;
-	viewer_of(r, &v);
+	req_viewer(r, &v);
 	f = db_flight_get(id, &v);
 	if (f == NULL)
 		return reply_errorf(r, 404, "not found", "no flight %lld", id);
@@ -108,7 +102,7 @@ int api_attempts(struct req *r)
 	if (req_query_int(r, "limit", 50, LIST_MAX, &limit) < 0 ||
 	    req_query_int(r, "before", 0, 1LL << 62, &before) < 0)
 		return 0;
-	viewer_of(r, &v);
+	req_viewer(r, &v);
 	text = db_attempts_list_text(state, board, (int)limit, before, &v);
 	if (text == NULL)
 		return -EIO;
@@ -125,9 +119,9 @@ int api_attempt(struct req *r)
 	long long id;
 	json_t *a;
 
-	if (api_param_id(r, 0, &id) < 0)
+	if (req_need_id(r, 0, &id) < 0)
 		return 0;
-	viewer_of(r, &v);
+	req_viewer(r, &v);
 	a = db_attempt_json(id, &v);
 	if (a == NULL)
 		return reply_errorf(r, 404, "not found", "no attempt %lld", id);
@@ -147,9 +141,9 @@ int api_attempt_log_get(struct req *r)
 	const char *state;
 	int final, rc;
 
-	if (api_param_id(r, 0, &id) < 0)
+	if (req_need_id(r, 0, &id) < 0)
 		return 0;
-	viewer_of(r, &v);
+	req_viewer(r, &v);
 	a = db_attempt_json(id, &v);
 	if (a == NULL)
 		return reply_errorf(r, 404, "not found", "no attempt %lld", id);
@@ -204,7 +198,7 @@ int api_queue(struct req *r)
 
 	if (req_query_int(r, "limit", 100, LIST_MAX, &limit) < 0)
 		return 0;
-	viewer_of(r, &v);
+	req_viewer(r, &v);
 	return reply_json(r, 200,
 			  json_pack("{s:o, s:i}", "queue", db_queue(&v, (int)limit),
 				    "waiting_claims", sched_waiting_claims()));

@@ -126,7 +126,7 @@ int api_submission(struct req *r)
 	long long id;
 	json_t *s;
 
-	if (api_param_id(r, 0, &id) < 0)
+	if (req_need_id(r, 0, &id) < 0)
 		return 0;
 	s = db_submission_get(id);
 	if (s == NULL)
@@ -156,7 +156,7 @@ int api_poke(struct req *r)
 	    {NULL},
 	};
 
-	if (req_need_role(r, ROLE_USER) < 0 || api_validate(r, fields) < 0)
+	if (req_need_role(r, ROLE_USER) < 0 || req_validate(r, fields) < 0)
 		return 0;
 	return poke_reply(r, jstr(r->json, "tree", NULL), jstr(r->json, "branch", ""), "poke");
 }

@@ -20,11 +20,6 @@ extern const struct vfield api_token_fields[];
 extern const struct vfield api_flight_fields[];
 extern const struct vfield api_cancel_fields[];
 
-/* Validates r->json against fields; replies 400 with the validator's list. */
-int api_validate(struct req *r, const struct vfield *fields);
-/* The {} parameter i as a positive id; replies 404 when it is not one. */
-int api_param_id(struct req *r, int i, long long *id);
-
 int api_agent_declare(struct req *r);
 int api_agent_claim(struct req *r);
 int api_attempt_heartbeat(struct req *r);

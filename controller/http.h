@@ -102,6 +102,21 @@ int req_need_role(struct req *r, enum role min);
 /* An agent token of agent `name`, or admin. */
 int req_need_agent(struct req *r, const char *name);
 
+/* http-params.c: what a request says beyond its route. */
+struct viewer;
+struct vfield;
+/* Fills v with who asks (admin; the agent of an agent token; else anonymous or a
+ * user, who see the same). v->agent borrows r's. */
+void req_viewer(const struct req *r, struct viewer *v);
+/* The {} parameter i as a positive decimal id (no sign, no leading zero, no
+ * overflow), or 0 when it is not one. */
+long long req_param_id(const struct req *r, int i);
+/* The same into *id; replies 404 and returns -1 when it is not one. */
+int req_need_id(struct req *r, int i, long long *id);
+/* Validates r->json against fields; replies 400 with the validator's list and
+ * returns negative when it does not hold. */
+int req_validate(struct req *r, const struct vfield *fields);
+
 /* Suspends the request until req_wake(); the handler is then called again. */
 void req_park(struct req *r);
 void req_wake(struct req *r);

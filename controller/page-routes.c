@@ -32,12 +32,6 @@
 	"default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "          \
 	"connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
-static void viewer_of(struct req *r, struct viewer *v)
-{
-	v->admin = r->auth.role == ROLE_ADMIN;
-	v->agent = r->auth.role == ROLE_AGENT ? r->auth.agent : NULL;
-}
-
 /* Replies with the page in b (taken). */
 static int reply_page(struct req *r, unsigned status, const char *type, struct buf *b,
 		      const char *cache)
@@ -80,19 +74,6 @@ static int reply_not_found(struct req *r, const char *what)
 		return rc;
 	}
 	return reply_page(r, 404, "text/html; charset=utf-8", &b, NULL);
-}
-
-/* The {} parameter as a positive id, or 0. */
-static long long param_id(struct req *r, int i)
-{
-	char *end;
-	long long v;
-
-	if (r->param[i][0] < '1' || r->param[i][0] > '9')
-		return 0;
-	errno = 0;
-	v = strtoll(r->param[i], &end, 10);
-	return errno || *end ? 0 : v;
 }
 
 /* Overview twin: boards grouped by agent (with the agent's last contact), what
@@ -150,7 +131,7 @@ int page_get_overview(struct req *r)
 	json_t *t;
 	int rc;
 
-	viewer_of(r, &v);
+	req_viewer(r, &v);
 	t = overview_twin(&v);
 	rc = page_overview_render(&b, t);
 	json_decref(t);
@@ -161,7 +142,7 @@ int page_get_overview_json(struct req *r)
 {
 	struct viewer v;
 
-	viewer_of(r, &v);
+	req_viewer(r, &v);
 	return reply_json(r, 200, overview_twin(&v));
 }
 
@@ -172,7 +153,7 @@ int page_get_branch(struct req *r)
 	json_t *t;
 	int rc;
 
-	viewer_of(r, &v);
+	req_viewer(r, &v);
 	t = trees_branch_json(NULL, r->param[0], 20, 0, &v);
 	if (!t)
 		return reply_not_found(r, "No such branch is watched.");
@@ -184,12 +165,12 @@ int page_get_branch(struct req *r)
 int page_get_flight(struct req *r)
 {
 	struct buf b = BUF_INIT(PAGE_MAX);
-	long long id = param_id(r, 0);
+	long long id = req_param_id(r, 0);
 	struct viewer v;
 	json_t *t;
 	int rc;
 
-	viewer_of(r, &v);
+	req_viewer(r, &v);
 	t = id ? db_flight_get(id, &v) : NULL;
 	if (!t)
 		return reply_not_found(r, "No such flight.");
@@ -203,8 +184,8 @@ static json_t *attempt_twin(struct req *r, long long *id)
 {
 	struct viewer v;
 
-	viewer_of(r, &v);
-	*id = param_id(r, 0);
+	req_viewer(r, &v);
+	*id = req_param_id(r, 0);
 	return *id ? db_attempt_json(*id, &v) : NULL;
 }
 
@@ -367,7 +348,7 @@ int page_get_board(struct req *r)
 	json_t *t;
 	int rc;
 
-	viewer_of(r, &v);
+	req_viewer(r, &v);
 	t = db_board_get(r->param[0], &v);
 	if (!t)
 		return reply_not_found(r, "No such board.");
@@ -380,12 +361,12 @@ int page_get_board(struct req *r)
 int page_get_bisection(struct req *r)
 {
 	struct buf b = BUF_INIT(PAGE_MAX);
-	long long id = param_id(r, 0);
+	long long id = req_param_id(r, 0);
 	json_t *t = id ? bisector_json(id) : NULL;
 	struct viewer v;
 	int rc;
 
-	viewer_of(r, &v);
+	req_viewer(r, &v);
 	if (t && !bisector_visible(t, &v)) {
 		json_decref(t);
 		t = NULL;
@@ -468,7 +449,7 @@ int page_get_badge(struct req *r)
 	{
 		struct viewer v;
 
-		viewer_of(r, &v);
+		req_viewer(r, &v);
 		t = trees_branch_json(NULL, name, 10, 0, &v);
 	}
 	if (t)
