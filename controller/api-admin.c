@@ -14,6 +14,7 @@
 #include "flights.h"
 #include "hash.h"
 #include "json-util.h"
+#include "twins.h"
 
 static const char *const roles[] = {"admin", "agent", "user", NULL};
 
@@ -148,5 +149,5 @@ int api_flight_create(struct req *r)
 	buf_release(&err);
 	if (rc < 0)
 		return rc;
-	return reply_json(r, 201, db_flight_get(id, &v));
+	return reply_json(r, 201, twin_flight(id, &v));
 }

@@ -6,6 +6,7 @@
 #include "api.h"
 #include "bisector.h"
 #include "db-boards.h"
+#include "twins.h"
 
 #define BISECT_LIST_MAX 500
 
@@ -19,8 +20,8 @@ int api_bisections(struct req *r)
 	    req_query_int(r, "before", 0, 1LL << 62, &before) < 0)
 		return 0;
 	req_viewer(r, &v);
-	list = bisector_list_json((int)limit, before);
-	bisector_list_filter(list, &v);
+	list = twin_bisections((int)limit, before);
+	twin_bisections_filter(list, &v);
 	return reply_json(r, 200, list);
 }
 
@@ -33,8 +34,8 @@ int api_bisection(struct req *r)
 	if (req_need_id(r, 0, &id) < 0)
 		return 0;
 	req_viewer(r, &v);
-	b = bisector_json(id);
-	if (b && !bisector_visible(b, &v)) {
+	b = twin_bisection(id);
+	if (b && !twin_bisection_visible(b, &v)) {
 		json_decref(b);
 		b = NULL;
 	}
@@ -58,7 +59,7 @@ static int admin_action(struct req *r, int (*action)(long long), const char *bus
 		return reply_errorf(r, 409, busy, "bisection %lld", id);
 	if (rc < 0)
 		return reply_error(r, 500, "cannot change the bisection", NULL);
-	return reply_json(r, 200, bisector_json(id));
+	return reply_json(r, 200, twin_bisection(id));
 }
 
 int api_bisection_cancel(struct req *r)

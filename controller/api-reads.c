@@ -16,6 +16,7 @@
 #include "http-files.h"
 #include "json-util.h"
 #include "park.h"
+#include "twins.h"
 
 #define LIST_MAX 1000
 
@@ -76,7 +77,7 @@ int api_flight(struct req *r)
 	if (req_need_id(r, 0, &id) < 0)
 		return 0;
 	req_viewer(r, &v);
-	f = db_flight_get(id, &v);
+	f = twin_flight(id, &v);
 	if (f == NULL)
 		return reply_errorf(r, 404, "not found", "no flight %lld", id);
 	return reply_json(r, 200, f);
@@ -122,7 +123,7 @@ int api_attempt(struct req *r)
 	if (req_need_id(r, 0, &id) < 0)
 		return 0;
 	req_viewer(r, &v);
-	a = db_attempt_json(id, &v);
+	a = twin_attempt(id, &v);
 	if (a == NULL)
 		return reply_errorf(r, 404, "not found", "no attempt %lld", id);
 	return reply_json(r, 200, a);
@@ -144,7 +145,7 @@ int api_attempt_log_get(struct req *r)
 	if (req_need_id(r, 0, &id) < 0)
 		return 0;
 	req_viewer(r, &v);
-	a = db_attempt_json(id, &v);
+	a = twin_attempt(id, &v);
 	if (a == NULL)
 		return reply_errorf(r, 404, "not found", "no attempt %lld", id);
 	state = jstr(a, "state", "");

@@ -12,6 +12,7 @@
 #include "mbox.h"
 #include "trees.h"
 #include "db-trees.h"
+#include "twins.h"
 
 #define BLOB_MAX (256 * 1024 * 1024)
 
@@ -26,7 +27,7 @@ static struct tree_conf *tree_or_404(struct req *r, const char *name)
 
 int api_trees(struct req *r)
 {
-	return reply_json(r, 200, json_pack("{s:o}", "trees", trees_list_json()));
+	return reply_json(r, 200, json_pack("{s:o}", "trees", twin_trees()));
 }
 
 int api_tree_manifest(struct req *r)
@@ -211,8 +212,8 @@ int api_branch(struct req *r)
 
 	if (req_query_int(r, "limit", 20, 200, &limit) < 0)
 		return 0;
-	twin = trees_branch_json(req_query(r, "tree"), r->param[0], (int)(limit ? limit : 20),
-				 by && !strcmp(by, "class"), &v);
+	twin = twin_branch(req_query(r, "tree"), r->param[0], (int)(limit ? limit : 20),
+			   by && !strcmp(by, "class"), &v);
 	if (twin == NULL)
 		return reply_errorf(r, 404, "no such branch", "\"%.128s\" is not watched",
 				    r->param[0]);

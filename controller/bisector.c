@@ -19,7 +19,7 @@
 #include "log.h"
 #include "trees.h"
 #include "db-trees.h"
-#include "xmalloc.h"
+#include "twins.h"
 
 #define STEPS_PER_ADVANCE 8 /* steps that need no flight (a revert that conflicts) */
 
@@ -144,7 +144,7 @@ static void finish(long long bid, enum bisect_outcome o, const char *culprit, co
 			    1);
 	log_info("bisection %lld: %s%s%.12s: %s", bid, bisect_outcome_name(o), culprit ? " " : "",
 		 culprit ? culprit : "", reason);
-	twin = bisector_json(bid);
+	twin = twin_bisection(bid);
 	if (twin && bisect_notify(twin) > 0)
 		db_bisect_set_notified(bid);
 	json_decref(twin);
@@ -504,185 +504,4 @@ out:
 	json_decref(runs);
 	json_decref(bs);
 	return rc;
-}
-
-/* Seconds from milliseconds, null for null. */
-static json_t *secs(const json_t *ms)
-{
-	return json_is_integer(ms) ? json_integer(json_integer_value(ms) / 1000) : json_null();
-}
-
-static void commit_info(json_t *o, struct tree_conf *t, const char *hex)
-{
-	struct gitrepo_commit ci;
-
-	if (t && hex && gitrepo_commit_info(&ci, t->repo, hex) == 0) {
-		json_object_set_new(o, "subject", json_string(ci.summary));
-		json_object_set_new(o, "author", json_sprintf("%s <%s>", ci.author, ci.email));
-		json_object_set_new(o, "email", json_string(ci.email));
-		json_object_set_new(o, "parent", json_string(ci.parent));
-	}
-}
-
-static const char *step_result(unsigned pass, unsigned fail, unsigned skip, unsigned pending)
-{
-	if (pending)
-		return "running";
-	if (skip)
-		return "skip";
-	if (pass && fail)
-		return "flaky";
-	if (fail)
-		return "bad";
-	if (pass)
-		return "good";
-	return "infra";
-}
-
-json_t *bisector_json(long long id)
-{
-	json_t *bs = db_bisect_get(id), *runs, *r, *steps = json_array(), *step = NULL, *culprit;
-	struct tree_conf *t;
-	const char *cul, *parent = NULL;
-	unsigned cf = 0, cp = 0, pp = 0, pf = 0, rp = 0, rf = 0, nruns = 0, ninfra = 0;
-	unsigned sp = 0, sf = 0, ss = 0, sw = 0;
-	long long cur_flight = -1;
-	size_t i;
-
-	if (!bs) {
-		json_decref(steps);
-		return NULL;
-	}
-	t = trees_find(jstr(bs, "tree", ""));
-	cul = jstr(bs, "culprit", NULL);
-	culprit = json_null();
-	if (cul) {
-		culprit = json_pack("{s:s}", "commit", cul);
-		commit_info(culprit, t, cul);
-		parent = jstr(culprit, "parent", NULL);
-	}
-	runs = db_bisect_runs(id, (int)jint(bs, "restarts", 0));
-	json_array_foreach (runs, i, r) {
-		const char *v = jstr(r, "verdict", NULL), *c = jstr(r, "commit", "");
-		long long f = jint(r, "flight", 0);
-		int rev = (int)jint(r, "revert", 0);
-
-		/* One step per flight (its infra retries are runs of the same step). */
-		if (!step || f <= 0 || f != cur_flight) {
-			if (step)
-				json_object_set_new(step, "result",
-						    json_string(step_result(sp, sf, ss, sw)));
-			step = json_pack("{s:s, s:s, s:b, s:o, s:o, s:[]}", "commit", c, "purpose",
-					 jstr(r, "purpose", ""), "revert", rev, "tested",
-					 json_string(jstr(r, "tested", c)), "flight",
-					 f > 0 ? json_integer(f) : json_null(), "runs");
-			commit_info(step, t, c);
-			json_object_del(step, "parent");
-			json_object_del(step, "email");
-			json_array_append_new(steps, step);
-			cur_flight = f;
-			sp = sf = ss = sw = 0;
-		}
-		json_object_set(step, "remaining", json_object_get(r, "remaining"));
-		json_array_append_new(json_object_get(step, "runs"),
-				      json_pack("{s:o, s:o, s:o}", "attempt",
-						jint(r, "attempt", 0) > 0
-						    ? json_integer(jint(r, "attempt", 0))
-						    : json_null(),
-						"board", json_string(jstr(r, "board", "")),
-						"verdict", v ? json_string(v) : json_null()));
-		sw += !v;
-		sp += v && !strcmp(v, "pass");
-		sf += v && !strcmp(v, "fail");
-		ss += v && !strcmp(v, "unbuildable");
-		nruns += v != NULL;
-		ninfra += v && !strcmp(v, "infra");
-		if (!v)
-			continue;
-		if (rev) {
-			rp += !strcmp(v, "pass");
-			rf += !strcmp(v, "fail");
-		} else if (cul && !strcmp(c, cul)) {
-			cf += !strcmp(v, "fail");
-			cp += !strcmp(v, "pass");
-		} else if (parent && !strcmp(c, parent)) {
-			pp += !strcmp(v, "pass");
-			pf += !strcmp(v, "fail");
-		}
-	}
-	if (step)
-		json_object_set_new(step, "result", json_string(step_result(sp, sf, ss, sw)));
-	json_object_set_new(bs, "verdict", json_incref(json_object_get(bs, "outcome")));
-	if (cul)
-		json_object_set_new(bs, "evidence",
-				    json_sprintf("culprit fails %u/%u, its parent passes %u/%u, "
-						 "the bad revision with it reverted passes %u/%u; "
-						 "%u runs (%u infra, not counted)",
-						 cf, cf + cp, pp, pp + pf, rp, rp + rf, nruns,
-						 ninfra));
-	else
-		json_object_set_new(bs, "evidence",
-				    json_sprintf("%u runs (%u infra, not counted)", nruns, ninfra));
-	json_object_set_new(bs, "culprit", culprit);
-	json_object_set_new(bs, "created_at", secs(json_object_get(bs, "created")));
-	json_object_set_new(bs, "finished_at", secs(json_object_get(bs, "finished")));
-	json_object_set_new(bs, "steps", steps);
-	json_decref(runs);
-	return bs;
-}
-
-json_t *bisector_list_json(int limit, long long before)
-{
-	json_t *list = db_bisect_list(limit, before), *b;
-	size_t i;
-
-	json_array_foreach (list, i, b) {
-		json_object_set_new(b, "created_at", secs(json_object_get(b, "created")));
-		json_object_set_new(b, "finished_at", secs(json_object_get(b, "finished")));
-		json_object_set(b, "verdict", json_object_get(b, "outcome"));
-	}
-	return json_pack("{s:o}", "bisections", list);
-}
-
-/* 1 unless board name exists and v may not see it. */
-static int board_visible(const char *name, const struct viewer *v)
-{
-	static const struct viewer anonymous = {0, NULL};
-	char owner[128];
-	json_t *b;
-
-	if (!name || !*name || db_board_owner(owner, sizeof(owner), name) == -ENOENT)
-		return 1;
-	b = db_board_get(name, v ? v : &anonymous);
-	json_decref(b);
-	return b != NULL;
-}
-
-int bisector_visible(const json_t *twin, const struct viewer *v)
-{
-	const json_t *s, *r;
-	size_t i, j;
-
-	if (!board_visible(jstr(twin, "board", NULL), v))
-		return 0;
-	json_array_foreach (json_object_get(twin, "steps"), i, s) {
-		json_array_foreach (json_object_get(s, "runs"), j, r) {
-			if (!board_visible(jstr(r, "board", NULL), v))
-				return 0;
-		}
-	}
-	return 1;
-}
-
-void bisector_list_filter(json_t *list, const struct viewer *v)
-{
-	json_t *a = json_object_get(list, "bisections");
-	size_t i = 0;
-
-	while (i < json_array_size(a)) {
-		if (bisector_visible(json_array_get(a, i), v))
-			i++;
-		else
-			json_array_remove(a, i);
-	}
 }

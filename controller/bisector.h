@@ -1,7 +1,7 @@
 /* The bisector in the controller: it watches finished attempts for regressions,
  * runs each bisection step as a flight pinned to one board of the class (the
  * board that saw the regression first) at bisection priority, records every run
- * in bisection_runs, and reports the outcome (API twin, mail, webhook).
+ * in bisection_runs, and reports the outcome (mail, webhook; the twin is twins.c's).
  *
  * A bisection has no state but its rows: each step replays the recorded runs into
  * controller/bisect.c over a fresh revision walk, so a restarted controller goes
@@ -37,18 +37,6 @@ void bisector_observe(const struct attempt *a, const char *verdict, void *user);
  * restart: it is running). */
 int bisector_cancel(long long id);
 int bisector_restart(long long id);
-
-/* The bisection twin of docs/api.md, or NULL when unknown. */
-json_t *bisector_json(long long id);
-/* {"bisections": [...]}: the newest, without their steps. */
-json_t *bisector_list_json(int limit, long long before);
-
-struct viewer;
-/* 1 when viewer v (NULL: anonymous) may see every board twin names (its board, its
- * steps' runs'), else 0: a private board's bisection is its owner's and admins'. */
-int bisector_visible(const json_t *twin, const struct viewer *v);
-/* Drops from list (bisector_list_json's reply) the bisections v may not see. */
-void bisector_list_filter(json_t *list, const struct viewer *v);
 
 /* Sends the report of a finished bisection (mail and/or webhook, as configured)
  * from a thread of its own; bisect-notify.c. Returns 1 when a report is on its way,

@@ -22,10 +22,10 @@
 #include "park.h"
 #include "trees.h"
 #include "xmalloc.h"
+#include "twins.h"
 
 #define STATIC_MAX	  (1u << 20)
 #define TAIL_KEEPALIVE_MS 15000
-#define OVERVIEW_FLIGHTS  15
 
 /* Defence in depth behind the escaping: no inline script or style can run. */
 #define PAGE_CSP                                                                                   \
@@ -76,54 +76,6 @@ static int reply_not_found(struct req *r, const char *what)
 	return reply_page(r, 404, "text/html; charset=utf-8", &b, NULL);
 }
 
-/* Overview twin: boards grouped by agent (with the agent's last contact), what
- * runs, the queue, recent flights and bisections. */
-static json_t *overview_twin(const struct viewer *v)
-{
-	json_t *boards = db_boards_list(v), *agents = db_agents_list(), *labs = json_array();
-	json_t *running = db_attempts_list("running", NULL, 50, 0, v);
-	json_t *claimed = db_attempts_list("claimed", NULL, 50, 0, v);
-	json_t *queue = db_queue(v, 1000), *bis = bisector_list_json(10, 0), *b, *a;
-	size_t i, j;
-
-	bisector_list_filter(bis, v);
-
-	json_array_foreach (boards, i, b) {
-		const char *agent = jstr(b, "agent", "");
-		json_t *lab = NULL, *l;
-
-		json_array_foreach (labs, j, l) {
-			if (!strcmp(jstr(l, "agent", ""), agent))
-				lab = l;
-		}
-		if (!lab) {
-			long long seen = 0;
-
-			json_array_foreach (agents, j, a) {
-				if (!strcmp(jstr(a, "name", ""), agent))
-					seen = jint(a, "last_seen", 0);
-			}
-			lab = json_pack("{s:s,s:I,s:[]}", "agent", agent, "last_seen",
-					(json_int_t)seen, "boards");
-			json_array_append_new(labs, lab);
-		}
-		json_object_set_new(b, "last_seen", json_integer(jint(lab, "last_seen", 0)));
-		json_array_append(json_object_get(lab, "boards"), b);
-	}
-	json_array_extend(running, claimed);
-	b = json_pack("{s:I,s:I,s:o,s:o,s:o,s:O}", "now", (json_int_t)now_ms(), "queue_depth",
-		      (json_int_t)json_array_size(queue), "labs", labs, "running", running,
-		      "flights", db_flights_list(OVERVIEW_FLIGHTS, 0, v), "bisections",
-		      json_object_get(bis, "bisections") ? json_object_get(bis, "bisections")
-							 : json_array());
-	json_decref(boards);
-	json_decref(agents);
-	json_decref(claimed);
-	json_decref(queue);
-	json_decref(bis);
-	return b;
-}
-
 int page_get_overview(struct req *r)
 {
 	struct buf b = BUF_INIT(PAGE_MAX);
@@ -132,7 +84,7 @@ int page_get_overview(struct req *r)
 	int rc;
 
 	req_viewer(r, &v);
-	t = overview_twin(&v);
+	t = twin_overview(&v);
 	rc = page_overview_render(&b, t);
 	json_decref(t);
 	return reply_html(r, rc, &b);
@@ -143,7 +95,7 @@ int page_get_overview_json(struct req *r)
 	struct viewer v;
 
 	req_viewer(r, &v);
-	return reply_json(r, 200, overview_twin(&v));
+	return reply_json(r, 200, twin_overview(&v));
 }
 
 int page_get_branch(struct req *r)
@@ -154,7 +106,7 @@ int page_get_branch(struct req *r)
 	int rc;
 
 	req_viewer(r, &v);
-	t = trees_branch_json(NULL, r->param[0], 20, 0, &v);
+	t = twin_branch(NULL, r->param[0], 20, 0, &v);
 	if (!t)
 		return reply_not_found(r, "No such branch is watched.");
 	rc = page_branch_render(&b, t);
@@ -171,7 +123,7 @@ int page_get_flight(struct req *r)
 	int rc;
 
 	req_viewer(r, &v);
-	t = id ? db_flight_get(id, &v) : NULL;
+	t = twin_flight(id, &v);
 	if (!t)
 		return reply_not_found(r, "No such flight.");
 	rc = page_flight_render(&b, t);
@@ -179,14 +131,15 @@ int page_get_flight(struct req *r)
 	return reply_html(r, rc, &b);
 }
 
-/* The attempt's twin, or NULL when it does not exist or v may not see it. */
+/* The attempt of the request's {} id, or NULL when it does not exist or the
+ * asker may not see it. */
 static json_t *attempt_twin(struct req *r, long long *id)
 {
 	struct viewer v;
 
 	req_viewer(r, &v);
 	*id = req_param_id(r, 0);
-	return *id ? db_attempt_json(*id, &v) : NULL;
+	return twin_attempt(*id, &v);
 }
 
 int page_get_attempt(struct req *r)
@@ -251,7 +204,7 @@ static void tail_free(void *p)
 static void tail_fill(struct tail *t)
 {
 	struct viewer v = {t->admin, t->agent[0] ? t->agent : NULL};
-	json_t *a = db_attempt_json(t->id, &v);
+	json_t *a = twin_attempt(t->id, &v);
 	const char *state = jstr(a, "state", "");
 	int final = a && attempt_state_final(state);
 	const char *log;
@@ -362,12 +315,12 @@ int page_get_bisection(struct req *r)
 {
 	struct buf b = BUF_INIT(PAGE_MAX);
 	long long id = req_param_id(r, 0);
-	json_t *t = id ? bisector_json(id) : NULL;
+	json_t *t = id ? twin_bisection(id) : NULL;
 	struct viewer v;
 	int rc;
 
 	req_viewer(r, &v);
-	if (t && !bisector_visible(t, &v)) {
+	if (t && !twin_bisection_visible(t, &v)) {
 		json_decref(t);
 		t = NULL;
 	}
@@ -450,7 +403,7 @@ int page_get_badge(struct req *r)
 		struct viewer v;
 
 		req_viewer(r, &v);
-		t = trees_branch_json(NULL, name, 10, 0, &v);
+		t = twin_branch(NULL, name, 10, 0, &v);
 	}
 	if (t)
 		verdict = page_branch_verdict(t);

@@ -1,8 +1,9 @@
 /* The controller's side of trees: the configured trees and their watcher, the
  * flights a new head makes (coalescing flights not yet started), patch
- * submissions, the push gate (an observer of finished attempts), the branch
- * matrix, and the builders' sources. Every function but trees_start/trees_stop
- * expects ctl.lock held; they are what the handlers of api-trees.c call. */
+ * submissions, the push gate (an observer of finished attempts) and the
+ * builders' sources; the branch matrix and the tree list are twins.c's. Every
+ * function but trees_start/trees_stop expects ctl.lock held; they are what the
+ * handlers of api-trees.c call. */
 #ifndef XENCI_WATCH_CTL_H
 #define XENCI_WATCH_CTL_H
 
@@ -41,13 +42,6 @@ int trees_poke(json_t **reply, const char *tree, const char *branch, const char 
 int trees_submit(json_t **reply, json_t **detail, const char *tree, const char *base,
 		 const json_t *jobs, const char *data, size_t len, long long token_id, char *err,
 		 size_t errlen);
-
-/* The branch twin of docs/api.md (the matrix): the last `limit` flights of the
- * branch × boards (or board classes), and its gate. NULL when unknown. */
-json_t *trees_branch_json(const char *tree, const char *branch, int limit, int by_class,
-			  const struct viewer *v);
-/* Every tree with its branches, heads and gates. */
-json_t *trees_list_json(void);
 
 /* Re-evaluates the gate of a flight (the observer calls it; tests may too). */
 void trees_gate_check(long long flight_id);

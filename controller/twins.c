@@ -1,0 +1,444 @@
+/* The read side (twins.h). */
+#include "twins.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctl.h"
+#include "db-attempts.h"
+#include "db-bisections.h"
+#include "db-boards.h"
+#include "db-flights.h"
+#include "db-trees.h"
+#include "git-repo.h"
+#include "json-util.h"
+#include "trees.h"
+#include "xmalloc.h"
+
+#define OVERVIEW_FLIGHTS 15
+
+/* Overview twin: boards grouped by agent (with the agent's last contact), what
+ * runs, the queue, recent flights and bisections. */
+json_t *twin_overview(const struct viewer *v)
+{
+	json_t *boards = db_boards_list(v), *agents = db_agents_list(), *labs = json_array();
+	json_t *running = db_attempts_list("running", NULL, 50, 0, v);
+	json_t *claimed = db_attempts_list("claimed", NULL, 50, 0, v);
+	json_t *queue = db_queue(v, 1000), *bis = twin_bisections(10, 0), *b, *a;
+	size_t i, j;
+
+	twin_bisections_filter(bis, v);
+
+	json_array_foreach (boards, i, b) {
+		const char *agent = jstr(b, "agent", "");
+		json_t *lab = NULL, *l;
+
+		json_array_foreach (labs, j, l) {
+			if (!strcmp(jstr(l, "agent", ""), agent))
+				lab = l;
+		}
+		if (!lab) {
+			long long seen = 0;
+
+			json_array_foreach (agents, j, a) {
+				if (!strcmp(jstr(a, "name", ""), agent))
+					seen = jint(a, "last_seen", 0);
+			}
+			lab = json_pack("{s:s,s:I,s:[]}", "agent", agent, "last_seen",
+					(json_int_t)seen, "boards");
+			json_array_append_new(labs, lab);
+		}
+		json_object_set_new(b, "last_seen", json_integer(jint(lab, "last_seen", 0)));
+		json_array_append(json_object_get(lab, "boards"), b);
+	}
+	json_array_extend(running, claimed);
+	b = json_pack("{s:I,s:I,s:o,s:o,s:o,s:O}", "now", (json_int_t)now_ms(), "queue_depth",
+		      (json_int_t)json_array_size(queue), "labs", labs, "running", running,
+		      "flights", db_flights_list(OVERVIEW_FLIGHTS, 0, v), "bisections",
+		      json_object_get(bis, "bisections") ? json_object_get(bis, "bisections")
+							 : json_array());
+	json_decref(boards);
+	json_decref(agents);
+	json_decref(claimed);
+	json_decref(queue);
+	json_decref(bis);
+	return b;
+}
+
+json_t *twin_attempt(long long id, const struct viewer *v)
+{
+	return id > 0 ? db_attempt_json(id, v) : NULL;
+}
+
+json_t *twin_flight(long long id, const struct viewer *v)
+{
+	return id > 0 ? db_flight_get(id, v) : NULL;
+}
+
+/* The worse of two verdict-or-states, for a cell holding several jobs. */
+static int badness(const char *s)
+{
+	static const char *const order[] = {"pass",    "cancelled", "waiting", "queued", "claimed",
+					    "running", "infra",	    "timeout", "fail",	 NULL};
+
+	for (int i = 0; order[i]; i++)
+		if (!strcmp(s, order[i]))
+			return i;
+	return 0;
+}
+
+/* Newest attempt per (job, board) of a flight's test attempts. */
+static json_t *newest_attempts(json_t *tests)
+{
+	json_t *out = json_array(), *t, *o;
+	size_t i, k;
+
+	json_array_foreach (tests, i, t) {
+		int replaced = 0;
+
+		json_array_foreach (out, k, o) {
+			if (!strcmp(jstr(o, "job", ""), jstr(t, "job", "")) &&
+			    !strcmp(jstr(o, "board", ""), jstr(t, "board", ""))) {
+				if (jint(t, "number", 1) >= jint(o, "number", 1))
+					json_array_set(out, k, t);
+				replaced = 1;
+				break;
+			}
+		}
+		if (!replaced)
+			json_array_append(out, t);
+	}
+	return out;
+}
+
+json_t *twin_branch(const char *tree, const char *branch, int limit, int by_class,
+		    const struct viewer *v)
+{
+	struct tree_conf *t = trees_find(tree);
+	struct branch_conf *b = t ? tree_conf_branch(t, branch) : NULL;
+	json_t *out, *flights, *rows = json_array(), *cols = json_object(), *f, *columns;
+	long long tree_id, bid;
+	const char *key;
+	json_t *dummy;
+	size_t i;
+
+	if (b == NULL || db_tree_id(&tree_id, t->name) < 0 ||
+	    db_branch_id(&bid, tree_id, b->name, NULL) < 0) {
+		json_decref(rows);
+		json_decref(cols);
+		return NULL;
+	}
+	flights = db_branch_flights(bid, limit);
+	/* First pass: each flight's cells by column key. */
+	json_array_foreach (flights, i, f) {
+		json_t *tests = db_flight_test_attempts(jint(f, "flight", 0));
+		json_t *newest = newest_attempts(tests), *a, *cells = json_object();
+		struct gitrepo_commit c;
+		char who[600] = "";
+		size_t k;
+
+		json_array_foreach (newest, k, a) {
+			const char *col = by_class ? jstr(a, "class", "") : jstr(a, "board", "");
+			const char *st = jstr(a, "state", "queued");
+			json_t *cell = json_object_get(cells, col);
+
+			if (!strcmp(jstr(a, "visibility", "public"), "private") && !(v && v->admin))
+				continue;
+			json_object_set_new(cols, col, json_true());
+			if (cell == NULL) {
+				cell =
+				    json_pack("{s:s, s:I, s:i, s:i}", "verdict", st, "attempt",
+					      (json_int_t)jint(a, "id", 0), "pass", 0, "total", 0);
+				json_object_set_new(cells, col, cell);
+			} else if (badness(st) > badness(jstr(cell, "verdict", "pass"))) {
+				json_object_set_new(cell, "verdict", json_string(st));
+				json_object_set_new(cell, "attempt",
+						    json_integer(jint(a, "id", 0)));
+			}
+			json_object_set_new(cell, "total",
+					    json_integer(jint(cell, "total", 0) + 1));
+			if (!strcmp(st, "pass"))
+				json_object_set_new(cell, "pass",
+						    json_integer(jint(cell, "pass", 0) + 1));
+		}
+		if (gitrepo_commit_info(&c, t->repo, jstr(f, "commit", "")) == 0)
+			snprintf(who, sizeof(who), "%s <%s>", c.author, c.email);
+		json_array_append_new(
+		    rows, json_pack("{s:s, s:s, s:s, s:I, s:I, s:s, s:o}", "commit",
+				    jstr(f, "commit", ""), "author", who, "subject",
+				    jstr(f, "subject", NULL) ? jstr(f, "subject", "") : c.summary,
+				    "flight", (json_int_t)jint(f, "flight", 0), "created_at",
+				    (json_int_t)(jint(f, "created", 0) / 1000), "state",
+				    jstr(f, "state", ""), "cells", cells));
+		json_decref(tests);
+		json_decref(newest);
+	}
+	/* Columns in name order; each row's cells as an array in that order. */
+	columns = json_array();
+	{
+		const char **names = xcalloc(json_object_size(cols) + 1, sizeof(*names));
+		size_t n = 0;
+
+		json_object_foreach (cols, key, dummy)
+			names[n++] = key;
+		for (size_t x = 1; x < n; x++)
+			for (size_t y = x; y > 0 && strcmp(names[y - 1], names[y]) > 0; y--) {
+				const char *tmp = names[y];
+
+				names[y] = names[y - 1];
+				names[y - 1] = tmp;
+			}
+		for (size_t x = 0; x < n; x++)
+			json_array_append_new(columns,
+					      json_pack("{s:s, s:s, s:b}", "key", names[x], "label",
+							names[x], "class", by_class));
+		json_array_foreach (rows, i, f) {
+			json_t *cells = json_object_get(f, "cells"), *arr = json_array();
+
+			for (size_t x = 0; x < n; x++) {
+				json_t *cell = json_object_get(cells, names[x]);
+
+				json_array_append(arr, cell ? cell : json_null());
+			}
+			json_object_set_new(f, "cells", arr);
+		}
+		free(names);
+	}
+	out = json_pack("{s:s, s:s, s:o, s:o}", "name", b->name, "tree", t->name, "columns",
+			columns, "rows", rows);
+	{
+		char head[GITREPO_HEX] = "";
+
+		if (gitrepo_branch_head(t->repo, b->name, head) == 0)
+			json_object_set_new(out, "head", json_string(head));
+	}
+	if (b->gate_ref) {
+		json_t *dec = db_gate_decisions(bid, 10), *last = json_array_get(dec, 0);
+		char gh[GITREPO_HEX] = "";
+
+		gitrepo_ref_head(t->repo, b->gate_ref, gh);
+		json_object_set_new(
+		    out, "gate",
+		    json_pack("{s:s, s:s, s:s, s:s?, s:I, s:o}", "ref", b->gate_ref, "commit", gh,
+			      "state", last ? jstr(last, "action", "") : "none", "reason",
+			      last ? jstr(last, "reason", NULL) : NULL, "flight",
+			      (json_int_t)(last ? jint(last, "flight", 0) : 0), "decisions", dec));
+	} else {
+		json_object_set_new(out, "gate", json_null());
+	}
+	json_object_set_new(out, "events", db_branch_events(bid, 20));
+	json_decref(flights);
+	json_decref(cols);
+	return out;
+}
+
+json_t *twin_trees(void)
+{
+	struct trees_conf *trees = trees_conf_get();
+	json_t *list = json_array();
+
+	for (size_t i = 0; trees && i < trees->count; i++) {
+		struct tree_conf *t = &trees->trees[i];
+		json_t *branches = json_array();
+
+		for (size_t k = 0; k < t->nbranches; k++) {
+			struct branch_conf *b = &t->branches[k];
+			char head[GITREPO_HEX] = "";
+			json_t *jb;
+
+			gitrepo_branch_head(t->repo, b->name, head);
+			jb = json_pack("{s:s, s:s}", "name", b->name, "head", head);
+			if (b->gate_ref)
+				json_object_set_new(jb, "gate",
+						    json_pack("{s:s, s:i}", "advance", b->gate_ref,
+							      "jobs", (int)b->ngate_jobs));
+			json_array_append_new(branches, jb);
+		}
+		json_array_append_new(
+		    list, json_pack("{s:s, s:s, s:I, s:o}", "name", t->name, "source", t->source,
+				    "interval", (json_int_t)t->interval, "branches", branches));
+	}
+	return list;
+}
+/* Seconds from milliseconds, null for null. */
+static json_t *secs(const json_t *ms)
+{
+	return json_is_integer(ms) ? json_integer(json_integer_value(ms) / 1000) : json_null();
+}
+
+static void commit_info(json_t *o, struct tree_conf *t, const char *hex)
+{
+	struct gitrepo_commit ci;
+
+	if (t && hex && gitrepo_commit_info(&ci, t->repo, hex) == 0) {
+		json_object_set_new(o, "subject", json_string(ci.summary));
+		json_object_set_new(o, "author", json_sprintf("%s <%s>", ci.author, ci.email));
+		json_object_set_new(o, "email", json_string(ci.email));
+		json_object_set_new(o, "parent", json_string(ci.parent));
+	}
+}
+
+static const char *step_result(unsigned pass, unsigned fail, unsigned skip, unsigned pending)
+{
+	if (pending)
+		return "running";
+	if (skip)
+		return "skip";
+	if (pass && fail)
+		return "flaky";
+	if (fail)
+		return "bad";
+	if (pass)
+		return "good";
+	return "infra";
+}
+
+json_t *twin_bisection(long long id)
+{
+	json_t *bs = db_bisect_get(id), *runs, *r, *steps = json_array(), *step = NULL, *culprit;
+	struct tree_conf *t;
+	const char *cul, *parent = NULL;
+	unsigned cf = 0, cp = 0, pp = 0, pf = 0, rp = 0, rf = 0, nruns = 0, ninfra = 0;
+	unsigned sp = 0, sf = 0, ss = 0, sw = 0;
+	long long cur_flight = -1;
+	size_t i;
+
+	if (!bs) {
+		json_decref(steps);
+		return NULL;
+	}
+	t = trees_find(jstr(bs, "tree", ""));
+	cul = jstr(bs, "culprit", NULL);
+	culprit = json_null();
+	if (cul) {
+		culprit = json_pack("{s:s}", "commit", cul);
+		commit_info(culprit, t, cul);
+		parent = jstr(culprit, "parent", NULL);
+	}
+	runs = db_bisect_runs(id, (int)jint(bs, "restarts", 0));
+	json_array_foreach (runs, i, r) {
+		const char *v = jstr(r, "verdict", NULL), *c = jstr(r, "commit", "");
+		long long f = jint(r, "flight", 0);
+		int rev = (int)jint(r, "revert", 0);
+
+		/* One step per flight (its infra retries are runs of the same step). */
+		if (!step || f <= 0 || f != cur_flight) {
+			if (step)
+				json_object_set_new(step, "result",
+						    json_string(step_result(sp, sf, ss, sw)));
+			step = json_pack("{s:s, s:s, s:b, s:o, s:o, s:[]}", "commit", c, "purpose",
+					 jstr(r, "purpose", ""), "revert", rev, "tested",
+					 json_string(jstr(r, "tested", c)), "flight",
+					 f > 0 ? json_integer(f) : json_null(), "runs");
+			commit_info(step, t, c);
+			json_object_del(step, "parent");
+			json_object_del(step, "email");
+			json_array_append_new(steps, step);
+			cur_flight = f;
+			sp = sf = ss = sw = 0;
+		}
+		json_object_set(step, "remaining", json_object_get(r, "remaining"));
+		json_array_append_new(json_object_get(step, "runs"),
+				      json_pack("{s:o, s:o, s:o}", "attempt",
+						jint(r, "attempt", 0) > 0
+						    ? json_integer(jint(r, "attempt", 0))
+						    : json_null(),
+						"board", json_string(jstr(r, "board", "")),
+						"verdict", v ? json_string(v) : json_null()));
+		sw += !v;
+		sp += v && !strcmp(v, "pass");
+		sf += v && !strcmp(v, "fail");
+		ss += v && !strcmp(v, "unbuildable");
+		nruns += v != NULL;
+		ninfra += v && !strcmp(v, "infra");
+		if (!v)
+			continue;
+		if (rev) {
+			rp += !strcmp(v, "pass");
+			rf += !strcmp(v, "fail");
+		} else if (cul && !strcmp(c, cul)) {
+			cf += !strcmp(v, "fail");
+			cp += !strcmp(v, "pass");
+		} else if (parent && !strcmp(c, parent)) {
+			pp += !strcmp(v, "pass");
+			pf += !strcmp(v, "fail");
+		}
+	}
+	if (step)
+		json_object_set_new(step, "result", json_string(step_result(sp, sf, ss, sw)));
+	json_object_set_new(bs, "verdict", json_incref(json_object_get(bs, "outcome")));
+	if (cul)
+		json_object_set_new(bs, "evidence",
+				    json_sprintf("culprit fails %u/%u, its parent passes %u/%u, "
+						 "the bad revision with it reverted passes %u/%u; "
+						 "%u runs (%u infra, not counted)",
+						 cf, cf + cp, pp, pp + pf, rp, rp + rf, nruns,
+						 ninfra));
+	else
+		json_object_set_new(bs, "evidence",
+				    json_sprintf("%u runs (%u infra, not counted)", nruns, ninfra));
+	json_object_set_new(bs, "culprit", culprit);
+	json_object_set_new(bs, "created_at", secs(json_object_get(bs, "created")));
+	json_object_set_new(bs, "finished_at", secs(json_object_get(bs, "finished")));
+	json_object_set_new(bs, "steps", steps);
+	json_decref(runs);
+	return bs;
+}
+
+json_t *twin_bisections(int limit, long long before)
+{
+	json_t *list = db_bisect_list(limit, before), *b;
+	size_t i;
+
+	json_array_foreach (list, i, b) {
+		json_object_set_new(b, "created_at", secs(json_object_get(b, "created")));
+		json_object_set_new(b, "finished_at", secs(json_object_get(b, "finished")));
+		json_object_set(b, "verdict", json_object_get(b, "outcome"));
+	}
+	return json_pack("{s:o}", "bisections", list);
+}
+
+/* 1 unless board name exists and v may not see it. */
+static int board_visible(const char *name, const struct viewer *v)
+{
+	static const struct viewer anonymous = {0, NULL};
+	char owner[128];
+	json_t *b;
+
+	if (!name || !*name || db_board_owner(owner, sizeof(owner), name) == -ENOENT)
+		return 1;
+	b = db_board_get(name, v ? v : &anonymous);
+	json_decref(b);
+	return b != NULL;
+}
+
+int twin_bisection_visible(const json_t *twin, const struct viewer *v)
+{
+	const json_t *s, *r;
+	size_t i, j;
+
+	if (!board_visible(jstr(twin, "board", NULL), v))
+		return 0;
+	json_array_foreach (json_object_get(twin, "steps"), i, s) {
+		json_array_foreach (json_object_get(s, "runs"), j, r) {
+			if (!board_visible(jstr(r, "board", NULL), v))
+				return 0;
+		}
+	}
+	return 1;
+}
+
+void twin_bisections_filter(json_t *list, const struct viewer *v)
+{
+	json_t *a = json_object_get(list, "bisections");
+	size_t i = 0;
+
+	while (i < json_array_size(a)) {
+		if (twin_bisection_visible(json_array_get(a, i), v))
+			i++;
+		else
+			json_array_remove(a, i);
+	}
+}

@@ -1,0 +1,50 @@
+/* The read side: every JSON document that /api/v1 and the status page both
+ * serve (the twins of docs/api.md; a page renders the same document the API
+ * returns), and what a viewer may see of private boards.
+ *
+ * A viewer (db-boards.h, filled by req_viewer) is admin, an agent, or anonymous
+ * (NULL, or neither: users see what anonymous sees). Every function expects
+ * ctl.lock held. Every json_t * returned is a new reference that the caller owns
+ * (json_decref it, or hand it to reply_json, which takes it); NULL means unknown,
+ * or not visible to v. */
+#ifndef XENCI_TWINS_H
+#define XENCI_TWINS_H
+
+#include <jansson.h>
+
+struct viewer;
+
+/* The overview: boards grouped by agent (with the agent's last contact), what
+ * runs, the queue depth, recent flights and bisections, as v sees them. */
+json_t *twin_overview(const struct viewer *v);
+/* The flight twin (its attempts and counts as v sees them); NULL when id is not a
+ * flight or not positive. */
+json_t *twin_flight(long long id, const struct viewer *v);
+/* The attempt twin; NULL when id is not an attempt, not positive, or on a board v
+ * may not see. */
+json_t *twin_attempt(long long id, const struct viewer *v);
+
+/* The branch twin (the matrix): the last `limit` flights of the branch × boards
+ * (or board classes when by_class), and its gate. tree NULL or "": the first
+ * tree. NULL when the tree or branch is not watched. */
+json_t *twin_branch(const char *tree, const char *branch, int limit, int by_class,
+		    const struct viewer *v);
+/* Every tree with its branches, heads and gates (an empty array before the trees
+ * start). */
+json_t *twin_trees(void);
+
+/* The bisection twin, whole (every viewer's check is twin_bisection_visible), or
+ * NULL when unknown. */
+json_t *twin_bisection(long long id);
+/* {"bisections": [...]}: the newest, without their steps, whole (see
+ * twin_bisections_filter). */
+json_t *twin_bisections(int limit, long long before);
+/* 1 when v (NULL: anonymous) may see every board twin names (its board, its
+ * steps' runs'), else 0: a private board's bisection is its owner's and admins'.
+ * twin is borrowed. */
+int twin_bisection_visible(const json_t *twin, const struct viewer *v);
+/* Drops from list (twin_bisections' reply, modified in place) the bisections v
+ * may not see. */
+void twin_bisections_filter(json_t *list, const struct viewer *v);
+
+#endif
