@@ -2,57 +2,68 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "json-util.h"
 
+/* Reads a run of digits at *p (at least one), saturating at LLONG_MAX; -1 when
+ * there is none. */
+static long long range_digits(const char **p)
+{
+	const char *s = *p;
+	long long v = 0;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	for (; *s >= '0' && *s <= '9'; s++)
+		v = v > (LLONG_MAX - (*s - '0')) / 10 ? LLONG_MAX : v * 10 + (*s - '0');
+	*p = s;
+	return v;
+}
+
+/* RFC 9110 14.1.1 and 14.2: an invalid ranges-specifier (another unit, garbage,
+ * last-pos < first-pos) is ignored, not refused; a last-pos past the end is
+ * clamped; only a first-pos at or past the end (or a zero-length suffix) is
+ * unsatisfiable. Several ranges are answered with the whole file, which 14.2
+ * allows. */
 int range_parse(const char *h, long long size, long long *from, long long *to)
 {
-	char *end;
 	long long a, b;
 
-	if (h == NULL || strncmp(h, "bytes=", 6))
+	if (h == NULL || strncasecmp(h, "bytes=", 6))
 		return 1;
 	h += 6;
 	if (strchr(h, ','))
-		return 1; /* multiple ranges: serve the whole file */
+		return 1;
 	if (*h == '-') {
-		errno = 0;
-		b = strtoll(h + 1, &end, 10);
-		if (*end || errno || b <= 0 || h[1] < '0' || h[1] > '9')
+		h++;
+		if ((b = range_digits(&h)) < 0 || *h)
+			return 1;
+		if (b == 0)
 			return -1;
 		if (size == 0)
-			return -1;
+			return 1; /* nothing to cut: the whole (empty) file */
 		*from = b >= size ? 0 : size - b;
 		*to = size - 1;
 		return 0;
 	}
-	if (*h < '0' || *h > '9')
-		return -1;
-	errno = 0;
-	a = strtoll(h, &end, 10);
-	if (errno || *end != '-')
-		return -1;
-	h = end + 1;
+	if ((a = range_digits(&h)) < 0 || *h++ != '-')
+		return 1;
 	if (*h == '\0') {
-		b = size - 1;
-	} else {
-		if (*h < '0' || *h > '9')
-			return -1;
-		b = strtoll(h, &end, 10);
-		if (*end || errno || b < a)
-			return -1;
-		if (b >= size)
-			b = size - 1;
+		b = LLONG_MAX;
+	} else if ((b = range_digits(&h)) < 0 || *h || b < a) {
+		return 1;
 	}
 	if (a >= size)
 		return -1;
 	*from = a;
-	*to = b;
+	*to = b >= size ? size - 1 : b;
 	return 0;
 }
 

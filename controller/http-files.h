@@ -4,11 +4,16 @@
 
 #include "http.h"
 
-/* Replies with the file at path: 200, 206 for a satisfiable Range, 416 otherwise,
- * 404 when it does not exist. */
+/* Replies with the file at path: 206 for one satisfiable Range, 416 (with a
+ * Content-Range that names the size) when its first byte lies past the end, else 200
+ * with the whole file; 404 when it does not exist. */
 int serve_file(struct req *r, const char *path, const char *content_type);
-/* Parses "bytes=A-B", "bytes=A-" or "bytes=-N" against size: 0 with [*from, *to]
- * inclusive, 1 when there is no (usable) header, -1 when unsatisfiable. */
+/* Parses a Range header h ("bytes=A-B", "bytes=A-" or "bytes=-N"; NULL when
+ * absent) against a file of size bytes, per RFC 9110 14.2. Returns 0 with the
+ * inclusive [*from, *to] inside the file (B past the end is clamped), -1 when the
+ * range is unsatisfiable (A >= size, or "-0"), 1 when the header is to be ignored
+ * and the whole file served (absent, another unit, invalid syntax, B < A, several
+ * ranges, a suffix of an empty file). */
 int range_parse(const char *h, long long size, long long *from, long long *to);
 
 #endif

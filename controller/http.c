@@ -129,7 +129,15 @@ int reply_response(struct req *r, unsigned status, struct MHD_Response *resp)
 
 	if (resp == NULL)
 		return -ENOMEM;
-	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	/* Every reply carries each of these once: the handler's own, or the default
+	 * (no caching; no type sniffing; a CSP under which nothing but a page of ours
+	 * can load anything, e.g. a raw log opened in a browser). */
+	if (!MHD_get_response_header(resp, "Cache-Control"))
+		MHD_add_response_header(resp, "Cache-Control", "no-store");
+	if (!MHD_get_response_header(resp, "X-Content-Type-Options"))
+		MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	if (!MHD_get_response_header(resp, "Content-Security-Policy"))
+		MHD_add_response_header(resp, "Content-Security-Policy", HTTP_CSP_NONE);
 	ok = MHD_queue_response(r->conn, status, resp);
 	MHD_destroy_response(resp);
 	r->replied = 1;

@@ -88,8 +88,12 @@ int reply_errorf(struct req *r, unsigned status, const char *error, const char *
     __attribute__((format(printf, 4, 5)));
 int reply_data(struct req *r, unsigned status, const char *content_type, const void *data,
 	       size_t len);
-/* Takes the response (and destroys its reference). */
+/* Takes the response (and destroys its reference). Adds Cache-Control: no-store,
+ * X-Content-Type-Options: nosniff and Content-Security-Policy: HTTP_CSP_NONE
+ * where the response does not carry its own, so that each appears once. */
 int reply_response(struct req *r, unsigned status, struct MHD_Response *resp);
+/* The policy of every reply that is not one of the status page's HTML pages. */
+#define HTTP_CSP_NONE "default-src 'none'; frame-ancestors 'none'"
 
 const char *req_query(struct req *r, const char *key);
 const char *req_header(struct req *r, const char *name);

@@ -96,4 +96,25 @@ void harness_shout(const char *dir, char *out, size_t len, const char *fmt, ...)
 /* Milliseconds on a monotonic clock. */
 long long harness_now_ms(void);
 
+/* Raw HTTP (tests/harness/raw.c), for what a client library would normalise.
+ * harness_connect: a TCP connection to 127.0.0.1:port from source address src
+ * (any 127.x.y.z is loopback; NULL: the kernel's choice). Returns the fd or -1. */
+int harness_connect(int port, const char *src);
+/* Writes all of data. 0 or -1. */
+int harness_send(int fd, const char *data, size_t len);
+/* Appends what fd sends to out (bounded, NUL-terminated, kept from any earlier call)
+ * until needle shows up (NULL: until the peer closes), out is full or ms pass.
+ * Returns 1 when needle showed up (or out filled), -1 when the peer closed (or
+ * reset), 0 on the deadline. */
+int harness_read_until(int fd, char *out, size_t outlen, const char *needle, int ms);
+/* Sends the raw request req on a new connection from src (NULL: any) and reads
+ * until the server closes it, at most ms: the reply goes to out. Returns the
+ * status of the first reply, or -1 when none came. */
+int harness_raw(int port, const char *src, const char *req, char *out, size_t outlen, int ms);
+/* The status of the reply in text ("HTTP/1.1 200 ..."), or -1. */
+int harness_status(const char *reply);
+/* How many times header `name` (case-insensitive) appears in the head of the
+ * reply in text; the first value into value (bounded) when value is not NULL. */
+int harness_header_count(const char *reply, const char *name, char *value, size_t len);
+
 #endif
