@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -138,6 +139,8 @@ int reply_response(struct req *r, unsigned status, struct MHD_Response *resp)
 		MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
 	if (!MHD_get_response_header(resp, "Content-Security-Policy"))
 		MHD_add_response_header(resp, "Content-Security-Policy", HTTP_CSP_NONE);
+	if (r->close)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
 	ok = MHD_queue_response(r->conn, status, resp);
 	MHD_destroy_response(resp);
 	r->replied = 1;
@@ -408,6 +411,47 @@ static int run_handler(struct req *r)
 	return 0;
 }
 
+struct framing {
+	const char *length; /* the first Content-Length */
+	int conflict;	    /* another Content-Length that differs */
+	int chunked;	    /* a Transfer-Encoding */
+};
+
+static enum MHD_Result framing_scan(void *cls, enum MHD_ValueKind kind, const char *key,
+				    const char *value)
+{
+	struct framing *f = cls;
+
+	(void)kind;
+	if (!strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH)) {
+		if (f->length == NULL)
+			f->length = value ? value : "";
+		else if (strcmp(f->length, value ? value : ""))
+			f->conflict = 1;
+	} else if (!strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING)) {
+		f->chunked = 1;
+	}
+	return MHD_YES;
+}
+
+/* RFC 9112 6.3: two different Content-Lengths, or one with a Transfer-Encoding,
+ * leave the body's end ambiguous (libmicrohttpd takes the first, or the chunking),
+ * and what a proxy in front took for the rest could be served as a second request:
+ * 400, and the connection closes after it. Returns -1 when it replied. */
+static int framing_check(struct req *r)
+{
+	struct framing f = {NULL, 0, 0};
+
+	MHD_get_connection_values(r->conn, MHD_HEADER_KIND, framing_scan, &f);
+	if (!f.conflict && !(f.length && f.chunked))
+		return 0;
+	r->close = 1;
+	reply_error(r, 400, "ambiguous body length",
+		    json_string(f.conflict ? "two different Content-Length headers"
+					   : "both Content-Length and Transfer-Encoding"));
+	return -1;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
 				  const char *method, const char *version, const char *upload,
 				  size_t *upload_size, void **con_cls)
@@ -427,6 +471,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		r->method = method;
 		r->url = url;
 		r->start_us = mono_us();
+		if (framing_check(r) < 0)
+			return MHD_YES;
 		r->route = http_route_find(r, &known);
 		if (r->route == NULL) {
 			if (known)

@@ -59,6 +59,7 @@ struct req {
 	long long start_us;
 	int replied;
 	int parked;
+	int close;	 /* the reply ends the connection (Connection: close) */
 	char *cache_key; /* ROUTE_CACHE: where to keep the reply */
 	/* The handler's own state across a park, and how to free it. */
 	void *state;

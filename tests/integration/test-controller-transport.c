@@ -2,7 +2,8 @@
  * (issue 13): every reply carries Cache-Control, nosniff and a CSP exactly once
  * (the whole route table walked, anonymous and admin); Range per RFC 9110 14.2
  * (invalid ranges ignored, past-the-end last bytes clamped, 416 only for a first
- * byte past the end). Raw sockets throughout, so that nothing is normalised. */
+ * byte past the end); an ambiguous body length is a 400 that closes the
+ * connection. Raw sockets throughout, so that nothing is normalised. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -224,11 +225,71 @@ static void test_range(void **state)
 	assert_int_equal(raw("GET", path, NULL, "Range: bytes=10-20\r\n"), 416);
 }
 
+/* Sends req on a new connection; the whole stream until the server closes (the
+ * test fails when it does not within 10 s) into reply. */
+static void raw_until_closed(const char *req)
+{
+	int fd = harness_connect(ctl.port, NULL);
+
+	assert_true(fd >= 0);
+	assert_int_equal(harness_send(fd, req, strlen(req)), 0);
+	reply[0] = '\0';
+	if (harness_read_until(fd, reply, sizeof(reply), NULL, 10000) != -1)
+		fail_msg("the connection stayed open after\n%s", reply);
+	close(fd);
+}
+
+static int replies_in(const char *text)
+{
+	int n = 0;
+
+	for (; (text = strstr(text, "HTTP/1.1 ")) != NULL; text++)
+		n++;
+	return n;
+}
+
+/* Finding 16: a body whose end is ambiguous is refused and the connection closed,
+ * so that nothing after it is taken for a second request. */
+static void test_content_length(void **state)
+{
+	static const char smuggled[] = "GET /api/v1/version HTTP/1.1\r\nHost: x\r\n\r\n";
+	char req[1024];
+
+	(void)state;
+	snprintf(req, sizeof(req),
+		 "POST /api/v1/poke HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n"
+		 "Content-Length: %zu\r\n\r\n{}%s",
+		 2 + strlen(smuggled), smuggled);
+	raw_until_closed(req);
+	assert_int_equal(harness_status(reply), 400);
+	assert_non_null(strstr(reply, "ambiguous body length"));
+	assert_int_equal(replies_in(reply), 1);
+	/* the other order */
+	snprintf(req, sizeof(req),
+		 "POST /api/v1/poke HTTP/1.1\r\nHost: x\r\nContent-Length: %zu\r\n"
+		 "Content-Length: 2\r\n\r\n{}%s",
+		 2 + strlen(smuggled), smuggled);
+	raw_until_closed(req);
+	assert_int_equal(harness_status(reply), 400);
+	assert_int_equal(replies_in(reply), 1);
+	/* Content-Length with Transfer-Encoding */
+	snprintf(req, sizeof(req),
+		 "POST /api/v1/poke HTTP/1.1\r\nHost: x\r\nContent-Length: %zu\r\n"
+		 "Transfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n%s",
+		 strlen("2\r\n{}\r\n0\r\n\r\n"), smuggled);
+	raw_until_closed(req);
+	assert_int_equal(harness_status(reply), 400);
+	assert_int_equal(replies_in(reply), 1);
+	/* the same length twice is one length: the request goes on (401: no token) */
+	assert_int_equal(raw("POST", "/api/v1/poke", NULL, "Content-Length: 0\r\n"), 401);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_headers_once),
 	    cmocka_unit_test(test_range),
+	    cmocka_unit_test(test_content_length),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
