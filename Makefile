@@ -14,7 +14,7 @@ PKGS := libmicrohttpd libcurl jansson yaml-0.1 sqlite3 libgit2 libserialport lib
 	libusb-1.0 libcrypto gmime-3.0
 WARN := -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes -Wformat=2 -Wvla
 CFLAGS ?= -O2 -g
-XCFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) -Ilib -MMD -MP $(PKG_CFLAGS)
+XCFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) -Ilib -I$(GEN) -MMD -MP $(PKG_CFLAGS)
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
 
@@ -55,6 +55,24 @@ FUZZ_BIN := $(patsubst tests/fuzz/%.c,$(BUILD)/tests/fuzz/%,$(FUZZ_SRC))
 # Helpers of the browser tests (a simulated lab); not tests themselves.
 BROWSER_BIN := $(patsubst tests/browser/%.c,$(BUILD)/tests/browser/%,$(BROWSER_SRC))
 
+# Generated sources: one source for each fact. The netboot built-ins are
+# hypervisor/boot/NAME.template as the C string NAME_template in $(GEN)/NAME-template.h:
+# the comment lines go (a first "#!" line stays), the rest is kept byte for byte
+# (tests/unit/test-agent-netboot.c checks that the agent's scripts equal the templates').
+GEN = $(BUILD)/gen
+GEN_TEMPLATES := $(patsubst hypervisor/boot/%.template,%,$(wildcard hypervisor/boot/*.template))
+$(GEN)/%-template.h: hypervisor/boot/%.template
+	@mkdir -p $(@D)
+	@echo "  GEN     $@"
+	@{ echo '/* Generated from $< by the Makefile: edit the template, not this file. */'; \
+	  echo 'static const char $*_template[] ='; \
+	  sed -e '/^#!/!{/^#/d;}' -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/\t/\\t/g' \
+	      -e 's/?/\\?/g' -e 's/.*/    "&\\n"/' $<; \
+	  echo '    ;'; } >$@.tmp && mv $@.tmp $@
+# The netboot backends include their template (the first build has no .d files yet).
+$(foreach t,$(GEN_TEMPLATES),$(eval $(call obj,lab-agent/netboot-$(t).c) \
+	$(BUILD)/fuzz/obj/lab-agent/netboot-$(t).o: $(GEN)/$(t)-template.h))
+
 .SECONDARY:
 .PHONY: all tests deps check check-run format analyze bench bench-bisect fuzz clean demo
 all: $(PROGRAMS)
@@ -88,7 +106,7 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(HARNESS_A) $(ALL_A)
 # libFuzzer targets: every part compiled again by clang with ASan+UBSan coverage.
 FZ := $(BUILD)/fuzz
 FZ_SAN := -fsanitize=address,undefined
-FZ_CFLAGS = -std=c11 -D_GNU_SOURCE -g -O1 -Ilib $(PKG_CFLAGS) -fsanitize=fuzzer-no-link $(FZ_SAN)
+FZ_CFLAGS = -std=c11 -D_GNU_SOURCE -g -O1 -Ilib -I$(GEN) $(PKG_CFLAGS) -fsanitize=fuzzer-no-link $(FZ_SAN)
 $(FZ)/obj/%.o: %.c
 	@mkdir -p $(@D)
 	clang $(FZ_CFLAGS) -c -o $@ $<

@@ -115,18 +115,20 @@ cp "$payloads/dom0-kernel" "$payloads/dom0-initrd" "$tftp/"
 
 # fill TEMPLATE NAME=VALUE...: replace each ${NAME}; any ${xenci_...} left over
 # is a placeholder nobody filled, which is an error.
+# The value is quoted: bash 5.2 reads '&' in an unquoted replacement as the match.
+# The agent's netboot_fill gives the same result (tests/unit/test-agent-netboot.c).
 fill() {
-	local text name value left
-	text=$(<"$1")
+	local template=$1 text name value left
+	text=$(<"$template")
 	shift
 	for kv in "$@"; do
 		name=${kv%%=*}
 		value=${kv#*=}
-		text=${text//"\${$name}"/$value}
+		text=${text//"\${$name}"/"$value"}
 	done
 	# shellcheck disable=SC2016 # a literal ${ in the pattern
 	left=$(grep -o '\${xenci_[A-Za-z0-9_]*}' <<<"$text" | sort -u | tr '\n' ' ' || true)
-	[ -z "$left" ] || die "$1: unfilled placeholders: $left"
+	[ -z "$left" ] || die "$template: unfilled placeholders: $left"
 	printf '%s\n' "$text"
 }
 vars=(

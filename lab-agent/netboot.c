@@ -33,14 +33,13 @@ int netboot_section_check(struct vctx *ctx, const json_t *parent, const char *ke
 				     path);
 }
 
-int netboot_fill(struct buf *out, const char *tmpl, const char *const *names,
-		 const char *const *values)
+int netboot_expand(struct buf *out, const char *tmpl, netboot_lookup_fn *lookup, void *arg,
+		   netboot_put_fn *put)
 {
 	const char *p = tmpl;
 
 	while (*p) {
-		const char *d = strstr(p, "${"), *e;
-		size_t i;
+		const char *d = strstr(p, "${"), *e, *v;
 
 		if (d == NULL)
 			return buf_puts(out, p);
@@ -49,19 +48,43 @@ int netboot_fill(struct buf *out, const char *tmpl, const char *const *names,
 		e = strchr(d + 2, '}');
 		if (e == NULL)
 			return buf_puts(out, d);
-		for (i = 0; names[i]; i++)
-			if (strlen(names[i]) == (size_t)(e - d - 2) &&
-			    !strncmp(names[i], d + 2, (size_t)(e - d - 2)))
-				break;
-		if (names[i]) {
-			if (buf_puts(out, values[i] ? values[i] : "") < 0)
+		v = lookup(arg, d + 2, (size_t)(e - d - 2));
+		if (v == NULL) {
+			/* Not ours: keep the '$' and look again from the '{', so that
+			 * "${x${name}" fills ${name} as boot-test.sh's fill() does. */
+			if (buf_putc(out, '$') < 0)
 				return -ENOSPC;
-		} else if (buf_append(out, d, (size_t)(e + 1 - d)) < 0) {
-			return -ENOSPC;
+			p = d + 1;
+			continue;
 		}
+		if ((put ? put(out, v) : buf_puts(out, v)) < 0)
+			return -ENOSPC;
 		p = e + 1;
 	}
 	return 0;
+}
+
+struct pairs {
+	const char *const *names, *const *values;
+};
+
+static const char *pairs_lookup(void *arg, const char *name, size_t len)
+{
+	const struct pairs *pv = arg;
+	size_t i;
+
+	for (i = 0; pv->names[i]; i++)
+		if (strlen(pv->names[i]) == len && !strncmp(pv->names[i], name, len))
+			return pv->values[i] ? pv->values[i] : "";
+	return NULL;
+}
+
+int netboot_fill(struct buf *out, const char *tmpl, const char *const *names,
+		 const char *const *values)
+{
+	struct pairs pv = {names, values};
+
+	return netboot_expand(out, tmpl, pairs_lookup, &pv, NULL);
 }
 
 int netboot_template(char **tmpl, const struct board *b, const char *builtin, char *err,

@@ -33,8 +33,22 @@ int netboot_section_check(struct vctx *ctx, const json_t *parent, const char *ke
 extern const struct netboot_ops netboot_ipxe_ops, netboot_uboot_ops, netboot_pxelinux_ops,
     netboot_grub_ops;
 
-/* Replaces ${NAME} for the NAME=VALUE pairs given (names NULL-terminated) and
- * leaves every other ${...} alone. Returns 0, or -ENOSPC past out's bound. */
+/* The one ${NAME} filler of the agent (boot scripts, boot arguments, power
+ * commands); hypervisor/boot-test.sh's fill() gives the same result on the boot
+ * templates (tests/unit/test-agent-netboot.c). */
+/* The value of ${NAME} (name: len bytes, not NUL-terminated), borrowed until the
+ * next call; NULL leaves that ${...} as it is. */
+typedef const char *netboot_lookup_fn(void *arg, const char *name, size_t len);
+/* Appends value to out as the output needs it (escaped); 0 or -ENOSPC. */
+typedef int netboot_put_fn(struct buf *out, const char *value);
+/* Appends tmpl to out with each ${NAME} that lookup knows replaced by its value
+ * (through put, or as it is when put is NULL); every other ${...} stays, and the
+ * search goes on inside it ("${x${NAME}" fills ${NAME}). Values are not searched
+ * again. Returns 0, or -ENOSPC past out's bound. */
+int netboot_expand(struct buf *out, const char *tmpl, netboot_lookup_fn *lookup, void *arg,
+		   netboot_put_fn *put);
+/* netboot_expand for the NAME=VALUE pairs given (names NULL-terminated; a NULL
+ * value is ""). */
 int netboot_fill(struct buf *out, const char *tmpl, const char *const *names,
 		 const char *const *values);
 /* Reads the board's own template (netboot.template) or returns the built-in

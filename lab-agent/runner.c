@@ -53,66 +53,64 @@ static void log_sink(void *arg, const void *p, size_t n)
 	sender_wrote(s->snd, s->sa->written);
 }
 
-static void escape_value(struct buf *out, const char *v)
+/* Boot arguments are one word per value: spaces and double quotes percent-escaped. */
+static int escape_value(struct buf *out, const char *v)
 {
 	for (; *v; v++) {
-		if (*v == ' ')
-			buf_puts(out, "%20");
-		else if (*v == '"')
-			buf_puts(out, "%22");
-		else
-			buf_putc(out, *v);
+		int rc = *v == ' '   ? buf_puts(out, "%20")
+			 : *v == '"' ? buf_puts(out, "%22")
+				     : buf_putc(out, *v);
+
+		if (rc < 0)
+			return rc;
 	}
+	return 0;
+}
+
+struct boot_arg_env {
+	const json_t *bi;
+	const char *arch, *board;
+	char attempt[32];
+};
+
+/* ${attempt}, ${board}, ${arch} and any string of the attempt's build_info. */
+static const char *boot_arg_lookup(void *arg, const char *name, size_t len)
+{
+	const struct boot_arg_env *env = arg;
+	char key[64];
+
+	if (len >= sizeof(key))
+		return NULL;
+	memcpy(key, name, len);
+	key[len] = '\0';
+	if (!strcmp(key, "attempt"))
+		return env->attempt;
+	if (!strcmp(key, "board"))
+		return env->board;
+	if (!strcmp(key, "arch"))
+		return jstr(env->bi, "arch", env->arch);
+	if (json_is_string(json_object_get(env->bi, key)))
+		return jstr(env->bi, key, "");
+	return NULL;
 }
 
 char *runner_boot_args(const json_t *attempt, const char *board, const char *which)
 {
 	const json_t *boot = json_object_get(json_object_get(attempt, "job"), "boot");
-	const json_t *bi = json_object_get(attempt, "build_info");
 	const char *arch = jstr(attempt, "arch", "");
 	const json_t *per = json_object_get(json_object_get(boot, "arch"), arch);
+	struct boot_arg_env env = {json_object_get(attempt, "build_info"), arch, board, ""};
 	struct buf raw = BUF_INIT(65536), out = BUF_INIT(65536);
-	const char *p;
-	char num[32];
+	char *s;
 
 	buf_puts(&raw, jstr(boot, which, ""));
 	if (jstr(per, which, NULL))
 		buf_printf(&raw, "%s%s", raw.len ? " " : "", jstr(per, which, ""));
-	snprintf(num, sizeof(num), "%lld", jint(attempt, "id", 0));
-	for (p = buf_cstr(&raw); *p;) {
-		const char *e;
-
-		if (p[0] == '$' && p[1] == '{' && (e = strchr(p, '}')) != NULL) {
-			char name[64];
-			const char *val = NULL;
-			size_t n = (size_t)(e - p - 2);
-
-			if (n < sizeof(name)) {
-				memcpy(name, p + 2, n);
-				name[n] = '\0';
-				if (!strcmp(name, "attempt"))
-					val = num;
-				else if (!strcmp(name, "board"))
-					val = board;
-				else if (!strcmp(name, "arch"))
-					val = jstr(bi, "arch", arch);
-				else if (json_is_string(json_object_get(bi, name)))
-					val = jstr(bi, name, "");
-			}
-			if (val) {
-				escape_value(&out, val);
-				p = e + 1;
-				continue;
-			}
-		}
-		buf_putc(&out, *p++);
-	}
+	snprintf(env.attempt, sizeof(env.attempt), "%lld", jint(attempt, "id", 0));
+	netboot_expand(&out, buf_cstr(&raw), boot_arg_lookup, &env, escape_value);
 	buf_release(&raw);
-	{
-		char *s = buf_detach(&out, NULL);
-
-		return s ? s : xstrdup("");
-	}
+	s = buf_detach(&out, NULL);
+	return s ? s : xstrdup("");
 }
 
 /* Fetches and links every artifact of the attempt into the TFTP folder. */

@@ -1,6 +1,8 @@
 /* The netboot script generators: template filling, iPXE, U-Boot (with a real
  * mkimage), PXELINUX and GRUB per-MAC files, a board's own template, and the
- * boot arguments built from the job. */
+ * boot arguments built from the job. One source for the boot templates: the
+ * agent's built-in scripts are hypervisor/boot/NAME.template without comments, and
+ * boot-test.sh's fill() gives what the agent's filler gives. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -18,6 +20,7 @@
 #include "../../lab-agent/board.h"
 #include "../../lab-agent/netboot.h"
 #include "../../lab-agent/runner.h"
+#include "../harness/harness.h"
 
 static char *slurp(const char *path, size_t *len)
 {
@@ -211,6 +214,117 @@ static void test_own_template(void **state)
 	board_release(&b);
 }
 
+static const char *const tmpl_names[] = {"xenci_xen",	      "xenci_xen_args",
+					 "xenci_dom0_kernel", "xenci_dom0_args",
+					 "xenci_dom0_initrd", "xenci_xen_addr",
+					 "xenci_kernel_addr", "xenci_initrd_addr",
+					 "xenci_fdt_addr",    NULL};
+/* Words that a filler could get wrong: spaces, '&' and '\' (bash's replacement
+ * specials), a '%' escape, a '$' and a variable that is not a placeholder. */
+static const char *const tmpl_values[] = {
+    "xen",	   "console=com1 a&b c\\d dom0_mem=512M",
+    "dom0-kernel", "console=hvc0 xenci.changeset=Thu%20Nov $HOME",
+    "dom0-initrd", "0x40400000",
+    "0x41000000",  "0x44000000",
+    "${fdt_addr}", NULL};
+
+/* The template file hypervisor/boot/NAME.template (malloc'd). */
+static char *template_path(const char *name)
+{
+	char *rel = xasprintf("%s/hypervisor/boot/%s.template", harness_root(), name);
+	char *abs = realpath(rel, NULL);
+
+	assert_non_null(abs);
+	free(rel);
+	return abs;
+}
+
+/* text without its comment lines (those starting with '#' but not "#!"). */
+static char *strip_comments(const char *text)
+{
+	struct buf out = BUF_INIT(0);
+	const char *p = text, *nl;
+
+	for (; *p; p = nl) {
+		nl = strchr(p, '\n');
+		nl = nl ? nl + 1 : p + strlen(p);
+		if (p[0] != '#' || p[1] == '!')
+			buf_append(&out, p, (size_t)(nl - p));
+	}
+	return buf_detach(&out, NULL);
+}
+
+/* The agent's script for backend with its built-in template, and with the
+ * template file in its place: equal but for the file's comments. */
+static void check_builtin(const char *arch, const char *backend, const char *script)
+{
+	struct board b;
+	char err[256], *p = xasprintf("%s/%s", tmpdir, script), *builtin, *from_file, *want;
+
+	board_init(&b, arch, backend, NULL);
+	assert_int_equal(b.netboot->write(&b, &vars, err, sizeof(err)), 0);
+	builtin = slurp(p, NULL);
+	board_release(&b);
+	board_init(&b, arch, backend, json_pack("{s:s}", "template", template_path(backend)));
+	assert_int_equal(b.netboot->write(&b, &vars, err, sizeof(err)), 0);
+	from_file = slurp(p, NULL);
+	board_release(&b);
+	want = strip_comments(from_file);
+	assert_non_null(builtin);
+	assert_true(strlen(want) > 100);
+	assert_string_equal(builtin, want);
+	assert_string_not_equal(from_file, want); /* the file has comments to drop */
+	free(want);
+	free(from_file);
+	free(builtin);
+	free(p);
+}
+
+static void test_builtins_are_the_templates(void **state)
+{
+	(void)state;
+	check_builtin("x86_64", "ipxe", "boot.ipxe");
+	check_builtin("arm64", "uboot", "boot.scr");
+}
+
+/* hypervisor/boot-test.sh's fill() and the agent's netboot_fill agree on both
+ * templates, comments included. */
+static void test_shell_fill_agrees(void **state)
+{
+	static const char *const backends[] = {"ipxe", "uboot"};
+	size_t t, i;
+
+	(void)state;
+	for (t = 0; t < 2; t++) {
+		char *path = template_path(backends[t]), *text = slurp(path, NULL);
+		char *script = xasprintf("%s/hypervisor/boot-test.sh", harness_root());
+		char *argv[16], out[16384];
+		struct buf want = BUF_INIT(0);
+		size_t n = 0;
+
+		assert_non_null(text);
+		argv[n++] = "/bin/bash";
+		argv[n++] = "-c";
+		argv[n++] = "set -euo pipefail; die() { echo \"$*\" >&2; exit 1; }; "
+			    "eval \"$(sed -n '/^fill() {/,/^}/p' \"$0\")\"; fill \"$@\"";
+		argv[n++] = script;
+		argv[n++] = path;
+		for (i = 0; tmpl_names[i]; i++)
+			argv[n++] = xasprintf("%s=%s", tmpl_names[i], tmpl_values[i]);
+		argv[n] = NULL;
+		assert_int_equal(harness_run(argv, out, sizeof(out)), 0);
+		assert_int_equal(netboot_fill(&want, text, tmpl_names, tmpl_values), 0);
+		assert_null(strstr(buf_cstr(&want), "${xenci_"));
+		assert_string_equal(out, buf_cstr(&want));
+		for (i = 5; i < n; i++)
+			free(argv[i]);
+		buf_release(&want);
+		free(script);
+		free(text);
+		free(path);
+	}
+}
+
 static void test_unwritable_tftp(void **state)
 {
 	struct board b;
@@ -259,6 +373,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_pxelinux_grub, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_own_template, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_unwritable_tftp, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_builtins_are_the_templates, setup, teardown),
+	    cmocka_unit_test(test_shell_fill_agrees),
 	    cmocka_unit_test(test_boot_args),
 	};
 
