@@ -13,6 +13,7 @@
 #             end → test claim, verdict → the controller has the result
 # Figures only (medians); target: total ≤ 30 s.
 set -uo pipefail
+# shellcheck source=tests/e2e/lib-e2e.sh
 . "$(dirname "$0")/../e2e/lib-e2e.sh"
 
 runs=${BENCH_E2E_RUNS:-3}

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by tests/e2e/test-*.sh and tests/bench/bench-e2e.sh (bash): a real
 # controller watching branch `ci` of a scratch clone of hypervisor/xen, and one
 # real agent that builds and runs both QEMU boards. Every process it starts is
@@ -10,11 +11,34 @@
 #   wait_flight ID S     until no attempt of flight ID is waiting/queued/running
 #   attempt_of ID KIND ARCH|BOARD, log_of ATTEMPT, api PATH
 #   e2e_stop_agent       SIGTERM and wait for the agent
+#   e2e_head_flight WHAT branch ci at the clone's head, poke it, wait (600 s);
+#                        sets f1 and prints how long it took
+#   ok, bad, check WHAT COMMAND..., finish
+#                        count passes and failures; finish prints
+#                        "N passed, N failed" and exits (1 on any failure).
+#                        e2e_fatal (what e2e_die calls) counts one failure and
+#                        finishes; a script may define its own after sourcing.
 
 root=${XENCI_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 build=${XENCI_BUILD:-$root/build}
 pids=()
 T=$(mktemp -d /tmp/xenci-e2e.XXXXXX)
+passed=0
+failed=0
+
+ok() { passed=$((passed + 1)); echo "ok - $*"; }
+bad() { failed=$((failed + 1)); echo "FAIL - $*"; }
+check() { # description command...
+	local what=$1
+	shift
+	if "$@"; then ok "$what"; else bad "$what"; fi
+}
+finish() {
+	echo "$passed passed, $failed failed"
+	((failed == 0))
+	exit $?
+}
+e2e_fatal() { failed=$((failed + 1)); finish; }
 
 e2e_cleanup() {
 	local p
@@ -48,7 +72,6 @@ api() { curl -sf --max-time 30 "$url/api/v1/$1"; }
 log_of() { curl -sf --max-time 30 "$url/attempts/$1/raw"; }
 
 e2e_setup() {
-	local tok_out
 	# The tree under test: import it (apt) when missing.
 	if [[ ! -d $root/hypervisor/xen/.git ]]; then
 		echo "# hypervisor/xen is missing: make hypervisor"
@@ -100,7 +123,7 @@ limits: {claim_wait_ms: 1000, heartbeat_s: 2}
 EOF
 	XENCI_HYPERVISOR_DIR=$root/hypervisor "$build/xenci-agent" -v "$T/agent.yaml" >"$T/agent.log" 2>&1 &
 	agent_pid=$!
-	pids+=($agent_pid)
+	pids+=("$agent_pid")
 	for _ in $(seq 100); do
 		[[ $(api boards/qemu-arm64 | jq -r .state 2>/dev/null) == idle ]] &&
 			[[ $(api boards/qemu-x86_64 | jq -r .state 2>/dev/null) == idle ]] && break
@@ -143,6 +166,14 @@ cancel_bisections() {
 		curl -sf -o /dev/null -X POST -H "Authorization: Bearer $admin_tok" \
 			"$url/api/v1/bisections/$b/cancel"
 	done
+}
+
+e2e_head_flight() {
+	local t0=$SECONDS
+	git -C "$T/xen" branch ci "$base"
+	f1=$(poke new) || e2e_die "poke of the new branch made no flight"
+	wait_flight "$f1" 600 || bad "flight $f1 ($1) ended"
+	echo "# flight $f1 ($1 ${base:0:7}) took $((SECONDS - t0)) s"
 }
 
 e2e_stop_agent() {

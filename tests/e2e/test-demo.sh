@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2016 # bash -c '...' "$x": the single quotes are meant
 # make demo, non-interactively: demo/run.sh with DEMO_EXIT_AFTER_FLIGHT=1 on a free
 # port, a scratch folder and a scratch clone of hypervisor/xen (the demo's push gate
 # writes a ref). Checks that the flight passed on both boards, that the page answered,
 # and that the demo left no process behind.
 set -uo pipefail
 root=${XENCI_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
-build=${XENCI_BUILD:-$root/build}
 T=$(mktemp -d /tmp/xenci-demo.XXXXXX)
 trap 'rm -rf "$T"' EXIT
 pass=0

@@ -1,4 +1,5 @@
 #!/bin/bash
+# shellcheck disable=SC2016 # bash -c '...' "$x": the single quotes are meant
 # A real-Xen bisection end to end (controller/bisect*.c, docs/bisection.md): a real
 # controller watching a scratch clone of hypervisor/xen, one real agent that builds
 # and runs both QEMU boards, jobs/xen-smoke.yaml.
@@ -14,35 +15,16 @@
 # Setup and helpers: tests/e2e/lib-e2e.sh.
 set -uo pipefail
 
-passed=0
-failed=0
 UNBUILDABLE=8 # the first split of 16: the search meets it
 CULPRIT=11
 budget=${BISECT_BUDGET_S:-480}
+# shellcheck source=tests/e2e/lib-e2e.sh
 . "$(dirname "$0")/lib-e2e.sh"
-
-ok() { passed=$((passed + 1)); echo "ok - $*"; }
-bad() { failed=$((failed + 1)); echo "FAIL - $*"; }
-check() { # description command...
-	local what=$1
-	shift
-	if "$@"; then ok "$what"; else bad "$what"; fi
-}
-finish() {
-	echo "$passed passed, $failed failed"
-	((failed == 0))
-	exit $?
-}
-e2e_fatal() { failed=$((failed + 1)); finish; }
 
 e2e_setup
 
 # 1. the good head
-git -C "$T/xen" branch ci "$base"
-t0=$SECONDS
-f1=$(poke new) || e2e_die "poke of the new branch made no flight"
-wait_flight "$f1" 600 || bad "flight $f1 (head) ended"
-echo "# flight $f1 (good head ${base:0:7}) took $((SECONDS - t0)) s"
+e2e_head_flight "good head"
 for board in qemu-x86_64 qemu-arm64; do
 	a=$(attempt_of "$f1" test "$board")
 	check "head: $board passes ($(jq -r .reason <<<"$a"))" test "$(jq -r .state <<<"$a")" = pass

@@ -1,4 +1,5 @@
 #!/bin/bash
+# shellcheck disable=SC2016 # bash -c '...' "$x": the single quotes are meant
 # End to end with real parts only: a real controller watching a scratch clone
 # of hypervisor/xen, one real agent that builds (lab-agent/builder.c: manifest
 # + blobs from the controller, hypervisor/build.sh, artifacts by sha256) and
@@ -16,32 +17,13 @@
 # Setup and helpers: tests/e2e/lib-e2e.sh.
 set -uo pipefail
 
-passed=0
-failed=0
+# shellcheck source=tests/e2e/lib-e2e.sh
 . "$(dirname "$0")/lib-e2e.sh"
-
-ok() { passed=$((passed + 1)); echo "ok - $*"; }
-bad() { failed=$((failed + 1)); echo "FAIL - $*"; }
-check() { # description command...
-	local what=$1
-	shift
-	if "$@"; then ok "$what"; else bad "$what"; fi
-}
-finish() {
-	echo "$passed passed, $failed failed"
-	((failed == 0))
-	exit $?
-}
-e2e_fatal() { failed=$((failed + 1)); finish; }
 
 e2e_setup
 
 # 1. HEAD passes on both boards
-git -C "$T/xen" branch ci "$base"
-t0=$SECONDS
-f1=$(poke new) || e2e_die "poke of the new branch made no flight"
-wait_flight "$f1" 600 || bad "flight $f1 (HEAD) ended"
-echo "# flight $f1 (HEAD $base) took $((SECONDS - t0)) s"
+e2e_head_flight "HEAD"
 for arch in x86_64 arm64; do
 	b=$(attempt_of "$f1" build "$arch")
 	check "HEAD: $arch build passes ($(jq -r .reason <<<"$b"))" test "$(jq -r .state <<<"$b")" = pass
@@ -136,7 +118,7 @@ done
 sed -i "s|^boards: .*|boards: [$T/noboot/x86_64.yaml, $T/noboot/arm64.yaml]|" "$T/agent.yaml"
 XENCI_HYPERVISOR_DIR=$root/hypervisor "$build/xenci-agent" -v "$T/agent.yaml" >>"$T/agent.log" 2>&1 &
 agent_pid=$!
-pids+=($agent_pid)
+pids+=("$agent_pid")
 for _ in $(seq 100); do
 	[[ $(api boards/noboot-arm64 | jq -r .state 2>/dev/null) == idle ]] && break
 	sleep 0.1
