@@ -11,7 +11,8 @@
 #define LOG_CHUNK_MAX	 (1024 * 1024)
 #define ARTIFACT_MAX	 (512LL * 1024 * 1024)
 
-/* The shapes of the JSON bodies (docs/api.md, schema/agent-protocol.json). */
+/* The shapes of the JSON bodies: these tables are the one source (members, types,
+ * required, bounds); docs/api.md describes them. */
 extern const struct vfield api_declare_fields[];
 extern const struct vfield api_claim_fields[];
 extern const struct vfield api_heartbeat_fields[];

@@ -37,7 +37,7 @@ install: $(PROGRAMS)
 		$(DESTDIR)$(MANDIR)/man8/
 	$(INSTALL) -m 644 $(wildcard web/*.css web/*.js) $(DESTDIR)$(SHAREDIR)/web/
 	$(INSTALL) -m 644 $(wildcard jobs/*.yaml) $(DESTDIR)$(SHAREDIR)/jobs/
-	$(INSTALL) -m 644 $(wildcard schema/*.sql schema/*.json) $(DESTDIR)$(SHAREDIR)/schema/
+	$(INSTALL) -m 644 $(wildcard schema/*.sql) $(DESTDIR)$(SHAREDIR)/schema/
 	$(INSTALL) -m 644 $(wildcard boards/*.yaml) $(DESTDIR)$(SHAREDIR)/boards/
 	$(INSTALL) -m 644 $(wildcard boards/examples/*) $(DESTDIR)$(SHAREDIR)/boards/examples/
 	for f in $(HYPERVISOR_FILES); do \
