@@ -8,28 +8,6 @@
 #include "db-tokens.h"
 #include "hash.h"
 
-static const char *const role_names[] = {
-    [ROLE_NONE] = "anonymous",
-    [ROLE_USER] = "user",
-    [ROLE_AGENT] = "agent",
-    [ROLE_ADMIN] = "admin",
-};
-
-const char *role_name(enum role r)
-{
-	return role_names[r];
-}
-
-enum role role_parse(const char *s)
-{
-	int i;
-
-	for (i = ROLE_USER; s && i <= ROLE_ADMIN; i++)
-		if (!strcmp(s, role_names[i]))
-			return (enum role)i;
-	return ROLE_NONE;
-}
-
 int name_valid(const char *s)
 {
 	size_t n;
@@ -53,12 +31,13 @@ int token_create(char *out, size_t outlen, long long *id, enum role role, const 
 		return -EINVAL;
 	if (token_generate(out, outlen, "xci_") < 0 || sha256_hex(hash, out, strlen(out)) < 0)
 		return -EIO;
-	return db_token_insert(id, hash, role_name(role), agent, name);
+	return db_token_insert(id, hash, role, agent, name);
 }
 
 int auth_check(struct auth *a, const char *header)
 {
 	char hash[SHA256_HEX_LEN + 1];
+	struct db_token t;
 	const char *tok;
 	size_t n;
 
@@ -75,9 +54,10 @@ int auth_check(struct auth *a, const char *header)
 		return -EACCES;
 	if (sha256_hex(hash, tok, n) < 0)
 		return -EACCES;
-	if (db_token_lookup(a, hash) < 0) {
-		memset(a, 0, sizeof(*a));
+	if (db_token_lookup(&t, hash) < 0)
 		return -EACCES;
-	}
+	a->role = t.role;
+	a->token_id = t.id;
+	snprintf(a->agent, sizeof(a->agent), "%s", t.agent);
 	return 0;
 }

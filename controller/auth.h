@@ -5,10 +5,9 @@
 
 #include <stddef.h>
 
-enum role { ROLE_NONE = 0, ROLE_USER, ROLE_AGENT, ROLE_ADMIN };
+#include "roles.h"
 
-#define AGENT_NAME_MAX 64
-#define TOKEN_MAX      128
+#define TOKEN_MAX 128
 
 struct auth {
 	enum role role;
@@ -16,9 +15,6 @@ struct auth {
 	char agent[AGENT_NAME_MAX + 1]; /* role agent: the agent it is bound to */
 };
 
-const char *role_name(enum role r);
-/* ROLE_NONE for an unknown name. */
-enum role role_parse(const char *s);
 /* 1 when s is a valid agent or board name: [A-Za-z0-9._-], 1..64 characters. */
 int name_valid(const char *s);
 

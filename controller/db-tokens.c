@@ -28,13 +28,13 @@ void db_tokens_finalize(void)
 	db_finalize(st, Q_N);
 }
 
-int db_token_insert(long long *id, const char *hash, const char *role, const char *agent,
+int db_token_insert(long long *id, const char *hash, enum role role, const char *agent,
 		    const char *name)
 {
 	sqlite3_stmt *s = db_use(st[Q_INSERT]);
 
 	db_bind_text(s, 1, hash);
-	db_bind_text(s, 2, role);
+	db_bind_text(s, 2, role_name(role));
 	db_bind_text(s, 3, agent);
 	db_bind_text(s, 4, name);
 	sqlite3_bind_int64(s, 5, now_ms());
@@ -44,12 +44,13 @@ int db_token_insert(long long *id, const char *hash, const char *role, const cha
 	return 0;
 }
 
-int db_token_lookup(struct auth *a, const char *hash)
+int db_token_lookup(struct db_token *t, const char *hash)
 {
 	sqlite3_stmt *s = db_use(st[Q_LOOKUP]);
 	const char *stored, *agent;
 	int rc = -ENOENT;
 
+	memset(t, 0, sizeof(*t));
 	db_bind_text(s, 1, hash);
 	if (sqlite3_step(s) != SQLITE_ROW)
 		goto out;
@@ -59,11 +60,13 @@ int db_token_lookup(struct auth *a, const char *hash)
 	if (stored == NULL || strlen(stored) != SHA256_HEX_LEN ||
 	    !secret_equal(stored, hash, SHA256_HEX_LEN))
 		goto out;
-	a->token_id = sqlite3_column_int64(s, 0);
-	a->role = role_parse((const char *)sqlite3_column_text(s, 1));
+	t->id = sqlite3_column_int64(s, 0);
+	t->role = role_parse((const char *)sqlite3_column_text(s, 1));
 	agent = (const char *)sqlite3_column_text(s, 2);
-	snprintf(a->agent, sizeof(a->agent), "%s", agent ? agent : "");
-	rc = a->role == ROLE_NONE ? -ENOENT : 0;
+	snprintf(t->agent, sizeof(t->agent), "%s", agent ? agent : "");
+	rc = t->role == ROLE_NONE ? -ENOENT : 0;
+	if (rc < 0)
+		memset(t, 0, sizeof(*t));
 out:
 	sqlite3_reset(s);
 	return rc;

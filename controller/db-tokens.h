@@ -2,12 +2,22 @@
 #ifndef XENCI_DB_TOKENS_H
 #define XENCI_DB_TOKENS_H
 
-#include "auth.h"
+#include "roles.h"
 
-int db_token_insert(long long *id, const char *hash, const char *role, const char *agent,
+/* One unrevoked token as stored. */
+struct db_token {
+	long long id;
+	enum role role;
+	char agent[AGENT_NAME_MAX + 1]; /* "" unless role is ROLE_AGENT */
+};
+
+/* Stores a token's hash with its role (not ROLE_NONE), agent (or NULL) and name.
+ * Returns 0 and the new row's id in *id, or -EIO. */
+int db_token_insert(long long *id, const char *hash, enum role role, const char *agent,
 		    const char *name);
-/* Fills a for the unrevoked token whose hash is hash: 0, or -ENOENT. */
-int db_token_lookup(struct auth *a, const char *hash);
+/* Fills t for the unrevoked token whose hash is hash: 0, or -ENOENT (t is then
+ * cleared). */
+int db_token_lookup(struct db_token *t, const char *hash);
 /* Revokes token id: 0, or -ENOENT when there is no such unrevoked token. */
 int db_token_revoke(long long id);
 
