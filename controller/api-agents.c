@@ -134,7 +134,7 @@ int api_agent_declare(struct req *r)
 	json_decref(names);
 	reply = json_pack("{s:i, s:o}", "protocol", PROTOCOL_VERSION, "boards",
 			  db_boards_of_agent(agent_id));
-	sched_wake_events();
+	park_wake(PARK_EVENTS, 0);
 	return reply_json(r, 200, reply);
 fail:
 	db_rollback();
@@ -150,19 +150,74 @@ const struct vfield api_claim_fields[] = {
     {.name = NULL},
 };
 
+/* A parked claim: the agent's free boards and build arches, and the attempt
+ * once one was claimed for it. */
+struct claim_wait {
+	char agent[AGENT_NAME_MAX + 1];
+	json_t *boards;	 /* the agent's free boards */
+	json_t *arches;	 /* builder arches when it takes builds, else NULL */
+	json_t *payload; /* the claimed attempt, once there is one */
+};
+
+static void claim_wait_free(void *arg)
+{
+	struct claim_wait *c = arg;
+
+	if (c == NULL)
+		return;
+	/* A claim made for a connection that went away before the reply: its
+	 * lease will lapse and the attempt will be queued again. */
+	json_decref(c->payload);
+	json_decref(c->boards);
+	json_decref(c->arches);
+	free(c);
+}
+
+static int json_has_string(const json_t *a, const char *s)
+{
+	size_t i;
+	json_t *v;
+
+	json_array_foreach (a, i, v)
+		if (json_is_string(v) && !strcmp(json_string_value(v), s))
+			return 1;
+	return 0;
+}
+
+/* The park's offer callback (what: a struct claim_offer from attempts.c): tries
+ * to claim when the offer fits the agent's boards or arches. 1 when it got work. */
+static int claim_try(void *arg, const void *what)
+{
+	struct claim_wait *c = arg;
+	const struct claim_offer *o = what;
+	json_t *payload = NULL;
+
+	if (c->payload)
+		return 0;
+	if (o->board && !json_has_string(c->boards, o->board))
+		return 0;
+	if (o->arch && (c->arches == NULL || !json_has_string(c->arches, o->arch)))
+		return 0;
+	if (attempt_claim(&payload, c->agent, c->boards, c->arches) < 0 || payload == NULL)
+		return 0;
+	c->payload = payload;
+	return 1;
+}
+
 int api_agent_claim(struct req *r)
 {
 	const char *agent = r->param[0];
-	struct park *p = r->state;
+	struct claim_wait *c;
 	json_t *boards, *arches = NULL, *payload = NULL, *b;
 	char owner[AGENT_NAME_MAX + 1];
 	long long wait;
 	size_t i;
 
-	if (p) { /* woken: work came, or the time ran out */
-		if (p->payload) {
-			payload = p->payload;
-			p->payload = NULL;
+	if (r->state) { /* woken: work came, or the time ran out */
+		c = park_arg(r->state);
+		if (c->payload) {
+			payload = c->payload;
+			c->payload = NULL;
 			return reply_json(r, 200, json_pack("{s:o}", "attempt", payload));
 		}
 		return reply_data(r, 204, NULL, "", 0);
@@ -203,14 +258,14 @@ int api_agent_claim(struct req *r)
 		json_decref(arches);
 		return reply_data(r, 204, NULL, "", 0);
 	}
-	p = sched_park(r, PARK_CLAIM, 0, now_ms() + wait);
-	if (p == NULL) { /* shutting down */
-		json_decref(arches);
+	c = xcalloc(1, sizeof(*c));
+	memcpy(c->agent, agent, strnlen(agent, sizeof(c->agent) - 1)); /* c is zeroed */
+	c->boards = json_incref(boards);
+	c->arches = arches;
+	if (park_wait(r, PARK_CLAIM, 0, now_ms() + wait, claim_try, c, claim_wait_free) == NULL) {
+		claim_wait_free(c); /* shutting down */
 		return reply_data(r, 204, NULL, "", 0);
 	}
-	memcpy(p->agent, agent, strnlen(agent, sizeof(p->agent) - 1)); /* p is zeroed */
-	p->boards = json_incref(boards);
-	p->arches = arches;
 	return 0;
 }
 
@@ -299,7 +354,7 @@ int api_attempt_heartbeat(struct req *r)
 	}
 	if (db_commit() < 0)
 		goto fail_nrb;
-	sched_wake_events();
+	park_wake(PARK_EVENTS, 0);
 	reply_json(
 	    r, 200,
 	    json_pack("{s:i, s:s}", "lease_seconds", ctl.cfg.lease_seconds, "state", "running"));
@@ -371,9 +426,9 @@ int api_attempt_log_put(struct req *r)
 			rc = -EIO;
 			goto out;
 		}
-		sched_wake_events();
+		park_wake(PARK_EVENTS, 0);
 	}
-	sched_wake_log(a.id);
+	park_wake(PARK_LOG, a.id);
 	reply_json(r, 200, json_pack("{s:I}", "length", (json_int_t)stored));
 out:
 	log_append_release(&la);

@@ -1,7 +1,7 @@
 /* GET /api/v1/events: Server-Sent Events from the events table. Each event is
  * "id: N\nevent: TYPE\ndata: {json}\n\n"; a client resumes with Last-Event-ID
  * (or ?after=N). The stream parks when it has sent everything and is woken by
- * sched_wake_events(); a comment line keeps idle streams alive. */
+ * park_wake(PARK_EVENTS, 0); a comment line keeps idle streams alive. */
 #include "api.h"
 
 #include <errno.h>
@@ -73,7 +73,8 @@ static ssize_t sse_read(void *cls, uint64_t pos, char *dst, size_t max)
 			buf_puts(&s->out, ": keepalive\n\n");
 		if (s->out.len == 0) {
 			/* Nothing to send: park until an event or the keepalive. */
-			if (sched_park(s->r, PARK_EVENTS, 0, now + SSE_KEEPALIVE) == NULL) {
+			if (park_wait(s->r, PARK_EVENTS, 0, now + SSE_KEEPALIVE, NULL, NULL,
+				      NULL) == NULL) {
 				ctl_unlock();
 				return MHD_CONTENT_READER_END_OF_STREAM; /* stopping */
 			}

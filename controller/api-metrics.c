@@ -22,7 +22,7 @@ int api_metrics(struct req *r)
 	buf_printf(&b, "xenci_queue_depth %lld\n", v ? (long long)json_integer_value(v) : 0LL);
 	buf_puts(&b, "# HELP xenci_claims_waiting Agents long-polling for work.\n"
 		     "# TYPE xenci_claims_waiting gauge\n");
-	buf_printf(&b, "xenci_claims_waiting %d\n", sched_waiting_claims());
+	buf_printf(&b, "xenci_claims_waiting %d\n", park_count_queue(PARK_CLAIM));
 	buf_puts(&b, "# HELP xenci_boards Boards by state.\n# TYPE xenci_boards gauge\n");
 	for (i = 0; bstates[i]; i++) {
 		v = json_object_get(boards, bstates[i]);

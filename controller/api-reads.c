@@ -163,7 +163,7 @@ int api_attempt_log_get(struct req *r)
 	}
 	length = log_length(id);
 	if (length <= offset && !final && wait > 0 && r->state == NULL &&
-	    sched_park(r, PARK_LOG, id, now_ms() + wait)) {
+	    park_wait(r, PARK_LOG, id, now_ms() + wait, NULL, NULL, NULL)) {
 		json_decref(a);
 		return 0;
 	}
@@ -202,7 +202,7 @@ int api_queue(struct req *r)
 	req_viewer(r, &v);
 	return reply_json(r, 200,
 			  json_pack("{s:o, s:i}", "queue", db_queue(&v, (int)limit),
-				    "waiting_claims", sched_waiting_claims()));
+				    "waiting_claims", park_count_queue(PARK_CLAIM)));
 }
 
 int api_version(struct req *r)

@@ -74,13 +74,16 @@ void attempt_offer(long long id)
 	if (db_attempt_load(&a, id) < 0)
 		return;
 	if (!strcmp(a.state, "queued")) {
+		struct claim_offer o = {0};
+
 		if (!strcmp(a.kind, "build"))
-			sched_kick_build(a.arch);
+			o.arch = a.arch;
 		else
-			sched_kick_board(a.board);
+			o.board = a.board;
+		park_offer(PARK_CLAIM, &o);
 	}
 	attempt_release(&a);
-	sched_wake_events();
+	park_wake(PARK_EVENTS, 0);
 }
 
 json_t *attempt_payload(const struct attempt *a)
@@ -144,7 +147,7 @@ int attempt_claim(json_t **payload, const char *agent, const json_t *boards, con
 		goto fail_nrb;
 	*payload = attempt_payload(&a);
 	attempt_release(&a);
-	sched_wake_events();
+	park_wake(PARK_EVENTS, 0);
 	return 0;
 fail:
 	db_rollback();
@@ -301,10 +304,13 @@ int attempt_finish_with(struct attempt *a, const char *verdict, const char *reas
 		observers[i].fn(a, verdict, observers[i].user);
 	json_array_foreach (offer, k, v)
 		attempt_offer(json_integer_value(v));
-	sched_wake_log(a->id);
-	sched_wake_events();
-	if (a->board[0])
-		sched_kick_board(a->board);
+	park_wake(PARK_LOG, a->id);
+	park_wake(PARK_EVENTS, 0);
+	if (a->board[0]) {
+		struct claim_offer o = {.board = a->board};
+
+		park_offer(PARK_CLAIM, &o);
+	}
 	goto out;
 fail:
 	db_rollback();

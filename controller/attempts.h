@@ -24,6 +24,14 @@ int attempt_insert(long long *id, struct attempt *a);
 /* Offers a queued attempt to the waiting claims (after the commit). */
 void attempt_offer(long long id);
 
+/* What this module offers to the parked claims (park.h, PARK_CLAIM): a queued
+ * test for board, or a queued build for arch; both NULL: whatever is queued.
+ * A claim's offer callback takes it by calling attempt_claim(). */
+struct claim_offer {
+	const char *board;
+	const char *arch;
+};
+
 /* Claims the best queued attempt for agent's free boards and, when arches is not
  * NULL, builds of those arches. *payload gets the ATTEMPT document, or NULL when
  * there is no work. boards must be the agent's own (checked by the caller). */

@@ -179,7 +179,7 @@ int flight_create(long long *id, const struct flight_spec *spec, struct buf *err
 		goto out;
 	json_array_foreach (offer, i, v)
 		attempt_offer(json_integer_value(v));
-	sched_wake_events();
+	park_wake(PARK_EVENTS, 0);
 	*id = fid;
 	rc = 0;
 	goto out;

@@ -220,7 +220,7 @@ static int serve(void)
 		log_warnx("%s", buf_cstr(&err));
 		goto out;
 	}
-	if (sched_start() < 0) {
+	if (park_start(attempt_sweep_leases, 500) < 0) {
 		log_warnx("cannot start the timer thread");
 		goto out;
 	}
@@ -254,8 +254,8 @@ static int serve(void)
 		int parked;
 
 		ctl_lock();
-		sched_wake_all();
-		parked = sched_parked();
+		park_wake_all();
+		parked = park_count();
 		ctl_unlock();
 		usleep(20 * 1000);
 		if (parked == 0)
@@ -265,7 +265,7 @@ static int serve(void)
 	rc = 0;
 out:
 	trees_stop();
-	sched_stop();
+	park_stop();
 	http_stop(srv);
 	ctl_lock();
 	db_close(ctl.db);

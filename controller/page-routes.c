@@ -244,8 +244,8 @@ static ssize_t tail_read(void *cls, uint64_t pos, char *dst, size_t max)
 		if (t->out.len == 0 && !t->done && now - t->quiet_since >= TAIL_KEEPALIVE_MS)
 			buf_puts(&t->out, ": keep-alive\n\n");
 		if (t->out.len == 0) {
-			if (t->done ||
-			    sched_park(t->r, PARK_LOG, t->id, now + TAIL_KEEPALIVE_MS) == NULL) {
+			if (t->done || park_wait(t->r, PARK_LOG, t->id, now + TAIL_KEEPALIVE_MS,
+						 NULL, NULL, NULL) == NULL) {
 				ctl_unlock();
 				return MHD_CONTENT_READER_END_OF_STREAM;
 			}

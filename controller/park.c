@@ -6,20 +6,32 @@
 #include <string.h>
 #include <time.h>
 
-#include "attempts.h"
 #include "ctl.h"
-#include "log.h"
 #include "xmalloc.h"
 
-static struct park *parks_head, *parks_tail; /* FIFO: the oldest claim is served first */
-static int nclaims;
+struct park {
+	struct req *r;
+	enum park_queue queue;
+	long long key;
+	long long deadline; /* ms; 0: none */
+	int woken;
+	park_offer_fn offer;
+	void *arg;
+	void (*arg_free)(void *);
+	struct park *prev, *next;
+};
+
+static struct park *parks_head, *parks_tail; /* FIFO: the oldest park is offered first */
+static int nqueued[PARK_EVENTS + 1];
 static int stopping; /* set at shutdown: nothing parks any more */
 static pthread_t timer;
 static int timer_running, timer_stop;
+static void (*timer_tick)(long long now);
+static long long timer_tick_ms;
 static pthread_mutex_t timer_mx = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t timer_cv = PTHREAD_COND_INITIALIZER;
 
-static void park_unlink(struct park *p)
+static void unlink_park(struct park *p)
 {
 	if (p->prev)
 		p->prev->next = p->next;
@@ -30,149 +42,121 @@ static void park_unlink(struct park *p)
 	else if (parks_tail == p)
 		parks_tail = p->prev;
 	p->prev = p->next = NULL;
-	if (p->kind == PARK_CLAIM)
-		nclaims--;
+	nqueued[p->queue]--;
 }
 
 /* Called with ctl.lock held (see http.c on_completed). */
-static void park_free(void *state)
+static void free_park(void *state)
 {
 	struct park *p = state;
 
 	if (p == NULL)
 		return;
-	if (p->payload) {
-		/* A claim was made for a connection that went away before the reply:
-		 * its lease will lapse and the attempt will be queued again. */
-		json_decref(p->payload);
-	}
 	if (!p->woken)
-		park_unlink(p);
-	json_decref(p->boards);
-	json_decref(p->arches);
+		unlink_park(p);
+	if (p->arg_free)
+		p->arg_free(p->arg);
 	free(p);
 }
 
-struct park *sched_park(struct req *r, enum park_kind kind, long long key, long long deadline)
+struct park *park_wait(struct req *r, enum park_queue q, long long key, long long deadline,
+		       park_offer_fn offer, void *arg, void (*arg_free)(void *))
 {
 	struct park *p = r->state;
 
 	if (stopping)
 		return NULL;
-	if (p && r->state_free == park_free) {
+	if (p && r->state_free == free_park) {
 		assert(p->woken); /* a stream parks again after it was woken */
 		p->woken = 0;
+		if (arg) {
+			if (p->arg_free)
+				p->arg_free(p->arg);
+			p->arg = arg;
+			p->arg_free = arg_free;
+		}
 	} else {
 		assert(r->state == NULL);
 		p = xcalloc(1, sizeof(*p));
+		p->arg = arg;
+		p->arg_free = arg_free;
 	}
 	p->r = r;
-	p->kind = kind;
+	p->queue = q;
 	p->key = key;
 	p->deadline = deadline;
+	p->offer = offer;
 	p->prev = parks_tail;
 	if (parks_tail)
 		parks_tail->next = p;
 	else
 		parks_head = p;
 	parks_tail = p;
-	if (kind == PARK_CLAIM)
-		nclaims++;
+	nqueued[q]++;
 	r->state = p;
-	r->state_free = park_free;
+	r->state_free = free_park;
 	req_park(r);
 	return p;
 }
 
-static void park_wake(struct park *p)
+void *park_arg(const struct park *p)
+{
+	return p->arg;
+}
+
+static void wake_park(struct park *p)
 {
 	if (p->woken)
 		return;
-	park_unlink(p);
+	unlink_park(p);
 	p->woken = 1;
 	req_wake(p->r);
 }
 
-static int json_has_string(const json_t *a, const char *s)
+/* Offers what to p; wakes it when it took it. Returns 1 when it did. */
+static int offer_park(struct park *p, const void *what)
 {
-	size_t i;
-	json_t *v;
-
-	json_array_foreach (a, i, v)
-		if (json_is_string(v) && !strcmp(json_string_value(v), s))
-			return 1;
-	return 0;
-}
-
-/* Tries to claim for p; wakes it when it got work. Returns 1 when it did. */
-static int park_try(struct park *p)
-{
-	json_t *payload = NULL;
-
-	if (attempt_claim(&payload, p->agent, p->boards, p->arches) < 0 || payload == NULL)
+	if (p->offer == NULL || !p->offer(p->arg, what))
 		return 0;
-	p->payload = payload;
-	park_wake(p);
+	wake_park(p);
 	return 1;
 }
 
-void sched_kick_board(const char *board)
+int park_offer(enum park_queue q, const void *what)
 {
 	struct park *p, *next;
 
 	for (p = parks_head; p; p = next) {
 		next = p->next;
-		if (p->kind == PARK_CLAIM && json_has_string(p->boards, board) && park_try(p))
-			return;
+		if (p->queue == q && offer_park(p, what))
+			return 1;
 	}
+	return 0;
 }
 
-void sched_kick_build(const char *arch)
+void park_offer_all(enum park_queue q, const void *what)
 {
 	struct park *p, *next;
 
 	for (p = parks_head; p; p = next) {
 		next = p->next;
-		if (p->kind == PARK_CLAIM && p->arches && json_has_string(p->arches, arch) &&
-		    park_try(p))
-			return;
+		if (p->queue == q)
+			offer_park(p, what);
 	}
 }
 
-void sched_kick_all(void)
+void park_wake(enum park_queue q, long long key)
 {
 	struct park *p, *next;
 
 	for (p = parks_head; p; p = next) {
 		next = p->next;
-		if (p->kind == PARK_CLAIM)
-			park_try(p);
+		if (p->queue == q && p->key == key)
+			wake_park(p);
 	}
 }
 
-void sched_wake_log(long long attempt)
-{
-	struct park *p, *next;
-
-	for (p = parks_head; p; p = next) {
-		next = p->next;
-		if (p->kind == PARK_LOG && p->key == attempt)
-			park_wake(p);
-	}
-}
-
-void sched_wake_events(void)
-{
-	struct park *p, *next;
-
-	for (p = parks_head; p; p = next) {
-		next = p->next;
-		if (p->kind == PARK_EVENTS)
-			park_wake(p);
-	}
-}
-
-int sched_parked(void)
+int park_count(void)
 {
 	struct park *p;
 	int n = 0;
@@ -182,37 +166,37 @@ int sched_parked(void)
 	return n;
 }
 
-void sched_wake_all(void)
+int park_count_queue(enum park_queue q)
+{
+	return nqueued[q];
+}
+
+void park_wake_all(void)
 {
 	struct park *p, *next;
 
 	stopping = 1;
 	for (p = parks_head; p; p = next) {
 		next = p->next;
-		park_wake(p);
+		wake_park(p);
 	}
 }
 
-int sched_waiting_claims(void)
-{
-	return nclaims;
-}
-
 /* Ends the parks whose time ran out. */
-static void sched_expire(long long now)
+static void expire(long long now)
 {
 	struct park *p, *next;
 
 	for (p = parks_head; p; p = next) {
 		next = p->next;
 		if (p->deadline && p->deadline <= now)
-			park_wake(p);
+			wake_park(p);
 	}
 }
 
 static void *timer_main(void *arg)
 {
-	long long last_sweep = 0;
+	long long last_tick = 0;
 
 	(void)arg;
 	pthread_mutex_lock(&timer_mx);
@@ -231,10 +215,10 @@ static void *timer_main(void *arg)
 			break;
 		ctl_lock();
 		now = now_ms();
-		sched_expire(now);
-		if (now - last_sweep >= 500) {
-			last_sweep = now;
-			attempt_sweep_leases(now);
+		expire(now);
+		if (timer_tick && now - last_tick >= timer_tick_ms) {
+			last_tick = now;
+			timer_tick(now);
 		}
 		ctl_unlock();
 	}
@@ -242,16 +226,21 @@ static void *timer_main(void *arg)
 	return NULL;
 }
 
-int sched_start(void)
+int park_start(void (*tick)(long long now), long long tick_ms)
 {
+	int rc;
+
 	timer_stop = 0;
-	if (pthread_create(&timer, NULL, timer_main, NULL) != 0)
-		return -1;
+	timer_tick = tick;
+	timer_tick_ms = tick_ms;
+	rc = pthread_create(&timer, NULL, timer_main, NULL);
+	if (rc != 0)
+		return -rc;
 	timer_running = 1;
 	return 0;
 }
 
-void sched_stop(void)
+void park_stop(void)
 {
 	if (!timer_running)
 		return;

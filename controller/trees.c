@@ -249,7 +249,7 @@ void trees_gate_check(long long flight_id)
 		       d.from, d.action, d.reason);
 	log_info("gate %s/%s -> %s: flight %lld %s: %s", t->name, b->name, b->gate_ref, flight_id,
 		 d.action, d.reason);
-	sched_wake_events();
+	park_wake(PARK_EVENTS, 0);
 out:
 	json_decref(jobs);
 	json_decref(fb);
