@@ -11,7 +11,7 @@ CC ?= cc
 SUITES ?= unit integration fuzz docs e2e browser
 
 PKGS := libmicrohttpd libcurl jansson yaml-0.1 sqlite3 libgit2 libserialport libpcre2-8 \
-	libusb-1.0 libcrypto gmime-3.0
+	libusb-1.0 libcrypto gmime-3.0 zlib
 WARN := -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes -Wformat=2 -Wvla
 CFLAGS ?= -O2 -g
 XCFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) -Ilib -I$(GEN) -MMD -MP $(PKG_CFLAGS)

@@ -1,6 +1,6 @@
 /* libFuzzer target: a patch series (mbox) split with GMime, parsed by libgit2 and
- * checked hunk by hunk against a small repository, then applied (libgit2 or the
- * fallback). New objects go to an in-memory object database, reset every run. */
+ * checked (paths, modes, hunks, binary hunks' inflated sizes) against a small
+ * repository, then applied (text by git-apply.c, binary by libgit2). New objects go to an in-memory object database, reset every run. */
 #include <git2.h>
 #include <git2/sys/mempack.h>
 #include <dirent.h>

@@ -25,6 +25,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "buf.h"
 #include "http-client.h"
 
 struct harness_controller {
@@ -116,5 +117,15 @@ int harness_status(const char *reply);
 /* How many times header `name` (case-insensitive) appears in the head of the
  * reply in text; the first value into value (bounded) when value is not NULL. */
 int harness_header_count(const char *reply, const char *name, char *value, size_t len);
+
+/* Patch series for the bounds of docs/security.md (series.c), appended to b as an
+ * mbox. far_hunk: about `bytes` bytes, two patches: the first adds big.txt, the
+ * second's one hunk says it applies at line 1 but applies only at the file's
+ * second half (a search that compares its whole context at each line is
+ * quadratic). bomb: one patch adding bomb.bin whose binary hunk declares
+ * `declared` bytes and inflates to `inflated` zeros (1 GiB fits in ~1 MiB);
+ * 0, or -1 when zlib fails. */
+void harness_series_far_hunk(struct buf *b, size_t bytes);
+int harness_series_bomb(struct buf *b, size_t inflated, size_t declared);
 
 #endif

@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "../../controller/git-apply.h"
@@ -19,9 +21,8 @@
 
 static char dir[256];
 
-#define sh(...) harness_sh(dir, __VA_ARGS__)
+#define sh(...)		     harness_sh(dir, __VA_ARGS__)
 #define shout(out, len, ...) harness_shout(dir, out, len, __VA_ARGS__)
-
 
 /* Reads a file of the test folder into b. */
 static void slurp(struct buf *b, const char *name)
@@ -255,12 +256,10 @@ static void test_offsets_and_binary(void **state)
 	assert_string_equal(got, "19");
 	patch_series_release(&s);
 
-	/* The fallback alone gives git's trees too (text patches only). */
+	/* On the base itself: git's trees (text files applied by git-apply.c). */
 	load_files(&s, 1, 2);
-	gitrepo_apply_fallback_only = 1;
 	if (gitrepo_apply_series(out, r, "master", &s, "refs/xenci/submissions/22", &e) < 0)
 		fail_msg("%s", e.message);
-	gitrepo_apply_fallback_only = 0;
 	shout(got, sizeof(got), "git -C base rev-parse %s^{tree}", out);
 	{
 		char want[64];
@@ -282,6 +281,150 @@ static void test_offsets_and_binary(void **state)
 	gitrepo_free(r);
 }
 
+/* Paths a tree may not hold and modes that are not a file's: refused as a patch
+ * that does not apply (422), naming the patch and the file, never a 500. (An
+ * absolute "b//etc/x" comes out of libgit2's parser as "etc/x", inside the
+ * tree; git-apply.c refuses a leading '/' all the same.) */
+static void test_refused_paths_and_modes(void **state)
+{
+	static const struct {
+		const char *path, *mode, *why;
+	} cases[] = {
+	    {"../evil.c", "100644", "\"..\" path component"},
+	    {"xen/../../evil.c", "100644", "\"..\" path component"},
+	    {".git/hooks/post-checkout", "100755", ".git path component"},
+	    {"xen/.GIT/config", "100644", ".git path component"},
+	    {"xen/./x.c", "100644", "\"..\" path component"},
+	    {"xen/sub", "160000", "mode 160000 is not a file's"},
+	    {"xen/odd.c", "100666", NULL}, /* libgit2 or we: refused either way */
+	};
+	struct gitrepo *r = open_base();
+	char out[GITREPO_HEX], err[256], mail[1024];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct patch_series s;
+		struct apply_error e;
+		int rc;
+
+		snprintf(mail, sizeof(mail),
+			 "From: a <a@example.org>\nSubject: [PATCH] evil\n\n---\n"
+			 "diff --git a/%s b/%s\nnew file mode %s\nindex 0000000..1111111\n"
+			 "--- /dev/null\n+++ b/%s\n@@ -0,0 +1 @@\n+x\n",
+			 cases[i].path, cases[i].path, cases[i].mode, cases[i].path);
+		patch_series_init(&s);
+		assert_int_equal(
+		    patch_series_add(&s, "evil.patch", mail, strlen(mail), err, sizeof(err)), 0);
+		rc = gitrepo_apply_series(out, r, "master", &s, "refs/xenci/submissions/30", &e);
+		if (rc != -EPERM && rc != -EINVAL)
+			fail_msg("%s: rc %d, %s", cases[i].path, rc, e.message);
+		assert_int_equal(e.patch, 1);
+		if (cases[i].why) {
+			assert_int_equal(rc, -EPERM);
+			assert_string_equal(e.file, cases[i].path);
+			if (strstr(e.message, cases[i].why) == NULL)
+				fail_msg("%s: %s", cases[i].path, e.message);
+		}
+		patch_series_release(&s);
+	}
+	gitrepo_free(r);
+}
+
+/* Runs one series in a child; returns its peak RSS in KiB, *rc its result and
+ * msg its message. */
+static long apply_in_child(const struct buf *mbox, int *rc, char *msg, size_t msglen)
+{
+	int pipefd[2], status;
+	struct rusage ru;
+	pid_t pid;
+	ssize_t n;
+
+	assert_int_equal(pipe(pipefd), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct gitrepo *r = open_base();
+		struct patch_series s;
+		struct apply_error e;
+		char out[GITREPO_HEX], err[256];
+		int got;
+
+		close(pipefd[0]);
+		patch_series_init(&s);
+		if (patch_series_add(&s, "bomb", mbox->data, mbox->len, err, sizeof(err)) < 0)
+			_exit(100);
+		got = gitrepo_apply_series(out, r, "master", &s, "refs/xenci/submissions/40", &e);
+		if (write(pipefd[1], e.message, strlen(e.message)) < 0)
+			_exit(101);
+		_exit(-got);
+	}
+	close(pipefd[1]);
+	n = read(pipefd[0], msg, msglen - 1);
+	msg[n > 0 ? n : 0] = '\0';
+	close(pipefd[0]);
+	assert_int_equal(wait4(pid, &status, 0, &ru), pid);
+	assert_true(WIFEXITED(status));
+	*rc = -WEXITSTATUS(status);
+	return ru.ru_maxrss;
+}
+
+/* A binary hunk that inflates to 1 GiB (about 1.3 MiB of patch) is refused
+ * before it is inflated, whether it declares its size or lies about it; the
+ * process applying it stays within 64 MiB more than it holds anyway. */
+static void test_bounds_binary_bomb(void **state)
+{
+	struct buf b = BUF_INIT(0);
+	char msg[1024];
+	long rss;
+	int rc;
+
+	(void)state;
+	assert_int_equal(harness_series_bomb(&b, (size_t)1 << 30, (size_t)1 << 30), 0);
+	rss = apply_in_child(&b, &rc, msg, sizeof(msg));
+	print_message("bomb declared: %ld MiB peak: %s\n", rss >> 10, msg);
+	assert_int_equal(rc, -EPERM);
+	assert_non_null(strstr(msg, "bomb.bin"));
+	assert_true(rss < 64 * 1024 + (long)(b.len >> 10) * 4);
+	buf_reset(&b);
+	assert_int_equal(harness_series_bomb(&b, (size_t)1 << 30, 100), 0);
+	rss = apply_in_child(&b, &rc, msg, sizeof(msg));
+	print_message("bomb as 100 bytes: %ld MiB peak: %s\n", rss >> 10, msg);
+	assert_int_equal(rc, -EPERM);
+	assert_non_null(strstr(msg, "inflates to more than the 100 bytes it declares"));
+	assert_true(rss < 64 * 1024 + (long)(b.len >> 10) * 4);
+	/* The same kind within bounds applies. */
+	buf_reset(&b);
+	assert_int_equal(harness_series_bomb(&b, 4096, 4096), 0);
+	apply_in_child(&b, &rc, msg, sizeof(msg));
+	assert_int_equal(rc, 0);
+	buf_release(&b);
+}
+
+/* A hunk found only far from where it says applies there (git apply's outward
+ * search, then the rest of the file), in a 2 MB series. */
+static void test_far_hunk(void **state)
+{
+	struct gitrepo *r = open_base();
+	struct buf b = BUF_INIT(0);
+	struct patch_series s;
+	struct apply_error e;
+	char out[GITREPO_HEX], err[256], got[256];
+
+	(void)state;
+	harness_series_far_hunk(&b, 2000000);
+	patch_series_init(&s);
+	assert_int_equal(patch_series_add(&s, "far", b.data, b.len, err, sizeof(err)), 0);
+	if (gitrepo_apply_series(out, r, "master", &s, "refs/xenci/submissions/50", &e) < 0)
+		fail_msg("%s", e.message);
+	shout(got, sizeof(got), "git -C base show %s:big.txt | tail -2 | tr '\\n' ' '", out);
+	assert_string_equal(got, "z appended ");
+	shout(got, sizeof(got), "git -C base show %s:big.txt | wc -l", out);
+	assert_int_equal(atol(got), 2000000 * 2 / 9 + 1);
+	patch_series_release(&s);
+	buf_release(&b);
+	gitrepo_free(r);
+}
+
 /* Real-world: Debian's patch series of Xen (git format-patch files from gbp pq,
  * UTF-8 names, deletions of large files) on the pristine Xen tree that
  * hypervisor/import.sh made, against `git apply` of the same files. Skipped
@@ -295,7 +438,6 @@ static void test_debian_series(void **state)
 	char out[GITREPO_HEX], err[256], path[600];
 	struct buf b = BUF_INIT(0);
 	const char *home = getenv("XENCI_CACHE");
-	unsigned long fallbacks = gitrepo_apply_fallbacks;
 
 	(void)state;
 	snprintf(root, sizeof(root), "%s/hypervisor/xen/.git",
@@ -335,9 +477,7 @@ static void test_debian_series(void **state)
 	      "p in $(grep -v '^#' debian/patches/series); do git apply --cached "
 	      "debian/patches/$p || exit 1; done && git write-tree");
 	assert_string_equal(got, want);
-	print_message("%zu Debian patches applied like git apply (%lu refused by libgit2, "
-		      "applied by the fallback)\n",
-		      s.count, gitrepo_apply_fallbacks - fallbacks);
+	print_message("%zu Debian patches applied like git apply\n", s.count);
 	gitrepo_free(r);
 	patch_series_release(&s);
 	buf_release(&b);
@@ -349,6 +489,9 @@ int main(void)
 	    cmocka_unit_test(test_series_like_git_am),
 	    cmocka_unit_test(test_conflict_names_patch_file_hunk),
 	    cmocka_unit_test(test_offsets_and_binary),
+	    cmocka_unit_test(test_refused_paths_and_modes),
+	    cmocka_unit_test(test_bounds_binary_bomb),
+	    cmocka_unit_test(test_far_hunk),
 	    cmocka_unit_test(test_debian_series),
 	};
 
