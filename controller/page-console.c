@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "page.h"
-#include "page-utf8.h"
+#include "utf8.h"
 
 /* A line's text past this many bytes is cut on the page (the raw log has it). */
 #define LINE_SHOWN_MAX (64u << 10)

@@ -8,7 +8,7 @@
 #include <time.h>
 
 #include "page.h"
-#include "page-utf8.h"
+#include "utf8.h"
 
 void html_init(struct html *h, struct buf *out)
 {

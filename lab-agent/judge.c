@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "json-util.h"
+#include "vt.h"
 #include "xmalloc.h"
 
 const char *verdict_name(enum verdict v)
@@ -259,38 +260,6 @@ void judge_start(struct judge *j, long long now_ms)
 	j->stage_t0_ms = now_ms;
 }
 
-size_t judge_clean_line(char *s, size_t n)
-{
-	size_t i = 0, o = 0;
-
-	while (i < n) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c == 0x1b) { /* ESC: CSI "ESC [ params final" or a two-byte escape */
-			i++;
-			if (i < n && s[i] == '[') {
-				i++;
-				while (i < n && !((unsigned char)s[i] >= 0x40 &&
-						  (unsigned char)s[i] <= 0x7e))
-					i++;
-				if (i < n)
-					i++;
-			} else if (i < n) {
-				i++;
-			}
-			continue;
-		}
-		if (c == '\r' || c == '\0') {
-			i++;
-			continue;
-		}
-		s[o++] = s[i++];
-	}
-	if (o < n)
-		s[o] = '\0';
-	return o;
-}
-
 static void copy_name(char *out, size_t outlen, const char *p, size_t n)
 {
 	while (n && isspace((unsigned char)*p)) {
@@ -436,17 +405,14 @@ static int rule_match(struct judge *j, long long now_ms, const struct judge_rule
 	return rc == 1;
 }
 
-/* A whole console line is in j->line: match it. */
-static void line_complete(struct judge *j, long long now_ms)
+/* One rendered line against the failure, infra and stage patterns and the
+ * test-case formats. */
+static void line_match(struct judge *j, long long now_ms, const char *s, size_t n)
 {
-	char *s = j->line.data ? j->line.data : (char *)"";
-	size_t n = judge_clean_line(s, j->line.len), i;
+	size_t i;
 	char name[128];
 	const char *result;
 
-	j->line.len = n;
-	if (j->verdict != VERDICT_NONE)
-		return;
 	for (i = 0; i < j->nfailures; i++) {
 		if (rule_match(j, now_ms, &j->failures[i], s, n)) {
 			if (j->cur < j->nstages)
@@ -479,6 +445,20 @@ static void line_complete(struct judge *j, long long now_ms)
 		if (j->cur == j->nstages)
 			all_stages_done(j, now_ms);
 	}
+}
+
+/* A whole console line is in j->line: match it. */
+static void line_complete(struct judge *j, long long now_ms)
+{
+	char *s;
+	size_t n;
+
+	if (j->verdict != VERDICT_NONE)
+		return;
+	/* what a terminal shows on this row (lib/vt.h): valid UTF-8, no escapes */
+	s = vt_line_render(j->line.data ? j->line.data : "", j->line.len, &n);
+	line_match(j, now_ms, s, n);
+	free(s);
 }
 
 static void line_end(struct judge *j, long long now_ms)

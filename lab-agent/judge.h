@@ -5,7 +5,8 @@
  * It is pure: no I/O, no clock of its own. The caller passes the time in
  * milliseconds (any monotonic origin) to every call and receives the log bytes
  * through the `log` callback, in order. Patterns are matched on whole lines only,
- * after "\r" and ANSI escapes are removed.
+ * as a terminal shows them (lib/vt.h: escape sequences removed, "\r" returns to
+ * the start of the row, invalid UTF-8 shown as U+FFFD).
  *
  * Bounded: a console line longer than line_max is cut (the rest is dropped and
  * the cut is noted); the log stops taking console bytes at log_max (less a
@@ -101,7 +102,5 @@ json_t *judge_result(const struct judge *j);
  * result ("pass", "fail", "skip") when it is one. */
 int judge_parse_testcase(const char *line, int tap, int lava, char *name, size_t namelen,
 			 const char **result);
-/* Removes "\r", NULs and ANSI escape sequences in place; returns the new length. */
-size_t judge_clean_line(char *s, size_t n);
 
 #endif

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "../../controller/page.h"
-#include "../../controller/page-utf8.h"
+#include "utf8.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

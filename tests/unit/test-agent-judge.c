@@ -391,6 +391,65 @@ static void test_pattern_match_bound(void **state)
 	fx_free(f);
 }
 
+/* Issue 14, input 3: an init system's OSC 3008 context markers and a terminal
+ * title in front of two "not ok" lines; the failures must be seen, also when
+ * every byte comes in its own read. */
+static void test_console_as_terminal(void **state)
+{
+	static const char console[] =
+	    "iPXE\r\nXen version 4\r\nXENCI-DOM0-UP\r\n"
+	    "\x1b]3008;start=6b1c;user=root;hostname=dom0;type=service;unit=xenci.service\x1b\\"
+	    "\x1b]0;root@dom0:~\x07not ok 1 - xenstore read\r\n"
+	    "\x1b[1;31mnot ok 2 - xl list\x1b[0m\r\n"
+	    "\x1b]3008;end=6b1c;exit=failure\x1b\\XENCI-TESTS-DONE\r\n";
+	struct fixture *f = fx_new(4096, 1 << 20);
+	size_t i;
+
+	(void)state;
+	feed(f, console, 2000);
+	assert_int_equal(f->j.verdict, VERDICT_FAIL);
+	assert_int_equal(f->j.tc_fail, 2);
+	assert_non_null(strstr(f->j.reason, "xenstore read"));
+	/* the raw log keeps what the board wrote */
+	assert_non_null(strstr(buf_cstr(&f->log), "\x1b]0;root@dom0:~\x07not ok 1"));
+	fx_free(f);
+
+	f = fx_new(4096, 1 << 20);
+	for (i = 0; i < sizeof(console) - 1; i++)
+		judge_feed(&f->j, console + i, 1, 2000 + (long long)i);
+	assert_int_equal(f->j.verdict, VERDICT_FAIL);
+	assert_int_equal(f->j.tc_fail, 2);
+	fx_free(f);
+}
+
+/* "\r" as a terminal: a progress row overwritten by the result; invalid UTF-8
+ * hides nothing after it; a stray ESC or unterminated OSC hides at most the rest
+ * of its own line. */
+static void test_console_rows(void **state)
+{
+	struct fixture *f = fx_new(4096, 1 << 20);
+	json_t *res;
+
+	(void)state;
+	feed(f, "iPXE\nXen version 4\nXENCI-DOM0-UP\n", 2000);
+	feed(f, "running 1/2 ...\r\x1b[Kok 1 - boots\r\n", 2100);
+	feed(f, "pending\rok 2 - net\n", 2200);
+	feed(f, "junk \xe2\x82\n\xf0\xff\n", 2250);
+	feed(f, "not ok 3 - \xff\xfename\n", 2300);
+	feed(f, "half \x1b]0;title never ended\nnot ok 4 - after\n", 2400);
+	feed(f, "XENCI-TESTS-DONE\n", 2500);
+	assert_int_equal(f->j.verdict, VERDICT_FAIL);
+	assert_int_equal(f->j.tc_pass, 2);
+	assert_int_equal(f->j.tc_fail, 2);
+	res = judge_result(&f->j);
+	assert_string_equal(jstr(json_array_get(json_object_get(res, "testcases"), 0), "name", ""),
+			    "boots");
+	assert_string_equal(jstr(json_array_get(json_object_get(res, "testcases"), 2), "name", ""),
+			    "\xef\xbf\xbd\xef\xbf\xbdname");
+	json_decref(res);
+	fx_free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -409,6 +468,8 @@ int main(void)
 	    cmocka_unit_test(test_bad_pattern),
 	    cmocka_unit_test(test_pcre2_patterns),
 	    cmocka_unit_test(test_pattern_match_bound),
+	    cmocka_unit_test(test_console_as_terminal),
+	    cmocka_unit_test(test_console_rows),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

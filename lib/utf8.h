@@ -1,7 +1,8 @@
-/* Strict UTF-8 decoding for the page's escaping: console bytes are whatever a
- * board printed, so every malformed sequence must come out as U+FFFD. */
-#ifndef XENCI_PAGE_UTF8_H
-#define XENCI_PAGE_UTF8_H
+/* Strict UTF-8 decoding for text that came from outside (console bytes, test case
+ * names): every malformed sequence must come out as U+FFFD. The page, the judge and
+ * the XML writers share it. */
+#ifndef XENCI_UTF8_H
+#define XENCI_UTF8_H
 
 #include <stddef.h>
 #include <stdint.h>

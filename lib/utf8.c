@@ -1,4 +1,4 @@
-#include "page-utf8.h"
+#include "utf8.h"
 
 size_t utf8_decode(const unsigned char *s, size_t n, uint32_t *cp)
 {
