@@ -10,6 +10,7 @@
 #include "git-repo.h"
 #include "json-util.h"
 #include "mbox.h"
+#include "submissions.h"
 #include "trees.h"
 #include "db-trees.h"
 #include "twins.h"
@@ -105,9 +106,9 @@ int api_submission_create(struct req *r)
 				    MBOX_MAX_SIZE >> 20);
 	if (q && *q)
 		jobs = split_jobs(q);
-	rc = trees_submit(&reply, &detail, req_query(r, "tree"), req_query(r, "base"), jobs,
-			  r->body.data ? r->body.data : "", r->body.len, r->auth.token_id, err,
-			  sizeof(err));
+	rc = submission_create(&reply, &detail, req_query(r, "tree"), req_query(r, "base"), jobs,
+			       r->body.data ? r->body.data : "", r->body.len, r->auth.token_id, err,
+			       sizeof(err));
 	json_decref(jobs);
 	if (rc == 0)
 		return reply_json(r, 201, reply);

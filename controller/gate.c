@@ -4,7 +4,16 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "attempts.h"
+#include "db-flights.h"
+#include "db-trees.h"
 #include "json-util.h"
+#include "log.h"
+#include "park.h"
+#include "watch.h"
+
+static const struct trees_conf *gate_trees; /* NULL: not started, or stopped */
+static int gate_paused; /* the watcher cancels flights it coalesced: no decision */
 
 /* An attempt's outcome: its verdict when it has one, else its state. */
 static const char *job_outcome(const json_t *j)
@@ -133,4 +142,74 @@ int gate_apply(struct gate_decision *d, struct gitrepo *r, const char *ref, cons
 	d->outcome = GATE_HOLD;
 	snprintf(d->reason, sizeof(d->reason), "%s, but %s", why, err);
 	return rc == -EPERM || rc == -ENOENT || rc == -EAGAIN ? 0 : rc;
+}
+
+/* The flight's jobs for the gate: its test attempts. */
+static json_t *flight_gate_jobs(long long flight_id)
+{
+	json_t *tests = db_flight_test_attempts(flight_id), *t;
+	size_t i;
+
+	json_array_foreach (tests, i, t) {
+		const char *state = jstr(t, "state", "");
+
+		if (attempt_state_final(state))
+			json_object_set_new(t, "verdict", json_string(state));
+	}
+	return tests;
+}
+
+void gate_check(long long flight_id)
+{
+	json_t *fb = db_flight_branch(flight_id), *jobs = NULL;
+	struct tree_conf *t;
+	struct branch_conf *b;
+	struct gate_decision d;
+
+	if (fb == NULL)
+		return;
+	t = gate_trees ? trees_conf_find(gate_trees, jstr(fb, "tree", "")) : NULL;
+	b = t ? tree_conf_branch(t, jstr(fb, "branch", "")) : NULL;
+	if (b == NULL || b->gate_ref == NULL || db_gate_decided(flight_id, b->gate_ref))
+		goto out;
+	jobs = flight_gate_jobs(flight_id);
+	if (gate_apply(&d, t->repo, b->gate_ref, jstr(fb, "commit", ""), jobs,
+		       (const char *const *)b->gate_jobs, b->ngate_jobs) < 0) {
+		log_warnx("gate %s/%s: %s", t->name, b->name, d.reason);
+		goto out;
+	}
+	if (d.outcome == GATE_WAIT)
+		goto out;
+	db_gate_record(jint(fb, "branch_id", 0), flight_id, b->gate_ref, jstr(fb, "commit", ""),
+		       d.from, d.action, d.reason);
+	log_info("gate %s/%s -> %s: flight %lld %s: %s", t->name, b->name, b->gate_ref, flight_id,
+		 d.action, d.reason);
+	park_wake(PARK_EVENTS, 0);
+out:
+	json_decref(jobs);
+	json_decref(fb);
+}
+
+static void gate_observer(const struct attempt *a, const char *verdict, void *user)
+{
+	(void)verdict;
+	(void)user;
+	if (a->flight > 0 && !strcmp(a->kind, "test") && !gate_paused)
+		gate_check(a->flight);
+}
+
+int gate_start(const struct trees_conf *trees)
+{
+	gate_trees = trees;
+	return attempt_observe(gate_observer, NULL);
+}
+
+void gate_stop(void)
+{
+	gate_trees = NULL;
+}
+
+void gate_pause(int on)
+{
+	gate_paused = on;
 }

@@ -40,4 +40,17 @@ enum gate_outcome gate_judge(struct gate_decision *d, const json_t *jobs, const 
 int gate_apply(struct gate_decision *d, struct gitrepo *r, const char *ref, const char *commit,
 	       const json_t *jobs, const char *const *gating, size_t ngating);
 
+/* The gate of the watched trees: gate.c observes finished test attempts and
+ * re-evaluates their flight's gate, recording each decision (ctl.lock held). */
+struct trees_conf;
+/* Starts observing, with trees (borrowed until gate_stop). 0 or -ENOSPC. */
+int gate_start(const struct trees_conf *trees);
+/* Forgets the trees: no gate is evaluated until the next gate_start. */
+void gate_stop(void);
+/* While on, finished attempts leave gates alone (the watcher cancelling the
+ * flights it coalesces: they were replaced, not failed). */
+void gate_pause(int on);
+/* Re-evaluates the gate of a flight (the observer calls it; tests may too). */
+void gate_check(long long flight_id);
+
 #endif

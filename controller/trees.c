@@ -14,17 +14,14 @@
 #include "db.h"
 #include "flights.h"
 #include "gate.h"
-#include "git-apply.h"
 #include "json-util.h"
 #include "log.h"
 #include "mbox.h"
-#include "park.h"
 #include "db-trees.h"
 
 static struct trees_conf trees;
 static struct watcher watcher;
 static int started;
-static int coalescing; /* the gate ignores the cancels of coalesced flights */
 
 int trees_config_check(const json_t *t, struct buf *err)
 {
@@ -117,7 +114,7 @@ static json_t *coalesce(long long bid, const char *newer)
 	size_t i, k;
 
 	snprintf(reason, sizeof(reason), "coalesced: a newer head %.12s was pushed", newer);
-	coalescing = 1;
+	gate_pause(1);
 	json_array_foreach (flights, i, f) {
 		json_t *open = db_flight_open_attempts(json_integer_value(f));
 
@@ -126,11 +123,11 @@ static json_t *coalesce(long long bid, const char *newer)
 		json_decref(open);
 		db_flight_update(json_integer_value(f));
 	}
-	coalescing = 0;
+	gate_pause(0);
 	return flights;
 }
 
-static void revision_subject(const struct tree_conf *t, const char *commit)
+void trees_revision_subject(const struct tree_conf *t, const char *commit)
 {
 	struct gitrepo_commit c;
 	char who[600];
@@ -184,7 +181,7 @@ static long long watch_changed(void *ctx, const struct watch_event *ev)
 		goto out;
 	}
 	db_flight_set_branch(fid, bid);
-	revision_subject(ev->tree, ev->now);
+	trees_revision_subject(ev->tree, ev->now);
 	db_branch_set_head(bid, ev->now);
 	db_branch_event(bid, watch_change_name(ev->change), ev->old, ev->now, ev->why, fid,
 			coalesced);
@@ -209,60 +206,6 @@ static const struct watch_ops ctl_watch_ops = {
     .unlock = watch_unlock,
 };
 
-/* The flight's jobs for the gate: its test attempts. */
-static json_t *flight_gate_jobs(long long flight_id)
-{
-	json_t *tests = db_flight_test_attempts(flight_id), *t;
-	size_t i;
-
-	json_array_foreach (tests, i, t) {
-		const char *state = jstr(t, "state", "");
-
-		if (attempt_state_final(state))
-			json_object_set_new(t, "verdict", json_string(state));
-	}
-	return tests;
-}
-
-void trees_gate_check(long long flight_id)
-{
-	json_t *fb = db_flight_branch(flight_id), *jobs = NULL;
-	struct tree_conf *t;
-	struct branch_conf *b;
-	struct gate_decision d;
-
-	if (fb == NULL)
-		return;
-	t = trees_find(jstr(fb, "tree", ""));
-	b = t ? tree_conf_branch(t, jstr(fb, "branch", "")) : NULL;
-	if (b == NULL || b->gate_ref == NULL || db_gate_decided(flight_id, b->gate_ref))
-		goto out;
-	jobs = flight_gate_jobs(flight_id);
-	if (gate_apply(&d, t->repo, b->gate_ref, jstr(fb, "commit", ""), jobs,
-		       (const char *const *)b->gate_jobs, b->ngate_jobs) < 0) {
-		log_warnx("gate %s/%s: %s", t->name, b->name, d.reason);
-		goto out;
-	}
-	if (d.outcome == GATE_WAIT)
-		goto out;
-	db_gate_record(jint(fb, "branch_id", 0), flight_id, b->gate_ref, jstr(fb, "commit", ""),
-		       d.from, d.action, d.reason);
-	log_info("gate %s/%s -> %s: flight %lld %s: %s", t->name, b->name, b->gate_ref, flight_id,
-		 d.action, d.reason);
-	park_wake(PARK_EVENTS, 0);
-out:
-	json_decref(jobs);
-	json_decref(fb);
-}
-
-static void gate_observer(const struct attempt *a, const char *verdict, void *user)
-{
-	(void)verdict;
-	(void)user;
-	if (a->flight > 0 && !strcmp(a->kind, "test") && !coalescing)
-		trees_gate_check(a->flight);
-}
-
 int trees_start(const json_t *t, const char *base_dir, const char *data_dir, struct buf *err)
 {
 	char msg[512];
@@ -278,7 +221,7 @@ int trees_start(const json_t *t, const char *base_dir, const char *data_dir, str
 		return -1;
 	}
 	watcher_init(&watcher, &trees, &ctl_watch_ops, NULL);
-	if (attempt_observe(gate_observer, NULL) < 0 || watcher_start(&watcher) < 0) {
+	if (gate_start(&trees) < 0 || watcher_start(&watcher) < 0) {
 		buf_puts(err, "trees: cannot start the watcher");
 		watcher_release(&watcher);
 		trees_conf_release(&trees);
@@ -297,6 +240,7 @@ void trees_stop(void)
 	if (!started)
 		return;
 	watcher_release(&watcher);
+	gate_stop();
 	trees_conf_release(&trees);
 	started = 0;
 }
@@ -334,130 +278,4 @@ int trees_poke(json_t **reply, const char *tree, const char *branch, const char 
 	*reply = json_pack("{s:s, s:s, s:s, s:s, s:I}", "tree", t->name, "branch", branch, "change",
 			   watch_change_name(rc), "commit", head, "flight", (json_int_t)flight);
 	return 0;
-}
-
-/* [{subject, author, commit}] of the n commits ending at tip, oldest first. */
-static json_t *series_commits(struct gitrepo *r, const char *tip, size_t n)
-{
-	json_t *list = json_array();
-	char cur[GITREPO_HEX];
-
-	snprintf(cur, sizeof(cur), "%s", tip);
-	for (size_t i = 0; i < n; i++) {
-		struct gitrepo_commit c;
-		char who[600];
-
-		if (gitrepo_commit_info(&c, r, cur) < 0)
-			break;
-		snprintf(who, sizeof(who), "%s <%s>", c.author, c.email);
-		json_array_insert_new(list, 0,
-				      json_pack("{s:s, s:s, s:s}", "subject", c.summary, "author",
-						who, "commit", c.id));
-		snprintf(cur, sizeof(cur), "%s", c.parent);
-	}
-	return list;
-}
-
-int trees_submit(json_t **reply, json_t **detail, const char *tree, const char *base,
-		 const json_t *jobs, const char *data, size_t len, long long token_id, char *err,
-		 size_t errlen)
-{
-	struct tree_conf *t = trees_find(tree);
-	struct patch_series s;
-	struct apply_error e;
-	struct flight_spec spec;
-	struct buf ferr = BUF_INIT(1024);
-	json_t *patches = NULL, *branch_jobs = NULL;
-	const struct branch_conf *bc;
-	char ref[64], out[GITREPO_HEX], base_commit[GITREPO_HEX], cur[GITREPO_HEX];
-	long long id, tree_id, fid = 0;
-	const json_t *j;
-	size_t i;
-	int rc;
-
-	*reply = NULL;
-	*detail = NULL;
-	patch_series_init(&s);
-	if (t == NULL) {
-		snprintf(err, errlen, "no tree named \"%.64s\"", tree ? tree : "");
-		rc = -ENOENT;
-		goto out;
-	}
-	if (base == NULL || *base == '\0')
-		base = t->nbranches ? t->branches[0].name : "HEAD";
-	/* The jobs of the branch it is based on (else of the first branch). */
-	bc = tree_conf_branch(t, base);
-	if (bc == NULL && t->nbranches)
-		bc = &t->branches[0];
-	if (jobs == NULL && bc && bc->jobs) {
-		branch_jobs = json_array();
-		for (size_t k = 0; k < bc->njobs; k++)
-			json_array_append_new(branch_jobs, json_string(bc->jobs[k]));
-		jobs = branch_jobs;
-	}
-	json_array_foreach (jobs, i, j) {
-		json_t *def = db_job_get(json_string_value(j));
-
-		if (def == NULL) {
-			snprintf(err, errlen, "no job named \"%.64s\"", json_string_value(j));
-			rc = -EINVAL;
-			goto out;
-		}
-		json_decref(def);
-	}
-	if (gitrepo_resolve(t->repo, base, base_commit, err, errlen) < 0) {
-		snprintf(err, errlen, "base \"%.128s\" does not exist in tree %s", base, t->name);
-		rc = -ENOENT;
-		goto out;
-	}
-	if (patch_series_add(&s, "the series", data, len, err, errlen) < 0 ||
-	    patch_series_finish(&s, err, errlen) < 0) {
-		rc = -EINVAL;
-		goto out;
-	}
-	/* The next number whose ref is free (a ref outlives a deleted row). */
-	for (id = db_submission_next();; id++) {
-		snprintf(ref, sizeof(ref), "refs/xenci/submissions/%lld", id);
-		if (gitrepo_ref_head(t->repo, ref, cur) == -ENOENT)
-			break;
-	}
-	rc = gitrepo_apply_series(out, t->repo, base_commit, &s, ref, &e);
-	if (rc < 0) {
-		snprintf(err, errlen, "%s", e.message);
-		if (e.patch)
-			*detail = json_pack("{s:i, s:s, s:i, s:s}", "patch", e.patch, "file",
-					    e.file, "hunk", e.hunk, "message", e.message);
-		goto out;
-	}
-	memset(&spec, 0, sizeof(spec));
-	spec.tree = t->name;
-	spec.commit = out;
-	spec.ref = ref;
-	spec.jobs = jobs;
-	spec.kind = "submission";
-	spec.priority = PRIO_SUBMISSION;
-	if (flight_create(&fid, &spec, &ferr) < 0) {
-		snprintf(err, errlen, "no flight: %s", buf_cstr(&ferr));
-		gitrepo_delete_ref(t->repo, ref);
-		rc = -EIO;
-		goto out;
-	}
-	patches = series_commits(t->repo, out, s.count);
-	revision_subject(t, out);
-	if (db_tree_id(&tree_id, t->name) < 0 ||
-	    db_submission_insert(id, tree_id, base, base_commit, out, ref, fid, patches, token_id) <
-		0)
-		log_warnx("submission %lld: not recorded", id);
-	log_info("submission %lld: %zu patch%s on %s (%.12s) -> %.12s: flight %lld", id, s.count,
-		 s.count == 1 ? "" : "es", base, base_commit, out, fid);
-	*reply = json_pack("{s:I, s:I, s:s, s:s, s:s, s:s, s:s, s:O}", "submission", (json_int_t)id,
-			   "flight", (json_int_t)fid, "tree", t->name, "base", base, "base_commit",
-			   base_commit, "commit", out, "ref", ref, "patches", patches);
-	rc = 0;
-out:
-	json_decref(patches);
-	json_decref(branch_jobs);
-	patch_series_release(&s);
-	buf_release(&ferr);
-	return rc;
 }

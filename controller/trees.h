@@ -1,7 +1,7 @@
 /* The controller's side of trees: the configured trees and their watcher, the
- * flights a new head makes (coalescing flights not yet started), patch
- * submissions, the push gate (an observer of finished attempts) and the
- * builders' sources; the branch matrix and the tree list are twins.c's. Every
+ * flights a new head makes (coalescing flights not yet started) and the
+ * builders' sources; submissions are submissions.c's, the push gate gate.c's,
+ * the branch matrix and the tree list twins.c's. Every
  * function but trees_start/trees_stop expects ctl.lock held; they are what the
  * handlers of api-trees.c call. */
 #ifndef XENCI_WATCH_CTL_H
@@ -32,18 +32,7 @@ struct tree_conf *trees_find(const char *name);
 int trees_poke(json_t **reply, const char *tree, const char *branch, const char *why, char *err,
 	       size_t errlen);
 
-/* Applies an mbox on base (NULL: the tree's first watched branch) and makes a
- * flight of jobs (NULL: the jobs of the base's branch when it is a watched one,
- * else of the first branch, else every job). Returns 0 and *reply
- * {submission, flight, tree, base, base_commit, commit, ref, patches}, or a
- * negative errno with err and, when about a patch, *detail {patch, file, hunk,
- * message}: -ENOENT (tree, base), -EINVAL (not a patch series, unknown job),
- * -EPERM (a patch does not apply), -EIO. Nothing is left behind on failure. */
-int trees_submit(json_t **reply, json_t **detail, const char *tree, const char *base,
-		 const json_t *jobs, const char *data, size_t len, long long token_id, char *err,
-		 size_t errlen);
-
-/* Re-evaluates the gate of a flight (the observer calls it; tests may too). */
-void trees_gate_check(long long flight_id);
+/* Records commit's subject and author on its revision row (from t's repo). */
+void trees_revision_subject(const struct tree_conf *t, const char *commit);
 
 #endif
