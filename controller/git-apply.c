@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 #include <git2/sys/mempack.h>
 
 #include "buf.h"
+#include "page-utf8.h"
 #include "xmalloc.h"
 
 /* The window either side of a hunk's expected line searched first (git apply
@@ -104,14 +106,43 @@ static int lines_split(struct lines *l, const char *data, size_t len)
 	return 0;
 }
 
+/* Copies src into dst (size > 0 bytes) as valid UTF-8 on one line, whatever
+ * bytes a patch holds (a Latin-1 file name, a CR at a line's end): a byte that
+ * is not part of a valid sequence, and a control character, is written "\xNN";
+ * the copy ends at a character's end. */
+static void utf8_line_copy(char *dst, size_t size, const char *src)
+{
+	const unsigned char *s = (const unsigned char *)src;
+	size_t n = strlen(src), o = 0;
+
+	for (size_t i = 0; i < n;) {
+		uint32_t cp;
+		size_t used = utf8_decode(s + i, n - i, &cp);
+		int esc = (cp == 0xfffd && used == 1) || cp < 0x20 || cp == 0x7f;
+
+		if (o + (esc ? 4 : used) >= size)
+			break;
+		if (esc) {
+			o += (size_t)snprintf(dst + o, size - o, "\\x%02x", s[i]);
+		} else {
+			memcpy(dst + o, s + i, used);
+			o += used;
+		}
+		i += used;
+	}
+	dst[o] = '\0';
+}
+
 static void aerr(struct apply_error *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void aerr(struct apply_error *e, const char *fmt, ...)
 {
+	char raw[sizeof(e->message)];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(e->message, sizeof(e->message), fmt, ap);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
 	va_end(ap);
+	utf8_line_copy(e->message, sizeof(e->message), raw);
 }
 
 /* One hunk's lines, read from a libgit2 patch: the preimage (context and
@@ -442,8 +473,8 @@ static int diff_check(git_repository *repo, git_tree *tree, git_diff *diff, git_
 		dd = git_patch_get_delta(patch);
 		oldp = dd->old_file.path;
 		newp = dd->new_file.path;
-		snprintf(e->file, sizeof(e->file), "%s",
-			 dd->status == GIT_DELTA_ADDED ? newp : oldp);
+		utf8_line_copy(e->file, sizeof(e->file),
+			       dd->status == GIT_DELTA_ADDED ? newp : oldp);
 		snprintf(fwho, sizeof(fwho), "%s: %s", who, e->file);
 		if ((bad = path_refusal(oldp)) != NULL ||
 		    (strcmp(oldp, newp) && (bad = path_refusal(newp)) != NULL)) {

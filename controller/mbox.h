@@ -1,9 +1,16 @@
 /* Patch mails: a series of `git format-patch` files or an mbox as a mail client
- * saves it, split into patches with GMime (MIME parts, quoted-printable and base64
- * bodies, RFC 2047 headers, CRLF line ends). Each patch keeps what `git am` would
+ * saves it, read as `git am` reads them by default (git mailsplit -b, then git
+ * mailinfo without --scissors): an mbox is split only at separator lines that
+ * look like "From <who> <date>" (mailsplit's rule), a document without one is a
+ * single mail, CRLF line ends become LF, ">From " lines are kept (mbox, not
+ * mboxrd). Each mail is parsed with GMime (MIME parts, RFC 2047 headers); each
+ * part's lines are decoded (quoted-printable, base64) and format=flowed is undone
+ * (RFC 3676, DelSp) as mailinfo does; the commit message runs to the patch break
+ * ("---", "diff -", "Index: ") and is converted to UTF-8 from the part's charset,
+ * while the patch keeps the bytes as sent. Each patch keeps what `git am` would
  * take from it: the author, the date, the subject (without "[PATCH v2 3/7]") and
- * the message, and the diff text for libgit2. Cover letters ("[PATCH 0/N]", or a
- * mail of a series without a diff) are skipped.
+ * the message, and the diff text for libgit2. Cover letters ("[PATCH 0/N]", even
+ * with a diff, or a first mail without a diff among several) are skipped.
  *
  * Everything here is outside input: sizes are bounded and every refusal says
  * which document and which mail. Thread-safe once mbox_init() ran (it is called
@@ -35,6 +42,8 @@ struct patch_series {
 	size_t count;
 	size_t bytes; /* input consumed so far, against MBOX_MAX_SIZE */
 	int skipped_covers;
+	int scissors; /* 1: honour scissors lines ("-- >8 --") as `git am --scissors`;
+		       * 0 (patch_series_init) as `git am` by default */
 };
 
 void mbox_init(void);
@@ -46,9 +55,17 @@ void patch_series_release(struct patch_series *s);
  * each starting with a "From " line, as `git format-patch --stdout` or a mail
  * client writes) or a single mail file. name names the document in messages.
  * Returns 0, or -1 with a message in err and s unchanged: no mails, a mail with
- * no diff that is not a cover letter, a binary part, too large or too many. */
+ * no diff that is not a cover letter, a message in a charset that does not
+ * convert, a patch without an author, too large or too many. */
 int patch_series_add(struct patch_series *s, const char *name, const char *data, size_t len,
 		     char *err, size_t errlen);
+
+/* Undoes format=flowed (RFC 3676) in text as git mailinfo does, appending the
+ * result to out: space-stuffing removed, soft-broken lines joined (their last
+ * space dropped when delsp), "-- " kept; soft-broken text that no line ends is
+ * dropped, as git drops it. */
+struct buf;
+void mbox_unflow(struct buf *out, const char *text, size_t len, int delsp);
 
 /* After the last document: refuses an empty series (-1 with err). */
 int patch_series_finish(struct patch_series *s, char *err, size_t errlen);

@@ -1,5 +1,7 @@
 #include "harness.h"
 
+#include "buf.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -56,6 +58,26 @@ int harness_write_file(const char *dir, const char *name, const char *content)
 	}
 	fputs(content, f);
 	return fclose(f) == 0 ? 0 : -EIO;
+}
+
+int harness_read_file(struct buf *b, const char *dir, const char *name)
+{
+	char path[1024], chunk[4096];
+	size_t n;
+	FILE *f;
+	int rc = 0;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "rb");
+	if (f == NULL)
+		return -errno;
+	buf_reset(b);
+	while (rc == 0 && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		rc = buf_append(b, chunk, n);
+	if (ferror(f))
+		rc = -EIO;
+	fclose(f);
+	return rc;
 }
 
 int harness_run(char *const argv[], char *out, size_t outlen)

@@ -85,6 +85,9 @@ const char *harness_build_dir(void);
 const char *harness_root(void);
 /* Writes dir/name with content. */
 int harness_write_file(const char *dir, const char *name, const char *content);
+/* Reads dir/name (any bytes) into b, replacing what it held. Returns 0 or -errno. */
+struct buf;
+int harness_read_file(struct buf *b, const char *dir, const char *name);
 /* Runs argv (NULL-terminated) and captures its stdout into out (bounded, NUL-terminated).
  * Returns the exit status, or negative when it could not run. */
 int harness_run(char *const argv[], char *out, size_t outlen);

@@ -27,17 +27,7 @@ static char dir[256];
 /* Reads a file of the test folder into b. */
 static void slurp(struct buf *b, const char *name)
 {
-	char path[512], chunk[4096];
-	size_t n;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	f = fopen(path, "rb");
-	assert_non_null(f);
-	buf_reset(b);
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		assert_int_equal(buf_append(b, chunk, n), 0);
-	fclose(f);
+	assert_int_equal(harness_read_file(b, dir, name), 0);
 }
 
 #define GIT "git -c user.name=Base -c user.email=base@example.org -c init.defaultBranch=master "

@@ -185,22 +185,27 @@ static void test_inbody_from_and_attachment(void **state)
 	assert_string_equal(s.patches[0].author_name, "Real Author");
 	assert_string_equal(s.patches[0].author_email, "author@example.org");
 	assert_string_equal(s.patches[0].message, "arm: enable the thing\n\nEnable it on arm.\n");
+	/* The line end git mailinfo gives a multipart's end boundary stays. */
 	assert_string_equal(s.patches[0].diff,
-			    "diff --git a/f b/f\n--- a/f\n+++ b/f\n@@ -1 +1 @@\n-a\n+b\n");
+			    "diff --git a/f b/f\n--- a/f\n+++ b/f\n@@ -1 +1 @@\n-a\n+b\n\n");
 	patch_series_release(&s);
 }
 
-/* A mail client escaped a body line starting with "From " (mboxrd). */
+/* ">From " lines stay as they are, as git am reads an mbox by default (mboxrd
+ * unquoting is `git am --patch-format=mboxrd`); a quoted format-patch separator
+ * opening the body is dropped, as mailinfo drops it. */
 static void test_mbox_escaping(void **state)
 {
-	const char *mbox = "From nobody Mon Sep 17 00:00:00 2001\n"
-			   "From: A <a@example.org>\n"
-			   "Subject: [PATCH] quote\n"
-			   "\n"
-			   ">From the start, this was wrong.\n"
-			   ">>From here too.\n"
-			   "---\n"
-			   "diff --git a/f b/f\n--- a/f\n+++ b/f\n@@ -1 +1 @@\n-a\n+b\n";
+	const char *mbox =
+	    "From nobody Mon Sep 17 00:00:00 2001\n"
+	    "From: A <a@example.org>\n"
+	    "Subject: [PATCH] quote\n"
+	    "\n"
+	    ">From 3f1c2a0e5d1b2c3d4e5f60718293a4b5c6d7e8f9 Mon Sep 17 00:00:00 2001\n"
+	    ">From the start, this was wrong.\n"
+	    ">>From here too.\n"
+	    "---\n"
+	    "diff --git a/f b/f\n--- a/f\n+++ b/f\n@@ -1 +1 @@\n-a\n+b\n";
 	struct patch_series s;
 	char err[256];
 
@@ -208,7 +213,113 @@ static void test_mbox_escaping(void **state)
 	patch_series_init(&s);
 	assert_int_equal(add(&s, "q.mbox", mbox, err), 0);
 	assert_string_equal(s.patches[0].message,
-			    "quote\n\nFrom the start, this was wrong.\n>From here too.\n");
+			    "quote\n\n>From the start, this was wrong.\n>>From here too.\n");
+	patch_series_release(&s);
+}
+
+/* git mailsplit's separator rule: "From " and a time and year; anything else that
+ * starts with "From " is a line of the mail. A document without a separator is
+ * one mail, whatever "From " lines it holds. */
+static void test_mbox_separators(void **state)
+{
+	static const char *const body =
+	    "From: A <a@example.org>\nSubject: [PATCH] x\n\n"
+	    "From the second line on, the credit is charged once.\n"
+	    "From Monday: 10:30 it runs.\n"
+	    "From a@b Tue Oct  3 14:05:09 90\n"
+	    "---\ndiff --git a/f b/f\n--- a/f\n+++ b/f\n@@ -1 +1 @@\n-a\n+b\n";
+	struct patch_series s;
+	struct buf b = BUF_INIT(0);
+	char err[256];
+
+	(void)state;
+	/* Not separators: no time, a year of 90 or less. */
+	patch_series_init(&s);
+	buf_puts(&b, "From a@b Tue Oct  3 14:05:09 2023\n");
+	buf_puts(&b, body);
+	assert_int_equal(patch_series_add(&s, "m", b.data, b.len, err, sizeof(err)), 0);
+	assert_int_equal(s.count, 1);
+	assert_non_null(strstr(s.patches[0].message, "From Monday: 10:30 it runs.\n"
+						     "From a@b Tue Oct  3 14:05:09 90\n"));
+	patch_series_release(&s);
+	/* Without a separator line: one mail. */
+	patch_series_init(&s);
+	assert_int_equal(add(&s, "one.eml", body, err), 0);
+	assert_int_equal(s.count, 1);
+	patch_series_release(&s);
+	/* "From <who> <date>" in the middle of a mail of an mbox splits it, as git
+	 * mailsplit splits it: the rest has no author. */
+	patch_series_init(&s);
+	buf_reset(&b);
+	buf_puts(&b, "From a@b Tue Oct  3 14:05:09 2023\nFrom: A <a@example.org>\n"
+		     "Subject: [PATCH] y\n\nFrom me at 10:30:00 2023, on.\n---\n"
+		     "diff --git a/f b/f\n--- a/f\n+++ b/f\n@@ -1 +1 @@\n-a\n+b\n");
+	assert_int_equal(patch_series_add(&s, "m", b.data, b.len, err, sizeof(err)), -1);
+	assert_string_equal(err, "m, mail 2: \"\": no author (a From: header with an address)");
+	buf_release(&b);
+	patch_series_release(&s);
+}
+
+/* RFC 3676 as git mailinfo undoes it. */
+static void test_unflow(void **state)
+{
+	struct buf b = BUF_INIT(0);
+	static const char text[] = "a soft \nbreak\n  stuffed\n>quoted\n-- \nsig\nlast ";
+
+	(void)state;
+	mbox_unflow(&b, text, strlen(text), 0);
+	assert_string_equal(b.data, "a soft break\n stuffed\n>quoted\n-- \nsig\n");
+	buf_reset(&b);
+	mbox_unflow(&b, text, strlen(text), 1);
+	assert_string_equal(b.data, "a softbreak\n stuffed\n>quoted\n-- \nsig\n");
+	/* A soft break before the signature separator ends at it. */
+	buf_reset(&b);
+	mbox_unflow(&b, "x \r\n-- \r\n", 10, 1);
+	assert_string_equal(b.data, "x-- \r\n");
+	buf_release(&b);
+}
+
+/* A [PATCH 0/N] cover letter is skipped even when it carries a diff. */
+static void test_cover_with_diff(void **state)
+{
+	struct patch_series s;
+	char err[256];
+
+	(void)state;
+	patch_series_init(&s);
+	assert_int_equal(
+	    add(&s, "c.mbox",
+		"From 0000000000000000000000000000000000000000 Mon Sep 17 00:00:00 2001\n"
+		"From: Ada Lovelace <ada@example.org>\n"
+		"Subject: [PATCH v2 0/1] cover\n\nInterdiff:\n"
+		"diff --git a/g b/g\n--- a/g\n+++ b/g\n@@ -1 +1 @@\n-a\n+b\n" PATCH2,
+		err),
+	    0);
+	assert_int_equal(s.count, 1);
+	assert_int_equal(s.skipped_covers, 1);
+	assert_int_equal(s.patches[0].number, 2);
+	patch_series_release(&s);
+}
+
+/* Scissors: kept as a message line by default (git am), honoured on demand. */
+static void test_scissors(void **state)
+{
+	static const char mail[] = "From: A <a@example.org>\nSubject: [PATCH] above\n\n"
+				   "Above.\n-- >8 --\nSubject: below\n\nBelow.\n---\n"
+				   "diff --git a/f b/f\n--- a/f\n+++ b/f\n@@ -1 +1 @@\n-a\n+b\n";
+	struct patch_series s;
+	char err[256];
+
+	(void)state;
+	patch_series_init(&s);
+	assert_int_equal(add(&s, "m", mail, err), 0);
+	assert_string_equal(s.patches[0].message,
+			    "above\n\nAbove.\n-- >8 --\nSubject: below\n\nBelow.\n");
+	patch_series_release(&s);
+	patch_series_init(&s);
+	s.scissors = 1;
+	assert_int_equal(add(&s, "m", mail, err), 0);
+	assert_string_equal(s.patches[0].message, "below\n\nBelow.\n");
 	patch_series_release(&s);
 }
 
@@ -256,6 +367,10 @@ int main(void)
 	    cmocka_unit_test(test_several_files_and_gaps),
 	    cmocka_unit_test(test_inbody_from_and_attachment),
 	    cmocka_unit_test(test_mbox_escaping),
+	    cmocka_unit_test(test_mbox_separators),
+	    cmocka_unit_test(test_unflow),
+	    cmocka_unit_test(test_cover_with_diff),
+	    cmocka_unit_test(test_scissors),
 	    cmocka_unit_test(test_refusals),
 	};
 
