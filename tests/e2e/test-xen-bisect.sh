@@ -10,14 +10,14 @@
 #      UNBUILDABLE is the search's first split, so the search meets it and skips it
 #   3. the push's flight fails on both boards; the controller bisects each board
 #      class and names CULPRIT, `confirmed` (the API's twin and `xenci bisection`)
-# Prints the time from the push to both verdicts (budget: BISECT_BUDGET_S, 480).
+# Prints the time from the push to both verdicts as a figure (make bench times it; a test
+# asserts no timing): the waits below are only guards against a hang.
 # XENCI_KEEP=1 keeps the temp folder. Prints "N passed, N failed".
 # Setup and helpers: tests/e2e/lib-e2e.sh.
 set -uo pipefail
 
 UNBUILDABLE=8 # the first split of 16: the search meets it
 CULPRIT=11
-budget=${BISECT_BUDGET_S:-480}
 # shellcheck source=tests/e2e/lib-e2e.sh
 . "$(dirname "$0")/lib-e2e.sh"
 
@@ -70,14 +70,14 @@ done
 
 # 3. a bisection per board class, each to the culprit, confirmed
 classes=$(for b in qemu-x86_64 qemu-arm64; do api "boards/$b" | jq -r .class; done | sort | tr '\n' ' ')
-end=$((t0 + 900))
+end=$((t0 + 1500))
 while ((SECONDS < end)); do
 	got=$(api bisections | jq -r '[.bisections[] | select(.state != "running") | .class] | sort | join(" ")')
 	[[ "$got " == "$classes" ]] && break
 	sleep 2
 done
 took=$((SECONDS - t0))
-echo "# push to both bisections' ends: $took s (budget $budget s)"
+echo "# push to both bisections' ends: $took s"
 api bisections | jq -c '.bisections[] | {id, class, board, state, verdict, culprit}'
 check "one bisection per board class ($classes)" \
 	test "$(api bisections | jq -r '[.bisections[].class] | sort | join(" ")') " = "$classes"
@@ -104,7 +104,6 @@ for id in $(api bisections | jq -r '.bisections[].id'); do
 	check "bisection $id ($cls): xenci bisection names the culprit, confirmed" \
 		bash -c 'grep -q "${1:0:12}" <<<"$0" && grep -qi confirmed <<<"$0"' "$out" "${commits[CULPRIT]}"
 done
-check "both bisections ended within the budget ($took s <= $budget s)" test "$took" -le "$budget"
 
 e2e_stop_agent
 check "no QEMU of this test is left" bash -c '! pgrep -f "qemu-system.*$0/work/" >/dev/null' "$T"
