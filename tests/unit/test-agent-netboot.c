@@ -260,12 +260,13 @@ static void check_builtin(const char *arch, const char *backend, const char *scr
 {
 	struct board b;
 	char err[256], *p = xasprintf("%s/%s", tmpdir, script), *builtin, *from_file, *want;
+	char *tmpl = template_path(backend);
 
 	board_init(&b, arch, backend, NULL);
 	assert_int_equal(b.netboot->write(&b, &vars, err, sizeof(err)), 0);
 	builtin = slurp(p, NULL);
 	board_release(&b);
-	board_init(&b, arch, backend, json_pack("{s:s}", "template", template_path(backend)));
+	board_init(&b, arch, backend, json_pack("{s:s}", "template", tmpl));
 	assert_int_equal(b.netboot->write(&b, &vars, err, sizeof(err)), 0);
 	from_file = slurp(p, NULL);
 	board_release(&b);
@@ -277,6 +278,7 @@ static void check_builtin(const char *arch, const char *backend, const char *scr
 	free(want);
 	free(from_file);
 	free(builtin);
+	free(tmpl);
 	free(p);
 }
 
