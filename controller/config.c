@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "bisector.h"
+#include "http-limits.h"
 #include "json-util.h"
 #include "validate.h"
 #include "xmalloc.h"
@@ -52,6 +53,10 @@ static const struct vfield config_fields[] = {
     {.name = "tls", .type = V_OBJECT, .fields = tls_fields, .help = "HTTPS"},
     {.name = "trees", .type = V_OBJECT, .help = "watched trees"},
     {.name = "bisect", .type = V_OBJECT, .fields = bisect_conf_fields, .help = "bisection reports"},
+    {.name = "connections",
+     .type = V_OBJECT,
+     .fields = http_limits_fields,
+     .help = "HTTP connection limits"},
     {.name = NULL},
 };
 
@@ -79,6 +84,7 @@ void config_release(struct ctl_config *c)
 	free(c->tls_key);
 	json_decref(c->trees);
 	json_decref(c->bisect);
+	json_decref(c->connections);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -135,6 +141,10 @@ int config_load(struct ctl_config *c, const char *path, struct buf *err)
 		c->trees = json_incref(json_object_get(root, "trees"));
 		if (config_trees_check && config_trees_check(c->trees, err) < 0)
 			goto out;
+	}
+	if (json_object_get(root, "connections")) {
+		json_decref(c->connections);
+		c->connections = json_incref(json_object_get(root, "connections"));
 	}
 	if (json_object_get(root, "bisect")) {
 		json_decref(c->bisect);

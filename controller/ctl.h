@@ -27,6 +27,7 @@ struct ctl_config {
 	long long priority_age_ms; /* waiting this long is worth one priority class */
 	json_t *trees;		   /* the open `trees` mapping (flights engineer's) */
 	json_t *bisect;		   /* the `bisect` section (bisector.h), or NULL */
+	json_t *connections;	   /* the `connections` section (http-limits.h), or NULL */
 };
 
 struct ctl {

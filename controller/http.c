@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "ctl.h"
+#include "http-limits.h"
 #include "json-util.h"
 #include "log.h"
 #include "xmalloc.h"
@@ -26,6 +27,7 @@ struct http_server {
 const double http_lat_bounds[HTTP_LAT_BUCKETS] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
 						  0.05,	  0.1,	 0.25,	 0.5,	1,    5};
 static struct http_stats stats;
+static unsigned auth_idle_seconds = 120;
 static pthread_mutex_t stats_lock = PTHREAD_MUTEX_INITIALIZER;
 
 void http_stats_get(struct http_stats *out)
@@ -141,6 +143,12 @@ int reply_response(struct req *r, unsigned status, struct MHD_Response *resp)
 		MHD_add_response_header(resp, "Content-Security-Policy", HTTP_CSP_NONE);
 	if (r->close)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+	if (r->retry_after) {
+		char secs[16];
+
+		snprintf(secs, sizeof(secs), "%u", http_limits_retry_after());
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, secs);
+	}
 	ok = MHD_queue_response(r->conn, status, resp);
 	MHD_destroy_response(resp);
 	r->replied = 1;
@@ -194,7 +202,7 @@ int reply_error(struct req *r, unsigned status, const char *error, json_t *detai
 
 	json_object_set_new(o, "error", json_string(error));
 	json_object_set_new(o, "detail", detail ? detail : json_null());
-	if (status >= 500)
+	if (status >= 500 && status != 503) /* 503s are summarised (http-limits.c) */
 		log_warnx("%s %s: %d %s", r->method, r->url, status, error);
 	return reply_json(r, status, o);
 }
@@ -473,6 +481,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		r->start_us = mono_us();
 		if (framing_check(r) < 0)
 			return MHD_YES;
+		if (http_limits_full()) {
+			r->close = 1;
+			r->retry_after = 1;
+			reply_errorf(r, 503, "server full",
+				     "too many open connections; retry later");
+			return MHD_YES;
+		}
 		r->route = http_route_find(r, &known);
 		if (r->route == NULL) {
 			if (known)
@@ -497,6 +512,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 				    json_string("the bearer token is unknown or revoked"));
 			return MHD_YES;
 		}
+		/* Only a client that proved who it is may idle long (a lab's long
+		 * uploads, keep-alive between heartbeats); suspended long polls and
+		 * streams are never timed out. */
+		if (r->auth.role != ROLE_NONE)
+			MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT,
+						  auth_idle_seconds);
 		return MHD_YES;
 	}
 	if (*upload_size) {
@@ -526,7 +547,7 @@ static void on_log(void *cls, const char *fmt, va_list ap)
 	(void)cls;
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	msg[strcspn(msg, "\n")] = '\0';
-	log_warnx("microhttpd: %s", msg);
+	http_limits_log_mhd(msg);
 }
 
 static int read_pem(char **out, const char *path, struct buf *err)
@@ -555,7 +576,7 @@ static int read_pem(char **out, const char *path, struct buf *err)
 }
 
 int http_start(struct http_server **out, const char *listen, const char *cert, const char *key,
-	       struct buf *err)
+	       const struct http_limits *limits, struct buf *err)
 {
 	struct http_server *s = xcalloc(1, sizeof(*s));
 	struct sockaddr_in sin;
@@ -588,11 +609,14 @@ int http_start(struct http_server **out, const char *listen, const char *cert, c
 			goto fail;
 		flags |= MHD_USE_TLS;
 	}
+	http_limits_init(limits);
+	auth_idle_seconds = limits->auth_idle_seconds;
 	s->mhd = MHD_start_daemon(
-	    flags, 0, NULL, NULL, on_request, NULL, MHD_OPTION_EXTERNAL_LOGGER, on_log, NULL,
-	    MHD_OPTION_SOCK_ADDR, &sin, MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
-	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)20000, MHD_OPTION_CONNECTION_TIMEOUT,
-	    (unsigned)120, MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
+	    flags, 0, http_limits_accept, NULL, on_request, NULL, MHD_OPTION_EXTERNAL_LOGGER,
+	    on_log, NULL, MHD_OPTION_SOCK_ADDR, &sin, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
+	    NULL, MHD_OPTION_NOTIFY_CONNECTION, http_limits_notify, NULL,
+	    MHD_OPTION_CONNECTION_LIMIT, http_limits_hard_max(), MHD_OPTION_CONNECTION_TIMEOUT,
+	    limits->idle_seconds, MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
 	    cert && key ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, s->cert,
 	    MHD_OPTION_HTTPS_MEM_KEY, s->key, MHD_OPTION_END);
 	if (s->mhd == NULL) {
@@ -620,6 +644,7 @@ void http_stop(struct http_server *s)
 	if (s == NULL)
 		return;
 	MHD_stop_daemon(s->mhd);
+	http_limits_log_flush(1);
 	free(s->cert);
 	free(s->key);
 	free(s);

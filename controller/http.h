@@ -59,6 +59,7 @@ struct req {
 	long long start_us;
 	int replied;
 	int parked;
+	int retry_after; /* the reply carries Retry-After (503) */
 	int close;	 /* the reply ends the connection (Connection: close) */
 	char *cache_key; /* ROUTE_CACHE: where to keep the reply */
 	/* The handler's own state across a park, and how to free it. */
@@ -72,9 +73,12 @@ struct http_server;
  * matches, and then *path_known says whether another method would have. */
 const struct route *http_route_find(struct req *r, int *path_known);
 
-/* listen: "ADDR:PORT" (port 0 picks one). cert/key: PEM files, or NULL for HTTP. */
+struct http_limits;
+/* listen: "ADDR:PORT" (port 0 picks one). cert/key: PEM files, or NULL for HTTP.
+ * limits: the connection policy (http-limits.h), copied. Returns 0, or -1 with
+ * the reason in err. */
 int http_start(struct http_server **out, const char *listen, const char *cert, const char *key,
-	       struct buf *err);
+	       const struct http_limits *limits, struct buf *err);
 /* The bound port. */
 int http_port(const struct http_server *s);
 /* Stops accepting, lets in-flight requests finish, and frees s. */

@@ -17,6 +17,7 @@
 #include "ctl.h"
 #include "db-attempts.h"
 #include "db.h"
+#include "http-limits.h"
 #include "http.h"
 #include "jobs.h"
 #include "log.h"
@@ -37,7 +38,7 @@ static const char usage[] =
     "  --data DIR          the database, artifacts and logs (initialised when new)\n"
     "  --config FILE       YAML: listen, data, jobs_dir, schema_dir, lease_seconds,\n"
     "                      max_attempts, unhealthy_streak, health_check_job, claim_max_ms,\n"
-    "                      tls {cert, key}, trees\n"
+    "                      tls {cert, key}, connections {...}, trees\n"
     "  --jobs DIR          job files (default: jobs/ of the source tree)\n"
     "  --check             validate the configuration and the job files, then exit\n"
     "  -v                  more logging (twice: debug)\n";
@@ -187,6 +188,7 @@ static const char *config_dir(void)
 static int serve(void)
 {
 	struct http_server *srv = NULL;
+	struct http_limits limits;
 	struct buf err = BUF_INIT(0);
 	struct rlimit rl;
 	sigset_t sigs;
@@ -216,7 +218,9 @@ static int serve(void)
 	sigaddset(&sigs, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	if (http_start(&srv, ctl.cfg.listen, ctl.cfg.tls_cert, ctl.cfg.tls_key, &err) < 0) {
+	http_limits_from_json(&limits, ctl.cfg.connections);
+	if (http_start(&srv, ctl.cfg.listen, ctl.cfg.tls_cert, ctl.cfg.tls_key, &limits, &err) <
+	    0) {
 		log_warnx("%s", buf_cstr(&err));
 		goto out;
 	}

@@ -295,7 +295,8 @@ int main(void)
 		return 1;
 	harness_write_file(ctl.jobs, "fake-smoke.yaml",
 			   "name: fake-smoke\nrequires: {arch: [x86_64]}\n");
-	ctl.extra_config = "claim_max_ms: 120000\n";
+	/* 1,000 agents from one address: past the default per-address limit */
+	ctl.extra_config = "claim_max_ms: 120000\nconnections: {max: 5000, per_address: 5000}\n";
 	if (harness_controller_start(&ctl) < 0)
 		return 1;
 	usleep(500 * 1000);
