@@ -12,7 +12,7 @@
 #include <git2/sys/mempack.h>
 
 #include "buf.h"
-#include "page-utf8.h"
+#include "utf8.h"
 #include "xmalloc.h"
 
 /* The window either side of a hunk's expected line searched first (git apply

@@ -21,7 +21,7 @@
 #include <string.h>
 
 #include "../../controller/git-apply.h"
-#include "../../controller/page-utf8.h"
+#include "utf8.h"
 #include "buf.h"
 
 static char dir[256];
