@@ -39,7 +39,9 @@ static void upload_free(void *state)
 	free(u);
 }
 
-/* Runs on the polling thread without ctl.lock: touches only its own file. */
+/* Runs on the polling thread without ctl.lock: touches only its own file (the
+ * first call takes the lock to ask whether the agent builds, and refuses the
+ * body before anything is written when not). */
 int api_artifact_upload(struct req *r, const char *data, size_t len)
 {
 	struct upload *u = r->state;
@@ -48,6 +50,19 @@ int api_artifact_upload(struct req *r, const char *data, size_t len)
 		if ((r->auth.role != ROLE_ADMIN && r->auth.role != ROLE_AGENT) ||
 		    !sha256_is_hex(r->param[0]))
 			return -EACCES; /* the handler says why */
+		if (r->auth.role == ROLE_AGENT) {
+			/* Refused before a byte is written: only builders upload. */
+			json_t *arches;
+			int builds;
+
+			ctl_lock();
+			arches = db_agent_builder(r->auth.agent);
+			ctl_unlock();
+			builds = json_array_size(arches) > 0;
+			json_decref(arches);
+			if (!builds)
+				return -EACCES;
+		}
 		u = xcalloc(1, sizeof(*u));
 		u->fd = -1;
 		r->state = u;

@@ -7,7 +7,9 @@
 #include <string.h>
 
 #include "api-trees.h"
+#include "ctl.h"
 #include "git-repo.h"
+#include "http-files.h"
 #include "json-util.h"
 #include "mbox.h"
 #include "submissions.h"
@@ -53,22 +55,24 @@ int api_tree_manifest(struct req *r)
 int api_tree_blob(struct req *r)
 {
 	struct tree_conf *t = tree_or_404(r, r->param[0]);
-	struct buf b = BUF_INIT(BLOB_MAX);
-	int rc;
+	char dir[4096];
+	long long size;
+	int rc, fd;
 
 	if (t == NULL)
 		return 0;
-	rc = gitrepo_blob(&b, t->repo, r->param[1]);
+	snprintf(dir, sizeof(dir), "%s/blobs", ctl.cfg.data);
+	rc = gitrepo_blob_open(&fd, &size, t->repo, r->param[1], dir, BLOB_MAX);
 	if (rc == -EINVAL)
-		rc = reply_errorf(r, 400, "not a blob id", "\"%.64s\"", r->param[1]);
-	else if (rc == -ENOSPC)
-		rc = reply_errorf(r, 413, "blob too large", "larger than %d MiB", BLOB_MAX >> 20);
-	else if (rc < 0)
-		rc = reply_errorf(r, 404, "no such blob", "%.64s", r->param[1]);
-	else
-		rc = reply_data(r, 200, "application/octet-stream", b.data ? b.data : "", b.len);
-	buf_release(&b);
-	return rc;
+		return reply_errorf(r, 400, "not a blob id", "\"%.64s\"", r->param[1]);
+	if (rc == -EFBIG)
+		return reply_errorf(r, 413, "blob too large", "larger than %d MiB", BLOB_MAX >> 20);
+	if (rc == -ENOENT)
+		return reply_errorf(r, 404, "no such blob", "%.64s", r->param[1]);
+	if (rc < 0)
+		return rc;
+	(void)size;
+	return serve_fd(r, fd, "application/octet-stream");
 }
 
 static json_t *split_jobs(const char *s)

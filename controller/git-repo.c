@@ -1,10 +1,13 @@
 #include "git-repo.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "xmalloc.h"
 
@@ -400,6 +403,97 @@ int gitrepo_blob(struct buf *out, struct gitrepo *r, const char *hex)
 	}
 	git_blob_free(blob);
 	pthread_mutex_unlock(&r->lock);
+	return rc;
+}
+
+/* Writes the blob's content to path (through a temporary file and a rename, so
+ * a reader never sees half of it). The lock is held. */
+static int blob_write_locked(struct gitrepo *r, const git_oid *oid, const char *path)
+{
+	git_blob *blob = NULL;
+	char tmp[4200];
+	size_t n;
+	const char *p;
+	int fd, rc;
+
+	rc = git_blob_lookup(&blob, r->git, oid);
+	if (rc < 0)
+		return gerr(rc);
+	snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path);
+	fd = mkstemp(tmp);
+	if (fd < 0) {
+		git_blob_free(blob);
+		return -errno;
+	}
+	p = git_blob_rawcontent(blob);
+	n = (size_t)git_blob_rawsize(blob);
+	rc = 0;
+	while (n > 0 && rc == 0) {
+		ssize_t w = write(fd, p, n);
+
+		if (w < 0)
+			rc = -errno;
+		else
+			p += w, n -= (size_t)w;
+	}
+	git_blob_free(blob);
+	if (close(fd) < 0 && rc == 0)
+		rc = -errno;
+	if (rc == 0 && (chmod(tmp, 0644) < 0 || rename(tmp, path) < 0))
+		rc = -errno;
+	if (rc < 0)
+		unlink(tmp);
+	return rc;
+}
+
+int gitrepo_blob_open(int *fd, long long *size, struct gitrepo *r, const char *hex,
+		      const char *cache_dir, size_t max)
+{
+	git_odb *odb = NULL;
+	git_object_t type;
+	git_oid oid;
+	struct stat sb;
+	char path[4096];
+	size_t n = 0;
+	int rc;
+
+	*fd = -1;
+	rc = oid_parse(&oid, hex);
+	if (rc < 0)
+		return rc;
+	snprintf(path, sizeof(path), "%s/%s", cache_dir, hex);
+	pthread_mutex_lock(&r->lock);
+	/* The size from the object's header: a blob too large is never inflated. */
+	rc = git_repository_odb(&odb, r->git);
+	if (rc == 0)
+		rc = git_odb_read_header(&n, &type, odb, &oid);
+	git_odb_free(odb);
+	if (rc < 0)
+		rc = gerr(rc);
+	else if (type != GIT_OBJECT_BLOB)
+		rc = -ENOENT;
+	else if (n > max)
+		rc = -EFBIG;
+	if (rc == 0) {
+		*fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (*fd < 0 && (mkdir(cache_dir, 0755) == 0 || errno == EEXIST))
+			rc = blob_write_locked(r, &oid, path);
+		if (rc == 0 && *fd < 0)
+			*fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (rc == 0 && *fd < 0)
+			rc = -errno;
+	}
+	pthread_mutex_unlock(&r->lock);
+	if (rc == 0 && fstat(*fd, &sb) < 0)
+		rc = -errno;
+	if (rc == 0 && (size_t)sb.st_size != n)
+		rc = -EIO; /* not what the repository holds: someone else wrote it */
+	if (rc < 0 && *fd >= 0) {
+		close(*fd);
+		*fd = -1;
+	}
+	if (rc == 0)
+		*size = (long long)n;
 	return rc;
 }
 

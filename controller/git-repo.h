@@ -87,6 +87,16 @@ int gitrepo_manifest(json_t **out, struct gitrepo *r, const char *commit, char *
 /* Appends the content of blob oid to out (bounded by out's maximum: -ENOSPC). */
 int gitrepo_blob(struct buf *out, struct gitrepo *r, const char *oid);
 
+/* Opens blob oid as a file for serving (each reader reads its own descriptor;
+ * nothing held in memory): cache_dir/<oid>, written once from the repository
+ * (through a temporary file and a rename) when it is not there yet. The size
+ * comes from the object's header first: a blob larger than max is -EFBIG and is
+ * not inflated. Returns 0 with *fd (the caller's to close) and *size, -EINVAL
+ * (not an id), -ENOENT (no such blob), -EFBIG, or a negative errno of the file
+ * system. */
+int gitrepo_blob_open(int *fd, long long *size, struct gitrepo *r, const char *oid,
+		      const char *cache_dir, size_t max);
+
 /* Points ref at commit hex (creating it), recording logmsg in its reflog. When
  * expect is not NULL the ref must still point there (compare-and-swap: -EAGAIN
  * when it moved; "" means it must not exist yet). */

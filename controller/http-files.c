@@ -69,15 +69,23 @@ int range_parse(const char *h, long long size, long long *from, long long *to)
 
 int serve_file(struct req *r, const char *path, const char *content_type)
 {
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return reply_error(r, 404, "not found", json_string("no such file"));
+	return serve_fd(r, fd, content_type);
+}
+
+int serve_fd(struct req *r, int fd, const char *content_type)
+{
 	struct MHD_Response *resp;
 	struct stat sb;
 	long long from = 0, to = 0;
 	char hdr[96];
-	int fd = open(path, O_RDONLY | O_CLOEXEC), rc;
+	int rc;
 
-	if (fd < 0 || fstat(fd, &sb) < 0) {
-		if (fd >= 0)
-			close(fd);
+	if (fstat(fd, &sb) < 0) {
+		close(fd);
 		return reply_error(r, 404, "not found", json_string("no such file"));
 	}
 	rc = range_parse(req_header(r, "Range"), (long long)sb.st_size, &from, &to);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <unistd.h>
 
 #include "../harness/harness.h"
@@ -276,10 +277,62 @@ static void test_private_boards(void **state)
 	}
 }
 
+/* Entries of the controller's upload folder (DATA/tmp). */
+static int tmp_files(void)
+{
+	char path[400];
+	struct dirent *d;
+	int n = 0;
+	DIR *dir;
+
+	snprintf(path, sizeof(path), "%s/tmp", ctl.data);
+	dir = opendir(path);
+	if (dir == NULL)
+		return 0;
+	while ((d = readdir(dir)) != NULL)
+		n += d->d_name[0] != '.';
+	closedir(dir);
+	return n;
+}
+
+/* An agent that does not build (lab-b) sends 8 MiB to the artifact route: the
+ * 403 comes, and no byte of it was written on the way (nothing in the upload
+ * folder while the first MiB waits for the rest). */
+static void test_upload_refused_before_write(void **state)
+{
+	static char zeros[1 << 20];
+	char head[512], reply[4096] = "";
+	int fd;
+
+	(void)state;
+	snprintf(head, sizeof(head),
+		 "PUT /api/v1/artifacts/%064d HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: "
+		 "Bearer %s\r\nContent-Type: application/octet-stream\r\nContent-Length: "
+		 "%d\r\n\r\n",
+		 0, tok[OTHER], 8 << 20);
+	assert_int_equal(tmp_files(), 0);
+	fd = harness_connect(ctl.port, NULL);
+	assert_true(fd >= 0);
+	assert_int_equal(harness_send(fd, head, strlen(head)), 0);
+	assert_int_equal(harness_send(fd, zeros, sizeof(zeros)), 0);
+	/* The first MiB has been read (a file would have appeared by now, as it did). */
+	for (int i = 0; i < 20; i++) {
+		assert_int_equal(tmp_files(), 0);
+		usleep(100 * 1000);
+	}
+	for (int i = 1; i < 8; i++)
+		assert_int_equal(harness_send(fd, zeros, sizeof(zeros)), 0);
+	assert_int_equal(harness_read_until(fd, reply, sizeof(reply), "\r\n\r\n", 30000), 1);
+	assert_int_equal(harness_status(reply), 403);
+	assert_int_equal(tmp_files(), 0);
+	close(fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_matrix),
+	    cmocka_unit_test(test_upload_refused_before_write),
 	    cmocka_unit_test(test_private_boards),
 	};
 
