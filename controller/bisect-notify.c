@@ -16,7 +16,6 @@
 #include "validate.h"
 #include "xmalloc.h"
 
-#define NOTIFY_MAX   32	  /* configured recipients */
 #define WEBHOOK_MS   5000 /* the whole webhook call */
 #define HEADER_MAX   200  /* a header value, after sanitising */
 #define DEFAULT_MAIL "/usr/sbin/sendmail"
@@ -49,7 +48,7 @@ const struct vfield bisect_conf_fields[] = {
     {.name = "notify",
      .type = V_ARRAY,
      .items = V_STRING,
-     .max = NOTIFY_MAX,
+     .max = BISECT_NOTIFY_MAX,
      .check = notify_check,
      .help = "mail addresses every report goes to"},
     {.name = "mail_culprit_author", .type = V_BOOL, .help = "mail the culprit's author too"},
@@ -58,17 +57,6 @@ const struct vfield bisect_conf_fields[] = {
     {.name = "base_url", .type = V_STRING, .min = 1, .max = 1000, .help = "URL of the page"},
     {.name = NULL},
 };
-
-static struct {
-	char *notify[NOTIFY_MAX];
-	size_t nnotify;
-	int mail_author;
-	char *sendmail; /* NULL: no mail */
-	char *webhook;
-	char *base_url;
-	int started;
-} conf;
-static int registered;
 
 /* Copies s into out with CR, LF and other controls replaced by spaces. */
 static void header_clean(char *out, size_t len, const char *s)
@@ -89,48 +77,56 @@ static int address_ok(const char *a)
 	       !strpbrk(a, " \t\r\n\"<>,;()\\");
 }
 
-static void add_notify(const char *a)
+void bisect_conf_load(struct bisect_conf *c, const json_t *section)
 {
-	if (conf.nnotify < NOTIFY_MAX && address_ok(a))
-		conf.notify[conf.nnotify++] = xstrdup(a);
-}
-
-int bisector_start(const json_t *section, struct buf *err)
-{
+	const char *s;
 	const json_t *v;
-	struct vctx ctx;
 	size_t i;
 
-	if (conf.started)
-		return 0;
-	conf.mail_author = 1;
+	memset(c, 0, sizeof(*c));
+	c->mail_author = 1;
 	if (section) {
-		vctx_init(&ctx, NULL, NULL);
-		if (validate_root(&ctx, bisect_conf_fields, section) < 0) {
-			buf_printf(err, "bisect: %s", buf_cstr(&ctx.text));
-			vctx_release(&ctx);
-			return -1;
-		}
-		vctx_release(&ctx);
 		json_array_foreach (json_object_get(section, "notify"), i, v)
-			add_notify(json_string_value(v));
-		conf.mail_author = jbool(section, "mail_culprit_author", 1);
-		if (jstr(section, "sendmail", NULL))
-			conf.sendmail = xstrdup(jstr(section, "sendmail", NULL));
-		if (jstr(section, "webhook", NULL))
-			conf.webhook = xstrdup(jstr(section, "webhook", NULL));
-		if (jstr(section, "base_url", NULL))
-			conf.base_url = xstrdup(jstr(section, "base_url", NULL));
+			if (c->nnotify < BISECT_NOTIFY_MAX && address_ok(json_string_value(v)))
+				c->notify[c->nnotify++] = xstrdup(json_string_value(v));
+		c->mail_author = jbool(section, "mail_culprit_author", 1);
+		if ((s = jstr(section, "sendmail", NULL)) != NULL)
+			c->sendmail = xstrdup(s);
+		if ((s = jstr(section, "webhook", NULL)) != NULL)
+			c->webhook = xstrdup(s);
+		if ((s = jstr(section, "base_url", NULL)) != NULL)
+			c->base_url = xstrdup(s);
 	}
-	if (!conf.sendmail && access(DEFAULT_MAIL, X_OK) == 0)
-		conf.sendmail = xstrdup(DEFAULT_MAIL);
-	if (!registered && attempt_observe(bisector_observe, NULL) < 0) {
-		buf_puts(err, "bisect: too many attempt observers");
-		return -1;
-	}
-	registered = 1;
-	conf.started = 1;
-	return 0;
+	if (!c->sendmail && access(DEFAULT_MAIL, X_OK) == 0)
+		c->sendmail = xstrdup(DEFAULT_MAIL);
+}
+
+void bisect_conf_release(struct bisect_conf *c)
+{
+	size_t i;
+
+	if (c == NULL)
+		return;
+	for (i = 0; i < c->nnotify; i++)
+		free(c->notify[i]);
+	free(c->sendmail);
+	free(c->webhook);
+	free(c->base_url);
+	memset(c, 0, sizeof(*c));
+}
+
+static void bisect_conf_copy(struct bisect_conf *out, const struct bisect_conf *c)
+{
+	size_t i;
+
+	memset(out, 0, sizeof(*out));
+	for (i = 0; i < c->nnotify; i++)
+		out->notify[i] = xstrdup(c->notify[i]);
+	out->nnotify = c->nnotify;
+	out->mail_author = c->mail_author;
+	out->sendmail = c->sendmail ? xstrdup(c->sendmail) : NULL;
+	out->webhook = c->webhook ? xstrdup(c->webhook) : NULL;
+	out->base_url = c->base_url ? xstrdup(c->base_url) : NULL;
 }
 
 /* The plain-text report. */
@@ -168,23 +164,23 @@ static void report_text(struct buf *b, const json_t *twin, const char *link)
 	}
 }
 
-static int send_mail(const json_t *twin, const char *body)
+static int send_mail(const struct bisect_conf *conf, const json_t *twin, const char *body)
 {
 	const json_t *c = json_object_get(twin, "culprit");
-	char subject[HEADER_MAX], to[HEADER_MAX * (NOTIFY_MAX + 1)] = "", *cmd;
+	char subject[HEADER_MAX], to[HEADER_MAX * (BISECT_NOTIFY_MAX + 1)] = "", *cmd;
 	const char *author = json_is_object(c) ? jstr(c, "email", NULL) : NULL;
 	struct buf msg = BUF_INIT(0);
 	size_t i;
 	FILE *p;
 	int rc;
 
-	for (i = 0; i < conf.nnotify; i++)
+	for (i = 0; i < conf->nnotify; i++)
 		snprintf(to + strlen(to), sizeof(to) - strlen(to), "%s%s", i ? ", " : "",
-			 conf.notify[i]);
-	if (conf.mail_author && author && address_ok(author))
+			 conf->notify[i]);
+	if (conf->mail_author && author && address_ok(author))
 		snprintf(to + strlen(to), sizeof(to) - strlen(to), "%s%s", to[0] ? ", " : "",
 			 author);
-	if (!to[0] || !conf.sendmail)
+	if (!to[0] || !conf->sendmail)
 		return 0;
 	header_clean(subject, sizeof(subject),
 		     json_is_object(c) ? jstr(c, "subject", "") : jstr(twin, "reason", ""));
@@ -195,11 +191,11 @@ static int send_mail(const json_t *twin, const char *body)
 	buf_puts(&msg, body);
 	/* The command line is the configured program only: the recipients travel in
 	 * the message (-t), never through the shell. */
-	cmd = xasprintf("'%s' -oi -t", conf.sendmail);
-	p = strchr(conf.sendmail, '\'') ? NULL : popen(cmd, "w");
+	cmd = xasprintf("'%s' -oi -t", conf->sendmail);
+	p = strchr(conf->sendmail, '\'') ? NULL : popen(cmd, "w");
 	free(cmd);
 	if (!p) {
-		log_warnx("bisection %lld: cannot run %s", jint(twin, "id", 0), conf.sendmail);
+		log_warnx("bisection %lld: cannot run %s", jint(twin, "id", 0), conf->sendmail);
 		buf_release(&msg);
 		return -EIO;
 	}
@@ -207,23 +203,24 @@ static int send_mail(const json_t *twin, const char *body)
 	rc = pclose(p);
 	buf_release(&msg);
 	if (rc != 0) {
-		log_warnx("bisection %lld: %s exited with %d", jint(twin, "id", 0), conf.sendmail,
+		log_warnx("bisection %lld: %s exited with %d", jint(twin, "id", 0), conf->sendmail,
 			  rc);
 		return -EIO;
 	}
 	return 1;
 }
 
-static int send_webhook(const json_t *twin, const char *body, const char *link)
+static int send_webhook(const struct bisect_conf *conf, const json_t *twin, const char *body,
+			const char *link)
 {
 	struct http_client c;
 	struct http_reply r;
 	json_t *doc;
 	int rc = 0;
 
-	if (!conf.webhook)
+	if (!conf->webhook)
 		return 0;
-	if (http_client_init(&c, conf.webhook, NULL) < 0)
+	if (http_client_init(&c, conf->webhook, NULL) < 0)
 		return -EIO;
 	c.timeout_ms = WEBHOOK_MS;
 	c.connect_timeout_ms = WEBHOOK_MS;
@@ -232,7 +229,7 @@ static int send_webhook(const json_t *twin, const char *body, const char *link)
 	doc = json_pack("{s:s, s:O, s:s, s:o}", "event", "bisection", "bisection", twin, "text",
 			body, "url", link ? json_string(link) : json_null());
 	if (http_json(&c, "POST", "", doc, &r) < 0 || r.status < 200 || r.status > 299) {
-		log_warnx("bisection %lld: webhook %s: %ld %s", jint(twin, "id", 0), conf.webhook,
+		log_warnx("bisection %lld: webhook %s: %ld %s", jint(twin, "id", 0), conf->webhook,
 			  r.status, r.error);
 		rc = -EIO;
 	} else {
@@ -244,46 +241,60 @@ static int send_webhook(const json_t *twin, const char *body, const char *link)
 	return rc;
 }
 
-/* The report thread: owns its copy of the twin. conf does not change after start. */
+/* A report on its way: the thread's own copies of the twin and the conf. */
+struct report {
+	struct bisect_conf conf;
+	json_t *twin;
+};
+
+/* The report thread: owns its report. */
 static void *notify_main(void *arg)
 {
-	json_t *twin = arg;
+	struct report *rp = arg;
+	const struct bisect_conf *conf = &rp->conf;
+	json_t *twin = rp->twin;
 	struct buf body = BUF_INIT(0);
 	char *link = NULL;
 
-	if (conf.base_url)
-		link = xasprintf("%s/bisections/%lld", conf.base_url, jint(twin, "id", 0));
+	if (conf->base_url)
+		link = xasprintf("%s/bisections/%lld", conf->base_url, jint(twin, "id", 0));
 	report_text(&body, twin, link);
-	send_mail(twin, buf_cstr(&body));
-	send_webhook(twin, buf_cstr(&body), link);
+	send_mail(conf, twin, buf_cstr(&body));
+	send_webhook(conf, twin, buf_cstr(&body), link);
 	free(link);
 	buf_release(&body);
 	json_decref(twin);
+	bisect_conf_release(&rp->conf);
+	free(rp);
 	return NULL;
 }
 
-int bisect_notify(const json_t *twin)
+int bisect_notify(const struct bisect_conf *conf, const json_t *twin)
 {
 	pthread_attr_t attr;
 	pthread_t t;
-	json_t *copy;
+	struct report *rp;
 	int rc;
 
 	if (!strcmp(jstr(twin, "state", ""), "cancelled"))
 		return 0;
-	if (!conf.started) /* no bisector_start(): a program without reports */
+	if (conf == NULL) /* no bisector_start(): a program without reports */
 		return 0;
-	if (!conf.webhook && (!conf.sendmail || (!conf.nnotify && !conf.mail_author)))
+	if (!conf->webhook && (!conf->sendmail || (!conf->nnotify && !conf->mail_author)))
 		return 0;
 	/* sendmail and the webhook may take seconds: never with ctl.lock held. */
-	copy = json_deep_copy(twin);
+	rp = xcalloc(1, sizeof(*rp));
+	rp->twin = json_deep_copy(twin);
+	bisect_conf_copy(&rp->conf, conf);
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	rc = pthread_create(&t, &attr, notify_main, copy);
+	rc = pthread_create(&t, &attr, notify_main, rp);
 	pthread_attr_destroy(&attr);
 	if (rc != 0) {
 		log_warnx("bisection %lld: cannot start the report thread", jint(twin, "id", 0));
-		json_decref(copy);
+		json_decref(rp->twin);
+		bisect_conf_release(&rp->conf);
+		free(rp);
 		return -EAGAIN;
 	}
 	return 1;

@@ -23,6 +23,9 @@
 
 #define STEPS_PER_ADVANCE 8 /* steps that need no flight (a revert that conflicts) */
 
+static const struct bisect_conf *conf; /* ctl.cfg.bisect, from bisector_start() */
+static int registered;
+
 /* The verdict of a run as the algorithm takes it. */
 static int run_result(const char *verdict, enum bisect_run_result *r)
 {
@@ -145,7 +148,7 @@ static void finish(long long bid, enum bisect_outcome o, const char *culprit, co
 	log_info("bisection %lld: %s%s%.12s: %s", bid, bisect_outcome_name(o), culprit ? " " : "",
 		 culprit ? culprit : "", reason);
 	twin = twin_bisection(bid);
-	if (twin && bisect_notify(twin) > 0)
+	if (twin && bisect_notify(conf, twin) > 0)
 		db_bisect_set_notified(bid);
 	json_decref(twin);
 }
@@ -504,4 +507,15 @@ out:
 	json_decref(runs);
 	json_decref(bs);
 	return rc;
+}
+
+int bisector_start(const struct bisect_conf *c, struct buf *err)
+{
+	if (!registered && attempt_observe(bisector_observe, NULL) < 0) {
+		buf_puts(err, "bisect: too many attempt observers");
+		return -1;
+	}
+	registered = 1;
+	conf = c;
+	return 0;
 }

@@ -16,6 +16,8 @@
 #include "buf.h"
 #include "validate.h"
 
+#define BISECT_NOTIFY_MAX 32 /* configured recipients */
+
 /* The `bisect` section of the controller's configuration (all optional):
  *   bisect:
  *     notify: [ci@example.org]          # every report goes to these
@@ -26,9 +28,26 @@
  * config.c validates it (file:line:col) with these fields. */
 extern const struct vfield bisect_conf_fields[];
 
-/* Reads the section (NULL: none: the defaults), registers the observer; main.c calls
- * it once after trees_start. Returns 0 or -1 with err. */
-int bisector_start(const json_t *conf, struct buf *err);
+/* The section, parsed (ctl.cfg.bisect holds it). */
+struct bisect_conf {
+	char *notify[BISECT_NOTIFY_MAX];
+	size_t nnotify;
+	int mail_author; /* mail_culprit_author */
+	char *sendmail;	 /* NULL: no mail */
+	char *webhook;	 /* NULL: none */
+	char *base_url;	 /* NULL: reports carry no link */
+};
+
+/* Fills c from a section that bisect_conf_fields validated (NULL: none: the
+ * defaults, with sendmail the default program when it exists). The caller
+ * releases c with bisect_conf_release(). bisect-notify.c. */
+void bisect_conf_load(struct bisect_conf *c, const json_t *section);
+void bisect_conf_release(struct bisect_conf *c);
+
+/* Keeps conf (borrowed: it must outlive the bisector, as ctl.cfg.bisect does)
+ * for the reports and registers the observer; main.c calls it once after
+ * trees_start. Returns 0 or -1 with err. */
+int bisector_start(const struct bisect_conf *conf, struct buf *err);
 
 /* The observer of finished attempts (registered by bisector_start). */
 void bisector_observe(const struct attempt *a, const char *verdict, void *user);
@@ -38,9 +57,10 @@ void bisector_observe(const struct attempt *a, const char *verdict, void *user);
 int bisector_cancel(long long id);
 int bisector_restart(long long id);
 
-/* Sends the report of a finished bisection (mail and/or webhook, as configured)
- * from a thread of its own; bisect-notify.c. Returns 1 when a report is on its way,
- * 0 when there is nothing to send, negative when it could not start. */
-int bisect_notify(const json_t *twin);
+/* Sends the report of a finished bisection (mail and/or webhook, as conf says;
+ * conf NULL: none) from a thread of its own, which takes its own copies of
+ * twin and conf; bisect-notify.c. Returns 1 when a report is on its way, 0 when
+ * there is nothing to send, negative when it could not start. */
+int bisect_notify(const struct bisect_conf *conf, const json_t *twin);
 
 #endif

@@ -7,10 +7,9 @@
 #include "http-limits.h"
 #include "json-util.h"
 #include "validate.h"
+#include "watch.h"
 #include "xmalloc.h"
 #include "yaml-load.h"
-
-int (*config_trees_check)(const json_t *trees, struct buf *err);
 
 static const struct vfield tls_fields[] = {
     {.name = "cert", .type = V_STRING, .flags = V_REQUIRED, .help = "PEM certificate file"},
@@ -51,7 +50,11 @@ static const struct vfield config_fields[] = {
      .min = 1,
      .max = 86400},
     {.name = "tls", .type = V_OBJECT, .fields = tls_fields, .help = "HTTPS"},
-    {.name = "trees", .type = V_OBJECT, .help = "watched trees"},
+    {.name = "trees",
+     .type = V_OBJECT,
+     .flags = V_EACH,
+     .fields = tree_conf_fields,
+     .help = "watched trees, by name"},
     {.name = "bisect", .type = V_OBJECT, .fields = bisect_conf_fields, .help = "bisection reports"},
     {.name = "connections",
      .type = V_OBJECT,
@@ -69,6 +72,9 @@ void config_init(struct ctl_config *c)
 	c->unhealthy_streak = 3;
 	c->claim_max_ms = 60000;
 	c->priority_age_ms = 600000;
+	c->trees = xcalloc(1, sizeof(*c->trees));
+	c->bisect = xcalloc(1, sizeof(*c->bisect));
+	bisect_conf_load(c->bisect, NULL);
 }
 
 void config_release(struct ctl_config *c)
@@ -82,8 +88,10 @@ void config_release(struct ctl_config *c)
 	free(c->health_check_job);
 	free(c->tls_cert);
 	free(c->tls_key);
-	json_decref(c->trees);
-	json_decref(c->bisect);
+	trees_conf_release(c->trees);
+	free(c->trees);
+	bisect_conf_release(c->bisect);
+	free(c->bisect);
 	json_decref(c->connections);
 	memset(c, 0, sizeof(*c));
 }
@@ -137,18 +145,23 @@ int config_load(struct ctl_config *c, const char *path, struct buf *err)
 		set_str(&c->tls_key, tls, "key");
 	}
 	if (json_object_get(root, "trees")) {
-		json_decref(c->trees);
-		c->trees = json_incref(json_object_get(root, "trees"));
-		if (config_trees_check && config_trees_check(c->trees, err) < 0)
+		/* What the table cannot say: a duplicate branch, a gate job the
+		 * branch does not run. */
+		trees_conf_release(c->trees);
+		if (trees_conf_load(c->trees, json_object_get(root, "trees"), msg, sizeof(msg)) <
+		    0) {
+			buf_printf(err, "%s\n", msg);
+			trees_conf_release(c->trees);
 			goto out;
+		}
 	}
 	if (json_object_get(root, "connections")) {
 		json_decref(c->connections);
 		c->connections = json_incref(json_object_get(root, "connections"));
 	}
 	if (json_object_get(root, "bisect")) {
-		json_decref(c->bisect);
-		c->bisect = json_incref(json_object_get(root, "bisect"));
+		bisect_conf_release(c->bisect);
+		bisect_conf_load(c->bisect, json_object_get(root, "bisect"));
 	}
 	free(c->file);
 	c->file = xstrdup(path);

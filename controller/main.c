@@ -298,7 +298,6 @@ int main(int argc, char **argv)
 
 	log_init("xenci-controller", LOG_LEVEL_INFO);
 	config_init(&ctl.cfg);
-	config_trees_check = trees_config_check;
 	if (argc > 1 && !strcmp(argv[1], "token"))
 		return cmd_token(argc - 1, argv + 1);
 	while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {

@@ -19,66 +19,22 @@
 #include "mbox.h"
 #include "db-trees.h"
 
-static struct trees_conf trees;
+static struct trees_conf *trees; /* ctl.cfg.trees, from trees_start() */
 static struct watcher watcher;
 static int started;
 
-int trees_config_check(const json_t *t, struct buf *err)
-{
-	struct trees_conf c;
-	struct vctx ctx;
-	char msg[512], path[96];
-	int rc = 0;
-
-	vctx_init(&ctx, NULL, NULL);
-	if (json_is_object(t)) {
-		const char *name;
-		json_t *v;
-
-		json_object_foreach ((json_t *)t, name, v) {
-			snprintf(path, sizeof(path), "trees.%.64s", name);
-			if (validate_object(&ctx, tree_conf_fields, t, name, 0, v, path) < 0)
-				rc = -1;
-		}
-	} else if (json_is_array(t)) {
-		json_t *v;
-		size_t i;
-
-		json_array_foreach (t, i, v) {
-			snprintf(path, sizeof(path), "trees[%zu]", i);
-			if (validate_object(&ctx, tree_conf_fields, t, NULL, i, v, path) < 0)
-				rc = -1;
-		}
-	} else if (t && !json_is_null(t)) {
-		buf_puts(err, "trees: must be a mapping of tree names\n");
-		rc = -1;
-	}
-	if (rc < 0) {
-		buf_puts(err, buf_cstr(&ctx.text));
-		if (err->len && err->data[err->len - 1] != '\n')
-			buf_putc(err, '\n');
-	} else if (trees_conf_load(&c, t, msg, sizeof(msg)) < 0) {
-		buf_printf(err, "%s\n", msg);
-		rc = -1;
-	} else {
-		trees_conf_release(&c);
-	}
-	vctx_release(&ctx);
-	return rc;
-}
-
 struct trees_conf *trees_conf_get(void)
 {
-	return started ? &trees : NULL;
+	return started ? trees : NULL;
 }
 
 struct tree_conf *trees_find(const char *name)
 {
-	if (!started || trees.count == 0)
+	if (!started || trees->count == 0)
 		return NULL;
 	if (name == NULL || *name == '\0')
-		return &trees.trees[0];
-	return trees_conf_find(&trees, name);
+		return &trees->trees[0];
+	return trees_conf_find(trees, name);
 }
 
 /* Watcher callbacks: the store keeps the heads. */
@@ -206,7 +162,7 @@ static const struct watch_ops ctl_watch_ops = {
     .unlock = watch_unlock,
 };
 
-int trees_start(const json_t *t, const char *base_dir, const char *data_dir, struct buf *err)
+int trees_start(struct trees_conf *t, const char *base_dir, const char *data_dir, struct buf *err)
 {
 	char msg[512];
 
@@ -214,24 +170,22 @@ int trees_start(const json_t *t, const char *base_dir, const char *data_dir, str
 		return 0;
 	mbox_init();
 	gitrepo_global_init();
-	if (trees_conf_load(&trees, t, msg, sizeof(msg)) < 0 ||
-	    trees_conf_open(&trees, base_dir, data_dir, msg, sizeof(msg)) < 0) {
+	if (trees_conf_open(t, base_dir, data_dir, msg, sizeof(msg)) < 0) {
 		buf_printf(err, "trees: %s", msg);
-		trees_conf_release(&trees);
 		return -1;
 	}
-	watcher_init(&watcher, &trees, &ctl_watch_ops, NULL);
-	if (gate_start(&trees) < 0 || watcher_start(&watcher) < 0) {
+	watcher_init(&watcher, t, &ctl_watch_ops, NULL);
+	if (gate_start(t) < 0 || watcher_start(&watcher) < 0) {
 		buf_puts(err, "trees: cannot start the watcher");
 		watcher_release(&watcher);
-		trees_conf_release(&trees);
 		return -1;
 	}
+	trees = t;
 	started = 1;
-	for (size_t i = 0; i < trees.count; i++)
-		log_info("tree %s: %s, %zu branch%s, every %lds", trees.trees[i].name,
-			 trees.trees[i].source, trees.trees[i].nbranches,
-			 trees.trees[i].nbranches == 1 ? "" : "es", trees.trees[i].interval);
+	for (size_t i = 0; i < t->count; i++)
+		log_info("tree %s: %s, %zu branch%s, every %lds", t->trees[i].name,
+			 t->trees[i].source, t->trees[i].nbranches,
+			 t->trees[i].nbranches == 1 ? "" : "es", t->trees[i].interval);
 	return 0;
 }
 
@@ -241,7 +195,7 @@ void trees_stop(void)
 		return;
 	watcher_release(&watcher);
 	gate_stop();
-	trees_conf_release(&trees);
+	trees = NULL;
 	started = 0;
 }
 

@@ -13,13 +13,14 @@
 #include "db-boards.h"
 #include "watch.h"
 
-/* The config_trees_check hook: validates the `trees` section. */
-int trees_config_check(const json_t *trees, struct buf *err);
-
-/* Loads the `trees` section (NULL: none), opens each tree (paths relative to
- * base_dir; URL mirrors under data_dir), registers the gate observer and starts
- * the watcher thread. Called without ctl.lock. */
-int trees_start(const json_t *trees, const char *base_dir, const char *data_dir, struct buf *err);
+/* Opens each tree of trees (the parsed `trees` section, ctl.cfg.trees: borrowed,
+ * it must outlive the watcher; its repositories stay open in it) with paths
+ * relative to base_dir and URL mirrors under data_dir, registers the gate
+ * observer and starts the watcher thread. Called without ctl.lock. Returns 0
+ * or -1 with err. */
+int trees_start(struct trees_conf *trees, const char *base_dir, const char *data_dir,
+		struct buf *err);
+/* Stops the watcher thread; the trees stay the configuration's. */
 void trees_stop(void);
 
 /* The configured trees, or NULL before trees_start(). */

@@ -220,6 +220,28 @@ static int validate_scalar(struct vctx *ctx, const struct vfield *f, enum vtype 
 	return 0;
 }
 
+/* V_EACH: every member of the mapping v is a mapping of f->fields. */
+static int validate_each(struct vctx *ctx, const struct vfield *f, const json_t *v,
+			 const char *path)
+{
+	const char *k;
+	json_t *m;
+	int rc = 0;
+
+	json_object_foreach ((json_t *)v, k, m) {
+		char p[512];
+
+		join_path(p, sizeof(p), path, k);
+		if (!json_is_object(m)) {
+			vctx_error(ctx, v, k, 0, p, "must be a mapping, not %s", json_kind(m));
+			rc = -1;
+		} else if (validate_object(ctx, f->fields, v, k, 0, m, p) < 0) {
+			rc = -1;
+		}
+	}
+	return rc;
+}
+
 static int validate_field(struct vctx *ctx, const struct vfield *f, const json_t *parent,
 			  const char *key, const json_t *v, const char *path)
 {
@@ -231,7 +253,10 @@ static int validate_field(struct vctx *ctx, const struct vfield *f, const json_t
 				   json_kind(v));
 			return -1;
 		}
-		rc = validate_object(ctx, f->fields, parent, key, 0, v, path);
+		if (f->flags & V_EACH)
+			rc = validate_each(ctx, f, v, path);
+		else
+			rc = validate_object(ctx, f->fields, parent, key, 0, v, path);
 	} else if (f->type == V_ARRAY) {
 		size_t i;
 		json_t *item;

@@ -26,6 +26,9 @@ enum vtype {
 
 #define V_REQUIRED 0x1u
 #define V_OPEN	   0x2u /* an object that accepts members the table does not name */
+/* V_OBJECT: a mapping of names whose every member is a mapping checked against
+ * .fields (the trees of a configuration, by name). */
+#define V_EACH 0x4u
 
 struct vctx;
 

@@ -16,6 +16,7 @@
 #include "../../controller/http-files.h"
 #include "../../controller/flights.h"
 #include "../../controller/jobs.h"
+#include "../../controller/watch.h"
 #include "json-util.h"
 #include "yaml-load.h"
 
@@ -168,7 +169,7 @@ static void test_config(void **state)
 	int fd = mkstemp(path);
 	const char *good =
 	    "listen: 0.0.0.0:9000\nlease_seconds: 5\ntls: {cert: c.pem, key: k.pem}\n"
-	    "trees: {xen: {url: /x}}\n";
+	    "trees: {xen: {source: /x}}\n";
 
 	(void)state;
 	assert_true(fd >= 0);
@@ -180,7 +181,7 @@ static void test_config(void **state)
 	assert_int_equal(c.lease_seconds, 5);
 	assert_int_equal(c.max_attempts, 3);
 	assert_string_equal(c.tls_key, "k.pem");
-	assert_non_null(json_object_get(c.trees, "xen"));
+	assert_non_null(trees_conf_find(c.trees, "xen"));
 	config_release(&c);
 	fd = open(path, O_WRONLY | O_TRUNC);
 	assert_int_equal(write(fd, "max_attempts: 0\ntls: {cert: x}\nlisten: [1]\n", 43), 43);
@@ -190,6 +191,16 @@ static void test_config(void **state)
 	assert_non_null(strstr(buf_cstr(&err), ":1:15: max_attempts: 0 is out of range"));
 	assert_non_null(strstr(buf_cstr(&err), "missing required field \"key\""));
 	assert_non_null(strstr(buf_cstr(&err), ":3:9: listen: must be a string"));
+	config_release(&c);
+	/* The trees are checked by the same table, at their file:line:col. */
+	buf_reset(&err);
+	fd = open(path, O_WRONLY | O_TRUNC);
+	assert_int_equal(write(fd, "trees:\n  xen: {source: /x, colour: 1}\n  arm: 3\n", 47), 47);
+	close(fd);
+	config_init(&c);
+	assert_int_equal(config_load(&c, path, &err), -1);
+	assert_non_null(strstr(buf_cstr(&err), ":2:21: trees.xen.colour: unknown field"));
+	assert_non_null(strstr(buf_cstr(&err), ":3:8: trees.arm: must be a mapping"));
 	config_release(&c);
 	unlink(path);
 	buf_release(&err);
