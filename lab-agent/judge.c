@@ -108,6 +108,9 @@ int judge_init(struct judge *j, const json_t *job, size_t line_max, long long lo
 	    rules_compile(j->infra, &j->ninfra, json_object_get(job, "infra"), "infra", 0, err,
 			  errlen) < 0)
 		return -1;
+	tap_init(&j->tap_stream);
+	if (json_is_array(json_object_get(job, "expected")))
+		j->expected = json_incref(json_object_get(job, "expected"));
 	tc = json_object_get(job, "testcases");
 	json_array_foreach (tc, i, it) {
 		if (!strcmp(json_string_value(it) ? json_string_value(it) : "", "tap"))
@@ -139,6 +142,8 @@ void judge_release(struct judge *j)
 	buf_release(&j->line);
 	json_decref(j->testcases);
 	j->testcases = NULL;
+	json_decref(j->expected);
+	j->expected = NULL;
 }
 
 static void log_out(struct judge *j, const void *p, size_t n)
@@ -277,8 +282,6 @@ static void copy_name(char *out, size_t outlen, const char *p, size_t n)
 int judge_parse_testcase(const char *line, int tap, int lava, char *name, size_t namelen,
 			 const char **result)
 {
-	const char *p = line;
-
 	if (lava) {
 		const char *s = strstr(line, "<LAVA_SIGNAL_TESTCASE ");
 
@@ -308,55 +311,16 @@ int judge_parse_testcase(const char *line, int tap, int lava, char *name, size_t
 			}
 		}
 	}
-	if (!tap)
-		return 0;
-	while (*p == ' ' || *p == '\t')
-		p++;
-	{
-		int notok = 0;
-		const char *hash, *desc;
+	if (tap) {
+		struct tap_line l;
 
-		if (!strncmp(p, "not ok", 6)) {
-			notok = 1;
-			p += 6;
-		} else if (!strncmp(p, "ok", 2)) {
-			p += 2;
-		} else {
-			return 0;
+		if (tap_parse_line(line, &l) && l.kind == TAP_TEST) {
+			snprintf(name, namelen, "%s", l.name);
+			*result = l.result;
+			return 1;
 		}
-		if (*p != ' ')
-			return 0;
-		p++;
-		if (!isdigit((unsigned char)*p))
-			return 0;
-		while (isdigit((unsigned char)*p))
-			p++;
-		if (*p != '\0' && *p != ' ')
-			return 0;
-		while (*p == ' ')
-			p++;
-		if (*p == '-' && (p[1] == ' ' || p[1] == '\0'))
-			p++;
-		desc = p;
-		hash = strstr(p, " # ");
-		if (hash == NULL && p[0] == '#' && p[1] == ' ')
-			hash = p - 1;
-		*result = notok ? "fail" : "pass";
-		if (hash) {
-			const char *d = hash + 3;
-
-			if (!strncasecmp(d, "SKIP", 4))
-				*result = "skip";
-			else if (!strncasecmp(d, "TODO", 4))
-				*result = "skip"; /* a TODO failure is not a failure */
-			copy_name(name, namelen, desc, hash > desc ? (size_t)(hash - desc) : 0);
-		} else {
-			copy_name(name, namelen, desc, strlen(desc));
-		}
-		if (name[0] == '\0')
-			snprintf(name, namelen, "unnamed");
-		return 1;
 	}
+	return 0;
 }
 
 static void on_testcase(struct judge *j, long long now_ms, char *name, const char *result)
@@ -382,11 +346,59 @@ static void on_testcase(struct judge *j, long long now_ms, char *name, const cha
 	judge_note(j, now_ms, "testcase %s %s", name, result);
 }
 
+/* 1 when a test case of that name was reported. */
+static int testcase_seen(const struct judge *j, const char *name)
+{
+	const json_t *tc;
+	size_t i;
+
+	json_array_foreach (j->testcases, i, tc)
+		if (!strcmp(jstr(tc, "name", ""), name))
+			return 1;
+	return 0;
+}
+
+/* The planned TAP numbers not seen become failed test cases. */
+static void tap_missing(struct judge *j, long long now_ms)
+{
+	long n = 0, count = 0;
+	char name[64];
+
+	while ((n = tap_missing_next(&j->tap_stream, n)) > 0) {
+		snprintf(name, sizeof(name), "test %ld (missing)", n);
+		count++;
+		on_testcase(j, now_ms, name, "fail");
+	}
+	if (count)
+		judge_note(j, now_ms, "TAP: plan 1..%ld, %ld planned tests not reported",
+			   j->tap_stream.plan, count);
+}
+
+/* The end of the console's test output: the TAP plan and the job's expected test
+ * cases are checked, then the verdict set. */
 static void all_stages_done(struct judge *j, long long now_ms)
 {
+	const json_t *e;
+	size_t i;
+
+	if (j->tap_stream.plan >= 0)
+		tap_missing(j, now_ms);
+	json_array_foreach (j->expected, i, e) {
+		char name[128];
+
+		if (!json_is_string(e) || testcase_seen(j, json_string_value(e)))
+			continue;
+		snprintf(name, sizeof(name), "%s", json_string_value(e));
+		judge_note(j, now_ms, "expected test case %s was not reported", name);
+		on_testcase(j, now_ms, name, "fail");
+	}
 	if (j->tc_fail)
-		set_verdict(j, now_ms, VERDICT_FAIL, "test case %s failed (%d of %d failed)",
-			    j->first_failed_tc, j->tc_fail, j->tc_pass + j->tc_fail);
+		set_verdict(j, now_ms, VERDICT_FAIL, "test case %s failed (%d of %d failed)%s%s",
+			    j->first_failed_tc, j->tc_fail, j->tc_pass + j->tc_fail,
+			    j->tap_stream.errors ? "; TAP: " : "", j->tap_stream.first_error);
+	else if (j->tap_stream.errors)
+		set_verdict(j, now_ms, VERDICT_FAIL, "TAP: %s (%ld errors in the TAP stream)",
+			    j->tap_stream.first_error, j->tap_stream.errors);
 	else
 		set_verdict(j, now_ms, VERDICT_PASS, "all stages reached, %d test cases passed%s",
 			    j->tc_pass, j->tc_skip ? ", some skipped" : "");
@@ -412,6 +424,7 @@ static void line_match(struct judge *j, long long now_ms, const char *s, size_t 
 	size_t i;
 	char name[128];
 	const char *result;
+	struct tap_line tl;
 
 	for (i = 0; i < j->nfailures; i++) {
 		if (rule_match(j, now_ms, &j->failures[i], s, n)) {
@@ -431,9 +444,22 @@ static void line_match(struct judge *j, long long now_ms, const char *s, size_t 
 			return;
 		}
 	}
-	if ((j->tap || j->lava) &&
-	    judge_parse_testcase(s, j->tap, j->lava, name, sizeof(name), &result))
+	if (j->tap && tap_read(&j->tap_stream, s, &tl) != TAP_OTHER) {
+		if (tl.error[0])
+			judge_note(j, now_ms, "TAP: %s", tl.error);
+		if (tl.kind == TAP_TEST) {
+			on_testcase(j, now_ms, tl.name, tl.result);
+		} else if (tl.kind == TAP_BAIL) {
+			judge_note(j, now_ms, "TAP: bail out: %.300s", tl.reason);
+			tap_missing(j, now_ms);
+			if (j->cur < j->nstages)
+				j->stages[j->cur].result = STAGE_FAIL;
+			set_verdict(j, now_ms, VERDICT_FAIL, "TAP: bail out: %.300s", tl.reason);
+			return;
+		}
+	} else if (j->lava && judge_parse_testcase(s, 0, j->lava, name, sizeof(name), &result)) {
 		on_testcase(j, now_ms, name, result);
+	}
 	if (j->cur < j->nstages && rule_match(j, now_ms, &j->stages[j->cur], s, n)) {
 		struct judge_rule *st = &j->stages[j->cur];
 

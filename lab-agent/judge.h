@@ -19,6 +19,7 @@
 
 #include "buf.h"
 #include "pattern.h"
+#include "tap.h"
 
 enum verdict {
 	VERDICT_NONE = 0, /* still running */
@@ -73,9 +74,13 @@ struct judge {
 	json_t *testcases; /* [{name, result}] */
 	int tc_pass, tc_fail, tc_skip, tc_cut;
 	char first_failed_tc[128];
+	json_t *expected;      /* the job's "expected" test case names, or NULL */
+	struct tap tap_stream; /* the TAP stream read so far (tap.h) */
 };
 
-/* Compiles the job's stages, failures, infra patterns and test-case formats.
+/* Compiles the job's stages, failures, infra patterns and test-case formats, and
+ * takes its "expected" test case names (each one not reported by the end is a
+ * failed test case).
  * Returns 0, or -1 with the reason in err (a bad pattern names its rule). */
 int judge_init(struct judge *j, const json_t *job, size_t line_max, long long log_max, char *err,
 	       size_t errlen);
@@ -98,8 +103,9 @@ long long judge_next_deadline_ms(const struct judge *j, long long now_ms);
 /* The result body of docs/api.md (without log_length); the caller owns it. */
 json_t *judge_result(const struct judge *j);
 
-/* Parses one cleaned console line as a test case. Returns 1 and fills name and
- * result ("pass", "fail", "skip") when it is one. */
+/* Parses one rendered console line as a test case, on its own (the TAP stream's
+ * rules, tap.h, are applied by judge_feed). Returns 1 and fills name and result
+ * ("pass", "fail", "skip") when it is one. */
 int judge_parse_testcase(const char *line, int tap, int lava, char *name, size_t namelen,
 			 const char **result);
 

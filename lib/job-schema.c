@@ -116,6 +116,11 @@ const struct vfield job_fields[] = {
     {.name = "failures", .type = V_ARRAY, .items = V_OBJECT, .fields = pattern_fields, .max = 256},
     {.name = "infra", .type = V_ARRAY, .items = V_OBJECT, .fields = pattern_fields, .max = 256},
     {.name = "testcases", .type = V_ARRAY, .items = V_STRING, .choices = testcase_formats},
+    {.name = "expected",
+     .type = V_ARRAY,
+     .items = V_STRING,
+     .max = 1000,
+     .help = "test case names that must be reported (LAVA's expected)"},
     {.name = NULL},
 };
 

@@ -313,7 +313,11 @@ static void test_testcase_parser(void **state)
 	assert_int_equal(judge_parse_testcase("ok 3", 1, 0, name, sizeof(name), &r), 1);
 	assert_string_equal(name, "unnamed");
 	assert_int_equal(judge_parse_testcase("okay 1 - no", 1, 0, name, sizeof(name), &r), 0);
-	assert_int_equal(judge_parse_testcase("ok x - no", 1, 0, name, sizeof(name), &r), 0);
+	/* TAP: a test line need not have a number ("ok x - no" is test "x - no"); it
+	 * must start the line (an indented one belongs to a subtest) */
+	assert_int_equal(judge_parse_testcase("ok x - no", 1, 0, name, sizeof(name), &r), 1);
+	assert_string_equal(name, "x - no");
+	assert_int_equal(judge_parse_testcase("    ok 1 - sub", 1, 0, name, sizeof(name), &r), 0);
 	assert_int_equal(judge_parse_testcase("ok 1 - tap off", 0, 1, name, sizeof(name), &r), 0);
 	assert_int_equal(judge_parse_testcase("[ 3.1] <LAVA_SIGNAL_TESTCASE TEST_CASE_ID=t1 "
 					      "RESULT=skip>",
@@ -450,6 +454,120 @@ static void test_console_rows(void **state)
 	fx_free(f);
 }
 
+/* A TAP job: one stage after the tests, optional expected test cases. */
+static struct fixture *fx_tap(const char *expected)
+{
+	char text[512];
+
+	snprintf(text, sizeof(text),
+		 "{\"stages\": [{\"name\": \"done\", \"pattern\": \"^DONE$\", \"timeout\": 60}],"
+		 " \"testcases\": [\"tap\", \"lava\"]%s%s}",
+		 expected ? ", \"expected\": " : "", expected ? expected : "");
+	return fx_new_job(text, 4096, 1 << 20);
+}
+
+/* Feeds the lines and DONE; returns the verdict and the test case results in
+ * order ("pass fail skip ..."). */
+static enum verdict tap_run(const char *expected, const char *console, char *results, size_t len)
+{
+	struct fixture *f = fx_tap(expected);
+	enum verdict v;
+	const json_t *tc;
+	size_t i, o = 0;
+
+	feed(f, console, 2000);
+	feed(f, "DONE\n", 3000);
+	v = f->j.verdict;
+	results[0] = '\0';
+	json_array_foreach (f->j.testcases, i, tc)
+		o += (size_t)snprintf(results + o, len - o, "%s%s=%s", o ? " " : "",
+				      jstr(tc, "name", ""), jstr(tc, "result", ""));
+	fx_free(f);
+	return v;
+}
+
+/* Feeds console (which says DONE) to a TAP job: the verdict is fail, for reason. */
+static void tap_fails_with(const char *console, const char *reason)
+{
+	struct fixture *f = fx_tap(NULL);
+
+	feed(f, console, 2000);
+	assert_int_equal(f->j.verdict, VERDICT_FAIL);
+	if (strstr(f->j.reason, reason) == NULL)
+		fail_msg("reason \"%s\", want \"%s\"", f->j.reason, reason);
+	fx_free(f);
+}
+
+/* Issue 14, input 4 and the rest of TAP 13/14's rules. */
+static void test_tap_rules(void **state)
+{
+	char r[1024];
+	struct fixture *f;
+
+	(void)state;
+	/* Bail out! fails at once; the planned tests not run are missing, failed */
+	f = fx_tap(NULL);
+	feed(f, "TAP version 14\n1..5\nok 1 - a\nok 2 - b\nBail out! xenstored did not start\n",
+	     2000);
+	assert_int_equal(f->j.verdict, VERDICT_FAIL);
+	assert_non_null(strstr(f->j.reason, "bail out: xenstored did not start"));
+	assert_int_equal(f->j.tc_fail, 3);
+	assert_string_equal(jstr(json_array_get(f->j.testcases, 4), "name", ""),
+			    "test 5 (missing)");
+	fx_free(f);
+	/* a plan the results do not match: missing numbers fail */
+	assert_int_equal(tap_run(NULL, "1..4\nok 1 - a\nok 3 - c\n", r, sizeof(r)), VERDICT_FAIL);
+	assert_string_equal(r, "a=pass c=pass test 2 (missing)=fail test 4 (missing)=fail");
+	/* the plan at the end; test lines without numbers are counted */
+	assert_int_equal(tap_run(NULL, "ok - a\nok\nnot ok 3 # TODO later\n1..3\n", r, sizeof(r)),
+			 VERDICT_PASS);
+	assert_string_equal(r, "a=pass unnamed=pass unnamed=skip");
+	/* TODO and SKIP: "not ok # TODO" is no failure, "ok # TODO" a pass (a bonus),
+	 * "ok # SKIP" a skip, "not ok # SKIP" a failure; "\#" is not a directive */
+	assert_int_equal(tap_run(NULL,
+				 "1..4\nnot ok 1 - a # todo bend time\nok 2 b # TODO\n"
+				 "ok 3 - c # skipped: no net\nok 4 - issue \\#12 fixed\n",
+				 r, sizeof(r)),
+			 VERDICT_PASS);
+	assert_string_equal(r, "a=skip b=pass c=skip issue #12 fixed=pass");
+	assert_int_equal(tap_run(NULL, "1..1\nnot ok 1 - a # SKIP why\n", r, sizeof(r)),
+			 VERDICT_FAIL);
+	/* 1..0 # skip: nothing planned, nothing missing */
+	assert_int_equal(tap_run(NULL, "1..0 # skip no translator\n", r, sizeof(r)), VERDICT_PASS);
+	/* errors: a second plan, a duplicate, out of sequence, past the plan, after a
+	 * trailing plan */
+	tap_fails_with("1..2\nok 1\nok 2\n1..2\nDONE\n", "TAP: a second plan 1..2");
+	tap_fails_with("1..2\nok 1\nok 1\nok 2\nDONE\n", "TAP: test 1 is reported twice");
+	tap_fails_with("ok 2\nok 1\n1..2\nDONE\n", "TAP: test 2 is out of sequence (expected 1)");
+	tap_fails_with("1..1\nok 1\nok 2\nDONE\n", "TAP: test 2 is out of the plan 1..1");
+	tap_fails_with("ok 1\n1..1\nok 2\nDONE\n", "TAP: test 2 after the trailing plan 1..1");
+	/* indented lines are a subtest's (its parent's line counts); YAML blocks and
+	 * comments are no test lines */
+	assert_int_equal(tap_run(NULL,
+				 "1..1\n# Subtest: s\n    1..1\n    not ok 1 - inner\n"
+				 "not ok 1 - s\n  ---\n  message: x\n  ...\n",
+				 r, sizeof(r)),
+			 VERDICT_FAIL);
+	assert_string_equal(r, "s=fail");
+}
+
+/* The job's expected test cases (LAVA's expected:): one not reported fails. */
+static void test_expected_testcases(void **state)
+{
+	char r[1024];
+
+	(void)state;
+	assert_int_equal(
+	    tap_run("[\"a\", \"net\"]",
+		    "1..1\nok 1 - a\n<LAVA_SIGNAL_TESTCASE TEST_CASE_ID=net RESULT=pass>\n", r,
+		    sizeof(r)),
+	    VERDICT_PASS);
+	assert_int_equal(
+	    tap_run("[\"a\", \"b\", \"c\"]", "1..2\nok 1 - a\nok 2 - c\n", r, sizeof(r)),
+	    VERDICT_FAIL);
+	assert_string_equal(r, "a=pass c=pass b=fail");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -470,6 +588,8 @@ int main(void)
 	    cmocka_unit_test(test_pattern_match_bound),
 	    cmocka_unit_test(test_console_as_terminal),
 	    cmocka_unit_test(test_console_rows),
+	    cmocka_unit_test(test_tap_rules),
+	    cmocka_unit_test(test_expected_testcases),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -151,6 +151,11 @@ static void test_jobs(void **state)
 	assert_non_null(
 	    strstr(buf_cstr(&out), "failures[1].pattern: not a valid pattern (PCRE2): "));
 	assert_non_null(strstr(buf_cstr(&out), "at offset 5"));
+	/* expected test cases (LAVA's expected:): a list of names */
+	assert_int_equal(check_job("name: x\nrequires: {}\nexpected: [a, b-1]\n", &out), 0);
+	buf_reset(&out);
+	assert_int_equal(check_job("name: x\nrequires: {}\nexpected: [a, [b]]\n", &out), -1);
+	assert_non_null(strstr(buf_cstr(&out), "j.yaml:3:15: expected[1]"));
 	buf_reset(&out);
 	assert_int_equal(
 	    check_job("name: x\nrequires: {}\nboot: {arch: {x86_64: {colour: 1}}}\n", &out), -1);
