@@ -194,6 +194,11 @@ fail:
 	return -1;
 }
 
+long long db_generation(void)
+{
+	return ctl.db ? (long long)sqlite3_total_changes64(ctl.db) : -1;
+}
+
 void db_close(sqlite3 *db)
 {
 	const struct db_module *m;

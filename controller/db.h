@@ -27,6 +27,11 @@ void db_finalize(sqlite3_stmt **st, size_t n);
 /* Resets st and clears its bindings: every use of a prepared statement starts here. */
 sqlite3_stmt *db_use(sqlite3_stmt *st);
 
+/* The store's generation: a number that changes with every write (a row
+ * inserted, updated or deleted) to ctl.db, for caches of what was read; -1
+ * when no store is open. ctl.lock held. */
+long long db_generation(void);
+
 int db_begin(void);
 int db_commit(void);
 void db_rollback(void);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "ctl.h"
+#include "db.h"
 #include "http-limits.h"
 #include "json-util.h"
 #include "log.h"
@@ -38,7 +39,7 @@ void http_stats_get(struct http_stats *out)
 }
 
 /* The reply cache of ROUTE_CACHE reads (ctl.lock held). A write of any kind
- * bumps sqlite3_total_changes(), which invalidates every entry at once. */
+ * bumps db_generation(), which invalidates every entry at once. */
 #define CACHE_ENTRIES  32
 #define CACHE_BODY_MAX (1u << 20)
 
@@ -51,11 +52,6 @@ static struct cache_entry {
 } cache[CACHE_ENTRIES];
 static unsigned long long cache_clock;
 static int cache_disabled = -1;
-
-static long long cache_gen(void)
-{
-	return ctl.db ? (long long)sqlite3_total_changes64(ctl.db) : -1;
-}
 
 static enum MHD_Result cache_key_arg(void *cls, enum MHD_ValueKind kind, const char *key,
 				     const char *value)
@@ -82,7 +78,7 @@ static char *cache_key(struct req *r)
 
 static struct cache_entry *cache_find(const char *key)
 {
-	long long gen = cache_gen();
+	long long gen = db_generation();
 	int i;
 
 	for (i = 0; i < CACHE_ENTRIES; i++)
@@ -114,7 +110,7 @@ static void cache_put(const char *key, const char *body, size_t len)
 	e->body = xmalloc(len);
 	memcpy(e->body, body, len);
 	e->len = len;
-	e->gen = cache_gen();
+	e->gen = db_generation();
 	e->used = ++cache_clock;
 }
 
