@@ -118,7 +118,7 @@ int api_flight_create(struct req *r)
 	struct flight_spec spec;
 	struct buf err = BUF_INIT(4096);
 	/* The reply shows what its creator may see (a user: public boards only). */
-	struct viewer v = {r->auth.role == ROLE_ADMIN, NULL};
+	struct viewer v = {r->auth.role == ROLE_ADMIN, NULL}, asker;
 	const char *kind, *prio;
 	long long id;
 	int rc;
@@ -132,6 +132,8 @@ int api_flight_create(struct req *r)
 	spec.describe = jstr(r->json, "describe", NULL);
 	spec.jobs = json_object_get(r->json, "jobs");
 	spec.board = jstr(r->json, "board", NULL);
+	req_viewer(r, &asker);
+	spec.viewer = &asker;
 	kind = jstr(r->json, "kind", "manual");
 	spec.kind = kind;
 	prio = jstr(r->json, "priority", NULL);

@@ -18,6 +18,7 @@
 #include "json-util.h"
 #include "logs.h"
 #include "park.h"
+#include "twins.h"
 #include "xmalloc.h"
 
 static int check_name_field(struct vctx *ctx, const json_t *parent, const char *key,
@@ -98,7 +99,7 @@ int api_agent_declare(struct req *r)
 		if (db_board_owner(owner, sizeof(owner), name) == 0 && strcmp(owner, agent)) {
 			json_decref(names);
 			return reply_errorf(r, 409, "board belongs to another agent",
-					    "board %s is declared by agent %s", name, owner);
+					    "board %s is declared by another agent", name);
 		}
 		{
 			size_t k;
@@ -210,6 +211,7 @@ int api_agent_claim(struct req *r)
 	struct claim_wait *c;
 	json_t *boards, *arches = NULL, *payload = NULL, *b;
 	char owner[AGENT_NAME_MAX + 1];
+	struct viewer v;
 	long long wait;
 	size_t i;
 
@@ -227,13 +229,17 @@ int api_agent_claim(struct req *r)
 	if (req_validate(r, api_claim_fields) < 0)
 		return 0;
 	boards = json_object_get(r->json, "boards");
+	req_viewer(r, &v);
 	json_array_foreach (boards, i, b) {
-		if (db_board_owner(owner, sizeof(owner), json_string_value(b)) < 0)
+		/* Another agent's private board is as one that does not exist. */
+		if (db_board_owner(owner, sizeof(owner), json_string_value(b)) < 0 ||
+		    !twin_board_visible(json_string_value(b), &v))
 			return reply_errorf(r, 404, "unknown board", "board %s was not declared",
 					    json_string_value(b));
 		if (strcmp(owner, agent))
-			return reply_errorf(r, 403, "forbidden", "board %s belongs to agent %s",
-					    json_string_value(b), owner);
+			return reply_errorf(r, 403, "forbidden",
+					    "board %s belongs to another agent",
+					    json_string_value(b));
 	}
 	db_agent_seen(agent);
 	if (jbool(r->json, "build", 0)) {
@@ -291,8 +297,16 @@ static int load_own_attempt(struct req *r, struct attempt *a)
 		return -1;
 	}
 	if (r->auth.role == ROLE_AGENT && strcmp(a->agent, r->auth.agent)) {
-		reply_errorf(r, 403, "forbidden", "attempt %lld is not agent %s's", id,
-			     r->auth.agent);
+		struct viewer v;
+
+		/* Another agent's attempt on a private board is as one that does not
+		 * exist. */
+		req_viewer(r, &v);
+		if (!twin_board_visible(a->board, &v))
+			reply_errorf(r, 404, "not found", "no attempt %lld", id);
+		else
+			reply_errorf(r, 403, "forbidden", "attempt %lld is not agent %s's", id,
+				     r->auth.agent);
 		attempt_release(a);
 		return -1;
 	}

@@ -10,12 +10,17 @@ int api_metrics(struct req *r)
 {
 	struct buf b = BUF_INIT(0);
 	struct http_stats hs;
-	json_t *boards = db_boards_by_state(), *attempts = db_attempts_by_state(), *v;
+	struct viewer who;
+	json_t *boards, *attempts, *v;
 	static const char *const bstates[] = {"idle", "busy", "unhealthy", "offline", NULL};
 	static const char *const astates[] = {"waiting", "queued", "claimed", "running",   "pass",
 					      "fail",	 "infra",  "timeout", "cancelled", NULL};
 	int i, rc;
 
+	/* Counted as the asker sees them: no private board's attempts for others. */
+	req_viewer(r, &who);
+	boards = db_boards_by_state(&who);
+	attempts = db_attempts_by_state(&who);
 	buf_puts(&b, "# HELP xenci_queue_depth Attempts queued and waiting for a board.\n"
 		     "# TYPE xenci_queue_depth gauge\n");
 	v = json_object_get(attempts, "queued");

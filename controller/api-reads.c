@@ -47,7 +47,10 @@ int api_board(struct req *r)
 
 int api_agents(struct req *r)
 {
-	return reply_json(r, 200, json_pack("{s:o}", "agents", db_agents_list()));
+	struct viewer v;
+
+	req_viewer(r, &v);
+	return reply_json(r, 200, json_pack("{s:o}", "agents", db_agents_list(&v)));
 }
 
 int api_jobs(struct req *r)

@@ -117,7 +117,9 @@ static const char *const sql[Q_N] = {
     [Q_LIST_STATE_JSON] = LIST_JSON_HEAD " WHERE a.state = ?4 AND " LIST_WHERE ")",
     [Q_QUEUE] = "SELECT " ATTEMPT_COLS ATTEMPT_FROM " WHERE a.state IN ('queued', 'waiting')"
 		" AND " ATTEMPT_VISIBLE " ORDER BY a.state = 'waiting', " RANK ", a.id LIMIT ?3",
-    [Q_BY_STATE] = "SELECT state, count(*) FROM attempts GROUP BY state",
+    [Q_BY_STATE] = "SELECT a.state, count(*) FROM attempts a LEFT JOIN boards b ON b.name ="
+		   " a.board LEFT JOIN agents g ON g.id = b.agent_id WHERE " ATTEMPT_VISIBLE
+		   " GROUP BY a.state",
 };
 static sqlite3_stmt *st[Q_N];
 
@@ -429,11 +431,12 @@ json_t *db_queue(const struct viewer *v, int limit)
 	return db_rows_array(s);
 }
 
-json_t *db_attempts_by_state(void)
+json_t *db_attempts_by_state(const struct viewer *v)
 {
 	sqlite3_stmt *s = db_use(st[Q_BY_STATE]);
 	json_t *o = json_object();
 
+	bind_viewer(s, v);
 	while (sqlite3_step(s) == SQLITE_ROW)
 		json_object_set_new(o, (const char *)sqlite3_column_text(s, 0),
 				    json_integer(sqlite3_column_int64(s, 1)));

@@ -68,7 +68,7 @@ char *db_attempts_list_text(const char *state, const char *board, int limit, lon
 			    const struct viewer *v);
 /* Queued and waiting attempts in scheduling order. */
 json_t *db_queue(const struct viewer *v, int limit);
-/* {state: count} over every attempt. */
-json_t *db_attempts_by_state(void);
+/* {state: count} over the attempts v (NULL: anonymous) may see. */
+json_t *db_attempts_by_state(const struct viewer *v);
 
 #endif

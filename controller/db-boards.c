@@ -46,8 +46,8 @@ static const char *const sql[Q_N] = {
     [Q_AGENT_BUILDER] = "SELECT builder_arches FROM agents WHERE name = ?",
     [Q_AGENT_SEEN] = "UPDATE agents SET last_seen = ? WHERE name = ?",
     [Q_AGENTS] = "SELECT a.name, a.version, a.builder_arches AS j_builder, a.last_seen,"
-		 " (SELECT count(*) FROM boards b WHERE b.agent_id = a.id AND b.online)"
-		 " AS boards_online FROM agents a ORDER BY a.name",
+		 " (SELECT count(*) FROM boards b WHERE b.agent_id = a.id AND b.online AND"
+		 " " BOARD_VISIBLE ") AS boards_online FROM agents a ORDER BY a.name",
     [Q_OWNER] = "SELECT a.name FROM boards b JOIN agents a ON a.id = b.agent_id"
 		" WHERE b.name = ?",
     [Q_BOARD_UPSERT] = "INSERT INTO boards (name, agent_id, arch, class, tags, visibility,"
@@ -71,7 +71,8 @@ static const char *const sql[Q_N] = {
 		" updated = ?3 WHERE name = ?1",
     [Q_STREAK] = "SELECT infra_streak, healthy FROM boards WHERE name = ?",
     [Q_PASS] = "UPDATE boards SET infra_streak = 0, healthy = 1, updated = ?2 WHERE name = ?1",
-    [Q_BY_STATE] = "SELECT " BOARD_STATE " AS state, count(*) FROM boards b GROUP BY 1",
+    [Q_BY_STATE] = "SELECT " BOARD_STATE " AS state, count(*) FROM boards b LEFT JOIN agents a"
+		   " ON a.id = b.agent_id WHERE " BOARD_VISIBLE " GROUP BY 1",
 };
 static sqlite3_stmt *st[Q_N];
 
@@ -127,9 +128,19 @@ void db_agent_seen(const char *name)
 	db_step_done(s);
 }
 
-json_t *db_agents_list(void)
+/* Binds viewer v (NULL: anonymous) to ?1 (admin) and ?2 (its agent) of s. */
+static void bind_viewer(sqlite3_stmt *s, const struct viewer *v)
 {
-	return db_rows_array(db_use(st[Q_AGENTS]));
+	sqlite3_bind_int(s, 1, v && v->admin);
+	db_bind_text(s, 2, v && v->agent ? v->agent : NULL);
+}
+
+json_t *db_agents_list(const struct viewer *v)
+{
+	sqlite3_stmt *s = db_use(st[Q_AGENTS]);
+
+	bind_viewer(s, v);
+	return db_rows_array(s);
 }
 
 int db_board_owner(char *out, size_t outlen, const char *name)
@@ -181,12 +192,6 @@ json_t *db_boards_of_agent(long long agent_id)
 
 	sqlite3_bind_int64(s, 1, agent_id);
 	return db_rows_array(s);
-}
-
-static void bind_viewer(sqlite3_stmt *s, const struct viewer *v)
-{
-	sqlite3_bind_int(s, 1, v && v->admin);
-	db_bind_text(s, 2, v && v->agent ? v->agent : NULL);
 }
 
 json_t *db_board_get(const char *name, const struct viewer *v)
@@ -261,11 +266,12 @@ int db_board_pass(const char *name)
 	return db_step_done(s);
 }
 
-json_t *db_boards_by_state(void)
+json_t *db_boards_by_state(const struct viewer *v)
 {
 	sqlite3_stmt *s = db_use(st[Q_BY_STATE]);
 	json_t *o = json_object();
 
+	bind_viewer(s, v);
 	while (sqlite3_step(s) == SQLITE_ROW)
 		json_object_set_new(o, (const char *)sqlite3_column_text(s, 0),
 				    json_integer(sqlite3_column_int64(s, 1)));

@@ -14,7 +14,9 @@ int db_agent_upsert(long long *id, const char *name, const char *version, const 
 /* The builder arches of agent name (new reference; null when it does not build). */
 json_t *db_agent_builder(const char *name);
 void db_agent_seen(const char *name);
-json_t *db_agents_list(void);
+/* The agents, each with the count of its online boards that v (NULL: anonymous)
+ * may see. */
+json_t *db_agents_list(const struct viewer *v);
 
 /* The owning agent's name of board name into out: 0, or -ENOENT. */
 int db_board_owner(char *out, size_t outlen, const char *name);
@@ -36,7 +38,7 @@ int db_board_set_attempt(const char *name, long long attempt);
 int db_board_infra(const char *name, int streak, int *unhealthy_now);
 /* A pass: the streak ends and the board is healthy again. */
 int db_board_pass(const char *name);
-/* {"idle": n, "busy": n, ...} */
-json_t *db_boards_by_state(void);
+/* {"idle": n, "busy": n, ...} over the boards v (NULL: anonymous) may see. */
+json_t *db_boards_by_state(const struct viewer *v);
 
 #endif

@@ -101,7 +101,7 @@ int flight_create(long long *id, const struct flight_spec *spec, struct buf *err
 	}
 	if (spec->board) { /* one board (bisection steps): no need to scan them all */
 		struct viewer admin = {1, NULL};
-		json_t *one = db_board_get(spec->board, &admin);
+		json_t *one = db_board_get(spec->board, spec->viewer ? spec->viewer : &admin);
 
 		boards = json_array();
 		if (one)

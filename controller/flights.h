@@ -9,6 +9,8 @@
 
 #include "buf.h"
 
+struct viewer;
+
 struct flight_spec {
 	const char *tree;     /* "xen" */
 	const char *commit;   /* 40 hex digits */
@@ -18,6 +20,9 @@ struct flight_spec {
 	const char *kind;     /* push, submission, bisect, manual */
 	int priority;	      /* enum priority (db-attempts.h) */
 	const char *board;    /* when set, only this board (bisection steps) */
+	/* Who asks (NULL: the controller itself): a board by name that it may not see
+	 * is as a board that does not exist (no attempt on it). */
+	const struct viewer *viewer;
 };
 
 /* Returns 0 and the flight id, -ENOENT (an unknown job: err names it) or -EIO.

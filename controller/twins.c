@@ -23,7 +23,7 @@
  * runs, the queue, recent flights and bisections. */
 json_t *twin_overview(const struct viewer *v)
 {
-	json_t *boards = db_boards_list(v), *agents = db_agents_list(), *labs = json_array();
+	json_t *boards = db_boards_list(v), *agents = db_agents_list(v), *labs = json_array();
 	json_t *running = db_attempts_list("running", NULL, 50, 0, v);
 	json_t *claimed = db_attempts_list("claimed", NULL, 50, 0, v);
 	json_t *queue = db_queue(v, 1000), *bis = twin_bisections(10, 0), *b, *a;
@@ -400,8 +400,7 @@ json_t *twin_bisections(int limit, long long before)
 	return json_pack("{s:o}", "bisections", list);
 }
 
-/* 1 unless board name exists and v may not see it. */
-static int board_visible(const char *name, const struct viewer *v)
+int twin_board_visible(const char *name, const struct viewer *v)
 {
 	static const struct viewer anonymous = {0, NULL};
 	char owner[128];
@@ -419,11 +418,11 @@ int twin_bisection_visible(const json_t *twin, const struct viewer *v)
 	const json_t *s, *r;
 	size_t i, j;
 
-	if (!board_visible(jstr(twin, "board", NULL), v))
+	if (!twin_board_visible(jstr(twin, "board", NULL), v))
 		return 0;
 	json_array_foreach (json_object_get(twin, "steps"), i, s) {
 		json_array_foreach (json_object_get(s, "runs"), j, r) {
-			if (!board_visible(jstr(r, "board", NULL), v))
+			if (!twin_board_visible(jstr(r, "board", NULL), v))
 				return 0;
 		}
 	}

@@ -14,6 +14,14 @@
 
 struct viewer;
 
+/* The one visibility rule: a board is public, or private; a private board, its
+ * attempts, their logs, its bisections and every count or name that would tell of
+ * them are for admins and the board's own agent only. Every output applies it:
+ * to anyone else a private board is as a board that does not exist.
+ * twin_board_visible says 1 unless board name exists and v (NULL: anonymous) may
+ * not see it. */
+int twin_board_visible(const char *name, const struct viewer *v);
+
 /* The overview: boards grouped by agent (with the agent's last contact), what
  * runs, the queue depth, recent flights and bisections, as v sees them. */
 json_t *twin_overview(const struct viewer *v);

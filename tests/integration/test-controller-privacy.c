@@ -1,8 +1,11 @@
-/* Private boards leave no trace on the flight views of those who may not see them.
+/* Private boards leave no trace on the views of those who may not see them.
  * A flight runs on a public board (lab-a's "pub": pass) and a private one (lab-b's
  * "secret": fail). Anonymous and user viewers get, in the flight list, the flight's
  * twin, the overview twin and the overview and flight pages, neither the board's
- * name nor its failure in the counts; the admin and lab-b see both. */
+ * name nor its failure in the counts; the admin and lab-b see both. The same rule
+ * holds for /metrics and the agent list (their counts), for what another agent is
+ * told when it reaches for the board or its attempt, and for a flight asked for
+ * on the board by name (docs/security.md "Visibility"). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -184,10 +187,149 @@ static void test_views(void **state)
 	}
 }
 
+/* The sum of the samples of metric (lines "NAME{...} N") in text. */
+static long long metric_sum(const char *text, const char *metric, const char *label)
+{
+	long long sum = 0;
+	size_t n = strlen(metric);
+	const char *p;
+
+	for (p = text; (p = strstr(p, metric)) != NULL; p += n) {
+		const char *end = strchr(p, '\n');
+
+		if ((p == text || p[-1] == '\n') && p[n] == '{' &&
+		    (!label || (strstr(p, label) && strstr(p, label) < end)))
+			sum += strtoll(strchr(p, '}') + 1, NULL, 10);
+	}
+	return sum;
+}
+
+/* Finding 10: /metrics and /api/v1/agents count only the boards and attempts the
+ * asker may see. */
+static void test_counts(void **state)
+{
+	enum who w;
+
+	(void)state;
+	for (w = ANON; w < NWHO; w++) {
+		int sees = w == ADMIN || w == AGENT_B;
+		struct buf body = BUF_INIT(HTTP_REPLY_MAX);
+		json_t *j = NULL, *a;
+		size_t i;
+		long long online = -1;
+
+		assert_int_equal(
+		    harness_call_bytes(&ctl, as(w), "GET", "/metrics", NULL, NULL, 0, NULL, &body),
+		    200);
+		if (metric_sum(buf_cstr(&body), "xenci_boards", NULL) != (sees ? 2 : 1) ||
+		    metric_sum(buf_cstr(&body), "xenci_attempts", "\"fail\"") != (sees ? 1 : 0))
+			fail_msg("%s: /metrics counts %s the private board: %s", who_name[w],
+				 sees ? "without" : "with", buf_cstr(&body));
+		buf_release(&body);
+		assert_int_equal(harness_call(&ctl, as(w), "GET", "/api/v1/agents", NULL, &j), 200);
+		json_array_foreach (json_object_get(j, "agents"), i, a) {
+			if (!strcmp(jstr(a, "name", ""), "lab-b"))
+				online = jint(a, "boards_online", -1);
+		}
+		json_decref(j);
+		assert_int_equal(online, sees ? 1 : 0);
+	}
+}
+
+/* status and body of a request as w, the body's text kept in out (bounded). */
+static long call_text(enum who w, const char *method, const char *path, const char *ctype,
+		      const char *body, char *out, size_t outlen)
+{
+	struct buf b = BUF_INIT(HTTP_REPLY_MAX);
+	long st = harness_call_bytes(&ctl, as(w), method, path, ctype, body,
+				     body ? strlen(body) : 0, NULL, &b);
+
+	snprintf(out, outlen, "%s", buf_cstr(&b));
+	buf_release(&b);
+	return st;
+}
+
+/* Finding 11: another agent reaching for the private board (a claim, a
+ * declaration of the same name) or for its attempt learns neither its owner nor,
+ * where it can be helped, that it exists: the answers are those for a board or an
+ * attempt that does not exist. */
+static void test_other_agent(void **state)
+{
+	char secret[1024], nosuch[1024], path[128];
+	json_t *j = NULL;
+	long long id;
+	long st;
+
+	(void)state;
+	/* A claim naming the board: as for an unknown board, no owner named. */
+	st = call_text(AGENT_A, "POST", "/api/v1/agents/lab-a/claim", "application/json",
+		       "{\"boards\": [\"secret\"], \"wait_ms\": 0}", secret, sizeof(secret));
+	assert_int_equal(call_text(AGENT_A, "POST", "/api/v1/agents/lab-a/claim",
+				   "application/json", "{\"boards\": [\"nosuch\"], \"wait_ms\": 0}",
+				   nosuch, sizeof(nosuch)),
+			 st);
+	assert_int_equal(st, 404);
+	assert_null(strstr(secret, "lab-b"));
+	assert_non_null(strstr(secret, "board secret was not declared"));
+	/* Declaring the same name: refused, without the owner. */
+	st = call_text(AGENT_A, "PUT", "/api/v1/agents/lab-a/boards", "application/json",
+		       "{\"protocol\": 1, \"boards\": [{\"name\": \"pub\", \"arch\": \"x86_64\","
+		       " \"class\": \"q35\"}, {\"name\": \"secret\", \"arch\": \"x86_64\","
+		       " \"class\": \"q35\"}]}",
+		       secret, sizeof(secret));
+	assert_int_equal(st, 409);
+	if (strstr(secret, "lab-b"))
+		fail_msg("the 409 names the private board's owner: %s", secret);
+	/* The private board's attempt: as an attempt that does not exist. */
+	assert_int_equal(
+	    harness_call(&ctl, as(ADMIN), "GET", "/api/v1/attempts?board=secret", NULL, &j), 200);
+	id = jint(json_array_get(json_object_get(j, "attempts"), 0), "id", 0);
+	json_decref(j);
+	assert_true(id > 0);
+	snprintf(path, sizeof(path), "/api/v1/attempts/%lld/log?offset=0", id);
+	st = call_text(AGENT_A, "PUT", path, "text/plain", "x", secret, sizeof(secret));
+	assert_int_equal(call_text(AGENT_A, "PUT", "/api/v1/attempts/999999/log?offset=0",
+				   "text/plain", "x", nosuch, sizeof(nosuch)),
+			 404);
+	assert_int_equal(st, 404);
+}
+
+/* Finding 9: a user's flight on the private board by name is a flight on a board
+ * that does not exist: no attempt anywhere, the same answer. */
+static void test_flight_by_name(void **state)
+{
+	const char *names[] = {"secret", "nosuch"};
+	long long ids[2];
+	json_t *j = NULL;
+	char body[256], path[64];
+	int i;
+
+	(void)state;
+	for (i = 0; i < 2; i++) {
+		snprintf(body, sizeof(body),
+			 "{\"tree\": \"xen\", \"commit\": \"" COMMIT "\", \"board\": \"%s\"}",
+			 names[i]);
+		assert_int_equal(harness_call(&ctl, as(USER), "POST", "/api/v1/flights", body, &j),
+				 201);
+		ids[i] = jint(j, "id", 0);
+		assert_int_equal(json_array_size(json_object_get(j, "attempts")), 0);
+		json_decref(j);
+		/* As the admin sees it: nothing was queued on the private board. */
+		snprintf(path, sizeof(path), "/api/v1/flights/%lld", ids[i]);
+		assert_int_equal(harness_call(&ctl, as(ADMIN), "GET", path, NULL, &j), 200);
+		if (json_array_size(json_object_get(j, "attempts")) != 0)
+			fail_msg("a user's flight on board %s queued an attempt", names[i]);
+		json_decref(j);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_views),
+	    cmocka_unit_test(test_counts),
+	    cmocka_unit_test(test_other_agent),
+	    cmocka_unit_test(test_flight_by_name),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
