@@ -397,10 +397,17 @@ int api_attempt_log_put(struct req *r)
 	}
 	if (req_query_int(r, "offset", 0, LOG_MAX, &offset) < 0)
 		goto out;
-	rc = log_append_begin(&la, a.id, offset, r->body.len);
+	rc = log_append_begin(&la, a.id, offset, r->body.data, r->body.len);
 	if (rc == -ERANGE) {
 		rc = 0;
 		reply_error(r, 409, "log gap", json_pack("{s:I}", "length", (json_int_t)la.length));
+		goto out;
+	}
+	if (rc == -EEXIST) {
+		rc = 0;
+		reply_error(r, 409, "log conflict",
+			    json_pack("{s:I, s:s}", "length", (json_int_t)la.length, "message",
+				      "the chunk differs from the bytes stored at its offset"));
 		goto out;
 	}
 	if (rc < 0)

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -71,10 +72,36 @@ void log_unmap(const char *map, size_t len)
 		munmap((void *)map, len);
 }
 
-int log_append_begin(struct log_append *a, long long id, long long offset, size_t len)
+/* 0 when the n bytes of data equal those stored at offset, 1 when they differ,
+ * -errno. Reads in small pieces: n is at most a chunk (LOG_CHUNK_MAX). */
+static int log_differs(int fd, long long offset, const char *data, long long n)
+{
+	char stored[16384];
+	long long done = 0;
+
+	while (done < n) {
+		size_t want =
+		    n - done < (long long)sizeof(stored) ? (size_t)(n - done) : sizeof(stored);
+		ssize_t got = pread(fd, stored, want, offset + done);
+
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0)
+			return -errno;
+		if (got == 0 || memcmp(stored, data + done, (size_t)got))
+			return 1;
+		done += got;
+	}
+	return 0;
+}
+
+int log_append_begin(struct log_append *a, long long id, long long offset, const void *data,
+		     size_t len)
 {
 	char path[4096];
 	struct stat sb;
+	long long overlap;
+	int rc;
 
 	*a = (struct log_append){.fd = -1};
 	if (log_path(path, sizeof(path), id) == -ENAMETOOLONG)
@@ -87,7 +114,12 @@ int log_append_begin(struct log_append *a, long long id, long long offset, size_
 		return -ERANGE;
 	a->skip = a->length - offset;
 	a->add = (long long)len > a->skip ? (long long)len - a->skip : 0;
-	return 0;
+	/* A resent chunk is idempotent only when it is the same bytes. */
+	overlap = (long long)len < a->skip ? (long long)len : a->skip;
+	rc = log_differs(a->fd, offset, data, overlap);
+	if (rc < 0)
+		return rc;
+	return rc ? -EEXIST : 0;
 }
 
 int log_append_commit(struct log_append *a, const void *data, long long max)

@@ -31,12 +31,15 @@ const char *log_map(long long id, size_t *len);
 /* Releases a log_map() result; accepts NULL. */
 void log_unmap(const char *map, size_t len);
 
-/* Opens attempt id's log (creating it) for len bytes that start at offset. Fills
- * a: length, and skip/add: what of the bytes is stored already and what is new.
- * Returns 0; -ERANGE when offset is past the stored length (a gap: a->length says
- * where the store ends); another -errno when the file cannot be opened. Release a
- * in every case. */
-int log_append_begin(struct log_append *a, long long id, long long offset, size_t len);
+/* Opens attempt id's log (creating it) for the len bytes of data that start at
+ * offset (data is borrowed). Fills a: length, and skip/add: what of the bytes is
+ * stored already and what is new. Returns 0; -ERANGE when offset is past the
+ * stored length (a gap: a->length says where the store ends); -EEXIST when the
+ * bytes that overlap the stored ones differ from them (nothing may be stored: a
+ * replay is idempotent only with the same bytes); another -errno when the file
+ * cannot be opened or read. Release a in every case. */
+int log_append_begin(struct log_append *a, long long id, long long offset, const void *data,
+		     size_t len);
 /* Stores the new bytes of data (the same data as began: its a->skip first bytes
  * are skipped) at a->length, and adds them to a->length. A short write is undone
  * (the file is truncated back), so the store never holds a partial chunk.

@@ -192,6 +192,19 @@ static void test_claim_wakes_and_runs(void **state)
 			 200); /* overlap */
 	assert_int_equal(jint(j, "length", -1), 12);
 	json_decref(j);
+	/* an overlap, or a replay, whose bytes differ from the stored ones: 409, nothing
+	 * stored (the GET below still reads "hello world\n") */
+	assert_int_equal(harness_call_bytes(&ctl, agent_tok, "PUT", path,
+					    "application/octet-stream", "lo WORLD\nmore", 13, &j,
+					    NULL),
+			 409);
+	assert_string_equal(jstr(j, "error", ""), "log conflict");
+	assert_int_equal(jint(json_object_get(j, "detail"), "length", -1), 12);
+	json_decref(j);
+	snprintf(path, sizeof(path), "/api/v1/attempts/%lld/log?offset=0", id);
+	assert_int_equal(harness_call_bytes(&ctl, agent_tok, "PUT", path,
+					    "application/octet-stream", "hellO ", 6, NULL, NULL),
+			 409);
 	snprintf(path, sizeof(path), "/api/v1/attempts/%lld/log?offset=20", id);
 	assert_int_equal(harness_call_bytes(&ctl, agent_tok, "PUT", path,
 					    "application/octet-stream", "x", 1, &j, NULL),
