@@ -81,9 +81,21 @@ int api_artifact_upload(struct req *r, const char *data, size_t len)
 		r->too_big = 1;
 		return -EFBIG;
 	}
-	if (write(u->fd, data, len) != (ssize_t)len || sha256_update(&u->h, data, len) < 0) {
-		u->failed_errno = errno ? errno : EIO;
+	if (sha256_update(&u->h, data, len) < 0) {
+		u->failed_errno = EIO;
 		return -EIO;
+	}
+	while (len > 0) { /* after a short write, the next one says why (ENOSPC) */
+		ssize_t n = write(u->fd, data, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			u->failed_errno = n < 0 ? errno : EIO;
+			return -EIO;
+		}
+		data += n;
+		len -= (size_t)n;
 	}
 	return 0;
 }
@@ -115,8 +127,10 @@ int api_artifact_put(struct req *r)
 			return -EIO;
 		u = r->state;
 	}
-	if (u->failed_errno)
+	if (u->failed_errno) {
+		ctl_store_failed(u->failed_errno, u->tmp);
 		return -u->failed_errno;
+	}
 	if (sha256_final(&u->h, hex) < 0)
 		return -EIO;
 	if (strcmp(hex, sha))
@@ -128,8 +142,10 @@ int api_artifact_put(struct req *r)
 				  json_pack("{s:s, s:I, s:b}", "sha256", sha, "size",
 					    (json_int_t)size, "created", 0));
 	snprintf(path, sizeof(path), "%s/%s", ctl.artifacts_dir, sha);
-	if (fsync(u->fd) < 0 || rename(u->tmp, path) < 0)
+	if (fsync(u->fd) < 0 || rename(u->tmp, path) < 0) {
+		ctl_store_failed(errno, u->tmp);
 		return -errno;
+	}
 	close(u->fd);
 	u->fd = -1;
 	if (db_artifact_insert(sha, u->size) < 0) {

@@ -49,6 +49,15 @@ extern struct ctl ctl;
 void ctl_lock(void);
 void ctl_unlock(void);
 
+/* Storage that ran out of space. A write to the store (a file under the data
+ * folder, the database) that fails with ENOSPC or EDQUOT is noted here with its
+ * path (other errors are ignored); the HTTP layer then answers the request that
+ * met it with 507 and logs the path. Any thread. */
+void ctl_store_failed(int err, const char *path);
+/* Takes the note: 1 with its path in path (n bytes; NULL: dropped) when a write
+ * failed for lack of space since the last call, else 0. */
+int ctl_store_full_take(char *path, size_t n);
+
 /* Unix time in milliseconds. */
 long long now_ms(void);
 

@@ -154,6 +154,26 @@ out:
 	return rc;
 }
 
+static char db_file[4096]; /* the open database's path, for db_full */
+
+/* Notes a full disk (ctl_store_failed) when code says SQLITE_FULL; returns code. */
+static int db_full(int code)
+{
+	if ((code & 0xff) == SQLITE_FULL)
+		ctl_store_failed(ENOSPC, db_file);
+	return code;
+}
+
+/* SQLite's error log: a statement that aborts says why here, whichever db-*.c
+ * function ran it. (A commit that fails is not logged: db_step_done, db_begin and
+ * db_commit look at their own codes.) */
+static void db_log(void *cls, int code, const char *msg)
+{
+	(void)cls;
+	(void)msg;
+	db_full(code);
+}
+
 int db_open(sqlite3 **out, const char *path, const char *schema_dir, struct buf *err)
 {
 	sqlite3 *db = NULL;
@@ -162,6 +182,9 @@ int db_open(sqlite3 **out, const char *path, const char *schema_dir, struct buf 
 	int applied;
 
 	*out = NULL;
+	snprintf(db_file, sizeof(db_file), "%s", path);
+	/* Before SQLite initialises; a later call (a second open) fails harmlessly. */
+	sqlite3_config(SQLITE_CONFIG_LOG, db_log, NULL);
 	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
 	    SQLITE_OK) {
 		buf_printf(err, "%s: %s", path, db ? sqlite3_errmsg(db) : "cannot open");
@@ -245,12 +268,14 @@ sqlite3_stmt *db_use(sqlite3_stmt *st)
 
 int db_begin(void)
 {
-	return sqlite3_exec(tx_db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
+	int rc = db_full(sqlite3_exec(tx_db, "BEGIN IMMEDIATE", NULL, NULL, NULL));
+
+	return rc == SQLITE_OK ? 0 : -1;
 }
 
 int db_commit(void)
 {
-	if (sqlite3_exec(tx_db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK)
+	if (db_full(sqlite3_exec(tx_db, "COMMIT", NULL, NULL, NULL)) == SQLITE_OK)
 		return 0;
 	db_rollback();
 	return -1;
@@ -264,7 +289,7 @@ void db_rollback(void)
 
 int db_step_done(sqlite3_stmt *st)
 {
-	int rc = sqlite3_step(st);
+	int rc = db_full(sqlite3_step(st));
 
 	sqlite3_reset(st);
 	return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : -1;

@@ -198,7 +198,8 @@ int reply_error(struct req *r, unsigned status, const char *error, json_t *detai
 
 	json_object_set_new(o, "error", json_string(error));
 	json_object_set_new(o, "detail", detail ? detail : json_null());
-	if (status >= 500 && status != 503) /* 503s are summarised (http-limits.c) */
+	/* 503s are summarised (http-limits.c), 507s logged with their path */
+	if (status >= 500 && status != 503 && status != 507)
 		log_warnx("%s %s: %d %s", r->method, r->url, status, error);
 	return reply_json(r, status, o);
 }
@@ -382,7 +383,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 
 static int run_handler(struct req *r)
 {
-	char err[256];
+	char err[256], full[4096];
 	int rc;
 
 	if (r->too_big)
@@ -407,7 +408,14 @@ static int run_handler(struct req *r)
 		if (r->cache_key && (e = cache_find(r->cache_key)) != NULL)
 			return reply_data(r, 200, "application/json", e->body, e->len);
 	}
+	ctl_store_full_take(NULL, 0); /* a note left by another thread is not this one's */
 	rc = r->route->handler(r);
+	if (rc < 0 && !r->replied && !r->parked && ctl_store_full_take(full, sizeof(full))) {
+		/* each store undid its half-written part before it failed */
+		log_warnx("%s %s: 507, no space left on device: %s", r->method, r->url, full);
+		return reply_error(r, 507, "insufficient storage",
+				   json_string("no space left on device"));
+	}
 	if (rc < 0 && !r->replied && !r->parked)
 		return reply_error(r, 500, "internal error", json_string(strerror(-rc)));
 	if (!r->replied && !r->parked)

@@ -106,9 +106,14 @@ int log_append_begin(struct log_append *a, long long id, long long offset, const
 	*a = (struct log_append){.fd = -1};
 	if (log_path(path, sizeof(path), id) == -ENAMETOOLONG)
 		return -ENAMETOOLONG;
+	a->id = id;
 	a->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-	if (a->fd < 0 || fstat(a->fd, &sb) < 0)
-		return -errno;
+	if (a->fd < 0 || fstat(a->fd, &sb) < 0) {
+		int err = errno;
+
+		ctl_store_failed(err, path); /* no inode left */
+		return -err;
+	}
 	a->length = sb.st_size;
 	if (offset > a->length)
 		return -ERANGE;
@@ -124,18 +129,33 @@ int log_append_begin(struct log_append *a, long long id, long long offset, const
 
 int log_append_commit(struct log_append *a, const void *data, long long max)
 {
+	const char *p = (const char *)data + a->skip;
+	char path[4096];
+	long long done = 0;
+	ssize_t n;
+	int err, undone;
+
 	if (a->length + a->add > max)
 		return -EFBIG;
-	if (pwrite(a->fd, (const char *)data + a->skip, (size_t)a->add, a->length) != a->add) {
-		/* Undone, so a retry at the same offset finds the store as it was; a
-		 * failed undo has nothing further to try. */
-		int undone = ftruncate(a->fd, a->length);
-
-		(void)undone;
-		return -EIO;
+	while (done < a->add) {
+		n = pwrite(a->fd, p + done, (size_t)(a->add - done), a->length + done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			goto fail;
+		done += n; /* a short write: the next one says why it stopped */
 	}
 	a->length += a->add;
 	return 0;
+fail:
+	err = n < 0 ? errno : EIO;
+	/* Undone, so a retry at the same offset finds the store as it was; a failed
+	 * undo has nothing further to try. */
+	undone = ftruncate(a->fd, a->length);
+	(void)undone;
+	log_path(path, sizeof(path), a->id);
+	ctl_store_failed(err, path);
+	return -err;
 }
 
 void log_append_release(struct log_append *a)

@@ -11,6 +11,7 @@
 
 /* One append in progress (log_append_begin .. log_append_release). */
 struct log_append {
+	long long id;
 	int fd;
 	long long length; /* bytes stored before the append */
 	long long skip;	  /* leading bytes of the data already stored (a replay) */
@@ -43,7 +44,8 @@ int log_append_begin(struct log_append *a, long long id, long long offset, const
 /* Stores the new bytes of data (the same data as began: its a->skip first bytes
  * are skipped) at a->length, and adds them to a->length. A short write is undone
  * (the file is truncated back), so the store never holds a partial chunk.
- * Returns 0; -EFBIG, writing nothing, when the log would grow past max; -EIO. */
+ * Returns 0; -EFBIG, writing nothing, when the log would grow past max; -errno of
+ * the write (-ENOSPC, -EDQUOT: noted with ctl_store_failed). */
 int log_append_commit(struct log_append *a, const void *data, long long max);
 /* Closes a; accepts a released or zeroed one. */
 void log_append_release(struct log_append *a);
