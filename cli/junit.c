@@ -1,16 +1,29 @@
 #include "junit.h"
 
 #include <assert.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "json-util.h"
+#include "utf8.h"
 
-/* Escapes s for an attribute or text; bytes XML 1.0 forbids become '?'. */
+/* Escapes s for an attribute or text. Only XML 1.0 characters come out: every
+ * code point outside Char (C0 controls but tab, newline and carriage return,
+ * U+FFFE, U+FFFF) and every byte that is not valid UTF-8 becomes U+FFFD. Tab,
+ * newline and carriage return are character references, so that a parser keeps
+ * them in attributes too (it would normalise them to spaces). */
 static void xml_text(struct buf *b, const char *s)
 {
-	for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
-		switch (*p) {
+	const unsigned char *p = (const unsigned char *)(s ? s : "");
+	size_t n = strlen((const char *)p), i = 0;
+
+	while (i < n) {
+		uint32_t cp;
+		size_t len = utf8_decode(p + i, n - i, &cp);
+		char enc[4];
+
+		switch (cp) {
 		case '&':
 			buf_puts(b, "&amp;");
 			break;
@@ -26,12 +39,17 @@ static void xml_text(struct buf *b, const char *s)
 		case '\'':
 			buf_puts(b, "&apos;");
 			break;
+		case '\t':
+		case '\n':
+		case '\r':
+			buf_printf(b, "&#%u;", (unsigned)cp);
+			break;
 		default:
-			if (*p < 0x20 && *p != '\t' && *p != '\n' && *p != '\r')
-				buf_putc(b, '?');
-			else
-				buf_putc(b, (char)*p);
+			if (!utf8_is_xml_char(cp))
+				cp = 0xfffd;
+			buf_append(b, enc, utf8_encode(enc, cp));
 		}
+		i += len;
 	}
 }
 

@@ -90,6 +90,8 @@ void html_textn(struct html *h, const char *s, size_t n)
 			 * or reordering code points as U+FFFD. No markup: this text may
 			 * sit in an attribute. */
 			cp = cp < 0x20 ? 0x2400 + cp : cp == 0x7f ? 0x2421 : 0xfffd;
+		} else if (!utf8_is_xml_char(cp)) {
+			cp = 0xfffd; /* U+FFFE, U+FFFF: the badge is SVG, an XML document */
 		}
 		html_append(h, pic, utf8_encode(pic, cp));
 		i += len;

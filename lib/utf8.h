@@ -17,5 +17,9 @@ size_t utf8_encode(char *out, uint32_t cp);
  * and newline, DEL, C1 controls, bidirectional embeddings, overrides and isolates,
  * line/paragraph separators and the BOM. */
 int utf8_is_inert(uint32_t cp);
+/* 1 for code points XML 1.0 allows in a document (Char: tab, newline, carriage
+ * return, U+0020–U+D7FF, U+E000–U+FFFD, U+10000–U+10FFFF); every XML writer
+ * replaces the others. */
+int utf8_is_xml_char(uint32_t cp);
 
 #endif

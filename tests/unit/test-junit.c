@@ -65,7 +65,7 @@ static void test_junit_shape(void **state)
 	assert_non_null(f);
 	assert_int_equal(junit_render(&b, f, "http://ci.example.org"), 0);
 	assert_non_null(strstr(b.data, "name=\"evtchn &lt;&amp;&gt; &quot;quoted&quot;\""));
-	assert_non_null(strstr(b.data, "name=\"skipped?one\""));
+	assert_non_null(strstr(b.data, "name=\"skipped\xef\xbf\xbdone\""));
 	assert_non_null(strstr(b.data, "<failure type=\"fail\" message=\"failure xen-panic: Panic "
 				       "on CPU 0\"/>"));
 	assert_non_null(strstr(b.data, "log: http://ci.example.org/attempts/18"));
@@ -117,11 +117,105 @@ static void test_junit_from_attempts(void **state)
 	json_decref(f);
 }
 
+/* Writes xml to a temporary file and runs "PROGRAM FILE"; returns its exit
+ * status and its first output line. */
+static int run_on(const struct buf *xml, const char *program, char *line, size_t len)
+{
+	char path[] = "/tmp/xenci-junit-x.XXXXXX", cmd[1024];
+	FILE *fp;
+	int fd = mkstemp(path), rc;
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, xml->data, xml->len), (ssize_t)xml->len);
+	close(fd);
+	snprintf(cmd, sizeof(cmd), "%s %s 2>&1", program, path);
+	fp = popen(cmd, "r");
+	assert_non_null(fp);
+	line[0] = '\0';
+	if (fgets(line, (int)len, fp) == NULL)
+		line[0] = '\0';
+	while (fgetc(fp) != EOF)
+		;
+	rc = pclose(fp);
+	unlink(path);
+	return rc;
+}
+
+/* Issue 14, input 5: test case names, reasons, board and job names with code
+ * points XML 1.0 forbids (U+FFFE, U+FFFF, C0 controls) and bytes that are not
+ * UTF-8 come out as U+FFFD, and the file passes a strict parser (xmllint),
+ * the JUnit schema (tests/junit.xsd) and Python's ElementTree. */
+static void test_junit_xml_chars(void **state)
+{
+	const char *root = getenv("XENCI_ROOT");
+	json_t *f = json_pack(
+	    "{s:i, s:s, s:[{s:i, s:s, s:s, s:s, s:s, s:[{s:s, s:s}, {s:s, s:s}, {s:s, s:s}]}]}",
+	    "id", 9, "branch", "main\xef\xbf\xbe", "jobs", "attempt", 3, "job", "smoke\x1b[1m",
+	    "board", "qemu\xef\xbf\xbf", "verdict", "fail", "reason",
+	    "failure: \x01\x02\x0b\x0c tab\there\r\nnext", "testcases", "name",
+	    "evtchn \xef\xbf\xbe\xef\xbf\xbf", "result", "fail", "name",
+	    "astral \xf0\x9f\x98\x80 private \xee\x80\x80 ok", "result", "pass", "name", "x",
+	    "result", "skip");
+	struct buf b = BUF_INIT(0);
+	char line[512], cmd[512];
+
+	(void)state;
+	assert_non_null(f);
+	/* bytes that are not UTF-8 (jansson holds them when told not to check) */
+	json_object_set_new(
+	    json_array_get(
+		json_object_get(json_array_get(json_object_get(f, "jobs"), 0), "testcases"), 2),
+	    "name", json_stringn_nocheck("bad \xff\xc3 \xed\xa0\x80 end", 16));
+	assert_int_equal(junit_render(&b, f, NULL), 0);
+	assert_non_null(strstr(b.data, "name=\"evtchn \xef\xbf\xbd\xef\xbf\xbd\""));
+	assert_non_null(strstr(b.data, "name=\"qemu\xef\xbf\xbd\""));
+	assert_non_null(strstr(b.data, "classname=\"smoke\xef\xbf\xbd[1m\""));
+	assert_non_null(strstr(b.data, "message=\"failure: \xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"
+				       "\xef\xbf\xbd tab&#9;here&#13;&#10;next\""));
+	assert_non_null(strstr(b.data, "astral \xf0\x9f\x98\x80 private \xee\x80\x80 ok"));
+	assert_non_null(strstr(b.data, "name=\"bad \xef\xbf\xbd\xef\xbf\xbd \xef\xbf\xbd"
+				       "\xef\xbf\xbd\xef\xbf\xbd end\""));
+	/* a strict parser, and the schema */
+	assert_int_equal(run_on(&b, "xmllint --noout", line, sizeof(line)), 0);
+	snprintf(cmd, sizeof(cmd), "xmllint --noout --schema %s/tests/junit.xsd",
+		 root ? root : ".");
+	if (run_on(&b, cmd, line, sizeof(line)) != 0)
+		fail_msg("schema: %s", line);
+	assert_int_equal(run_on(&b,
+				"python3 -c 'import sys, xml.etree.ElementTree as E; "
+				"E.parse(sys.argv[1]); print(\"parsed\")'",
+				line, sizeof(line)),
+			 0);
+	assert_string_equal(line, "parsed\n");
+	buf_release(&b);
+	json_decref(f);
+}
+
+/* The writer's other outputs against the schema too. */
+static void test_junit_schema(void **state)
+{
+	const char *root = getenv("XENCI_ROOT");
+	char err[128], line[512], cmd[512];
+	struct buf b = BUF_INIT(0);
+	json_t *f = json_parse(flight, strlen(flight), err, sizeof(err));
+
+	(void)state;
+	assert_int_equal(junit_render(&b, f, "http://ci.example.org"), 0);
+	snprintf(cmd, sizeof(cmd), "xmllint --noout --schema %s/tests/junit.xsd",
+		 root ? root : ".");
+	if (run_on(&b, cmd, line, sizeof(line)) != 0)
+		fail_msg("schema: %s", line);
+	buf_release(&b);
+	json_decref(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_junit_shape),
 	    cmocka_unit_test(test_junit_from_attempts),
+	    cmocka_unit_test(test_junit_xml_chars),
+	    cmocka_unit_test(test_junit_schema),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -249,6 +249,13 @@ static void test_pages(void **state)
 	assert_inert(buf_cstr(&b));
 	assert_non_null(strstr(buf_cstr(&b), "#2e7d32"));
 	buf_reset(&b);
+	/* the badge is SVG, an XML document: U+FFFE and U+FFFF are no XML characters
+	 * (issue 14) and come out as U+FFFD */
+	assert_int_equal(page_badge_render(&b, "br\xef\xbf\xbe\xef\xbf\xbf", "pass"), 0);
+	assert_non_null(strstr(buf_cstr(&b), "br\xef\xbf\xbd\xef\xbf\xbd"));
+	assert_null(strstr(buf_cstr(&b), "\xef\xbf\xbe"));
+	assert_null(strstr(buf_cstr(&b), "\xef\xbf\xbf"));
+	buf_reset(&b);
 	assert_int_equal(page_error_render(&b, 404, XSS), 0);
 	assert_inert(buf_cstr(&b));
 	buf_release(&b);
