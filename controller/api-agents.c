@@ -7,12 +7,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "agents.h"
 #include "attempts.h"
 #include "ctl.h"
 #include "db-artifacts.h"
 #include "db-attempts.h"
 #include "db-boards.h"
-#include "db-events.h"
 #include "db.h"
 #include "hash.h"
 #include "json-util.h"
@@ -76,10 +76,9 @@ const struct vfield api_declare_fields[] = {
 int api_agent_declare(struct req *r)
 {
 	const char *agent = r->param[0];
-	json_t *boards, *names, *b, *arches, *reply;
-	char owner[AGENT_NAME_MAX + 1];
-	long long agent_id, eid;
-	size_t i;
+	json_t *boards = NULL;
+	char err[256];
+	int rc;
 
 	if (req_need_agent(r, agent) < 0)
 		return 0;
@@ -91,57 +90,17 @@ int api_agent_declare(struct req *r)
 		return 0;
 	if (!name_valid(agent))
 		return reply_errorf(r, 400, "invalid agent name", "%s", "[A-Za-z0-9._-]{1,64}");
-	boards = json_object_get(r->json, "boards");
-	names = json_array();
-	json_array_foreach (boards, i, b) {
-		const char *name = jstr(b, "name", "");
-
-		if (db_board_owner(owner, sizeof(owner), name) == 0 && strcmp(owner, agent)) {
-			json_decref(names);
-			return reply_errorf(r, 409, "board belongs to another agent",
-					    "board %s is declared by another agent", name);
-		}
-		{
-			size_t k;
-			json_t *n;
-
-			json_array_foreach (names, k, n)
-				if (!strcmp(json_string_value(n), name)) {
-					json_decref(names);
-					return reply_errorf(r, 400, "invalid body",
-							    "board %s is declared twice", name);
-				}
-		}
-		json_array_append_new(names, json_string(name));
-	}
-	arches = json_object_get(json_object_get(r->json, "builder"), "arches");
-	if (db_begin() < 0)
-		goto fail_nrb;
-	if (db_agent_upsert(&agent_id, agent, jstr(r->json, "agent_version", NULL), arches) < 0)
-		goto fail;
-	json_array_foreach (boards, i, b)
-		if (db_board_upsert(agent_id, b) < 0)
-			goto fail;
-	if (db_boards_offline_except(agent_id, names) < 0)
-		goto fail;
-	b = json_pack("{s:s, s:O}", "agent", agent, "boards", names);
-	if (db_event_insert(&eid, "agent.declared", 0, NULL, b) < 0) {
-		json_decref(b);
-		goto fail;
-	}
-	json_decref(b);
-	if (db_commit() < 0)
-		goto fail_nrb;
-	json_decref(names);
-	reply = json_pack("{s:i, s:o}", "protocol", PROTOCOL_VERSION, "boards",
-			  db_boards_of_agent(agent_id));
-	park_wake(PARK_EVENTS, 0);
-	return reply_json(r, 200, reply);
-fail:
-	db_rollback();
-fail_nrb:
-	json_decref(names);
-	return -EIO;
+	rc = agent_declare(&boards, agent, jstr(r->json, "agent_version", NULL),
+			   json_object_get(json_object_get(r->json, "builder"), "arches"),
+			   json_object_get(r->json, "boards"), err, sizeof(err));
+	if (rc == -EEXIST)
+		return reply_errorf(r, 409, "board belongs to another agent", "%s", err);
+	if (rc == -EINVAL)
+		return reply_errorf(r, 400, "invalid body", "%s", err);
+	if (rc < 0)
+		return rc;
+	return reply_json(r, 200,
+			  json_pack("{s:i, s:o}", "protocol", PROTOCOL_VERSION, "boards", boards));
 }
 
 const struct vfield api_claim_fields[] = {
@@ -313,21 +272,6 @@ static int load_own_attempt(struct req *r, struct attempt *a)
 	return 0;
 }
 
-static int lease_live(const struct attempt *a)
-{
-	return (!strcmp(a->state, "claimed") || !strcmp(a->state, "running")) &&
-	       a->lease_expires >= now_ms();
-}
-
-/* An attempt whose lease ran out but that the sweep has not reached yet is
- * lapsed now, so that the agent's answer does not depend on the sweep's timing. */
-static void lapse_if_due(struct attempt *a)
-{
-	if ((!strcmp(a->state, "claimed") || !strcmp(a->state, "running")) &&
-	    a->lease_expires < now_ms())
-		attempt_finish(a, "infra", "lease lapsed", NULL);
-}
-
 const struct vfield api_heartbeat_fields[] = {
     {.name = "stage", .type = V_STRING, .min = 1, .max = 64},
     {.name = NULL},
@@ -336,57 +280,33 @@ const struct vfield api_heartbeat_fields[] = {
 int api_attempt_heartbeat(struct req *r)
 {
 	struct attempt a;
-	const char *stage;
-	long long eid;
 	int rc;
 
 	if (load_own_attempt(r, &a) < 0)
 		return 0;
 	if (req_validate(r, api_heartbeat_fields) < 0)
 		goto out;
-	lapse_if_due(&a);
-	if (!lease_live(&a)) {
+	rc = attempt_heartbeat(&a, jstr(r->json, "stage", NULL));
+	if (rc == -ESTALE) {
 		reply_errorf(r, 410, "lease lapsed", "attempt %lld is %s", a.id, a.state);
 		goto out;
 	}
-	stage = jstr(r->json, "stage", NULL);
-	if (db_begin() < 0)
-		goto fail_nrb;
-	if (db_attempt_renew(a.id, stage, now_ms() + ctl.cfg.lease_seconds * 1000LL) < 0)
-		goto fail;
-	if (!strcmp(a.state, "claimed") &&
-	    attempt_event("attempt.running", &a, "running", NULL) < 0)
-		goto fail;
-	if (stage) {
-		json_t *d = json_pack("{s:I, s:s, s:s}", "attempt", (json_int_t)a.id, "board",
-				      a.board, "stage", stage);
-
-		rc = db_event_insert(&eid, "attempt.stage", a.id, a.board, d);
-		json_decref(d);
-		if (rc < 0)
-			goto fail;
+	if (rc < 0) {
+		attempt_release(&a);
+		return rc;
 	}
-	if (db_commit() < 0)
-		goto fail_nrb;
-	park_wake(PARK_EVENTS, 0);
 	reply_json(
 	    r, 200,
 	    json_pack("{s:i, s:s}", "lease_seconds", ctl.cfg.lease_seconds, "state", "running"));
 out:
 	attempt_release(&a);
 	return 0;
-fail:
-	db_rollback();
-fail_nrb:
-	attempt_release(&a);
-	return -EIO;
 }
 
 int api_attempt_log_put(struct req *r)
 {
 	struct attempt a;
-	struct log_append la = {.fd = -1};
-	long long offset, stored;
+	long long offset, length = 0;
 	int rc = 0;
 
 	if (load_own_attempt(r, &a) < 0)
@@ -397,62 +317,27 @@ int api_attempt_log_put(struct req *r)
 	}
 	if (req_query_int(r, "offset", 0, LOG_MAX, &offset) < 0)
 		goto out;
-	rc = log_append_begin(&la, a.id, offset, r->body.data, r->body.len);
-	if (rc == -ERANGE) {
+	rc = attempt_log_append(&a, offset, r->body.data, r->body.len, &length);
+	if (rc == 0) {
+		reply_json(r, 200, json_pack("{s:I}", "length", (json_int_t)length));
+	} else if (rc == -ERANGE) {
+		reply_error(r, 409, "log gap", json_pack("{s:I}", "length", (json_int_t)length));
 		rc = 0;
-		reply_error(r, 409, "log gap", json_pack("{s:I}", "length", (json_int_t)la.length));
-		goto out;
-	}
-	if (rc == -EEXIST) {
-		rc = 0;
+	} else if (rc == -EEXIST) {
 		reply_error(r, 409, "log conflict",
-			    json_pack("{s:I, s:s}", "length", (json_int_t)la.length, "message",
+			    json_pack("{s:I, s:s}", "length", (json_int_t)length, "message",
 				      "the chunk differs from the bytes stored at its offset"));
-		goto out;
-	}
-	if (rc < 0)
-		goto out;
-	if (la.add == 0) { /* a replay of bytes already stored */
-		reply_json(r, 200, json_pack("{s:I}", "length", (json_int_t)la.length));
-		goto out;
-	}
-	lapse_if_due(&a);
-	if (!lease_live(&a)) {
-		reply_errorf(r, 410, "lease lapsed", "attempt %lld is %s", a.id, a.state);
-		goto out;
-	}
-	rc = log_append_commit(&la, r->body.data, LOG_MAX);
-	if (rc == -EFBIG) {
 		rc = 0;
+	} else if (rc == -ESTALE) {
+		reply_errorf(r, 410, "lease lapsed", "attempt %lld is %s", a.id, a.state);
+		rc = 0;
+	} else if (rc == -EFBIG) {
 		reply_error(r, 413, "log too large",
-			    json_pack("{s:I, s:I}", "length", (json_int_t)la.length, "max",
+			    json_pack("{s:I, s:I}", "length", (json_int_t)length, "max",
 				      (json_int_t)LOG_MAX));
-		goto out;
+		rc = 0;
 	}
-	if (rc < 0)
-		goto out;
-	stored = la.length;
-	if (db_attempt_set_log_length(a.id, stored) < 0) {
-		rc = -EIO;
-		goto out;
-	}
-	if (!strcmp(a.state, "claimed")) {
-		if (db_begin() < 0) {
-			rc = -EIO;
-			goto out;
-		}
-		if (db_attempt_renew(a.id, NULL, now_ms() + ctl.cfg.lease_seconds * 1000LL) < 0 ||
-		    attempt_event("attempt.running", &a, "running", NULL) < 0 || db_commit() < 0) {
-			db_rollback();
-			rc = -EIO;
-			goto out;
-		}
-		park_wake(PARK_EVENTS, 0);
-	}
-	park_wake(PARK_LOG, a.id);
-	reply_json(r, 200, json_pack("{s:I}", "length", (json_int_t)stored));
 out:
-	log_append_release(&la);
 	attempt_release(&a);
 	return rc;
 }
@@ -570,8 +455,7 @@ int api_attempt_result(struct req *r)
 		json_decref(stored);
 		goto out;
 	}
-	lapse_if_due(&a);
-	if (!lease_live(&a)) {
+	if (attempt_lease_check(&a) < 0) {
 		reply_errorf(r, 410, "lease lapsed", "attempt %lld is %s", a.id, a.state);
 		goto out;
 	}

@@ -13,6 +13,7 @@
 #include "db.h"
 #include "json-util.h"
 #include "log.h"
+#include "logs.h"
 #include "park.h"
 
 #define OBSERVERS_MAX 16
@@ -351,5 +352,106 @@ int attempt_cancel(long long id, const char *reason)
 	}
 	rc = attempt_finish(&a, "cancelled", reason, NULL);
 	attempt_release(&a);
+	return rc;
+}
+
+static int lease_live(const struct attempt *a)
+{
+	return (!strcmp(a->state, "claimed") || !strcmp(a->state, "running")) &&
+	       a->lease_expires >= now_ms();
+}
+
+/* An attempt whose lease ran out but that the sweep has not reached yet is
+ * lapsed now, so that the agent's answer does not depend on the sweep's timing. */
+static void lapse_if_due(struct attempt *a)
+{
+	if ((!strcmp(a->state, "claimed") || !strcmp(a->state, "running")) &&
+	    a->lease_expires < now_ms())
+		attempt_finish(a, "infra", "lease lapsed", NULL);
+}
+
+int attempt_lease_check(struct attempt *a)
+{
+	lapse_if_due(a);
+	return lease_live(a) ? 0 : -ESTALE;
+}
+
+/* Renews a's lease (recording stage, or not when NULL) and, the first time,
+ * moves it claimed -> running: inside the caller's transaction. */
+static int renew(const struct attempt *a, const char *stage)
+{
+	if (db_attempt_renew(a->id, stage, now_ms() + ctl.cfg.lease_seconds * 1000LL) < 0)
+		return -EIO;
+	if (!strcmp(a->state, "claimed") &&
+	    attempt_event("attempt.running", a, "running", NULL) < 0)
+		return -EIO;
+	return 0;
+}
+
+int attempt_heartbeat(struct attempt *a, const char *stage)
+{
+	long long eid;
+
+	if (attempt_lease_check(a) < 0)
+		return -ESTALE;
+	if (db_begin() < 0)
+		return -EIO;
+	if (renew(a, stage) < 0)
+		goto fail;
+	if (stage) {
+		json_t *d = json_pack("{s:I, s:s, s:s}", "attempt", (json_int_t)a->id, "board",
+				      a->board, "stage", stage);
+		int rc = db_event_insert(&eid, "attempt.stage", a->id, a->board, d);
+
+		json_decref(d);
+		if (rc < 0)
+			goto fail;
+	}
+	if (db_commit() < 0)
+		return -EIO;
+	park_wake(PARK_EVENTS, 0);
+	return 0;
+fail:
+	db_rollback();
+	return -EIO;
+}
+
+int attempt_log_append(struct attempt *a, long long offset, const void *data, size_t len,
+		       long long *length)
+{
+	struct log_append la = {.fd = -1};
+	int rc;
+
+	*length = 0;
+	rc = log_append_begin(&la, a->id, offset, data, len);
+	*length = la.length;
+	if (rc < 0 || la.add == 0) /* a gap, a conflict, or a replay of bytes stored */
+		goto out;
+	rc = attempt_lease_check(a);
+	if (rc < 0)
+		goto out;
+	rc = log_append_commit(&la, data, LOG_MAX);
+	*length = la.length;
+	if (rc < 0)
+		goto out;
+	if (db_attempt_set_log_length(a->id, la.length) < 0) {
+		rc = -EIO;
+		goto out;
+	}
+	if (!strcmp(a->state, "claimed")) {
+		if (db_begin() < 0) {
+			rc = -EIO;
+			goto out;
+		}
+		if (renew(a, NULL) < 0 || db_commit() < 0) {
+			db_rollback();
+			rc = -EIO;
+			goto out;
+		}
+		park_wake(PARK_EVENTS, 0);
+	}
+	park_wake(PARK_LOG, a->id);
+out:
+	log_append_release(&la);
 	return rc;
 }

@@ -48,6 +48,29 @@ int attempt_finish(struct attempt *a, const char *verdict, const char *reason,
  * stages and test cases): one transition, one transaction. */
 int attempt_finish_with(struct attempt *a, const char *verdict, const char *reason,
 			const json_t *result, int (*extra)(void *ctx), void *ctx);
+/* Before a's agent reports on a: an attempt whose lease ran out but that the
+ * sweep has not reached yet is lapsed now, so that the answer does not depend
+ * on the sweep's timing. Returns 0 when a's lease is live (claimed or running,
+ * not run out), -ESTALE otherwise (a->state says what a is now). */
+int attempt_lease_check(struct attempt *a);
+/* A heartbeat from a's agent (stage: where it is, or NULL). After
+ * attempt_lease_check(), in one transaction:
+ * renews the lease, moves claimed -> running the first time, records the stage
+ * (event attempt.stage). Returns 0; -ESTALE when the lease is not live (a->state
+ * says what the attempt is now); -EIO. */
+int attempt_heartbeat(struct attempt *a, const char *stage);
+/* Appends len bytes of console log that start at offset to a's log (logs.c)
+ * for its agent (data is borrowed): a replay of bytes already stored is
+ * accepted as is; new bytes
+ * need a live lease (attempt_lease_check()). After new bytes the log's
+ * length is recorded, the attempt moves claimed -> running the first time (the
+ * lease renewed) and the log's followers are woken. Returns 0 and *length the
+ * stored length; -ERANGE (a gap: offset past *length), -EEXIST (the bytes
+ * that overlap the stored ones differ from them: nothing stored), -ESTALE (no live lease),
+ * -EFBIG (the log would outgrow LOG_MAX; *length stored); -EIO or another
+ * -errno of the store. */
+int attempt_log_append(struct attempt *a, long long offset, const void *data, size_t len,
+		       long long *length);
 /* Lapses every lease that ended before now. */
 void attempt_sweep_leases(long long now);
 /* Cancels an attempt that has not finished: 0, -ENOENT, or -EALREADY. */

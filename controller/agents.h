@@ -1,0 +1,18 @@
+/* Lab agents: what an agent declares about itself and its boards. ctl.lock held. */
+#ifndef XENCI_AGENTS_H
+#define XENCI_AGENTS_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+/* Records agent's declaration in one transaction with its event
+ * (agent.declared): the agent (version may be NULL; arches: its builder's
+ * arches or NULL), its boards (each an object as api_declare_fields validated
+ * it) and, offline, the boards it no longer declares. Returns 0 and *out the
+ * agent's boards as stored (a new reference: the caller's); or, with err and
+ * *out NULL: -EEXIST (a board belongs to another agent), -EINVAL (a board is
+ * declared twice), -EIO. */
+int agent_declare(json_t **out, const char *agent, const char *version, const json_t *arches,
+		  const json_t *boards, char *err, size_t errlen);
+
+#endif
