@@ -70,6 +70,8 @@ int api_tree_blob(struct req *r)
 	if (rc == -ENOENT)
 		return reply_errorf(r, 404, "no such blob", "%.64s", r->param[1]);
 	if (rc < 0)
+		ctl_store_failed(-rc, dir); /* the blob's file could not be written */
+	if (rc < 0)
 		return rc;
 	(void)size;
 	return serve_fd(r, fd, "application/octet-stream");

@@ -61,9 +61,9 @@ static void test_full_disk(void **state)
 {
 	struct harness_controller c;
 	char agent_tok[128], builder_tok[128], user_tok[128], path[256], want[512];
-	char sha[SHA256_HEX_LEN + 1];
+	char sha[SHA256_HEX_LEN + 1], oid[64], extra[600];
 	static char chunk[CHUNK], art[ART_SIZE];
-	struct buf text = BUF_INIT(1 << 20);
+	struct buf text = BUF_INIT(2 << 20);
 	json_t *j = NULL;
 	long long attempt;
 	long st = 0;
@@ -76,6 +76,14 @@ static void test_full_disk(void **state)
 		skip();
 	}
 	assert_int_equal(harness_controller_init(&c), 0);
+	/* a tree whose one file (1 MiB, incompressible) is a blob to serve */
+	harness_sh(c.dir, "git init -q -b main repo && cd repo && head -c 1048576 /dev/urandom > "
+			  "big.bin && git add big.bin && git -c user.name=t -c "
+			  "user.email=t@xenci.invalid commit -qm big");
+	harness_shout(c.dir, oid, sizeof(oid), "git -C repo rev-parse HEAD:big.bin");
+	snprintf(extra, sizeof(extra), "trees:\n  xen:\n    source: %s/repo\n    interval: 3600\n",
+		 c.dir);
+	c.extra_config = extra;
 	assert_int_equal(mkdir(c.data, 0755), 0);
 	assert_int_equal(mount("xenci-test", c.data, "tmpfs", 0, "size=6m"), 0);
 	harness_write_file(c.jobs, "fake-smoke.yaml", job_fake);
@@ -135,6 +143,11 @@ static void test_full_disk(void **state)
 	snprintf(want, sizeof(want), "no space left on device: %s/tmp/upload-", c.data);
 	assert_true(log_has(c.log, want));
 	assert_int_equal(harness_call(&c, NULL, "GET", path, NULL, NULL), 404);
+	/* a blob: its file cannot be written */
+	snprintf(path, sizeof(path), "/api/v1/trees/xen/blobs/%s", oid);
+	assert_int_equal(harness_call(&c, NULL, "GET", path, NULL, NULL), 507);
+	snprintf(want, sizeof(want), "no space left on device: %s/blobs", c.data);
+	assert_true(log_has(c.log, want));
 	/* the database: writes (tokens) until one meets the full disk */
 	for (i = 0; i < 5000; i++) {
 		st = harness_call(&c, c.admin_token, "POST", "/api/v1/tokens",
@@ -166,6 +179,11 @@ static void test_full_disk(void **state)
 	assert_int_equal(harness_call(&c, c.admin_token, "POST", "/api/v1/tokens",
 				      "{\"role\": \"user\", \"name\": \"after\"}", NULL),
 			 201);
+	snprintf(path, sizeof(path), "/api/v1/trees/xen/blobs/%s", oid);
+	buf_reset(&text);
+	assert_int_equal(harness_call_bytes(&c, NULL, "GET", path, NULL, NULL, 0, NULL, &text),
+			 200);
+	assert_int_equal(text.len, 1048576);
 	buf_release(&text);
 	/* The controller keeps the detached tmpfs until it exits; the harness then
 	 * removes the folder it mounted over. */
