@@ -1,7 +1,9 @@
 /* GET /api/v1/events: Server-Sent Events from the events table. Each event is
  * "id: N\nevent: TYPE\ndata: {json}\n\n"; a client resumes with Last-Event-ID
  * (or ?after=N). The stream parks when it has sent everything and is woken by
- * park_wake(PARK_EVENTS, 0); a comment line keeps idle streams alive. */
+ * park_wake(PARK_EVENTS, 0); a comment line keeps idle streams alive. The stream
+ * is public (twin_events: nothing of a private board) and ends at the next event
+ * once the token it was opened with is revoked. */
 #include "api.h"
 
 #include <errno.h>
@@ -10,8 +12,10 @@
 
 #include "ctl.h"
 #include "db-events.h"
+#include "db-tokens.h"
 #include "json-util.h"
 #include "park.h"
+#include "twins.h"
 #include "xmalloc.h"
 
 #define SSE_BATCH     200
@@ -20,7 +24,9 @@
 struct sse {
 	struct req *r;
 	long long last_id;
-	struct buf out; /* formatted, not yet sent */
+	long long token_id; /* the token it was opened with; 0: none */
+	int done;	    /* the token was revoked: the stream ends */
+	struct buf out;	    /* formatted, not yet sent */
 	long long quiet_since;
 };
 
@@ -37,9 +43,14 @@ static void sse_free(void *p)
 /* Fills s->out with the next events (ctl.lock held). */
 static void sse_fill(struct sse *s)
 {
-	json_t *evs = db_events_after(s->last_id, SSE_BATCH), *e;
+	json_t *evs, *e;
 	size_t i;
 
+	if (s->token_id && !db_token_live(s->token_id)) {
+		s->done = 1;
+		return;
+	}
+	evs = twin_events(s->last_id, SSE_BATCH);
 	json_array_foreach (evs, i, e) {
 		char *data = json_dumps(json_object_get(e, "data"), JSON_COMPACT);
 		json_t *ev =
@@ -66,11 +77,17 @@ static ssize_t sse_read(void *cls, uint64_t pos, char *dst, size_t max)
 
 	(void)pos;
 	if (s->out.len == 0) {
+		if (s->done)
+			return MHD_CONTENT_READER_END_OF_STREAM;
 		ctl_lock();
 		sse_fill(s);
 		now = now_ms();
 		if (s->out.len == 0 && now - s->quiet_since >= SSE_KEEPALIVE)
 			buf_puts(&s->out, ": keepalive\n\n");
+		if (s->out.len == 0 && s->done) {
+			ctl_unlock();
+			return MHD_CONTENT_READER_END_OF_STREAM;
+		}
 		if (s->out.len == 0) {
 			/* Nothing to send: park until an event or the keepalive. */
 			if (park_wait(s->r, PARK_EVENTS, 0, now + SSE_KEEPALIVE, NULL, NULL,
@@ -109,6 +126,7 @@ int api_events(struct req *r)
 	}
 	s = xcalloc(1, sizeof(*s));
 	s->r = r;
+	s->token_id = r->auth.token_id;
 	buf_init(&s->out, 0);
 	/* Without a position a client starts from now: history is in the reads. */
 	s->last_id = after >= 0 ? after : db_events_last();

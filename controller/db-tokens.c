@@ -9,12 +9,13 @@
 #include "db.h"
 #include "hash.h"
 
-enum { Q_INSERT, Q_LOOKUP, Q_REVOKE, Q_N };
+enum { Q_INSERT, Q_LOOKUP, Q_REVOKE, Q_LIVE, Q_N };
 
 static const char *const sql[Q_N] = {
     [Q_INSERT] = "INSERT INTO tokens (hash, role, agent, name, created) VALUES (?, ?, ?, ?, ?)",
     [Q_LOOKUP] = "SELECT id, role, agent, hash FROM tokens WHERE hash = ? AND revoked IS NULL",
     [Q_REVOKE] = "UPDATE tokens SET revoked = ? WHERE id = ? AND revoked IS NULL",
+    [Q_LIVE] = "SELECT 1 FROM tokens WHERE id = ? AND revoked IS NULL",
 };
 static sqlite3_stmt *st[Q_N];
 
@@ -81,4 +82,15 @@ int db_token_revoke(long long id)
 	if (db_step_done(s) < 0)
 		return -EIO;
 	return sqlite3_changes(ctl.db) ? 0 : -ENOENT;
+}
+
+int db_token_live(long long id)
+{
+	sqlite3_stmt *s = db_use(st[Q_LIVE]);
+	int live;
+
+	sqlite3_bind_int64(s, 1, id);
+	live = sqlite3_step(s) == SQLITE_ROW;
+	sqlite3_reset(s);
+	return live;
 }

@@ -20,5 +20,8 @@ int db_token_insert(long long *id, const char *hash, enum role role, const char 
 int db_token_lookup(struct db_token *t, const char *hash);
 /* Revokes token id: 0, or -ENOENT when there is no such unrevoked token. */
 int db_token_revoke(long long id);
+/* 1 when token id exists and is not revoked, else 0 (an open stream checks the
+ * token it was opened with before each event). */
+int db_token_live(long long id);
 
 #endif

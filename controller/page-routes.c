@@ -15,6 +15,7 @@
 #include "db-attempts.h"
 #include "db-boards.h"
 #include "db-flights.h"
+#include "db-tokens.h"
 #include "http-files.h"
 #include "json-util.h"
 #include "logs.h"
@@ -184,6 +185,7 @@ struct tail {
 	long long id, from;
 	int admin;
 	char agent[AGENT_NAME_MAX + 1];
+	long long token_id; /* the token it was opened with; 0: none */
 	int done;
 	long long quiet_since;
 	struct buf out; /* formatted, not yet sent */
@@ -211,8 +213,9 @@ static void tail_fill(struct tail *t)
 	size_t len;
 	long long next = t->from;
 
-	if (!a) {
-		t->done = 1; /* gone, or no longer visible */
+	if (!a || (t->token_id && !db_token_live(t->token_id))) {
+		t->done = 1; /* gone, no longer visible, or its token was revoked */
+		json_decref(a);
 		return;
 	}
 	log = log_map(t->id, &len);
@@ -280,6 +283,7 @@ int page_get_attempt_tail(struct req *r)
 	t->admin = r->auth.role == ROLE_ADMIN;
 	if (r->auth.role == ROLE_AGENT)
 		snprintf(t->agent, sizeof(t->agent), "%s", r->auth.agent);
+	t->token_id = r->auth.token_id;
 	t->quiet_since = now_ms();
 	buf_init(&t->out, 0);
 	buf_puts(&t->out, "retry: 1000\n\n");

@@ -10,6 +10,7 @@
 #include "db-attempts.h"
 #include "db-bisections.h"
 #include "db-boards.h"
+#include "db-events.h"
 #include "db-flights.h"
 #include "db-trees.h"
 #include "git-repo.h"
@@ -440,4 +441,23 @@ void twin_bisections_filter(json_t *list, const struct viewer *v)
 		else
 			json_array_remove(a, i);
 	}
+}
+
+json_t *twin_events(long long after, int limit)
+{
+	json_t *evs = db_events_after(after, limit), *e;
+	size_t i;
+
+	json_array_foreach (evs, i, e) {
+		json_t *boards = json_object_get(json_object_get(e, "data"), "boards");
+		size_t k = 0;
+
+		while (k < json_array_size(boards)) {
+			if (twin_board_visible(json_string_value(json_array_get(boards, k)), NULL))
+				k++;
+			else
+				json_array_remove(boards, k);
+		}
+	}
+	return evs;
 }

@@ -41,6 +41,11 @@ json_t *twin_branch(const char *tree, const char *branch, int limit, int by_clas
  * start). */
 json_t *twin_trees(void);
 
+/* The events after id `after` (at most limit, oldest first) as the event stream
+ * carries them to anyone: the events of private boards left out, and the names of
+ * private boards taken out of the events that list boards (agent.declared). */
+json_t *twin_events(long long after, int limit);
+
 /* The bisection twin, whole (every viewer's check is twin_bisection_visible), or
  * NULL when unknown. */
 json_t *twin_bisection(long long id);

@@ -5,7 +5,9 @@
  * name nor its failure in the counts; the admin and lab-b see both. The same rule
  * holds for /metrics and the agent list (their counts), for what another agent is
  * told when it reaches for the board or its attempt, and for a flight asked for
- * on the board by name (docs/security.md "Visibility"). */
+ * on the board by name, for the event stream (no private board's name), and a
+ * revoked token's open live tail ends at the next event (docs/security.md
+ * "Visibility"). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -13,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../harness/harness.h"
 #include "json-util.h"
@@ -323,13 +326,101 @@ static void test_flight_by_name(void **state)
 	}
 }
 
+/* Opens a raw stream GET path as token (NULL: anonymous); returns the fd. */
+static int stream_open(const char *path, const char *token, long long last_event)
+{
+	char req[512];
+	int fd = harness_connect(ctl.port, NULL);
+
+	assert_true(fd >= 0);
+	snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n", path);
+	if (token)
+		snprintf(req + strlen(req), sizeof(req) - strlen(req),
+			 "Authorization: Bearer %s\r\n", token);
+	if (last_event >= 0)
+		snprintf(req + strlen(req), sizeof(req) - strlen(req), "Last-Event-ID: %lld\r\n",
+			 last_event);
+	snprintf(req + strlen(req), sizeof(req) - strlen(req), "\r\n");
+	assert_int_equal(harness_send(fd, req, strlen(req)), 0);
+	return fd;
+}
+
+/* Finding 8: the anonymous event stream names no private board (lab-b's
+ * declaration of "secret" is there, without the name). */
+static void test_event_stream(void **state)
+{
+	static char acc[1 << 16];
+	int fd;
+
+	(void)state;
+	acc[0] = '\0';
+	fd = stream_open("/api/v1/events", NULL, 0);
+	/* flight.created comes after both agents' declarations. */
+	assert_int_equal(harness_read_until(fd, acc, sizeof(acc), "event: flight.created", 30000),
+			 1);
+	close(fd);
+	assert_non_null(strstr(acc, "\"lab-b\""));
+	if (strstr(acc, "secret"))
+		fail_msg("the anonymous event stream names the private board: %s", acc);
+}
+
+/* Finding 12: a live tail opened with a token ends at the next event once the
+ * token is revoked; the lines after it are not sent. */
+static void test_revoked_tail(void **state)
+{
+	static char acc[1 << 16];
+	char tail_tok[128], path[128], rpath[64];
+	const char *first = "first private line\n", *second = "second private line\n";
+	json_t *j = NULL;
+	long long tok_id, id;
+	int fd;
+
+	(void)state;
+	assert_int_equal(
+	    harness_call(&ctl, as(ADMIN), "POST", "/api/v1/tokens",
+			 "{\"role\": \"agent\", \"agent\": \"lab-b\", \"name\": \"tail\"}", &j),
+	    201);
+	snprintf(tail_tok, sizeof(tail_tok), "%s", jstr(j, "token", ""));
+	tok_id = jint(j, "id", 0);
+	json_decref(j);
+	assert_int_equal(harness_call(&ctl, as(USER), "POST", "/api/v1/flights",
+				      "{\"tree\": \"xen\", \"commit\": \"" COMMIT "\"}", NULL),
+			 201);
+	assert_int_equal(harness_call(&ctl, as(AGENT_B), "POST", "/api/v1/agents/lab-b/claim",
+				      "{\"boards\": [\"secret\"], \"wait_ms\": 0}", &j),
+			 200);
+	id = jint(json_object_get(j, "attempt"), "id", 0);
+	json_decref(j);
+	assert_true(id > 0);
+	snprintf(path, sizeof(path), "/api/v1/attempts/%lld/log?offset=0", id);
+	assert_int_equal(harness_call_bytes(&ctl, as(AGENT_B), "PUT", path, "text/plain", first,
+					    strlen(first), NULL, NULL),
+			 200);
+
+	acc[0] = '\0';
+	snprintf(rpath, sizeof(rpath), "/attempts/%lld/tail", id);
+	fd = stream_open(rpath, tail_tok, -1);
+	assert_int_equal(harness_read_until(fd, acc, sizeof(acc), "first private line", 30000), 1);
+	snprintf(path, sizeof(path), "/api/v1/tokens/%lld", tok_id);
+	assert_true(harness_call(&ctl, as(ADMIN), "DELETE", path, NULL, NULL) / 100 == 2);
+	snprintf(path, sizeof(path), "/api/v1/attempts/%lld/log?offset=%zu", id, strlen(first));
+	assert_int_equal(harness_call_bytes(&ctl, as(AGENT_B), "PUT", path, "text/plain", second,
+					    strlen(second), NULL, NULL),
+			 200);
+	/* The stream ends (the server closes it) without the second line. */
+	if (harness_read_until(fd, acc, sizeof(acc), NULL, 30000) != -1)
+		fail_msg("the tail of a revoked token is still open: %s", acc);
+	close(fd);
+	if (strstr(acc, "second private line"))
+		fail_msg("the tail of a revoked token sent a new line: %s", acc);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_views),
-	    cmocka_unit_test(test_counts),
-	    cmocka_unit_test(test_other_agent),
-	    cmocka_unit_test(test_flight_by_name),
+	    cmocka_unit_test(test_views),	 cmocka_unit_test(test_counts),
+	    cmocka_unit_test(test_other_agent),	 cmocka_unit_test(test_flight_by_name),
+	    cmocka_unit_test(test_event_stream), cmocka_unit_test(test_revoked_tail),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
