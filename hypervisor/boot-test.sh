@@ -131,13 +131,22 @@ fill() {
 	[ -z "$left" ] || die "$template: unfilled placeholders: $left"
 	printf '%s\n' "$text"
 }
+# uboot_word VALUE: VALUE as one single-quoted U-Boot hush word, as the agent
+# writes it (lib/boot-quote.c; a value the agent refuses is not checked here).
+uboot_word() {
+	local q="'\\''"
+	printf "'%s'" "${1//\'/$q}"
+}
 vars=(
 	xenci_xen=xen
 	xenci_dom0_kernel=dom0-kernel
 	xenci_dom0_initrd=dom0-initrd
-	"xenci_xen_args=$xen_args"
-	"xenci_dom0_args=$dom0_args"
 )
+if [ "$arch" = arm64 ]; then
+	vars+=("xenci_xen_args=$(uboot_word "$xen_args")" "xenci_dom0_args=$(uboot_word "$dom0_args")")
+else
+	vars+=("xenci_xen_args=$xen_args" "xenci_dom0_args=$dom0_args")
+fi
 if [ "$script" = 1 ]; then
 	case $arch in
 	x86_64)

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "boot-quote.h"
 #include "console.h"
 #include "job-schema.h"
 #include "json-util.h"
@@ -457,6 +458,101 @@ static int job_check_file(const char *path, struct buf *errors)
 	return rc;
 }
 
+/* One command line of a job (parent's member key) as board b's firmware would
+ * write it; the ${name} placeholders the agent fills (always one safe word) are
+ * read as plain letters. Reports what the firmware cannot carry. */
+static int boot_args_check(struct vctx *ctx, const json_t *parent, const char *key,
+			   const struct board *b, const char *path)
+{
+	const char *v = json_string_value(json_object_get(parent, key));
+	struct buf out = BUF_INIT(0);
+	char *w, *d, why[256];
+	size_t at = 0;
+	int rc;
+
+	if (v == NULL)
+		return 0;
+	w = xstrdup(v);
+	for (d = strstr(w, "${"); d; d = strstr(d, "${")) {
+		char *e = strchr(d + 2, '}');
+
+		if (e == NULL)
+			break;
+		if (e > d + 2 &&
+		    strspn(d + 2, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+				  "0123456789_") == (size_t)(e - d - 2))
+			memset(d, 'x', (size_t)(e - d) + 1);
+		d = e;
+	}
+	rc = boot_quote(&out, b->netboot->syntax, w, &at, why, sizeof(why));
+	if (rc == -EINVAL) {
+		char full[160];
+
+		snprintf(full, sizeof(full), "%s%s", path, key);
+		vctx_error(ctx, parent, key, 0, full,
+			   "board %s boots with %s, which cannot carry this (byte %zu): %s",
+			   b->name, boot_syntax_names[b->netboot->syntax], at + 1, why);
+	}
+	buf_release(&out);
+	free(w);
+	return rc == -EINVAL ? -1 : 0;
+}
+
+/* 1 when the job's requires.arch (absent, a string or a list) takes arch. */
+static int job_takes_arch(const json_t *requires, const char *arch)
+{
+	const json_t *a = json_object_get(requires, "arch"), *x;
+	size_t i;
+
+	if (a == NULL)
+		return 1;
+	if (json_is_string(a))
+		return !strcmp(json_string_value(a), arch);
+	json_array_foreach (a, i, x)
+		if (json_is_string(x) && !strcmp(json_string_value(x), arch))
+			return 1;
+	return 0;
+}
+
+/* A job's xen_args and dom0_args (and their per-arch parts) against the firmware
+ * of every board checked with it that has one of the job's arches. */
+static int job_boot_args_check(const char *path, const struct board *boards, size_t n,
+			       struct buf *errors)
+{
+	struct yaml_doc doc;
+	struct vctx ctx;
+	char err[512];
+	const json_t *boot;
+	int bad = 0;
+
+	memset(&doc, 0, sizeof(doc));
+	vctx_init(&ctx, path, &doc);
+	if (yaml_doc_load_file(&doc, path, err, sizeof(err)) < 0)
+		goto out;
+	boot = json_object_get(doc.root, "boot");
+	for (size_t i = 0; i < n && json_is_object(boot); i++) {
+		const struct board *b = &boards[i];
+		const json_t *per = json_object_get(json_object_get(boot, "arch"), b->arch);
+		char where[96];
+
+		if (b->netboot == NULL ||
+		    !job_takes_arch(json_object_get(doc.root, "requires"), b->arch))
+			continue;
+		snprintf(where, sizeof(where), "boot.arch.%.40s.", b->arch);
+		if (boot_args_check(&ctx, boot, "xen_args", b, "boot.") < 0 ||
+		    boot_args_check(&ctx, boot, "dom0_args", b, "boot.") < 0 ||
+		    boot_args_check(&ctx, per, "xen_args", b, where) < 0 ||
+		    boot_args_check(&ctx, per, "dom0_args", b, where) < 0)
+			bad = 1;
+	}
+	if (bad)
+		buf_puts(errors, buf_cstr(&ctx.text));
+out:
+	vctx_release(&ctx);
+	yaml_doc_release(&doc);
+	return bad ? -1 : 0;
+}
+
 int config_check_files(char *const *files, int nfiles, struct buf *errors)
 {
 	struct board *seen = xcalloc((size_t)nfiles + 1, sizeof(*seen));
@@ -489,6 +585,11 @@ int config_check_files(char *const *files, int nfiles, struct buf *errors)
 			}
 		}
 	}
+	/* Jobs checked with boards: can each board's firmware carry their command lines? */
+	for (k = 0; k < nfiles; k++)
+		if (config_kind_of(files[k]) == CONFIG_JOB &&
+		    job_boot_args_check(files[k], seen, nseen, errors) < 0)
+			bad = 1;
 	for (i = 0; i < nseen; i++)
 		board_release(&seen[i]);
 	free(seen);

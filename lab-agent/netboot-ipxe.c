@@ -41,6 +41,7 @@ static int ipxe_write(struct board *b, const struct netboot_vars *v, char *err, 
 const struct netboot_ops netboot_ipxe_ops = {
     .name = "ipxe",
     .fields = ipxe_fields,
+    .syntax = BOOT_IPXE,
     .bootfile = ipxe_bootfile,
     .write = ipxe_write,
 };

@@ -132,6 +132,7 @@ static int grub_write(struct board *b, const struct netboot_vars *v, char *err, 
 const struct netboot_ops netboot_pxelinux_ops = {
     .name = "pxelinux",
     .fields = pxe_fields,
+    .syntax = BOOT_PXELINUX,
     .bootfile = pxelinux_bootfile,
     .write = pxelinux_write,
 };
@@ -139,6 +140,7 @@ const struct netboot_ops netboot_pxelinux_ops = {
 const struct netboot_ops netboot_grub_ops = {
     .name = "grub",
     .fields = pxe_fields,
+    .syntax = BOOT_GRUB,
     .bootfile = grub_bootfile,
     .write = grub_write,
 };

@@ -103,6 +103,7 @@ static int uboot_write(struct board *b, const struct netboot_vars *v, char *err,
 const struct netboot_ops netboot_uboot_ops = {
     .name = "uboot",
     .fields = uboot_fields,
+    .syntax = BOOT_UBOOT,
     .bootfile = uboot_bootfile,
     .write = uboot_write,
 };

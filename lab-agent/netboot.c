@@ -203,23 +203,44 @@ int netboot_check_tftp_dir(struct vctx *ctx, const json_t *parent, const char *k
 	return rc;
 }
 
+/* v's command line `which` (xen_args, dom0_args) as syn writes it, into q. */
+static int render_args(struct buf *q, enum boot_syntax syn, const char *which, const char *value,
+		       char *err, size_t errlen)
+{
+	char why[256];
+	size_t at = 0;
+	int rc = boot_quote(q, syn, value ? value : "", &at, why, sizeof(why));
+
+	if (rc == -EINVAL)
+		snprintf(err, errlen, "%s \"%.200s\": %s cannot carry it (at byte %zu): %s", which,
+			 value, boot_syntax_names[syn], at + 1, why);
+	else if (rc < 0)
+		snprintf(err, errlen, "%s: longer than %zu bytes", which, q->max);
+	return rc < 0 ? -1 : 0;
+}
+
 int netboot_render(struct buf *out, struct board *b, const char *builtin,
 		   const struct netboot_vars *v, const char *const *more_names,
 		   const char *const *more_values, char *err, size_t errlen)
 {
 	const char *names[24], *values[24];
+	struct buf xa = BUF_INIT(65536), da = BUF_INIT(65536);
 	char *tmpl = NULL;
 	size_t n = 0, i;
-	int rc;
+	enum boot_syntax syn = b->netboot->syntax;
+	int rc = -1;
 
+	if (render_args(&xa, syn, "xen_args", v->xen_args, err, errlen) < 0 ||
+	    render_args(&da, syn, "dom0_args", v->kernel_args, err, errlen) < 0)
+		goto out;
 	names[n] = "xenci_xen";
 	values[n++] = v->xen;
 	names[n] = "xenci_xen_args";
-	values[n++] = v->xen_args ? v->xen_args : "";
+	values[n++] = buf_cstr(&xa);
 	names[n] = "xenci_dom0_kernel";
 	values[n++] = v->kernel;
 	names[n] = "xenci_dom0_args";
-	values[n++] = v->kernel_args ? v->kernel_args : "";
+	values[n++] = buf_cstr(&da);
 	names[n] = "xenci_dom0_initrd";
 	values[n++] = v->initrd;
 	names[n] = "xenci_board";
@@ -231,10 +252,13 @@ int netboot_render(struct buf *out, struct board *b, const char *builtin,
 	names[n] = NULL;
 	values[n] = NULL;
 	if (netboot_template(&tmpl, b, builtin, err, errlen) < 0)
-		return -1;
+		goto out;
 	rc = netboot_fill(out, tmpl, names, values);
-	free(tmpl);
 	if (rc < 0)
 		snprintf(err, errlen, "the boot script is larger than %zu bytes", out->max);
+out:
+	free(tmpl);
+	buf_release(&xa);
+	buf_release(&da);
 	return rc < 0 ? -1 : 0;
 }

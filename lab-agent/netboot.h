@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 #include "board.h"
+#include "boot-quote.h"
 #include "buf.h"
 #include "validate.h"
 
@@ -20,6 +21,7 @@ struct netboot_vars {
 struct netboot_ops {
 	const char *name;
 	const struct vfield *fields;
+	enum boot_syntax syntax; /* how its scripts quote command lines */
 	/* the file the firmware asks DHCP for (QEMU's bootfile=), for this board */
 	const char *(*bootfile)(const struct board *b);
 	int (*write)(struct board *b, const struct netboot_vars *v, char *err, size_t errlen);
@@ -60,7 +62,12 @@ int netboot_write_file(const char *dir, const char *name, const void *data, size
 		       size_t errlen);
 
 /* Fills the board's template (or builtin) with the xenci_* values of v and
- * more_names/more_values (NULL-terminated, may be NULL) into out. */
+ * more_names/more_values (NULL-terminated, may be NULL) into out. The command
+ * lines (xenci_xen_args, xenci_dom0_args) are written as the board's firmware
+ * (b->netboot->syntax) needs them to reach Xen and dom0 unchanged
+ * (lib/boot-quote.h: for U-Boot one quoted word, so a template must not quote
+ * them again). Returns 0, or -1 with err: a command line the firmware cannot
+ * carry (which, why, where), a missing template, a script past out's bound. */
 int netboot_render(struct buf *out, struct board *b, const char *builtin,
 		   const struct netboot_vars *v, const char *const *more_names,
 		   const char *const *more_values, char *err, size_t errlen);

@@ -97,6 +97,17 @@ int harness_run(char *const argv[], char *out, size_t outlen);
 void harness_sh(const char *dir, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void harness_shout(const char *dir, char *out, size_t len, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* A new folder /tmp/xenci-NAME-XXXXXX, its path into out. Returns 0 or -1. */
+int harness_tmpdir(char *out, size_t len, const char *name);
+/* Removes dir and all below it. Returns 0 or -1. */
+int harness_rmdir(const char *dir);
+/* b as the netboot writers need it: board "b1" of arch with the netboot backend
+ * (and its parameters cfg, taken; NULL: none), writing into dir. The caller
+ * releases b (board_release). Returns 0, or -1 for an unknown backend. */
+struct board;
+int harness_netboot_board(struct board *b, const char *dir, const char *arch, const char *backend,
+			  json_t *cfg);
+
 /* Milliseconds on a monotonic clock. */
 long long harness_now_ms(void);
 

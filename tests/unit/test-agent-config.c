@@ -234,6 +234,51 @@ static void test_job_files(void **state)
 	buf_release(&errors);
 }
 
+/* Jobs checked with boards: each board's firmware must carry the job's command
+ * lines (lib/boot-quote.h); what one cannot carry is named with the job file's
+ * line and column, the board, the firmware and why. */
+static void test_job_args_for_boards(void **state)
+{
+	struct buf errors = BUF_INIT(0);
+	const char *root = getenv("XENCI_ROOT");
+	char *files[3];
+
+	(void)state;
+	files[1] = xasprintf("%s/boards/qemu-x86_64.yaml", root ? root : ".");
+	files[2] = xasprintf("%s/boards/qemu-arm64.yaml", root ? root : ".");
+	/* Linux's documented dyndbg="..." goes through U-Boot and iPXE. */
+	put("job.yaml", "name: j\nrequires: {arch: [x86_64, arm64]}\n"
+			"boot:\n  dom0_args: console=hvc0 dyndbg=\"file drivers/xen/* +p\" a=$x "
+			"${board}\n"
+			"stages:\n  - {name: a, pattern: 'Xen', timeout: 5}\n");
+	files[0] = xasprintf("%s/job.yaml", dir);
+	assert_int_equal(config_check_files(files, 3, &errors), 0);
+	assert_string_equal(buf_cstr(&errors), "");
+	/* A backslash: U-Boot's two parsers read it differently; iPXE is fine. */
+	put("job.yaml", "name: j\nrequires: {arch: [x86_64, arm64]}\n"
+			"boot:\n  dom0_args: 'a=b\\c'\n"
+			"  arch:\n    x86_64: {xen_args: 'console=com1  x'}\n"
+			"stages:\n  - {name: a, pattern: 'Xen', timeout: 5}\n");
+	assert_int_equal(config_check_files(files, 3, &errors), -1);
+	assert_non_null(
+	    strstr(buf_cstr(&errors),
+		   "job.yaml:4:14: boot.dom0_args: board qemu-arm64 boots with U-Boot, "
+		   "which cannot carry this (byte 4): U-Boot's hush drops a backslash"));
+	assert_non_null(
+	    strstr(buf_cstr(&errors),
+		   "job.yaml:6:24: boot.arch.x86_64.xen_args: board qemu-x86_64 boots "
+		   "with iPXE, which cannot carry this (byte 13): iPXE splits the line"));
+	/* A job for arm64 alone is not checked against the x86_64 board. */
+	buf_reset(&errors);
+	put("job.yaml", "name: j\nrequires: {arch: arm64}\n"
+			"boot:\n  dom0_args: 'a  #b'\n"
+			"stages:\n  - {name: a, pattern: 'Xen', timeout: 5}\n");
+	assert_int_equal(config_check_files(files, 3, &errors), 0);
+	for (int i = 0; i < 3; i++)
+		free(files[i]);
+	buf_release(&errors);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -243,6 +288,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_agent_errors, setup, teardown),
 	    cmocka_unit_test(test_demo_boards),
 	    cmocka_unit_test_setup_teardown(test_job_files, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_job_args_for_boards, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -47,32 +47,20 @@ static char tmpdir[64];
 static int setup(void **state)
 {
 	(void)state;
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/xenci-netboot-XXXXXX");
-	assert_non_null(mkdtemp(tmpdir));
+	assert_int_equal(harness_tmpdir(tmpdir, sizeof(tmpdir), "netboot"), 0);
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	char cmd[128];
-
 	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
-	assert_int_equal(system(cmd), 0);
+	assert_int_equal(harness_rmdir(tmpdir), 0);
 	return 0;
 }
 
 static void board_init(struct board *b, const char *arch, const char *backend, json_t *cfg)
 {
-	memset(b, 0, sizeof(*b));
-	b->name = xstrdup("b1");
-	b->arch = xstrdup(arch);
-	b->tftp_dir = xstrdup(tmpdir);
-	b->base_dir = xstrdup(tmpdir);
-	b->netboot_cfg = cfg ? cfg : json_object();
-	json_object_set_new(b->netboot_cfg, "backend", json_string(backend));
-	b->netboot = netboot_find(backend);
-	assert_non_null(b->netboot);
+	assert_int_equal(harness_netboot_board(b, tmpdir, arch, backend, cfg), 0);
 }
 
 static const struct netboot_vars vars = {.xen = "xen",
@@ -119,6 +107,17 @@ static void test_ipxe(void **state)
 	assert_null(strstr(s, "${xenci_"));
 	free(s);
 	free(p);
+	/* A command line iPXE cannot carry is refused, not written changed. */
+	{
+		struct netboot_vars bad = vars;
+
+		bad.kernel_args = "console=hvc0  a";
+		assert_int_equal(b.netboot->write(&b, &bad, err, sizeof(err)), -1);
+		assert_string_equal(err, "dom0_args \"console=hvc0  a\": iPXE cannot carry it (at "
+					 "byte 13): iPXE splits the line at white space and joins "
+					 "the words with one space: a run of spaces would not "
+					 "arrive as written");
+	}
 	board_release(&b);
 }
 
@@ -136,7 +135,8 @@ static void test_uboot_mkimage(void **state)
 	s = slurp(p, NULL);
 	assert_non_null(strstr(s, "tftpboot 0x40800000 xen"));
 	assert_non_null(strstr(s, "tftpboot 0x41000000 dom0-kernel"));
-	assert_non_null(strstr(s, "fdt set /chosen xen,xen-bootargs \"console=com1 dom0_mem"));
+	assert_non_null(
+	    strstr(s, "fdt set /chosen xen,xen-bootargs 'console=com1 dom0_mem=512M'\n"));
 	assert_non_null(strstr(s, "booti 0x40800000 - ${fdt_addr}"));
 	/* U-Boot's own variables stay */
 	assert_non_null(strstr(s, "${filesize}"));
@@ -179,7 +179,8 @@ static void test_pxelinux_grub(void **state)
 	p = xasprintf("%s/grub.cfg-01-52-54-00-ab-cd-02", tmpdir);
 	s = slurp(p, NULL);
 	assert_non_null(s);
-	assert_non_null(strstr(s, "xen_hypervisor /xen console=com1"));
+	assert_non_null(strstr(s, "xen_hypervisor /xen 'console=com1' 'dom0_mem=512M'\n"));
+	assert_non_null(strstr(s, "xen_module /dom0-kernel 'console=hvc0' 'xenci.v=4.17'\n"));
 	assert_non_null(strstr(s, "xen_module /dom0-initrd"));
 	free(s);
 	free(p);
