@@ -288,7 +288,8 @@ int api_attempt_heartbeat(struct req *r)
 		goto out;
 	rc = attempt_heartbeat(&a, jstr(r->json, "stage", NULL));
 	if (rc == -ESTALE) {
-		reply_errorf(r, 410, "lease lapsed", "attempt %lld is %s", a.id, a.state);
+		reply_errorf(r, 410, "lease lapsed", "attempt %lld is %s", a.id,
+			     attempt_state_name(a.state));
 		goto out;
 	}
 	if (rc < 0) {
@@ -329,7 +330,8 @@ int api_attempt_log_put(struct req *r)
 				      "the chunk differs from the bytes stored at its offset"));
 		rc = 0;
 	} else if (rc == -ESTALE) {
-		reply_errorf(r, 410, "lease lapsed", "attempt %lld is %s", a.id, a.state);
+		reply_errorf(r, 410, "lease lapsed", "attempt %lld is %s", a.id,
+			     attempt_state_name(a.state));
 		rc = 0;
 	} else if (rc == -EFBIG) {
 		reply_error(r, 413, "log too large",
@@ -435,6 +437,7 @@ static int result_details(void *ctx)
 int api_attempt_result(struct req *r)
 {
 	struct result_details details;
+	enum attempt_state verdict;
 	struct attempt a;
 	json_t *stored, *v;
 	const char *k;
@@ -448,18 +451,23 @@ int api_attempt_result(struct req *r)
 	if (attempt_state_final(a.state) && a.result) {
 		stored = json_loads(a.result, 0, NULL);
 		if (json_equal(stored, r->json))
-			reply_json(r, 200, json_pack("{s:s, s:b}", "state", a.state, "replay", 1));
+			reply_json(r, 200,
+				   json_pack("{s:s, s:b}", "state", attempt_state_name(a.state),
+					     "replay", 1));
 		else
 			reply_errorf(r, 409, "attempt already finished",
-				     "attempt %lld ended %s with another result", a.id, a.state);
+				     "attempt %lld ended %s with another result", a.id,
+				     attempt_state_name(a.state));
 		json_decref(stored);
 		goto out;
 	}
 	if (attempt_lease_check(&a) < 0) {
-		reply_errorf(r, 410, "lease lapsed", "attempt %lld is %s", a.id, a.state);
+		reply_errorf(r, 410, "lease lapsed", "attempt %lld is %s", a.id,
+			     attempt_state_name(a.state));
 		goto out;
 	}
-	if (!strcmp(a.kind, "build") && !strcmp(jstr(r->json, "verdict", ""), "pass")) {
+	verdict = attempt_state_of(jstr(r->json, "verdict", "")); /* validated: a final one */
+	if (!strcmp(a.kind, "build") && verdict == ATTEMPT_PASS) {
 		json_object_foreach (json_object_get(r->json, "artifacts"), k, v) {
 			if (db_artifact_get(jstr(v, "sha256", ""), &size) < 0) {
 				reply_errorf(r, 422, "artifact not uploaded",
@@ -483,12 +491,13 @@ int api_attempt_result(struct req *r)
 	/* Stages, test cases and the verdict in one transaction, before the reply. */
 	details.id = a.id;
 	details.result = r->json;
-	if (attempt_finish_with(&a, jstr(r->json, "verdict", ""), jstr(r->json, "reason", NULL),
-				r->json, result_details, &details) < 0) {
+	if (attempt_finish_with(&a, verdict, jstr(r->json, "reason", NULL), r->json, result_details,
+				&details) < 0) {
 		rc = -EIO;
 		goto out;
 	}
-	reply_json(r, 200, json_pack("{s:s, s:b}", "state", a.state, "replay", 0));
+	reply_json(r, 200,
+		   json_pack("{s:s, s:b}", "state", attempt_state_name(a.state), "replay", 0));
 out:
 	attempt_release(&a);
 	return rc;

@@ -152,7 +152,7 @@ int api_attempt_log_get(struct req *r)
 	if (a == NULL)
 		return reply_errorf(r, 404, "not found", "no attempt %lld", id);
 	state = jstr(a, "state", "");
-	final = attempt_state_final(state);
+	final = attempt_state_final(attempt_state_of(state));
 	if (req_query(r, "offset") == NULL) {
 		json_decref(a);
 		if (log_path(path, sizeof(path), id) < 0)

@@ -1,5 +1,6 @@
 #include "attempts.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,17 +35,12 @@ int attempt_observe(attempt_observer_fn fn, void *user)
 	return 0;
 }
 
-int attempt_state_final(const char *state)
+int attempt_event(const char *type, const struct attempt *a, enum attempt_state state,
+		  const char *reason)
 {
-	return !strcmp(state, "pass") || !strcmp(state, "fail") || !strcmp(state, "infra") ||
-	       !strcmp(state, "timeout") || !strcmp(state, "cancelled");
-}
-
-int attempt_event(const char *type, const struct attempt *a, const char *state, const char *reason)
-{
-	json_t *d =
-	    json_pack("{s:I, s:s, s:s, s:I, s:i}", "attempt", (json_int_t)a->id, "kind", a->kind,
-		      "state", state, "flight", (json_int_t)a->flight, "number", a->number);
+	json_t *d = json_pack("{s:I, s:s, s:s, s:I, s:i}", "attempt", (json_int_t)a->id, "kind",
+			      a->kind, "state", attempt_state_name(state), "flight",
+			      (json_int_t)a->flight, "number", a->number);
 	long long id;
 	int rc;
 
@@ -74,7 +70,7 @@ void attempt_offer(long long id)
 
 	if (db_attempt_load(&a, id) < 0)
 		return;
-	if (!strcmp(a.state, "queued")) {
+	if (a.state == ATTEMPT_QUEUED) {
 		struct claim_offer o = {0};
 
 		if (!strcmp(a.kind, "build"))
@@ -142,7 +138,7 @@ int attempt_claim(json_t **payload, const char *agent, const json_t *boards, con
 	if (a.board[0] && db_board_set_attempt(a.board, id) < 0)
 		goto fail;
 	snprintf(a.agent, sizeof(a.agent), "%s", agent);
-	if (attempt_event("attempt.claimed", &a, "claimed", NULL) < 0)
+	if (attempt_event("attempt.claimed", &a, ATTEMPT_CLAIMED, NULL) < 0)
 		goto fail;
 	if (db_commit() < 0)
 		goto fail_nrb;
@@ -169,7 +165,7 @@ static int attempt_retry(const struct attempt *a, long long *retry)
 	n.result = NULL;
 	n.number = a->number + 1;
 	n.agent[0] = '\0';
-	snprintf(n.state, sizeof(n.state), "queued");
+	n.state = ATTEMPT_QUEUED;
 	return attempt_insert(retry, &n);
 }
 
@@ -185,7 +181,7 @@ static int attempt_health_check(const struct attempt *a, long long *hc)
 		 ctl.cfg.health_check_job ? ctl.cfg.health_check_job : a->job);
 	snprintf(n.board, sizeof(n.board), "%s", a->board);
 	snprintf(n.arch, sizeof(n.arch), "%s", a->arch);
-	snprintf(n.state, sizeof(n.state), "queued");
+	n.state = ATTEMPT_QUEUED;
 	n.number = a->health_check ? a->number + 1 : 1;
 	n.priority = PRIO_HEALTH;
 	n.health_check = 1;
@@ -195,13 +191,13 @@ static int attempt_health_check(const struct attempt *a, long long *hc)
 }
 
 /* The build of a finished build attempt: release its tests, or cancel them. */
-static int build_settle(const struct attempt *a, const char *verdict, const json_t *result,
+static int build_settle(const struct attempt *a, enum attempt_state verdict, const json_t *result,
 			long long retry, json_t *offer)
 {
 	json_t *ids;
 	json_t *v;
 	size_t i;
-	int pass = !strcmp(verdict, "pass");
+	int pass = verdict == ATTEMPT_PASS;
 
 	if (!pass && retry)
 		return 0; /* another try is queued */
@@ -216,10 +212,10 @@ static int build_settle(const struct attempt *a, const char *verdict, const json
 
 		if (db_attempt_load(&t, id) < 0)
 			continue;
-		if (db_attempt_set_state(id, pass ? "queued" : "cancelled",
+		if (db_attempt_set_state(id, pass ? ATTEMPT_QUEUED : ATTEMPT_CANCELLED,
 					 pass ? NULL : "build failed") < 0 ||
 		    attempt_event(pass ? "attempt.queued" : "attempt.finished", &t,
-				  pass ? "queued" : "cancelled",
+				  pass ? ATTEMPT_QUEUED : ATTEMPT_CANCELLED,
 				  pass ? NULL : "build failed") < 0) {
 			attempt_release(&t);
 			json_decref(ids);
@@ -233,12 +229,13 @@ static int build_settle(const struct attempt *a, const char *verdict, const json
 	return 0;
 }
 
-int attempt_finish(struct attempt *a, const char *verdict, const char *reason, const json_t *result)
+int attempt_finish(struct attempt *a, enum attempt_state verdict, const char *reason,
+		   const json_t *result)
 {
 	return attempt_finish_with(a, verdict, reason, result, NULL, NULL);
 }
 
-int attempt_finish_with(struct attempt *a, const char *verdict, const char *reason,
+int attempt_finish_with(struct attempt *a, enum attempt_state verdict, const char *reason,
 			const json_t *result, int (*extra)(void *ctx), void *ctx)
 {
 	json_t *offer = json_array(), *v;
@@ -253,21 +250,21 @@ int attempt_finish_with(struct attempt *a, const char *verdict, const char *reas
 		goto fail;
 	if (db_attempt_finish(a->id, verdict, reason, text) < 0)
 		goto fail;
-	if (a->board[0] && strcmp(a->state, "waiting") && strcmp(a->state, "queued")) {
+	assert(attempt_state_final(verdict));
+	if (a->board[0] && a->state != ATTEMPT_WAITING && a->state != ATTEMPT_QUEUED) {
 		if (db_board_set_attempt(a->board, 0) < 0)
 			goto fail;
-		if (!strcmp(verdict, "infra")) {
+		if (verdict == ATTEMPT_INFRA) {
 			if (db_board_infra(a->board, ctl.cfg.unhealthy_streak, &unhealthy) < 0)
 				goto fail;
-		} else if (!strcmp(verdict, "pass")) {
+		} else if (verdict == ATTEMPT_PASS) {
 			if (db_board_pass(a->board) < 0)
 				goto fail;
 		}
 	}
 	if (attempt_event("attempt.finished", a, verdict, reason) < 0)
 		goto fail;
-	if (!strcmp(verdict, "infra") ||
-	    (!strcmp(verdict, "timeout") && !strcmp(a->kind, "build"))) {
+	if (verdict == ATTEMPT_INFRA || (verdict == ATTEMPT_TIMEOUT && !strcmp(a->kind, "build"))) {
 		if (attempt_retry(a, &retry) < 0)
 			goto fail;
 		if (retry)
@@ -286,7 +283,7 @@ int attempt_finish_with(struct attempt *a, const char *verdict, const char *reas
 		if (attempt_health_check(a, &hc) < 0)
 			goto fail;
 		json_array_append_new(offer, json_integer(hc));
-	} else if (a->health_check && strcmp(verdict, "pass") && strcmp(verdict, "cancelled")) {
+	} else if (a->health_check && verdict != ATTEMPT_PASS && verdict != ATTEMPT_CANCELLED) {
 		/* A failed health check: the board stays unhealthy and is checked again. */
 		if (attempt_health_check(a, &hc) < 0)
 			goto fail;
@@ -300,7 +297,7 @@ int attempt_finish_with(struct attempt *a, const char *verdict, const char *reas
 	if (db_commit() < 0)
 		goto out;
 	rc = 0;
-	snprintf(a->state, sizeof(a->state), "%s", verdict);
+	a->state = verdict;
 	for (i = 0; i < nobservers; i++)
 		observers[i].fn(a, verdict, observers[i].user);
 	json_array_foreach (offer, k, v)
@@ -332,7 +329,7 @@ void attempt_sweep_leases(long long now)
 		if (db_attempt_load(&a, json_integer_value(v)) < 0)
 			continue;
 		log_info("attempt %lld on %s: lease lapsed", a.id, a.board[0] ? a.board : a.arch);
-		if (attempt_finish(&a, "infra", "lease lapsed", NULL) < 0)
+		if (attempt_finish(&a, ATTEMPT_INFRA, "lease lapsed", NULL) < 0)
 			log_warnx("attempt %lld: cannot end the lapsed lease", a.id);
 		attempt_release(&a);
 	}
@@ -350,24 +347,22 @@ int attempt_cancel(long long id, const char *reason)
 		attempt_release(&a);
 		return -EALREADY;
 	}
-	rc = attempt_finish(&a, "cancelled", reason, NULL);
+	rc = attempt_finish(&a, ATTEMPT_CANCELLED, reason, NULL);
 	attempt_release(&a);
 	return rc;
 }
 
 static int lease_live(const struct attempt *a)
 {
-	return (!strcmp(a->state, "claimed") || !strcmp(a->state, "running")) &&
-	       a->lease_expires >= now_ms();
+	return attempt_state_leased(a->state) && a->lease_expires >= now_ms();
 }
 
 /* An attempt whose lease ran out but that the sweep has not reached yet is
  * lapsed now, so that the agent's answer does not depend on the sweep's timing. */
 static void lapse_if_due(struct attempt *a)
 {
-	if ((!strcmp(a->state, "claimed") || !strcmp(a->state, "running")) &&
-	    a->lease_expires < now_ms())
-		attempt_finish(a, "infra", "lease lapsed", NULL);
+	if (attempt_state_leased(a->state) && a->lease_expires < now_ms())
+		attempt_finish(a, ATTEMPT_INFRA, "lease lapsed", NULL);
 }
 
 int attempt_lease_check(struct attempt *a)
@@ -382,8 +377,8 @@ static int renew(const struct attempt *a, const char *stage)
 {
 	if (db_attempt_renew(a->id, stage, now_ms() + ctl.cfg.lease_seconds * 1000LL) < 0)
 		return -EIO;
-	if (!strcmp(a->state, "claimed") &&
-	    attempt_event("attempt.running", a, "running", NULL) < 0)
+	if (a->state == ATTEMPT_CLAIMED &&
+	    attempt_event("attempt.running", a, ATTEMPT_RUNNING, NULL) < 0)
 		return -EIO;
 	return 0;
 }
@@ -438,7 +433,7 @@ int attempt_log_append(struct attempt *a, long long offset, const void *data, si
 		rc = -EIO;
 		goto out;
 	}
-	if (!strcmp(a->state, "claimed")) {
+	if (a->state == ATTEMPT_CLAIMED) {
 		if (db_begin() < 0) {
 			rc = -EIO;
 			goto out;

@@ -11,12 +11,14 @@
 
 /* Observers of finished attempts (the push gate, the bisector): called after the
  * transaction committed, with the lock held. verdict: the final state. */
-typedef void (*attempt_observer_fn)(const struct attempt *a, const char *verdict, void *user);
+typedef void (*attempt_observer_fn)(const struct attempt *a, enum attempt_state verdict,
+				    void *user);
 /* Registers an observer (at most 16); 0 or -ENOSPC. */
 int attempt_observe(attempt_observer_fn fn, void *user);
 
 /* Records a state-change event inside the caller's transaction. */
-int attempt_event(const char *type, const struct attempt *a, const char *state, const char *reason);
+int attempt_event(const char *type, const struct attempt *a, enum attempt_state state,
+		  const char *reason);
 
 /* Inserts attempt a (state "queued" or "waiting"), writes its event; the caller
  * holds a transaction and calls attempt_offer() after committing. */
@@ -42,11 +44,11 @@ json_t *attempt_payload(const struct attempt *a);
 /* Ends attempt a with verdict. result: the result body as stored (NULL for a
  * lapse or a cancel). Releases the board, updates health, queues a retry after
  * infra, releases or cancels the tests that wait for a build. */
-int attempt_finish(struct attempt *a, const char *verdict, const char *reason,
+int attempt_finish(struct attempt *a, enum attempt_state verdict, const char *reason,
 		   const json_t *result);
 /* The same, running extra(ctx) first inside the same transaction (the result's
  * stages and test cases): one transition, one transaction. */
-int attempt_finish_with(struct attempt *a, const char *verdict, const char *reason,
+int attempt_finish_with(struct attempt *a, enum attempt_state verdict, const char *reason,
 			const json_t *result, int (*extra)(void *ctx), void *ctx);
 /* Before a's agent reports on a: an attempt whose lease ran out but that the
  * sweep has not reached yet is lapsed now, so that the answer does not depend
@@ -75,8 +77,5 @@ int attempt_log_append(struct attempt *a, long long offset, const void *data, si
 void attempt_sweep_leases(long long now);
 /* Cancels an attempt that has not finished: 0, -ENOENT, or -EALREADY. */
 int attempt_cancel(long long id, const char *reason);
-
-/* 1 when state is a final verdict. */
-int attempt_state_final(const char *state);
 
 #endif

@@ -283,7 +283,7 @@ out:
 }
 
 /* A finished attempt of a flight that bisection runs wait for. */
-static void step_finished(const struct attempt *a, const char *verdict, json_t *pending)
+static void step_finished(const struct attempt *a, enum attempt_state verdict, json_t *pending)
 {
 	json_t *r;
 	size_t i;
@@ -291,19 +291,19 @@ static void step_finished(const struct attempt *a, const char *verdict, json_t *
 	int retry = 0;
 
 	if (!strcmp(a->kind, "build")) {
-		if (!strcmp(verdict, "fail"))
+		if (verdict == ATTEMPT_FAIL)
 			v = "unbuildable";
-		else if (strcmp(verdict, "pass") && a->number >= ctl.cfg.max_attempts)
+		else if (verdict != ATTEMPT_PASS && a->number >= ctl.cfg.max_attempts)
 			v = "infra"; /* no retry comes: the step is made again */
 		else
 			return; /* passed (its tests follow) or retried */
-	} else if (!strcmp(verdict, "pass") || !strcmp(verdict, "fail")) {
-		v = verdict;
+	} else if (verdict == ATTEMPT_PASS || verdict == ATTEMPT_FAIL) {
+		v = attempt_state_name(verdict);
 	} else {
 		/* infra, timeout, cancelled: never evidence. The attempt machinery
 		 * retries infra; anything else makes the step again. */
 		v = "infra";
-		retry = !strcmp(verdict, "infra") && a->number < ctl.cfg.max_attempts;
+		retry = verdict == ATTEMPT_INFRA && a->number < ctl.cfg.max_attempts;
 	}
 	json_array_foreach (pending, i, r) {
 		long long bid = jint(r, "bisection", 0);
@@ -394,7 +394,7 @@ out:
 /* A pass or fail of a push flight whose revision a bisection of the same job and
  * class has as its bad one (another board of the class): a re-run, as evidence.
  * Returns 1 when it was one. */
-static int evidence(const struct attempt *a, const char *verdict)
+static int evidence(const struct attempt *a, enum attempt_state verdict)
 {
 	json_t *fb = db_flight_branch(a->flight);
 	char cls[65];
@@ -404,14 +404,15 @@ static int evidence(const struct attempt *a, const char *verdict)
 	if (fb && db_bisect_board_class(cls, a->board) == 0 &&
 	    db_bisect_find_bad(&bid, &restart, a->job, cls, jstr(fb, "commit", "")) == 0) {
 		db_bisect_run_add(NULL, bid, restart, "recheck", jstr(fb, "commit", ""), 0,
-				  jstr(fb, "commit", ""), a->flight, a->id, a->board, verdict);
+				  jstr(fb, "commit", ""), a->flight, a->id, a->board,
+				  attempt_state_name(verdict));
 		rc = 1;
 	}
 	json_decref(fb);
 	return rc;
 }
 
-void bisector_observe(const struct attempt *a, const char *verdict, void *user)
+void bisector_observe(const struct attempt *a, enum attempt_state verdict, void *user)
 {
 	json_t *pending;
 
@@ -421,9 +422,8 @@ void bisector_observe(const struct attempt *a, const char *verdict, void *user)
 	pending = db_bisect_runs_pending(a->flight);
 	if (json_array_size(pending))
 		step_finished(a, verdict, pending);
-	else if (!strcmp(a->kind, "test") &&
-		 (!strcmp(verdict, "fail") || !strcmp(verdict, "pass")) && !evidence(a, verdict) &&
-		 !strcmp(verdict, "fail"))
+	else if (!strcmp(a->kind, "test") && (verdict == ATTEMPT_FAIL || verdict == ATTEMPT_PASS) &&
+		 !evidence(a, verdict) && verdict == ATTEMPT_FAIL)
 		detect(a);
 	json_decref(pending);
 }
@@ -460,7 +460,7 @@ int bisector_cancel(long long id)
 		json_decref(atts);
 		atts = db_flight_test_attempts(jint(r, "flight", 0));
 		json_array_foreach (atts, k, at) {
-			if (!attempt_state_final(jstr(at, "state", "")))
+			if (!attempt_state_final(attempt_state_of(jstr(at, "state", ""))))
 				attempt_cancel(jint(at, "id", 0), "bisection cancelled");
 		}
 		json_decref(atts);

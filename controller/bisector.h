@@ -50,7 +50,7 @@ void bisect_conf_release(struct bisect_conf *c);
 int bisector_start(const struct bisect_conf *conf, struct buf *err);
 
 /* The observer of finished attempts (registered by bisector_start). */
-void bisector_observe(const struct attempt *a, const char *verdict, void *user);
+void bisector_observe(const struct attempt *a, enum attempt_state verdict, void *user);
 
 /* Admin actions: 0, -ENOENT (no such bisection), -EALREADY (cancel: it is over;
  * restart: it is running). */

@@ -150,6 +150,42 @@ void attempt_release(struct attempt *a)
 	a->result = NULL;
 }
 
+static const char *const state_names[ATTEMPT_STATE_N] = {
+    [ATTEMPT_WAITING] = "waiting", [ATTEMPT_QUEUED] = "queued",	  [ATTEMPT_CLAIMED] = "claimed",
+    [ATTEMPT_RUNNING] = "running", [ATTEMPT_PASS] = "pass",	  [ATTEMPT_FAIL] = "fail",
+    [ATTEMPT_INFRA] = "infra",	   [ATTEMPT_TIMEOUT] = "timeout", [ATTEMPT_CANCELLED] = "cancelled",
+};
+
+const char *attempt_state_name(enum attempt_state s)
+{
+	return (unsigned)s < ATTEMPT_STATE_N ? state_names[s] : "";
+}
+
+enum attempt_state attempt_state_of(const char *name)
+{
+	int i;
+
+	for (i = 0; name && i < ATTEMPT_STATE_N; i++)
+		if (!strcmp(name, state_names[i]))
+			return (enum attempt_state)i;
+	return ATTEMPT_STATE_N;
+}
+
+int attempt_state_final(enum attempt_state s)
+{
+	return s >= ATTEMPT_PASS && s < ATTEMPT_STATE_N;
+}
+
+int attempt_state_open(enum attempt_state s)
+{
+	return s < ATTEMPT_PASS;
+}
+
+int attempt_state_leased(enum attempt_state s)
+{
+	return s == ATTEMPT_CLAIMED || s == ATTEMPT_RUNNING;
+}
+
 int db_attempt_insert(long long *id, const struct attempt *a)
 {
 	sqlite3_stmt *s = db_use(st[Q_INSERT]);
@@ -164,7 +200,7 @@ int db_attempt_insert(long long *id, const struct attempt *a)
 	db_bind_text(s, 6, a->arch);
 	sqlite3_bind_int(s, 7, a->number ? a->number : 1);
 	sqlite3_bind_int(s, 8, a->priority);
-	db_bind_text(s, 9, a->state);
+	db_bind_text(s, 9, attempt_state_name(a->state));
 	sqlite3_bind_int(s, 10, a->health_check);
 	sqlite3_bind_int64(s, 11, now_ms());
 	if (db_step_done(s) < 0)
@@ -197,7 +233,7 @@ int db_attempt_load(struct attempt *a, long long id)
 	col_copy(a->board, sizeof(a->board), s, 5);
 	col_copy(a->arch, sizeof(a->arch), s, 6);
 	col_copy(a->agent, sizeof(a->agent), s, 7);
-	col_copy(a->state, sizeof(a->state), s, 8);
+	a->state = attempt_state_of((const char *)sqlite3_column_text(s, 8));
 	a->number = sqlite3_column_int(s, 9);
 	a->priority = sqlite3_column_int(s, 10);
 	a->health_check = sqlite3_column_int(s, 11);
@@ -263,12 +299,12 @@ int db_attempt_claim(long long id, const char *agent, long long lease_expires)
 	return sqlite3_changes(ctl.db) ? 0 : -ENOENT;
 }
 
-int db_attempt_set_state(long long id, const char *state, const char *reason)
+int db_attempt_set_state(long long id, enum attempt_state state, const char *reason)
 {
 	sqlite3_stmt *s = db_use(st[Q_SET_STATE]);
 
 	sqlite3_bind_int64(s, 1, id);
-	db_bind_text(s, 2, state);
+	db_bind_text(s, 2, attempt_state_name(state));
 	db_bind_text(s, 3, reason);
 	sqlite3_bind_int64(s, 4, now_ms());
 	return db_step_done(s);
@@ -296,12 +332,13 @@ int db_attempt_set_log_length(long long id, long long len)
 	return db_step_done(s);
 }
 
-int db_attempt_finish(long long id, const char *verdict, const char *reason, const char *result)
+int db_attempt_finish(long long id, enum attempt_state verdict, const char *reason,
+		      const char *result)
 {
 	sqlite3_stmt *s = db_use(st[Q_FINISH]);
 
 	sqlite3_bind_int64(s, 1, id);
-	db_bind_text(s, 2, verdict);
+	db_bind_text(s, 2, attempt_state_name(verdict));
 	db_bind_text(s, 3, reason);
 	db_bind_text(s, 4, result);
 	sqlite3_bind_int64(s, 5, now_ms());

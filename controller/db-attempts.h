@@ -18,6 +18,32 @@ enum priority {
 };
 #define PRIORITY_AGE_MS (10 * 60 * 1000LL)
 
+/* The attempt states (attempts.h draws the machine). The database and every
+ * document keep their names; db-attempts.c converts at the boundary. */
+enum attempt_state {
+	ATTEMPT_WAITING,
+	ATTEMPT_QUEUED,
+	ATTEMPT_CLAIMED,
+	ATTEMPT_RUNNING,
+	ATTEMPT_PASS, /* the final ones from here */
+	ATTEMPT_FAIL,
+	ATTEMPT_INFRA,
+	ATTEMPT_TIMEOUT,
+	ATTEMPT_CANCELLED,
+	ATTEMPT_STATE_N /* none: an unknown name */
+};
+
+/* The state's name ("queued"): a static string; "" for ATTEMPT_STATE_N. */
+const char *attempt_state_name(enum attempt_state s);
+/* The state named name; ATTEMPT_STATE_N for NULL or an unknown name. */
+enum attempt_state attempt_state_of(const char *name);
+/* 1 when s is a final verdict (pass, fail, infra, timeout, cancelled). */
+int attempt_state_final(enum attempt_state s);
+/* 1 when s is not over yet: waiting, queued, claimed, running. */
+int attempt_state_open(enum attempt_state s);
+/* 1 when s holds a lease (claimed, running). */
+int attempt_state_leased(enum attempt_state s);
+
 /* The fields the state machine works with. */
 struct attempt {
 	long long id, flight, build_id;
@@ -26,7 +52,7 @@ struct attempt {
 	char board[65]; /* "" for builds */
 	char arch[32];
 	char agent[65]; /* "" until claimed */
-	char state[16];
+	enum attempt_state state;
 	int number, priority, health_check;
 	long long lease_expires, log_length;
 	char *result; /* the stored result body (malloc'd), or NULL */
@@ -45,11 +71,12 @@ int db_attempt_pick_build(long long *id, const json_t *arches);
 /* Both picks' priority keys, to choose between a build and a test. */
 long long db_attempt_rank(long long id);
 int db_attempt_claim(long long id, const char *agent, long long lease_expires);
-int db_attempt_set_state(long long id, const char *state, const char *reason);
+int db_attempt_set_state(long long id, enum attempt_state state, const char *reason);
 /* Renews the lease, records the stage, and moves claimed to running. */
 int db_attempt_renew(long long id, const char *stage, long long lease_expires);
 int db_attempt_set_log_length(long long id, long long len);
-int db_attempt_finish(long long id, const char *verdict, const char *reason, const char *result);
+int db_attempt_finish(long long id, enum attempt_state verdict, const char *reason,
+		      const char *result);
 int db_attempt_stage(long long id, int seq, const char *name, const char *result, double secs);
 int db_attempt_testcase(long long id, const char *name, const char *result);
 /* Ids (array of integers) of running or claimed attempts whose lease ended before t. */

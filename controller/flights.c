@@ -146,7 +146,7 @@ int flight_create(long long *id, const struct flight_spec *spec, struct buf *err
 						goto fail;
 					ba.build_id = build_id;
 					snprintf(ba.kind, sizeof(ba.kind), "build");
-					snprintf(ba.state, sizeof(ba.state), "queued");
+					ba.state = ATTEMPT_QUEUED;
 					if (attempt_insert(&baid, &ba) < 0)
 						goto fail;
 					json_array_append_new(offer, json_integer(baid));
@@ -158,8 +158,7 @@ int flight_create(long long *id, const struct flight_spec *spec, struct buf *err
 			snprintf(a.kind, sizeof(a.kind), "test");
 			snprintf(a.job, sizeof(a.job), "%s", name);
 			snprintf(a.board, sizeof(a.board), "%s", jstr(b, "name", ""));
-			snprintf(a.state, sizeof(a.state), "%s",
-				 needs_build ? "waiting" : "queued");
+			a.state = needs_build ? ATTEMPT_WAITING : ATTEMPT_QUEUED;
 			if (attempt_insert(&aid, &a) < 0)
 				goto fail;
 			if (!needs_build)

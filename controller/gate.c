@@ -25,8 +25,7 @@ static const char *job_outcome(const json_t *j)
 
 static int is_running(const char *s)
 {
-	return !strcmp(s, "queued") || !strcmp(s, "claimed") || !strcmp(s, "running") ||
-	       !strcmp(s, "waiting");
+	return attempt_state_open(attempt_state_of(s));
 }
 
 /* 1 when no later attempt of the same (job, board) is in jobs. */
@@ -153,7 +152,7 @@ static json_t *flight_gate_jobs(long long flight_id)
 	json_array_foreach (tests, i, t) {
 		const char *state = jstr(t, "state", "");
 
-		if (attempt_state_final(state))
+		if (attempt_state_final(attempt_state_of(state)))
 			json_object_set_new(t, "verdict", json_string(state));
 	}
 	return tests;
@@ -190,7 +189,7 @@ out:
 	json_decref(fb);
 }
 
-static void gate_observer(const struct attempt *a, const char *verdict, void *user)
+static void gate_observer(const struct attempt *a, enum attempt_state verdict, void *user)
 {
 	(void)verdict;
 	(void)user;

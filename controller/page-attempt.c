@@ -3,12 +3,12 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "db-attempts.h" /* the state names only */
 #include "page-view.h"
 
 static int attempt_is_live(const char *state)
 {
-	return !strcmp(state, "queued") || !strcmp(state, "claimed") || !strcmp(state, "running") ||
-	       !strcmp(state, "waiting");
+	return attempt_state_open(attempt_state_of(state));
 }
 
 static void stages_section(struct html *h, const json_t *stages)

@@ -208,7 +208,7 @@ static void tail_fill(struct tail *t)
 	struct viewer v = {t->admin, t->agent[0] ? t->agent : NULL};
 	json_t *a = twin_attempt(t->id, &v);
 	const char *state = jstr(a, "state", "");
-	int final = a && attempt_state_final(state);
+	int final = a && attempt_state_final(attempt_state_of(state));
 	const char *log;
 	size_t len;
 	long long next = t->from;
