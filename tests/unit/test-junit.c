@@ -165,7 +165,7 @@ static void test_junit_xml_chars(void **state)
 	json_object_set_new(
 	    json_array_get(
 		json_object_get(json_array_get(json_object_get(f, "jobs"), 0), "testcases"), 2),
-	    "name", json_stringn_nocheck("bad \xff\xc3 \xed\xa0\x80 end", 16));
+	    "name", json_stringn_nocheck("bad \xff\xc3 \xed\xa0\x80 end", 14));
 	assert_int_equal(junit_render(&b, f, NULL), 0);
 	assert_non_null(strstr(b.data, "name=\"evtchn \xef\xbf\xbd\xef\xbf\xbd\""));
 	assert_non_null(strstr(b.data, "name=\"qemu\xef\xbf\xbd\""));
