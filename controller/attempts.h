@@ -1,7 +1,10 @@
 /* The attempt state machine:
  *   waiting → queued → claimed → running → pass | fail | infra | timeout | cancelled
  * Every transition is one transaction that also writes one row into events.
- * All functions expect ctl.lock held. */
+ * All functions expect ctl.lock held.
+ * Every json_t * a function here returns is a new reference that the caller
+ * owns (json_decref it, or hand it to reply_json, which takes it); json_t *
+ * parameters are borrowed. */
 #ifndef XENCI_ATTEMPTS_H
 #define XENCI_ATTEMPTS_H
 

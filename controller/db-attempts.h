@@ -1,4 +1,7 @@
-/* The attempts, stages and testcases tables. */
+/* The attempts, stages and testcases tables.
+ * Every json_t * a function here returns is a new reference that the caller
+ * owns (json_decref it, or hand it to reply_json, which takes it); json_t *
+ * parameters are borrowed. */
 #ifndef XENCI_DB_ATTEMPTS_H
 #define XENCI_DB_ATTEMPTS_H
 

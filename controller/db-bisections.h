@@ -1,5 +1,8 @@
 /* The bisections and bisection_runs tables (schema/0020). Every function expects
- * ctl.lock held (see db.h); commit ids are 40 hex digits. */
+ * ctl.lock held (see db.h); commit ids are 40 hex digits.
+ * Every json_t * a function here returns is a new reference that the caller
+ * owns (json_decref it, or hand it to reply_json, which takes it); json_t *
+ * parameters are borrowed. */
 #ifndef XENCI_BISECT_DB_H
 #define XENCI_BISECT_DB_H
 

@@ -1,4 +1,7 @@
-/* The trees, revisions, flights, builds and jobs tables. */
+/* The trees, revisions, flights, builds and jobs tables.
+ * Every json_t * a function here returns is a new reference that the caller
+ * owns (json_decref it, or hand it to reply_json, which takes it); json_t *
+ * parameters are borrowed. */
 #ifndef XENCI_DB_FLIGHTS_H
 #define XENCI_DB_FLIGHTS_H
 

@@ -1,6 +1,9 @@
 /* The git side of flights in the store (schema/0010): the head each watched
  * branch was last seen at and every change, patch submissions, and the push
- * gate's decisions; plus the branch matrix read. ctl.lock held (see db.h). */
+ * gate's decisions; plus the branch matrix read. ctl.lock held (see db.h).
+ * Every json_t * a function here returns is a new reference that the caller
+ * owns (json_decref it, or hand it to reply_json, which takes it); json_t *
+ * parameters are borrowed. */
 #ifndef XENCI_WATCH_DB_H
 #define XENCI_WATCH_DB_H
 

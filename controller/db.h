@@ -5,7 +5,10 @@
  * order, each in its own transaction, so an old database upgrades in place.
  * Then every db-*.c module prepares its statements once (db.c lists them).
  *
- * Every function here and in db-*.c expects ctl.lock held (see ctl.h). */
+ * Every function here and in db-*.c expects ctl.lock held (see ctl.h).
+ * Every json_t * a function here returns is a new reference that the caller
+ * owns (json_decref it, or hand it to reply_json, which takes it); json_t *
+ * parameters are borrowed. */
 #ifndef XENCI_DB_H
 #define XENCI_DB_H
 
