@@ -106,7 +106,7 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(HARNESS_A) $(ALL_A)
 # libFuzzer targets: every part compiled again by clang with ASan+UBSan coverage.
 FZ := $(BUILD)/fuzz
 FZ_SAN := -fsanitize=address,undefined
-FZ_CFLAGS = -std=c11 -D_GNU_SOURCE -g -O1 -Ilib -I$(GEN) $(PKG_CFLAGS) -fsanitize=fuzzer-no-link $(FZ_SAN)
+FZ_CFLAGS = -std=c11 -D_GNU_SOURCE -g -O1 -MMD -MP -Ilib -I$(GEN) $(PKG_CFLAGS) -fsanitize=fuzzer-no-link $(FZ_SAN)
 $(FZ)/obj/%.o: %.c
 	@mkdir -p $(@D)
 	clang $(FZ_CFLAGS) -c -o $@ $<
@@ -158,4 +158,4 @@ clean:
 
 -include hypervisor/hypervisor.mk
 -include packaging/packaging.mk
--include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD)/obj $(FZ)/obj -name '*.d' 2>/dev/null)
