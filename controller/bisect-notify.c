@@ -13,12 +13,14 @@
 #include "http-client.h"
 #include "json-util.h"
 #include "log.h"
+#include "proc.h"
 #include "validate.h"
 #include "xmalloc.h"
 
 #define WEBHOOK_MS   5000 /* the whole webhook call */
 #define HEADER_MAX   200  /* a header value, after sanitising */
 #define DEFAULT_MAIL "/usr/sbin/sendmail"
+#define SENDMAIL_MS  (120 * 1000)
 
 static int address_ok(const char *a);
 
@@ -167,11 +169,12 @@ static void report_text(struct buf *b, const json_t *twin, const char *link)
 static int send_mail(const struct bisect_conf *conf, const json_t *twin, const char *body)
 {
 	const json_t *c = json_object_get(twin, "culprit");
-	char subject[HEADER_MAX], to[HEADER_MAX * (BISECT_NOTIFY_MAX + 1)] = "", *cmd;
+	char subject[HEADER_MAX], to[HEADER_MAX * (BISECT_NOTIFY_MAX + 1)] = "";
+	const char *argv[] = {conf->sendmail, "-oi", "-t", NULL};
 	const char *author = json_is_object(c) ? jstr(c, "email", NULL) : NULL;
 	struct buf msg = BUF_INIT(0);
+	struct proc p;
 	size_t i;
-	FILE *p;
 	int rc;
 
 	for (i = 0; i < conf->nnotify; i++)
@@ -189,19 +192,20 @@ static int send_mail(const struct bisect_conf *conf, const json_t *twin, const c
 	buf_puts(&msg,
 		 "Content-Type: text/plain; charset=utf-8\nAuto-Submitted: auto-generated\n\n");
 	buf_puts(&msg, body);
-	/* The command line is the configured program only: the recipients travel in
-	 * the message (-t), never through the shell. */
-	cmd = xasprintf("'%s' -oi -t", conf->sendmail);
-	p = strchr(conf->sendmail, '\'') ? NULL : popen(cmd, "w");
-	free(cmd);
-	if (!p) {
-		log_warnx("bisection %lld: cannot run %s", jint(twin, "id", 0), conf->sendmail);
-		buf_release(&msg);
+	/* The configured program with -oi -t, without a shell: the recipients
+	 * travel in the message. A sendmail that hangs is killed after SENDMAIL_MS. */
+	proc_init(&p);
+	p.argv = argv;
+	p.in = msg.data;
+	p.in_len = msg.len;
+	p.timeout_ms = SENDMAIL_MS;
+	rc = proc_run(&p);
+	buf_release(&msg);
+	if (rc < 0) {
+		log_warnx("bisection %lld: cannot run %s: %s", jint(twin, "id", 0), conf->sendmail,
+			  strerror(-rc));
 		return -EIO;
 	}
-	fwrite(buf_cstr(&msg), 1, msg.len, p);
-	rc = pclose(p);
-	buf_release(&msg);
 	if (rc != 0) {
 		log_warnx("bisection %lld: %s exited with %d", jint(twin, "id", 0), conf->sendmail,
 			  rc);

@@ -8,8 +8,12 @@
 
 #include "ctl.h"
 #include "db-modules.h"
+#include "fs.h"
 #include "json-util.h"
 #include "xmalloc.h"
+
+/* A migration file is small SQL: anything larger is not one. */
+#define MIGRATION_MAX (4 << 20)
 
 /* The modules that own statements. Adding a db-*.c file is adding a line. */
 static const struct db_module {
@@ -33,33 +37,6 @@ static sqlite3 *tx_db;
 static int name_cmp(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static int read_file(char **out, const char *path)
-{
-	FILE *f = fopen(path, "r");
-	struct buf b = BUF_INIT(4 << 20);
-	char chunk[8192];
-	size_t n;
-	int rc = 0;
-
-	*out = NULL;
-	if (f == NULL)
-		return -errno;
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-		if (buf_append(&b, chunk, n) < 0) {
-			rc = -EFBIG;
-			goto out;
-		}
-	}
-	if (ferror(f))
-		rc = -EIO;
-out:
-	fclose(f);
-	if (rc == 0)
-		*out = b.data ? buf_detach(&b, NULL) : xstrdup("");
-	buf_release(&b);
-	return rc;
 }
 
 int db_migrate(sqlite3 *db, const char *schema_dir, int *applied, struct buf *err)
@@ -118,7 +95,7 @@ int db_migrate(sqlite3 *db, const char *schema_dir, int *applied, struct buf *er
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", schema_dir, names[i]);
 		free(sql);
-		if ((r = read_file(&sql, path)) < 0) {
+		if ((r = file_read(&sql, NULL, path, MIGRATION_MAX)) < 0) {
 			buf_printf(err, "%s: %s", path, strerror(-r));
 			goto out;
 		}

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "ctl.h"
 #include "db.h"
 #include "http-limits.h"
@@ -112,14 +113,6 @@ static void cache_put(const char *key, const char *body, size_t len)
 	e->len = len;
 	e->gen = db_generation();
 	e->used = ++cache_clock;
-}
-
-static long long mono_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 int reply_response(struct req *r, unsigned status, struct MHD_Response *resp)
@@ -361,7 +354,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	if (r == NULL)
 		return;
 	if (r->route && !(r->route->flags & ROUTE_LONGPOLL)) {
-		secs = (double)(mono_us() - r->start_us) / 1e6;
+		secs = (double)(clock_mono_us() - r->start_us) / 1e6;
 		pthread_mutex_lock(&stats_lock);
 		stats.count++;
 		stats.sum_seconds += secs;
@@ -482,7 +475,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		r->conn = conn;
 		r->method = method;
 		r->url = url;
-		r->start_us = mono_us();
+		r->start_us = clock_mono_us();
 		if (framing_check(r) < 0)
 			return MHD_YES;
 		if (http_limits_full()) {

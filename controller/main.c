@@ -17,6 +17,7 @@
 #include "ctl.h"
 #include "db-attempts.h"
 #include "db.h"
+#include "fs.h"
 #include "http-limits.h"
 #include "http.h"
 #include "jobs.h"
@@ -64,13 +65,14 @@ static void set(char **dst, const char *v)
 	*dst = xstrdup(v);
 }
 
-static int mkdir_p(const char *path)
+/* The store's folders (with their parents), logged when they cannot be made. */
+static int make_dir(const char *path)
 {
-	if (mkdir(path, 0755) < 0 && errno != EEXIST) {
-		log_warn("%s", path);
-		return -1;
-	}
-	return 0;
+	int rc = mkdir_p(path);
+
+	if (rc < 0)
+		log_warnx("%s: %s", path, strerror(-rc));
+	return rc;
 }
 
 static int open_store(void)
@@ -79,12 +81,13 @@ static int open_store(void)
 	char *path;
 	int rc;
 
-	if (mkdir_p(ctl.cfg.data) < 0)
+	if (make_dir(ctl.cfg.data) < 0)
 		return -1;
 	ctl.artifacts_dir = xasprintf("%s/artifacts", ctl.cfg.data);
 	ctl.logs_dir = xasprintf("%s/logs", ctl.cfg.data);
 	ctl.tmp_dir = xasprintf("%s/tmp", ctl.cfg.data);
-	if (mkdir_p(ctl.artifacts_dir) < 0 || mkdir_p(ctl.logs_dir) < 0 || mkdir_p(ctl.tmp_dir) < 0)
+	if (make_dir(ctl.artifacts_dir) < 0 || make_dir(ctl.logs_dir) < 0 ||
+	    make_dir(ctl.tmp_dir) < 0)
 		return -1;
 	path = xasprintf("%s/xenci.db", ctl.cfg.data);
 	rc = db_open(&ctl.db, path, ctl.cfg.schema_dir, &err);

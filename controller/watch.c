@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "clock.h"
 #include "json-util.h"
 #include "xmalloc.h"
 
@@ -330,28 +331,15 @@ enum watch_change watch_compare(struct gitrepo *r, const char *last, const char 
 	return anc == 1 ? WATCH_ADVANCED : WATCH_FORCED;
 }
 
-static long long mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 void watcher_init(struct watcher *w, struct trees_conf *conf, const struct watch_ops *ops,
 		  void *ctx)
 {
-	pthread_condattr_t ca;
-
 	memset(w, 0, sizeof(*w));
 	w->conf = conf;
 	w->ops = ops;
 	w->ctx = ctx;
 	pthread_mutex_init(&w->lock, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&w->wake, &ca);
-	pthread_condattr_destroy(&ca);
+	clock_cond_init(&w->wake);
 	w->next_poll = xcalloc(conf->count + 1, sizeof(*w->next_poll));
 }
 
@@ -459,7 +447,7 @@ static void *watcher_main(void *arg)
 
 	pthread_mutex_lock(&w->lock);
 	while (!w->stop) {
-		long long now = mono_ms(), next = now + 3600 * 1000LL;
+		long long now = clock_mono_ms(), next = now + 3600 * 1000LL;
 		int poked = w->poked;
 		struct timespec ts;
 
@@ -471,7 +459,7 @@ static void *watcher_main(void *arg)
 				pthread_mutex_unlock(&w->lock);
 				scan_tree(w, t, poked ? "poke" : "poll");
 				pthread_mutex_lock(&w->lock);
-				w->next_poll[i] = mono_ms() + t->interval * 1000LL;
+				w->next_poll[i] = clock_mono_ms() + t->interval * 1000LL;
 			}
 			if (w->next_poll[i] < next)
 				next = w->next_poll[i];

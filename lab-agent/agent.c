@@ -13,6 +13,7 @@
 #include "board.h"
 #include "builder.h"
 #include "client.h"
+#include "fs.h"
 #include "json-util.h"
 #include "log.h"
 #include "power.h"

@@ -10,41 +10,13 @@
 
 #include "boot-quote.h"
 #include "console.h"
+#include "fs.h"
 #include "job-schema.h"
 #include "json-util.h"
 #include "netboot.h"
 #include "power.h"
 #include "xmalloc.h"
 #include "yaml-load.h"
-
-char *path_resolve(const char *base, const char *p)
-{
-	if (p[0] == '/' || base == NULL || base[0] == '\0')
-		return xstrdup(p);
-	return xasprintf("%s/%s", base, p);
-}
-
-int mkdir_p(const char *path)
-{
-	char *p = xstrdup(path), *s;
-	int rc = 0;
-
-	for (s = p + 1; *s; s++) {
-		if (*s != '/')
-			continue;
-		*s = '\0';
-		if (mkdir(p, 0755) < 0 && errno != EEXIST) {
-			rc = -errno;
-			goto out;
-		}
-		*s = '/';
-	}
-	if (mkdir(p, 0755) < 0 && errno != EEXIST)
-		rc = -errno;
-out:
-	free(p);
-	return rc;
-}
 
 static char *dir_of(const char *path)
 {

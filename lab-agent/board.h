@@ -73,9 +73,4 @@ void board_release(struct board *b);
  * also finds a board name used twice. Prints nothing: the caller prints errors. */
 int config_check_files(char *const *files, int nfiles, struct buf *errors);
 
-/* Resolves p against base (unless absolute); the caller frees. */
-char *path_resolve(const char *base, const char *p);
-/* Creates a folder and its parents (mode 0755); 0 or -errno. */
-int mkdir_p(const char *path);
-
 #endif

@@ -2,26 +2,24 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <openssl/evp.h>
-#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/types.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "client.h"
+#include "clock.h"
+#include "fs.h"
 #include "hash.h"
 #include "http-client.h"
 #include "json-util.h"
 #include "log.h"
+#include "proc.h"
 #include "runner.h"
 #include "spool.h"
 #include "xmalloc.h"
@@ -58,18 +56,10 @@ struct build {
 	json_t *stages;
 };
 
-static long long mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void log_line(struct build *b, char kind, const char *text, size_t len)
 {
 	char head[32];
-	double t = (double)(mono_ms() - b->t0_ms) / 1000.0;
+	double t = (double)(clock_mono_ms() - b->t0_ms) / 1000.0;
 	int n = snprintf(head, sizeof(head), "%9.3f %c ", t, kind);
 
 	if (spool_append(b->sa, head, (size_t)n) < 0 || spool_append(b->sa, text, len) < 0 ||
@@ -97,8 +87,8 @@ static void stage_done(struct build *b, const char *name, const char *result, lo
 {
 	json_array_append_new(b->stages,
 			      json_pack("{s:s, s:s, s:f}", "name", name, "result", result,
-					"seconds", (double)(mono_ms() - start) / 1000.0));
-	note(b, "stage %s %s (%.3f s)", name, result, (double)(mono_ms() - start) / 1000.0);
+					"seconds", (double)(clock_mono_ms() - start) / 1000.0));
+	note(b, "stage %s %s (%.3f s)", name, result, (double)(clock_mono_ms() - start) / 1000.0);
 }
 
 int builder_path_ok(const char *path)
@@ -176,63 +166,6 @@ static int blob_matches(const char *oid, const void *data, size_t len)
 	return strcmp(hex, oid) == 0;
 }
 
-static int read_file(const char *path, struct buf *out)
-{
-	char chunk[65536];
-	int fd = open(path, O_RDONLY | O_CLOEXEC), rc = 0;
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	while ((n = read(fd, chunk, sizeof(chunk))) > 0)
-		if (buf_append(out, chunk, (size_t)n) < 0) {
-			rc = -EFBIG;
-			break;
-		}
-	if (n < 0)
-		rc = -errno;
-	close(fd);
-	return rc;
-}
-
-/* Writes data to path through a temporary file and rename (a reader never
- * sees half a file); mode 0755 or 0644. */
-static int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode)
-{
-	char *tmp = xasprintf("%s.xenci-tmp", path);
-	const char *p = data;
-	int fd, rc = 0;
-
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-	if (fd < 0) {
-		rc = -errno;
-		goto out;
-	}
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			rc = -errno;
-			break;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	if (fchmod(fd, mode) < 0 && rc == 0)
-		rc = -errno;
-	if (close(fd) < 0 && rc == 0)
-		rc = -errno;
-	if (rc == 0 && rename(tmp, path) < 0)
-		rc = -errno;
-	if (rc < 0)
-		unlink(tmp);
-out:
-	free(tmp);
-	return rc;
-}
-
 static int mkdir_parents(const char *path)
 {
 	char *d = xstrdup(path), *slash = strrchr(d, '/');
@@ -251,13 +184,16 @@ static int mkdir_parents(const char *path)
 static int get_blob(struct builder_source *b, const char *oid, struct buf *data, char *err,
 		    size_t errlen)
 {
-	char *cached = xasprintf("%s/%.2s/%s", b->blob_dir, oid, oid + 2);
+	char *cached = xasprintf("%s/%.2s/%s", b->blob_dir, oid, oid + 2), *bytes = NULL;
 	struct http_reply r;
 	char path[256];
+	size_t len = 0;
 	int rc = 0;
 
-	if (read_file(cached, data) == 0 && blob_matches(oid, data->data, data->len))
+	if (file_read(&bytes, &len, cached, BLOB_MAX) == 0 && blob_matches(oid, bytes, len)) {
+		buf_append(data, bytes, len);
 		goto out;
+	}
 	buf_reset(data);
 	snprintf(path, sizeof(path), "/api/v1/trees/%s/blobs/%s", b->tree, oid);
 	http_reply_init(&r);
@@ -277,22 +213,11 @@ static int get_blob(struct builder_source *b, const char *oid, struct buf *data,
 	buf_append(data, r.body.data, r.body.len);
 	http_reply_release(&r);
 	if (mkdir_parents(cached) == 0)
-		write_file_atomic(cached, data->data, data->len, 0644);
+		file_write_atomic(cached, data->data, data->len, 0644, 0);
 out:
+	free(bytes);
 	free(cached);
 	return rc;
-}
-
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)ftw;
-	return (flag == FTW_DP ? rmdir(path) : unlink(path)) < 0 ? -1 : 0;
-}
-
-static int rm_tree(const char *path)
-{
-	return nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS) < 0 ? -EIO : 0;
 }
 
 /* Puts one manifest entry into the work tree. */
@@ -328,8 +253,8 @@ static int put_file(struct builder_source *b, const char *rel, const char *mode,
 		free(target);
 	} else {
 		unlink(path); /* a symlink must not be written through */
-		rc = write_file_atomic(path, data.data ? data.data : "", data.len,
-				       !strcmp(mode, "100755") ? 0755 : 0644);
+		rc = file_write_atomic(path, data.data ? data.data : "", data.len,
+				       !strcmp(mode, "100755") ? 0755 : 0644, 0);
 	}
 	if (rc < 0)
 		snprintf(err, errlen, "writing %s: %s", rel, strerror(-rc));
@@ -441,8 +366,7 @@ out:
 static int write_scmversion(struct build *b)
 {
 	const json_t *date = json_object_get(b->rev, "date");
-	struct buf old = BUF_INIT(4096);
-	char text[128];
+	char text[128], *old = NULL;
 	char *path = xasprintf("%s/.scmversion", b->src);
 	int rc = 0;
 
@@ -451,9 +375,9 @@ static int write_scmversion(struct build *b)
 	else
 		snprintf(text, sizeof(text), "git:%.7s", b->commit);
 	/* unchanged: keep its mtime */
-	if (read_file(path, &old) < 0 || old.len != strlen(text) || memcmp(old.data, text, old.len))
-		rc = write_file_atomic(path, text, strlen(text), 0644);
-	buf_release(&old);
+	if (file_read(&old, NULL, path, 4096) < 0 || strcmp(old, text))
+		rc = file_write_atomic(path, text, strlen(text), 0644, 0);
+	free(old);
 	free(path);
 	return rc;
 }
@@ -470,85 +394,36 @@ static void child_line(struct build *b, const char *line, size_t len)
 			 (int)(len < ERROR_MAX - 1 ? len : ERROR_MAX - 1), line);
 }
 
-/* Runs argv with its output (stdout and stderr) as log lines. Returns the exit
- * status (0..255), -ETIMEDOUT after timeout_s, -ECANCELED when the agent
- * stops or the attempt is no longer ours, or -errno when it cannot start. The
- * child and its process group are killed on timeout or cancel. */
+static void child_out(void *arg, const char *line, size_t len)
+{
+	child_line(arg, line, len);
+}
+
+static int child_cancel(void *arg)
+{
+	struct build *b = arg;
+
+	return b->ag->stopping || sender_lapsed(b->snd);
+}
+
+/* Runs argv (lib/proc.h) with its output (stdout and stderr) as log lines.
+ * Returns the exit status (0..255, 128+N for signal N), -ETIMEDOUT after
+ * timeout_s, -ECANCELED when the agent stops or the attempt is no longer
+ * ours, or -errno when it cannot start. Its process group is killed on
+ * timeout or cancel, and it dies with the build's thread. */
 static int run_child(struct build *b, char *const argv[], int timeout_s)
 {
-	char line[LINE_MAX_BYTES], chunk[4096];
-	long long deadline = mono_ms() + (long long)timeout_s * 1000;
-	size_t used = 0;
-	int p[2], status = 0, rc = 0, eof = 0;
-	pid_t pid;
+	struct proc p;
 
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return -errno;
-	pid = fork();
-	if (pid < 0) {
-		rc = -errno;
-		close(p[0]);
-		close(p[1]);
-		return rc;
-	}
-	if (pid == 0) {
-		int devnull = open("/dev/null", O_RDONLY);
-
-		setpgid(0, 0);
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (devnull >= 0)
-			dup2(devnull, 0);
-		dup2(p[1], 1);
-		dup2(p[1], 2);
-		execvp(argv[0], argv);
-		dprintf(2, "cannot run %s: %s\n", argv[0], strerror(errno));
-		_exit(127);
-	}
-	setpgid(pid, pid);
-	close(p[1]);
-	while (!eof) {
-		struct pollfd pfd = {.fd = p[0], .events = POLLIN};
-		ssize_t n;
-
-		if (b->ag->stopping || sender_lapsed(b->snd)) {
-			rc = -ECANCELED;
-			break;
-		}
-		if (mono_ms() > deadline) {
-			rc = -ETIMEDOUT;
-			break;
-		}
-		if (poll(&pfd, 1, 250) <= 0)
-			continue;
-		n = read(p[0], chunk, sizeof(chunk));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			eof = 1;
-			break;
-		}
-		for (ssize_t i = 0; i < n; i++) {
-			if (chunk[i] == '\n' || used == sizeof(line)) {
-				child_line(b, line, used);
-				used = 0;
-				if (chunk[i] == '\n')
-					continue;
-			}
-			line[used++] = chunk[i];
-		}
-	}
-	if (used)
-		child_line(b, line, used);
-	close(p[0]);
-	if (rc < 0)
-		kill(-pid, SIGKILL);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	if (rc < 0)
-		return rc;
-	if (WIFEXITED(status))
-		return WEXITSTATUS(status);
-	return 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+	proc_init(&p);
+	p.argv = (const char *const *)argv;
+	p.timeout_ms = timeout_s * 1000;
+	p.die_with_parent = 1;
+	p.on_line = child_out;
+	p.line_max = LINE_MAX_BYTES;
+	p.cancel = child_cancel;
+	p.arg = b;
+	return proc_run(&p);
 }
 
 /* The folder of build.sh and payloads.sh: $XENCI_HYPERVISOR_DIR, else
@@ -748,7 +623,7 @@ static json_t *build_once(struct build *b)
 		return build_result(b, "infra", why);
 	}
 
-	t = mono_ms();
+	t = clock_mono_ms();
 	note(b, "sync %s %s into %s", b->tree, b->commit, b->src);
 	memset(&bs, 0, sizeof(bs));
 	bs.h = &b->h;
@@ -771,7 +646,7 @@ static json_t *build_once(struct build *b)
 	     bs.written == 1 ? "" : "s", bs.fetched, bs.fetched == 1 ? "" : "s", bs.removed);
 	stage_done(b, "sync", "pass", t);
 
-	t = mono_ms();
+	t = clock_mono_ms();
 	sender_set_stage(b->snd, "build");
 	if (mkdir_p(b->out) < 0) {
 		snprintf(why, sizeof(why), "cannot make %.500s", b->out);
@@ -798,7 +673,7 @@ static json_t *build_once(struct build *b)
 	}
 	stage_done(b, "build", "pass", t);
 
-	t = mono_ms();
+	t = clock_mono_ms();
 	sender_set_stage(b->snd, "payloads");
 	{
 		char *script = xasprintf("%s/payloads.sh", b->hvdir);
@@ -817,7 +692,7 @@ static json_t *build_once(struct build *b)
 	}
 	stage_done(b, "payloads", "pass", t);
 
-	t = mono_ms();
+	t = clock_mono_ms();
 	sender_set_stage(b->snd, "upload");
 	arts = json_object();
 	for (k = 0; k < 3; k++) {
@@ -864,7 +739,7 @@ static void *builder_main(void *arg)
 
 	memset(&b, 0, sizeof(b));
 	b.ag = ag;
-	b.t0_ms = mono_ms();
+	b.t0_ms = clock_mono_ms();
 	b.id = jint(br->attempt, "id", 0);
 	b.rev = json_object_get(br->attempt, "revision");
 	b.tree = jstr(b.rev, "tree", "");

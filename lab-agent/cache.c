@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "board.h"
+#include "fs.h"
 #include "hash.h"
 #include "xmalloc.h"
 

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "builder.h"
+#include "clock.h"
 #include "json-util.h"
 #include "log.h"
 #include "xmalloc.h"
@@ -131,29 +132,15 @@ int client_post_result(struct http_client *h, long long id, const json_t *result
 	return rc;
 }
 
-static long long mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Waits on s->cv until ms (monotonic) at most. Called with s->mu held. */
 static void wait_until(struct sender *s, long long until_ms)
 {
 	struct timespec ts;
-	long long now = mono_ms();
+	long long now = clock_mono_ms();
 
 	if (until_ms <= now)
 		return;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_sec += (until_ms - now) / 1000;
-	ts.tv_nsec += ((until_ms - now) % 1000) * 1000000;
-	if (ts.tv_nsec >= 1000000000) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000;
-	}
+	clock_deadline(&ts, until_ms - now);
 	pthread_cond_timedwait(&s->cv, &s->mu, &ts);
 }
 
@@ -255,7 +242,7 @@ static void *sender_main(void *arg)
 	client_init(&h, s->cfg);
 	h.timeout_ms = 15000;
 	for (;;) {
-		long long now = mono_ms(), wake;
+		long long now = clock_mono_ms(), wake;
 		int finished, stopping, pending, rc = CLIENT_OK;
 
 		pthread_mutex_lock(&s->mu);
@@ -271,7 +258,7 @@ static void *sender_main(void *arg)
 		stopping = s->stopping;
 		pending = s->written > s->sa->sent && !s->log_full;
 		pthread_mutex_unlock(&s->mu);
-		now = mono_ms();
+		now = clock_mono_ms();
 		if (stopping && (fails > 0 || !finished))
 			break; /* the controller is away: the spool keeps the rest */
 		if (now < next_try) {
@@ -333,7 +320,8 @@ static void *sender_main(void *arg)
 			break;
 		}
 		if (rc == CLIENT_RETRY) {
-			next_try = mono_ms() + http_backoff_ms(200, 10000, fails < 16 ? fails : 16);
+			next_try =
+			    clock_mono_ms() + http_backoff_ms(200, 10000, fails < 16 ? fails : 16);
 			if (fails++ == 0)
 				log_warnx("attempt %lld: the controller is not answering; retrying",
 					  s->sa->id);
@@ -357,7 +345,6 @@ int sender_start(struct sender **out, const struct agent_config *cfg, struct spo
 		 int finished)
 {
 	struct sender *s = xcalloc(1, sizeof(*s));
-	pthread_condattr_t ca;
 	int rc;
 
 	s->cfg = cfg;
@@ -367,10 +354,7 @@ int sender_start(struct sender **out, const struct agent_config *cfg, struct spo
 	s->finished = finished;
 	s->lease_seconds = 60;
 	pthread_mutex_init(&s->mu, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&s->cv, &ca);
-	pthread_condattr_destroy(&ca);
+	clock_cond_init(&s->cv);
 	rc = pthread_create(&s->thread, NULL, sender_main, s);
 	if (rc != 0) {
 		pthread_mutex_destroy(&s->mu);
@@ -426,10 +410,10 @@ static void sender_free(struct sender *s)
 
 void sender_stop_free(struct sender *s, int wait_ms)
 {
-	long long until = mono_ms() + wait_ms;
+	long long until = clock_mono_ms() + wait_ms;
 
 	pthread_mutex_lock(&s->mu);
-	while (!s->done && mono_ms() < until)
+	while (!s->done && clock_mono_ms() < until)
 		wait_until(s, until);
 	s->stopping = 1;
 	pthread_cond_broadcast(&s->cv);

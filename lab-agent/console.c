@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "backend.h"
+#include "clock.h"
 #include "json-util.h"
 
 /* Adding a backend: one file (console-NAME.c) and one line here. */
@@ -39,18 +40,10 @@ int console_section_check(struct vctx *ctx, const json_t *parent, const char *ke
 				     path);
 }
 
-static long long mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int console_connect_unix(const char *path, int timeout_ms, int *fd, char *err, size_t errlen)
 {
 	struct sockaddr_un sa;
-	long long end = mono_ms() + timeout_ms;
+	long long end = clock_mono_ms() + timeout_ms;
 	int s = -1;
 
 	memset(&sa, 0, sizeof(sa));
@@ -71,7 +64,7 @@ int console_connect_unix(const char *path, int timeout_ms, int *fd, char *err, s
 		snprintf(err, errlen, "cannot connect to %s: %s", path, strerror(errno));
 		close(s);
 		s = -1;
-		if (mono_ms() >= end)
+		if (clock_mono_ms() >= end)
 			return -1;
 		usleep(20 * 1000);
 	}
@@ -83,7 +76,7 @@ int console_connect_tcp(const char *host, const char *port, int timeout_ms, int 
 			size_t errlen)
 {
 	struct addrinfo hints, *res = NULL, *ai;
-	long long end = mono_ms() + timeout_ms;
+	long long end = clock_mono_ms() + timeout_ms;
 	int s = -1, rc;
 
 	memset(&hints, 0, sizeof(hints));
@@ -106,7 +99,7 @@ int console_connect_tcp(const char *host, const char *port, int timeout_ms, int 
 			close(s);
 			s = -1;
 		}
-		if (mono_ms() >= end)
+		if (clock_mono_ms() >= end)
 			break;
 		usleep(50 * 1000);
 	}

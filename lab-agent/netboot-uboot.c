@@ -5,17 +5,14 @@
 #include "netboot.h"
 
 #include <errno.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 
 #include "uboot-template.h"
 #include "json-util.h"
+#include "proc.h"
 #include "xmalloc.h"
-
-extern char **environ;
 
 static int check_addr(struct vctx *ctx, const json_t *parent, const char *key, const json_t *v,
 		      const char *path)
@@ -47,27 +44,33 @@ static const char *uboot_bootfile(const struct board *b)
 	return "boot.scr.uimg";
 }
 
+static void mkimage_line(void *arg, const char *line, size_t len)
+{
+	char *last = arg; /* its last line says why it failed */
+
+	snprintf(last, 256, "%.*s", (int)len, line);
+}
+
 static int run_mkimage(const char *arch, const char *src, const char *dst, char *err, size_t errlen)
 {
-	char *argv[] = {"mkimage", "-q",	"-A",	     (char *)arch, "-O", "linux",
-			"-T",	   "script",	"-C",	     "none",	   "-n", "xenci",
-			"-d",	   (char *)src, (char *)dst, NULL};
-	posix_spawn_file_actions_t fa;
-	pid_t pid;
-	int status = 0, rc;
+	const char *argv[] = {"mkimage", "-q",	 "-A", arch,	"-O", "linux", "-T", "script",
+			      "-C",	 "none", "-n", "xenci", "-d", src,     dst,  NULL};
+	char last[256] = "";
+	struct proc p;
+	int rc;
 
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", 0, 0);
-	rc = posix_spawnp(&pid, "mkimage", &fa, NULL, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	if (rc != 0) {
-		snprintf(err, errlen, "cannot run mkimage (u-boot-tools): %s", strerror(rc));
+	proc_init(&p);
+	p.argv = argv;
+	p.timeout_ms = 60 * 1000;
+	p.on_line = mkimage_line;
+	p.arg = last;
+	rc = proc_run(&p);
+	if (rc < 0 && rc != -ETIMEDOUT) {
+		snprintf(err, errlen, "cannot run mkimage (u-boot-tools): %s", strerror(-rc));
 		return -1;
 	}
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		snprintf(err, errlen, "mkimage failed on %s", src);
+	if (rc != 0) {
+		snprintf(err, errlen, "mkimage failed on %s%s%s", src, last[0] ? ": " : "", last);
 		return -1;
 	}
 	return 0;

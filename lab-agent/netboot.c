@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "backend.h"
+#include "fs.h"
 #include "json-util.h"
 #include "xmalloc.h"
 
@@ -128,29 +129,13 @@ int netboot_template(char **tmpl, const struct board *b, const char *builtin, ch
 int netboot_write_file(const char *dir, const char *name, const void *data, size_t len, char *err,
 		       size_t errlen)
 {
-	char *tmp = xasprintf("%s/.%s.tmp", dir, name), *dst = xasprintf("%s/%s", dir, name);
-	FILE *f = fopen(tmp, "w");
-	int rc = -1;
+	char *dst = xasprintf("%s/%s", dir, name);
+	int rc = file_write_atomic(dst, data, len, 0644, 0);
 
-	if (f == NULL) {
-		snprintf(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
-		goto out;
-	}
-	if (fwrite(data, 1, len, f) != len || fclose(f) != 0) {
-		snprintf(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
-		unlink(tmp);
-		goto out;
-	}
-	if (rename(tmp, dst) < 0) {
-		snprintf(err, errlen, "cannot rename to %s: %s", dst, strerror(errno));
-		unlink(tmp);
-		goto out;
-	}
-	rc = 0;
-out:
-	free(tmp);
+	if (rc < 0)
+		snprintf(err, errlen, "cannot write %s: %s", dst, strerror(-rc));
 	free(dst);
-	return rc;
+	return rc < 0 ? -1 : 0;
 }
 
 /* The common check of netboot.tftp_dir: a writable folder, or one that can be

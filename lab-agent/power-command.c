@@ -5,18 +5,14 @@
 #include "power.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "json-util.h"
 #include "netboot.h"
+#include "proc.h"
 #include "xmalloc.h"
 
 static int check_vars(struct vctx *ctx, const json_t *parent, const char *key, const json_t *v,
@@ -57,89 +53,69 @@ static const struct vfield command_fields[] = {
     {.name = NULL},
 };
 
-static long long now_ms(void)
-{
-	struct timespec ts;
+/* The last bytes of a command's output: its last words usually say what went
+ * wrong. */
+struct tail {
+	char text[512];
+	size_t len;
+};
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+static void tail_line_add(struct tail *t, const char *p, size_t n, size_t max)
+{
+	if (n > max) {
+		p += n - max;
+		n = max;
+	}
+	if (t->len + n > max) {
+		size_t drop = t->len + n - max;
+
+		memmove(t->text, t->text + drop, t->len - drop);
+		t->len -= drop;
+	}
+	memcpy(t->text + t->len, p, n);
+	t->len += n;
 }
 
-/* Runs cmd with /bin/sh in its own process group; its output (bounded) is the
- * error text when it fails. */
+static void tail_line(void *arg, const char *line, size_t len)
+{
+	struct tail *t = arg;
+	size_t max = sizeof(t->text) - 1;
+
+	if (t->len)
+		tail_line_add(t, "\n", 1, max);
+	tail_line_add(t, line, len, max);
+}
+
+/* Runs cmd with /bin/sh (lib/proc.h: its own process group, killed at the
+ * timeout); its output (the tail) is the error text when it fails. */
 static int run_command(const char *cmd, int timeout_s, char *err, size_t errlen)
 {
-	char out[512];
-	size_t outlen = 0;
-	long long end = now_ms() + (long long)timeout_s * 1000;
-	int pfd[2], status = 0, rc = -1, timed_out = 0;
-	pid_t pid;
+	const char *argv[] = {"/bin/sh", "-c", cmd, NULL};
+	struct tail t = {.len = 0};
+	struct proc p;
+	int rc;
 
-	if (pipe2(pfd, O_CLOEXEC) < 0) {
-		snprintf(err, errlen, "pipe: %s", strerror(errno));
-		return -1;
-	}
-	pid = fork();
-	if (pid < 0) {
-		snprintf(err, errlen, "fork: %s", strerror(errno));
-		close(pfd[0]);
-		close(pfd[1]);
-		return -1;
-	}
-	if (pid == 0) {
-		setpgid(0, 0);
-		dup2(pfd[1], 1);
-		dup2(pfd[1], 2);
-		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
-		_exit(127);
-	}
-	setpgid(pid, pid);
-	close(pfd[1]);
-	for (;;) {
-		struct pollfd p = {.fd = pfd[0], .events = POLLIN};
-		long long left = end - now_ms();
-		ssize_t n;
-		char tmp[256];
-
-		if (left <= 0) {
-			timed_out = 1;
-			break;
-		}
-		if (poll(&p, 1, (int)left) <= 0)
-			continue;
-		n = read(pfd[0], tmp, sizeof(tmp));
-		if (n <= 0)
-			break;
-		/* keep the tail: the last words usually say what went wrong */
-		if (outlen + (size_t)n > sizeof(out) - 1) {
-			size_t drop = outlen + (size_t)n - (sizeof(out) - 1);
-
-			memmove(out, out + drop, outlen - drop);
-			outlen -= drop;
-		}
-		memcpy(out + outlen, tmp, (size_t)n);
-		outlen += (size_t)n;
-	}
-	close(pfd[0]);
-	if (timed_out)
-		kill(-pid, SIGKILL);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	if (timed_out)
-		kill(-pid, SIGKILL); /* what it started in its group goes too */
-	out[outlen] = '\0';
-	while (outlen && (out[outlen - 1] == '\n' || out[outlen - 1] == ' '))
-		out[--outlen] = '\0';
-	if (timed_out)
+	proc_init(&p);
+	p.argv = argv;
+	p.timeout_ms = timeout_s * 1000;
+	p.on_line = tail_line;
+	p.arg = &t;
+	rc = proc_run(&p);
+	t.text[t.len] = '\0';
+	while (t.len && (t.text[t.len - 1] == '\n' || t.text[t.len - 1] == ' '))
+		t.text[--t.len] = '\0';
+	if (rc == 0)
+		return 0;
+	if (rc == -ETIMEDOUT)
 		snprintf(err, errlen, "`%s` did not finish within %d s", cmd, timeout_s);
-	else if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
-		rc = 0;
-	else if (WIFEXITED(status))
-		snprintf(err, errlen, "`%s` exited with %d%s%s", cmd, WEXITSTATUS(status),
-			 outlen ? ": " : "", out);
+	else if (rc < 0)
+		snprintf(err, errlen, "`%s`: %s", cmd, strerror(-rc));
+	else if (WIFSIGNALED(p.status))
+		snprintf(err, errlen, "`%s` was killed by signal %d", cmd, WTERMSIG(p.status));
 	else
-		snprintf(err, errlen, "`%s` was killed by signal %d", cmd, WTERMSIG(status));
-	return rc;
+		snprintf(err, errlen, "`%s` exited with %d%s%s", cmd, rc, t.len ? ": " : "",
+			 t.text);
+	return -1;
 }
 
 static int command_run(struct board *b, const char *which, char *err, size_t errlen)

@@ -2,9 +2,9 @@
  * TFTP serving the board's staging folder, the console on a unix socket chardev
  * (server=on,wait=on: the guest waits for console-qemu.c) and QMP for power-off.
  *
- * QEMU never outlives the agent: it runs in the agent's process group with
- * PR_SET_PDEATHSIG (SIGKILL when the thread that started it dies), and a pidfile
- * lets the next agent reap a QEMU left by a SIGKILLed one. */
+ * QEMU never outlives the agent: it runs (lib/proc.h) in a process group of its
+ * own with PR_SET_PDEATHSIG (SIGKILL when the thread that started it dies), and a
+ * pidfile lets the next agent reap a QEMU left by a SIGKILLed one. */
 #include "power.h"
 
 #include <errno.h>
@@ -13,20 +13,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "console.h"
+#include "fs.h"
 #include "json-util.h"
 #include "netboot.h"
+#include "proc.h"
 #include "xmalloc.h"
 
 struct qemu_state {
-	pid_t pid;
+	struct proc proc; /* the running QEMU; proc.pid is 0 when none */
 };
 
 static int in_path(const char *prog)
@@ -220,13 +220,12 @@ static int qemu_on(struct board *b, char *err, size_t errlen)
 	char *pidp = run_file(b, "qemu.pid");
 	char **argv = NULL;
 	size_t argc;
-	struct timespec ts0, ts;
+	long long t0;
 	int timeout_ms = (int)jint(b->power_cfg, "start_timeout_s", 10) * 1000;
 	int rc = -1, e;
-	pid_t pid;
 
-	if (st && st->pid > 0) {
-		snprintf(err, errlen, "QEMU is already running (pid %d)", (int)st->pid);
+	if (st && st->proc.pid > 0) {
+		snprintf(err, errlen, "QEMU is already running (pid %d)", (int)st->proc.pid);
 		goto out;
 	}
 	if ((e = mkdir_p(b->run_dir)) < 0 || (e = mkdir_p(b->tftp_dir)) < 0) {
@@ -236,65 +235,48 @@ static int qemu_on(struct board *b, char *err, size_t errlen)
 	unlink(sock);
 	unlink_run_file(b, "qmp.sock");
 	argv = power_qemu_argv(b, &argc);
-	pid = fork();
-	if (pid < 0) {
-		snprintf(err, errlen, "fork: %s", strerror(errno));
-		goto out;
-	}
-	if (pid == 0) {
-		int fd = open(logp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-		int nul = open("/dev/null", O_RDONLY | O_CLOEXEC);
-
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (nul >= 0)
-			dup2(nul, 0);
-		if (fd >= 0) {
-			dup2(fd, 1);
-			dup2(fd, 2);
-		}
-		execvp(argv[0], argv);
-		_exit(127);
-	}
 	if (st == NULL)
 		st = b->power_state = xcalloc(1, sizeof(*st));
-	st->pid = pid;
+	proc_init(&st->proc);
+	st->proc.argv = (const char *const *)argv;
+	st->proc.out_path = logp;
+	st->proc.die_with_parent = 1;
+	e = proc_start(&st->proc);
+	if (e < 0) {
+		snprintf(err, errlen, "cannot run %s: %s", argv[0], strerror(-e));
+		goto out;
+	}
 	{
 		FILE *f = fopen(pidp, "w");
 
 		if (f) {
-			fprintf(f, "%d\n", (int)pid);
+			fprintf(f, "%d\n", (int)st->proc.pid);
 			fclose(f);
 		}
 	}
 	/* QEMU makes its console socket once it is set up; a bad argument ends it first */
-	clock_gettime(CLOCK_MONOTONIC, &ts0);
+	t0 = clock_mono_ms();
 	for (;;) {
-		int status;
-		long long el;
-
 		if (access(sock, F_OK) == 0) {
 			rc = 0;
 			break;
 		}
-		if (waitpid(pid, &status, WNOHANG) == pid) {
+		if (!proc_alive(&st->proc)) {
 			char tail[400];
 
-			st->pid = 0;
 			unlink(pidp);
 			tail_of(logp, tail, sizeof(tail));
 			snprintf(err, errlen, "QEMU exited at once: %s", tail);
 			break;
 		}
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		el = (ts.tv_sec - ts0.tv_sec) * 1000 + (ts.tv_nsec - ts0.tv_nsec) / 1000000;
-		if (el > timeout_ms) {
+		if (clock_mono_ms() - t0 > timeout_ms) {
 			snprintf(err, errlen, "QEMU made no console socket within %d s",
 				 timeout_ms / 1000);
 			break;
 		}
 		usleep(5 * 1000);
 	}
-	if (rc < 0 && st->pid > 0) {
+	if (rc < 0 && st->proc.pid > 0) {
 		char e2[64];
 
 		b->power->off(b, e2, sizeof(e2));
@@ -332,25 +314,16 @@ static void qmp_quit(const struct board *b)
 static int qemu_off(struct board *b, char *err, size_t errlen)
 {
 	struct qemu_state *st = b->power_state;
-	int status, i;
 
 	(void)err;
 	(void)errlen;
-	if (st == NULL || st->pid <= 0)
+	if (st == NULL || st->proc.pid <= 0)
 		return 0;
-	if (waitpid(st->pid, &status, WNOHANG) == 0) {
+	if (proc_alive(&st->proc)) {
 		qmp_quit(b);
-		for (i = 0; i < 200; i++) {
-			if (waitpid(st->pid, &status, WNOHANG) != 0)
-				goto gone;
-			usleep(10 * 1000);
-		}
-		kill(st->pid, SIGKILL);
-		while (waitpid(st->pid, &status, 0) < 0 && errno == EINTR)
-			;
+		if (proc_wait(&st->proc, 2000) == -ETIMEDOUT)
+			proc_kill(&st->proc);
 	}
-gone:
-	st->pid = 0;
 	unlink_run_file(b, "qemu.pid");
 	unlink_run_file(b, "console.sock");
 	unlink_run_file(b, "qmp.sock");
@@ -360,11 +333,8 @@ gone:
 static int qemu_alive(struct board *b)
 {
 	struct qemu_state *st = b->power_state;
-	int status;
 
-	if (st == NULL || st->pid <= 0)
-		return 0;
-	return waitpid(st->pid, &status, WNOHANG) == 0;
+	return st && st->proc.pid > 0 && proc_alive(&st->proc);
 }
 
 /* A QEMU left by an agent that was SIGKILLed: its pidfile names it, and its

@@ -9,7 +9,9 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "clock.h"
 #include "console.h"
+#include "fs.h"
 #include "judge.h"
 #include "json-util.h"
 #include "log.h"
@@ -20,14 +22,6 @@
 
 #define CONSOLE_OPEN_MS 10000
 #define CONSOLE_LOST_MS 10000
-
-static long long mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 struct sink {
 	struct spool_attempt *sa;
@@ -146,7 +140,7 @@ static int stage_artifacts(struct agent *ag, struct board *b, const json_t *atte
 		dst = xasprintf("%s/%s", b->tftp_dir, name);
 		rc = cache_stage(cached, dst, err, errlen);
 		if (rc == 0)
-			judge_note(j, mono_ms(), "staged %s (sha256 %.16s…)", name, sha);
+			judge_note(j, clock_mono_ms(), "staged %s (sha256 %.16s…)", name, sha);
 		free(dst);
 		free(cached);
 		if (rc < 0)
@@ -186,7 +180,7 @@ static void watch_console(struct run *r, struct board *b, struct judge *j, struc
 	size_t last_stage = (size_t)-1;
 
 	while (j->verdict == VERDICT_NONE) {
-		long long now = mono_ms(), wait = judge_next_deadline_ms(j, now);
+		long long now = clock_mono_ms(), wait = judge_next_deadline_ms(j, now);
 		struct pollfd p = {.fd = *fd, .events = POLLIN};
 		ssize_t n;
 
@@ -210,19 +204,19 @@ static void watch_console(struct run *r, struct board *b, struct judge *j, struc
 
 			/* a lost TCP/UART console: try again until it is back or too late */
 			if (b->console->open(b, fd, 200, err, sizeof(err)) == 0) {
-				judge_note(j, mono_ms(), "console reconnected");
+				judge_note(j, clock_mono_ms(), "console reconnected");
 				lost_at = 0;
-			} else if (mono_ms() - lost_at > CONSOLE_LOST_MS) {
-				judge_end(j, mono_ms(), VERDICT_INFRA, "console lost");
+			} else if (clock_mono_ms() - lost_at > CONSOLE_LOST_MS) {
+				judge_end(j, clock_mono_ms(), VERDICT_INFRA, "console lost");
 				break;
 			}
-			judge_tick(j, mono_ms());
+			judge_tick(j, clock_mono_ms());
 			continue;
 		}
 		if (poll(&p, 1, (int)wait) > 0) {
 			n = read(*fd, buf, sizeof(buf));
 			if (n > 0) {
-				judge_feed(j, buf, (size_t)n, mono_ms());
+				judge_feed(j, buf, (size_t)n, clock_mono_ms());
 				continue;
 			}
 			if (n < 0 && (errno == EINTR || errno == EAGAIN))
@@ -245,15 +239,15 @@ static void watch_console(struct run *r, struct board *b, struct judge *j, struc
 					 "the board stopped (reset or powered off) while waiting "
 					 "for stage %s",
 					 current_stage(j)[0] ? current_stage(j) : "(none)");
-				judge_end(j, mono_ms(), VERDICT_FAIL, why);
+				judge_end(j, clock_mono_ms(), VERDICT_FAIL, why);
 				break;
 			}
-			judge_note(j, mono_ms(), "console closed: %s",
+			judge_note(j, clock_mono_ms(), "console closed: %s",
 				   n < 0 ? strerror(errno) : "end of stream");
-			lost_at = mono_ms();
+			lost_at = clock_mono_ms();
 			continue;
 		}
-		judge_tick(j, mono_ms());
+		judge_tick(j, clock_mono_ms());
 	}
 }
 
@@ -262,10 +256,10 @@ static void watch_console(struct run *r, struct board *b, struct judge *j, struc
 #define FAIL_TAIL_MS 2000
 static void keep_failure_tail(struct judge *j, int fd)
 {
-	long long end = mono_ms() + FAIL_TAIL_MS;
+	long long end = clock_mono_ms() + FAIL_TAIL_MS;
 	char buf[4096];
 
-	while (fd >= 0 && mono_ms() < end) {
+	while (fd >= 0 && clock_mono_ms() < end) {
 		struct pollfd p = {.fd = fd, .events = POLLIN};
 		ssize_t n;
 
@@ -274,7 +268,7 @@ static void keep_failure_tail(struct judge *j, int fd)
 		n = read(fd, buf, sizeof(buf));
 		if (n <= 0)
 			break;
-		judge_feed(j, buf, (size_t)n, mono_ms());
+		judge_feed(j, buf, (size_t)n, clock_mono_ms());
 	}
 }
 
@@ -317,19 +311,19 @@ static void *runner_main(void *arg)
 			ag->cfg.limits.log_bytes, err, sizeof(err));
 	j.log = log_sink;
 	j.arg = &sink;
-	j.t0_ms = mono_ms(); /* until power-on, times count from the claim */
+	j.t0_ms = clock_mono_ms(); /* until power-on, times count from the claim */
 	if (rc < 0) {
-		judge_end(&j, mono_ms(), VERDICT_INFRA, err);
+		judge_end(&j, clock_mono_ms(), VERDICT_INFRA, err);
 		goto finish;
 	}
-	judge_note(&j, mono_ms(), "attempt %lld on board %s (agent %s)", id, b->name,
+	judge_note(&j, clock_mono_ms(), "attempt %lld on board %s (agent %s)", id, b->name,
 		   ag->cfg.agent);
 	if (stage_artifacts(ag, b, r->attempt, &j, err, sizeof(err)) < 0 ||
 	    write_netboot(b, r->attempt, err, sizeof(err)) < 0) {
 		char why[600];
 
 		snprintf(why, sizeof(why), "staging: %s", err);
-		judge_end(&j, mono_ms(), VERDICT_INFRA, why);
+		judge_end(&j, clock_mono_ms(), VERDICT_INFRA, why);
 		goto finish;
 	}
 	if (!b->console->after_power_on &&
@@ -337,17 +331,17 @@ static void *runner_main(void *arg)
 		char why[600];
 
 		snprintf(why, sizeof(why), "console: %s", err);
-		judge_end(&j, mono_ms(), VERDICT_INFRA, why);
+		judge_end(&j, clock_mono_ms(), VERDICT_INFRA, why);
 		goto finish;
 	}
-	judge_start(&j, mono_ms());
-	judge_note(&j, mono_ms(), "power on (%s)", b->power->name);
+	judge_start(&j, clock_mono_ms());
+	judge_note(&j, clock_mono_ms(), "power on (%s)", b->power->name);
 	powered = 1;
 	if (b->power->on(b, err, sizeof(err)) < 0) {
 		char why[600];
 
 		snprintf(why, sizeof(why), "power on: %s", err);
-		judge_end(&j, mono_ms(), VERDICT_INFRA, why);
+		judge_end(&j, clock_mono_ms(), VERDICT_INFRA, why);
 		goto finish;
 	}
 	if (b->console->after_power_on &&
@@ -355,7 +349,7 @@ static void *runner_main(void *arg)
 		char why[600];
 
 		snprintf(why, sizeof(why), "console: %s", err);
-		judge_end(&j, mono_ms(), VERDICT_INFRA, why);
+		judge_end(&j, clock_mono_ms(), VERDICT_INFRA, why);
 		goto finish;
 	}
 	watch_console(r, b, &j, snd, &fd);
@@ -364,16 +358,16 @@ static void *runner_main(void *arg)
 finish:
 	if (powered) {
 		if (b->power->off(b, err, sizeof(err)) < 0) {
-			judge_note(&j, mono_ms(), "power off failed: %s", err);
+			judge_note(&j, clock_mono_ms(), "power off failed: %s", err);
 			log_warnx("board %s: power off: %s", b->name, err);
 		} else {
-			judge_note(&j, mono_ms(), "power off");
+			judge_note(&j, clock_mono_ms(), "power off");
 		}
 	}
 	if (fd >= 0)
 		b->console->close(b, fd);
 	if (sink.failed)
-		judge_end(&j, mono_ms(), VERDICT_INFRA, "the agent could not spool the log");
+		judge_end(&j, clock_mono_ms(), VERDICT_INFRA, "the agent could not spool the log");
 	result = judge_result(&j);
 	snprintf(r->verdict, sizeof(r->verdict), "%s", jstr(result, "verdict", "?"));
 	log_info("attempt %lld: %s: %s", id, r->verdict, jstr(result, "reason", ""));

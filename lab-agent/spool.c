@@ -10,26 +10,19 @@
 #include <unistd.h>
 
 #include "board.h"
+#include "fs.h"
 #include "json-util.h"
 #include "xmalloc.h"
 
+/* dir/name, whole or not at all, and on disk before the rename (the spool
+ * outlives a power cut). */
 static int write_file_atomic(const char *dir, const char *name, const char *data, size_t len)
 {
-	char *tmp = xasprintf("%s/.%s.tmp", dir, name), *dst = xasprintf("%s/%s", dir, name);
-	int fd, rc = 0;
+	char *dst = xasprintf("%s/%s", dir, name);
+	int rc = file_write_atomic(dst, data, len, 0644, FILE_SYNC);
 
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0 || write(fd, data, len) != (ssize_t)len || fsync(fd) < 0)
-		rc = -errno;
-	if (fd >= 0)
-		close(fd);
-	if (rc == 0 && rename(tmp, dst) < 0)
-		rc = -errno;
-	if (rc < 0)
-		unlink(tmp);
-	free(tmp);
 	free(dst);
-	return rc ? rc : 0;
+	return rc;
 }
 
 static json_t *read_json(const char *dir, const char *name)

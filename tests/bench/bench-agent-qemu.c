@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "../harness/harness.h"
+#include "fs.h"
 #include "hash.h"
 #include "json-util.h"
 #include "xmalloc.h"
