@@ -46,6 +46,20 @@ static int notify_check(struct vctx *ctx, const json_t *parent, const char *key,
 	return rc;
 }
 
+/* bisect.owners.AGENT: the reports of that agent's private boards. */
+static const struct vfield owner_fields[] = {
+    {.name = "notify",
+     .type = V_ARRAY,
+     .items = V_STRING,
+     .max = BISECT_NOTIFY_MAX,
+     .check = notify_check,
+     .help = "mail addresses the owner's reports go to"},
+    {.name = "mail_culprit_author",
+     .type = V_BOOL,
+     .help = "mail the culprit's author too (default false)"},
+    {.name = NULL},
+};
+
 const struct vfield bisect_conf_fields[] = {
     {.name = "notify",
      .type = V_ARRAY,
@@ -57,6 +71,11 @@ const struct vfield bisect_conf_fields[] = {
     {.name = "sendmail", .type = V_STRING, .min = 1, .max = 4000, .help = "sendmail program"},
     {.name = "webhook", .type = V_STRING, .min = 8, .max = 4000, .help = "URL POSTed the report"},
     {.name = "base_url", .type = V_STRING, .min = 1, .max = 1000, .help = "URL of the page"},
+    {.name = "owners",
+     .type = V_OBJECT,
+     .flags = V_EACH,
+     .fields = owner_fields,
+     .help = "per agent: where its private boards' reports go"},
     {.name = NULL},
 };
 
@@ -98,6 +117,8 @@ void bisect_conf_load(struct bisect_conf *c, const json_t *section)
 			c->webhook = xstrdup(s);
 		if ((s = jstr(section, "base_url", NULL)) != NULL)
 			c->base_url = xstrdup(s);
+		if (json_is_object(json_object_get(section, "owners")))
+			c->owners = json_deep_copy(json_object_get(section, "owners"));
 	}
 	if (!c->sendmail && access(DEFAULT_MAIL, X_OK) == 0)
 		c->sendmail = xstrdup(DEFAULT_MAIL);
@@ -114,21 +135,34 @@ void bisect_conf_release(struct bisect_conf *c)
 	free(c->sendmail);
 	free(c->webhook);
 	free(c->base_url);
+	json_decref(c->owners);
 	memset(c, 0, sizeof(*c));
 }
 
-static void bisect_conf_copy(struct bisect_conf *out, const struct bisect_conf *c)
+/* The conf one report goes by (the report thread's own copy): c itself for a
+ * bisection anyone may see; for one on owner's private board, owner's addresses
+ * only (none when c names no such owner), the culprit's author only when the
+ * owner asks for it, and no webhook. */
+static void report_conf(struct bisect_conf *out, const struct bisect_conf *c, const char *owner)
 {
+	const json_t *o = owner ? json_object_get(c->owners, owner) : NULL, *v;
 	size_t i;
 
 	memset(out, 0, sizeof(*out));
+	out->sendmail = c->sendmail ? xstrdup(c->sendmail) : NULL;
+	out->base_url = c->base_url ? xstrdup(c->base_url) : NULL;
+	if (owner) {
+		json_array_foreach (json_object_get(o, "notify"), i, v)
+			if (out->nnotify < BISECT_NOTIFY_MAX && address_ok(json_string_value(v)))
+				out->notify[out->nnotify++] = xstrdup(json_string_value(v));
+		out->mail_author = jbool(o, "mail_culprit_author", 0);
+		return;
+	}
 	for (i = 0; i < c->nnotify; i++)
 		out->notify[i] = xstrdup(c->notify[i]);
 	out->nnotify = c->nnotify;
 	out->mail_author = c->mail_author;
-	out->sendmail = c->sendmail ? xstrdup(c->sendmail) : NULL;
 	out->webhook = c->webhook ? xstrdup(c->webhook) : NULL;
-	out->base_url = c->base_url ? xstrdup(c->base_url) : NULL;
 }
 
 /* The plain-text report. */
@@ -273,7 +307,7 @@ static void *notify_main(void *arg)
 	return NULL;
 }
 
-int bisect_notify(const struct bisect_conf *conf, const json_t *twin)
+int bisect_notify(const struct bisect_conf *conf, const json_t *twin, const char *owner)
 {
 	pthread_attr_t attr;
 	pthread_t t;
@@ -284,12 +318,16 @@ int bisect_notify(const struct bisect_conf *conf, const json_t *twin)
 		return 0;
 	if (conf == NULL) /* no bisector_start(): a program without reports */
 		return 0;
-	if (!conf->webhook && (!conf->sendmail || (!conf->nnotify && !conf->mail_author)))
-		return 0;
 	/* sendmail and the webhook may take seconds: never with ctl.lock held. */
 	rp = xcalloc(1, sizeof(*rp));
+	report_conf(&rp->conf, conf, owner);
+	if (!rp->conf.webhook &&
+	    (!rp->conf.sendmail || (!rp->conf.nnotify && !rp->conf.mail_author))) {
+		bisect_conf_release(&rp->conf);
+		free(rp);
+		return 0;
+	}
 	rp->twin = json_deep_copy(twin);
-	bisect_conf_copy(&rp->conf, conf);
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	rc = pthread_create(&t, &attr, notify_main, rp);

@@ -12,6 +12,7 @@
 #include "ctl.h"
 #include "db-attempts.h"
 #include "db-boards.h"
+#include "roles.h"
 #include "db-flights.h"
 #include "db.h"
 #include "flights.h"
@@ -141,6 +142,7 @@ static const char *state_of(enum bisect_outcome o)
 static void finish(long long bid, enum bisect_outcome o, const char *culprit, const char *reason,
 		   long long remaining)
 {
+	char owner[AGENT_NAME_MAX + 1];
 	json_t *twin;
 
 	db_bisect_set_state(bid, state_of(o), bisect_outcome_name(o), reason, culprit, remaining,
@@ -148,7 +150,9 @@ static void finish(long long bid, enum bisect_outcome o, const char *culprit, co
 	log_info("bisection %lld: %s%s%.12s: %s", bid, bisect_outcome_name(o), culprit ? " " : "",
 		 culprit ? culprit : "", reason);
 	twin = twin_bisection(bid);
-	if (twin && bisect_notify(conf, twin) > 0)
+	if (twin &&
+	    bisect_notify(conf, twin,
+			  twin_bisection_owner(owner, sizeof(owner), twin) ? owner : NULL) > 0)
 		db_bisect_set_notified(bid);
 	json_decref(twin);
 }

@@ -36,6 +36,10 @@ struct bisect_conf {
 	char *sendmail;	 /* NULL: no mail */
 	char *webhook;	 /* NULL: none */
 	char *base_url;	 /* NULL: reports carry no link */
+	/* The `owners` mapping (NULL: none): agent name → {notify, mail_culprit_author}:
+	 * where the reports of bisections on that agent's private boards go, and only
+	 * there. */
+	json_t *owners;
 };
 
 /* Fills c from a section that bisect_conf_fields validated (NULL: none: the
@@ -59,8 +63,12 @@ int bisector_restart(long long id);
 
 /* Sends the report of a finished bisection (mail and/or webhook, as conf says;
  * conf NULL: none) from a thread of its own, which takes its own copies of
- * twin and conf; bisect-notify.c. Returns 1 when a report is on its way, 0 when
- * there is nothing to send, negative when it could not start. */
-int bisect_notify(const struct bisect_conf *conf, const json_t *twin);
+ * twin and conf; bisect-notify.c. owner: NULL for a bisection anyone may see;
+ * for one on a private board, its agent: the report is then mailed only to that
+ * owner's addresses (conf->owners; the culprit's author only when the owner's
+ * mail_culprit_author says so) and goes to no webhook. Returns 1 when a report
+ * is on its way, 0 when there is nothing to send, negative when it could not
+ * start. */
+int bisect_notify(const struct bisect_conf *conf, const json_t *twin, const char *owner);
 
 #endif

@@ -430,6 +430,29 @@ int twin_bisection_visible(const json_t *twin, const struct viewer *v)
 	return 1;
 }
 
+/* 1 with its agent in owner when board name exists and is private. */
+static int board_private_owner(char *owner, size_t n, const char *name)
+{
+	return name && *name && !twin_board_visible(name, NULL) &&
+	       db_board_owner(owner, n, name) == 0;
+}
+
+int twin_bisection_owner(char *owner, size_t n, const json_t *twin)
+{
+	const json_t *s, *r;
+	size_t i, j;
+
+	if (board_private_owner(owner, n, jstr(twin, "board", NULL)))
+		return 1;
+	json_array_foreach (json_object_get(twin, "steps"), i, s) {
+		json_array_foreach (json_object_get(s, "runs"), j, r) {
+			if (board_private_owner(owner, n, jstr(r, "board", NULL)))
+				return 1;
+		}
+	}
+	return 0;
+}
+
 void twin_bisections_filter(json_t *list, const struct viewer *v)
 {
 	json_t *a = json_object_get(list, "bisections");

@@ -11,6 +11,7 @@
 #define XENCI_TWINS_H
 
 #include <jansson.h>
+#include <stddef.h>
 
 struct viewer;
 
@@ -56,6 +57,10 @@ json_t *twin_bisections(int limit, long long before);
  * steps' runs'), else 0: a private board's bisection is its owner's and admins'.
  * twin is borrowed. */
 int twin_bisection_visible(const json_t *twin, const struct viewer *v);
+/* 1 with the agent into owner (size n) when twin is a bisection on a private
+ * board (its own, or a step's run's: the first such board's agent), 0 when anyone
+ * may see it. */
+int twin_bisection_owner(char *owner, size_t n, const json_t *twin);
 /* Drops from list (twin_bisections' reply, modified in place) the bisections v
  * may not see. */
 void twin_bisections_filter(json_t *list, const struct viewer *v);

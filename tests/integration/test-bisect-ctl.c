@@ -5,7 +5,9 @@
  * unbuildable commit is detected on both boards, re-run on the other board, bisected
  * to the right commit and confirmed (culprit 3 fails, parent 3 passes, revert on a
  * scratch ref passes); the report goes to a sendmail stand-in and a webhook; the
- * API twin, admin cancel and restart, and their refusals are checked. */
+ * API twin, admin cancel and restart, and their refusals are checked. Once the
+ * boards are private, a new regression's report is mailed to their owner's
+ * addresses only (bisect.owners), not to the list nor the culprit's author. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -139,6 +141,9 @@ static int setup(void **state)
 		 "  sendmail: %s\n"
 		 "  webhook: %s\n"
 		 "  base_url: http://ci.example.org\n"
+		 "  owners:\n"
+		 "    lab-a:\n"
+		 "      notify: [lab-a@partner.example]\n"
 		 "trees:\n"
 		 "  xen:\n"
 		 "    source: %s/xen\n"
@@ -609,12 +614,68 @@ static void test_private_boards(void **state)
 	buf_release(&page);
 }
 
+/* Issue 13 finding 6: the report of a bisection on private boards goes to the
+ * owner's configured addresses only: neither the list (ci@example.org) nor the
+ * culprit's author (priv@example.org), who may be outside the owner's
+ * organisation. */
+static void test_private_report(void **state)
+{
+	int builds = 0, tests = 0, i;
+	long long last = 0;
+	json_t *j = NULL, *b;
+	char want[64], mail[8192] = "";
+	size_t k;
+	FILE *f;
+
+	(void)state;
+	/* staging is repaired (passes), then the bug comes back from another author. */
+	sh("cd xen && git checkout -q staging && git rm -q bug && " GIT
+	   "commit -qm 'fix the bug' && git checkout -q master");
+	poke_branch("staging", "advanced");
+	lab_drain(&builds, &tests);
+	unlink(mailfile);
+	sh("cd xen && git checkout -q staging && echo x > bug && git add bug && "
+	   "git -c user.name=Priv -c user.email=priv@example.org commit -qm 'bring the bug back' "
+	   "&& git checkout -q master");
+	poke_branch("staging", "advanced");
+	lab_drain(&builds, &tests);
+	assert_int_equal(harness_call(&ctl, ctl.admin_token, "GET", "/api/v1/bisections", NULL, &j),
+			 200);
+	json_array_foreach (json_object_get(j, "bisections"), k, b) {
+		if (jint(b, "id", 0) > last)
+			last = jint(b, "id", 0);
+	}
+	json_decref(j);
+	assert_true(last > 2);
+	snprintf(want, sizeof(want), "bisection %lld:", last);
+	for (i = 0; i < 300; i++) {
+		mail[0] = '\0';
+		f = fopen(mailfile, "r");
+		if (f) {
+			mail[fread(mail, 1, sizeof(mail) - 1, f)] = '\0';
+			fclose(f);
+		}
+		if (strstr(mail, want))
+			break;
+		usleep(100 * 1000);
+	}
+	if (!strstr(mail, want))
+		fail_msg("no report of bisection %lld: %s", last, mail);
+	/* The headers: the owner is the one recipient. */
+	assert_non_null(strstr(mail, "\n\n"));
+	*strstr(mail, "\n\n") = '\0';
+	if (strncmp(mail, "To: lab-a@partner.example\n", 26) || strstr(mail, "priv@example.org") ||
+	    strstr(mail, "ci@example.org"))
+		fail_msg("the private bisection's report went elsewhere: %s", mail);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_check_section), cmocka_unit_test(test_regression_bisected),
-	    cmocka_unit_test(test_admin_actions), cmocka_unit_test(test_cli),
-	    cmocka_unit_test(test_board_problem), cmocka_unit_test(test_private_boards),
+	    cmocka_unit_test(test_check_section),  cmocka_unit_test(test_regression_bisected),
+	    cmocka_unit_test(test_admin_actions),  cmocka_unit_test(test_cli),
+	    cmocka_unit_test(test_board_problem),  cmocka_unit_test(test_private_boards),
+	    cmocka_unit_test(test_private_report),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
