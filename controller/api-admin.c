@@ -116,7 +116,7 @@ const struct vfield api_flight_fields[] = {
 int api_flight_create(struct req *r)
 {
 	struct flight_spec spec;
-	struct buf err = BUF_INIT(4096);
+	char err[256] = "";
 	/* The reply shows what its creator may see (a user: public boards only). */
 	struct viewer v = {r->auth.role == ROLE_ADMIN, NULL}, asker;
 	const char *kind, *prio;
@@ -142,13 +142,9 @@ int api_flight_create(struct req *r)
 		       : !strcmp(kind, "bisect") ? "bisect"
 						 : "submission";
 	spec.priority = priority_parse(prio);
-	rc = flight_create(&id, &spec, &err);
-	if (rc == -ENOENT) {
-		reply_error(r, 422, "unknown job", json_string(buf_cstr(&err)));
-		buf_release(&err);
-		return 0;
-	}
-	buf_release(&err);
+	rc = flight_create(&id, &spec, err, sizeof(err));
+	if (rc == -ENOENT)
+		return reply_error(r, 422, "unknown job", json_string(err));
 	if (rc < 0)
 		return rc;
 	return reply_json(r, 201, twin_flight(id, &v));

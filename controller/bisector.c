@@ -78,10 +78,10 @@ static int pick_board(char *out, const char *cls, const char *prefer, const char
 }
 
 /* Makes the flight of one run of `tested` (job only, on board) and records the
- * pending run. Returns 0, or negative with err. */
+ * pending run. Returns 0, or a negative errno with one message in err. */
 static int run_flight(long long bid, int restart, const json_t *bs, const char *purpose,
 		      const char *commit, int revert, const char *tested, const char *board,
-		      struct buf *err)
+		      char *err, size_t errlen)
 {
 	json_t *jobs = json_pack("[s]", jstr(bs, "job", "")), *atts = NULL;
 	struct flight_spec spec = {
@@ -97,7 +97,7 @@ static int run_flight(long long bid, int restart, const json_t *bs, const char *
 	long long fid = 0;
 	int rc;
 
-	rc = flight_create(&fid, &spec, err);
+	rc = flight_create(&fid, &spec, err, errlen);
 	json_decref(jobs);
 	if (rc < 0)
 		return rc;
@@ -111,7 +111,8 @@ static int run_flight(long long bid, int restart, const json_t *bs, const char *
 	}
 	atts = db_flight_test_attempts(fid);
 	if (!json_array_size(atts)) {
-		buf_printf(err, "job %s does not run on board %s", jstr(bs, "job", ""), board);
+		snprintf(err, errlen, "job %s does not run on board %s", jstr(bs, "job", ""),
+			 board);
 		json_decref(atts);
 		return -ENOENT;
 	}
@@ -183,7 +184,7 @@ static void advance(long long bid)
 	struct bisect_git_graph gg = {0};
 	struct bisect *b = NULL;
 	struct tree_conf *t;
-	struct buf err = BUF_INIT(1024);
+	char err[512] = "";
 	char msg[512], cls[65], board[65];
 	int restart, round;
 	size_t i;
@@ -269,10 +270,11 @@ static void advance(long long bid)
 			finish(bid, BISECT_INCONCLUSIVE, NULL, msg, res.remaining);
 			goto out;
 		}
-		buf_reset(&err);
+		err[0] = '\0';
 		if (run_flight(bid, restart, bs, bisect_purpose_name(step.purpose), commit,
-			       step.kind == BISECT_STEP_REVERT, tested, board, &err) < 0) {
-			snprintf(msg, sizeof(msg), "cannot make a flight: %s", buf_cstr(&err));
+			       step.kind == BISECT_STEP_REVERT, tested, board, err,
+			       sizeof(err)) < 0) {
+			snprintf(msg, sizeof(msg), "cannot make a flight: %s", err);
 			finish(bid, BISECT_INCONCLUSIVE, NULL, msg, res.remaining);
 		}
 		goto out;
@@ -283,7 +285,6 @@ out:
 	bisect_git_graph_release(&gg);
 	json_decref(runs);
 	json_decref(bs);
-	buf_release(&err);
 }
 
 /* A finished attempt of a flight that bisection runs wait for. */
@@ -335,7 +336,7 @@ static void detect(const struct attempt *a)
 	char cls[65], good[41], last[8], other[41], board[65];
 	long long good_attempt = 0, bid = 0, tree_id = 0;
 	const char *bad;
-	struct buf err = BUF_INIT(1024);
+	char err[512] = "";
 
 	if (!fb || db_bisect_board_class(cls, a->board) < 0)
 		goto out;
@@ -384,14 +385,13 @@ static void detect(const struct attempt *a)
 	 * a board problem from a hypervisor one; the same board when it is alone. */
 	spec = json_pack("{s:s, s:s}", "job", a->job, "tree", jstr(fb, "tree", ""));
 	if (others || pick_board(board, cls, NULL, a->board) < 0 ||
-	    run_flight(bid, 0, spec, "recheck", bad, 0, bad, board, &err) < 0) {
+	    run_flight(bid, 0, spec, "recheck", bad, 0, bad, board, err, sizeof(err)) < 0) {
 		if (!others)
-			log_warnx("bisection %lld: no re-run: %s", bid, buf_cstr(&err));
+			log_warnx("bisection %lld: no re-run: %s", bid, err);
 		advance(bid);
 	}
 	json_decref(spec);
 out:
-	buf_release(&err);
 	json_decref(fb);
 }
 
@@ -513,11 +513,13 @@ out:
 	return rc;
 }
 
-int bisector_start(const struct bisect_conf *c, struct buf *err)
+int bisector_start(const struct bisect_conf *c, char *err, size_t errlen)
 {
-	if (!registered && attempt_observe(bisector_observe, NULL) < 0) {
-		buf_puts(err, "bisect: too many attempt observers");
-		return -1;
+	int rc;
+
+	if (!registered && (rc = attempt_observe(bisector_observe, NULL)) < 0) {
+		snprintf(err, errlen, "bisect: too many attempt observers");
+		return rc;
 	}
 	registered = 1;
 	conf = c;

@@ -50,8 +50,9 @@ void bisect_conf_release(struct bisect_conf *c);
 
 /* Keeps conf (borrowed: it must outlive the bisector, as ctl.cfg.bisect does)
  * for the reports and registers the observer; main.c calls it once after
- * trees_start. Returns 0 or -1 with err. */
-int bisector_start(const struct bisect_conf *conf, struct buf *err);
+ * trees_start. Returns 0, or -ENOSPC (no observer slot left) with one message
+ * in err (errlen bytes). */
+int bisector_start(const struct bisect_conf *conf, char *err, size_t errlen);
 
 /* The observer of finished attempts (registered by bisector_start). */
 void bisector_observe(const struct attempt *a, enum attempt_state verdict, void *user);

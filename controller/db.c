@@ -39,7 +39,7 @@ static int name_cmp(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-int db_migrate(sqlite3 *db, const char *schema_dir, int *applied, struct buf *err)
+int db_migrate(sqlite3 *db, const char *schema_dir, int *applied, char *err, size_t errlen)
 {
 	DIR *d = NULL;
 	struct dirent *e;
@@ -47,7 +47,7 @@ int db_migrate(sqlite3 *db, const char *schema_dir, int *applied, struct buf *er
 	size_t n = 0, cap = 0, i;
 	sqlite3_stmt *has = NULL, *rec = NULL;
 	char *sql = NULL, *msg = NULL;
-	int rc = -1;
+	int rc = -EIO;
 
 	*applied = 0;
 	if (sqlite3_exec(
@@ -55,12 +55,13 @@ int db_migrate(sqlite3 *db, const char *schema_dir, int *applied, struct buf *er
 		"CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY,"
 		" name TEXT NOT NULL, applied INTEGER NOT NULL)",
 		NULL, NULL, &msg) != SQLITE_OK) {
-		buf_printf(err, "schema_migrations: %s", msg);
+		snprintf(err, errlen, "schema_migrations: %s", msg);
 		goto out;
 	}
 	d = opendir(schema_dir);
 	if (d == NULL) {
-		buf_printf(err, "%s: %s", schema_dir, strerror(errno));
+		rc = -errno;
+		snprintf(err, errlen, "%s: %s", schema_dir, strerror(errno));
 		goto out;
 	}
 	while ((e = readdir(d)) != NULL) {
@@ -81,7 +82,7 @@ int db_migrate(sqlite3 *db, const char *schema_dir, int *applied, struct buf *er
 			       NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(db, "INSERT INTO schema_migrations VALUES (?, ?, ?)", -1, &rec,
 			       NULL) != SQLITE_OK) {
-		buf_printf(err, "schema_migrations: %s", sqlite3_errmsg(db));
+		snprintf(err, errlen, "schema_migrations: %s", sqlite3_errmsg(db));
 		goto out;
 	}
 	for (i = 0; i < n; i++) {
@@ -96,12 +97,13 @@ int db_migrate(sqlite3 *db, const char *schema_dir, int *applied, struct buf *er
 		snprintf(path, sizeof(path), "%s/%s", schema_dir, names[i]);
 		free(sql);
 		if ((r = file_read(&sql, NULL, path, MIGRATION_MAX)) < 0) {
-			buf_printf(err, "%s: %s", path, strerror(-r));
+			rc = r;
+			snprintf(err, errlen, "%s: %s", path, strerror(-r));
 			goto out;
 		}
 		if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK ||
 		    sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-			buf_printf(err, "%s: %s", path, msg ? msg : sqlite3_errmsg(db));
+			snprintf(err, errlen, "%s: %s", path, msg ? msg : sqlite3_errmsg(db));
 			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 			goto out;
 		}
@@ -111,7 +113,7 @@ int db_migrate(sqlite3 *db, const char *schema_dir, int *applied, struct buf *er
 		sqlite3_bind_int64(rec, 3, now_ms());
 		if (sqlite3_step(rec) != SQLITE_DONE ||
 		    sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-			buf_printf(err, "%s: %s", path, sqlite3_errmsg(db));
+			snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(db));
 			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 			goto out;
 		}
@@ -151,12 +153,12 @@ static void db_log(void *cls, int code, const char *msg)
 	db_full(code);
 }
 
-int db_open(sqlite3 **out, const char *path, const char *schema_dir, struct buf *err)
+int db_open(sqlite3 **out, const char *path, const char *schema_dir, char *err, size_t errlen)
 {
 	sqlite3 *db = NULL;
 	const struct db_module *m;
 	char *msg = NULL;
-	int applied;
+	int applied, rc = -EIO;
 
 	*out = NULL;
 	snprintf(db_file, sizeof(db_file), "%s", path);
@@ -164,7 +166,7 @@ int db_open(sqlite3 **out, const char *path, const char *schema_dir, struct buf 
 	sqlite3_config(SQLITE_CONFIG_LOG, db_log, NULL);
 	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
 	    SQLITE_OK) {
-		buf_printf(err, "%s: %s", path, db ? sqlite3_errmsg(db) : "cannot open");
+		snprintf(err, errlen, "%s: %s", path, db ? sqlite3_errmsg(db) : "cannot open");
 		goto fail;
 	}
 	sqlite3_busy_timeout(db, 5000);
@@ -172,14 +174,16 @@ int db_open(sqlite3 **out, const char *path, const char *schema_dir, struct buf 
 			 "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON;"
 			 " PRAGMA synchronous=NORMAL;",
 			 NULL, NULL, &msg) != SQLITE_OK) {
-		buf_printf(err, "%s: %s", path, msg);
+		snprintf(err, errlen, "%s: %s", path, msg);
 		goto fail;
 	}
-	if (db_migrate(db, schema_dir, &applied, err) < 0)
+	rc = db_migrate(db, schema_dir, &applied, err, errlen);
+	if (rc < 0)
 		goto fail;
+	rc = -EIO;
 	for (m = db_modules; m->name; m++) {
 		if (m->prepare(db) < 0) {
-			buf_printf(err, "db-%s: %s", m->name, sqlite3_errmsg(db));
+			snprintf(err, errlen, "db-%s: %s", m->name, sqlite3_errmsg(db));
 			for (; m > db_modules; m--)
 				m[-1].finalize();
 			goto fail;
@@ -191,7 +195,7 @@ int db_open(sqlite3 **out, const char *path, const char *schema_dir, struct buf 
 fail:
 	sqlite3_free(msg);
 	sqlite3_close(db);
-	return -1;
+	return rc;
 }
 
 long long db_generation(void)

@@ -18,11 +18,13 @@
 #include "buf.h"
 
 /* Opens (creating) path, migrates it from schema_dir, prepares the modules'
- * statements. Returns 0, or -1 with a message in err. */
-int db_open(sqlite3 **out, const char *path, const char *schema_dir, struct buf *err);
+ * statements. Returns 0, or a negative errno with one message in err (errlen
+ * bytes): -EIO (SQLite), or what reading the migrations met (-ENOENT, ...). */
+int db_open(sqlite3 **out, const char *path, const char *schema_dir, char *err, size_t errlen);
 void db_close(sqlite3 *db);
-/* Applies the migrations not yet applied; *applied gets how many were. */
-int db_migrate(sqlite3 *db, const char *schema_dir, int *applied, struct buf *err);
+/* Applies the migrations not yet applied; *applied gets how many were. Returns
+ * 0, or a negative errno with one message in err, as db_open. */
+int db_migrate(sqlite3 *db, const char *schema_dir, int *applied, char *err, size_t errlen);
 
 /* Prepares n statements (persistent) into st; on error finalizes what it made. */
 int db_prepare(sqlite3 *db, sqlite3_stmt **st, const char *const *sql, size_t n);

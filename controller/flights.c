@@ -58,7 +58,7 @@ int job_matches_board(const json_t *job, const json_t *board)
 	return 1;
 }
 
-static json_t *select_jobs(const json_t *names, struct buf *err)
+static json_t *select_jobs(const json_t *names, char *err, size_t errlen)
 {
 	json_t *all = db_jobs_list(), *out, *j, *n;
 	size_t i, k;
@@ -75,7 +75,7 @@ static json_t *select_jobs(const json_t *names, struct buf *err)
 				found = 1;
 			}
 		if (!found) {
-			buf_printf(err, "unknown job \"%s\"", json_string_value(n));
+			snprintf(err, errlen, "unknown job \"%s\"", json_string_value(n));
 			json_decref(out);
 			json_decref(all);
 			return NULL;
@@ -85,7 +85,7 @@ static json_t *select_jobs(const json_t *names, struct buf *err)
 	return out;
 }
 
-int flight_create(long long *id, const struct flight_spec *spec, struct buf *err)
+int flight_create(long long *id, const struct flight_spec *spec, char *err, size_t errlen)
 {
 	json_t *jobs, *boards = NULL, *builds = json_object(), *offer = json_array();
 	json_t *j, *b, *v;
@@ -94,7 +94,7 @@ int flight_create(long long *id, const struct flight_spec *spec, struct buf *err
 	int rc = -EIO;
 
 	*id = 0;
-	jobs = select_jobs(spec->jobs, err);
+	jobs = select_jobs(spec->jobs, err, errlen);
 	if (jobs == NULL) {
 		rc = -ENOENT;
 		goto out;

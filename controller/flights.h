@@ -25,9 +25,10 @@ struct flight_spec {
 	const struct viewer *viewer;
 };
 
-/* Returns 0 and the flight id, -ENOENT (an unknown job: err names it) or -EIO.
- * Takes a transaction of its own, and offers the queued attempts after it. */
-int flight_create(long long *id, const struct flight_spec *spec, struct buf *err);
+/* Returns 0 and the flight id, -ENOENT (an unknown job: err, errlen bytes, names
+ * it) or -EIO. Takes a transaction of its own, and offers the queued attempts
+ * after it. */
+int flight_create(long long *id, const struct flight_spec *spec, char *err, size_t errlen);
 /* "gate" → PRIO_GATE, ...; -1 when unknown. */
 int priority_parse(const char *s);
 /* 1 when a board (as db_boards_all() gives it) meets job's requires. */

@@ -547,7 +547,7 @@ static void on_log(void *cls, const char *fmt, va_list ap)
 	http_limits_log_mhd(msg);
 }
 
-static int read_pem(char **out, const char *path, struct buf *err)
+static int read_pem(char **out, const char *path, char *err, size_t errlen)
 {
 	FILE *f = fopen(path, "r");
 	struct buf b = BUF_INIT(1 << 20);
@@ -556,24 +556,26 @@ static int read_pem(char **out, const char *path, struct buf *err)
 
 	*out = NULL;
 	if (f == NULL) {
-		buf_printf(err, "%s: %s", path, strerror(errno));
-		return -1;
+		int e = errno;
+
+		snprintf(err, errlen, "%s: %s", path, strerror(e));
+		return -e;
 	}
 	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
 		if (buf_append(&b, chunk, n) < 0)
 			break;
 	fclose(f);
 	if (b.len == 0) {
-		buf_printf(err, "%s: empty or too large", path);
+		snprintf(err, errlen, "%s: empty or too large", path);
 		buf_release(&b);
-		return -1;
+		return -EINVAL;
 	}
 	*out = buf_detach(&b, NULL);
 	return 0;
 }
 
 int http_start(struct http_server **out, const char *listen, const char *cert, const char *key,
-	       const struct http_limits *limits, struct buf *err)
+	       const struct http_limits *limits, char *err, size_t errlen)
 {
 	struct http_server *s = xcalloc(1, sizeof(*s));
 	struct sockaddr_in sin;
@@ -584,12 +586,13 @@ int http_start(struct http_server **out, const char *listen, const char *cert, c
 			 MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG | MHD_USE_TURBO;
 	long port;
 	char *end;
+	int rc = -EINVAL;
 
 	*out = NULL;
 	memset(&sin, 0, sizeof(sin));
 	sin.sin_family = AF_INET;
 	if (colon == NULL || (size_t)(colon - listen) >= sizeof(host)) {
-		buf_printf(err, "listen: \"%s\" is not ADDR:PORT", listen);
+		snprintf(err, errlen, "listen: \"%s\" is not ADDR:PORT", listen);
 		goto fail;
 	}
 	memcpy(host, listen, (size_t)(colon - listen));
@@ -597,12 +600,13 @@ int http_start(struct http_server **out, const char *listen, const char *cert, c
 	port = strtol(colon + 1, &end, 10);
 	if (*end || port < 0 || port > 65535 ||
 	    inet_pton(AF_INET, host[0] ? host : "0.0.0.0", &sin.sin_addr) != 1) {
-		buf_printf(err, "listen: \"%s\" is not IPv4-ADDR:PORT", listen);
+		snprintf(err, errlen, "listen: \"%s\" is not IPv4-ADDR:PORT", listen);
 		goto fail;
 	}
 	sin.sin_port = htons((uint16_t)port);
 	if (cert && key) {
-		if (read_pem(&s->cert, cert, err) < 0 || read_pem(&s->key, key, err) < 0)
+		if ((rc = read_pem(&s->cert, cert, err, errlen)) < 0 ||
+		    (rc = read_pem(&s->key, key, err, errlen)) < 0)
 			goto fail;
 		flags |= MHD_USE_TLS;
 	}
@@ -617,7 +621,8 @@ int http_start(struct http_server **out, const char *listen, const char *cert, c
 	    cert && key ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, s->cert,
 	    MHD_OPTION_HTTPS_MEM_KEY, s->key, MHD_OPTION_END);
 	if (s->mhd == NULL) {
-		buf_printf(err, "cannot listen on %s (in use, or TLS setup failed)", listen);
+		snprintf(err, errlen, "cannot listen on %s (in use, or TLS setup failed)", listen);
+		rc = -EADDRINUSE;
 		goto fail;
 	}
 	info = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_BIND_PORT);
@@ -628,7 +633,7 @@ fail:
 	free(s->cert);
 	free(s->key);
 	free(s);
-	return -1;
+	return rc;
 }
 
 int http_port(const struct http_server *s)

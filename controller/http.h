@@ -75,10 +75,12 @@ const struct route *http_route_find(struct req *r, int *path_known);
 
 struct http_limits;
 /* listen: "ADDR:PORT" (port 0 picks one). cert/key: PEM files, or NULL for HTTP.
- * limits: the connection policy (http-limits.h), copied. Returns 0, or -1 with
- * the reason in err. */
+ * limits: the connection policy (http-limits.h), copied. Returns 0, or a
+ * negative errno with one message in err (errlen bytes): -EINVAL (listen, or an
+ * empty PEM file), the errno of opening a PEM file, -EADDRINUSE (the daemon did
+ * not start: in use, or TLS setup failed). */
 int http_start(struct http_server **out, const char *listen, const char *cert, const char *key,
-	       const struct http_limits *limits, struct buf *err);
+	       const struct http_limits *limits, char *err, size_t errlen);
 /* The bound port. */
 int http_port(const struct http_server *s);
 /* Stops accepting, lets in-flight requests finish, and frees s. */

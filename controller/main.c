@@ -77,8 +77,7 @@ static int make_dir(const char *path)
 
 static int open_store(void)
 {
-	struct buf err = BUF_INIT(0);
-	char *path;
+	char err[512], *path;
 	int rc;
 
 	if (make_dir(ctl.cfg.data) < 0)
@@ -90,11 +89,10 @@ static int open_store(void)
 	    make_dir(ctl.tmp_dir) < 0)
 		return -1;
 	path = xasprintf("%s/xenci.db", ctl.cfg.data);
-	rc = db_open(&ctl.db, path, ctl.cfg.schema_dir, &err);
+	rc = db_open(&ctl.db, path, ctl.cfg.schema_dir, err, sizeof(err));
 	if (rc < 0)
-		log_warnx("%s", buf_cstr(&err));
+		log_warnx("%s", err);
 	free(path);
-	buf_release(&err);
 	return rc;
 }
 
@@ -192,7 +190,8 @@ static int serve(void)
 {
 	struct http_server *srv = NULL;
 	struct http_limits limits;
-	struct buf err = BUF_INIT(0);
+	struct buf err = BUF_INIT(0); /* the job files' problems, one a line */
+	char msg[512];
 	struct rlimit rl;
 	sigset_t sigs;
 	char *url_file, *tmp;
@@ -222,18 +221,18 @@ static int serve(void)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	http_limits_from_json(&limits, ctl.cfg.connections);
-	if (http_start(&srv, ctl.cfg.listen, ctl.cfg.tls_cert, ctl.cfg.tls_key, &limits, &err) <
-	    0) {
-		log_warnx("%s", buf_cstr(&err));
+	if (http_start(&srv, ctl.cfg.listen, ctl.cfg.tls_cert, ctl.cfg.tls_key, &limits, msg,
+		       sizeof(msg)) < 0) {
+		log_warnx("%s", msg);
 		goto out;
 	}
 	if (park_start(attempt_sweep_leases, 500) < 0) {
 		log_warnx("cannot start the timer thread");
 		goto out;
 	}
-	if (trees_start(ctl.cfg.trees, config_dir(), ctl.cfg.data, &err) < 0 ||
-	    bisector_start(ctl.cfg.bisect, &err) < 0) {
-		log_warnx("%s", buf_cstr(&err));
+	if (trees_start(ctl.cfg.trees, config_dir(), ctl.cfg.data, msg, sizeof(msg)) < 0 ||
+	    bisector_start(ctl.cfg.bisect, msg, sizeof(msg)) < 0) {
+		log_warnx("%s", msg);
 		goto out;
 	}
 	url_file = xasprintf("%s/controller.url", ctl.cfg.data);

@@ -45,7 +45,7 @@ int submission_create(json_t **reply, json_t **detail, const char *tree, const c
 	struct patch_series s;
 	struct apply_error e;
 	struct flight_spec spec;
-	struct buf ferr = BUF_INIT(1024);
+	char ferr[256] = "";
 	json_t *patches = NULL, *branch_jobs = NULL;
 	const struct branch_conf *bc;
 	char ref[64], out[GITREPO_HEX], base_commit[GITREPO_HEX], cur[GITREPO_HEX];
@@ -115,8 +115,8 @@ int submission_create(json_t **reply, json_t **detail, const char *tree, const c
 	spec.jobs = jobs;
 	spec.kind = "submission";
 	spec.priority = PRIO_SUBMISSION;
-	if (flight_create(&fid, &spec, &ferr) < 0) {
-		snprintf(err, errlen, "no flight: %s", buf_cstr(&ferr));
+	if (flight_create(&fid, &spec, ferr, sizeof(ferr)) < 0) {
+		snprintf(err, errlen, "no flight: %s", ferr);
 		gitrepo_delete_ref(t->repo, ref);
 		rc = -EIO;
 		goto out;
@@ -137,6 +137,5 @@ out:
 	json_decref(patches);
 	json_decref(branch_jobs);
 	patch_series_release(&s);
-	buf_release(&ferr);
 	return rc;
 }

@@ -98,7 +98,7 @@ static long long watch_changed(void *ctx, const struct watch_event *ev)
 {
 	const struct branch_conf *b = ev->branch;
 	struct flight_spec spec;
-	struct buf err = BUF_INIT(1024);
+	char err[256] = "";
 	json_t *jobs = NULL, *coalesced = NULL;
 	long long tree_id, bid, fid = 0;
 	char ref[GITREPO_MAX_REV + 16], describe[128] = "";
@@ -130,9 +130,9 @@ static long long watch_changed(void *ctx, const struct watch_event *ev)
 	spec.jobs = jobs;
 	spec.kind = "push";
 	spec.priority = b->gate_ref ? PRIO_GATE : PRIO_BACKGROUND;
-	if (flight_create(&fid, &spec, &err) < 0) {
+	if (flight_create(&fid, &spec, err, sizeof(err)) < 0) {
 		log_warnx("%s/%s: %s %.12s: no flight: %s", ev->tree->name, b->name,
-			  watch_change_name(ev->change), ev->now, buf_cstr(&err));
+			  watch_change_name(ev->change), ev->now, err);
 		fid = -EIO;
 		goto out;
 	}
@@ -151,7 +151,6 @@ static long long watch_changed(void *ctx, const struct watch_event *ev)
 out:
 	json_decref(jobs);
 	json_decref(coalesced);
-	buf_release(&err);
 	return fid;
 }
 
@@ -162,23 +161,26 @@ static const struct watch_ops ctl_watch_ops = {
     .unlock = watch_unlock,
 };
 
-int trees_start(struct trees_conf *t, const char *base_dir, const char *data_dir, struct buf *err)
+int trees_start(struct trees_conf *t, const char *base_dir, const char *data_dir, char *err,
+		size_t errlen)
 {
 	char msg[512];
+	int rc;
 
 	if (started)
 		return 0;
 	mbox_init();
 	gitrepo_global_init();
-	if (trees_conf_open(t, base_dir, data_dir, msg, sizeof(msg)) < 0) {
-		buf_printf(err, "trees: %s", msg);
-		return -1;
+	rc = trees_conf_open(t, base_dir, data_dir, msg, sizeof(msg));
+	if (rc < 0) {
+		snprintf(err, errlen, "trees: %s", msg);
+		return rc;
 	}
 	watcher_init(&watcher, t, &ctl_watch_ops, NULL);
-	if (gate_start(t) < 0 || watcher_start(&watcher) < 0) {
-		buf_puts(err, "trees: cannot start the watcher");
+	if ((rc = gate_start(t)) < 0 || (rc = watcher_start(&watcher)) < 0) {
+		snprintf(err, errlen, "trees: cannot start the watcher");
 		watcher_release(&watcher);
-		return -1;
+		return rc;
 	}
 	trees = t;
 	started = 1;

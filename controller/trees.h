@@ -16,10 +16,11 @@
 /* Opens each tree of trees (the parsed `trees` section, ctl.cfg.trees: borrowed,
  * it must outlive the watcher; its repositories stay open in it) with paths
  * relative to base_dir and URL mirrors under data_dir, registers the gate
- * observer and starts the watcher thread. Called without ctl.lock. Returns 0
- * or -1 with err. */
-int trees_start(struct trees_conf *trees, const char *base_dir, const char *data_dir,
-		struct buf *err);
+ * observer and starts the watcher thread. Called without ctl.lock. Returns 0,
+ * or a negative errno with one message in err (errlen bytes): that of opening a
+ * tree, -ENOSPC (no observer slot left), or the thread's. */
+int trees_start(struct trees_conf *trees, const char *base_dir, const char *data_dir, char *err,
+		size_t errlen);
 /* Stops the watcher thread; the trees stay the configuration's. */
 void trees_stop(void);
 
