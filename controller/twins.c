@@ -114,6 +114,35 @@ static json_t *newest_attempts(json_t *tests)
 	return out;
 }
 
+/* The gate decisions' reasons as v may read them: a reason that names a board of
+ * its flight that v may not see (the board, its attempt, the lab's words) says
+ * only that a gating job did not pass on a private board. */
+static void gate_reasons_for(json_t *decisions, const struct viewer *v)
+{
+	json_t *d, *tests, *a;
+	size_t i, k;
+
+	json_array_foreach (decisions, i, d) {
+		const char *reason = jstr(d, "reason", NULL);
+
+		if (reason == NULL)
+			continue;
+		tests = db_flight_test_attempts(jint(d, "flight", 0));
+		json_array_foreach (tests, k, a) {
+			const char *board = jstr(a, "board", "");
+
+			if (*board && strstr(reason, board) && !twin_board_visible(board, v)) {
+				json_object_set_new(d, "reason",
+						    json_sprintf("%s: a gating job did not pass on "
+								 "a private board",
+								 jstr(d, "action", "held")));
+				break;
+			}
+		}
+		json_decref(tests);
+	}
+}
+
 json_t *twin_branch(const char *tree, const char *branch, int limit, int by_class,
 		    const struct viewer *v)
 {
@@ -145,7 +174,8 @@ json_t *twin_branch(const char *tree, const char *branch, int limit, int by_clas
 			const char *st = jstr(a, "state", "queued");
 			json_t *cell = json_object_get(cells, col);
 
-			if (!strcmp(jstr(a, "visibility", "public"), "private") && !(v && v->admin))
+			if (!strcmp(jstr(a, "visibility", "public"), "private") &&
+			    !twin_board_visible(jstr(a, "board", ""), v))
 				continue;
 			json_object_set_new(cols, col, json_true());
 			if (cell == NULL) {
@@ -216,9 +246,11 @@ json_t *twin_branch(const char *tree, const char *branch, int limit, int by_clas
 			json_object_set_new(out, "head", json_string(head));
 	}
 	if (b->gate_ref) {
-		json_t *dec = db_gate_decisions(bid, 10), *last = json_array_get(dec, 0);
+		json_t *dec = db_gate_decisions(bid, 10), *last;
 		char gh[GITREPO_HEX] = "";
 
+		gate_reasons_for(dec, v);
+		last = json_array_get(dec, 0);
 		gitrepo_ref_head(t->repo, b->gate_ref, gh);
 		json_object_set_new(
 		    out, "gate",

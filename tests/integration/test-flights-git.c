@@ -510,6 +510,52 @@ static void test_submission(void **state)
 	buf_release(&mbox);
 }
 
+/* Issue 13 finding 7: once qx is private, the gate's reasons read by anyone but
+ * admins and its agent name neither the board nor its attempt (the held
+ * decision said "gating job boot: fail on qx (attempt N)"); the page alike. */
+static void test_private_gate_reason(void **state)
+{
+	const char *toks[] = {NULL, user_tok, agent_tok, ctl.admin_token};
+	struct buf page = BUF_INIT(HTTP_REPLY_MAX);
+	json_t *j = NULL, *d;
+	size_t w, i;
+
+	(void)state;
+	assert_int_equal(
+	    harness_call(&ctl, agent_tok, "PUT", "/api/v1/agents/lab-a/boards",
+			 "{\"protocol\": 1, \"builder\": null, \"boards\": [{\"name\": \"qx\","
+			 " \"arch\": \"x86_64\", \"class\": \"q35\", \"tags\": [\"qemu\"],"
+			 " \"visibility\": \"private\"}]}",
+			 NULL),
+	    200);
+	for (w = 0; w < 4; w++) {
+		int sees = w >= 2;
+		const char *reason;
+
+		assert_int_equal(harness_call(&ctl, toks[w], "GET",
+					      "/api/v1/branches/staging?limit=5", NULL, &j),
+				 200);
+		reason = jstr(json_object_get(j, "gate"), "reason", "");
+		assert_string_equal(jstr(json_object_get(j, "gate"), "state", ""), "held");
+		if ((strstr(reason, "fail on qx (attempt") != NULL) != sees)
+			fail_msg("token %zu: the gate's reason: %s", w, reason);
+		json_array_foreach (json_object_get(json_object_get(j, "gate"), "decisions"), i,
+				    d) {
+			if (!sees && strstr(jstr(d, "reason", ""), "qx"))
+				fail_msg("token %zu: a decision names qx: %s", w,
+					 jstr(d, "reason", ""));
+		}
+		json_decref(j);
+		assert_int_equal(harness_call_bytes(&ctl, toks[w], "GET", "/branches/staging", NULL,
+						    NULL, 0, NULL, &page),
+				 200);
+		if (!sees && strstr(buf_cstr(&page), "qx"))
+			fail_msg("token %zu: the branch page names qx", w);
+		buf_reset(&page);
+	}
+	buf_release(&page);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -517,6 +563,7 @@ int main(void)
 	    cmocka_unit_test(test_coalesce_and_gate),
 	    cmocka_unit_test(test_submission),
 	    cmocka_unit_test(test_url_tree),
+	    cmocka_unit_test(test_private_gate_reason),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
