@@ -135,11 +135,15 @@ out:
 
 static char db_file[4096]; /* the open database's path, for db_full */
 
-/* Notes a full disk (ctl_store_failed) when code says SQLITE_FULL; returns code. */
+/* Notes a full disk (ctl_store_failed) when code says SQLITE_FULL, or an I/O
+ * error whose system errno is ENOSPC or EDQUOT (growing the WAL index, say);
+ * returns code. */
 static int db_full(int code)
 {
 	if ((code & 0xff) == SQLITE_FULL)
 		ctl_store_failed(ENOSPC, db_file);
+	else if ((code & 0xff) == SQLITE_IOERR && tx_db)
+		ctl_store_failed(sqlite3_system_errno(tx_db), db_file);
 	return code;
 }
 
