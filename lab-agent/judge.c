@@ -98,7 +98,7 @@ int judge_init(struct judge *j, const json_t *job, size_t line_max, long long lo
 	memset(j, 0, sizeof(*j));
 	j->line_max = line_max ? line_max : 4096;
 	j->log_max = log_max > 2 * JUDGE_LOG_RESERVE ? log_max : 2 * JUDGE_LOG_RESERVE;
-	buf_init(&j->line, j->line_max);
+	vt_init(&j->row, j->line_max);
 	j->testcases = json_array();
 	j->timeout_ms = jint(job, "timeout", 0) * 1000;
 	if (rules_compile(j->stages, &j->nstages, json_object_get(job, "stages"), "stages", 1, err,
@@ -139,7 +139,7 @@ void judge_release(struct judge *j)
 	rules_free(j->failures, j->nfailures);
 	rules_free(j->infra, j->ninfra);
 	j->nstages = j->nfailures = j->ninfra = 0;
-	buf_release(&j->line);
+	vt_release(&j->row);
 	json_decref(j->testcases);
 	j->testcases = NULL;
 	json_decref(j->expected);
@@ -473,7 +473,7 @@ static void line_match(struct judge *j, long long now_ms, const char *s, size_t 
 	}
 }
 
-/* A whole console line is in j->line: match it. */
+/* A console line ended: match its row. */
 static void line_complete(struct judge *j, long long now_ms)
 {
 	char *s;
@@ -482,7 +482,8 @@ static void line_complete(struct judge *j, long long now_ms)
 	if (j->verdict != VERDICT_NONE)
 		return;
 	/* what a terminal shows on this row (lib/vt.h): valid UTF-8, no escapes */
-	s = vt_line_render(j->line.data ? j->line.data : "", j->line.len, &n);
+	vt_line_end(&j->row);
+	s = vt_row(&j->row, &n);
 	line_match(j, now_ms, s, n);
 	free(s);
 }
@@ -493,7 +494,7 @@ static void line_end(struct judge *j, long long now_ms)
 	if (j->in_line) {
 		log_out(j, "\n", 1);
 		j->in_line = 0;
-	} else if (!j->log_cut && j->line.len == 0 && j->line_dropped == 0) {
+	} else if (!j->log_cut && j->line_len == 0 && j->line_dropped == 0) {
 		/* an empty line: still a line of the console */
 		log_prefix(j, now_ms, '|');
 		log_out(j, "\n", 1);
@@ -503,7 +504,8 @@ static void line_end(struct judge *j, long long now_ms)
 			   "log cut: console line longer than %zu bytes, %zu bytes dropped",
 			   j->line_max, j->line_dropped);
 	line_complete(j, now_ms);
-	buf_reset(&j->line);
+	vt_newline(&j->row);
+	j->line_len = 0;
 	j->line_dropped = 0;
 }
 
@@ -524,13 +526,16 @@ void judge_feed(struct judge *j, const void *p, size_t n, long long now_ms)
 		nl = memchr(s + i, '\n', n - i);
 		run = nl ? (size_t)(nl - (s + i)) : n - i;
 		/* the line buffer (for matching) and the log take at most line_max bytes */
-		take = j->line_max - j->line.len;
+		take = j->line_max - j->line_len;
 		if (take > run)
 			take = run;
 		if (take < run)
 			j->line_dropped += run - take;
+		/* the row takes every byte: a line redrawn after "\r" stays within its
+		 * columns, and what a terminal ends up showing is what is matched */
+		vt_feed(&j->row, s + i, run);
 		if (take) {
-			buf_append(&j->line, s + i, take);
+			j->line_len += take;
 			if (!j->log_cut &&
 			    j->log_len + (long long)take + 64 > j->log_max - JUDGE_LOG_RESERVE) {
 				j->log_cut = 1;

@@ -20,6 +20,7 @@
 #include "buf.h"
 #include "pattern.h"
 #include "tap.h"
+#include "vt.h"
 
 enum verdict {
 	VERDICT_NONE = 0, /* still running */
@@ -63,7 +64,8 @@ struct judge {
 	int started;
 	long long t0_ms, stage_t0_ms;
 	size_t cur;	 /* index of the stage being waited for */
-	struct buf line; /* the current console line, as matched (bounded by line_max) */
+	size_t line_len; /* bytes of the current console line in the log (<= line_max) */
+	struct vt row;	 /* the current line as a terminal shows it (line_max columns) */
 	size_t line_dropped;
 	int in_line;	/* a "T | " prefix was written and no line end yet */
 	int pending_cr; /* a "\r" held back: it may be half of a "\r\n" */

@@ -5,8 +5,10 @@
  * bare "\r". What a pattern or a TAP reader must see is the line a terminal would
  * show, not these bytes.
  *
- * vt_line_render() takes one console line (the bytes between two "\n", which may
- * have come in many reads) and returns the text a terminal would show on that row:
+ * A struct vt is one terminal row, fed the console's bytes as they come (a
+ * sequence or a UTF-8 character split over two reads is whole again); at each
+ * "\n" the caller takes the row (vt_line_end, vt_row) and starts a new one
+ * (vt_newline). vt_line_render() does the same for one line held whole.
  *  - ECMA-48 control sequences are removed whole: CSI (ESC [ … final byte
  *    0x40–0x7E), OSC (ESC ] … ended by BEL or ST), DCS (ESC P), SOS (ESC X),
  *    PM (ESC ^), APC (ESC _) … ended by ST (ESC \), and ESC with intermediates
@@ -18,11 +20,13 @@
  *    CSI C, D and G act on the row. Other C0 controls (NUL, BEL, …) show nothing;
  *    a tab is kept.
  *  - Bytes that are not valid UTF-8 become U+FFFD, one per byte: they never
- *    swallow the bytes after them, and the result is always valid UTF-8.
- *  - Bounds: a control sequence that has not ended after VT_SEQ_MAX bytes is
- *    dropped and the bytes after it are shown; a sequence still open at the end
- *    of the line ends there (a line end ends every sequence, so a stray ESC or an
- *    unterminated OSC can hide at most the rest of its own line).
+ *    swallow the bytes after them, and the row is always valid UTF-8.
+ *  - Bounds: the row has `columns` columns (text past the last is dropped and
+ *    counted, a progress line redrawn after "\r" stays within them however many
+ *    bytes it took); a control sequence that has not ended after VT_SEQ_MAX
+ *    bytes is dropped and the bytes after it are shown; a line end ends every
+ *    sequence, so a stray ESC or an unterminated OSC hides at most the rest of
+ *    its own line.
  * Differences from a terminal, on purpose: a newline inside an OSC or DCS string
  * ends it; CAN and SUB abort a sequence as in DEC's parser; wide characters count
  * as one column. */
@@ -30,12 +34,37 @@
 #define XENCI_VT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define VT_SEQ_MAX 1024 /* bytes of one unfinished control sequence before it is dropped */
 
-/* Renders in[0..n) (no "\n" in it; any other bytes) as described above. Returns a
- * new NUL-terminated UTF-8 string of at most 4 * n bytes, which the caller frees,
- * and its length in *outlen. Dies only when memory runs out (xmalloc). */
+struct vt {
+	uint32_t *cells; /* the row, one code point per column */
+	size_t len, cursor, max;
+	size_t dropped;	       /* code points that fell past the last column */
+	int state, osc;	       /* the sequence being read */
+	size_t seq_len;	       /* its bytes so far */
+	unsigned char par[32]; /* a CSI's parameter bytes (more are ignored) */
+	size_t npar;
+	unsigned char pend[4]; /* the start of a UTF-8 character cut by a read */
+	size_t npend;
+};
+
+/* A row of `columns` columns (the caller's line bound). Dies only when memory
+ * runs out (xmalloc); vt_release() frees it (NULL accepted). */
+void vt_init(struct vt *v, size_t columns);
+void vt_release(struct vt *v);
+/* Console bytes of the current line, any size, no "\n" among them. */
+void vt_feed(struct vt *v, const void *p, size_t n);
+/* The line ends: a UTF-8 character it cut shows as U+FFFD per byte. */
+void vt_line_end(struct vt *v);
+/* The row as a new NUL-terminated UTF-8 string (the caller frees it) of at most
+ * 4 bytes per column, its length in *outlen. */
+char *vt_row(const struct vt *v, size_t *outlen);
+/* Starts the next line: an empty row, no sequence open. */
+void vt_newline(struct vt *v);
+
+/* One whole line in[0..n) (no "\n" in it): its row (n columns), as vt_row(). */
 char *vt_line_render(const char *in, size_t n, size_t *outlen);
 
 #endif

@@ -438,17 +438,23 @@ static void test_console_rows(void **state)
 	feed(f, "iPXE\nXen version 4\nXENCI-DOM0-UP\n", 2000);
 	feed(f, "running 1/2 ...\r\x1b[Kok 1 - boots\r\n", 2100);
 	feed(f, "pending\rok 2 - net\n", 2200);
+	/* a progress line far longer than line_max (4096), then the result */
+	for (int k = 0; k < 2000; k++)
+		feed(f, "\rloading module 1234 of 5678", 2210);
+	feed(f, "\r\x1b[2Kok 3 - modules\n", 2220);
 	feed(f, "junk \xe2\x82\n\xf0\xff\n", 2250);
 	feed(f, "not ok 3 - \xff\xfename\n", 2300);
 	feed(f, "half \x1b]0;title never ended\nnot ok 4 - after\n", 2400);
 	feed(f, "XENCI-TESTS-DONE\n", 2500);
 	assert_int_equal(f->j.verdict, VERDICT_FAIL);
-	assert_int_equal(f->j.tc_pass, 2);
+	assert_int_equal(f->j.tc_pass, 3);
 	assert_int_equal(f->j.tc_fail, 2);
 	res = judge_result(&f->j);
 	assert_string_equal(jstr(json_array_get(json_object_get(res, "testcases"), 0), "name", ""),
 			    "boots");
 	assert_string_equal(jstr(json_array_get(json_object_get(res, "testcases"), 2), "name", ""),
+			    "modules");
+	assert_string_equal(jstr(json_array_get(json_object_get(res, "testcases"), 3), "name", ""),
 			    "\xef\xbf\xbd\xef\xbf\xbdname");
 	json_decref(res);
 	fx_free(f);

@@ -20,6 +20,22 @@ static void check(const char *in, size_t n, const char *want)
 	assert_int_equal(len, strlen(want));
 	assert_true(len <= 4 * n);
 	free(out);
+	/* the same bytes one read each: sequences and characters split over reads
+	 * are whole again */
+	{
+		struct vt v;
+		size_t i;
+
+		vt_init(&v, n);
+		for (i = 0; i < n; i++)
+			vt_feed(&v, in + i, 1);
+		vt_line_end(&v);
+		out = vt_row(&v, &len);
+		if (strcmp(out, want) != 0)
+			fail_msg("byte by byte: rendered \"%s\", want \"%s\"", out, want);
+		free(out);
+		vt_release(&v);
+	}
 }
 
 #define CHECK(in, want) check(in, sizeof(in) - 1, want)
@@ -123,13 +139,46 @@ static void test_bounds(void **state)
 	free(in);
 }
 
+/* A row keeps its columns: a progress line redrawn many times after "\r" is
+ * what the terminal ends with, however many bytes it took; text past the last
+ * column is dropped and counted; a new line starts empty with no sequence open. */
+static void test_row_stream(void **state)
+{
+	struct vt v;
+	char *out;
+	size_t len, i;
+
+	(void)state;
+	vt_init(&v, 16);
+	for (i = 0; i < 10000; i++)
+		vt_feed(&v, "\rprogress 42%\x1b[K", 17);
+	vt_feed(&v, "\rok 1 - done\x1b[K", 16);
+	vt_line_end(&v);
+	out = vt_row(&v, &len);
+	assert_string_equal(out, "ok 1 - done");
+	free(out);
+	vt_newline(&v);
+	vt_feed(&v, "0123456789abcdefXYZ\x1b]0;open", 29);
+	vt_line_end(&v);
+	out = vt_row(&v, &len);
+	assert_string_equal(out, "0123456789abcdef");
+	assert_int_equal(v.dropped, 3);
+	free(out);
+	vt_newline(&v);
+	vt_feed(&v, "next \xe2\x82", 7); /* a character the line end cuts */
+	vt_line_end(&v);
+	out = vt_row(&v, &len);
+	assert_string_equal(out, "next \xef\xbf\xbd\xef\xbf\xbd");
+	free(out);
+	vt_release(&v);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_sequences),
-	    cmocka_unit_test(test_carriage_return),
-	    cmocka_unit_test(test_invalid_utf8),
-	    cmocka_unit_test(test_bounds),
+	    cmocka_unit_test(test_sequences),	 cmocka_unit_test(test_carriage_return),
+	    cmocka_unit_test(test_invalid_utf8), cmocka_unit_test(test_bounds),
+	    cmocka_unit_test(test_row_stream),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
