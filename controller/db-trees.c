@@ -1,5 +1,6 @@
 #include "db-trees.h"
 
+#include <errno.h>
 #include <string.h>
 
 #include "ctl.h"
@@ -101,12 +102,12 @@ static json_t *ids_of(sqlite3_stmt *s)
 int db_branch_id(long long *id, long long tree_id, const char *name, char *head)
 {
 	sqlite3_stmt *s = db_use(st[Q_BRANCH_INS]);
-	int rc = -1;
+	int rc = -EIO;
 
 	sqlite3_bind_int64(s, 1, tree_id);
 	db_bind_text(s, 2, name);
 	if (db_step_done(s) < 0)
-		return -1;
+		return -EIO;
 	s = db_use(st[Q_BRANCH_GET]);
 	sqlite3_bind_int64(s, 1, tree_id);
 	db_bind_text(s, 2, name);

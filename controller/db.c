@@ -228,7 +228,7 @@ int db_prepare(sqlite3 *db, sqlite3_stmt **st, const char *const *sql, size_t n)
 		if (sqlite3_prepare_v3(db, sql[i], -1, SQLITE_PREPARE_PERSISTENT, &st[i], NULL) !=
 		    SQLITE_OK) {
 			db_finalize(st, i);
-			return -1;
+			return -EIO;
 		}
 	}
 	return 0;
@@ -255,7 +255,7 @@ int db_begin(void)
 {
 	int rc = db_full(sqlite3_exec(tx_db, "BEGIN IMMEDIATE", NULL, NULL, NULL));
 
-	return rc == SQLITE_OK ? 0 : -1;
+	return rc == SQLITE_OK ? 0 : -EIO;
 }
 
 int db_commit(void)
@@ -263,7 +263,7 @@ int db_commit(void)
 	if (db_full(sqlite3_exec(tx_db, "COMMIT", NULL, NULL, NULL)) == SQLITE_OK)
 		return 0;
 	db_rollback();
-	return -1;
+	return -EIO;
 }
 
 void db_rollback(void)
@@ -277,7 +277,7 @@ int db_step_done(sqlite3_stmt *st)
 	int rc = db_full(sqlite3_step(st));
 
 	sqlite3_reset(st);
-	return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : -1;
+	return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : -EIO;
 }
 
 void db_bind_text(sqlite3_stmt *st, int i, const char *s)

@@ -26,7 +26,8 @@ void db_close(sqlite3 *db);
  * 0, or a negative errno with one message in err, as db_open. */
 int db_migrate(sqlite3 *db, const char *schema_dir, int *applied, char *err, size_t errlen);
 
-/* Prepares n statements (persistent) into st; on error finalizes what it made. */
+/* Prepares n statements (persistent) into st: 0, or -EIO after finalizing what
+ * it made. */
 int db_prepare(sqlite3 *db, sqlite3_stmt **st, const char *const *sql, size_t n);
 void db_finalize(sqlite3_stmt **st, size_t n);
 /* Resets st and clears its bindings: every use of a prepared statement starts here. */
@@ -37,11 +38,13 @@ sqlite3_stmt *db_use(sqlite3_stmt *st);
  * when no store is open. ctl.lock held. */
 long long db_generation(void);
 
+/* A transaction on ctl.db: 0, or -EIO (db_commit then rolls back). A full disk
+ * is noted (ctl_store_failed) first. */
 int db_begin(void);
 int db_commit(void);
 void db_rollback(void);
 
-/* Runs a statement that returns no rows; 0 or -1. */
+/* Runs a statement that returns no rows; 0 or -EIO. */
 int db_step_done(sqlite3_stmt *st);
 
 /* Binds text or NULL. */

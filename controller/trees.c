@@ -45,7 +45,7 @@ static int watch_last_head(void *ctx, const char *tree, const char *branch, char
 	(void)ctx;
 	hex[0] = '\0';
 	if (db_tree_id(&tree_id, tree) < 0 || db_branch_id(&bid, tree_id, branch, hex) < 0)
-		return -1;
+		return -EIO;
 	return 0;
 }
 
