@@ -53,7 +53,11 @@ static int check_mac(struct vctx *ctx, const json_t *parent, const char *key, co
 static const struct vfield pxe_fields[] = {
     {.name = "backend", .type = V_STRING, .flags = V_REQUIRED},
     {.name = "tftp_dir", .type = V_STRING, .min = 1, .check = netboot_check_tftp_dir},
-    {.name = "template", .type = V_STRING, .min = 1, .help = "default: built in"},
+    {.name = "template",
+     .type = V_STRING,
+     .min = 1,
+     .check = netboot_check_template,
+     .help = "default: built in"},
     {.name = "mac",
      .type = V_STRING,
      .flags = V_REQUIRED,

@@ -30,7 +30,11 @@ static int check_addr(struct vctx *ctx, const json_t *parent, const char *key, c
 static const struct vfield uboot_fields[] = {
     {.name = "backend", .type = V_STRING, .flags = V_REQUIRED},
     {.name = "tftp_dir", .type = V_STRING, .min = 1, .check = netboot_check_tftp_dir},
-    {.name = "template", .type = V_STRING, .min = 1, .help = "default: built in"},
+    {.name = "template",
+     .type = V_STRING,
+     .min = 1,
+     .check = netboot_check_template,
+     .help = "default: built in"},
     {.name = "xen_addr", .type = V_STRING, .check = check_addr, .help = "default 0x40400000"},
     {.name = "kernel_addr", .type = V_STRING, .check = check_addr, .help = "default 0x41000000"},
     {.name = "initrd_addr", .type = V_STRING, .check = check_addr, .help = "default 0x44000000"},

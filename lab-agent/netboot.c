@@ -138,6 +138,57 @@ int netboot_write_file(const char *dir, const char *name, const void *data, size
 	return rc < 0 ? -1 : 0;
 }
 
+int netboot_check_template(struct vctx *ctx, const json_t *parent, const char *key, const json_t *v,
+			   const char *path)
+{
+	static const char *const args[] = {"${xenci_xen_args}", "${xenci_dom0_args}", NULL};
+	const struct check_env *env = ctx->user;
+	const char *backend = jstr(parent, "backend", "");
+	char *file = path_resolve(env ? env->base_dir : NULL, json_string_value(v)), *text = NULL;
+	struct buf data = BUF_INIT(1024 * 1024);
+	char chunk[4096];
+	size_t n;
+	FILE *f = fopen(file, "r");
+	int rc = 0;
+
+	if (f == NULL) {
+		vctx_error(ctx, parent, key, 0, path, "template %s: %s", file, strerror(errno));
+		free(file);
+		return -1;
+	}
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0 && buf_append(&data, chunk, n) == 0)
+		;
+	fclose(f);
+	text = data.data;
+	if (text && (!strcmp(backend, "uboot") || !strcmp(backend, "grub"))) {
+		for (size_t i = 0; args[i] && rc == 0; i++) {
+			for (const char *p = strstr(text, args[i]); p; p = strstr(p + 1, args[i])) {
+				const char *after = p + strlen(args[i]), *bol = p;
+				int line = 1;
+
+				if (p == text || (p[-1] != '"' && p[-1] != '\'') ||
+				    (*after != '"' && *after != '\''))
+					continue;
+				for (const char *q = text; q < p; q++)
+					line += *q == '\n';
+				while (bol > text && bol[-1] != '\n')
+					bol--;
+				vctx_error(
+				    ctx, parent, key, 0, path,
+				    "%s:%d:%d: %s is quoted: the agent writes it as quoted words "
+				    "already (docs/boards.md, Boot arguments in boot scripts); "
+				    "drop the quotes around it",
+				    file, line, (int)(p - bol) + 1, args[i]);
+				rc = -1;
+				break;
+			}
+		}
+	}
+	buf_release(&data);
+	free(file);
+	return rc;
+}
+
 /* The common check of netboot.tftp_dir: a writable folder, or one that can be
  * made (its nearest existing parent is writable). --check leaves nothing behind. */
 int netboot_check_tftp_dir(struct vctx *ctx, const json_t *parent, const char *key, const json_t *v,

@@ -72,6 +72,13 @@ int netboot_render(struct buf *out, struct board *b, const char *builtin,
 		   const struct netboot_vars *v, const char *const *more_names,
 		   const char *const *more_values, char *err, size_t errlen);
 
+/* The vfield check of netboot.template for backends whose command lines are
+ * quoted words (uboot, grub): the file exists, and puts no quotes around
+ * ${xenci_xen_args} or ${xenci_dom0_args} (the agent quotes them; quoted again
+ * they would reach Xen and dom0 changed). Reports the template's line and column. */
+int netboot_check_template(struct vctx *ctx, const json_t *parent, const char *key, const json_t *v,
+			   const char *path);
+
 /* The vfield check of netboot.tftp_dir: exists or can be made, and is writable. */
 int netboot_check_tftp_dir(struct vctx *ctx, const json_t *parent, const char *key, const json_t *v,
 			   const char *path);

@@ -279,6 +279,32 @@ static void test_job_args_for_boards(void **state)
 	buf_release(&errors);
 }
 
+/* A board's own U-Boot or GRUB template must not quote the command lines again
+ * (templates written for the old agent had "${xenci_dom0_args}"). */
+static void test_template_quotes(void **state)
+{
+	struct buf errors = BUF_INIT(0);
+	char *files[1];
+
+	(void)state;
+	put("my.scr", "echo hi\nfdt set /chosen xen,xen-bootargs ${xenci_xen_args}\n"
+		      "fdt set /chosen/module@0 bootargs \"${xenci_dom0_args}\"\n");
+	put("u.yaml",
+	    "name: u\narch: arm64\nclass: u\npower: {backend: command, on: 'true', off: 'true'}\n"
+	    "console: {backend: tcp, host: 127.0.0.1, port: 5000}\n"
+	    "netboot: {backend: uboot, template: my.scr}\n");
+	files[0] = xasprintf("%s/u.yaml", dir);
+	assert_int_equal(config_check_files(files, 1, &errors), -1);
+	assert_non_null(strstr(buf_cstr(&errors), "my.scr:3:36: ${xenci_dom0_args} is quoted: the "
+						  "agent writes it as quoted words already"));
+	buf_reset(&errors);
+	put("my.scr", "fdt set /chosen/module@0 bootargs ${xenci_dom0_args}\n");
+	assert_int_equal(config_check_files(files, 1, &errors), 0);
+	assert_string_equal(buf_cstr(&errors), "");
+	free(files[0]);
+	buf_release(&errors);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -289,6 +315,7 @@ int main(void)
 	    cmocka_unit_test(test_demo_boards),
 	    cmocka_unit_test_setup_teardown(test_job_files, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_job_args_for_boards, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_template_quotes, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
