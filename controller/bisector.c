@@ -274,7 +274,7 @@ static void advance(long long bid)
 		if (run_flight(bid, restart, bs, bisect_purpose_name(step.purpose), commit,
 			       step.kind == BISECT_STEP_REVERT, tested, board, err,
 			       sizeof(err)) < 0) {
-			snprintf(msg, sizeof(msg), "cannot make a flight: %s", err);
+			snprintf(msg, sizeof(msg), "cannot make a flight: %.400s", err);
 			finish(bid, BISECT_INCONCLUSIVE, NULL, msg, res.remaining);
 		}
 		goto out;
