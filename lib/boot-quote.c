@@ -124,8 +124,9 @@ static int quote_grub(struct buf *out, const char *v, size_t *at, char *why, siz
 		return -EINVAL;
 	if (bad)
 		return refuse(at, (size_t)(bad - v), why, whylen,
-			      "GRUB's multiboot and linux loaders write a double quote, a single "
-			      "quote and a backslash back with a backslash before them");
+			      "upstream GRUB's multiboot and linux loaders write a double quote, a "
+			      "single quote and a backslash back with a backslash before them, "
+			      "some distributions' GRUB does not: no spelling works for both");
 	for (const char *p = v; rc == 0 && *p;) {
 		size_t w = strcspn(p, " ");
 

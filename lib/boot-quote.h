@@ -16,8 +16,10 @@
  *             words, those words, "${" with a later "}" in the same word, a
  *             trailing backslash (a line continuation), control characters.
  *   grub      GRUB's script: each word single-quoted. Refused: '"', '\'' and
- *             '\\' (GRUB's multiboot and linux loaders write them back with a
- *             backslash), white space other than single spaces, control characters.
+ *             '\\' (upstream GRUB's multiboot and linux loaders write them back
+ *             with a backslash, some distributions' GRUB does not: no spelling
+ *             works for both), white space other than single spaces, control
+ *             characters.
  *   pxelinux  PXELINUX's APPEND line takes the rest of the line as it is (and
  *             mboot.c32 splits it at " --- "). Refused: a word "---", control
  *             characters.
