@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "json-util.h"
 #include "log.h"
 #include "xmalloc.h"
@@ -38,10 +39,7 @@ static struct {
 
 static long long mono_s(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec;
+	return clock_mono_ms() / 1000;
 }
 
 static int peer_cmp(const void *a, const void *b)

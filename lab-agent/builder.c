@@ -12,6 +12,8 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include "agent.h"
+#include "builder-sync.h"
 #include "client.h"
 #include "clock.h"
 #include "fs.h"
@@ -26,7 +28,6 @@
 
 #define BUILD_TIMEOUT_S	   1800 /* a clean x86_64 build with a cold ccache is ~80 s */
 #define PAYLOADS_TIMEOUT_S 600	/* first run downloads the kernels */
-#define BLOB_MAX	   (64 * 1024 * 1024)
 #define LINE_MAX_BYTES	   4096
 #define ERROR_MAX	   300
 
@@ -91,31 +92,6 @@ static void stage_done(struct build *b, const char *name, const char *result, lo
 	note(b, "stage %s %s (%.3f s)", name, result, (double)(clock_mono_ms() - start) / 1000.0);
 }
 
-int builder_path_ok(const char *path)
-{
-	const char *p = path, *c;
-	size_t len = strlen(path);
-
-	if (len == 0 || len > 1024 || path[0] == '/')
-		return 0;
-	for (c = path; *c; c++)
-		if ((unsigned char)*c < 0x20 || *c == 0x7f)
-			return 0;
-	while (*p) {
-		const char *end = strchr(p, '/');
-		size_t n = end ? (size_t)(end - p) : strlen(p);
-
-		if (n == 0 || (n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.'))
-			return 0;
-		if (end == NULL)
-			break;
-		p = end + 1;
-		if (*p == '\0')
-			return 0; /* a trailing slash */
-	}
-	return 1;
-}
-
 static int name_ok(const char *s, size_t max)
 {
 	size_t i, n = strlen(s);
@@ -132,253 +108,23 @@ static int name_ok(const char *s, size_t max)
 	return 1;
 }
 
-static int hex_ok(const char *s, size_t n)
-{
-	size_t i;
-
-	if (strlen(s) != n)
-		return 0;
-	for (i = 0; i < n; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-			return 0;
-	return 1;
-}
-
-/* git's blob id: sha1("blob LEN\0" DATA). 1 when data hashes to oid. */
-static int blob_matches(const char *oid, const void *data, size_t len)
-{
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0, i;
-	char hdr[48], hex[2 * EVP_MAX_MD_SIZE + 1];
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	int n = snprintf(hdr, sizeof(hdr), "blob %zu", len), ok;
-
-	if (ctx == NULL)
-		return 0;
-	ok = EVP_DigestInit_ex(ctx, EVP_sha1(), NULL) == 1 &&
-	     EVP_DigestUpdate(ctx, hdr, (size_t)n + 1) == 1 &&
-	     EVP_DigestUpdate(ctx, data, len) == 1 && EVP_DigestFinal_ex(ctx, md, &mdlen) == 1;
-	EVP_MD_CTX_free(ctx);
-	if (!ok)
-		return 0;
-	for (i = 0; i < mdlen; i++)
-		snprintf(hex + 2 * i, 3, "%02x", md[i]);
-	return strcmp(hex, oid) == 0;
-}
-
-static int mkdir_parents(const char *path)
-{
-	char *d = xstrdup(path), *slash = strrchr(d, '/');
-	int rc = 0;
-
-	if (slash) {
-		*slash = '\0';
-		rc = mkdir_p(d);
-	}
-	free(d);
-	return rc;
-}
-
-/* The blob's bytes: from the cache, else from the controller (then cached).
- * Checks the content against the oid either way. */
-static int get_blob(struct builder_source *b, const char *oid, struct buf *data, char *err,
-		    size_t errlen)
-{
-	char *cached = xasprintf("%s/%.2s/%s", b->blob_dir, oid, oid + 2), *bytes = NULL;
-	struct http_reply r;
-	char path[256];
-	size_t len = 0;
-	int rc = 0;
-
-	if (file_read(&bytes, &len, cached, BLOB_MAX) == 0 && blob_matches(oid, bytes, len)) {
-		buf_append(data, bytes, len);
-		goto out;
-	}
-	buf_reset(data);
-	snprintf(path, sizeof(path), "/api/v1/trees/%s/blobs/%s", b->tree, oid);
-	http_reply_init(&r);
-	b->fetched++;
-	if (http_request(b->h, "GET", path, NULL, NULL, 0, NULL, &r) < 0 || r.status != 200) {
-		snprintf(err, errlen, "blob %s: %s (HTTP %ld)", oid, r.error, r.status);
-		rc = r.status == 0 || r.status >= 500 ? -EAGAIN : -ENOENT;
-		http_reply_release(&r);
-		goto out;
-	}
-	if (!blob_matches(oid, r.body.data, r.body.len)) {
-		snprintf(err, errlen, "blob %s: the controller sent other content", oid);
-		rc = -EIO;
-		http_reply_release(&r);
-		goto out;
-	}
-	buf_append(data, r.body.data, r.body.len);
-	http_reply_release(&r);
-	if (mkdir_parents(cached) == 0)
-		file_write_atomic(cached, data->data, data->len, 0644, 0);
-out:
-	free(bytes);
-	free(cached);
-	return rc;
-}
-
-/* Puts one manifest entry into the work tree. */
-static int put_file(struct builder_source *b, const char *rel, const char *mode, const char *oid,
-		    char *err, size_t errlen)
-{
-	struct buf data = BUF_INIT(BLOB_MAX);
-	char *path = xasprintf("%s/%s", b->src, rel);
-	struct stat st;
-	int rc;
-
-	rc = get_blob(b, oid, &data, err, errlen);
-	if (rc < 0)
-		goto out;
-	if (mkdir_parents(path) < 0) {
-		rc = -errno;
-		snprintf(err, errlen, "mkdir for %s: %s", rel, strerror(errno));
-		goto out;
-	}
-	/* a folder where a file goes (or the other way round) */
-	if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
-		rc = rm_tree(path);
-		if (rc < 0) {
-			snprintf(err, errlen, "cannot replace folder %s", rel);
-			goto out;
-		}
-	}
-	if (!strcmp(mode, "120000")) {
-		char *target = xstrndup(data.data ? data.data : "", data.len);
-
-		unlink(path);
-		rc = symlink(target, path) < 0 ? -errno : 0;
-		free(target);
-	} else {
-		unlink(path); /* a symlink must not be written through */
-		rc = file_write_atomic(path, data.data ? data.data : "", data.len,
-				       !strcmp(mode, "100755") ? 0755 : 0644, 0);
-	}
-	if (rc < 0)
-		snprintf(err, errlen, "writing %s: %s", rel, strerror(-rc));
-out:
-	buf_release(&data);
-	free(path);
-	return rc;
-}
-
-int builder_sync(struct builder_source *b, char *err, size_t errlen)
-{
-	char *state_path = xasprintf("%s.manifest", b->src), path[256];
-	json_t *old = NULL, *now = json_object(), *files, *f;
-	struct http_reply r;
-	const char *k;
-	json_t *v;
-	size_t i;
-	int rc = 0, tries;
-
-	b->written = b->removed = b->fetched = 0;
-	http_reply_init(&r);
-	snprintf(path, sizeof(path), "/api/v1/trees/%s/commits/%s/manifest", b->tree, b->commit);
-	for (tries = 0;; tries++) {
-		rc = http_json(b->h, "GET", path, NULL, &r);
-		if (rc == 0 && r.status > 0 && r.status < 500)
-			break;
-		if (tries >= 4) {
-			snprintf(err, errlen, "manifest of %s: %s", b->commit, r.error);
-			rc = -EAGAIN;
-			goto out;
-		}
-		http_reply_release(&r);
-		http_reply_init(&r);
-		sleep(1);
-	}
-	if (r.status == 404 || r.status == 400) {
-		snprintf(err, errlen, "revision %s of tree %s: %s", b->commit, b->tree,
-			 r.error[0] ? r.error : "not found");
-		rc = -ENOENT;
-		goto out;
-	}
-	files = json_object_get(r.json, "files");
-	if (r.status != 200 || !json_is_array(files)) {
-		snprintf(err, errlen, "manifest of %s: HTTP %ld %s", b->commit, r.status, r.error);
-		rc = -EPROTO;
-		goto out;
-	}
-	old = json_load_file(state_path, 0, NULL);
-	if (!json_is_object(old) || mkdir_p(b->src) < 0) {
-		json_decref(old);
-		old = json_object(); /* unknown state: write every file */
-	}
-	json_array_foreach (files, i, f) {
-		const char *p = jstr(f, "path", ""), *mode = jstr(f, "mode", ""),
-			   *oid = jstr(f, "oid", "");
-		char key[80];
-		struct stat st;
-		char *full;
-
-		if (!builder_path_ok(p) || !hex_ok(oid, 40) ||
-		    (strcmp(mode, "100644") && strcmp(mode, "100755") && strcmp(mode, "120000"))) {
-			snprintf(err, errlen, "manifest entry %zu is not valid (path \"%.200s\")",
-				 i, p);
-			rc = -EPROTO;
-			goto out;
-		}
-		snprintf(key, sizeof(key), "%s %s", mode, oid);
-		json_object_set_new(now, p, json_string(key));
-		full = xasprintf("%s/%s", b->src, p);
-		if (!strcmp(jstr(old, p, ""), key) && lstat(full, &st) == 0) {
-			free(full);
-			continue;
-		}
-		free(full);
-		rc = put_file(b, p, mode, oid, err, errlen);
-		if (rc < 0) {
-			if (rc == -ENOENT)
-				rc = -EPROTO; /* a blob of its own manifest is missing */
-			goto out;
-		}
-		b->written++;
-	}
-	json_object_foreach (old, k, v) {
-		char *full;
-
-		if (json_object_get(now, k) || !builder_path_ok(k))
-			continue;
-		full = xasprintf("%s/%s", b->src, k);
-		if (unlink(full) == 0)
-			b->removed++;
-		free(full);
-	}
-	if (json_dump_file(now, state_path, JSON_COMPACT) < 0) {
-		snprintf(err, errlen, "cannot write %s", state_path);
-		rc = -EIO;
-		goto out;
-	}
-	rc = 0;
-out:
-	http_reply_release(&r);
-	json_decref(old);
-	json_decref(now);
-	free(state_path);
-	return rc;
-}
-
 /* Xen's tools/scmversion reads .scmversion when the tree has no .git: the
  * changeset is the commit's, as git would make it. */
 static int write_scmversion(struct build *b)
 {
 	const json_t *date = json_object_get(b->rev, "date");
 	char text[128], *old = NULL;
-	char *path = xasprintf("%s/.scmversion", b->src);
 	int rc = 0;
 
 	if (json_is_string(date))
 		snprintf(text, sizeof(text), "%.80s git:%.7s", json_string_value(date), b->commit);
 	else
 		snprintf(text, sizeof(text), "git:%.7s", b->commit);
-	/* unchanged: keep its mtime */
-	if (file_read(&old, NULL, path, 4096) < 0 || strcmp(old, text))
-		rc = file_write_atomic(path, text, strlen(text), 0644, 0);
+	/* unchanged: keep its mtime; a build may have made it a symlink: never
+	 * read or written through one */
+	if (builder_tree_read(&old, b->src, ".scmversion", 4096) < 0 || strcmp(old, text))
+		rc = builder_tree_write(b->src, ".scmversion", text, strlen(text), 0644);
 	free(old);
-	free(path);
 	return rc;
 }
 
@@ -609,7 +355,7 @@ static json_t *build_once(struct build *b)
 	struct builder_source bs;
 	int rc, k;
 
-	if (!name_ok(b->tree, 64) || !hex_ok(b->commit, 40) ||
+	if (!name_ok(b->tree, 64) || !builder_hex_ok(b->commit, 40) ||
 	    (strcmp(b->arch, "x86_64") && strcmp(b->arch, "arm64"))) {
 		snprintf(why, sizeof(why),
 			 "not a buildable revision: tree \"%.64s\", commit "
@@ -792,16 +538,7 @@ static void *builder_main(void *arg)
 	/* the artifacts are the controller's now: the output folder can go */
 	rm_tree(b.out);
 	sender_finish(b.snd);
-	while (!ag->stopping) {
-		int finished;
-
-		pthread_mutex_lock(&b.snd->mu);
-		finished = b.snd->done;
-		pthread_mutex_unlock(&b.snd->mu);
-		if (finished)
-			break;
-		usleep(20 * 1000);
-	}
+	sender_wait_done(b.snd, &ag->stopping);
 	sender_stop_free(b.snd, 5000);
 	http_client_release(&b.h);
 done:

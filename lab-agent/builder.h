@@ -20,7 +20,6 @@
 
 #include <jansson.h>
 #include <pthread.h>
-#include <signal.h>
 
 #include "board.h"
 #include "http-client.h"
@@ -35,7 +34,7 @@ struct build_run {
 	struct agent *ag;
 	json_t *attempt;
 	pthread_t thread;
-	volatile sig_atomic_t done;
+	_Atomic int done; /* set by the build thread as it ends */
 	char verdict[16];
 };
 
@@ -47,28 +46,5 @@ json_t *builder_declare_json(const struct agent_config *cfg);
 int builder_start(struct build_run **out, struct agent *ag, json_t *attempt);
 /* Joins (waiting if needed) and frees; NULL is fine. */
 void builder_join_free(struct build_run *b);
-
-/* A revision's files from the controller into a work tree (docs/builders.md). */
-struct builder_source {
-	struct http_client *h; /* the controller, with the agent's token */
-	const char *tree;      /* checked by the caller: [A-Za-z0-9._-] */
-	const char *commit;    /* 40 hex digits */
-	const char *src;       /* the work tree; SRC.manifest records its state */
-	const char *blob_dir;  /* the blob cache, by oid */
-	int written, removed;  /* out: files written, files deleted */
-	int fetched;	       /* out: blobs fetched from the controller */
-};
-
-/* Brings src to the revision: writes only files whose mode or blob changed (or
- * that are missing), deletes files that left the manifest, and leaves every
- * other file (build output included) alone. Returns 0; -ENOENT when the
- * controller does not know the tree or revision; other negatives for lab
- * problems (controller unreachable, a bad manifest or blob, disk). err says
- * why. */
-int builder_sync(struct builder_source *s, char *err, size_t errlen);
-
-/* A path from a manifest is safe to write below a work tree: relative, no
- * "." or ".." component, no empty component, printable, at most 1024 bytes. */
-int builder_path_ok(const char *path);
 
 #endif

@@ -6,15 +6,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "builder.h"
 #include "clock.h"
 #include "json-util.h"
 #include "log.h"
 #include "xmalloc.h"
-
-#ifndef XENCI_VERSION
-#define XENCI_VERSION "0" /* the fuzz build does not define it */
-#endif
 
 int client_init(struct http_client *h, const struct agent_config *cfg)
 {
@@ -37,26 +32,12 @@ static int classify(int rc, const struct http_reply *r)
 	return r->status >= 400 ? CLIENT_FATAL : CLIENT_OK;
 }
 
-int client_declare(struct http_client *h, const struct agent_config *cfg, char *err, size_t errlen)
+int client_declare(struct http_client *h, const char *agent, json_t *body, char *err, size_t errlen)
 {
-	json_t *body = json_object(), *boards = json_array();
 	struct http_reply r;
-	char *path = xasprintf("/api/v1/agents/%s/boards", cfg->agent);
-	size_t i;
+	char *path = xasprintf("/api/v1/agents/%s/boards", agent);
 	int rc;
 
-	for (i = 0; i < cfg->nboards; i++) {
-		const struct board *b = &cfg->boards[i];
-
-		json_array_append_new(
-		    boards, json_pack("{s:s, s:s, s:s, s:O, s:s, s:s}", "name", b->name, "arch",
-				      b->arch, "class", b->board_class, "tags", b->tags,
-				      "visibility", b->visibility, "description", b->description));
-	}
-	json_object_set_new(body, "protocol", json_integer(CLIENT_PROTOCOL));
-	json_object_set_new(body, "agent_version", json_string("xenci-agent " XENCI_VERSION));
-	json_object_set_new(body, "builder", builder_declare_json(cfg));
-	json_object_set_new(body, "boards", boards);
 	http_reply_init(&r);
 	rc = classify(http_json(h, "PUT", path, body, &r), &r);
 	if (rc != CLIENT_OK)
@@ -70,7 +51,6 @@ int client_declare(struct http_client *h, const struct agent_config *cfg, char *
 		free(d);
 	}
 	http_reply_release(&r);
-	json_decref(body);
 	free(path);
 	return rc;
 }
@@ -386,6 +366,18 @@ void sender_finish(struct sender *s)
 	pthread_mutex_lock(&s->mu);
 	s->finished = 1;
 	pthread_cond_broadcast(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+}
+
+void sender_wait_done(struct sender *s, _Atomic int *stop)
+{
+	struct timespec ts;
+
+	pthread_mutex_lock(&s->mu);
+	while (!s->done && !*stop) {
+		clock_deadline(&ts, 100);
+		pthread_cond_timedwait(&s->cv, &s->mu, &ts);
+	}
 	pthread_mutex_unlock(&s->mu);
 }
 

@@ -22,8 +22,9 @@
 #define CLIENT_FATAL (-2) /* the controller refuses (4xx): retrying will not help */
 
 int client_init(struct http_client *h, const struct agent_config *cfg);
-/* PUT /agents/NAME/boards. */
-int client_declare(struct http_client *h, const struct agent_config *cfg, char *err, size_t errlen);
+/* PUT /agents/AGENT/boards with body (agent_declare_body; borrowed). */
+int client_declare(struct http_client *h, const char *agent, json_t *body, char *err,
+		   size_t errlen);
 /* POST /agents/NAME/claim: 1 with *attempt, 0 when no work came. build: take
  * a build attempt too (the agent builds and is not building now). */
 int client_claim(struct http_client *h, const struct agent_config *cfg, const char *const *boards,
@@ -56,6 +57,9 @@ int sender_start(struct sender **out, const struct agent_config *cfg, struct spo
 void sender_wrote(struct sender *s, long long written);
 void sender_set_stage(struct sender *s, const char *stage);
 void sender_finish(struct sender *s);
+/* Waits until the sender's thread has ended or *stop is set (looked at every
+ * 100 ms: the signal thread sets it without the sender's lock). */
+void sender_wait_done(struct sender *s, _Atomic int *stop);
 int sender_lapsed(struct sender *s);
 /* Asks it to end once it cannot send more; waits up to wait_ms, then leaves
  * the rest in the spool for the next start. Frees s and its spool handle. */

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent.h"
+#include "agent-loop.h"
 #include "board.h"
 #include "buf.h"
 #include "log.h"

@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "agent.h"
 #include "client.h"
 #include "clock.h"
 #include "console.h"
@@ -377,16 +378,7 @@ finish:
 	judge_release(&j);
 	sender_finish(snd);
 	/* the board is free once the controller has everything (or the agent stops) */
-	while (!ag->stopping) {
-		int done;
-
-		pthread_mutex_lock(&snd->mu);
-		done = snd->done;
-		pthread_mutex_unlock(&snd->mu);
-		if (done)
-			break;
-		usleep(20 * 1000);
-	}
+	sender_wait_done(snd, &ag->stopping);
 	sender_stop_free(snd, 5000);
 done:
 	pthread_mutex_lock(&ag->mu);

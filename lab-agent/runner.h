@@ -7,25 +7,17 @@
 
 #include <jansson.h>
 #include <pthread.h>
-#include <signal.h>
 
 #include "board.h"
-#include "cache.h"
 
-struct agent {
-	struct agent_config cfg;
-	struct cache cache;
-	volatile sig_atomic_t stopping; /* SIGTERM: end attempts as infra, power off */
-	pthread_mutex_t mu;		/* busy[] */
-	int *busy;			/* per board of cfg */
-};
+struct agent;
 
 struct run {
 	struct agent *ag;
 	size_t board; /* index in ag->cfg.boards */
 	json_t *attempt;
 	pthread_t thread;
-	volatile sig_atomic_t done;
+	_Atomic int done; /* set by the runner thread as it ends */
 	char verdict[16];
 };
 

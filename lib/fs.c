@@ -95,12 +95,28 @@ int file_read(char **out, size_t *len, const char *path, size_t max)
 	return 0;
 }
 
+int fd_write_all(int fd, const void *data, size_t len)
+{
+	const char *p = data;
+
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
 int file_write_atomic(const char *path, const void *data, size_t len, mode_t mode, int flags)
 {
 	const char *slash = strrchr(path, '/');
 	char *tmp = slash ? xasprintf("%.*s/.%s.XXXXXX", (int)(slash - path), path, slash + 1)
 			  : xasprintf(".%s.XXXXXX", path);
-	const char *p = data;
 	int fd, rc = 0;
 
 	fd = mkostemp(tmp, O_CLOEXEC);
@@ -108,18 +124,7 @@ int file_write_atomic(const char *path, const void *data, size_t len, mode_t mod
 		rc = -errno;
 		goto out;
 	}
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			rc = -errno;
-			break;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
+	rc = fd_write_all(fd, data, len);
 	if (rc == 0 && fchmod(fd, mode) < 0)
 		rc = -errno;
 	if (rc == 0 && (flags & FILE_SYNC) && fsync(fd) < 0)

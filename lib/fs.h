@@ -20,6 +20,10 @@ int mkdir_p(const char *path);
  * it cannot be read. */
 int file_read(char **out, size_t *len, const char *path, size_t max);
 
+/* Writes all len bytes of data to fd (again after EINTR or a short write).
+ * 0 or -errno. */
+int fd_write_all(int fd, const void *data, size_t len);
+
 /* FILE_SYNC: fsync the data before the rename (it survives a power cut). */
 #define FILE_SYNC 1
 

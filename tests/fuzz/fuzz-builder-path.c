@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../lab-agent/builder.h"
+#include "../../lab-agent/builder-sync.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -19,7 +19,8 @@
 #include <utime.h>
 
 #include "../harness/harness.h"
-#include "../../lab-agent/builder.h"
+#include "fs.h"
+#include "../../lab-agent/builder-sync.h"
 
 static struct harness_controller ctl;
 static char repo[400], agent_tok[128], extra[600];
@@ -242,6 +243,125 @@ static long controller_hwm(void)
  * 32 MiB blob that take only its first bytes leave the controller's peak within
  * three copies of it (each reader held two before). A blob over the 256 MiB
  * bound is 413 from its header: the controller does not inflate it. */
+static int sync_to(const char *src, const char *commit)
+{
+	char blobs[400], err[512];
+	struct builder_source s;
+	struct http_client h;
+	int rc;
+
+	assert_int_equal(harness_http(&ctl, agent_tok, &h), 0);
+	snprintf(blobs, sizeof(blobs), "%s/work/blobs", ctl.dir);
+	memset(&s, 0, sizeof(s));
+	s.h = &h;
+	s.tree = "xen";
+	s.commit = commit;
+	s.src = src;
+	s.blob_dir = blobs;
+	rc = builder_sync(&s, err, sizeof(err));
+	if (rc < 0)
+		print_message("sync %s: %s\n", commit, err);
+	http_client_release(&h);
+	return rc;
+}
+
+static int is_kind(const char *dir, const char *rel, mode_t kind)
+{
+	char p[900];
+	struct stat st;
+
+	snprintf(p, sizeof(p), "%s/%s", dir, rel);
+	return lstat(p, &st) == 0 && (st.st_mode & S_IFMT) == kind;
+}
+
+/* Issue 13, finding 1: revisions (two submissions in either order) and a
+ * build that plant a symlink to a folder outside the work tree never make the
+ * sync create, write or delete a file there. */
+static void test_symlink_escape(void **state)
+{
+	char outside[400], src[400], p[700], c1[41], c2[41], c3[41], c4[41], c5[41], text[64];
+
+	(void)state;
+	assert_true(started);
+	snprintf(outside, sizeof(outside), "%s/outside", ctl.dir);
+	assert_int_equal(mkdir(outside, 0755), 0);
+	assert_int_equal(harness_write_file(outside, "victim.txt", "keep\n"), 0);
+
+	/* a symlink to outside, then a file under its name */
+	snprintf(p, sizeof(p), "%s/evil", repo);
+	assert_int_equal(symlink(outside, p), 0);
+	commit("evil link", c1);
+	assert_int_equal(unlink(p), 0);
+	assert_int_equal(mkdir(p, 0755), 0);
+	put("evil/pwned.txt", "pwned\n");
+	put("evil/victim.txt", "overwritten\n");
+	commit("evil file", c2);
+	snprintf(src, sizeof(src), "%s/work/src/escape-1", ctl.dir);
+	assert_int_equal(sync_to(src, c1), 0);
+	assert_true(is_kind(src, "evil", S_IFLNK));
+	assert_int_equal(sync_to(src, c2), 0);
+	snprintf(p, sizeof(p), "%s/pwned.txt", outside);
+	assert_int_equal(access(p, F_OK), -1);
+	read_text(outside, "victim.txt", text, sizeof(text));
+	assert_string_equal(text, "keep\n");
+	assert_true(is_kind(src, "evil", S_IFDIR));
+	read_text(src, "evil/pwned.txt", text, sizeof(text));
+	assert_string_equal(text, "pwned\n");
+
+	/* a folder with a file, then a symlink to outside under its name: the
+	 * file that left the manifest is not deleted through the link */
+	snprintf(p, sizeof(p), "%s/evil2", repo);
+	assert_int_equal(mkdir(p, 0755), 0);
+	put("evil2/victim.txt", "mine\n");
+	commit("evil2 folder", c3);
+	put("evil2/victim.txt", "");
+	snprintf(p, sizeof(p), "%s/evil2/victim.txt", repo);
+	assert_int_equal(unlink(p), 0);
+	snprintf(p, sizeof(p), "%s/evil2", repo);
+	assert_int_equal(rmdir(p), 0);
+	assert_int_equal(symlink(outside, p), 0);
+	commit("evil2 link", c4);
+	snprintf(src, sizeof(src), "%s/work/src/escape-2", ctl.dir);
+	assert_int_equal(sync_to(src, c3), 0);
+	assert_int_equal(sync_to(src, c4), 0);
+	read_text(outside, "victim.txt", text, sizeof(text));
+	assert_string_equal(text, "keep\n");
+	assert_true(is_kind(src, "evil2", S_IFLNK));
+
+	/* a build plants symlinks for the next sync: a folder and a file */
+	snprintf(src, sizeof(src), "%s/work/src/escape-3", ctl.dir);
+	assert_int_equal(sync_to(src, c2), 0);
+	snprintf(p, sizeof(p), "%s/evil", src);
+	assert_int_equal(rm_tree(p), 0);
+	assert_int_equal(symlink(outside, p), 0);
+	snprintf(p, sizeof(p), "%s/a.c", src);
+	assert_int_equal(unlink(p), 0);
+	{
+		char target[500];
+
+		snprintf(target, sizeof(target), "%s/victim.txt", outside);
+		assert_int_equal(symlink(target, p), 0);
+	}
+	put("evil/pwned.txt", "pwned again\n");
+	commit("evil change", c5);
+	assert_int_equal(sync_to(src, c5), 0);
+	snprintf(p, sizeof(p), "%s/pwned.txt", outside);
+	assert_int_equal(access(p, F_OK), -1);
+	read_text(outside, "victim.txt", text, sizeof(text));
+	assert_string_equal(text, "keep\n");
+	assert_true(is_kind(src, "evil", S_IFDIR));
+	assert_true(is_kind(src, "a.c", S_IFREG)); /* written again, not through the link */
+	read_text(src, "a.c", text, sizeof(text));
+	assert_string_equal(text, "int a;\n");
+
+	/* the repository as the other tests expect it */
+	snprintf(p, sizeof(p), "%s/evil2", repo);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s/evil", repo);
+	rm_tree(p);
+	commit("clean", c5);
+}
+
 static void test_blob_bounds(void **state)
 {
 	char c[41], oid[64], path[600], head[512], reply[8192];
@@ -311,6 +431,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_paths),
 	    cmocka_unit_test(test_sync),
+	    cmocka_unit_test(test_symlink_escape),
 	    cmocka_unit_test(test_blob_bounds),
 	};
 
