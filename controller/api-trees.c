@@ -10,6 +10,7 @@
 #include "ctl.h"
 #include "git-repo.h"
 #include "http-files.h"
+#include "http-work.h"
 #include "json-util.h"
 #include "mbox.h"
 #include "submissions.h"
@@ -98,35 +99,48 @@ static json_t *split_jobs(const char *s)
 	return jobs;
 }
 
+static void submission_work(void *s)
+{
+	submission_run(s);
+}
+
+/* Parks the request while the series is applied (http-work.h), then replies. */
 int api_submission_create(struct req *r)
 {
+	struct submission *sub = req_work_done(r);
 	json_t *reply = NULL, *detail = NULL, *jobs = NULL;
-	const char *q = req_query(r, "jobs");
+	const char *q = req_query(r, "jobs"), *why;
 	char err[1024];
 	int rc;
 
-	if (req_need_role(r, ROLE_USER) < 0)
-		return 0;
-	if (r->too_big)
-		return reply_errorf(r, 413, "series too large", "at most %d MiB",
-				    MBOX_MAX_SIZE >> 20);
-	if (q && *q)
-		jobs = split_jobs(q);
-	rc = submission_create(&reply, &detail, req_query(r, "tree"), req_query(r, "base"), jobs,
-			       r->body.data ? r->body.data : "", r->body.len, r->auth.token_id, err,
-			       sizeof(err));
-	json_decref(jobs);
+	if (sub == NULL) {
+		if (req_need_role(r, ROLE_USER) < 0)
+			return 0;
+		if (r->too_big)
+			return reply_errorf(r, 413, "series too large", "at most %d MiB",
+					    MBOX_MAX_SIZE >> 20);
+		if (q && *q)
+			jobs = split_jobs(q);
+		rc = submission_prepare(&sub, req_query(r, "tree"), req_query(r, "base"), jobs,
+					r->body.data ? r->body.data : "", r->body.len,
+					r->auth.token_id, err, sizeof(err));
+		json_decref(jobs);
+		if (rc == -EINVAL)
+			return reply_error(r, 422, "not a valid patch series", json_string(err));
+		if (rc < 0)
+			return reply_error(r, 404, "no such tree or base", json_string(err));
+		return req_work(r, submission_work, sub, submission_free);
+	}
+	rc = submission_result(sub, &reply, &detail, &why);
 	if (rc == 0)
 		return reply_json(r, 201, reply);
 	if (rc == -EPERM)
 		return reply_error(r, 422, "patch does not apply",
-				   detail ? detail : json_string(err));
+				   detail ? detail : json_string(why));
 	json_decref(detail);
 	if (rc == -EINVAL)
-		return reply_error(r, 422, "not a valid patch series", json_string(err));
-	if (rc == -ENOENT)
-		return reply_error(r, 404, "no such tree or base", json_string(err));
-	return reply_error(r, 500, "submission failed", json_string(err));
+		return reply_error(r, 422, "not a valid patch series", json_string(why));
+	return reply_error(r, 500, "submission failed", json_string(why));
 }
 
 int api_submission(struct req *r)

@@ -788,6 +788,7 @@ int gitrepo_apply_series(char out[GITREPO_HEX], struct gitrepo *r, const char *b
 	git_signature *committer = NULL;
 	git_oid head;
 	size_t inflated = 0;
+	char *gitdir;
 	char basehex[GITREPO_HEX], err[256], cur[GITREPO_HEX];
 	int rc, valid = 0;
 
@@ -810,11 +811,14 @@ int gitrepo_apply_series(char out[GITREPO_HEX], struct gitrepo *r, const char *b
 		return -EINVAL;
 	}
 	pthread_mutex_lock(&r->lock);
+	gitdir = xstrdup(git_repository_path(r->git));
+	pthread_mutex_unlock(&r->lock);
 	/* A second handle on the repository whose new objects stay in memory: a
 	 * series that does not apply leaves nothing behind, one that does is
-	 * written as one pack. */
-	if (git_repository_open_ext(&scratch, git_repository_path(r->git),
-				    GIT_REPOSITORY_OPEN_NO_SEARCH, NULL) < 0 ||
+	 * written as one pack. The handle is this call's own: r's lock is taken
+	 * only to write the pack, so that r serves others (builders' blobs) while
+	 * the series is applied. */
+	if (git_repository_open_ext(&scratch, gitdir, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL) < 0 ||
 	    git_repository_odb(&sodb, scratch) < 0 || git_mempack_new(&mp) < 0 ||
 	    git_odb_add_backend(sodb, mp, 1000) < 0) {
 		aerr(e, "%s", gitrepo_errmsg());
@@ -869,22 +873,23 @@ int gitrepo_apply_series(char out[GITREPO_HEX], struct gitrepo *r, const char *b
 		parent = made;
 	}
 	e->patch = 0;
-	if (mempack_commit(r, scratch, mp) < 0) {
+	pthread_mutex_lock(&r->lock);
+	rc = mempack_commit(r, scratch, mp);
+	pthread_mutex_unlock(&r->lock);
+	if (rc < 0) {
 		aerr(e, "writing the series' objects: %s", gitrepo_errmsg());
 		rc = -EIO;
 		goto out;
 	}
-	pthread_mutex_unlock(&r->lock);
 	git_oid_tostr(out, GITREPO_HEX, &head);
 	rc = gitrepo_set_ref(r, ref, out, "", "xenci: patch series", err, sizeof(err));
 	if (rc < 0)
 		aerr(e, "%s", err);
-	pthread_mutex_lock(&r->lock);
 out:
 	git_commit_free(parent);
 	git_signature_free(committer);
 	git_odb_free(sodb);
 	git_repository_free(scratch); /* frees the mempack with its odb */
-	pthread_mutex_unlock(&r->lock);
+	free(gitdir);
 	return rc;
 }

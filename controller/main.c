@@ -20,6 +20,7 @@
 #include "fs.h"
 #include "http-limits.h"
 #include "http.h"
+#include "http-work.h"
 #include "jobs.h"
 #include "log.h"
 #include "park.h"
@@ -266,6 +267,18 @@ static int serve(void)
 		usleep(20 * 1000);
 		if (parked == 0)
 			break;
+	}
+	/* Works off the polling thread (a series being applied) end on their own,
+	 * bounded by the bounds of their input (docs/security.md): at most a minute. */
+	for (n = 0; n < 3000; n++) {
+		int working;
+
+		ctl_lock();
+		working = req_work_running();
+		ctl_unlock();
+		if (working == 0)
+			break;
+		usleep(20 * 1000);
 	}
 	usleep(50 * 1000);
 	rc = 0;

@@ -140,6 +140,9 @@ int harness_header_count(const char *reply, const char *name, char *value, size_
  * `declared` bytes and inflates to `inflated` zeros (1 GiB fits in ~1 MiB);
  * 0, or -1 when zlib fails. */
 void harness_series_far_hunk(struct buf *b, size_t bytes);
+/* many_hunks: at most `bytes` bytes, two patches: the first adds lines.txt
+ * (bytes / 32 lines), the second changes every fourth line of it, one hunk each. */
+void harness_series_many_hunks(struct buf *b, size_t bytes);
 int harness_series_bomb(struct buf *b, size_t inflated, size_t declared);
 
 #endif

@@ -43,6 +43,28 @@ void harness_series_far_hunk(struct buf *b, size_t bytes)
 	buf_puts(b, " z\n+appended\n--\n2.39.2\n\n");
 }
 
+void harness_series_many_hunks(struct buf *b, size_t bytes)
+{
+	size_t n = bytes / 32, h = n / 4;
+
+	buf_printf(b,
+		   "From 0 Mon Sep 17 00:00:00 2001\nFrom: B <b@example.org>\n"
+		   "Subject: [PATCH 1/2] add lines.txt\n\n---\ndiff --git a/lines.txt "
+		   "b/lines.txt\nnew file mode 100644\nindex 0000000..1111111\n--- /dev/null\n"
+		   "+++ b/lines.txt\n@@ -0,0 +1,%zu @@\n",
+		   n);
+	for (size_t i = 0; i < n; i++)
+		buf_printf(b, "+line %zu\n", i + 1);
+	buf_printf(b, "\nFrom 0 Mon Sep 17 00:00:00 2001\nFrom: B <b@example.org>\n"
+		      "Subject: [PATCH 2/2] change lines.txt\n\n---\ndiff --git a/lines.txt "
+		      "b/lines.txt\nindex 1111111..2222222 100644\n--- a/lines.txt\n+++ "
+		      "b/lines.txt\n");
+	for (size_t i = 0; i < h; i++)
+		buf_printf(b, "@@ -%zu,1 +%zu,1 @@\n-line %zu\n+LINE %zu\n", 4 * i + 2, 4 * i + 2,
+			   4 * i + 2, 4 * i + 2);
+	buf_puts(b, "\n");
+}
+
 static const char b85[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 			  "!#$%&()*+-;<=>?@^_`{|}~";
 

@@ -12,6 +12,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <linux/sockios.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 
 #include "../harness/harness.h"
 #include "json-util.h"
@@ -556,12 +562,108 @@ static void test_private_gate_reason(void **state)
 	buf_release(&page);
 }
 
+/* 1 when everything sent on fd has been read by the controller: nothing left in
+ * fd's send queue (SIOCOUTQ), nothing in the receive queue of the controller's
+ * end of the connection (/proc/net/tcp). */
+static int all_read(int fd)
+{
+	struct sockaddr_in me;
+	socklen_t len = sizeof(me);
+	char line[512], want_local[32], want_remote[32];
+	int outq = -1, done = 0;
+	FILE *f;
+
+	if (ioctl(fd, SIOCOUTQ, &outq) < 0 || outq != 0 ||
+	    getsockname(fd, (struct sockaddr *)&me, &len) < 0)
+		return 0;
+	snprintf(want_local, sizeof(want_local), ":%04X", ctl.port);
+	snprintf(want_remote, sizeof(want_remote), ":%04X", ntohs(me.sin_port));
+	f = fopen("/proc/net/tcp", "r");
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f)) {
+		char local[64], remote[64];
+		unsigned st, tx, rx;
+
+		if (sscanf(line, "%*s %63s %63s %x %x:%x", local, remote, &st, &tx, &rx) == 5 &&
+		    strstr(local, want_local) && strstr(remote, want_remote))
+			done = rx == 0;
+	}
+	fclose(f);
+	return done;
+}
+
+/* While the largest series the route takes (30 MB: a file of a million lines,
+ * then a quarter of a million hunks) is being applied, an agent's heartbeat is
+ * answered (200, its attempt still running): the series is applied off the
+ * thread that serves agents. Then the series gets its own reply. */
+static void test_heartbeat_while_applying(void **state)
+{
+	static const char small[] =
+	    "From: Dev <dev@example.org>\nSubject: [PATCH] readme\n\n---\n"
+	    "diff --git a/README b/README\nindex 1111111..2222222 100644\n--- a/README\n"
+	    "+++ b/README\n@@ -1 +1 @@\n-readme\n+read me\n";
+	struct buf mbox = BUF_INIT(0);
+	char head[512], reply[8192] = "", path[96];
+	long long attempt;
+	json_t *j = NULL, *a = NULL;
+	int fd;
+
+	(void)state;
+	/* An attempt claimed by lab-a, heartbeating. */
+	assert_int_equal(harness_call_bytes(&ctl, user_tok, "POST",
+					    "/api/v1/submissions?base=staging&jobs=fake-smoke",
+					    "application/mbox", small, strlen(small), NULL, NULL),
+			 201);
+	attempt = claim(NULL, &a);
+	assert_true(attempt > 0);
+	json_decref(a);
+	snprintf(path, sizeof(path), "/api/v1/attempts/%lld/heartbeat", attempt);
+
+	harness_series_many_hunks(&mbox, 30 * 1000 * 1000);
+	snprintf(head, sizeof(head),
+		 "POST /api/v1/submissions?base=staging&jobs=fake-smoke HTTP/1.1\r\nHost: x\r\n"
+		 "Authorization: Bearer %s\r\nContent-Type: application/mbox\r\n"
+		 "Content-Length: %zu\r\n\r\n",
+		 user_tok, mbox.len);
+	fd = harness_connect(ctl.port, NULL);
+	assert_true(fd >= 0);
+	assert_int_equal(harness_send(fd, head, strlen(head)), 0);
+	assert_int_equal(harness_send(fd, mbox.data, mbox.len), 0);
+	/* The controller has the whole series: it is being applied. */
+	for (int i = 0; i < 6000 && !all_read(fd); i++)
+		usleep(10 * 1000);
+	assert_true(all_read(fd));
+
+	assert_int_equal(harness_call(&ctl, agent_tok, "POST", path, "{}", &j), 200);
+	json_decref(j);
+	/* Answered while the series has not been: no reply on its connection yet. */
+	{
+		struct pollfd p = {fd, POLLIN, 0};
+
+		assert_int_equal(poll(&p, 1, 0), 0);
+	}
+	snprintf(path, sizeof(path), "/api/v1/attempts/%lld", attempt);
+	assert_int_equal(harness_call(&ctl, NULL, "GET", path, NULL, &j), 200);
+	assert_string_equal(jstr(j, "state", ""), "running");
+	json_decref(j);
+
+	assert_int_equal(harness_read_until(fd, reply, sizeof(reply), "\r\n\r\n", 300000), 1);
+	print_message("the 30 MB series: %.40s\n", reply);
+	assert_int_equal(harness_status(reply), 201);
+	close(fd);
+	result(attempt, "pass");
+	while ((attempt = claim(NULL, NULL)) > 0)
+		result(attempt, "pass");
+	buf_release(&mbox);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_push_makes_one_flight),
 	    cmocka_unit_test(test_coalesce_and_gate),
 	    cmocka_unit_test(test_submission),
+	    cmocka_unit_test(test_heartbeat_while_applying),
 	    cmocka_unit_test(test_url_tree),
 	    cmocka_unit_test(test_private_gate_reason),
 	};
