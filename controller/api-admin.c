@@ -14,6 +14,7 @@
 #include "flights.h"
 #include "hash.h"
 #include "json-util.h"
+#include "trees.h"
 #include "twins.h"
 
 static const char *const roles[] = {"admin", "agent", "user", NULL};
@@ -142,6 +143,17 @@ int api_flight_create(struct req *r)
 		       : !strcmp(kind, "bisect") ? "bisect"
 						 : "submission";
 	spec.priority = priority_parse(prio);
+	if (r->auth.role != ROLE_ADMIN) {
+		/* A user queues what the lab watches, at a user's priority; an admin may
+		 * queue anything (a tree the controller does not watch, a gate). */
+		if (spec.priority < PRIO_SUBMISSION || strcmp(kind, "push") == 0 ||
+		    strcmp(kind, "bisect") == 0)
+			return reply_errorf(r, 403, "forbidden",
+					    "a user's flights are of kind manual or submission, at "
+					    "priority submission or background");
+		if (trees_commit_check(spec.tree, spec.commit, err, sizeof(err)) < 0)
+			return reply_error(r, 422, "no such tree or commit", json_string(err));
+	}
 	rc = flight_create(&id, &spec, err, sizeof(err));
 	if (rc == -ENOENT)
 		return reply_error(r, 422, "unknown job", json_string(err));

@@ -201,6 +201,22 @@ void trees_stop(void)
 	started = 0;
 }
 
+int trees_commit_check(const char *tree, const char *commit, char *err, size_t errlen)
+{
+	struct tree_conf *t = trees_find(tree);
+	struct gitrepo_commit c;
+
+	if (t == NULL) {
+		snprintf(err, errlen, "no tree named \"%.64s\"", tree ? tree : "");
+		return -ENOENT;
+	}
+	if (gitrepo_commit_info(&c, t->repo, commit) < 0) {
+		snprintf(err, errlen, "no commit %.64s in tree %s", commit, t->name);
+		return -ENOENT;
+	}
+	return 0;
+}
+
 int trees_poke(json_t **reply, const char *tree, const char *branch, const char *why, char *err,
 	       size_t errlen)
 {

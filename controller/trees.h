@@ -28,6 +28,9 @@ void trees_stop(void);
 struct trees_conf *trees_conf_get(void);
 /* A tree by name; name NULL or "" gives the first one. */
 struct tree_conf *trees_find(const char *name);
+/* 0 when tree is a configured tree and commit (40 hex digits) a commit in it;
+ * -ENOENT with err saying which is not. */
+int trees_commit_check(const char *tree, const char *commit, char *err, size_t errlen);
 
 /* Scans one branch now. Returns 0 and *reply {tree, branch, change, commit,
  * flight}, or a negative errno with err: -ENOENT unknown tree or branch, -EIO. */

@@ -231,7 +231,7 @@ static double via_agent(long long *fid_out)
 	size_t i;
 
 	harness_call(
-	    &ctl, user_tok, "POST", "/api/v1/flights",
+	    &ctl, ctl.admin_token, "POST", "/api/v1/flights",
 	    "{\"tree\": \"xen\", \"commit\": \"2222222222222222222222222222222222222222\"}", &j);
 	fid = jint(j, "id", 0);
 	json_decref(j);

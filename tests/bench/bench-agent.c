@@ -248,7 +248,7 @@ int main(void)
 		static const char body[] = "{\"tree\": \"xen\", \"commit\": "
 					   "\"1111111111111111111111111111111111111111\"}";
 
-		harness_http(&ctl, user_tok, &h);
+		harness_http(&ctl, ctl.admin_token, &h);
 		http_reply_init(&r);
 		http_request(&h, "POST", "/api/v1/flights", "application/json", body,
 			     sizeof(body) - 1, NULL, &r);

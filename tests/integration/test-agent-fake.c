@@ -397,7 +397,7 @@ static void test_flight_verdicts_and_restart(void **state)
 	const char *p;
 
 	(void)state;
-	assert_int_equal(harness_call(&ctl, user_tok, "POST", "/api/v1/flights",
+	assert_int_equal(harness_call(&ctl, ctl.admin_token, "POST", "/api/v1/flights",
 				      "{\"tree\": \"xen\", \"commit\": \"" COMMIT "\"}", &j),
 			 201);
 	fid = jint(j, "id", 0);

@@ -333,7 +333,7 @@ static long long new_flight(void)
 	json_t *j = NULL;
 	long long id;
 
-	assert_int_equal(harness_call(&ctl, user_tok, "POST", "/api/v1/flights",
+	assert_int_equal(harness_call(&ctl, ctl.admin_token, "POST", "/api/v1/flights",
 				      "{\"tree\": \"xen\", \"commit\": \"" COMMIT "\"}", &j),
 			 201);
 	id = jint(j, "id", 0);

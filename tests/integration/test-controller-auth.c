@@ -143,7 +143,7 @@ static void test_matrix(void **state)
 	assert_int_equal(
 	    harness_call(&ctl, as(OTHER), "PUT", "/api/v1/agents/lab-b/boards", declare_b, NULL),
 	    200);
-	assert_int_equal(harness_call(&ctl, as(USER), "POST", "/api/v1/flights",
+	assert_int_equal(harness_call(&ctl, as(ADMIN), "POST", "/api/v1/flights",
 				      "{\"tree\": \"xen\", \"commit\": \"" COMMIT "\"}", &j),
 			 201);
 	flight = jint(j, "id", 0);
@@ -183,7 +183,7 @@ static void test_matrix(void **state)
 	snprintf(cells[n].path, sizeof(cells[n].path), "/api/v1/artifacts/%s", sha);
 	CELL("PUT", "application/octet-stream", blob, 401, 403, 0, 403, 0);
 	snprintf(cells[n].path, sizeof(cells[n].path), "/api/v1/flights");
-	CELL("POST", JS, "{\"tree\": \"xen\", \"commit\": \"" COMMIT "\"}", 401, 0, 403, 403, 0);
+	CELL("POST", JS, "{\"tree\": \"xen\", \"commit\": \"" COMMIT "\"}", 401, 422, 403, 403, 0);
 	snprintf(cells[n].path, sizeof(cells[n].path), "/api/v1/tokens");
 	CELL("POST", JS, "{\"role\": \"admin\"}", 401, 403, 403, 403, 0);
 	snprintf(cells[n].path, sizeof(cells[n].path), "/api/v1/tokens/2");
@@ -242,7 +242,7 @@ static void test_private_boards(void **state)
 			 " \"x86_64\", \"class\": \"q35\", \"visibility\": \"private\"}]}",
 			 NULL),
 	    200);
-	assert_int_equal(harness_call(&ctl, as(USER), "POST", "/api/v1/flights",
+	assert_int_equal(harness_call(&ctl, as(ADMIN), "POST", "/api/v1/flights",
 				      "{\"tree\": \"xen\", \"commit\": \"" COMMIT "\"}", NULL),
 			 201);
 	assert_int_equal(harness_call(&ctl, as(OTHER), "POST", "/api/v1/agents/lab-b/claim",

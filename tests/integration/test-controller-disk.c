@@ -101,7 +101,7 @@ static void test_full_disk(void **state)
 				      " \"boards\": []}",
 				      NULL),
 			 200);
-	assert_int_equal(harness_call(&c, user_tok, "POST", "/api/v1/flights",
+	assert_int_equal(harness_call(&c, c.admin_token, "POST", "/api/v1/flights",
 				      "{\"tree\": \"xen\", \"commit\": \"" COMMIT "\"}", NULL),
 			 201);
 	assert_int_equal(harness_call(&c, agent_tok, "POST", "/api/v1/agents/lab-a/claim",

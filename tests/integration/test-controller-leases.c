@@ -52,7 +52,8 @@ static long long flight(const char *priority)
 
 	snprintf(body, sizeof(body),
 		 "{\"tree\": \"xen\", \"commit\": \"" COMMIT "\", \"priority\": \"%s\"}", priority);
-	assert_int_equal(harness_call(&ctl, user_tok, "POST", "/api/v1/flights", body, &j), 201);
+	assert_int_equal(harness_call(&ctl, ctl.admin_token, "POST", "/api/v1/flights", body, &j),
+			 201);
 	id = jint(j, "id", 0);
 	json_decref(j);
 	return id;

@@ -23,6 +23,7 @@
 #define COMMIT "00112233445566778899aabbccddeeff00112233"
 
 static struct harness_controller ctl;
+static char extra[512];
 
 enum who { ANON, USER, AGENT_A, AGENT_B, ADMIN, NWHO };
 static const char *const who_name[NWHO] = {"anonymous", "user", "lab-a", "lab-b", "admin"};
@@ -64,6 +65,13 @@ static int setup(void **state)
 	if (harness_controller_init(&ctl) < 0)
 		return -1;
 	harness_write_file(ctl.jobs, "fake-smoke.yaml", job_fake);
+	/* A watched tree: a user's flight is of a commit in one. */
+	harness_sh(ctl.dir,
+		   "git init -q -b master xen && cd xen && echo a > README && git add "
+		   "README && git -c user.name=t -c user.email=t@example.org commit -qm base");
+	snprintf(extra, sizeof(extra), "trees:\n  xen:\n    source: %s/xen\n    interval: 3600\n",
+		 ctl.dir);
+	ctl.extra_config = extra;
 	if (harness_controller_start(&ctl) < 0)
 		return -1;
 	snprintf(tok[ADMIN], sizeof(tok[ADMIN]), "%s", ctl.admin_token);
@@ -81,7 +89,7 @@ static int setup(void **state)
 		" \"class\": \"q35\", \"visibility\": \"private\"}]}",
 		NULL) != 200)
 		return -1;
-	if (harness_call(&ctl, as(USER), "POST", "/api/v1/flights",
+	if (harness_call(&ctl, as(ADMIN), "POST", "/api/v1/flights",
 			 "{\"tree\": \"xen\", \"commit\": \"" COMMIT "\"}", &j) != 201)
 		return -1;
 	flight = jint(j, "id", 0);
@@ -304,13 +312,14 @@ static void test_flight_by_name(void **state)
 	const char *names[] = {"secret", "nosuch"};
 	long long ids[2];
 	json_t *j = NULL;
-	char body[256], path[64];
+	char body[256], path[64], head[64];
 	int i;
 
 	(void)state;
+	harness_shout(ctl.dir, head, sizeof(head), "git -C xen rev-parse HEAD");
 	for (i = 0; i < 2; i++) {
 		snprintf(body, sizeof(body),
-			 "{\"tree\": \"xen\", \"commit\": \"" COMMIT "\", \"board\": \"%s\"}",
+			 "{\"tree\": \"xen\", \"commit\": \"%.40s\", \"board\": \"%s\"}", head,
 			 names[i]);
 		assert_int_equal(harness_call(&ctl, as(USER), "POST", "/api/v1/flights", body, &j),
 				 201);
@@ -383,7 +392,7 @@ static void test_revoked_tail(void **state)
 	snprintf(tail_tok, sizeof(tail_tok), "%s", jstr(j, "token", ""));
 	tok_id = jint(j, "id", 0);
 	json_decref(j);
-	assert_int_equal(harness_call(&ctl, as(USER), "POST", "/api/v1/flights",
+	assert_int_equal(harness_call(&ctl, as(ADMIN), "POST", "/api/v1/flights",
 				      "{\"tree\": \"xen\", \"commit\": \"" COMMIT "\"}", NULL),
 			 201);
 	assert_int_equal(harness_call(&ctl, as(AGENT_B), "POST", "/api/v1/agents/lab-b/claim",

@@ -148,7 +148,7 @@ static void test_claim_wakes_and_runs(void **state)
 			 204);
 	pthread_create(&t, NULL, claim_thread, &c);
 	usleep(300 * 1000);
-	assert_int_equal(harness_call(&ctl, user_tok, "POST", "/api/v1/flights",
+	assert_int_equal(harness_call(&ctl, ctl.admin_token, "POST", "/api/v1/flights",
 				      "{\"tree\": \"xen\", \"commit\": \"" COMMIT "\", \"jobs\":"
 				      " [\"fake-smoke\"]}",
 				      &j),
@@ -268,7 +268,7 @@ static void test_build_then_tests(void **state)
 
 	(void)state;
 	sha256_hex(sha, blob, sizeof(blob) - 1);
-	assert_int_equal(harness_call(&ctl, user_tok, "POST", "/api/v1/flights",
+	assert_int_equal(harness_call(&ctl, ctl.admin_token, "POST", "/api/v1/flights",
 				      "{\"tree\": \"xen\", \"commit\": \"" COMMIT "\", \"jobs\":"
 				      " [\"xen-smoke\"], \"priority\": \"gate\"}",
 				      &j),
@@ -360,7 +360,7 @@ static void test_build_failure_cancels(void **state)
 	json_t *a;
 
 	(void)state;
-	assert_int_equal(harness_call(&ctl, user_tok, "POST", "/api/v1/flights",
+	assert_int_equal(harness_call(&ctl, ctl.admin_token, "POST", "/api/v1/flights",
 				      "{\"tree\": \"xen\", \"commit\": \"" COMMIT "\", \"jobs\":"
 				      " [\"xen-smoke\"]}",
 				      &j),
@@ -389,22 +389,23 @@ static void test_bad_input(void **state)
 	json_t *j = NULL;
 
 	(void)state;
-	assert_int_equal(harness_call(&ctl, user_tok, "POST", "/api/v1/flights", "{\"tree\": ", &j),
-			 400);
+	assert_int_equal(
+	    harness_call(&ctl, ctl.admin_token, "POST", "/api/v1/flights", "{\"tree\": ", &j), 400);
 	assert_string_equal(jstr(j, "error", ""), "malformed JSON");
 	json_decref(j);
-	assert_int_equal(harness_call(&ctl, user_tok, "POST", "/api/v1/flights", "[1]", NULL), 400);
-	assert_int_equal(harness_call(&ctl, user_tok, "POST", "/api/v1/flights",
+	assert_int_equal(
+	    harness_call(&ctl, ctl.admin_token, "POST", "/api/v1/flights", "[1]", NULL), 400);
+	assert_int_equal(harness_call(&ctl, ctl.admin_token, "POST", "/api/v1/flights",
 				      "{\"tree\": \"xen\", \"commit\": \"xyz\"}", &j),
 			 400);
 	json_decref(j);
-	assert_int_equal(harness_call(&ctl, user_tok, "POST", "/api/v1/flights",
+	assert_int_equal(harness_call(&ctl, ctl.admin_token, "POST", "/api/v1/flights",
 				      "{\"tree\": \"xen\", \"commit\": \"" COMMIT
 				      "\", \"jobs\": [\"nope\"]}",
 				      &j),
 			 422);
 	json_decref(j);
-	assert_int_equal(harness_call(&ctl, user_tok, "POST", "/api/v1/flights",
+	assert_int_equal(harness_call(&ctl, ctl.admin_token, "POST", "/api/v1/flights",
 				      "{\"tree\": 7, \"commit\": \"" COMMIT "\"}", NULL),
 			 400);
 	assert_int_equal(harness_call(&ctl, NULL, "GET", "/api/v1/nothing", NULL, &j), 404);
@@ -422,8 +423,8 @@ static void test_bad_input(void **state)
 		big[0] = '{';
 		big[199998] = '}';
 		big[199999] = '\0';
-		assert_int_equal(harness_call(&ctl, user_tok, "POST", "/api/v1/flights", big, &j),
-				 413);
+		assert_int_equal(
+		    harness_call(&ctl, ctl.admin_token, "POST", "/api/v1/flights", big, &j), 413);
 		assert_string_equal(jstr(j, "error", ""), "body too large");
 		json_decref(j);
 		free(big);

@@ -187,7 +187,7 @@ static void test_events_and_metrics(void **state)
 	fd = sse_open(&c, -1);
 	assert_true(sse_wait(fd, acc, sizeof(acc), "retry:", 2000));
 	t0 = harness_now_ms();
-	assert_int_equal(harness_call(&c, user, "POST", "/api/v1/flights",
+	assert_int_equal(harness_call(&c, c.admin_token, "POST", "/api/v1/flights",
 				      "{\"tree\": \"xen\", \"commit\": \"" COMMIT "\"}", NULL),
 			 201);
 	assert_true(sse_wait(fd, acc, sizeof(acc), "event: flight.created", 2000));
@@ -329,7 +329,7 @@ static void test_kill9_stream(void **state)
 				      " \"x86_64\", \"class\": \"q35\"}]}",
 				      NULL),
 			 200);
-	assert_int_equal(harness_call(&c, user, "POST", "/api/v1/flights",
+	assert_int_equal(harness_call(&c, c.admin_token, "POST", "/api/v1/flights",
 				      "{\"tree\": \"xen\", \"commit\": \"" COMMIT "\"}", NULL),
 			 201);
 	assert_int_equal(harness_call(&c, agent, "POST", "/api/v1/agents/lab-k/claim",
@@ -410,7 +410,7 @@ static void test_health_check_job(void **state)
 				      " \"x86_64\", \"class\": \"q35\"}]}",
 				      NULL),
 			 200);
-	assert_int_equal(harness_call(&c, user, "POST", "/api/v1/flights",
+	assert_int_equal(harness_call(&c, c.admin_token, "POST", "/api/v1/flights",
 				      "{\"tree\": \"xen\", \"commit\": \"" COMMIT "\", \"jobs\":"
 				      " [\"fake-smoke\"]}",
 				      NULL),

@@ -45,7 +45,7 @@ static int setup(void **state)
 			 "{\"protocol\": 1, \"boards\": [{\"name\": \"pub\", \"arch\":"
 			 " \"x86_64\", \"class\": \"q35\"}]}",
 			 NULL) != 200 ||
-	    harness_call(&ctl, user_tok, "POST", "/api/v1/flights",
+	    harness_call(&ctl, ctl.admin_token, "POST", "/api/v1/flights",
 			 "{\"tree\": \"xen\", \"commit\": \"" COMMIT "\"}", NULL) != 201 ||
 	    harness_call(&ctl, agent_tok, "POST", "/api/v1/agents/lab-a/claim",
 			 "{\"boards\": [\"pub\"], \"wait_ms\": 0}", &j) != 200)

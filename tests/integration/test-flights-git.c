@@ -657,6 +657,58 @@ static void test_heartbeat_while_applying(void **state)
 	buf_release(&mbox);
 }
 
+/* A user's flight is of a tree the controller watches and a commit in it, at a
+ * user's priority (422 and 403 with a JSON error, nothing queued); an admin's
+ * may be at gate priority. */
+static void test_flight_checks(void **state)
+{
+	char head[64], body[256];
+	size_t before = flight_count();
+	long long id;
+	json_t *j = NULL;
+
+	(void)state;
+	shout(head, sizeof(head), "git -C xen rev-parse staging");
+	snprintf(body, sizeof(body),
+		 "{\"tree\": \"xen\", \"commit\": \"%s\", \"jobs\": "
+		 "[\"fake-smoke\"]}",
+		 head);
+	assert_int_equal(harness_call(&ctl, user_tok, "POST", "/api/v1/flights", body, NULL), 201);
+	assert_int_equal(harness_call(&ctl, user_tok, "POST", "/api/v1/flights",
+				      "{\"tree\": \"xen\", \"commit\": "
+				      "\"0123456789012345678901234567890123456789\"}",
+				      &j),
+			 422);
+	assert_string_equal(jstr(j, "error", ""), "no such tree or commit");
+	json_decref(j);
+	snprintf(body, sizeof(body), "{\"tree\": \"nosuch\", \"commit\": \"%s\"}", head);
+	assert_int_equal(harness_call(&ctl, user_tok, "POST", "/api/v1/flights", body, &j), 422);
+	assert_non_null(strstr(jstr(j, "detail", ""), "no tree named \"nosuch\""));
+	json_decref(j);
+	snprintf(body, sizeof(body),
+		 "{\"tree\": \"xen\", \"commit\": \"%s\", \"priority\": "
+		 "\"gate\"}",
+		 head);
+	assert_int_equal(harness_call(&ctl, user_tok, "POST", "/api/v1/flights", body, &j), 403);
+	assert_string_equal(jstr(j, "error", ""), "forbidden");
+	json_decref(j);
+	snprintf(body, sizeof(body),
+		 "{\"tree\": \"xen\", \"commit\": \"%s\", \"kind\": "
+		 "\"push\"}",
+		 head);
+	assert_int_equal(harness_call(&ctl, user_tok, "POST", "/api/v1/flights", body, NULL), 403);
+	assert_int_equal(flight_count(), before + 1);
+	snprintf(body, sizeof(body),
+		 "{\"tree\": \"xen\", \"commit\": \"%s\", \"priority\": "
+		 "\"gate\", \"jobs\": [\"fake-smoke\"]}",
+		 head);
+	assert_int_equal(harness_call(&ctl, ctl.admin_token, "POST", "/api/v1/flights", body, NULL),
+			 201);
+	assert_int_equal(flight_count(), before + 2);
+	while ((id = claim(NULL, NULL)) > 0)
+		result(id, "pass");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -666,6 +718,7 @@ int main(void)
 	    cmocka_unit_test(test_heartbeat_while_applying),
 	    cmocka_unit_test(test_url_tree),
 	    cmocka_unit_test(test_private_gate_reason),
+	    cmocka_unit_test(test_flight_checks),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
