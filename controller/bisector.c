@@ -184,7 +184,7 @@ static void advance(long long bid)
 	struct bisect_git_graph gg = {0};
 	struct bisect *b = NULL;
 	struct tree_conf *t;
-	char err[512] = "";
+	char err[256] = "";
 	char msg[512], cls[65], board[65];
 	int restart, round;
 	size_t i;
@@ -336,7 +336,7 @@ static void detect(const struct attempt *a)
 	char cls[65], good[41], last[8], other[41], board[65];
 	long long good_attempt = 0, bid = 0, tree_id = 0;
 	const char *bad;
-	char err[512] = "";
+	char err[256] = "";
 
 	if (!fb || db_bisect_board_class(cls, a->board) < 0)
 		goto out;

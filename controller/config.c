@@ -75,6 +75,8 @@ void config_init(struct ctl_config *c)
 	c->trees = xcalloc(1, sizeof(*c->trees));
 	c->bisect = xcalloc(1, sizeof(*c->bisect));
 	bisect_conf_load(c->bisect, NULL);
+	c->connections = xcalloc(1, sizeof(*c->connections));
+	http_limits_from_json(c->connections, NULL);
 }
 
 void config_release(struct ctl_config *c)
@@ -92,7 +94,7 @@ void config_release(struct ctl_config *c)
 	free(c->trees);
 	bisect_conf_release(c->bisect);
 	free(c->bisect);
-	json_decref(c->connections);
+	free(c->connections);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -155,10 +157,8 @@ int config_load(struct ctl_config *c, const char *path, struct buf *err)
 			goto out;
 		}
 	}
-	if (json_object_get(root, "connections")) {
-		json_decref(c->connections);
-		c->connections = json_incref(json_object_get(root, "connections"));
-	}
+	if (json_object_get(root, "connections"))
+		http_limits_from_json(c->connections, json_object_get(root, "connections"));
 	if (json_object_get(root, "bisect")) {
 		bisect_conf_release(c->bisect);
 		bisect_conf_load(c->bisect, json_object_get(root, "bisect"));

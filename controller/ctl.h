@@ -13,6 +13,7 @@
 
 struct trees_conf;  /* watch.h */
 struct bisect_conf; /* bisector.h */
+struct http_limits; /* http-limits.h */
 
 /* The configuration: defaults (config_init), then the file (config_load), then
  * the command line. Every section is validated and parsed by config.c. */
@@ -28,11 +29,11 @@ struct ctl_config {
 	int unhealthy_streak; /* 3 */
 	char *health_check_job; /* NULL: health checks are plain re-enables */
 	char *tls_cert, *tls_key;
-	int claim_max_ms;	    /* the longest long-poll: 60000 */
-	long long priority_age_ms;  /* waiting this long is worth one priority class */
-	struct trees_conf *trees;   /* the `trees` section (watch.h): never NULL */
-	struct bisect_conf *bisect; /* the `bisect` section (bisector.h): never NULL */
-	json_t *connections;	    /* the `connections` section (http-limits.h), or NULL */
+	int claim_max_ms;		 /* the longest long-poll: 60000 */
+	long long priority_age_ms;	 /* waiting this long is worth one priority class */
+	struct trees_conf *trees;	 /* the `trees` section (watch.h): never NULL */
+	struct bisect_conf *bisect;	 /* the `bisect` section (bisector.h): never NULL */
+	struct http_limits *connections; /* the `connections` section (http-limits.h): never NULL */
 };
 
 struct ctl {

@@ -18,7 +18,6 @@
 #include "db-attempts.h"
 #include "db.h"
 #include "fs.h"
-#include "http-limits.h"
 #include "http.h"
 #include "http-work.h"
 #include "jobs.h"
@@ -190,7 +189,6 @@ static const char *config_dir(void)
 static int serve(void)
 {
 	struct http_server *srv = NULL;
-	struct http_limits limits;
 	struct buf err = BUF_INIT(0); /* the job files' problems, one a line */
 	char msg[512];
 	struct rlimit rl;
@@ -221,9 +219,8 @@ static int serve(void)
 	sigaddset(&sigs, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	http_limits_from_json(&limits, ctl.cfg.connections);
-	if (http_start(&srv, ctl.cfg.listen, ctl.cfg.tls_cert, ctl.cfg.tls_key, &limits, msg,
-		       sizeof(msg)) < 0) {
+	if (http_start(&srv, ctl.cfg.listen, ctl.cfg.tls_cert, ctl.cfg.tls_key, ctl.cfg.connections,
+		       msg, sizeof(msg)) < 0) {
 		log_warnx("%s", msg);
 		goto out;
 	}
