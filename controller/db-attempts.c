@@ -14,7 +14,7 @@
 /* The scheduling key: priority class, aged by waiting time (:age ms per class). */
 #define RANK "(a.priority * :age + a.queued_at)"
 
-#define ATTEMPT_VISIBLE "(b.visibility IS NULL OR b.visibility = 'public' OR ?1 OR g.name = ?2)"
+#define ATTEMPT_VISIBLE DB_VISIBLE(b, g, 1, 2)
 #define ATTEMPT_FROM                                                                               \
 	" FROM attempts a LEFT JOIN boards b ON b.name = a.board LEFT JOIN agents g ON"            \
 	" g.id = b.agent_id LEFT JOIN flights f ON f.id = a.flight_id LEFT JOIN revisions r"       \

@@ -15,7 +15,7 @@
 	"b.name, a.name AS agent, b.arch, b.class, b.tags AS j_tags, b.visibility,"                \
 	" b.description, " BOARD_STATE " AS state, b.healthy, b.infra_streak,"                     \
 	" b.attempt_id AS attempt, b.updated"
-#define BOARD_VISIBLE "(b.visibility = 'public' OR ?1 OR a.name = ?2)"
+#define BOARD_VISIBLE DB_VISIBLE(b, a, 1, 2)
 
 enum {
 	Q_AGENT_UPSERT,

@@ -32,9 +32,8 @@ enum {
 };
 
 /* The attempt a (with its board b and the board's agent g) is one viewer ?A (admin: 1)
- * or agent ?G may see: no board (builds), a public board, or ?G's own. */
-#define VISIBLE_AS(A, G)                                                                           \
-	"(b.visibility IS NULL OR b.visibility = 'public' OR ?" #A " OR g.name = ?" #G ")"
+ * or agent ?G may see (db.h). */
+#define VISIBLE_AS(A, G) DB_VISIBLE(b, g, A, G)
 
 /* A flight with its attempts' counts by state, only of those viewer ?8/?9 may see. */
 #define FLIGHT_COLS                                                                                \

@@ -17,6 +17,15 @@
 
 #include "buf.h"
 
+/* The visibility rule (twins.h) in SQL, written once: a row whose board is B (an
+ * alias of boards; NULL when there is none, as for builds) and that board's agent
+ * G (an alias of agents) is one viewer ?A (admin: 1) or agent ?AG may see when
+ * there is no board, the board is public, the viewer is an admin, or it is the
+ * board's own agent. */
+#define DB_VISIBLE(B, G, A, AG)                                                                    \
+	"(" #B ".visibility IS NULL OR " #B ".visibility = 'public' OR ?" #A " OR " #G             \
+	".name = ?" #AG ")"
+
 /* Opens (creating) path, migrates it from schema_dir, prepares the modules'
  * statements. Returns 0, or a negative errno with one message in err (errlen
  * bytes): -EIO (SQLite), or what reading the migrations met (-ENOENT, ...). */
