@@ -248,6 +248,16 @@ static void test_check_mode(void **state)
 			   "name: bad\nrequires: {arch: x86_64}\nstages:\n"
 			   "  - {name: s, pattern: '(', timeout: 5}\n");
 	assert_int_equal(harness_run(argv, out, sizeof(out)), 1);
+	/* PCRE2 refuses it: file:line:col, its message and offset (issue 14) */
+	harness_shout(c.dir, out, sizeof(out), "%s --check --config %s 2>&1 || true", bin, cfg);
+	if (strstr(out, "bad.yaml:4:24: stages[0].pattern: not a valid pattern (PCRE2): "
+			"missing closing parenthesis at offset 1") == NULL)
+		fail_msg("--check said: %s", out);
+	/* and takes what LAVA and labgrid users write */
+	harness_write_file(c.jobs, "bad.yaml",
+			   "name: bad\nrequires: {arch: x86_64}\nstages:\n"
+			   "  - {name: s, pattern: '(?i)panic on cpu \\d+:\\s*$', timeout: 5}\n");
+	assert_int_equal(harness_run(argv, out, sizeof(out)), 0);
 	harness_write_file(c.dir, "check.yaml", "lease_seconds: -4\nlistne: x\n");
 	assert_int_equal(harness_run(argv, out, sizeof(out)), 1);
 	harness_controller_stop(&c);
