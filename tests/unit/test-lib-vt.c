@@ -151,14 +151,14 @@ static void test_row_stream(void **state)
 	(void)state;
 	vt_init(&v, 16);
 	for (i = 0; i < 10000; i++)
-		vt_feed(&v, "\rprogress 42%\x1b[K", 17);
-	vt_feed(&v, "\rok 1 - done\x1b[K", 16);
+		vt_feed(&v, "\rprogress 42%\x1b[K", 16);
+	vt_feed(&v, "\rok 1 - done\x1b[K", 15);
 	vt_line_end(&v);
 	out = vt_row(&v, &len);
 	assert_string_equal(out, "ok 1 - done");
 	free(out);
 	vt_newline(&v);
-	vt_feed(&v, "0123456789abcdefXYZ\x1b]0;open", 29);
+	vt_feed(&v, "0123456789abcdefXYZ\x1b]0;open", 27);
 	vt_line_end(&v);
 	out = vt_row(&v, &len);
 	assert_string_equal(out, "0123456789abcdef");
