@@ -69,7 +69,8 @@ static const char *const sql[Q_N] = {
 		       " WHERE id = ?1",
     [Q_BUILD_GET] = "SELECT id, flight_id AS flight, arch, state, artifacts AS j_artifacts,"
 		    " build_info AS j_build_info FROM builds WHERE id = ?",
-    [Q_FLIGHT_REV] = "SELECT t.name AS tree, r.commit_id AS 'commit', r.describe FROM flights f"
+    [Q_FLIGHT_REV] = "SELECT t.name AS tree, r.commit_id AS 'commit', r.describe, f.kind"
+		     " FROM flights f"
 		     " JOIN revisions r ON r.id = f.revision_id JOIN trees t ON t.id = r.tree_id"
 		     " WHERE f.id = ?",
     [Q_FLIGHT_GET] = "SELECT " FLIGHT_COLS " FROM flights f JOIN revisions r ON"

@@ -116,6 +116,31 @@ static int check_readable_file(struct vctx *ctx, const json_t *parent, const cha
 	return rc;
 }
 
+static const char *const untrusted_choices[] = {"build", "refuse", NULL};
+
+static const struct vfield builder_fields[] = {
+    {.name = "untrusted",
+     .type = V_STRING,
+     .choices = untrusted_choices,
+     .help = "builds of submitted patches: build (in their own work tree and cache) or refuse"},
+    {.name = "memory_mb",
+     .type = V_INT,
+     .min = 256,
+     .max = 1024 * 1024,
+     .help = "address space of each build process (RLIMIT_AS), default 4096"},
+    {.name = "disk_mb",
+     .type = V_INT,
+     .min = 64,
+     .max = 16 * 1024 * 1024,
+     .help = "work tree plus output of a build, default 8192"},
+    {.name = "processes",
+     .type = V_INT,
+     .min = 16,
+     .max = 1024 * 1024,
+     .help = "processes of the agent's user (RLIMIT_NPROC, not for root), default 4096"},
+    {.name = NULL},
+};
+
 static const struct vfield agent_fields[] = {
     {.name = "controller",
      .type = V_STRING,
@@ -142,6 +167,7 @@ static const struct vfield agent_fields[] = {
      .max = 256,
      .help = "board files, relative to this file"},
     {.name = "build", .type = V_BOOL},
+    {.name = "builder", .type = V_OBJECT, .fields = builder_fields},
     {.name = "limits", .type = V_OBJECT, .fields = limits_fields},
     {.name = NULL},
 };
@@ -340,6 +366,14 @@ int agent_config_load(struct agent_config *cfg, const char *path, struct buf *er
 			     : xasprintf("%s/cache", cfg->work_dir);
 	cfg->spool_dir = xasprintf("%s/spool", cfg->work_dir);
 	cfg->build = jbool(doc.root, "build", 0);
+	{
+		const json_t *bs = json_object_get(doc.root, "builder");
+
+		cfg->build_untrusted = strcmp(jstr(bs, "untrusted", "build"), "refuse") != 0;
+		cfg->build_memory_bytes = jint(bs, "memory_mb", 4096) * 1024 * 1024;
+		cfg->build_disk_bytes = jint(bs, "disk_mb", 8192) * 1024 * 1024;
+		cfg->build_processes = jint(bs, "processes", 4096);
+	}
 	lim = json_object_get(doc.root, "limits");
 	cfg->limits.cache_bytes = jint(lim, "cache_mb", 4096) * 1024 * 1024;
 	cfg->limits.spool_bytes = jint(lim, "spool_mb", 512) * 1024 * 1024;

@@ -53,6 +53,9 @@ struct agent_config {
 	char *controller, *agent, *token, *cafile;
 	char *work_dir, *cache_dir, *spool_dir;
 	int build;
+	int build_untrusted; /* builder.untrusted: 1 build (the default), 0 refuse */
+	/* builder.memory_mb, disk_mb, processes: a build's bounds (docs/builders.md) */
+	long long build_memory_bytes, build_disk_bytes, build_processes;
 	struct agent_limits limits;
 	struct board *boards;
 	size_t nboards;

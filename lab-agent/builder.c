@@ -2,8 +2,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <limits.h>
 #include <openssl/evp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +32,7 @@
 #define PAYLOADS_TIMEOUT_S 600	/* first run downloads the kernels */
 #define LINE_MAX_BYTES	   4096
 #define ERROR_MAX	   300
+#define DISK_LOOK_MS	   2000 /* how often a running build's disk use is measured */
 
 static const char *const artifact_names[] = {"xen", "dom0-kernel", "dom0-initrd"};
 
@@ -53,6 +56,10 @@ struct build {
 	char *blobs;	   /* WORK/builder/blobs: the blob cache */
 	char *hvdir;	   /* the folder holding build.sh and payloads.sh */
 	int spool_failed;
+	int untrusted;		     /* not a push or bisect flight: code from anyone */
+	int limited;		     /* run_child applies the build's bounds */
+	long long disk_used;	     /* bytes in src and out at the last look */
+	long long disk_next_ms;	     /* when to look again */
 	char first_error[ERROR_MAX]; /* the compiler's first "error:" line */
 	json_t *stages;
 };
@@ -145,11 +152,49 @@ static void child_out(void *arg, const char *line, size_t len)
 	child_line(arg, line, len);
 }
 
+static long long tree_bytes;
+
+static int add_bytes(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)path;
+	(void)flag;
+	(void)ftw;
+	tree_bytes += (long long)st->st_blocks * 512;
+	return 0;
+}
+
+/* Bytes on disk below the build's work tree and output folder (the build
+ * thread holds its arch's lock; tree_bytes is only this thread's while the
+ * lock of the disk count is held). */
+static long long build_disk_bytes(const struct build *b)
+{
+	static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+	long long n;
+
+	pthread_mutex_lock(&mu);
+	tree_bytes = 0;
+	nftw(b->src, add_bytes, 16, FTW_PHYS);
+	nftw(b->out, add_bytes, 16, FTW_PHYS);
+	n = tree_bytes;
+	pthread_mutex_unlock(&mu);
+	return n;
+}
+
+/* Stops the child when the agent stops, the attempt is no longer ours, or
+ * (every DISK_LOOK_MS) the build has written more than its disk bound. */
 static int child_cancel(void *arg)
 {
 	struct build *b = arg;
 
-	return b->ag->stopping || sender_lapsed(b->snd);
+	if (b->ag->stopping || sender_lapsed(b->snd))
+		return 1;
+	if (b->limited && clock_mono_ms() >= b->disk_next_ms) {
+		b->disk_next_ms = clock_mono_ms() + DISK_LOOK_MS;
+		b->disk_used = build_disk_bytes(b);
+		if (b->disk_used > b->ag->cfg.build_disk_bytes)
+			return 1;
+	}
+	return 0;
 }
 
 /* Runs argv (lib/proc.h) with its output (stdout and stderr) as log lines.
@@ -169,6 +214,12 @@ static int run_child(struct build *b, char *const argv[], int timeout_s)
 	p.line_max = LINE_MAX_BYTES;
 	p.cancel = child_cancel;
 	p.arg = b;
+	if (b->limited) {
+		p.limit_as = b->ag->cfg.build_memory_bytes;
+		p.limit_fsize = b->ag->cfg.build_disk_bytes;
+		p.limit_nproc = b->ag->cfg.build_processes;
+		b->disk_next_ms = 0;
+	}
 	return proc_run(&p);
 }
 
@@ -235,7 +286,8 @@ static int run_build(struct build *b)
 	int n = 0, rc;
 
 	if (use_bwrap()) {
-		ccache = xasprintf("%s/ccache", croot);
+		/* untrusted builds never share a compiler cache with trusted ones */
+		ccache = xasprintf("%s/ccache%s", croot, b->untrusted ? "-untrusted" : "");
 		mkdir_p(ccache);
 		argv[n++] = "bwrap";
 		argv[n++] = "--ro-bind";
@@ -273,7 +325,15 @@ static int run_build(struct build *b)
 	argv[n++] = b->src;
 	argv[n++] = b->out;
 	argv[n] = NULL;
+	note(b,
+	     "bounds: %d s, %lld MiB of address space per process, %lld MiB of disk "
+	     "(work tree and output), %lld processes%s",
+	     BUILD_TIMEOUT_S, b->ag->cfg.build_memory_bytes >> 20,
+	     b->ag->cfg.build_disk_bytes >> 20, b->ag->cfg.build_processes,
+	     geteuid() == 0 ? " (not enforced for root)" : "");
+	b->limited = 1;
 	rc = run_child(b, argv, BUILD_TIMEOUT_S);
+	b->limited = 0;
 	free(ccache);
 	free(croot);
 	free(script);
@@ -363,6 +423,13 @@ static json_t *build_once(struct build *b)
 			 b->tree, b->commit, b->arch);
 		return build_result(b, "fail", why);
 	}
+	if (b->untrusted && !b->ag->cfg.build_untrusted) {
+		snprintf(why, sizeof(why),
+			 "refused: this builder does not build untrusted revisions (a %s flight; "
+			 "builder.untrusted: refuse in its agent file)",
+			 jstr(b->rev, "kind", "?"));
+		return build_result(b, "infra", why);
+	}
 	snprintf(err, sizeof(err), "%s/build.sh", b->hvdir);
 	if (access(err, X_OK) < 0) {
 		snprintf(why, sizeof(why), "the build recipe %.500s is missing", err);
@@ -399,6 +466,15 @@ static json_t *build_once(struct build *b)
 		return build_result(b, "infra", why);
 	}
 	rc = run_build(b);
+	if (rc == -ECANCELED && b->disk_used > b->ag->cfg.build_disk_bytes) {
+		stage_done(b, "build", "fail", t);
+		snprintf(
+		    why, sizeof(why),
+		    "the build wrote more than %lld MiB (builder.disk_mb): stopped at %lld MiB",
+		    b->ag->cfg.build_disk_bytes >> 20, b->disk_used >> 20);
+		note(b, "failure build: %s", why);
+		return build_result(b, "fail", why);
+	}
 	if (rc != 0) {
 		stage_done(b, "build", rc == -ETIMEDOUT ? "timeout" : "fail", t);
 		if (rc == -ETIMEDOUT) {
@@ -413,6 +489,12 @@ static json_t *build_once(struct build *b)
 			return build_result(b, "infra", why);
 		}
 		note(b, "failure build: exit status %d", rc);
+		if (rc == 128 + SIGXFSZ) {
+			snprintf(why, sizeof(why),
+				 "the build wrote a file larger than %lld MiB (builder.disk_mb)",
+				 b->ag->cfg.build_disk_bytes >> 20);
+			return build_result(b, "fail", why);
+		}
 		snprintf(why, sizeof(why), "build failed: %s",
 			 b->first_error[0] ? b->first_error : "see the log");
 		return build_result(b, "fail", why);
@@ -513,13 +595,19 @@ static void *builder_main(void *arg)
 	client_init(&b.h, &ag->cfg);
 	b.h.timeout_ms = 300000;
 	b.home = xasprintf("%s/builder", ag->cfg.work_dir);
-	b.src = xasprintf("%s/src/%s-%s", b.home, b.tree, b.arch);
+	/* push and bisect flights build what a watched branch holds; anything else
+	 * (submissions, manual flights) is code from anyone and never shares a work
+	 * tree or a compiler cache with them */
+	b.untrusted =
+	    strcmp(jstr(b.rev, "kind", ""), "push") && strcmp(jstr(b.rev, "kind", ""), "bisect");
+	b.src =
+	    xasprintf("%s/src/%s-%s%s", b.home, b.tree, b.arch, b.untrusted ? "-untrusted" : "");
 	b.out = xasprintf("%s/out/%lld", b.home, b.id);
 	b.payloads = xasprintf("%s/payloads/%s", b.home, b.arch);
 	b.blobs = xasprintf("%s/blobs", b.home);
 	b.hvdir = find_hypervisor_dir();
-	note(&b, "build attempt %lld: tree %s, commit %s, arch %s (agent %s)", b.id, b.tree,
-	     b.commit, b.arch, ag->cfg.agent);
+	note(&b, "build attempt %lld: tree %s, commit %s, arch %s (agent %s, %s)", b.id, b.tree,
+	     b.commit, b.arch, ag->cfg.agent, b.untrusted ? "untrusted" : "trusted");
 	lock = &arch_locks[!strcmp(b.arch, "arm64")];
 	pthread_mutex_lock(lock);
 	result = build_once(&b);

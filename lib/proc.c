@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -59,6 +60,13 @@ static char **env_merge(const char *const *edits)
 	return out;
 }
 
+static int limit(int resource, long long value)
+{
+	struct rlimit rl = {(rlim_t)value, (rlim_t)value};
+
+	return value > 0 ? setrlimit(resource, &rl) : 0;
+}
+
 /* In the child: only async-signal-safe calls from here to exec. */
 static void child(const struct proc *p, char **envp, int in_rd, int out_wr, int err_wr)
 {
@@ -66,6 +74,9 @@ static void child(const struct proc *p, char **envp, int in_rd, int out_wr, int 
 	int fd, e;
 
 	setpgid(0, 0);
+	if (limit(RLIMIT_AS, p->limit_as) < 0 || limit(RLIMIT_FSIZE, p->limit_fsize) < 0 ||
+	    limit(RLIMIT_NPROC, p->limit_nproc) < 0)
+		goto fail;
 	if (p->die_with_parent)
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 	/* what the parent blocked or ignored is not the child's business */

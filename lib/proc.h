@@ -38,6 +38,12 @@ struct proc {
 	const void *in;		 /* written to its stdin, then closed; NULL: /dev/null */
 	size_t in_len;
 	const char *out_path; /* stdout and stderr into this file (truncated) */
+	/* Resource limits of the child (setrlimit, soft and hard), 0: ours.
+	 * limit_nproc counts every process of the child's real uid and does not
+	 * hold for root. */
+	long long limit_as;    /* bytes of address space, per process */
+	long long limit_fsize; /* bytes, per file written */
+	long long limit_nproc; /* processes of its uid */
 	/* Each line of stdout and stderr, without its newline; a line longer
 	 * than line_max comes in pieces. NULL (and no out_path): discarded. */
 	void (*on_line)(void *arg, const char *line, size_t len);

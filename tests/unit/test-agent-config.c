@@ -193,6 +193,39 @@ static void test_agent_errors(void **state)
 	buf_release(&errors);
 }
 
+/* builder.untrusted: refuse or build (the default); --check reports anything
+ * else at its line and column. */
+static void test_builder_untrusted(void **state)
+{
+	struct agent_config cfg;
+	struct buf errors = BUF_INIT(0);
+	char *agent = xasprintf("%s/agent.yaml", dir);
+
+	(void)state;
+	put("a.yaml", good_board);
+	put("agent.yaml", "controller: http://x\nagent: lab-1\ntoken: t\nwork_dir: work\n"
+			  "boards: [a.yaml]\nbuild: true\n");
+	assert_int_equal(agent_config_load(&cfg, agent, &errors), 0);
+	assert_int_equal(cfg.build_untrusted, 1);
+	assert_int_equal(cfg.build_disk_bytes, 8192LL << 20);
+	agent_config_release(&cfg);
+	put("agent.yaml", "controller: http://x\nagent: lab-1\ntoken: t\nwork_dir: work\n"
+			  "boards: [a.yaml]\nbuild: true\n"
+			  "builder: {untrusted: refuse, memory_mb: 2048, disk_mb: 100}\n");
+	assert_int_equal(agent_config_load(&cfg, agent, &errors), 0);
+	assert_int_equal(cfg.build_untrusted, 0);
+	assert_int_equal(cfg.build_memory_bytes, 2048LL << 20);
+	assert_int_equal(cfg.build_disk_bytes, 100LL << 20);
+	agent_config_release(&cfg);
+	put("agent.yaml", "controller: http://x\nagent: lab-1\ntoken: t\nwork_dir: work\n"
+			  "boards: [a.yaml]\nbuild: true\n"
+			  "builder:\n  untrusted: maybe\n");
+	assert_int_equal(agent_config_load(&cfg, agent, &errors), -1);
+	assert_non_null(strstr(buf_cstr(&errors), "agent.yaml:8:14: builder.untrusted"));
+	free(agent);
+	buf_release(&errors);
+}
+
 static void test_demo_boards(void **state)
 {
 	struct buf errors = BUF_INIT(0);
@@ -312,6 +345,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_board_errors, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_missing_and_twice, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_agent_errors, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_builder_untrusted, setup, teardown),
 	    cmocka_unit_test(test_demo_boards),
 	    cmocka_unit_test_setup_teardown(test_job_files, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_job_args_for_boards, setup, teardown),

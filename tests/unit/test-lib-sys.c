@@ -414,6 +414,37 @@ static void test_proc_cancel_and_long_lived(void **state)
 	free(d);
 }
 
+/* Resource limits: a memory hog fails to allocate, a file past its bound
+ * stops the writer. */
+static void test_proc_limits(void **state)
+{
+	char *d = scratch(), *f = xasprintf("%s/big", d);
+	char *script = xasprintf("head -c 4000000 /dev/zero > %s", f);
+	const char *hog[] = {"python3", "-c", "x = bytearray(512 << 20)", NULL};
+	const char *fill[] = {"sh", "-c", script, NULL};
+	struct stat st;
+	struct proc p;
+
+	(void)state;
+	proc_init(&p);
+	p.argv = hog;
+	assert_int_equal(proc_run(&p), 0); /* without a limit it can */
+	proc_init(&p);
+	p.argv = hog;
+	p.limit_as = 256LL << 20;
+	assert_int_not_equal(proc_run(&p), 0); /* MemoryError */
+	proc_init(&p);
+	p.argv = fill;
+	p.limit_fsize = 1 << 20;
+	assert_int_not_equal(proc_run(&p), 0);
+	assert_int_equal(stat(f, &st), 0);
+	assert_true(st.st_size <= 1 << 20);
+	rm_tree(d);
+	free(script);
+	free(f);
+	free(d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -425,6 +456,7 @@ int main(void)
 	    cmocka_unit_test(test_proc_lines_and_status),
 	    cmocka_unit_test(test_proc_timeout_kills_group),
 	    cmocka_unit_test(test_proc_cancel_and_long_lived),
+	    cmocka_unit_test(test_proc_limits),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
