@@ -15,6 +15,7 @@
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "../../controller/git-apply.h"
 #include "buf.h"
@@ -320,6 +321,8 @@ static void test_refused_paths_and_modes(void **state)
 	gitrepo_free(r);
 }
 
+static int runs; /* each run its own ref */
+
 /* Runs one series in a child; returns its peak RSS in KiB, *rc its result and
  * msg its message. */
 static long apply_in_child(const struct buf *mbox, int *rc, char *msg, size_t msglen)
@@ -330,20 +333,22 @@ static long apply_in_child(const struct buf *mbox, int *rc, char *msg, size_t ms
 	ssize_t n;
 
 	assert_int_equal(pipe(pipefd), 0);
+	runs++;
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		struct gitrepo *r = open_base();
 		struct patch_series s;
 		struct apply_error e;
-		char out[GITREPO_HEX], err[256];
+		char out[GITREPO_HEX], err[256], ref[64];
 		int got;
 
 		close(pipefd[0]);
 		patch_series_init(&s);
 		if (patch_series_add(&s, "bomb", mbox->data, mbox->len, err, sizeof(err)) < 0)
 			_exit(100);
-		got = gitrepo_apply_series(out, r, "master", &s, "refs/xenci/submissions/40", &e);
+		snprintf(ref, sizeof(ref), "refs/xenci/submissions/%d", 40 + runs);
+		got = gitrepo_apply_series(out, r, "master", &s, ref, &e);
 		if (write(pipefd[1], e.message, strlen(e.message)) < 0)
 			_exit(101);
 		_exit(-got);
@@ -387,6 +392,50 @@ static void test_bounds_binary_bomb(void **state)
 	assert_int_equal(harness_series_bomb(&b, 4096, 4096), 0);
 	apply_in_child(&b, &rc, msg, sizeof(msg));
 	assert_int_equal(rc, 0);
+	buf_release(&b);
+}
+
+/* A binary delta whose result (the second number of the delta) is 1 GiB is
+ * refused before libgit2 would allocate it, though its data inflates to a few
+ * bytes. */
+static void test_bounds_binary_delta(void **state)
+{
+	static const char b85[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+				  "!#$%&()*+-;<=>?@^_`{|}~";
+	/* base size 10, result size 2^30 (varints), then nothing. */
+	const unsigned char delta[] = {10, 0x80, 0x80, 0x80, 0x80, 0x04};
+	unsigned char z[64];
+	uLongf zlen = sizeof(z);
+	struct buf b = BUF_INIT(0);
+	char msg[1024], line[128];
+	size_t o = 0;
+	long rss;
+	int rc;
+
+	(void)state;
+	assert_int_equal(compress(z, &zlen, delta, sizeof(delta)), Z_OK);
+	line[o++] = zlen <= 26 ? (char)('A' + zlen - 1) : (char)('a' + zlen - 27);
+	for (size_t i = 0; i < zlen; i += 4) {
+		unsigned long v = 0;
+
+		for (size_t k = 0; k < 4; k++)
+			v = v << 8 | (i + k < zlen ? z[i + k] : 0);
+		for (int k = 4; k >= 0; k--) {
+			line[o + (size_t)k] = b85[v % 85];
+			v /= 85;
+		}
+		o += 5;
+	}
+	line[o] = '\0';
+	buf_printf(&b,
+		   "From: a <a@example.org>\nSubject: [PATCH] grow README\n\n---\n"
+		   "diff --git a/README b/README\nindex 1111111..2222222 100644\n"
+		   "GIT binary patch\ndelta %zu\n%s\n\nliteral 0\nHcmV?d00001\n\n",
+		   sizeof(delta), line);
+	rss = apply_in_child(&b, &rc, msg, sizeof(msg));
+	print_message("delta to 1 GiB: %ld MiB peak: %s\n", rss >> 10, msg);
+	assert_int_equal(rc, -EPERM);
+	assert_non_null(strstr(msg, "README: a binary delta makes 1073741824 bytes"));
 	buf_release(&b);
 }
 
@@ -481,6 +530,7 @@ int main(void)
 	    cmocka_unit_test(test_offsets_and_binary),
 	    cmocka_unit_test(test_refused_paths_and_modes),
 	    cmocka_unit_test(test_bounds_binary_bomb),
+	    cmocka_unit_test(test_bounds_binary_delta),
 	    cmocka_unit_test(test_far_hunk),
 	    cmocka_unit_test(test_debian_series),
 	};
