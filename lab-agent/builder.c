@@ -1,5 +1,6 @@
 #include "builder.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -278,6 +279,41 @@ static char *cache_root(void)
 	return xasprintf("%s/.cache/xenci", home && *home ? home : "/root");
 }
 
+int builder_sandbox_argv(char *argv[BUILDER_SANDBOX_ARGS], const char *hvdir, const char *src,
+			 const char *out, const char *ccache)
+{
+	int n = 0;
+
+	argv[n++] = "bwrap";
+	argv[n++] = "--ro-bind";
+	argv[n++] = "/";
+	argv[n++] = "/";
+	argv[n++] = "--dev";
+	argv[n++] = "/dev";
+	argv[n++] = "--proc";
+	argv[n++] = "/proc";
+	argv[n++] = "--tmpfs";
+	argv[n++] = "/tmp";
+	/* the recipe, read-only: it may live under /tmp too (a CI clone) */
+	argv[n++] = "--ro-bind";
+	argv[n++] = (char *)hvdir;
+	argv[n++] = (char *)hvdir;
+	argv[n++] = "--bind";
+	argv[n++] = (char *)src;
+	argv[n++] = (char *)src;
+	argv[n++] = "--bind";
+	argv[n++] = (char *)out;
+	argv[n++] = (char *)out;
+	argv[n++] = "--bind";
+	argv[n++] = (char *)ccache;
+	argv[n++] = (char *)ccache;
+	argv[n++] = "--unshare-all";
+	argv[n++] = "--die-with-parent";
+	argv[n++] = "--";
+	assert(n <= BUILDER_SANDBOX_ARGS);
+	return n;
+}
+
 static int run_build(struct build *b)
 {
 	char *script = xasprintf("%s/build.sh", b->hvdir);
@@ -289,32 +325,7 @@ static int run_build(struct build *b)
 		/* untrusted builds never share a compiler cache with trusted ones */
 		ccache = xasprintf("%s/ccache%s", croot, b->untrusted ? "-untrusted" : "");
 		mkdir_p(ccache);
-		argv[n++] = "bwrap";
-		argv[n++] = "--ro-bind";
-		argv[n++] = "/";
-		argv[n++] = "/";
-		argv[n++] = "--dev";
-		argv[n++] = "/dev";
-		argv[n++] = "--proc";
-		argv[n++] = "/proc";
-		argv[n++] = "--tmpfs";
-		argv[n++] = "/tmp";
-		/* the recipe, read-only: it may live under /tmp too (a CI clone) */
-		argv[n++] = "--ro-bind";
-		argv[n++] = b->hvdir;
-		argv[n++] = b->hvdir;
-		argv[n++] = "--bind";
-		argv[n++] = b->src;
-		argv[n++] = b->src;
-		argv[n++] = "--bind";
-		argv[n++] = b->out;
-		argv[n++] = b->out;
-		argv[n++] = "--bind";
-		argv[n++] = ccache;
-		argv[n++] = ccache;
-		argv[n++] = "--unshare-all";
-		argv[n++] = "--die-with-parent";
-		argv[n++] = "--";
+		n = builder_sandbox_argv(argv, b->hvdir, b->src, b->out, ccache);
 		note(b,
 		     "sandbox: bwrap (no network, read-only system; writable: the work tree, "
 		     "%s, %s)",

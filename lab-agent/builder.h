@@ -42,6 +42,14 @@ struct build_run {
  * when cfg does not build. New reference. */
 json_t *builder_declare_json(const struct agent_config *cfg);
 
+/* The bubblewrap command line a build runs under, up to its "--": no network
+ * (--unshare-all), the system read-only, /tmp a fresh tmpfs, hvdir read-only,
+ * src, out and ccache writable, killed with the agent. Fills argv with
+ * borrowed strings and returns how many. */
+#define BUILDER_SANDBOX_ARGS 26
+int builder_sandbox_argv(char *argv[BUILDER_SANDBOX_ARGS], const char *hvdir, const char *src,
+			 const char *out, const char *ccache);
+
 /* Starts the build of a claimed build attempt (takes the attempt reference). */
 int builder_start(struct build_run **out, struct agent *ag, json_t *attempt);
 /* Joins (waiting if needed) and frees; NULL is fine. */
