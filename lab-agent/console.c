@@ -14,6 +14,7 @@
 
 #include "backend.h"
 #include "clock.h"
+#include "fs.h"
 #include "json-util.h"
 
 /* Adding a backend: one file (console-NAME.c) and one line here. */
@@ -38,6 +39,25 @@ int console_section_check(struct vctx *ctx, const json_t *parent, const char *ke
 {
 	return backend_section_check((const void *const *)console_backends, ctx, parent, key, value,
 				     path);
+}
+
+ssize_t console_read(struct board *b, int fd, void *buf, size_t len)
+{
+	if (b->console->read)
+		return b->console->read(b, fd, buf, len);
+	return read(fd, buf, len);
+}
+
+int console_write(struct board *b, int fd, const void *buf, size_t len)
+{
+	if (b->console->write)
+		return b->console->write(b, fd, buf, len);
+	return fd_write_all(fd, buf, len);
+}
+
+size_t console_buffered(struct board *b)
+{
+	return b->console->buffered ? b->console->buffered(b) : 0;
 }
 
 int console_connect_unix(const char *path, int timeout_ms, int *fd, char *err, size_t errlen)

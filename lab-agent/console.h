@@ -4,6 +4,7 @@
 #define XENCI_AGENT_CONSOLE_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "board.h"
 #include "validate.h"
@@ -17,12 +18,27 @@ struct console_ops {
 	/* Opens the console; *fd is readable with poll/read. timeout_ms bounds the wait. */
 	int (*open)(struct board *b, int *fd, int timeout_ms, char *err, size_t errlen);
 	void (*close)(struct board *b, int fd);
+	/* Optional, for a console with a protocol (telnet): read(2) of the
+	 * console's data; -1 with EAGAIN when what came was only protocol. */
+	ssize_t (*read)(struct board *b, int fd, void *buf, size_t len);
+	/* Optional: writes all of buf to the board, escaped as the protocol
+	 * wants; 0 or -errno. */
+	int (*write)(struct board *b, int fd, const void *buf, size_t len);
+	/* Optional: bytes read already and not yet handed out by read. */
+	size_t (*buffered)(struct board *b);
 };
 
 extern const struct console_ops *const console_backends[];
 const struct console_ops *console_find(const char *name);
 int console_section_check(struct vctx *ctx, const json_t *parent, const char *key,
 			  const json_t *value, const char *path);
+
+/* The board's console, through the backend's read, write and buffered when
+ * it has them, else plain read(2) and fd_write_all: console_read returns as
+ * read(2) does, console_write 0 or -errno, console_buffered a byte count. */
+ssize_t console_read(struct board *b, int fd, void *buf, size_t len);
+int console_write(struct board *b, int fd, const void *buf, size_t len);
+size_t console_buffered(struct board *b);
 
 extern const struct console_ops console_qemu_ops, console_tcp_ops, console_uart_ops;
 

@@ -214,8 +214,8 @@ static void watch_console(struct run *r, struct board *b, struct judge *j, struc
 			judge_tick(j, clock_mono_ms());
 			continue;
 		}
-		if (poll(&p, 1, (int)wait) > 0) {
-			n = read(*fd, buf, sizeof(buf));
+		if (console_buffered(b) || poll(&p, 1, (int)wait) > 0) {
+			n = console_read(b, *fd, buf, sizeof(buf));
 			if (n > 0) {
 				judge_feed(j, buf, (size_t)n, clock_mono_ms());
 				continue;
@@ -255,7 +255,7 @@ static void watch_console(struct run *r, struct board *b, struct judge *j, struc
 /* After a failure pattern the next console lines say why (Xen prints its panic
  * message after "Panic on CPU N:"): keep what comes within FAIL_TAIL_MS. */
 #define FAIL_TAIL_MS 2000
-static void keep_failure_tail(struct judge *j, int fd)
+static void keep_failure_tail(struct judge *j, struct board *b, int fd)
 {
 	long long end = clock_mono_ms() + FAIL_TAIL_MS;
 	char buf[4096];
@@ -264,9 +264,11 @@ static void keep_failure_tail(struct judge *j, int fd)
 		struct pollfd p = {.fd = fd, .events = POLLIN};
 		ssize_t n;
 
-		if (poll(&p, 1, 100) <= 0)
+		if (!console_buffered(b) && poll(&p, 1, 100) <= 0)
 			continue;
-		n = read(fd, buf, sizeof(buf));
+		n = console_read(b, fd, buf, sizeof(buf));
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
 		if (n <= 0)
 			break;
 		judge_feed(j, buf, (size_t)n, clock_mono_ms());
@@ -355,7 +357,7 @@ static void *runner_main(void *arg)
 	}
 	watch_console(r, b, &j, snd, &fd);
 	if (j.verdict == VERDICT_FAIL)
-		keep_failure_tail(&j, fd);
+		keep_failure_tail(&j, b, fd);
 finish:
 	if (powered) {
 		if (b->power->off(b, err, sizeof(err)) < 0) {

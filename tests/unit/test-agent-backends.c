@@ -25,6 +25,7 @@
 #include "../../lab-agent/netboot.h"
 #include "../../lab-agent/power.h"
 #include "../../lab-agent/spool.h"
+#include "../../lab-agent/telnet.h"
 
 static char dir[64];
 
@@ -130,6 +131,70 @@ static void test_tcp_console_refused(void **state)
 	assert_int_equal(b.console->open(&b, &fd, 200, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "Connection refused"));
 	board_release(&b);
+}
+
+/* The telnet codec byte by byte (a peer's sequences may be cut anywhere):
+ * options accepted and refused, no answer to an answer, IAC IAC, commands and
+ * subnegotiations out of the data, CR NUL outside BINARY, escaping out. */
+static void test_telnet_codec(void **state)
+{
+	static const unsigned char peer[] = {
+	    'a',	TELNET_IAC,  TELNET_IAC,
+	    'b',	TELNET_IAC,  TELNET_WILL,
+	    1,					     /* ECHO: refused */
+	    TELNET_IAC, TELNET_WILL, TELNET_OPT_SGA, /* answers our DO: no reply */
+	    TELNET_IAC, TELNET_DO,   24,	     /* TERMINAL-TYPE: refused */
+	    TELNET_IAC, TELNET_DONT, 1,		     /* never ours: no reply */
+	    '\r',	0,	     'c',	     /* CR NUL before BINARY */
+	    TELNET_IAC, TELNET_SB,   TELNET_OPT_COM_PORT,
+	    101,	0,	     1,
+	    0xc2,	0,	     TELNET_IAC,
+	    TELNET_SE,	TELNET_IAC,  241, /* NOP */
+	    'd'};
+	static const unsigned char want_out[] = {TELNET_IAC, TELNET_DONT, 1,
+						 TELNET_IAC, TELNET_WONT, 24};
+	unsigned char out[64], enc[16];
+	struct telnet t;
+	size_t i, n = 0;
+
+	(void)state;
+	telnet_init(&t, 1);
+	assert_int_equal(t.outlen, 12); /* DO BINARY, WILL BINARY, DO SGA, WILL COM-PORT */
+	t.outlen = 0;
+	for (i = 0; i < sizeof(peer); i++)
+		n += telnet_decode(&t, peer + i, 1, out + n);
+	assert_int_equal(n, 6);
+	assert_memory_equal(out,
+			    "a\xff"
+			    "b\rcd",
+			    6);
+	assert_int_equal(t.outlen, sizeof(want_out));
+	assert_memory_equal(t.out, want_out, sizeof(want_out));
+	assert_int_equal(t.baud_seen, 115200);
+	assert_int_equal(t.him[TELNET_OPT_SGA], TELNET_YES);
+	assert_false(t.refused);
+	/* outside BINARY a CR goes out as CR NUL; 0xFF always doubled */
+	assert_int_equal(telnet_encode(&t, (const unsigned char *)"\r\xff", 2, enc), 4);
+	assert_memory_equal(enc, "\r\0\xff\xff", 4);
+	/* the peer refuses COM-PORT-OPTION and agrees to BINARY: no reply to either */
+	t.outlen = 0;
+	n = telnet_decode(&t,
+			  (const unsigned char[]){TELNET_IAC, TELNET_DONT, TELNET_OPT_COM_PORT,
+						  TELNET_IAC, TELNET_DO, TELNET_OPT_BINARY},
+			  6, out);
+	assert_int_equal(n, 0);
+	assert_int_equal(t.outlen, 0);
+	assert_true(t.refused);
+	assert_int_equal(t.refused_opt, TELNET_OPT_COM_PORT);
+	assert_int_equal(telnet_encode(&t, (const unsigned char *)"\r", 1, enc), 1);
+	/* a 0xFF in a COM-PORT value is doubled */
+	t.outlen = 0;
+	telnet_com_port_set(&t, 0x1ff, 0, 0, 0);
+	assert_int_equal(t.outlen, 11);
+	assert_memory_equal(t.out,
+			    ((const unsigned char[]){TELNET_IAC, TELNET_SB, TELNET_OPT_COM_PORT, 1,
+						     0, 0, 1, 0xff, 0xff, TELNET_IAC, TELNET_SE}),
+			    11);
 }
 
 static void test_uart_refuses_pty(void **state)
@@ -257,6 +322,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_command_power, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_tcp_console_refused, setup, teardown),
+	    cmocka_unit_test(test_telnet_codec),
 	    cmocka_unit_test_setup_teardown(test_uart_refuses_pty, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_usb_absent, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_pdudaemon_unreachable, setup, teardown),

@@ -137,6 +137,49 @@ static void test_board_errors(void **state)
 	buf_release(&errors);
 }
 
+/* The tcp console's protocol and line settings: the line settings travel
+ * only through RFC 2217, so --check refuses them with raw or telnet. */
+static void test_tcp_console_protocols(void **state)
+{
+	struct buf errors = BUF_INIT(0);
+	char *files[2];
+	const char *e;
+
+	(void)state;
+	put("s2n.yaml", "name: s2n\narch: x86_64\nclass: c\n"
+			"power: {backend: command, on: 'true', off: 'true'}\n"
+			"console:\n"
+			"  backend: tcp\n"
+			"  host: 127.0.0.1\n"
+			"  port: 2000\n"
+			"  protocol: telnet\n"
+			"  baud: 115200\n"
+			"netboot: {backend: ipxe}\n");
+	put("s2n-bad.yaml", "name: s2n-bad\narch: x86_64\nclass: c\n"
+			    "power: {backend: command, on: 'true', off: 'true'}\n"
+			    "console: {backend: tcp, host: h, port: 1, protocol: ssh}\n"
+			    "netboot: {backend: ipxe}\n");
+	files[0] = xasprintf("%s/s2n.yaml", dir);
+	files[1] = xasprintf("%s/s2n-bad.yaml", dir);
+	assert_int_equal(config_check_files(files, 2, &errors), -1);
+	e = buf_cstr(&errors);
+	assert_non_null(strstr(e,
+			       "s2n.yaml:10:9: console.baud: baud is set through RFC 2217 only "
+			       "(protocol: rfc2217); with telnet, set it in ser2net's connector"));
+	assert_non_null(strstr(e, "s2n-bad.yaml:5:53: console.protocol: unknown protocol \"ssh\""));
+	buf_reset(&errors);
+	put("s2n.yaml", "name: s2n\narch: x86_64\nclass: c\n"
+			"power: {backend: command, on: 'true', off: 'true'}\n"
+			"console: {backend: tcp, host: 127.0.0.1, port: 2000, protocol: rfc2217,\n"
+			"          baud: 115200, data_bits: 8, parity: none, stop_bits: 1}\n"
+			"netboot: {backend: ipxe}\n");
+	if (config_check_files(files, 1, &errors) != 0)
+		fail_msg("%s", buf_cstr(&errors));
+	free(files[0]);
+	free(files[1]);
+	buf_release(&errors);
+}
+
 static void test_missing_and_twice(void **state)
 {
 	struct buf errors = BUF_INIT(0);
@@ -350,6 +393,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_job_files, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_job_args_for_boards, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_template_quotes, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_tcp_console_protocols, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
