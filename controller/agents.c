@@ -7,7 +7,9 @@
 #include "db-boards.h"
 #include "db-events.h"
 #include "db.h"
+#include "flights.h"
 #include "json-util.h"
+#include "log.h"
 #include "park.h"
 #include "roles.h"
 
@@ -76,6 +78,9 @@ int agent_declare(json_t **out, const char *agent, const char *version, const js
 		goto out;
 	}
 	*out = db_boards_of_agent(agent_id);
+	/* Jobs that waited for a board (flight_create found none) take these. */
+	if (flight_adopt() < 0)
+		log_warnx("agent %s: the waiting jobs could not take its boards", agent);
 	park_wake(PARK_EVENTS, 0);
 	err[0] = '\0';
 	rc = 0;

@@ -68,7 +68,7 @@ int api_flights(struct req *r)
 		return 0;
 	req_viewer(r, &v);
 	return reply_json(r, 200,
-			  json_pack("{s:o}", "flights", db_flights_list((int)limit, before, &v)));
+			  json_pack("{s:o}", "flights", twin_flights((int)limit, before, &v)));
 }
 
 int api_flight(struct req *r)
@@ -86,9 +86,6 @@ int api_flight(struct req *r)
 	return reply_json(r, 200, f);
 }
 
-static const char *const attempt_states[] = {"waiting", "queued", "claimed", "running",	  "pass",
-					     "fail",	"infra",  "timeout", "cancelled", NULL};
-
 int api_attempts(struct req *r)
 {
 	struct viewer v;
@@ -96,12 +93,9 @@ int api_attempts(struct req *r)
 	struct buf b = BUF_INIT(0);
 	long long limit, before;
 	char *text;
-	int i, rc, ok = state == NULL;
+	int rc;
 
-	for (i = 0; state && attempt_states[i]; i++)
-		if (!strcmp(state, attempt_states[i]))
-			ok = 1;
-	if (!ok)
+	if (state && attempt_state_of(state) == ATTEMPT_STATE_N)
 		return reply_errorf(r, 400, "bad query parameter", "unknown state \"%s\"", state);
 	if (req_query_int(r, "limit", 50, LIST_MAX, &limit) < 0 ||
 	    req_query_int(r, "before", 0, 1LL << 62, &before) < 0)

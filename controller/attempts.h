@@ -1,5 +1,6 @@
 /* The attempt state machine:
  *   waiting → queued → claimed → running → pass | fail | infra | timeout | cancelled
+ * and, for a test no board took (board NULL, flights.h): waiting → starved.
  * Every transition is one transaction that also writes one row into events.
  * All functions expect ctl.lock held.
  * Every json_t * a function here returns is a new reference that the caller

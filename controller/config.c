@@ -49,6 +49,11 @@ static const struct vfield config_fields[] = {
      .help = "waiting worth one priority class",
      .min = 1,
      .max = 86400},
+    {.name = "starve_seconds",
+     .type = V_INT,
+     .help = "wait for an eligible board",
+     .min = 1,
+     .max = 604800},
     {.name = "tls", .type = V_OBJECT, .fields = tls_fields, .help = "HTTPS"},
     {.name = "trees",
      .type = V_OBJECT,
@@ -72,6 +77,7 @@ void config_init(struct ctl_config *c)
 	c->unhealthy_streak = 3;
 	c->claim_max_ms = 60000;
 	c->priority_age_ms = 600000;
+	c->starve_ms = 3600000;
 	c->trees = xcalloc(1, sizeof(*c->trees));
 	c->bisect = xcalloc(1, sizeof(*c->bisect));
 	bisect_conf_load(c->bisect, NULL);
@@ -142,6 +148,7 @@ int config_load(struct ctl_config *c, const char *path, struct buf *err)
 	c->unhealthy_streak = (int)jint(root, "unhealthy_streak", c->unhealthy_streak);
 	c->claim_max_ms = (int)jint(root, "claim_max_ms", c->claim_max_ms);
 	c->priority_age_ms = jint(root, "priority_age_seconds", c->priority_age_ms / 1000) * 1000;
+	c->starve_ms = jint(root, "starve_seconds", c->starve_ms / 1000) * 1000;
 	if ((tls = json_object_get(root, "tls")) != NULL) {
 		set_str(&c->tls_cert, tls, "cert");
 		set_str(&c->tls_key, tls, "key");

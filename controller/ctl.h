@@ -31,6 +31,7 @@ struct ctl_config {
 	char *tls_cert, *tls_key;
 	int claim_max_ms;		 /* the longest long-poll: 60000 */
 	long long priority_age_ms;	 /* waiting this long is worth one priority class */
+	long long starve_ms;		 /* a job no eligible board took this long is starved */
 	struct trees_conf *trees;	 /* the `trees` section (watch.h): never NULL */
 	struct bisect_conf *bisect;	 /* the `bisect` section (bisector.h): never NULL */
 	struct http_limits *connections; /* the `connections` section (http-limits.h): never NULL */

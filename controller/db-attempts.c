@@ -40,6 +40,8 @@ enum {
 	Q_TESTCASE,
 	Q_LAPSED,
 	Q_WAITING,
+	Q_UNPLACED,
+	Q_PLACE,
 	Q_EXTEND,
 	Q_GET,
 	Q_STAGES,
@@ -92,7 +94,7 @@ static const char *const sql[Q_N] = {
     [Q_SET_STATE] = "UPDATE attempts SET state = ?2, reason = coalesce(?3, reason),"
 		    " queued_at = CASE WHEN ?2 = 'queued' THEN ?4 ELSE queued_at END,"
 		    " finished_at = CASE WHEN ?2 IN ('pass','fail','infra','timeout',"
-		    "'cancelled') THEN ?4 ELSE finished_at END WHERE id = ?1",
+		    "'cancelled','starved') THEN ?4 ELSE finished_at END WHERE id = ?1",
     [Q_RENEW] = "UPDATE attempts SET lease_expires = ?3, stage = coalesce(?2, stage),"
 		" started_at = coalesce(started_at, ?4), state = 'running'"
 		" WHERE id = ?1 AND state IN ('claimed', 'running')",
@@ -105,6 +107,11 @@ static const char *const sql[Q_N] = {
 		 " lease_expires < ?",
     [Q_WAITING] = "SELECT id FROM attempts WHERE build_id = ? AND kind = 'test' AND"
 		  " state = 'waiting'",
+    [Q_UNPLACED] = "SELECT id FROM attempts WHERE board IS NULL AND kind = 'test' AND"
+		   " state = 'waiting' AND created < ?1 ORDER BY id LIMIT ?2",
+    [Q_PLACE] = "UPDATE attempts SET board = ?2, arch = ?3, build_id = ?4, state = ?5,"
+		" queued_at = CASE WHEN ?5 = 'queued' THEN ?6 END WHERE id = ?1 AND"
+		" board IS NULL AND kind = 'test' AND state = 'waiting'",
     [Q_EXTEND] = "UPDATE attempts SET lease_expires = ?1 WHERE state IN ('claimed',"
 		 " 'running') AND lease_expires < ?1",
     [Q_GET] = "SELECT " ATTEMPT_COLS ", a.result AS j_result" ATTEMPT_FROM
@@ -154,6 +161,7 @@ static const char *const state_names[ATTEMPT_STATE_N] = {
     [ATTEMPT_WAITING] = "waiting", [ATTEMPT_QUEUED] = "queued",	  [ATTEMPT_CLAIMED] = "claimed",
     [ATTEMPT_RUNNING] = "running", [ATTEMPT_PASS] = "pass",	  [ATTEMPT_FAIL] = "fail",
     [ATTEMPT_INFRA] = "infra",	   [ATTEMPT_TIMEOUT] = "timeout", [ATTEMPT_CANCELLED] = "cancelled",
+    [ATTEMPT_STARVED] = "starved",
 };
 
 const char *attempt_state_name(enum attempt_state s)
@@ -392,6 +400,32 @@ json_t *db_attempts_waiting(long long build_id)
 
 	sqlite3_bind_int64(s, 1, build_id);
 	return ids(s);
+}
+
+json_t *db_attempts_unplaced(long long t)
+{
+	sqlite3_stmt *s = db_use(st[Q_UNPLACED]);
+
+	sqlite3_bind_int64(s, 1, t);
+	sqlite3_bind_int(s, 2, UNPLACED_MAX);
+	return ids(s);
+}
+
+int db_attempt_place(long long id, const char *board, const char *arch, long long build_id,
+		     enum attempt_state state)
+{
+	sqlite3_stmt *s = db_use(st[Q_PLACE]);
+
+	sqlite3_bind_int64(s, 1, id);
+	db_bind_text(s, 2, board);
+	db_bind_text(s, 3, arch);
+	if (build_id)
+		sqlite3_bind_int64(s, 4, build_id);
+	db_bind_text(s, 5, attempt_state_name(state));
+	sqlite3_bind_int64(s, 6, now_ms());
+	if (db_step_done(s) < 0)
+		return -EIO;
+	return sqlite3_changes(ctl.db) ? 0 : -ENOENT;
 }
 
 int db_attempts_extend_leases(long long t)

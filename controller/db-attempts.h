@@ -33,14 +33,15 @@ enum attempt_state {
 	ATTEMPT_INFRA,
 	ATTEMPT_TIMEOUT,
 	ATTEMPT_CANCELLED,
-	ATTEMPT_STATE_N /* none: an unknown name */
+	ATTEMPT_STARVED, /* no eligible board took the job in time (never an agent's word) */
+	ATTEMPT_STATE_N	 /* none: an unknown name */
 };
 
 /* The state's name ("queued"): a static string; "" for ATTEMPT_STATE_N. */
 const char *attempt_state_name(enum attempt_state s);
 /* The state named name; ATTEMPT_STATE_N for NULL or an unknown name. */
 enum attempt_state attempt_state_of(const char *name);
-/* 1 when s is a final verdict (pass, fail, infra, timeout, cancelled). */
+/* 1 when s is a final verdict (pass, fail, infra, timeout, cancelled, starved). */
 int attempt_state_final(enum attempt_state s);
 /* 1 when s is not over yet: waiting, queued, claimed, running. */
 int attempt_state_open(enum attempt_state s);
@@ -84,6 +85,14 @@ int db_attempt_stage(long long id, int seq, const char *name, const char *result
 int db_attempt_testcase(long long id, const char *name, const char *result);
 /* Ids (array of integers) of running or claimed attempts whose lease ended before t. */
 json_t *db_attempts_lapsed(long long t);
+/* Ids (array) of the test attempts no board took yet (board NULL, waiting) that
+ * were made before t, oldest first, at most UNPLACED_MAX of them. */
+#define UNPLACED_MAX 1000
+json_t *db_attempts_unplaced(long long t);
+/* Puts the unplaced test attempt id on board (arch, build_id: 0 for none) in
+ * state (waiting or queued): 0; -ENOENT when it is no longer unplaced; -EIO. */
+int db_attempt_place(long long id, const char *board, const char *arch, long long build_id,
+		     enum attempt_state state);
 /* Ids of the test attempts waiting for build_id. */
 json_t *db_attempts_waiting(long long build_id);
 /* Gives leases that end before t until t (a restarted controller resumes them). */

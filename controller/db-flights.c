@@ -21,6 +21,7 @@ enum {
 	Q_BUILD_INS,
 	Q_BUILD_FINISH,
 	Q_BUILD_GET,
+	Q_BUILD_FIND,
 	Q_FLIGHT_REV,
 	Q_FLIGHT_GET,
 	Q_FLIGHT_BUILDS,
@@ -46,7 +47,8 @@ enum {
 	"coalesce(sum(a.state = 'pass'), 0),"                                                      \
 	" 'fail', coalesce(sum(a.state IN ('fail','timeout')), 0), 'infra', coalesce(sum(a.state " \
 	"= 'infra'), 0),"                                                                          \
-	" 'cancelled', coalesce(sum(a.state = 'cancelled'), 0)) FROM attempts a"                   \
+	" 'cancelled', coalesce(sum(a.state = 'cancelled'), 0), 'starved',"                        \
+	" coalesce(sum(a.state = 'starved'), 0)) FROM attempts a"                                  \
 	" LEFT JOIN boards b ON b.name = a.board LEFT JOIN agents g ON g.id = b.agent_id"          \
 	" WHERE a.flight_id = f.id AND " VISIBLE_AS(8, 9) ")"                                      \
 							  " AS j_counts"
@@ -69,6 +71,7 @@ static const char *const sql[Q_N] = {
 		       " WHERE id = ?1",
     [Q_BUILD_GET] = "SELECT id, flight_id AS flight, arch, state, artifacts AS j_artifacts,"
 		    " build_info AS j_build_info FROM builds WHERE id = ?",
+    [Q_BUILD_FIND] = "SELECT id FROM builds WHERE flight_id = ? AND arch = ?",
     [Q_FLIGHT_REV] = "SELECT t.name AS tree, r.commit_id AS 'commit', r.describe, f.kind"
 		     " FROM flights f"
 		     " JOIN revisions r ON r.id = f.revision_id JOIN trees t ON t.id = r.tree_id"
@@ -282,6 +285,20 @@ json_t *db_flights_list(int limit, long long before, const struct viewer *v)
 	sqlite3_bind_int64(s, 1, before > 0 ? before : (1LL << 62));
 	sqlite3_bind_int(s, 2, limit);
 	return db_rows_array(s);
+}
+
+int db_build_find(long long *id, long long flight_id, const char *arch)
+{
+	sqlite3_stmt *s = db_use(st[Q_BUILD_FIND]);
+	int rc;
+
+	*id = 0;
+	sqlite3_bind_int64(s, 1, flight_id);
+	db_bind_text(s, 2, arch);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*id = sqlite3_column_int64(s, 0);
+	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? -ENOENT : -EIO;
 }
 
 int db_flight_update(long long flight_id)

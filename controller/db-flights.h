@@ -18,6 +18,8 @@ int db_revision_id(long long *id, long long tree_id, const char *commit, const c
 int db_flight_insert(long long *id, long long revision_id, const char *ref, const char *kind,
 		     int priority);
 int db_build_insert(long long *id, long long flight_id, const char *arch);
+/* The build of flight_id for arch: 0 and *id, -ENOENT, or -EIO. */
+int db_build_find(long long *id, long long flight_id, const char *arch);
 /* state: "pass" or "fail"; artifacts and build_info may be NULL. */
 int db_build_finish(long long build_id, const char *state, const json_t *artifacts,
 		    const json_t *build_info);

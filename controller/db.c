@@ -39,6 +39,25 @@ static int name_cmp(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* -1 and *msg (sqlite3_malloc'd) when a foreign key of the open transaction
+ * points nowhere; 0 when all hold. */
+static int fk_check(sqlite3 *db, char **msg)
+{
+	sqlite3_stmt *s = NULL;
+	int rc = 0;
+
+	if (sqlite3_prepare_v2(db, "PRAGMA foreign_key_check", -1, &s, NULL) != SQLITE_OK)
+		return -1;
+	if (sqlite3_step(s) == SQLITE_ROW) {
+		*msg = sqlite3_mprintf("a foreign key of %s row %lld points nowhere",
+				       (const char *)sqlite3_column_text(s, 0),
+				       sqlite3_column_int64(s, 1));
+		rc = -1;
+	}
+	sqlite3_finalize(s);
+	return rc;
+}
+
 int db_migrate(sqlite3 *db, const char *schema_dir, int *applied, char *err, size_t errlen)
 {
 	DIR *d = NULL;
@@ -101,8 +120,12 @@ int db_migrate(sqlite3 *db, const char *schema_dir, int *applied, char *err, siz
 			snprintf(err, errlen, "%s: %s", path, strerror(-r));
 			goto out;
 		}
-		if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK ||
-		    sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		/* Foreign keys off while a migration runs (SQLite's way to rebuild a
+		 * table that others reference), checked before it commits. */
+		if (sqlite3_exec(db, "PRAGMA foreign_keys=OFF; BEGIN IMMEDIATE", NULL, NULL,
+				 NULL) != SQLITE_OK ||
+		    sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK ||
+		    fk_check(db, &msg) < 0) {
 			snprintf(err, errlen, "%s: %s", path, msg ? msg : sqlite3_errmsg(db));
 			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 			goto out;
@@ -121,6 +144,7 @@ int db_migrate(sqlite3 *db, const char *schema_dir, int *applied, char *err, siz
 	}
 	rc = 0;
 out:
+	sqlite3_exec(db, "PRAGMA foreign_keys=ON", NULL, NULL, NULL);
 	sqlite3_free(msg);
 	sqlite3_finalize(has);
 	sqlite3_finalize(rec);

@@ -1,6 +1,7 @@
 #include "flights.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -11,6 +12,7 @@
 #include "db-flights.h"
 #include "db.h"
 #include "json-util.h"
+#include "log.h"
 #include "park.h"
 
 static const char *const priority_names[] = {"gate", "bisect", "submission", "background", NULL};
@@ -85,11 +87,100 @@ static json_t *select_jobs(const json_t *names, char *err, size_t errlen)
 	return out;
 }
 
+/* Puts the test attempt a of job (def) on board b of flight fid: a build of b's
+ * arch first when the job needs one (builds: arch → build id, shared by the
+ * flight's tests; found in the store when not there yet). a->id set: that
+ * unplaced attempt is placed (db_attempt_place); else a new one is inserted.
+ * Attempts to offer after the commit go to offer. Inside the caller's transaction. */
+static int place_test(struct attempt *a, long long fid, const json_t *def, const json_t *b,
+		      json_t *builds, json_t *offer)
+{
+	const char *arch = jstr(b, "arch", "");
+	int needs_build = json_array_size(json_object_get(def, "artifacts")) > 0;
+	long long id = a->id;
+	enum attempt_state state;
+	json_t *bid;
+
+	snprintf(a->arch, sizeof(a->arch), "%s", arch);
+	a->build_id = 0;
+	if (needs_build) {
+		bid = json_object_get(builds, arch);
+		if (bid == NULL) {
+			struct attempt ba = *a;
+			long long build_id, baid;
+			int rc = db_build_find(&build_id, fid, arch);
+
+			if (rc == -ENOENT) {
+				if (db_build_insert(&build_id, fid, arch) < 0)
+					return -EIO;
+				ba.build_id = build_id;
+				ba.job[0] = ba.board[0] = '\0';
+				snprintf(ba.kind, sizeof(ba.kind), "build");
+				ba.state = ATTEMPT_QUEUED;
+				if (attempt_insert(&baid, &ba) < 0)
+					return -EIO;
+				json_array_append_new(offer, json_integer(baid));
+			} else if (rc < 0) {
+				return -EIO;
+			}
+			bid = json_integer(build_id);
+			json_object_set_new(builds, arch, bid);
+		}
+		a->build_id = json_integer_value(bid);
+	}
+	snprintf(a->kind, sizeof(a->kind), "test");
+	snprintf(a->board, sizeof(a->board), "%s", jstr(b, "name", ""));
+	a->state = needs_build ? ATTEMPT_WAITING : ATTEMPT_QUEUED;
+	if (needs_build) {
+		/* A build that already ended: its tests are settled by now. */
+		json_t *build = db_build_get(a->build_id);
+		const char *bs = jstr(build, "state", "queued");
+
+		if (!strcmp(bs, "pass"))
+			a->state = ATTEMPT_QUEUED;
+		else if (!strcmp(bs, "fail"))
+			a->state = ATTEMPT_CANCELLED;
+		json_decref(build);
+	}
+	state = a->state;
+	if (state == ATTEMPT_CANCELLED)
+		a->state = ATTEMPT_WAITING; /* and cancelled below, as build_settle does */
+	if (id) {
+		if (db_attempt_place(id, a->board, a->arch, a->build_id, a->state) < 0)
+			return -EIO;
+		a->id = id;
+		if (a->state == ATTEMPT_QUEUED &&
+		    attempt_event("attempt.queued", a, ATTEMPT_QUEUED, NULL) < 0)
+			return -EIO;
+	} else if (attempt_insert(&a->id, a) < 0) {
+		return -EIO;
+	}
+	if (state == ATTEMPT_CANCELLED) {
+		a->state = state;
+		if (db_attempt_set_state(a->id, ATTEMPT_CANCELLED, "build failed") < 0 ||
+		    attempt_event("attempt.finished", a, ATTEMPT_CANCELLED, "build failed") < 0)
+			return -EIO;
+	} else if (a->state == ATTEMPT_QUEUED) {
+		json_array_append_new(offer, json_integer(a->id));
+	}
+	return 0;
+}
+
+/* 1 when board b can take new work of job def (online, not pinned away). */
+static int board_eligible(const json_t *def, const json_t *b, const char *pin)
+{
+	if (!jint(b, "online", 1) || !strcmp(jstr(b, "state", ""), "offline"))
+		return 0;
+	if (pin && strcmp(pin, jstr(b, "name", "")))
+		return 0;
+	return job_matches_board(def, b);
+}
+
 int flight_create(long long *id, const struct flight_spec *spec, char *err, size_t errlen)
 {
 	json_t *jobs, *boards = NULL, *builds = json_object(), *offer = json_array();
 	json_t *j, *b, *v;
-	long long tree_id, rev_id, fid = 0, aid, eid;
+	long long tree_id, rev_id, fid = 0, eid;
 	size_t i, k;
 	int rc = -EIO;
 
@@ -118,52 +209,33 @@ int flight_create(long long *id, const struct flight_spec *spec, char *err, size
 	json_array_foreach (jobs, i, j) {
 		const json_t *def = json_object_get(j, "definition");
 		const char *name = jstr(j, "name", "");
-		int needs_build = json_array_size(json_object_get(def, "artifacts")) > 0;
+		struct attempt a;
+		int placed = 0;
 
+		memset(&a, 0, sizeof(a));
+		a.flight = fid;
+		a.priority = spec->priority;
+		a.number = 1;
+		snprintf(a.job, sizeof(a.job), "%s", name);
 		json_array_foreach (boards, k, b) {
-			struct attempt a;
-			const char *arch = jstr(b, "arch", "");
-			json_t *bid;
-
-			if (!jint(b, "online", 1) || !strcmp(jstr(b, "state", ""), "offline"))
+			if (!board_eligible(def, b, spec->board))
 				continue;
-			if (spec->board && strcmp(spec->board, jstr(b, "name", "")))
-				continue;
-			if (!job_matches_board(def, b))
-				continue;
-			memset(&a, 0, sizeof(a));
-			a.flight = fid;
-			a.priority = spec->priority;
-			a.number = 1;
-			snprintf(a.arch, sizeof(a.arch), "%s", arch);
-			if (needs_build) {
-				bid = json_object_get(builds, arch);
-				if (bid == NULL) {
-					struct attempt ba = a;
-					long long build_id, baid;
-
-					if (db_build_insert(&build_id, fid, arch) < 0)
-						goto fail;
-					ba.build_id = build_id;
-					snprintf(ba.kind, sizeof(ba.kind), "build");
-					ba.state = ATTEMPT_QUEUED;
-					if (attempt_insert(&baid, &ba) < 0)
-						goto fail;
-					json_array_append_new(offer, json_integer(baid));
-					bid = json_integer(build_id);
-					json_object_set_new(builds, arch, bid);
-				}
-				a.build_id = json_integer_value(bid);
-			}
-			snprintf(a.kind, sizeof(a.kind), "test");
-			snprintf(a.job, sizeof(a.job), "%s", name);
-			snprintf(a.board, sizeof(a.board), "%s", jstr(b, "name", ""));
-			a.state = needs_build ? ATTEMPT_WAITING : ATTEMPT_QUEUED;
-			if (attempt_insert(&aid, &a) < 0)
+			a.id = 0;
+			if (place_test(&a, fid, def, b, builds, offer) < 0)
 				goto fail;
-			if (!needs_build)
-				json_array_append_new(offer, json_integer(aid));
+			placed++;
 		}
+		if (placed || spec->board)
+			continue;
+		/* No eligible board yet (an agent that has not declared its boards):
+		 * the job waits, unplaced, for flight_adopt() or flight_starve(). */
+		a.id = 0;
+		a.build_id = 0;
+		a.arch[0] = a.board[0] = '\0';
+		snprintf(a.kind, sizeof(a.kind), "test");
+		a.state = ATTEMPT_WAITING;
+		if (attempt_insert(&a.id, &a) < 0)
+			goto fail;
 	}
 	v = json_pack("{s:I, s:s, s:s, s:s}", "flight", (json_int_t)fid, "tree", spec->tree,
 		      "commit", spec->commit, "kind", spec->kind);
@@ -190,4 +262,92 @@ out:
 	json_decref(builds);
 	json_decref(offer);
 	return rc;
+}
+
+int flight_adopt(void)
+{
+	json_t *ids = db_attempts_unplaced(LLONG_MAX), *boards = NULL, *offer = json_array();
+	json_t *v, *b;
+	size_t i, k;
+	int placed = 0, rc = -EIO;
+
+	if (json_array_size(ids) == 0) {
+		rc = 0;
+		goto out;
+	}
+	boards = db_boards_all();
+	if (db_begin() < 0)
+		goto out;
+	json_array_foreach (ids, i, v) {
+		struct attempt a;
+		json_t *def, *builds;
+		long long unplaced = json_integer_value(v);
+		int n = 0;
+
+		if (db_attempt_load(&a, unplaced) < 0)
+			continue;
+		def = db_job_get(a.job);
+		builds = json_object();
+		json_array_foreach (boards, k, b) {
+			if (!def || !board_eligible(def, b, NULL))
+				continue;
+			/* The first board takes the unplaced attempt, the others new ones. */
+			a.id = n ? 0 : unplaced;
+			if (place_test(&a, a.flight, def, b, builds, offer) < 0) {
+				attempt_release(&a);
+				json_decref(def);
+				json_decref(builds);
+				goto fail;
+			}
+			n++;
+		}
+		if (n && db_flight_update(a.flight) < 0) {
+			attempt_release(&a);
+			json_decref(def);
+			json_decref(builds);
+			goto fail;
+		}
+		if (n)
+			log_info("flight %lld: job %s placed on %d board%s that came", a.flight,
+				 a.job, n, n == 1 ? "" : "s");
+		placed += n;
+		attempt_release(&a);
+		json_decref(def);
+		json_decref(builds);
+	}
+	if (db_commit() < 0)
+		goto out;
+	json_array_foreach (offer, i, v)
+		attempt_offer(json_integer_value(v));
+	if (placed)
+		park_wake(PARK_EVENTS, 0);
+	rc = placed;
+	goto out;
+fail:
+	db_rollback();
+out:
+	json_decref(ids);
+	json_decref(boards);
+	json_decref(offer);
+	return rc;
+}
+
+void flight_starve(long long now, long long starve_ms)
+{
+	json_t *ids = db_attempts_unplaced(now - starve_ms), *v;
+	char why[96];
+	size_t i;
+
+	snprintf(why, sizeof(why), "no eligible board within %lld s", starve_ms / 1000);
+	json_array_foreach (ids, i, v) {
+		struct attempt a;
+
+		if (db_attempt_load(&a, json_integer_value(v)) < 0)
+			continue;
+		log_info("flight %lld: job %s starved: %s", a.flight, a.job, why);
+		if (attempt_finish(&a, ATTEMPT_STARVED, why, NULL) < 0)
+			log_warnx("attempt %lld: cannot end it starved", a.id);
+		attempt_release(&a);
+	}
+	json_decref(ids);
 }

@@ -29,6 +29,17 @@ struct flight_spec {
  * it) or -EIO. Takes a transaction of its own, and offers the queued attempts
  * after it. */
 int flight_create(long long *id, const struct flight_spec *spec, char *err, size_t errlen);
+/* A flight's job with no eligible board at flight_create() (not for flights
+ * pinned to a board) gets one unplaced test attempt (board NULL, waiting), so the
+ * flight waits instead of ending with nothing run. */
+/* Places the unplaced attempts on every eligible board there is now (after an
+ * agent declared its boards): the first takes the attempt, the others get new
+ * ones, with builds as flight_create() makes them. Returns how many were placed,
+ * or -EIO. Takes a transaction of its own; ctl.lock held. */
+int flight_adopt(void);
+/* Ends `starved` the unplaced attempts made starve_ms or more before now (through
+ * attempt_finish: the observers see them). ctl.lock held. */
+void flight_starve(long long now, long long starve_ms);
 /* "gate" → PRIO_GATE, ...; -1 when unknown. */
 int priority_parse(const char *s);
 /* 1 when a board (as db_boards_all() gives it) meets job's requires. */

@@ -76,7 +76,10 @@ enum gate_outcome gate_judge(struct gate_decision *d, const json_t *jobs, const 
 				}
 				continue;
 			}
-			if (!strcmp(out, "infra"))
+			if (!strcmp(out, "starved"))
+				snprintf(d->reason, sizeof(d->reason), "gating job %s starved: %s",
+					 gating[g], jstr(j, "reason", "no eligible board in time"));
+			else if (!strcmp(out, "infra"))
 				snprintf(d->reason, sizeof(d->reason),
 					 "gating job %s was not tested on %s: infra after %lld "
 					 "attempts (%s)",

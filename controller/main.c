@@ -17,6 +17,7 @@
 #include "ctl.h"
 #include "db-attempts.h"
 #include "db.h"
+#include "flights.h"
 #include "fs.h"
 #include "http.h"
 #include "http-work.h"
@@ -186,6 +187,13 @@ static const char *config_dir(void)
 	return dir;
 }
 
+/* The timer's tick (ctl.lock held): lapsed leases, then starved jobs. */
+static void tick(long long now)
+{
+	attempt_sweep_leases(now);
+	flight_starve(now, ctl.cfg.starve_ms);
+}
+
 static int serve(void)
 {
 	struct http_server *srv = NULL;
@@ -224,7 +232,7 @@ static int serve(void)
 		log_warnx("%s", msg);
 		goto out;
 	}
-	if (park_start(attempt_sweep_leases, 500) < 0) {
+	if (park_start(tick, 500) < 0) {
 		log_warnx("cannot start the timer thread");
 		goto out;
 	}

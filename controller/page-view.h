@@ -14,8 +14,8 @@ void view_flight_link(struct html *h, long long id);
 void view_attempt_link(struct html *h, long long id);
 /* "3 pass · 1 fail" from {"pass": 3, "fail": 1, …}, each count with its chip. */
 void view_summary(struct html *h, const json_t *summary);
-/* A flight's verdict from its "state" and "counts" (db_flight_get's shape):
- * running until done, then fail, infra, cancelled or pass. */
+/* The verdict twins.c gave the flight (twin_flight_verdict), or its state:
+ * a static string or borrowed from flight. */
 const char *view_flight_verdict(const json_t *flight);
 /* A table of test cases [{"name", "result"}]. */
 void view_testcases(struct html *h, const json_t *testcases);

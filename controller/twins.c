@@ -57,7 +57,7 @@ json_t *twin_overview(const struct viewer *v)
 	json_array_extend(running, claimed);
 	b = json_pack("{s:I,s:I,s:o,s:o,s:o,s:O}", "now", (json_int_t)now_ms(), "queue_depth",
 		      (json_int_t)json_array_size(queue), "labs", labs, "running", running,
-		      "flights", db_flights_list(OVERVIEW_FLIGHTS, 0, v), "bisections",
+		      "flights", twin_flights(OVERVIEW_FLIGHTS, 0, v), "bisections",
 		      json_object_get(bis, "bisections") ? json_object_get(bis, "bisections")
 							 : json_array());
 	json_decref(boards);
@@ -73,16 +73,53 @@ json_t *twin_attempt(long long id, const struct viewer *v)
 	return id > 0 ? db_attempt_json(id, v) : NULL;
 }
 
+const char *twin_flight_verdict(const json_t *f)
+{
+	const json_t *c = json_object_get(f, "counts");
+
+	if (strcmp(jstr(f, "state", "running"), "done"))
+		return jstr(f, "state", "running");
+	if (jint(c, "fail", 0) > 0)
+		return "fail";
+	if (jint(c, "starved", 0) > 0)
+		return "starved";
+	if (jint(c, "infra", 0) > 0)
+		return "infra";
+	if (jint(c, "cancelled", 0) > 0)
+		return "cancelled";
+	if (jint(c, "pass", 0) == 0)
+		return "none";
+	return "pass";
+}
+
+static json_t *with_verdict(json_t *f)
+{
+	if (f)
+		json_object_set_new(f, "verdict", json_string(twin_flight_verdict(f)));
+	return f;
+}
+
 json_t *twin_flight(long long id, const struct viewer *v)
 {
-	return id > 0 ? db_flight_get(id, v) : NULL;
+	return id > 0 ? with_verdict(db_flight_get(id, v)) : NULL;
+}
+
+json_t *twin_flights(int limit, long long before, const struct viewer *v)
+{
+	json_t *list = db_flights_list(limit, before, v), *f;
+	size_t i;
+
+	json_array_foreach (list, i, f)
+		with_verdict(f);
+	return list;
 }
 
 /* The worse of two verdict-or-states, for a cell holding several jobs. */
 static int badness(const char *s)
 {
-	static const char *const order[] = {"pass",    "cancelled", "waiting", "queued", "claimed",
-					    "running", "infra",	    "timeout", "fail",	 NULL};
+	static const char *const order[] = {"pass",    "cancelled", "waiting", "queued",
+					    "claimed", "running",   "starved", "infra",
+					    "timeout", "fail",	    NULL};
 
 	for (int i = 0; order[i]; i++)
 		if (!strcmp(s, order[i]))
