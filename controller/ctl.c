@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <time.h>
 
+#include "clock.h"
+
 struct ctl ctl = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 static struct {
@@ -47,8 +49,5 @@ void ctl_unlock(void)
 
 long long now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return clock_wall_ms();
 }
