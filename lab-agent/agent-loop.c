@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "agent-config.h"
 #include "agent.h"
 #include "board.h"
 #include "builder.h"

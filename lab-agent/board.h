@@ -1,9 +1,6 @@
-/* Boards and the agent file: loading, validation (--check) and the runtime
- * description the backends work on. See docs/boards.md for both formats.
- *
- * A board file's power, console and netboot sections each name a backend; the
- * backend's own vfield table validates the rest of its section, so --check
- * reports an unknown parameter or a bad value with file:line:col. */
+/* Boards and the agent file as the running agent holds them. The loaders and --check are
+ * agent-config.h; this header is the description the backends work on (they include it; it includes
+ * none of them). */
 #ifndef XENCI_AGENT_BOARD_H
 #define XENCI_AGENT_BOARD_H
 
@@ -61,19 +58,8 @@ struct agent_config {
 	size_t nboards;
 };
 
-/* Loads and validates an agent file and every board file it names. Every
- * problem is appended to errors as "file:line:col: path: message" lines.
- * Returns 0, or -1 when anything is wrong (cfg is then released). */
-int agent_config_load(struct agent_config *cfg, const char *path, struct buf *errors);
-void agent_config_release(struct agent_config *cfg);
-
-/* Loads one board file; env->work_dir may be NULL (a lone --check). */
-int board_load(struct board *b, const char *path, const struct check_env *env, struct buf *errors);
+/* Frees what the loaders (agent-config.h) filled; NULL and zeroed are fine. */
 void board_release(struct board *b);
-
-/* --check FILE...: agent files (with a "controller" member), job files (with
- * "requires", validated as the controller does) and board files;
- * also finds a board name used twice. Prints nothing: the caller prints errors. */
-int config_check_files(char *const *files, int nfiles, struct buf *errors);
+void agent_config_release(struct agent_config *cfg);
 
 #endif

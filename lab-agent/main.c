@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent-config.h"
 #include "agent-loop.h"
 #include "board.h"
 #include "buf.h"

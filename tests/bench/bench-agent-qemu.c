@@ -20,7 +20,7 @@
 #include "hash.h"
 #include "json-util.h"
 #include "xmalloc.h"
-#include "../../lab-agent/board.h"
+#include "../../lab-agent/agent-config.h"
 #include "../../lab-agent/cache.h"
 #include "../../lab-agent/console.h"
 #include "../../lab-agent/netboot.h"

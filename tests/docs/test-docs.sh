@@ -94,8 +94,8 @@ keys_in_man() { # NAME SOURCE MAN: the .name = "…" of SOURCE's vfield tables, 
 	if [[ -z $missing ]]; then ok "$1: every key in $(basename "$3")"; else bad "$1: $(basename "$3") lacks:$missing"; fi
 }
 keys_in_man "controller/config.c" "$root/controller/config.c" "$root/packaging/man/xenci-controller.8"
-sed -n '/agent_fields\[\]\|limits_fields\[\]/,/^};/p' "$root/lab-agent/board.c" >"$tmp/agent-fields.c"
-keys_in_man "lab-agent/board.c agent file" "$tmp/agent-fields.c" "$root/packaging/man/xenci-agent.8"
+sed -n '/agent_fields\[\]\|limits_fields\[\]/,/^};/p' "$root/lab-agent/agent-config.c" >"$tmp/agent-fields.c"
+keys_in_man "lab-agent/agent-config.c agent file" "$tmp/agent-fields.c" "$root/packaging/man/xenci-agent.8"
 
 # --- board and agent files ---------------------------------------------------------------
 # Messages about what only the lab has: a serial device, a token file.

@@ -20,7 +20,7 @@
 #include <termios.h>
 #include <unistd.h>
 
-#include "../../lab-agent/board.h"
+#include "../../lab-agent/agent-config.h"
 #include "../../lab-agent/console.h"
 #include "../../lab-agent/telnet.h"
 #include "../harness/harness.h"

@@ -12,7 +12,7 @@
 
 #include "buf.h"
 #include "xmalloc.h"
-#include "../../lab-agent/board.h"
+#include "../../lab-agent/agent-config.h"
 #include "../../lab-agent/console.h"
 #include "../../lab-agent/power.h"
 
