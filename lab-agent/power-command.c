@@ -47,7 +47,11 @@ static const struct vfield command_fields[] = {
      .help = "the command to power off",
      .min = 1,
      .max = 4096},
-    {.name = "cycle", .type = V_STRING, .min = 1, .max = 4096},
+    {.name = "cycle",
+     .type = V_STRING,
+     .help = "the command to power-cycle, used instead of on to start an attempt",
+     .min = 1,
+     .max = 4096},
     {.name = "vars", .type = V_OBJECT, .check = check_vars},
     {.name = "timeout_s", .type = V_INT, .min = 1, .max = 600},
     {.name = NULL},
@@ -165,9 +169,17 @@ static int command_off(struct board *b, char *err, size_t errlen)
 	return command_run(b, "off", err, errlen);
 }
 
+static int command_cycle(struct board *b, char *err, size_t errlen)
+{
+	if (!json_object_get(b->power_cfg, "cycle"))
+		return 1;
+	return command_run(b, "cycle", err, errlen);
+}
+
 const struct power_ops power_command_ops = {
     .name = "command",
     .fields = command_fields,
     .on = command_on,
     .off = command_off,
+    .cycle = command_cycle,
 };

@@ -1,6 +1,10 @@
 /* Power through PDUDaemon's HTTP API, as LAVA labs run it:
  *   GET URL/power/control/{on,off,reboot}?hostname=PDU&port=N[&delay=S]
- * answered 200 when the request was queued. */
+ * Debian's pdudaemon (0.0.8) answers 200 "OK - accepted request" once its
+ * driver has run the request, and 500 "Invalid request" for a hostname that is
+ * not in its pdudaemon.conf (or a missing port): its log says which. With
+ * `reboot: true` an attempt starts by `reboot` (off, delay, on) instead of
+ * `on`. */
 #include "power.h"
 
 #include <curl/curl.h>
@@ -46,9 +50,22 @@ static const struct vfield pdudaemon_fields[] = {
      .min = 0,
      .max = 4096},
     {.name = "delay", .type = V_INT, .min = 0, .max = 600},
+    {.name = "reboot",
+     .type = V_BOOL,
+     .help = "start each attempt by PDUDaemon's reboot (off, delay, on), not on"},
     {.name = "timeout_s", .type = V_INT, .min = 1, .max = 600},
     {.name = NULL},
 };
+
+/* The length of a reply's text without its line end, for one-line messages. */
+static int trimmed_len(const char *s)
+{
+	size_t n = strlen(s);
+
+	while (n && (s[n - 1] == '\n' || s[n - 1] == '\r' || s[n - 1] == ' '))
+		n--;
+	return n > 200 ? 200 : (int)n;
+}
 
 static int pdu_request(struct board *b, const char *action, char *err, size_t errlen)
 {
@@ -76,8 +93,11 @@ static int pdu_request(struct board *b, const char *action, char *err, size_t er
 	if (http_request(&c, "GET", path, NULL, NULL, 0, NULL, &r) < 0)
 		snprintf(err, errlen, "pdudaemon %s%s: %s", url, path, r.error);
 	else if (r.status != 200)
-		snprintf(err, errlen, "pdudaemon %s%s: HTTP %ld %.200s", url, path, r.status,
-			 buf_cstr(&r.body));
+		snprintf(err, errlen, "pdudaemon %s%s: HTTP %ld %.*s%s", url, path, r.status,
+			 trimmed_len(buf_cstr(&r.body)), buf_cstr(&r.body),
+			 r.status == 500 ? " (is the hostname in pdudaemon.conf's \"pdus\"? "
+					   "pdudaemon's log says why)"
+					 : "");
 	else
 		rc = 0;
 	free(path);
@@ -96,9 +116,17 @@ static int pdu_off(struct board *b, char *err, size_t errlen)
 	return pdu_request(b, "off", err, errlen);
 }
 
+static int pdu_cycle(struct board *b, char *err, size_t errlen)
+{
+	if (!json_is_true(json_object_get(b->power_cfg, "reboot")))
+		return 1;
+	return pdu_request(b, "reboot", err, errlen);
+}
+
 const struct power_ops power_pdudaemon_ops = {
     .name = "pdudaemon",
     .fields = pdudaemon_fields,
     .on = pdu_on,
     .off = pdu_off,
+    .cycle = pdu_cycle,
 };

@@ -28,3 +28,13 @@ int power_section_check(struct vctx *ctx, const json_t *parent, const char *key,
 	return backend_section_check((const void *const *)power_backends, ctx, parent, key, value,
 				     path);
 }
+
+int power_start(struct board *b, int *cycled, char *err, size_t errlen)
+{
+	int rc = b->power->cycle ? b->power->cycle(b, err, errlen) : 1;
+
+	*cycled = rc != 1;
+	if (rc != 1)
+		return rc < 0 ? -1 : 0;
+	return b->power->on(b, err, errlen) < 0 ? -1 : 0;
+}

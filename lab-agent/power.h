@@ -16,11 +16,21 @@ struct power_ops {
 	int (*on)(struct board *b, char *err, size_t errlen);
 	/* Switches it off; must be safe to call when it is off already. */
 	int (*off)(struct board *b, char *err, size_t errlen);
+	/* Optional: power-cycles the board in one step, the lab's own way (a
+	 * `cycle` command, PDUDaemon's reboot): used instead of `on` to start an
+	 * attempt, so a board left on is reset. 0, -1 with err, or 1 when this
+	 * board has no cycle configured (nothing was done). */
+	int (*cycle)(struct board *b, char *err, size_t errlen);
 	/* Optional: clears what a previous agent left behind (a QEMU), at start. */
 	void (*reap)(struct board *b);
 	/* Optional: 1 while the board still runs (a QEMU that exited reads 0). */
 	int (*alive)(struct board *b);
 };
+
+/* Switches b on to start an attempt: by the backend's cycle when the board
+ * has one configured (*cycled = 1), else by on (*cycled = 0). 0, or -1 with
+ * err (an infra failure). */
+int power_start(struct board *b, int *cycled, char *err, size_t errlen);
 
 extern const struct power_ops *const power_backends[];
 const struct power_ops *power_find(const char *name);

@@ -287,7 +287,7 @@ static void *runner_main(void *arg)
 	struct sink sink = {0};
 	char err[512];
 	json_t *result;
-	int fd = -1, rc, powered = 0;
+	int fd = -1, rc, powered = 0, cycled = 0;
 
 	log_info("attempt %lld: board %s, job %s", id, b->name,
 		 jstr(json_object_get(r->attempt, "job"), "name", "?"));
@@ -340,10 +340,13 @@ static void *runner_main(void *arg)
 	judge_start(&j, clock_mono_ms());
 	judge_note(&j, clock_mono_ms(), "power on (%s)", b->power->name);
 	powered = 1;
-	if (b->power->on(b, err, sizeof(err)) < 0) {
+	rc = power_start(b, &cycled, err, sizeof(err));
+	if (cycled)
+		judge_note(&j, clock_mono_ms(), "power cycled (%s)", b->power->name);
+	if (rc < 0) {
 		char why[600];
 
-		snprintf(why, sizeof(why), "power on: %s", err);
+		snprintf(why, sizeof(why), "power %s: %s", cycled ? "cycle" : "on", err);
 		judge_end(&j, clock_mono_ms(), VERDICT_INFRA, why);
 		goto finish;
 	}

@@ -108,6 +108,18 @@ struct board;
 int harness_netboot_board(struct board *b, const char *dir, const char *arch, const char *backend,
 			  json_t *cfg);
 
+/* A board file in dir (name.yaml) with the given power, console and netboot
+ * sections (YAML flow text), loaded into b as the agent loads one (board_load,
+ * no work folder). Returns 0, or -1 with the validator's messages in errors.
+ * The caller releases b (board_release). */
+struct buf;
+int harness_board_file(struct board *b, const char *dir, const char *name, const char *power,
+		       const char *console, const char *netboot, struct buf *errors);
+
+/* A TCP port on 127.0.0.1 that was free a moment ago (bound, noted, closed),
+ * for a daemon the test starts; -1 when none could be bound. */
+int harness_free_port(void);
+
 /* Milliseconds on a monotonic clock. */
 long long harness_now_ms(void);
 

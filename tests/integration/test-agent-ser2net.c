@@ -36,23 +36,6 @@ static char slave[128];
 static struct proc ser2net;
 static int port;
 
-static int free_port(void)
-{
-	struct sockaddr_in sa;
-	socklen_t len = sizeof(sa);
-	int s = socket(AF_INET, SOCK_STREAM, 0), p;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (bind(s, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-		return -1;
-	getsockname(s, (struct sockaddr *)&sa, &len);
-	p = ntohs(sa.sin_port);
-	close(s);
-	return p;
-}
-
 /* ser2net with one accepter ("", "telnet," or "telnet(rfc2217),") on a fresh port, its
  * connector the pty's slave at 9600n81. */
 static void start_ser2net(const char *accepter)
@@ -60,7 +43,7 @@ static void start_ser2net(const char *accepter)
 	char cfg[400], log[400], pid[400], text[1024];
 	const char *argv[] = {SER2NET, "-n", "-u", "-c", cfg, "-P", pid, NULL};
 
-	port = free_port();
+	port = harness_free_port();
 	assert_true(port > 0);
 	snprintf(text, sizeof(text),
 		 "connection: &con\n"
@@ -118,19 +101,10 @@ static int teardown(void **state)
  * validated like a board file. */
 static void load_board(struct board *b, const char *console)
 {
-	char text[1024], path[400];
-	struct check_env env = {.base_dir = dir};
 	struct buf errors = BUF_INIT(0);
 
-	snprintf(text, sizeof(text),
-		 "name: s2n\narch: x86_64\nclass: fake\n"
-		 "power: {backend: command, on: 'true', off: 'true'}\n"
-		 "console: %s\nnetboot: {backend: ipxe}\n",
-		 console);
-	assert_int_equal(harness_write_file(dir, "s2n.yaml", text), 0);
-	snprintf(path, sizeof(path), "%s/s2n.yaml", dir);
-	memset(b, 0, sizeof(*b));
-	if (board_load(b, path, &env, &errors) < 0)
+	if (harness_board_file(b, dir, "s2n", "{backend: command, on: 'true', off: 'true'}",
+			       console, "{backend: ipxe}", &errors) < 0)
 		fail_msg("%s", buf_cstr(&errors));
 	buf_release(&errors);
 }
@@ -302,7 +276,7 @@ static void test_failures(void **state)
 {
 	(void)state;
 	/* nothing listens yet: ser2net down or the wrong port */
-	port = free_port();
+	port = harness_free_port();
 	expect_open_error("telnet", "Connection refused");
 	/* telnet against a raw accepter: no negotiation ever comes */
 	start_ser2net("");
