@@ -10,6 +10,7 @@
 
 #include "buf.h"
 #include "xmalloc.h"
+#include "../../lab-agent/agent-config.h"
 #include "../../lab-agent/board.h"
 #include "../../lab-agent/netboot.h"
 
