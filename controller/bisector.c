@@ -325,15 +325,42 @@ static void step_finished(const struct attempt *a, enum attempt_state verdict, j
 	}
 }
 
-/* A test failed on a flight of a watched branch: a regression when the last
- * tested revision of (branch, job, board class) passed. */
+/* The baseline of a failure of job on class at bad: the newest ancestor of bad on
+ * which the job passed on that class, in any flight (db_bisect_passes: bounded, so
+ * at most 2 · BISECT_PASSES_MAX ancestry checks). 0 with good and its passing
+ * attempt; -ENOENT when no ancestor passed (the baseline is untested). */
+static int baseline_find(char good[41], long long *attempt, struct gitrepo *repo, long long tree_id,
+			 const char *job, const char *cls, const char *bad)
+{
+	json_t *passes = db_bisect_passes(tree_id, job, cls, bad), *p;
+	size_t i;
+
+	good[0] = '\0';
+	json_array_foreach (passes, i, p) {
+		const char *c = jstr(p, "commit", "");
+
+		if (gitrepo_is_ancestor(repo, c, bad) != 1)
+			continue;
+		/* Newer: the best so far is its ancestor. */
+		if (good[0] && gitrepo_is_ancestor(repo, good, c) != 1)
+			continue;
+		snprintf(good, 41, "%s", c);
+		*attempt = jint(p, "attempt", 0);
+	}
+	json_decref(passes);
+	return good[0] ? 0 : -ENOENT;
+}
+
+/* A test failed on a flight of a watched branch: a regression when its baseline
+ * (baseline_find) is known, unless a bisection of (job, class) already covers it:
+ * its bad revision is between the baseline and this one (no pass since). */
 static void detect(const struct attempt *a)
 {
 	json_t *fb = db_flight_branch(a->flight), *spec, *atts, *o;
 	struct tree_conf *t;
 	size_t i;
 	int others = 0;
-	char cls[65], good[41], last[8], other[41], board[65];
+	char cls[65], good[41], other_good[41], other[41], board[65];
 	long long good_attempt = 0, bid = 0, tree_id = 0;
 	const char *bad;
 	char err[256] = "";
@@ -341,22 +368,23 @@ static void detect(const struct attempt *a)
 	if (!fb || db_bisect_board_class(cls, a->board) < 0)
 		goto out;
 	bad = jstr(fb, "commit", "");
-	if (db_bisect_last_tested(good, last, &good_attempt, jint(fb, "branch_id", 0), a->job, cls,
-				  a->flight) < 0 ||
-	    strcmp(last, "pass") || !strcmp(good, bad))
-		goto out;
 	t = trees_find(jstr(fb, "tree", ""));
-	if (!t)
+	if (!t || db_tree_id(&tree_id, jstr(fb, "tree", "")) < 0)
 		goto out;
-	if (db_bisect_find(&bid, other, a->job, cls, good) == 0 &&
-	    gitrepo_is_ancestor(t->repo, other, bad) == 1) {
-		/* The same regression on a newer push (it holds the bad revision of
-		 * a bisection from the same good one): that bisection covers it. The
+	if (baseline_find(good, &good_attempt, t->repo, tree_id, a->job, cls, bad) < 0) {
+		log_info("%s on %s failed at %.12s: baseline untested (no ancestor passed it)",
+			 a->job, cls, bad);
+		goto out;
+	}
+	if (db_bisect_latest(&bid, other_good, other, a->job, cls) == 0 &&
+	    gitrepo_is_ancestor(t->repo, other, bad) == 1 &&
+	    gitrepo_is_ancestor(t->repo, good, other) == 1) {
+		/* The same regression on a newer push (a bisection's bad revision lies
+		 * between the baseline and this one): that bisection covers it. The
 		 * same push on another board went to evidence(). */
 		goto out;
 	}
-	if (db_tree_id(&tree_id, jstr(fb, "tree", "")) < 0 ||
-	    db_bisect_insert(&bid, tree_id, jint(fb, "branch_id", 0), a->job, cls, good, bad,
+	if (db_bisect_insert(&bid, tree_id, jint(fb, "branch_id", 0), a->job, cls, good, bad,
 			     a->board, a->id) < 0 ||
 	    db_bisect_run_add(NULL, bid, 0, "trigger", bad, 0, bad, a->flight, a->id, a->board,
 			      "fail") < 0 ||

@@ -10,8 +10,8 @@
 
 enum {
 	Q_CLASS,
-	Q_LAST,
-	Q_FIND,
+	Q_PASSES,
+	Q_LATEST,
 	Q_FIND_BAD,
 	Q_INS,
 	Q_RUN_INS,
@@ -36,13 +36,13 @@ enum {
 
 static const char *const sql[Q_N] = {
     [Q_CLASS] = "SELECT class FROM boards WHERE name = ?1",
-    [Q_LAST] = "SELECT r.commit_id, a.state, a.id FROM attempts a JOIN flights f ON f.id ="
-	       " a.flight_id JOIN revisions r ON r.id = f.revision_id JOIN boards bo ON"
-	       " bo.name = a.board WHERE f.branch_id = ?1 AND f.kind = 'push' AND a.kind ="
-	       " 'test' AND a.job = ?2 AND bo.class = ?3 AND f.id < ?4 AND a.state IN"
-	       " ('pass', 'fail') ORDER BY f.id DESC, a.id DESC LIMIT 1",
-    [Q_FIND] = "SELECT id, bad FROM bisections WHERE job = ?1 AND class = ?2 AND good = ?3"
-	       " AND state <> 'cancelled' ORDER BY id DESC LIMIT 1",
+    [Q_PASSES] = "SELECT r.commit_id AS 'commit', max(a.id) AS attempt FROM attempts a JOIN"
+		 " flights f ON f.id = a.flight_id JOIN revisions r ON r.id = f.revision_id"
+		 " JOIN boards bo ON bo.name = a.board WHERE r.tree_id = ?1 AND a.kind ="
+		 " 'test' AND a.job = ?2 AND bo.class = ?3 AND a.state = 'pass' AND"
+		 " r.commit_id <> ?4 GROUP BY r.commit_id ORDER BY max(a.id) DESC LIMIT ?5",
+    [Q_LATEST] = "SELECT id, good, bad FROM bisections WHERE job = ?1 AND class = ?2 AND"
+		 " state <> 'cancelled' ORDER BY id DESC LIMIT 1",
     [Q_FIND_BAD] = "SELECT id, restarts FROM bisections WHERE job = ?1 AND class = ?2 AND bad ="
 		   " ?3 AND state <> 'cancelled' ORDER BY id DESC LIMIT 1",
     [Q_INS] = "INSERT INTO bisections (tree_id, branch_id, job, class, good, bad, board,"
@@ -97,34 +97,29 @@ int db_bisect_board_class(char *cls, const char *board)
 	return 0;
 }
 
-int db_bisect_last_tested(char commit[41], char verdict[8], long long *attempt, long long branch_id,
-			  const char *job, const char *cls, long long before)
+json_t *db_bisect_passes(long long tree_id, const char *job, const char *cls, const char * not )
 {
-	sqlite3_stmt *s = db_use(st[Q_LAST]);
+	sqlite3_stmt *s = db_use(st[Q_PASSES]);
 
-	sqlite3_bind_int64(s, 1, branch_id);
+	sqlite3_bind_int64(s, 1, tree_id);
 	db_bind_text(s, 2, job);
 	db_bind_text(s, 3, cls);
-	sqlite3_bind_int64(s, 4, before);
-	if (sqlite3_step(s) != SQLITE_ROW)
-		return -ENOENT;
-	snprintf(commit, 41, "%s", (const char *)sqlite3_column_text(s, 0));
-	snprintf(verdict, 8, "%s", (const char *)sqlite3_column_text(s, 1));
-	*attempt = sqlite3_column_int64(s, 2);
-	return 0;
+	db_bind_text(s, 4, not );
+	sqlite3_bind_int(s, 5, BISECT_PASSES_MAX);
+	return db_rows_array(s);
 }
 
-int db_bisect_find(long long *id, char bad[41], const char *job, const char *cls, const char *good)
+int db_bisect_latest(long long *id, char good[41], char bad[41], const char *job, const char *cls)
 {
-	sqlite3_stmt *s = db_use(st[Q_FIND]);
+	sqlite3_stmt *s = db_use(st[Q_LATEST]);
 
 	db_bind_text(s, 1, job);
 	db_bind_text(s, 2, cls);
-	db_bind_text(s, 3, good);
 	if (sqlite3_step(s) != SQLITE_ROW)
 		return -ENOENT;
 	*id = sqlite3_column_int64(s, 0);
-	snprintf(bad, 41, "%s", (const char *)sqlite3_column_text(s, 1));
+	snprintf(good, 41, "%s", (const char *)sqlite3_column_text(s, 1));
+	snprintf(bad, 41, "%s", (const char *)sqlite3_column_text(s, 2));
 	return 0;
 }
 

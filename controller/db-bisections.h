@@ -14,13 +14,15 @@ void db_bisect_finalize(void);
 
 /* The class of board name into cls (65 bytes); 0 or -ENOENT. */
 int db_bisect_board_class(char *cls, const char *board);
-/* The newest pass or fail of (branch, job, board class) in a push flight before
- * flight `before`: 0 with commit, verdict ("pass"/"fail") and attempt, or -ENOENT. */
-int db_bisect_last_tested(char commit[41], char verdict[8], long long *attempt, long long branch_id,
-			  const char *job, const char *cls, long long before);
-/* A bisection of (job, class, good) that was not cancelled: 0 with id and its bad
- * commit, or -ENOENT. */
-int db_bisect_find(long long *id, char bad[41], const char *job, const char *cls, const char *good);
+/* The revisions of tree_id but `not` on which job passed on a board of class cls, in
+ * any flight (push, manual, submission, bisection step): [{commit, attempt}] with
+ * the newest passing attempt of each, newest first, at most BISECT_PASSES_MAX of
+ * them (infra, timeout and starved results are not passes). New reference. */
+#define BISECT_PASSES_MAX 64
+json_t *db_bisect_passes(long long tree_id, const char *job, const char *cls, const char * not );
+/* The newest bisection of (job, class) that was not cancelled: 0 with its id, good
+ * and bad commits, or -ENOENT. */
+int db_bisect_latest(long long *id, char good[41], char bad[41], const char *job, const char *cls);
 /* A bisection of (job, class) whose bad revision is bad, not cancelled: 0 with its
  * id and restart count, or -ENOENT. */
 int db_bisect_find_bad(long long *id, int *restart, const char *job, const char *cls,

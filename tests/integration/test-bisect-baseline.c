@@ -1,0 +1,211 @@
+/* Issue 15, the demo's case: baselines from any evidence. A controller whose
+ * watcher made its first push flight before any board was declared (that flight
+ * waits, then starves: it is not pass); a manual flight of the same commit passes
+ * on two board classes; then a push whose head fails on both: a bisection starts
+ * on each class, with the manual flight's revision as its good one, and finds the
+ * culprit. The lab is this test, over the agent protocol: a revision whose tree
+ * holds a file "bug" fails the job. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../harness/harness.h"
+#include "json-util.h"
+
+#define GIT	"git -c user.name=Dev -c user.email=dev@example.org "
+#define CULPRIT 5
+#define PUSHED	8
+
+static struct harness_controller ctl;
+static char agent_tok[128], user_tok[128], extra[2048];
+static char commits[PUSHED + 1][48]; /* [0]: the base; [1..PUSHED] the push */
+
+static const char job_smoke[] = "name: smoke\n"
+				"requires: {arch: [x86_64, arm64]}\n"
+				"stages:\n"
+				"  - {name: hello, pattern: 'hello', timeout: 10}\n";
+
+#define sh(...)		     harness_sh(ctl.dir, __VA_ARGS__)
+#define shout(out, len, ...) harness_shout(ctl.dir, out, len, __VA_ARGS__)
+
+static int tree_has(const char *commit, const char *name)
+{
+	char cmd[1024];
+
+	snprintf(cmd, sizeof(cmd), "cd %s/xen && git cat-file -e %s:%s 2>/dev/null", ctl.dir,
+		 commit, name);
+	return system(cmd) == 0;
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	if (harness_controller_init(&ctl) < 0)
+		return -1;
+	harness_write_file(ctl.jobs, "smoke.yaml", job_smoke);
+	sh("git init -q -b master xen && cd xen && echo base > README && " GIT "add -A && " GIT
+	   "commit -qm base && git checkout -q -b staging");
+	shout(commits[0], sizeof(commits[0]), "git -C xen rev-parse HEAD");
+	snprintf(extra, sizeof(extra),
+		 "starve_seconds: 1\n"
+		 "trees:\n"
+		 "  xen:\n"
+		 "    source: %s/xen\n"
+		 "    interval: 3600\n"
+		 "    branches:\n"
+		 "      - name: staging\n"
+		 "        jobs: [smoke]\n",
+		 ctl.dir);
+	ctl.extra_config = extra;
+	if (harness_controller_start(&ctl) < 0 ||
+	    harness_token(&ctl, "agent", "lab-a", agent_tok, sizeof(agent_tok)) < 0 ||
+	    harness_token(&ctl, "user", NULL, user_tok, sizeof(user_tok)) < 0)
+		return -1;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	return harness_controller_stop(&ctl) == 0 ? 0 : -1;
+}
+
+/* Runs one queued attempt on qx or qa; 0 when there was none. */
+static int lab_step(void)
+{
+	json_t *j = NULL, *a;
+	char path[96], body[512];
+	long long id;
+	int bad;
+	long st = harness_call(&ctl, agent_tok, "POST", "/api/v1/agents/lab-a/claim",
+			       "{\"boards\": [\"qx\", \"qa\"], \"wait_ms\": 0}", &j);
+
+	if (st == 204)
+		return 0;
+	assert_int_equal(st, 200);
+	a = json_object_get(j, "attempt");
+	id = jint(a, "id", 0);
+	bad = tree_has(jstr(json_object_get(a, "revision"), "commit", ""), "bug");
+	snprintf(path, sizeof(path), "/api/v1/attempts/%lld/result", id);
+	snprintf(body, sizeof(body),
+		 "{\"verdict\": \"%s\", \"stages\": [], \"testcases\": [{\"name\": "
+		 "\"dom0 boots\", \"result\": \"%s\"}]}",
+		 bad ? "fail" : "pass", bad ? "fail" : "pass");
+	assert_int_equal(harness_call(&ctl, agent_tok, "POST", path, body, NULL), 200);
+	json_decref(j);
+	return 1;
+}
+
+static void lab_drain(void)
+{
+	int guard = 0;
+
+	while (lab_step() && guard++ < 400)
+		;
+	assert_true(guard < 400);
+}
+
+static json_t *flight_get(long long id)
+{
+	char path[64];
+	json_t *j;
+
+	snprintf(path, sizeof(path), "/api/v1/flights/%lld", id);
+	assert_int_equal(harness_call(&ctl, NULL, "GET", path, NULL, &j), 200);
+	return j;
+}
+
+static void test_demo_regression_bisected(void **state)
+{
+	char body[256];
+	long long first = 0, manual;
+	json_t *j = NULL, *b, *one;
+	size_t i;
+	int k, found = 0, classes = 0;
+
+	(void)state;
+	/* The watcher's first flight, made before any board: it starves. */
+	for (k = 0; k < 600; k++) {
+		json_decref(j);
+		assert_int_equal(
+		    harness_call(&ctl, NULL, "GET", "/api/v1/flights?limit=1", NULL, &j), 200);
+		first = jint(json_array_get(json_object_get(j, "flights"), 0), "id", 0);
+		if (first &&
+		    !strcmp(jstr(json_array_get(json_object_get(j, "flights"), 0), "verdict", ""),
+			    "starved"))
+			break;
+		usleep(50 * 1000);
+	}
+	json_decref(j);
+	j = flight_get(first);
+	assert_string_equal(jstr(j, "kind", ""), "push");
+	assert_string_equal(jstr(j, "verdict", ""), "starved");
+	json_decref(j);
+
+	/* The boards come; a manual flight of the same commit passes on both classes. */
+	assert_int_equal(
+	    harness_call(&ctl, agent_tok, "PUT", "/api/v1/agents/lab-a/boards",
+			 "{\"protocol\": 1, \"builder\": null, \"boards\": ["
+			 "{\"name\": \"qx\", \"arch\": \"x86_64\", \"class\": \"q35\"},"
+			 "{\"name\": \"qa\", \"arch\": \"arm64\", \"class\": \"virt\"}]}",
+			 NULL),
+	    200);
+	snprintf(body, sizeof(body),
+		 "{\"tree\": \"xen\", \"commit\": \"%s\", \"jobs\": [\"smoke\"]}", commits[0]);
+	assert_int_equal(harness_call(&ctl, user_tok, "POST", "/api/v1/flights", body, &j), 201);
+	manual = jint(j, "id", 0);
+	json_decref(j);
+	lab_drain();
+	j = flight_get(manual);
+	assert_string_equal(jstr(j, "verdict", ""), "pass");
+	assert_int_equal(jint(json_object_get(j, "counts"), "pass", 0), 2);
+	json_decref(j);
+
+	/* A push whose head fails on both boards. */
+	for (k = 1; k <= PUSHED; k++) {
+		sh("cd xen && %s && " GIT "commit -qam 'change %d'",
+		   k == CULPRIT ? "echo x > bug && git add bug" : "echo change >> README", k);
+		shout(commits[k], sizeof(commits[k]), "git -C xen rev-parse HEAD");
+	}
+	assert_int_equal(
+	    harness_call(&ctl, user_tok, "POST", "/api/v1/poke", "{\"branch\": \"staging\"}", &j),
+	    200);
+	assert_string_equal(jstr(j, "change", ""), "advanced");
+	json_decref(j);
+	lab_drain();
+
+	/* One bisection per class, from the manual flight's revision, each finding
+	 * the culprit. */
+	assert_int_equal(harness_call(&ctl, NULL, "GET", "/api/v1/bisections", NULL, &j), 200);
+	json_array_foreach (json_object_get(j, "bisections"), i, b) {
+		classes |= !strcmp(jstr(b, "class", ""), "q35") ? 1 : 0;
+		classes |= !strcmp(jstr(b, "class", ""), "virt") ? 2 : 0;
+		assert_string_equal(jstr(b, "good", ""), commits[0]);
+		assert_string_equal(jstr(b, "bad", ""), commits[PUSHED]);
+		assert_true(!strcmp(jstr(b, "state", ""), "confirmed") ||
+			    !strcmp(jstr(b, "state", ""), "found"));
+		snprintf(body, sizeof(body), "/api/v1/bisections/%lld", jint(b, "id", 0));
+		assert_int_equal(harness_call(&ctl, NULL, "GET", body, NULL, &one), 200);
+		assert_string_equal(jstr(json_object_get(one, "culprit"), "commit", ""),
+				    commits[CULPRIT]);
+		json_decref(one);
+		found++;
+	}
+	json_decref(j);
+	assert_int_equal(found, 2);
+	assert_int_equal(classes, 3);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_demo_regression_bisected),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
