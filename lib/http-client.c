@@ -170,6 +170,20 @@ static int http_once(struct http_client *c, const char *method, const char *url,
 	return (int)cc;
 }
 
+/* Bodies above this many bytes are sent after the server's 100 (Continue). */
+#define EXPECT_MIN (64 * 1024)
+
+/* The size of a request's body: the buffer's, or the upload file's (0 when it
+ * cannot be read: the request loop reports that). */
+static long long body_size(const void *body, size_t len, const char *upload_path)
+{
+	struct stat st;
+
+	if (upload_path)
+		return stat(upload_path, &st) == 0 ? (long long)st.st_size : 0;
+	return body ? (long long)len : 0;
+}
+
 static int http_do(struct http_client *c, const char *method, const char *path,
 		   const char *content_type, const void *body, size_t len, const char *const *extra,
 		   const char *upload_path, FILE *out, long long from, struct http_reply *r)
@@ -197,7 +211,13 @@ static int http_do(struct http_client *c, const char *method, const char *path,
 		hdrs = curl_slist_append(hdrs, h);
 		free(h);
 	}
-	hdrs = curl_slist_append(hdrs, "Expect:");
+	/* RFC 9110 10.1.1: a large body waits for the server's 100 (Continue), so a
+	 * server that refuses the request from its headers (413, 401, 403) answers
+	 * before any of the body is sent, and its reply is not lost to a reset of a
+	 * connection closed with unread bytes; a small body goes at once. */
+	hdrs = curl_slist_append(hdrs, body_size(body, len, upload_path) > EXPECT_MIN
+					   ? "Expect: 100-continue"
+					   : "Expect:");
 	for (; extra && *extra; extra++)
 		hdrs = curl_slist_append(hdrs, *extra);
 
