@@ -8,7 +8,11 @@ With --pdu-port-file it also answers PDUDaemon's HTTP API
 (GET /power/control/{on,off,reboot}?hostname=H&port=N), switching the same
 power file, so the agent's pdudaemon backend drives it.
 
-    fake-board.py --state DIR --port-file FILE [--pdu-port-file FILE]
+    fake-board.py --state DIR --port-file FILE [--pdu-port-file FILE] [--pty-file FILE]
+
+With --pty-file the console is also a pty, as a UART is to ser2net: the board
+writes to its master and FILE names its slave (/dev/pts/N) for ser2net's
+connector.
 
 DIR/power   "on" or "off" (the command power backend writes it)
 DIR/script  the console script, one command per line:
@@ -34,7 +38,17 @@ clients = []
 clients_lock = threading.Lock()
 
 
+pty_master = None
+
+
 def send(data):
+    if pty_master is not None:
+        # blocking: ser2net reads the line at its own pace, nothing is dropped
+        with clients_lock:
+            view = memoryview(data)
+            while view:
+                n = os.write(pty_master, view)
+                view = view[n:]
     with clients_lock:
         for c in list(clients):
             try:
@@ -48,7 +62,7 @@ def play(state, gen, current):
     # accepted that connection yet: wait for it (a real UART would have
     # buffered nothing either, but then the agent would be at fault)
     end = time.monotonic() + 2
-    while time.monotonic() < end:
+    while pty_master is None and time.monotonic() < end:
         with clients_lock:
             if clients:
                 break
@@ -165,10 +179,20 @@ def main():
     ap.add_argument("--state", required=True)
     ap.add_argument("--port-file", required=True)
     ap.add_argument("--pdu-port-file")
+    ap.add_argument("--pty-file")
     a = ap.parse_args()
     if a.pdu_port_file:
         threading.Thread(target=pdu_server, args=(a.state, a.pdu_port_file),
                          daemon=True).start()
+    if a.pty_file:
+        global pty_master
+        import pty
+        import tty
+        pty_master, slave = pty.openpty()
+        tty.setraw(slave)  # kept open: the line stays up between ser2net's opens
+        with open(a.pty_file + ".tmp", "w") as f:
+            f.write(os.ttyname(slave) + "\n")
+        os.rename(a.pty_file + ".tmp", a.pty_file)
     threading.Thread(target=watch_power, args=(a.state,), daemon=True).start()
     console_server(a.port_file)
 

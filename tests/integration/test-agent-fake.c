@@ -7,7 +7,9 @@
  * is killed (-9) and restarted on another port behind a relay while a slow
  * board streams: its log must arrive whole, every line once and in order. An
  * admin cancel must power its board off; SIGHUP must declare the boards again;
- * SIGTERM must stop the agent cleanly. */
+ * SIGTERM must stop the agent cleanly. One more board, fake-s2n, is read
+ * through Debian's ser2net (telnet with RFC 2217, its console a pty) and
+ * powered by Debian's pdudaemon (reboot) when both are installed. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -27,18 +29,22 @@
 #include "xmalloc.h"
 
 #define COMMIT	   "0123456789abcdef0123456789abcdef01234567"
-#define NBOARDS	   7
+#define NBOARDS	   8
 #define SLOW_LINES 40
 
 static struct harness_controller ctl;
 static char agent_tok[128], user_tok[128];
 static char dir[300];
 
-static pid_t boards_pid[NBOARDS], relay_pid, agent_pid;
+static pid_t boards_pid[NBOARDS], relay_pid, agent_pid, ser2net_pid, pdudaemon_pid;
+/* fake-s2n's console is its pty behind Debian's ser2net (telnet with RFC 2217)
+ * and its power Debian's pdudaemon (localcmdline writing its power file,
+ * reboot: true), when both are installed; else raw TCP and a command. */
+static int real_daemons;
 static int ctl_running;
 
 static const char *const names[NBOARDS] = {"fake-pass", "fake-fail", "fake-timeout", "fake-infra",
-					   "fake-pdu",	"fake-slow", "fake-cancel"};
+					   "fake-pdu",	"fake-slow", "fake-cancel",  "fake-s2n"};
 
 static const char job_smoke[] =
     "name: fake-smoke\n"
@@ -149,6 +155,79 @@ static void write_target(int port)
 	put(path, text);
 }
 
+#define SER2NET	  "/usr/sbin/ser2net"
+#define PDUDAEMON "/usr/sbin/pdudaemon"
+
+/* ser2net serving the board's pty over telnet(rfc2217), pdudaemon switching
+ * its power file; their ports into *console and *pdu once they listen. */
+static int start_daemons(const char *st, const char *ptyf, int *console, int *pdu)
+{
+	char conf[400], log[400], pty[128] = "", text[2048];
+	long long end = harness_now_ms() + 30000;
+	FILE *f;
+
+	while (pty[0] == '\0' && harness_now_ms() < end) {
+		f = fopen(ptyf, "r");
+		if (f) {
+			if (fgets(pty, sizeof(pty), f) == NULL)
+				pty[0] = '\0';
+			fclose(f);
+		}
+		usleep(20 * 1000);
+	}
+	pty[strcspn(pty, "\n")] = '\0';
+	*console = harness_free_port();
+	*pdu = harness_free_port();
+	if (pty[0] == '\0' || *console < 0 || *pdu < 0)
+		return -1;
+	snprintf(text, sizeof(text),
+		 "connection: &s2n\n"
+		 "  accepter: telnet(rfc2217),tcp,127.0.0.1,%d\n"
+		 "  connector: serialdev,%s,9600n81,local\n"
+		 "  options:\n"
+		 "    kickolduser: true\n",
+		 *console, pty);
+	snprintf(conf, sizeof(conf), "%s/ser2net.yaml", st);
+	put(conf, text);
+	snprintf(log, sizeof(log), "%s/ser2net.log", st);
+	{
+		char *argv[] = {SER2NET, "-n", "-u", "-c", conf, NULL};
+
+		ser2net_pid = spawn(argv, log);
+	}
+	snprintf(text, sizeof(text),
+		 "{\"daemon\": {\"hostname\": \"127.0.0.1\", \"port\": %d, \"listener\": "
+		 "\"http\"},\n"
+		 " \"pdus\": {\"s2n-pdu\": {\"driver\": \"localcmdline\",\n"
+		 "   \"cmd_on\": \"echo on %%s >> %s/outlets; echo on > %s/power\",\n"
+		 "   \"cmd_off\": \"echo off %%s >> %s/outlets; echo off > %s/power\"}}}\n",
+		 *pdu, st, st, st, st);
+	snprintf(conf, sizeof(conf), "%s/pdudaemon.conf", st);
+	put(conf, text);
+	snprintf(log, sizeof(log), "%s/pdudaemon.log", st);
+	{
+		char *argv[] = {PDUDAEMON, "--conf",	 conf,	  "--logfile",
+				log,	   "--loglevel", "DEBUG", NULL};
+		char out[400];
+
+		snprintf(out, sizeof(out), "%s/pdudaemon.out", st);
+		pdudaemon_pid = spawn(argv, out);
+	}
+	for (;;) {
+		int a = harness_connect(*console, NULL), b = harness_connect(*pdu, NULL);
+
+		if (a >= 0)
+			close(a);
+		if (b >= 0)
+			close(b);
+		if (a >= 0 && b >= 0)
+			return 0;
+		if (harness_now_ms() > end)
+			return -1;
+		usleep(100 * 1000);
+	}
+}
+
 static int setup(void **state)
 {
 	char path[512], py[400], relay[400], agentbin[400], text[4096];
@@ -157,6 +236,10 @@ static int setup(void **state)
 	int i, port, relay_port;
 
 	(void)state;
+	real_daemons = access(SER2NET, X_OK) == 0 && access(PDUDAEMON, X_OK) == 0;
+	if (!real_daemons)
+		fprintf(stderr,
+			"# ser2net or pdudaemon not installed: fake-s2n runs without them\n");
 	if (harness_controller_init(&ctl) < 0)
 		return -1;
 	ctl.extra_config = "max_attempts: 1\nunhealthy_streak: 100\n";
@@ -188,15 +271,17 @@ static int setup(void **state)
 			return -1;
 	}
 	for (i = 0; i < NBOARDS; i++) {
-		char st[340], pf[400], ppf[400], lf[400], bf[400];
+		char st[340], pf[400], ppf[400], lf[400], bf[400], ptyf[400];
 		char *argv[] = {"/usr/bin/python3",
 				py,
 				"--state",
 				st,
 				"--port-file",
 				pf,
-				i == 4 ? "--pdu-port-file" : NULL,
-				ppf,
+				i == 4	 ? "--pdu-port-file"
+				: i == 7 ? "--pty-file"
+					 : NULL,
+				i == 4 ? ppf : ptyf,
 				NULL};
 		const char *power;
 		char powerbuf[600];
@@ -206,6 +291,7 @@ static int setup(void **state)
 		mkdir(st, 0755);
 		snprintf(pf, sizeof(pf), "%s/console.port", st);
 		snprintf(ppf, sizeof(ppf), "%s/pdu.port", st);
+		snprintf(ptyf, sizeof(ptyf), "%s/pty", st);
 		snprintf(lf, sizeof(lf), "%s/board.log", st);
 		snprintf(path, sizeof(path), "%s/script", st);
 		if (i == 1)
@@ -231,7 +317,16 @@ static int setup(void **state)
 		port = read_port(pf, 5000);
 		if (port < 0)
 			return -1;
-		if (i == 4) {
+		if (i == 7 && real_daemons) {
+			if (start_daemons(st, ptyf, &port, &pdu_port) < 0)
+				return -1;
+			snprintf(
+			    powerbuf, sizeof(powerbuf),
+			    "{backend: pdudaemon, url: 'http://127.0.0.1:%d', hostname: s2n-pdu, "
+			    "port: 1, reboot: true, delay: 1}",
+			    pdu_port);
+			power = powerbuf;
+		} else if (i == 4) {
 			pdu_port = read_port(ppf, 5000);
 			if (pdu_port < 0)
 				return -1;
@@ -254,9 +349,10 @@ static int setup(void **state)
 		snprintf(text, sizeof(text),
 			 "name: %s\narch: x86_64\nclass: fake\ntags: [%s]\n"
 			 "power: %s\n"
-			 "console: {backend: tcp, host: 127.0.0.1, port: %d}\n"
+			 "console: {backend: tcp, host: 127.0.0.1, port: %d%s}\n"
 			 "netboot: {backend: ipxe}\n",
-			 names[i], i >= 5 ? "slow" : "fake", power, port);
+			 names[i], i == 5 || i == 6 ? "slow" : "fake", power, port,
+			 i == 7 && real_daemons ? ", protocol: rfc2217, baud: 115200" : "");
 		snprintf(bf, sizeof(bf), "%s/%s.yaml", dir, names[i]);
 		put(bf, text);
 		buf_printf(&boards, "%s%s.yaml", i ? ", " : "", names[i]);
@@ -318,6 +414,8 @@ static int teardown(void **state)
 	for (i = 0; i < NBOARDS; i++)
 		stop_pid(&boards_pid[i], SIGKILL);
 	stop_pid(&relay_pid, SIGKILL);
+	stop_pid(&ser2net_pid, SIGKILL);
+	stop_pid(&pdudaemon_pid, SIGKILL);
 	if (ctl_running)
 		harness_controller_stop(&ctl);
 	return 0;
@@ -517,6 +615,8 @@ static void test_flight_verdicts_and_restart(void **state)
 	assert_string_equal(job_verdict(job), "pass");
 	job = flight_job(fl, "fake-cancel");
 	assert_string_equal(job_verdict(job), "cancelled");
+	job = flight_job(fl, "fake-s2n");
+	assert_string_equal(job_verdict(job), "pass");
 
 	/* the pass log: a partial line completed later is one line, binary bytes
 	 * kept, a long line cut and said so, test cases noted, power on/off */
@@ -527,6 +627,24 @@ static void test_flight_verdicts_and_restart(void **state)
 	assert_non_null(log_has(&log, "# testcase hypervisor type is xen pass\n"));
 	assert_non_null(log_has(&log, "# power on (command)\n"));
 	assert_non_null(log_has(&log, "# power off\n"));
+
+	/* through ser2net's telnet the 0xFF and the rest arrive as they were, the
+	 * attempt started by pdudaemon's reboot */
+	get_log(job_attempt(flight_job(fl, "fake-s2n")), &log);
+	assert_non_null(log_has(&log, " | (XEN) Xen version 4.17.3 (fake)\n"));
+	assert_non_null(memmem(log.data, log.len, " | \x00\xff\x01\xfe\n", 8));
+	assert_non_null(log_has(&log, "# testcase hypervisor type is xen pass\n"));
+	if (real_daemons) {
+		char ol[400];
+		struct buf o = BUF_INIT(0);
+
+		assert_non_null(log_has(&log, "# power cycled (pdudaemon)\n"));
+		snprintf(ol, sizeof(ol), "%s/fake-s2n", dir);
+		assert_int_equal(harness_read_file(&o, ol, "outlets"), 0);
+		/* the agent's off at start, reboot's off and on, the attempt's off */
+		assert_string_equal(buf_cstr(&o), "off 1\noff 1\non 1\noff 1\n");
+		buf_release(&o);
+	}
 
 	/* the PDU saw on and off for its outlet */
 	{
