@@ -39,6 +39,21 @@ static void upload_free(void *state)
 	free(u);
 }
 
+/* The upload's state and its temporary file, r->state's. Takes no lock. */
+static struct upload *upload_open(struct req *r)
+{
+	struct upload *u = xcalloc(1, sizeof(*u));
+
+	u->fd = -1;
+	r->state = u;
+	r->state_free = upload_free;
+	snprintf(u->tmp, sizeof(u->tmp), "%s/upload-XXXXXX", ctl.tmp_dir);
+	u->fd = mkstemp(u->tmp);
+	if (u->fd < 0 || sha256_init(&u->h) < 0)
+		u->failed_errno = errno ? errno : EIO;
+	return u;
+}
+
 /* Runs on the polling thread without ctl.lock: touches only its own file (the
  * first call takes the lock to ask whether the agent builds, and refuses the
  * body before anything is written when not). */
@@ -63,18 +78,9 @@ int api_artifact_upload(struct req *r, const char *data, size_t len)
 			if (!builds)
 				return -EACCES;
 		}
-		u = xcalloc(1, sizeof(*u));
-		u->fd = -1;
-		r->state = u;
-		r->state_free = upload_free;
-		snprintf(u->tmp, sizeof(u->tmp), "%s/upload-XXXXXX", ctl.tmp_dir);
-		u->fd = mkstemp(u->tmp);
-		if (u->fd < 0 || sha256_init(&u->h) < 0) {
-			u->failed_errno = errno ? errno : EIO;
-			return -EIO;
-		}
+		u = upload_open(r);
 	}
-	if (u->fd < 0)
+	if (u->fd < 0 || u->failed_errno)
 		return -EIO;
 	u->size += (long long)len;
 	if (u->size > ARTIFACT_MAX) {
@@ -122,11 +128,9 @@ int api_artifact_put(struct req *r)
 		}
 		json_decref(arches);
 	}
-	if (u == NULL) { /* an empty body */
-		if (api_artifact_upload(r, "", 0) < 0)
-			return -EIO;
-		u = r->state;
-	}
+	if (u == NULL) /* an empty body: the role was checked above, under the lock this
+			* handler holds (api_artifact_upload would take it again) */
+		u = upload_open(r);
 	if (u->failed_errno) {
 		ctl_store_failed(u->failed_errno, u->tmp);
 		return -u->failed_errno;

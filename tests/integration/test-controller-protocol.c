@@ -311,6 +311,15 @@ static void test_build_then_tests(void **state)
 					    "application/octet-stream", blob, sizeof(blob) - 1,
 					    NULL, NULL),
 			 200);
+	/* An empty artifact from a builder agent (a build that wrote an empty file):
+	 * stored, and the controller still answers (it once took its own lock again
+	 * for an empty body and froze every thread). */
+	assert_int_equal(harness_call_bytes(&ctl, agent_tok, "PUT",
+					    "/api/v1/artifacts/e3b0c44298fc1c149afbf4c8996fb924"
+					    "27ae41e4649b934ca495991b7852b855",
+					    "application/octet-stream", "", 0, NULL, NULL),
+			 201);
+	assert_int_equal(harness_call(&ctl, NULL, "GET", "/api/v1/version", NULL, NULL), 200);
 	{
 		struct http_client h;
 		struct http_reply r;
