@@ -313,7 +313,7 @@ int agent_config_load(struct agent_config *cfg, const char *path, struct buf *er
 			buf_printf(errors, "%s: token_file: %s\n", path, err);
 			bad = 1;
 		}
-		free(tf);
+		cfg->token_file = tf;
 	} else {
 		buf_printf(errors, "%s: needs \"token\" or \"token_file\"\n", path);
 		bad = 1;

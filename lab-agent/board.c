@@ -36,6 +36,7 @@ void agent_config_release(struct agent_config *cfg)
 	free(cfg->controller);
 	free(cfg->agent);
 	free(cfg->token);
+	free(cfg->token_file);
 	free(cfg->cafile);
 	free(cfg->work_dir);
 	free(cfg->cache_dir);

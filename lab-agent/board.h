@@ -48,6 +48,7 @@ struct agent_limits {
 struct agent_config {
 	char *file;
 	char *controller, *agent, *token, *cafile;
+	char *token_file; /* the token's file (token_file), or NULL when the token is inline */
 	char *work_dir, *cache_dir, *spool_dir;
 	int build;
 	int build_untrusted; /* builder.untrusted: 1 build (the default), 0 refuse */

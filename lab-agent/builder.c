@@ -280,9 +280,10 @@ static char *cache_root(void)
 }
 
 int builder_sandbox_argv(char *argv[BUILDER_SANDBOX_ARGS], const char *hvdir, const char *src,
-			 const char *out, const char *ccache)
+			 const char *out, const char *ccache, char *const hide[])
 {
-	int n = 0;
+	struct stat st;
+	int n = 0, i;
 
 	argv[n++] = "bwrap";
 	argv[n++] = "--ro-bind";
@@ -294,6 +295,17 @@ int builder_sandbox_argv(char *argv[BUILDER_SANDBOX_ARGS], const char *hvdir, co
 	argv[n++] = "/proc";
 	argv[n++] = "--tmpfs";
 	argv[n++] = "/tmp";
+	for (i = 0; hide && hide[i] && i < BUILDER_SANDBOX_HIDE; i++) {
+		if (stat(hide[i], &st) < 0 || !(S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)))
+			continue;
+		if (S_ISREG(st.st_mode)) {
+			argv[n++] = "--ro-bind";
+			argv[n++] = "/dev/null";
+		} else {
+			argv[n++] = "--tmpfs";
+		}
+		argv[n++] = hide[i];
+	}
 	/* the recipe, read-only: it may live under /tmp too (a CI clone) */
 	argv[n++] = "--ro-bind";
 	argv[n++] = (char *)hvdir;
@@ -314,18 +326,36 @@ int builder_sandbox_argv(char *argv[BUILDER_SANDBOX_ARGS], const char *hvdir, co
 	return n;
 }
 
+/* What the agent keeps that a build must not read: the agent file and its
+ * token file (the agent's credential), and the work, spool and cache folders
+ * (other builds' trees, consoles of private boards), as absolute paths into
+ * hide[] (NULL-terminated, BUILDER_SANDBOX_HIDE + 1 slots; the caller frees
+ * them). */
+static void secrets(const struct agent_config *cfg, char *hide[])
+{
+	const char *names[BUILDER_SANDBOX_HIDE] = {cfg->file, cfg->token_file, cfg->work_dir,
+						   cfg->spool_dir, cfg->cache_dir};
+	int i, n = 0;
+
+	for (i = 0; i < BUILDER_SANDBOX_HIDE; i++)
+		if (names[i] && (hide[n] = realpath(names[i], NULL)) != NULL)
+			n++;
+	hide[n] = NULL;
+}
+
 static int run_build(struct build *b)
 {
 	char *script = xasprintf("%s/build.sh", b->hvdir);
 	char *ccache = NULL, *croot = cache_root();
-	char *argv[32];
-	int n = 0, rc;
+	char *argv[BUILDER_SANDBOX_ARGS + 6], *hide[BUILDER_SANDBOX_HIDE + 1] = {NULL};
+	int n = 0, rc, i;
 
 	if (use_bwrap()) {
 		/* untrusted builds never share a compiler cache with trusted ones */
 		ccache = xasprintf("%s/ccache%s", croot, b->untrusted ? "-untrusted" : "");
 		mkdir_p(ccache);
-		n = builder_sandbox_argv(argv, b->hvdir, b->src, b->out, ccache);
+		secrets(&b->ag->cfg, hide);
+		n = builder_sandbox_argv(argv, b->hvdir, b->src, b->out, ccache, hide);
 		note(b,
 		     "sandbox: bwrap (no network, read-only system; writable: the work tree, "
 		     "%s, %s)",
@@ -348,6 +378,8 @@ static int run_build(struct build *b)
 	free(ccache);
 	free(croot);
 	free(script);
+	for (i = 0; hide[i]; i++)
+		free(hide[i]);
 	return rc;
 }
 
@@ -358,8 +390,20 @@ static int upload(struct build *b, const char *file, json_t *arts, const char *n
 	char hex[SHA256_HEX_LEN + 1], path[128];
 	long long size = 0;
 	struct http_reply r;
+	struct stat st;
 	int rc, tries;
 
+	/* the build wrote it: a symlink (or anything but a file) would make the agent,
+	 * outside the sandbox, read and publish what it points at (its token) */
+	if (lstat(file, &st) < 0) {
+		rc = -errno;
+		snprintf(err, errlen, "%s: %s", file, strerror(-rc));
+		return rc;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s: not a regular file (a symlink?): refused", file);
+		return -EINVAL;
+	}
 	rc = sha256_file(hex, file, &size);
 	if (rc < 0) {
 		snprintf(err, errlen, "%s: %s", file, strerror(-rc));
@@ -538,15 +582,24 @@ static json_t *build_once(struct build *b)
 		free(file);
 		file = k == 0 ? xasprintf("%s/xen", b->out)
 			      : xasprintf("%s/%s", b->payloads, artifact_names[k]);
-		if (upload(b, file, arts, artifact_names[k], err, sizeof(err)) < 0) {
+		rc = upload(b, file, arts, artifact_names[k], err, sizeof(err));
+		if (rc < 0) {
 			stage_done(b, "upload", "fail", t);
 			snprintf(why, sizeof(why), "artifact %s: %s", artifact_names[k], err);
-			res = build_result(b, "infra", why);
+			/* -EINVAL: what the build left is not a file, the build's fault */
+			res = build_result(b, rc == -EINVAL ? "fail" : "infra", why);
 			goto out;
 		}
 	}
 	binfo_path = xasprintf("%s/build-info.json", b->out);
-	binfo = json_load_file(binfo_path, 0, NULL);
+	{
+		struct stat st;
+
+		/* never through a symlink the build left (as the artifacts) */
+		binfo = lstat(binfo_path, &st) == 0 && S_ISREG(st.st_mode)
+			    ? json_load_file(binfo_path, 0, NULL)
+			    : NULL;
+	}
 	if (!json_is_object(binfo)) {
 		stage_done(b, "upload", "fail", t);
 		res = build_result(b, "infra", "build.sh wrote no build-info.json");

@@ -43,7 +43,7 @@ static int run(int sandboxed, const char *dir, const char *script, struct out *o
 	mkdir_p(outd);
 	mkdir_p(cc);
 	if (sandboxed)
-		n = builder_sandbox_argv(argv, dir, src, outd, cc);
+		n = builder_sandbox_argv(argv, dir, src, outd, cc, NULL);
 	argv[n++] = "bash";
 	argv[n++] = "-c";
 	argv[n++] = (char *)script;
