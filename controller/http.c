@@ -420,6 +420,7 @@ struct framing {
 	const char *length; /* the first Content-Length */
 	int conflict;	    /* another Content-Length that differs */
 	int chunked;	    /* a Transfer-Encoding */
+	int bad_name;	    /* whitespace in a header's name ("Content-Length : 5") */
 };
 
 static enum MHD_Result framing_scan(void *cls, enum MHD_ValueKind kind, const char *key,
@@ -428,6 +429,8 @@ static enum MHD_Result framing_scan(void *cls, enum MHD_ValueKind kind, const ch
 	struct framing *f = cls;
 
 	(void)kind;
+	if (strpbrk(key, " \t"))
+		f->bad_name = 1;
 	if (!strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH)) {
 		if (f->length == NULL)
 			f->length = value ? value : "";
@@ -442,18 +445,25 @@ static enum MHD_Result framing_scan(void *cls, enum MHD_ValueKind kind, const ch
 /* RFC 9112 6.3: two different Content-Lengths, or one with a Transfer-Encoding,
  * leave the body's end ambiguous (libmicrohttpd takes the first, or the chunking),
  * and what a proxy in front took for the rest could be served as a second request:
- * 400, and the connection closes after it. Returns -1 when it replied. */
+ * 400, and the connection closes after it. So does whitespace between a header's
+ * name and its colon (RFC 9112 5.1 says 400): libmicrohttpd keeps such a header under
+ * another name, so "Content-Length : N" leaves a body that a proxy counted. Returns
+ * -1 when it replied. */
 static int framing_check(struct req *r)
 {
-	struct framing f = {NULL, 0, 0};
+	struct framing f = {NULL, 0, 0, 0};
 
 	MHD_get_connection_values(r->conn, MHD_HEADER_KIND, framing_scan, &f);
-	if (!f.conflict && !(f.length && f.chunked))
+	if (!f.conflict && !(f.length && f.chunked) && !f.bad_name)
 		return 0;
 	r->close = 1;
-	reply_error(r, 400, "ambiguous body length",
-		    json_string(f.conflict ? "two different Content-Length headers"
-					   : "both Content-Length and Transfer-Encoding"));
+	if (f.bad_name)
+		reply_error(r, 400, "malformed header",
+			    json_string("whitespace between a header's name and its colon"));
+	else
+		reply_error(r, 400, "ambiguous body length",
+			    json_string(f.conflict ? "two different Content-Length headers"
+						   : "both Content-Length and Transfer-Encoding"));
 	return -1;
 }
 
