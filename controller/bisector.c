@@ -351,6 +351,81 @@ static int baseline_find(char good[41], long long *attempt, struct gitrepo *repo
 	return good[0] ? 0 : -ENOENT;
 }
 
+/* No ancestor of bad passed (job, cls): a flight of a candidate on a board of the
+ * class (the branch's gate revision when it is an ancestor of bad, else bad's first
+ * parent), recorded as the failure's untested baseline; baseline_decide() takes
+ * its result. Once per (job, class, bad). */
+static void baseline_schedule(const struct attempt *a, const json_t *fb, struct tree_conf *t,
+			      long long tree_id, const char *cls, const char *bad)
+{
+	struct branch_conf *bc = tree_conf_branch(t, jstr(fb, "branch", ""));
+	char cand[GITREPO_HEX] = "", board[65], err[256] = "";
+	struct gitrepo_commit ci;
+	json_t *jobs;
+	long long fid = 0;
+
+	if (db_baseline_pending(a->job, cls, bad) == 0)
+		return;
+	if (!bc || !bc->gate_ref || gitrepo_ref_head(t->repo, bc->gate_ref, cand) < 0 ||
+	    !strcmp(cand, bad) || gitrepo_is_ancestor(t->repo, cand, bad) != 1)
+		cand[0] = '\0';
+	if (!cand[0] && gitrepo_commit_info(&ci, t->repo, bad) == 0)
+		snprintf(cand, sizeof(cand), "%s", ci.parent);
+	if (!cand[0] || pick_board(board, cls, a->board, NULL) < 0) {
+		log_info("%s on %s failed at %.12s: baseline untested, none to run", a->job, cls,
+			 bad);
+		return;
+	}
+	jobs = json_pack("[s]", a->job);
+	{
+		struct flight_spec spec = {
+		    .tree = t->name,
+		    .commit = cand,
+		    .jobs = jobs,
+		    .kind = "bisect",
+		    .priority = PRIO_BISECT,
+		    .board = board,
+		};
+
+		if (flight_create(&fid, &spec, err, sizeof(err)) < 0 ||
+		    db_baseline_insert(tree_id, a->job, cls, bad, a->id, a->flight, cand, fid) <
+			0) {
+			log_warnx("%s on %s: cannot test a baseline: %s", a->job, cls, err);
+			json_decref(jobs);
+			return;
+		}
+	}
+	json_decref(jobs);
+	log_info("%s on %s failed at %.12s: baseline untested, flight %lld tests %.12s on %s",
+		 a->job, cls, bad, fid, cand, board);
+}
+
+static void detect(const struct attempt *a);
+
+/* A test of a baseline flight ended: pass -> the failure that asked for it is
+ * detected again (it has a baseline now); fail -> still failing, no bisection.
+ * Returns 1 when a was one. */
+static int baseline_decide(const struct attempt *a, enum attempt_state verdict)
+{
+	char cls[65];
+	long long id, trigger;
+	struct attempt t;
+
+	if (strcmp(a->kind, "test") || db_bisect_board_class(cls, a->board) < 0 ||
+	    db_baseline_of_run(&id, &trigger, a->flight, a->job, cls) < 0)
+		return 0;
+	if (verdict != ATTEMPT_PASS && verdict != ATTEMPT_FAIL)
+		return 1; /* infra is retried; the rest leaves it untested */
+	db_baseline_set(id, verdict == ATTEMPT_PASS ? BASELINE_PASS : BASELINE_FAIL);
+	log_info("%s on %s: baseline flight %lld %s", a->job, cls, a->flight,
+		 verdict == ATTEMPT_PASS ? "passed: bisecting" : "failed: still failing");
+	if (verdict == ATTEMPT_PASS && db_attempt_load(&t, trigger) == 0) {
+		detect(&t);
+		attempt_release(&t);
+	}
+	return 1;
+}
+
 /* A test failed on a flight of a watched branch: a regression when its baseline
  * (baseline_find) is known, unless a bisection of (job, class) already covers it:
  * its bad revision is between the baseline and this one (no pass since). */
@@ -372,8 +447,7 @@ static void detect(const struct attempt *a)
 	if (!t || db_tree_id(&tree_id, jstr(fb, "tree", "")) < 0)
 		goto out;
 	if (baseline_find(good, &good_attempt, t->repo, tree_id, a->job, cls, bad) < 0) {
-		log_info("%s on %s failed at %.12s: baseline untested (no ancestor passed it)",
-			 a->job, cls, bad);
+		baseline_schedule(a, fb, t, tree_id, cls, bad);
 		goto out;
 	}
 	if (db_bisect_latest(&bid, other_good, other, a->job, cls) == 0 &&
@@ -450,6 +524,8 @@ void bisector_observe(const struct attempt *a, enum attempt_state verdict, void 
 
 	(void)user;
 	if (a->flight <= 0)
+		return;
+	if (baseline_decide(a, verdict))
 		return;
 	pending = db_bisect_runs_pending(a->flight);
 	if (json_array_size(pending))

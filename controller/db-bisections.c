@@ -12,6 +12,11 @@ enum {
 	Q_CLASS,
 	Q_PASSES,
 	Q_LATEST,
+	Q_BASE_INS,
+	Q_BASE_PENDING,
+	Q_BASE_BY_FLIGHT,
+	Q_BASE_SET,
+	Q_BASE_OF_FLIGHT,
 	Q_FIND_BAD,
 	Q_INS,
 	Q_RUN_INS,
@@ -41,6 +46,17 @@ static const char *const sql[Q_N] = {
 		 " JOIN boards bo ON bo.name = a.board WHERE r.tree_id = ?1 AND a.kind ="
 		 " 'test' AND a.job = ?2 AND bo.class = ?3 AND a.state = 'pass' AND"
 		 " r.commit_id <> ?4 GROUP BY r.commit_id ORDER BY max(a.id) DESC LIMIT ?5",
+    [Q_BASE_INS] = "INSERT INTO baselines (tree_id, job, class, bad, trigger_attempt,"
+		   " trigger_flight, tested, flight_id, state, created) VALUES (?1, ?2, ?3, ?4,"
+		   " ?5, ?6, ?7, ?8, 'untested', ?9)",
+    [Q_BASE_PENDING] = "SELECT id FROM baselines WHERE job = ?1 AND class = ?2 AND bad = ?3"
+		       " AND state = 'untested'",
+    [Q_BASE_BY_FLIGHT] = "SELECT id, trigger_attempt FROM baselines WHERE flight_id = ?1 AND"
+			 " job = ?2 AND class = ?3 AND state = 'untested'",
+    [Q_BASE_SET] = "UPDATE baselines SET state = ?2, finished = ?3 WHERE id = ?1",
+    [Q_BASE_OF_FLIGHT] = "SELECT trigger_attempt AS attempt, job, class, bad, tested, flight_id AS"
+			 " flight, state, created,"
+			 " finished FROM baselines WHERE trigger_flight = ?1 ORDER BY id",
     [Q_LATEST] = "SELECT id, good, bad FROM bisections WHERE job = ?1 AND class = ?2 AND"
 		 " state <> 'cancelled' ORDER BY id DESC LIMIT 1",
     [Q_FIND_BAD] = "SELECT id, restarts FROM bisections WHERE job = ?1 AND class = ?2 AND bad ="
@@ -106,6 +122,78 @@ json_t *db_bisect_passes(long long tree_id, const char *job, const char *cls, co
 	db_bind_text(s, 3, cls);
 	db_bind_text(s, 4, not );
 	sqlite3_bind_int(s, 5, BISECT_PASSES_MAX);
+	return db_rows_array(s);
+}
+
+static const char *const baseline_names[BASELINE_STATE_N] = {
+    [BASELINE_UNTESTED] = "untested",
+    [BASELINE_PASS] = "pass",
+    [BASELINE_FAIL] = "fail",
+};
+
+const char *baseline_state_name(enum baseline_state s)
+{
+	return (unsigned)s < BASELINE_STATE_N ? baseline_names[s] : "";
+}
+
+int db_baseline_insert(long long tree_id, const char *job, const char *cls, const char *bad,
+		       long long trigger_attempt, long long trigger_flight, const char *tested,
+		       long long flight)
+{
+	sqlite3_stmt *s = db_use(st[Q_BASE_INS]);
+
+	sqlite3_bind_int64(s, 1, tree_id);
+	db_bind_text(s, 2, job);
+	db_bind_text(s, 3, cls);
+	db_bind_text(s, 4, bad);
+	sqlite3_bind_int64(s, 5, trigger_attempt);
+	sqlite3_bind_int64(s, 6, trigger_flight);
+	db_bind_text(s, 7, tested);
+	sqlite3_bind_int64(s, 8, flight);
+	sqlite3_bind_int64(s, 9, now_ms());
+	return db_step_done(s) < 0 ? -EIO : 0;
+}
+
+int db_baseline_pending(const char *job, const char *cls, const char *bad)
+{
+	sqlite3_stmt *s = db_use(st[Q_BASE_PENDING]);
+
+	db_bind_text(s, 1, job);
+	db_bind_text(s, 2, cls);
+	db_bind_text(s, 3, bad);
+	return sqlite3_step(s) == SQLITE_ROW ? 0 : -ENOENT;
+}
+
+int db_baseline_of_run(long long *id, long long *trigger, long long flight, const char *job,
+		       const char *cls)
+{
+	sqlite3_stmt *s = db_use(st[Q_BASE_BY_FLIGHT]);
+
+	sqlite3_bind_int64(s, 1, flight);
+	db_bind_text(s, 2, job);
+	db_bind_text(s, 3, cls);
+	if (sqlite3_step(s) != SQLITE_ROW)
+		return -ENOENT;
+	*id = sqlite3_column_int64(s, 0);
+	*trigger = sqlite3_column_int64(s, 1);
+	return 0;
+}
+
+int db_baseline_set(long long id, enum baseline_state state)
+{
+	sqlite3_stmt *s = db_use(st[Q_BASE_SET]);
+
+	sqlite3_bind_int64(s, 1, id);
+	db_bind_text(s, 2, baseline_state_name(state));
+	sqlite3_bind_int64(s, 3, now_ms());
+	return db_step_done(s) < 0 ? -EIO : 0;
+}
+
+json_t *db_baselines_of_flight(long long flight)
+{
+	sqlite3_stmt *s = db_use(st[Q_BASE_OF_FLIGHT]);
+
+	sqlite3_bind_int64(s, 1, flight);
 	return db_rows_array(s);
 }
 

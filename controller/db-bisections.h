@@ -20,6 +20,26 @@ int db_bisect_board_class(char *cls, const char *board);
  * them (infra, timeout and starved results are not passes). New reference. */
 #define BISECT_PASSES_MAX 64
 json_t *db_bisect_passes(long long tree_id, const char *job, const char *cls, const char * not );
+/* A baseline flight's state (table baselines): its candidate not run yet, passed
+ * (a bisection follows), or failed (the job is still failing: no bisection). */
+enum baseline_state { BASELINE_UNTESTED, BASELINE_PASS, BASELINE_FAIL, BASELINE_STATE_N };
+/* "untested", "pass", "fail": a static string; "" for BASELINE_STATE_N. */
+const char *baseline_state_name(enum baseline_state s);
+/* Records that flight tests `tested` as the baseline of (job, class) failing at bad
+ * (trigger_attempt of trigger_flight): 0 or -EIO. */
+int db_baseline_insert(long long tree_id, const char *job, const char *cls, const char *bad,
+		       long long trigger_attempt, long long trigger_flight, const char *tested,
+		       long long flight);
+/* 0 when a baseline of (job, class, bad) is untested still, else -ENOENT. */
+int db_baseline_pending(const char *job, const char *cls, const char *bad);
+/* The untested baseline that flight runs for (job, class): 0 with its id and
+ * trigger attempt, or -ENOENT. */
+int db_baseline_of_run(long long *id, long long *trigger, long long flight, const char *job,
+		       const char *cls);
+int db_baseline_set(long long id, enum baseline_state state);
+/* The baselines of the failures of flight: [{attempt (the failure), job, class, bad,
+ * tested, flight, state, created, finished}] (new reference). */
+json_t *db_baselines_of_flight(long long flight);
 /* The newest bisection of (job, class) that was not cancelled: 0 with its id, good
  * and bad commits, or -ENOENT. */
 int db_bisect_latest(long long *id, char good[41], char bad[41], const char *job, const char *cls);

@@ -92,6 +92,34 @@ static json_t *visible_counts(const json_t *attempts)
 	return c;
 }
 
+/* Failures whose baseline was untested: the flight that tests one, and its result. */
+static void baselines_section(struct html *h, const json_t *baselines)
+{
+	const json_t *b;
+	size_t i;
+
+	if (!json_array_size(baselines))
+		return;
+	html_raw(h, "<h2>Baselines</h2>\n<ul class=\"baselines\">\n");
+	json_array_foreach (baselines, i, b) {
+		const char *st = jstr(b, "state", "untested");
+
+		html_raw(h, "<li>");
+		html_text(h, jstr(b, "job", ""));
+		html_raw(h, " on ");
+		html_text(h, jstr(b, "class", ""));
+		html_raw(h, ": baseline untested; ");
+		html_commit(h, jstr(b, "tested", ""));
+		html_rawf(h, " runs in <a href=\"/flights/%lld\">flight %lld</a>: ",
+			  jint(b, "flight", 0), jint(b, "flight", 0));
+		html_verdict(h, !strcmp(st, "untested") ? "running"
+				: !strcmp(st, "pass")	? "pass"
+							: "still failing");
+		html_raw(h, "</li>\n");
+	}
+	html_raw(h, "</ul>\n");
+}
+
 int page_flight_render(struct buf *out, const json_t *twin)
 {
 	struct html h;
@@ -120,6 +148,7 @@ int page_flight_render(struct buf *out, const json_t *twin)
 	view_revision(&h, twin);
 	builds_section(&h, json_object_get(twin, "builds"));
 	jobs_section(&h, json_object_get(twin, "attempts"));
+	baselines_section(&h, json_object_get(twin, "baselines"));
 	page_end(&h);
 	return h.err;
 }

@@ -101,7 +101,26 @@ static json_t *with_verdict(json_t *f)
 
 json_t *twin_flight(long long id, const struct viewer *v)
 {
-	return id > 0 ? with_verdict(db_flight_get(id, v)) : NULL;
+	json_t *f = id > 0 ? with_verdict(db_flight_get(id, v)) : NULL;
+
+	json_t *all, *out, *b, *x;
+	size_t i, k;
+
+	if (f == NULL)
+		return NULL;
+	/* Its failures' baselines that were untested when they failed, of the
+	 * attempts v may see (a private board's class stays its owner's). */
+	all = db_baselines_of_flight(id);
+	out = json_array();
+	json_array_foreach (all, i, b)
+		json_array_foreach (json_object_get(f, "attempts"), k, x)
+			if (jint(x, "id", 0) == jint(b, "attempt", -1)) {
+				json_array_append(out, b);
+				break;
+			}
+	json_decref(all);
+	json_object_set_new(f, "baselines", out);
+	return f;
 }
 
 json_t *twin_flights(int limit, long long before, const struct viewer *v)

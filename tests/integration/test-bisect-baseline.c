@@ -4,7 +4,9 @@
  * on two board classes; then a push whose head fails on both: a bisection starts
  * on each class, with the manual flight's revision as its good one, and finds the
  * culprit. The lab is this test, over the agent protocol: a revision whose tree
- * holds a file "bug" fails the job. */
+ * holds a file "bug" fails the job. And with no passing ancestor anywhere (a job
+ * that never ran), the failure's baseline is untested: a flight of the failing
+ * revision's first parent is made, passes, and the bisection follows. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -30,6 +32,11 @@ static const char job_smoke[] = "name: smoke\n"
 				"stages:\n"
 				"  - {name: hello, pattern: 'hello', timeout: 10}\n";
 
+static const char job_boot[] = "name: boot\n"
+			       "requires: {arch: [x86_64, arm64]}\n"
+			       "stages:\n"
+			       "  - {name: hello, pattern: 'hello', timeout: 10}\n";
+
 #define sh(...)		     harness_sh(ctl.dir, __VA_ARGS__)
 #define shout(out, len, ...) harness_shout(ctl.dir, out, len, __VA_ARGS__)
 
@@ -48,6 +55,7 @@ static int setup(void **state)
 	if (harness_controller_init(&ctl) < 0)
 		return -1;
 	harness_write_file(ctl.jobs, "smoke.yaml", job_smoke);
+	harness_write_file(ctl.jobs, "boot.yaml", job_boot);
 	sh("git init -q -b master xen && cd xen && echo base > README && " GIT "add -A && " GIT
 	   "commit -qm base && git checkout -q -b staging");
 	shout(commits[0], sizeof(commits[0]), "git -C xen rev-parse HEAD");
@@ -59,7 +67,9 @@ static int setup(void **state)
 		 "    interval: 3600\n"
 		 "    branches:\n"
 		 "      - name: staging\n"
-		 "        jobs: [smoke]\n",
+		 "        jobs: [smoke]\n"
+		 "      - name: dev\n"
+		 "        jobs: [boot]\n",
 		 ctl.dir);
 	ctl.extra_config = extra;
 	if (harness_controller_start(&ctl) < 0 ||
@@ -201,10 +211,63 @@ static void test_demo_regression_bisected(void **state)
 	assert_int_equal(classes, 3);
 }
 
+/* boot never ran anywhere: its first failure's baseline is untested. */
+static void test_untested_baseline(void **state)
+{
+	char d[3][48];
+	long long f;
+	json_t *j, *b, *one;
+	size_t i;
+	int k, found = 0;
+
+	(void)state;
+	/* dev from the base: two good commits, then the culprit at its head. */
+	sh("cd xen && git checkout -q -b dev %s", commits[0]);
+	for (k = 0; k < 3; k++) {
+		sh("cd xen && %s && " GIT "commit -qam 'dev %d'",
+		   k == 2 ? "echo x > bug && git add bug" : "echo dev >> README", k);
+		shout(d[k], sizeof(d[k]), "git -C xen rev-parse HEAD");
+	}
+	assert_int_equal(
+	    harness_call(&ctl, user_tok, "POST", "/api/v1/poke", "{\"branch\": \"dev\"}", &j), 200);
+	assert_string_equal(jstr(j, "change", ""), "new");
+	f = jint(j, "flight", 0);
+	json_decref(j);
+	lab_drain();
+	/* The failing flight says so, per class: the first parent was tested, passed. */
+	j = flight_get(f);
+	assert_string_equal(jstr(j, "verdict", ""), "fail");
+	assert_int_equal(json_array_size(json_object_get(j, "baselines")), 2);
+	json_array_foreach (json_object_get(j, "baselines"), i, b) {
+		assert_string_equal(jstr(b, "job", ""), "boot");
+		assert_string_equal(jstr(b, "tested", ""), d[1]);
+		assert_string_equal(jstr(b, "state", ""), "pass");
+	}
+	json_decref(j);
+	/* And a bisection per class between it and the head. */
+	assert_int_equal(harness_call(&ctl, NULL, "GET", "/api/v1/bisections", NULL, &j), 200);
+	json_array_foreach (json_object_get(j, "bisections"), i, b) {
+		char bp[64];
+
+		if (strcmp(jstr(b, "job", ""), "boot"))
+			continue;
+		assert_string_equal(jstr(b, "good", ""), d[1]);
+		assert_string_equal(jstr(b, "bad", ""), d[2]);
+		snprintf(bp, sizeof(bp), "/api/v1/bisections/%lld", jint(b, "id", 0));
+		assert_int_equal(harness_call(&ctl, NULL, "GET", bp, NULL, &one), 200);
+		assert_string_equal(jstr(json_object_get(one, "culprit"), "commit", ""), d[2]);
+		json_decref(one);
+		found++;
+	}
+	json_decref(j);
+	assert_int_equal(found, 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_demo_regression_bisected),
+	    cmocka_unit_test(test_untested_baseline),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
