@@ -1,6 +1,7 @@
 /* libFuzzer target: a patch series (mbox) split with GMime, parsed by libgit2 and
  * checked (paths, modes, hunks, binary hunks' inflated sizes) against a small
- * repository, then applied (text by git-apply.c, binary by libgit2). New objects go to an in-memory object database, reset every run. */
+ * repository, then applied (text by git-apply.c, binary by libgit2). New objects go to an in-memory
+ * object database, reset every run. */
 #include <git2.h>
 #include <git2/sys/mempack.h>
 #include <dirent.h>
