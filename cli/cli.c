@@ -187,10 +187,19 @@ void cli_cell(char *out, size_t n, const json_t *obj, const char *key)
 			snprintf(out, n, "-");
 	} else
 		snprintf(out, n, "-");
-	/* Terminal control characters from the controller are not printed raw. */
-	for (i = 0; out[i]; i++)
-		if ((unsigned char)out[i] < 0x20 || out[i] == 0x7f)
+	/* Terminal control characters from the controller are not printed raw: C0,
+	 * DEL, and C1 as UTF-8 writes them (U+0080-U+009F, C2 80-9F), which UTF-8
+	 * terminals (xterm, VTE) obey as controls: U+009B is CSI, U+009D OSC. */
+	for (i = 0; out[i]; i++) {
+		unsigned char c = (unsigned char)out[i], d = (unsigned char)out[i + 1];
+
+		if (c == 0xc2 && d >= 0x80 && d <= 0x9f) {
 			out[i] = '?';
+			memmove(out + i + 1, out + i + 2, strlen(out + i + 2) + 1);
+		} else if (c < 0x20 || c == 0x7f) {
+			out[i] = '?';
+		}
+	}
 }
 
 void cli_print_json(const json_t *v)

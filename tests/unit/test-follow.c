@@ -7,6 +7,7 @@
 #include <cmocka.h>
 #include <string.h>
 
+#include "../../cli/cli.h"
 #include "../../cli/cmd-flights.h"
 #include "json-util.h"
 
@@ -18,6 +19,21 @@ static json_t *J(const char *text)
 	if (j == NULL)
 		fail_msg("%s", err);
 	return j;
+}
+
+/* A cell from the controller (a test case's name, a reason, a commit's subject:
+ * anyone's text) reaches the terminal without its controls: C0, DEL and C1 as
+ * UTF-8 (U+009B CSI, U+009D OSC), while other UTF-8 stays. */
+static void test_cell_controls(void **state)
+{
+	json_t *o =
+	    J("{\"s\": \"a\\u001b[2Jb\\u009b2Jc\\u009d52;c;eA==\\u009cd\\u007f\\u00e9\\u00a0\"}");
+	char out[64];
+
+	(void)state;
+	cli_cell(out, sizeof(out), o, "s");
+	assert_string_equal(out, "a?[2Jb?2Jc?52;c;eA==?d?\xc3\xa9\xc2\xa0");
+	json_decref(o);
 }
 
 static void test_rows_and_render(void **state)
@@ -86,6 +102,7 @@ static void test_rows_and_render(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_cell_controls),
 	    cmocka_unit_test(test_rows_and_render),
 	};
 
