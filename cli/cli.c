@@ -9,6 +9,7 @@
 
 #include "json-util.h"
 #include "validate.h"
+#include "xmalloc.h"
 #include "yaml-load.h"
 
 static const struct vfield config_fields[] = {
@@ -126,8 +127,12 @@ void cli_table_add(struct cli_table *t, ...)
 	va_start(ap, t);
 	for (i = 0; i < t->ncols; i++) {
 		const char *s = va_arg(ap, const char *);
-		json_t *v = json_string(s ? s : "-");
+		char *safe = xstrdup(s ? s : "-");
+		json_t *v;
 
+		cli_strip_controls(safe, 0);
+		v = json_string(safe);
+		free(safe);
 		json_array_append_new(row, v ? v : json_string("?"));
 	}
 	va_end(ap);
@@ -187,17 +192,21 @@ void cli_cell(char *out, size_t n, const json_t *obj, const char *key)
 			snprintf(out, n, "-");
 	} else
 		snprintf(out, n, "-");
-	/* Terminal control characters from the controller are not printed raw: C0,
-	 * DEL, and C1 as UTF-8 writes them (U+0080-U+009F, C2 80-9F), which UTF-8
-	 * terminals (xterm, VTE) obey as controls: U+009B is CSI, U+009D OSC. */
-	for (i = 0; out[i]; i++) {
-		unsigned char c = (unsigned char)out[i], d = (unsigned char)out[i + 1];
+	cli_strip_controls(out, 0);
+}
+
+void cli_strip_controls(char *s, int keep_newlines)
+{
+	size_t i;
+
+	for (i = 0; s[i]; i++) {
+		unsigned char c = (unsigned char)s[i], d = (unsigned char)s[i + 1];
 
 		if (c == 0xc2 && d >= 0x80 && d <= 0x9f) {
-			out[i] = '?';
-			memmove(out + i + 1, out + i + 2, strlen(out + i + 2) + 1);
-		} else if (c < 0x20 || c == 0x7f) {
-			out[i] = '?';
+			s[i] = '?';
+			memmove(s + i + 1, s + i + 2, strlen(s + i + 2) + 1);
+		} else if ((c < 0x20 && !(keep_newlines && c == '\n')) || c == 0x7f) {
+			s[i] = '?';
 		}
 	}
 }

@@ -53,6 +53,11 @@ void cli_table_add(struct cli_table *t, ...);
 void cli_table_print(struct cli_table *t, FILE *out);
 /* A member as text: strings as they are, numbers printed, null as "-". */
 void cli_cell(char *out, size_t n, const json_t *obj, const char *key);
+/* Replaces in s (NUL-terminated, changed in place, never longer) each terminal
+ * control from the controller's text with '?': C0 (but '\n' when keep_newlines),
+ * DEL, and C1 as UTF-8 writes it (U+0080-U+009F), which UTF-8 terminals obey.
+ * cli_cell, cli_table_add and the bisection's text use it. */
+void cli_strip_controls(char *s, int keep_newlines);
 /* Pretty JSON on stdout. */
 void cli_print_json(const json_t *v);
 

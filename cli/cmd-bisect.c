@@ -55,7 +55,7 @@ int cmd_bisections(int argc, char **argv)
 void bisection_render(struct buf *out, const json_t *b)
 {
 	const json_t *cul = json_object_get(b, "culprit"), *s, *r;
-	size_t i, k;
+	size_t i, k, start = out->len;
 
 	buf_printf(out, "bisection %lld: %s\n", jint(b, "id", 0), jstr(b, "state", "?"));
 	buf_printf(out, "  job %s on class %s, branch %s of %s\n", jstr(b, "job", "?"),
@@ -86,6 +86,11 @@ void bisection_render(struct buf *out, const json_t *b)
 			buf_printf(out, " %s%s%s", board, board[0] ? ":" : "", v);
 		}
 		buf_printf(out, "  %s\n", jstr(s, "subject", ""));
+	}
+	/* subjects, authors, reasons and evidence are anyone's text */
+	if (out->data && out->len > start) {
+		cli_strip_controls(out->data + start, 1);
+		out->len = start + strlen(out->data + start);
 	}
 }
 

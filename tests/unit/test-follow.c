@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "../../cli/cli.h"
+#include "../../cli/cmd-bisect.h"
 #include "../../cli/cmd-flights.h"
 #include "json-util.h"
 
@@ -34,6 +35,28 @@ static void test_cell_controls(void **state)
 	cli_cell(out, sizeof(out), o, "s");
 	assert_string_equal(out, "a?[2Jb?2Jc?52;c;eA==?d?\xc3\xa9\xc2\xa0");
 	json_decref(o);
+}
+
+/* The same for the bisection's text (a culprit's subject and author are a
+ * committer's; the lines stay lines) and every table cell. */
+static void test_bisection_controls(void **state)
+{
+	json_t *b = J("{\"id\": 4, \"state\": \"found\", \"culprit\": {\"commit\": \"c\","
+		      " \"subject\": \"s\\u009d52;c;eA==\\u0007x\", \"author\": \"a\\u001b[2J\"},"
+		      " \"steps\": [{\"commit\": \"d\", \"subject\": \"t\\u009b2J\"}]}");
+	struct buf out;
+
+	(void)state;
+	buf_init(&out, 1 << 16);
+	bisection_render(&out, b);
+	assert_null(strchr(buf_cstr(&out), '\x1b'));
+	assert_null(strchr(buf_cstr(&out), '\x07'));
+	assert_null(strstr(buf_cstr(&out), "\xc2\x9b"));
+	assert_null(strstr(buf_cstr(&out), "\xc2\x9d"));
+	assert_non_null(strstr(buf_cstr(&out), "culprit c s?52;c;eA==?x\n          by a?[2J\n"));
+	assert_non_null(strstr(buf_cstr(&out), "  t?2J\n"));
+	buf_release(&out);
+	json_decref(b);
 }
 
 static void test_rows_and_render(void **state)
@@ -103,6 +126,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_cell_controls),
+	    cmocka_unit_test(test_bisection_controls),
 	    cmocka_unit_test(test_rows_and_render),
 	};
 
