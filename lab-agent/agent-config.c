@@ -138,6 +138,11 @@ static const struct vfield builder_fields[] = {
      .min = 16,
      .max = 1024 * 1024,
      .help = "processes of the agent's user (RLIMIT_NPROC, not for root), default 4096"},
+    {.name = "timeout_s",
+     .type = V_INT,
+     .min = 1,
+     .max = 86400,
+     .help = "seconds build.sh may run before its process group is killed, default 1800"},
     {.name = NULL},
 };
 
@@ -333,6 +338,7 @@ int agent_config_load(struct agent_config *cfg, const char *path, struct buf *er
 		cfg->build_memory_bytes = jint(bs, "memory_mb", 4096) * 1024 * 1024;
 		cfg->build_disk_bytes = jint(bs, "disk_mb", 8192) * 1024 * 1024;
 		cfg->build_processes = jint(bs, "processes", 4096);
+		cfg->build_timeout_s = (int)jint(bs, "timeout_s", 1800);
 	}
 	lim = json_object_get(doc.root, "limits");
 	cfg->limits.cache_bytes = jint(lim, "cache_mb", 4096) * 1024 * 1024;

@@ -54,6 +54,7 @@ struct agent_config {
 	int build_untrusted; /* builder.untrusted: 1 build (the default), 0 refuse */
 	/* builder.memory_mb, disk_mb, processes: a build's bounds (docs/builders.md) */
 	long long build_memory_bytes, build_disk_bytes, build_processes;
+	int build_timeout_s; /* builder.timeout_s: build.sh's time, default 1800 */
 	struct agent_limits limits;
 	struct board *boards;
 	size_t nboards;

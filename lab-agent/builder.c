@@ -29,8 +29,7 @@
 #include "spool.h"
 #include "xmalloc.h"
 
-#define BUILD_TIMEOUT_S	   1800 /* a clean x86_64 build with a cold ccache is ~80 s */
-#define PAYLOADS_TIMEOUT_S 600	/* first run downloads the kernels */
+#define PAYLOADS_TIMEOUT_S 600 /* first run downloads the kernels */
 #define LINE_MAX_BYTES	   4096
 #define ERROR_MAX	   300
 #define DISK_LOOK_MS	   2000 /* how often a running build's disk use is measured */
@@ -62,6 +61,7 @@ struct build {
 	long long disk_used;	     /* bytes in src and out at the last look */
 	long long disk_next_ms;	     /* when to look again */
 	char first_error[ERROR_MAX]; /* the compiler's first "error:" line */
+	char oom_line[ERROR_MAX];    /* the first line saying memory ran out */
 	json_t *stages;
 };
 
@@ -138,9 +138,27 @@ static int write_scmversion(struct build *b)
 
 /* Streams a line of a child's output into the log; remembers the first
  * compiler or make error. */
+/* What compilers, linkers and interpreters print when an allocation fails
+ * (RLIMIT_AS: builder.memory_mb). */
+static int says_out_of_memory(const char *line, size_t len)
+{
+	static const char *const marks[] = {
+	    "out of memory",	      "memory exhausted", "Cannot allocate memory",
+	    "cannot allocate memory", "MemoryError",	  NULL};
+	size_t i;
+
+	for (i = 0; marks[i]; i++)
+		if (memmem(line, len, marks[i], strlen(marks[i])))
+			return 1;
+	return 0;
+}
+
 static void child_line(struct build *b, const char *line, size_t len)
 {
 	log_line(b, '|', line, len);
+	if (b->oom_line[0] == '\0' && len > 0 && says_out_of_memory(line, len))
+		snprintf(b->oom_line, sizeof(b->oom_line), "%.*s",
+			 (int)(len < ERROR_MAX - 1 ? len : ERROR_MAX - 1), line);
 	if (b->first_error[0] == '\0' && len > 0 &&
 	    (memmem(line, len, "error:", 6) || memmem(line, len, "*** [", 5) ||
 	     memmem(line, len, "Error ", 6)))
@@ -203,12 +221,13 @@ static int child_cancel(void *arg)
  * timeout_s, -ECANCELED when the agent stops or the attempt is no longer
  * ours, or -errno when it cannot start. Its process group is killed on
  * timeout or cancel, and it dies with the build's thread. */
-static int run_child(struct build *b, char *const argv[], int timeout_s)
+static int run_child(struct build *b, char *const argv[], const char *const *env, int timeout_s)
 {
 	struct proc p;
 
 	proc_init(&p);
 	p.argv = (const char *const *)argv;
+	p.env = env;
 	p.timeout_ms = timeout_s * 1000;
 	p.die_with_parent = 1;
 	p.on_line = child_out;
@@ -346,14 +365,17 @@ static void secrets(const struct agent_config *cfg, char *hide[])
 static int run_build(struct build *b)
 {
 	char *script = xasprintf("%s/build.sh", b->hvdir);
-	char *ccache = NULL, *croot = cache_root();
+	char *croot = cache_root();
+	/* untrusted builds never share a compiler cache with trusted ones, with
+	 * or without the sandbox: build.sh takes CCACHE_DIR from us */
+	char *ccache = xasprintf("%s/ccache%s", croot, b->untrusted ? "-untrusted" : "");
+	char *ccache_env = xasprintf("CCACHE_DIR=%s", ccache);
+	const char *env[] = {ccache_env, NULL};
 	char *argv[BUILDER_SANDBOX_ARGS + 6], *hide[BUILDER_SANDBOX_HIDE + 1] = {NULL};
 	int n = 0, rc, i;
 
+	mkdir_p(ccache);
 	if (use_bwrap()) {
-		/* untrusted builds never share a compiler cache with trusted ones */
-		ccache = xasprintf("%s/ccache%s", croot, b->untrusted ? "-untrusted" : "");
-		mkdir_p(ccache);
 		secrets(&b->ag->cfg, hide);
 		n = builder_sandbox_argv(argv, b->hvdir, b->src, b->out, ccache, hide);
 		note(b,
@@ -369,12 +391,13 @@ static int run_build(struct build *b)
 	note(b,
 	     "bounds: %d s, %lld MiB of address space per process, %lld MiB of disk "
 	     "(work tree and output), %lld processes%s",
-	     BUILD_TIMEOUT_S, b->ag->cfg.build_memory_bytes >> 20,
+	     b->ag->cfg.build_timeout_s, b->ag->cfg.build_memory_bytes >> 20,
 	     b->ag->cfg.build_disk_bytes >> 20, b->ag->cfg.build_processes,
 	     geteuid() == 0 ? " (not enforced for root)" : "");
 	b->limited = 1;
-	rc = run_child(b, argv, BUILD_TIMEOUT_S);
+	rc = run_child(b, argv, env, b->ag->cfg.build_timeout_s);
 	b->limited = 0;
+	free(ccache_env);
 	free(ccache);
 	free(croot);
 	free(script);
@@ -533,8 +556,9 @@ static json_t *build_once(struct build *b)
 	if (rc != 0) {
 		stage_done(b, "build", rc == -ETIMEDOUT ? "timeout" : "fail", t);
 		if (rc == -ETIMEDOUT) {
-			snprintf(why, sizeof(why), "the build took more than %d s",
-				 BUILD_TIMEOUT_S);
+			snprintf(why, sizeof(why),
+				 "timeout: the build took more than %d s (builder.timeout_s)",
+				 b->ag->cfg.build_timeout_s);
 			return build_result(b, "timeout", why);
 		}
 		if (rc == -ECANCELED)
@@ -548,6 +572,14 @@ static json_t *build_once(struct build *b)
 			snprintf(why, sizeof(why),
 				 "the build wrote a file larger than %lld MiB (builder.disk_mb)",
 				 b->ag->cfg.build_disk_bytes >> 20);
+			return build_result(b, "fail", why);
+		}
+		if (b->oom_line[0]) {
+			snprintf(
+			    why, sizeof(why),
+			    "build failed: out of memory (builder.memory_mb: %lld MiB of address "
+			    "space per process): %s",
+			    b->ag->cfg.build_memory_bytes >> 20, b->oom_line);
 			return build_result(b, "fail", why);
 		}
 		snprintf(why, sizeof(why), "build failed: %s",
@@ -564,7 +596,7 @@ static json_t *build_once(struct build *b)
 
 		mkdir_p(b->payloads);
 		b->first_error[0] = '\0';
-		rc = run_child(b, argv, PAYLOADS_TIMEOUT_S);
+		rc = run_child(b, argv, NULL, PAYLOADS_TIMEOUT_S);
 		free(script);
 	}
 	if (rc != 0) {

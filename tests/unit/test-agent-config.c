@@ -251,12 +251,15 @@ static void test_builder_untrusted(void **state)
 	assert_int_equal(agent_config_load(&cfg, agent, &errors), 0);
 	assert_int_equal(cfg.build_untrusted, 1);
 	assert_int_equal(cfg.build_disk_bytes, 8192LL << 20);
+	assert_int_equal(cfg.build_timeout_s, 1800);
 	agent_config_release(&cfg);
-	put("agent.yaml", "controller: http://x\nagent: lab-1\ntoken: t\nwork_dir: work\n"
-			  "boards: [a.yaml]\nbuild: true\n"
-			  "builder: {untrusted: refuse, memory_mb: 2048, disk_mb: 100}\n");
+	put("agent.yaml",
+	    "controller: http://x\nagent: lab-1\ntoken: t\nwork_dir: work\n"
+	    "boards: [a.yaml]\nbuild: true\n"
+	    "builder: {untrusted: refuse, memory_mb: 2048, disk_mb: 100, timeout_s: 7}\n");
 	assert_int_equal(agent_config_load(&cfg, agent, &errors), 0);
 	assert_int_equal(cfg.build_untrusted, 0);
+	assert_int_equal(cfg.build_timeout_s, 7);
 	assert_int_equal(cfg.build_memory_bytes, 2048LL << 20);
 	assert_int_equal(cfg.build_disk_bytes, 100LL << 20);
 	agent_config_release(&cfg);

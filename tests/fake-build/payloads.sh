@@ -1,0 +1,5 @@
+#!/bin/sh
+# A stand-in for hypervisor/payloads.sh (ARCH DIR): two tiny dom0 payloads.
+set -eu
+printf 'fake kernel\n' >"$2/dom0-kernel"
+printf 'fake initrd\n' >"$2/dom0-initrd"
