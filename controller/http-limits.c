@@ -1,10 +1,12 @@
 #include "http-limits.h"
 
+#include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <search.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include "clock.h"
@@ -14,6 +16,8 @@
 
 /* How many of libmicrohttpd's own messages are logged verbatim per interval. */
 #define MHD_LINES_PER_INTERVAL 5
+/* How often the reaper looks for overdue heads (milliseconds). */
+#define REAP_MS 250
 
 /* Open connections from one address: a node of the tsearch tree `by_address`,
  * freed when its last connection closes. Each connection's socket context
@@ -24,14 +28,29 @@ struct peer {
 	unsigned open;
 };
 
+/* One open connection: its socket context, from NOTIFY_STARTED to NOTIFY_CLOSED
+ * (libmicrohttpd closes fd only after the latter, so while a slot is in the list
+ * under the lock its fd is the connection's). */
+struct slot {
+	struct peer *peer; /* NULL for a family without addresses (unix) */
+	int fd;
+	long long head_due; /* monotonic ms by which the head must be in; 0: none */
+	struct slot *prev, *next;
+};
+
 static struct http_limits limits = HTTP_LIMITS_DEFAULT;
 /* Guards everything below: the polling thread counts, any thread may log. */
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static void *by_address;
 static unsigned open_total;
+static struct slot *slots;
+static pthread_t reaper;
+static pthread_cond_t reaper_cv;
+static int reaper_running, reaper_stop;
 static struct {
 	unsigned long per_address; /* refused at accept */
 	unsigned long full;	   /* answered 503 */
+	unsigned long slow_head;   /* closed with their head overdue */
 	unsigned long mhd_lines;   /* libmicrohttpd messages held back */
 	unsigned long mhd_logged;  /* ... and logged in this interval */
 	long long since;	   /* the interval's start (monotonic seconds) */
@@ -96,6 +115,11 @@ const struct vfield http_limits_fields[] = {
      .min = 1,
      .max = 86400,
      .help = "one summary of dropped connections per"},
+    {.name = "head_seconds",
+     .type = V_INT,
+     .min = 1,
+     .max = 3600,
+     .help = "time for a request's headers to arrive, however paced"},
     {.name = NULL},
 };
 
@@ -114,15 +138,70 @@ void http_limits_from_json(struct http_limits *out, const json_t *section)
 	out->retry_after_seconds =
 	    (unsigned)jint(section, "retry_after_seconds", out->retry_after_seconds);
 	out->log_seconds = (unsigned)jint(section, "log_seconds", out->log_seconds);
+	out->head_seconds = (unsigned)jint(section, "head_seconds", out->head_seconds);
 }
 
-void http_limits_init(const struct http_limits *l)
+/* Closes the connections whose head is overdue (lock held). shutdown() and not
+ * close(): the descriptor stays libmicrohttpd's, which sees the end of the stream
+ * on its next read and frees the connection as for any client that left. */
+static void reap(long long now)
 {
+	struct slot *s;
+
+	for (s = slots; s; s = s->next)
+		if (s->head_due && now >= s->head_due && s->fd >= 0) {
+			s->head_due = 0;
+			drops.slow_head++;
+			shutdown(s->fd, SHUT_RDWR);
+		}
+}
+
+static void *reaper_main(void *arg)
+{
+	struct timespec ts;
+
+	(void)arg;
+	pthread_mutex_lock(&lock);
+	while (!reaper_stop) {
+		clock_deadline(&ts, REAP_MS);
+		pthread_cond_timedwait(&reaper_cv, &lock, &ts);
+		if (!reaper_stop)
+			reap(clock_mono_ms());
+	}
+	pthread_mutex_unlock(&lock);
+	return NULL;
+}
+
+int http_limits_start(const struct http_limits *l)
+{
+	int rc;
+
 	pthread_mutex_lock(&lock);
 	limits = *l;
 	memset(&drops, 0, sizeof(drops));
 	drops.since = mono_s();
+	reaper_stop = 0;
 	pthread_mutex_unlock(&lock);
+	if (reaper_running)
+		return 0;
+	if ((rc = clock_cond_init(&reaper_cv)) != 0 ||
+	    (rc = pthread_create(&reaper, NULL, reaper_main, NULL)) != 0)
+		return -rc;
+	reaper_running = 1;
+	return 0;
+}
+
+void http_limits_stop(void)
+{
+	if (!reaper_running)
+		return;
+	pthread_mutex_lock(&lock);
+	reaper_stop = 1;
+	pthread_cond_signal(&reaper_cv);
+	pthread_mutex_unlock(&lock);
+	pthread_join(reaper, NULL);
+	pthread_cond_destroy(&reaper_cv);
+	reaper_running = 0;
 }
 
 unsigned http_limits_hard_max(void)
@@ -137,12 +216,13 @@ static void log_summary(int force)
 
 	if (!force && now - drops.since < (long long)limits.log_seconds)
 		return;
-	if (drops.per_address || drops.full || drops.mhd_lines)
+	if (drops.per_address || drops.full || drops.slow_head || drops.mhd_lines)
 		log_warnx("connections: in the last %llds, %lu refused over the per-address limit "
-			  "(%u), %lu answered 503 (%u open at most), %lu more server messages",
+			  "(%u), %lu answered 503 (%u open at most), %lu closed with their "
+			  "request head still arriving, %lu more server messages",
 			  now - drops.since, drops.per_address, limits.per_address, drops.full,
-			  limits.max, drops.mhd_lines);
-	drops.per_address = drops.full = drops.mhd_lines = drops.mhd_logged = 0;
+			  limits.max, drops.slow_head, drops.mhd_lines);
+	drops.per_address = drops.full = drops.slow_head = drops.mhd_lines = drops.mhd_logged = 0;
 	drops.since = now;
 }
 
@@ -170,35 +250,83 @@ void http_limits_notify(void *cls, struct MHD_Connection *conn, void **socket_co
 			enum MHD_ConnectionNotificationCode code)
 {
 	const union MHD_ConnectionInfo *info;
-	struct peer key, *p, **slot;
+	struct peer key, *p, **found;
+	struct slot *s;
 
 	(void)cls;
 	pthread_mutex_lock(&lock);
 	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
 		open_total++;
+		s = xcalloc(1, sizeof(*s));
+		info = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+		s->fd = info ? info->connect_fd : -1;
+		s->head_due = clock_mono_ms() + 1000LL * limits.head_seconds;
 		info = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 		if (info && info->client_addr && peer_key(&key, info->client_addr) == 0) {
-			slot = tsearch(&key, &by_address, peer_cmp);
-			if (slot && *slot == &key) { /* new: keep a copy */
+			found = tsearch(&key, &by_address, peer_cmp);
+			if (found && *found == &key) { /* new: keep a copy */
 				p = xmalloc(sizeof(*p));
 				*p = key;
-				*slot = p;
+				*found = p;
 			}
-			if (slot) {
-				(*slot)->open++;
-				*socket_context = *slot;
+			if (found) {
+				(*found)->open++;
+				s->peer = *found;
 			}
 		}
-	} else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+		s->next = slots;
+		if (slots)
+			slots->prev = s;
+		slots = s;
+		*socket_context = s;
+	} else if (code == MHD_CONNECTION_NOTIFY_CLOSED && *socket_context) {
 		open_total--;
-		p = *socket_context;
+		s = *socket_context;
+		p = s->peer;
 		if (p && --p->open == 0) {
 			tdelete(p, &by_address, peer_cmp);
 			free(p);
 		}
+		if (s->prev)
+			s->prev->next = s->next;
+		else
+			slots = s->next;
+		if (s->next)
+			s->next->prev = s->prev;
+		free(s);
 		*socket_context = NULL;
 	}
 	log_summary(0);
+	pthread_mutex_unlock(&lock);
+}
+
+/* conn's slot (lock held), or NULL. */
+static struct slot *slot_of(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *info =
+	    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+	return info ? info->socket_context : NULL;
+}
+
+void http_limits_head_done(struct MHD_Connection *conn)
+{
+	struct slot *s;
+
+	pthread_mutex_lock(&lock);
+	if ((s = slot_of(conn)) != NULL)
+		s->head_due = 0;
+	pthread_mutex_unlock(&lock);
+}
+
+void http_limits_head_next(struct MHD_Connection *conn, int authenticated)
+{
+	struct slot *s;
+
+	pthread_mutex_lock(&lock);
+	if ((s = slot_of(conn)) != NULL)
+		s->head_due = clock_mono_ms() + 1000LL * (authenticated ? limits.auth_idle_seconds
+									: limits.head_seconds);
 	pthread_mutex_unlock(&lock);
 }
 

@@ -349,10 +349,10 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	int i;
 
 	(void)cls;
-	(void)conn;
 	(void)toe;
 	if (r == NULL)
 		return;
+	http_limits_head_next(conn, r->auth.role != ROLE_NONE);
 	if (r->route && !(r->route->flags & ROUTE_LONGPOLL)) {
 		secs = (double)(clock_mono_us() - r->start_us) / 1e6;
 		pthread_mutex_lock(&stats_lock);
@@ -486,6 +486,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		r->method = method;
 		r->url = url;
 		r->start_us = clock_mono_us();
+		http_limits_head_done(conn);
 		if (framing_check(r) < 0)
 			return MHD_YES;
 		if (http_limits_full()) {
@@ -620,7 +621,10 @@ int http_start(struct http_server **out, const char *listen, const char *cert, c
 			goto fail;
 		flags |= MHD_USE_TLS;
 	}
-	http_limits_init(limits);
+	if ((rc = http_limits_start(limits)) < 0) {
+		snprintf(err, errlen, "no thread for the connection limits: %s", strerror(-rc));
+		goto fail;
+	}
 	auth_idle_seconds = limits->auth_idle_seconds;
 	s->mhd = MHD_start_daemon(
 	    flags, 0, http_limits_accept, NULL, on_request, NULL, MHD_OPTION_EXTERNAL_LOGGER,
@@ -633,6 +637,7 @@ int http_start(struct http_server **out, const char *listen, const char *cert, c
 	if (s->mhd == NULL) {
 		snprintf(err, errlen, "cannot listen on %s (in use, or TLS setup failed)", listen);
 		rc = -EADDRINUSE;
+		http_limits_stop();
 		goto fail;
 	}
 	info = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_BIND_PORT);
@@ -656,6 +661,7 @@ void http_stop(struct http_server *s)
 	if (s == NULL)
 		return;
 	MHD_stop_daemon(s->mhd);
+	http_limits_stop();
 	http_limits_log_flush(1);
 	free(s->cert);
 	free(s->key);

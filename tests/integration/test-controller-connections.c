@@ -3,8 +3,13 @@
  * as many connections as it can leaves room for another; an unauthenticated
  * connection that idles is closed after the short timeout while an authenticated
  * one and an event stream stay; past `max` a request gets 503 with a JSON error
- * and Retry-After; and a flood of refused connections logs a bounded number of
- * lines. Each test has its own controller with small limits. */
+ * and Retry-After; a client that sends its request head one byte at a time, each
+ * well within the idle timeout, is closed once head_seconds have passed, on its
+ * first request or a later one on the same connection; and a flood of refused
+ * connections logs a bounded number of lines. Each test has its own controller
+ * with small limits. */
+#include <poll.h>
+#include <sys/socket.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -38,7 +43,8 @@ static int setup(void **state)
 			   "  idle_seconds: 2\n"
 			   "  authenticated_idle_seconds: 600\n"
 			   "  retry_after_seconds: 7\n"
-			   "  log_seconds: 1\n";
+			   "  log_seconds: 1\n"
+			   "  head_seconds: 3\n";
 	return harness_controller_start(&ctl) < 0 ? -1 : 0;
 }
 
@@ -157,6 +163,65 @@ static void test_idle(void **state)
 	close(events);
 }
 
+/* Sends req on fd one byte per second (half the idle timeout, so that the
+ * connection is never idle long enough for it); returns how many bytes went out
+ * before the server closed the connection, or -1 when the whole head went out
+ * and was answered. */
+static int drip(int fd, const char *req)
+{
+	size_t i, len = strlen(req);
+	char c;
+
+	for (i = 0; i < len; i++) {
+		struct pollfd p = {fd, POLLIN, 0};
+
+		if (harness_send(fd, req + i, 1) < 0)
+			return (int)i;
+		/* the server writes nothing before the head is in: readable is its close */
+		if (poll(&p, 1, 1000) == 1 && recv(fd, &c, 1, MSG_PEEK) <= 0)
+			return (int)i + 1;
+	}
+	reply[0] = '\0';
+	if (harness_read_until(fd, reply, sizeof(reply), "\r\n\r\n", 10000) == 1)
+		print_message("the dripped head was answered: %.12s\n", reply);
+	return -1;
+}
+
+/* A head that trickles in one byte at a time is cut off after head_seconds,
+ * although no gap between its bytes reaches idle_seconds: on a new connection,
+ * and on a kept-alive one after a first request was served. */
+static void test_slow_head(void **state)
+{
+	static const char head[] = "GET /api/v1/version HTTP/1.1\r\nHost: x\r\n"
+				   "X-Pad: 0123456789\r\n\r\n";
+	int fd, sent, lines;
+
+	(void)state;
+	fd = harness_connect(ctl.port, "127.0.0.2");
+	assert_true(fd >= 0);
+	sent = drip(fd, head);
+	print_message("first head: closed after %d of %zu bytes\n", sent, strlen(head));
+	assert_true(sent >= 0 && (size_t)sent < strlen(head));
+	close(fd);
+	fd = harness_connect(ctl.port, "127.0.0.2");
+	assert_true(fd >= 0);
+	assert_int_equal(get_on(fd, "/api/v1/version", NULL), 200);
+	sent = drip(fd, head);
+	print_message("second head: closed after %d of %zu bytes\n", sent, strlen(head));
+	assert_true(sent >= 0 && (size_t)sent < strlen(head));
+	close(fd);
+	/* served as usual meanwhile, and the closes summed up in the log */
+	fd = harness_connect(ctl.port, "127.0.0.3");
+	assert_int_equal(get_on(fd, "/api/v1/version", NULL), 200);
+	close(fd);
+	for (lines = 0; lines < 50 && log_lines("closed with their request head") == 0; lines++) {
+		usleep(100 * 1000);
+		fd = harness_connect(ctl.port, "127.0.0.3");
+		close(fd);
+	}
+	assert_true(log_lines("closed with their request head still arriving") >= 1);
+}
+
 /* MAX authenticated connections are open (from two addresses): the next request
  * gets 503, a JSON error with Retry-After, and its connection is closed. */
 static void test_full(void **state)
@@ -207,6 +272,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_per_address, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_idle, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_slow_head, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_full, setup, teardown),
 	};
 
