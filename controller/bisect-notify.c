@@ -1,50 +1,24 @@
-/* The bisector's configuration and its reports: a mail through the local sendmail
- * and/or a webhook (see bisector.h). Mail headers carry outside input (a commit's
- * author and subject): every header value is cut at the first CR or LF and bounded. */
+/* The bisector's configuration and its reports: a mail through the controller's
+ * one mail path (lib/mail: SMTP or sendmail, as the `mail` section says) and/or a
+ * webhook (see bisector.h). Mail headers carry outside input (a commit's author
+ * and subject): lib/mail cuts every header value at its first CR or LF. */
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "bisector.h"
 #include "http-client.h"
 #include "json-util.h"
 #include "log.h"
-#include "proc.h"
+#include "mail.h"
 #include "validate.h"
 #include "xmalloc.h"
 
-#define WEBHOOK_MS   5000 /* the whole webhook call */
-#define HEADER_MAX   200  /* a header value, after sanitising */
-#define DEFAULT_MAIL "/usr/sbin/sendmail"
-#define SENDMAIL_MS  (120 * 1000)
-
-static int address_ok(const char *a);
-
-/* Every notify entry is a plain mail address, reported at its own line:col. */
-static int notify_check(struct vctx *ctx, const json_t *parent, const char *key,
-			const json_t *value, const char *path)
-{
-	const json_t *v;
-	size_t i;
-	int rc = 0;
-
-	(void)parent;
-	(void)key;
-	json_array_foreach (value, i, v) {
-		if (!address_ok(json_string_value(v))) {
-			char at[256];
-
-			snprintf(at, sizeof(at), "%s[%zu]", path, i);
-			vctx_error(ctx, value, NULL, i, at, "not a mail address");
-			rc = -1;
-		}
-	}
-	return rc;
-}
+#define WEBHOOK_MS  5000 /* the whole webhook call */
+#define SUBJECT_MAX 200
 
 /* bisect.owners.AGENT: the reports of that agent's private boards. */
 static const struct vfield owner_fields[] = {
@@ -52,7 +26,7 @@ static const struct vfield owner_fields[] = {
      .type = V_ARRAY,
      .items = V_STRING,
      .max = BISECT_NOTIFY_MAX,
-     .check = notify_check,
+     .check = mail_addresses_check,
      .help = "mail addresses the owner's reports go to"},
     {.name = "mail_culprit_author",
      .type = V_BOOL,
@@ -65,10 +39,14 @@ const struct vfield bisect_conf_fields[] = {
      .type = V_ARRAY,
      .items = V_STRING,
      .max = BISECT_NOTIFY_MAX,
-     .check = notify_check,
+     .check = mail_addresses_check,
      .help = "mail addresses every report goes to"},
     {.name = "mail_culprit_author", .type = V_BOOL, .help = "mail the culprit's author too"},
-    {.name = "sendmail", .type = V_STRING, .min = 1, .max = 4000, .help = "sendmail program"},
+    {.name = "sendmail",
+     .type = V_STRING,
+     .min = 1,
+     .max = 4000,
+     .help = "sendmail program (when the mail section names none)"},
     {.name = "webhook", .type = V_STRING, .min = 8, .max = 4000, .help = "URL POSTed the report"},
     {.name = "base_url", .type = V_STRING, .min = 1, .max = 1000, .help = "URL of the page"},
     {.name = "owners",
@@ -78,25 +56,6 @@ const struct vfield bisect_conf_fields[] = {
      .help = "per agent: where its private boards' reports go"},
     {.name = NULL},
 };
-
-/* Copies s into out with CR, LF and other controls replaced by spaces. */
-static void header_clean(char *out, size_t len, const char *s)
-{
-	size_t i;
-
-	for (i = 0; s && s[i] && i + 1 < len; i++)
-		out[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? ' ' : s[i];
-	out[i] = '\0';
-}
-
-/* A plausible mail address: no spaces, quotes, angle brackets or commas, one @. */
-static int address_ok(const char *a)
-{
-	const char *at = strchr(a, '@');
-
-	return at && at != a && at[1] && !strchr(at + 1, '@') && strlen(a) < HEADER_MAX &&
-	       !strpbrk(a, " \t\r\n\"<>,;()\\");
-}
 
 void bisect_conf_load(struct bisect_conf *c, const json_t *section)
 {
@@ -108,7 +67,7 @@ void bisect_conf_load(struct bisect_conf *c, const json_t *section)
 	c->mail_author = 1;
 	if (section) {
 		json_array_foreach (json_object_get(section, "notify"), i, v)
-			if (c->nnotify < BISECT_NOTIFY_MAX && address_ok(json_string_value(v)))
+			if (c->nnotify < BISECT_NOTIFY_MAX && mail_address_ok(json_string_value(v)))
 				c->notify[c->nnotify++] = xstrdup(json_string_value(v));
 		c->mail_author = jbool(section, "mail_culprit_author", 1);
 		if ((s = jstr(section, "sendmail", NULL)) != NULL)
@@ -120,8 +79,6 @@ void bisect_conf_load(struct bisect_conf *c, const json_t *section)
 		if (json_is_object(json_object_get(section, "owners")))
 			c->owners = json_deep_copy(json_object_get(section, "owners"));
 	}
-	if (!c->sendmail && access(DEFAULT_MAIL, X_OK) == 0)
-		c->sendmail = xstrdup(DEFAULT_MAIL);
 }
 
 void bisect_conf_release(struct bisect_conf *c)
@@ -149,11 +106,11 @@ static void report_conf(struct bisect_conf *out, const struct bisect_conf *c, co
 	size_t i;
 
 	memset(out, 0, sizeof(*out));
-	out->sendmail = c->sendmail ? xstrdup(c->sendmail) : NULL;
 	out->base_url = c->base_url ? xstrdup(c->base_url) : NULL;
 	if (owner) {
 		json_array_foreach (json_object_get(o, "notify"), i, v)
-			if (out->nnotify < BISECT_NOTIFY_MAX && address_ok(json_string_value(v)))
+			if (out->nnotify < BISECT_NOTIFY_MAX &&
+			    mail_address_ok(json_string_value(v)))
 				out->notify[out->nnotify++] = xstrdup(json_string_value(v));
 		out->mail_author = jbool(o, "mail_culprit_author", 0);
 		return;
@@ -200,49 +157,52 @@ static void report_text(struct buf *b, const json_t *twin, const char *link)
 	}
 }
 
-static int send_mail(const struct bisect_conf *conf, const json_t *twin, const char *body)
+/* A report on its way: the thread's own copies of the twin and the conf. */
+struct report {
+	struct bisect_conf conf;
+	struct mail_transport mail;
+	json_t *twin;
+};
+
+static int send_mail(const struct report *rp, const json_t *twin, const char *body)
 {
+	const struct bisect_conf *conf = &rp->conf;
 	const json_t *c = json_object_get(twin, "culprit");
-	char subject[HEADER_MAX], to[HEADER_MAX * (BISECT_NOTIFY_MAX + 1)] = "";
-	const char *argv[] = {conf->sendmail, "-oi", "-t", NULL};
 	const char *author = json_is_object(c) ? jstr(c, "email", NULL) : NULL;
-	struct buf msg = BUF_INIT(0);
-	struct proc p;
-	size_t i;
+	const char *to[BISECT_NOTIFY_MAX + 1];
+	char subject[SUBJECT_MAX + 100], id[MAIL_ID_MAX], err[512];
+	struct buf msg = BUF_INIT(MAIL_BODY_MAX);
+	struct mail_msg m = {0};
+	size_t nto = 0, i;
 	int rc;
 
 	for (i = 0; i < conf->nnotify; i++)
-		snprintf(to + strlen(to), sizeof(to) - strlen(to), "%s%s", i ? ", " : "",
-			 conf->notify[i]);
-	if (conf->mail_author && author && address_ok(author))
-		snprintf(to + strlen(to), sizeof(to) - strlen(to), "%s%s", to[0] ? ", " : "",
-			 author);
-	if (!to[0] || !conf->sendmail)
+		to[nto++] = conf->notify[i];
+	if (conf->mail_author && author && mail_address_ok(author))
+		to[nto++] = author;
+	if (!nto || !mail_transport_ready(&rp->mail))
 		return 0;
-	header_clean(subject, sizeof(subject),
-		     json_is_object(c) ? jstr(c, "subject", "") : jstr(twin, "reason", ""));
-	buf_printf(&msg, "To: %s\nSubject: [xenci] bisection %lld: %s: %s\n", to,
-		   jint(twin, "id", 0), jstr(twin, "verdict", "?"), subject);
-	buf_puts(&msg,
-		 "Content-Type: text/plain; charset=utf-8\nAuto-Submitted: auto-generated\n\n");
-	buf_puts(&msg, body);
-	/* The configured program with -oi -t, without a shell: the recipients
-	 * travel in the message. A sendmail that hangs is killed after SENDMAIL_MS. */
-	proc_init(&p);
-	p.argv = argv;
-	p.in = msg.data;
-	p.in_len = msg.len;
-	p.timeout_ms = SENDMAIL_MS;
-	rc = proc_run(&p);
+	snprintf(subject, sizeof(subject), "[xenci] bisection %lld: %s: %.*s", jint(twin, "id", 0),
+		 jstr(twin, "verdict", "?"), SUBJECT_MAX,
+		 json_is_object(c) ? jstr(c, "subject", "") : jstr(twin, "reason", ""));
+	mail_message_id(id, sizeof(id), NULL);
+	m.from = rp->mail.from ? rp->mail.from : MAIL_FROM_DEFAULT;
+	m.from_name = "xenci";
+	m.to = to;
+	m.nto = nto;
+	m.subject = subject;
+	m.message_id = id;
+	m.headers = (const struct mail_header[]){{"Auto-Submitted", "auto-generated"}};
+	m.nheaders = 1;
+	m.body = body;
+	rc = mail_compose(&msg, &m);
+	if (rc == 0)
+		rc = mail_send(&rp->mail, to, nto, msg.data, msg.len, err, sizeof(err));
+	else
+		snprintf(err, sizeof(err), "cannot compose the report: %s", strerror(-rc));
 	buf_release(&msg);
 	if (rc < 0) {
-		log_warnx("bisection %lld: cannot run %s: %s", jint(twin, "id", 0), conf->sendmail,
-			  strerror(-rc));
-		return -EIO;
-	}
-	if (rc != 0) {
-		log_warnx("bisection %lld: %s exited with %d", jint(twin, "id", 0), conf->sendmail,
-			  rc);
+		log_warnx("bisection %lld: %s", jint(twin, "id", 0), err);
 		return -EIO;
 	}
 	return 1;
@@ -279,12 +239,6 @@ static int send_webhook(const struct bisect_conf *conf, const json_t *twin, cons
 	return rc;
 }
 
-/* A report on its way: the thread's own copies of the twin and the conf. */
-struct report {
-	struct bisect_conf conf;
-	json_t *twin;
-};
-
 /* The report thread: owns its report. */
 static void *notify_main(void *arg)
 {
@@ -297,12 +251,13 @@ static void *notify_main(void *arg)
 	if (conf->base_url)
 		link = xasprintf("%s/bisections/%lld", conf->base_url, jint(twin, "id", 0));
 	report_text(&body, twin, link);
-	send_mail(conf, twin, buf_cstr(&body));
+	send_mail(rp, twin, buf_cstr(&body));
 	send_webhook(conf, twin, buf_cstr(&body), link);
 	free(link);
 	buf_release(&body);
 	json_decref(twin);
 	bisect_conf_release(&rp->conf);
+	mail_transport_release(&rp->mail);
 	free(rp);
 	return NULL;
 }
@@ -321,8 +276,10 @@ int bisect_notify(const struct bisect_conf *conf, const json_t *twin, const char
 	/* sendmail and the webhook may take seconds: never with ctl.lock held. */
 	rp = xcalloc(1, sizeof(*rp));
 	report_conf(&rp->conf, conf, owner);
+	mail_transport_copy(&rp->mail, conf->mail);
 	if (!rp->conf.webhook &&
-	    (!rp->conf.sendmail || (!rp->conf.nnotify && !rp->conf.mail_author))) {
+	    (!mail_transport_ready(&rp->mail) || (!rp->conf.nnotify && !rp->conf.mail_author))) {
+		mail_transport_release(&rp->mail);
 		bisect_conf_release(&rp->conf);
 		free(rp);
 		return 0;
@@ -336,6 +293,7 @@ int bisect_notify(const struct bisect_conf *conf, const json_t *twin, const char
 		log_warnx("bisection %lld: cannot start the report thread", jint(twin, "id", 0));
 		json_decref(rp->twin);
 		bisect_conf_release(&rp->conf);
+		mail_transport_release(&rp->mail);
 		free(rp);
 		return -EAGAIN;
 	}

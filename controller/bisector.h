@@ -14,6 +14,7 @@
 
 #include "attempts.h"
 #include "buf.h"
+#include "mail.h"
 #include "validate.h"
 
 #define BISECT_NOTIFY_MAX 32 /* configured recipients */
@@ -22,7 +23,7 @@
  *   bisect:
  *     notify: [ci@example.org]          # every report goes to these
  *     mail_culprit_author: true         # and to the culprit's author (default true)
- *     sendmail: /usr/sbin/sendmail      # default: that path when it exists
+ *     sendmail: /usr/sbin/sendmail      # the mail section's, when that names none
  *     webhook: https://example.org/hook # POSTed the bisection's JSON
  *     base_url: https://ci.example.org  # for the links in the reports
  * config.c validates it (file:line:col) with these fields. */
@@ -33,9 +34,12 @@ struct bisect_conf {
 	char *notify[BISECT_NOTIFY_MAX];
 	size_t nnotify;
 	int mail_author; /* mail_culprit_author */
-	char *sendmail;	 /* NULL: no mail */
-	char *webhook;	 /* NULL: none */
-	char *base_url;	 /* NULL: reports carry no link */
+	char *sendmail;	 /* bisect.sendmail as configured (config.c folds it into mail) */
+	/* Where mail goes: ctl.cfg.mail (borrowed; set by config.c after loading):
+	 * the one mail path of the controller (lib/mail.h). NULL or not ready: no mail. */
+	const struct mail_transport *mail;
+	char *webhook;	/* NULL: none */
+	char *base_url; /* NULL: reports carry no link */
 	/* The `owners` mapping (NULL: none): agent name → {notify, mail_culprit_author}:
 	 * where the reports of bisections on that agent's private boards go, and only
 	 * there. */
@@ -43,7 +47,7 @@ struct bisect_conf {
 };
 
 /* Fills c from a section that bisect_conf_fields validated (NULL: none: the
- * defaults, with sendmail the default program when it exists). The caller
+ * defaults); c->mail is left NULL for config.c to set. The caller
  * releases c with bisect_conf_release(). bisect-notify.c. */
 void bisect_conf_load(struct bisect_conf *c, const json_t *section);
 void bisect_conf_release(struct bisect_conf *c);

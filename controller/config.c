@@ -1,10 +1,14 @@
 #include "config.h"
 
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bisector.h"
 #include "http-limits.h"
+#include "mail.h"
 #include "json-util.h"
 #include "validate.h"
 #include "watch.h"
@@ -14,6 +18,70 @@
 static const struct vfield tls_fields[] = {
     {.name = "cert", .type = V_STRING, .flags = V_REQUIRED, .help = "PEM certificate file"},
     {.name = "key", .type = V_STRING, .flags = V_REQUIRED, .help = "PEM private key file"},
+    {.name = NULL},
+};
+
+/* An SMTP relay URL: smtp:// or smtps://, a host, no spaces. */
+static int check_smtp_url(struct vctx *ctx, const json_t *parent, const char *key,
+			  const json_t *value, const char *path)
+{
+	const char *u = json_string_value(value);
+
+	if ((strncmp(u, "smtp://", 7) && strncmp(u, "smtps://", 8)) || strpbrk(u, " \t\r\n") ||
+	    strlen(u) <= strlen("smtps://")) {
+		vctx_error(ctx, parent, key, 0, path, "not an smtp:// or smtps:// URL");
+		return -1;
+	}
+	return 0;
+}
+
+static int check_address(struct vctx *ctx, const json_t *parent, const char *key,
+			 const json_t *value, const char *path)
+{
+	if (!mail_address_ok(json_string_value(value))) {
+		vctx_error(ctx, parent, key, 0, path, "not a mail address");
+		return -1;
+	}
+	return 0;
+}
+
+/* The `mail` section: the one mail path of bisection and flight reports. */
+static const struct vfield mail_fields[] = {
+    {.name = "smtp",
+     .type = V_STRING,
+     .min = 8,
+     .max = 1000,
+     .check = check_smtp_url,
+     .help = "relay URL: smtp://host:port or smtps://host:port"},
+    {.name = "starttls", .type = V_BOOL, .help = "require STARTTLS on smtp:// (default false)"},
+    {.name = "user", .type = V_STRING, .min = 1, .max = 256, .help = "SMTP AUTH user"},
+    {.name = "password", .type = V_STRING, .max = 256, .help = "SMTP AUTH password"},
+    {.name = "password_file",
+     .type = V_STRING,
+     .min = 1,
+     .max = 4000,
+     .help = "file whose first line is the SMTP AUTH password"},
+    {.name = "cafile",
+     .type = V_STRING,
+     .min = 1,
+     .max = 4000,
+     .help = "CA bundle for the relay's certificate"},
+    {.name = "from",
+     .type = V_STRING,
+     .min = 3,
+     .max = MAIL_ADDR_MAX - 1,
+     .check = check_address,
+     .help = "the sender address"},
+    {.name = "sendmail",
+     .type = V_STRING,
+     .min = 1,
+     .max = 4000,
+     .help = "sendmail program, when there is no smtp relay"},
+    {.name = "timeout_seconds",
+     .type = V_INT,
+     .min = 1,
+     .max = 3600,
+     .help = "the longest exchange with the relay"},
     {.name = NULL},
 };
 
@@ -60,6 +128,7 @@ static const struct vfield config_fields[] = {
      .flags = V_EACH,
      .fields = tree_conf_fields,
      .help = "watched trees, by name"},
+    {.name = "mail", .type = V_OBJECT, .fields = mail_fields, .help = "outgoing mail"},
     {.name = "bisect", .type = V_OBJECT, .fields = bisect_conf_fields, .help = "bisection reports"},
     {.name = "connections",
      .type = V_OBJECT,
@@ -67,6 +136,69 @@ static const struct vfield config_fields[] = {
      .help = "HTTP connection limits"},
     {.name = NULL},
 };
+
+static void set_str(char **dst, const json_t *obj, const char *key)
+{
+	const char *v = jstr(obj, key, NULL);
+
+	if (v) {
+		free(*dst);
+		*dst = xstrdup(v);
+	}
+}
+
+#define DEFAULT_SENDMAIL "/usr/sbin/sendmail"
+
+/* Where mail goes when the mail section names no relay nor program: the bisect
+ * section's sendmail (as configured before the mail section existed), else
+ * DEFAULT_SENDMAIL when it exists. The bisector then mails through c->mail. */
+static void mail_fold(struct ctl_config *c)
+{
+	if (!c->mail_configured) {
+		free(c->mail->sendmail);
+		c->mail->sendmail = NULL;
+		if (c->bisect->sendmail)
+			c->mail->sendmail = xstrdup(c->bisect->sendmail);
+		else if (access(DEFAULT_SENDMAIL, X_OK) == 0)
+			c->mail->sendmail = xstrdup(DEFAULT_SENDMAIL);
+	}
+	c->bisect->mail = c->mail;
+}
+
+/* The mail section into t (released first). Returns 0, or -1 with a message in
+ * err (the password file cannot be read). */
+static int mail_load(struct mail_transport *t, const json_t *m, const char *path, struct buf *err)
+{
+	const char *pf = jstr(m, "password_file", NULL);
+
+	mail_transport_release(t);
+	set_str(&t->smtp_url, m, "smtp");
+	t->starttls = jbool(m, "starttls", 0);
+	set_str(&t->user, m, "user");
+	set_str(&t->password, m, "password");
+	set_str(&t->cafile, m, "cafile");
+	set_str(&t->from, m, "from");
+	set_str(&t->sendmail, m, "sendmail");
+	t->timeout_ms = jint(m, "timeout_seconds", 60) * 1000;
+	if (pf) {
+		char line[257] = "";
+		FILE *f = fopen(pf, "r");
+
+		if (f == NULL || (!fgets(line, sizeof(line), f) && ferror(f))) {
+			buf_printf(err, "%s: mail.password_file: cannot read %s: %s\n", path, pf,
+				   strerror(f ? EIO : errno));
+			if (f)
+				fclose(f);
+			return -1;
+		}
+		fclose(f);
+		line[strcspn(line, "\r\n")] = '\0';
+		free(t->password);
+		t->password = xstrdup(line);
+		memset(line, 0, sizeof(line));
+	}
+	return 0;
+}
 
 void config_init(struct ctl_config *c)
 {
@@ -79,8 +211,10 @@ void config_init(struct ctl_config *c)
 	c->priority_age_ms = 600000;
 	c->starve_ms = 3600000;
 	c->trees = xcalloc(1, sizeof(*c->trees));
+	c->mail = xcalloc(1, sizeof(*c->mail));
 	c->bisect = xcalloc(1, sizeof(*c->bisect));
 	bisect_conf_load(c->bisect, NULL);
+	mail_fold(c);
 	c->connections = xcalloc(1, sizeof(*c->connections));
 	http_limits_from_json(c->connections, NULL);
 }
@@ -100,18 +234,10 @@ void config_release(struct ctl_config *c)
 	free(c->trees);
 	bisect_conf_release(c->bisect);
 	free(c->bisect);
+	mail_transport_release(c->mail);
+	free(c->mail);
 	free(c->connections);
 	memset(c, 0, sizeof(*c));
-}
-
-static void set_str(char **dst, const json_t *obj, const char *key)
-{
-	const char *v = jstr(obj, key, NULL);
-
-	if (v) {
-		free(*dst);
-		*dst = xstrdup(v);
-	}
 }
 
 int config_load(struct ctl_config *c, const char *path, struct buf *err)
@@ -166,10 +292,15 @@ int config_load(struct ctl_config *c, const char *path, struct buf *err)
 	}
 	if (json_object_get(root, "connections"))
 		http_limits_from_json(c->connections, json_object_get(root, "connections"));
+	if (json_object_get(root, "mail") &&
+	    mail_load(c->mail, json_object_get(root, "mail"), path, err) < 0)
+		goto out;
+	c->mail_configured = mail_transport_ready(c->mail);
 	if (json_object_get(root, "bisect")) {
 		bisect_conf_release(c->bisect);
 		bisect_conf_load(c->bisect, json_object_get(root, "bisect"));
 	}
+	mail_fold(c);
 	free(c->file);
 	c->file = xstrdup(path);
 	rc = 0;

@@ -11,9 +11,10 @@
 #include <pthread.h>
 #include <sqlite3.h>
 
-struct trees_conf;  /* watch.h */
-struct bisect_conf; /* bisector.h */
-struct http_limits; /* http-limits.h */
+struct trees_conf;     /* watch.h */
+struct bisect_conf;    /* bisector.h */
+struct http_limits;    /* http-limits.h */
+struct mail_transport; /* mail.h */
 
 /* The configuration: defaults (config_init), then the file (config_load), then
  * the command line. Every section is validated and parsed by config.c. */
@@ -34,6 +35,8 @@ struct ctl_config {
 	long long starve_ms;		 /* a job no eligible board took this long is starved */
 	struct trees_conf *trees;	 /* the `trees` section (watch.h): never NULL */
 	struct bisect_conf *bisect;	 /* the `bisect` section (bisector.h): never NULL */
+	struct mail_transport *mail;	 /* the `mail` section (lib/mail.h): never NULL */
+	int mail_configured;		 /* it names a relay or a program itself */
 	struct http_limits *connections; /* the `connections` section (http-limits.h): never NULL */
 };
 

@@ -3,7 +3,6 @@
 #include <ctype.h>
 #include <errno.h>
 #include <gmime/gmime.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,18 +10,14 @@
 #include <time.h>
 
 #include "buf.h"
+#include "mail.h"
 #include "xmalloc.h"
 
-static pthread_once_t mbox_once = PTHREAD_ONCE_INIT;
-
-static void mbox_init_once(void)
-{
-	g_mime_init();
-}
-
+/* GMime's one initialisation is lib/mail's (a second g_mime_init in another
+ * thread would race it). */
 void mbox_init(void)
 {
-	pthread_once(&mbox_once, mbox_init_once);
+	mail_init();
 }
 
 void patch_series_init(struct patch_series *s)

@@ -113,9 +113,11 @@ static int setup(void **state)
 	if (harness_controller_init(&ctl) < 0)
 		return -1;
 	harness_write_file(ctl.jobs, "smoke.yaml", job_smoke);
-	/* The sendmail stand-in keeps the message; the webhook is ours. */
+	/* The sendmail stand-in keeps the message, and its arguments (the envelope's
+	 * recipients follow "--") in mail.txt.argv; the webhook is ours. */
 	snprintf(mailfile, sizeof(mailfile), "%s/mail.txt", ctl.dir);
-	snprintf(env, sizeof(env), "#!/bin/sh\ncat > '%s'\n", mailfile);
+	snprintf(env, sizeof(env), "#!/bin/sh\nprintf '%%s\\n' \"$@\" > '%s.argv'\ncat > '%s'\n",
+		 mailfile, mailfile);
 	harness_write_file(ctl.dir, "sendmail", env);
 	sh("chmod +x sendmail");
 	snprintf(sendmail, sizeof(sendmail), "%s/sendmail", ctl.dir);
@@ -623,7 +625,7 @@ static void test_private_report(void **state)
 	int builds = 0, tests = 0, i;
 	long long last = 0;
 	json_t *j = NULL, *b;
-	char want[64], mail[8192] = "";
+	char want[64], mail[8192] = "", argv[1024] = "", path[512];
 	size_t k;
 	FILE *f;
 
@@ -661,12 +663,20 @@ static void test_private_report(void **state)
 	}
 	if (!strstr(mail, want))
 		fail_msg("no report of bisection %lld: %s", last, mail);
-	/* The headers: the owner is the one recipient. */
+	/* The headers and the envelope: the owner is the one recipient. */
 	assert_non_null(strstr(mail, "\n\n"));
 	*strstr(mail, "\n\n") = '\0';
-	if (strncmp(mail, "To: lab-a@partner.example\n", 26) || strstr(mail, "priv@example.org") ||
+	if (!strstr(mail, "\nTo: lab-a@partner.example\n") || strstr(mail, "priv@example.org") ||
 	    strstr(mail, "ci@example.org"))
 		fail_msg("the private bisection's report went elsewhere: %s", mail);
+	snprintf(path, sizeof(path), "%s.argv", mailfile);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	argv[fread(argv, 1, sizeof(argv) - 1, f)] = '\0';
+	fclose(f);
+	if (!strstr(argv, "--\nlab-a@partner.example\n") || strstr(argv, "priv@example.org") ||
+	    strstr(argv, "ci@example.org"))
+		fail_msg("the private bisection's envelope went elsewhere: %s", argv);
 }
 
 int main(void)
