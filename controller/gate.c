@@ -128,6 +128,18 @@ int gate_apply(struct gate_decision *d, struct gitrepo *r, const char *ref, cons
 	}
 	snprintf(why, sizeof(why), "%.150s", d->reason);
 	rc = gitrepo_fast_forward(r, ref, commit, "xenci: gate", err, sizeof(err));
+	if (rc == -ENOENT) {
+		/* The first tested commit makes the ref, as a first push to a new
+		 * branch would; "" makes it a compare-and-swap against a creation
+		 * meanwhile. */
+		rc = gitrepo_set_ref(r, ref, commit, "", "xenci: gate", err, sizeof(err));
+		if (rc == 0) {
+			d->action = "advanced";
+			snprintf(d->reason, sizeof(d->reason), "%s: %.200s created at %.12s", why,
+				 ref, commit);
+			return 0;
+		}
+	}
 	if (rc == 1) {
 		d->action = "advanced";
 		snprintf(d->reason, sizeof(d->reason), "%s: %.200s advanced to %.12s", why, ref,

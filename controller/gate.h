@@ -35,7 +35,9 @@ enum gate_outcome gate_judge(struct gate_decision *d, const json_t *jobs, const 
 			     size_t ngating);
 
 /* Judges, then on GATE_PASS fast-forwards ref (a full ref name) to commit in r.
- * A ref that would not fast-forward is held, never forced. Returns 0 when a
+ * A ref that does not exist yet is created at commit (the first tested commit,
+ * like a first push to a new branch). A ref that would not fast-forward is
+ * held, never forced. Returns 0 when a
  * decision was made or it is to wait (d says which), negative on a git error. */
 int gate_apply(struct gate_decision *d, struct gitrepo *r, const char *ref, const char *commit,
 	       const json_t *jobs, const char *const *gating, size_t ngating);

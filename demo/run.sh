@@ -146,7 +146,7 @@ cat <<EOF
     # a regression, bisected automatically: a passing head, then a few commits, one of
     # them a panic() early in Xen's start-up (both boards fail; the bisection finds it):
     (cd $tree && for i in 1 2 3; do echo "/* \$i */" >> xen/common/version.c; git commit -qam "demo \$i"; done &&
-      sed -i '0,/^    console_init_preirq();\$/s//    console_init_preirq();\n    panic("demo regression\\n");/' xen/arch/*/setup.c &&
+      sed -i '0,/^    console_init_preirq();\$/s//    console_init_preirq();\n    panic("demo regression\\\\n");/' xen/arch/*/setup.c &&
       git commit -qam "demo: a regression" && echo "/* 4 */" >> xen/common/version.c && git commit -qam "demo 4")
         $bin/xenci bisections; $bin/xenci bisection 1     (docs/bisection.md)
     # undo: (cd $tree && git reset --hard $head)

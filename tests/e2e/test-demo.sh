@@ -38,6 +38,21 @@ check "nothing answers on the demo's port any more" \
 	bash -c '! curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$0/"' "$port"
 no_qemu_left() { ! pgrep -f "[q]emu-system.*$T/demo" >/dev/null; }
 check "no QEMU of the demo is left" no_qemu_left
+
+# The regression recipe the demo printed, run as printed (it once wrote a newline into
+# the panic()'s string, so the commit did not build and nothing was bisected): it must
+# make five commits, the fourth adding one early panic() line on each arch.
+recipe=$(sed -n '/for i in 1 2 3/,/"demo 4")/p' "$T/demo.out")
+before=$(git -C "$T/xen" rev-parse HEAD)
+bash -c "$recipe" >"$T/recipe.out" 2>&1
+check "the printed regression recipe runs" test "$(git -C "$T/xen" rev-list --count "$before..HEAD")" = 5
+panic_line='+    panic("demo regression\n");'
+recipe_adds() { # arch
+	[[ $(git -C "$T/xen" show HEAD~1 -- "xen/arch/$1/setup.c" | grep -c '^+[^+]') == 1 ]] &&
+		git -C "$T/xen" show HEAD~1 -- "xen/arch/$1/setup.c" | grep -qxF "$panic_line"
+}
+check "the recipe's culprit adds one panic() line on x86" recipe_adds x86
+check "the recipe's culprit adds one panic() line on arm" recipe_adds arm
 if ((fail)); then
 	for f in "$T"/demo/controller.log "$T"/demo/agent.log; do
 		[[ -f $f ]] && tail -n 20 "$f" | sed "s#^#  $(basename "$f")| #"

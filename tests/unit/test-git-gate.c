@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -135,6 +136,16 @@ static void test_apply(void **state)
 	assert_string_equal(d.action, "held");
 	assert_non_null(strstr(d.reason, "all 2 gating jobs passed, but not a fast-forward"));
 	assert_int_equal(gitrepo_branch_head(r, "master", hex), 0);
+	assert_string_equal(hex, tip);
+	/* A gate whose ref does not exist yet makes it at the first passing commit
+	 * (the demo's fresh clone has no xenci-tested); a failing flight does not. */
+	assert_int_equal(gate_apply(&d, r, "refs/heads/tested", tip, fail, gating, 2), 0);
+	assert_string_equal(d.action, "held");
+	assert_int_equal(gitrepo_branch_head(r, "tested", hex), -ENOENT);
+	assert_int_equal(gate_apply(&d, r, "refs/heads/tested", tip, pass, gating, 2), 0);
+	assert_string_equal(d.action, "advanced");
+	assert_non_null(strstr(d.reason, "refs/heads/tested created at"));
+	assert_int_equal(gitrepo_branch_head(r, "tested", hex), 0);
 	assert_string_equal(hex, tip);
 	gitrepo_free(r);
 	json_decref(pass);
