@@ -19,6 +19,7 @@
 #include "json-util.h"
 #include "log.h"
 #include "trees.h"
+#include "triage.h"
 #include "db-trees.h"
 #include "twins.h"
 
@@ -332,20 +333,13 @@ static void step_finished(const struct attempt *a, enum attempt_state verdict, j
 static int baseline_find(char good[41], long long *attempt, struct gitrepo *repo, long long tree_id,
 			 const char *job, const char *cls, const char *bad)
 {
-	json_t *passes = db_bisect_passes(tree_id, job, cls, bad), *p;
-	size_t i;
+	json_t *passes = db_bisect_passes(tree_id, job, cls, bad);
+	int i = triage_newest_ancestor(repo, passes, bad);
 
 	good[0] = '\0';
-	json_array_foreach (passes, i, p) {
-		const char *c = jstr(p, "commit", "");
-
-		if (gitrepo_is_ancestor(repo, c, bad) != 1)
-			continue;
-		/* Newer: the best so far is its ancestor. */
-		if (good[0] && gitrepo_is_ancestor(repo, good, c) != 1)
-			continue;
-		snprintf(good, 41, "%s", c);
-		*attempt = jint(p, "attempt", 0);
+	if (i >= 0) {
+		snprintf(good, 41, "%s", jstr(json_array_get(passes, (size_t)i), "commit", ""));
+		*attempt = jint(json_array_get(passes, (size_t)i), "attempt", 0);
 	}
 	json_decref(passes);
 	return good[0] ? 0 : -ENOENT;

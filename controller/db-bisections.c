@@ -136,6 +136,16 @@ const char *baseline_state_name(enum baseline_state s)
 	return (unsigned)s < BASELINE_STATE_N ? baseline_names[s] : "";
 }
 
+enum baseline_state baseline_state_of(const char *name)
+{
+	int i;
+
+	for (i = 0; i < BASELINE_STATE_N; i++)
+		if (name && !strcmp(name, baseline_names[i]))
+			break;
+	return (enum baseline_state)i;
+}
+
 int db_baseline_insert(long long tree_id, const char *job, const char *cls, const char *bad,
 		       long long trigger_attempt, long long trigger_flight, const char *tested,
 		       long long flight)

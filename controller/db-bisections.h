@@ -25,6 +25,8 @@ json_t *db_bisect_passes(long long tree_id, const char *job, const char *cls, co
 enum baseline_state { BASELINE_UNTESTED, BASELINE_PASS, BASELINE_FAIL, BASELINE_STATE_N };
 /* "untested", "pass", "fail": a static string; "" for BASELINE_STATE_N. */
 const char *baseline_state_name(enum baseline_state s);
+/* The state named name; BASELINE_STATE_N for an unknown name. */
+enum baseline_state baseline_state_of(const char *name);
 /* Records that flight tests `tested` as the baseline of (job, class) failing at bad
  * (trigger_attempt of trigger_flight): 0 or -EIO. */
 int db_baseline_insert(long long tree_id, const char *job, const char *cls, const char *bad,

@@ -21,5 +21,7 @@ int db_watch_prepare(sqlite3 *db);
 void db_watch_finalize(void);
 int db_bisect_prepare(sqlite3 *db);
 void db_bisect_finalize(void);
+int db_triage_prepare(sqlite3 *db);
+void db_triage_finalize(void);
 
 #endif

@@ -29,6 +29,7 @@ static const struct db_module {
     {"artifacts", db_artifacts_prepare, db_artifacts_finalize},
     {"watch", db_watch_prepare, db_watch_finalize},
     {"bisect", db_bisect_prepare, db_bisect_finalize},
+    {"triage", db_triage_prepare, db_triage_finalize},
     {NULL, NULL, NULL},
 };
 

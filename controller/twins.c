@@ -12,6 +12,7 @@
 #include "db-boards.h"
 #include "db-events.h"
 #include "db-flights.h"
+#include "triage.h"
 #include "db-trees.h"
 #include "git-repo.h"
 #include "json-util.h"
@@ -99,6 +100,28 @@ static json_t *with_verdict(json_t *f)
 	return f;
 }
 
+/* The verdict classes of flight id (triage.h) whose deciding attempt is one of
+ * attempts (those v may see; borrowed): [triage_row_json...]. A row with no
+ * attempt (none decided it) is shown when its class has no board. */
+static json_t *flight_triage(long long id, const json_t *attempts)
+{
+	struct triage t;
+	json_t *out = json_array(), *x;
+	size_t i, k;
+
+	if (triage_flight(&t, id) == 0)
+		for (i = 0; i < t.n; i++) {
+			int seen = !t.rows[i].attempt;
+
+			json_array_foreach (attempts, k, x)
+				seen |= jint(x, "id", 0) == t.rows[i].attempt;
+			if (seen)
+				json_array_append_new(out, triage_row_json(&t.rows[i]));
+		}
+	triage_release(&t);
+	return out;
+}
+
 json_t *twin_flight(long long id, const struct viewer *v)
 {
 	json_t *f = id > 0 ? with_verdict(db_flight_get(id, v)) : NULL;
@@ -120,6 +143,7 @@ json_t *twin_flight(long long id, const struct viewer *v)
 			}
 	json_decref(all);
 	json_object_set_new(f, "baselines", out);
+	json_object_set_new(f, "triage", flight_triage(id, json_object_get(f, "attempts")));
 	return f;
 }
 

@@ -130,10 +130,37 @@ static json_t *flight_get(long long id)
 	return j;
 }
 
+/* Asserts that flight f's triage (its `triage` rows) has exactly one row per
+ * class of classes (a NULL-terminated list), each of job with verdict class vc,
+ * OSSTest's words text and blocking as said. */
+static void triage_expect(const json_t *f, const char *job, const char *const *classes,
+			  const char *vc, const char *text, int blocking)
+{
+	const json_t *rows = json_object_get(f, "triage"), *r;
+	size_t i, n = 0, k;
+
+	for (k = 0; classes[k]; k++) {
+		int seen = 0;
+
+		json_array_foreach (rows, i, r) {
+			if (strcmp(jstr(r, "job", ""), job) ||
+			    strcmp(jstr(r, "class", ""), classes[k]))
+				continue;
+			seen++;
+			assert_string_equal(jstr(r, "verdict_class", ""), vc);
+			assert_string_equal(jstr(r, "text", ""), text);
+			assert_int_equal(json_is_true(json_object_get(r, "blocking")), blocking);
+		}
+		assert_int_equal(seen, 1);
+		n++;
+	}
+	assert_int_equal(json_array_size(rows), n);
+}
+
 static void test_demo_regression_bisected(void **state)
 {
-	char body[256];
-	long long first = 0, manual;
+	char body[256], text[64];
+	long long first = 0, manual, push;
 	json_t *j = NULL, *b, *one;
 	size_t i;
 	int k, found = 0, classes = 0;
@@ -155,6 +182,8 @@ static void test_demo_regression_bisected(void **state)
 	j = flight_get(first);
 	assert_string_equal(jstr(j, "kind", ""), "push");
 	assert_string_equal(jstr(j, "verdict", ""), "starved");
+	/* Its triage: smoke starved with no board (its class ""), not pass. */
+	triage_expect(j, "smoke", (const char *const[]){"", NULL}, "starved", "starved", 0);
 	json_decref(j);
 
 	/* The boards come; a manual flight of the same commit passes on both classes. */
@@ -186,8 +215,15 @@ static void test_demo_regression_bisected(void **state)
 	    harness_call(&ctl, user_tok, "POST", "/api/v1/poke", "{\"branch\": \"staging\"}", &j),
 	    200);
 	assert_string_equal(jstr(j, "change", ""), "advanced");
+	push = jint(j, "flight", 0);
 	json_decref(j);
 	lab_drain();
+	/* Its triage: a regression on each class against the manual flight, blocking. */
+	snprintf(text, sizeof(text), "REGR. vs. %lld", manual);
+	j = flight_get(push);
+	triage_expect(j, "smoke", (const char *const[]){"q35", "virt", NULL}, "regression", text,
+		      1);
+	json_decref(j);
 
 	/* One bisection per class, from the manual flight's revision, each finding
 	 * the culprit. */
@@ -215,7 +251,7 @@ static void test_demo_regression_bisected(void **state)
 static void test_untested_baseline(void **state)
 {
 	char d[3][48];
-	long long f;
+	long long f, base = 0;
 	json_t *j, *b, *one;
 	size_t i;
 	int k, found = 0;
@@ -242,7 +278,16 @@ static void test_untested_baseline(void **state)
 		assert_string_equal(jstr(b, "job", ""), "boot");
 		assert_string_equal(jstr(b, "tested", ""), d[1]);
 		assert_string_equal(jstr(b, "state", ""), "pass");
+		base = jint(b, "flight", 0);
 	}
+	/* Once its baseline passed, the failure is a regression against it. Both
+	 * classes' baselines ran in flights of their own; the rows name theirs. */
+	json_array_foreach (json_object_get(j, "triage"), i, b) {
+		assert_string_equal(jstr(b, "verdict_class", ""), "regression");
+		assert_true(jint(b, "baseline", 0) > f);
+	}
+	assert_int_equal(json_array_size(json_object_get(j, "triage")), 2);
+	assert_true(base > f);
 	json_decref(j);
 	/* And a bisection per class between it and the head. */
 	assert_int_equal(harness_call(&ctl, NULL, "GET", "/api/v1/bisections", NULL, &j), 200);

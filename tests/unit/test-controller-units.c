@@ -1,5 +1,6 @@
 /* Controller pieces without a server: Range parsing, the route matcher, job and
  * config validation with positions, board matching, names and roles. */
+#include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -16,6 +17,7 @@
 #include "../../controller/http-files.h"
 #include "../../controller/flights.h"
 #include "../../controller/jobs.h"
+#include "../../controller/triage.h"
 #include "../../controller/watch.h"
 #include "json-util.h"
 #include "yaml-load.h"
@@ -259,12 +261,48 @@ static void test_names_roles(void **state)
 	assert_string_equal(role_name(ROLE_ADMIN), "admin");
 }
 
+/* Each verdict class has one name, read back, and OSSTest's words. */
+static void test_triage_words(void **state)
+{
+	struct triage_row r = {.job = "smoke", .board_class = "q35"};
+	enum triage_class c;
+	char text[64];
+	json_t *j;
+
+	(void)state;
+	for (int i = 0; i < TRIAGE_CLASS_N; i++) {
+		assert_true(triage_class_name((enum triage_class)i)[0]);
+		assert_int_equal(triage_class_of(&c, triage_class_name((enum triage_class)i)), 0);
+		assert_int_equal(c, i);
+	}
+	assert_string_equal(triage_class_name(TRIAGE_CLASS_N), "");
+	assert_int_equal(triage_class_of(&c, "flaky"), -EINVAL);
+	r.cls = TRIAGE_REGRESSION, r.baseline = 12;
+	assert_string_equal(triage_row_text(text, sizeof(text), &r), "REGR. vs. 12");
+	r.cls = TRIAGE_STILL_FAILING;
+	assert_string_equal(triage_row_text(text, sizeof(text), &r), "like 12");
+	r.cls = TRIAGE_NEVER_PASSED;
+	assert_string_equal(triage_row_text(text, sizeof(text), &r), "never pass");
+	r.cls = TRIAGE_HEISENBUG, r.retest = 14;
+	assert_string_equal(triage_row_text(text, sizeof(text), &r), "pass in 14-retest");
+	r.cls = TRIAGE_BLOCKED;
+	assert_string_equal(triage_row_text(text, sizeof(text), &r), "blocked");
+	r.cls = TRIAGE_REGRESSION, r.blocking = 1;
+	j = triage_row_json(&r);
+	assert_string_equal(jstr(j, "verdict_class", ""), "regression");
+	assert_string_equal(jstr(j, "class", ""), "q35");
+	assert_int_equal(jint(j, "baseline", 0), 12);
+	assert_true(json_is_true(json_object_get(j, "blocking")));
+	json_decref(j);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_range),    cmocka_unit_test(test_routes),
-	    cmocka_unit_test(test_jobs),     cmocka_unit_test(test_config),
-	    cmocka_unit_test(test_matching), cmocka_unit_test(test_names_roles),
+	    cmocka_unit_test(test_range),	 cmocka_unit_test(test_routes),
+	    cmocka_unit_test(test_jobs),	 cmocka_unit_test(test_config),
+	    cmocka_unit_test(test_matching),	 cmocka_unit_test(test_names_roles),
+	    cmocka_unit_test(test_triage_words),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,311 @@
+/* Triage: see triage.h and docs/flights.md "Verdict classes". */
+#include "triage.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db-attempts.h"
+#include "db-bisections.h"
+#include "db-flights.h"
+#include "db-triage.h"
+#include "git-repo.h"
+#include "json-util.h"
+#include "trees.h"
+#include "watch.h"
+
+static const char *const class_names[TRIAGE_CLASS_N] = {
+    [TRIAGE_PASS] = "pass",
+    [TRIAGE_REGRESSION] = "regression",
+    [TRIAGE_STILL_FAILING] = "still-failing",
+    [TRIAGE_NEVER_PASSED] = "never-passed",
+    [TRIAGE_HEISENBUG] = "heisenbug",
+    [TRIAGE_BROKEN] = "broken",
+    [TRIAGE_BLOCKED] = "blocked",
+    [TRIAGE_STARVED] = "starved",
+    [TRIAGE_ALLOWED] = "allowed",
+    [TRIAGE_PENDING] = "pending",
+    [TRIAGE_CANCELLED] = "cancelled",
+};
+
+const char *triage_class_name(enum triage_class c)
+{
+	return (unsigned)c < TRIAGE_CLASS_N ? class_names[c] : "";
+}
+
+int triage_class_of(enum triage_class *c, const char *name)
+{
+	for (int i = 0; i < TRIAGE_CLASS_N; i++)
+		if (name && !strcmp(name, class_names[i])) {
+			*c = (enum triage_class)i;
+			return 0;
+		}
+	return -EINVAL;
+}
+
+const char *triage_row_text(char *out, size_t n, const struct triage_row *r)
+{
+	switch (r->cls) {
+	case TRIAGE_REGRESSION:
+		snprintf(out, n, "REGR. vs. %lld", r->baseline);
+		break;
+	case TRIAGE_STILL_FAILING:
+		snprintf(out, n, "like %lld", r->baseline);
+		break;
+	case TRIAGE_NEVER_PASSED:
+		snprintf(out, n, "never pass");
+		break;
+	case TRIAGE_HEISENBUG:
+		snprintf(out, n, "pass in %lld-retest", r->retest);
+		break;
+	default:
+		snprintf(out, n, "%s", triage_class_name(r->cls));
+	}
+	return out;
+}
+
+json_t *triage_row_json(const struct triage_row *r)
+{
+	char text[64];
+
+	return json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:b}", "job", r->job, "class",
+			 r->board_class, "verdict_class", triage_class_name(r->cls), "text",
+			 triage_row_text(text, sizeof(text), r), "attempt", (json_int_t)r->attempt,
+			 "baseline", (json_int_t)r->baseline, "retest", (json_int_t)r->retest,
+			 "known_issue", (json_int_t)r->known_issue, "blocking", r->blocking);
+}
+
+int triage_newest_ancestor(struct gitrepo *repo, const json_t *commits, const char *bad)
+{
+	const json_t *c;
+	size_t i;
+	int best = -1;
+
+	json_array_foreach (commits, i, c) {
+		const char *hex = jstr(c, "commit", "");
+
+		if (gitrepo_is_ancestor(repo, hex, bad) != 1)
+			continue;
+		/* Newer: the best so far is its ancestor. */
+		if (best >= 0 &&
+		    gitrepo_is_ancestor(
+			repo, jstr(json_array_get(commits, (size_t)best), "commit", ""), hex) != 1)
+			continue;
+		best = (int)i;
+	}
+	return best;
+}
+
+void triage_release(struct triage *t)
+{
+	if (!t)
+		return;
+	for (size_t i = 0; i < t->n; i++) {
+		free(t->rows[i].job);
+		free(t->rows[i].board_class);
+	}
+	free(t->rows);
+	t->rows = NULL;
+	t->n = 0;
+}
+
+/* What the newest attempts of one (job, board class) of a flight add up to. */
+struct tally {
+	long long fail, pass, infra, open, blocked, cancelled, starved, total;
+};
+
+static void tally_add(struct tally *y, const json_t *a)
+{
+	long long id = jint(a, "id", 0);
+
+	y->total++;
+	switch (attempt_state_of(jstr(a, "state", ""))) {
+	case ATTEMPT_FAIL:
+	case ATTEMPT_TIMEOUT:
+		y->fail = y->fail ? y->fail : id;
+		break;
+	case ATTEMPT_PASS:
+		y->pass = y->pass ? y->pass : id;
+		break;
+	case ATTEMPT_INFRA:
+		y->infra = y->infra ? y->infra : id;
+		break;
+	case ATTEMPT_STARVED:
+		y->starved++;
+		break;
+	case ATTEMPT_CANCELLED:
+		/* attempts.c's reason for the tests of a build that failed */
+		if (!strcmp(jstr(a, "reason", ""), "build failed"))
+			y->blocked = y->blocked ? y->blocked : id;
+		else
+			y->cancelled = y->cancelled ? y->cancelled : id;
+		break;
+	default:
+		y->open = y->open ? y->open : id;
+	}
+}
+
+/* The baseline flight bisector.c made for this failure (no ancestor had
+ * passed): 1 with its flight and state ("untested", "pass", "fail"), else 0. */
+static int baseline_flight(long long *flight, enum baseline_state *state, const json_t *baselines,
+			   const struct triage_row *r)
+{
+	const json_t *b;
+	size_t i;
+
+	json_array_foreach (baselines, i, b)
+		if (!strcmp(jstr(b, "job", ""), r->job) &&
+		    !strcmp(jstr(b, "class", ""), r->board_class)) {
+			*flight = jint(b, "flight", 0);
+			*state = baseline_state_of(jstr(b, "state", ""));
+			return 1;
+		}
+	return 0;
+}
+
+/* The class of a failure that is not explained in its own flight: against the
+ * newest ancestor result known when it failed, else the baseline flight made
+ * for it (see triage.h). */
+static void against_baseline(struct triage_row *r, const json_t *rev, long long tree_id,
+			     const json_t *baselines)
+{
+	const char *tree = jstr(rev, "tree", ""), *bad = jstr(rev, "commit", "");
+	enum baseline_state bstate;
+	struct tree_conf *t = trees_find(tree);
+	json_t *results = NULL, *passes = NULL;
+	const json_t *newest;
+	long long bflight;
+	int i;
+
+	r->cls = TRIAGE_NEVER_PASSED;
+	if (!t || !t->repo)
+		return;
+	results = db_triage_results(tree_id, r->job, r->board_class, bad, r->attempt);
+	i = triage_newest_ancestor(t->repo, results, bad);
+	if (i < 0) {
+		if (!baseline_flight(&bflight, &bstate, baselines, r))
+			goto out;
+		if (bstate == BASELINE_PASS) {
+			r->cls = TRIAGE_REGRESSION;
+			r->baseline = bflight;
+		} else if (bstate == BASELINE_UNTESTED) {
+			r->cls = TRIAGE_PENDING;
+		}
+		goto out;
+	}
+	newest = json_array_get(results, (size_t)i);
+	if (attempt_state_of(jstr(newest, "state", "")) == ATTEMPT_PASS) {
+		r->cls = TRIAGE_REGRESSION;
+		r->baseline = jint(newest, "flight", 0);
+		goto out;
+	}
+	passes = db_bisect_passes(tree_id, r->job, r->board_class, bad);
+	if (triage_newest_ancestor(t->repo, passes, bad) >= 0) {
+		r->cls = TRIAGE_STILL_FAILING;
+		r->baseline = jint(newest, "flight", 0);
+	}
+out:
+	json_decref(passes);
+	json_decref(results);
+}
+
+static void classify(struct triage_row *r, const struct tally *y, const json_t *rev,
+		     long long tree_id, const json_t *baselines)
+{
+	r->attempt = y->fail ? y->fail : y->pass ? y->pass : y->infra ? y->infra : y->open;
+	if (y->open)
+		r->cls = TRIAGE_PENDING;
+	else if (y->starved == y->total)
+		r->cls = TRIAGE_STARVED;
+	else if (y->blocked)
+		r->cls = TRIAGE_BLOCKED, r->attempt = y->blocked;
+	else if (y->cancelled && !y->fail && !y->pass)
+		r->cls = TRIAGE_CANCELLED, r->attempt = y->cancelled;
+	else if (!y->fail)
+		r->cls = y->pass ? TRIAGE_PASS : TRIAGE_BROKEN;
+	else if (y->pass) {
+		/* Another board of the class passed the same revision in this flight. */
+		r->cls = TRIAGE_HEISENBUG;
+		r->retest = jint(rev, "flight", 0);
+	} else
+		against_baseline(r, rev, tree_id, baselines);
+	r->blocking = r->cls == TRIAGE_REGRESSION || r->cls == TRIAGE_BROKEN;
+}
+
+/* The row of (job, cls) in t, added when new; NULL on ENOMEM. */
+static struct triage_row *row_of(struct triage *t, size_t *cap, const char *job, const char *cls)
+{
+	struct triage_row *r;
+
+	for (size_t i = 0; i < t->n; i++)
+		if (!strcmp(t->rows[i].job, job) && !strcmp(t->rows[i].board_class, cls))
+			return &t->rows[i];
+	if (t->n == *cap) {
+		size_t ncap = *cap ? 2 * *cap : 8;
+		struct triage_row *nr = realloc(t->rows, ncap * sizeof(*nr));
+
+		if (!nr)
+			return NULL;
+		t->rows = nr;
+		*cap = ncap;
+	}
+	r = &t->rows[t->n];
+	memset(r, 0, sizeof(*r));
+	r->job = strdup(job);
+	r->board_class = strdup(cls);
+	if (!r->job || !r->board_class) {
+		free(r->job);
+		free(r->board_class);
+		return NULL;
+	}
+	t->n++;
+	return r;
+}
+
+int triage_flight(struct triage *t, long long flight)
+{
+	json_t *rev = db_flight_revision(flight), *tests = NULL, *baselines = NULL, *a;
+	struct tally *tallies = NULL;
+	size_t i, cap = 0;
+	long long tree_id = 0;
+	int rc = 0;
+
+	memset(t, 0, sizeof(*t));
+	t->flight = flight;
+	if (!rev)
+		return -ENOENT;
+	json_object_set_new(rev, "flight", json_integer(flight));
+	if (db_tree_id(&tree_id, jstr(rev, "tree", "")) < 0) {
+		rc = -EIO;
+		goto out;
+	}
+	tests = db_triage_flight_tests(flight);
+	if (!tests) {
+		rc = -EIO;
+		goto out;
+	}
+	tallies = calloc(json_array_size(tests) + 1, sizeof(*tallies));
+	if (!tallies) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	json_array_foreach (tests, i, a) {
+		struct triage_row *r = row_of(t, &cap, jstr(a, "job", ""), jstr(a, "class", ""));
+
+		if (!r) {
+			rc = -ENOMEM;
+			goto out;
+		}
+		tally_add(&tallies[r - t->rows], a);
+	}
+	baselines = db_baselines_of_flight(flight);
+	for (i = 0; i < t->n; i++)
+		classify(&t->rows[i], &tallies[i], rev, tree_id, baselines);
+out:
+	free(tallies);
+	json_decref(baselines);
+	json_decref(tests);
+	json_decref(rev);
+	return rc;
+}
