@@ -14,6 +14,7 @@
 #include "flights.h"
 #include "hash.h"
 #include "json-util.h"
+#include "tlog.h"
 #include "trees.h"
 #include "twins.h"
 
@@ -23,12 +24,14 @@ const struct vfield api_token_fields[] = {
     {.name = "role", .type = V_STRING, .flags = V_REQUIRED, .choices = roles},
     {.name = "agent", .type = V_STRING, .min = 1, .max = AGENT_NAME_MAX},
     {.name = "name", .type = V_STRING, .max = 128},
+    /* With role agent: the agent's public signing key (PEM), bound at once. */
+    {.name = "agent_key", .type = V_STRING, .max = 4096},
     {.name = NULL},
 };
 
 int api_token_create(struct req *r)
 {
-	char token[TOKEN_MAX];
+	char token[TOKEN_MAX], keyid[65];
 	const char *agent;
 	enum role role;
 	long long id;
@@ -44,11 +47,27 @@ int api_token_create(struct req *r)
 	if (agent && !name_valid(agent))
 		return reply_error(r, 400, "invalid body",
 				   json_string("agent: must be 1-64 of [A-Za-z0-9._-]"));
+	if (jstr(r->json, "agent_key", NULL) && !agent)
+		return reply_error(r, 400, "invalid body",
+				   json_string("\"agent_key\" goes with role agent"));
+	keyid[0] = '\0';
+	if (agent && jstr(r->json, "agent_key", NULL)) {
+		int rc = agent_key_bind(agent, jstr(r->json, "agent_key", NULL), keyid);
+
+		if (rc == -EINVAL)
+			return reply_error(r, 400, "invalid body",
+					   json_string("agent_key: not an Ed25519 public key"));
+		if (rc == -EEXIST)
+			return reply_errorf(r, 409, "key belongs to another agent", "%s", keyid);
+		if (rc < 0)
+			return rc;
+	}
 	if (token_create(token, sizeof(token), &id, role, agent, jstr(r->json, "name", NULL)) < 0)
 		return -EIO;
 	return reply_json(r, 201,
-			  json_pack("{s:s, s:I, s:s, s:s?}", "token", token, "id", (json_int_t)id,
-				    "role", role_name(role), "agent", agent));
+			  json_pack("{s:s, s:I, s:s, s:s?, s:s?}", "token", token, "id",
+				    (json_int_t)id, "role", role_name(role), "agent", agent,
+				    "keyid", keyid[0] ? keyid : NULL));
 }
 
 int api_token_delete(struct req *r)

@@ -18,6 +18,8 @@
 #include "json-util.h"
 #include "logs.h"
 #include "park.h"
+#include "record.h"
+#include "tlog.h"
 #include "twins.h"
 #include "xmalloc.h"
 
@@ -64,6 +66,8 @@ const struct vfield api_declare_fields[] = {
     {.name = "protocol", .type = V_INT, .flags = V_REQUIRED},
     {.name = "agent_version", .type = V_STRING, .max = 128},
     {.name = "builder", .type = V_ANY, .check = check_builder},
+    /* The agent's public signing key (PEM): pending until an admin approves it. */
+    {.name = "key", .type = V_STRING, .max = 4096},
     {.name = "boards",
      .type = V_ARRAY,
      .flags = V_REQUIRED,
@@ -90,6 +94,13 @@ int api_agent_declare(struct req *r)
 		return 0;
 	if (!name_valid(agent))
 		return reply_errorf(r, 400, "invalid agent name", "%s", "[A-Za-z0-9._-]{1,64}");
+	rc = agent_key_present(agent, jstr(r->json, "key", NULL));
+	if (rc == -EINVAL)
+		return reply_errorf(r, 400, "invalid body", "%s", "key: not an Ed25519 public key");
+	if (rc == -EEXIST)
+		return reply_errorf(r, 409, "key belongs to another agent", "%s", agent);
+	if (rc < 0)
+		return rc;
 	rc = agent_declare(&boards, agent, jstr(r->json, "agent_version", NULL),
 			   json_object_get(json_object_get(r->json, "builder"), "arches"),
 			   json_object_get(r->json, "boards"), err, sizeof(err));
@@ -406,6 +417,8 @@ const struct vfield api_result_fields[] = {
     {.name = "log_length", .type = V_INT, .min = 0, .max = LOG_MAX},
     {.name = "artifacts", .type = V_OBJECT, .check = check_artifacts},
     {.name = "build_info", .type = V_OBJECT},
+    /* The DSSE envelope's text, as the agent signed it (docs/traceability.md). */
+    {.name = "record", .type = V_STRING, .min = 2, .max = DSSE_MAX},
     {.name = NULL},
 };
 
@@ -431,11 +444,14 @@ static int result_details(void *ctx)
 	json_array_foreach (json_object_get(d->result, "testcases"), i, v)
 		if (db_attempt_testcase(d->id, jstr(v, "name", ""), jstr(v, "result", "")) < 0)
 			return -EIO;
+	if (jstr(d->result, "record", NULL))
+		return tlog_append(d->id, jstr(d->result, "record", NULL));
 	return 0;
 }
 
 int api_attempt_result(struct req *r)
 {
+	struct tlog_refusal refusal;
 	struct result_details details;
 	enum attempt_state verdict;
 	struct attempt a;
@@ -488,7 +504,17 @@ int api_attempt_result(struct req *r)
 			goto out;
 		}
 	}
-	/* Stages, test cases and the verdict in one transaction, before the reply. */
+	/* The signed record must be this agent's, of this attempt and of what it sent. */
+	rc = tlog_check(&a, r->json, jstr(r->json, "record", NULL), &refusal);
+	if (rc == -EPERM) {
+		reply_errorf(r, refusal.status, refusal.error, "%s", refusal.detail);
+		rc = 0;
+		goto out;
+	}
+	if (rc < 0)
+		goto out;
+	/* Stages, test cases, the verdict and the record's leaf in one transaction,
+	 * before the reply. */
 	details.id = a.id;
 	details.result = r->json;
 	if (attempt_finish_with(&a, verdict, jstr(r->json, "reason", NULL), r->json, result_details,

@@ -23,5 +23,7 @@ int db_bisect_prepare(sqlite3 *db);
 void db_bisect_finalize(void);
 int db_triage_prepare(sqlite3 *db);
 void db_triage_finalize(void);
+int db_records_prepare(sqlite3 *db);
+void db_records_finalize(void);
 
 #endif

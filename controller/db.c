@@ -30,6 +30,7 @@ static const struct db_module {
     {"watch", db_watch_prepare, db_watch_finalize},
     {"bisect", db_bisect_prepare, db_bisect_finalize},
     {"triage", db_triage_prepare, db_triage_finalize},
+    {"records", db_records_prepare, db_records_finalize},
     {NULL, NULL, NULL},
 };
 

@@ -24,6 +24,7 @@
 #include "jobs.h"
 #include "log.h"
 #include "park.h"
+#include "tlog.h"
 #include "trees.h"
 #include "xmalloc.h"
 
@@ -91,6 +92,10 @@ static int open_store(void)
 		return -1;
 	path = xasprintf("%s/xenci.db", ctl.cfg.data);
 	rc = db_open(&ctl.db, path, ctl.cfg.schema_dir, err, sizeof(err));
+	if (rc == 0 && (rc = tlog_open(err, sizeof(err))) < 0) {
+		db_close(ctl.db);
+		ctl.db = NULL;
+	}
 	if (rc < 0)
 		log_warnx("%s", err);
 	free(path);
@@ -192,6 +197,7 @@ static void tick(long long now)
 {
 	attempt_sweep_leases(now);
 	flight_starve(now, ctl.cfg.starve_ms);
+	tlog_tick(now);
 }
 
 static int serve(void)

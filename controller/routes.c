@@ -4,6 +4,7 @@
 #include "api.h"
 #include "api-trees.h"
 #include "api-bisections.h"
+#include "api-records.h"
 #include "page-routes.h"
 
 const struct route routes[] = {
@@ -13,7 +14,8 @@ const struct route routes[] = {
      NULL},
     {"POST", "/api/v1/attempts/{}/heartbeat", api_attempt_heartbeat, 4096, ROUTE_JSON, NULL},
     {"PUT", "/api/v1/attempts/{}/log", api_attempt_log_put, LOG_CHUNK_MAX, 0, NULL},
-    {"POST", "/api/v1/attempts/{}/result", api_attempt_result, 4 * 1024 * 1024, ROUTE_JSON, NULL},
+    /* a result carries its signed record (at most DSSE_MAX) besides its own 4 MiB */
+    {"POST", "/api/v1/attempts/{}/result", api_attempt_result, 12 * 1024 * 1024, ROUTE_JSON, NULL},
     {"PUT", "/api/v1/artifacts/{}", api_artifact_put, ARTIFACT_MAX, 0, api_artifact_upload},
     {"GET", "/api/v1/artifacts/{}", api_artifact_get, 0, 0, NULL},
     /* reads */
@@ -49,6 +51,14 @@ const struct route routes[] = {
     {"GET", "/api/v1/bisections/{}", api_bisection, 0, 0, NULL},
     {"POST", "/api/v1/bisections/{}/cancel", api_bisection_cancel, 4096, 0, NULL},
     {"POST", "/api/v1/bisections/{}/restart", api_bisection_restart, 4096, 0, NULL},
+    /* traceable results: the log of signed records, its heads and proofs; agents' keys */
+    {"GET", "/api/v1/log/head", api_log_head, 0, 0, NULL},
+    {"GET", "/api/v1/log/key", api_log_key, 0, 0, NULL},
+    {"GET", "/api/v1/log/consistency", api_log_consistency, 0, 0, NULL},
+    {"GET", "/api/v1/log/records", api_log_records, 0, 0, NULL},
+    {"GET", "/api/v1/attempts/{}/record", api_attempt_record, 0, 0, NULL},
+    {"GET", "/api/v1/agents/{}/keys", api_agent_keys, 0, 0, NULL},
+    {"POST", "/api/v1/agents/{}/keys/{}/approve", api_agent_key_approve, 4096, 0, NULL},
     /* the status page (HTML; GET only) and its overview twin */
     {"GET", "/api/v1/overview", page_get_overview_json, 0, 0, NULL},
     {"GET", "/", page_get_overview, 0, 0, NULL},
