@@ -2,6 +2,7 @@
 #   make deps      install the Debian packages (debian-packages.txt)
 #   make           build/xenci-controller, build/xenci-agent, build/xenci
 #   make check     deps, build, then every test suite; ends with "N passed, N failed"
+#   make check-long  the tests that take minutes (tests/long), one QEMU at a time
 #   make SANITIZE=address,undefined check   the same in build/sanitize
 #   make format    clang-format every C file;  make analyze   cppcheck, zero findings
 #   make bench     benchmarks (figures, not pass/fail)
@@ -34,6 +35,7 @@ CLI_SRC := $(filter-out cli/main.c,$(wildcard cli/*.c))
 HARNESS_SRC := $(wildcard tests/harness/*.c)
 UNIT_SRC := $(wildcard tests/unit/test-*.c)
 INTEG_SRC := $(wildcard tests/integration/test-*.c)
+LONG_SRC := $(wildcard tests/long/test-*.c)
 BENCH_SRC := $(wildcard tests/bench/bench-*.c)
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz-*.c)
 BROWSER_SRC := $(wildcard tests/browser/*.c)
@@ -50,6 +52,7 @@ ALL_A := $(CTL_A) $(AGENT_A) $(CLI_A) $(LIB_A)
 PROGRAMS := $(BUILD)/xenci-controller $(BUILD)/xenci-agent $(BUILD)/xenci
 UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRC))
 INTEG_BIN := $(patsubst tests/integration/%.c,$(BUILD)/tests/integration/%,$(INTEG_SRC))
+LONG_BIN := $(patsubst tests/long/%.c,$(BUILD)/tests/long/%,$(LONG_SRC))
 BENCH_BIN := $(patsubst tests/bench/%.c,$(BUILD)/tests/bench/%,$(BENCH_SRC))
 FUZZ_BIN := $(patsubst tests/fuzz/%.c,$(BUILD)/tests/fuzz/%,$(FUZZ_SRC))
 # Helpers of the browser tests (a simulated lab); not tests themselves.
@@ -74,9 +77,9 @@ $(foreach t,$(GEN_TEMPLATES),$(eval $(call obj,lab-agent/netboot-$(t).c) \
 	$(BUILD)/fuzz/obj/lab-agent/netboot-$(t).o: $(GEN)/$(t)-template.h))
 
 .SECONDARY:
-.PHONY: all tests deps check check-run format analyze bench bench-bisect fuzz clean demo
+.PHONY: all tests deps check check-run check-long format analyze bench bench-bisect fuzz clean demo
 all: $(PROGRAMS)
-tests: $(UNIT_BIN) $(INTEG_BIN) $(BENCH_BIN) $(BROWSER_BIN) $(if $(SANITIZE),,$(FUZZ_BIN))
+tests: $(UNIT_BIN) $(INTEG_BIN) $(LONG_BIN) $(BENCH_BIN) $(BROWSER_BIN) $(if $(SANITIZE),,$(FUZZ_BIN))
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)
@@ -128,6 +131,13 @@ check: deps
 
 check-run:
 	@tests/run.sh $(BUILD) $(SUITES)
+
+# The tests that take minutes (tests/long: real boards through real lab daemons),
+# outside make check's time budget. They boot the arm64 board: Xen and the dom0
+# payloads are built first.
+check-long: deps
+	@$(MAKE) --no-print-directory all tests hypervisor-build-arm64 payloads-arm64
+	@tests/run.sh $(BUILD) long
 
 bench: deps
 	@$(MAKE) --no-print-directory all tests

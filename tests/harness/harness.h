@@ -157,4 +157,33 @@ void harness_series_far_hunk(struct buf *b, size_t bytes);
 void harness_series_many_hunks(struct buf *b, size_t bytes);
 int harness_series_bomb(struct buf *b, size_t inflated, size_t declared);
 
+/* A lab around boards that boot Xen (tests/harness/lab.c). */
+/* The artifacts of one arch for the flights a test makes: build/hypervisor/ARCH/xen
+ * and build/payloads/ARCH/{dom0-kernel,dom0-initrd} (hypervisor/payloads.sh into
+ * scratch when those are not there). */
+struct harness_artifacts {
+	char arch[16];
+	char path[3][400]; /* xen, dom0-kernel, dom0-initrd */
+};
+/* Fills a for arch. 0, or -1 (why on stderr: not built) for a test to skip. */
+int harness_prebuilt(struct harness_artifacts *a, const char *arch, const char *scratch);
+/* Plays the builder agent `agent` (token): claims up to `want` builds within 30 s
+ * and ends each as pass with the artifacts of its arch (from arts[narts]) uploaded.
+ * Returns how many it ended, or -1 when an upload or a result failed. */
+int harness_serve_builds(struct harness_controller *c, const char *token, const char *agent,
+			 const struct harness_artifacts *arts, size_t narts, int want);
+/* A flight of tree xen at commit made by the admin: its id, or -1. */
+long long harness_flight(struct harness_controller *c, const char *commit);
+/* The flight's (last) test attempt on board, a new reference, or NULL. */
+json_t *harness_board_attempt(struct harness_controller *c, long long flight, const char *board);
+/* The attempt's verdict when it has ended ("pass", "infra", ...; a static
+ * string), else NULL. */
+const char *harness_verdict(const json_t *a);
+/* harness_board_attempt until it has a verdict, at most ms: the attempt (a new
+ * reference) or NULL. */
+json_t *harness_wait_attempt(struct harness_controller *c, long long flight, const char *board,
+			     int ms);
+/* How many processes have a command line holding both prog and needle. */
+int harness_count_procs(const char *prog, const char *needle);
+
 #endif

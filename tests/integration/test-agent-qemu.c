@@ -29,13 +29,10 @@
 
 #define COMMIT "fedcba9876543210fedcba9876543210fedcba98"
 
-static const char *const arches[] = {"x86_64", "arm64"};
-static const char *const art_names[] = {"xen", "dom0-kernel", "dom0-initrd"};
-
 static struct harness_controller ctl;
 static char agent_tok[128], builder_tok[128], user_tok[128];
 static char dir[300], agent_yaml[400];
-static char art_path[2][3][400];
+static struct harness_artifacts arts[2];
 static pid_t agent_pid;
 static int ctl_running, have_payloads;
 
@@ -84,46 +81,6 @@ static pid_t spawn_agent(void)
 	return pid;
 }
 
-/* The payloads: build/payloads/ARCH, else hypervisor/payloads.sh into our dir. */
-static int find_artifacts(void)
-{
-	const char *b = harness_build_dir(), *root = harness_root();
-	int a, k;
-
-	for (a = 0; a < 2; a++) {
-		char pd[360];
-
-		snprintf(pd, sizeof(pd), "%s/payloads/%s/dom0-kernel", b, arches[a]);
-		if (access(pd, R_OK) == 0) {
-			snprintf(pd, sizeof(pd), "%s/payloads/%s", b, arches[a]);
-		} else {
-			char script[400], out[64];
-			char *argv[] = {script, (char *)arches[a], pd, NULL};
-
-			snprintf(script, sizeof(script), "%s/hypervisor/payloads.sh", root);
-			snprintf(pd, sizeof(pd), "%s/payloads-%s", dir, arches[a]);
-			if (access(script, X_OK) < 0 || harness_run(argv, out, sizeof(out)) != 0) {
-				fprintf(stderr, "skipped: no dom0 payloads for %s (%s failed)\n",
-					arches[a], script);
-				return -1;
-			}
-		}
-		snprintf(art_path[a][0], sizeof(art_path[a][0]), "%s/hypervisor/%s/xen", b,
-			 arches[a]);
-		snprintf(art_path[a][1], sizeof(art_path[a][1]), "%s/dom0-kernel", pd);
-		snprintf(art_path[a][2], sizeof(art_path[a][2]), "%s/dom0-initrd", pd);
-		for (k = 0; k < 3; k++) {
-			if (access(art_path[a][k], R_OK) < 0) {
-				fprintf(stderr,
-					"skipped: %s is not built (make hypervisor-build)\n",
-					art_path[a][k]);
-				return -1;
-			}
-		}
-	}
-	return 0;
-}
-
 static int setup(void **state)
 {
 	char text[2048];
@@ -135,7 +92,8 @@ static int setup(void **state)
 		return -1;
 	snprintf(dir, sizeof(dir), "%s/agent", ctl.dir);
 	mkdir(dir, 0755);
-	have_payloads = find_artifacts() == 0;
+	have_payloads = harness_prebuilt(&arts[0], "x86_64", dir) == 0 &&
+			harness_prebuilt(&arts[1], "arm64", dir) == 0;
 	ctl.extra_config = "max_attempts: 1\nunhealthy_streak: 100\n";
 	harness_write_file(ctl.jobs, "xen-smoke.yaml", job_smoke);
 	ctl.http_timeout_ms = 120000;
@@ -159,40 +117,13 @@ static int setup(void **state)
 	return 0;
 }
 
-/* Processes whose command line names our work folder: QEMUs the agent started. */
+/* QEMUs the agent started: their command line names our work folder. */
 static int count_qemus(void)
 {
-	DIR *d = opendir("/proc");
-	struct dirent *e;
 	char want[320];
-	int n = 0;
 
 	snprintf(want, sizeof(want), "%s/work/boards/", dir);
-	while (d && (e = readdir(d)) != NULL) {
-		char p[300], cmd[8192];
-		ssize_t len, i;
-		int fd;
-
-		if (e->d_name[0] < '0' || e->d_name[0] > '9')
-			continue;
-		snprintf(p, sizeof(p), "/proc/%s/cmdline", e->d_name);
-		fd = open(p, O_RDONLY);
-		if (fd < 0)
-			continue;
-		len = read(fd, cmd, sizeof(cmd) - 1);
-		close(fd);
-		if (len <= 0)
-			continue;
-		for (i = 0; i < len; i++)
-			if (cmd[i] == '\0')
-				cmd[i] = ' ';
-		cmd[len] = '\0';
-		if (strstr(cmd, "qemu-system") && strstr(cmd, want))
-			n++;
-	}
-	if (d)
-		closedir(d);
-	return n;
+	return harness_count_procs("qemu-system", want);
 }
 
 static int teardown(void **state)
@@ -234,110 +165,16 @@ static void test_check_demo_boards(void **state)
 	assert_non_null(strstr(out, "2 files OK"));
 }
 
-/* Plays the builder: claims the flight's builds and "builds" them by uploading
- * the prepared artifacts. Returns how many builds it finished. */
 static int serve_builds(int want)
 {
-	long long end = harness_now_ms() + 30000;
-	int done = 0, a, k;
-
-	while (done < want && harness_now_ms() < end) {
-		json_t *j = NULL, *att, *arts, *res, *bi;
-		char path[128], *body;
-		long long id;
-		const char *arch;
-
-		if (harness_call(&ctl, builder_tok, "POST", "/api/v1/agents/builder-q/claim",
-				 "{\"boards\": [], \"build\": true, \"wait_ms\": 1000}",
-				 &j) != 200) {
-			json_decref(j);
-			continue;
-		}
-		att = json_object_get(j, "attempt");
-		id = jint(att, "id", 0);
-		arch = jstr(att, "arch", "");
-		a = !strcmp(arch, "arm64");
-		arts = json_object();
-		for (k = 0; k < 3; k++) {
-			char hex[SHA256_HEX_LEN + 1];
-			long long size = 0;
-			struct http_client h;
-			struct http_reply r;
-
-			assert_int_equal(sha256_file(hex, art_path[a][k], &size), 0);
-			snprintf(path, sizeof(path), "/api/v1/artifacts/%s", hex);
-			harness_http(&ctl, ctl.admin_token, &h);
-			h.timeout_ms = 120000;
-			http_reply_init(&r);
-			assert_int_equal(http_upload_file(&h, path, art_path[a][k], &r), 0);
-			assert_true(r.status == 200 || r.status == 201);
-			http_reply_release(&r);
-			http_client_release(&h);
-			json_object_set_new(
-			    arts, art_names[k],
-			    json_pack("{s:s, s:I}", "sha256", hex, "size", (json_int_t)size));
-		}
-		snprintf(path, sizeof(path), "%s/hypervisor/%s/build-info.json",
-			 harness_build_dir(), arch);
-		bi = json_load_file(path, 0, NULL);
-		if (bi == NULL)
-			bi = json_pack("{s:s, s:s, s:s}", "arch", arch, "xen_version", "4.17",
-				       "changeset", "unknown");
-		res = json_pack("{s:s, s:s, s:o, s:o, s:i}", "verdict", "pass", "reason",
-				"prebuilt by the test", "artifacts", arts, "build_info", bi,
-				"log_length", 0);
-		body = json_dumps(res, JSON_COMPACT);
-		snprintf(path, sizeof(path), "/api/v1/attempts/%lld/result", id);
-		assert_int_equal(harness_call(&ctl, builder_tok, "POST", path, body, NULL), 200);
-		free(body);
-		json_decref(res);
-		json_decref(j);
-		done++;
-	}
-	return done;
-}
-
-static json_t *board_attempt(long long flight, const char *board)
-{
-	char path[96];
-	json_t *fl = NULL, *list, *a, *found = NULL;
-	size_t i;
-
-	snprintf(path, sizeof(path), "/api/v1/flights/%lld", flight);
-	if (harness_call(&ctl, NULL, "GET", path, NULL, &fl) != 200)
-		return NULL;
-	list = json_object_get(fl, "jobs") ? json_object_get(fl, "jobs")
-					   : json_object_get(fl, "attempts");
-	json_array_foreach (list, i, a)
-		if (!strcmp(jstr(a, "board", ""), board) &&
-		    !strcmp(jstr(a, "kind", "test"), "test"))
-			found = json_incref(a);
-	json_decref(fl);
-	return found;
-}
-
-static const char *verdict_of(const json_t *a)
-{
-	static const char *const ends[] = {"pass", "fail", "infra", "timeout", "cancelled", NULL};
-	const char *st = jstr(a, "verdict", jstr(a, "state", ""));
-	size_t i;
-
-	for (i = 0; ends[i]; i++)
-		if (!strcmp(st, ends[i]))
-			return ends[i];
-	return NULL;
+	return harness_serve_builds(&ctl, builder_tok, "builder-q", arts, 2, want);
 }
 
 static long long new_flight(void)
 {
-	json_t *j = NULL;
-	long long id;
+	long long id = harness_flight(&ctl, COMMIT);
 
-	assert_int_equal(harness_call(&ctl, ctl.admin_token, "POST", "/api/v1/flights",
-				      "{\"tree\": \"xen\", \"commit\": \"" COMMIT "\"}", &j),
-			 201);
-	id = jint(j, "id", 0);
-	json_decref(j);
+	assert_true(id > 0);
 	return id;
 }
 
@@ -366,19 +203,13 @@ static void test_qemu_boards_boot_xen(void **state)
 
 	end = harness_now_ms() + 200000;
 	for (b = 0; b < 2; b++) {
-		json_t *a = NULL;
+		json_t *a =
+		    harness_wait_attempt(&ctl, fid, boards[b], (int)(end - harness_now_ms()));
 
-		while (harness_now_ms() < end) {
-			json_decref(a);
-			a = board_attempt(fid, boards[b]);
-			if (a && verdict_of(a))
-				break;
-			usleep(250 * 1000);
-		}
 		assert_non_null(a);
 		fprintf(stderr, "# %s: %s: %s\n", boards[b], jstr(a, "state", ""),
 			jstr(a, "reason", ""));
-		assert_string_equal(verdict_of(a), "pass");
+		assert_string_equal(harness_verdict(a), "pass");
 		assert_int_equal(json_array_size(json_object_get(a, "testcases")), 5);
 		json_decref(a);
 	}
@@ -404,19 +235,13 @@ static void test_qemu_boards_boot_xen(void **state)
 	agent_pid = spawn_agent();
 	end = harness_now_ms() + 30000;
 	for (b = 0; b < 2; b++) {
-		json_t *a = NULL;
+		json_t *a =
+		    harness_wait_attempt(&ctl, fid, boards[b], (int)(end - harness_now_ms()));
 
-		while (harness_now_ms() < end) {
-			json_decref(a);
-			a = board_attempt(fid, boards[b]);
-			if (a && verdict_of(a))
-				break;
-			usleep(100 * 1000);
-		}
 		assert_non_null(a);
 		/* a board whose attempt had not started yet may run it to the end */
-		if (strcmp(verdict_of(a), "pass"))
-			assert_string_equal(verdict_of(a), "infra");
+		if (strcmp(harness_verdict(a), "pass"))
+			assert_string_equal(harness_verdict(a), "infra");
 		json_decref(a);
 	}
 	kill(agent_pid, SIGTERM);
