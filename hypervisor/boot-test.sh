@@ -157,7 +157,7 @@ if [ "$script" = 1 ]; then
 		# shellcheck disable=SC2016 # ${fdt_addr} is U-Boot's variable
 		fill "$here/boot/uboot.template" "${vars[@]}" \
 			xenci_xen_addr=0x40400000 xenci_kernel_addr=0x41000000 \
-			xenci_initrd_addr=0x44000000 'xenci_fdt_addr=${fdt_addr}' \
+			xenci_initrd_addr=0x44000000 'xenci_fdt_addr=${fdt_addr}' xenci_dtb= \
 			>"$stage/boot.scr"
 		mkimage -q -A arm64 -O linux -T script -C none -n xenci \
 			-d "$stage/boot.scr" "$tftp/boot.scr.uimg" >/dev/null

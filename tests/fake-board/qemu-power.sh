@@ -2,6 +2,7 @@
 # A lab's power script for the QEMU arm64 board, as PDUDaemon's localcmdline
 # driver and the agent's `command` power backend run it:
 #     qemu-power.sh DIR on|off|cycle [OUTLET]
+#     qemu-power.sh DIR dumpdtb FILE    the board's device tree, as QEMU makes it
 # "Power" is a QEMU virt board (U-Boot, EL2 for Xen) that runs until switched
 # off, like a board behind a relay: it netboots from DIR/tftp (the agent's
 # netboot.tftp_dir) and its UART is the tty DIR/serial (one end of
@@ -28,22 +29,30 @@ board_off() {
 	rm -f "$dir/qemu.pid"
 }
 
+# The board's QEMU command line, the machine's options extended by $1 (a
+# device tree dumped with the same line is the one the board boots with: QEMU
+# virt's tree differs with and without -bios).
+qemu() {
+	serial=$(readlink -f "$dir/serial")
+	more=$1
+	shift
+	set -- -machine "virt,virtualization=on,gic-version=3$more" -cpu cortex-a57 -m 2048 -smp 1 \
+		-bios /usr/lib/u-boot/qemu_arm64/u-boot.bin -display none -monitor none -no-reboot \
+		-netdev "user,id=n0,tftp=$dir/tftp,bootfile=boot.scr.uimg" \
+		-device virtio-net-pci,netdev=n0 \
+		-chardev "serial,id=con0,path=$serial" -serial chardev:con0 "$@"
+	if [ -s "$dir/qemu.extra" ]; then
+		while IFS= read -r arg; do set -- "$@" "$arg"; done <"$dir/qemu.extra"
+	fi
+	"${QEMU:-qemu-system-aarch64}" "$@" </dev/null
+}
+
 board_on() {
 	if [ -e "$dir/qemu.pid" ] && kill -0 "$(cat "$dir/qemu.pid")" 2>/dev/null; then
 		echo "qemu-power: the board is on already (pid $(cat "$dir/qemu.pid"))" >&2
 		exit 1
 	fi
-	serial=$(readlink -f "$dir/serial")
-	set -- -machine virt,virtualization=on,gic-version=3 -cpu cortex-a57 -m 2048 -smp 1 \
-		-bios /usr/lib/u-boot/qemu_arm64/u-boot.bin -display none -monitor none -no-reboot \
-		-netdev "user,id=n0,tftp=$dir/tftp,bootfile=boot.scr.uimg" \
-		-device virtio-net-pci,netdev=n0 \
-		-chardev "serial,id=con0,path=$serial" -serial chardev:con0 \
-		-daemonize -pidfile "$dir/qemu.pid"
-	if [ -s "$dir/qemu.extra" ]; then
-		while IFS= read -r arg; do set -- "$@" "$arg"; done <"$dir/qemu.extra"
-	fi
-	"${QEMU:-qemu-system-aarch64}" "$@" </dev/null >>"$dir/qemu.log" 2>"$dir/qemu.err" || {
+	qemu "" -daemonize -pidfile "$dir/qemu.pid" >>"$dir/qemu.log" 2>"$dir/qemu.err" || {
 		echo "qemu-power: QEMU did not start: $(tail -n 3 "$dir/qemu.err")" >&2
 		exit 1
 	}
@@ -56,6 +65,7 @@ cycle)
 	board_off
 	board_on
 	;;
+dumpdtb) qemu ",dumpdtb=$3" ;;
 *)
 	echo "qemu-power: unknown action $what" >&2
 	exit 2

@@ -10,6 +10,8 @@
  *   - telnet(rfc2217) accepter at 115200 8N1 set through RFC 2217, pdudaemon's
  *     reboot: pass, and the tty is left at 115200
  *   - the command backend with `cycle`: pass, the script ran cycle then off
+ *   - the board's own device tree (QEMU's dumped, its model changed) staged by
+ *     the agent and loaded by the boot script: pass, dom0 names that model
  * and the failures a lab meets end as infra with their reason, the board never
  * switched on (or switched off again) and no QEMU left: the console's port
  * wrong, telnet against a raw accepter, RFC 2217 refused by a telnet accepter,
@@ -221,8 +223,9 @@ static int teardown(void **state)
 	return 0;
 }
 
-/* The agent with board BOARD of the given power and console sections. */
-static void start_agent(const char *power, const char *console)
+/* The agent with board BOARD of the given power and console sections, and
+ * more of the netboot section (", key: value" or ""). */
+static void start_agent_netboot(const char *power, const char *console, const char *netboot)
 {
 	char text[4096], yaml[400], boardf[400];
 	const char *argv[] = {"", "-v", yaml, NULL};
@@ -237,8 +240,8 @@ static void start_agent(const char *power, const char *console)
 		 "description: QEMU virt behind ser2net and a power script\n"
 		 "power: %s\n"
 		 "console: %s\n"
-		 "netboot: {backend: uboot, tftp_dir: %s/tftp}\n",
-		 power, console, lab);
+		 "netboot: {backend: uboot, tftp_dir: %s/tftp%s}\n",
+		 power, console, lab, netboot);
 	assert_int_equal(harness_write_file(dir, "board.yaml", text), 0);
 	snprintf(boardf, sizeof(boardf), "%s/board.yaml", dir);
 	snprintf(text, sizeof(text),
@@ -268,6 +271,11 @@ static void start_agent(const char *power, const char *console)
 		assert_true(harness_now_ms() < end);
 		usleep(100 * 1000);
 	}
+}
+
+static void start_agent(const char *power, const char *console)
+{
+	start_agent_netboot(power, console, "");
 }
 
 /* One flight on the board as the agent runs it now: its attempt (the caller's
@@ -417,6 +425,36 @@ static void test_command_cycle(void **state)
 	buf_release(&actions);
 }
 
+/* A U-Boot board with its own device tree: QEMU's, dumped (-machine dumpdtb)
+ * and given a model of its own, which dom0's Linux then names. */
+static void test_own_dtb(void **state)
+{
+	struct buf log = BUF_INIT(0);
+	char dtb[400], out[256];
+	char *dump[] = {script, lab, "dumpdtb", dtb, NULL};
+	char *model[] = {"/usr/bin/fdtput",   "-t", "s", dtb, "/", "model",
+			 "xenci dumped virt", NULL};
+	json_t *a;
+
+	(void)state;
+	if (!ready)
+		skip();
+	if (access(model[0], X_OK) < 0) {
+		fprintf(stderr, "skipped: no fdtput (apt-get install device-tree-compiler)\n");
+		skip();
+	}
+	snprintf(dtb, sizeof(dtb), "%s/virt.dtb", lab);
+	assert_int_equal(harness_run(dump, out, sizeof(out)), 0);
+	assert_int_equal(harness_run(model, out, sizeof(out)), 0);
+	start_agent_netboot(pdu(0), tcp(port_telnet, "telnet", ""), section(", dtb: %s", dtb));
+	a = attempt(&log, 300000, NULL, 0);
+	expect_pass(a, &log);
+	assert_true(has(&log, "Filename 'board.dtb'"));
+	assert_true(has(&log, "Machine model: xenci dumped virt"));
+	json_decref(a);
+	buf_release(&log);
+}
+
 static void test_failures_are_infra(void **state)
 {
 	struct buf log = BUF_INIT(0), actions = BUF_INIT(0);
@@ -483,8 +521,11 @@ int main(void)
 	    cmocka_unit_test(test_telnet_pdudaemon),
 	    cmocka_unit_test(test_rfc2217_pdudaemon_reboot),
 	    cmocka_unit_test(test_command_cycle),
+	    cmocka_unit_test(test_own_dtb),
 	    cmocka_unit_test(test_failures_are_infra),
 	};
 
+	if (getenv("XENCI_TEST_FILTER")) /* one case by hand: XENCI_TEST_FILTER=test_own_dtb */
+		cmocka_set_test_filter(getenv("XENCI_TEST_FILTER"));
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -384,6 +384,42 @@ static void test_template_quotes(void **state)
 	buf_release(&errors);
 }
 
+/* A U-Boot board's own device tree: --check names the board file's line and
+ * column when the .dtb is missing or is not a flattened device tree. */
+static void test_uboot_dtb(void **state)
+{
+	static const char fdt[64] = {(char)0xd0, 0x0d, (char)0xfe, (char)0xed, 0, 0, 0, 64};
+	struct buf errors = BUF_INIT(0);
+	char *files[1], *dtb;
+	FILE *f;
+
+	(void)state;
+	put("d.yaml",
+	    "name: d\narch: arm64\nclass: d\npower: {backend: command, on: 'true', off: 'true'}\n"
+	    "console: {backend: tcp, host: 127.0.0.1, port: 5000}\n"
+	    "netboot:\n  backend: uboot\n  dtb: rk3399-rockpro64.dtb\n");
+	files[0] = xasprintf("%s/d.yaml", dir);
+	assert_int_equal(config_check_files(files, 1, &errors), -1);
+	assert_non_null(strstr(buf_cstr(&errors), "d.yaml:8:8: netboot.dtb: device tree "));
+	assert_non_null(strstr(buf_cstr(&errors), "/rk3399-rockpro64.dtb: No such file"));
+	buf_reset(&errors);
+	put("rk3399-rockpro64.dtb", "/dts-v1/;\n/ { model = \"x\"; };\n");
+	assert_int_equal(config_check_files(files, 1, &errors), -1);
+	assert_non_null(strstr(buf_cstr(&errors), "d.yaml:8:8: netboot.dtb: device tree "));
+	assert_non_null(strstr(buf_cstr(&errors), "not a flattened device tree"));
+	buf_reset(&errors);
+	dtb = xasprintf("%s/rk3399-rockpro64.dtb", dir);
+	f = fopen(dtb, "w");
+	free(dtb);
+	assert_non_null(f);
+	fwrite(fdt, 1, sizeof(fdt), f);
+	fclose(f);
+	assert_int_equal(config_check_files(files, 1, &errors), 0);
+	assert_string_equal(buf_cstr(&errors), "");
+	free(files[0]);
+	buf_release(&errors);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -396,6 +432,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_job_files, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_job_args_for_boards, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_template_quotes, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_uboot_dtb, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_tcp_console_protocols, setup, teardown),
 	};
 

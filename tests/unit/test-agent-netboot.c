@@ -157,6 +157,62 @@ static void test_uboot_mkimage(void **state)
 	board_release(&b);
 }
 
+/* A board's own device tree: staged as board.dtb, loaded by the script at
+ * fdt_addr before the /chosen nodes are written into it; none: no load. */
+static void test_uboot_dtb(void **state)
+{
+	static const char fdt[64] = {(char)0xd0, 0x0d, (char)0xfe, (char)0xed, 0, 0, 0, 64, 'x'};
+	struct board b;
+	char err[256], *p, *s;
+	size_t len;
+	FILE *f;
+
+	(void)state;
+	p = xasprintf("%s/my.dtb", tmpdir);
+	f = fopen(p, "w");
+	assert_non_null(f);
+	fwrite(fdt, 1, sizeof(fdt), f);
+	fclose(f);
+	free(p);
+	board_init(&b, "arm64", "uboot",
+		   json_pack("{s:s, s:s}", "dtb", "my.dtb", "fdt_addr", "0x48000000"));
+	assert_int_equal(b.netboot->write(&b, &vars, err, sizeof(err)), 0);
+	p = xasprintf("%s/board.dtb", tmpdir);
+	s = slurp(p, &len);
+	assert_int_equal(len, sizeof(fdt));
+	assert_memory_equal(s, fdt, sizeof(fdt));
+	free(s);
+	free(p);
+	p = xasprintf("%s/boot.scr", tmpdir);
+	s = slurp(p, NULL);
+	assert_non_null(strstr(s, "if test \"xboard.dtb\" != x; then\n"
+				  "\t\tsetenv bootstep dtb\n"
+				  "\t\tif tftpboot 0x48000000 board.dtb; then\n"));
+	assert_true(strstr(s, "tftpboot 0x48000000 board.dtb") < strstr(s, "fdt addr 0x48000000"));
+	assert_non_null(strstr(s, "booti 0x40400000 - 0x48000000"));
+	free(s);
+	free(p);
+	/* a file that is not a device tree any more: staging fails with why */
+	p = xasprintf("%s/my.dtb", tmpdir);
+	f = fopen(p, "w");
+	assert_non_null(f);
+	fputs("/dts-v1/;\n", f);
+	fclose(f);
+	free(p);
+	assert_int_equal(b.netboot->write(&b, &vars, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "my.dtb: not a flattened device tree"));
+	board_release(&b);
+	/* no dtb: the firmware's tree, nothing loaded */
+	board_init(&b, "arm64", "uboot", NULL);
+	assert_int_equal(b.netboot->write(&b, &vars, err, sizeof(err)), 0);
+	p = xasprintf("%s/boot.scr", tmpdir);
+	s = slurp(p, NULL);
+	assert_non_null(strstr(s, "if test \"x\" != x; then\n"));
+	free(s);
+	free(p);
+	board_release(&b);
+}
+
 static void test_pxelinux_grub(void **state)
 {
 	struct board b;
@@ -215,11 +271,17 @@ static void test_own_template(void **state)
 	board_release(&b);
 }
 
-static const char *const tmpl_names[] = {"xenci_xen",	      "xenci_xen_args",
-					 "xenci_dom0_kernel", "xenci_dom0_args",
-					 "xenci_dom0_initrd", "xenci_xen_addr",
-					 "xenci_kernel_addr", "xenci_initrd_addr",
-					 "xenci_fdt_addr",    NULL};
+static const char *const tmpl_names[] = {"xenci_xen",
+					 "xenci_xen_args",
+					 "xenci_dom0_kernel",
+					 "xenci_dom0_args",
+					 "xenci_dom0_initrd",
+					 "xenci_xen_addr",
+					 "xenci_kernel_addr",
+					 "xenci_initrd_addr",
+					 "xenci_fdt_addr",
+					 "xenci_dtb",
+					 NULL};
 /* Words that a filler could get wrong: spaces, '&' and '\' (bash's replacement
  * specials), a '%' escape, a '$' and a variable that is not a placeholder. */
 static const char *const tmpl_values[] = {
@@ -227,7 +289,8 @@ static const char *const tmpl_values[] = {
     "dom0-kernel", "console=hvc0 xenci.changeset=Thu%20Nov $HOME",
     "dom0-initrd", "0x40400000",
     "0x41000000",  "0x44000000",
-    "${fdt_addr}", NULL};
+    "${fdt_addr}", "board.dtb",
+    NULL};
 
 /* The template file hypervisor/boot/NAME.template (malloc'd). */
 static char *template_path(const char *name)
@@ -373,6 +436,7 @@ int main(void)
 	    cmocka_unit_test(test_fill),
 	    cmocka_unit_test_setup_teardown(test_ipxe, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_uboot_mkimage, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_uboot_dtb, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_pxelinux_grub, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_own_template, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_unwritable_tftp, setup, teardown),
