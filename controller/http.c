@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -15,6 +17,7 @@
 #include "clock.h"
 #include "ctl.h"
 #include "db.h"
+#include "fs.h"
 #include "http-limits.h"
 #include "json-util.h"
 #include "log.h"
@@ -30,6 +33,7 @@ const double http_lat_bounds[HTTP_LAT_BUCKETS] = {0.0005, 0.001, 0.0025, 0.005, 
 						  0.05,	  0.1,	 0.25,	 0.5,	1,    5};
 static struct http_stats stats;
 static unsigned auth_idle_seconds = 120;
+static char *spool_dir;
 static pthread_mutex_t stats_lock = PTHREAD_MUTEX_INITIALIZER;
 
 void http_stats_get(struct http_stats *out)
@@ -329,12 +333,95 @@ const struct route *http_route_find(struct req *r, int *path_known)
 	return NULL;
 }
 
+/* A new spool file, unnamed where the file system allows it. -errno. */
+static int spool_open(void)
+{
+	const char *dir = spool_dir ? spool_dir : "/tmp";
+	char *path;
+	int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600), e;
+
+	if (fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR))
+		return fd >= 0 ? fd : -errno;
+	path = xasprintf("%s/body-XXXXXX", dir);
+	fd = mkostemp(path, O_CLOEXEC);
+	e = errno;
+	if (fd >= 0)
+		unlink(path);
+	free(path);
+	return fd >= 0 ? fd : -e;
+}
+
+/* Adds n bytes of r's body: in memory up to BODY_MEM_MAX, then to a spool file
+ * (what memory held goes first). Returns -1 past the route's bound (too_big);
+ * a spool that fails sets spool_error and drops the rest. */
+static int body_add(struct req *r, const char *data, size_t n)
+{
+	size_t have = r->spool_fd >= 0 ? r->spool_len : r->body.len;
+	int rc;
+
+	if (n > r->body.max - have)
+		return -1;
+	if (r->spool_error)
+		return 0;
+	if (r->spool_fd < 0 && have + n <= BODY_MEM_MAX)
+		return buf_append(&r->body, data, n) < 0 ? -1 : 0;
+	if (r->spool_fd < 0) {
+		if ((rc = spool_open()) < 0) {
+			r->spool_error = -rc;
+			return 0;
+		}
+		r->spool_fd = rc;
+		if ((rc = fd_write_all(r->spool_fd, r->body.data, r->body.len)) < 0) {
+			r->spool_error = -rc;
+			return 0;
+		}
+		r->spool_len = r->body.len;
+		buf_release(&r->body);
+	}
+	if ((rc = fd_write_all(r->spool_fd, data, n)) < 0) {
+		r->spool_error = -rc;
+		return 0;
+	}
+	r->spool_len += n;
+	return 0;
+}
+
+/* Once the body is complete: maps a spooled one (with the NUL that a buf has)
+ * into r->body. 0, or -errno into spool_error. */
+static int body_finish(struct req *r)
+{
+	void *map;
+	int rc;
+
+	if (r->spool_fd < 0 || r->mapped || r->spool_error)
+		return -r->spool_error;
+	if ((rc = fd_write_all(r->spool_fd, "", 1)) < 0) {
+		r->spool_error = -rc;
+		return rc;
+	}
+	map = mmap(NULL, r->spool_len + 1, PROT_READ, MAP_PRIVATE, r->spool_fd, 0);
+	if (map == MAP_FAILED) {
+		r->spool_error = errno;
+		return -r->spool_error;
+	}
+	r->body.data = map;
+	r->body.len = r->spool_len;
+	r->mapped = 1;
+	return 0;
+}
+
 static void req_free(struct req *r)
 {
 	if (r == NULL)
 		return;
 	if (r->state_free)
 		r->state_free(r->state);
+	if (r->mapped) {
+		munmap(r->body.data, r->spool_len + 1);
+		r->body.data = NULL;
+	}
+	if (r->spool_fd >= 0)
+		close(r->spool_fd);
 	buf_release(&r->body);
 	json_decref(r->json);
 	free(r->cache_key);
@@ -382,6 +469,15 @@ static int run_handler(struct req *r)
 	if (r->too_big)
 		return reply_errorf(r, 413, "body too large", "at most %zu bytes",
 				    r->route->body_max ? r->route->body_max : BODY_MAX_DEFAULT);
+	if (body_finish(r) < 0) {
+		if (r->spool_error == ENOSPC || r->spool_error == EDQUOT) {
+			log_warnx("%s %s: 507, no space left on device for the body in %s",
+				  r->method, r->url, spool_dir ? spool_dir : "/tmp");
+			return reply_error(r, 507, "insufficient storage",
+					   json_string("no space left on device"));
+		}
+		return reply_error(r, 500, "internal error", json_string(strerror(r->spool_error)));
+	}
 	if ((r->route->flags & ROUTE_JSON) && r->json == NULL && !r->state) {
 		/* An empty body is an empty object: the validator then names what is missing. */
 		r->json = r->body.len ? json_parse(r->body.data, r->body.len, err, sizeof(err))
@@ -481,6 +577,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		size_t max;
 
 		r = xcalloc(1, sizeof(*r));
+		r->spool_fd = -1;
 		*con_cls = r;
 		r->conn = conn;
 		r->method = method;
@@ -533,7 +630,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 			if (r->route->upload) {
 				if (r->route->upload(r, upload, *upload_size) < 0)
 					r->upload_failed = 1;
-			} else if (buf_append(&r->body, upload, *upload_size) < 0) {
+			} else if (body_add(r, upload, *upload_size) < 0) {
 				r->too_big = 1;
 			}
 		}
@@ -586,7 +683,7 @@ static int read_pem(char **out, const char *path, char *err, size_t errlen)
 }
 
 int http_start(struct http_server **out, const char *listen, const char *cert, const char *key,
-	       const struct http_limits *limits, char *err, size_t errlen)
+	       const struct http_limits *limits, const char *spool, char *err, size_t errlen)
 {
 	struct http_server *s = xcalloc(1, sizeof(*s));
 	struct sockaddr_in sin;
@@ -626,6 +723,8 @@ int http_start(struct http_server **out, const char *listen, const char *cert, c
 		goto fail;
 	}
 	auth_idle_seconds = limits->auth_idle_seconds;
+	free(spool_dir);
+	spool_dir = spool ? xstrdup(spool) : NULL;
 	s->mhd = MHD_start_daemon(
 	    flags, 0, http_limits_accept, NULL, on_request, NULL, MHD_OPTION_EXTERNAL_LOGGER,
 	    on_log, NULL, MHD_OPTION_SOCK_ADDR, &sin, MHD_OPTION_NOTIFY_COMPLETED, on_completed,

@@ -18,6 +18,10 @@
 #define ROUTE_PARAMS_MAX 3
 #define ROUTE_PARAM_MAX	 256
 #define BODY_MAX_DEFAULT (64 * 1024)
+/* A body past this many bytes goes to a spool file as it arrives (never held in
+ * memory while a client sends it, however slowly) and is mapped read-only for the
+ * handler once complete. */
+#define BODY_MEM_MAX (64 * 1024)
 
 #define ROUTE_JSON     0x1u /* the body must be a JSON object: decoded into r->json */
 #define ROUTE_LONGPOLL 0x2u /* may park: left out of the latency histogram */
@@ -52,7 +56,14 @@ struct req {
 	int nparam;
 	struct auth auth;
 	int auth_failed; /* a token was given but is not valid */
+	/* The body, NUL-terminated. Up to BODY_MEM_MAX it is held in memory; past
+	 * it, body.data is a read-only mapping of its spool file (spool_fd): read
+	 * it, never append to it. */
 	struct buf body;
+	int spool_fd;	  /* -1: none */
+	size_t spool_len; /* bytes written to it */
+	int spool_error;  /* the errno of a failed write (the body is then lost) */
+	int mapped;	  /* body.data is the mapping (spool_len + 1 bytes) */
 	int too_big;
 	int upload_failed;
 	json_t *json; /* ROUTE_JSON: the decoded body */
@@ -75,12 +86,14 @@ const struct route *http_route_find(struct req *r, int *path_known);
 
 struct http_limits;
 /* listen: "ADDR:PORT" (port 0 picks one). cert/key: PEM files, or NULL for HTTP.
- * limits: the connection policy (http-limits.h), copied. Returns 0, or a
+ * limits: the connection policy (http-limits.h), copied. spool: the folder in
+ * which bodies past BODY_MEM_MAX are kept while they arrive (as unnamed files,
+ * gone with their request; copied). Returns 0, or a
  * negative errno with one message in err (errlen bytes): -EINVAL (listen, or an
  * empty PEM file), the errno of opening a PEM file, -EADDRINUSE (the daemon did
  * not start: in use, or TLS setup failed). */
 int http_start(struct http_server **out, const char *listen, const char *cert, const char *key,
-	       const struct http_limits *limits, char *err, size_t errlen);
+	       const struct http_limits *limits, const char *spool, char *err, size_t errlen);
 /* The bound port. */
 int http_port(const struct http_server *s);
 /* Stops accepting, lets in-flight requests finish, and frees s. */

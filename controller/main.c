@@ -234,7 +234,7 @@ static int serve(void)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	if (http_start(&srv, ctl.cfg.listen, ctl.cfg.tls_cert, ctl.cfg.tls_key, ctl.cfg.connections,
-		       msg, sizeof(msg)) < 0) {
+		       ctl.tmp_dir, msg, sizeof(msg)) < 0) {
 		log_warnx("%s", msg);
 		goto out;
 	}

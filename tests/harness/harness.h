@@ -122,6 +122,9 @@ int harness_free_port(void);
 
 /* Milliseconds on a monotonic clock. */
 long long harness_now_ms(void);
+/* A memory figure of the running controller from /proc/PID/status, in KiB:
+ * field is "VmRSS" (now) or "VmHWM" (its peak). -1 when it cannot be read. */
+long harness_controller_kib(const struct harness_controller *c, const char *field);
 
 /* Raw HTTP (tests/harness/raw.c), for what a client library would normalise.
  * harness_connect: a TCP connection to 127.0.0.1:port from source address src

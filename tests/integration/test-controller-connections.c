@@ -5,9 +5,11 @@
  * one and an event stream stay; past `max` a request gets 503 with a JSON error
  * and Retry-After; a client that sends its request head one byte at a time, each
  * well within the idle timeout, is closed once head_seconds have passed, on its
- * first request or a later one on the same connection; and a flood of refused
- * connections logs a bounded number of lines. Each test has its own controller
- * with small limits. */
+ * first request or a later one on the same connection; request bodies that stall
+ * part way (eight uploads of 30 MiB of a 32 MiB series) leave the controller's
+ * peak RSS where it was, since a body past 64 KiB is spooled to disk as it
+ * arrives; and a flood of refused connections logs a bounded number of lines.
+ * Each test has its own controller, most with small limits. */
 #include <poll.h>
 #include <sys/socket.h>
 #include <stdarg.h>
@@ -45,6 +47,15 @@ static int setup(void **state)
 			   "  retry_after_seconds: 7\n"
 			   "  log_seconds: 1\n"
 			   "  head_seconds: 3\n";
+	return harness_controller_start(&ctl) < 0 ? -1 : 0;
+}
+
+/* A controller with the default limits. */
+static int setup_defaults(void **state)
+{
+	(void)state;
+	if (harness_controller_init(&ctl) < 0)
+		return -1;
 	return harness_controller_start(&ctl) < 0 ? -1 : 0;
 }
 
@@ -222,6 +233,66 @@ static void test_slow_head(void **state)
 	assert_true(log_lines("closed with their request head still arriving") >= 1);
 }
 
+#define UPLOADS	    8
+#define UPLOAD_SENT (30u << 20)
+#define UPLOAD_MAX  (32u << 20)
+
+/* Eight users' submissions send 30 MiB of the 32 MiB they announce, then stall:
+ * the controller's peak RSS grows by far less than one of them (it held each
+ * body in memory: 8 x 30 MiB). A spooled body still reaches its handler whole:
+ * a 1 MiB one for a tree that does not exist is answered 404 by it. */
+static void test_stalled_uploads(void **state)
+{
+	static char chunk[1 << 16];
+	char tok[128], head[512];
+	int fds[UPLOADS], i, fd;
+	long before, after, rss;
+	size_t sent;
+
+	(void)state;
+	assert_int_equal(harness_token(&ctl, "user", NULL, tok, sizeof(tok)), 0);
+	memset(chunk, 'x', sizeof(chunk));
+	snprintf(head, sizeof(head),
+		 "POST /api/v1/submissions?tree=xen HTTP/1.1\r\nHost: x\r\n"
+		 "Authorization: Bearer %s\r\nContent-Length: %u\r\n\r\n",
+		 tok, UPLOAD_MAX);
+	before = harness_controller_kib(&ctl, "VmHWM");
+	assert_true(before > 0);
+	for (i = 0; i < UPLOADS; i++) {
+		fds[i] = harness_connect(ctl.port, "127.0.0.1");
+		assert_true(fds[i] >= 0);
+		assert_int_equal(harness_send(fds[i], head, strlen(head)), 0);
+	}
+	/* in turns, so that all are part way at once */
+	for (sent = 0; sent < UPLOAD_SENT; sent += sizeof(chunk))
+		for (i = 0; i < UPLOADS; i++)
+			assert_int_equal(harness_send(fds[i], chunk, sizeof(chunk)), 0);
+	/* what the sockets still buffer is read by now: a request behind them is served */
+	fd = harness_connect(ctl.port, "127.0.0.2");
+	assert_int_equal(get_on(fd, "/api/v1/version", NULL), 200);
+	close(fd);
+	after = harness_controller_kib(&ctl, "VmHWM");
+	rss = harness_controller_kib(&ctl, "VmRSS");
+	print_message("%d stalled uploads of %u MiB: peak RSS %ld -> %ld MiB (now %ld MiB)\n",
+		      UPLOADS, UPLOAD_SENT >> 20, before >> 10, after >> 10, rss >> 10);
+	assert_true(after - before < 64 * 1024);
+	for (i = 0; i < UPLOADS; i++)
+		close(fds[i]);
+	/* a whole spooled body reaches the handler */
+	snprintf(head, sizeof(head),
+		 "POST /api/v1/submissions?tree=nope HTTP/1.1\r\nHost: x\r\n"
+		 "Authorization: Bearer %s\r\nContent-Length: %u\r\n\r\n",
+		 tok, 16u * (unsigned)sizeof(chunk));
+	fd = harness_connect(ctl.port, "127.0.0.2");
+	assert_int_equal(harness_send(fd, head, strlen(head)), 0);
+	for (i = 0; i < 16; i++)
+		assert_int_equal(harness_send(fd, chunk, sizeof(chunk)), 0);
+	reply[0] = '\0';
+	assert_int_equal(harness_read_until(fd, reply, sizeof(reply), "no such tree", 30000), 1);
+	assert_int_equal(harness_status(reply), 404);
+	close(fd);
+}
+
 /* MAX authenticated connections are open (from two addresses): the next request
  * gets 503, a JSON error with Retry-After, and its connection is closed. */
 static void test_full(void **state)
@@ -274,6 +345,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_idle, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_slow_head, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_full, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_stalled_uploads, setup_defaults, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
