@@ -105,12 +105,16 @@ void db_bisect_finalize(void)
 int db_bisect_board_class(char *cls, const char *board)
 {
 	sqlite3_stmt *s = db_use(st[Q_CLASS]);
+	int rc = -ENOENT;
 
 	db_bind_text(s, 1, board);
-	if (sqlite3_step(s) != SQLITE_ROW)
-		return -ENOENT;
-	snprintf(cls, 65, "%s", (const char *)sqlite3_column_text(s, 0));
-	return 0;
+	if (sqlite3_step(s) == SQLITE_ROW) {
+		snprintf(cls, 65, "%s", (const char *)sqlite3_column_text(s, 0));
+		rc = 0;
+	}
+	/* reset: a statement left on its row keeps a read transaction open */
+	sqlite3_reset(s);
+	return rc;
 }
 
 json_t *db_bisect_passes(long long tree_id, const char *job, const char *cls, const char * not )
