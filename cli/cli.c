@@ -268,3 +268,14 @@ int cli_list_fetch(int argc, char **argv, const char *usage, long def_limit, lon
 	}
 	return rc;
 }
+
+int cli_state_final(const char *s)
+{
+	static const char *const finals[] = {"pass",	  "fail",    "infra",	"timeout",
+					     "cancelled", "starved", "refused", NULL};
+
+	for (size_t i = 0; finals[i]; i++)
+		if (!strcmp(s, finals[i]))
+			return 1;
+	return 0;
+}

@@ -60,6 +60,9 @@ void cli_cell(char *out, size_t n, const json_t *obj, const char *key);
 void cli_strip_controls(char *s, int keep_newlines);
 /* Pretty JSON on stdout. */
 void cli_print_json(const json_t *v);
+/* 1 when an attempt's state s is final (pass, fail, infra, timeout, cancelled,
+ * starved, refused: the controller's attempt_state_final()). */
+int cli_state_final(const char *s);
 
 int cmd_token(int argc, char **argv);
 int cmd_boards(int argc, char **argv);

@@ -14,12 +14,6 @@ static void usage(FILE *f)
 		   "       xenci attempt cancel ID        (admin)\n");
 }
 
-static int final_state(const char *s)
-{
-	return !strcmp(s, "pass") || !strcmp(s, "fail") || !strcmp(s, "infra") ||
-	       !strcmp(s, "timeout") || !strcmp(s, "cancelled");
-}
-
 static int attempt_show(struct http_client *c, long long id, int json)
 {
 	struct cli_table t;
@@ -97,7 +91,7 @@ static int attempt_log(struct http_client *c, long long id, int follow)
 			rc = 1;
 			break;
 		}
-		if (final_state(jstr(a, "state", "")) && jint(a, "log_length", 0) <= offset)
+		if (cli_state_final(jstr(a, "state", "")) && jint(a, "log_length", 0) <= offset)
 			done = 1;
 		json_decref(a);
 	} while (follow && !done);

@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "cmd-flights.h"
 #include "json-util.h"
 #include "xmalloc.h"
@@ -25,12 +26,6 @@ int flights_client_open(struct http_client *c, const char *url, const char *toke
 		return -ENOMEM;
 	c->retries = 2;
 	return 0;
-}
-
-static int is_verdict(const char *s)
-{
-	return !strcmp(s, "pass") || !strcmp(s, "fail") || !strcmp(s, "infra") ||
-	       !strcmp(s, "timeout") || !strcmp(s, "cancelled");
 }
 
 /* A time member in seconds, whether the controller sent seconds or ms. */
@@ -62,7 +57,7 @@ static json_t *row_of(const json_t *j)
 	size_t i;
 	int pass = 0, fail = 0;
 
-	if (verdict == NULL && is_verdict(state))
+	if (verdict == NULL && cli_state_final(state))
 		verdict = state;
 	json_array_foreach (json_object_get(j, "testcases"), i, tc) {
 		pass += !strcmp(jstr(tc, "result", ""), "pass");

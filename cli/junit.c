@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "json-util.h"
 #include "utf8.h"
 
@@ -126,12 +127,6 @@ static void testcase(struct buf *b, const char *job, const char *name, const cha
 	buf_puts(b, "    </testcase>\n");
 }
 
-static int is_final(const char *s)
-{
-	return !strcmp(s, "pass") || !strcmp(s, "fail") || !strcmp(s, "infra") ||
-	       !strcmp(s, "timeout") || !strcmp(s, "cancelled");
-}
-
 /* The flight's jobs: "jobs" (docs/api.md Flight), or its test "attempts" (the
  * controller's flight read), keeping the newest attempt of each (job, board):
  * an infra failure that a retry fixed is not reported. New reference. */
@@ -153,7 +148,7 @@ static json_t *junit_jobs(const json_t *flight)
 			continue;
 		j = json_deep_copy(a);
 		json_object_set_new(j, "attempt", json_integer(jint(a, "id", 0)));
-		if (!json_object_get(j, "verdict") && is_final(jstr(a, "state", "")))
+		if (!json_object_get(j, "verdict") && cli_state_final(jstr(a, "state", "")))
 			json_object_set_new(j, "verdict", json_string(jstr(a, "state", "")));
 		json_array_foreach (out, k, o) {
 			if (!strcmp(jstr(o, "job", ""), jstr(j, "job", "")) &&

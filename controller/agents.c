@@ -43,7 +43,7 @@ static int board_names(json_t **out, const char *agent, const json_t *boards, ch
 	return 0;
 }
 
-int agent_declare(json_t **out, const char *agent, const char *version, const json_t *arches,
+int agent_declare(json_t **out, const char *agent, const char *version, const json_t *builder,
 		  const json_t *boards, char *err, size_t errlen)
 {
 	json_t *names, *b, *d;
@@ -59,7 +59,8 @@ int agent_declare(json_t **out, const char *agent, const char *version, const js
 	snprintf(err, errlen, "the store failed");
 	if (db_begin() < 0)
 		goto out;
-	if (db_agent_upsert(&agent_id, agent, version, arches) < 0)
+	if (db_agent_upsert(&agent_id, agent, version, json_object_get(builder, "arches"),
+			    jbool(builder, "untrusted", 1)) < 0)
 		goto fail;
 	json_array_foreach (boards, i, b)
 		if (db_board_upsert(agent_id, b) < 0)

@@ -6,13 +6,14 @@
 #include <stddef.h>
 
 /* Records agent's declaration in one transaction with its event
- * (agent.declared): the agent (version may be NULL; arches: its builder's
- * arches or NULL), its boards (each an object as api_declare_fields validated
+ * (agent.declared): the agent (version may be NULL; builder: its declared
+ * builder object {arches, untrusted}, or NULL or null when it does not build),
+ * its boards (each an object as api_declare_fields validated
  * it) and, offline, the boards it no longer declares. Returns 0 and *out the
  * agent's boards as stored (a new reference: the caller's); or, with err and
  * *out NULL: -EEXIST (a board belongs to another agent), -EINVAL (a board is
  * declared twice), -EIO. */
-int agent_declare(json_t **out, const char *agent, const char *version, const json_t *arches,
+int agent_declare(json_t **out, const char *agent, const char *version, const json_t *builder,
 		  const json_t *boards, char *err, size_t errlen);
 
 #endif

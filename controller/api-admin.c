@@ -152,6 +152,7 @@ int api_flight_create(struct req *r)
 	spec.describe = jstr(r->json, "describe", NULL);
 	spec.jobs = json_object_get(r->json, "jobs");
 	spec.board = jstr(r->json, "board", NULL);
+	spec.user = r->auth.name[0] ? r->auth.name : NULL;
 	req_viewer(r, &asker);
 	spec.viewer = &asker;
 	kind = jstr(r->json, "kind", "manual");

@@ -18,6 +18,7 @@
 #include "json-util.h"
 #include "logs.h"
 #include "park.h"
+#include "policy.h"
 #include "record.h"
 #include "tlog.h"
 #include "twins.h"
@@ -42,11 +43,13 @@ static const struct vfield board_fields[] = {
     {.name = "tags", .type = V_ARRAY, .items = V_STRING, .max = 64},
     {.name = "visibility", .type = V_STRING, .choices = visibilities},
     {.name = "description", .type = V_STRING, .max = 1024},
+    {.name = "policy", .type = V_OBJECT, .fields = policy_fields},
     {.name = NULL},
 };
 
 static const struct vfield builder_fields[] = {
     {.name = "arches", .type = V_ARRAY, .flags = V_REQUIRED, .items = V_STRING, .max = 16},
+    {.name = "untrusted", .type = V_BOOL},
     {.name = NULL},
 };
 
@@ -102,8 +105,8 @@ int api_agent_declare(struct req *r)
 	if (rc < 0)
 		return rc;
 	rc = agent_declare(&boards, agent, jstr(r->json, "agent_version", NULL),
-			   json_object_get(json_object_get(r->json, "builder"), "arches"),
-			   json_object_get(r->json, "boards"), err, sizeof(err));
+			   json_object_get(r->json, "builder"), json_object_get(r->json, "boards"),
+			   err, sizeof(err));
 	if (rc == -EEXIST)
 		return reply_errorf(r, 409, "board belongs to another agent", "%s", err);
 	if (rc == -EINVAL)
@@ -355,7 +358,7 @@ out:
 	return rc;
 }
 
-static const char *const verdicts[] = {"pass", "fail", "infra", "timeout", NULL};
+static const char *const verdicts[] = {"pass", "fail", "infra", "timeout", "refused", NULL};
 static const char *const stage_results[] = {"pass", "fail", "timeout", "skipped", NULL};
 static const char *const testcase_results[] = {"pass", "fail", "skip", NULL};
 

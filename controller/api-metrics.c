@@ -13,8 +13,9 @@ int api_metrics(struct req *r)
 	struct viewer who;
 	json_t *boards, *attempts, *v;
 	static const char *const bstates[] = {"idle", "busy", "unhealthy", "offline", NULL};
-	static const char *const astates[] = {"waiting", "queued", "claimed", "running",   "pass",
-					      "fail",	 "infra",  "timeout", "cancelled", NULL};
+	static const char *const astates[] = {"waiting",   "queued",  "claimed", "running",
+					      "pass",	   "fail",    "infra",	 "timeout",
+					      "cancelled", "starved", "refused", NULL};
 	int i, rc;
 
 	/* Counted as the asker sees them: no private board's attempts for others. */

@@ -122,7 +122,8 @@ int attempt_claim(json_t **payload, const char *agent, const json_t *boards, con
 
 	*payload = NULL;
 	have_t = json_array_size(boards) && db_attempt_pick_board(&tid, agent, boards) == 0;
-	have_b = arches && json_array_size(arches) && db_attempt_pick_build(&bid, arches) == 0;
+	have_b =
+	    arches && json_array_size(arches) && db_attempt_pick_build(&bid, agent, arches) == 0;
 	if (!have_t && !have_b)
 		return 0;
 	if (have_t && have_b)
@@ -198,6 +199,7 @@ static int build_settle(const struct attempt *a, enum attempt_state verdict, con
 	json_t *v;
 	size_t i;
 	int pass = verdict == ATTEMPT_PASS;
+	const char *why = verdict == ATTEMPT_REFUSED ? "build refused" : "build failed";
 
 	if (!pass && retry)
 		return 0; /* another try is queued */
@@ -213,10 +215,10 @@ static int build_settle(const struct attempt *a, enum attempt_state verdict, con
 		if (db_attempt_load(&t, id) < 0)
 			continue;
 		if (db_attempt_set_state(id, pass ? ATTEMPT_QUEUED : ATTEMPT_CANCELLED,
-					 pass ? NULL : "build failed") < 0 ||
+					 pass ? NULL : why) < 0 ||
 		    attempt_event(pass ? "attempt.queued" : "attempt.finished", &t,
 				  pass ? ATTEMPT_QUEUED : ATTEMPT_CANCELLED,
-				  pass ? NULL : "build failed") < 0) {
+				  pass ? NULL : why) < 0) {
 			attempt_release(&t);
 			json_decref(ids);
 			return -EIO;
@@ -283,7 +285,8 @@ int attempt_finish_with(struct attempt *a, enum attempt_state verdict, const cha
 		if (attempt_health_check(a, &hc) < 0)
 			goto fail;
 		json_array_append_new(offer, json_integer(hc));
-	} else if (a->health_check && verdict != ATTEMPT_PASS && verdict != ATTEMPT_CANCELLED) {
+	} else if (a->health_check && verdict != ATTEMPT_PASS && verdict != ATTEMPT_CANCELLED &&
+		   verdict != ATTEMPT_REFUSED) {
 		/* A failed health check: the board stays unhealthy and is checked again. */
 		if (attempt_health_check(a, &hc) < 0)
 			goto fail;

@@ -59,5 +59,6 @@ int auth_check(struct auth *a, const char *header)
 	a->role = t.role;
 	a->token_id = t.id;
 	snprintf(a->agent, sizeof(a->agent), "%s", t.agent);
+	snprintf(a->name, sizeof(a->name), "%s", t.name);
 	return 0;
 }

@@ -18,6 +18,7 @@
 #include "flights.h"
 #include "json-util.h"
 #include "log.h"
+#include "policy.h"
 #include "trees.h"
 #include "triage.h"
 #include "db-trees.h"
@@ -44,10 +45,13 @@ static int run_result(const char *verdict, enum bisect_run_result *r)
 	return 0;
 }
 
-/* An online, usable board of class cls: prefer (when it qualifies), else the first
- * other one; avoid: a board not to take unless it is the only one. Into out (65). */
-static int pick_board(char *out, const char *cls, const char *prefer, const char *avoid)
+/* An online, usable board of class cls whose policy runs bisections of tree:
+ * prefer (when it qualifies), else the first other one; avoid: a board not to
+ * take unless it is the only one. Into out (65). */
+static int pick_board(char *out, const char *cls, const char *tree, const char *prefer,
+		      const char *avoid)
 {
+	struct policy_subject subj = {.kind = "bisect", .tree = tree};
 	json_t *boards = db_boards_all(), *b;
 	const char *first = NULL, *fallback = NULL;
 	size_t i;
@@ -57,7 +61,8 @@ static int pick_board(char *out, const char *cls, const char *prefer, const char
 		const char *name = jstr(b, "name", "");
 
 		if (strcmp(jstr(b, "class", ""), cls) || !jint(b, "online", 1) ||
-		    !strcmp(jstr(b, "state", ""), "offline"))
+		    !strcmp(jstr(b, "state", ""), "offline") ||
+		    !flight_board_allows(b, &subj, NULL, 0))
 			continue;
 		if (prefer && !strcmp(name, prefer)) {
 			first = name;
@@ -266,7 +271,7 @@ static void advance(long long bid)
 			}
 			tested = reverted;
 		}
-		if (pick_board(board, cls, preferred_board(bs, runs), NULL) < 0) {
+		if (pick_board(board, cls, t->name, preferred_board(bs, runs), NULL) < 0) {
 			snprintf(msg, sizeof(msg), "no online board of class %s", cls);
 			finish(bid, BISECT_INCONCLUSIVE, NULL, msg, res.remaining);
 			goto out;
@@ -365,7 +370,7 @@ static void baseline_schedule(const struct attempt *a, const json_t *fb, struct 
 		cand[0] = '\0';
 	if (!cand[0] && gitrepo_commit_info(&ci, t->repo, bad) == 0)
 		snprintf(cand, sizeof(cand), "%s", ci.parent);
-	if (!cand[0] || pick_board(board, cls, a->board, NULL) < 0) {
+	if (!cand[0] || pick_board(board, cls, t->name, a->board, NULL) < 0) {
 		log_info("%s on %s failed at %.12s: baseline untested, none to run", a->job, cls,
 			 bad);
 		return;
@@ -480,7 +485,7 @@ static void detect(const struct attempt *a)
 	/* Else re-run the bad revision once on another board of the class, to tell
 	 * a board problem from a hypervisor one; the same board when it is alone. */
 	spec = json_pack("{s:s, s:s}", "job", a->job, "tree", jstr(fb, "tree", ""));
-	if (others || pick_board(board, cls, NULL, a->board) < 0 ||
+	if (others || pick_board(board, cls, jstr(fb, "tree", ""), NULL, a->board) < 0 ||
 	    run_flight(bid, 0, spec, "recheck", bad, 0, bad, board, err, sizeof(err)) < 0) {
 		if (!others)
 			log_warnx("bisection %lld: no re-run: %s", bid, err);

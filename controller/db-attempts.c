@@ -85,16 +85,19 @@ static const char *const sql[Q_N] = {
 		     " a.board IN (SELECT value FROM json_each(?2)) AND g.name = ?1 AND"
 		     " b.online AND b.attempt_id IS NULL AND (b.healthy OR a.health_check)"
 		     " ORDER BY " RANK ", a.id LIMIT 1",
-    [Q_PICK_BUILD] = "SELECT a.id FROM attempts a WHERE a.state = 'queued' AND"
-		     " a.kind = 'build' AND a.arch IN (SELECT value FROM json_each(?1))"
-		     " ORDER BY " RANK ", a.id LIMIT 1",
+    /* trusted kinds as policy_kind_trusted() (lib/policy.c) names them */
+    [Q_PICK_BUILD] = "SELECT a.id FROM attempts a LEFT JOIN flights f ON f.id = a.flight_id"
+		     " WHERE a.state = 'queued' AND a.kind = 'build' AND"
+		     " a.arch IN (SELECT value FROM json_each(?1)) AND (f.kind IN ('push',"
+		     " 'bisect') OR coalesce((SELECT builder_untrusted FROM agents WHERE"
+		     " name = ?2), 1)) ORDER BY " RANK ", a.id LIMIT 1",
     [Q_RANK] = "SELECT " RANK " FROM attempts a WHERE a.id = ?",
     [Q_CLAIM] = "UPDATE attempts SET state = 'claimed', agent = ?2, lease_expires = ?3,"
 		" claimed_at = ?4 WHERE id = ?1 AND state = 'queued'",
     [Q_SET_STATE] = "UPDATE attempts SET state = ?2, reason = coalesce(?3, reason),"
 		    " queued_at = CASE WHEN ?2 = 'queued' THEN ?4 ELSE queued_at END,"
 		    " finished_at = CASE WHEN ?2 IN ('pass','fail','infra','timeout',"
-		    "'cancelled','starved') THEN ?4 ELSE finished_at END WHERE id = ?1",
+		    "'cancelled','starved','refused') THEN ?4 ELSE finished_at END WHERE id = ?1",
     [Q_RENEW] = "UPDATE attempts SET lease_expires = ?3, stage = coalesce(?2, stage),"
 		" started_at = coalesce(started_at, ?4), state = 'running'"
 		" WHERE id = ?1 AND state IN ('claimed', 'running')",
@@ -161,7 +164,7 @@ static const char *const state_names[ATTEMPT_STATE_N] = {
     [ATTEMPT_WAITING] = "waiting", [ATTEMPT_QUEUED] = "queued",	  [ATTEMPT_CLAIMED] = "claimed",
     [ATTEMPT_RUNNING] = "running", [ATTEMPT_PASS] = "pass",	  [ATTEMPT_FAIL] = "fail",
     [ATTEMPT_INFRA] = "infra",	   [ATTEMPT_TIMEOUT] = "timeout", [ATTEMPT_CANCELLED] = "cancelled",
-    [ATTEMPT_STARVED] = "starved",
+    [ATTEMPT_STARVED] = "starved", [ATTEMPT_REFUSED] = "refused",
 };
 
 const char *attempt_state_name(enum attempt_state s)
@@ -276,11 +279,12 @@ int db_attempt_pick_board(long long *id, const char *agent, const json_t *boards
 	return first_id(id, s);
 }
 
-int db_attempt_pick_build(long long *id, const json_t *arches)
+int db_attempt_pick_build(long long *id, const char *agent, const json_t *arches)
 {
 	sqlite3_stmt *s = use_ranked(st[Q_PICK_BUILD]);
 
 	db_bind_json(s, 1, arches);
+	db_bind_text(s, 2, agent);
 	return first_id(id, s);
 }
 

@@ -34,6 +34,7 @@ enum attempt_state {
 	ATTEMPT_TIMEOUT,
 	ATTEMPT_CANCELLED,
 	ATTEMPT_STARVED, /* no eligible board took the job in time (never an agent's word) */
+	ATTEMPT_REFUSED, /* the agent declined it: outside the board's policy (lib/policy.h) */
 	ATTEMPT_STATE_N	 /* none: an unknown name */
 };
 
@@ -41,7 +42,8 @@ enum attempt_state {
 const char *attempt_state_name(enum attempt_state s);
 /* The state named name; ATTEMPT_STATE_N for NULL or an unknown name. */
 enum attempt_state attempt_state_of(const char *name);
-/* 1 when s is a final verdict (pass, fail, infra, timeout, cancelled, starved). */
+/* 1 when s is a final verdict (pass, fail, infra, timeout, cancelled, starved,
+ * refused). */
 int attempt_state_final(enum attempt_state s);
 /* 1 when s is not over yet: waiting, queued, claimed, running. */
 int attempt_state_open(enum attempt_state s);
@@ -70,8 +72,10 @@ int db_attempt_load(struct attempt *a, long long id);
 /* The best queued attempt for one of boards (an array of names) of agent, on a
  * free, online board that is healthy (or a health check): 0 and *id, or -ENOENT. */
 int db_attempt_pick_board(long long *id, const char *agent, const json_t *boards);
-/* The best queued build attempt for one of arches: 0 and *id, or -ENOENT. */
-int db_attempt_pick_build(long long *id, const json_t *arches);
+/* The best queued build attempt for one of arches that agent's builder takes (no
+ * submission or manual flight's when it refuses untrusted code): 0 and *id, or
+ * -ENOENT. */
+int db_attempt_pick_build(long long *id, const char *agent, const json_t *arches);
 /* Both picks' priority keys, to choose between a build and a test. */
 long long db_attempt_rank(long long id);
 int db_attempt_claim(long long id, const char *agent, long long lease_expires);

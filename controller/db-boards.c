@@ -14,7 +14,7 @@
 #define BOARD_COLS                                                                                 \
 	"b.name, a.name AS agent, b.arch, b.class, b.tags AS j_tags, b.visibility,"                \
 	" b.description, " BOARD_STATE " AS state, b.healthy, b.infra_streak,"                     \
-	" b.attempt_id AS attempt, b.updated"
+	" b.attempt_id AS attempt, b.updated, b.policy AS j_policy"
 #define BOARD_VISIBLE DB_VISIBLE(b, a, 1, 2)
 
 enum {
@@ -39,9 +39,10 @@ enum {
 };
 
 static const char *const sql[Q_N] = {
-    [Q_AGENT_UPSERT] = "INSERT INTO agents (name, version, builder_arches, last_seen, created)"
-		       " VALUES (?1, ?2, ?3, ?4, ?4) ON CONFLICT (name) DO UPDATE SET"
-		       " version = ?2, builder_arches = ?3, last_seen = ?4",
+    [Q_AGENT_UPSERT] = "INSERT INTO agents (name, version, builder_arches, last_seen, created,"
+		       " builder_untrusted) VALUES (?1, ?2, ?3, ?4, ?4, ?5) ON CONFLICT (name)"
+		       " DO UPDATE SET version = ?2, builder_arches = ?3, last_seen = ?4,"
+		       " builder_untrusted = ?5",
     [Q_AGENT_ID] = "SELECT id FROM agents WHERE name = ?",
     [Q_AGENT_BUILDER] = "SELECT builder_arches FROM agents WHERE name = ?",
     [Q_AGENT_SEEN] = "UPDATE agents SET last_seen = ? WHERE name = ?",
@@ -51,10 +52,10 @@ static const char *const sql[Q_N] = {
     [Q_OWNER] = "SELECT a.name FROM boards b JOIN agents a ON a.id = b.agent_id"
 		" WHERE b.name = ?",
     [Q_BOARD_UPSERT] = "INSERT INTO boards (name, agent_id, arch, class, tags, visibility,"
-		       " description, online, updated) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 1, ?8)"
-		       " ON CONFLICT (name) DO UPDATE SET arch = ?3, class = ?4, tags = ?5,"
-		       " visibility = ?6, description = ?7, online = 1, updated = ?8"
-		       " WHERE agent_id = ?2",
+		       " description, online, updated, policy) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,"
+		       " 1, ?8, ?9) ON CONFLICT (name) DO UPDATE SET arch = ?3, class = ?4,"
+		       " tags = ?5, visibility = ?6, description = ?7, online = 1, updated = ?8,"
+		       " policy = ?9 WHERE agent_id = ?2",
     [Q_OFFLINE_EXCEPT] = "UPDATE boards SET online = 0, updated = ?3 WHERE agent_id = ?1 AND"
 			 " online AND name NOT IN (SELECT value FROM json_each(?2))",
     [Q_OF_AGENT] = "SELECT b.name, " BOARD_STATE " AS state FROM boards b"
@@ -86,7 +87,8 @@ void db_boards_finalize(void)
 	db_finalize(st, Q_N);
 }
 
-int db_agent_upsert(long long *id, const char *name, const char *version, const json_t *arches)
+int db_agent_upsert(long long *id, const char *name, const char *version, const json_t *arches,
+		    int untrusted)
 {
 	sqlite3_stmt *s = db_use(st[Q_AGENT_UPSERT]);
 	int rc = -EIO;
@@ -95,6 +97,7 @@ int db_agent_upsert(long long *id, const char *name, const char *version, const 
 	db_bind_text(s, 2, version);
 	db_bind_json(s, 3, arches);
 	sqlite3_bind_int64(s, 4, now_ms());
+	sqlite3_bind_int(s, 5, untrusted != 0);
 	if (db_step_done(s) < 0)
 		return -EIO;
 	s = db_use(st[Q_AGENT_ID]);
@@ -172,6 +175,7 @@ int db_board_upsert(long long agent_id, const json_t *b)
 	db_bind_text(s, 6, vis ? vis : "public");
 	db_bind_text(s, 7, json_string_value(json_object_get(b, "description")));
 	sqlite3_bind_int64(s, 8, now_ms());
+	db_bind_json(s, 9, json_object_get(b, "policy"));
 	json_decref(empty);
 	return db_step_done(s);
 }

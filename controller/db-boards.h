@@ -13,7 +13,10 @@ struct viewer {
 	const char *agent; /* NULL unless an agent token */
 };
 
-int db_agent_upsert(long long *id, const char *name, const char *version, const json_t *arches);
+/* arches: the builder's (NULL: it does not build); untrusted: 0 when its builder
+ * refuses code from anyone (submission and manual flights). */
+int db_agent_upsert(long long *id, const char *name, const char *version, const json_t *arches,
+		    int untrusted);
 /* The builder arches of agent name (new reference; null when it does not build). */
 json_t *db_agent_builder(const char *name);
 void db_agent_seen(const char *name);

@@ -48,7 +48,8 @@ enum {
 	" 'fail', coalesce(sum(a.state IN ('fail','timeout')), 0), 'infra', coalesce(sum(a.state " \
 	"= 'infra'), 0),"                                                                          \
 	" 'cancelled', coalesce(sum(a.state = 'cancelled'), 0), 'starved',"                        \
-	" coalesce(sum(a.state = 'starved'), 0)) FROM attempts a"                                  \
+	" coalesce(sum(a.state = 'starved'), 0), 'refused', coalesce(sum(a.state = 'refused'),"    \
+	" 0)) FROM attempts a"                                                                     \
 	" LEFT JOIN boards b ON b.name = a.board LEFT JOIN agents g ON g.id = b.agent_id"          \
 	" WHERE a.flight_id = f.id AND " VISIBLE_AS(8, 9) ")"                                      \
 							  " AS j_counts"
@@ -64,15 +65,16 @@ static const char *const sql[Q_N] = {
     [Q_REV_INS] = "INSERT INTO revisions (tree_id, commit_id, describe) VALUES (?1, ?2, ?3)"
 		  " ON CONFLICT DO UPDATE SET describe = coalesce(?3, describe)",
     [Q_REV_ID] = "SELECT id FROM revisions WHERE tree_id = ? AND commit_id = ?",
-    [Q_FLIGHT_INS] = "INSERT INTO flights (revision_id, ref, kind, priority, created)"
-		     " VALUES (?, ?, ?, ?, ?)",
+    [Q_FLIGHT_INS] = "INSERT INTO flights (revision_id, ref, kind, priority, created, user)"
+		     " VALUES (?, ?, ?, ?, ?, ?)",
     [Q_BUILD_INS] = "INSERT INTO builds (flight_id, arch) VALUES (?, ?)",
     [Q_BUILD_FINISH] = "UPDATE builds SET state = ?2, artifacts = ?3, build_info = ?4"
 		       " WHERE id = ?1",
     [Q_BUILD_GET] = "SELECT id, flight_id AS flight, arch, state, artifacts AS j_artifacts,"
 		    " build_info AS j_build_info FROM builds WHERE id = ?",
     [Q_BUILD_FIND] = "SELECT id FROM builds WHERE flight_id = ? AND arch = ?",
-    [Q_FLIGHT_REV] = "SELECT t.name AS tree, r.commit_id AS 'commit', r.describe, f.kind"
+    [Q_FLIGHT_REV] = "SELECT t.name AS tree, r.commit_id AS 'commit', r.describe, f.kind,"
+		     " f.ref, f.user"
 		     " FROM flights f"
 		     " JOIN revisions r ON r.id = f.revision_id JOIN trees t ON t.id = r.tree_id"
 		     " WHERE f.id = ?",
@@ -175,7 +177,7 @@ int db_revision_id(long long *id, long long tree_id, const char *commit, const c
 }
 
 int db_flight_insert(long long *id, long long revision_id, const char *ref, const char *kind,
-		     int priority)
+		     int priority, const char *user)
 {
 	sqlite3_stmt *s = db_use(st[Q_FLIGHT_INS]);
 
@@ -184,6 +186,7 @@ int db_flight_insert(long long *id, long long revision_id, const char *ref, cons
 	db_bind_text(s, 3, kind);
 	sqlite3_bind_int(s, 4, priority);
 	sqlite3_bind_int64(s, 5, now_ms());
+	db_bind_text(s, 6, user);
 	if (db_step_done(s) < 0)
 		return -EIO;
 	*id = sqlite3_last_insert_rowid(ctl.db);

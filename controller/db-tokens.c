@@ -9,13 +9,15 @@
 #include "db.h"
 #include "hash.h"
 
-enum { Q_INSERT, Q_LOOKUP, Q_REVOKE, Q_LIVE, Q_N };
+enum { Q_INSERT, Q_LOOKUP, Q_REVOKE, Q_LIVE, Q_NAME, Q_N };
 
 static const char *const sql[Q_N] = {
     [Q_INSERT] = "INSERT INTO tokens (hash, role, agent, name, created) VALUES (?, ?, ?, ?, ?)",
-    [Q_LOOKUP] = "SELECT id, role, agent, hash FROM tokens WHERE hash = ? AND revoked IS NULL",
+    [Q_LOOKUP] = "SELECT id, role, agent, hash, name FROM tokens WHERE hash = ? AND"
+		 " revoked IS NULL",
     [Q_REVOKE] = "UPDATE tokens SET revoked = ? WHERE id = ? AND revoked IS NULL",
     [Q_LIVE] = "SELECT 1 FROM tokens WHERE id = ? AND revoked IS NULL",
+    [Q_NAME] = "SELECT name FROM tokens WHERE id = ?",
 };
 static sqlite3_stmt *st[Q_N];
 
@@ -65,10 +67,28 @@ int db_token_lookup(struct db_token *t, const char *hash)
 	t->role = role_parse((const char *)sqlite3_column_text(s, 1));
 	agent = (const char *)sqlite3_column_text(s, 2);
 	snprintf(t->agent, sizeof(t->agent), "%s", agent ? agent : "");
+	agent = (const char *)sqlite3_column_text(s, 4);
+	snprintf(t->name, sizeof(t->name), "%s", agent ? agent : "");
 	rc = t->role == ROLE_NONE ? -ENOENT : 0;
 	if (rc < 0)
 		memset(t, 0, sizeof(*t));
 out:
+	sqlite3_reset(s);
+	return rc;
+}
+
+int db_token_name(char *out, size_t outlen, long long id)
+{
+	sqlite3_stmt *s = db_use(st[Q_NAME]);
+	const char *n = NULL;
+	int rc = -ENOENT;
+
+	sqlite3_bind_int64(s, 1, id);
+	if (sqlite3_step(s) == SQLITE_ROW) {
+		n = (const char *)sqlite3_column_text(s, 0);
+		rc = 0;
+	}
+	snprintf(out, outlen, "%s", n ? n : "");
 	sqlite3_reset(s);
 	return rc;
 }

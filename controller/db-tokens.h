@@ -2,6 +2,8 @@
 #ifndef XENCI_DB_TOKENS_H
 #define XENCI_DB_TOKENS_H
 
+#include <stddef.h>
+
 #include "roles.h"
 
 /* One unrevoked token as stored. */
@@ -9,6 +11,7 @@ struct db_token {
 	long long id;
 	enum role role;
 	char agent[AGENT_NAME_MAX + 1]; /* "" unless role is ROLE_AGENT */
+	char name[TOKEN_NAME_MAX + 1];	/* "" for an unnamed token */
 };
 
 /* Stores a token's hash with its role (not ROLE_NONE), agent (or NULL) and name.
@@ -18,6 +21,8 @@ int db_token_insert(long long *id, const char *hash, enum role role, const char 
 /* Fills t for the unrevoked token whose hash is hash: 0, or -ENOENT (t is then
  * cleared). */
 int db_token_lookup(struct db_token *t, const char *hash);
+/* The name of token id (revoked or not) into out: 0, or -ENOENT (out is then ""). */
+int db_token_name(char *out, size_t outlen, long long id);
 /* Revokes token id: 0, or -ENOENT when there is no such unrevoked token. */
 int db_token_revoke(long long id);
 /* 1 when token id exists and is not revoked, else 0 (an open stream checks the

@@ -14,6 +14,7 @@
 #include "json-util.h"
 #include "log.h"
 #include "park.h"
+#include "policy.h"
 
 static const char *const priority_names[] = {"gate", "bisect", "submission", "background", NULL};
 
@@ -166,14 +167,22 @@ static int place_test(struct attempt *a, long long fid, const json_t *def, const
 	return 0;
 }
 
-/* 1 when board b can take new work of job def (online, not pinned away). */
-static int board_eligible(const json_t *def, const json_t *b, const char *pin)
+int flight_board_allows(const json_t *board, const struct policy_subject *s, char *why,
+			size_t whylen)
+{
+	return policy_allows(json_object_get(board, "policy"), s, why, whylen);
+}
+
+/* 1 when board b can take new work of job def for a flight s (online, not pinned
+ * away, its policy allows the flight). */
+static int board_eligible(const json_t *def, const json_t *b, const char *pin,
+			  const struct policy_subject *s)
 {
 	if (!jint(b, "online", 1) || !strcmp(jstr(b, "state", ""), "offline"))
 		return 0;
 	if (pin && strcmp(pin, jstr(b, "name", "")))
 		return 0;
-	return job_matches_board(def, b);
+	return job_matches_board(def, b) && flight_board_allows(b, s, NULL, 0);
 }
 
 int flight_create(long long *id, const struct flight_spec *spec, char *err, size_t errlen)
@@ -181,6 +190,7 @@ int flight_create(long long *id, const struct flight_spec *spec, char *err, size
 	json_t *jobs, *boards = NULL, *builds = json_object(), *offer = json_array();
 	json_t *j, *b, *v;
 	long long tree_id, rev_id, fid = 0, eid;
+	struct policy_subject subj = {spec->kind, spec->tree, spec->ref, spec->user};
 	size_t i, k;
 	int rc = -EIO;
 
@@ -204,7 +214,7 @@ int flight_create(long long *id, const struct flight_spec *spec, char *err, size
 		goto out;
 	if (db_tree_id(&tree_id, spec->tree) < 0 ||
 	    db_revision_id(&rev_id, tree_id, spec->commit, spec->describe) < 0 ||
-	    db_flight_insert(&fid, rev_id, spec->ref, spec->kind, spec->priority) < 0)
+	    db_flight_insert(&fid, rev_id, spec->ref, spec->kind, spec->priority, spec->user) < 0)
 		goto fail;
 	json_array_foreach (jobs, i, j) {
 		const json_t *def = json_object_get(j, "definition");
@@ -218,7 +228,7 @@ int flight_create(long long *id, const struct flight_spec *spec, char *err, size
 		a.number = 1;
 		snprintf(a.job, sizeof(a.job), "%s", name);
 		json_array_foreach (boards, k, b) {
-			if (!board_eligible(def, b, spec->board))
+			if (!board_eligible(def, b, spec->board, &subj))
 				continue;
 			a.id = 0;
 			if (place_test(&a, fid, def, b, builds, offer) < 0)
@@ -280,7 +290,8 @@ int flight_adopt(void)
 		goto out;
 	json_array_foreach (ids, i, v) {
 		struct attempt a;
-		json_t *def, *builds;
+		json_t *def, *builds, *rev;
+		struct policy_subject subj;
 		long long unplaced = json_integer_value(v);
 		int n = 0;
 
@@ -288,8 +299,13 @@ int flight_adopt(void)
 			continue;
 		def = db_job_get(a.job);
 		builds = json_object();
+		rev = db_flight_revision(a.flight);
+		subj.kind = jstr(rev, "kind", "");
+		subj.tree = jstr(rev, "tree", NULL);
+		subj.ref = jstr(rev, "ref", NULL);
+		subj.user = jstr(rev, "user", NULL);
 		json_array_foreach (boards, k, b) {
-			if (!def || !board_eligible(def, b, NULL))
+			if (!def || !board_eligible(def, b, NULL, &subj))
 				continue;
 			/* The first board takes the unplaced attempt, the others new ones. */
 			a.id = n ? 0 : unplaced;
@@ -297,6 +313,7 @@ int flight_adopt(void)
 				attempt_release(&a);
 				json_decref(def);
 				json_decref(builds);
+				json_decref(rev);
 				goto fail;
 			}
 			n++;
@@ -305,6 +322,7 @@ int flight_adopt(void)
 			attempt_release(&a);
 			json_decref(def);
 			json_decref(builds);
+			json_decref(rev);
 			goto fail;
 		}
 		if (n)
@@ -314,6 +332,7 @@ int flight_adopt(void)
 		attempt_release(&a);
 		json_decref(def);
 		json_decref(builds);
+		json_decref(rev);
 	}
 	if (db_commit() < 0)
 		goto out;

@@ -20,6 +20,7 @@ struct flight_spec {
 	const char *kind;     /* push, submission, bisect, manual */
 	int priority;	      /* enum priority (db-attempts.h) */
 	const char *board;    /* when set, only this board (bisection steps) */
+	const char *user;     /* the user token's name (submission, manual), or NULL */
 	/* Who asks (NULL: the controller itself): a board by name that it may not see
 	 * is as a board that does not exist (no attempt on it). */
 	const struct viewer *viewer;
@@ -44,5 +45,10 @@ void flight_starve(long long now, long long starve_ms);
 int priority_parse(const char *s);
 /* 1 when a board (as db_boards_all() gives it) meets job's requires. */
 int job_matches_board(const json_t *job, const json_t *board);
+/* 1 when board's policy (as db_boards_all() gives it) allows a flight of kind,
+ * tree, ref and user (each may be NULL); else 0 and why (may be NULL). */
+struct policy_subject;
+int flight_board_allows(const json_t *board, const struct policy_subject *s, char *why,
+			size_t whylen);
 
 #endif

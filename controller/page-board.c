@@ -1,5 +1,6 @@
 /* A board: its description, health streak and history. */
 #include "page-view.h"
+#include "policy.h"
 
 int page_board_render(struct buf *out, const json_t *twin)
 {
@@ -33,6 +34,15 @@ int page_board_render(struct buf *out, const json_t *twin)
 	html_raw(&h, jint(twin, "healthy", 1) ? "healthy" : "<strong>unhealthy</strong>");
 	if (jint(twin, "infra_streak", 0) > 0)
 		html_rawf(&h, ", %lld infra in a row", jint(twin, "infra_streak", 0));
+	{
+		struct buf words = BUF_INIT(4096);
+
+		/* the partner's policy as its agent declared it (lib/policy.h) */
+		policy_describe(&words, json_object_get(twin, "policy"));
+		html_raw(&h, "</dd><dt>policy</dt><dd class=\"policy\">");
+		html_text(&h, buf_cstr(&words));
+		buf_release(&words);
+	}
 	html_raw(&h, "</dd></dl>\n");
 	if (jstr(twin, "description", NULL)) {
 		html_raw(&h, "<p class=\"description\">");

@@ -155,7 +155,7 @@ static const char *const known_verdicts[] = {
     "pass",    "fail",	  "infra",   "timeout",	 "cancelled", "running",   "queued",
     "claimed", "waiting", "idle",    "busy",	 "offline",   "unhealthy", "good",
     "bad",     "skip",	  "flaky",   "done",	 "open",      "blocked",   "found",
-    "mixed",   "none",	  "skipped", "building", "starved",   NULL,
+    "mixed",   "none",	  "skipped", "building", "starved",   "refused",   NULL,
 };
 
 void html_verdict(struct html *h, const char *v)

@@ -6,6 +6,8 @@
 enum role { ROLE_NONE = 0, ROLE_USER, ROLE_AGENT, ROLE_ADMIN };
 
 #define AGENT_NAME_MAX 64
+/* A token's name (POST /tokens "name"): who a user is to policies and reservations. */
+#define TOKEN_NAME_MAX 128
 
 /* The role's name ("anonymous" for ROLE_NONE): a static string. */
 const char *role_name(enum role r);

@@ -9,6 +9,7 @@
 #include "ctl.h"
 #include "db-attempts.h"
 #include "db-flights.h"
+#include "db-tokens.h"
 #include "db-trees.h"
 #include "flights.h"
 #include "git-apply.h"
@@ -136,7 +137,7 @@ void submission_run(struct submission *sub)
 	struct flight_spec spec;
 	char ferr[256] = "";
 	json_t *patches = NULL;
-	char out[GITREPO_HEX];
+	char out[GITREPO_HEX], user[TOKEN_NAME_MAX + 1];
 	long long tree_id, fid = 0;
 	int rc;
 
@@ -167,6 +168,9 @@ void submission_run(struct submission *sub)
 	spec.jobs = sub->jobs;
 	spec.kind = "submission";
 	spec.priority = PRIO_SUBMISSION;
+	/* who submitted it, for the boards' policies (users) */
+	if (db_token_name(user, sizeof(user), sub->token_id) == 0 && user[0])
+		spec.user = user;
 	if (flight_create(&fid, &spec, ferr, sizeof(ferr)) < 0) {
 		snprintf(sub->err, sizeof(sub->err), "no flight: %s", ferr);
 		gitrepo_delete_ref(t->repo, sub->ref);

@@ -160,9 +160,9 @@ json_t *twin_flights(int limit, long long before, const struct viewer *v)
 /* The worse of two verdict-or-states, for a cell holding several jobs. */
 static int badness(const char *s)
 {
-	static const char *const order[] = {"pass",    "cancelled", "waiting", "queued",
-					    "claimed", "running",   "starved", "infra",
-					    "timeout", "fail",	    NULL};
+	static const char *const order[] = {"pass",   "refused", "cancelled", "waiting",
+					    "queued", "claimed", "running",   "starved",
+					    "infra",  "timeout", "fail",      NULL};
 
 	for (int i = 0; order[i]; i++)
 		if (!strcmp(s, order[i]))

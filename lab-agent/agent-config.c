@@ -14,6 +14,7 @@
 #include "job-schema.h"
 #include "json-util.h"
 #include "netboot.h"
+#include "policy.h"
 #include "power.h"
 #include "xmalloc.h"
 #include "yaml-load.h"
@@ -70,6 +71,10 @@ static const struct vfield board_fields[] = {
     {.name = "power", .type = V_OBJECT, .flags = V_REQUIRED, .check = power_section_check},
     {.name = "console", .type = V_OBJECT, .flags = V_REQUIRED, .check = console_section_check},
     {.name = "netboot", .type = V_OBJECT, .flags = V_REQUIRED, .check = netboot_section_check},
+    {.name = "policy",
+     .type = V_OBJECT,
+     .fields = policy_fields,
+     .help = "what may run on the board (docs/boards.md, \"Trust policy\")"},
     {.name = NULL},
 };
 
@@ -222,6 +227,8 @@ int board_load(struct board *b, const char *path, const struct check_env *env_in
 	b->power_cfg = json_deep_copy(json_object_get(doc.root, "power"));
 	b->console_cfg = json_deep_copy(json_object_get(doc.root, "console"));
 	b->netboot_cfg = json_deep_copy(json_object_get(doc.root, "netboot"));
+	b->policy = json_object_get(doc.root, "policy");
+	b->policy = b->policy ? json_deep_copy(b->policy) : NULL;
 	b->power = power_find(jstr(b->power_cfg, "backend", ""));
 	b->console = console_find(jstr(b->console_cfg, "backend", ""));
 	b->netboot = netboot_find(jstr(b->netboot_cfg, "backend", ""));

@@ -18,6 +18,7 @@
 #include "fs.h"
 #include "json-util.h"
 #include "log.h"
+#include "policy.h"
 #include "power.h"
 #include "runner.h"
 #include "spool.h"
@@ -125,6 +126,36 @@ static void hand_back(struct http_client *h, const json_t *attempt, const char *
 	if (client_post_result(h, jint(attempt, "id", 0), res, err, sizeof(err)) != CLIENT_OK)
 		log_warnx("%s", err);
 	json_decref(res);
+}
+
+/* The board's policy against what the claim says of its flight: 0 when it may
+ * run; else the attempt is answered `refused` (never powered, nothing staged) and
+ * -1. The controller schedules only what the declared policy allows, so this
+ * stops a controller that is misconfigured, out of date or not honest. */
+static int policy_refuse(struct http_client *h, const struct board *b, const json_t *attempt)
+{
+	const json_t *rev = json_object_get(attempt, "revision");
+	struct policy_subject s = {
+	    .kind = json_is_object(rev) ? jstr(rev, "kind", "") : NULL,
+	    .tree = jstr(rev, "tree", NULL),
+	    .ref = jstr(rev, "ref", NULL),
+	    .user = jstr(rev, "user", NULL),
+	};
+	char why[300], err[256];
+	json_t *res;
+
+	/* a health check has no flight; anything else without a revision is refused */
+	if (!json_is_object(rev) && !jbool(attempt, "health_check", 0))
+		s.kind = "(unknown)";
+	if (policy_allows(b->policy, &s, why, sizeof(why)))
+		return 0;
+	log_warnx("attempt %lld on %s: refused: %s", jint(attempt, "id", 0), b->name, why);
+	res = json_pack("{s:s, s:s, s:[], s:[], s:i}", "verdict", "refused", "reason", why,
+			"stages", "testcases", "log_length", 0);
+	if (client_post_result(h, jint(attempt, "id", 0), res, err, sizeof(err)) != CLIENT_OK)
+		log_warnx("%s", err);
+	json_decref(res);
+	return -1;
 }
 
 static int declare(struct agent *ag, struct http_client *h)
@@ -326,6 +357,10 @@ static void loop_dispatch(struct loop *l, json_t *attempt)
 			  jint(attempt, "id", 0), jstr(attempt, "board", "?"));
 		hand_back(&l->h, attempt,
 			  ag->stopping ? "the agent is stopping" : "the board is not free");
+		json_decref(attempt);
+		return;
+	}
+	if (policy_refuse(&l->h, &ag->cfg.boards[bi], attempt) < 0) {
 		json_decref(attempt);
 		return;
 	}

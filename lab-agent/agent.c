@@ -14,10 +14,13 @@ json_t *agent_declare_body(const struct agent_config *cfg, json_t *builder)
 	for (i = 0; i < cfg->nboards; i++) {
 		const struct board *b = &cfg->boards[i];
 
-		json_array_append_new(
-		    boards, json_pack("{s:s, s:s, s:s, s:O, s:s, s:s}", "name", b->name, "arch",
+		json_t *o = json_pack("{s:s, s:s, s:s, s:O, s:s, s:s}", "name", b->name, "arch",
 				      b->arch, "class", b->board_class, "tags", b->tags,
-				      "visibility", b->visibility, "description", b->description));
+				      "visibility", b->visibility, "description", b->description);
+
+		if (b->policy)
+			json_object_set(o, "policy", b->policy);
+		json_array_append_new(boards, o);
 	}
 	return json_pack("{s:i, s:s, s:o, s:o}", "protocol", CLIENT_PROTOCOL, "agent_version",
 			 "xenci-agent " XENCI_VERSION, "builder", builder, "boards", boards);

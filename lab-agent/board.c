@@ -20,6 +20,7 @@ void board_release(struct board *b)
 	json_decref(b->power_cfg);
 	json_decref(b->console_cfg);
 	json_decref(b->netboot_cfg);
+	json_decref(b->policy);
 	memset(b, 0, sizeof(*b));
 }
 

@@ -26,6 +26,7 @@ struct board {
 	int name_line, name_col;		       /* where the name is written, for messages */
 	json_t *tags;				       /* array of strings */
 	json_t *power_cfg, *console_cfg, *netboot_cfg; /* the sections, owned references */
+	json_t *policy; /* the trust policy (lib/policy.h), owned; NULL: none (anything runs) */
 	const struct power_ops *power;
 	const struct console_ops *console;
 	const struct netboot_ops *netboot;

@@ -24,6 +24,7 @@
 #include "http-client.h"
 #include "json-util.h"
 #include "log.h"
+#include "policy.h"
 #include "proc.h"
 #include "runner.h"
 #include "spool.h"
@@ -475,7 +476,7 @@ json_t *builder_declare_json(const struct agent_config *cfg)
 	/* arm64 is cross-compiled */
 	if (access("/usr/bin/aarch64-linux-gnu-gcc", X_OK) == 0)
 		json_array_append_new(arches, json_string("arm64"));
-	return json_pack("{s:o}", "arches", arches);
+	return json_pack("{s:o, s:b}", "arches", arches, "untrusted", cfg->build_untrusted);
 }
 
 static json_t *build_result(struct build *b, const char *verdict, const char *reason)
@@ -506,7 +507,7 @@ static json_t *build_once(struct build *b)
 			 "refused: this builder does not build untrusted revisions (a %s flight; "
 			 "builder.untrusted: refuse in its agent file)",
 			 jstr(b->rev, "kind", "?"));
-		return build_result(b, "infra", why);
+		return build_result(b, "refused", why);
 	}
 	snprintf(err, sizeof(err), "%s/build.sh", b->hvdir);
 	if (access(err, X_OK) < 0) {
@@ -694,8 +695,7 @@ static void *builder_main(void *arg)
 	/* push and bisect flights build what a watched branch holds; anything else
 	 * (submissions, manual flights) is code from anyone and never shares a work
 	 * tree or a compiler cache with them */
-	b.untrusted =
-	    strcmp(jstr(b.rev, "kind", ""), "push") && strcmp(jstr(b.rev, "kind", ""), "bisect");
+	b.untrusted = !policy_kind_trusted(jstr(b.rev, "kind", NULL));
 	b.src =
 	    xasprintf("%s/src/%s-%s%s", b.home, b.tree, b.arch, b.untrusted ? "-untrusted" : "");
 	b.out = xasprintf("%s/out/%lld", b.home, b.id);

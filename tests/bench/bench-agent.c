@@ -36,23 +36,6 @@ static const char job[] = "name: bench-stream\n"
 			  "  - {name: firmware, pattern: 'FAKE-FW', timeout: 10}\n"
 			  "  - {name: done, pattern: 'BENCH-DONE', timeout: 100}\n";
 
-static pid_t spawn(char *const argv[], const char *logpath)
-{
-	pid_t pid = fork();
-
-	if (pid == 0) {
-		int fd = open(logpath, O_WRONLY | O_CREAT | O_APPEND, 0644);
-
-		if (fd >= 0) {
-			dup2(fd, 1);
-			dup2(fd, 2);
-		}
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	return pid;
-}
-
 static int read_int_file(const char *path, int wait_ms)
 {
 	long long end = harness_now_ms() + wait_ms;
@@ -200,7 +183,7 @@ int main(void)
 		fputs(buf_cstr(&s), f);
 		fclose(f);
 		buf_release(&s);
-		board_pid[i] = spawn(argv, lf);
+		board_pid[i] = harness_spawn(argv, lf);
 		port = read_int_file(pf, 5000);
 		if (port < 0)
 			goto out;
@@ -231,7 +214,7 @@ int main(void)
 		fclose(f);
 		snprintf(bin, sizeof(bin), "%s/xenci-agent", harness_build_dir());
 		snprintf(lf, sizeof(lf), "%s/agent.log", dir);
-		agent_pid = spawn(argv, lf);
+		agent_pid = harness_spawn(argv, lf);
 	}
 	while (harness_call(&ctl, NULL, "GET", "/api/v1/boards/bench-3", NULL, NULL) != 200)
 		usleep(50 * 1000);

@@ -3,6 +3,7 @@
 #include "buf.h"
 
 #include <errno.h>
+#include <sqlite3.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -276,6 +277,73 @@ int harness_controller_start(struct harness_controller *c)
 		snprintf(c->admin_token, sizeof(c->admin_token), "%s", out);
 	}
 	return 0;
+}
+
+int harness_db_exec(struct harness_controller *c, const char *sql)
+{
+	char path[400], *msg = NULL;
+	sqlite3 *db = NULL;
+	int rc = -1;
+
+	snprintf(path, sizeof(path), "%s/xenci.db", c->data);
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK) {
+		sqlite3_busy_timeout(db, 10000);
+		if (sqlite3_exec(db, sql, NULL, NULL, &msg) == SQLITE_OK)
+			rc = 0;
+	}
+	if (rc < 0)
+		fprintf(stderr, "harness: %s: %s: %s\n", path, sql, msg ? msg : sqlite3_errmsg(db));
+	sqlite3_free(msg);
+	sqlite3_close(db);
+	return rc;
+}
+
+pid_t harness_spawn(char *const argv[], const char *logpath)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		int fd = open(logpath, O_WRONLY | O_CREAT | O_APPEND, 0644);
+
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+void harness_stop_pid(pid_t *pid, int sig)
+{
+	int status;
+
+	if (*pid <= 0)
+		return;
+	kill(*pid, sig);
+	waitpid(*pid, &status, 0);
+	*pid = 0;
+}
+
+int harness_read_port(const char *path, int wait_ms)
+{
+	long long end = harness_now_ms() + wait_ms;
+	int port = 0;
+
+	while (harness_now_ms() < end) {
+		FILE *f = fopen(path, "r");
+
+		if (f) {
+			if (fscanf(f, "%d", &port) != 1)
+				port = 0;
+			fclose(f);
+			if (port > 0)
+				return port;
+		}
+		usleep(20 * 1000);
+	}
+	return -1;
 }
 
 int harness_controller_kill(struct harness_controller *c)

@@ -61,6 +61,10 @@ int harness_controller_start(struct harness_controller *c);
 int harness_controller_stop(struct harness_controller *c);
 /* kill -9 and reap, keeping the data (for crash tests). */
 int harness_controller_kill(struct harness_controller *c);
+/* Runs sql on the controller's database (DATA/xenci.db) from another connection,
+ * as someone with the controller's disk would, while it runs. 0, or -1 with
+ * SQLite's message on stderr. */
+int harness_db_exec(struct harness_controller *c, const char *sql);
 /* Makes a token through the admin API. role: "admin", "agent" or "user";
  * agent: the agent name for "agent", else NULL. */
 int harness_token(struct harness_controller *c, const char *role, const char *agent, char *out,
@@ -119,6 +123,15 @@ int harness_board_file(struct board *b, const char *dir, const char *name, const
 /* A TCP port on 127.0.0.1 that was free a moment ago (bound, noted, closed),
  * for a daemon the test starts; -1 when none could be bound. */
 int harness_free_port(void);
+
+/* Starts argv (argv[0] a path) with stdout and stderr appended to logpath: its
+ * pid (the caller kills it, harness_stop_pid), or -1. */
+pid_t harness_spawn(char *const argv[], const char *logpath);
+/* Sends sig to *pid (when > 0), reaps it and sets *pid to 0. */
+void harness_stop_pid(pid_t *pid, int sig);
+/* The positive integer a process writes into path once it listens (a port), read
+ * as soon as it is there, waiting at most wait_ms; -1 when none came. */
+int harness_read_port(const char *path, int wait_ms);
 
 /* Milliseconds on a monotonic clock. */
 long long harness_now_ms(void);

@@ -96,54 +96,6 @@ static void put(const char *path, const char *text)
 	fclose(f);
 }
 
-static pid_t spawn(char *const argv[], const char *logpath)
-{
-	pid_t pid = fork();
-
-	if (pid == 0) {
-		int fd = open(logpath, O_WRONLY | O_CREAT | O_APPEND, 0644);
-
-		if (fd >= 0) {
-			dup2(fd, 1);
-			dup2(fd, 2);
-		}
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	return pid;
-}
-
-static void stop_pid(pid_t *pid, int sig)
-{
-	int status;
-
-	if (*pid <= 0)
-		return;
-	kill(*pid, sig);
-	waitpid(*pid, &status, 0);
-	*pid = 0;
-}
-
-static int read_port(const char *path, int wait_ms)
-{
-	long long end = harness_now_ms() + wait_ms;
-	int port = 0;
-
-	while (harness_now_ms() < end) {
-		FILE *f = fopen(path, "r");
-
-		if (f) {
-			if (fscanf(f, "%d", &port) != 1)
-				port = 0;
-			fclose(f);
-			if (port > 0)
-				return port;
-		}
-		usleep(20 * 1000);
-	}
-	return -1;
-}
-
 /* The relay's target: a port, 0 (connections dropped) or 503 (every request
  * answered 503). */
 static void write_target(int port)
@@ -193,7 +145,7 @@ static int start_daemons(const char *st, const char *ptyf, int *console, int *pd
 	{
 		char *argv[] = {SER2NET, "-n", "-u", "-c", conf, NULL};
 
-		ser2net_pid = spawn(argv, log);
+		ser2net_pid = harness_spawn(argv, log);
 	}
 	snprintf(text, sizeof(text),
 		 "{\"daemon\": {\"hostname\": \"127.0.0.1\", \"port\": %d, \"listener\": "
@@ -211,7 +163,7 @@ static int start_daemons(const char *st, const char *ptyf, int *console, int *pd
 		char out[400];
 
 		snprintf(out, sizeof(out), "%s/pdudaemon.out", st);
-		pdudaemon_pid = spawn(argv, out);
+		pdudaemon_pid = harness_spawn(argv, out);
 	}
 	for (;;) {
 		int a = harness_connect(*console, NULL), b = harness_connect(*pdu, NULL);
@@ -265,8 +217,8 @@ static int setup(void **state)
 		snprintf(pf, sizeof(pf), "%s/relay.port", dir);
 		snprintf(tf, sizeof(tf), "%s/relay.target", dir);
 		snprintf(lf, sizeof(lf), "%s/relay.log", dir);
-		relay_pid = spawn(argv, lf);
-		relay_port = read_port(pf, 5000);
+		relay_pid = harness_spawn(argv, lf);
+		relay_port = harness_read_port(pf, 5000);
 		if (relay_port < 0)
 			return -1;
 	}
@@ -313,8 +265,8 @@ static int setup(void **state)
 		} else {
 			put(path, script_pass);
 		}
-		boards_pid[i] = spawn(argv, lf);
-		port = read_port(pf, 5000);
+		boards_pid[i] = harness_spawn(argv, lf);
+		port = harness_read_port(pf, 5000);
 		if (port < 0)
 			return -1;
 		if (i == 7 && real_daemons) {
@@ -327,7 +279,7 @@ static int setup(void **state)
 			    pdu_port);
 			power = powerbuf;
 		} else if (i == 4) {
-			pdu_port = read_port(ppf, 5000);
+			pdu_port = harness_read_port(ppf, 5000);
 			if (pdu_port < 0)
 				return -1;
 			snprintf(
@@ -370,7 +322,7 @@ static int setup(void **state)
 		char *argv[] = {agentbin, "-v", path, NULL};
 
 		snprintf(lf, sizeof(lf), "%s/agent.log", dir);
-		agent_pid = spawn(argv, lf);
+		agent_pid = harness_spawn(argv, lf);
 	}
 	/* the boards are declared */
 	{
@@ -410,12 +362,12 @@ static int teardown(void **state)
 		snprintf(path, sizeof(path), "%s/agent.log", dir);
 		print_file(path);
 	}
-	stop_pid(&agent_pid, SIGKILL);
+	harness_stop_pid(&agent_pid, SIGKILL);
 	for (i = 0; i < NBOARDS; i++)
-		stop_pid(&boards_pid[i], SIGKILL);
-	stop_pid(&relay_pid, SIGKILL);
-	stop_pid(&ser2net_pid, SIGKILL);
-	stop_pid(&pdudaemon_pid, SIGKILL);
+		harness_stop_pid(&boards_pid[i], SIGKILL);
+	harness_stop_pid(&relay_pid, SIGKILL);
+	harness_stop_pid(&ser2net_pid, SIGKILL);
+	harness_stop_pid(&pdudaemon_pid, SIGKILL);
 	if (ctl_running)
 		harness_controller_stop(&ctl);
 	return 0;

@@ -9,8 +9,8 @@
  * fork bomb (with a child in its own session when bwrap runs) leaves nothing
  * running; trusted (push) and untrusted (submission) builds use their own work
  * trees and compiler caches and write nothing into the other's; with
- * `untrusted: refuse` a submission's build is `infra` "refused: …" and a push
- * build still passes. */
+ * `untrusted: refuse` a submission's build is never given to the builder while a
+ * push build passes, and one the database says it takes is `refused` "refused: …". */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -195,7 +195,8 @@ static long long flight(const char *kind)
 /* Waits (at most 90 s) for the attempt's end; its verdict and reason. */
 static void wait_verdict(long long id, char *verdict, size_t vlen, char *reason, size_t rlen)
 {
-	static const char *const ends[] = {"pass", "fail", "infra", "timeout", "cancelled", NULL};
+	static const char *const ends[] = {"pass",	"fail",	   "infra",   "timeout",
+					   "cancelled", "starved", "refused", NULL};
 	long long end = harness_now_ms() + 90000;
 	char path[96];
 
@@ -486,24 +487,34 @@ static void test_trust_separation(void **state)
 	stop_builder();
 }
 
-/* (f) untrusted: refuse: a submission's build is refused (infra, with the
- * reason), a push build still runs. */
+/* (f) untrusted: refuse: the controller never gives a submission's build to the
+ * builder, which builds a later push; with the database edited to say it takes
+ * untrusted builds, the builder itself refuses it (refused, with the reason). */
 static void test_refuse_untrusted(void **state)
 {
-	char verdict[32], reason[1024];
+	char verdict[32], reason[1024], path[96];
+	long long sub;
+	json_t *a = NULL;
 
 	(void)state;
 	start_builder("refuse");
 	set_mode("pass");
 	assert_int_equal(harness_write_file(hv, "kind", "trusted"), 0);
-	wait_verdict(flight("submission"), verdict, sizeof(verdict), reason, sizeof(reason));
-	assert_string_equal(verdict, "infra");
-	assert_non_null(strstr(reason,
-			       "refused: this builder does not build untrusted "
-			       "revisions (a submission flight; builder.untrusted: refuse"));
+	sub = flight("submission");
 	wait_verdict(flight("push"), verdict, sizeof(verdict), reason, sizeof(reason));
 	assert_string_equal(verdict, "pass");
 	assert_non_null(strstr(reason, "built for x86_64"));
+	snprintf(path, sizeof(path), "/api/v1/attempts/%lld", sub);
+	assert_int_equal(harness_call(&ctl, NULL, "GET", path, NULL, &a), 200);
+	assert_string_equal(jstr(a, "state", ""), "queued");
+	json_decref(a);
+	assert_int_equal(
+	    harness_db_exec(&ctl, "UPDATE agents SET builder_untrusted = 1 WHERE name = 'bld'"), 0);
+	wait_verdict(sub, verdict, sizeof(verdict), reason, sizeof(reason));
+	assert_string_equal(verdict, "refused");
+	assert_non_null(strstr(reason,
+			       "refused: this builder does not build untrusted "
+			       "revisions (a submission flight; builder.untrusted: refuse"));
 	stop_builder();
 }
 

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "policy.h"
 #include "xmalloc.h"
 #include "../../lab-agent/agent-config.h"
 #include "../../lab-agent/console.h"
@@ -272,6 +273,84 @@ static void test_builder_untrusted(void **state)
 	buf_release(&errors);
 }
 
+/* A board's trust policy: loaded as written, judged by policy_allows() the way the
+ * controller and the agent both do, told in words, and checked with file:line:col. */
+static void test_board_policy(void **state)
+{
+	struct buf errors = BUF_INIT(0), words = BUF_INIT(0);
+	struct board b;
+	struct check_env env = {0};
+	char *path = xasprintf("%s/p.yaml", dir), why[256];
+	char *files[1] = {path};
+	char *text;
+	struct policy_subject s = {"push", "xen", "refs/heads/staging", NULL};
+	const char *e;
+
+	(void)state;
+	text = xasprintf("%spolicy:\n  kinds: [push, bisect, manual]\n  trees: [xen, 'xen-*']\n"
+			 "  branches: ['stag*', master]\n  users: [alice, 'ci-?']\n"
+			 "  reserve: true\n",
+			 good_board);
+	put("p.yaml", text);
+	free(text);
+	assert_int_equal(board_load(&b, path, &env, &errors), 0);
+	assert_non_null(b.policy);
+	assert_int_equal(policy_allows(b.policy, &s, why, sizeof(why)), 1);
+	s.ref = "refs/heads/smoke";
+	assert_int_equal(policy_allows(b.policy, &s, why, sizeof(why)), 0);
+	assert_string_equal(why, "the board's policy does not run branch smoke");
+	s.ref = NULL;
+	s.tree = "linux";
+	assert_int_equal(policy_allows(b.policy, &s, why, sizeof(why)), 0);
+	assert_string_equal(why, "the board's policy does not run code of tree linux");
+	s.tree = "xen-4.17";
+	s.kind = "submission";
+	assert_int_equal(policy_allows(b.policy, &s, why, sizeof(why)), 0);
+	assert_string_equal(why, "the board's policy does not run submission flights");
+	s.kind = "manual";
+	s.user = "ci-7";
+	assert_int_equal(policy_allows(b.policy, &s, NULL, 0), 1);
+	s.user = "bob";
+	assert_int_equal(policy_allows(b.policy, &s, why, sizeof(why)), 0);
+	assert_string_equal(why, "the board's policy does not run manual flights of bob");
+	s.user = NULL;
+	assert_int_equal(policy_allows(b.policy, &s, NULL, 0), 0);
+	s.kind = NULL; /* a health check */
+	assert_int_equal(policy_allows(b.policy, &s, NULL, 0), 1);
+	assert_int_equal(policy_reservable(b.policy), 1);
+	policy_describe(&words, b.policy);
+	assert_string_equal(buf_cstr(&words),
+			    "Runs only push, bisect or manual flights. Trees: xen or xen-*. "
+			    "Branches of push flights: stag* or master. Submissions and manual "
+			    "flights only of alice or ci-?. Users with the reserve right may "
+			    "reserve it.");
+	board_release(&b);
+	/* no policy: anything runs, nobody reserves */
+	buf_reset(&words);
+	policy_describe(&words, NULL);
+	assert_string_equal(buf_cstr(&words),
+			    "Runs anything the controller schedules; no reservations.");
+	s.kind = "submission";
+	assert_int_equal(policy_allows(NULL, &s, NULL, 0), 1);
+	assert_int_equal(policy_reservable(NULL), 0);
+
+	text = xasprintf("%spolicy:\n  kinds: [push, gate]\n  trees: ['xen[0-9]']\n"
+			 "  users: alice\n  owner: me\n",
+			 good_board);
+	put("p.yaml", text);
+	free(text);
+	assert_int_equal(config_check_files(files, 1, &errors), -1);
+	e = buf_cstr(&errors);
+	assert_non_null(strstr(e, "p.yaml:19:17: policy.kinds[1]: unknown kinds \"gate\" (known: "
+				  "push, bisect, submission, manual)"));
+	assert_non_null(strstr(e, "p.yaml:20:11: policy.trees[0]: \"xen[0-9]\": a glob of"));
+	assert_non_null(strstr(e, "p.yaml:21:10: policy.users: must be a list, not a string"));
+	assert_non_null(strstr(e, "p.yaml:22:3: policy.owner: unknown field"));
+	free(path);
+	buf_release(&errors);
+	buf_release(&words);
+}
+
 static void test_demo_boards(void **state)
 {
 	struct buf errors = BUF_INIT(0);
@@ -428,6 +507,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_missing_and_twice, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_agent_errors, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_builder_untrusted, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_board_policy, setup, teardown),
 	    cmocka_unit_test(test_demo_boards),
 	    cmocka_unit_test_setup_teardown(test_job_files, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_job_args_for_boards, setup, teardown),

@@ -1,0 +1,351 @@
+/* Trust policies (lib/policy.h) end to end: a real controller and a real agent
+ * with two fake boards (tests/fake-board/fake-board.py). pol-open has no policy;
+ * pol-trusted runs only push, bisect and manual flights, manual ones only of
+ * alice. The agent builds, but refuses untrusted builds (builder.untrusted:
+ * refuse).
+ *  - the scheduler: a submission and a manual flight of bob get no attempt on
+ *    pol-trusted; a manual flight of alice does.
+ *  - the agent: with the board's policy wiped from the controller's database, a
+ *    submission is sent to pol-trusted anyway; the agent refuses it (state
+ *    refused, the board never powered, not retried, no infra streak).
+ *  - the builder: a submission's build is never claimed by the refusing builder;
+ *    with the database edited to say it builds untrusted code, it is claimed and
+ *    refused, and its tests end cancelled ("build refused"). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../harness/harness.h"
+#include "json-util.h"
+
+#define COMMIT "0123456789abcdef0123456789abcdef01234567"
+
+static struct harness_controller ctl;
+static char agent_tok[128], alice_tok[128], bob_tok[128];
+static char dir[300];
+static pid_t board_pid[2], agent_pid;
+static const char *const names[2] = {"pol-open", "pol-trusted"};
+
+static const char job_smoke[] = "name: pol-smoke\n"
+				"requires: {arch: [x86_64], tags: [pol]}\n"
+				"timeout: 30\n"
+				"stages:\n"
+				"  - {name: firmware, pattern: 'FAKE-FW', timeout: 5}\n"
+				"  - {name: done, pattern: 'XENCI-TESTS-DONE', timeout: 5}\n";
+
+/* needs a build: only pol-open matches it */
+static const char job_built[] = "name: pol-built\n"
+				"requires: {arch: [x86_64], tags: [built]}\n"
+				"artifacts: [xen]\n"
+				"timeout: 30\n"
+				"stages:\n"
+				"  - {name: done, pattern: 'XENCI-TESTS-DONE', timeout: 5}\n";
+
+static void put(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+/* A named token of role through the admin API. */
+static int named_token(const char *role, const char *name, char *out, size_t len)
+{
+	char body[160];
+	json_t *j = NULL;
+	long st;
+
+	snprintf(body, sizeof(body), "{\"role\": \"%s\", \"name\": \"%s\"}", role, name);
+	st = harness_call(&ctl, ctl.admin_token, "POST", "/api/v1/tokens", body, &j);
+	if (st == 201)
+		snprintf(out, len, "%s", jstr(j, "token", ""));
+	json_decref(j);
+	return st == 201 ? 0 : -1;
+}
+
+static int setup(void **state)
+{
+	char path[400], py[400], agentbin[400], text[2048];
+	int i;
+
+	(void)state;
+	if (harness_controller_init(&ctl) < 0)
+		return -1;
+	ctl.extra_config = "max_attempts: 2\n";
+	harness_write_file(ctl.jobs, "pol-smoke.yaml", job_smoke);
+	harness_write_file(ctl.jobs, "pol-built.yaml", job_built);
+	if (harness_controller_start(&ctl) < 0 ||
+	    harness_token(&ctl, "agent", "lab-p", agent_tok, sizeof(agent_tok)) < 0 ||
+	    named_token("admin", "alice", alice_tok, sizeof(alice_tok)) < 0 ||
+	    named_token("admin", "bob", bob_tok, sizeof(bob_tok)) < 0)
+		return -1;
+	snprintf(dir, sizeof(dir), "%s/agent", ctl.dir);
+	mkdir(dir, 0755);
+	snprintf(py, sizeof(py), "%s/tests/fake-board/fake-board.py", harness_root());
+	for (i = 0; i < 2; i++) {
+		char st[340], pf[400], lf[400];
+		char *argv[] = {"/usr/bin/python3", py, "--state", st, "--port-file", pf, NULL};
+		int port;
+
+		snprintf(st, sizeof(st), "%s/%s", dir, names[i]);
+		mkdir(st, 0755);
+		snprintf(pf, sizeof(pf), "%s/console.port", st);
+		snprintf(lf, sizeof(lf), "%s/board.log", st);
+		snprintf(path, sizeof(path), "%s/script", st);
+		put(path, "line FAKE-FW 1.0\nline XENCI-TESTS-DONE\n");
+		board_pid[i] = harness_spawn(argv, lf);
+		port = harness_read_port(pf, 5000);
+		if (port < 0)
+			return -1;
+		snprintf(text, sizeof(text),
+			 "name: %s\narch: x86_64\nclass: fake\ntags: [pol%s]\n"
+			 "power: {backend: command, on: 'echo on > ${st}/power; echo on >> "
+			 "${st}/actions', off: 'echo off > ${st}/power', vars: {st: '%s'}}\n"
+			 "console: {backend: tcp, host: 127.0.0.1, port: %d}\n"
+			 "netboot: {backend: ipxe}\n%s",
+			 names[i], i == 0 ? ", built" : "", st, port,
+			 i == 1 ? "policy:\n  kinds: [push, bisect, manual]\n  users: [alice]\n"
+				: "");
+		snprintf(path, sizeof(path), "%s/%s.yaml", dir, names[i]);
+		put(path, text);
+	}
+	snprintf(text, sizeof(text),
+		 "controller: %s\nagent: lab-p\ntoken: %s\nwork_dir: %s/work\n"
+		 "boards: [pol-open.yaml, pol-trusted.yaml]\n"
+		 "build: true\nbuilder: {untrusted: refuse}\n"
+		 "limits: {claim_wait_ms: 500, heartbeat_s: 1}\n",
+		 ctl.url, agent_tok, dir);
+	snprintf(path, sizeof(path), "%s/agent.yaml", dir);
+	put(path, text);
+	snprintf(agentbin, sizeof(agentbin), "%s/xenci-agent", harness_build_dir());
+	{
+		char lf[400];
+		char *argv[] = {agentbin, "-v", path, NULL};
+
+		snprintf(lf, sizeof(lf), "%s/agent.log", dir);
+		agent_pid = harness_spawn(argv, lf);
+	}
+	{
+		long long end = harness_now_ms() + 10000;
+
+		while (harness_call(&ctl, NULL, "GET", "/api/v1/boards/pol-trusted", NULL, NULL) !=
+		       200) {
+			if (harness_now_ms() > end)
+				return -1;
+			usleep(50 * 1000);
+		}
+	}
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	int i;
+
+	(void)state;
+	harness_stop_pid(&agent_pid, SIGKILL);
+	for (i = 0; i < 2; i++)
+		harness_stop_pid(&board_pid[i], SIGKILL);
+	harness_controller_stop(&ctl);
+	return 0;
+}
+
+/* A flight of kind made with token tok; its id. */
+static long long flight(const char *tok, const char *kind, const char *job)
+{
+	char body[256];
+	json_t *j = NULL;
+	long long id;
+
+	snprintf(body, sizeof(body),
+		 "{\"tree\": \"xen\", \"commit\": \"" COMMIT "\", \"kind\": \"%s\", "
+		 "\"priority\": \"submission\", \"jobs\": [\"%s\"]}",
+		 kind, job);
+	assert_int_equal(harness_call(&ctl, tok, "POST", "/api/v1/flights", body, &j), 201);
+	id = jint(j, "id", 0);
+	json_decref(j);
+	assert_true(id > 0);
+	return id;
+}
+
+/* The flight once done (30 s at most). New reference. */
+static json_t *flight_done(long long id)
+{
+	char path[96];
+	long long end = harness_now_ms() + 30000;
+	json_t *f = NULL;
+
+	snprintf(path, sizeof(path), "/api/v1/flights/%lld", id);
+	while (harness_now_ms() < end) {
+		json_decref(f);
+		f = NULL;
+		assert_int_equal(harness_call(&ctl, NULL, "GET", path, NULL, &f), 200);
+		if (!strcmp(jstr(f, "state", ""), "done"))
+			return f;
+		usleep(100 * 1000);
+	}
+	fprintf(stderr, "flight %lld not done\n", id);
+	fail();
+	return NULL;
+}
+
+/* How many of flight f's test attempts are on board, and the last one's state. */
+static int on_board(const json_t *f, const char *board, const char **state)
+{
+	const json_t *a;
+	size_t i;
+	int n = 0;
+
+	*state = NULL;
+	json_array_foreach (json_object_get(f, "attempts"), i, a)
+		if (!strcmp(jstr(a, "kind", ""), "test") && !strcmp(jstr(a, "board", ""), board)) {
+			n++;
+			*state = jstr(a, "state", "");
+		}
+	return n;
+}
+
+static void test_scheduler_follows_policies(void **state)
+{
+	json_t *f, *b = NULL;
+	const char *st;
+
+	(void)state;
+	/* a submission: pol-open only */
+	f = flight_done(flight(ctl.admin_token, "submission", "pol-smoke"));
+	assert_int_equal(on_board(f, "pol-open", &st), 1);
+	assert_string_equal(st, "pass");
+	assert_int_equal(on_board(f, "pol-trusted", &st), 0);
+	json_decref(f);
+	/* a manual flight of bob: not on pol-trusted; of alice: on both */
+	f = flight_done(flight(bob_tok, "manual", "pol-smoke"));
+	assert_int_equal(on_board(f, "pol-trusted", &st), 0);
+	assert_int_equal(on_board(f, "pol-open", &st), 1);
+	json_decref(f);
+	f = flight_done(flight(alice_tok, "manual", "pol-smoke"));
+	assert_int_equal(on_board(f, "pol-trusted", &st), 1);
+	assert_string_equal(st, "pass");
+	json_decref(f);
+	/* the board's policy as declared, in the API and in words on its page */
+	assert_int_equal(harness_call(&ctl, NULL, "GET", "/api/v1/boards/pol-trusted", NULL, &b),
+			 200);
+	assert_int_equal(json_array_size(json_object_get(json_object_get(b, "policy"), "kinds")),
+			 3);
+	json_decref(b);
+	{
+		struct buf page = BUF_INIT(0);
+
+		assert_int_equal(harness_call_bytes(&ctl, NULL, "GET", "/boards/pol-trusted", NULL,
+						    NULL, 0, NULL, &page),
+				 200);
+		assert_non_null(
+		    strstr(buf_cstr(&page), "Runs only push, bisect or manual flights."));
+		assert_non_null(
+		    strstr(buf_cstr(&page), "Submissions and manual flights only of alice."));
+		buf_release(&page);
+	}
+}
+
+static void test_agent_refuses_what_the_controller_should_not_send(void **state)
+{
+	json_t *f, *b = NULL;
+	const char *st;
+	const json_t *a;
+	size_t i;
+
+	(void)state;
+	/* as if the controller's store were edited (or the controller lied) */
+	assert_int_equal(
+	    harness_db_exec(&ctl, "UPDATE boards SET policy = NULL WHERE name = 'pol-trusted'"), 0);
+	f = flight_done(flight(ctl.admin_token, "submission", "pol-smoke"));
+	assert_int_equal(on_board(f, "pol-trusted", &st), 1); /* not handed to it again */
+	assert_string_equal(st, "refused");
+	json_array_foreach (json_object_get(f, "attempts"), i, a)
+		if (!strcmp(jstr(a, "board", ""), "pol-trusted"))
+			assert_non_null(strstr(jstr(a, "reason", ""), "does not run submission"));
+	assert_int_equal(on_board(f, "pol-open", &st), 1);
+	assert_string_equal(st, "pass");
+	assert_string_equal(jstr(f, "verdict", ""), "pass");
+	json_decref(f);
+	/* the refusal is no lab problem, and the board was never powered for it */
+	assert_int_equal(harness_call(&ctl, NULL, "GET", "/api/v1/boards/pol-trusted", NULL, &b),
+			 200);
+	assert_int_equal(jint(b, "infra_streak", -1), 0);
+	assert_int_equal(jint(b, "healthy", 0), 1);
+	json_decref(b);
+	/* on only for alice's manual flight of the first test */
+	{
+		char path[400], text[256] = "";
+		FILE *fp;
+		size_t n;
+
+		snprintf(path, sizeof(path), "%s/pol-trusted/actions", dir);
+		fp = fopen(path, "r");
+		assert_non_null(fp);
+		n = fread(text, 1, sizeof(text) - 1, fp);
+		text[n] = '\0';
+		fclose(fp);
+		assert_string_equal(text, "on\n");
+	}
+}
+
+static void test_builder_refuses_untrusted_builds(void **state)
+{
+	json_t *f = NULL, *a = NULL;
+	char path[96];
+	long long id, build = 0;
+	const json_t *x;
+	size_t i;
+
+	(void)state;
+	id = flight(ctl.admin_token, "submission", "pol-built");
+	snprintf(path, sizeof(path), "/api/v1/flights/%lld", id);
+	/* the agent claims again and again (claim_wait_ms 500); the build stays queued */
+	sleep(3);
+	assert_int_equal(harness_call(&ctl, NULL, "GET", path, NULL, &f), 200);
+	json_array_foreach (json_object_get(f, "attempts"), i, x)
+		if (!strcmp(jstr(x, "kind", ""), "build")) {
+			build = jint(x, "id", 0);
+			assert_string_equal(jstr(x, "state", ""), "queued");
+		}
+	assert_true(build > 0);
+	json_decref(f);
+	/* the store now says the builder takes untrusted code: it refuses the build */
+	assert_int_equal(
+	    harness_db_exec(&ctl, "UPDATE agents SET builder_untrusted = 1 WHERE name = 'lab-p'"),
+	    0);
+	f = flight_done(id);
+	snprintf(path, sizeof(path), "/api/v1/attempts/%lld", build);
+	assert_int_equal(harness_call(&ctl, NULL, "GET", path, NULL, &a), 200);
+	assert_string_equal(jstr(a, "state", ""), "refused");
+	assert_non_null(strstr(jstr(a, "reason", ""), "does not build untrusted"));
+	json_decref(a);
+	json_array_foreach (json_object_get(f, "attempts"), i, x)
+		if (!strcmp(jstr(x, "kind", ""), "test")) {
+			assert_string_equal(jstr(x, "state", ""), "cancelled");
+			assert_string_equal(jstr(x, "reason", ""), "build refused");
+		}
+	json_decref(f);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_scheduler_follows_policies),
+	    cmocka_unit_test(test_agent_refuses_what_the_controller_should_not_send),
+	    cmocka_unit_test(test_builder_refuses_untrusted_builds),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
