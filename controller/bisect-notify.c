@@ -185,8 +185,8 @@ static int send_mail(const struct report *rp, const json_t *twin, const char *bo
 	snprintf(subject, sizeof(subject), "[xenci] bisection %lld: %s: %.*s", jint(twin, "id", 0),
 		 jstr(twin, "verdict", "?"), SUBJECT_MAX,
 		 json_is_object(c) ? jstr(c, "subject", "") : jstr(twin, "reason", ""));
-	mail_message_id(id, sizeof(id), NULL);
 	m.from = rp->mail.from ? rp->mail.from : MAIL_FROM_DEFAULT;
+	mail_message_id(id, sizeof(id), strchr(m.from, '@') + 1);
 	m.from_name = "xenci";
 	m.to = to;
 	m.nto = nto;

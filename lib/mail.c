@@ -154,6 +154,8 @@ int mail_compose(struct buf *out, const struct mail_msg *m)
 	GMimeMessage *msg;
 	GMimeTextPart *part;
 	GMimeFormatOptions *fo;
+	GMimeDataWrapper *content;
+	GMimeStream *stream;
 	GDateTime *now;
 	char *text, *v;
 	size_t i;
@@ -200,8 +202,15 @@ int mail_compose(struct buf *out, const struct mail_msg *m)
 		g_mime_object_append_header(GMIME_OBJECT(msg), m->headers[i].name, v, "utf-8");
 		free(v);
 	}
+	/* The body's bytes as they are (UTF-8): g_mime_text_part_set_text would
+	 * convert them to the "best" charset, ISO-8859-1 where it fits. */
 	part = g_mime_text_part_new_with_subtype("plain");
-	g_mime_text_part_set_text(part, m->body ? m->body : "");
+	stream = g_mime_stream_mem_new_with_buffer(m->body ? m->body : "",
+						   m->body ? strlen(m->body) : 0);
+	content = g_mime_data_wrapper_new_with_stream(stream, GMIME_CONTENT_ENCODING_DEFAULT);
+	g_mime_part_set_content(GMIME_PART(part), content);
+	g_object_unref(content);
+	g_object_unref(stream);
 	g_mime_text_part_set_charset(part, "utf-8");
 	g_mime_part_set_content_encoding(GMIME_PART(part),
 					 g_mime_part_get_best_content_encoding(

@@ -82,6 +82,8 @@ static void test_compose(void **state)
 	assert_non_null(strstr(head, "\nDate: "));
 	assert_non_null(strstr(head, "charset=utf-8"));
 	assert_non_null(strstr(head, "Content-Transfer-Encoding: quoted-printable"));
+	/* the body stays UTF-8 (not converted to ISO-8859-1, where =FC would fit) */
+	assert_non_null(strstr(b.data, "non-ASCII: =C3=BC\n"));
 	buf_release(&b);
 
 	/* no recipient, a bad one */
