@@ -28,6 +28,12 @@
 
 static const struct bisect_conf *conf; /* ctl.cfg.bisect, from bisector_start() */
 static int registered;
+static bisector_finish_fn finish_hook; /* bisector_on_finish's */
+
+void bisector_on_finish(bisector_finish_fn fn)
+{
+	finish_hook = fn;
+}
 
 /* The verdict of a run as the algorithm takes it. */
 static int run_result(const char *verdict, enum bisect_run_result *r)
@@ -161,6 +167,8 @@ static void finish(long long bid, enum bisect_outcome o, const char *culprit, co
 	    bisect_notify(conf, twin,
 			  twin_bisection_owner(owner, sizeof(owner), twin) ? owner : NULL) > 0)
 		db_bisect_set_notified(bid);
+	if (twin && finish_hook)
+		finish_hook(twin);
 	json_decref(twin);
 }
 

@@ -66,6 +66,13 @@ void bisector_observe(const struct attempt *a, enum attempt_state verdict, void 
 int bisector_cancel(long long id);
 int bisector_restart(long long id);
 
+/* Who else hears of a bisection that ended (after its report is on its way):
+ * fn(twin) with twin_bisection's twin (borrowed), ctl.lock held. One hook; NULL
+ * removes it. The flight reports (reports.h) set it, so that the bisector does
+ * not need them. */
+typedef int (*bisector_finish_fn)(const json_t *twin);
+void bisector_on_finish(bisector_finish_fn fn);
+
 /* Sends the report of a finished bisection (mail and/or webhook, as conf says;
  * conf NULL: none) from a thread of its own, which takes its own copies of
  * twin and conf; bisect-notify.c. owner: NULL for a bisection anyone may see;

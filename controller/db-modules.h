@@ -25,5 +25,7 @@ int db_triage_prepare(sqlite3 *db);
 void db_triage_finalize(void);
 int db_records_prepare(sqlite3 *db);
 void db_records_finalize(void);
+int db_reports_prepare(sqlite3 *db);
+void db_reports_finalize(void);
 
 #endif

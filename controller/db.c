@@ -31,6 +31,7 @@ static const struct db_module {
     {"bisect", db_bisect_prepare, db_bisect_finalize},
     {"triage", db_triage_prepare, db_triage_finalize},
     {"records", db_records_prepare, db_records_finalize},
+    {"reports", db_reports_prepare, db_reports_finalize},
     {NULL, NULL, NULL},
 };
 

@@ -13,6 +13,7 @@
 #include "attempts.h"
 #include "auth.h"
 #include "bisector.h"
+#include "reports.h"
 #include "config.h"
 #include "ctl.h"
 #include "db-attempts.h"
@@ -245,6 +246,12 @@ static int serve(void)
 	if (trees_start(ctl.cfg.trees, config_dir(), ctl.cfg.data, msg, sizeof(msg)) < 0 ||
 	    bisector_start(ctl.cfg.bisect, msg, sizeof(msg)) < 0) {
 		log_warnx("%s", msg);
+		goto out;
+	}
+	/* After the gate's and the bisector's observers: a report reads their
+	 * decisions. */
+	if (report_start(ctl.cfg.trees, ctl.cfg.mail, ctl.cfg.bisect) < 0) {
+		log_warnx("cannot observe attempts for the flight reports");
 		goto out;
 	}
 	url_file = xasprintf("%s/controller.url", ctl.cfg.data);

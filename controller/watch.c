@@ -11,6 +11,7 @@
 
 #include "clock.h"
 #include "json-util.h"
+#include "mail.h"
 #include "xmalloc.h"
 
 static void seterr(char *err, size_t errlen, const char *fmt, ...)
@@ -75,6 +76,20 @@ static const struct vfield gate_fields[] = {
     {NULL},
 };
 
+/* A branch's flight reports (reports.h). */
+static const struct vfield report_fields[] = {
+    {.name = "to",
+     .type = V_ARRAY,
+     .flags = V_REQUIRED,
+     .items = V_STRING,
+     .min = 1,
+     .max = WATCH_MAX_REPORT_TO,
+     .check = mail_addresses_check,
+     .help = "the addresses a report of each push flight goes to"},
+    {.name = "enabled", .type = V_BOOL, .help = "send the reports (default true)"},
+    {NULL},
+};
+
 static const struct vfield branch_fields[] = {
     {.name = "name",
      .type = V_STRING,
@@ -89,6 +104,10 @@ static const struct vfield branch_fields[] = {
      .max = WATCH_MAX_JOBS,
      .help = "the jobs a flight gets (default: every job)"},
     {.name = "gate", .type = V_OBJECT, .fields = gate_fields, .help = "a push gate"},
+    {.name = "report",
+     .type = V_OBJECT,
+     .fields = report_fields,
+     .help = "a mail report after each push flight"},
     {NULL},
 };
 
@@ -201,10 +220,14 @@ int trees_conf_load(struct trees_conf *out, const json_t *trees, char *err, size
 				       sizeof(*tc->branches));
 		json_array_foreach (json_object_get(t, "branches"), k, b) {
 			struct branch_conf *bc = &tc->branches[tc->nbranches++];
-			const json_t *gate = json_object_get(b, "gate");
+			const json_t *gate = json_object_get(b, "gate"), *report;
 
 			bc->name = xstrdup(jstr(b, "name", ""));
 			bc->jobs = strings_dup(json_object_get(b, "jobs"), &bc->njobs);
+			report = json_object_get(b, "report");
+			if (report && jbool(report, "enabled", 1))
+				bc->report_to =
+				    strings_dup(json_object_get(report, "to"), &bc->nreport_to);
 			if (tree_conf_branch(tc, bc->name) != bc) {
 				seterr(err, errlen,
 				       "trees.%s.branches[%zu]: \"%s\" is listed twice", tc->name,
@@ -281,6 +304,7 @@ void trees_conf_release(struct trees_conf *c)
 			free(b->name);
 			strings_free(b->jobs, b->njobs);
 			strings_free(b->gate_jobs, b->ngate_jobs);
+			strings_free(b->report_to, b->nreport_to);
 			free(b->gate_ref);
 		}
 		free(t->branches);

@@ -12,6 +12,8 @@
  *         - name: staging
  *           jobs: [xen-smoke]         # default: every job
  *           gate: {jobs: [xen-smoke], advance: master}
+ *           report: {to: [xen-devel@example.org]}   # mail after each push flight
+ *                                   # (enabled: false turns it off; reports.h)
  *
  * (A list of trees, each with a `name`, is accepted too.)
  *
@@ -30,9 +32,10 @@
 #include "git-repo.h"
 #include "validate.h"
 
-#define WATCH_MAX_TREES	   32
-#define WATCH_MAX_BRANCHES 64
-#define WATCH_MAX_JOBS	   64
+#define WATCH_MAX_TREES	    32
+#define WATCH_MAX_BRANCHES  64
+#define WATCH_MAX_JOBS	    64
+#define WATCH_MAX_REPORT_TO 32
 
 struct branch_conf {
 	char *name;
@@ -40,7 +43,9 @@ struct branch_conf {
 	size_t njobs;
 	char **gate_jobs;
 	size_t ngate_jobs;
-	char *gate_ref; /* full ref name ("refs/heads/master"); NULL when not gated */
+	char *gate_ref;	  /* full ref name ("refs/heads/master"); NULL when not gated */
+	char **report_to; /* a flight report's addresses (reports.h); NULL: no report */
+	size_t nreport_to;
 };
 
 struct tree_conf {
