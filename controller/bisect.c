@@ -9,13 +9,14 @@
 #include "bisect.h"
 #include "xmalloc.h"
 
-#define NONE_PRIOR	0.05 /* prior belief that the range holds no regression */
-#define FLAKE_PRIOR	0.1  /* prior mean of each flake rate once one is seen */
-#define FLAKE_PRIOR_W	10.0 /* its weight, in runs */
-#define FLAKE_MAX	0.4  /* an estimate above this says nothing */
-#define PLAUSIBLE	1e-3 /* posterior above which a candidate counts as remaining */
-#define MIN_SPLIT	1e-3 /* a run whose outcome is this sure teaches nothing */
-#define REVERT_MAX_RUNS 5
+#define NONE_PRIOR	  0.05 /* prior belief that the range holds no regression */
+#define FLAKE_PRIOR	  0.1  /* prior mean of each flake rate once one is seen */
+#define FLAKE_PRIOR_W	  10.0 /* its weight, in runs */
+#define FLAKE_MAX	  0.4  /* an estimate above this says nothing */
+#define PLAUSIBLE	  1e-3 /* posterior above which a candidate counts as remaining */
+#define MIN_SPLIT	  1e-3 /* a run whose outcome is this sure teaches nothing */
+#define REVERT_MAX_RUNS	  5
+#define CLASS_FLAKE_FLOOR 0.005 /* a class that never flaked: one confirming run */
 
 struct bisect {
 	const struct bisect_graph *g;
@@ -90,6 +91,7 @@ void bisect_options_init(struct bisect_options *o)
 	o->search_threshold = 0.8;
 	o->confirm_threshold = 0.99;
 	o->min_flake_rate = 0.02;
+	o->class_flake_rate = -1;
 }
 
 /* Marks in seen[] every node reachable from start (start included), not entering
@@ -503,12 +505,40 @@ static int best_split(const struct bisect *b)
 	return best < MIN_SPLIT ? -1 : pick;
 }
 
+/* The confirming runs the culprit and each parent need (see class_flake_rate in
+ * bisect.h): with a known class flake rate f, the fewest k such that k agreeing runs
+ * have a likelihood ratio ((1-f)/f)^k of at least confirm_threshold's odds. */
+static unsigned confirm_need(const struct bisect *b)
+{
+	double f = b->opt.class_flake_rate, odds, k;
+
+	if (f < 0)
+		return b->opt.confirm_runs;
+	if (b->flaky) {
+		if (b->alpha > f)
+			f = b->alpha;
+		if (b->beta > f)
+			f = b->beta;
+	}
+	if (f < CLASS_FLAKE_FLOOR)
+		f = CLASS_FLAKE_FLOOR;
+	if (f > FLAKE_MAX)
+		f = FLAKE_MAX;
+	if (b->opt.confirm_threshold >= 1)
+		return b->opt.max_runs_per_commit;
+	odds = b->opt.confirm_threshold / (1 - b->opt.confirm_threshold);
+	k = ceil(log(odds) / log((1 - f) / f) - 1e-9);
+	if (k < 1)
+		k = 1;
+	return k > b->opt.max_runs_per_commit ? b->opt.max_runs_per_commit : (unsigned)k;
+}
+
 /* Confirmation of culprit node v: the next run it needs, 1 when it needs none, 0
  * when it can get no further (a run is impossible), with *step filled on -1. */
 static int confirm_next(const struct bisect *b, uint32_t v, struct bisect_step *step)
 {
 	const struct bisect_graph *g = b->g;
-	unsigned need = b->opt.confirm_runs, have = b->tally[v].fail;
+	unsigned need = confirm_need(b), have = b->tally[v].fail;
 	int pick = -1, stuck = 0;
 	uint32_t e;
 

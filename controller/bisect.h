@@ -19,7 +19,8 @@
  *     commits are skipped;
  *   - confirmation: the culprit fails and each of its parents passes confirm_runs
  *     times (runs made during the search count), interleaved, then the bad revision
- *     with the culprit reverted passes.
+ *     with the culprit reverted passes; when the board class's flake rate is known
+ *     (class_flake_rate), the number of runs follows it instead (a sequential test).
  * Node order matters only for ties: the lower index wins, so give nodes newest first
  * (as `git rev-list` does) to break ties like git. Not thread-safe; one struct bisect
  * per bisection. */
@@ -83,6 +84,14 @@ struct bisect_options {
 	double search_threshold;       /* posterior at which confirmation starts: 0.8 */
 	double confirm_threshold;      /* posterior the culprit needs to be found: 0.99 */
 	double min_flake_rate;	       /* floor of the estimate once a flake is seen: 0.05 */
+	/* The board class's measured per-run flake rate (0..1: the share of runs whose
+	 * verdict is wrong, from the class's history), or < 0 when unknown (the
+	 * default). Known, it sets how many confirming runs the culprit and each
+	 * parent need — a sequential test: the fewest k with ((1-f)/f)^k reaching the
+	 * odds of confirm_threshold, f being the larger of this rate and the rate the
+	 * runs themselves show (0.005 at least); a class that never flaked needs one.
+	 * Unknown, confirm_runs each. */
+	double class_flake_rate;
 };
 
 void bisect_options_init(struct bisect_options *o);

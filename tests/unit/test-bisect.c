@@ -92,6 +92,53 @@ static void test_linear_exact(void **state)
 	bisect_graph_release(&g);
 }
 
+/* A board class whose measured flake rate is known (class_flake_rate): one that never
+ * flaked confirms with one run a side (the search's own runs count), so the culprit is
+ * confirmed with at most the search, one parent run and the revert; a 10 % class needs
+ * three agreeing runs a side ((0.9/0.1)^3 >= 99, the odds of 0.99; two are not). */
+static void test_class_flake_rate(void **state)
+{
+	struct bisect_graph g;
+	uint32_t culprit;
+
+	(void)state;
+	assert_int_equal(bisect_sim_linear(&g, 17), 0);
+	for (culprit = 0; culprit < 16; culprit++) {
+		static const double rates[] = {0, 0.10};
+		size_t i;
+
+		for (i = 0; i < 2; i++) {
+			struct bisect_options opt;
+			struct bisect_sim_oracle o;
+			struct bisect_result res;
+			struct bisect *b = NULL;
+			uint32_t good = g.n - 1;
+			uint64_t rng = culprit;
+			unsigned boots, search, need = i ? 3 : 1;
+
+			bisect_options_init(&opt);
+			opt.class_flake_rate = rates[i];
+			assert_int_equal(bisect_new(&b, &g, 0, &good, 1, &opt), 0);
+			assert_int_equal(bisect_add_run(b, BISECT_STEP_RUN, 0, BISECT_RUN_FAIL), 0);
+			assert_int_equal(bisect_add_run(b, BISECT_STEP_RUN, good, BISECT_RUN_PASS),
+					 0);
+			bisect_sim_oracle_init(&o, &g, culprit);
+			boots = drive(b, &o, &rng, &search);
+			bisect_get_result(b, &res);
+			assert_int_equal(res.outcome, BISECT_CONFIRMED);
+			assert_int_equal(res.culprit, (int)culprit);
+			assert_int_equal(bisect_get_tally(b, culprit)->fail, need);
+			if (culprit + 1 < 17)
+				assert_int_equal(bisect_get_tally(b, culprit + 1)->pass, need);
+			if (!i)
+				assert_true(boots <= search + 2);
+			bisect_free(b);
+			bisect_sim_oracle_release(&o);
+		}
+	}
+	bisect_graph_release(&g);
+}
+
 /* The first step on a linear range is the middle, like git bisect. */
 static void test_first_split(void **state)
 {
@@ -424,12 +471,12 @@ static void test_git_model(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_linear_exact),     cmocka_unit_test(test_first_split),
-	    cmocka_unit_test(test_merges_exact),     cmocka_unit_test(test_merge_culprit),
-	    cmocka_unit_test(test_unbuildable),	     cmocka_unit_test(test_revert_fails),
-	    cmocka_unit_test(test_not_reproducible), cmocka_unit_test(test_flaky_accuracy),
-	    cmocka_unit_test(test_flake_repeats),    cmocka_unit_test(test_bad_input),
-	    cmocka_unit_test(test_git_model),
+	    cmocka_unit_test(test_linear_exact),   cmocka_unit_test(test_class_flake_rate),
+	    cmocka_unit_test(test_first_split),	   cmocka_unit_test(test_merges_exact),
+	    cmocka_unit_test(test_merge_culprit),  cmocka_unit_test(test_unbuildable),
+	    cmocka_unit_test(test_revert_fails),   cmocka_unit_test(test_not_reproducible),
+	    cmocka_unit_test(test_flaky_accuracy), cmocka_unit_test(test_flake_repeats),
+	    cmocka_unit_test(test_bad_input),	   cmocka_unit_test(test_git_model),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
