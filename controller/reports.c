@@ -14,6 +14,7 @@
 #include "bisect-git.h"
 #include "bisector.h"
 #include "ctl.h"
+#include "db-bisections.h"
 #include "db-boards.h"
 #include "db-flights.h"
 #include "db-reports.h"
@@ -85,11 +86,16 @@ void report_subject(char *out, size_t n, const struct report *r, const char *aud
 		 !blocking && pushed(r) ? " - PUSHED" : "");
 }
 
-/* One line of a section: the job, its board class and OSSTest's words. */
+/* One line of a section: the job, its board class and OSSTest's words; then its
+ * bisection, when there is one. */
 static void row_line(struct buf *out, const struct report_row *row)
 {
 	buf_printf(out, " %-*.*s %-*.*s %s\n", COL_JOB_MAX, COL_JOB_MAX, row->job, COL_CLASS_MAX,
 		   COL_CLASS_MAX, *row->board_class ? row->board_class : "(no board)", row->text);
+	if (row->bisection > 0 && row->culprit)
+		buf_printf(out, "   bisection %lld: culprit %s\n", row->bisection, row->culprit);
+	else if (row->bisection > 0)
+		buf_printf(out, "   bisection %lld: under way\n", row->bisection);
 }
 
 /* A section: its title and the rows of audience that pick() chooses. */
@@ -487,9 +493,10 @@ static void gather_baseline(struct gathered *g, long long branch_id, const json_
 static int gather(struct gathered *g, const struct tree_conf *t, const struct branch_conf *b,
 		  long long branch_id, const json_t *fl)
 {
-	json_t *tests, *decisions, *flights, *decision = NULL, *d;
+	json_t *tests, *decisions, *flights, *bisections, *decision = NULL, *d;
 	size_t i, cancelled = 0;
-	int rc;
+	long long bid;
+	int rc, restart;
 
 	memset(g, 0, sizeof(*g));
 	g->keep = json_object();
@@ -522,6 +529,8 @@ static int gather(struct gathered *g, const struct tree_conf *t, const struct br
 	g->r.baseline = g->baseline[0] ? g->baseline : NULL;
 	tests = db_flight_test_attempts(g->r.flight);
 	json_object_set_new(g->keep, "tests", tests);
+	bisections = json_array();
+	json_object_set_new(g->keep, "bisections", bisections);
 	g->rows = xcalloc(g->t.n + 1, sizeof(*g->rows));
 	g->owners = xcalloc(g->t.n + 1, sizeof(*g->owners));
 	for (i = 0; i < g->t.n; i++) {
@@ -534,6 +543,15 @@ static int gather(struct gathered *g, const struct tree_conf *t, const struct br
 		row->verdict_class = triage_class_name(tr->cls);
 		triage_row_text(row->text, sizeof(row->text), tr);
 		row->blocking = tr->blocking;
+		if (tr->cls == TRIAGE_REGRESSION &&
+		    db_bisect_find_bad(&bid, &restart, tr->job, tr->board_class, g->r.commit) ==
+			0) {
+			json_t *bs = db_bisect_get(bid);
+
+			row->bisection = bid;
+			row->culprit = jstr(bs, "culprit", NULL);
+			json_array_append_new(bisections, bs ? bs : json_null());
+		}
 		if (row_owner(owner, sizeof(owner), tests, tr->job, tr->board_class))
 			row->owner = g->owners[i] = xstrdup(owner);
 	}

@@ -19,9 +19,10 @@
  * with the sections "Regressions which are regarded as blocking", "Tests which did
  * not succeed, but are not blocking", "Tests which did not succeed, but are
  * allowable", the revisions tested and the baseline, the people who touched the
- * revisions under test, and the job x board class grid. When a bisection of one
- * of the flight's regressions ends, a follow-up with its culprit goes to the same
- * thread.
+ * revisions under test, and the job x board class grid; a regression whose
+ * bisection is known names it (and its culprit when found). When a bisection of
+ * one of the flight's regressions ends, a follow-up with its culprit goes to the
+ * same thread.
  *
  * Private boards (docs/security.md "Visibility"): a row whose boards include a
  * private one is left out of the report to the branch's addresses (which then
@@ -53,6 +54,8 @@ struct report_row {
 	char text[48];		   /* OSSTest's words: "REGR. vs. 12", "like 9", "pass" */
 	int blocking;		   /* it holds the gate */
 	const char *owner;	   /* NULL: public boards only; else the private board's agent */
+	long long bisection;	   /* a regression's bisection of the revision tested, or 0 */
+	const char *culprit;	   /* its culprit once found, or NULL */
 };
 
 /* What a report says; strings borrowed. */

@@ -432,6 +432,8 @@ static void test_reports(void **state)
 	body = strstr(r2.eml.data, "\r\n\r\n");
 	assert_non_null(strstr(body, "Regressions which are regarded as blocking:"));
 	assert_non_null(strstr(body, "REGR. vs."));
+	/* its bisection, under way or done */
+	assert_non_null(strstr(body, "\r\n   bisection "));
 	assert_non_null(strstr(body, "baseline version:"));
 	/* the body is quoted-printable: the author's name as UTF-8 =C3=9C */
 	assert_non_null(strstr(body, "Ann =C3=9Cnal <ann@example.org>"));

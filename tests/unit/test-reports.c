@@ -12,12 +12,12 @@
 #include "../../controller/reports.h"
 
 static struct report_row rows[] = {
-    {"smoke", "q35", "pass", "pass", 0, NULL},
-    {"boot", "q35", "still-failing", "like 9", 0, NULL},
-    {"xen-sched/rtds", "virt", "allowed", "allowed", 0, NULL},
-    {"smoke", "virt", "heisenbug", "pass in 14-retest", 0, NULL},
-    {"smoke", "secret", "regression", "REGR. vs. 11", 1, "lab-p"},
-    {"boot", "other", "pass", "pass", 0, "lab-q"},
+    {"smoke", "q35", "pass", "pass", 0, NULL, 0, NULL},
+    {"boot", "q35", "still-failing", "like 9", 0, NULL, 0, NULL},
+    {"xen-sched/rtds", "virt", "allowed", "allowed", 0, NULL, 0, NULL},
+    {"smoke", "virt", "heisenbug", "pass in 14-retest", 0, NULL, 0, NULL},
+    {"smoke", "secret", "regression", "REGR. vs. 11", 1, "lab-p", 4, "0123456789abcdef"},
+    {"boot", "other", "pass", "pass", 0, "lab-q", 0, NULL},
 };
 
 static const char *const people[] = {"Ann Example <ann@example.org>"};
@@ -94,7 +94,8 @@ static void test_body(void **state)
 	blocking = strstr(b.data, "Regressions which are regarded as blocking:\n");
 	assert_non_null(blocking);
 	assert_non_null(strstr(blocking, "secret"));
-	assert_non_null(strstr(blocking, "REGR. vs. 11"));
+	assert_non_null(
+	    strstr(blocking, "REGR. vs. 11\n   bisection 4: culprit 0123456789abcdef\n"));
 	assert_null(strstr(b.data, "other"));
 	assert_non_null(strstr(b.data, "omitted"));
 	buf_release(&b);
