@@ -109,6 +109,14 @@ json_t *attempt_payload(const struct attempt *a)
 		if (json_is_null(json_object_get(o, "artifacts")))
 			json_object_set_new(o, "artifacts", json_object());
 		json_decref(build);
+	} else if (!strcmp(a->kind, "build") && a->build_id) {
+		/* what the flight's tests on this arch need built (NULL: the default) */
+		json_t *wants;
+
+		build = db_build_get(a->build_id);
+		wants = build ? json_object_get(build, "wants") : NULL;
+		json_object_set(o, "wants", wants ? wants : json_null());
+		json_decref(build);
 	}
 	return o;
 }

@@ -21,6 +21,7 @@ enum {
 	Q_BUILD_INS,
 	Q_BUILD_FINISH,
 	Q_BUILD_GET,
+	Q_BUILD_WANTS,
 	Q_BUILD_FIND,
 	Q_FLIGHT_REV,
 	Q_FLIGHT_GET,
@@ -71,7 +72,8 @@ static const char *const sql[Q_N] = {
     [Q_BUILD_FINISH] = "UPDATE builds SET state = ?2, artifacts = ?3, build_info = ?4"
 		       " WHERE id = ?1",
     [Q_BUILD_GET] = "SELECT id, flight_id AS flight, arch, state, artifacts AS j_artifacts,"
-		    " build_info AS j_build_info FROM builds WHERE id = ?",
+		    " build_info AS j_build_info, wants AS j_wants FROM builds WHERE id = ?",
+    [Q_BUILD_WANTS] = "UPDATE builds SET wants = ?2 WHERE id = ?1",
     [Q_BUILD_FIND] = "SELECT id FROM builds WHERE flight_id = ? AND arch = ?",
     [Q_FLIGHT_REV] = "SELECT t.name AS tree, r.commit_id AS 'commit', r.describe, f.kind,"
 		     " f.ref, f.user"
@@ -203,6 +205,15 @@ int db_build_insert(long long *id, long long flight_id, const char *arch)
 		return -EIO;
 	*id = sqlite3_last_insert_rowid(ctl.db);
 	return 0;
+}
+
+int db_build_set_wants(long long build_id, const json_t *wants)
+{
+	sqlite3_stmt *s = db_use(st[Q_BUILD_WANTS]);
+
+	sqlite3_bind_int64(s, 1, build_id);
+	db_bind_json(s, 2, wants);
+	return db_step_done(s);
 }
 
 int db_build_finish(long long build_id, const char *state, const json_t *artifacts,

@@ -24,7 +24,9 @@ int db_build_find(long long *id, long long flight_id, const char *arch);
 /* state: "pass" or "fail"; artifacts and build_info may be NULL. */
 int db_build_finish(long long build_id, const char *state, const json_t *artifacts,
 		    const json_t *build_info);
-/* {id, flight, arch, state, artifacts, build_info}, or NULL. */
+/* Stores the artifact names (a JSON array) the build must make for its tests. */
+int db_build_set_wants(long long build_id, const json_t *wants);
+/* {id, flight, arch, state, artifacts, build_info, wants}, or NULL. */
 json_t *db_build_get(long long build_id);
 /* {tree, commit, describe, kind, ref, user} of a flight (ref and user null when
  * none), or NULL: what a claim says of its code, and what policies judge. */

@@ -61,6 +61,15 @@ int job_matches_board(const json_t *job, const json_t *board)
 	return 1;
 }
 
+/* 1 when job (a name, "JOB/VARIANT" for a variant) is what want names: the
+ * job itself, or every variant of want when want has none. */
+static int job_named(const char *job, const char *want)
+{
+	size_t n = strlen(want);
+
+	return !strcmp(job, want) || (!strchr(want, '/') && !strncmp(job, want, n) && job[n] == '/');
+}
+
 static json_t *select_jobs(const json_t *names, char *err, size_t errlen)
 {
 	json_t *all = db_jobs_list(), *out, *j, *n;
@@ -73,7 +82,7 @@ static json_t *select_jobs(const json_t *names, char *err, size_t errlen)
 		int found = 0;
 
 		json_array_foreach (all, k, j)
-			if (!strcmp(jstr(j, "name", ""), json_string_value(n))) {
+			if (job_named(jstr(j, "name", ""), json_string_value(n))) {
 				json_array_append(out, j);
 				found = 1;
 			}
@@ -86,6 +95,36 @@ static json_t *select_jobs(const json_t *names, char *err, size_t errlen)
 	}
 	json_decref(all);
 	return out;
+}
+
+/* Adds the artifacts job def needs to what build build_id must make (its
+ * "wants", sent to the builder with the build attempt). */
+static int build_want(long long build_id, const json_t *def)
+{
+	json_t *build = db_build_get(build_id), *wants, *n, *w;
+	size_t i, k;
+	int changed = 0, rc = 0;
+
+	if (build == NULL)
+		return -EIO;
+	wants = json_array();
+	if (json_is_array(json_object_get(build, "wants")))
+		json_array_extend(wants, json_object_get(build, "wants"));
+	json_array_foreach (json_object_get(def, "artifacts"), i, n) {
+		int have = 0;
+
+		json_array_foreach (wants, k, w)
+			have |= json_equal(w, n);
+		if (!have) {
+			json_array_append(wants, n);
+			changed = 1;
+		}
+	}
+	if (changed && db_build_set_wants(build_id, wants) < 0)
+		rc = -EIO;
+	json_decref(wants);
+	json_decref(build);
+	return rc;
 }
 
 /* Puts the test attempt a of job (def) on board b of flight fid: a build of b's
@@ -128,6 +167,8 @@ static int place_test(struct attempt *a, long long fid, const json_t *def, const
 			json_object_set_new(builds, arch, bid);
 		}
 		a->build_id = json_integer_value(bid);
+		if (build_want(a->build_id, def) < 0)
+			return -EIO;
 	}
 	snprintf(a->kind, sizeof(a->kind), "test");
 	snprintf(a->board, sizeof(a->board), "%s", jstr(b, "name", ""));

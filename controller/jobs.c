@@ -8,6 +8,7 @@
 
 #include "db-flights.h"
 #include "db.h"
+#include "job-schema.h"
 #include "json-util.h"
 #include "xmalloc.h"
 #include "yaml-load.h"
@@ -63,14 +64,21 @@ int jobs_load_dir(const char *dir, int store, struct buf *err)
 			buf_puts(err, buf_cstr(&ctx.text));
 			bad++;
 		} else {
-			name = jstr(doc.root, "name", "");
-			if (json_object_get(jobs, name)) {
-				buf_printf(err, "%s: job \"%s\" is defined twice\n", names[i],
-					   name);
-				bad++;
-			} else {
-				json_object_set(jobs, name, doc.root);
+			/* a job with variants is one job per variant, JOB/VARIANT */
+			json_t *all = job_expand(doc.root), *one;
+			size_t vi;
+
+			json_array_foreach (all, vi, one) {
+				name = jstr(one, "name", "");
+				if (json_object_get(jobs, name)) {
+					buf_printf(err, "%s: job \"%s\" is defined twice\n",
+						   names[i], name);
+					bad++;
+				} else {
+					json_object_set(jobs, name, one);
+				}
 			}
+			json_decref(all);
 		}
 		vctx_release(&ctx);
 		yaml_doc_release(&doc);

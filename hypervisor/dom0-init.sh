@@ -79,17 +79,9 @@ param() {
 	cmdline_params | awk -F '\t' -v k="$1" '$1 == k { v = $2; f = 1 } END { if (f) print v; exit !f }'
 }
 
-n=0
-failed=0
-result() { # result 0|1 description
-	n=$((n + 1))
-	if [ "$1" -eq 0 ]; then
-		echo "ok $n - $2"
-	else
-		echo "not ok $n - $2"
-		failed=$((failed + 1))
-	fi
-}
+# result 0|1 DESCRIPTION, the counters n and failed (hypervisor/tap.sh)
+# shellcheck source=hypervisor/tap.sh
+. /lib/xenci/tap.sh
 
 # A size with suffix K/M/G/T (a bare number is MiB) -> KiB.
 size_kb() {

@@ -7,8 +7,17 @@
 #                      arm64 the gunzipped Image that U-Boot can `booti`
 #   dom0-initrd        a newc cpio (uncompressed) with busybox-static, the
 #                      /dev/console node, and dom0-init.sh as /init
+#   dom0-guest-base    a newc cpio to append to dom0-initrd (and the tools
+#                      artifact after it, hypervisor/build-tools.sh) for the
+#                      jobs that run guests: the Xen modules of the kernel
+#                      (evtchn, privcmd, gntdev, gntalloc, xenfs), the shared
+#                      libraries the toolstack links (from Debian's packages
+#                      of ARCH: libc6 libgcc-s1 libyajl2 libuuid1 libbz2-1.0 liblzma5
+#                      zlib1g, arm64 also libfdt1), the guest kernel and
+#                      initramfs in /usr/share/xenci/guest (the same Debian
+#                      kernel, domu-init.sh as /init) and dom0-guest.sh as /init
 #   payload-info.json  {"arch", "kernel_package", "kernel_version",
-#                       "kernel_format", "busybox_package"}
+#                       "kernel_format", "busybox_package", "guest_libs"}
 #
 # Packages are fetched with `apt-get download` (never installed); arm64 ones
 # with a private arm64 package list, without touching dpkg's architectures.
@@ -128,12 +137,23 @@ else
 	bbpkg="busybox-static $(dpkg-deb -f "$bbdeb" Version) ($debarch)"
 fi
 
+# The libraries the tools link (objdump -p of xl, xenstored, xenconsoled
+# and libxenlight/libxenguest), by package; arm64's libxl also links libfdt.
+guest_pkgs=(libc6 libgcc-s1 libyajl2 libuuid1 libbz2-1.0 liblzma5 zlib1g)
+[ "$arch" != arm64 ] || guest_pkgs+=(libfdt1)
+guest_debs=()
+for p in "${guest_pkgs[@]}"; do
+	guest_debs+=("$(download "$p")")
+done
+
 # The cache key covers every input: kernel and busybox packages, the init
 # script and this recipe.
 key=$(
 	{
 		echo "$arch $x86_kernel $(basename "$kdeb") $bbpkg"
-		cat "$here/dom0-init.sh" "${BASH_SOURCE[0]}"
+		for d in "${guest_debs[@]}"; do basename "$d"; done
+		cat "$here/dom0-init.sh" "$here/dom0-guest.sh" "$here/domu-init.sh" "$here/tap.sh" \
+			"${BASH_SOURCE[0]}" "$here/mkcpio.py"
 		[ -z "$bbsrc" ] || sha256sum "$bbsrc"
 	} | sha256sum | cut -c1-16
 )
@@ -145,7 +165,7 @@ if [ ! -f "$done_dir/payload-info.json" ]; then
 
 	# Kernel: only ./boot of the package is needed.
 	log "extracting $(basename "$kdeb")"
-	dpkg-deb --fsys-tarfile "$kdeb" | tar -x -C "$work" ./boot
+	dpkg-deb --fsys-tarfile "$kdeb" | tar -x -C "$work" ./boot ./lib/modules
 	vmlinuz=$(find "$work/boot" -name 'vmlinuz-*' -print -quit)
 	[ -n "$vmlinuz" ] || die "no vmlinuz in $kdeb"
 	kver=${vmlinuz##*/vmlinuz-}
@@ -211,7 +231,9 @@ EOF
 	# lines of python: no root needed for the device node, and the archive is
 	# byte-for-byte reproducible (uid/gid 0, mtime 0, fixed inode numbers).
 	log "writing dom0-initrd"
-	cat >"$work/initramfs.list" <<EOF
+	# busybox_list INIT: the listing of a busybox initramfs with INIT as /init
+	busybox_list() {
+		cat <<EOF
 dir /dev 0755
 nod /dev/console 0600 c 5 1
 nod /dev/null 0666 c 1 3
@@ -224,63 +246,77 @@ dir /run 0755
 dir /root 0700
 file /bin/busybox $bbsrc 0755
 slink /bin/sh busybox 0777
-file /init $here/dom0-init.sh 0755
+file /init $1 0755
 EOF
-	python3 - "$work/initramfs.list" "$work/dom0-initrd" <<'EOF'
-import os, sys
-listing, dst = sys.argv[1:]
-out = bytearray()
-ino = 1
-def entry(name, mode, data=b'', rdev=(0, 0), nlink=1):
-    global ino
-    name = name.lstrip('/').encode() + b'\0'
-    hdr = '070701' + ''.join('%08X' % v for v in (
-        ino, mode, 0, 0, nlink, 0, len(data), 0, 0, rdev[0], rdev[1],
-        len(name), 0))
-    ino += 1
-    out.extend(hdr.encode() + name)
-    out.extend(b'\0' * (-len(out) % 4))
-    out.extend(data)
-    out.extend(b'\0' * (-len(out) % 4))
-kinds = {'dir': 0o040000, 'file': 0o100000, 'slink': 0o120000}
-for line in open(listing):
-    f = line.split()
-    if not f or f[0].startswith('#'):
-        continue
-    kind, name = f[0], f[1]
-    if kind == 'dir':
-        entry(name, kinds['dir'] | int(f[2], 8), nlink=2)
-    elif kind == 'file':
-        entry(name, kinds['file'] | int(f[3], 8), open(f[2], 'rb').read())
-    elif kind == 'slink':
-        entry(name, kinds['slink'] | int(f[3], 8), f[2].encode())
-    elif kind == 'nod':
-        t = {'c': 0o020000, 'b': 0o060000}[f[3]]
-        entry(name, t | int(f[2], 8), rdev=(int(f[4]), int(f[5])))
-    else:
-        sys.exit('unknown listing entry: ' + line)
-entry('TRAILER!!!', 0)
-out.extend(b'\0' * (-len(out) % 512))
-with open(dst, 'wb') as fh:
-    fh.write(out)
-EOF
+	}
+	{
+		busybox_list "$here/dom0-init.sh"
+		printf '%s\n' "dir /lib 0755" "dir /lib/xenci 0755" "file /lib/xenci/tap.sh $here/tap.sh 0644"
+	} >"$work/initramfs.list"
+	python3 "$here/mkcpio.py" "$work/initramfs.list" "$work/dom0-initrd"
 
-	python3 - "$arch" "$kpkg" "$(basename "$kdeb" .deb)" "$kfmt" "$bbpkg" >"$work/payload-info.json" <<'EOF'
+	# The guests' initramfs: busybox and domu-init.sh.
+	log "writing dom0-guest-base"
+	busybox_list "$here/domu-init.sh" >"$work/domu.list"
+	python3 "$here/mkcpio.py" "$work/domu.list" "$work/domu-initrd"
+	# The base: the guest kernel (x86_64: the bzImage, which libxenguest
+	# unpacks for PV and PVH; arm64: the Image), its initramfs, the Xen
+	# modules, the libraries (shared objects and the dynamic loader's link).
+	base=$work/base
+	mkdir -p "$base/usr/share/xenci/guest" "$base/lib/modules/$kver" "$work/libs"
+	if [ "$arch" = x86_64 ]; then
+		cp "$vmlinuz" "$base/usr/share/xenci/guest/kernel"
+	else
+		cp "$work/dom0-kernel" "$base/usr/share/xenci/guest/kernel"
+	fi
+	cp "$work/domu-initrd" "$base/usr/share/xenci/guest/initrd"
+	for m in xen-evtchn xen-privcmd xen-gntdev xen-gntalloc xenfs; do
+		f=$(find "$work/lib/modules/$kver" -name "$m.ko" -print -quit)
+		[ -n "$f" ] || die "no $m.ko in $kpkg"
+		cp "$f" "$base/lib/modules/$kver/"
+	done
+	for d in "${guest_debs[@]}"; do
+		dpkg-deb -x "$d" "$work/libs"
+	done
+	triplet=$(find "$work/libs/lib" "$work/libs/usr/lib" -maxdepth 1 -name '*-linux-gnu' -printf '%f\n' 2>/dev/null | head -n 1)
+	[ -n "$triplet" ] || die "no lib/*-linux-gnu in ${guest_pkgs[*]}"
+	mkdir -p "$base/lib/$triplet"
+	for d in "$work/libs/lib/$triplet" "$work/libs/usr/lib/$triplet"; do
+		[ ! -d "$d" ] || find "$d" -maxdepth 1 -name '*.so*' \( -type f -o -type l \) \
+			-exec cp -P {} "$base/lib/$triplet/" \;
+	done
+	# the program interpreter (/lib64/ld-linux-x86-64.so.2, /lib/ld-linux-aarch64.so.1)
+	for f in "$work"/libs/lib64/ld-linux* "$work"/libs/lib/ld-linux*; do
+		[ -L "$f" ] || continue
+		l=${f#"$work/libs/"}
+		mkdir -p "$base/${l%/*}"
+		ln -sf "/lib/$triplet/$(basename "$(readlink "$f")")" "$base/$l"
+	done
+	cat >"$work/base.list" <<EOF
+tree / $base
+file /init $here/dom0-guest.sh 0755
+EOF
+	python3 "$here/mkcpio.py" "$work/base.list" "$work/dom0-guest-base"
+
+	python3 - "$arch" "$kpkg" "$(basename "$kdeb" .deb)" "$kfmt" "$bbpkg" \
+		"$(for d in "${guest_debs[@]}"; do basename "$d" .deb; done)" >"$work/payload-info.json" <<'EOF'
 import json, sys
-arch, kpkg, kdeb, kfmt, bb = sys.argv[1:]
+arch, kpkg, kdeb, kfmt, bb, libs = sys.argv[1:]
 json.dump({"arch": arch, "kernel_package": kpkg, "kernel_version": kdeb.split('_')[1],
-           "kernel_format": kfmt, "busybox_package": bb}, sys.stdout, indent=2)
+           "kernel_format": kfmt, "busybox_package": bb,
+           "guest_libs": libs.split()}, sys.stdout, indent=2)
 sys.stdout.write("\n")
 EOF
 	mkdir -p "$(dirname "$done_dir")"
 	rm -rf "$done_dir.tmp"
 	mkdir "$done_dir.tmp"
-	mv "$work/dom0-kernel" "$work/dom0-initrd" "$work/payload-info.json" "$done_dir.tmp/"
+	mv "$work/dom0-kernel" "$work/dom0-initrd" "$work/dom0-guest-base" "$work/payload-info.json" \
+		"$done_dir.tmp/"
 	mv "$done_dir.tmp" "$done_dir"
 fi
 
 mkdir -p "$out"
-for f in dom0-kernel dom0-initrd payload-info.json; do
+for f in dom0-kernel dom0-initrd dom0-guest-base payload-info.json; do
 	cp "$done_dir/$f" "$out/$f.tmp"
 	mv "$out/$f.tmp" "$out/$f"
 done

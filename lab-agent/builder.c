@@ -35,7 +35,11 @@
 #define ERROR_MAX	   300
 #define DISK_LOOK_MS	   2000 /* how often a running build's disk use is measured */
 
+/* What every build uploads (xen from OUTDIR, the others from the payloads). */
 static const char *const artifact_names[] = {"xen", "dom0-kernel", "dom0-initrd"};
+/* dom0-rootfs: dom0-initrd, the payloads' dom0-guest-base and the tools, one
+ * initramfs (Linux reads concatenated newc archives in order) */
+static const char *const rootfs_parts[] = {"dom0-initrd", "dom0-guest-base"};
 
 /* One lock per arch: its work trees and payload folder are used by one build
  * at a time. */
@@ -58,6 +62,7 @@ struct build {
 	char *hvdir;	   /* the folder holding build.sh and payloads.sh */
 	int spool_failed;
 	int untrusted;		     /* not a push or bisect flight: code from anyone */
+	int want_tools;		     /* the flight's jobs need tools or dom0-rootfs */
 	int limited;		     /* run_child applies the build's bounds */
 	long long disk_used;	     /* bytes in src and out at the last look */
 	long long disk_next_ms;	     /* when to look again */
@@ -363,9 +368,9 @@ static void secrets(const struct agent_config *cfg, char *hide[])
 	hide[n] = NULL;
 }
 
-static int run_build(struct build *b)
+static int run_build(struct build *b, const char *recipe)
 {
-	char *script = xasprintf("%s/build.sh", b->hvdir);
+	char *script = xasprintf("%s/%s", b->hvdir, recipe);
 	char *croot = cache_root();
 	/* untrusted builds never share a compiler cache with trusted ones, with
 	 * or without the sandbox: build.sh takes CCACHE_DIR from us */
@@ -405,6 +410,55 @@ static int run_build(struct build *b)
 	for (i = 0; hide[i]; i++)
 		free(hide[i]);
 	return rc;
+}
+
+/* Writes OUT/dom0-rootfs: the rootfs_parts from the payloads, then OUT/tools
+ * (never through a symlink the build left). Returns its path (the caller
+ * frees it), or NULL with err set. */
+static char *rootfs_make(struct build *b, char *err, size_t errlen)
+{
+	char *dst = xasprintf("%s/dom0-rootfs", b->out), *src;
+	char buf[65536];
+	int out, in, k, rc = 0;
+	ssize_t n;
+
+	unlink(dst);
+	out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (out < 0) {
+		snprintf(err, errlen, "%s: %s", dst, strerror(errno));
+		free(dst);
+		return NULL;
+	}
+	for (k = 0; k < 3 && rc == 0; k++) {
+		src = k < 2 ? xasprintf("%s/%s", b->payloads, rootfs_parts[k])
+			    : xasprintf("%s/tools", b->out);
+		in = open(src, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		if (in < 0) {
+			snprintf(err, errlen, "%s: %s", src, strerror(errno));
+			rc = -1;
+		}
+		while (rc == 0 && (n = read(in, buf, sizeof(buf))) != 0) {
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0 || fd_write_all(out, buf, (size_t)n) < 0) {
+				snprintf(err, errlen, "%s: %s", n < 0 ? src : dst, strerror(errno));
+				rc = -1;
+			}
+		}
+		if (in >= 0)
+			close(in);
+		free(src);
+	}
+	if (close(out) < 0 && rc == 0) {
+		snprintf(err, errlen, "%s: %s", dst, strerror(errno));
+		rc = -1;
+	}
+	if (rc < 0) {
+		unlink(dst);
+		free(dst);
+		return NULL;
+	}
+	return dst;
 }
 
 /* HEAD first: the controller may have it (an unchanged dom0 payload). */
@@ -485,6 +539,57 @@ static json_t *build_result(struct build *b, const char *verdict, const char *re
 			 b->stages, "testcases");
 }
 
+/* The result of a recipe run (build.sh, build-tools.sh) that ended with rc, as
+ * stage (started at t), or NULL when it succeeded. */
+static json_t *recipe_result(struct build *b, int rc, const char *stage, long long t)
+{
+	char why[900];
+
+	if (rc == -ECANCELED && b->disk_used > b->ag->cfg.build_disk_bytes) {
+		stage_done(b, stage, "fail", t);
+		snprintf(
+		    why, sizeof(why),
+		    "the build wrote more than %lld MiB (builder.disk_mb): stopped at %lld MiB",
+		    b->ag->cfg.build_disk_bytes >> 20, b->disk_used >> 20);
+		note(b, "failure %s: %s", stage, why);
+		return build_result(b, "fail", why);
+	}
+	if (rc != 0) {
+		stage_done(b, stage, rc == -ETIMEDOUT ? "timeout" : "fail", t);
+		if (rc == -ETIMEDOUT) {
+			snprintf(why, sizeof(why),
+				 "timeout: the build took more than %d s (builder.timeout_s)",
+				 b->ag->cfg.build_timeout_s);
+			return build_result(b, "timeout", why);
+		}
+		if (rc == -ECANCELED)
+			return build_result(b, "infra", "the build was stopped");
+		if (rc < 0 || rc == 127) {
+			snprintf(why, sizeof(why), "the build could not run (%d)", rc);
+			return build_result(b, "infra", why);
+		}
+		note(b, "failure %s: exit status %d", stage, rc);
+		if (rc == 128 + SIGXFSZ) {
+			snprintf(why, sizeof(why),
+				 "the build wrote a file larger than %lld MiB (builder.disk_mb)",
+				 b->ag->cfg.build_disk_bytes >> 20);
+			return build_result(b, "fail", why);
+		}
+		if (b->oom_line[0]) {
+			snprintf(why, sizeof(why),
+				 "%s failed: out of memory (builder.memory_mb: %lld MiB of address "
+				 "space per process): %s",
+				 stage, b->ag->cfg.build_memory_bytes >> 20, b->oom_line);
+			return build_result(b, "fail", why);
+		}
+		snprintf(why, sizeof(why), "%s failed: %s", stage,
+			 b->first_error[0] ? b->first_error : "see the log");
+		return build_result(b, "fail", why);
+	}
+	stage_done(b, stage, "pass", t);
+	return NULL;
+}
+
 /* One build: sync, build, payloads, upload. Returns the result to post. */
 static json_t *build_once(struct build *b)
 {
@@ -544,50 +649,17 @@ static json_t *build_once(struct build *b)
 		snprintf(why, sizeof(why), "cannot make %.500s", b->out);
 		return build_result(b, "infra", why);
 	}
-	rc = run_build(b);
-	if (rc == -ECANCELED && b->disk_used > b->ag->cfg.build_disk_bytes) {
-		stage_done(b, "build", "fail", t);
-		snprintf(
-		    why, sizeof(why),
-		    "the build wrote more than %lld MiB (builder.disk_mb): stopped at %lld MiB",
-		    b->ag->cfg.build_disk_bytes >> 20, b->disk_used >> 20);
-		note(b, "failure build: %s", why);
-		return build_result(b, "fail", why);
+	res = recipe_result(b, run_build(b, "build.sh"), "build", t);
+	if (res)
+		return res;
+	if (b->want_tools) {
+		t = clock_mono_ms();
+		sender_set_stage(b->snd, "tools");
+		b->first_error[0] = b->oom_line[0] = '\0';
+		res = recipe_result(b, run_build(b, "build-tools.sh"), "tools", t);
+		if (res)
+			return res;
 	}
-	if (rc != 0) {
-		stage_done(b, "build", rc == -ETIMEDOUT ? "timeout" : "fail", t);
-		if (rc == -ETIMEDOUT) {
-			snprintf(why, sizeof(why),
-				 "timeout: the build took more than %d s (builder.timeout_s)",
-				 b->ag->cfg.build_timeout_s);
-			return build_result(b, "timeout", why);
-		}
-		if (rc == -ECANCELED)
-			return build_result(b, "infra", "the build was stopped");
-		if (rc < 0 || rc == 127) {
-			snprintf(why, sizeof(why), "the build could not run (%d)", rc);
-			return build_result(b, "infra", why);
-		}
-		note(b, "failure build: exit status %d", rc);
-		if (rc == 128 + SIGXFSZ) {
-			snprintf(why, sizeof(why),
-				 "the build wrote a file larger than %lld MiB (builder.disk_mb)",
-				 b->ag->cfg.build_disk_bytes >> 20);
-			return build_result(b, "fail", why);
-		}
-		if (b->oom_line[0]) {
-			snprintf(
-			    why, sizeof(why),
-			    "build failed: out of memory (builder.memory_mb: %lld MiB of address "
-			    "space per process): %s",
-			    b->ag->cfg.build_memory_bytes >> 20, b->oom_line);
-			return build_result(b, "fail", why);
-		}
-		snprintf(why, sizeof(why), "build failed: %s",
-			 b->first_error[0] ? b->first_error : "see the log");
-		return build_result(b, "fail", why);
-	}
-	stage_done(b, "build", "pass", t);
 
 	t = clock_mono_ms();
 	sender_set_stage(b->snd, "payloads");
@@ -611,14 +683,19 @@ static json_t *build_once(struct build *b)
 	t = clock_mono_ms();
 	sender_set_stage(b->snd, "upload");
 	arts = json_object();
-	for (k = 0; k < 3; k++) {
+	for (k = 0; k < 5; k++) {
+		const char *name = k < 3 ? artifact_names[k] : k == 3 ? "tools" : "dom0-rootfs";
+
+		if (k >= 3 && !b->want_tools)
+			break;
 		free(file);
-		file = k == 0 ? xasprintf("%s/xen", b->out)
-			      : xasprintf("%s/%s", b->payloads, artifact_names[k]);
-		rc = upload(b, file, arts, artifact_names[k], err, sizeof(err));
+		file = k == 0 || k == 3 ? xasprintf("%s/%s", b->out, name)
+		       : k < 3		? xasprintf("%s/%s", b->payloads, name)
+					: rootfs_make(b, err, sizeof(err));
+		rc = file ? upload(b, file, arts, name, err, sizeof(err)) : -EINVAL;
 		if (rc < 0) {
 			stage_done(b, "upload", "fail", t);
-			snprintf(why, sizeof(why), "artifact %s: %s", artifact_names[k], err);
+			snprintf(why, sizeof(why), "artifact %s: %s", name, err);
 			/* -EINVAL: what the build left is not a file, the build's fault */
 			res = build_result(b, rc == -EINVAL ? "fail" : "infra", why);
 			goto out;
@@ -696,6 +773,19 @@ static void *builder_main(void *arg)
 	 * (submissions, manual flights) is code from anyone and never shares a work
 	 * tree or a compiler cache with them */
 	b.untrusted = !policy_kind_trusted(jstr(b.rev, "kind", NULL));
+	{
+		/* the artifacts the flight's tests on this arch need, beyond the
+		 * three every build uploads */
+		const json_t *w;
+		size_t i;
+
+		json_array_foreach (json_object_get(br->attempt, "wants"), i, w) {
+			const char *name = json_string_value(w);
+
+			if (name && (!strcmp(name, "tools") || !strcmp(name, "dom0-rootfs")))
+				b.want_tools = 1;
+		}
+	}
 	b.src =
 	    xasprintf("%s/src/%s-%s%s", b.home, b.tree, b.arch, b.untrusted ? "-untrusted" : "");
 	b.out = xasprintf("%s/out/%lld", b.home, b.id);

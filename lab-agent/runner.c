@@ -155,11 +155,13 @@ static int write_netboot(struct board *b, const json_t *attempt, char *err, size
 {
 	char *xa = runner_boot_args(attempt, b->name, "xen_args");
 	char *da = runner_boot_args(attempt, b->name, "dom0_args");
+	const json_t *boot = json_object_get(json_object_get(attempt, "job"), "boot");
+	/* the job's boot.initrd: dom0-initrd, or dom0-rootfs (with the tools) */
 	struct netboot_vars v = {.xen = "xen",
 				 .xen_args = xa,
 				 .kernel = "dom0-kernel",
 				 .kernel_args = da,
-				 .initrd = "dom0-initrd"};
+				 .initrd = jstr(boot, "initrd", "dom0-initrd")};
 	int rc = b->netboot->write(b, &v, err, errlen);
 
 	free(xa);

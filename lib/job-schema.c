@@ -1,6 +1,7 @@
 #include "job-schema.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "pattern.h"
@@ -53,6 +54,12 @@ static int check_arch(struct vctx *ctx, const json_t *parent, const char *key, c
 
 static const char *const on_timeout_choices[] = {"timeout", "infra", "fail", NULL};
 static const char *const testcase_formats[] = {"tap", "lava", NULL};
+/* What a build can make (lab-agent/builder.c, hypervisor/README.md): tools and
+ * dom0-rootfs only when a job of the flight asks for them. */
+static const char *const artifact_choices[] = {"xen",	"dom0-kernel", "dom0-initrd",
+					       "tools", "dom0-rootfs", NULL};
+/* The artifacts that can be dom0's initramfs. */
+static const char *const initrd_choices[] = {"dom0-initrd", "dom0-rootfs", NULL};
 
 static const struct vfield requires_fields[] = {
     {.name = "arch", .type = V_ANY, .check = check_arch, .help = "board arches"},
@@ -72,6 +79,25 @@ static const struct vfield boot_fields[] = {
     {.name = "xen_args", .type = V_STRING, .max = 4096},
     {.name = "dom0_args", .type = V_STRING, .max = 4096},
     {.name = "arch", .type = V_OBJECT, .help = "per-arch additions"},
+    {.name = "initrd",
+     .type = V_STRING,
+     .choices = initrd_choices,
+     .help = "the artifact booted as dom0's initramfs (default dom0-initrd)"},
+    {.name = NULL},
+};
+
+/* A variant: the same job with more Xen and dom0 arguments (xen-sched/rtds). */
+static const struct vfield variant_fields[] = {
+    {.name = "name",
+     .type = V_STRING,
+     .flags = V_REQUIRED,
+     .min = 1,
+     .max = 32,
+     .check = check_name,
+     .help = "the variant's name: results are named JOB/NAME"},
+    {.name = "description", .type = V_STRING, .max = 1024},
+    {.name = "xen_args", .type = V_STRING, .max = 4096, .help = "appended to boot.xen_args"},
+    {.name = "dom0_args", .type = V_STRING, .max = 4096, .help = "appended to boot.dom0_args"},
     {.name = NULL},
 };
 
@@ -110,7 +136,11 @@ const struct vfield job_fields[] = {
     {.name = "description", .type = V_STRING, .max = 1024},
     {.name = "requires", .type = V_OBJECT, .flags = V_REQUIRED, .fields = requires_fields},
     {.name = "timeout", .type = V_INT, .min = 1, .max = 86400},
-    {.name = "artifacts", .type = V_ARRAY, .items = V_STRING, .max = 32},
+    {.name = "artifacts",
+     .type = V_ARRAY,
+     .items = V_STRING,
+     .max = 32,
+     .choices = artifact_choices},
     {.name = "boot", .type = V_OBJECT, .fields = boot_fields},
     {.name = "stages", .type = V_ARRAY, .items = V_OBJECT, .fields = stage_fields, .max = 64},
     {.name = "failures", .type = V_ARRAY, .items = V_OBJECT, .fields = pattern_fields, .max = 256},
@@ -121,8 +151,37 @@ const struct vfield job_fields[] = {
      .items = V_STRING,
      .max = 1000,
      .help = "test case names that must be reported (LAVA's expected)"},
+    {.name = "variants",
+     .type = V_ARRAY,
+     .items = V_OBJECT,
+     .fields = variant_fields,
+     .max = 32,
+     .help = "the job once per variant, named JOB/VARIANT"},
     {.name = NULL},
 };
+
+/* Two variants of one name would make two jobs of one name. */
+static int variants_unique(struct vctx *ctx, const json_t *vs)
+{
+	const json_t *v, *name;
+	size_t i, k;
+	int rc = 0;
+
+	json_array_foreach (vs, i, v) {
+		name = json_object_get(v, "name");
+		for (k = 0; k < i && json_is_string(name); k++)
+			if (json_equal(name, json_object_get(json_array_get(vs, k), "name"))) {
+				char path[48];
+
+				snprintf(path, sizeof(path), "variants[%zu].name", i);
+				vctx_error(ctx, v, "name", 0, path, "variant \"%s\" twice",
+					   json_string_value(name));
+				rc = -1;
+				break;
+			}
+	}
+	return rc;
+}
 
 int job_validate(struct vctx *ctx, const json_t *job)
 {
@@ -131,6 +190,26 @@ int job_validate(struct vctx *ctx, const json_t *job)
 	json_t *v;
 	char path[128];
 	int rc = validate_root(ctx, job_fields, job);
+	const json_t *boot = json_object_get(job, "boot"), *a;
+	const char *initrd = json_string_value(json_object_get(boot, "initrd"));
+	size_t i;
+	int listed = 0;
+
+	/* the initramfs named must be staged, i.e. one of the job's artifacts */
+	json_array_foreach (json_object_get(job, "artifacts"), i, a)
+		listed |= initrd && json_is_string(a) && !strcmp(json_string_value(a), initrd);
+	if (initrd && !listed) {
+		vctx_error(ctx, boot, "initrd", 0, "boot.initrd",
+			   "is not one of the job's artifacts");
+		rc = -1;
+	}
+	if (json_is_array(json_object_get(job, "variants")) &&
+	    !json_array_size(json_object_get(job, "variants"))) {
+		vctx_error(ctx, job, "variants", 0, "variants", "must list at least one variant");
+		rc = -1;
+	}
+	if (variants_unique(ctx, json_object_get(job, "variants")) < 0)
+		rc = -1;
 
 	json_object_foreach ((json_t *)arches, k, v) {
 		snprintf(path, sizeof(path), "boot.arch.%s", k);
@@ -142,4 +221,60 @@ int job_validate(struct vctx *ctx, const json_t *job)
 		}
 	}
 	return rc;
+}
+
+/* base's string at key, then add's, with a space between when both have text */
+static void join_arg(json_t *obj, const char *key, const char *add)
+{
+	const char *base = json_string_value(json_object_get(obj, key));
+	char *s;
+	size_t n;
+
+	if (add == NULL || !add[0])
+		return;
+	if (base == NULL || !base[0]) {
+		json_object_set_new(obj, key, json_string(add));
+		return;
+	}
+	n = strlen(base) + strlen(add) + 2;
+	s = malloc(n);
+	if (s == NULL)
+		return;
+	snprintf(s, n, "%s %s", base, add);
+	json_object_set_new(obj, key, json_string(s));
+	free(s);
+}
+
+json_t *job_expand(const json_t *job)
+{
+	const json_t *vs = json_object_get(job, "variants"), *v;
+	json_t *out = json_array(), *one, *boot;
+	const char *name = json_string_value(json_object_get(job, "name"));
+	char full[128];
+	size_t i;
+
+	if (!json_array_size(vs)) {
+		json_array_append_new(out, json_deep_copy(job));
+		return out;
+	}
+	json_array_foreach (vs, i, v) {
+		one = json_deep_copy(job);
+		json_object_del(one, "variants");
+		snprintf(full, sizeof(full), "%s/%s", name ? name : "",
+			 json_string_value(json_object_get(v, "name")));
+		json_object_set_new(one, "name", json_string(full));
+		json_object_set_new(one, "job", json_string(name ? name : ""));
+		json_object_set(one, "variant", json_object_get(v, "name"));
+		if (json_object_get(v, "description"))
+			json_object_set(one, "description", json_object_get(v, "description"));
+		boot = json_object_get(one, "boot");
+		if (!json_is_object(boot)) {
+			boot = json_object();
+			json_object_set_new(one, "boot", boot);
+		}
+		join_arg(boot, "xen_args", json_string_value(json_object_get(v, "xen_args")));
+		join_arg(boot, "dom0_args", json_string_value(json_object_get(v, "dom0_args")));
+		json_array_append_new(out, one);
+	}
+	return out;
 }

@@ -14,4 +14,10 @@ extern const struct vfield job_fields[];
 /* Validates one job document (from any source). 0, or -1 with messages in ctx. */
 int job_validate(struct vctx *ctx, const json_t *job);
 
+/* The jobs a validated job file defines: [job] without variants, else one per
+ * variant, named "JOB/VARIANT", with "job": JOB and "variant": VARIANT added,
+ * "variants" removed and the variant's xen_args and dom0_args appended to
+ * boot's (docs/jobs.md). A new array the caller owns; job is borrowed. */
+json_t *job_expand(const json_t *job);
+
 #endif

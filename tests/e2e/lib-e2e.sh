@@ -5,7 +5,10 @@
 # killed by PID on exit; the temp folder goes unless XENCI_KEEP is set.
 #
 #   e2e_setup            clone, controller, tokens, agent; sets T, url, base,
-#                        user_tok, admin_tok, agent_pid (calls e2e_die on failure)
+#                        user_tok, admin_tok, agent_pid (calls e2e_die on failure).
+#                        XENCI_E2E_JOBS: the jobs of branch ci's flights
+#                        (default xen-smoke); XENCI_E2E_BOARDS: the agent's
+#                        boards (default "qemu-x86_64 qemu-arm64")
 #   poke CHANGE          look at branch ci now; prints the flight (fails unless
 #                        the controller saw CHANGE: new, advanced, forced)
 #   wait_flight ID S     until no attempt of flight ID is waiting/queued/running
@@ -99,7 +102,9 @@ trees:
     source: $T/xen
     interval: 3600
     branches:
+      # xen-smoke only unless told: the e2e cases count its attempts
       - name: ci
+        jobs: [${XENCI_E2E_JOBS:-xen-smoke}]
 EOF
 	"$build/xenci-controller" --config "$T/controller.yaml" 2>"$T/controller.log" &
 	pids+=($!)
@@ -118,18 +123,21 @@ agent: lab-e2e
 token: $agent_tok
 work_dir: $T/work
 build: true
-boards: [$root/boards/qemu-x86_64.yaml, $root/boards/qemu-arm64.yaml]
+boards: [$(for b in ${XENCI_E2E_BOARDS:-qemu-x86_64 qemu-arm64}; do printf '%s/boards/%s.yaml, ' "$root" "$b"; done | sed 's/, $//')]
 limits: {claim_wait_ms: 1000, heartbeat_s: 2}
 EOF
 	XENCI_HYPERVISOR_DIR=$root/hypervisor "$build/xenci-agent" -v "$T/agent.yaml" >"$T/agent.log" 2>&1 &
 	agent_pid=$!
 	pids+=("$agent_pid")
-	for _ in $(seq 100); do
-		[[ $(api boards/qemu-arm64 | jq -r .state 2>/dev/null) == idle ]] &&
-			[[ $(api boards/qemu-x86_64 | jq -r .state 2>/dev/null) == idle ]] && break
-		sleep 0.1
+	local b first=
+	for b in ${XENCI_E2E_BOARDS:-qemu-x86_64 qemu-arm64}; do
+		first=${first:-$b}
+		for _ in $(seq 100); do
+			[[ $(api "boards/$b" | jq -r .state 2>/dev/null) == idle ]] && break
+			sleep 0.1
+		done
 	done
-	[[ $(api boards/qemu-x86_64 | jq -r .state 2>/dev/null) == idle ]] ||
+	[[ $(api "boards/$first" | jq -r .state 2>/dev/null) == idle ]] ||
 		e2e_die "the agent did not declare its boards"
 }
 

@@ -30,6 +30,21 @@ static const char job_xen[] = "name: xen-smoke\n"
 			      "artifacts: [xen]\n"
 			      "stages:\n"
 			      "  - {name: banner, pattern: 'Xen version', timeout: 10}\n";
+static const char job_guest[] = "name: xen-guest\n"
+				"requires: {arch: [x86_64], tags: [qemu]}\n"
+				"artifacts: [xen, dom0-kernel, dom0-rootfs]\n"
+				"boot: {initrd: dom0-rootfs}\n"
+				"stages:\n"
+				"  - {name: banner, pattern: 'Xen version', timeout: 10}\n";
+
+static const char job_variants[] = "name: vjob\n"
+				   "requires: {arch: [x86_64], tags: [qemu]}\n"
+				   "boot: {xen_args: base}\n"
+				   "variants:\n"
+				   "  - {name: a, xen_args: sched=a}\n"
+				   "  - {name: b, xen_args: sched=b}\n"
+				   "stages:\n"
+				   "  - {name: banner, pattern: 'Xen version', timeout: 10}\n";
 
 static int setup(void **state)
 {
@@ -38,6 +53,8 @@ static int setup(void **state)
 		return -1;
 	harness_write_file(ctl.jobs, "fake-smoke.yaml", job_fake);
 	harness_write_file(ctl.jobs, "xen-smoke.yaml", job_xen);
+	harness_write_file(ctl.jobs, "xen-guest.yaml", job_guest);
+	harness_write_file(ctl.jobs, "vjob.yaml", job_variants);
 	if (harness_controller_start(&ctl) < 0 ||
 	    harness_token(&ctl, "agent", "lab-a", agent_tok, sizeof(agent_tok)) < 0 ||
 	    harness_token(&ctl, "agent", "lab-b", other_tok, sizeof(other_tok)) < 0 ||
@@ -393,6 +410,87 @@ static void test_build_failure_cancels(void **state)
 	json_decref(j);
 }
 
+/* The build attempt carries what its flight's tests on its arch need ("wants",
+ * the union of their jobs' artifacts): a flight of xen-smoke only never asks
+ * the builder for the tools; one with xen-guest asks for dom0-rootfs. */
+static void test_build_wants(void **state)
+{
+	static const char *const flights[] = {"[\"xen-smoke\"]", "[\"xen-smoke\", \"xen-guest\"]"};
+	static const char *const wants[] = {"[\"xen\"]",
+					    "[\"xen\", \"dom0-kernel\", \"dom0-rootfs\"]"};
+	char body[256], path[128];
+	json_t *j = NULL, *a = NULL, *want;
+	long long build;
+	int k;
+
+	(void)state;
+	for (k = 0; k < 2; k++) {
+		snprintf(body, sizeof(body),
+			 "{\"tree\": \"xen\", \"commit\": \"" COMMIT "\", \"jobs\": %s}",
+			 flights[k]);
+		assert_int_equal(
+		    harness_call(&ctl, ctl.admin_token, "POST", "/api/v1/flights", body, &j), 201);
+		json_decref(j);
+		build = claim_now("{\"boards\": [], \"build\": true, \"wait_ms\": 0}", &a);
+		assert_true(build > 0);
+		want = json_loads(wants[k], 0, NULL);
+		assert_true(json_equal(json_object_get(a, "wants"), want));
+		json_decref(want);
+		json_decref(a);
+		snprintf(path, sizeof(path), "/api/v1/attempts/%lld/result", build);
+		assert_int_equal(
+		    harness_call(&ctl, agent_tok, "POST", path, "{\"verdict\": \"fail\"}", NULL),
+		    200);
+	}
+}
+
+/* A job with variants is one job per variant, named JOB/VARIANT: a flight of
+ * the job runs every variant, a flight of JOB/VARIANT that one; each attempt
+ * gets its variant's boot arguments; GET /jobs lists them. */
+static void test_job_variants(void **state)
+{
+	static const char *const flights[] = {"[\"vjob\"]", "[\"vjob/b\"]"};
+	static const char *const want[] = {"vjob/a vjob/b ", "vjob/b "};
+	char body[256], names[128], path[128];
+	json_t *j = NULL, *a, *att = NULL;
+	size_t i;
+	int k;
+	long long id;
+
+	(void)state;
+	assert_int_equal(harness_call(&ctl, NULL, "GET", "/api/v1/jobs", NULL, &j), 200);
+	names[0] = '\0';
+	json_array_foreach (json_object_get(j, "jobs"), i, a)
+		if (!strncmp(jstr(a, "name", ""), "vjob", 4))
+			snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s ",
+				 jstr(a, "name", ""));
+	assert_string_equal(names, "vjob/a vjob/b ");
+	json_decref(j);
+	for (k = 0; k < 2; k++) {
+		snprintf(body, sizeof(body),
+			 "{\"tree\": \"xen\", \"commit\": \"" COMMIT "\", \"jobs\": %s}",
+			 flights[k]);
+		assert_int_equal(
+		    harness_call(&ctl, ctl.admin_token, "POST", "/api/v1/flights", body, &j), 201);
+		names[0] = '\0';
+		json_array_foreach (json_object_get(j, "attempts"), i, a)
+			snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s ",
+				 jstr(a, "job", ""));
+		assert_string_equal(names, want[k]);
+		json_decref(j);
+	}
+	/* the attempt carries its variant's definition */
+	id = claim_now("{\"boards\": [\"qx\"], \"wait_ms\": 0}", &att);
+	assert_true(id > 0);
+	assert_string_equal(jstr(json_object_get(att, "job"), "variant", ""), "a");
+	assert_string_equal(jstr(json_object_get(json_object_get(att, "job"), "boot"), "xen_args", ""),
+			    "base sched=a");
+	json_decref(att);
+	snprintf(path, sizeof(path), "/api/v1/attempts/%lld/result", id);
+	assert_int_equal(
+	    harness_call(&ctl, agent_tok, "POST", path, "{\"verdict\": \"pass\"}", NULL), 200);
+}
+
 static void test_bad_input(void **state)
 {
 	json_t *j = NULL;
@@ -447,9 +545,14 @@ static void test_bad_input(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_declare),	     cmocka_unit_test(test_claim_wakes_and_runs),
-	    cmocka_unit_test(test_build_then_tests), cmocka_unit_test(test_build_failure_cancels),
+	    cmocka_unit_test(test_declare),
+	    cmocka_unit_test(test_claim_wakes_and_runs),
+	    cmocka_unit_test(test_build_then_tests),
+	    cmocka_unit_test(test_build_failure_cancels),
 	    cmocka_unit_test(test_bad_input),
+	    /* after test_bad_input, which counts the flights */
+	    cmocka_unit_test(test_build_wants),
+	    cmocka_unit_test(test_job_variants),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -165,7 +165,88 @@ static void test_jobs(void **state)
 	buf_reset(&out);
 	assert_int_equal(check_job("name: x\nrequires: {}\nextra: 1\n", &out), -1);
 	assert_non_null(strstr(buf_cstr(&out), "j.yaml:3:1: extra: unknown field"));
+	buf_reset(&out);
+	/* artifacts are what a build makes; boot.initrd names one of the job's */
+	assert_int_equal(check_job("name: x\nrequires: {}\nartifacts: [xen, dom0-rootfs, tools]\n"
+				   "boot: {initrd: dom0-rootfs}\n",
+				   &out),
+			 0);
+	assert_int_equal(check_job("name: x\nrequires: {}\nartifacts: [xen, toolz]\n", &out), -1);
+	assert_non_null(strstr(buf_cstr(&out), "j.yaml:3:18: artifacts[1]: unknown"));
+	assert_non_null(strstr(buf_cstr(&out), "tools, dom0-rootfs"));
+	buf_reset(&out);
+	assert_int_equal(check_job("name: x\nrequires: {}\nartifacts: [xen, dom0-initrd]\n"
+				   "boot: {initrd: dom0-rootfs}\n",
+				   &out),
+			 -1);
+	assert_non_null(strstr(buf_cstr(&out), "j.yaml:4:16: boot.initrd: is not one of the "
+					       "job's artifacts"));
+	buf_reset(&out);
+	assert_int_equal(check_job("name: x\nrequires: {}\nboot: {initrd: xen}\n", &out), -1);
+	assert_non_null(strstr(buf_cstr(&out), "boot.initrd: unknown"));
 	buf_release(&out);
+}
+
+/* Variants: validated (names, no name twice, file:line:col) and expanded into
+ * one job per variant named JOB/VARIANT whose boot arguments end with the
+ * variant's; a job without variants is itself. */
+static void test_job_variants(void **state)
+{
+	static const char job[] =
+	    "name: s\nrequires: {}\n"
+	    "boot: {xen_args: \"a=1\", arch: {x86_64: {xen_args: c}}}\n"
+	    "variants:\n"
+	    "  - {name: rtds, xen_args: sched=rtds, dom0_args: xenci.sched=rtds}\n"
+	    "  - {name: \"null\", xen_args: sched=null}\n";
+	struct buf out = BUF_INIT(0);
+	struct yaml_doc doc;
+	json_t *all, *one;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(check_job(job, &out), 0);
+	assert_int_equal(check_job("name: s\nrequires: {}\nvariants:\n  - {name: a}\n"
+				   "  - {name: Bad}\n",
+				   &out),
+			 -1);
+	assert_non_null(strstr(buf_cstr(&out), "j.yaml:5:12: variants[1].name: must match"));
+	buf_reset(&out);
+	assert_int_equal(check_job("name: s\nrequires: {}\nvariants:\n  - {name: a}\n"
+				   "  - {name: a, xen_args: x}\n",
+				   &out),
+			 -1);
+	assert_non_null(
+	    strstr(buf_cstr(&out), "j.yaml:5:12: variants[1].name: variant \"a\" twice"));
+	buf_reset(&out);
+	assert_int_equal(check_job("name: s\nrequires: {}\nvariants: []\n", &out), -1);
+	assert_non_null(strstr(buf_cstr(&out), "j.yaml:3:11: variants: must list at least one"));
+	buf_release(&out);
+
+	memset(&doc, 0, sizeof(doc));
+	assert_int_equal(yaml_doc_load_buf(&doc, "j.yaml", job, strlen(job), err, sizeof(err)), 0);
+	all = job_expand(doc.root);
+	assert_int_equal(json_array_size(all), 2);
+	one = json_array_get(all, 0);
+	assert_string_equal(jstr(one, "name", ""), "s/rtds");
+	assert_string_equal(jstr(one, "job", ""), "s");
+	assert_string_equal(jstr(one, "variant", ""), "rtds");
+	assert_null(json_object_get(one, "variants"));
+	assert_string_equal(jstr(json_object_get(one, "boot"), "xen_args", ""), "a=1 sched=rtds");
+	assert_string_equal(jstr(json_object_get(one, "boot"), "dom0_args", ""),
+			    "xenci.sched=rtds");
+	one = json_array_get(all, 1);
+	assert_string_equal(jstr(one, "name", ""), "s/null");
+	assert_string_equal(jstr(json_object_get(one, "boot"), "xen_args", ""), "a=1 sched=null");
+	assert_null(json_object_get(json_object_get(one, "boot"), "dom0_args"));
+	json_decref(all);
+	/* the document itself is left as it was */
+	assert_non_null(json_object_get(doc.root, "variants"));
+	json_object_del(doc.root, "variants");
+	all = job_expand(doc.root);
+	assert_int_equal(json_array_size(all), 1);
+	assert_string_equal(jstr(json_array_get(all, 0), "name", ""), "s");
+	json_decref(all);
+	yaml_doc_release(&doc);
 }
 
 static void test_config(void **state)
@@ -299,10 +380,10 @@ static void test_triage_words(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_range),	 cmocka_unit_test(test_routes),
-	    cmocka_unit_test(test_jobs),	 cmocka_unit_test(test_config),
-	    cmocka_unit_test(test_matching),	 cmocka_unit_test(test_names_roles),
-	    cmocka_unit_test(test_triage_words),
+	    cmocka_unit_test(test_range),	cmocka_unit_test(test_routes),
+	    cmocka_unit_test(test_jobs),	cmocka_unit_test(test_job_variants),
+	    cmocka_unit_test(test_config),	cmocka_unit_test(test_matching),
+	    cmocka_unit_test(test_names_roles), cmocka_unit_test(test_triage_words),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
