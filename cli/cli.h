@@ -69,5 +69,7 @@ int cmd_boards(int argc, char **argv);
 int cmd_jobs(int argc, char **argv);
 int cmd_flights(int argc, char **argv);
 int cmd_attempt(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
+int cmd_evidence(int argc, char **argv);
 
 #endif

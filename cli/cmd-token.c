@@ -1,15 +1,18 @@
-/* xenci token create --role admin|agent|user [--agent NAME] [--name TEXT] [--json] */
+/* xenci token create --role admin|agent|user [--agent NAME [--agent-key FILE]] [--name TEXT]
+ * [--json] */
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "fs.h"
 #include "json-util.h"
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: xenci token create --role admin|agent|user [--agent NAME]"
-		   " [--name TEXT] [--json]\n"
+	fprintf(f, "usage: xenci token create --role admin|agent|user [--agent NAME"
+		   " [--agent-key FILE]] [--name TEXT] [--json]\n"
 		   "       xenci token revoke ID\n"
 		   "Needs an admin token. The new token is printed once: keep it.\n");
 }
@@ -17,11 +20,16 @@ static void usage(FILE *f)
 int cmd_token(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"role", required_argument, NULL, 'r'}, {"agent", required_argument, NULL, 'a'},
-	    {"name", required_argument, NULL, 'n'}, {"json", no_argument, NULL, 'J'},
-	    {"help", no_argument, NULL, 'h'},	    {NULL, 0, NULL, 0},
+	    {"role", required_argument, NULL, 'r'},
+	    {"agent", required_argument, NULL, 'a'},
+	    {"name", required_argument, NULL, 'n'},
+	    {"json", no_argument, NULL, 'J'},
+	    {"agent-key", required_argument, NULL, 'k'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
-	const char *role = NULL, *agent = NULL, *name = NULL;
+	const char *role = NULL, *agent = NULL, *name = NULL, *key_file = NULL;
+	char *key = NULL;
 	struct http_client c;
 	json_t *body, *reply = NULL;
 	char path[64];
@@ -55,6 +63,9 @@ int cmd_token(int argc, char **argv)
 		case 'J':
 			json = 1;
 			break;
+		case 'k':
+			key_file = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -72,6 +83,16 @@ int cmd_token(int argc, char **argv)
 		json_object_set_new(body, "agent", json_string(agent));
 	if (name)
 		json_object_set_new(body, "name", json_string(name));
+	/* The agent's public key (its WORK/agent-key.pub), bound to it at once. */
+	if (key_file) {
+		if (file_read(&key, NULL, key_file, 16384) < 0) {
+			fprintf(stderr, "xenci: cannot read %s\n", key_file);
+			json_decref(body);
+			return 1;
+		}
+		json_object_set_new(body, "agent_key", json_string(key));
+		free(key);
+	}
 	if (cli_client(&c) < 0)
 		return 1;
 	rc = cli_send_json(&c, "POST", "/api/v1/tokens", body, 201, &reply);

@@ -18,6 +18,8 @@ static const struct cli_command commands[] = {
     {"submit", cmd_submit, "send a patch series (git format-patch files or an mbox)"},
     {"follow", cmd_follow, "follow a flight until it ends; exit 0 when every job passed"},
     {"poke", cmd_poke, "make the controller look at a watched branch now"},
+    {"verify", cmd_verify, "check signed results offline against the controller's key"},
+    {"evidence", cmd_evidence, "export a flight's records, proofs and logs for an assessor"},
     {"token", cmd_token, "create or revoke tokens (admin)"},
     {"bisections", cmd_bisections, "recent bisections of regressions"},
     {"bisection", cmd_bisection, "a bisection's steps and verdict; cancel or restart (admin)"},

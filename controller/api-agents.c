@@ -428,6 +428,7 @@ const struct vfield api_result_fields[] = {
 struct result_details {
 	long long id;
 	const json_t *result;
+	int logged; /* the record is appended to the log */
 };
 
 /* Writes a result's stages and test cases (inside attempt_finish_with's transaction). */
@@ -447,7 +448,7 @@ static int result_details(void *ctx)
 	json_array_foreach (json_object_get(d->result, "testcases"), i, v)
 		if (db_attempt_testcase(d->id, jstr(v, "name", ""), jstr(v, "result", "")) < 0)
 			return -EIO;
-	if (jstr(d->result, "record", NULL))
+	if (d->logged)
 		return tlog_append(d->id, jstr(d->result, "record", NULL));
 	return 0;
 }
@@ -520,6 +521,8 @@ int api_attempt_result(struct req *r)
 	 * before the reply. */
 	details.id = a.id;
 	details.result = r->json;
+	details.logged = rc == 0;
+	rc = 0;
 	if (attempt_finish_with(&a, verdict, jstr(r->json, "reason", NULL), r->json, result_details,
 				&details) < 0) {
 		rc = -EIO;

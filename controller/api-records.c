@@ -106,6 +106,12 @@ int api_log_records(struct req *r)
 	return reply_json(r, 200, out);
 }
 
+/* Every agent's keys: public keys, for anyone who verifies records. */
+int api_keys(struct req *r)
+{
+	return reply_json(r, 200, json_pack("{s:o}", "keys", db_agent_keys(NULL)));
+}
+
 int api_agent_keys(struct req *r)
 {
 	if (req_need_agent(r, r->param[0]) < 0)

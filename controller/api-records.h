@@ -9,6 +9,7 @@ int api_log_key(struct req *r);
 int api_log_consistency(struct req *r);
 int api_log_records(struct req *r);
 int api_attempt_record(struct req *r);
+int api_keys(struct req *r);
 int api_agent_keys(struct req *r);
 int api_agent_key_approve(struct req *r);
 

@@ -57,6 +57,7 @@ const struct route routes[] = {
     {"GET", "/api/v1/log/consistency", api_log_consistency, 0, 0, NULL},
     {"GET", "/api/v1/log/records", api_log_records, 0, 0, NULL},
     {"GET", "/api/v1/attempts/{}/record", api_attempt_record, 0, 0, NULL},
+    {"GET", "/api/v1/keys", api_keys, 0, 0, NULL},
     {"GET", "/api/v1/agents/{}/keys", api_agent_keys, 0, 0, NULL},
     {"POST", "/api/v1/agents/{}/keys/{}/approve", api_agent_key_approve, 4096, 0, NULL},
     /* the status page (HTML; GET only) and its overview twin */

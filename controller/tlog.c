@@ -154,13 +154,11 @@ int tlog_check(const struct attempt *a, const json_t *result, const char *record
 	long long stored;
 	int rc = -EPERM;
 
-	if (record == NULL) {
-		if (a->agent[0] && db_agent_key_any_active(a->agent))
-			return refuse(why, 422, "record required",
-				      "agent %s has a key: its results must be signed records",
-				      a->agent);
-		return 0;
-	}
+	if (!a->agent[0] || !db_agent_key_any_active(a->agent))
+		return 1; /* no key bound yet: an unsigned result, not logged */
+	if (record == NULL)
+		return refuse(why, 422, "record required",
+			      "agent %s has a key: its results must be signed records", a->agent);
 	if (record_parse(&rec, record, strlen(record), err, sizeof(err)) < 0)
 		return refuse(why, 422, "invalid record", "%s", err);
 	p = rec.predicate;

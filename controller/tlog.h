@@ -29,9 +29,9 @@ struct tlog_refusal {
 
 /* Checks the record text (NULL: none came) that agent a->agent sent with result for
  * attempt a, against the agent's keys, the attempt, the result and the stored
- * console log. 0 when it may be appended (or when there is none and the agent has no
- * active key: an unsigned result), -EPERM with why filled when it is refused, or
- * -EIO. */
+ * console log. 0 when it is to be appended; 1 when the agent has no active key (its
+ * result is taken unsigned, any record ignored: a presented key awaits approval);
+ * -EPERM with why filled when it is refused; -EIO. */
 int tlog_check(const struct attempt *a, const json_t *result, const char *record,
 	       struct tlog_refusal *why);
 /* Appends record (checked) for attempt as the next leaf, stores the subtrees it

@@ -21,6 +21,7 @@
 #include "policy.h"
 #include "power.h"
 #include "runner.h"
+#include "sign.h"
 #include "spool.h"
 #include "xmalloc.h"
 
@@ -123,6 +124,7 @@ static void hand_back(struct http_client *h, const json_t *attempt, const char *
 				"stages", "testcases", "log_length", 0);
 	char err[256];
 
+	agent_sign_result(res, attempt, &the_agent->cfg, NULL);
 	if (client_post_result(h, jint(attempt, "id", 0), res, err, sizeof(err)) != CLIENT_OK)
 		log_warnx("%s", err);
 	json_decref(res);
@@ -398,6 +400,16 @@ int agent_main(const char *agent_file)
 		return 1;
 	}
 	buf_release(&errors);
+	{
+		char err[600];
+
+		/* Before any thread: the key signs every result from here on. */
+		if (agent_sign_open(ag.cfg.work_dir, err, sizeof(err)) < 0) {
+			log_warnx("signing key: %s: not starting", err);
+			agent_config_release(&ag.cfg);
+			return 1;
+		}
+	}
 	the_agent = &ag;
 	pthread_mutex_init(&ag.mu, NULL);
 	ag.busy = xcalloc(ag.cfg.nboards, sizeof(*ag.busy));

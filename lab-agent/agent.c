@@ -1,6 +1,7 @@
 #include "agent.h"
 
 #include "client.h"
+#include "sign.h"
 
 #ifndef XENCI_VERSION
 #define XENCI_VERSION "0" /* the fuzz build does not define it */
@@ -22,6 +23,7 @@ json_t *agent_declare_body(const struct agent_config *cfg, json_t *builder)
 			json_object_set(o, "policy", b->policy);
 		json_array_append_new(boards, o);
 	}
-	return json_pack("{s:i, s:s, s:o, s:o}", "protocol", CLIENT_PROTOCOL, "agent_version",
-			 "xenci-agent " XENCI_VERSION, "builder", builder, "boards", boards);
+	return json_pack("{s:i, s:s, s:o, s:o, s:s?}", "protocol", CLIENT_PROTOCOL, "agent_version",
+			 "xenci-agent " XENCI_VERSION, "builder", builder, "boards", boards, "key",
+			 agent_sign_public_pem());
 }

@@ -27,6 +27,7 @@
 #include "policy.h"
 #include "proc.h"
 #include "runner.h"
+#include "sign.h"
 #include "spool.h"
 #include "xmalloc.h"
 
@@ -755,6 +756,7 @@ static void *builder_main(void *arg)
 					"the agent cannot spool the attempt", "log_length", 0);
 
 		log_warnx("attempt %lld: cannot spool: %s", b.id, strerror(-rc));
+		agent_sign_result(res, br->attempt, &ag->cfg, NULL);
 		client_init(&b.h, &ag->cfg);
 		client_post_result(&b.h, b.id, res, err, sizeof(err));
 		http_client_release(&b.h);
@@ -806,6 +808,13 @@ static void *builder_main(void *arg)
 	note(&b, "verdict %s: %s", jstr(result, "verdict", "?"), jstr(result, "reason", ""));
 	snprintf(br->verdict, sizeof(br->verdict), "%s", jstr(result, "verdict", "?"));
 	log_info("attempt %lld: build %s: %s", b.id, br->verdict, jstr(result, "reason", ""));
+	{
+		char recipe[SHA256_HEX_LEN + 1], *path = xasprintf("%s/build.sh", b.hvdir);
+
+		if (sha256_file(recipe, path, NULL) == 0)
+			json_object_set_new(result, SIGN_RECIPE_MEMBER, json_string(recipe));
+		free(path);
+	}
 	if (spool_set_result(b.sa, result) < 0)
 		log_warnx("attempt %lld: cannot store the result", b.id);
 	json_decref(result);

@@ -7,8 +7,11 @@
 #include <time.h>
 
 #include "clock.h"
+#include "hash.h"
 #include "json-util.h"
 #include "log.h"
+#include "sign.h"
+#include "spool.h"
 #include "xmalloc.h"
 
 int client_init(struct http_client *h, const struct agent_config *cfg)
@@ -110,6 +113,41 @@ int client_post_result(struct http_client *h, long long id, const json_t *result
 	http_reply_release(&r);
 	free(path);
 	return rc;
+}
+
+/* Signs the spooled result res: the record of the attempt as claimed, over the log
+ * bytes the controller holds (the first s->sa->sent). Deterministic (Ed25519): a
+ * resend signs the same bytes again. Not signed (and sent so) when the log cannot be
+ * read back; the controller then refuses it if the agent has a key. */
+static void sign_spooled(json_t *res, struct sender *s)
+{
+	char hex[SHA256_HEX_LEN + 1], chunk[65536];
+	json_t *attempt = spool_get_attempt(s->sa);
+	struct sha256_ctx c;
+	long long off = 0, n = 0;
+
+	if (attempt == NULL || sha256_init(&c) < 0) {
+		json_decref(attempt);
+		return;
+	}
+	while (off < s->sa->sent) {
+		long long want = s->sa->sent - off;
+
+		n = spool_read(s->sa, off, chunk,
+			       want < (long long)sizeof(chunk) ? (size_t)want : sizeof(chunk));
+		if (n <= 0 || sha256_update(&c, chunk, (size_t)n) < 0)
+			break;
+		off += n;
+	}
+	if (off == s->sa->sent && sha256_final(&c, hex) == 0) {
+		if (agent_sign_result(res, attempt, s->cfg, hex) < 0)
+			log_warnx("attempt %lld: the result is not signed", s->sa->id);
+	} else {
+		sha256_release(&c);
+		log_warnx("attempt %lld: the spooled log cannot be read back to sign it",
+			  s->sa->id);
+	}
+	json_decref(attempt);
 }
 
 /* Waits on s->cv until ms (monotonic) at most. Called with s->mu held. */
@@ -272,6 +310,7 @@ static void *sender_main(void *arg)
 							"the agent lost the result");
 				}
 				json_object_set_new(res, "log_length", json_integer(s->sa->sent));
+				sign_spooled(res, s);
 				rc = client_post_result(&h, s->sa->id, res, err, sizeof(err));
 				json_decref(res);
 				if (rc == CLIENT_OK) {

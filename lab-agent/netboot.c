@@ -10,6 +10,7 @@
 
 #include "backend.h"
 #include "fs.h"
+#include "hash.h"
 #include "json-util.h"
 #include "xmalloc.h"
 
@@ -126,11 +127,26 @@ int netboot_template(char **tmpl, const struct board *b, const char *builtin, ch
 	return 0;
 }
 
+static _Thread_local char script_sha256[SHA256_HEX_LEN + 1];
+
+const char *netboot_script_sha256(void)
+{
+	return script_sha256;
+}
+
+void netboot_script_forget(void)
+{
+	script_sha256[0] = '\0';
+}
+
 int netboot_write_file(const char *dir, const char *name, const void *data, size_t len, char *err,
 		       size_t errlen)
 {
 	char *dst = xasprintf("%s/%s", dir, name);
 	int rc = file_write_atomic(dst, data, len, 0644, 0);
+
+	if (rc == 0 && sha256_hex(script_sha256, data, len) < 0)
+		script_sha256[0] = '\0';
 
 	if (rc < 0)
 		snprintf(err, errlen, "cannot write %s: %s", dst, strerror(-rc));

@@ -57,6 +57,11 @@ int netboot_fill(struct buf *out, const char *tmpl, const char *const *names,
  * one; *tmpl is the caller's to free. */
 int netboot_template(char **tmpl, const struct board *b, const char *builtin, char *err,
 		     size_t errlen);
+/* The sha256 of the last boot script netboot_write_file wrote on this thread ("" when
+ * none since netboot_script_forget): the record's boot_script_sha256. A runner's
+ * thread writes one board's script, so the value is that board's. */
+const char *netboot_script_sha256(void);
+void netboot_script_forget(void);
 /* Writes data to dir/name atomically (a temporary file renamed). */
 int netboot_write_file(const char *dir, const char *name, const void *data, size_t len, char *err,
 		       size_t errlen);

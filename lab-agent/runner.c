@@ -18,6 +18,7 @@
 #include "log.h"
 #include "netboot.h"
 #include "power.h"
+#include "sign.h"
 #include "spool.h"
 #include "xmalloc.h"
 
@@ -162,7 +163,10 @@ static int write_netboot(struct board *b, const json_t *attempt, char *err, size
 				 .kernel = "dom0-kernel",
 				 .kernel_args = da,
 				 .initrd = jstr(boot, "initrd", "dom0-initrd")};
-	int rc = b->netboot->write(b, &v, err, errlen);
+	int rc;
+
+	netboot_script_forget();
+	rc = b->netboot->write(b, &v, err, errlen);
 
 	free(xa);
 	free(da);
@@ -300,6 +304,7 @@ static void *runner_main(void *arg)
 					"the agent cannot spool the attempt", "log_length", 0);
 
 		log_warnx("attempt %lld: cannot spool: %s", id, strerror(-rc));
+		agent_sign_result(res, r->attempt, &ag->cfg, NULL);
 		client_init(&h, &ag->cfg);
 		client_post_result(&h, id, res, err, sizeof(err));
 		http_client_release(&h);
@@ -377,6 +382,9 @@ finish:
 	if (sink.failed)
 		judge_end(&j, clock_mono_ms(), VERDICT_INFRA, "the agent could not spool the log");
 	result = judge_result(&j);
+	if (netboot_script_sha256()[0])
+		json_object_set_new(result, SIGN_BOOT_SCRIPT_MEMBER,
+				    json_string(netboot_script_sha256()));
 	snprintf(r->verdict, sizeof(r->verdict), "%s", jstr(result, "verdict", "?"));
 	log_info("attempt %lld: %s: %s", id, r->verdict, jstr(result, "reason", ""));
 	if (spool_set_result(sa, result) < 0)

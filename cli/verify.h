@@ -1,0 +1,62 @@
+/* The checks of `xenci verify` and `xenci evidence` (docs/traceability.md), the same
+ * whether the material comes from a controller or from an evidence bundle: a signed
+ * tree head against the controller's key, a record's agent signature against the
+ * agent's key, its inclusion under the head, what the controller shows against what
+ * was signed, the console log and artifacts against their hashes. Each failure is
+ * one line "FAIL ..." on v->out and counts in v->failures; nothing here exits. */
+#ifndef XENCI_CLI_VERIFY_H
+#define XENCI_CLI_VERIFY_H
+
+#include <jansson.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "http-client.h"
+#include "merkle.h"
+#include "sigkey.h"
+
+struct verifier {
+	struct http_client *h; /* the controller, or NULL (a bundle) */
+	struct sigkey ctl;     /* the controller's key */
+	json_t *keys;	       /* keyid -> {agent, public_key, state, valid_from, valid_until} */
+	json_t *artifacts_ok;  /* sha256 -> true: artifacts already hashed */
+	long long size;	       /* the verified head's tree size (-1: none yet) */
+	uint8_t root[MERKLE_HASH];
+	int skip_logs; /* --no-logs: do not fetch and hash console logs and artifacts */
+	long long failures, verified;
+	FILE *out;
+};
+
+void verifier_init(struct verifier *v, FILE *out);
+void verifier_release(struct verifier *v);
+/* Prints one failure line. */
+void verifier_fail(struct verifier *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Loads the controller's key from a PEM file. 0, or -1 after a failure line. */
+int verifier_key_file(struct verifier *v, const char *path);
+/* Adds agents' keys: an array of {agent, keyid, public_key, state, valid_from,
+ * valid_until} (GET /api/v1/keys, or a bundle's keys.json). */
+void verifier_add_keys(struct verifier *v, const json_t *keys);
+/* Checks a signed head {tree_size, root_hash, timestamp, envelope} with the
+ * controller's key; on success it becomes v's head (size and root). 0 or -1. */
+int verifier_head(struct verifier *v, const json_t *head);
+/* Checks one record {index, attempt, envelope, path?, shown?} (path: its audit path
+ * under v's head; without one, the caller checks the tree itself). log: the console
+ * log's bytes (NULL: not checked). leaf (may be NULL) gets the envelope's leaf hash.
+ * Returns 0 when it passed every check, -1 otherwise. */
+int verifier_record(struct verifier *v, const json_t *rec, const char *log, size_t loglen,
+		    uint8_t leaf[MERKLE_HASH]);
+/* For a record fetched from a controller: downloads and hashes its artifacts (each
+ * sha256 once per run). */
+void verifier_artifacts(struct verifier *v, const json_t *statement, long long attempt);
+
+/* The state of tree heads seen earlier: $XENCI_STATE_DIR/tree-heads.json, else
+ * ~/.config/xenci/tree-heads.json, keyed by the controller key's id. The head stored
+ * for v's key (new reference) or NULL. */
+json_t *verifier_seen_head(struct verifier *v);
+/* Stores head as the one seen for v's key. 0 or -1. */
+int verifier_remember_head(struct verifier *v, const json_t *head);
+
+/* Parses an array of hex hashes into path (at most MERKLE_MAX_PATH). -1 when bad. */
+int verifier_path(uint8_t path[][MERKLE_HASH], size_t *n, const json_t *hexes);
+
+#endif
