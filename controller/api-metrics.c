@@ -1,4 +1,5 @@
 /* GET /metrics in Prometheus' text format. */
+#include "bisector.h"
 #include "api.h"
 
 #include "attempts.h"
@@ -29,6 +30,9 @@ int api_metrics(struct req *r)
 	buf_puts(&b, "# HELP xenci_claims_waiting Agents long-polling for work.\n"
 		     "# TYPE xenci_claims_waiting gauge\n");
 	buf_printf(&b, "xenci_claims_waiting %d\n", park_count_queue(PARK_CLAIM));
+	buf_puts(&b, "# HELP xenci_bisections_pending Bisections waiting for their next step"
+		     " (a graph walk).\n# TYPE xenci_bisections_pending gauge\n");
+	buf_printf(&b, "xenci_bisections_pending %d\n", bisector_pending());
 	buf_puts(&b, "# HELP xenci_boards Boards by state.\n# TYPE xenci_boards gauge\n");
 	for (i = 0; bstates[i]; i++) {
 		v = json_object_get(boards, bstates[i]);

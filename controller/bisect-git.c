@@ -55,8 +55,9 @@ static void oidmap_release(struct oidmap *m)
 	free(m->vals);
 }
 
-int bisect_git_graph(struct bisect_git_graph *out, struct gitrepo *r, const char *bad,
-		     const char *good, char *err, size_t errlen)
+/* The walk of bisect_git_graph in git, which the caller alone uses meanwhile. */
+static int graph_walk(struct bisect_git_graph *out, git_repository *git, const char *bad,
+		      const char *good, char *err, size_t errlen)
 {
 	git_revwalk *walk = NULL;
 	git_oid bad_oid, good_oid, oid, *nodes = NULL;
@@ -69,8 +70,7 @@ int bisect_git_graph(struct bisect_git_graph *out, struct gitrepo *r, const char
 		snprintf(err, errlen, "not a commit id: %.64s / %.64s", bad, good);
 		return -EINVAL;
 	}
-	pthread_mutex_lock(&r->lock);
-	if (git_revwalk_new(&walk, r->git) < 0 ||
+	if (git_revwalk_new(&walk, git) < 0 ||
 	    git_revwalk_sorting(walk, GIT_SORT_TOPOLOGICAL | GIT_SORT_TIME) < 0)
 		goto giterr;
 	if (git_revwalk_push(walk, &bad_oid) < 0 || git_revwalk_hide(walk, &good_oid) < 0) {
@@ -107,7 +107,7 @@ int bisect_git_graph(struct bisect_git_graph *out, struct gitrepo *r, const char
 		git_commit *c = NULL;
 		unsigned k, pc;
 
-		if (git_commit_lookup(&c, r->git, &nodes[i]) < 0)
+		if (git_commit_lookup(&c, git, &nodes[i]) < 0)
 			goto giterr;
 		pc = git_commit_parentcount(c);
 		for (k = 0; k < pc && k < 64; k++) {
@@ -166,7 +166,6 @@ int bisect_git_graph(struct bisect_git_graph *out, struct gitrepo *r, const char
 giterr:
 	snprintf(err, errlen, "git: %s", gitrepo_errmsg());
 out:
-	pthread_mutex_unlock(&r->lock);
 	git_revwalk_free(walk);
 	if (map_ready)
 		oidmap_release(&map);
@@ -174,6 +173,34 @@ out:
 	free(np);
 	free(flat);
 	return ret;
+}
+
+int bisect_git_graph(struct bisect_git_graph *out, struct gitrepo *r, const char *bad,
+		     const char *good, char *err, size_t errlen)
+{
+	int rc;
+
+	pthread_mutex_lock(&r->lock);
+	rc = graph_walk(out, r->git, bad, good, err, errlen);
+	pthread_mutex_unlock(&r->lock);
+	return rc;
+}
+
+int bisect_git_graph_at(struct bisect_git_graph *out, const char *path, const char *bad,
+			const char *good, char *err, size_t errlen)
+{
+	git_repository *git = NULL;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	gitrepo_global_init();
+	if (git_repository_open_ext(&git, path, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL) < 0) {
+		snprintf(err, errlen, "git: %s: %s", path, gitrepo_errmsg());
+		return -EIO;
+	}
+	rc = graph_walk(out, git, bad, good, err, errlen);
+	git_repository_free(git);
+	return rc;
 }
 
 void bisect_git_graph_release(struct bisect_git_graph *gg)

@@ -22,6 +22,11 @@ struct bisect_git_graph {
  * -EIO; err says why. */
 int bisect_git_graph(struct bisect_git_graph *out, struct gitrepo *r, const char *bad,
 		     const char *good, char *err, size_t errlen);
+/* The same walk through a repository handle of its own, opened at path and freed
+ * before it returns: it takes no lock (not r's), so that a walk of up to
+ * BISECT_MAX_CANDIDATES commits keeps no other thread waiting. Any thread. */
+int bisect_git_graph_at(struct bisect_git_graph *out, const char *path, const char *bad,
+			const char *good, char *err, size_t errlen);
 void bisect_git_graph_release(struct bisect_git_graph *gg);
 /* The node of a commit id, or -1. */
 int bisect_git_node(const struct bisect_git_graph *gg, const char *hex);

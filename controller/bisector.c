@@ -2,9 +2,12 @@
 #include "bisector.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "db-bisections.h"
 #include "bisect-git.h"
@@ -23,6 +26,7 @@
 #include "triage.h"
 #include "db-trees.h"
 #include "twins.h"
+#include "xmalloc.h"
 
 #define STEPS_PER_ADVANCE 8 /* steps that need no flight (a revert that conflicts) */
 
@@ -34,6 +38,19 @@ void bisector_on_finish(bisector_finish_fn fn)
 {
 	finish_hook = fn;
 }
+
+/* Bisections waiting for their next step, in order, each once; the walker thread
+ * takes them one by one and walks their graph without ctl.lock (a walk of 16384
+ * commits held every request when it ran in a result's handler). ctl.lock guards
+ * all of it; walker_cv waits on ctl.lock. */
+static struct {
+	long long *bid;
+	size_t n, cap;
+} queued;
+static int walking; /* the walker is at one */
+static pthread_t walker;
+static pthread_cond_t walker_cv = PTHREAD_COND_INITIALIZER;
+static int walker_running, walker_stop;
 
 /* The verdict of a run as the algorithm takes it. */
 static int run_result(const char *verdict, enum bisect_run_result *r)
@@ -191,11 +208,36 @@ static const char *preferred_board(const json_t *bs, const json_t *runs)
 	return other ? other : first;
 }
 
-/* Replays the runs of bisection bid and starts its next step, or ends it. */
-static void advance(long long bid)
+static void advance(long long bid);
+
+/* A test point: with XENCI_TEST_WALK_GATE=FILE in the environment, a walk waits
+ * while FILE exists, having made FILE.waiting (tests/integration/test-bisect-ctl.c
+ * has a heartbeat answered meanwhile). Called without ctl.lock. */
+static void walk_gate(void)
+{
+	const char *gate = getenv("XENCI_TEST_WALK_GATE");
+	char *mark;
+	int fd;
+
+	if (gate == NULL || access(gate, F_OK) != 0)
+		return;
+	mark = xasprintf("%s.waiting", gate);
+	fd = open(mark, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+	if (fd >= 0)
+		close(fd);
+	while (access(gate, F_OK) == 0)
+		usleep(20 * 1000);
+	unlink(mark);
+	free(mark);
+}
+
+/* Replays the runs of bisection bid over its graph gg (walked from bad and good;
+ * walk_rc and msg: how the walk went) and starts its next step, or ends it. */
+static void advance_walked(long long bid, int walk_rc, struct bisect_git_graph *gg,
+			   const char *walk_msg, const char *bad, const char *good)
 {
 	json_t *bs = db_bisect_get(bid), *runs = NULL, *r;
-	struct bisect_git_graph gg = {0};
+	struct bisect_git_graph graph = *gg;
 	struct bisect *b = NULL;
 	struct tree_conf *t;
 	char err[256] = "";
@@ -203,8 +245,13 @@ static void advance(long long bid)
 	int restart, round;
 	size_t i;
 
+	memset(gg, 0, sizeof(*gg)); /* ours to release */
 	if (!bs || strcmp(jstr(bs, "state", ""), "running"))
 		goto out;
+	if (strcmp(jstr(bs, "bad", ""), bad) || strcmp(jstr(bs, "good", ""), good)) {
+		advance(bid); /* not the range that was walked: walk again */
+		goto out;
+	}
 	restart = (int)jint(bs, "restarts", 0);
 	snprintf(cls, sizeof(cls), "%s", jstr(bs, "class", ""));
 	t = trees_find(jstr(bs, "tree", ""));
@@ -212,12 +259,11 @@ static void advance(long long bid)
 		finish(bid, BISECT_INCONCLUSIVE, NULL, "its tree is no longer configured", 0);
 		goto out;
 	}
-	if (bisect_git_graph(&gg, t->repo, jstr(bs, "bad", ""), jstr(bs, "good", ""), msg,
-			     sizeof(msg)) < 0) {
-		finish(bid, BISECT_INCONCLUSIVE, NULL, msg, 0);
+	if (walk_rc < 0) {
+		finish(bid, BISECT_INCONCLUSIVE, NULL, walk_msg, 0);
 		goto out;
 	}
-	db_bisect_set_candidates(bid, gg.ncand);
+	db_bisect_set_candidates(bid, graph.ncand);
 	for (round = 0; round < STEPS_PER_ADVANCE; round++) {
 		struct bisect_step step;
 		struct bisect_result res;
@@ -228,13 +274,13 @@ static void advance(long long bid)
 		json_decref(runs);
 		runs = db_bisect_runs(bid, restart);
 		bisect_free(b);
-		if (bisect_new(&b, &gg.g, gg.bad, &gg.good, 1, NULL) < 0) {
+		if (bisect_new(&b, &graph.g, graph.bad, &graph.good, 1, NULL) < 0) {
 			finish(bid, BISECT_INCONCLUSIVE, NULL, "the range cannot be bisected", 0);
 			goto out;
 		}
 		json_array_foreach (runs, i, r) {
 			enum bisect_run_result rr;
-			int node = bisect_git_node(&gg, jstr(r, "commit", ""));
+			int node = bisect_git_node(&graph, jstr(r, "commit", ""));
 
 			if (!jstr(r, "verdict", NULL))
 				goto out; /* a run is still to come */
@@ -258,15 +304,15 @@ static void advance(long long bid)
 				size_t n = bisect_get_plausible(b, pl, 16), k;
 
 				for (k = 0; k < n; k++)
-					buf_printf(&why, "%s%.12s",
-						   k ? " " : "; still possible: ", gg.ids[pl[k]]);
+					buf_printf(&why, "%s%.12s", k ? " " : "; still possible: ",
+						   graph.ids[pl[k]]);
 			}
-			finish(bid, res.outcome, res.culprit >= 0 ? gg.ids[res.culprit] : NULL,
+			finish(bid, res.outcome, res.culprit >= 0 ? graph.ids[res.culprit] : NULL,
 			       buf_cstr(&why), res.remaining);
 			buf_release(&why);
 			goto out;
 		}
-		commit = gg.ids[step.commit];
+		commit = graph.ids[step.commit];
 		tested = commit;
 		if (step.kind == BISECT_STEP_REVERT) {
 			snprintf(ref, sizeof(ref), "refs/xenci/bisect/%lld/revert", bid);
@@ -296,9 +342,95 @@ static void advance(long long bid)
 	finish(bid, BISECT_INCONCLUSIVE, NULL, "too many steps without a run", 0);
 out:
 	bisect_free(b);
-	bisect_git_graph_release(&gg);
+	bisect_git_graph_release(&graph);
 	json_decref(runs);
 	json_decref(bs);
+}
+
+/* Walks the graph of bisection bid and advances it (ctl.lock held). On the
+ * walker thread the walk runs without ctl.lock, through a repository handle of
+ * its own; without a walker (no bisector_start) it runs here, with the lock. */
+static void advance_now(long long bid)
+{
+	json_t *bs = db_bisect_get(bid);
+	struct bisect_git_graph gg = {0};
+	char bad[GITREPO_HEX], good[GITREPO_HEX], msg[512] = "";
+	struct tree_conf *t;
+	char *path;
+	int rc;
+
+	if (!bs || strcmp(jstr(bs, "state", ""), "running")) {
+		json_decref(bs);
+		return;
+	}
+	t = trees_find(jstr(bs, "tree", ""));
+	if (!t) {
+		json_decref(bs);
+		finish(bid, BISECT_INCONCLUSIVE, NULL, "its tree is no longer configured", 0);
+		return;
+	}
+	snprintf(bad, sizeof(bad), "%s", jstr(bs, "bad", ""));
+	snprintf(good, sizeof(good), "%s", jstr(bs, "good", ""));
+	json_decref(bs);
+	if (walker_running) {
+		path = xstrdup(t->repo->path);
+		ctl_unlock();
+		walk_gate();
+		rc = bisect_git_graph_at(&gg, path, bad, good, msg, sizeof(msg));
+		ctl_lock();
+		free(path);
+	} else {
+		rc = bisect_git_graph(&gg, t->repo, bad, good, msg, sizeof(msg));
+	}
+	advance_walked(bid, rc, &gg, msg, bad, good);
+	bisect_git_graph_release(&gg);
+}
+
+/* Starts bisection bid's next step, or ends it: on the walker thread when there
+ * is one, else now. */
+static void advance(long long bid)
+{
+	size_t i;
+
+	if (!walker_running) {
+		advance_now(bid);
+		return;
+	}
+	for (i = 0; i < queued.n; i++)
+		if (queued.bid[i] == bid)
+			return;
+	if (queued.n == queued.cap) {
+		queued.cap = queued.cap ? 2 * queued.cap : 16;
+		queued.bid = xrealloc(queued.bid, queued.cap * sizeof(*queued.bid));
+	}
+	queued.bid[queued.n++] = bid;
+	pthread_cond_signal(&walker_cv);
+}
+
+static void *walker_main(void *arg)
+{
+	long long bid;
+
+	(void)arg;
+	ctl_lock();
+	while (!walker_stop) {
+		if (queued.n == 0) {
+			pthread_cond_wait(&walker_cv, &ctl.lock);
+			continue;
+		}
+		bid = queued.bid[0];
+		memmove(queued.bid, queued.bid + 1, --queued.n * sizeof(*queued.bid));
+		walking = 1;
+		advance_now(bid);
+		walking = 0;
+	}
+	ctl_unlock();
+	return NULL;
+}
+
+int bisector_pending(void)
+{
+	return (int)queued.n + walking;
 }
 
 /* A finished attempt of a flight that bisection runs wait for. */
@@ -626,6 +758,8 @@ out:
 
 int bisector_start(const struct bisect_conf *c, char *err, size_t errlen)
 {
+	json_t *list, *bs;
+	size_t i;
 	int rc;
 
 	if (!registered && (rc = attempt_observe(bisector_observe, NULL)) < 0) {
@@ -634,5 +768,38 @@ int bisector_start(const struct bisect_conf *c, char *err, size_t errlen)
 	}
 	registered = 1;
 	conf = c;
+	if (walker_running)
+		return 0;
+	walker_stop = 0;
+	if ((rc = pthread_create(&walker, NULL, walker_main, NULL)) != 0) {
+		snprintf(err, errlen, "bisect: no thread for graph walks: %s", strerror(rc));
+		return -rc;
+	}
+	ctl_lock();
+	walker_running = 1;
+	/* A step that was to be made when the controller stopped is made now (an
+	 * advance is idempotent: one whose run is still to come does nothing). */
+	list = db_bisect_list(1000, 0);
+	json_array_foreach (list, i, bs) {
+		if (!strcmp(jstr(bs, "state", ""), "running"))
+			advance(jint(bs, "id", 0));
+	}
+	json_decref(list);
+	ctl_unlock();
 	return 0;
+}
+
+void bisector_stop(void)
+{
+	if (!walker_running)
+		return;
+	ctl_lock();
+	walker_stop = 1;
+	pthread_cond_signal(&walker_cv);
+	ctl_unlock();
+	pthread_join(walker, NULL);
+	ctl_lock();
+	walker_running = 0;
+	queued.n = 0;
+	ctl_unlock();
 }

@@ -5,7 +5,8 @@
  *
  * A bisection has no state but its rows: each step replays the recorded runs into
  * controller/bisect.c over a fresh revision walk, so a restarted controller goes
- * on where it was. Every function expects ctl.lock held, except bisector_start. */
+ * on where it was. Every function expects ctl.lock held, except bisector_start
+ * and bisector_stop. */
 #ifndef XENCI_BISECT_CTL_H
 #define XENCI_BISECT_CTL_H
 
@@ -53,10 +54,20 @@ void bisect_conf_load(struct bisect_conf *c, const json_t *section);
 void bisect_conf_release(struct bisect_conf *c);
 
 /* Keeps conf (borrowed: it must outlive the bisector, as ctl.cfg.bisect does)
- * for the reports and registers the observer; main.c calls it once after
- * trees_start. Returns 0, or -ENOSPC (no observer slot left) with one message
- * in err (errlen bytes). */
+ * for the reports, registers the observer and starts the walker thread, which
+ * makes each bisection's next step: it walks the commit graph without ctl.lock
+ * (a repository handle of its own), then takes the lock to replay the runs and
+ * make the step's flight. Running bisections are queued for it (a step due when
+ * the controller stopped is made). main.c calls it once after trees_start,
+ * without ctl.lock. Returns 0, or -ENOSPC (no observer slot left) or a thread's
+ * error, with one message in err (errlen bytes). Without it, steps are made at
+ * once, the walk under ctl.lock. */
 int bisector_start(const struct bisect_conf *conf, char *err, size_t errlen);
+/* Stops the walker (the step it is at is finished; queued ones are dropped and
+ * made again by the next bisector_start). Without ctl.lock. */
+void bisector_stop(void);
+/* Bisections waiting for their next step, or at it (the walker's queue). */
+int bisector_pending(void);
 
 /* The observer of finished attempts (registered by bisector_start). */
 void bisector_observe(const struct attempt *a, enum attempt_state verdict, void *user);

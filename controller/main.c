@@ -301,6 +301,7 @@ static int serve(void)
 	usleep(50 * 1000);
 	rc = 0;
 out:
+	bisector_stop();
 	trees_stop();
 	park_stop();
 	http_stop(srv);

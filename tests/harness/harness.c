@@ -66,6 +66,26 @@ static void sleep_ms(long ms)
 	nanosleep(&ts, NULL);
 }
 
+int harness_bisector_idle(struct harness_controller *c)
+{
+	long long deadline = harness_now_ms() + 60000;
+	struct buf text = BUF_INIT(1 << 20);
+	long st;
+
+	do {
+		buf_reset(&text);
+		st = harness_call_bytes(c, NULL, "GET", "/metrics", NULL, NULL, 0, NULL, &text);
+		if (st == 200 && strstr(buf_cstr(&text), "\nxenci_bisections_pending 0\n")) {
+			buf_release(&text);
+			return 0;
+		}
+		sleep_ms(20);
+	} while (harness_now_ms() < deadline);
+	fprintf(stderr, "harness: the bisector still has steps to make after 60 s\n");
+	buf_release(&text);
+	return -1;
+}
+
 int harness_write_file(const char *dir, const char *name, const char *content)
 {
 	char path[1024];

@@ -84,6 +84,11 @@ long harness_call_bytes(struct harness_controller *c, const char *token, const c
 			const char *path, const char *ctype, const void *body, size_t len,
 			json_t **json, struct buf *text);
 
+/* Waits until the controller's bisector has no step to make (xenci_bisections_pending
+ * 0 in /metrics: the walker makes them after the result that called for them has
+ * been answered), at most 60 s. 0, or -1 when it did not get there. */
+int harness_bisector_idle(struct harness_controller *c);
+
 /* $XENCI_BUILD or "build"; $XENCI_ROOT or ".". */
 const char *harness_build_dir(void);
 const char *harness_root(void);

@@ -92,9 +92,12 @@ static int lab_step(void)
 	char path[96], body[512];
 	long long id;
 	int bad;
-	long st = harness_call(&ctl, agent_tok, "POST", "/api/v1/agents/lab-a/claim",
-			       "{\"boards\": [\"qx\", \"qa\"], \"wait_ms\": 0}", &j);
+	long st;
 
+	/* a result's next step is made by the bisector after the result is answered */
+	assert_int_equal(harness_bisector_idle(&ctl), 0);
+	st = harness_call(&ctl, agent_tok, "POST", "/api/v1/agents/lab-a/claim",
+			  "{\"boards\": [\"qx\", \"qa\"], \"wait_ms\": 0}", &j);
 	if (st == 204)
 		return 0;
 	assert_int_equal(st, 200);

@@ -5,7 +5,8 @@
  * unbuildable commit is detected on both boards, re-run on the other board, bisected
  * to the right commit and confirmed (culprit 3 fails, parent 3 passes, revert on a
  * scratch ref passes); the report goes to a sendmail stand-in and a webhook; the
- * API twin, admin cancel and restart, and their refusals are checked. Once the
+ * API twin, admin cancel and restart, and their refusals are checked; while a
+ * step's graph walk is held at its test point, an agent is served. Once the
  * boards are private, a new regression's report is mailed to their owner's
  * addresses only (bisect.owners), not to the list nor the culprit's author. */
 #include <stdarg.h>
@@ -27,7 +28,7 @@
 #include "json-util.h"
 
 static struct harness_controller ctl;
-static char agent_tok[128], user_tok[128], extra[2048], mailfile[400];
+static char agent_tok[128], user_tok[128], extra[2048], mailfile[400], walk_gate[400];
 static char commits[17][48]; /* commits[0]: the good base; [1..16] the push */
 static int hook_fd = -1, hook_port;
 static char hook_body[65536];
@@ -113,6 +114,9 @@ static int setup(void **state)
 	if (harness_controller_init(&ctl) < 0)
 		return -1;
 	harness_write_file(ctl.jobs, "smoke.yaml", job_smoke);
+	/* The bisector's walks wait while this file exists (test_walk_off_lock). */
+	snprintf(walk_gate, sizeof(walk_gate), "%s/walk-gate", ctl.dir);
+	setenv("XENCI_TEST_WALK_GATE", walk_gate, 1);
 	/* The sendmail stand-in keeps the message, and its arguments (the envelope's
 	 * recipients follow "--") in mail.txt.argv; the webhook is ours. */
 	snprintf(mailfile, sizeof(mailfile), "%s/mail.txt", ctl.dir);
@@ -204,10 +208,12 @@ static int lab_step(int *builds, int *tests)
 	char path[96], body[1024];
 	const char *commit;
 	long long id;
-	long st =
-	    harness_call(&ctl, agent_tok, "POST", "/api/v1/agents/lab-a/claim",
-			 "{\"boards\": [\"qa\", \"qb\"], \"build\": true, \"wait_ms\": 0}", &j);
+	long st;
 
+	/* a result's next step is made by the bisector after the result is answered */
+	assert_int_equal(harness_bisector_idle(&ctl), 0);
+	st = harness_call(&ctl, agent_tok, "POST", "/api/v1/agents/lab-a/claim",
+			  "{\"boards\": [\"qa\", \"qb\"], \"build\": true, \"wait_ms\": 0}", &j);
 	if (st == 204)
 		return 0;
 	assert_int_equal(st, 200);
@@ -402,6 +408,17 @@ static void test_regression_bisected(void **state)
 	assert_non_null(strstr(hook_body, "\"event\":\"bisection\""));
 }
 
+/* Bisection 1 ended confirmed on the culprit after `restarts` restarts. */
+static void assert_confirmed(long long restarts)
+{
+	json_t *b = bisection(1);
+
+	assert_string_equal(jstr(b, "state", ""), "confirmed");
+	assert_string_equal(jstr(json_object_get(b, "culprit"), "commit", ""), commits[CULPRIT]);
+	assert_int_equal(jint(b, "restarts", 0), restarts);
+	json_decref(b);
+}
+
 static void test_admin_actions(void **state)
 {
 	char admin[160];
@@ -448,11 +465,57 @@ static void test_admin_actions(void **state)
 	    harness_call(&ctl, admin, "POST", "/api/v1/bisections/1/restart", NULL, &j), 200);
 	json_decref(j);
 	lab_drain(&builds, &tests);
-	b = bisection(1);
-	assert_string_equal(jstr(b, "state", ""), "confirmed");
-	assert_string_equal(jstr(json_object_get(b, "culprit"), "commit", ""), commits[CULPRIT]);
-	assert_int_equal(jint(b, "restarts", 0), 2);
-	json_decref(b);
+	assert_confirmed(2);
+}
+
+/* A step's commit graph is walked off the controller's lock: with the walk of a
+ * restarted bisection held at its test point, an agent claims an attempt and its
+ * heartbeat is answered 200, and the bisection is read; let go, the bisection
+ * ends as before. (The walk ran in the handler of the result or restart, under
+ * the lock: those requests, and every other, waited for the whole walk.) */
+static void test_walk_off_lock(void **state)
+{
+	char mark[420], body[256], path[96];
+	json_t *j = NULL;
+	int builds = 0, tests = 0, i;
+	long long id;
+	long st;
+
+	(void)state;
+	snprintf(mark, sizeof(mark), "%s.waiting", walk_gate);
+	harness_write_file(ctl.dir, "walk-gate", "");
+	/* a user's flight: work for the lab while the walk waits */
+	snprintf(body, sizeof(body),
+		 "{\"tree\": \"xen\", \"commit\": \"%s\", \"jobs\": [\"smoke\"]}", commits[0]);
+	assert_int_equal(harness_call(&ctl, user_tok, "POST", "/api/v1/flights", body, NULL), 201);
+	assert_int_equal(
+	    harness_call(&ctl, ctl.admin_token, "POST", "/api/v1/bisections/1/restart", NULL, &j),
+	    200);
+	json_decref(j);
+	for (i = 0; i < 6000 && access(mark, F_OK) != 0; i++)
+		usleep(10 * 1000);
+	assert_int_equal(access(mark, F_OK), 0);
+	/* the walk is held: the controller serves an agent meanwhile */
+	st = harness_call(&ctl, agent_tok, "POST", "/api/v1/agents/lab-a/claim",
+			  "{\"boards\": [\"qa\", \"qb\"], \"build\": true, \"wait_ms\": 0}", &j);
+	assert_int_equal(st, 200);
+	id = jint(json_object_get(j, "attempt"), "id", 0);
+	json_decref(j);
+	snprintf(path, sizeof(path), "/api/v1/attempts/%lld/heartbeat", id);
+	assert_int_equal(harness_call(&ctl, agent_tok, "POST", path, "{}", NULL), 200);
+	j = bisection(1);
+	assert_string_equal(jstr(j, "state", ""), "running");
+	json_decref(j);
+	assert_int_equal(access(mark, F_OK), 0); /* still held */
+	unlink(walk_gate);
+	snprintf(path, sizeof(path), "/api/v1/attempts/%lld/result", id);
+	assert_int_equal(harness_call(&ctl, agent_tok, "POST", path,
+				      "{\"verdict\": \"fail\", \"reason\": \"make: error\", "
+				      "\"stages\": [], \"testcases\": []}",
+				      NULL),
+			 200);
+	lab_drain(&builds, &tests);
+	assert_confirmed(3);
 }
 
 /* A board problem, not a hypervisor one: board qa starts failing everything while
@@ -682,9 +745,13 @@ static void test_private_report(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_check_section),  cmocka_unit_test(test_regression_bisected),
-	    cmocka_unit_test(test_admin_actions),  cmocka_unit_test(test_cli),
-	    cmocka_unit_test(test_board_problem),  cmocka_unit_test(test_private_boards),
+	    cmocka_unit_test(test_check_section),
+	    cmocka_unit_test(test_regression_bisected),
+	    cmocka_unit_test(test_admin_actions),
+	    cmocka_unit_test(test_walk_off_lock),
+	    cmocka_unit_test(test_cli),
+	    cmocka_unit_test(test_board_problem),
+	    cmocka_unit_test(test_private_boards),
 	    cmocka_unit_test(test_private_report),
 	};
 
