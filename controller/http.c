@@ -572,7 +572,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	int known;
 
 	(void)cls;
-	(void)version;
 	if (r == NULL) {
 		size_t max;
 
@@ -586,6 +585,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		http_limits_head_done(conn);
 		if (framing_check(r) < 0)
 			return MHD_YES;
+		/* RFC 9112 3.2 (libmicrohttpd checks it only in its strict mode) */
+		if (!strcmp(version, MHD_HTTP_VERSION_1_1) &&
+		    req_header(r, MHD_HTTP_HEADER_HOST) == NULL) {
+			r->close = 1;
+			reply_error(r, 400, "missing Host",
+				    json_string("an HTTP/1.1 request needs a Host header"));
+			return MHD_YES;
+		}
 		if (http_limits_full()) {
 			r->close = 1;
 			r->retry_after = 1;
