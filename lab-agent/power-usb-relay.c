@@ -3,6 +3,7 @@
 #include "power.h"
 
 #include <stdio.h>
+#include <string.h>
 
 #include "json-util.h"
 #include "usb.h"
@@ -21,12 +22,24 @@ static const struct vfield relay_fields[] = {
     {.name = NULL},
 };
 
+void power_usb_relay_request(struct usb_relay_request *rq, int on, int relay)
+{
+	memset(rq, 0, sizeof(*rq));
+	rq->request_type =
+	    LIBUSB_REQUEST_TYPE_CLASS | LIBUSB_RECIPIENT_INTERFACE | LIBUSB_ENDPOINT_OUT;
+	rq->request = 0x09;		/* HID SET_REPORT */
+	rq->value = 0x0300;		/* report type feature (3), report id 0 */
+	rq->index = 0;			/* interface 0 */
+	rq->data[0] = on ? 0xff : 0xfd; /* the boards' "on" and "off" commands */
+	rq->data[1] = (unsigned char)relay;
+}
+
 static int relay_set(struct board *b, int on, char *err, size_t errlen)
 {
 	json_t *cfg = json_deep_copy(b->power_cfg);
 	libusb_context *ctx = NULL;
 	libusb_device_handle *h = NULL;
-	unsigned char report[8] = {0};
+	struct usb_relay_request rq;
 	int r, rc = -1;
 
 	if (!json_object_get(cfg, "vid"))
@@ -38,13 +51,11 @@ static int relay_set(struct board *b, int on, char *err, size_t errlen)
 	libusb_set_auto_detach_kernel_driver(h, 1);
 	if (jbool(b->power_cfg, "inverted", 0))
 		on = !on;
-	report[0] = on ? 0xff : 0xfd;
-	report[1] = (unsigned char)jint(b->power_cfg, "relay", 1);
-	r = libusb_control_transfer(
-	    h, LIBUSB_REQUEST_TYPE_CLASS | LIBUSB_RECIPIENT_INTERFACE | LIBUSB_ENDPOINT_OUT,
-	    0x09 /* SET_REPORT */, 0x0300, 0, report, sizeof(report), 2000);
+	power_usb_relay_request(&rq, on, (int)jint(b->power_cfg, "relay", 1));
+	r = libusb_control_transfer(h, rq.request_type, rq.request, rq.value, rq.index, rq.data,
+				    sizeof(rq.data), 2000);
 	if (r < 0)
-		snprintf(err, errlen, "USB relay %d: %s", report[1], libusb_strerror(r));
+		snprintf(err, errlen, "USB relay %d: %s", rq.data[1], libusb_strerror(r));
 	else
 		rc = 0;
 out:

@@ -43,6 +43,18 @@ int power_section_check(struct vctx *ctx, const json_t *parent, const char *key,
 char **power_qemu_argv(const struct board *b, size_t *argc);
 void power_qemu_argv_free(char **argv);
 
+/* The control transfer the usb-relay backend sends to switch relay `relay`
+ * (1-8) of a 16c0:05df HID relay board on or off (docs/boards.md): a HID class
+ * SET_REPORT (bmRequestType 0x21, bRequest 0x09) of feature report 0 (wValue
+ * 0x0300) to interface 0, 8 bytes: 0xff (on) or 0xfd (off), the relay, zeros.
+ * Exposed for the tests that check it against the boards' protocol. */
+struct usb_relay_request {
+	unsigned char request_type, request;
+	unsigned short value, index;
+	unsigned char data[8];
+};
+void power_usb_relay_request(struct usb_relay_request *rq, int on, int relay);
+
 extern const struct power_ops power_qemu_ops, power_command_ops, power_pdudaemon_ops,
     power_usb_relay_ops, power_usb_hub_ops;
 

@@ -317,6 +317,84 @@ static void test_spool(void **state)
 	free(sdir);
 }
 
+/* The usb-relay backend's request against the 16c0:05df boards' protocol. The
+ * setup packet is compared byte for byte with the one the usual host tools send
+ * for "relay 2 on": usbrelay calls hidapi's hid_send_feature_report with
+ * {0x00, 0xff, 0x02, 0...}, which hidapi's libusb backend (libusb/hid.c) sends
+ * as a class/interface/out SET_REPORT with wValue (3 << 8) | report id 0 and
+ * the report without its id byte: 21 09 00 03 00 00 08 00, then
+ * ff 02 00 00 00 00 00 00 (not a usbmon capture of a board). The request is
+ * fed to a model of the boards' firmware as their open firmware reads it
+ * (u1f35c/usb-relay-firmware for the dcttech boards: a class SET_REPORT whose
+ * wValue is feature report 0, command 0xff/0xfd, relay 1..N; anything else is
+ * refused and switches nothing). No board is plugged in here: docs/boards.md
+ * says what this leaves untested. */
+struct relay_model {
+	unsigned char state; /* bit N-1: relay N closed, as GET_REPORT's byte 7 */
+	int refused;
+};
+
+static void relay_model_control(struct relay_model *m, const unsigned char setup[8],
+				const unsigned char *data, size_t len)
+{
+	if ((setup[0] & 0x60) != 0x20 || setup[1] != 0x09 || setup[2] != 0 || setup[3] != 3 ||
+	    len < 2) {
+		m->refused++;
+		return;
+	}
+	if ((data[0] != 0xff && data[0] != 0xfd) || data[1] < 1 || data[1] > 8) {
+		m->refused++;
+		return;
+	}
+	if (data[0] == 0xff)
+		m->state |= (unsigned char)(1u << (data[1] - 1));
+	else
+		m->state &= (unsigned char)~(1u << (data[1] - 1));
+}
+
+static void setup_packet(unsigned char out[8], const struct usb_relay_request *rq)
+{
+	out[0] = rq->request_type;
+	out[1] = rq->request;
+	out[2] = rq->value & 0xff; /* little-endian, as on the wire */
+	out[3] = rq->value >> 8;
+	out[4] = rq->index & 0xff;
+	out[5] = rq->index >> 8;
+	out[6] = sizeof(rq->data);
+	out[7] = 0;
+}
+
+static void test_usb_relay_protocol(void **state)
+{
+	static const unsigned char want_setup[8] = {0x21, 0x09, 0x00, 0x03, 0x00, 0x00, 0x08, 0x00};
+	static const unsigned char want_on2[8] = {0xff, 0x02, 0, 0, 0, 0, 0, 0};
+	static const unsigned char want_off2[8] = {0xfd, 0x02, 0, 0, 0, 0, 0, 0};
+	struct relay_model m = {0};
+	struct usb_relay_request rq;
+	unsigned char setup[8];
+
+	(void)state;
+	power_usb_relay_request(&rq, 1, 2);
+	setup_packet(setup, &rq);
+	assert_memory_equal(setup, want_setup, 8);
+	assert_memory_equal(rq.data, want_on2, 8);
+	relay_model_control(&m, setup, rq.data, sizeof(rq.data));
+	assert_int_equal(m.state, 0x02);
+	power_usb_relay_request(&rq, 1, 8);
+	relay_model_control(&m, setup, rq.data, sizeof(rq.data));
+	assert_int_equal(m.state, 0x82);
+	power_usb_relay_request(&rq, 0, 2);
+	setup_packet(setup, &rq);
+	assert_memory_equal(rq.data, want_off2, 8);
+	relay_model_control(&m, setup, rq.data, sizeof(rq.data));
+	assert_int_equal(m.state, 0x80);
+	assert_int_equal(m.refused, 0);
+	/* an output report (the CH551G boards' protocol) is not this one */
+	setup[3] = 2;
+	relay_model_control(&m, setup, rq.data, sizeof(rq.data));
+	assert_int_equal(m.refused, 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -325,6 +403,7 @@ int main(void)
 	    cmocka_unit_test(test_telnet_codec),
 	    cmocka_unit_test_setup_teardown(test_uart_refuses_pty, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_usb_absent, setup, teardown),
+	    cmocka_unit_test(test_usb_relay_protocol),
 	    cmocka_unit_test_setup_teardown(test_pdudaemon_unreachable, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_qemu_cannot_start, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_spool, setup, teardown),
