@@ -15,6 +15,7 @@
 #include "db-boards.h"
 #include "db.h"
 #include "hash.h"
+#include "job-schema.h"
 #include "json-util.h"
 #include "logs.h"
 #include "park.h"
@@ -408,6 +409,33 @@ static int check_artifacts(struct vctx *ctx, const json_t *parent, const char *k
 	return rc;
 }
 
+static int check_facts(struct vctx *ctx, const json_t *parent, const char *key, const json_t *v,
+		       const char *path)
+{
+	const char *k;
+	json_t *f;
+
+	(void)parent;
+	(void)key;
+	if (json_object_size(v) > 64) {
+		vctx_error(ctx, parent, key, 0, path, "at most 64 facts");
+		return -1;
+	}
+	json_object_foreach ((json_t *)v, k, f) {
+		if (!job_property_name_ok(k)) {
+			vctx_error(ctx, v, k, 0, path, "a fact's name must match [a-z0-9_]{1,64}");
+			return -1;
+		}
+		if (!job_property_value_ok(f)) {
+			vctx_error(
+			    ctx, v, k, 0, path,
+			    "a fact is a boolean, a number or a string of at most 256 bytes");
+			return -1;
+		}
+	}
+	return 0;
+}
+
 const struct vfield api_result_fields[] = {
     {.name = "verdict", .type = V_STRING, .flags = V_REQUIRED, .choices = verdicts},
     {.name = "reason", .type = V_STRING, .max = 1024},
@@ -420,13 +448,16 @@ const struct vfield api_result_fields[] = {
     {.name = "log_length", .type = V_INT, .min = 0, .max = LOG_MAX},
     {.name = "artifacts", .type = V_OBJECT, .check = check_artifacts},
     {.name = "build_info", .type = V_OBJECT},
+    /* What a commissioning job found (docs/jobs.md, facts): {name: scalar}. */
+    {.name = "facts", .type = V_OBJECT, .check = check_facts},
     /* The DSSE envelope's text, as the agent signed it (docs/traceability.md). */
     {.name = "record", .type = V_STRING, .min = 2, .max = DSSE_MAX},
     {.name = NULL},
 };
 
 struct result_details {
-	long long id;
+	const struct attempt *a;
+	enum attempt_state verdict;
 	const json_t *result;
 	int logged; /* the record is appended to the log */
 };
@@ -441,15 +472,18 @@ static int result_details(void *ctx)
 	json_array_foreach (json_object_get(d->result, "stages"), i, v) {
 		json_t *secs = json_object_get(v, "seconds");
 
-		if (db_attempt_stage(d->id, (int)i, jstr(v, "name", ""), jstr(v, "result", ""),
+		if (db_attempt_stage(d->a->id, (int)i, jstr(v, "name", ""), jstr(v, "result", ""),
 				     secs ? json_number_value(secs) : -1) < 0)
 			return -EIO;
 	}
 	json_array_foreach (json_object_get(d->result, "testcases"), i, v)
-		if (db_attempt_testcase(d->id, jstr(v, "name", ""), jstr(v, "result", "")) < 0)
+		if (db_attempt_testcase(d->a->id, jstr(v, "name", ""), jstr(v, "result", "")) < 0)
 			return -EIO;
+	if (attempt_examine_settle(d->a, d->verdict, jstr(d->result, "reason", NULL), d->result) <
+	    0)
+		return -EIO;
 	if (d->logged)
-		return tlog_append(d->id, jstr(d->result, "record", NULL));
+		return tlog_append(d->a->id, jstr(d->result, "record", NULL));
 	return 0;
 }
 
@@ -519,7 +553,8 @@ int api_attempt_result(struct req *r)
 		goto out;
 	/* Stages, test cases, the verdict and the record's leaf in one transaction,
 	 * before the reply. */
-	details.id = a.id;
+	details.a = &a;
+	details.verdict = verdict;
 	details.result = r->json;
 	details.logged = rc == 0;
 	rc = 0;

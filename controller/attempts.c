@@ -239,6 +239,26 @@ static int build_settle(const struct attempt *a, enum attempt_state verdict, con
 	return 0;
 }
 
+int attempt_examine_settle(const struct attempt *a, enum attempt_state verdict, const char *reason,
+			   const json_t *result)
+{
+	json_t *def, *facts = json_object_get(result, "facts");
+	int rc = 0;
+
+	if (!a->board[0] || strcmp(a->kind, "test") || !a->job[0])
+		return 0;
+	def = db_job_get(a->job);
+	if (json_is_array(json_object_get(def, "facts"))) {
+		if (verdict == ATTEMPT_PASS && json_is_object(facts))
+			rc = db_board_examined(a->board, a->id, facts, reason);
+		else if (verdict != ATTEMPT_CANCELLED)
+			rc =
+			    db_board_examined(a->board, a->id, NULL, reason ? reason : "no reason");
+	}
+	json_decref(def);
+	return rc < 0 ? -EIO : 0;
+}
+
 int attempt_finish(struct attempt *a, enum attempt_state verdict, const char *reason,
 		   const json_t *result)
 {

@@ -52,6 +52,13 @@ int attempt_finish(struct attempt *a, enum attempt_state verdict, const char *re
 		   const json_t *result);
 /* The same, running extra(ctx) first inside the same transaction (the result's
  * stages and test cases): one transition, one transaction. */
+/* A test attempt's result on its board's commissioning: when the attempt's job
+ * is an examine (a job with facts, docs/jobs.md), its facts become the board's
+ * properties (verdict pass) or the board leaves the pool with the reason
+ * (any other verdict). Nothing for other jobs. Called inside
+ * attempt_finish_with's transaction. 0 or -EIO. */
+int attempt_examine_settle(const struct attempt *a, enum attempt_state verdict, const char *reason,
+			   const json_t *result);
 int attempt_finish_with(struct attempt *a, enum attempt_state verdict, const char *reason,
 			const json_t *result, int (*extra)(void *ctx), void *ctx);
 /* Before a's agent reports on a: an attempt whose lease ran out but that the

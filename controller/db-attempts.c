@@ -84,6 +84,9 @@ static const char *const sql[Q_N] = {
 		     " JOIN agents g ON g.id = b.agent_id WHERE a.state = 'queued' AND"
 		     " a.board IN (SELECT value FROM json_each(?2)) AND g.name = ?1 AND"
 		     " b.online AND b.attempt_id IS NULL AND (b.healthy OR a.health_check)"
+		     /* a board whose examine failed takes only examines (jobs with facts) */
+		     " AND (b.examine IS NOT 'fail' OR json_extract((SELECT j.definition FROM"
+		     " jobs j WHERE j.name = a.job), '$.facts') IS NOT NULL)"
 		     " ORDER BY " RANK ", a.id LIMIT 1",
     /* trusted kinds as policy_kind_trusted() (lib/policy.c) names them */
     [Q_PICK_BUILD] = "SELECT a.id FROM attempts a LEFT JOIN flights f ON f.id = a.flight_id"

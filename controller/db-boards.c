@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ctl.h"
@@ -14,7 +15,8 @@
 #define BOARD_COLS                                                                                 \
 	"b.name, a.name AS agent, b.arch, b.class, b.tags AS j_tags, b.visibility,"                \
 	" b.description, " BOARD_STATE " AS state, b.healthy, b.infra_streak,"                     \
-	" b.attempt_id AS attempt, b.updated, b.policy AS j_policy"
+	" b.attempt_id AS attempt, b.updated, b.policy AS j_policy, b.properties AS j_properties," \
+	" b.examine, b.examine_reason, b.examine_attempt"
 #define BOARD_VISIBLE DB_VISIBLE(b, a, 1, 2)
 
 enum {
@@ -35,6 +37,7 @@ enum {
 	Q_STREAK,
 	Q_PASS,
 	Q_BY_STATE,
+	Q_EXAMINED,
 	Q_N
 };
 
@@ -72,6 +75,9 @@ static const char *const sql[Q_N] = {
 		" updated = ?3 WHERE name = ?1",
     [Q_STREAK] = "SELECT infra_streak, healthy FROM boards WHERE name = ?",
     [Q_PASS] = "UPDATE boards SET infra_streak = 0, healthy = 1, updated = ?2 WHERE name = ?1",
+    [Q_EXAMINED] = "UPDATE boards SET examine = ?2, examine_reason = ?3, examine_attempt = ?4,"
+		   " properties = CASE WHEN ?2 = 'pass' THEN ?5 ELSE properties END, updated = ?6"
+		   " WHERE name = ?1",
     [Q_BY_STATE] = "SELECT " BOARD_STATE " AS state, count(*) FROM boards b LEFT JOIN agents a"
 		   " ON a.id = b.agent_id WHERE " BOARD_VISIBLE " GROUP BY 1",
 };
@@ -268,6 +274,23 @@ int db_board_pass(const char *name)
 	db_bind_text(s, 1, name);
 	sqlite3_bind_int64(s, 2, now_ms());
 	return db_step_done(s);
+}
+
+int db_board_examined(const char *name, long long attempt, const json_t *facts, const char *reason)
+{
+	sqlite3_stmt *s = db_use(st[Q_EXAMINED]);
+	char *text = facts ? json_dumps(facts, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	int rc;
+
+	db_bind_text(s, 1, name);
+	db_bind_text(s, 2, facts ? "pass" : "fail");
+	db_bind_text(s, 3, reason);
+	sqlite3_bind_int64(s, 4, attempt);
+	db_bind_text(s, 5, text);
+	sqlite3_bind_int64(s, 6, now_ms());
+	rc = db_step_done(s);
+	free(text);
+	return rc;
 }
 
 json_t *db_boards_by_state(const struct viewer *v)

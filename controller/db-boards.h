@@ -44,6 +44,11 @@ int db_board_set_attempt(const char *name, long long attempt);
 int db_board_infra(const char *name, int streak, int *unhealthy_now);
 /* A pass: the streak ends and the board is healthy again. */
 int db_board_pass(const char *name);
+/* An examine (a job with facts) of board name ended at attempt: facts (not
+ * NULL) when it passed, which become the board's properties; NULL when it
+ * failed, reason saying why (the properties of an earlier pass are kept).
+ * 0 or -EIO. */
+int db_board_examined(const char *name, long long attempt, const json_t *facts, const char *reason);
 /* {"idle": n, "busy": n, ...} over the boards v (NULL: anonymous) may see. */
 json_t *db_boards_by_state(const struct viewer *v);
 

@@ -58,6 +58,14 @@ int job_matches_board(const json_t *job, const json_t *board)
 		return 0;
 	if ((s = jstr(req, "board", NULL)) && strcmp(s, jstr(board, "name", "")))
 		return 0;
+	/* any other requirement is a property the board's examine found */
+	json_object_foreach ((json_t *)req, s, v) {
+		if (!strcmp(s, "arch") || !strcmp(s, "tags") || !strcmp(s, "class") ||
+		    !strcmp(s, "board"))
+			continue;
+		if (!json_equal(v, json_object_get(json_object_get(board, "properties"), s)))
+			return 0;
+	}
 	return 1;
 }
 
@@ -75,9 +83,15 @@ static json_t *select_jobs(const json_t *names, char *err, size_t errlen)
 	json_t *all = db_jobs_list(), *out, *j, *n;
 	size_t i, k;
 
-	if (names == NULL)
-		return all;
 	out = json_array();
+	if (names == NULL) {
+		/* every job but the commissioning ones (with facts): those run when named */
+		json_array_foreach (all, k, j)
+			if (!json_object_get(json_object_get(j, "definition"), "facts"))
+				json_array_append(out, j);
+		json_decref(all);
+		return out;
+	}
 	json_array_foreach (names, i, n) {
 		int found = 0;
 
@@ -222,6 +236,9 @@ static int board_eligible(const json_t *def, const json_t *b, const char *pin,
 	if (!jint(b, "online", 1) || !strcmp(jstr(b, "state", ""), "offline"))
 		return 0;
 	if (pin && strcmp(pin, jstr(b, "name", "")))
+		return 0;
+	/* out of the pool until an examine passes: only examines run there */
+	if (!strcmp(jstr(b, "examine", ""), "fail") && !json_object_get(def, "facts"))
 		return 0;
 	return job_matches_board(def, b) && flight_board_allows(b, s, NULL, 0);
 }

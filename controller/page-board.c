@@ -2,6 +2,53 @@
 #include "page-view.h"
 #include "policy.h"
 
+#include <stdlib.h>
+#include <string.h>
+
+/* The board's commissioning: never, passed (its attempt), or failed and why
+ * (the board then takes no other work). */
+static void examine(struct html *h, const json_t *twin)
+{
+	const char *st = jstr(twin, "examine", NULL);
+	long long at = jint(twin, "examine_attempt", 0);
+
+	if (st == NULL) {
+		html_raw(h, "never examined");
+		return;
+	}
+	if (!strcmp(st, "pass")) {
+		html_raw(h, "passed");
+	} else {
+		html_raw(h, "<strong>failed</strong>: ");
+		html_text(h, jstr(twin, "examine_reason", ""));
+		html_raw(h, " (out of the pool until an examine passes)");
+	}
+	if (at > 0)
+		html_rawf(h, " &mdash; <a href=\"/attempts/%lld\">attempt %lld</a>", at, at);
+}
+
+/* What the last passing examine found, which jobs may require. */
+static void properties(struct html *h, const json_t *props)
+{
+	const char *k;
+	json_t *v;
+
+	if (!json_object_size(props))
+		return;
+	html_raw(h, "<section><h2>Properties</h2>\n<dl class=\"facts properties\">");
+	json_object_foreach ((json_t *)props, k, v) {
+		char *text = json_dumps(v, JSON_ENCODE_ANY);
+
+		html_raw(h, "<dt>");
+		html_text(h, k);
+		html_raw(h, "</dt><dd>");
+		html_text(h, json_is_string(v) ? json_string_value(v) : text ? text : "?");
+		html_raw(h, "</dd>");
+		free(text);
+	}
+	html_raw(h, "</dl></section>\n");
+}
+
 int page_board_render(struct buf *out, const json_t *twin)
 {
 	const json_t *tags = json_object_get(twin, "tags");
@@ -43,7 +90,10 @@ int page_board_render(struct buf *out, const json_t *twin)
 		html_text(&h, buf_cstr(&words));
 		buf_release(&words);
 	}
+	html_raw(&h, "</dd><dt>examine</dt><dd>");
+	examine(&h, twin);
 	html_raw(&h, "</dd></dl>\n");
+	properties(&h, json_object_get(twin, "properties"));
 	if (jstr(twin, "description", NULL)) {
 		html_raw(&h, "<p class=\"description\">");
 		html_text(&h, jstr(twin, "description", NULL));

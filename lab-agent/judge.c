@@ -88,6 +88,41 @@ static int rules_compile(struct judge_rule *rules, size_t *n, const json_t *arr,
 	return 0;
 }
 
+static int facts_compile(struct judge *j, const json_t *arr, char *err, size_t errlen)
+{
+	size_t i;
+	json_t *it;
+
+	if (arr == NULL)
+		return 0;
+	if (!json_is_array(arr) || json_array_size(arr) > JUDGE_MAX_RULES) {
+		snprintf(err, errlen, "facts: a list of at most %d", JUDGE_MAX_RULES);
+		return -1;
+	}
+	j->found = json_object();
+	json_array_foreach (arr, i, it) {
+		struct judge_fact *f = &j->facts[j->nfacts];
+		const char *name = jstr(it, "name", NULL), *pat = jstr(it, "pattern", NULL);
+		char msg[256];
+		size_t off = 0;
+
+		if (name == NULL || pat == NULL) {
+			snprintf(err, errlen, "facts[%zu]: needs a name and a pattern", i);
+			return -1;
+		}
+		if (pattern_compile(&f->re, pat, &off, msg, sizeof(msg)) < 0) {
+			snprintf(err, errlen, "fact %s: bad pattern '%s': %s at offset %zu", name,
+				 pat, msg, off);
+			return -1;
+		}
+		f->name = xstrdup(name);
+		f->value = json_incref(json_object_get(it, "value"));
+		f->dflt = json_incref(json_object_get(it, "default"));
+		j->nfacts++;
+	}
+	return 0;
+}
+
 int judge_init(struct judge *j, const json_t *job, size_t line_max, long long log_max, char *err,
 	       size_t errlen)
 {
@@ -106,7 +141,8 @@ int judge_init(struct judge *j, const json_t *job, size_t line_max, long long lo
 	    rules_compile(j->failures, &j->nfailures, json_object_get(job, "failures"), "failures",
 			  0, err, errlen) < 0 ||
 	    rules_compile(j->infra, &j->ninfra, json_object_get(job, "infra"), "infra", 0, err,
-			  errlen) < 0)
+			  errlen) < 0 ||
+	    facts_compile(j, json_object_get(job, "facts"), err, errlen) < 0)
 		return -1;
 	tap_init(&j->tap_stream);
 	if (json_is_array(json_object_get(job, "expected")))
@@ -144,6 +180,15 @@ void judge_release(struct judge *j)
 	j->testcases = NULL;
 	json_decref(j->expected);
 	j->expected = NULL;
+	for (size_t i = 0; i < j->nfacts; i++) {
+		free(j->facts[i].name);
+		pattern_free(j->facts[i].re);
+		json_decref(j->facts[i].value);
+		json_decref(j->facts[i].dflt);
+	}
+	j->nfacts = 0;
+	json_decref(j->found);
+	j->found = NULL;
 }
 
 static void log_out(struct judge *j, const void *p, size_t n)
@@ -374,10 +419,57 @@ static void tap_missing(struct judge *j, long long now_ms)
 			   j->tap_stream.plan, count);
 }
 
+/* A line against the facts not found yet. */
+static void facts_match(struct judge *j, long long now_ms, const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < j->nfacts; i++) {
+		const struct judge_fact *f = &j->facts[i];
+		char cap[257];
+		json_t *v;
+
+		if (json_object_get(j->found, f->name) ||
+		    pattern_capture(f->re, s, n, cap, sizeof(cap)) != 1)
+			continue;
+		utf8_sanitize(cap);
+		if (f->value)
+			v = json_incref(f->value);
+		else if (cap[0] && strspn(cap, "0123456789") == strlen(cap) && strlen(cap) < 18)
+			v = json_integer(strtoll(cap, NULL, 10));
+		else
+			v = json_string(cap);
+		json_object_set_new(j->found, f->name, v);
+		{
+			char *text = json_dumps(v, JSON_ENCODE_ANY);
+
+			judge_note(j, now_ms, "fact %s: %s", f->name, text ? text : "?");
+			free(text);
+		}
+	}
+}
+
+/* The facts nothing gave a value take their default (a fact may have several
+ * patterns, one of them with the default); the first without one is named in
+ * *missing (NULL when every fact has a value). */
+static void facts_settle(struct judge *j, const char **missing)
+{
+	size_t i;
+
+	*missing = NULL;
+	for (i = 0; i < j->nfacts; i++)
+		if (j->facts[i].dflt && !json_object_get(j->found, j->facts[i].name))
+			json_object_set(j->found, j->facts[i].name, j->facts[i].dflt);
+	for (i = 0; i < j->nfacts && *missing == NULL; i++)
+		if (!json_object_get(j->found, j->facts[i].name))
+			*missing = j->facts[i].name;
+}
+
 /* The end of the console's test output: the TAP plan and the job's expected test
  * cases are checked, then the verdict set. */
 static void all_stages_done(struct judge *j, long long now_ms)
 {
+	const char *missing;
 	const json_t *e;
 	size_t i;
 
@@ -392,7 +484,13 @@ static void all_stages_done(struct judge *j, long long now_ms)
 		judge_note(j, now_ms, "expected test case %s was not reported", name);
 		on_testcase(j, now_ms, name, "fail");
 	}
-	if (j->tc_fail)
+	facts_settle(j, &missing);
+	if (missing)
+		set_verdict(j, now_ms, VERDICT_FAIL,
+			    "examine: nothing on the console gave fact %s (its pattern matched "
+			    "no line)",
+			    missing);
+	else if (j->tc_fail)
 		set_verdict(j, now_ms, VERDICT_FAIL, "test case %s failed (%d of %d failed)%s%s",
 			    j->first_failed_tc, j->tc_fail, j->tc_pass + j->tc_fail,
 			    j->tap_stream.errors ? "; TAP: " : "", j->tap_stream.first_error);
@@ -444,6 +542,8 @@ static void line_match(struct judge *j, long long now_ms, const char *s, size_t 
 			return;
 		}
 	}
+	if (j->nfacts)
+		facts_match(j, now_ms, s, n);
 	if (j->tap && tap_read(&j->tap_stream, s, &tl) != TAP_OTHER) {
 		if (tl.error[0])
 			judge_note(j, now_ms, "TAP: %s", tl.error);
@@ -621,7 +721,7 @@ long long judge_next_deadline_ms(const struct judge *j, long long now_ms)
 
 json_t *judge_result(const struct judge *j)
 {
-	json_t *stages = json_array();
+	json_t *stages = json_array(), *res;
 	size_t i;
 
 	for (i = 0; i < j->nstages; i++) {
@@ -633,8 +733,11 @@ json_t *judge_result(const struct judge *j)
 			json_object_set_new(o, "seconds", json_real(st->seconds));
 		json_array_append_new(stages, o);
 	}
-	return json_pack("{s:s, s:s, s:o, s:O}", "verdict",
-			 verdict_name(j->verdict == VERDICT_NONE ? VERDICT_INFRA : j->verdict),
-			 "reason", j->reason[0] ? j->reason : "no verdict", "stages", stages,
-			 "testcases", j->testcases);
+	res = json_pack("{s:s, s:s, s:o, s:O}", "verdict",
+			verdict_name(j->verdict == VERDICT_NONE ? VERDICT_INFRA : j->verdict),
+			"reason", j->reason[0] ? j->reason : "no verdict", "stages", stages,
+			"testcases", j->testcases);
+	if (j->found) /* a commissioning job: what it found, also when it failed */
+		json_object_set(res, "facts", j->found);
+	return res;
 }

@@ -47,10 +47,21 @@ struct judge_rule {
 #define JUDGE_MAX_TESTCASES 10000
 #define JUDGE_MAX_RULES	    64
 
+/* A fact of a commissioning job (docs/jobs.md): the first line its pattern
+ * matches gives its value (value, or the pattern's first group). */
+struct judge_fact {
+	char *name;
+	struct pattern *re;
+	json_t *value, *dflt; /* the job's, or NULL */
+};
+
 struct judge {
 	struct judge_rule stages[JUDGE_MAX_RULES], failures[JUDGE_MAX_RULES],
 	    infra[JUDGE_MAX_RULES];
 	size_t nstages, nfailures, ninfra;
+	struct judge_fact facts[JUDGE_MAX_RULES];
+	size_t nfacts;
+	json_t *found; /* the facts' values so far: {name: value}; NULL without facts */
 	int tap, lava;
 	long long timeout_ms; /* whole attempt; 0 = none */
 	size_t line_max;

@@ -52,6 +52,77 @@ static int check_arch(struct vctx *ctx, const json_t *parent, const char *key, c
 	return -1;
 }
 
+int job_property_name_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	return n >= 1 && n <= 64 && strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789_") == n &&
+	       s[0] != '_';
+}
+
+int job_property_value_ok(const json_t *v)
+{
+	return json_is_boolean(v) || json_is_number(v) ||
+	       (json_is_string(v) && strlen(json_string_value(v)) <= 256);
+}
+
+/* A property's name (a fact of the examine job, a key of requires): it is a
+ * JSON key on the page and in requires, so words only. */
+static int check_property(struct vctx *ctx, const json_t *parent, const char *key,
+			  const json_t *value, const char *path)
+{
+	if (!job_property_name_ok(json_string_value(value))) {
+		vctx_error(ctx, parent, key, 0, path, "must match [a-z0-9][a-z0-9_]*");
+		return -1;
+	}
+	return 0;
+}
+
+static int check_scalar(struct vctx *ctx, const json_t *parent, const char *key,
+			const json_t *value, const char *path)
+{
+	if (!job_property_value_ok(value)) {
+		vctx_error(ctx, parent, key, 0, path,
+			   "must be a boolean, a number or a string (at most 256 bytes)");
+		return -1;
+	}
+	return 0;
+}
+
+/* requires: the members the table names, and any other is a board property
+ * the board's examine found (requires: {iommu: true}). */
+static int check_requires(struct vctx *ctx, const json_t *parent, const char *key,
+			  const json_t *value, const char *path)
+{
+	static const char *const known[] = {"arch", "tags", "class", "board", NULL};
+	const char *k;
+	json_t *v;
+	char p[160];
+	int rc = 0;
+
+	(void)parent;
+	(void)key;
+	json_object_foreach ((json_t *)value, k, v) {
+		size_t i;
+		int named = 0;
+
+		for (i = 0; known[i]; i++)
+			named |= !strcmp(k, known[i]);
+		if (named)
+			continue;
+		snprintf(p, sizeof(p), "%s.%s", path, k);
+		if (!job_property_name_ok(k)) {
+			vctx_error(ctx, value, k, 0, p,
+				   "unknown requirement: a board property must match "
+				   "[a-z0-9][a-z0-9_]* (docs/jobs.md)");
+			rc = -1;
+		} else if (check_scalar(ctx, value, k, v, p) < 0) {
+			rc = -1;
+		}
+	}
+	return rc;
+}
+
 static const char *const on_timeout_choices[] = {"timeout", "infra", "fail", NULL};
 static const char *const testcase_formats[] = {"tap", "lava", NULL};
 /* What a build can make (lab-agent/builder.c, hypervisor/README.md): tools and
@@ -62,7 +133,8 @@ static const char *const artifact_choices[] = {"xen",	"dom0-kernel", "dom0-initr
 static const char *const initrd_choices[] = {"dom0-initrd", "dom0-rootfs", NULL};
 
 static const struct vfield requires_fields[] = {
-    {.name = "arch", .type = V_ANY, .check = check_arch, .help = "board arches"},
+    /* V_OPEN: requires also takes board properties, checked by check_requires */
+    {.name = "arch", .type = V_ANY, .flags = V_OPEN, .check = check_arch, .help = "board arches"},
     {.name = "tags", .type = V_ARRAY, .items = V_STRING, .help = "tags the board has"},
     {.name = "class", .type = V_STRING, .min = 1, .max = 64, .help = "one board class"},
     {.name = "board", .type = V_STRING, .min = 1, .max = 64, .help = "one board"},
@@ -125,6 +197,29 @@ static const struct vfield pattern_fields[] = {
     {.name = NULL},
 };
 
+/* A fact of a commissioning job: what the board's console says about it. */
+static const struct vfield fact_fields[] = {
+    {.name = "name",
+     .type = V_STRING,
+     .flags = V_REQUIRED,
+     .min = 1,
+     .max = 64,
+     .check = check_property},
+    {.name = "pattern",
+     .type = V_STRING,
+     .flags = V_REQUIRED,
+     .min = 1,
+     .max = 1024,
+     .check = check_pattern,
+     .help = "its first group is the value (a number when it is digits)"},
+    {.name = "value", .type = V_ANY, .check = check_scalar, .help = "the value when it matches"},
+    {.name = "default",
+     .type = V_ANY,
+     .check = check_scalar,
+     .help = "the value when nothing matched (else the examine fails)"},
+    {.name = NULL},
+};
+
 const struct vfield job_fields[] = {
     {.name = "name",
      .type = V_STRING,
@@ -134,7 +229,11 @@ const struct vfield job_fields[] = {
      .check = check_name,
      .help = "the job's name"},
     {.name = "description", .type = V_STRING, .max = 1024},
-    {.name = "requires", .type = V_OBJECT, .flags = V_REQUIRED, .fields = requires_fields},
+    {.name = "requires",
+     .type = V_OBJECT,
+     .flags = V_REQUIRED,
+     .fields = requires_fields,
+     .check = check_requires},
     {.name = "timeout", .type = V_INT, .min = 1, .max = 86400},
     {.name = "artifacts",
      .type = V_ARRAY,
@@ -157,6 +256,12 @@ const struct vfield job_fields[] = {
      .fields = variant_fields,
      .max = 32,
      .help = "the job once per variant, named JOB/VARIANT"},
+    {.name = "facts",
+     .type = V_ARRAY,
+     .items = V_OBJECT,
+     .fields = fact_fields,
+     .max = 64,
+     .help = "a commissioning job: what it finds becomes the board's properties"},
     {.name = NULL},
 };
 

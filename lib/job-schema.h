@@ -19,5 +19,12 @@ int job_validate(struct vctx *ctx, const json_t *job);
  * "variants" removed and the variant's xen_args and dom0_args appended to
  * boot's (docs/jobs.md). A new array the caller owns; job is borrowed. */
 json_t *job_expand(const json_t *job);
+/* Board properties (a commissioning job's facts, the keys of requires that
+ * name them): 1 when s is a property's name ([a-z0-9][a-z0-9_]*, at most 64
+ * bytes), else 0. */
+int job_property_name_ok(const char *s);
+/* 1 when v may be a property's value: a boolean, a number or a string of at
+ * most 256 bytes; else 0. */
+int job_property_value_ok(const json_t *v);
 
 #endif

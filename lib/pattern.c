@@ -53,15 +53,9 @@ int pattern_compile(struct pattern **out, const char *src, size_t *erroffset, ch
 	return 0;
 }
 
-int pattern_match(const struct pattern *p, const char *s, size_t n)
+/* pcre2_match's result rc as this file's codes: 1, 0, -ENOMEM, -E2BIG. */
+static int match_code(int rc)
 {
-	pcre2_match_data *md = pcre2_match_data_create(1, NULL);
-	int rc;
-
-	if (md == NULL)
-		return -ENOMEM;
-	rc = pcre2_match(p->code, (PCRE2_SPTR)(s ? s : ""), s ? n : 0, 0, 0, md, p->mctx);
-	pcre2_match_data_free(md);
 	if (rc >= 0)
 		return 1;
 	if (rc == PCRE2_ERROR_NOMATCH)
@@ -69,6 +63,48 @@ int pattern_match(const struct pattern *p, const char *s, size_t n)
 	if (rc == PCRE2_ERROR_NOMEMORY)
 		return -ENOMEM;
 	return -E2BIG; /* match, depth or heap limit: the bound this file promises */
+}
+
+/* pcre2_match of s[0..n) into md: its own result (the pairs set, plus one). */
+static int match_into(const struct pattern *p, const char *s, size_t n, pcre2_match_data *md)
+{
+	return pcre2_match(p->code, (PCRE2_SPTR)(s ? s : ""), s ? n : 0, 0, 0, md, p->mctx);
+}
+
+int pattern_match(const struct pattern *p, const char *s, size_t n)
+{
+	pcre2_match_data *md = pcre2_match_data_create(1, NULL);
+	int rc;
+
+	if (md == NULL)
+		return -ENOMEM;
+	rc = match_into(p, s, n, md);
+	pcre2_match_data_free(md);
+	return match_code(rc);
+}
+
+int pattern_capture(const struct pattern *p, const char *s, size_t n, char *out, size_t outlen)
+{
+	pcre2_match_data *md = pcre2_match_data_create(2, NULL);
+	const PCRE2_SIZE *ov;
+	size_t from, len;
+	int rc;
+
+	if (md == NULL)
+		return -ENOMEM;
+	rc = match_into(p, s, n, md);
+	if (rc > 0 && outlen) {
+		/* the first group when it took part (rc counts the pairs set), else the match */
+		ov = pcre2_get_ovector_pointer(md);
+		from = rc >= 2 && ov[2] != PCRE2_UNSET ? 2 : 0;
+		len = ov[from + 1] - ov[from];
+		if (len > outlen - 1)
+			len = outlen - 1;
+		memcpy(out, s + ov[from], len);
+		out[len] = '\0';
+	}
+	pcre2_match_data_free(md);
+	return match_code(rc);
 }
 
 const char *pattern_source(const struct pattern *p)

@@ -30,6 +30,10 @@ int pattern_compile(struct pattern **out, const char *src, size_t *erroffset, ch
  * gave up at its bound (the caller decides what an unanswered match means),
  * -ENOMEM when memory ran out. */
 int pattern_match(const struct pattern *p, const char *s, size_t n);
+/* pattern_match that also copies what the match's first group took (the whole
+ * match when the pattern has no group, or the group took no part) into out,
+ * cut to outlen - 1 bytes and NUL-terminated, when it returns 1. */
+int pattern_capture(const struct pattern *p, const char *s, size_t n, char *out, size_t outlen);
 /* The source the pattern was compiled from (owned by p). */
 const char *pattern_source(const struct pattern *p);
 /* Frees p; NULL is accepted. */

@@ -10,6 +10,8 @@
  *   - telnet(rfc2217) accepter at 115200 8N1 set through RFC 2217, pdudaemon's
  *     reboot: pass, and the tty is left at 115200
  *   - the command backend with `cycle`: pass, the script ran cycle then off
+ *   - the commissioning job (jobs/examine.yaml): its facts become the
+ *     board's properties (1 CPU, EL2, 2 GiB, no IOMMU)
  *   - the board's own device tree (QEMU's dumped, its model changed) staged by
  *     the agent and loaded by the boot script: pass, dom0 names that model
  * and the failures a lab meets end as infra with their reason, the board never
@@ -147,6 +149,12 @@ static int setup(void **state)
 		return -1;
 	memcpy(p, "arch: [arm64]        ", 21);
 	harness_write_file(ctl.jobs, "xen-smoke.yaml", buf_cstr(&smoke));
+	/* and the commissioning job, the same way */
+	if (harness_read_file(&smoke, job, "examine.yaml") < 0 ||
+	    (p = strstr(buf_cstr(&smoke), "arch: [x86_64, arm64]")) == NULL)
+		return -1;
+	memcpy(p, "arch: [arm64]        ", 21);
+	harness_write_file(ctl.jobs, "examine.yaml", buf_cstr(&smoke));
 	buf_release(&smoke);
 	ctl.extra_config = "max_attempts: 1\nunhealthy_streak: 100\n";
 	ctl.http_timeout_ms = 120000;
@@ -281,9 +289,12 @@ static void start_agent(const char *power, const char *console)
 /* One flight on the board as the agent runs it now: its attempt (the caller's
  * reference) and its console log in log. When line is not NULL, it gets the
  * UART's settings (stty -a) read once while the attempt runs. */
+static long long examine_flight;
+
 static json_t *attempt(struct buf *log, int ms, char *line, size_t linelen)
 {
-	long long fid = harness_flight(&ctl, COMMIT), end = harness_now_ms() + ms;
+	long long fid = examine_flight ? examine_flight : harness_flight(&ctl, COMMIT);
+	long long end = harness_now_ms() + ms;
 	json_t *a = NULL;
 	char path[96];
 
@@ -455,6 +466,48 @@ static void test_own_dtb(void **state)
 	buf_release(&log);
 }
 
+/* The commissioning job (jobs/examine.yaml) on the board: it passes and what
+ * Xen said of the board becomes its properties. */
+static void test_examine(void **state)
+{
+	struct buf log = BUF_INIT(0);
+	json_t *a, *b = NULL, *props;
+
+	(void)state;
+	if (!ready)
+		skip();
+	start_agent(pdu(0), tcp(port_telnet, "telnet", ""));
+	assert_int_equal(harness_call(&ctl, ctl.admin_token, "POST", "/api/v1/flights",
+				      "{\"tree\": \"xen\", \"commit\": \"" COMMIT
+				      "\", \"jobs\": [\"examine\"], \"board\": \"" BOARD "\"}",
+				      &b),
+			 201);
+	examine_flight = jint(b, "id", 0);
+	json_decref(b);
+	a = attempt(&log, 300000, NULL, 0);
+	examine_flight = 0;
+	expect_pass(a, &log);
+	assert_int_equal(harness_call(&ctl, NULL, "GET", "/api/v1/boards/" BOARD, NULL, &b), 200);
+	assert_string_equal(jstr(b, "examine", ""), "pass");
+	props = json_object_get(b, "properties");
+	{
+		char *text = json_dumps(props, JSON_SORT_KEYS);
+
+		fprintf(stderr, "# properties: %s\n", text);
+		free(text);
+	}
+	/* QEMU virt as this board runs it: one CPU, EL2, 2 GiB, no IOMMU */
+	assert_int_equal(jint(props, "cpus", 0), 1);
+	assert_string_equal(jstr(props, "virtualisation", ""), "EL2");
+	assert_string_equal(jstr(props, "memory", ""), "2 GiB");
+	assert_true(json_is_false(json_object_get(props, "iommu")));
+	assert_true(json_is_true(json_object_get(props, "serial_firmware")));
+	assert_true(json_is_true(json_object_get(props, "serial_dom0")));
+	json_decref(b);
+	json_decref(a);
+	buf_release(&log);
+}
+
 static void test_failures_are_infra(void **state)
 {
 	struct buf log = BUF_INIT(0), actions = BUF_INIT(0);
@@ -522,6 +575,7 @@ int main(void)
 	    cmocka_unit_test(test_rfc2217_pdudaemon_reboot),
 	    cmocka_unit_test(test_command_cycle),
 	    cmocka_unit_test(test_own_dtb),
+	    cmocka_unit_test(test_examine),
 	    cmocka_unit_test(test_failures_are_infra),
 	};
 

@@ -574,6 +574,60 @@ static void test_expected_testcases(void **state)
 	assert_string_equal(r, "a=pass c=pass b=fail");
 }
 
+/* A commissioning job's facts: the first line a fact's pattern matches gives
+ * its value (value, the first group, a number when digits), a default fills
+ * what nothing matched, and a fact left without a value fails the examine. */
+static const char job_facts[] =
+    "{\"stages\": [{\"name\": \"up\", \"pattern\": \"DOM0-UP\", \"timeout\": 10}],"
+    " \"facts\": [{\"name\": \"cpus\", \"pattern\": \"Brought up ([0-9]+) CPUs\"},"
+    "  {\"name\": \"iommu\", \"pattern\": \"I/O virtualisation enabled\", \"value\": true},"
+    "  {\"name\": \"iommu\", \"pattern\": \"I/O virtualisation disabled\", \"value\": false},"
+    "  {\"name\": \"virt\", \"pattern\": \"HVM: (VMX|SVM) enabled\"},"
+    "  {\"name\": \"virt\", \"pattern\": \"Exception Levels: .*(EL2):64\", \"default\": \"none\"},"
+    "  {\"name\": \"memory\", \"pattern\": \"System RAM: ([0-9]+MB)\"}]}";
+
+static void test_facts(void **state)
+{
+	struct fixture *f = fx_new_job(job_facts, 0, 0);
+	json_t *res, *facts;
+
+	(void)state;
+	feed(f, "(XEN) Brought up 4 CPUs\r\n(XEN) Brought up 9 CPUs\r\n", 1100);
+	feed(f, "(XEN) I/O virtualisation disabled\r\n(XEN) System RAM: 1023MB (1048056kB)\n",
+	     1200);
+	feed(f, "XENCI-DOM0-UP\n", 1300);
+	res = judge_result(&f->j);
+	assert_string_equal(jstr(res, "verdict", ""), "pass");
+	facts = json_object_get(res, "facts");
+	assert_int_equal(jint(facts, "cpus", 0), 4); /* the first line that said it */
+	assert_true(json_is_false(json_object_get(facts, "iommu")));
+	assert_string_equal(jstr(facts, "virt", ""), "none");
+	assert_string_equal(jstr(facts, "memory", ""), "1023MB");
+	assert_non_null(strstr(buf_cstr(&f->log), "# fact cpus: 4\n"));
+	json_decref(res);
+	fx_free(f);
+
+	/* no line gave the memory: the examine fails and says which */
+	f = fx_new_job(job_facts, 0, 0);
+	feed(f, "(XEN) Brought up 1 CPUs\n(XEN) HVM: SVM enabled\n", 1100);
+	feed(f, "(XEN) I/O virtualisation enabled\nXENCI-DOM0-UP\n", 1200);
+	res = judge_result(&f->j);
+	assert_string_equal(jstr(res, "verdict", ""), "fail");
+	assert_non_null(strstr(jstr(res, "reason", ""), "fact memory"));
+	facts = json_object_get(res, "facts");
+	assert_true(json_is_true(json_object_get(facts, "iommu")));
+	assert_string_equal(jstr(facts, "virt", ""), "SVM");
+	json_decref(res);
+	fx_free(f);
+
+	/* a job without facts reports none */
+	f = fx_new(0, 0);
+	res = judge_result(&f->j);
+	assert_null(json_object_get(res, "facts"));
+	json_decref(res);
+	fx_free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -591,6 +645,7 @@ int main(void)
 	    cmocka_unit_test(test_testcase_parser),
 	    cmocka_unit_test(test_bad_pattern),
 	    cmocka_unit_test(test_pcre2_patterns),
+	    cmocka_unit_test(test_facts),
 	    cmocka_unit_test(test_pattern_match_bound),
 	    cmocka_unit_test(test_console_as_terminal),
 	    cmocka_unit_test(test_console_rows),
