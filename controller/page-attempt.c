@@ -6,6 +6,35 @@
 #include "db-attempts.h" /* the state names only */
 #include "page-view.h"
 
+/* Whether the attempt's result is a signed record in the results log
+ * (docs/traceability.md): its leaf, the agent's key, links to the record with its
+ * inclusion proof, and how to check it without trusting this page. */
+static void record_line(struct html *h, const json_t *twin, int live)
+{
+	const json_t *rec = json_object_get(twin, "record");
+	long long id = jint(twin, "id", 0);
+
+	if (live)
+		return;
+	if (rec == NULL) {
+		if (jstr(twin, "agent", NULL))
+			html_raw(h,
+				 "<p class=\"record unsigned\">unsigned result: its agent had no "
+				 "bound key</p>\n");
+		return;
+	}
+	html_raw(h, "<p class=\"record verified\">&#10003; signed by agent ");
+	html_text(h, jstr(twin, "agent", "?"));
+	html_raw(h, " (key ");
+	html_textn(h, jstr(rec, "keyid", ""), 16);
+	html_rawf(h,
+		  "&hellip;), checked on submission, leaf %lld of the results log &middot; "
+		  "<a href=\"/api/v1/attempts/%lld/record\">record and inclusion proof</a> "
+		  "&middot; check it yourself: <code>xenci verify %lld --key "
+		  "controller.pub</code></p>\n",
+		  jint(rec, "index", 0), id, id);
+}
+
 static int attempt_is_live(const char *state)
 {
 	return attempt_state_open(attempt_state_of(state));
@@ -136,6 +165,7 @@ int page_attempt_render(struct buf *out, const json_t *twin, const char *log, si
 		html_text(&h, jstr(twin, "reason", NULL));
 		html_raw(&h, "</p>\n");
 	}
+	record_line(&h, twin, live);
 	view_revision(&h, twin);
 	stages_section(&h, json_object_get(twin, "stages"));
 	if (json_array_size(json_object_get(twin, "testcases"))) {

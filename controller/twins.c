@@ -12,6 +12,7 @@
 #include "db-boards.h"
 #include "db-events.h"
 #include "db-flights.h"
+#include "db-records.h"
 #include "triage.h"
 #include "db-trees.h"
 #include "git-repo.h"
@@ -71,7 +72,18 @@ json_t *twin_overview(const struct viewer *v)
 
 json_t *twin_attempt(long long id, const struct viewer *v)
 {
-	return id > 0 ? db_attempt_json(id, v) : NULL;
+	json_t *a = id > 0 ? db_attempt_json(id, v) : NULL, *rec;
+
+	/* Its signed record, checked on submission and logged: where to find it. */
+	if (a && (rec = db_record_by_attempt(id)) != NULL) {
+		json_object_set_new(a, "record",
+				    json_pack("{s:O, s:O, s:O}", "index",
+					      json_object_get(rec, "index"), "keyid",
+					      json_object_get(rec, "keyid"), "leaf_hash",
+					      json_object_get(rec, "leaf_hash")));
+		json_decref(rec);
+	}
+	return a;
 }
 
 const char *twin_flight_verdict(const json_t *f)

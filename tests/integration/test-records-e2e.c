@@ -303,6 +303,20 @@ static void test_flight_verifies(void **state)
 	}
 	assert_int_equal(xenci("verify", "--all", "--key", key_pub), 0);
 	assert_non_null(strstr(out, "2 records verified"));
+	/* The page marks the attempt and links to its record and proof. */
+	{
+		struct buf html = BUF_INIT(1 << 20);
+		char path[64], link[96];
+
+		snprintf(path, sizeof(path), "/attempts/%lld", pass_id);
+		assert_int_equal(
+		    harness_call_bytes(&ctl, NULL, "GET", path, NULL, NULL, 0, NULL, &html), 200);
+		assert_non_null(strstr(buf_cstr(&html), "class=\"record verified\""));
+		assert_non_null(strstr(buf_cstr(&html), "signed by agent lab-t"));
+		snprintf(link, sizeof(link), "href=\"/api/v1/attempts/%lld/record\"", pass_id);
+		assert_non_null(strstr(buf_cstr(&html), link));
+		buf_release(&html);
+	}
 	/* The evidence bundle verifies in a fresh folder, with no controller. */
 	snprintf(bundle, sizeof(bundle), "%s/evidence", ctl.dir);
 	{
