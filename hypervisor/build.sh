@@ -35,6 +35,8 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=hypervisor/recipe-lib.sh
+. "$here/recipe-lib.sh"
 
 die() { echo "build.sh: $*" >&2; exit 1; }
 usage() { echo "usage: build.sh x86_64|arm64 SRCDIR OUTDIR [OBJDIR]" >&2; exit 2; }
@@ -78,17 +80,7 @@ for tool in make "${cross}gcc" "${cross}ld" python3 bison flex; do
 done
 
 # ccache, unless disabled or its directory is not writable (e.g. a sandbox).
-cc="${cross}gcc"
-hostcc=gcc
-if [ "${XENCI_CCACHE:-1}" != 0 ] && command -v ccache >/dev/null; then
-	export CCACHE_DIR=${CCACHE_DIR:-${XENCI_CACHE:-$HOME/.cache/xenci}/ccache}
-	if mkdir -p "$CCACHE_DIR" 2>/dev/null && [ -w "$CCACHE_DIR" ]; then
-		cc="ccache $cc"
-		hostcc="ccache gcc"
-	else
-		echo "build.sh: $CCACHE_DIR is not writable; building without ccache" >&2
-	fi
-fi
+recipe_ccache build.sh "$cross"
 
 # Fixed build stamps: the commit's date when SRCDIR is a git tree.
 stamp=
@@ -134,22 +126,7 @@ trap '[ -z "$saved" ] || rm -f "$saved"' EXIT
 	make "${makeargs[@]}" -s olddefconfig
 } >/dev/null || die "configuring Xen for $arch failed"
 # Every setting of the fragment must survive olddefconfig.
-while IFS= read -r line; do
-	case $line in
-	CONFIG_*=*) want=$line ;;
-	"# CONFIG_"*" is not set") want=$line ;;
-	*) continue ;;
-	esac
-	sym=${want#\# }
-	sym=${sym%%[= ]*}
-	if [ "$want" = "# $sym is not set" ]; then
-		! grep -q "^$sym=" "$config" ||
-			die "$fragment: $sym could not be unset (a dependency selects it)"
-	else
-		grep -qxF "$want" "$config" ||
-			die "$fragment: '$want' did not take effect (unmet dependency?)"
-	fi
-done <"$fragment"
+recipe_check_fragment build.sh "$fragment" "$config"
 if [ -n "$saved" ] && cmp -s "$saved" "$config"; then
 	touch -r "$saved" "$config"
 fi
