@@ -12,6 +12,7 @@
 #include "cli.h"
 #include "cmd-flights.h"
 #include "json-util.h"
+#include "tuple.h"
 #include "xmalloc.h"
 
 int flights_client_open(struct http_client *c, const char *url, const char *token)
@@ -166,6 +167,11 @@ void follow_render(struct buf *out, const json_t *flight, double now, int final,
 	buf_printf(out, "flight %lld  %s%s%.12s  %s\n", jint(flight, "id", 0),
 		   jstr(flight, "branch", ""), *jstr(flight, "branch", "") ? " " : "", commit,
 		   jstr(flight, "state", ""));
+	if (json_object_size(json_object_get(flight, "tuple")) > 1) {
+		buf_puts(out, "  trees: ");
+		tuple_text(out, json_object_get(flight, "tuple"), 0);
+		buf_puts(out, "\n");
+	}
 	json_array_foreach (builds, i, row) {
 		elapsed(t, sizeof(t), row, now);
 		buf_printf(out, "  build %-10s %-9s %6s\n", jstr(row, "arch", jstr(row, "job", "")),

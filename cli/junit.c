@@ -127,6 +127,31 @@ static void testcase(struct buf *b, const char *job, const char *name, const cha
 	buf_puts(b, "    </testcase>\n");
 }
 
+/* One property per tree of a tuple of several: name "tree.NAME", value the
+ * commit, and "tree.NAME.pinned" the ref a pinned tree was taken at. */
+static void tuple_properties(struct buf *out, const json_t *tuple)
+{
+	const json_t *m;
+	const char *name;
+
+	if (!json_is_object(tuple) || json_object_size(tuple) < 2)
+		return;
+	json_object_foreach ((json_t *)tuple, name, m) {
+		buf_puts(out, "      <property name=\"tree.");
+		xml_text(out, name);
+		buf_puts(out, "\" value=\"");
+		xml_text(out, jstr(m, "commit", ""));
+		buf_puts(out, "\"/>\n");
+		if (json_is_true(json_object_get(m, "moves")))
+			continue;
+		buf_puts(out, "      <property name=\"tree.");
+		xml_text(out, name);
+		buf_puts(out, ".pinned\" value=\"");
+		xml_text(out, jstr(m, "ref", ""));
+		buf_puts(out, "\"/>\n");
+	}
+}
+
 /* The flight's jobs: "jobs" (docs/api.md Flight), or its test "attempts" (the
  * controller's flight read), keeping the newest attempt of each (job, board):
  * an infra failure that a retry fixed is not reported. New reference. */
@@ -211,7 +236,9 @@ int junit_render(struct buf *out, const json_t *flight, const char *base_url)
 		xml_text(out, jstr(rev, "commit", ""));
 		buf_puts(out, "\"/>\n      <property name=\"branch\" value=\"");
 		xml_text(out, jstr(flight, "branch", ""));
-		buf_puts(out, "\"/>\n    </properties>\n");
+		buf_puts(out, "\"/>\n");
+		tuple_properties(out, json_object_get(flight, "tuple"));
+		buf_puts(out, "    </properties>\n");
 		json_array_foreach (list, k, job) {
 			const char *name = jstr(job, "job", "job");
 			const json_t *tc;

@@ -106,6 +106,15 @@ static int pick_board(char *out, const char *cls, const char *tree, const char *
 	return ok;
 }
 
+/* The flight's tuple of revisions (new reference; json null when none). */
+static json_t *flight_tuple(long long fid)
+{
+	json_t *rev = db_flight_revision(fid), *tuple = json_incref(json_object_get(rev, "tuple"));
+
+	json_decref(rev);
+	return tuple ? tuple : json_null();
+}
+
 /* Makes the flight of one run of `tested` (job only, on board) and records the
  * pending run. Returns 0, or a negative errno with one message in err. */
 static int run_flight(long long bid, int restart, const json_t *bs, const char *purpose,
@@ -126,7 +135,10 @@ static int run_flight(long long bid, int restart, const json_t *bs, const char *
 	long long fid = 0;
 	int rc;
 
+	/* the other trees stay where the failing flight had them */
+	spec.tuple = trees_tuple(spec.tree, tested, json_object_get(bs, "pins"));
 	rc = flight_create(&fid, &spec, err, errlen);
+	json_decref((json_t *)spec.tuple);
 	json_decref(jobs);
 	if (rc < 0)
 		return rc;
@@ -517,6 +529,7 @@ static void baseline_schedule(const struct attempt *a, const json_t *fb, struct 
 	}
 	jobs = json_pack("[s]", a->job);
 	{
+		json_t *failing = flight_tuple(a->flight);
 		struct flight_spec spec = {
 		    .tree = t->name,
 		    .commit = cand,
@@ -525,10 +538,15 @@ static void baseline_schedule(const struct attempt *a, const json_t *fb, struct 
 		    .priority = PRIO_BISECT,
 		    .board = board,
 		};
+		int rc;
 
-		if (flight_create(&fid, &spec, err, sizeof(err)) < 0 ||
-		    db_baseline_insert(tree_id, a->job, cls, bad, a->id, a->flight, cand, fid) <
-			0) {
+		/* the other trees where the failing flight had them */
+		spec.tuple = trees_tuple(t->name, cand, failing);
+		rc = flight_create(&fid, &spec, err, sizeof(err));
+		json_decref((json_t *)spec.tuple);
+		json_decref(failing);
+		if (rc < 0 || db_baseline_insert(tree_id, a->job, cls, bad, a->id, a->flight, cand,
+						 fid) < 0) {
 			log_warnx("%s on %s: cannot test a baseline: %s", a->job, cls, err);
 			json_decref(jobs);
 			return;
@@ -624,7 +642,8 @@ static void detect(const struct attempt *a)
 	json_decref(atts);
 	/* Else re-run the bad revision once on another board of the class, to tell
 	 * a board problem from a hypervisor one; the same board when it is alone. */
-	spec = json_pack("{s:s, s:s}", "job", a->job, "tree", jstr(fb, "tree", ""));
+	spec = json_pack("{s:s, s:s, s:o}", "job", a->job, "tree", jstr(fb, "tree", ""), "pins",
+			 flight_tuple(a->flight));
 	if (others || pick_board(board, cls, jstr(fb, "tree", ""), NULL, a->board) < 0 ||
 	    run_flight(bid, 0, spec, "recheck", bad, 0, bad, board, err, sizeof(err)) < 0) {
 		if (!others)

@@ -23,7 +23,7 @@
 	"a.id, a.flight_id AS flight, a.kind, a.job, a.board, a.arch, a.agent, a.number,"          \
 	" a.state, a.reason, a.stage, a.health_check, a.log_length, a.created, a.queued_at,"       \
 	" a.claimed_at, a.started_at, a.finished_at, a.lease_expires, t.name AS tree,"             \
-	" r.commit_id AS 'commit'"
+	" r.commit_id AS 'commit', f.tuple AS j_tuple"
 
 enum {
 	Q_INSERT,

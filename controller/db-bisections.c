@@ -36,7 +36,9 @@ enum {
 #define BISECT_COLS                                                                                \
 	"x.id, t.name AS tree, b.name AS branch, x.job, x.class, x.good, x.bad, x.board,"          \
 	" x.state, x.outcome, x.reason, x.culprit, x.candidates, x.remaining, x.restarts,"         \
-	" x.trigger_attempt, x.created, x.finished, x.notified FROM bisections x LEFT JOIN"        \
+	" x.trigger_attempt, x.created, x.finished, x.notified, (SELECT f.tuple FROM attempts ta"  \
+	" JOIN flights f ON f.id = ta.flight_id WHERE ta.id = x.trigger_attempt) AS j_pins FROM"   \
+	" bisections x LEFT JOIN"                                                                  \
 	" trees t ON t.id = x.tree_id LEFT JOIN branches b ON b.id = x.branch_id"
 
 static const char *const sql[Q_N] = {

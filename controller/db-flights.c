@@ -37,10 +37,16 @@ enum {
  * or agent ?G may see (db.h). */
 #define VISIBLE_AS(A, G) DB_VISIBLE(b, g, A, G)
 
+/* The flight's tuple of revisions (migration 50); a flight made before it, or
+ * with no trees configured, is its own revision alone. */
+#define TUPLE_COL                                                                                  \
+	"coalesce(f.tuple, json_object(t.name, json_object('commit', r.commit_id, 'moves',"        \
+	" json('true')))) AS j_tuple"
+
 /* A flight with its attempts' counts by state, only of those viewer ?8/?9 may see. */
 #define FLIGHT_COLS                                                                                \
 	"f.id, t.name AS tree, r.commit_id AS 'commit', r.describe, r.subject, r.author, f.ref,"   \
-	" f.kind,"                                                                                 \
+	" f.kind, " TUPLE_COL ","                                                                  \
 	" CASE f.priority WHEN 0 THEN 'gate' WHEN 1 THEN 'bisect' WHEN 2 THEN 'submission'"        \
 	" ELSE 'background' END AS priority, f.state, f.created, f.finished,"                      \
 	" (SELECT json_object('queued', coalesce(sum(a.state IN ('waiting','queued')), 0),"        \
@@ -66,8 +72,8 @@ static const char *const sql[Q_N] = {
     [Q_REV_INS] = "INSERT INTO revisions (tree_id, commit_id, describe) VALUES (?1, ?2, ?3)"
 		  " ON CONFLICT DO UPDATE SET describe = coalesce(?3, describe)",
     [Q_REV_ID] = "SELECT id FROM revisions WHERE tree_id = ? AND commit_id = ?",
-    [Q_FLIGHT_INS] = "INSERT INTO flights (revision_id, ref, kind, priority, created, user)"
-		     " VALUES (?, ?, ?, ?, ?, ?)",
+    [Q_FLIGHT_INS] = "INSERT INTO flights (revision_id, ref, kind, priority, created, user, tuple)"
+		     " VALUES (?, ?, ?, ?, ?, ?, ?)",
     [Q_BUILD_INS] = "INSERT INTO builds (flight_id, arch) VALUES (?, ?)",
     [Q_BUILD_FINISH] = "UPDATE builds SET state = ?2, artifacts = ?3, build_info = ?4"
 		       " WHERE id = ?1",
@@ -76,8 +82,7 @@ static const char *const sql[Q_N] = {
     [Q_BUILD_WANTS] = "UPDATE builds SET wants = ?2 WHERE id = ?1",
     [Q_BUILD_FIND] = "SELECT id FROM builds WHERE flight_id = ? AND arch = ?",
     [Q_FLIGHT_REV] = "SELECT t.name AS tree, r.commit_id AS 'commit', r.describe, f.kind,"
-		     " f.ref, f.user"
-		     " FROM flights f"
+		     " f.ref, f.user, " TUPLE_COL " FROM flights f"
 		     " JOIN revisions r ON r.id = f.revision_id JOIN trees t ON t.id = r.tree_id"
 		     " WHERE f.id = ?",
     [Q_FLIGHT_GET] = "SELECT " FLIGHT_COLS " FROM flights f JOIN revisions r ON"
@@ -179,7 +184,7 @@ int db_revision_id(long long *id, long long tree_id, const char *commit, const c
 }
 
 int db_flight_insert(long long *id, long long revision_id, const char *ref, const char *kind,
-		     int priority, const char *user)
+		     int priority, const char *user, const json_t *tuple)
 {
 	sqlite3_stmt *s = db_use(st[Q_FLIGHT_INS]);
 
@@ -189,6 +194,7 @@ int db_flight_insert(long long *id, long long revision_id, const char *ref, cons
 	sqlite3_bind_int(s, 4, priority);
 	sqlite3_bind_int64(s, 5, now_ms());
 	db_bind_text(s, 6, user);
+	db_bind_json(s, 7, tuple);
 	if (db_step_done(s) < 0)
 		return -EIO;
 	*id = sqlite3_last_insert_rowid(ctl.db);

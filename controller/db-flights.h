@@ -15,9 +15,11 @@ json_t *db_jobs_list(void);
 /* Finds or creates tree `name`. */
 int db_tree_id(long long *id, const char *name);
 int db_revision_id(long long *id, long long tree_id, const char *commit, const char *describe);
-/* user: the name of the user token that made it (submission, manual), or NULL. */
+/* user: the name of the user token that made it (submission, manual), or NULL;
+ * tuple: the flight's revisions {tree: {commit, kind, ref, moves}} (migration 50;
+ * not taken), or NULL for the flight's own revision alone. */
 int db_flight_insert(long long *id, long long revision_id, const char *ref, const char *kind,
-		     int priority, const char *user);
+		     int priority, const char *user, const json_t *tuple);
 int db_build_insert(long long *id, long long flight_id, const char *arch);
 /* The build of flight_id for arch: 0 and *id, -ENOENT, or -EIO. */
 int db_build_find(long long *id, long long flight_id, const char *arch);
@@ -28,8 +30,10 @@ int db_build_finish(long long build_id, const char *state, const json_t *artifac
 int db_build_set_wants(long long build_id, const json_t *wants);
 /* {id, flight, arch, state, artifacts, build_info, wants}, or NULL. */
 json_t *db_build_get(long long build_id);
-/* {tree, commit, describe, kind, ref, user} of a flight (ref and user null when
- * none), or NULL: what a claim says of its code, and what policies judge. */
+/* {tree, commit, describe, kind, ref, user, tuple} of a flight (ref and user null
+ * when none; new reference), or NULL: what a claim says of its code, and what
+ * policies judge. The tuple is {tree: {commit, kind, ref, moves}}; {tree: {commit,
+ * moves: true}} for a flight of one tree. */
 json_t *db_flight_revision(long long flight_id);
 struct viewer;
 /* The flight with its revision, builds and attempts (with test cases), or NULL.

@@ -62,10 +62,11 @@ static const char *const sql[Q_N] = {
     [Q_GATE_LIST] = "SELECT id, flight_id AS flight, ref, commit_id AS 'commit', from_commit"
 		    " AS 'from', action, reason, time FROM gate_decisions WHERE branch_id = ?1"
 		    " ORDER BY id DESC LIMIT ?2",
-    [Q_BRANCH_FLIGHTS] = "SELECT f.id AS flight, r.commit_id AS 'commit', r.subject, r.author,"
-			 " f.created, f.state FROM flights f JOIN revisions r ON"
-			 " r.id = f.revision_id WHERE f.branch_id = ?1 ORDER BY f.id DESC"
-			 " LIMIT ?2",
+    [Q_BRANCH_FLIGHTS] =
+	"SELECT f.id AS flight, r.commit_id AS 'commit', r.subject, r.author,"
+	" f.created, f.state, f.tuple AS j_tuple FROM flights f JOIN revisions r ON"
+	" r.id = f.revision_id WHERE f.branch_id = ?1 ORDER BY f.id DESC"
+	" LIMIT ?2",
     [Q_FLIGHT_TESTS] = "SELECT a.id, a.job, a.board, coalesce(b.class, a.board) AS class,"
 		       " coalesce(b.visibility, 'public') AS visibility, a.number, a.state"
 		       " FROM attempts a LEFT JOIN boards b ON b.name = a.board WHERE"

@@ -75,7 +75,8 @@ static int job_named(const char *job, const char *want)
 {
 	size_t n = strlen(want);
 
-	return !strcmp(job, want) || (!strchr(want, '/') && !strncmp(job, want, n) && job[n] == '/');
+	return !strcmp(job, want) ||
+	       (!strchr(want, '/') && !strncmp(job, want, n) && job[n] == '/');
 }
 
 static json_t *select_jobs(const json_t *names, char *err, size_t errlen)
@@ -272,7 +273,8 @@ int flight_create(long long *id, const struct flight_spec *spec, char *err, size
 		goto out;
 	if (db_tree_id(&tree_id, spec->tree) < 0 ||
 	    db_revision_id(&rev_id, tree_id, spec->commit, spec->describe) < 0 ||
-	    db_flight_insert(&fid, rev_id, spec->ref, spec->kind, spec->priority, spec->user) < 0)
+	    db_flight_insert(&fid, rev_id, spec->ref, spec->kind, spec->priority, spec->user,
+			     spec->tuple) < 0)
 		goto fail;
 	json_array_foreach (jobs, i, j) {
 		const json_t *def = json_object_get(j, "definition");

@@ -38,11 +38,18 @@ int page_bisection_render(struct buf *out, const json_t *twin)
 	html_text(&h, jstr(twin, "class", "?"));
 	html_raw(&h, " · branch ");
 	view_branch_link(&h, jstr(twin, "branch", NULL));
+	html_raw(&h, " · tree ");
+	html_text(&h, jstr(twin, "tree", "?"));
 	html_raw(&h, "</p>\n<p>last good ");
 	html_commit(&h, jstr(twin, "good", NULL));
 	html_raw(&h, " · first known bad ");
 	html_commit(&h, jstr(twin, "bad", NULL));
 	html_raw(&h, "</p>\n");
+	if (json_object_size(json_object_get(twin, "pins")) > 1) {
+		html_raw(&h, "<p class=\"meta\">other trees, pinned at every step: ");
+		view_tuple(&h, json_object_get(twin, "pins"), 1);
+		html_raw(&h, "</p>\n");
+	}
 	culprit = json_object_get(twin, "culprit");
 	if (json_is_object(culprit)) {
 		html_raw(&h, "<section class=\"culprit\"><h2>First bad commit</h2>\n");

@@ -80,6 +80,11 @@ int page_branch_render(struct buf *out, const json_t *twin)
 		html_commit(&h, jstr(row, "commit", NULL));
 		html_raw(&h, " ");
 		view_flight_link(&h, jint(row, "flight", 0));
+		if (json_object_size(json_object_get(row, "tuple")) > 1) {
+			html_raw(&h, "<div class=\"meta\">");
+			view_tuple(&h, json_object_get(row, "tuple"), 1);
+			html_raw(&h, "</div>");
+		}
 		html_raw(&h, "<div class=\"subject\">");
 		html_text(&h, jstr(row, "subject", ""));
 		html_raw(&h, "</div><div class=\"meta\">");

@@ -92,6 +92,42 @@ void view_testcases(struct html *h, const json_t *testcases)
 	html_raw(h, "</tbody></table>\n");
 }
 
+void view_tuple(struct html *h, const json_t *tuple, int pinned_only)
+{
+	const json_t *m;
+	const char *name;
+	int first = 1;
+
+	if (!json_is_object(tuple) || json_object_size(tuple) < 2)
+		return;
+	html_raw(h, "<span class=\"tuple\">");
+	json_object_foreach ((json_t *)tuple, name, m) {
+		int moves = json_is_true(json_object_get(m, "moves"));
+
+		if (pinned_only && moves)
+			continue;
+		html_raw(h, first ? "" : " · ");
+		first = 0;
+		html_text(h, name);
+		html_raw(h, "=");
+		html_commit(h, jstr(m, "commit", NULL));
+		html_raw(h, " <span class=\"meta\">");
+		if (moves) {
+			html_raw(h, "moves");
+		} else {
+			const char *ref = jstr(m, "ref", NULL);
+
+			html_raw(h, "pinned");
+			if (ref) {
+				html_raw(h, " at ");
+				html_text(h, !strncmp(ref, "refs/heads/", 11) ? ref + 11 : ref);
+			}
+		}
+		html_raw(h, "</span>");
+	}
+	html_raw(h, "</span>");
+}
+
 void view_revision(struct html *h, const json_t *rev)
 {
 	if (!json_is_object(rev))
@@ -104,6 +140,11 @@ void view_revision(struct html *h, const json_t *rev)
 		html_raw(h, "</span>");
 	}
 	html_raw(h, "</dd>");
+	if (json_object_size(json_object_get(rev, "tuple")) > 1) {
+		html_raw(h, "<dt>trees</dt><dd>");
+		view_tuple(h, json_object_get(rev, "tuple"), 0);
+		html_raw(h, "</dd>");
+	}
 	if (jstr(rev, "subject", NULL)) {
 		html_raw(h, "<dt>subject</dt><dd>");
 		html_text(h, jstr(rev, "subject", NULL));

@@ -20,6 +20,10 @@ const char *view_flight_verdict(const json_t *flight);
 /* A table of test cases [{"name", "result"}]. */
 void view_testcases(struct html *h, const json_t *testcases);
 /* A revision {"tree","commit","describe","subject","author"} as a definition list. */
+/* A flight's tuple of revisions ({tree: {commit, ref, moves}}) as one line,
+ * "xen=2efe190c8efb pinned at master · linux=… moves"; only the pinned trees
+ * when pinned_only. Nothing for a tuple of one tree. */
+void view_tuple(struct html *h, const json_t *tuple, int pinned_only);
 void view_revision(struct html *h, const json_t *rev);
 
 #endif

@@ -94,12 +94,58 @@ void trees_revision_subject(const struct tree_conf *t, const char *commit)
 	}
 }
 
+static int kind_taken(const json_t *tuple, const char *kind)
+{
+	const char *name;
+	json_t *m;
+
+	json_object_foreach ((json_t *)tuple, name, m)
+		if (!strcmp(jstr(m, "kind", ""), kind))
+			return 1;
+	return 0;
+}
+
+json_t *trees_tuple(const char *tree, const char *commit, const json_t *pins)
+{
+	struct tree_conf *moving = trees_find(tree);
+	json_t *tuple;
+
+	if (moving == NULL || tree == NULL || strcmp(moving->name, tree))
+		return NULL;
+	tuple = json_object();
+	for (size_t i = 0; i < trees->count; i++) {
+		const struct tree_conf *t = &trees->trees[i];
+		const json_t *pin = json_object_get(pins, t->name);
+		char hex[GITREPO_HEX] = "";
+
+		if (t == moving) {
+			json_object_set_new(tuple, t->name,
+					    json_pack("{s:s, s:s, s:b}", "commit", commit, "kind",
+						      t->kind, "moves", 1));
+		} else if (!strcmp(t->kind, moving->kind) || kind_taken(tuple, t->kind)) {
+			continue; /* one tree of a kind: a flight tests one Xen */
+		} else if (json_is_string(json_object_get(pin, "commit"))) {
+			json_t *p = json_deep_copy(pin);
+
+			json_object_set_new(p, "kind", json_string(t->kind));
+			json_object_set_new(p, "moves", json_false());
+			json_object_set_new(tuple, t->name, p);
+		} else if (t->tested_ref && gitrepo_ref_head(t->repo, t->tested_ref, hex) == 0 &&
+			   hex[0]) {
+			json_object_set_new(tuple, t->name,
+					    json_pack("{s:s, s:s, s:s, s:b}", "commit", hex, "kind",
+						      t->kind, "ref", t->tested_ref, "moves", 0));
+		}
+	}
+	return tuple;
+}
+
 static long long watch_changed(void *ctx, const struct watch_event *ev)
 {
 	const struct branch_conf *b = ev->branch;
 	struct flight_spec spec;
 	char err[256] = "";
-	json_t *jobs = NULL, *coalesced = NULL;
+	json_t *jobs = NULL, *coalesced = NULL, *tuple = NULL;
 	long long tree_id, bid, fid = 0;
 	char ref[GITREPO_MAX_REV + 16], describe[128] = "";
 
@@ -130,6 +176,7 @@ static long long watch_changed(void *ctx, const struct watch_event *ev)
 	spec.jobs = jobs;
 	spec.kind = "push";
 	spec.priority = b->gate_ref ? PRIO_GATE : PRIO_BACKGROUND;
+	spec.tuple = tuple = trees_tuple(ev->tree->name, ev->now, NULL);
 	if (flight_create(&fid, &spec, err, sizeof(err)) < 0) {
 		log_warnx("%s/%s: %s %.12s: no flight: %s", ev->tree->name, b->name,
 			  watch_change_name(ev->change), ev->now, err);
@@ -151,6 +198,7 @@ static long long watch_changed(void *ctx, const struct watch_event *ev)
 out:
 	json_decref(jobs);
 	json_decref(coalesced);
+	json_decref(tuple);
 	return fid;
 }
 

@@ -295,6 +295,9 @@ json_t *twin_branch(const char *tree, const char *branch, int limit, int by_clas
 				    "flight", (json_int_t)jint(f, "flight", 0), "created_at",
 				    (json_int_t)(jint(f, "created", 0) / 1000), "state",
 				    jstr(f, "state", ""), "cells", cells));
+		if (json_is_object(json_object_get(f, "tuple")))
+			json_object_set(json_array_get(rows, json_array_size(rows) - 1), "tuple",
+					json_object_get(f, "tuple"));
 		json_decref(tests);
 		json_decref(newest);
 	}

@@ -111,6 +111,21 @@ static const struct vfield branch_fields[] = {
     {NULL},
 };
 
+/* A kind names the tree's build recipe (hypervisor/build-KIND.sh; Xen's is
+ * build.sh): lowercase letters, digits and '-'. */
+static int check_kind(struct vctx *ctx, const json_t *parent, const char *key, const json_t *value,
+		      const char *path)
+{
+	const char *s = json_string_value(value);
+
+	if (strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789-") != strlen(s) || *s == '-') {
+		vctx_error(ctx, parent, key, 0, path,
+			   "\"%s\": a kind is lowercase letters, digits and '-' (xen, linux)", s);
+		return -1;
+	}
+	return 0;
+}
+
 const struct vfield tree_conf_fields[] = {
     {.name = "name",
      .type = V_STRING,
@@ -125,6 +140,19 @@ const struct vfield tree_conf_fields[] = {
      .max = 1024,
      .help = "a local repository path or a git URL"},
     {.name = "interval", .type = V_INT, .min = 1, .max = 86400, .help = "seconds between polls"},
+    {.name = "kind",
+     .type = V_STRING,
+     .min = 1,
+     .max = 32,
+     .check = check_kind,
+     .help = "what the tree builds: xen (default), linux"},
+    {.name = "tested",
+     .type = V_STRING,
+     .min = 1,
+     .max = GITREPO_MAX_REV,
+     .check = check_branch,
+     .help = "the branch holding the tree's last tested revision (default: the first gate's "
+	     "advance)"},
     {.name = "branches",
      .type = V_ARRAY,
      .items = V_OBJECT,
@@ -212,6 +240,9 @@ int trees_conf_load(struct trees_conf *out, const json_t *trees, char *err, size
 		tc->name = xstrdup(jstr(t, "name", ""));
 		tc->source = xstrdup(jstr(t, "source", ""));
 		tc->interval = (long)jint(t, "interval", 60);
+		tc->kind = xstrdup(jstr(t, "kind", "xen"));
+		if (json_object_get(t, "tested"))
+			tc->tested_ref = xasprintf("refs/heads/%s", jstr(t, "tested", ""));
 		if (trees_conf_find(out, tc->name) != tc) {
 			seterr(err, errlen, "trees[%zu]: a second tree named \"%s\"", i, tc->name);
 			goto fail;
@@ -254,6 +285,8 @@ int trees_conf_load(struct trees_conf *out, const json_t *trees, char *err, size
 					goto fail;
 				}
 			}
+			if (tc->tested_ref == NULL)
+				tc->tested_ref = xstrdup(bc->gate_ref);
 		}
 	}
 	return 0;
@@ -310,6 +343,8 @@ void trees_conf_release(struct trees_conf *c)
 		free(t->branches);
 		free(t->name);
 		free(t->source);
+		free(t->kind);
+		free(t->tested_ref);
 		gitrepo_free(t->repo);
 	}
 	free(c->trees);

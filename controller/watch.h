@@ -7,6 +7,9 @@
  *   trees:
  *     xen:                            # the tree's name
  *       source: hypervisor/xen        # a path (relative to the config) or a URL
+ *       kind: xen                     # its build recipe (default xen; linux)
+ *       tested: master                # its last tested revision (default: the
+ *                                     # first gate's advance)
  *       interval: 60                  # seconds between polls (default 60)
  *       branches:
  *         - name: staging
@@ -52,6 +55,8 @@ struct tree_conf {
 	char *name;
 	char *source; /* as configured */
 	long interval;
+	char *kind;	  /* the build recipe's kind: "xen" (default), "linux" */
+	char *tested_ref; /* "refs/heads/X": its last tested revision; NULL when none */
 	struct branch_conf *branches;
 	size_t nbranches;
 	struct gitrepo *repo; /* opened by trees_conf_open() */

@@ -36,8 +36,9 @@
 #define ERROR_MAX	   300
 #define DISK_LOOK_MS	   2000 /* how often a running build's disk use is measured */
 
-/* What every build uploads (xen from OUTDIR, the others from the payloads). */
-static const char *const artifact_names[] = {"xen", "dom0-kernel", "dom0-initrd"};
+/* What payloads.sh makes; a tree's recipe may make the same name (a linux
+ * tree's dom0-kernel), which then wins. */
+static const char *const payload_names[] = {"dom0-kernel", "dom0-initrd"};
 /* dom0-rootfs: dom0-initrd, the payloads' dom0-guest-base and the tools, one
  * initramfs (Linux reads concatenated newc archives in order) */
 static const char *const rootfs_parts[] = {"dom0-initrd", "dom0-guest-base"};
@@ -53,14 +54,16 @@ struct build {
 	struct sender *snd;
 	struct http_client h;
 	long long id, t0_ms;
-	const char *tree, *commit, *arch;
-	const json_t *rev; /* the attempt's "revision" */
-	char *home;	   /* WORK/builder */
-	char *src;	   /* WORK/builder/src/TREE-ARCH: the work tree */
-	char *out;	   /* WORK/builder/out/ID */
-	char *payloads;	   /* WORK/builder/payloads/ARCH */
-	char *blobs;	   /* WORK/builder/blobs: the blob cache */
-	char *hvdir;	   /* the folder holding build.sh and payloads.sh */
+	const char *tree, *commit, *arch; /* tree and commit: the one being built */
+	const char *kind;		  /* its kind: the recipe (build_tree) */
+	const json_t *rev;		  /* the attempt's "revision" */
+	char *home;			  /* WORK/builder */
+	char *src;			  /* WORK/builder/src/TREE-ARCH: the work tree */
+	char *out;			  /* WORK/builder/out/ID/TREE */
+	char *outs;			  /* WORK/builder/out/ID */
+	char *payloads;			  /* WORK/builder/payloads/ARCH */
+	char *blobs;			  /* WORK/builder/blobs: the blob cache */
+	char *hvdir;			  /* the folder holding build.sh and payloads.sh */
 	int spool_failed;
 	int untrusted;		     /* not a push or bisect flight: code from anyone */
 	int want_tools;		     /* the flight's jobs need tools or dom0-rootfs */
@@ -369,6 +372,15 @@ static void secrets(const struct agent_config *cfg, char *hide[])
 	hide[n] = NULL;
 }
 
+/* The recipe of a kind, in the recipes' folder: Xen's is build.sh, every other
+ * kind's build-KIND.sh (hypervisor/README.md). A new string. */
+static char *recipe_name(const char *kind)
+{
+	if (!strcmp(kind, "xen"))
+		return xstrdup("build.sh");
+	return xasprintf("build-%s.sh", kind);
+}
+
 static int run_build(struct build *b, const char *recipe)
 {
 	char *script = xasprintf("%s/%s", b->hvdir, recipe);
@@ -413,12 +425,12 @@ static int run_build(struct build *b, const char *recipe)
 	return rc;
 }
 
-/* Writes OUT/dom0-rootfs: the rootfs_parts from the payloads, then OUT/tools
- * (never through a symlink the build left). Returns its path (the caller
- * frees it), or NULL with err set. */
-static char *rootfs_make(struct build *b, char *err, size_t errlen)
+/* Writes OUT/dom0-rootfs (OUT: the build's output folder): the rootfs_parts
+ * from the payloads, then the Xen tree's tools (never through a symlink the
+ * build left). Returns its path (the caller frees it), or NULL with err set. */
+static char *rootfs_make(struct build *b, const char *tools, char *err, size_t errlen)
 {
-	char *dst = xasprintf("%s/dom0-rootfs", b->out), *src;
+	char *dst = xasprintf("%s/dom0-rootfs", b->outs), *src;
 	char buf[65536];
 	int out, in, k, rc = 0;
 	ssize_t n;
@@ -431,8 +443,7 @@ static char *rootfs_make(struct build *b, char *err, size_t errlen)
 		return NULL;
 	}
 	for (k = 0; k < 3 && rc == 0; k++) {
-		src = k < 2 ? xasprintf("%s/%s", b->payloads, rootfs_parts[k])
-			    : xasprintf("%s/tools", b->out);
+		src = k < 2 ? xasprintf("%s/%s", b->payloads, rootfs_parts[k]) : xstrdup(tools);
 		in = open(src, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 		if (in < 0) {
 			snprintf(err, errlen, "%s: %s", src, strerror(errno));
@@ -591,33 +602,37 @@ static json_t *recipe_result(struct build *b, int rc, const char *stage, long lo
 	return NULL;
 }
 
-/* One build: sync, build, payloads, upload. Returns the result to post. */
-static json_t *build_once(struct build *b)
+/* One tree of the revision (b->tree, b->commit, b->kind; b->src and b->out
+ * set): sync, then its kind's recipe into b->out. Adds what it made to files
+ * ({artifact: path}) and sets *info to the recipe's build-info.json. Returns
+ * NULL, or the result to post when it failed. */
+static json_t *build_tree(struct build *b, json_t *files, json_t **info)
 {
-	char err[600], why[900], *file = NULL, *binfo_path = NULL;
-	json_t *arts = NULL, *binfo = NULL, *res;
+	char err[600], why[900], *path, *recipe;
+	const json_t *names, *v;
+	json_t *defaults = NULL, *res;
 	long long t;
 	struct builder_source bs;
-	int rc, k;
+	struct stat st;
+	size_t i;
+	int rc;
 
-	if (!name_ok(b->tree, 64) || !builder_hex_ok(b->commit, 40) ||
+	*info = NULL;
+	if (!name_ok(b->tree, 64) || !builder_hex_ok(b->commit, 40) || !name_ok(b->kind, 32) ||
 	    (strcmp(b->arch, "x86_64") && strcmp(b->arch, "arm64"))) {
 		snprintf(why, sizeof(why),
-			 "not a buildable revision: tree \"%.64s\", commit "
+			 "not a buildable revision: tree \"%.64s\" (kind \"%.32s\"), commit "
 			 "\"%.64s\", arch \"%.32s\"",
-			 b->tree, b->commit, b->arch);
+			 b->tree, b->kind, b->commit, b->arch);
 		return build_result(b, "fail", why);
 	}
-	if (b->untrusted && !b->ag->cfg.build_untrusted) {
-		snprintf(why, sizeof(why),
-			 "refused: this builder does not build untrusted revisions (a %s flight; "
-			 "builder.untrusted: refuse in its agent file)",
-			 jstr(b->rev, "kind", "?"));
-		return build_result(b, "refused", why);
-	}
-	snprintf(err, sizeof(err), "%s/build.sh", b->hvdir);
-	if (access(err, X_OK) < 0) {
-		snprintf(why, sizeof(why), "the build recipe %.500s is missing", err);
+	recipe = recipe_name(b->kind);
+	path = xasprintf("%s/%s", b->hvdir, recipe);
+	rc = access(path, X_OK);
+	snprintf(why, sizeof(why), "the build recipe %.500s (kind %s) is missing", path, b->kind);
+	free(path);
+	if (rc < 0) {
+		free(recipe);
 		return build_result(b, "infra", why);
 	}
 
@@ -636,7 +651,8 @@ static json_t *build_once(struct build *b)
 		snprintf(why, sizeof(why), "sync: %s", err);
 		return build_result(b, rc == -ENOENT ? "fail" : "infra", why);
 	}
-	if (write_scmversion(b) < 0) {
+	/* Xen's changeset; other trees have their own ways (none needed) */
+	if (!strcmp(b->kind, "xen") && write_scmversion(b) < 0) {
 		stage_done(b, "sync", "fail", t);
 		return build_result(b, "infra", "cannot write .scmversion");
 	}
@@ -650,16 +666,104 @@ static json_t *build_once(struct build *b)
 		snprintf(why, sizeof(why), "cannot make %.500s", b->out);
 		return build_result(b, "infra", why);
 	}
-	res = recipe_result(b, run_build(b, "build.sh"), "build", t);
+	b->first_error[0] = b->oom_line[0] = '\0';
+	res = recipe_result(b, run_build(b, recipe), "build", t);
+	free(recipe);
 	if (res)
 		return res;
-	if (b->want_tools) {
+	/* the toolstack of the Xen tree, when the flight's tests need it */
+	if (!strcmp(b->kind, "xen") && b->want_tools) {
 		t = clock_mono_ms();
 		sender_set_stage(b->snd, "tools");
 		b->first_error[0] = b->oom_line[0] = '\0';
 		res = recipe_result(b, run_build(b, "build-tools.sh"), "tools", t);
 		if (res)
 			return res;
+		json_object_set_new(files, "tools", json_sprintf("%s/tools", b->out));
+	}
+
+	/* never through a symlink the build left (as the artifacts) */
+	path = xasprintf("%s/build-info.json", b->out);
+	*info = lstat(path, &st) == 0 && S_ISREG(st.st_mode) ? json_load_file(path, 0, NULL) : NULL;
+	free(path);
+	if (!json_is_object(*info)) {
+		json_decref(*info);
+		*info = NULL;
+		snprintf(why, sizeof(why), "%s wrote no build-info.json",
+			 !strcmp(b->kind, "xen") ? "build.sh" : b->kind);
+		return build_result(b, "infra", why);
+	}
+	/* the artifacts the recipe names (Xen's build.sh: xen) */
+	names = json_object_get(*info, "artifacts");
+	if (!json_is_array(names))
+		names = defaults = json_pack("[s]", !strcmp(b->kind, "xen") ? "xen" : "");
+	json_array_foreach (names, i, v) {
+		const char *name = json_string_value(v);
+
+		if (name == NULL || !name_ok(name, 64)) {
+			snprintf(why, sizeof(why), "%s: build-info.json names no artifact",
+				 b->tree);
+			json_decref(defaults);
+			return build_result(b, "fail", why);
+		}
+		json_object_set_new(files, name, json_sprintf("%s/%s", b->out, name));
+	}
+	json_decref(defaults);
+	return NULL;
+}
+
+/* The members of the revision's tuple, in order: {tree: {commit, kind}}; a
+ * revision without one is its tree alone, of kind xen. A new reference. */
+static json_t *build_tuple(const struct build *b)
+{
+	const json_t *tuple = json_object_get(b->rev, "tuple");
+
+	if (json_is_object(tuple) && json_object_size(tuple) > 0)
+		return json_deep_copy(tuple);
+	return json_pack("{s:{s:s, s:s}}", jstr(b->rev, "tree", ""), "commit",
+			 jstr(b->rev, "commit", ""), "kind", "xen");
+}
+
+/* One build: each tree of the revision synced and built by its kind's recipe,
+ * then the dom0 payloads, then every artifact uploaded. Returns the result to
+ * post. */
+static json_t *build_once(struct build *b)
+{
+	char err[600], why[900];
+	json_t *tuple = build_tuple(b), *files = json_object(), *infos = json_object();
+	json_t *arts = NULL, *binfo = NULL, *res = NULL, *m, *v;
+	const char *name;
+	long long t;
+	int rc;
+	size_t k;
+
+	if (b->untrusted && !b->ag->cfg.build_untrusted) {
+		snprintf(why, sizeof(why),
+			 "refused: this builder does not build untrusted revisions (a %s flight; "
+			 "builder.untrusted: refuse in its agent file)",
+			 jstr(b->rev, "kind", "?"));
+		res = build_result(b, "refused", why);
+		goto out;
+	}
+	json_object_foreach (tuple, name, m) {
+		json_t *info = NULL;
+
+		b->tree = name;
+		b->commit = jstr(m, "commit", "");
+		b->kind = jstr(m, "kind", "xen");
+		free(b->src);
+		free(b->out);
+		/* push and bisect flights build what a watched branch holds; anything
+		 * else is code from anyone and never shares a work tree with them */
+		b->src = xasprintf("%s/src/%s-%s%s", b->home, b->tree, b->arch,
+				   b->untrusted ? "-untrusted" : "");
+		b->out = xasprintf("%s/%s", b->outs, b->tree);
+		note(b, "tree %s (%s): commit %s%s", b->tree, b->kind, b->commit,
+		     json_is_true(json_object_get(m, "moves")) ? ", the one that moves" : "");
+		res = build_tree(b, files, &info);
+		if (res)
+			goto out;
+		json_object_set_new(infos, name, info);
 	}
 
 	t = clock_mono_ms();
@@ -677,23 +781,36 @@ static json_t *build_once(struct build *b)
 		stage_done(b, "payloads", "fail", t);
 		snprintf(why, sizeof(why), "the dom0 payloads could not be made (%d): %s", rc,
 			 b->first_error);
-		return build_result(b, "infra", why);
+		res = build_result(b, "infra", why);
+		goto out;
 	}
 	stage_done(b, "payloads", "pass", t);
+	/* a tree's dom0-kernel (a linux tree) stands in for Debian's */
+	for (k = 0; k < sizeof(payload_names) / sizeof(payload_names[0]); k++)
+		if (json_object_get(files, payload_names[k]) == NULL)
+			json_object_set_new(files, payload_names[k],
+					    json_sprintf("%s/%s", b->payloads, payload_names[k]));
+		else
+			note(b, "artifact %s: the tree's, not the payload's", payload_names[k]);
+	if (b->want_tools) {
+		const char *tools = jstr(files, "tools", NULL);
+		char *rootfs = tools ? rootfs_make(b, tools, err, sizeof(err)) : NULL;
+
+		if (rootfs == NULL) {
+			snprintf(why, sizeof(why), "artifact dom0-rootfs: %s",
+				 tools ? err : "no Xen tree built the tools");
+			res = build_result(b, "fail", why);
+			goto out;
+		}
+		json_object_set_new(files, "dom0-rootfs", json_string(rootfs));
+		free(rootfs);
+	}
 
 	t = clock_mono_ms();
 	sender_set_stage(b->snd, "upload");
 	arts = json_object();
-	for (k = 0; k < 5; k++) {
-		const char *name = k < 3 ? artifact_names[k] : k == 3 ? "tools" : "dom0-rootfs";
-
-		if (k >= 3 && !b->want_tools)
-			break;
-		free(file);
-		file = k == 0 || k == 3 ? xasprintf("%s/%s", b->out, name)
-		       : k < 3		? xasprintf("%s/%s", b->payloads, name)
-					: rootfs_make(b, err, sizeof(err));
-		rc = file ? upload(b, file, arts, name, err, sizeof(err)) : -EINVAL;
+	json_object_foreach (files, name, v) {
+		rc = upload(b, json_string_value(v), arts, name, err, sizeof(err));
 		if (rc < 0) {
 			stage_done(b, "upload", "fail", t);
 			snprintf(why, sizeof(why), "artifact %s: %s", name, err);
@@ -702,31 +819,49 @@ static json_t *build_once(struct build *b)
 			goto out;
 		}
 	}
-	binfo_path = xasprintf("%s/build-info.json", b->out);
-	{
-		struct stat st;
-
-		/* never through a symlink the build left (as the artifacts) */
-		binfo = lstat(binfo_path, &st) == 0 && S_ISREG(st.st_mode)
-			    ? json_load_file(binfo_path, 0, NULL)
-			    : NULL;
-	}
-	if (!json_is_object(binfo)) {
-		stage_done(b, "upload", "fail", t);
-		res = build_result(b, "infra", "build.sh wrote no build-info.json");
-		goto out;
-	}
 	stage_done(b, "upload", "pass", t);
-	snprintf(why, sizeof(why), "Xen %s built for %s (%s)", jstr(binfo, "xen_version", "?"),
-		 b->arch, jstr(binfo, "changeset", "?"));
+	/* The Xen tree's build-info.json (the dom0 command line takes its
+	 * ${xen_version} and ${changeset_arg}), with every tree's under "trees". */
+	binfo = json_object();
+	json_object_foreach (infos, name, v)
+		if (!strcmp(jstr(json_object_get(tuple, name), "kind", "xen"), "xen"))
+			json_object_update(binfo, v);
+	if (json_object_size(infos) > 1)
+		json_object_set(binfo, "trees", infos);
+	json_object_del(binfo, "artifacts");
+	{
+		size_t n = 0;
+
+		why[0] = '\0';
+		json_object_foreach (infos, name, v) {
+			const char *kind = jstr(json_object_get(tuple, name), "kind", "xen");
+
+			n += (size_t)snprintf(why + n, sizeof(why) - n, "%s", n ? ", " : "");
+			if (n >= sizeof(why))
+				break;
+			if (!strcmp(kind, "xen"))
+				n += (size_t)snprintf(why + n, sizeof(why) - n,
+						      "Xen %s built for %s (%s)",
+						      jstr(v, "xen_version", "?"), b->arch,
+						      jstr(v, "changeset", "?"));
+			else
+				n += (size_t)snprintf(
+				    why + n, sizeof(why) - n, "%s %s (%s %.12s)", kind,
+				    jstr(v, "linux_version", jstr(v, "version", "?")), name,
+				    jstr(json_object_get(tuple, name), "commit", ""));
+			if (n >= sizeof(why))
+				break;
+		}
+	}
 	res = build_result(b, "pass", why);
 	json_object_set(res, "artifacts", arts);
 	json_object_set(res, "build_info", binfo);
 out:
 	json_decref(arts);
 	json_decref(binfo);
-	free(binfo_path);
-	free(file);
+	json_decref(tuple);
+	json_decref(files);
+	json_decref(infos);
 	return res;
 }
 
@@ -788,9 +923,7 @@ static void *builder_main(void *arg)
 				b.want_tools = 1;
 		}
 	}
-	b.src =
-	    xasprintf("%s/src/%s-%s%s", b.home, b.tree, b.arch, b.untrusted ? "-untrusted" : "");
-	b.out = xasprintf("%s/out/%lld", b.home, b.id);
+	b.outs = xasprintf("%s/out/%lld", b.home, b.id);
 	b.payloads = xasprintf("%s/payloads/%s", b.home, b.arch);
 	b.blobs = xasprintf("%s/blobs", b.home);
 	b.hvdir = find_hypervisor_dir();
@@ -819,7 +952,7 @@ static void *builder_main(void *arg)
 		log_warnx("attempt %lld: cannot store the result", b.id);
 	json_decref(result);
 	/* the artifacts are the controller's now: the output folder can go */
-	rm_tree(b.out);
+	rm_tree(b.outs);
 	sender_finish(b.snd);
 	sender_wait_done(b.snd, &ag->stopping);
 	sender_stop_free(b.snd, 5000);
@@ -829,6 +962,7 @@ done:
 	free(b.home);
 	free(b.src);
 	free(b.out);
+	free(b.outs);
 	free(b.payloads);
 	free(b.blobs);
 	free(b.hvdir);

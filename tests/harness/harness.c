@@ -499,3 +499,24 @@ int harness_token(struct harness_controller *c, const char *role, const char *ag
 	http_client_release(&h);
 	return rc;
 }
+
+int harness_page_has(struct harness_controller *c, const char *path, const char *a, const char *b)
+{
+	struct buf text = BUF_INIT(0);
+	long st = harness_call_bytes(c, NULL, "GET", path, NULL, NULL, 0, NULL, &text);
+	int ok = st == 200 && strstr(buf_cstr(&text), a) && strstr(buf_cstr(&text), b);
+
+	if (!ok)
+		fprintf(stderr, "harness: %s (HTTP %ld) lacks \"%s\" or \"%s\"\n", path, st, a, b);
+	buf_release(&text);
+	return ok;
+}
+
+int harness_git_has(const char *dir, const char *repo, const char *commit, const char *name)
+{
+	char cmd[1024];
+
+	snprintf(cmd, sizeof(cmd), "cd '%s/%s' && git cat-file -e '%s:%s' 2>/dev/null", dir, repo,
+		 commit, name);
+	return system(cmd) == 0;
+}

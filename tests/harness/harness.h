@@ -89,6 +89,12 @@ long harness_call_bytes(struct harness_controller *c, const char *token, const c
  * been answered), at most 60 s. 0, or -1 when it did not get there. */
 int harness_bisector_idle(struct harness_controller *c);
 
+/* 1 when GET path (anonymous) answers 200 with a body holding both a and b; else 0,
+ * saying what lacked on stderr. */
+int harness_page_has(struct harness_controller *c, const char *path, const char *a, const char *b);
+/* 1 when commit of the git repository dir/repo holds the file name, else 0. */
+int harness_git_has(const char *dir, const char *repo, const char *commit, const char *name);
+
 /* $XENCI_BUILD or "build"; $XENCI_ROOT or ".". */
 const char *harness_build_dir(void);
 const char *harness_root(void);

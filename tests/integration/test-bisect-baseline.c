@@ -42,11 +42,7 @@ static const char job_boot[] = "name: boot\n"
 
 static int tree_has(const char *commit, const char *name)
 {
-	char cmd[1024];
-
-	snprintf(cmd, sizeof(cmd), "cd %s/xen && git cat-file -e %s:%s 2>/dev/null", ctl.dir,
-		 commit, name);
-	return system(cmd) == 0;
+	return harness_git_has(ctl.dir, "xen", commit, name);
 }
 
 static int setup(void **state)

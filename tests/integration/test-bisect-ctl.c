@@ -51,11 +51,7 @@ static const char job_smoke[] = "name: smoke\n"
 /* 1 when the revision's tree holds file name. */
 static int tree_has(const char *commit, const char *name)
 {
-	char cmd[1024];
-
-	snprintf(cmd, sizeof(cmd), "cd %s/xen && git cat-file -e %s:%s 2>/dev/null", ctl.dir,
-		 commit, name);
-	return system(cmd) == 0;
+	return harness_git_has(ctl.dir, "xen", commit, name);
 }
 
 static void rev(char *out, const char *what)
@@ -280,17 +276,8 @@ static json_t *bisection(long long id)
 /* GETs an HTML page and checks that it holds both strings. */
 static void page_has(const char *path, const char *a, const char *b)
 {
-	struct http_client h;
-	struct http_reply r;
-
-	harness_http(&ctl, NULL, &h);
-	http_reply_init(&r);
-	assert_int_equal(http_request(&h, "GET", path, NULL, NULL, 0, NULL, &r), 0);
-	assert_int_equal(r.status, 200);
-	if (!strstr(buf_cstr(&r.body), a) || !strstr(buf_cstr(&r.body), b))
+	if (!harness_page_has(&ctl, path, a, b))
 		fail_msg("%s lacks \"%s\" or \"%s\"", path, a, b);
-	http_reply_release(&r);
-	http_client_release(&h);
 }
 
 static void poke_branch(const char *branch, const char *want)

@@ -10,7 +10,10 @@
  * running; trusted (push) and untrusted (submission) builds use their own work
  * trees and compiler caches and write nothing into the other's; with
  * `untrusted: refuse` a submission's build is never given to the builder while a
- * push build passes, and one the database says it takes is `refused` "refused: …". */
+ * push build passes, and one the database says it takes is `refused` "refused: …". A revision of
+ * two trees (Xen moving, a linux tree pinned at its tested ref) is built by each kind's recipe (the
+ * fake build-linux.sh's dom0-kernel takes the payload's place); a kind without its recipe is infra.
+ */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -28,6 +31,7 @@
 #include <unistd.h>
 
 #include "../harness/harness.h"
+#include "hash.h"
 #include "json-util.h"
 
 #define MEMORY_MB 256
@@ -36,7 +40,7 @@
 #define TIMEOUT_S 4
 
 static struct harness_controller ctl;
-static char repo[400], hv[400], work[400], cache[400], commit_hex[41], extra[600];
+static char repo[400], hv[400], work[400], cache[400], commit_hex[41], extra[900];
 static char builder_tok[128], lab_tok[128], mark[64];
 static pid_t agent;
 static int started;
@@ -57,8 +61,13 @@ static int setup(void **state)
 	snprintf(work, sizeof(work), "%s/work", ctl.dir);
 	snprintf(cache, sizeof(cache), "%s/cache", ctl.dir);
 	/* one attempt: a timeout or a refusal is not retried into the next test */
+	/* the linux tree has no tested revision (no branch `tested`) until
+	 * test_tree_kinds makes one: the other tests' flights are Xen's alone */
 	snprintf(extra, sizeof(extra),
-		 "max_attempts: 1\ntrees:\n  xen:\n    source: %s\n    interval: 3600\n", repo);
+		 "max_attempts: 1\ntrees:\n  xen:\n    source: %s\n    interval: 3600\n"
+		 "  linux:\n    source: %s/linux\n    kind: linux\n    tested: tested\n"
+		 "    interval: 3600\n",
+		 repo, ctl.dir);
 	ctl.extra_config = extra;
 	harness_write_file(ctl.jobs, "fake.yaml", job_fake);
 	return 0;
@@ -92,6 +101,10 @@ static void start_lab(void)
 		   " && git commit -qm one");
 	harness_shout(repo, out, sizeof(out), "git rev-parse HEAD");
 	snprintf(commit_hex, sizeof(commit_hex), "%.40s", out);
+	harness_sh(ctl.dir,
+		   "git init -q -b main linux && cd linux && git config user.email t@xenci.invalid"
+		   " && git config user.name t && echo 'int linux;' > a.c && git add -A"
+		   " && git commit -qm one");
 	harness_sh(ctl.dir, "mkdir hv && cp '%s/tests/fake-build/'*.sh hv/", root);
 	assert_int_equal(harness_controller_start(&ctl), 0);
 	assert_int_equal(harness_token(&ctl, "agent", "bld", builder_tok, sizeof(builder_tok)), 0);
@@ -518,12 +531,65 @@ static void test_refuse_untrusted(void **state)
 	stop_builder();
 }
 
+/* Xen moves, Linux is pinned at `tested`: one build runs build.sh, then
+ * build-linux.sh; its dom0-kernel is Linux's, its dom0-initrd the payload's. */
+static void test_tree_kinds(void **state)
+{
+	static const char kernel[] = "linux kernel: int linux;\n";
+	char verdict[32], reason[1024], hex[SHA256_HEX_LEN + 1], path[96];
+	json_t *j = NULL, *build, *arts;
+	long long id;
+
+	(void)state;
+	start_builder("build");
+	set_mode("pass");
+	assert_int_equal(harness_write_file(hv, "kind", "trusted"), 0);
+	harness_sh(ctl.dir, "git -C linux branch tested");
+	id = flight("push");
+	wait_verdict(id, verdict, sizeof(verdict), reason, sizeof(reason));
+	assert_string_equal(verdict, "pass");
+	assert_non_null(strstr(reason, "Xen 4.99-fake built for x86_64"));
+	assert_non_null(strstr(reason, "linux 6.1.0-fake (linux "));
+	snprintf(path, sizeof(path), "/api/v1/attempts/%lld", id);
+	assert_int_equal(harness_call(&ctl, NULL, "GET", path, NULL, &j), 200);
+	snprintf(path, sizeof(path), "/api/v1/flights/%lld", jint(j, "flight", 0));
+	json_decref(j);
+	assert_int_equal(harness_call(&ctl, NULL, "GET", path, NULL, &j), 200);
+	build = json_array_get(json_object_get(j, "builds"), 0);
+	arts = json_object_get(build, "artifacts");
+	sha256_hex(hex, kernel, strlen(kernel));
+	assert_string_equal(jstr(json_object_get(arts, "dom0-kernel"), "sha256", ""), hex);
+	sha256_hex(hex, "fake xen\n", 9);
+	assert_string_equal(jstr(json_object_get(arts, "xen"), "sha256", ""), hex);
+	sha256_hex(hex, "fake initrd\n", 12);
+	assert_string_equal(jstr(json_object_get(arts, "dom0-initrd"), "sha256", ""), hex);
+	/* Xen's build-info at the top (the dom0 command line reads it), each tree's
+	 * under trees */
+	assert_string_equal(jstr(json_object_get(build, "build_info"), "xen_version", ""),
+			    "4.99-fake");
+	assert_string_equal(
+	    jstr(json_object_get(json_object_get(json_object_get(build, "build_info"), "trees"),
+				 "linux"),
+		 "linux_version", ""),
+	    "6.1.0-fake");
+	json_decref(j);
+
+	/* a kind whose recipe the builder lacks */
+	harness_sh(ctl.dir, "rm hv/build-linux.sh");
+	wait_verdict(flight("push"), verdict, sizeof(verdict), reason, sizeof(reason));
+	assert_string_equal(verdict, "infra");
+	assert_non_null(strstr(reason, "build-linux.sh (kind linux) is missing"));
+	harness_sh(ctl.dir, "git -C linux branch -q -D tested");
+	stop_builder();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_memory_hog),		cmocka_unit_test(test_disk_filler),
 	    cmocka_unit_test(test_timeout_kills_group), cmocka_unit_test(test_fork_bomb),
 	    cmocka_unit_test(test_trust_separation),	cmocka_unit_test(test_refuse_untrusted),
+	    cmocka_unit_test(test_tree_kinds),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -483,8 +483,9 @@ static void test_job_variants(void **state)
 	id = claim_now("{\"boards\": [\"qx\"], \"wait_ms\": 0}", &att);
 	assert_true(id > 0);
 	assert_string_equal(jstr(json_object_get(att, "job"), "variant", ""), "a");
-	assert_string_equal(jstr(json_object_get(json_object_get(att, "job"), "boot"), "xen_args", ""),
-			    "base sched=a");
+	assert_string_equal(
+	    jstr(json_object_get(json_object_get(att, "job"), "boot"), "xen_args", ""),
+	    "base sched=a");
 	json_decref(att);
 	snprintf(path, sizeof(path), "/api/v1/attempts/%lld/result", id);
 	assert_int_equal(

@@ -105,6 +105,16 @@ static void test_rows_and_render(void **state)
 	json_object_set_new(json_array_get(json_object_get(f, "attempts"), 3), "state",
 			    json_string("fail"));
 	assert_int_equal(follow_exit_status(f), 1);
+	/* A flight of two trees: its tuple under the header. */
+	json_object_set_new(
+	    f, "tuple",
+	    J("{\"linux\": {\"commit\": \"0123456789abcdef\", \"moves\": true},"
+	      " \"xen\": {\"commit\": \"fedcba9876543210\", \"ref\": \"refs/heads/master\","
+	      " \"moves\": false}}"));
+	buf_reset(&b);
+	follow_render(&b, f, 1764000165.0, 0, NULL);
+	assert_non_null(strstr(buf_cstr(&b), "running\n  trees: linux=0123456789ab (moves), "
+					     "xen=fedcba987654 (pinned at master)\n  build"));
 	json_decref(rows);
 	json_decref(f);
 	buf_release(&b);

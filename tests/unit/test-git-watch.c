@@ -79,7 +79,26 @@ static void test_config(void **state)
 			    "refs/heads/master");
 	assert_null(tree_conf_branch(&c.trees[0], "stable-4.17")->jobs);
 	assert_null(tree_conf_branch(&c.trees[0], "nope"));
+	/* kind xen by default; the tested ref is the first gate's */
+	assert_string_equal(c.trees[0].kind, "xen");
+	assert_string_equal(c.trees[0].tested_ref, "refs/heads/master");
 	trees_conf_release(&c);
+
+	/* A tree of another kind, its tested ref named; none when nothing gates. */
+	msg = load(&c, "trees:\n  - name: linux\n    source: x\n    kind: linux\n"
+		       "    tested: tested\n    branches:\n      - name: linux-next\n"
+		       "        gate: {jobs: [smoke], advance: other}\n"
+		       "  - name: qemu\n    source: y\n    kind: qemu-xen\n");
+	assert_string_equal(msg, "");
+	assert_string_equal(c.trees[0].kind, "linux");
+	assert_string_equal(c.trees[0].tested_ref, "refs/heads/tested");
+	assert_string_equal(c.trees[1].kind, "qemu-xen");
+	assert_null(c.trees[1].tested_ref);
+	trees_conf_release(&c);
+	msg = load(&c, "trees:\n  - name: linux\n    source: x\n    kind: Linux/6\n");
+	assert_non_null(strstr(msg, "a kind is lowercase letters, digits and '-'"));
+	msg = load(&c, "trees:\n  - name: linux\n    source: x\n    tested: 'a..b'\n");
+	assert_non_null(strstr(msg, "\"a..b\" is not a valid branch name"));
 
 	msg = load(&c, "trees:\n  - name: xen\n    source: x\n    branches:\n"
 		       "      - name: 'bad..name'\n");

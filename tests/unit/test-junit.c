@@ -16,6 +16,8 @@
 
 static const char *flight =
     "{\"id\": 7, \"branch\": \"staging\", \"revision\": {\"commit\": \"abc\"},"
+    " \"tuple\": {\"linux\": {\"commit\": \"abc\", \"moves\": true},"
+    "  \"xen\": {\"commit\": \"def\", \"ref\": \"refs/heads/master\", \"moves\": false}},"
     " \"jobs\": ["
     "  {\"attempt\": 17, \"job\": \"smoke\", \"board\": \"qemu-x86_64\", \"verdict\": \"pass\","
     "   \"testcases\": [{\"name\": \"hypervisor type is xen\", \"result\": \"pass\"},"
@@ -66,6 +68,12 @@ static void test_junit_shape(void **state)
 	assert_int_equal(junit_render(&b, f, "http://ci.example.org"), 0);
 	assert_non_null(strstr(b.data, "name=\"evtchn &lt;&amp;&gt; &quot;quoted&quot;\""));
 	assert_non_null(strstr(b.data, "name=\"skipped\xef\xbf\xbdone\""));
+	/* the whole tuple: each tree's commit, and where a pinned one was taken */
+	assert_non_null(strstr(b.data, "<property name=\"tree.linux\" value=\"abc\"/>"));
+	assert_non_null(strstr(b.data, "<property name=\"tree.xen\" value=\"def\"/>"));
+	assert_non_null(
+	    strstr(b.data, "<property name=\"tree.xen.pinned\" value=\"refs/heads/master\"/>"));
+	assert_null(strstr(b.data, "tree.linux.pinned"));
 	assert_non_null(strstr(b.data, "<failure type=\"fail\" message=\"failure xen-panic: Panic "
 				       "on CPU 0\"/>"));
 	assert_non_null(strstr(b.data, "log: http://ci.example.org/attempts/18"));

@@ -1,0 +1,335 @@
+/* Flights of several trees through a real controller: a Xen tree (kind xen,
+ * tested ref master) and a Linux tree (kind linux, tested ref `tested`), each a
+ * real git repository with a gated branch. A flight's revision is a tuple: the
+ * branch's tree moves, the other tree is taken at its tested ref when the flight
+ * is made and recorded (API, the build and test attempts' revision, JUnit-facing
+ * fields, the branch matrix). A pass on the linux branch advances Linux's tested
+ * ref and only that one. A 16-commit Linux push whose commit 11 breaks dom0 is
+ * bisected in the linux tree with Xen pinned: the bisection names the linux tree
+ * and that commit, and no flight it makes changes Xen's revision. The "lab" is
+ * this test: a test fails when the Linux revision of its tuple holds a file
+ * "bug". */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../harness/harness.h"
+#include "hash.h"
+#include "http-client.h"
+#include "json-util.h"
+
+static struct harness_controller ctl;
+static char agent_tok[128], user_tok[128], extra[2048];
+static char xen0[48], linux0[48], linux1[48];
+static char commits[17][48]; /* the Linux push; [0] its base (linux1) */
+
+#define GIT	"git -c user.name=Dev -c user.email=dev@example.org "
+#define CULPRIT 11
+
+static const char job_smoke[] = "name: smoke\n"
+				"requires: {arch: [x86_64]}\n"
+				"artifacts: [xen, dom0-kernel]\n"
+				"stages:\n"
+				"  - {name: hello, pattern: 'hello', timeout: 10}\n";
+
+#define sh(...)		     harness_sh(ctl.dir, __VA_ARGS__)
+#define shout(out, len, ...) harness_shout(ctl.dir, out, len, __VA_ARGS__)
+
+static int setup(void **state)
+{
+	(void)state;
+	if (harness_controller_init(&ctl) < 0)
+		return -1;
+	harness_write_file(ctl.jobs, "smoke.yaml", job_smoke);
+	sh("git init -q -b master xen && cd xen && echo xen > README && " GIT "add -A && " GIT
+	   "commit -qm 'xen base'");
+	shout(xen0, sizeof(xen0), "git -C xen rev-parse master");
+	sh("git init -q -b master linux && cd linux && echo linux > README && " GIT "add -A && " GIT
+	   "commit -qm 'linux base' && git branch tested");
+	shout(linux0, sizeof(linux0), "git -C linux rev-parse master");
+	snprintf(extra, sizeof(extra),
+		 "bisect:\n"
+		 "  notify: [ci@example.org]\n"
+		 "  sendmail: /bin/true\n"
+		 "trees:\n"
+		 "  xen:\n"
+		 "    source: %s/xen\n"
+		 "    interval: 3600\n"
+		 "    branches:\n"
+		 "      - name: staging\n"
+		 "        gate: {jobs: [smoke], advance: master}\n"
+		 "  linux:\n"
+		 "    source: %s/linux\n"
+		 "    kind: linux\n"
+		 "    tested: tested\n"
+		 "    interval: 3600\n"
+		 "    branches:\n"
+		 "      - name: linux-next\n"
+		 "        gate: {jobs: [smoke], advance: tested}\n",
+		 ctl.dir, ctl.dir);
+	ctl.extra_config = extra;
+	if (harness_controller_start(&ctl) < 0 ||
+	    harness_token(&ctl, "agent", "lab-a", agent_tok, sizeof(agent_tok)) < 0 ||
+	    harness_token(&ctl, "user", NULL, user_tok, sizeof(user_tok)) < 0)
+		return -1;
+	if (harness_call(
+		&ctl, agent_tok, "PUT", "/api/v1/agents/lab-a/boards",
+		"{\"protocol\": 1, \"builder\": {\"arches\": [\"x86_64\"]}, \"boards\": ["
+		"{\"name\": \"qa\", \"arch\": \"x86_64\", \"class\": \"q35\", \"tags\": []},"
+		"{\"name\": \"qb\", \"arch\": \"x86_64\", \"class\": \"q35\", \"tags\": []}]}",
+		NULL) != 200)
+		return -1;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	return harness_controller_stop(&ctl) == 0 ? 0 : -1;
+}
+
+static long long poke(const char *tree, const char *branch, const char *want)
+{
+	json_t *j = NULL;
+	char body[160];
+	long long f;
+
+	snprintf(body, sizeof(body), "{\"tree\": \"%s\", \"branch\": \"%s\"}", tree, branch);
+	assert_int_equal(harness_call(&ctl, user_tok, "POST", "/api/v1/poke", body, &j), 200);
+	assert_string_equal(jstr(j, "change", ""), want);
+	f = jint(j, "flight", 0);
+	json_decref(j);
+	return f;
+}
+
+static json_t *flight_get(long long id)
+{
+	char path[64];
+	json_t *j;
+
+	snprintf(path, sizeof(path), "/api/v1/flights/%lld", id);
+	assert_int_equal(harness_call(&ctl, NULL, "GET", path, NULL, &j), 200);
+	return j;
+}
+
+/* The tuple's member for tree, checked: its commit and whether it moves. */
+static void member_is(const json_t *tuple, const char *tree, const char *commit, int moves,
+		      const char *ref)
+{
+	const json_t *m = json_object_get(tuple, tree);
+
+	if (m == NULL)
+		fail_msg("no tree %s in the tuple", tree);
+	assert_string_equal(jstr(m, "commit", ""), commit);
+	assert_int_equal(json_is_true(json_object_get(m, "moves")), moves);
+	if (ref)
+		assert_string_equal(jstr(m, "ref", ""), ref);
+	assert_string_equal(jstr(m, "kind", ""), tree); /* the trees are named as their kinds */
+}
+
+/* The lab: takes one attempt (a build or a test on qa/qb) and runs it. Every
+ * attempt's revision carries the flight's tuple; xen_seen gets each Xen
+ * revision met (they must all be xen_want). Returns 0 when there was no work. */
+static int lab_step(int *builds, int *tests, const char *xen_want)
+{
+	json_t *j = NULL, *a, *tuple;
+	char path[96], body[1024];
+	const char *lcommit;
+	long long id;
+	long st;
+
+	/* a result's next step is made by the bisector after the result is answered */
+	assert_int_equal(harness_bisector_idle(&ctl), 0);
+	st = harness_call(&ctl, agent_tok, "POST", "/api/v1/agents/lab-a/claim",
+			  "{\"boards\": [\"qa\", \"qb\"], \"build\": true, \"wait_ms\": 0}", &j);
+	if (st == 204)
+		return 0;
+	assert_int_equal(st, 200);
+	a = json_object_get(j, "attempt");
+	id = jint(a, "id", 0);
+	tuple = json_object_get(json_object_get(a, "revision"), "tuple");
+	assert_int_equal(json_object_size(tuple), 2);
+	if (xen_want && strcmp(jstr(json_object_get(tuple, "xen"), "commit", ""), xen_want))
+		fail_msg("attempt %lld (flight %lld) has Xen at %s, not %s", id,
+			 jint(a, "flight", 0), jstr(json_object_get(tuple, "xen"), "commit", ""),
+			 xen_want);
+	lcommit = jstr(json_object_get(tuple, "linux"), "commit", "");
+	snprintf(path, sizeof(path), "/api/v1/attempts/%lld/result", id);
+	if (!strcmp(jstr(a, "kind", ""), "build")) {
+		char art[160], hex[65], apath[128];
+
+		(*builds)++;
+		snprintf(art, sizeof(art), "dom0 kernel built from %s", lcommit);
+		sha256_hex(hex, art, strlen(art));
+		snprintf(apath, sizeof(apath), "/api/v1/artifacts/%s", hex);
+		st = harness_call_bytes(&ctl, agent_tok, "PUT", apath, "application/octet-stream",
+					art, strlen(art), NULL, NULL);
+		assert_true(st == 200 || st == 201);
+		snprintf(body, sizeof(body),
+			 "{\"verdict\": \"pass\", \"stages\": [], \"testcases\": [],"
+			 " \"artifacts\": {\"xen\": {\"sha256\": \"%s\", \"size\": %zu},"
+			 " \"dom0-kernel\": {\"sha256\": \"%s\", \"size\": %zu}},"
+			 " \"build_info\": {\"arch\": \"x86_64\"}}",
+			 hex, strlen(art), hex, strlen(art));
+	} else {
+		int bad = harness_git_has(ctl.dir, "linux", lcommit, "bug");
+
+		(*tests)++;
+		snprintf(body, sizeof(body),
+			 "{\"verdict\": \"%s\", \"stages\": [], \"testcases\": [{\"name\": "
+			 "\"dom0 boots\", \"result\": \"%s\"}]}",
+			 bad ? "fail" : "pass", bad ? "fail" : "pass");
+	}
+	assert_int_equal(harness_call(&ctl, agent_tok, "POST", path, body, NULL), 200);
+	json_decref(j);
+	return 1;
+}
+
+static void lab_drain(int *builds, int *tests, const char *xen_want)
+{
+	int guard = 0;
+
+	while (lab_step(builds, tests, xen_want) && guard++ < 400)
+		;
+	assert_true(guard < 400);
+}
+
+/* GETs an HTML page and checks that it holds both strings. */
+static void page_has(const char *path, const char *a, const char *b)
+{
+	if (!harness_page_has(&ctl, path, a, b))
+		fail_msg("%s lacks \"%s\" or \"%s\"", path, a, b);
+}
+
+static void rev(char *out, size_t len, const char *repo, const char *what)
+{
+	shout(out, len, "git -C %s rev-parse %s", repo, what);
+}
+
+/* Tuples recorded at flight time; the per-tree gate. */
+static void test_tuple_and_gate(void **state)
+{
+	int builds = 0, tests = 0;
+	char ref[48];
+	long long f;
+	json_t *j;
+
+	(void)state;
+	/* Xen's branch: Xen moves, Linux is taken at `tested`. (The branches
+	 * appear now: the watcher's first look, at start, saw none.) */
+	sh("cd xen && git branch staging");
+	f = poke("xen", "staging", "new");
+	j = flight_get(f);
+	member_is(json_object_get(j, "tuple"), "xen", xen0, 1, NULL);
+	member_is(json_object_get(j, "tuple"), "linux", linux0, 0, "refs/heads/tested");
+	json_decref(j);
+	lab_drain(&builds, &tests, xen0);
+	assert_int_equal(builds, 1); /* one build per (flight, arch) builds the tuple */
+	assert_int_equal(tests, 2);
+
+	/* Linux moves one commit: Xen is taken at master, Linux's gate advances
+	 * `tested` and nothing of Xen's. */
+	sh("cd linux && git checkout -q -b linux-next && echo 1 >> README && " GIT
+	   "commit -qam 'linux 1' && git checkout -q master");
+	rev(linux1, sizeof(linux1), "linux", "linux-next");
+	f = poke("linux", "linux-next", "new");
+	sh("cd xen && echo unrelated >> README && " GIT "commit -qam 'xen master moves later'");
+	assert_int_equal(harness_call(&ctl, NULL, "GET", "/api/v1/flights?limit=1", NULL, &j), 200);
+	assert_int_equal(jint(json_array_get(json_object_get(j, "flights"), 0), "id", 0), f);
+	member_is(json_object_get(json_array_get(json_object_get(j, "flights"), 0), "tuple"),
+		  "linux", linux1, 1, NULL);
+	json_decref(j);
+	j = flight_get(f);
+	/* resolved when the flight was made: Xen's master moved after it */
+	member_is(json_object_get(j, "tuple"), "xen", xen0, 0, "refs/heads/master");
+	json_decref(j);
+	{
+		char path[64], pinned[200];
+
+		snprintf(path, sizeof(path), "/flights/%lld", f);
+		snprintf(pinned, sizeof(pinned),
+			 "title=\"%s\">%.12s</code> <span class=\"meta\">"
+			 "pinned at master",
+			 xen0, xen0);
+		page_has(path, pinned, "moves");
+	}
+	lab_drain(&builds, &tests, xen0);
+	rev(ref, sizeof(ref), "linux", "tested");
+	assert_string_equal(ref, linux1);
+	rev(ref, sizeof(ref), "xen", "staging");
+	assert_string_equal(ref, xen0);
+	/* the gate's decisions are the linux branch's */
+	assert_int_equal(
+	    harness_call(&ctl, NULL, "GET", "/api/v1/branches/linux-next?tree=linux", NULL, &j),
+	    200);
+	assert_string_equal(jstr(json_object_get(j, "gate"), "state", ""), "advanced");
+	assert_string_equal(jstr(json_object_get(j, "gate"), "commit", ""), linux1);
+	/* the matrix row shows the pinned Xen */
+	member_is(json_object_get(json_array_get(json_object_get(j, "rows"), 0), "tuple"), "xen",
+		  xen0, 0, NULL);
+	json_decref(j);
+	/* Xen's master moved on its own (not by a gate): put it back for the rest. */
+	sh("cd xen && git reset -q --hard %s", xen0);
+}
+
+/* A Linux push of 16 commits breaks dom0 at commit 11: bisected in the linux
+ * tree, Xen pinned at every step. */
+static void test_linux_bisection(void **state)
+{
+	int builds = 0, tests = 0, i;
+	json_t *j, *b;
+	char path[64], ref[48];
+
+	(void)state;
+	snprintf(commits[0], sizeof(commits[0]), "%s", linux1);
+	sh("cd linux && git checkout -q -b pushed linux-next");
+	for (i = 1; i <= 16; i++) {
+		sh("cd linux && %s && (test %d = %d || echo %d >> README) && " GIT
+		   "commit -qam 'linux change %d'",
+		   i == CULPRIT ? "echo x > bug && git add bug" : "true", i, CULPRIT, i, i);
+		rev(commits[i], sizeof(commits[i]), "linux", "HEAD");
+	}
+	sh("cd linux && git checkout -q master && git branch -f linux-next pushed");
+	poke("linux", "linux-next", "advanced");
+	lab_drain(&builds, &tests, xen0);
+
+	assert_int_equal(harness_call(&ctl, NULL, "GET", "/api/v1/bisections", NULL, &j), 200);
+	assert_int_equal(json_array_size(json_object_get(j, "bisections")), 1);
+	snprintf(path, sizeof(path), "/api/v1/bisections/%lld",
+		 jint(json_array_get(json_object_get(j, "bisections"), 0), "id", 0));
+	json_decref(j);
+	assert_int_equal(harness_call(&ctl, NULL, "GET", path, NULL, &b), 200);
+	assert_string_equal(jstr(b, "tree", ""), "linux");
+	assert_string_equal(jstr(b, "state", ""), "confirmed");
+	assert_string_equal(jstr(b, "good", ""), commits[0]);
+	assert_string_equal(jstr(b, "bad", ""), commits[16]);
+	assert_string_equal(jstr(b, "culprit", jstr(json_object_get(b, "culprit"), "commit", "")),
+			    commits[CULPRIT]);
+	/* the other trees' pinned revisions */
+	member_is(json_object_get(b, "pins"), "xen", xen0, 0, "refs/heads/master");
+	json_decref(b);
+	snprintf(path, sizeof(path), "/bisections/1");
+	page_has(path, "tree linux", "pinned at every step: <span class=\"tuple\">xen=");
+	/* Linux's gate held; nothing of Xen moved */
+	rev(ref, sizeof(ref), "linux", "tested");
+	assert_string_equal(ref, linux1);
+	rev(ref, sizeof(ref), "xen", "master");
+	assert_string_equal(ref, xen0);
+	/* lab_drain checked every attempt's Xen revision: xen0 */
+	assert_true(tests > 4);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_tuple_and_gate),
+	    cmocka_unit_test(test_linux_bisection),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
