@@ -60,6 +60,9 @@ void cli_cell(char *out, size_t n, const json_t *obj, const char *key);
 void cli_strip_controls(char *s, int keep_newlines);
 /* Pretty JSON on stdout. */
 void cli_print_json(const json_t *v);
+/* A duration: "90s", "30m", "2h", "1d" or plain seconds: 0 and *seconds, or
+ * -EINVAL (not one), -ERANGE (over a year). */
+int cli_duration_parse(const char *s, long long *seconds);
 /* 1 when an attempt's state s is final (pass, fail, infra, timeout, cancelled,
  * starved, refused: the controller's attempt_state_final()). */
 int cli_state_final(const char *s);
@@ -71,5 +74,8 @@ int cmd_flights(int argc, char **argv);
 int cmd_attempt(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_evidence(int argc, char **argv);
+int cmd_reserve(int argc, char **argv);
+int cmd_release(int argc, char **argv);
+int cmd_power(int argc, char **argv);
 
 #endif

@@ -1,5 +1,5 @@
 /* xenci token create --role admin|agent|user [--agent NAME [--agent-key FILE]] [--name TEXT]
- * [--json] */
+ * [--reserve] [--json] */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,9 +12,10 @@
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: xenci token create --role admin|agent|user [--agent NAME"
-		   " [--agent-key FILE]] [--name TEXT] [--json]\n"
+		   " [--agent-key FILE]] [--name TEXT] [--reserve] [--json]\n"
 		   "       xenci token revoke ID\n"
-		   "Needs an admin token. The new token is printed once: keep it.\n");
+		   "Needs an admin token. The new token is printed once: keep it.\n"
+		   "--reserve grants a user the right to reserve boards (xenci reserve).\n");
 }
 
 int cmd_token(int argc, char **argv)
@@ -25,6 +26,7 @@ int cmd_token(int argc, char **argv)
 	    {"name", required_argument, NULL, 'n'},
 	    {"json", no_argument, NULL, 'J'},
 	    {"agent-key", required_argument, NULL, 'k'},
+	    {"reserve", no_argument, NULL, 'R'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -33,7 +35,7 @@ int cmd_token(int argc, char **argv)
 	struct http_client c;
 	json_t *body, *reply = NULL;
 	char path[64];
-	int ch, json = 0, rc;
+	int ch, json = 0, reserve = 0, rc;
 
 	if (argc >= 3 && !strcmp(argv[1], "revoke")) {
 		snprintf(path, sizeof(path), "/api/v1/tokens/%s", argv[2]);
@@ -66,6 +68,9 @@ int cmd_token(int argc, char **argv)
 		case 'k':
 			key_file = optarg;
 			break;
+		case 'R':
+			reserve = 1;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -93,6 +98,8 @@ int cmd_token(int argc, char **argv)
 		json_object_set_new(body, "agent_key", json_string(key));
 		free(key);
 	}
+	if (reserve)
+		json_object_set_new(body, "reserve", json_true());
 	if (cli_client(&c) < 0)
 		return 1;
 	rc = cli_send_json(&c, "POST", "/api/v1/tokens", body, 201, &reply);

@@ -26,6 +26,7 @@ const struct vfield api_token_fields[] = {
     {.name = "name", .type = V_STRING, .max = 128},
     /* With role agent: the agent's public signing key (PEM), bound at once. */
     {.name = "agent_key", .type = V_STRING, .max = 4096},
+    {.name = "reserve", .type = V_BOOL, .help = "the right to reserve boards (role user)"},
     {.name = NULL},
 };
 
@@ -62,12 +63,18 @@ int api_token_create(struct req *r)
 		if (rc < 0)
 			return rc;
 	}
+	if (jbool(r->json, "reserve", 0) && role != ROLE_USER)
+		return reply_error(r, 400, "invalid body",
+				   json_string("\"reserve\" is a user's right (admins have it)"));
 	if (token_create(token, sizeof(token), &id, role, agent, jstr(r->json, "name", NULL)) < 0)
 		return -EIO;
+	if (jbool(r->json, "reserve", 0) && db_token_set_reserve(id, 1) < 0)
+		return -EIO;
 	return reply_json(r, 201,
-			  json_pack("{s:s, s:I, s:s, s:s?, s:s?}", "token", token, "id",
+			  json_pack("{s:s, s:I, s:s, s:s?, s:s?, s:b}", "token", token, "id",
 				    (json_int_t)id, "role", role_name(role), "agent", agent,
-				    "keyid", keyid[0] ? keyid : NULL));
+				    "keyid", keyid[0] ? keyid : NULL, "reserve",
+				    jbool(r->json, "reserve", 0)));
 }
 
 int api_token_delete(struct req *r)

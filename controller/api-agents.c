@@ -19,6 +19,7 @@
 #include "json-util.h"
 #include "logs.h"
 #include "park.h"
+#include "reservations.h"
 #include "policy.h"
 #include "record.h"
 #include "tlog.h"
@@ -131,7 +132,7 @@ struct claim_wait {
 	char agent[AGENT_NAME_MAX + 1];
 	json_t *boards;	 /* the agent's free boards */
 	json_t *arches;	 /* builder arches when it takes builds, else NULL */
-	json_t *payload; /* the claimed attempt, once there is one */
+	json_t *payload; /* the reply once there is one: {"attempt"} or {"command"} */
 };
 
 static void claim_wait_free(void *arg)
@@ -173,9 +174,13 @@ static int claim_try(void *arg, const void *what)
 		return 0;
 	if (o->arch && (c->arches == NULL || !json_has_string(c->arches, o->arch)))
 		return 0;
+	if ((payload = reservation_command_take(c->boards)) != NULL) {
+		c->payload = json_pack("{s:o}", "command", payload);
+		return 1;
+	}
 	if (attempt_claim(&payload, c->agent, c->boards, c->arches) < 0 || payload == NULL)
 		return 0;
-	c->payload = payload;
+	c->payload = json_pack("{s:o}", "attempt", payload);
 	return 1;
 }
 
@@ -194,7 +199,7 @@ int api_agent_claim(struct req *r)
 		if (c->payload) {
 			payload = c->payload;
 			c->payload = NULL;
-			return reply_json(r, 200, json_pack("{s:o}", "attempt", payload));
+			return reply_json(r, 200, payload);
 		}
 		return reply_data(r, 204, NULL, "", 0);
 	}
@@ -222,6 +227,11 @@ int api_agent_claim(struct req *r)
 			json_decref(arches);
 			arches = NULL;
 		}
+	}
+	/* a power action for a free board (a reservation's) goes before any work */
+	if ((payload = reservation_command_take(boards)) != NULL) {
+		json_decref(arches);
+		return reply_json(r, 200, json_pack("{s:o}", "command", payload));
 	}
 	if (attempt_claim(&payload, agent, boards, arches) < 0) {
 		json_decref(arches);

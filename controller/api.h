@@ -20,6 +20,8 @@ extern const struct vfield api_result_fields[];
 extern const struct vfield api_token_fields[];
 extern const struct vfield api_flight_fields[];
 extern const struct vfield api_cancel_fields[];
+extern const struct vfield api_reserve_fields[];
+extern const struct vfield api_power_fields[];
 
 int api_agent_declare(struct req *r);
 int api_agent_claim(struct req *r);
@@ -46,6 +48,11 @@ int api_flight_create(struct req *r);
 int api_token_create(struct req *r);
 int api_token_delete(struct req *r);
 int api_attempt_cancel(struct req *r);
+
+/* api-reservations.c */
+int api_reservation_create(struct req *r);
+int api_reservation_delete(struct req *r);
+int api_board_power(struct req *r);
 
 int api_metrics(struct req *r);
 int api_events(struct req *r);

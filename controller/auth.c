@@ -60,5 +60,6 @@ int auth_check(struct auth *a, const char *header)
 	a->token_id = t.id;
 	snprintf(a->agent, sizeof(a->agent), "%s", t.agent);
 	snprintf(a->name, sizeof(a->name), "%s", t.name);
+	a->reserve = t.reserve;
 	return 0;
 }

@@ -14,6 +14,7 @@ struct auth {
 	long long token_id;
 	char agent[AGENT_NAME_MAX + 1]; /* role agent: the agent it is bound to */
 	char name[TOKEN_NAME_MAX + 1];	/* the token's name, "" when it has none */
+	int reserve;			/* it may reserve boards (an admin's grant) */
 };
 
 /* 1 when s is a valid agent or board name: [A-Za-z0-9._-], 1..64 characters. */

@@ -87,6 +87,8 @@ static const char *const sql[Q_N] = {
 		     /* a board whose examine failed takes only examines (jobs with facts) */
 		     " AND (b.examine IS NOT 'fail' OR json_extract((SELECT j.definition FROM"
 		     " jobs j WHERE j.name = a.job), '$.facts') IS NOT NULL)"
+		     " AND NOT EXISTS (SELECT 1 FROM reservations v WHERE v.board = b.name AND"
+		     " v.state = 'active')"
 		     " ORDER BY " RANK ", a.id LIMIT 1",
     /* trusted kinds as policy_kind_trusted() (lib/policy.c) names them */
     [Q_PICK_BUILD] = "SELECT a.id FROM attempts a LEFT JOIN flights f ON f.id = a.flight_id"

@@ -70,7 +70,8 @@ int db_attempt_insert(long long *id, const struct attempt *a);
 /* Fills a; 0 or -ENOENT. */
 int db_attempt_load(struct attempt *a, long long id);
 /* The best queued attempt for one of boards (an array of names) of agent, on a
- * free, online board that is healthy (or a health check): 0 and *id, or -ENOENT. */
+ * free, online board that is healthy (or a health check) and not reserved: 0 and
+ * *id, or -ENOENT. */
 int db_attempt_pick_board(long long *id, const char *agent, const json_t *boards);
 /* The best queued build attempt for one of arches that agent's builder takes (no
  * submission or manual flight's when it refuses untrusted code): 0 and *id, or

@@ -27,5 +27,7 @@ int db_records_prepare(sqlite3 *db);
 void db_records_finalize(void);
 int db_reports_prepare(sqlite3 *db);
 void db_reports_finalize(void);
+int db_reservations_prepare(sqlite3 *db);
+void db_reservations_finalize(void);
 
 #endif

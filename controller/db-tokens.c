@@ -9,15 +9,16 @@
 #include "db.h"
 #include "hash.h"
 
-enum { Q_INSERT, Q_LOOKUP, Q_REVOKE, Q_LIVE, Q_NAME, Q_N };
+enum { Q_INSERT, Q_LOOKUP, Q_REVOKE, Q_LIVE, Q_NAME, Q_RESERVE, Q_N };
 
 static const char *const sql[Q_N] = {
     [Q_INSERT] = "INSERT INTO tokens (hash, role, agent, name, created) VALUES (?, ?, ?, ?, ?)",
-    [Q_LOOKUP] = "SELECT id, role, agent, hash, name FROM tokens WHERE hash = ? AND"
+    [Q_LOOKUP] = "SELECT id, role, agent, hash, name, reserve FROM tokens WHERE hash = ? AND"
 		 " revoked IS NULL",
     [Q_REVOKE] = "UPDATE tokens SET revoked = ? WHERE id = ? AND revoked IS NULL",
     [Q_LIVE] = "SELECT 1 FROM tokens WHERE id = ? AND revoked IS NULL",
     [Q_NAME] = "SELECT name FROM tokens WHERE id = ?",
+    [Q_RESERVE] = "UPDATE tokens SET reserve = ?2 WHERE id = ?1",
 };
 static sqlite3_stmt *st[Q_N];
 
@@ -69,6 +70,7 @@ int db_token_lookup(struct db_token *t, const char *hash)
 	snprintf(t->agent, sizeof(t->agent), "%s", agent ? agent : "");
 	agent = (const char *)sqlite3_column_text(s, 4);
 	snprintf(t->name, sizeof(t->name), "%s", agent ? agent : "");
+	t->reserve = sqlite3_column_int(s, 5);
 	rc = t->role == ROLE_NONE ? -ENOENT : 0;
 	if (rc < 0)
 		memset(t, 0, sizeof(*t));
@@ -91,6 +93,15 @@ int db_token_name(char *out, size_t outlen, long long id)
 	snprintf(out, outlen, "%s", n ? n : "");
 	sqlite3_reset(s);
 	return rc;
+}
+
+int db_token_set_reserve(long long id, int on)
+{
+	sqlite3_stmt *s = db_use(st[Q_RESERVE]);
+
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_int(s, 2, on != 0);
+	return db_step_done(s);
 }
 
 int db_token_revoke(long long id)

@@ -32,6 +32,7 @@ static const struct db_module {
     {"triage", db_triage_prepare, db_triage_finalize},
     {"records", db_records_prepare, db_records_finalize},
     {"reports", db_reports_prepare, db_reports_finalize},
+    {"reservations", db_reservations_prepare, db_reservations_finalize},
     {NULL, NULL, NULL},
 };
 

@@ -25,6 +25,7 @@
 #include "jobs.h"
 #include "log.h"
 #include "park.h"
+#include "reservations.h"
 #include "tlog.h"
 #include "trees.h"
 #include "xmalloc.h"
@@ -193,12 +194,14 @@ static const char *config_dir(void)
 	return dir;
 }
 
-/* The timer's tick (ctl.lock held): lapsed leases, then starved jobs. */
+/* The timer's tick (ctl.lock held): lapsed leases, starved jobs, the record log, expired
+ * reservations. */
 static void tick(long long now)
 {
 	attempt_sweep_leases(now);
 	flight_starve(now, ctl.cfg.starve_ms);
 	tlog_tick(now);
+	reservation_expire(now);
 }
 
 static int serve(void)

@@ -49,6 +49,49 @@ static void properties(struct html *h, const json_t *props)
 	html_raw(h, "</dl></section>\n");
 }
 
+/* The board's reservation (res: null when none) and its log, newest first. */
+static void view_reservation(struct html *h, const json_t *res, const json_t *log)
+{
+	const json_t *l;
+	size_t i;
+
+	html_raw(h, "<section><h2>Reservation</h2>\n<p class=\"reservation\">");
+	if (!json_is_object(res)) {
+		html_raw(h, "Not reserved.");
+	} else {
+		html_raw(h, jint(res, "waiting_for", 0) > 0 ? "Reserved for " : "Held for ");
+		html_text(h, jstr(res, "user", "?"));
+		html_raw(h, " until ");
+		html_time(h, jint(res, "expires", 0));
+		if (jint(res, "waiting_for", 0) > 0) {
+			html_raw(h, "; it finishes ");
+			view_attempt_link(h, jint(res, "waiting_for", 0));
+			html_raw(h, " first");
+		}
+		html_raw(h, ". No attempt is scheduled on it meanwhile.");
+	}
+	html_raw(h, "</p>\n");
+	if (json_array_size(log)) {
+		html_raw(h, "<div class=\"scroll\"><table><thead><tr><th>when</th><th>who</th>"
+			    "<th>what</th></tr></thead><tbody>\n");
+		json_array_foreach (log, i, l) {
+			html_raw(h, "<tr><td>");
+			html_time(h, jint(l, "time", 0));
+			html_raw(h, "</td><td>");
+			html_text(h, jstr(l, "who", "?"));
+			html_raw(h, "</td><td>");
+			html_text(h, jstr(l, "action", "?"));
+			if (jstr(l, "detail", NULL)) {
+				html_raw(h, " ");
+				html_text(h, jstr(l, "detail", NULL));
+			}
+			html_raw(h, "</td></tr>\n");
+		}
+		html_raw(h, "</tbody></table></div>\n");
+	}
+	html_raw(h, "</section>\n");
+}
+
 int page_board_render(struct buf *out, const json_t *twin)
 {
 	const json_t *tags = json_object_get(twin, "tags");
@@ -99,6 +142,8 @@ int page_board_render(struct buf *out, const json_t *twin)
 		html_text(&h, jstr(twin, "description", NULL));
 		html_raw(&h, "</p>\n");
 	}
+	view_reservation(&h, json_object_get(twin, "reservation"),
+			 json_object_get(twin, "reservation_log"));
 	html_raw(&h, "<section><h2>History</h2>\n");
 	if (!json_array_size(hist)) {
 		html_raw(&h, "<p class=\"empty\">Nothing ran on this board yet.</p>\n");

@@ -18,6 +18,7 @@
 #include "db-tokens.h"
 #include "http-files.h"
 #include "json-util.h"
+#include "reservations.h"
 #include "logs.h"
 #include "page.h"
 #include "park.h"
@@ -310,6 +311,13 @@ int page_get_board(struct req *r)
 	if (!t)
 		return reply_not_found(r, "No such board.");
 	json_object_set_new(t, "attempts", db_attempts_list(NULL, r->param[0], 50, 0, &v));
+	{
+		json_t *res = reservation_twin(r->param[0]);
+
+		json_object_set(t, "reservation", json_object_get(res, "reservation"));
+		json_object_set(t, "reservation_log", json_object_get(res, "log"));
+		json_decref(res);
+	}
 	rc = page_board_render(&b, t);
 	json_decref(t);
 	return reply_html(r, rc, &b);

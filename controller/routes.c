@@ -37,6 +37,10 @@ const struct route routes[] = {
     {"POST", "/api/v1/tokens", api_token_create, 4096, ROUTE_JSON, NULL},
     {"DELETE", "/api/v1/tokens/{}", api_token_delete, 0, 0, NULL},
     {"POST", "/api/v1/attempts/{}/cancel", api_attempt_cancel, 4096, ROUTE_JSON, NULL},
+    /* reservations and a holder's power actions */
+    {"POST", "/api/v1/boards/{}/reservation", api_reservation_create, 4096, ROUTE_JSON, NULL},
+    {"DELETE", "/api/v1/boards/{}/reservation", api_reservation_delete, 0, 0, NULL},
+    {"POST", "/api/v1/boards/{}/power", api_board_power, 4096, ROUTE_JSON, NULL},
     /* trees: builders' sources, submissions, pokes and push hooks, the branch matrix */
     {"GET", "/api/v1/trees", api_trees, 0, 0, NULL},
     {"GET", "/api/v1/trees/{}/commits/{}/manifest", api_tree_manifest, 0, 0, NULL},

@@ -338,13 +338,53 @@ static int loop_claim_once(struct loop *l, json_t **attempt)
 	return got ? 1 : 0;
 }
 
+/* A power action the controller sent for a free board (a reservation's end, or
+ * its holder's `xenci power`): on, off, or off then on (the lab's cycle when the
+ * board has one). Runs in the main loop: a board's power is seconds at most
+ * (limits.power_timeout_s bounds the commands). */
+static void loop_command(struct loop *l, const json_t *cmd)
+{
+	struct agent *ag = l->ag;
+	const char *action = jstr(cmd, "action", ""), *board = jstr(cmd, "board", "");
+	int bi = board_index(ag, board), cycled, rc = -1;
+	struct board *b;
+	char err[512] = "";
+
+	if (bi < 0 || ag->busy[bi] || l->runs[bi]) {
+		log_warnx("power %s for board %s, which cannot take it now: ignored", action,
+			  board);
+		return;
+	}
+	b = &ag->cfg.boards[bi];
+	if (!strcmp(action, "off")) {
+		rc = b->power->off(b, err, sizeof(err));
+	} else if (!strcmp(action, "on")) {
+		rc = b->power->on(b, err, sizeof(err));
+	} else if (!strcmp(action, "cycle")) {
+		rc = b->power->off(b, err, sizeof(err));
+		if (rc == 0)
+			rc = power_start(b, &cycled, err, sizeof(err));
+	}
+	if (rc < 0)
+		log_warnx("board %s: power %s (%s): %s", board, action, jstr(cmd, "reason", ""),
+			  err[0] ? err : "unknown action");
+	else
+		log_info("board %s: power %s (%s)", board, action, jstr(cmd, "reason", ""));
+}
+
 /* Starts a claimed attempt on its board's runner or a build slot, or hands it
- * back as infra. Takes the attempt reference. */
+ * back as infra; a command (a board's power) is done at once. Takes the
+ * reference. */
 static void loop_dispatch(struct loop *l, json_t *attempt)
 {
 	struct agent *ag = l->ag;
 	int bi;
 
+	if (json_object_get(attempt, "command")) {
+		loop_command(l, json_object_get(attempt, "command"));
+		json_decref(attempt);
+		return;
+	}
 	if (!strcmp(jstr(attempt, "kind", ""), "build")) {
 		if (ag->stopping || l->bslot < 0 ||
 		    builder_start(&l->bruns[l->bslot], ag, attempt) < 0) {

@@ -80,9 +80,13 @@ int client_claim(struct http_client *h, const struct agent_config *cfg, const ch
 	h->timeout_ms = saved;
 	if (rc == CLIENT_OK && r.status == 200) {
 		json_t *a = json_object_get(r.json, "attempt");
+		json_t *cmd = json_object_get(r.json, "command");
 
 		if (json_is_object(a) && json_is_integer(json_object_get(a, "id"))) {
 			*attempt = json_incref(a);
+			rc = 1;
+		} else if (json_is_object(cmd)) {
+			*attempt = json_pack("{s:O}", "command", cmd);
 			rc = 1;
 		} else {
 			snprintf(err, errlen, "claim: a reply without an attempt");

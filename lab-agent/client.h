@@ -26,7 +26,9 @@ int client_init(struct http_client *h, const struct agent_config *cfg);
 int client_declare(struct http_client *h, const char *agent, json_t *body, char *err,
 		   size_t errlen);
 /* POST /agents/NAME/claim: 1 with *attempt, 0 when no work came. build: take
- * a build attempt too (the agent builds and is not building now). */
+ * a build attempt too (the agent builds and is not building now). *attempt is
+ * the ATTEMPT document, or {"command": {board, action, reason}} when the
+ * controller sent a power action for one of the free boards. */
 int client_claim(struct http_client *h, const struct agent_config *cfg, const char *const *boards,
 		 size_t nboards, int build, json_t **attempt, char *err, size_t errlen);
 /* POST /attempts/ID/result without a spool (handing an attempt back). */
