@@ -381,6 +381,9 @@ static void test_job_files(void **state)
 	free(files[0]);
 	files[0] = xasprintf("%s/jobs/xen-guest.yaml", root ? root : ".");
 	assert_int_equal(config_check_files(files, 1, &errors), 0);
+	free(files[0]);
+	files[0] = xasprintf("%s/jobs/xen-sched.yaml", root ? root : ".");
+	assert_int_equal(config_check_files(files, 1, &errors), 0);
 	assert_string_equal(buf_cstr(&errors), "");
 	put("job.yaml", "name: j\nrequires: {arch: x86_64}\nstages:\n"
 			"  - {name: a, pattern: 'Xen \\d+', timeout: 5}\n"
