@@ -6,7 +6,8 @@
  * fields, the branch matrix). A pass on the linux branch advances Linux's tested
  * ref and only that one. A 16-commit Linux push whose commit 11 breaks dom0 is
  * bisected in the linux tree with Xen pinned: the bisection names the linux tree
- * and that commit, and no flight it makes changes Xen's revision. The "lab" is
+ * and that commit, and no flight it makes changes Xen's revision. A patch
+ * submitted on the linux tree gets a flight with Xen pinned too. The "lab" is
  * this test: a test fails when the Linux revision of its tuple holds a file
  * "bug". */
 #include <stdarg.h>
@@ -324,11 +325,37 @@ static void test_linux_bisection(void **state)
 	assert_true(tests > 4);
 }
 
+/* A patch for Linux (xenci submit --tree linux): its flight moves Linux to the
+ * applied commit and takes Xen at its tested ref. */
+static void test_linux_submission(void **state)
+{
+	struct buf mbox = BUF_INIT(0);
+	json_t *j, *f;
+
+	(void)state;
+	sh("git clone -q -b tested linux work && cd work && echo patched >> README && " GIT
+	   "commit -qam 'linux: a patch' && " GIT "format-patch -q --stdout origin/tested > "
+	   "../linux.mbox");
+	assert_int_equal(harness_read_file(&mbox, ctl.dir, "linux.mbox"), 0);
+	assert_int_equal(harness_call_bytes(&ctl, user_tok, "POST",
+					    "/api/v1/submissions?tree=linux&base=tested&jobs=smoke",
+					    "application/mbox", mbox.data, mbox.len, &j, NULL),
+			 201);
+	assert_string_equal(jstr(j, "tree", ""), "linux");
+	f = flight_get(jint(j, "flight", 0));
+	member_is(json_object_get(f, "tuple"), "linux", jstr(j, "commit", ""), 1, NULL);
+	member_is(json_object_get(f, "tuple"), "xen", xen0, 0, "refs/heads/master");
+	json_decref(f);
+	json_decref(j);
+	buf_release(&mbox);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_tuple_and_gate),
 	    cmocka_unit_test(test_linux_bisection),
+	    cmocka_unit_test(test_linux_submission),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
