@@ -113,12 +113,13 @@ XENCI_TOKEN=$(cat "$tokens/user")
 flight=""
 for _ in $(seq 1 50); do
 	flight=$("$bin/xenci" flights --json 2>/dev/null |
-		jq -r --arg c "$head" '[.flights[] | select(.commit == $c)][0].id // empty' 2>/dev/null || true)
+		jq -r --arg c "$head" '[.[] | select(.commit == $c)][0].id // empty' 2>/dev/null || true)
 	[[ -n $flight ]] && break
 	sleep 0.2
 done
 if [[ -z $flight ]]; then
-	flight=$("$bin/xenci" flights create --tree xen --commit "$head" --json | jq -r '.id // .flight.id')
+	flight=$("$bin/xenci" flights create --tree xen --commit "$head" --job xen-smoke --json |
+		jq -r '.id // .flight.id')
 fi
 
 say "flight $flight for $branch at ${head:0:12}: building Xen for x86_64 and arm64, then booting both boards"

@@ -34,6 +34,9 @@ check "the demo exits 0 after its flight (every board passed, the page answered)
 check "qemu-x86_64 passed" grep -Eq 'qemu-x86_64 +xen-smoke +pass +5 +0' "$T/demo.out"
 check "qemu-arm64 passed" grep -Eq 'qemu-arm64 +xen-smoke +pass +5 +0' "$T/demo.out"
 check "the demo printed the page's URL" grep -q "http://127.0.0.1:$port/" "$T/demo.out"
+# a fresh demo follows the watcher's push flight (it read a list shape that was not the
+# CLI's and so always made a second flight of every job)
+check "the demo follows the watcher's flight 1" grep -q "flight 1 for " "$T/demo.out"
 check "nothing answers on the demo's port any more" \
 	bash -c '! curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$0/"' "$port"
 no_qemu_left() { ! pgrep -f "[q]emu-system.*$T/demo" >/dev/null; }
