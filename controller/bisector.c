@@ -251,6 +251,7 @@ static void advance_walked(long long bid, int walk_rc, struct bisect_git_graph *
 	json_t *bs = db_bisect_get(bid), *runs = NULL, *r;
 	struct bisect_git_graph graph = *gg;
 	struct bisect *b = NULL;
+	struct bisect_options opt;
 	struct tree_conf *t;
 	char err[256] = "";
 	char msg[512], cls[65], board[65];
@@ -276,6 +277,16 @@ static void advance_walked(long long bid, int walk_rc, struct bisect_git_graph *
 		goto out;
 	}
 	db_bisect_set_candidates(bid, graph.ncand);
+	bisect_options_init(&opt);
+	{
+		/* The class's own history sets the confirmation's strength. */
+		long long tree_id = 0;
+		double rate;
+
+		if (db_tree_id(&tree_id, jstr(bs, "tree", "")) == 0 &&
+		    db_bisect_flake_rate(&rate, tree_id, jstr(bs, "job", ""), cls) == 0)
+			opt.class_flake_rate = rate;
+	}
 	for (round = 0; round < STEPS_PER_ADVANCE; round++) {
 		struct bisect_step step;
 		struct bisect_result res;
@@ -286,7 +297,7 @@ static void advance_walked(long long bid, int walk_rc, struct bisect_git_graph *
 		json_decref(runs);
 		runs = db_bisect_runs(bid, restart);
 		bisect_free(b);
-		if (bisect_new(&b, &graph.g, graph.bad, &graph.good, 1, NULL) < 0) {
+		if (bisect_new(&b, &graph.g, graph.bad, &graph.good, 1, &opt) < 0) {
 			finish(bid, BISECT_INCONCLUSIVE, NULL, "the range cannot be bisected", 0);
 			goto out;
 		}

@@ -11,6 +11,7 @@
 enum {
 	Q_CLASS,
 	Q_PASSES,
+	Q_FLAKE,
 	Q_LATEST,
 	Q_BASE_INS,
 	Q_BASE_PENDING,
@@ -48,6 +49,13 @@ static const char *const sql[Q_N] = {
 		 " JOIN boards bo ON bo.name = a.board WHERE r.tree_id = ?1 AND a.kind ="
 		 " 'test' AND a.job = ?2 AND bo.class = ?3 AND a.state = 'pass' AND"
 		 " r.commit_id <> ?4 GROUP BY r.commit_id ORDER BY max(a.id) DESC LIMIT ?5",
+    [Q_FLAKE] = "SELECT coalesce(sum(min(p, f)), 0), coalesce(sum(p + f), 0) FROM (SELECT"
+		" sum(state = 'pass') AS p, sum(state = 'fail') AS f FROM (SELECT a.state AS"
+		" state, r.commit_id AS c FROM attempts a JOIN flights fl ON fl.id = a.flight_id"
+		" JOIN revisions r ON r.id = fl.revision_id JOIN boards bo ON bo.name = a.board"
+		" WHERE r.tree_id = ?1 AND a.kind = 'test' AND a.job = ?2 AND bo.class = ?3 AND"
+		" a.state IN ('pass', 'fail') ORDER BY a.id DESC LIMIT ?4) GROUP BY c HAVING"
+		" p + f >= 2)",
     [Q_BASE_INS] = "INSERT INTO baselines (tree_id, job, class, bad, trigger_attempt,"
 		   " trigger_flight, tested, flight_id, state, created) VALUES (?1, ?2, ?3, ?4,"
 		   " ?5, ?6, ?7, ?8, 'untested', ?9)",
@@ -129,6 +137,30 @@ json_t *db_bisect_passes(long long tree_id, const char *job, const char *cls, co
 	db_bind_text(s, 4, not );
 	sqlite3_bind_int(s, 5, BISECT_PASSES_MAX);
 	return db_rows_array(s);
+}
+
+int db_bisect_flake_rate(double *rate, long long tree_id, const char *job, const char *cls)
+{
+	sqlite3_stmt *s = db_use(st[Q_FLAKE]);
+	long long minority = 0, runs = 0;
+	int rc;
+
+	sqlite3_bind_int64(s, 1, tree_id);
+	db_bind_text(s, 2, job);
+	db_bind_text(s, 3, cls);
+	sqlite3_bind_int(s, 4, BISECT_FLAKE_WINDOW);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		minority = sqlite3_column_int64(s, 0);
+		runs = sqlite3_column_int64(s, 1);
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW)
+		return -EIO;
+	if (runs == 0)
+		return -ENOENT;
+	*rate = (double)minority / (double)runs;
+	return 0;
 }
 
 static const char *const baseline_names[BASELINE_STATE_N] = {

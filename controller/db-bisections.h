@@ -20,6 +20,15 @@ int db_bisect_board_class(char *cls, const char *board);
  * them (infra, timeout and starved results are not passes). New reference. */
 #define BISECT_PASSES_MAX 64
 json_t *db_bisect_passes(long long tree_id, const char *job, const char *cls, const char * not );
+/* The measured flake rate of job on board class cls in tree_id, for the bisector's
+ * confirmation (bisect_options.class_flake_rate): over the newest
+ * BISECT_FLAKE_WINDOW pass/fail results of the job on the class, the revisions that
+ * ran it at least twice, the share of their runs that disagree with their
+ * revision's majority (min(passes, fails) / runs; infra, timeout and starved results
+ * are no verdict). *rate in 0..0.5; 0, -ENOENT when no revision ran it twice (the
+ * rate is unknown), -EIO. */
+#define BISECT_FLAKE_WINDOW 500
+int db_bisect_flake_rate(double *rate, long long tree_id, const char *job, const char *cls);
 /* A baseline flight's state (table baselines): its candidate not run yet, passed
  * (a bisection follows), or failed (the job is still failing: no bisection). */
 enum baseline_state { BASELINE_UNTESTED, BASELINE_PASS, BASELINE_FAIL, BASELINE_STATE_N };
