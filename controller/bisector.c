@@ -25,6 +25,8 @@
 #include "trees.h"
 #include "triage.h"
 #include "db-trees.h"
+#include "db-triage.h"
+#include "gate.h"
 #include "twins.h"
 #include "xmalloc.h"
 
@@ -587,8 +589,10 @@ static int baseline_decide(const struct attempt *a, enum attempt_state verdict)
 	db_baseline_set(id, verdict == ATTEMPT_PASS ? BASELINE_PASS : BASELINE_FAIL);
 	log_info("%s on %s: baseline flight %lld %s", a->job, cls, a->flight,
 		 verdict == ATTEMPT_PASS ? "passed: bisecting" : "failed: still failing");
-	if (verdict == ATTEMPT_PASS && db_attempt_load(&t, trigger) == 0) {
-		detect(&t);
+	if (db_attempt_load(&t, trigger) == 0) {
+		if (verdict == ATTEMPT_PASS)
+			detect(&t);
+		gate_check(t.flight); /* its class is decided now */
 		attempt_release(&t);
 	}
 	return 1;
@@ -618,6 +622,8 @@ static void detect(const struct attempt *a)
 		baseline_schedule(a, fb, t, tree_id, cls, bad);
 		goto out;
 	}
+	if (!triage_bisects(a->flight, a->job, cls))
+		goto out;
 	if (db_bisect_latest(&bid, other_good, other, a->job, cls) == 0 &&
 	    gitrepo_is_ancestor(t->repo, other, bad) == 1 &&
 	    gitrepo_is_ancestor(t->repo, good, other) == 1) {
@@ -651,6 +657,20 @@ static void detect(const struct attempt *a)
 		others++;
 	}
 	json_decref(atts);
+	/* The failure's retest (retest_schedule) is the re-run when it gave a result. */
+	atts = db_retests_of_flight(a->flight);
+	json_array_foreach (atts, i, o) {
+		enum retest_state rs = retest_state_of(jstr(o, "state", ""));
+
+		if (strcmp(jstr(o, "job", ""), a->job) || strcmp(jstr(o, "class", ""), cls) ||
+		    (rs != RETEST_PASS && rs != RETEST_FAIL) || !jint(o, "retest_attempt", 0))
+			continue;
+		db_bisect_run_add(NULL, bid, 0, "recheck", bad, 0, bad, jint(o, "retest_flight", 0),
+				  jint(o, "retest_attempt", 0), jstr(o, "board", NULL),
+				  rs == RETEST_PASS ? "pass" : "fail");
+		others++;
+	}
+	json_decref(atts);
 	/* Else re-run the bad revision once on another board of the class, to tell
 	 * a board problem from a hypervisor one; the same board when it is alone. */
 	spec = json_pack("{s:s, s:s, s:o}", "job", a->job, "tree", jstr(fb, "tree", ""), "pins",
@@ -664,6 +684,101 @@ static void detect(const struct attempt *a)
 	json_decref(spec);
 out:
 	json_decref(fb);
+}
+
+/* A test failed on a push flight: unless it was retested already, or another
+ * board of the class passed the job in the same flight (a heisenbug already), a
+ * flight of the same revision with the one job on another board of the class
+ * (the same board when it is alone), recorded in retests. Returns 1 when the
+ * failure is not to be detected now (its retest is to come, or it is a
+ * heisenbug), 0 when it is (retested and confirmed, or no retest could run). */
+static int retest_schedule(const struct attempt *a)
+{
+	json_t *fb = db_flight_branch(a->flight), *atts = NULL, *o, *jobs = NULL;
+	enum retest_state rs;
+	char cls[65], board[65], err[256] = "";
+	long long fid = 0;
+	size_t i;
+	int rc = 0;
+
+	if (!fb || db_bisect_board_class(cls, a->board) < 0)
+		goto out;
+	if (db_retest_state(&rs, a->flight, a->job, cls) == 0) {
+		rc = rs == RETEST_UNTESTED || rs == RETEST_PASS;
+		goto out;
+	}
+	atts = db_flight_test_attempts(a->flight);
+	json_array_foreach (atts, i, o)
+		if (!strcmp(jstr(o, "job", ""), a->job) && !strcmp(jstr(o, "class", ""), cls) &&
+		    attempt_state_of(jstr(o, "state", "")) == ATTEMPT_PASS) {
+			rc = 1;
+			goto out;
+		}
+	if (pick_board(board, cls, jstr(fb, "tree", ""), NULL, a->board) < 0)
+		goto out;
+	jobs = json_pack("[s]", a->job);
+	{
+		struct flight_spec spec = {
+		    .tree = jstr(fb, "tree", ""),
+		    .commit = jstr(fb, "commit", ""),
+		    .jobs = jobs,
+		    .kind = "bisect",
+		    .priority = PRIO_BISECT,
+		    .board = board,
+		};
+
+		json_t *failing = flight_tuple(a->flight);
+		int made;
+
+		/* the same revision: every tree where the failing flight had it */
+		spec.tuple = trees_tuple(spec.tree, spec.commit, failing);
+		made = flight_create(&fid, &spec, err, sizeof(err));
+		json_decref((json_t *)spec.tuple);
+		json_decref(failing);
+		if (made < 0 || db_retest_insert(a->flight, a->job, cls, a->id, fid, board) < 0) {
+			log_warnx("%s on %s: cannot retest flight %lld: %s", a->job, cls, a->flight,
+				  err);
+			goto out;
+		}
+	}
+	log_info("%s on %s failed in flight %lld: retest in flight %lld on %s", a->job, cls,
+		 a->flight, fid, board);
+	rc = 1;
+out:
+	json_decref(jobs);
+	json_decref(atts);
+	json_decref(fb);
+	return rc;
+}
+
+/* A test of a retest flight ended: pass -> the failure was a heisenbug (not
+ * detected); fail (or no result after its retries) -> the failure is detected.
+ * The failing flight's gate is judged again either way. Returns 1 when a was
+ * one. */
+static int retest_decide(const struct attempt *a, enum attempt_state verdict)
+{
+	enum retest_state rs;
+	char cls[65];
+	long long id, trigger, flight;
+	struct attempt t;
+
+	if (strcmp(a->kind, "test") || db_bisect_board_class(cls, a->board) < 0 ||
+	    db_retest_of_run(&id, &trigger, &flight, a->flight, a->job, cls) < 0)
+		return 0;
+	if (verdict == ATTEMPT_INFRA && a->number < ctl.cfg.max_attempts)
+		return 1; /* its retry comes */
+	rs = verdict == ATTEMPT_PASS				     ? RETEST_PASS
+	     : verdict == ATTEMPT_FAIL || verdict == ATTEMPT_TIMEOUT ? RETEST_FAIL
+								     : RETEST_NONE;
+	db_retest_set(id, rs, rs == RETEST_NONE ? 0 : a->id);
+	log_info("%s on %s: retest flight %lld of flight %lld: %s", a->job, cls, a->flight, flight,
+		 rs == RETEST_PASS ? "passed: a heisenbug" : "failed again: confirmed");
+	if (rs != RETEST_PASS && db_attempt_load(&t, trigger) == 0) {
+		detect(&t);
+		attempt_release(&t);
+	}
+	gate_check(flight);
+	return 1;
 }
 
 /* A pass or fail of a push flight whose revision a bisection of the same job and
@@ -694,13 +809,13 @@ void bisector_observe(const struct attempt *a, enum attempt_state verdict, void 
 	(void)user;
 	if (a->flight <= 0)
 		return;
-	if (baseline_decide(a, verdict))
+	if (baseline_decide(a, verdict) || retest_decide(a, verdict))
 		return;
 	pending = db_bisect_runs_pending(a->flight);
 	if (json_array_size(pending))
 		step_finished(a, verdict, pending);
 	else if (!strcmp(a->kind, "test") && (verdict == ATTEMPT_FAIL || verdict == ATTEMPT_PASS) &&
-		 !evidence(a, verdict) && verdict == ATTEMPT_FAIL)
+		 !evidence(a, verdict) && verdict == ATTEMPT_FAIL && !retest_schedule(a))
 		detect(a);
 	json_decref(pending);
 }
@@ -786,17 +901,26 @@ out:
 	return rc;
 }
 
+int bisector_observe_start(void)
+{
+	int rc;
+
+	if (!registered && (rc = attempt_observe(bisector_observe, NULL)) < 0)
+		return rc;
+	registered = 1;
+	return 0;
+}
+
 int bisector_start(const struct bisect_conf *c, char *err, size_t errlen)
 {
 	json_t *list, *bs;
 	size_t i;
 	int rc;
 
-	if (!registered && (rc = attempt_observe(bisector_observe, NULL)) < 0) {
+	if ((rc = bisector_observe_start()) < 0) {
 		snprintf(err, errlen, "bisect: too many attempt observers");
 		return rc;
 	}
-	registered = 1;
 	conf = c;
 	if (walker_running)
 		return 0;

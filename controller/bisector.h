@@ -1,4 +1,7 @@
-/* The bisector in the controller: it watches finished attempts for regressions,
+/* The bisector in the controller: it watches finished attempts for regressions
+ * (a failure on a push flight is retested at the same revision first, on another
+ * board of the class when there is one: a pass makes it a heisenbug, never
+ * bisected; triage.h),
  * runs each bisection step as a flight pinned to one board of the class (the
  * board that saw the regression first) at bisection priority, records every run
  * in bisection_runs, and reports the outcome (mail, webhook; the twin is twins.c's).
@@ -63,6 +66,11 @@ void bisect_conf_release(struct bisect_conf *c);
  * error, with one message in err (errlen bytes). Without it, steps are made at
  * once, the walk under ctl.lock. */
 int bisector_start(const struct bisect_conf *conf, char *err, size_t errlen);
+/* Registers the observer alone (bisector_start then does not again): main.c
+ * calls it before trees_start, so that the bisector sees each finished attempt
+ * before the gate does (a failure's retest is recorded before the gate judges
+ * its flight, triage.h). 0, or -ENOSPC (no observer slot left). */
+int bisector_observe_start(void);
 /* Stops the walker (the step it is at is finished; queued ones are dropped and
  * made again by the next bisector_start). Without ctl.lock. */
 void bisector_stop(void);

@@ -8,6 +8,7 @@
 #include "ctl.h"
 #include "db-modules.h"
 #include "db.h"
+#include "names.h"
 #include "xmalloc.h"
 
 /* The scheduling key: priority class, aged by waiting time. */
@@ -179,12 +180,7 @@ const char *attempt_state_name(enum attempt_state s)
 
 enum attempt_state attempt_state_of(const char *name)
 {
-	int i;
-
-	for (i = 0; name && i < ATTEMPT_STATE_N; i++)
-		if (!strcmp(name, state_names[i]))
-			return (enum attempt_state)i;
-	return ATTEMPT_STATE_N;
+	return (enum attempt_state)names_index(state_names, ATTEMPT_STATE_N, name);
 }
 
 int attempt_state_final(enum attempt_state s)

@@ -7,6 +7,7 @@
 
 #include "ctl.h"
 #include "db.h"
+#include "names.h"
 
 enum {
 	Q_CLASS,
@@ -176,12 +177,7 @@ const char *baseline_state_name(enum baseline_state s)
 
 enum baseline_state baseline_state_of(const char *name)
 {
-	int i;
-
-	for (i = 0; i < BASELINE_STATE_N; i++)
-		if (name && !strcmp(name, baseline_names[i]))
-			break;
-	return (enum baseline_state)i;
+	return (enum baseline_state)names_index(baseline_names, BASELINE_STATE_N, name);
 }
 
 int db_baseline_insert(long long tree_id, const char *job, const char *cls, const char *bad,

@@ -1,10 +1,25 @@
 /* The store's side of triage: see db-triage.h. */
 #include "db-triage.h"
 
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ctl.h"
 #include "db-modules.h"
 #include "db.h"
+#include "names.h"
 
-enum { Q_FLIGHT_TESTS, Q_RESULTS, Q_N };
+enum {
+	Q_FLIGHT_TESTS,
+	Q_RESULTS,
+	Q_RETEST_INS,
+	Q_RETEST_STATE,
+	Q_RETEST_OF_RUN,
+	Q_RETEST_SET,
+	Q_RETESTS_OF,
+	Q_N
+};
 
 static const char *const sql[Q_N] = {
     [Q_FLIGHT_TESTS] = "SELECT a.id, a.job, coalesce(b.class, '') AS class, a.board, a.arch,"
@@ -22,6 +37,16 @@ static const char *const sql[Q_N] = {
 	" WHERE r.tree_id = ?1 AND a.kind = 'test' AND a.job = ?2 AND bo.class = ?3"
 	" AND a.state IN ('pass', 'fail', 'timeout') AND r.commit_id <> ?4 AND a.id < ?6 GROUP BY"
 	" r.commit_id ORDER BY max(a.id) DESC LIMIT ?5",
+    [Q_RETEST_INS] = "INSERT INTO retests (flight_id, job, class, attempt_id, retest_flight, board,"
+		     " state, created) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'untested', ?7)",
+    [Q_RETEST_STATE] = "SELECT state FROM retests WHERE flight_id = ?1 AND job = ?2 AND class = ?3",
+    [Q_RETEST_OF_RUN] = "SELECT id, attempt_id, flight_id FROM retests WHERE retest_flight = ?1 AND"
+			" job = ?2 AND class = ?3 AND state = 'untested'",
+    [Q_RETEST_SET] = "UPDATE retests SET state = ?2, retest_attempt = nullif(?3, 0), finished = ?4"
+		     " WHERE id = ?1",
+    [Q_RETESTS_OF] = "SELECT job, class, attempt_id AS attempt, retest_flight, retest_attempt,"
+		     " board, state, created, finished FROM retests WHERE flight_id = ?1 ORDER BY"
+		     " id",
 };
 
 static sqlite3_stmt *st[Q_N];
@@ -55,5 +80,85 @@ json_t *db_triage_results(long long tree_id, const char *job, const char *cls, c
 	db_bind_text(s, 4, not );
 	sqlite3_bind_int(s, 5, TRIAGE_RESULTS_MAX);
 	sqlite3_bind_int64(s, 6, before);
+	return db_rows_array(s);
+}
+
+static const char *const retest_names[RETEST_STATE_N] = {
+    [RETEST_UNTESTED] = "untested",
+    [RETEST_PASS] = "pass",
+    [RETEST_FAIL] = "fail",
+    [RETEST_NONE] = "none",
+};
+
+const char *retest_state_name(enum retest_state s)
+{
+	return (unsigned)s < RETEST_STATE_N ? retest_names[s] : "";
+}
+
+enum retest_state retest_state_of(const char *name)
+{
+	return (enum retest_state)names_index(retest_names, RETEST_STATE_N, name);
+}
+
+int db_retest_insert(long long flight, const char *job, const char *cls, long long attempt,
+		     long long retest_flight, const char *board)
+{
+	sqlite3_stmt *s = db_use(st[Q_RETEST_INS]);
+
+	sqlite3_bind_int64(s, 1, flight);
+	db_bind_text(s, 2, job);
+	db_bind_text(s, 3, cls);
+	sqlite3_bind_int64(s, 4, attempt);
+	sqlite3_bind_int64(s, 5, retest_flight);
+	db_bind_text(s, 6, board);
+	sqlite3_bind_int64(s, 7, now_ms());
+	return db_step_done(s);
+}
+
+int db_retest_state(enum retest_state *state, long long flight, const char *job, const char *cls)
+{
+	sqlite3_stmt *s = db_use(st[Q_RETEST_STATE]);
+
+	sqlite3_bind_int64(s, 1, flight);
+	db_bind_text(s, 2, job);
+	db_bind_text(s, 3, cls);
+	if (sqlite3_step(s) != SQLITE_ROW)
+		return -ENOENT;
+	*state = retest_state_of((const char *)sqlite3_column_text(s, 0));
+	return 0;
+}
+
+int db_retest_of_run(long long *id, long long *attempt, long long *flight, long long retest_flight,
+		     const char *job, const char *cls)
+{
+	sqlite3_stmt *s = db_use(st[Q_RETEST_OF_RUN]);
+
+	sqlite3_bind_int64(s, 1, retest_flight);
+	db_bind_text(s, 2, job);
+	db_bind_text(s, 3, cls);
+	if (sqlite3_step(s) != SQLITE_ROW)
+		return -ENOENT;
+	*id = sqlite3_column_int64(s, 0);
+	*attempt = sqlite3_column_int64(s, 1);
+	*flight = sqlite3_column_int64(s, 2);
+	return 0;
+}
+
+int db_retest_set(long long id, enum retest_state state, long long retest_attempt)
+{
+	sqlite3_stmt *s = db_use(st[Q_RETEST_SET]);
+
+	sqlite3_bind_int64(s, 1, id);
+	db_bind_text(s, 2, retest_state_name(state));
+	sqlite3_bind_int64(s, 3, retest_attempt);
+	sqlite3_bind_int64(s, 4, now_ms());
+	return db_step_done(s);
+}
+
+json_t *db_retests_of_flight(long long flight)
+{
+	sqlite3_stmt *s = db_use(st[Q_RETESTS_OF]);
+
+	sqlite3_bind_int64(s, 1, flight);
 	return db_rows_array(s);
 }

@@ -22,4 +22,29 @@ json_t *db_triage_flight_tests(long long flight);
 json_t *db_triage_results(long long tree_id, const char *job, const char *cls, const char * not,
 			  long long before);
 
+/* A retest's state (table retests): its run to come, passed (the failure was
+ * a heisenbug), failed (confirmed), or none (it ended infra or cancelled: the
+ * failure stands unconfirmed). */
+enum retest_state { RETEST_UNTESTED, RETEST_PASS, RETEST_FAIL, RETEST_NONE, RETEST_STATE_N };
+/* "untested", "pass", "fail", "none" (static); "" for RETEST_STATE_N. */
+const char *retest_state_name(enum retest_state s);
+/* The state named name; RETEST_STATE_N for an unknown name. */
+enum retest_state retest_state_of(const char *name);
+/* Records that retest_flight retests job on class cls, failed by attempt of
+ * flight (on board), once per (flight, job, cls): 0, or -EIO (also when that
+ * failure has a retest: ask db_retest_state first). */
+int db_retest_insert(long long flight, const char *job, const char *cls, long long attempt,
+		     long long retest_flight, const char *board);
+/* The retest of (flight, job, cls): 0 with its state, or -ENOENT. */
+int db_retest_state(enum retest_state *state, long long flight, const char *job, const char *cls);
+/* The untested retest that retest_flight runs for (job, cls): 0 with its id and
+ * the failure's attempt and flight, or -ENOENT. */
+int db_retest_of_run(long long *id, long long *attempt, long long *flight, long long retest_flight,
+		     const char *job, const char *cls);
+/* Ends retest id with state and the retest's attempt (0: none); 0 or -EIO. */
+int db_retest_set(long long id, enum retest_state state, long long retest_attempt);
+/* The retests of flight's failures: [{job, class, attempt, retest_flight,
+ * retest_attempt, board, state, created, finished}] (new reference). */
+json_t *db_retests_of_flight(long long flight);
+
 #endif

@@ -10,6 +10,7 @@
 #include "json-util.h"
 #include "log.h"
 #include "park.h"
+#include "triage.h"
 #include "watch.h"
 
 static const struct trees_conf *gate_trees; /* NULL: not started, or stopped */
@@ -111,13 +112,91 @@ enum gate_outcome gate_judge(struct gate_decision *d, const json_t *jobs, const 
 	return d->outcome = GATE_PASS;
 }
 
-int gate_apply(struct gate_decision *d, struct gitrepo *r, const char *ref, const char *commit,
-	       const json_t *jobs, const char *const *gating, size_t ngating)
+enum gate_outcome gate_judge_triage(struct gate_decision *d, const struct triage *t,
+				    const char *const *gating, size_t ngating)
+{
+	const struct triage_row *waiting = NULL;
+	size_t passed = 0, tolerated = 0;
+	char text[64];
+
+	memset(d, 0, sizeof(*d));
+	d->action = "waiting";
+	if (ngating == 0) {
+		snprintf(d->reason, sizeof(d->reason), "the branch has no gating jobs");
+		return d->outcome = GATE_HOLD;
+	}
+	for (size_t g = 0; g < ngating; g++) {
+		size_t seen = 0;
+
+		for (size_t i = 0; i < t->n; i++) {
+			const struct triage_row *r = &t->rows[i];
+
+			if (strcmp(r->job, gating[g]))
+				continue;
+			seen++;
+			switch (r->cls) {
+			case TRIAGE_PASS:
+				passed++;
+				continue;
+			case TRIAGE_PENDING:
+				waiting = waiting ? waiting : r;
+				continue;
+			case TRIAGE_STILL_FAILING:
+			case TRIAGE_NEVER_PASSED:
+			case TRIAGE_HEISENBUG:
+			case TRIAGE_ALLOWED:
+				tolerated++;
+				continue;
+			case TRIAGE_REGRESSION:
+			case TRIAGE_BROKEN:
+				if (!r->blocking) { /* a known issue that does not block */
+					tolerated++;
+					continue;
+				}
+				break;
+			default: /* starved, blocked, cancelled: not tested */
+				break;
+			}
+			/* The board is named so that twins.c can hide a private one. */
+			snprintf(d->reason, sizeof(d->reason),
+				 "gating job %s on %s (%s): %s (%s, attempt %lld)", gating[g],
+				 r->board_class[0] ? r->board_class : "no board",
+				 r->board && r->board[0] ? r->board : "-",
+				 triage_class_name(r->cls), triage_row_text(text, sizeof(text), r),
+				 r->attempt);
+			return d->outcome = GATE_HOLD;
+		}
+		if (seen == 0) {
+			snprintf(d->reason, sizeof(d->reason),
+				 "gating job %s did not run in this flight (no matching board)",
+				 gating[g]);
+			return d->outcome = GATE_HOLD;
+		}
+	}
+	if (waiting) {
+		snprintf(d->reason, sizeof(d->reason), "gating job %s on %s is pending",
+			 waiting->job,
+			 waiting->board && waiting->board[0] ? waiting->board : "no board");
+		return d->outcome = GATE_WAIT;
+	}
+	if (tolerated)
+		snprintf(d->reason, sizeof(d->reason),
+			 "no regression: %zu gating job%s passed, %zu failed without blocking "
+			 "(still failing, never passed, heisenbug, allowed or a known issue)",
+			 passed, passed == 1 ? "" : "s", tolerated);
+	else
+		snprintf(d->reason, sizeof(d->reason), "all %zu gating job%s passed", passed,
+			 passed == 1 ? "" : "s");
+	return d->outcome = GATE_PASS;
+}
+
+/* Acts on decision d (judged): on GATE_PASS fast-forwards ref to commit. */
+static int gate_advance(struct gate_decision *d, struct gitrepo *r, const char *ref,
+			const char *commit)
 {
 	char err[200], why[160];
 	int rc;
 
-	gate_judge(d, jobs, gating, ngating);
 	if (gitrepo_ref_head(r, ref, d->from) < 0)
 		d->from[0] = '\0';
 	if (d->outcome == GATE_WAIT)
@@ -158,24 +237,17 @@ int gate_apply(struct gate_decision *d, struct gitrepo *r, const char *ref, cons
 	return rc == -EPERM || rc == -ENOENT || rc == -EAGAIN ? 0 : rc;
 }
 
-/* The flight's jobs for the gate: its test attempts. */
-static json_t *flight_gate_jobs(long long flight_id)
+int gate_apply(struct gate_decision *d, struct gitrepo *r, const char *ref, const char *commit,
+	       const json_t *jobs, const char *const *gating, size_t ngating)
 {
-	json_t *tests = db_flight_test_attempts(flight_id), *t;
-	size_t i;
-
-	json_array_foreach (tests, i, t) {
-		const char *state = jstr(t, "state", "");
-
-		if (attempt_state_final(attempt_state_of(state)))
-			json_object_set_new(t, "verdict", json_string(state));
-	}
-	return tests;
+	gate_judge(d, jobs, gating, ngating);
+	return gate_advance(d, r, ref, commit);
 }
 
 void gate_check(long long flight_id)
 {
-	json_t *fb = db_flight_branch(flight_id), *jobs = NULL;
+	json_t *fb = db_flight_branch(flight_id);
+	struct triage tr = {0};
 	struct tree_conf *t;
 	struct branch_conf *b;
 	struct gate_decision d;
@@ -186,9 +258,10 @@ void gate_check(long long flight_id)
 	b = t ? tree_conf_branch(t, jstr(fb, "branch", "")) : NULL;
 	if (b == NULL || b->gate_ref == NULL || db_gate_decided(flight_id, b->gate_ref))
 		goto out;
-	jobs = flight_gate_jobs(flight_id);
-	if (gate_apply(&d, t->repo, b->gate_ref, jstr(fb, "commit", ""), jobs,
-		       (const char *const *)b->gate_jobs, b->ngate_jobs) < 0) {
+	if (triage_flight(&tr, flight_id) < 0)
+		goto out;
+	gate_judge_triage(&d, &tr, (const char *const *)b->gate_jobs, b->ngate_jobs);
+	if (gate_advance(&d, t->repo, b->gate_ref, jstr(fb, "commit", "")) < 0) {
 		log_warnx("gate %s/%s: %s", t->name, b->name, d.reason);
 		goto out;
 	}
@@ -200,7 +273,7 @@ void gate_check(long long flight_id)
 		 d.action, d.reason);
 	park_wake(PARK_EVENTS, 0);
 out:
-	json_decref(jobs);
+	triage_release(&tr);
 	json_decref(fb);
 }
 

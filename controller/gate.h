@@ -1,12 +1,12 @@
-/* The push gate: when every gating job of a flight on a gated branch passed, the
- * gate ref is fast-forwarded to the flight's commit; on anything else it is held.
+/* The push gate: when no gating job of a flight on a gated branch regressed or
+ * broke (its verdict classes, triage.h), the gate ref is fast-forwarded to the
+ * flight's commit; on anything else it is held.
  * Each decision says why, for the record and the page.
  *
- * gate_judge() is the pure part: it reads a flight's jobs (the "jobs" array of
- * the flight JSON, docs/api.md "Flight": {job, board, number, state, verdict})
- * where retried infra attempts appear once per attempt number; only the newest
- * attempt of each (job, board) counts, so an infra failure that a retry fixed does
- * not hold the gate. */
+ * gate_judge() is the older pure part, over attempts alone: it reads a flight's jobs (the "jobs"
+ * array of the flight JSON, docs/api.md "Flight": {job, board, number, state, verdict}) where
+ * retried infra attempts appear once per attempt number; only the newest attempt of each (job,
+ * board) counts, so an infra failure that a retry fixed does not hold the gate. */
 #ifndef XENCI_GATE_H
 #define XENCI_GATE_H
 
@@ -33,6 +33,17 @@ struct gate_decision {
 /* Judges jobs (the flight's) against the gating job names. */
 enum gate_outcome gate_judge(struct gate_decision *d, const json_t *jobs, const char *const *gating,
 			     size_t ngating);
+
+/* Judges a flight's verdict classes (triage.h) against the gating job names, as
+ * the gate does (gate_check): a gating job's row still pending waits; a row that
+ * blocks (regression, broken, unless a known issue that does not block matched)
+ * or that was not tested (starved, blocked by its build, cancelled), or a gating
+ * job with no row, holds, the reason naming the class, OSSTest's words and the
+ * board; pass, still failing, never passed, heisenbug and allowed rows let it
+ * advance. t is borrowed. */
+struct triage;
+enum gate_outcome gate_judge_triage(struct gate_decision *d, const struct triage *t,
+				    const char *const *gating, size_t ngating);
 
 /* Judges, then on GATE_PASS fast-forwards ref (a full ref name) to commit in r.
  * A ref that does not exist yet is created at commit (the first tested commit,

@@ -246,6 +246,12 @@ static int serve(void)
 		log_warnx("cannot start the timer thread");
 		goto out;
 	}
+	/* The bisector observes finished attempts before the gate does: a failure's
+	 * retest is recorded before the gate judges its flight (triage.h). */
+	if (bisector_observe_start() < 0) {
+		log_warnx("bisect: too many attempt observers");
+		goto out;
+	}
 	if (trees_start(ctl.cfg.trees, config_dir(), ctl.cfg.data, msg, sizeof(msg)) < 0 ||
 	    bisector_start(ctl.cfg.bisect, msg, sizeof(msg)) < 0) {
 		log_warnx("%s", msg);

@@ -12,6 +12,7 @@
 #include "db-triage.h"
 #include "git-repo.h"
 #include "json-util.h"
+#include "names.h"
 #include "trees.h"
 #include "watch.h"
 
@@ -36,12 +37,12 @@ const char *triage_class_name(enum triage_class c)
 
 int triage_class_of(enum triage_class *c, const char *name)
 {
-	for (int i = 0; i < TRIAGE_CLASS_N; i++)
-		if (name && !strcmp(name, class_names[i])) {
-			*c = (enum triage_class)i;
-			return 0;
-		}
-	return -EINVAL;
+	int i = names_index(class_names, TRIAGE_CLASS_N, name);
+
+	if (i == TRIAGE_CLASS_N)
+		return -EINVAL;
+	*c = (enum triage_class)i;
+	return 0;
 }
 
 const char *triage_row_text(char *out, size_t n, const struct triage_row *r)
@@ -69,8 +70,9 @@ json_t *triage_row_json(const struct triage_row *r)
 {
 	char text[64];
 
-	return json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:b}", "job", r->job, "class",
-			 r->board_class, "verdict_class", triage_class_name(r->cls), "text",
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:b}", "job", r->job,
+			 "class", r->board_class, "board", r->board ? r->board : "",
+			 "verdict_class", triage_class_name(r->cls), "text",
 			 triage_row_text(text, sizeof(text), r), "attempt", (json_int_t)r->attempt,
 			 "baseline", (json_int_t)r->baseline, "retest", (json_int_t)r->retest,
 			 "known_issue", (json_int_t)r->known_issue, "blocking", r->blocking);
@@ -104,6 +106,7 @@ void triage_release(struct triage *t)
 	for (size_t i = 0; i < t->n; i++) {
 		free(t->rows[i].job);
 		free(t->rows[i].board_class);
+		free(t->rows[i].board);
 	}
 	free(t->rows);
 	t->rows = NULL;
@@ -210,9 +213,29 @@ out:
 	json_decref(results);
 }
 
-static void classify(struct triage_row *r, const struct tally *y, const json_t *rev,
-		     long long tree_id, const json_t *baselines)
+/* The retest of r's failure (bisector.c): 1 with its state and flight, else 0. */
+static int retest_of(enum retest_state *state, long long *flight, const json_t *retests,
+		     const struct triage_row *r)
 {
+	const json_t *x;
+	size_t i;
+
+	json_array_foreach (retests, i, x)
+		if (!strcmp(jstr(x, "job", ""), r->job) &&
+		    !strcmp(jstr(x, "class", ""), r->board_class)) {
+			*state = retest_state_of(jstr(x, "state", ""));
+			*flight = jint(x, "retest_flight", 0);
+			return 1;
+		}
+	return 0;
+}
+
+static void classify(struct triage_row *r, const struct tally *y, const json_t *rev,
+		     long long tree_id, const json_t *baselines, const json_t *retests)
+{
+	enum retest_state rs = RETEST_STATE_N;
+	long long rf = 0;
+
 	r->attempt = y->fail ? y->fail : y->pass ? y->pass : y->infra ? y->infra : y->open;
 	if (y->open)
 		r->cls = TRIAGE_PENDING;
@@ -228,6 +251,11 @@ static void classify(struct triage_row *r, const struct tally *y, const json_t *
 		/* Another board of the class passed the same revision in this flight. */
 		r->cls = TRIAGE_HEISENBUG;
 		r->retest = jint(rev, "flight", 0);
+	} else if (retest_of(&rs, &rf, retests, r) && rs == RETEST_UNTESTED) {
+		r->cls = TRIAGE_PENDING;
+	} else if (rs == RETEST_PASS) {
+		r->cls = TRIAGE_HEISENBUG;
+		r->retest = rf;
 	} else
 		against_baseline(r, rev, tree_id, baselines);
 	r->blocking = r->cls == TRIAGE_REGRESSION || r->cls == TRIAGE_BROKEN;
@@ -265,7 +293,8 @@ static struct triage_row *row_of(struct triage *t, size_t *cap, const char *job,
 
 int triage_flight(struct triage *t, long long flight)
 {
-	json_t *rev = db_flight_revision(flight), *tests = NULL, *baselines = NULL, *a;
+	json_t *rev = db_flight_revision(flight), *tests = NULL, *baselines = NULL, *retests = NULL;
+	json_t *a;
 	struct tally *tallies = NULL;
 	size_t i, cap = 0;
 	long long tree_id = 0;
@@ -300,12 +329,41 @@ int triage_flight(struct triage *t, long long flight)
 		tally_add(&tallies[r - t->rows], a);
 	}
 	baselines = db_baselines_of_flight(flight);
-	for (i = 0; i < t->n; i++)
-		classify(&t->rows[i], &tallies[i], rev, tree_id, baselines);
+	retests = db_retests_of_flight(flight);
+	for (i = 0; i < t->n; i++) {
+		struct triage_row *r = &t->rows[i];
+		const char *board = "";
+		size_t k;
+
+		classify(r, &tallies[i], rev, tree_id, baselines, retests);
+		json_array_foreach (tests, k, a)
+			if (jint(a, "id", 0) == r->attempt)
+				board = jstr(a, "board", "");
+		r->board = strdup(board);
+		if (!r->board) {
+			rc = -ENOMEM;
+			goto out;
+		}
+	}
 out:
 	free(tallies);
+	json_decref(retests);
 	json_decref(baselines);
 	json_decref(tests);
 	json_decref(rev);
+	return rc;
+}
+
+int triage_bisects(long long flight, const char *job, const char *cls)
+{
+	struct triage t;
+	int rc = 1;
+
+	if (triage_flight(&t, flight) == 0)
+		for (size_t i = 0; i < t.n; i++)
+			if (!strcmp(t.rows[i].job, job) && !strcmp(t.rows[i].board_class, cls))
+				rc = t.rows[i].cls == TRIAGE_REGRESSION ||
+				     t.rows[i].cls == TRIAGE_PENDING;
+	triage_release(&t);
 	return rc;
 }

@@ -12,7 +12,8 @@
  *   - no failure (fail, timeout): pass when one passed, else broken (infra);
  *   - a failure and a pass on another board of the class in the same flight, or
  *     a retest of the same revision that passed: pass in retest (a heisenbug);
- *   - a failure whose retest has not ended: pending;
+ *   - a failure whose retest (bisector.c makes one for each failure of a push
+ *     flight, table retests) has not ended: pending;
  *   - else against the newest ancestor revision on which the job had a result on
  *     the class, in any flight, before the failure (what was known then: not the
  *     steps of the bisection it started): it passed there: regression (baseline:
@@ -58,6 +59,7 @@ int triage_class_of(enum triage_class *c, const char *name);
 struct triage_row {
 	char *job;	   /* owned; the job's name (a variant is part of it: xen-sched/rtds) */
 	char *board_class; /* owned; "" for a test no board took */
+	char *board;	   /* owned; the board of `attempt` ("" for none) */
 	enum triage_class cls;
 	long long attempt;     /* the attempt that decided the class (a failure first) */
 	long long baseline;    /* regression: the flight that passed; still failing: the
@@ -81,12 +83,18 @@ struct triage {
 int triage_flight(struct triage *t, long long flight);
 void triage_release(struct triage *t);
 
+/* 1 when the failure of job on class cls in flight is to be bisected: its class
+ * is regression, or not decided yet (pending); 0 when it is still failing, never
+ * passed, a heisenbug or allowed (a bisection only starts on a confirmed
+ * regression, and a job that failed in its baseline too is not bisected again). */
+int triage_bisects(long long flight, const char *job, const char *cls);
+
 /* OSSTest's words for row r into out (n bytes; "REGR. vs. 12", "like 12",
  * "never pass", "pass in 14-retest", "broken", "blocked", "starved", "allowed",
  * "pass", "pending", "cancelled"). Returns out. */
 const char *triage_row_text(char *out, size_t n, const struct triage_row *r);
-/* A row as JSON: {job, class (its board class), verdict_class, text, attempt,
- * baseline, retest, known_issue, blocking} (a new reference; NULL on ENOMEM). */
+/* A row as JSON: {job, class (its board class), board, verdict_class, text,
+ * attempt, baseline, retest, known_issue, blocking} (a new reference; NULL on ENOMEM). */
 json_t *triage_row_json(const struct triage_row *r);
 
 /* The newest of the revisions in `commits` (an array of objects with a "commit"

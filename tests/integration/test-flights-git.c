@@ -365,7 +365,10 @@ static void test_coalesce_and_gate(void **state)
 	assert_int_equal(harness_call(&ctl, NULL, "GET", path, NULL, &j), 200);
 	x = json_object_get(j, "gate");
 	assert_string_equal(jstr(x, "state", ""), "held");
-	assert_non_null(strstr(jstr(x, "reason", ""), "gating job boot: fail on qx"));
+	/* It regressed (B passed it); its retest on qx failed too: the gate names the
+	 * class, OSSTest's words and the board. */
+	assert_non_null(
+	    strstr(jstr(x, "reason", ""), "gating job boot on q35 (qx): regression (REGR. vs. "));
 	assert_int_equal(json_array_size(json_object_get(x, "decisions")), 2);
 	json_decref(j);
 	(void)a;
@@ -518,7 +521,8 @@ static void test_submission(void **state)
 
 /* Issue 13 finding 7: once qx is private, the gate's reasons read by anyone but
  * admins and its agent name neither the board nor its attempt (the held
- * decision said "gating job boot: fail on qx (attempt N)"); the page alike. */
+ * decision says "gating job boot on q35 (qx): regression (REGR. vs. N, attempt
+ * M)"); the page alike. */
 static void test_private_gate_reason(void **state)
 {
 	const char *toks[] = {NULL, user_tok, agent_tok, ctl.admin_token};
@@ -543,7 +547,7 @@ static void test_private_gate_reason(void **state)
 				 200);
 		reason = jstr(json_object_get(j, "gate"), "reason", "");
 		assert_string_equal(jstr(json_object_get(j, "gate"), "state", ""), "held");
-		if ((strstr(reason, "fail on qx (attempt") != NULL) != sees)
+		if ((strstr(reason, "(qx): regression (REGR. vs. ") != NULL) != sees)
 			fail_msg("token %zu: the gate's reason: %s", w, reason);
 		json_array_foreach (json_object_get(json_object_get(j, "gate"), "decisions"), i,
 				    d) {

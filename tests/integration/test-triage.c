@@ -1,0 +1,277 @@
+/* Issue 15: triage like OSSTest. A controller watching one branch with a gate,
+ * one board of class q35 and the lab played by this test over the agent protocol:
+ * a revision whose tree holds "bug" fails the job; one holding "flaky" fails its
+ * first run only.
+ *   - a flaky failure is retested at the same revision before it is reported; the
+ *     retest passes: a heisenbug (pass in N-retest), not blocking, not bisected;
+ *   - a real regression is confirmed by its retest, then bisected (REGR. vs. N);
+ *     the next push that still fails is still failing (like N), not bisected
+ *     again. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../harness/harness.h"
+#include "json-util.h"
+
+#define GIT "git -c user.name=Dev -c user.email=dev@example.org "
+
+static struct harness_controller ctl;
+static char agent_tok[128], user_tok[128], extra[2048];
+static char flaky_done[16][41]; /* the commits whose flaky first run failed */
+static int nflaky;
+
+static const char job_smoke[] = "name: smoke\n"
+				"requires: {arch: [x86_64]}\n"
+				"stages:\n"
+				"  - {name: hello, pattern: 'hello', timeout: 10}\n";
+
+#define sh(...)		     harness_sh(ctl.dir, __VA_ARGS__)
+#define shout(out, len, ...) harness_shout(ctl.dir, out, len, __VA_ARGS__)
+
+static int tree_has(const char *commit, const char *name)
+{
+	char cmd[1024];
+
+	snprintf(cmd, sizeof(cmd), "cd %s/xen && git cat-file -e %s:%s 2>/dev/null", ctl.dir,
+		 commit, name);
+	return system(cmd) == 0;
+}
+
+static int setup(void **state)
+{
+	json_t *j = NULL;
+
+	(void)state;
+	if (harness_controller_init(&ctl) < 0)
+		return -1;
+	harness_write_file(ctl.jobs, "smoke.yaml", job_smoke);
+	sh("git init -q -b master xen && cd xen && echo base > README && " GIT "add -A && " GIT
+	   "commit -qm base && git checkout -q -b staging");
+	snprintf(extra, sizeof(extra),
+		 "trees:\n"
+		 "  xen:\n"
+		 "    source: %s/xen\n"
+		 "    interval: 3600\n"
+		 "    branches:\n"
+		 "      - name: staging\n"
+		 "        jobs: [smoke]\n"
+		 "        gate: {jobs: [smoke], advance: refs/heads/tested}\n",
+		 ctl.dir);
+	ctl.extra_config = extra;
+	if (harness_controller_start(&ctl) < 0 ||
+	    harness_token(&ctl, "agent", "lab-a", agent_tok, sizeof(agent_tok)) < 0 ||
+	    harness_token(&ctl, "user", NULL, user_tok, sizeof(user_tok)) < 0)
+		return -1;
+	if (harness_call(&ctl, agent_tok, "PUT", "/api/v1/agents/lab-a/boards",
+			 "{\"protocol\": 1, \"builder\": null, \"boards\": ["
+			 "{\"name\": \"qx\", \"arch\": \"x86_64\", \"class\": \"q35\"}]}",
+			 &j) != 200)
+		return -1;
+	json_decref(j);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	return harness_controller_stop(&ctl) == 0 ? 0 : -1;
+}
+
+/* 1 the first time commit's flaky run is asked for. */
+static int flaky_first(const char *commit)
+{
+	for (int i = 0; i < nflaky; i++)
+		if (!strcmp(flaky_done[i], commit))
+			return 0;
+	if (nflaky < 16)
+		snprintf(flaky_done[nflaky++], 41, "%s", commit);
+	return 1;
+}
+
+/* Runs one queued attempt on qx; 0 when there was none. */
+static int lab_step(void)
+{
+	json_t *j = NULL, *a;
+	char path[96], body[512];
+	const char *commit;
+	int bad;
+	long st = harness_call(&ctl, agent_tok, "POST", "/api/v1/agents/lab-a/claim",
+			       "{\"boards\": [\"qx\"], \"wait_ms\": 0}", &j);
+
+	if (st == 204)
+		return 0;
+	assert_int_equal(st, 200);
+	a = json_object_get(j, "attempt");
+	commit = jstr(json_object_get(a, "revision"), "commit", "");
+	bad = tree_has(commit, "bug") || (tree_has(commit, "flaky") && flaky_first(commit));
+	snprintf(path, sizeof(path), "/api/v1/attempts/%lld/result", jint(a, "id", 0));
+	snprintf(body, sizeof(body),
+		 "{\"verdict\": \"%s\", \"stages\": [], \"testcases\": [{\"name\": "
+		 "\"dom0 boots\", \"result\": \"%s\"}]}",
+		 bad ? "fail" : "pass", bad ? "fail" : "pass");
+	assert_int_equal(harness_call(&ctl, agent_tok, "POST", path, body, NULL), 200);
+	json_decref(j);
+	return 1;
+}
+
+static void lab_drain(void)
+{
+	int guard = 0;
+
+	while (lab_step() && guard++ < 400)
+		;
+	assert_true(guard < 400);
+}
+
+/* Commits `what` ("bug", "flaky", or "" for a harmless change) on staging, pokes
+ * it, runs the lab dry and returns the push flight. */
+static long long push(const char *what, const char *msg)
+{
+	json_t *j = NULL;
+	long long f;
+
+	if (what[0])
+		sh("cd xen && echo x > %s && git add %s && " GIT "commit -qm '%s'", what, what,
+		   msg);
+	else
+		sh("cd xen && echo change >> README && " GIT "commit -qam '%s'", msg);
+	assert_int_equal(
+	    harness_call(&ctl, user_tok, "POST", "/api/v1/poke", "{\"branch\": \"staging\"}", &j),
+	    200);
+	f = jint(j, "flight", 0);
+	assert_true(f > 0);
+	json_decref(j);
+	lab_drain();
+	return f;
+}
+
+/* The triage row of smoke on q35 of flight f (a new reference). */
+static json_t *row(long long f)
+{
+	char path[64];
+	json_t *j, *r;
+
+	snprintf(path, sizeof(path), "/api/v1/flights/%lld", f);
+	assert_int_equal(harness_call(&ctl, NULL, "GET", path, NULL, &j), 200);
+	assert_int_equal(json_array_size(json_object_get(j, "triage")), 1);
+	r = json_incref(json_array_get(json_object_get(j, "triage"), 0));
+	json_decref(j);
+	assert_string_equal(jstr(r, "job", ""), "smoke");
+	assert_string_equal(jstr(r, "class", ""), "q35");
+	return r;
+}
+
+/* The commit of flight f into out (64 bytes); returns out. */
+static const char *flight_commit(long long f, char *out)
+{
+	char path[64];
+	json_t *j;
+
+	snprintf(path, sizeof(path), "/api/v1/flights/%lld", f);
+	assert_int_equal(harness_call(&ctl, NULL, "GET", path, NULL, &j), 200);
+	snprintf(out, 64, "%s", jstr(j, "commit", ""));
+	json_decref(j);
+	assert_true(out[0]);
+	return out;
+}
+
+static long long bisections(void)
+{
+	json_t *j;
+	long long n;
+
+	assert_int_equal(harness_call(&ctl, NULL, "GET", "/api/v1/bisections", NULL, &j), 200);
+	n = (long long)json_array_size(json_object_get(j, "bisections"));
+	json_decref(j);
+	return n;
+}
+
+/* The newest gate decision of staging: its action into action (16 bytes). */
+static void gate_last(char action[16], char *reason, size_t n)
+{
+	json_t *j, *d;
+
+	assert_int_equal(harness_call(&ctl, NULL, "GET", "/api/v1/branches/staging", NULL, &j),
+			 200);
+	d = json_array_get(json_object_get(json_object_get(j, "gate"), "decisions"), 0);
+	snprintf(action, 16, "%s", jstr(d, "action", ""));
+	snprintf(reason, n, "%s", jstr(d, "reason", ""));
+	json_decref(j);
+}
+
+static void test_heisenbug(void **state)
+{
+	long long f;
+	json_t *r;
+	char text[64], action[16], reason[512];
+
+	(void)state;
+	f = push("", "good start");
+	r = row(f);
+	assert_string_equal(jstr(r, "verdict_class", ""), "pass");
+	json_decref(r);
+
+	f = push("flaky", "a flaky test");
+	r = row(f);
+	assert_string_equal(jstr(r, "verdict_class", ""), "heisenbug");
+	assert_true(jint(r, "retest", 0) > f);
+	snprintf(text, sizeof(text), "pass in %lld-retest", jint(r, "retest", 0));
+	assert_string_equal(jstr(r, "text", ""), text);
+	assert_false(json_is_true(json_object_get(r, "blocking")));
+	json_decref(r);
+	assert_int_equal(bisections(), 0);
+	/* Not blocking: the gate advanced to it. */
+	gate_last(action, reason, sizeof(reason));
+	assert_string_equal(action, "advanced");
+}
+
+static void test_regression_then_still_failing(void **state)
+{
+	long long f, g;
+	json_t *r;
+	char text[64], action[16], action2[64], reason[512];
+
+	(void)state;
+	f = push("bug", "the bug");
+	r = row(f);
+	assert_string_equal(jstr(r, "verdict_class", ""), "regression");
+	snprintf(text, sizeof(text), "REGR. vs. %lld", jint(r, "baseline", 0));
+	assert_string_equal(jstr(r, "text", ""), text);
+	assert_true(jint(r, "baseline", 0) > 0 && jint(r, "baseline", 0) < f);
+	assert_true(json_is_true(json_object_get(r, "blocking")));
+	json_decref(r);
+	assert_int_equal(bisections(), 1);
+	gate_last(action, reason, sizeof(reason));
+	assert_string_equal(action, "held");
+	assert_non_null(strstr(reason, "regression"));
+
+	/* The next push fails too: like the last one, not bisected again, not
+	 * blocking. */
+	g = push("", "unrelated");
+	r = row(g);
+	assert_string_equal(jstr(r, "verdict_class", ""), "still-failing");
+	/* like the newest result at f's revision (f, its retest or a step of its
+	 * bisection there) */
+	assert_string_equal(flight_commit(jint(r, "baseline", 0), text), flight_commit(f, action2));
+	snprintf(text, sizeof(text), "like %lld", jint(r, "baseline", 0));
+	assert_string_equal(jstr(r, "text", ""), text);
+	assert_false(json_is_true(json_object_get(r, "blocking")));
+	json_decref(r);
+	assert_int_equal(bisections(), 1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_heisenbug),
+	    cmocka_unit_test(test_regression_then_still_failing),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
