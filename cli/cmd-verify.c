@@ -57,11 +57,14 @@ static int fetch_log(struct verifier *v, long long attempt, char **out, size_t *
 	*len = 0;
 	snprintf(path, sizeof(path), "/api/v1/attempts/%lld/log", attempt);
 	http_reply_init(&r);
+	/* 404: no byte of log was stored (an attempt handed back at once). */
 	if (http_request(v->h, "GET", path, NULL, NULL, 0, NULL, &r) == 0 &&
 	    (r.status == 200 || r.status == 404)) {
-		*out = buf_detach(&r.body, len);
-		if (*out == NULL)
+		*out = r.status == 200 ? buf_detach(&r.body, len) : NULL;
+		if (*out == NULL) {
 			*out = xstrdup("");
+			*len = 0;
+		}
 		rc = 0;
 	}
 	http_reply_release(&r);

@@ -23,6 +23,10 @@ void verifier_init(struct verifier *v, FILE *out)
 
 void verifier_release(struct verifier *v)
 {
+	unsigned i;
+
+	for (i = 0; i < sizeof(v->cache) / sizeof(v->cache[0]); i++)
+		sigkey_release(&v->cache[i]);
 	sigkey_release(&v->ctl);
 	json_decref(v->keys);
 	json_decref(v->artifacts_ok);
@@ -115,12 +119,14 @@ out:
 	return rc;
 }
 
-/* The key of keyid: its agent must be the record's. */
-static int agent_key(struct verifier *v, struct sigkey *k, const char *keyid, const char *agent,
+/* The key of keyid (borrowed from v's cache): its agent must be the record's. */
+static int agent_key(struct verifier *v, struct sigkey **out, const char *keyid, const char *agent,
 		     long long attempt)
 {
 	json_t *e = json_object_get(v->keys, keyid);
 	const char *pem = jstr(e, "public_key", NULL);
+	unsigned i, n = sizeof(v->cache) / sizeof(v->cache[0]);
+	struct sigkey *k;
 
 	if (e == NULL || pem == NULL) {
 		verifier_fail(v, "attempt %lld: signed by key %.16s…, which no agent has", attempt,
@@ -133,12 +139,20 @@ static int agent_key(struct verifier *v, struct sigkey *k, const char *keyid, co
 			      attempt, jstr(e, "agent", "?"), agent);
 		return -1;
 	}
+	for (i = 0; i < n; i++)
+		if (v->cache[i].pkey && !strcmp(v->cache[i].id, keyid)) {
+			*out = &v->cache[i];
+			return 0;
+		}
+	k = &v->cache[v->ncache++ % n];
+	sigkey_release(k);
 	if (sigkey_from_pem(k, pem, strlen(pem)) < 0 || strcmp(k->id, keyid)) {
 		sigkey_release(k);
 		verifier_fail(v, "attempt %lld: agent %s's key %.16s… is not that key", attempt,
 			      agent, keyid);
 		return -1;
 	}
+	*out = k;
 	return 0;
 }
 
@@ -180,7 +194,7 @@ int verifier_record(struct verifier *v, const json_t *rec, const char *log, size
 	long long attempt = jint(rec, "attempt", -1), idx = jint(rec, "index", -1);
 	const char *env = jstr(rec, "envelope", NULL);
 	const json_t *shown = json_object_get(rec, "shown"), *p;
-	struct sigkey k = {0};
+	struct sigkey *k;
 	struct record r;
 	char err[300], hex[SHA256_HEX_LEN + 1];
 	long long before = v->failures;
@@ -201,12 +215,10 @@ int verifier_record(struct verifier *v, const json_t *rec, const char *log, size
 	if (jint(p, "attempt", 0) != attempt)
 		verifier_fail(v, "attempt %lld: the record is of attempt %lld", attempt,
 			      jint(p, "attempt", 0));
-	if (agent_key(v, &k, r.env.keyid, jstr(p, "agent", ""), attempt) == 0) {
-		if (record_verify(&r, &k) < 0)
-			verifier_fail(v, "attempt %lld: agent %s's signature does not verify",
-				      attempt, jstr(p, "agent", ""));
-		sigkey_release(&k);
-	}
+	if (agent_key(v, &k, r.env.keyid, jstr(p, "agent", ""), attempt) == 0 &&
+	    record_verify(&r, k) < 0)
+		verifier_fail(v, "attempt %lld: agent %s's signature does not verify", attempt,
+			      jstr(p, "agent", ""));
 	if (json_object_get(rec, "path")) {
 		if (verifier_path(path, &n, json_object_get(rec, "path")) < 0 || v->size < 0 ||
 		    merkle_verify_inclusion(lh, (uint64_t)idx, (uint64_t)v->size, path, n,

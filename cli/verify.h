@@ -25,6 +25,9 @@ struct verifier {
 	int skip_logs; /* --no-logs: do not fetch and hash console logs and artifacts */
 	long long failures, verified;
 	FILE *out;
+	/* Agents' keys parsed once (a log holds few keys and many records). */
+	struct sigkey cache[8];
+	unsigned ncache;
 };
 
 void verifier_init(struct verifier *v, FILE *out);

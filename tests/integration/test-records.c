@@ -424,12 +424,57 @@ static void test_key_rotation(void **state)
 	sigkey_release(&k2);
 }
 
+/* An attempt that ended before any console byte (an agent's hand-back): the
+ * controller stored no log (its GET is 200 empty, or 404); its record signs the
+ * empty log, and xenci verify takes it as empty. */
+static void test_verify_empty_log(void **state)
+{
+	json_t *a, *res, *j = NULL;
+	char cli[400], key[400], id[32], out[4096], path[128], state_dir[400], *abs;
+	char body[256];
+
+	(void)state;
+	snprintf(body, sizeof(body),
+		 "{\"tree\": \"xen\", \"commit\": \"" COMMIT "\", \"jobs\": [\"fake-smoke\"],"
+		 " \"board\": \"bb\"}");
+	assert_int_equal(harness_call(&ctl, ctl.admin_token, "POST", "/api/v1/flights", body, &j),
+			 201);
+	json_decref(j);
+	assert_int_equal(harness_call(&ctl, tok_b, "POST", "/api/v1/agents/lab-b/claim",
+				      "{\"boards\": [\"bb\"], \"wait_ms\": 0}", &j),
+			 200);
+	a = json_incref(json_object_get(j, "attempt"));
+	json_decref(j);
+	res = signed_result(a, "infra", "", &key_b, "lab-b");
+	assert_int_equal(post_result(tok_b, a, res, &j), 200);
+	json_decref(j);
+	snprintf(path, sizeof(path), "/api/v1/attempts/%lld/log", jint(a, "id", 0));
+	assert_int_not_equal(harness_call(&ctl, NULL, "GET", path, NULL, NULL), 0);
+	abs = realpath(harness_build_dir(), NULL);
+	snprintf(cli, sizeof(cli), "%s/xenci", abs ? abs : harness_build_dir());
+	free(abs);
+	snprintf(key, sizeof(key), "%s/controller-key.pub", ctl.data);
+	snprintf(id, sizeof(id), "%lld", jint(a, "id", 0));
+	snprintf(state_dir, sizeof(state_dir), "%s/state", ctl.dir);
+	setenv("XENCI_URL", ctl.url, 1);
+	setenv("XENCI_STATE_DIR", state_dir, 1);
+	{
+		char *argv[] = {cli, "verify", id, "--key", key, NULL};
+
+		assert_int_equal(harness_run(argv, out, sizeof(out)), 0);
+		assert_non_null(strstr(out, "1 record verified"));
+	}
+	json_decref(res);
+	json_decref(a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_signed_results_logged),
 	    cmocka_unit_test(test_refusals),
 	    cmocka_unit_test(test_key_rotation),
+	    cmocka_unit_test(test_verify_empty_log),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

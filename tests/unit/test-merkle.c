@@ -235,6 +235,7 @@ static void test_pae_and_signatures(void **state)
 
 	/* A key file: made once at 0600, loaded again as the same key; a readable one is
 	 * refused. */
+	sigkey_release(&pub);
 	snprintf(path, sizeof(path), "%s/agent.key", dir);
 	snprintf(cmd, sizeof(cmd), "%s/agent.pub", dir);
 	assert_int_equal(sigkey_load_or_create(&pub, path, cmd), 1);
