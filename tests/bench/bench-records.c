@@ -311,6 +311,8 @@ static void bench_verify(struct sigkey *k)
 			   &node, NULL);
 	merkle_mem_init(&m);
 	json_object_set_new(res, "log_length", json_integer(0));
+	/* No artifact: the store holds none to fetch (verify would name each missing). */
+	json_object_del(a, "artifacts");
 	for (i = 0; i < MID; i++) {
 		json_t *st;
 		char *env;
