@@ -259,7 +259,7 @@ credit | credit2)
 	result $r "scheduler parameters set and read back"
 	;;
 rtds)
-	run xl sched-rtds -d sched1 -v all -p 20000 -b 10000 &&
+	run xl sched-rtds -d sched1 -v all -p 20000 -b 10000 -e 1 &&
 		run xl sched-rtds -d sched1 -v all &&
 		[ "$(grep -Ec '^sched1 +[0-9]+ +[0-9]+ +20000 +10000' /tmp/out)" = "$vcpus" ]
 	r=$?
