@@ -77,5 +77,6 @@ int cmd_evidence(int argc, char **argv);
 int cmd_reserve(int argc, char **argv);
 int cmd_release(int argc, char **argv);
 int cmd_power(int argc, char **argv);
+int cmd_repro(int argc, char **argv);
 
 #endif

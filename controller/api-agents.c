@@ -446,6 +446,16 @@ static int check_facts(struct vctx *ctx, const json_t *parent, const char *key, 
 	return 0;
 }
 
+/* What `xenci repro` needs of a test attempt (docs/api.md, the result's "repro"). */
+static const struct vfield repro_fields[] = {
+    {.name = "artifacts", .type = V_OBJECT, .check = check_artifacts},
+    {.name = "job", .type = V_OBJECT, .help = "the job as judged"},
+    {.name = "boot_file", .type = V_STRING, .min = 1, .max = 128},
+    {.name = "boot_script", .type = V_STRING, .max = 256 * 1024, .help = "base64"},
+    {.name = "qemu_argv", .type = V_ARRAY, .items = V_STRING, .max = 256},
+    {.name = NULL},
+};
+
 const struct vfield api_result_fields[] = {
     {.name = "verdict", .type = V_STRING, .flags = V_REQUIRED, .choices = verdicts},
     {.name = "reason", .type = V_STRING, .max = 1024},
@@ -462,6 +472,7 @@ const struct vfield api_result_fields[] = {
     {.name = "facts", .type = V_OBJECT, .check = check_facts},
     /* The DSSE envelope's text, as the agent signed it (docs/traceability.md). */
     {.name = "record", .type = V_STRING, .min = 2, .max = DSSE_MAX},
+    {.name = "repro", .type = V_OBJECT, .fields = repro_fields},
     {.name = NULL},
 };
 

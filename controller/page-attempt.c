@@ -166,6 +166,11 @@ int page_attempt_render(struct buf *out, const json_t *twin, const char *log, si
 		html_raw(&h, "</p>\n");
 	}
 	record_line(&h, twin, live);
+	if (json_is_object(json_object_get(json_object_get(twin, "result"), "repro")))
+		html_rawf(&h,
+			  "<p class=\"repro\">Run it again on your machine: <code>xenci repro "
+			  "%lld</code></p>\n",
+			  id);
 	view_revision(&h, twin);
 	stages_section(&h, json_object_get(twin, "stages"));
 	if (json_array_size(json_object_get(twin, "testcases"))) {

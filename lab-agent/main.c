@@ -8,6 +8,7 @@
 #include "agent-loop.h"
 #include "board.h"
 #include "buf.h"
+#include "judge-run.h"
 #include "log.h"
 
 static void usage(FILE *f)
@@ -15,25 +16,31 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: xenci-agent [-v] AGENT_FILE          run the agent\n"
 		"       xenci-agent --check FILE...          validate agent, board and job files\n"
+		"       xenci-agent --judge JOB LOG          judge a recorded console log\n"
+		"       xenci-agent --judge JOB -- CMD...    run CMD, judge its console live\n"
 		"       xenci-agent --version\n");
 }
 
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"check", no_argument, NULL, 'n'},
-	    {"verbose", no_argument, NULL, 'v'},
-	    {"version", no_argument, NULL, 'V'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
+	    {"check", no_argument, NULL, 'n'},	 {"judge", no_argument, NULL, 'j'},
+	    {"verbose", no_argument, NULL, 'v'}, {"version", no_argument, NULL, 'V'},
+	    {"help", no_argument, NULL, 'h'},	 {NULL, 0, NULL, 0},
 	};
 	int c, check = 0, verbose = 0;
 
+	/* --judge takes the rest as it is (a command's own options after --) */
+	if (argc >= 2 && !strcmp(argv[1], "--judge"))
+		return judge_run_main(argv + 2, argc - 2);
 	while ((c = getopt_long(argc, argv, "nvh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'n':
 			check = 1;
 			break;
+		case 'j':
+			fprintf(stderr, "xenci-agent: --judge comes first: --judge JOB LOG\n");
+			return 2;
 		case 'v':
 			verbose++;
 			break;

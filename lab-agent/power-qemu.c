@@ -152,7 +152,9 @@ static void argv_add(char ***argv, size_t *n, char *s)
 	(*argv)[*n] = NULL;
 }
 
-char **power_qemu_argv(const struct board *b, size_t *argc)
+/* The command line; repro: as `xenci repro` runs it away from the agent (the
+ * TFTP folder written ${TFTP}, the console on stdio, no QMP socket). */
+static char **qemu_argv(const struct board *b, size_t *argc, int repro)
 {
 	const json_t *c = b->power_cfg, *extra = json_object_get(c, "extra"), *it;
 	const char *bootfile = b->netboot->bootfile ? b->netboot->bootfile(b) : "boot";
@@ -179,21 +181,46 @@ char **power_qemu_argv(const struct board *b, size_t *argc)
 	argv_add(&argv, &n, xstrdup("none"));
 	argv_add(&argv, &n, xstrdup("-no-reboot"));
 	argv_add(&argv, &n, xstrdup("-netdev"));
-	argv_add(&argv, &n, xasprintf("user,id=n0,tftp=%s,bootfile=%s", b->tftp_dir, bootfile));
+	argv_add(
+	    &argv, &n,
+	    xasprintf("user,id=n0,tftp=%s,bootfile=%s", repro ? "${TFTP}" : b->tftp_dir, bootfile));
 	argv_add(&argv, &n, xstrdup("-device"));
 	argv_add(&argv, &n, xasprintf("%s,netdev=n0", jstr(c, "nic", "e1000")));
 	argv_add(&argv, &n, xstrdup("-chardev"));
-	argv_add(&argv, &n,
-		 xasprintf("socket,id=con0,path=%s/console.sock,server=on,wait=on", b->run_dir));
+	if (repro)
+		argv_add(&argv, &n, xstrdup("stdio,id=con0,signal=off"));
+	else
+		argv_add(
+		    &argv, &n,
+		    xasprintf("socket,id=con0,path=%s/console.sock,server=on,wait=on", b->run_dir));
 	argv_add(&argv, &n, xstrdup("-serial"));
 	argv_add(&argv, &n, xstrdup("chardev:con0"));
-	argv_add(&argv, &n, xstrdup("-qmp"));
-	argv_add(&argv, &n, xasprintf("unix:%s/qmp.sock,server=on,wait=off", b->run_dir));
+	if (!repro) {
+		argv_add(&argv, &n, xstrdup("-qmp"));
+		argv_add(&argv, &n, xasprintf("unix:%s/qmp.sock,server=on,wait=off", b->run_dir));
+	}
 	json_array_foreach (extra, i, it) {
 		argv_add(&argv, &n, xstrdup(json_string_value(it)));
 	}
 	*argc = n;
 	return argv;
+}
+
+char **power_qemu_argv(const struct board *b, size_t *argc)
+{
+	return qemu_argv(b, argc, 0);
+}
+
+json_t *power_qemu_repro_argv(const struct board *b)
+{
+	size_t n, i;
+	char **argv = qemu_argv(b, &n, 1);
+	json_t *a = json_array();
+
+	for (i = 0; i < n; i++)
+		json_array_append_new(a, json_string(argv[i]));
+	power_qemu_argv_free(argv);
+	return a;
 }
 
 void power_qemu_argv_free(char **argv)

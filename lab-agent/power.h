@@ -42,6 +42,10 @@ int power_section_check(struct vctx *ctx, const json_t *parent, const char *key,
  * with power_qemu_argv_free): for tests and benchmarks that run it by hand. */
 char **power_qemu_argv(const struct board *b, size_t *argc);
 void power_qemu_argv_free(char **argv);
+/* The same as `xenci repro` runs it on a developer's machine, as a JSON array of
+ * strings: the TFTP folder written ${TFTP}, the console on stdio, no QMP socket.
+ * New reference. */
+json_t *power_qemu_repro_argv(const struct board *b);
 
 /* The control transfer the usb-relay backend sends to switch relay `relay`
  * (1-8) of a 16c0:05df HID relay board on or off (docs/boards.md): a HID class

@@ -19,6 +19,7 @@
 #include "netboot.h"
 #include "power.h"
 #include "sign.h"
+#include "sigkey.h"
 #include "spool.h"
 #include "xmalloc.h"
 
@@ -173,6 +174,35 @@ static int write_netboot(struct board *b, const json_t *attempt, char *err, size
 	return rc;
 }
 
+#define REPRO_SCRIPT_MAX (192 * 1024)
+
+/* What `xenci repro` needs to run the attempt again away from the lab (the
+ * result's "repro", docs/api.md): the job as judged, the artifacts, the boot
+ * script as staged (base64: U-Boot's is binary) and, for a QEMU board, its
+ * command line. */
+static json_t *repro_info(const struct board *b, const json_t *attempt)
+{
+	json_t *r = json_object();
+	const char *bootfile = b->netboot->bootfile ? b->netboot->bootfile(b) : NULL;
+	char *path = bootfile ? xasprintf("%s/%s", b->tftp_dir, bootfile) : NULL, *data = NULL;
+	size_t len = 0;
+
+	json_object_set(r, "artifacts", json_object_get(attempt, "artifacts"));
+	json_object_set(r, "job", json_object_get(attempt, "job"));
+	if (path && file_read(&data, &len, path, REPRO_SCRIPT_MAX) == 0) {
+		char *b64 = base64_encode(data, len);
+
+		json_object_set_new(r, "boot_file", json_string(bootfile));
+		json_object_set_new(r, "boot_script", json_string(b64));
+		free(b64);
+	}
+	free(data);
+	free(path);
+	if (b->power == &power_qemu_ops)
+		json_object_set_new(r, "qemu_argv", power_qemu_repro_argv(b));
+	return r;
+}
+
 static const char *current_stage(const struct judge *j)
 {
 	return j->cur < j->nstages ? j->stages[j->cur].name : "";
@@ -293,7 +323,7 @@ static void *runner_main(void *arg)
 	struct sink sink = {0};
 	char err[512];
 	json_t *result;
-	int fd = -1, rc, powered = 0, cycled = 0;
+	int fd = -1, rc, powered = 0, cycled = 0, staged = 0;
 
 	log_info("attempt %lld: board %s, job %s", id, b->name,
 		 jstr(json_object_get(r->attempt, "job"), "name", "?"));
@@ -344,6 +374,7 @@ static void *runner_main(void *arg)
 		judge_end(&j, clock_mono_ms(), VERDICT_INFRA, why);
 		goto finish;
 	}
+	staged = 1;
 	judge_start(&j, clock_mono_ms());
 	judge_note(&j, clock_mono_ms(), "power on (%s)", b->power->name);
 	powered = 1;
@@ -385,6 +416,8 @@ finish:
 	if (netboot_script_sha256()[0])
 		json_object_set_new(result, SIGN_BOOT_SCRIPT_MEMBER,
 				    json_string(netboot_script_sha256()));
+	if (staged)
+		json_object_set_new(result, "repro", repro_info(b, r->attempt));
 	snprintf(r->verdict, sizeof(r->verdict), "%s", jstr(result, "verdict", "?"));
 	log_info("attempt %lld: %s: %s", id, r->verdict, jstr(result, "reason", ""));
 	if (spool_set_result(sa, result) < 0)

@@ -366,6 +366,43 @@ int harness_read_port(const char *path, int wait_ms)
 	return -1;
 }
 
+int harness_fake_board(const char *st, const char *script, pid_t *pid)
+{
+	char py[400], pf[400], lf[400];
+	char *argv[] = {"/usr/bin/python3", py, "--state", (char *)st, "--port-file", pf, NULL};
+
+	mkdir(st, 0755);
+	snprintf(py, sizeof(py), "%s/tests/fake-board/fake-board.py", harness_root());
+	snprintf(pf, sizeof(pf), "%s/console.port", st);
+	snprintf(lf, sizeof(lf), "%s/board.log", st);
+	if (harness_write_file(st, "script", script) < 0)
+		return -1;
+	*pid = harness_spawn(argv, lf);
+	return *pid > 0 ? harness_read_port(pf, 5000) : -1;
+}
+
+pid_t harness_agent_start(struct harness_controller *c, const char *agent_file, const char *logpath,
+			  const char *board)
+{
+	char bin[400], path[160];
+	char *argv[] = {bin, "-v", (char *)agent_file, NULL};
+	long long end = harness_now_ms() + 10000;
+	pid_t pid;
+
+	snprintf(bin, sizeof(bin), "%s/xenci-agent", harness_build_dir());
+	snprintf(path, sizeof(path), "/api/v1/boards/%s", board);
+	pid = harness_spawn(argv, logpath);
+	while (pid > 0 && harness_call(c, NULL, "GET", path, NULL, NULL) != 200) {
+		if (harness_now_ms() > end) {
+			fprintf(stderr, "harness: the agent did not declare board %s\n", board);
+			harness_stop_pid(&pid, SIGKILL);
+			return -1;
+		}
+		usleep(50 * 1000);
+	}
+	return pid;
+}
+
 int harness_controller_kill(struct harness_controller *c)
 {
 	int status;

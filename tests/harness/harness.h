@@ -144,6 +144,16 @@ void harness_stop_pid(pid_t *pid, int sig);
  * as soon as it is there, waiting at most wait_ms; -1 when none came. */
 int harness_read_port(const char *path, int wait_ms);
 
+/* A fake board (tests/fake-board/fake-board.py) keeping its state in folder st
+ * (made when missing) and playing script (its console script): its console port on
+ * 127.0.0.1, its pid in *pid (the caller stops it); -1 when it did not start. */
+int harness_fake_board(const char *st, const char *script, pid_t *pid);
+/* Starts $XENCI_BUILD/xenci-agent -v agent_file, its output appended to logpath,
+ * and waits (10 s at most) until its board `board` is declared to c: the agent's
+ * pid (the caller stops it), or -1. */
+pid_t harness_agent_start(struct harness_controller *c, const char *agent_file, const char *logpath,
+			  const char *board);
+
 /* Milliseconds on a monotonic clock. */
 long long harness_now_ms(void);
 /* A memory figure of the running controller from /proc/PID/status, in KiB:

@@ -50,15 +50,6 @@ static const char job_built[] = "name: pol-built\n"
 				"stages:\n"
 				"  - {name: done, pattern: 'XENCI-TESTS-DONE', timeout: 5}\n";
 
-static void put(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
-}
-
 /* A named token of role through the admin API. */
 static int named_token(const char *role, const char *name, char *out, size_t len)
 {
@@ -76,7 +67,7 @@ static int named_token(const char *role, const char *name, char *out, size_t len
 
 static int setup(void **state)
 {
-	char path[400], py[400], agentbin[400], text[2048];
+	char path[400], text[2048];
 	int i;
 
 	(void)state;
@@ -92,20 +83,13 @@ static int setup(void **state)
 		return -1;
 	snprintf(dir, sizeof(dir), "%s/agent", ctl.dir);
 	mkdir(dir, 0755);
-	snprintf(py, sizeof(py), "%s/tests/fake-board/fake-board.py", harness_root());
 	for (i = 0; i < 2; i++) {
-		char st[340], pf[400], lf[400];
-		char *argv[] = {"/usr/bin/python3", py, "--state", st, "--port-file", pf, NULL};
+		char st[340];
 		int port;
 
 		snprintf(st, sizeof(st), "%s/%s", dir, names[i]);
-		mkdir(st, 0755);
-		snprintf(pf, sizeof(pf), "%s/console.port", st);
-		snprintf(lf, sizeof(lf), "%s/board.log", st);
-		snprintf(path, sizeof(path), "%s/script", st);
-		put(path, "line FAKE-FW 1.0\nline XENCI-TESTS-DONE\n");
-		board_pid[i] = harness_spawn(argv, lf);
-		port = harness_read_port(pf, 5000);
+		port = harness_fake_board(st, "line FAKE-FW 1.0\nline XENCI-TESTS-DONE\n",
+					  &board_pid[i]);
 		if (port < 0)
 			return -1;
 		snprintf(text, sizeof(text),
@@ -117,8 +101,8 @@ static int setup(void **state)
 			 names[i], i == 0 ? ", built" : "", st, port,
 			 i == 1 ? "policy:\n  kinds: [push, bisect, manual]\n  users: [alice]\n"
 				: "");
-		snprintf(path, sizeof(path), "%s/%s.yaml", dir, names[i]);
-		put(path, text);
+		snprintf(path, sizeof(path), "%s.yaml", names[i]);
+		harness_write_file(dir, path, text);
 	}
 	snprintf(text, sizeof(text),
 		 "controller: %s\nagent: lab-p\ntoken: %s\nwork_dir: %s/work\n"
@@ -126,27 +110,11 @@ static int setup(void **state)
 		 "build: true\nbuilder: {untrusted: refuse}\n"
 		 "limits: {claim_wait_ms: 500, heartbeat_s: 1}\n",
 		 ctl.url, agent_tok, dir);
+	harness_write_file(dir, "agent.yaml", text);
 	snprintf(path, sizeof(path), "%s/agent.yaml", dir);
-	put(path, text);
-	snprintf(agentbin, sizeof(agentbin), "%s/xenci-agent", harness_build_dir());
-	{
-		char lf[400];
-		char *argv[] = {agentbin, "-v", path, NULL};
-
-		snprintf(lf, sizeof(lf), "%s/agent.log", dir);
-		agent_pid = harness_spawn(argv, lf);
-	}
-	{
-		long long end = harness_now_ms() + 10000;
-
-		while (harness_call(&ctl, NULL, "GET", "/api/v1/boards/pol-trusted", NULL, NULL) !=
-		       200) {
-			if (harness_now_ms() > end)
-				return -1;
-			usleep(50 * 1000);
-		}
-	}
-	return 0;
+	snprintf(text, sizeof(text), "%s/agent.log", dir);
+	agent_pid = harness_agent_start(&ctl, path, text, "pol-trusted");
+	return agent_pid > 0 ? 0 : -1;
 }
 
 static int teardown(void **state)

@@ -64,7 +64,7 @@ static void put_script(const char *board, const char *script)
 
 static int setup(void **state)
 {
-	char path[400], py[400], agentbin[400], text[2048];
+	char path[400], text[2048];
 	int i;
 
 	(void)state;
@@ -79,19 +79,13 @@ static int setup(void **state)
 		return -1;
 	snprintf(dir, sizeof(dir), "%s/agent", ctl.dir);
 	mkdir(dir, 0755);
-	snprintf(py, sizeof(py), "%s/tests/fake-board/fake-board.py", harness_root());
 	for (i = 0; i < 2; i++) {
-		char st[340], pf[400], lf[400];
-		char *argv[] = {"/usr/bin/python3", py, "--state", st, "--port-file", pf, NULL};
+		char st[340];
 		int port;
 
 		snprintf(st, sizeof(st), "%s/%s", dir, names[i]);
-		mkdir(st, 0755);
-		snprintf(pf, sizeof(pf), "%s/console.port", st);
-		snprintf(lf, sizeof(lf), "%s/board.log", st);
-		harness_write_file(st, "script", "line FAKE-FW 1.0\nline XENCI-TESTS-DONE\n");
-		board_pid[i] = harness_spawn(argv, lf);
-		port = harness_read_port(pf, 5000);
+		port = harness_fake_board(st, "line FAKE-FW 1.0\nline XENCI-TESTS-DONE\n",
+					  &board_pid[i]);
 		if (port < 0)
 			return -1;
 		snprintf(text, sizeof(text),
@@ -113,24 +107,9 @@ static int setup(void **state)
 		 ctl.url, agent_tok, dir);
 	harness_write_file(dir, "agent.yaml", text);
 	snprintf(path, sizeof(path), "%s/agent.yaml", dir);
-	snprintf(agentbin, sizeof(agentbin), "%s/xenci-agent", harness_build_dir());
-	{
-		char lf[400];
-		char *argv[] = {agentbin, "-v", path, NULL};
-
-		snprintf(lf, sizeof(lf), "%s/agent.log", dir);
-		agent_pid = harness_spawn(argv, lf);
-	}
-	{
-		long long end = harness_now_ms() + 10000;
-
-		while (harness_call(&ctl, NULL, "GET", "/api/v1/boards/res-b", NULL, NULL) != 200) {
-			if (harness_now_ms() > end)
-				return -1;
-			usleep(50 * 1000);
-		}
-	}
-	return 0;
+	snprintf(text, sizeof(text), "%s/agent.log", dir);
+	agent_pid = harness_agent_start(&ctl, path, text, "res-b");
+	return agent_pid > 0 ? 0 : -1;
 }
 
 static int teardown(void **state)
