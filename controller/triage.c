@@ -2,12 +2,14 @@
 #include "triage.h"
 
 #include <errno.h>
+#include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "db-attempts.h"
 #include "db-bisections.h"
+#include "db-trees.h"
 #include "db-flights.h"
 #include "db-triage.h"
 #include "git-repo.h"
@@ -261,6 +263,23 @@ static void classify(struct triage_row *r, const struct tally *y, const json_t *
 	r->blocking = r->cls == TRIAGE_REGRESSION || r->cls == TRIAGE_BROKEN;
 }
 
+/* 1 when the allow-list of bc (NULL: none) covers job on class cls. */
+static int allowed(const struct branch_conf *bc, const char *job, const char *cls)
+{
+	for (size_t i = 0; bc && i < bc->nallow; i++) {
+		char glob[512];
+		char *at;
+
+		snprintf(glob, sizeof(glob), "%s", bc->allow[i]);
+		at = strrchr(glob, '@');
+		if (at)
+			*at++ = '\0';
+		if (fnmatch(glob, job, 0) == 0 && (!at || fnmatch(at, cls, 0) == 0))
+			return 1;
+	}
+	return 0;
+}
+
 /* The row of (job, cls) in t, added when new; NULL on ENOMEM. */
 static struct triage_row *row_of(struct triage *t, size_t *cap, const char *job, const char *cls)
 {
@@ -294,7 +313,9 @@ static struct triage_row *row_of(struct triage *t, size_t *cap, const char *job,
 int triage_flight(struct triage *t, long long flight)
 {
 	json_t *rev = db_flight_revision(flight), *tests = NULL, *baselines = NULL, *retests = NULL;
-	json_t *a;
+	json_t *a, *fb = NULL;
+	struct tree_conf *tc;
+	struct branch_conf *bc = NULL;
 	struct tally *tallies = NULL;
 	size_t i, cap = 0;
 	long long tree_id = 0;
@@ -328,6 +349,9 @@ int triage_flight(struct triage *t, long long flight)
 		}
 		tally_add(&tallies[r - t->rows], a);
 	}
+	fb = db_flight_branch(flight);
+	tc = fb ? trees_find(jstr(fb, "tree", "")) : NULL;
+	bc = tc ? tree_conf_branch(tc, jstr(fb, "branch", "")) : NULL;
 	baselines = db_baselines_of_flight(flight);
 	retests = db_retests_of_flight(flight);
 	for (i = 0; i < t->n; i++) {
@@ -336,6 +360,12 @@ int triage_flight(struct triage *t, long long flight)
 		size_t k;
 
 		classify(r, &tallies[i], rev, tree_id, baselines, retests);
+		if ((r->cls == TRIAGE_REGRESSION || r->cls == TRIAGE_STILL_FAILING ||
+		     r->cls == TRIAGE_NEVER_PASSED || r->cls == TRIAGE_BROKEN) &&
+		    allowed(bc, r->job, r->board_class)) {
+			r->cls = TRIAGE_ALLOWED;
+			r->blocking = 0;
+		}
 		json_array_foreach (tests, k, a)
 			if (jint(a, "id", 0) == r->attempt)
 				board = jstr(a, "board", "");
@@ -347,6 +377,7 @@ int triage_flight(struct triage *t, long long flight)
 	}
 out:
 	free(tallies);
+	json_decref(fb);
 	json_decref(retests);
 	json_decref(baselines);
 	json_decref(tests);

@@ -108,6 +108,11 @@ static const struct vfield branch_fields[] = {
      .type = V_OBJECT,
      .fields = report_fields,
      .help = "a mail report after each push flight"},
+    {.name = "allow",
+     .type = V_ARRAY,
+     .items = V_STRING,
+     .max = WATCH_MAX_JOBS,
+     .help = "allowed failures: globs JOB or JOB@CLASS (never block the gate)"},
     {NULL},
 };
 
@@ -255,6 +260,7 @@ int trees_conf_load(struct trees_conf *out, const json_t *trees, char *err, size
 
 			bc->name = xstrdup(jstr(b, "name", ""));
 			bc->jobs = strings_dup(json_object_get(b, "jobs"), &bc->njobs);
+			bc->allow = strings_dup(json_object_get(b, "allow"), &bc->nallow);
 			report = json_object_get(b, "report");
 			if (report && jbool(report, "enabled", 1))
 				bc->report_to =
@@ -338,6 +344,7 @@ void trees_conf_release(struct trees_conf *c)
 			strings_free(b->jobs, b->njobs);
 			strings_free(b->gate_jobs, b->ngate_jobs);
 			strings_free(b->report_to, b->nreport_to);
+			strings_free(b->allow, b->nallow);
 			free(b->gate_ref);
 		}
 		free(t->branches);

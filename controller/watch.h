@@ -49,6 +49,11 @@ struct branch_conf {
 	char *gate_ref;	  /* full ref name ("refs/heads/master"); NULL when not gated */
 	char **report_to; /* a flight report's addresses (reports.h); NULL: no report */
 	size_t nreport_to;
+	/* OSSTest's allow.* files: globs (fnmatch) "JOB" or "JOB@CLASS" over a job
+	 * (its variant included) and its board class; a failure they match is
+	 * allowed (triage.h) and never blocks. NULL: none. */
+	char **allow;
+	size_t nallow;
 };
 
 struct tree_conf {

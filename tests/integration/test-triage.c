@@ -6,7 +6,9 @@
  *     retest passes: a heisenbug (pass in N-retest), not blocking, not bisected;
  *   - a real regression is confirmed by its retest, then bisected (REGR. vs. N);
  *     the next push that still fails is still failing (like N), not bisected
- *     again. */
+ *     again;
+ *   - a job that always fails, covered by the branch's allow-list (extra@q3*), is
+ *     allowed in every flight and never holds the gate. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -31,6 +33,11 @@ static const char job_smoke[] = "name: smoke\n"
 				"stages:\n"
 				"  - {name: hello, pattern: 'hello', timeout: 10}\n";
 
+static const char job_extra[] = "name: extra\n"
+				"requires: {arch: [x86_64]}\n"
+				"stages:\n"
+				"  - {name: hello, pattern: 'hello', timeout: 10}\n";
+
 #define sh(...)		     harness_sh(ctl.dir, __VA_ARGS__)
 #define shout(out, len, ...) harness_shout(ctl.dir, out, len, __VA_ARGS__)
 
@@ -51,6 +58,7 @@ static int setup(void **state)
 	if (harness_controller_init(&ctl) < 0)
 		return -1;
 	harness_write_file(ctl.jobs, "smoke.yaml", job_smoke);
+	harness_write_file(ctl.jobs, "extra.yaml", job_extra);
 	sh("git init -q -b master xen && cd xen && echo base > README && " GIT "add -A && " GIT
 	   "commit -qm base && git checkout -q -b staging");
 	snprintf(extra, sizeof(extra),
@@ -60,8 +68,9 @@ static int setup(void **state)
 		 "    interval: 3600\n"
 		 "    branches:\n"
 		 "      - name: staging\n"
-		 "        jobs: [smoke]\n"
-		 "        gate: {jobs: [smoke], advance: refs/heads/tested}\n",
+		 "        jobs: [smoke, extra]\n"
+		 "        gate: {jobs: [smoke, extra], advance: refs/heads/tested}\n"
+		 "        allow: [extra@q3*]\n",
 		 ctl.dir);
 	ctl.extra_config = extra;
 	if (harness_controller_start(&ctl) < 0 ||
@@ -109,7 +118,9 @@ static int lab_step(void)
 	assert_int_equal(st, 200);
 	a = json_object_get(j, "attempt");
 	commit = jstr(json_object_get(a, "revision"), "commit", "");
-	bad = tree_has(commit, "bug") || (tree_has(commit, "flaky") && flaky_first(commit));
+	/* extra always fails: the branch's allow-list covers it */
+	bad = !strcmp(jstr(json_object_get(a, "job"), "name", ""), "extra") ||
+	      tree_has(commit, "bug") || (tree_has(commit, "flaky") && flaky_first(commit));
 	snprintf(path, sizeof(path), "/api/v1/attempts/%lld/result", jint(a, "id", 0));
 	snprintf(body, sizeof(body),
 		 "{\"verdict\": \"%s\", \"stages\": [], \"testcases\": [{\"name\": "
@@ -151,20 +162,35 @@ static long long push(const char *what, const char *msg)
 	return f;
 }
 
-/* The triage row of smoke on q35 of flight f (a new reference). */
-static json_t *row(long long f)
+/* The triage row of job on q35 of flight f (a new reference). */
+static json_t *row_of(long long f, const char *job)
 {
 	char path[64];
-	json_t *j, *r;
+	json_t *j, *r = NULL, *x;
+	size_t i;
 
 	snprintf(path, sizeof(path), "/api/v1/flights/%lld", f);
 	assert_int_equal(harness_call(&ctl, NULL, "GET", path, NULL, &j), 200);
-	assert_int_equal(json_array_size(json_object_get(j, "triage")), 1);
-	r = json_incref(json_array_get(json_object_get(j, "triage"), 0));
+	assert_int_equal(json_array_size(json_object_get(j, "triage")), 2);
+	json_array_foreach (json_object_get(j, "triage"), i, x)
+		if (!strcmp(jstr(x, "job", ""), job))
+			r = json_incref(x);
 	json_decref(j);
-	assert_string_equal(jstr(r, "job", ""), "smoke");
+	assert_non_null(r);
 	assert_string_equal(jstr(r, "class", ""), "q35");
 	return r;
+}
+
+static json_t *row(long long f)
+{
+	json_t *x = row_of(f, "extra");
+
+	/* extra fails in every flight: allowed, never blocking */
+	assert_string_equal(jstr(x, "verdict_class", ""), "allowed");
+	assert_string_equal(jstr(x, "text", ""), "allowed");
+	assert_false(json_is_true(json_object_get(x, "blocking")));
+	json_decref(x);
+	return row_of(f, "smoke");
 }
 
 /* The commit of flight f into out (64 bytes); returns out. */
