@@ -100,6 +100,10 @@ listed() {
 
 # console NAME: the guest reached its marker within 300 s
 console() {
+	if ! exists "$1"; then
+		echo "# $1 does not exist (xl create failed): no console to wait for"
+		return 1
+	fi
 	if wait_for 300 has_marker "$1" XENCI-GUEST-UP; then
 		echo "# $1: $(grep -m1 XENCI-GUEST-UP "$log_dir/guest-$1.log")"
 		return 0
