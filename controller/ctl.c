@@ -42,8 +42,17 @@ void ctl_lock(void)
 	pthread_mutex_lock(&ctl.lock);
 }
 
+static void (*unlock_hook)(void);
+
+void ctl_on_unlock(void (*fn)(void))
+{
+	unlock_hook = fn;
+}
+
 void ctl_unlock(void)
 {
+	if (unlock_hook)
+		unlock_hook();
 	pthread_mutex_unlock(&ctl.lock);
 }
 

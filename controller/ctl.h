@@ -53,6 +53,9 @@ extern struct ctl ctl;
 
 void ctl_lock(void);
 void ctl_unlock(void);
+/* fn runs at every ctl_unlock, before the lock is let go (the store's db_settle,
+ * set by db_open); NULL: none. */
+void ctl_on_unlock(void (*fn)(void));
 
 /* Storage that ran out of space. A write to the store (a file under the data
  * folder, the database) that fails with ENOSPC or EDQUOT is noted here with its

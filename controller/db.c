@@ -222,6 +222,7 @@ int db_open(sqlite3 **out, const char *path, const char *schema_dir, char *err, 
 		}
 	}
 	tx_db = db;
+	ctl_on_unlock(db_settle);
 	*out = db;
 	return 0;
 fail:
@@ -230,9 +231,39 @@ fail:
 	return rc;
 }
 
+/* PRAGMA data_version: changes when another connection (another process: sqlite3 on
+ * the live file, a restore) commits; sqlite3_total_changes64 counts only ours. */
+static sqlite3_stmt *data_version;
+
 long long db_generation(void)
 {
-	return ctl.db ? (long long)sqlite3_total_changes64(ctl.db) : -1;
+	long long outside = 0;
+
+	if (!ctl.db)
+		return -1;
+	if (!data_version &&
+	    sqlite3_prepare_v3(ctl.db, "PRAGMA data_version", -1, SQLITE_PREPARE_PERSISTENT,
+			       &data_version, NULL) != SQLITE_OK)
+		data_version = NULL;
+	if (data_version) {
+		if (sqlite3_step(data_version) == SQLITE_ROW)
+			outside = sqlite3_column_int64(data_version, 0);
+		sqlite3_reset(data_version);
+	}
+	/* ours in the low 40 bits, theirs above: either moving changes the number */
+	return (long long)(((unsigned long long)outside << 40) ^
+			   (unsigned long long)sqlite3_total_changes64(ctl.db));
+}
+
+void db_settle(void)
+{
+	sqlite3_stmt *st = NULL;
+
+	if (!tx_db)
+		return;
+	while ((st = sqlite3_next_stmt(tx_db, st)) != NULL)
+		if (sqlite3_stmt_busy(st))
+			sqlite3_reset(st);
 }
 
 void db_close(sqlite3 *db)
@@ -243,6 +274,10 @@ void db_close(sqlite3 *db)
 		return;
 	for (m = db_modules; m->name; m++)
 		m->finalize();
+	if (data_version && sqlite3_db_handle(data_version) == db) {
+		sqlite3_finalize(data_version);
+		data_version = NULL;
+	}
 	if (tx_db == db)
 		tx_db = NULL;
 	sqlite3_close(db);

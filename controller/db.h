@@ -43,9 +43,18 @@ void db_finalize(sqlite3_stmt **st, size_t n);
 sqlite3_stmt *db_use(sqlite3_stmt *st);
 
 /* The store's generation: a number that changes with every write (a row
- * inserted, updated or deleted) to ctl.db, for caches of what was read; -1
+ * inserted, updated or deleted) to ctl.db, by this controller or by another
+ * connection (SQLite's PRAGMA data_version), for caches of what was read; -1
  * when no store is open. ctl.lock held. */
 long long db_generation(void);
+
+/* Resets every statement of ctl.db still stepping (one read a row and returned):
+ * in autocommit mode such a statement holds a read transaction, so the controller
+ * would go on reading an old snapshot of the file and every later BEGIN IMMEDIATE
+ * would fail (SQLITE_BUSY_SNAPSHOT) once another process wrote it. Called when
+ * ctl.lock is let go (db_open makes it ctl_unlock's hook: no statement is in use
+ * across an unlock). */
+void db_settle(void);
 
 /* A transaction on ctl.db: 0, or -EIO (db_commit then rolls back). A full disk
  * is noted (ctl_store_failed) first. */

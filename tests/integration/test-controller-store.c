@@ -446,6 +446,64 @@ static void test_health_check_job(void **state)
 	assert_int_equal(harness_controller_stop(&c), 0);
 }
 
+/* Another process writes the live database (sqlite3 on the file, a restore, an admin's
+ * fix): the controller's next read shows it, cached or not, and its next write
+ * succeeds. A statement left stepped kept a read transaction open on the controller's
+ * connection (every later BEGIN IMMEDIATE failed: 500 until a restart), and the
+ * reply cache keyed on this connection's own changes kept serving what was read. */
+static void test_outside_write(void **state)
+{
+	struct harness_controller c;
+	char agent[128], cmd[1200];
+	const char *body = "{\"tree\": \"xen\", \"commit\": \"" COMMIT "\", \"jobs\":"
+			   " [\"fake-smoke\"]}";
+	json_t *j = NULL;
+	int round;
+
+	(void)state;
+	assert_int_equal(harness_controller_init(&c), 0);
+	harness_write_file(c.jobs, "fake-smoke.yaml", job_fake);
+	assert_int_equal(harness_controller_start(&c), 0);
+	assert_int_equal(harness_token(&c, "agent", "lab-o", agent, sizeof(agent)), 0);
+	assert_int_equal(harness_call(&c, agent, "PUT", "/api/v1/agents/lab-o/boards",
+				      "{\"protocol\": 1, \"boards\": [{\"name\": \"bo\", \"arch\":"
+				      " \"x86_64\", \"class\": \"q35\"}]}",
+				      NULL),
+			 200);
+	assert_int_equal(harness_call(&c, c.admin_token, "POST", "/api/v1/flights", body, NULL),
+			 201);
+	for (round = 0; round < 2; round++) {
+		char want[64];
+		static const char *const reads[] = {"/api/v1/flights",	"/api/v1/flights/1",
+						    "/api/v1/boards",	"/api/v1/boards/bo",
+						    "/api/v1/attempts", "/api/v1/bisections",
+						    "/api/v1/branches", "/",
+						    "/flights/1"};
+		size_t i;
+
+		/* every read route, twice: the second from the reply cache */
+		for (i = 0; i < 2 * sizeof(reads) / sizeof(reads[0]); i++)
+			harness_call(&c, NULL, "GET", reads[i % (sizeof(reads) / sizeof(reads[0]))],
+				     NULL, NULL);
+		snprintf(want, sizeof(want), "outside edit %d", round);
+		snprintf(cmd, sizeof(cmd),
+			 "sqlite3 %s/xenci.db \"UPDATE revisions SET subject = '%s'\"", c.data,
+			 want);
+		assert_int_equal(system(cmd), 0);
+		assert_int_equal(harness_call(&c, NULL, "GET", "/api/v1/flights/1", NULL, &j), 200);
+		assert_string_equal(jstr(j, "subject", ""), want);
+		json_decref(j);
+		assert_int_equal(harness_call(&c, NULL, "GET", "/api/v1/flights", NULL, &j), 200);
+		assert_string_equal(
+		    jstr(json_array_get(json_object_get(j, "flights"), 0), "subject", ""), want);
+		json_decref(j);
+		/* and the controller still writes */
+		assert_int_equal(
+		    harness_call(&c, c.admin_token, "POST", "/api/v1/flights", body, NULL), 201);
+	}
+	assert_int_equal(harness_controller_stop(&c), 0);
+}
+
 static void test_https(void **state)
 {
 	struct harness_controller c;
@@ -502,6 +560,7 @@ int main(void)
 	    cmocka_unit_test(test_check_mode),
 	    cmocka_unit_test(test_https),
 	    cmocka_unit_test(test_health_check_job),
+	    cmocka_unit_test(test_outside_write),
 	    cmocka_unit_test(test_kill9_stream),
 	};
 
