@@ -43,15 +43,22 @@ static unsigned drive(struct bisect *b, const struct bisect_sim_oracle *o, uint6
 	return res.boots - start;
 }
 
-static struct bisect *start(const struct bisect_graph *g)
+/* A bisection of g from its first node (bad) to its last (good), with the
+ * triggering fail and the good pass recorded; opt NULL: the defaults. */
+static struct bisect *start_opt(const struct bisect_graph *g, const struct bisect_options *opt)
 {
 	struct bisect *b = NULL;
 	uint32_t good = g->n - 1;
 
-	assert_int_equal(bisect_new(&b, g, 0, &good, 1, NULL), 0);
+	assert_int_equal(bisect_new(&b, g, 0, &good, 1, opt), 0);
 	assert_int_equal(bisect_add_run(b, BISECT_STEP_RUN, 0, BISECT_RUN_FAIL), 0);
 	assert_int_equal(bisect_add_run(b, BISECT_STEP_RUN, good, BISECT_RUN_PASS), 0);
 	return b;
+}
+
+static struct bisect *start(const struct bisect_graph *g)
+{
+	return start_opt(g, NULL);
 }
 
 /* Linear 17 commits (16 candidates), no flakes: every culprit is found and confirmed
@@ -111,17 +118,13 @@ static void test_class_flake_rate(void **state)
 			struct bisect_options opt;
 			struct bisect_sim_oracle o;
 			struct bisect_result res;
-			struct bisect *b = NULL;
-			uint32_t good = g.n - 1;
+			struct bisect *b;
 			uint64_t rng = culprit;
 			unsigned boots, search, need = i ? 3 : 1;
 
 			bisect_options_init(&opt);
 			opt.class_flake_rate = rates[i];
-			assert_int_equal(bisect_new(&b, &g, 0, &good, 1, &opt), 0);
-			assert_int_equal(bisect_add_run(b, BISECT_STEP_RUN, 0, BISECT_RUN_FAIL), 0);
-			assert_int_equal(bisect_add_run(b, BISECT_STEP_RUN, good, BISECT_RUN_PASS),
-					 0);
+			b = start_opt(&g, &opt);
 			bisect_sim_oracle_init(&o, &g, culprit);
 			boots = drive(b, &o, &rng, &search);
 			bisect_get_result(b, &res);
