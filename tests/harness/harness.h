@@ -223,4 +223,35 @@ json_t *harness_wait_attempt(struct harness_controller *c, long long flight, con
 /* How many processes have a command line holding both prog and needle. */
 int harness_count_procs(const char *prog, const char *needle);
 
+/* A lab of fake boards behind one real agent (tests/harness/lab.c): the shape of
+ * the integration tests of policies, reservations, repro and consoles. */
+#define HARNESS_FAKE_LAB_MAX 4
+struct harness_fake_spec {
+	const char *name;   /* the board's name */
+	const char *script; /* its console script; NULL: FAKE-FW 1.0, XENCI-TESTS-DONE */
+	const char *tags;   /* inside of its tags list, e.g. "pol, built" */
+	const char *extra;  /* more board-file YAML (policy: ...), or NULL */
+};
+struct harness_fake_lab {
+	/* CTL/agent: the board files, agent.yaml, agent.log, work/, and one state
+	 * folder per board (power: its state, actions: one line per on/off). */
+	char dir[300];
+	pid_t board_pid[HARNESS_FAKE_LAB_MAX];
+	pid_t agent_pid;
+	int n;
+};
+/* Starts n (<= HARNESS_FAKE_LAB_MAX) fake boards of class fake on x86_64, each
+ * powered by the command backend and read over tcp, and the agent `agent` with
+ * token, agent_extra (YAML lines, or NULL) added to its agent.yaml; waits until
+ * its last board is declared. 0, or -1 (what started is left for
+ * harness_fake_lab_stop). */
+int harness_fake_lab_start(struct harness_controller *c, struct harness_fake_lab *lab,
+			   const char *agent, const char *token,
+			   const struct harness_fake_spec *boards, int n, const char *agent_extra);
+/* Kills the agent and the boards (SIGKILL, by pid). */
+void harness_fake_lab_stop(struct harness_fake_lab *lab);
+/* How many power actions `what` ("on", "off") the board recorded. */
+int harness_fake_lab_actions(const struct harness_fake_lab *lab, const char *board,
+			     const char *what);
+
 #endif

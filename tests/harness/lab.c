@@ -5,9 +5,11 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "hash.h"
@@ -228,5 +230,89 @@ int harness_count_procs(const char *prog, const char *needle)
 	}
 	if (d)
 		closedir(d);
+	return n;
+}
+
+int harness_fake_lab_start(struct harness_controller *c, struct harness_fake_lab *lab,
+			   const char *agent, const char *token,
+			   const struct harness_fake_spec *boards, int n, const char *agent_extra)
+{
+	struct buf list = BUF_INIT(0);
+	char path[400], text[2048];
+	int i;
+
+	memset(lab, 0, sizeof(*lab));
+	if (n < 1 || n > HARNESS_FAKE_LAB_MAX)
+		return -1;
+	snprintf(lab->dir, sizeof(lab->dir), "%s/agent", c->dir);
+	mkdir(lab->dir, 0755);
+	for (i = 0; i < n; i++) {
+		char st[340];
+		int port;
+
+		snprintf(st, sizeof(st), "%s/%s", lab->dir, boards[i].name);
+		port = harness_fake_board(st,
+					  boards[i].script
+					      ? boards[i].script
+					      : "line FAKE-FW 1.0\nline XENCI-TESTS-DONE\n",
+					  &lab->board_pid[i]);
+		lab->n = i + 1;
+		if (port < 0) {
+			buf_release(&list);
+			return -1;
+		}
+		snprintf(text, sizeof(text),
+			 "name: %s\narch: x86_64\nclass: fake\ntags: [%s]\n"
+			 "power: {backend: command, on: 'echo on > ${st}/power; echo on >> "
+			 "${st}/actions', off: 'echo off > ${st}/power; echo off >> ${st}/actions',"
+			 " vars: {st: '%s'}}\n"
+			 "console: {backend: tcp, host: 127.0.0.1, port: %d}\n"
+			 "netboot: {backend: ipxe}\n%s",
+			 boards[i].name, boards[i].tags ? boards[i].tags : "", st, port,
+			 boards[i].extra ? boards[i].extra : "");
+		snprintf(path, sizeof(path), "%s.yaml", boards[i].name);
+		harness_write_file(lab->dir, path, text);
+		buf_printf(&list, "%s%s", i ? ", " : "", path);
+	}
+	snprintf(text, sizeof(text),
+		 "controller: %s\nagent: %s\ntoken: %s\nwork_dir: %s/work\n"
+		 "boards: [%s]\n"
+		 "limits: {claim_wait_ms: 500, heartbeat_s: 1}\n%s",
+		 c->url, agent, token, lab->dir, buf_cstr(&list), agent_extra ? agent_extra : "");
+	buf_release(&list);
+	harness_write_file(lab->dir, "agent.yaml", text);
+	snprintf(path, sizeof(path), "%s/agent.yaml", lab->dir);
+	snprintf(text, sizeof(text), "%s/agent.log", lab->dir);
+	lab->agent_pid = harness_agent_start(c, path, text, boards[n - 1].name);
+	return lab->agent_pid > 0 ? 0 : -1;
+}
+
+void harness_fake_lab_stop(struct harness_fake_lab *lab)
+{
+	int i;
+
+	harness_stop_pid(&lab->agent_pid, SIGKILL);
+	for (i = 0; i < lab->n; i++)
+		harness_stop_pid(&lab->board_pid[i], SIGKILL);
+}
+
+int harness_fake_lab_actions(const struct harness_fake_lab *lab, const char *board,
+			     const char *what)
+{
+	struct buf b = BUF_INIT(0);
+	char path[400], want[16];
+	const char *p;
+	int n = 0;
+
+	snprintf(path, sizeof(path), "%s/%s", lab->dir, board);
+	if (harness_read_file(&b, path, "actions") < 0) {
+		buf_release(&b);
+		return 0;
+	}
+	snprintf(want, sizeof(want), "%s\n", what);
+	for (p = buf_cstr(&b); (p = strstr(p, want)) != NULL; p += strlen(want))
+		if (p == buf_cstr(&b) || p[-1] == '\n')
+			n++;
+	buf_release(&b);
 	return n;
 }

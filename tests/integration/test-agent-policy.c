@@ -31,9 +31,10 @@
 
 static struct harness_controller ctl;
 static char agent_tok[128], alice_tok[128], bob_tok[128];
-static char dir[300];
-static pid_t board_pid[2], agent_pid;
-static const char *const names[2] = {"pol-open", "pol-trusted"};
+static struct harness_fake_lab lab;
+static const struct harness_fake_spec boards[2] = {
+    {"pol-open", NULL, "pol, built", NULL},
+    {"pol-trusted", NULL, "pol", "policy:\n  kinds: [push, bisect, manual]\n  users: [alice]\n"}};
 
 static const char job_smoke[] = "name: pol-smoke\n"
 				"requires: {arch: [x86_64], tags: [pol]}\n"
@@ -67,9 +68,6 @@ static int named_token(const char *role, const char *name, char *out, size_t len
 
 static int setup(void **state)
 {
-	char path[400], text[2048];
-	int i;
-
 	(void)state;
 	if (harness_controller_init(&ctl) < 0)
 		return -1;
@@ -81,50 +79,14 @@ static int setup(void **state)
 	    named_token("admin", "alice", alice_tok, sizeof(alice_tok)) < 0 ||
 	    named_token("admin", "bob", bob_tok, sizeof(bob_tok)) < 0)
 		return -1;
-	snprintf(dir, sizeof(dir), "%s/agent", ctl.dir);
-	mkdir(dir, 0755);
-	for (i = 0; i < 2; i++) {
-		char st[340];
-		int port;
-
-		snprintf(st, sizeof(st), "%s/%s", dir, names[i]);
-		port = harness_fake_board(st, "line FAKE-FW 1.0\nline XENCI-TESTS-DONE\n",
-					  &board_pid[i]);
-		if (port < 0)
-			return -1;
-		snprintf(text, sizeof(text),
-			 "name: %s\narch: x86_64\nclass: fake\ntags: [pol%s]\n"
-			 "power: {backend: command, on: 'echo on > ${st}/power; echo on >> "
-			 "${st}/actions', off: 'echo off > ${st}/power', vars: {st: '%s'}}\n"
-			 "console: {backend: tcp, host: 127.0.0.1, port: %d}\n"
-			 "netboot: {backend: ipxe}\n%s",
-			 names[i], i == 0 ? ", built" : "", st, port,
-			 i == 1 ? "policy:\n  kinds: [push, bisect, manual]\n  users: [alice]\n"
-				: "");
-		snprintf(path, sizeof(path), "%s.yaml", names[i]);
-		harness_write_file(dir, path, text);
-	}
-	snprintf(text, sizeof(text),
-		 "controller: %s\nagent: lab-p\ntoken: %s\nwork_dir: %s/work\n"
-		 "boards: [pol-open.yaml, pol-trusted.yaml]\n"
-		 "build: true\nbuilder: {untrusted: refuse}\n"
-		 "limits: {claim_wait_ms: 500, heartbeat_s: 1}\n",
-		 ctl.url, agent_tok, dir);
-	harness_write_file(dir, "agent.yaml", text);
-	snprintf(path, sizeof(path), "%s/agent.yaml", dir);
-	snprintf(text, sizeof(text), "%s/agent.log", dir);
-	agent_pid = harness_agent_start(&ctl, path, text, "pol-trusted");
-	return agent_pid > 0 ? 0 : -1;
+	return harness_fake_lab_start(&ctl, &lab, "lab-p", agent_tok, boards, 2,
+				      "build: true\nbuilder: {untrusted: refuse}\n");
 }
 
 static int teardown(void **state)
 {
-	int i;
-
 	(void)state;
-	harness_stop_pid(&agent_pid, SIGKILL);
-	for (i = 0; i < 2; i++)
-		harness_stop_pid(&board_pid[i], SIGKILL);
+	harness_fake_lab_stop(&lab);
 	harness_controller_stop(&ctl);
 	return 0;
 }
@@ -253,19 +215,7 @@ static void test_agent_refuses_what_the_controller_should_not_send(void **state)
 	assert_int_equal(jint(b, "healthy", 0), 1);
 	json_decref(b);
 	/* on only for alice's manual flight of the first test */
-	{
-		char path[400], text[256] = "";
-		FILE *fp;
-		size_t n;
-
-		snprintf(path, sizeof(path), "%s/pol-trusted/actions", dir);
-		fp = fopen(path, "r");
-		assert_non_null(fp);
-		n = fread(text, 1, sizeof(text) - 1, fp);
-		text[n] = '\0';
-		fclose(fp);
-		assert_string_equal(text, "on\n");
-	}
+	assert_int_equal(harness_fake_lab_actions(&lab, "pol-trusted", "on"), 1);
 }
 
 static void test_builder_refuses_untrusted_builds(void **state)

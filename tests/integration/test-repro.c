@@ -26,14 +26,17 @@
 #define XEN    "a fake hypervisor\n"
 
 static struct harness_controller ctl;
-static char agent_tok[128], dir[300];
-static pid_t board_pid[2], agent_pid;
-static const char *const names[2] = {"rp-fail", "rp-pass"};
-static const char *const scripts[2] = {
-    "line FAKE-FW 1.0\nline (XEN) Xen version 4.17.3\nline (XEN) Panic on CPU 0:\n"
-    "sleep 3000\nline XENCI-TESTS-DONE\n",
-    "line FAKE-FW 1.0\nline (XEN) Xen version 4.17.3\nline ok 1 - dom0 is up\n"
-    "line XENCI-TESTS-DONE\n"};
+static char agent_tok[128];
+static struct harness_fake_lab lab;
+static const struct harness_fake_spec boards[2] = {
+    {"rp-fail",
+     "line FAKE-FW 1.0\nline (XEN) Xen version 4.17.3\nline (XEN) Panic on CPU 0:\n"
+     "sleep 3000\nline XENCI-TESTS-DONE\n",
+     "rp", NULL},
+    {"rp-pass",
+     "line FAKE-FW 1.0\nline (XEN) Xen version 4.17.3\nline ok 1 - dom0 is up\n"
+     "line XENCI-TESTS-DONE\n",
+     "rp", NULL}};
 
 static const char job[] = "name: rp-smoke\n"
 			  "requires: {arch: [x86_64], tags: [rp]}\n"
@@ -48,9 +51,6 @@ static const char job[] = "name: rp-smoke\n"
 
 static int setup(void **state)
 {
-	char path[400], text[2048];
-	int i;
-
 	(void)state;
 	if (harness_controller_init(&ctl) < 0)
 		return -1;
@@ -59,46 +59,13 @@ static int setup(void **state)
 	if (harness_controller_start(&ctl) < 0 ||
 	    harness_token(&ctl, "agent", "lab-rp", agent_tok, sizeof(agent_tok)) < 0)
 		return -1;
-	snprintf(dir, sizeof(dir), "%s/agent", ctl.dir);
-	mkdir(dir, 0755);
-	for (i = 0; i < 2; i++) {
-		char st[340];
-		int port;
-
-		snprintf(st, sizeof(st), "%s/%s", dir, names[i]);
-		port = harness_fake_board(st, scripts[i], &board_pid[i]);
-		if (port < 0)
-			return -1;
-		snprintf(text, sizeof(text),
-			 "name: %s\narch: x86_64\nclass: fake\ntags: [rp]\n"
-			 "power: {backend: command, on: 'echo on > ${st}/power', off: 'echo off > "
-			 "${st}/power', vars: {st: '%s'}}\n"
-			 "console: {backend: tcp, host: 127.0.0.1, port: %d}\n"
-			 "netboot: {backend: ipxe}\n",
-			 names[i], st, port);
-		snprintf(path, sizeof(path), "%s.yaml", names[i]);
-		harness_write_file(dir, path, text);
-	}
-	snprintf(text, sizeof(text),
-		 "controller: %s\nagent: lab-rp\ntoken: %s\nwork_dir: %s/work\n"
-		 "boards: [rp-fail.yaml, rp-pass.yaml]\n"
-		 "limits: {claim_wait_ms: 500, heartbeat_s: 1}\n",
-		 ctl.url, agent_tok, dir);
-	harness_write_file(dir, "agent.yaml", text);
-	snprintf(path, sizeof(path), "%s/agent.yaml", dir);
-	snprintf(text, sizeof(text), "%s/agent.log", dir);
-	agent_pid = harness_agent_start(&ctl, path, text, "rp-pass");
-	return agent_pid > 0 ? 0 : -1;
+	return harness_fake_lab_start(&ctl, &lab, "lab-rp", agent_tok, boards, 2, NULL);
 }
 
 static int teardown(void **state)
 {
-	int i;
-
 	(void)state;
-	harness_stop_pid(&agent_pid, SIGKILL);
-	for (i = 0; i < 2; i++)
-		harness_stop_pid(&board_pid[i], SIGKILL);
+	harness_fake_lab_stop(&lab);
 	harness_controller_stop(&ctl);
 	return 0;
 }
@@ -203,7 +170,7 @@ static void test_repro(void **state)
 	assert_int_equal(harness_read_file(&got, cmd, "xen"), 0);
 	assert_string_equal(buf_cstr(&got), XEN);
 	assert_int_equal(harness_read_file(&got, cmd, "boot.ipxe"), 0);
-	snprintf(cmd, sizeof(cmd), "%s/work/boards/rp-fail/tftp", dir);
+	snprintf(cmd, sizeof(cmd), "%s/work/boards/rp-fail/tftp", lab.dir);
 	assert_int_equal(harness_read_file(&staged, cmd, "boot.ipxe"), 0);
 	assert_true(got.len > 0 && got.len == staged.len &&
 		    !memcmp(got.data, staged.data, got.len)); /* the same script */

@@ -28,9 +28,9 @@
 
 static struct harness_controller ctl;
 static char agent_tok[128], alice[128], bob[128], carol[128];
-static char dir[300];
-static pid_t board_pid[2], agent_pid;
-static const char *const names[2] = {"res-a", "res-b"};
+static struct harness_fake_lab lab;
+static const struct harness_fake_spec boards[2] = {
+    {"res-a", NULL, "res", "policy: {reserve: true}\n"}, {"res-b", NULL, "other", NULL}};
 
 static const char job[] = "name: res-smoke\n"
 			  "requires: {arch: [x86_64], tags: [res]}\n"
@@ -58,15 +58,12 @@ static void put_script(const char *board, const char *script)
 {
 	char path[400];
 
-	snprintf(path, sizeof(path), "%s/%s", dir, board);
+	snprintf(path, sizeof(path), "%s/%s", lab.dir, board);
 	assert_int_equal(harness_write_file(path, "script", script), 0);
 }
 
 static int setup(void **state)
 {
-	char path[400], text[2048];
-	int i;
-
 	(void)state;
 	if (harness_controller_init(&ctl) < 0)
 		return -1;
@@ -77,49 +74,13 @@ static int setup(void **state)
 	    user_token("bob", 1, bob, sizeof(bob)) < 0 ||
 	    user_token("carol", 0, carol, sizeof(carol)) < 0)
 		return -1;
-	snprintf(dir, sizeof(dir), "%s/agent", ctl.dir);
-	mkdir(dir, 0755);
-	for (i = 0; i < 2; i++) {
-		char st[340];
-		int port;
-
-		snprintf(st, sizeof(st), "%s/%s", dir, names[i]);
-		port = harness_fake_board(st, "line FAKE-FW 1.0\nline XENCI-TESTS-DONE\n",
-					  &board_pid[i]);
-		if (port < 0)
-			return -1;
-		snprintf(text, sizeof(text),
-			 "name: %s\narch: x86_64\nclass: fake\ntags: [%s]\n"
-			 "power: {backend: command, on: 'echo on > ${st}/power; echo on >> "
-			 "${st}/actions', off: 'echo off > ${st}/power; echo off >> ${st}/actions',"
-			 " vars: {st: '%s'}}\n"
-			 "console: {backend: tcp, host: 127.0.0.1, port: %d}\n"
-			 "netboot: {backend: ipxe}\n%s",
-			 names[i], i == 0 ? "res" : "other", st, port,
-			 i == 0 ? "policy: {reserve: true}\n" : "");
-		snprintf(path, sizeof(path), "%s.yaml", names[i]);
-		harness_write_file(dir, path, text);
-	}
-	snprintf(text, sizeof(text),
-		 "controller: %s\nagent: lab-r\ntoken: %s\nwork_dir: %s/work\n"
-		 "boards: [res-a.yaml, res-b.yaml]\n"
-		 "limits: {claim_wait_ms: 500, heartbeat_s: 1}\n",
-		 ctl.url, agent_tok, dir);
-	harness_write_file(dir, "agent.yaml", text);
-	snprintf(path, sizeof(path), "%s/agent.yaml", dir);
-	snprintf(text, sizeof(text), "%s/agent.log", dir);
-	agent_pid = harness_agent_start(&ctl, path, text, "res-b");
-	return agent_pid > 0 ? 0 : -1;
+	return harness_fake_lab_start(&ctl, &lab, "lab-r", agent_tok, boards, 2, NULL);
 }
 
 static int teardown(void **state)
 {
-	int i;
-
 	(void)state;
-	harness_stop_pid(&agent_pid, SIGKILL);
-	for (i = 0; i < 2; i++)
-		harness_stop_pid(&board_pid[i], SIGKILL);
+	harness_fake_lab_stop(&lab);
 	harness_controller_stop(&ctl);
 	return 0;
 }
@@ -164,22 +125,7 @@ static json_t *board(const char *name)
 /* How many lines of res-a's power record are `what` ("on", "off"). */
 static int actions(const char *what)
 {
-	struct buf b = BUF_INIT(0);
-	char path[400], want[16];
-	const char *p;
-	int n = 0;
-
-	snprintf(path, sizeof(path), "%s/res-a", dir);
-	if (harness_read_file(&b, path, "actions") < 0) {
-		buf_release(&b);
-		return 0;
-	}
-	snprintf(want, sizeof(want), "%s\n", what);
-	for (p = buf_cstr(&b); (p = strstr(p, want)) != NULL; p += strlen(want))
-		if (p == buf_cstr(&b) || p[-1] == '\n')
-			n++;
-	buf_release(&b);
-	return n;
+	return harness_fake_lab_actions(&lab, "res-a", what);
 }
 
 /* Waits (20 s at most) until res-a's power record has n lines `what`. */
