@@ -151,6 +151,19 @@ int harness_run(char *const argv[], char *out, size_t outlen)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -ECHILD;
 }
 
+int harness_controller_check(struct harness_controller *c, const char *config, char *out,
+			     size_t outlen)
+{
+	char bin[400], cfg[400];
+	char *argv[] = {"/bin/sh", "-c", "exec \"$0\" --check --config \"$1\" --jobs \"$2\" 2>&1",
+			bin,	   cfg,	 c->jobs,
+			NULL};
+
+	snprintf(bin, sizeof(bin), "%s/xenci-controller", harness_build_dir());
+	snprintf(cfg, sizeof(cfg), "%s/%s", c->dir, config);
+	return harness_run(argv, out, outlen);
+}
+
 int harness_controller_init(struct harness_controller *c)
 {
 	char tmpl[] = "/tmp/xenci-test-XXXXXX";

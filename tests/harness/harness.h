@@ -138,6 +138,11 @@ int harness_free_port(void);
 /* Starts argv (argv[0] a path) with stdout and stderr appended to logpath: its
  * pid (the caller kills it, harness_stop_pid), or -1. */
 pid_t harness_spawn(char *const argv[], const char *logpath);
+/* Runs `xenci-controller --check --config DIR/config --jobs JOBS` of c (not
+ * started), its stdout and stderr into out (NUL-terminated, cut at outlen): its
+ * exit status, or a negative errno when it could not run. */
+int harness_controller_check(struct harness_controller *c, const char *config, char *out,
+			     size_t outlen);
 /* Sends sig to *pid (when > 0), reaps it and sets *pid to 0. */
 void harness_stop_pid(pid_t *pid, int sig);
 /* The positive integer a process writes into path once it listens (a port), read

@@ -613,9 +613,7 @@ static void test_cli(void **state)
 /* --check validates the `bisect` section at file:line:col, and accepts a good one. */
 static void test_check_section(void **state)
 {
-	char cmd[2048], out[4096];
-	size_t n;
-	FILE *f;
+	char out[4096];
 
 	(void)state;
 	harness_write_file(ctl.dir, "bad.yaml",
@@ -624,14 +622,7 @@ static void test_check_section(void **state)
 			   "  notify: [ci@example.org, \"not an address\"]\n"
 			   "  mail_culprit_author: maybe\n"
 			   "  colour: blue\n");
-	snprintf(cmd, sizeof(cmd),
-		 "%s/xenci-controller --check --config %s/bad.yaml --jobs %s 2>&1",
-		 harness_build_dir(), ctl.dir, ctl.jobs);
-	f = popen(cmd, "r");
-	assert_non_null(f);
-	n = fread(out, 1, sizeof(out) - 1, f);
-	out[n] = '\0';
-	assert_int_not_equal(pclose(f), 0);
+	assert_int_not_equal(harness_controller_check(&ctl, "bad.yaml", out, sizeof(out)), 0);
 	assert_non_null(strstr(out, "bad.yaml:3:28: bisect.notify[1]: not a mail address"));
 	assert_non_null(strstr(out, "bad.yaml:4:24: bisect.mail_culprit_author"));
 	assert_non_null(strstr(out, "bad.yaml:5:3: bisect.colour"));
@@ -641,10 +632,7 @@ static void test_check_section(void **state)
 			   "  notify: [ci@example.org]\n"
 			   "  mail_culprit_author: false\n"
 			   "  webhook: http://127.0.0.1:9/hook\n");
-	snprintf(cmd, sizeof(cmd),
-		 "%s/xenci-controller --check --config %s/good.yaml --jobs %s >/dev/null 2>&1",
-		 harness_build_dir(), ctl.dir, ctl.jobs);
-	assert_int_equal(system(cmd), 0);
+	assert_int_equal(harness_controller_check(&ctl, "good.yaml", out, sizeof(out)), 0);
 }
 
 /* Once the boards are private, their bisections are their agent's and admins':

@@ -515,9 +515,7 @@ static void test_starttls_auth(void **state)
 /* --check: the mail section and a branch's report at file:line:col. */
 static void test_check(void **state)
 {
-	char cmd[2048], out[4096];
-	size_t n;
-	FILE *f;
+	char out[4096];
 
 	(void)state;
 	harness_write_file(ctl.dir, "bad.yaml",
@@ -533,14 +531,7 @@ static void test_check(void **state)
 			   "        report: {to: [ok@example.org, \"a@b\\nBcc: c@d\"]}\n"
 			   "      - name: dev\n"
 			   "        report: {enabled: true}\n");
-	snprintf(cmd, sizeof(cmd),
-		 "%s/xenci-controller --check --config %s/bad.yaml --jobs %s 2>&1",
-		 harness_build_dir(), ctl.dir, ctl.jobs);
-	f = popen(cmd, "r");
-	assert_non_null(f);
-	n = fread(out, 1, sizeof(out) - 1, f);
-	out[n] = '\0';
-	assert_int_not_equal(pclose(f), 0);
+	assert_int_not_equal(harness_controller_check(&ctl, "bad.yaml", out, sizeof(out)), 0);
 	assert_non_null(strstr(out, "bad.yaml:2:9: mail.smtp: not an smtp:// or smtps:// URL"));
 	assert_non_null(strstr(out, "bad.yaml:3:9: mail.from: not a mail address"));
 	assert_non_null(strstr(out, "bad.yaml:4:13: mail.starttls"));
