@@ -4,6 +4,7 @@
 #   make check     deps, build, then every test suite; ends with "N passed, N failed"
 #   make check-long  the tests that take minutes (tests/long), one QEMU at a time
 #   make SANITIZE=address,undefined check   the same in build/sanitize
+#   make SANITIZE=thread all tests   ThreadSanitizer, in build/tsan
 #   make format    clang-format every C file;  make analyze   cppcheck, zero findings
 #   make bench     benchmarks (figures, not pass/fail)
 
@@ -20,7 +21,8 @@ PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
 
 ifneq ($(SANITIZE),)
-BUILD := build/sanitize
+# ThreadSanitizer cannot share objects with the others: a folder of its own
+BUILD := $(if $(filter thread,$(SANITIZE)),build/tsan,build/sanitize)
 CFLAGS += -O1 -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDFLAGS += -fsanitize=$(SANITIZE)
 endif

@@ -12,7 +12,8 @@ static const char *const sql[Q_N] = {
     [Q_GET] = "SELECT size FROM artifacts WHERE sha256 = ?",
     [Q_INSERT] = "INSERT OR IGNORE INTO artifacts (sha256, size, created) VALUES (?, ?, ?)",
 };
-static sqlite3_stmt *st[Q_N];
+DB_STATEMENTS(st, Q_N);
+#define st DB_STATEMENTS_OF(st)
 
 int db_artifacts_prepare(sqlite3 *db)
 {

@@ -137,7 +137,8 @@ static const char *const sql[Q_N] = {
 		   " a.board LEFT JOIN agents g ON g.id = b.agent_id WHERE " ATTEMPT_VISIBLE
 		   " GROUP BY a.state",
 };
-static sqlite3_stmt *st[Q_N];
+DB_STATEMENTS(st, Q_N);
+#define st DB_STATEMENTS_OF(st)
 
 int db_attempts_prepare(sqlite3 *db)
 {

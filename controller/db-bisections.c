@@ -101,7 +101,8 @@ static const char *const sql[Q_N] = {
     [Q_NOTIFIED] = "UPDATE bisections SET notified = ?2 WHERE id = ?1",
 };
 
-static sqlite3_stmt *st[Q_N];
+DB_STATEMENTS(st, Q_N);
+#define st DB_STATEMENTS_OF(st)
 
 int db_bisect_prepare(sqlite3 *db)
 {

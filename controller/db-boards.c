@@ -81,7 +81,8 @@ static const char *const sql[Q_N] = {
     [Q_BY_STATE] = "SELECT " BOARD_STATE " AS state, count(*) FROM boards b LEFT JOIN agents a"
 		   " ON a.id = b.agent_id WHERE " BOARD_VISIBLE " GROUP BY 1",
 };
-static sqlite3_stmt *st[Q_N];
+DB_STATEMENTS(st, Q_N);
+#define st DB_STATEMENTS_OF(st)
 
 int db_boards_prepare(sqlite3 *db)
 {

@@ -17,7 +17,8 @@ static const char *const sql[Q_N] = {
 		" b.visibility = 'public') ORDER BY e.id LIMIT ?",
     [Q_LAST] = "SELECT coalesce(max(id), 0) FROM events",
 };
-static sqlite3_stmt *st[Q_N];
+DB_STATEMENTS(st, Q_N);
+#define st DB_STATEMENTS_OF(st)
 
 int db_events_prepare(sqlite3 *db)
 {

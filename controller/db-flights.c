@@ -104,7 +104,8 @@ static const char *const sql[Q_N] = {
 			" state <> 'done' AND NOT EXISTS (SELECT 1 FROM attempts WHERE"
 			" flight_id = ?1 AND state IN ('waiting','queued','claimed','running'))",
 };
-static sqlite3_stmt *st[Q_N];
+DB_STATEMENTS(st, Q_N);
+#define st DB_STATEMENTS_OF(st)
 
 int db_flights_prepare(sqlite3 *db)
 {

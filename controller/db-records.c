@@ -69,7 +69,8 @@ static const char *const sql[Q_N] = {
     [Q_HEAD_LAST] = "SELECT " HEAD_COLS " FROM tree_heads ORDER BY size DESC LIMIT 1",
     [Q_HEAD_SIZE] = "SELECT " HEAD_COLS " FROM tree_heads WHERE size = ?",
 };
-static sqlite3_stmt *st[Q_N];
+DB_STATEMENTS(st, Q_N);
+#define st DB_STATEMENTS_OF(st)
 
 static const char *const key_states[] = {
     [AGENT_KEY_PENDING] = "pending",

@@ -22,7 +22,8 @@ static const char *const sql[Q_N] = {
 		    " flight_id = ?1 ORDER BY id",
 };
 
-static sqlite3_stmt *st[Q_N];
+DB_STATEMENTS(st, Q_N);
+#define st DB_STATEMENTS_OF(st)
 
 int db_reports_prepare(sqlite3 *db)
 {

@@ -37,7 +37,8 @@ static const char *const sql[Q_N] = {
 		   " AND board IN (SELECT value FROM json_each(?1)) ORDER BY id LIMIT 1",
     [Q_CMD_SENT] = "UPDATE board_commands SET sent = ?2 WHERE id = ?1",
 };
-static sqlite3_stmt *st[Q_N];
+DB_STATEMENTS(st, Q_N);
+#define st DB_STATEMENTS_OF(st)
 
 int db_reservations_prepare(sqlite3 *db)
 {

@@ -20,7 +20,8 @@ static const char *const sql[Q_N] = {
     [Q_NAME] = "SELECT name FROM tokens WHERE id = ?",
     [Q_RESERVE] = "UPDATE tokens SET reserve = ?2 WHERE id = ?1",
 };
-static sqlite3_stmt *st[Q_N];
+DB_STATEMENTS(st, Q_N);
+#define st DB_STATEMENTS_OF(st)
 
 int db_tokens_prepare(sqlite3 *db)
 {

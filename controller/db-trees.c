@@ -78,7 +78,8 @@ static const char *const sql[Q_N] = {
 		      " AND tree_id = (SELECT id FROM trees WHERE name = ?1) AND commit_id = ?2",
 };
 
-static sqlite3_stmt *st[Q_N];
+DB_STATEMENTS(st, Q_N);
+#define st DB_STATEMENTS_OF(st)
 
 int db_watch_prepare(sqlite3 *db)
 {

@@ -49,7 +49,8 @@ static const char *const sql[Q_N] = {
 		     " id",
 };
 
-static sqlite3_stmt *st[Q_N];
+DB_STATEMENTS(st, Q_N);
+#define st DB_STATEMENTS_OF(st)
 
 int db_triage_prepare(sqlite3 *db)
 {

@@ -5,7 +5,14 @@
  * order, each in its own transaction, so an old database upgrades in place.
  * Then every db-*.c module prepares its statements once (db.c lists them).
  *
- * Every function here and in db-*.c expects ctl.lock held (see ctl.h).
+ * Two kinds of connection (docs/architecture.md): the writer, ctl.db, used under
+ * ctl.lock by every thread that holds it; and one read-only connection per read
+ * pool thread (http.c's ROUTE_READ handlers), used by that thread alone without
+ * ctl.lock. Each db-*.c module keeps one set of prepared statements per
+ * connection (DB_STATEMENTS below), so the same db_* functions serve both: a
+ * read function runs on whichever connection its thread has, a write on a read
+ * connection fails (-EIO: SQLite's SQLITE_READONLY). Unless it says otherwise,
+ * every function here and in db-*.c expects ctl.lock held or a read thread.
  * Every json_t * a function here returns is a new reference that the caller
  * owns (json_decref it, or hand it to reply_json, which takes it); json_t *
  * parameters are borrowed. */
@@ -26,6 +33,23 @@
 	"(" #B ".visibility IS NULL OR " #B ".visibility = 'public' OR ?" #A " OR " #G             \
 	".name = ?" #AG ")"
 
+/* 1 on a read pool thread (db_reader_open), 0 elsewhere. */
+extern __thread int db_reader;
+
+/* A db-*.c module's prepared statements, one array per connection: the writer's
+ * (used under ctl.lock) and each read thread's own. A module declares
+ *
+ *	DB_STATEMENTS(st, Q_N);
+ *	#define st DB_STATEMENTS_OF(st)
+ *
+ * and then uses st[Q_...] and db_prepare(db, st, ...) as an array. db_use stops
+ * the process when a read thread is handed a statement of another connection
+ * (a module that does not declare its statements so). */
+#define DB_STATEMENTS(name, n)                                                                     \
+	static sqlite3_stmt *name##_writer[n];                                                     \
+	static __thread sqlite3_stmt *name##_reader[n]
+#define DB_STATEMENTS_OF(name) (db_reader ? name##_reader : name##_writer)
+
 /* Opens (creating) path, migrates it from schema_dir, prepares the modules'
  * statements. Returns 0, or a negative errno with one message in err (errlen
  * bytes): -EIO (SQLite), or what reading the migrations met (-ENOENT, ...). */
@@ -42,19 +66,28 @@ void db_finalize(sqlite3_stmt **st, size_t n);
 /* Resets st and clears its bindings: every use of a prepared statement starts here. */
 sqlite3_stmt *db_use(sqlite3_stmt *st);
 
-/* The store's generation: a number that changes with every write (a row
- * inserted, updated or deleted) to ctl.db, by this controller or by another
- * connection (SQLite's PRAGMA data_version), for caches of what was read; -1
- * when no store is open. ctl.lock held. */
+/* The store's generation: a number that changes with every commit to the
+ * database, by this controller's writer or by another process (it watches the
+ * WAL-index header that SQLite rewrites in each commit), for caches of what was
+ * read; -1 when no store is open. Any thread, with or without ctl.lock; no
+ * system call. */
 long long db_generation(void);
 
 /* Resets every statement of ctl.db still stepping (one read a row and returned):
  * in autocommit mode such a statement holds a read transaction, so the controller
  * would go on reading an old snapshot of the file and every later BEGIN IMMEDIATE
  * would fail (SQLITE_BUSY_SNAPSHOT) once another process wrote it. Called when
- * ctl.lock is let go (db_open makes it ctl_unlock's hook: no statement is in use
- * across an unlock). */
+ * ctl.lock is let go (db_open makes the writer's settling ctl_unlock's hook: no
+ * statement is in use across an unlock). On a read thread, its own connection's
+ * (after each handler: a read connection left on a row would pin its snapshot). */
 void db_settle(void);
+
+/* Makes the calling thread a read thread: opens its own read-only connection to
+ * the open store and prepares every module's statements on it (db_reader is 1
+ * from then on). 0, or -EIO (logged). Call db_reader_close on the same thread
+ * before db_close. db_settle on a read thread settles its own connection. */
+int db_reader_open(void);
+void db_reader_close(void);
 
 /* A transaction on ctl.db: 0, or -EIO (db_commit then rolls back). A full disk
  * is noted (ctl_store_failed) first. */

@@ -27,6 +27,7 @@ struct http_server {
 	struct MHD_Daemon *mhd;
 	int port;
 	char *cert, *key;
+	int read_threads;
 };
 
 const double http_lat_bounds[HTTP_LAT_BUCKETS] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
@@ -34,6 +35,7 @@ const double http_lat_bounds[HTTP_LAT_BUCKETS] = {0.0005, 0.001, 0.0025, 0.005, 
 static struct http_stats stats;
 static unsigned auth_idle_seconds = 120;
 static char *spool_dir;
+static char *read_gate; /* XENCI_TEST_READ_GATE (read_gate_wait) */
 static pthread_mutex_t stats_lock = PTHREAD_MUTEX_INITIALIZER;
 
 void http_stats_get(struct http_stats *out)
@@ -43,8 +45,11 @@ void http_stats_get(struct http_stats *out)
 	pthread_mutex_unlock(&stats_lock);
 }
 
-/* The reply cache of ROUTE_CACHE reads (ctl.lock held). A write of any kind
- * bumps db_generation(), which invalidates every entry at once. */
+/* The reply cache of ROUTE_CACHE reads (its own lock: the polling thread looks
+ * up, the read threads put). A commit of any kind changes db_generation(), which
+ * invalidates every entry at once; an entry is kept under the generation read
+ * before the read that made it began, so a reply read across a commit is never
+ * served after it. */
 #define CACHE_ENTRIES  32
 #define CACHE_BODY_MAX (1u << 20)
 
@@ -56,7 +61,8 @@ static struct cache_entry {
 	unsigned long long used;
 } cache[CACHE_ENTRIES];
 static unsigned long long cache_clock;
-static int cache_disabled = -1;
+static int cache_disabled;
+static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static enum MHD_Result cache_key_arg(void *cls, enum MHD_ValueKind kind, const char *key,
 				     const char *value)
@@ -81,26 +87,32 @@ static char *cache_key(struct req *r)
 	return buf_detach(&b, NULL);
 }
 
-static struct cache_entry *cache_find(const char *key)
+/* Replies from the entry of r->cache_key at r->cache_gen: 1 when it did. */
+static int cache_reply(struct req *r)
 {
-	long long gen = db_generation();
-	int i;
+	int i, found = 0;
 
-	for (i = 0; i < CACHE_ENTRIES; i++)
-		if (cache[i].key && cache[i].gen == gen && !strcmp(cache[i].key, key)) {
+	pthread_mutex_lock(&cache_lock);
+	for (i = 0; i < CACHE_ENTRIES && !found; i++)
+		if (cache[i].key && cache[i].gen == r->cache_gen &&
+		    !strcmp(cache[i].key, r->cache_key)) {
 			cache[i].used = ++cache_clock;
-			return &cache[i];
+			reply_data(r, 200, "application/json", cache[i].body, cache[i].len);
+			found = 1;
 		}
-	return NULL;
+	pthread_mutex_unlock(&cache_lock);
+	return found;
 }
 
-static void cache_put(const char *key, const char *body, size_t len)
+static void cache_put(const struct req *r, const char *body, size_t len)
 {
 	struct cache_entry *e = &cache[0];
+	const char *key = r->cache_key;
 	int i;
 
-	if (len > CACHE_BODY_MAX)
+	if (len > CACHE_BODY_MAX || r->cache_gen < 0)
 		return;
+	pthread_mutex_lock(&cache_lock);
 	for (i = 0; i < CACHE_ENTRIES; i++) {
 		if (cache[i].key && !strcmp(cache[i].key, key)) {
 			e = &cache[i];
@@ -115,8 +127,9 @@ static void cache_put(const char *key, const char *body, size_t len)
 	e->body = xmalloc(len);
 	memcpy(e->body, body, len);
 	e->len = len;
-	e->gen = db_generation();
+	e->gen = r->cache_gen;
 	e->used = ++cache_clock;
+	pthread_mutex_unlock(&cache_lock);
 }
 
 int reply_response(struct req *r, unsigned status, struct MHD_Response *resp)
@@ -142,13 +155,19 @@ int reply_response(struct req *r, unsigned status, struct MHD_Response *resp)
 		snprintf(secs, sizeof(secs), "%u", http_limits_retry_after());
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, secs);
 	}
-	ok = MHD_queue_response(r->conn, status, resp);
-	MHD_destroy_response(resp);
-	r->replied = 1;
 	pthread_mutex_lock(&stats_lock);
 	if (status / 100 < 6)
 		stats.by_class[status / 100]++;
 	pthread_mutex_unlock(&stats_lock);
+	r->replied = 1;
+	if (r->pooled) {
+		/* a read thread: the polling thread queues it once woken */
+		r->resp = resp;
+		r->resp_status = status;
+		return 0;
+	}
+	ok = MHD_queue_response(r->conn, status, resp);
+	MHD_destroy_response(resp);
 	return ok == MHD_YES ? 0 : -EIO;
 }
 
@@ -172,7 +191,7 @@ int reply_json(struct req *r, unsigned status, json_t *body)
 	if (s == NULL)
 		return -ENOMEM;
 	if (status == 200 && r->cache_key)
-		cache_put(r->cache_key, s, strlen(s));
+		cache_put(r, s, strlen(s));
 	resp = MHD_create_response_from_buffer(strlen(s), s, MHD_RESPMEM_MUST_FREE);
 	if (resp == NULL) {
 		free(s);
@@ -185,7 +204,7 @@ int reply_json(struct req *r, unsigned status, json_t *body)
 int reply_json_text(struct req *r, unsigned status, const char *text, size_t len)
 {
 	if (status == 200 && r->cache_key)
-		cache_put(r->cache_key, text, len);
+		cache_put(r, text, len);
 	return reply_data(r, status, "application/json", text, len);
 }
 
@@ -276,6 +295,10 @@ int req_need_agent(struct req *r, const char *name)
 
 void req_park(struct req *r)
 {
+	if (r->pooled) {
+		log_warnx("%s %s: a ROUTE_READ handler cannot park", r->method, r->url);
+		return;
+	}
 	r->parked = 1;
 	MHD_suspend_connection(r->conn);
 }
@@ -425,6 +448,8 @@ static void req_free(struct req *r)
 	buf_release(&r->body);
 	json_decref(r->json);
 	free(r->cache_key);
+	if (r->resp)
+		MHD_destroy_response(r->resp);
 	free(r);
 }
 
@@ -461,42 +486,80 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	*con_cls = NULL;
 }
 
-static int run_handler(struct req *r)
+/* What comes before a handler: the body's bounds and completion, JSON, the
+ * reply cache. 1 when it replied. Without ctl.lock for a ROUTE_READ route. */
+static int run_prelude(struct req *r)
 {
-	char err[256], full[4096];
-	int rc;
+	char err[256];
 
-	if (r->too_big)
-		return reply_errorf(r, 413, "body too large", "at most %zu bytes",
-				    r->route->body_max ? r->route->body_max : BODY_MAX_DEFAULT);
+	if (r->too_big) {
+		reply_errorf(r, 413, "body too large", "at most %zu bytes",
+			     r->route->body_max ? r->route->body_max : BODY_MAX_DEFAULT);
+		return 1;
+	}
 	if (body_finish(r) < 0) {
 		if (r->spool_error == ENOSPC || r->spool_error == EDQUOT) {
 			log_warnx("%s %s: 507, no space left on device for the body in %s",
 				  r->method, r->url, spool_dir ? spool_dir : "/tmp");
-			return reply_error(r, 507, "insufficient storage",
-					   json_string("no space left on device"));
+			reply_error(r, 507, "insufficient storage",
+				    json_string("no space left on device"));
+			return 1;
 		}
-		return reply_error(r, 500, "internal error", json_string(strerror(r->spool_error)));
+		reply_error(r, 500, "internal error", json_string(strerror(r->spool_error)));
+		return 1;
 	}
 	if ((r->route->flags & ROUTE_JSON) && r->json == NULL && !r->state) {
 		/* An empty body is an empty object: the validator then names what is missing. */
 		r->json = r->body.len ? json_parse(r->body.data, r->body.len, err, sizeof(err))
 				      : json_object();
-		if (r->json == NULL)
-			return reply_error(r, 400, "malformed JSON", json_string(err));
-		if (!json_is_object(r->json))
-			return reply_error(r, 400, "malformed JSON",
-					   json_string("the body must be a JSON object"));
+		if (r->json == NULL) {
+			reply_error(r, 400, "malformed JSON", json_string(err));
+			return 1;
+		}
+		if (!json_is_object(r->json)) {
+			reply_error(r, 400, "malformed JSON",
+				    json_string("the body must be a JSON object"));
+			return 1;
+		}
 	}
-	if ((r->route->flags & ROUTE_CACHE) && !r->state) {
-		struct cache_entry *e;
+	if ((r->route->flags & ROUTE_CACHE) && !r->state && !cache_disabled && !r->cache_key) {
+		r->cache_key = cache_key(r);
+		r->cache_gen = db_generation();
+		if (r->cache_key && cache_reply(r))
+			return 1;
+	}
+	return 0;
+}
 
-		if (cache_disabled < 0)
-			cache_disabled = getenv("XENCI_NO_CACHE") != NULL;
-		r->cache_key = cache_disabled ? NULL : cache_key(r);
-		if (r->cache_key && (e = cache_find(r->cache_key)) != NULL)
-			return reply_data(r, 200, "application/json", e->body, e->len);
-	}
+/* A test point: with XENCI_TEST_READ_GATE=FILE in the environment, a ROUTE_READ
+ * handler waits while FILE exists, having made FILE.held (wherever it runs: the
+ * read pool, or the polling thread under ctl.lock when there is none), so that a
+ * test can hold reads and show what the agents' requests do meanwhile
+ * (tests/integration/test-read-pool.c). */
+static void read_gate_wait(void)
+{
+	char *mark;
+	int fd;
+
+	if (access(read_gate, F_OK) != 0)
+		return;
+	mark = xasprintf("%s.held", read_gate);
+	fd = open(mark, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+	if (fd >= 0)
+		close(fd);
+	while (access(read_gate, F_OK) == 0)
+		usleep(20 * 1000);
+	free(mark);
+}
+
+/* The handler, and a 500 or 507 when it failed without replying. */
+static int run_route(struct req *r)
+{
+	char full[4096];
+	int rc;
+
+	if (read_gate && (r->route->flags & ROUTE_READ))
+		read_gate_wait();
 	ctl_store_full_take(NULL, 0); /* a note left by another thread is not this one's */
 	rc = r->route->handler(r);
 	if (rc < 0 && !r->replied && !r->parked && ctl_store_full_take(full, sizeof(full))) {
@@ -510,6 +573,124 @@ static int run_handler(struct req *r)
 	if (!r->replied && !r->parked)
 		return reply_error(r, 500, "internal error", json_string("no reply"));
 	return 0;
+}
+
+static int run_handler(struct req *r)
+{
+	return run_prelude(r) ? 0 : run_route(r);
+}
+
+/* The read pool: ROUTE_READ requests, suspended by the polling thread, are run
+ * by the first free thread, each with its own read-only connection to the store
+ * (db_reader_open) and without ctl.lock; the reply is left in the request and
+ * the connection resumed, and the polling thread sends it. */
+#define READ_THREADS_MAX 16
+
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct req *head, *tail;
+	int stop, n, ready, failed;
+	pthread_t tid[READ_THREADS_MAX];
+} pool = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
+
+static void *read_main(void *arg)
+{
+	struct req *r;
+	int ok = db_reader_open() == 0;
+
+	(void)arg;
+	pthread_mutex_lock(&pool.lock);
+	if (ok)
+		pool.ready++;
+	else
+		pool.failed++;
+	pthread_cond_broadcast(&pool.cond);
+	while (ok) {
+		while (!pool.head && !pool.stop)
+			pthread_cond_wait(&pool.cond, &pool.lock);
+		if (!pool.head)
+			break; /* stopping, and nothing left */
+		r = pool.head;
+		pool.head = r->next;
+		if (!pool.head)
+			pool.tail = NULL;
+		pthread_mutex_unlock(&pool.lock);
+		run_route(r);
+		db_settle();
+		MHD_resume_connection(r->conn);
+		pthread_mutex_lock(&pool.lock);
+	}
+	pthread_mutex_unlock(&pool.lock);
+	db_reader_close();
+	return NULL;
+}
+
+/* Starts up to n read threads; how many run (0 when the store has no file to
+ * open a second connection to). */
+static int pool_start(int n)
+{
+	int i;
+
+	pthread_mutex_lock(&pool.lock);
+	pool.stop = 0;
+	pool.ready = pool.failed = 0;
+	pthread_mutex_unlock(&pool.lock);
+	for (i = 0; i < n && i < READ_THREADS_MAX; i++)
+		if (pthread_create(&pool.tid[i], NULL, read_main, NULL) != 0)
+			break;
+	pthread_mutex_lock(&pool.lock);
+	pool.n = i;
+	while (pool.ready + pool.failed < pool.n)
+		pthread_cond_wait(&pool.cond, &pool.lock);
+	i = pool.ready;
+	pthread_mutex_unlock(&pool.lock);
+	return i;
+}
+
+/* Lets the threads run what is queued, then ends them. */
+static void pool_stop(void)
+{
+	int i;
+
+	pthread_mutex_lock(&pool.lock);
+	pool.stop = 1;
+	pool.ready = 0;
+	pthread_cond_broadcast(&pool.cond);
+	pthread_mutex_unlock(&pool.lock);
+	for (i = 0; i < pool.n; i++)
+		pthread_join(pool.tid[i], NULL);
+	pool.n = 0;
+}
+
+/* A ROUTE_READ request whose body is in (polling thread): replied from the
+ * cache, handed to the read pool, or run here under ctl.lock when there is no
+ * pool (it is stopping, or never started). */
+static void run_read(struct req *r)
+{
+	int queued = 0;
+
+	if (run_prelude(r))
+		return;
+	pthread_mutex_lock(&pool.lock);
+	if (pool.ready > 0) {
+		r->pooled = 1;
+		r->next = NULL;
+		MHD_suspend_connection(r->conn);
+		if (pool.tail)
+			pool.tail->next = r;
+		else
+			pool.head = r;
+		pool.tail = r;
+		pthread_cond_signal(&pool.cond);
+		queued = 1;
+	}
+	pthread_mutex_unlock(&pool.lock);
+	if (queued)
+		return;
+	ctl_lock();
+	run_route(r);
+	ctl_unlock();
 }
 
 struct framing {
@@ -644,8 +825,23 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		*upload_size = 0;
 		return MHD_YES;
 	}
+	if (r->pooled) {
+		/* a read thread's reply, the connection resumed (none: it could not
+		 * make one, out of memory) */
+		if (r->resp) {
+			MHD_queue_response(r->conn, r->resp_status, r->resp);
+			MHD_destroy_response(r->resp);
+			r->resp = NULL;
+			return MHD_YES;
+		}
+		return MHD_NO;
+	}
 	if (r->replied)
 		return MHD_YES;
+	if (r->route->flags & ROUTE_READ) {
+		run_read(r);
+		return MHD_YES;
+	}
 	ctl_lock();
 	run_handler(r);
 	ctl_unlock();
@@ -689,6 +885,18 @@ static int read_pem(char **out, const char *path, char *err, size_t errlen)
 	return 0;
 }
 
+/* The read pool's size: XENCI_READ_THREADS (0 turns the pool off), else one
+ * thread per processor, at least 2 and at most 8. */
+static int read_threads(void)
+{
+	const char *e = getenv("XENCI_READ_THREADS");
+	long n = e && *e ? strtol(e, NULL, 10) : sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (e && *e)
+		return n < 0 ? 0 : n > READ_THREADS_MAX ? READ_THREADS_MAX : (int)n;
+	return n < 2 ? 2 : n > 8 ? 8 : (int)n;
+}
+
 int http_start(struct http_server **out, const char *listen, const char *cert, const char *key,
 	       const struct http_limits *limits, const char *spool, char *err, size_t errlen)
 {
@@ -730,6 +938,9 @@ int http_start(struct http_server **out, const char *listen, const char *cert, c
 		goto fail;
 	}
 	auth_idle_seconds = limits->auth_idle_seconds;
+	cache_disabled = getenv("XENCI_NO_CACHE") != NULL;
+	free(read_gate);
+	read_gate = getenv("XENCI_TEST_READ_GATE") ? xstrdup(getenv("XENCI_TEST_READ_GATE")) : NULL;
 	free(spool_dir);
 	spool_dir = spool ? xstrdup(spool) : NULL;
 	s->mhd = MHD_start_daemon(
@@ -748,6 +959,7 @@ int http_start(struct http_server **out, const char *listen, const char *cert, c
 	}
 	info = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_BIND_PORT);
 	s->port = info ? info->port : (int)port;
+	s->read_threads = pool_start(read_threads());
 	*out = s;
 	return 0;
 fail:
@@ -762,10 +974,17 @@ int http_port(const struct http_server *s)
 	return s->port;
 }
 
+int http_read_threads(const struct http_server *s)
+{
+	return s->read_threads;
+}
+
 void http_stop(struct http_server *s)
 {
 	if (s == NULL)
 		return;
+	/* reads queued or running end first; any later one runs on the polling thread */
+	pool_stop();
 	MHD_stop_daemon(s->mhd);
 	http_limits_stop();
 	http_limits_log_flush(1);

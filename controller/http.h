@@ -2,9 +2,12 @@
  * suspend/resume for long polls, a route table, bounded bodies, and one error
  * helper so that every error is {"error": "...", "detail": ...}.
  *
- * Handlers run on the polling thread with ctl.lock held. A handler parses, calls
- * one domain function and replies through reply_*(); it returns 0 when it
- * replied or parked the request (req_park), negative for a 500. */
+ * Handlers run on the polling thread with ctl.lock held, unless their route is
+ * ROUTE_READ: those run on a read pool thread, without ctl.lock, through the
+ * thread's own read-only connection to the store (docs/architecture.md). A
+ * handler parses, calls one domain function and replies through reply_*(); it
+ * returns 0 when it replied or parked the request (req_park), negative for a
+ * 500. */
 #ifndef XENCI_HTTP_H
 #define XENCI_HTTP_H
 
@@ -29,6 +32,14 @@
  * the next write (any change on the connection). Keyed by the URL with its query
  * and by who asks (role, agent). */
 #define ROUTE_CACHE 0x4u
+/* The handler only reads: the store through db_* read functions, the
+ * configuration, and nothing else of the controller's memory (the scheduler's
+ * lists, a git repository handle, anything under ctl.lock but the store). It runs
+ * on a read pool thread without ctl.lock, beside other reads and beside the
+ * writes of the polling thread (agents' heartbeats, claims, results), on a
+ * snapshot of the store taken when it starts. It must not park, and a write it
+ * tries fails (the connection is read-only). */
+#define ROUTE_READ 0x8u
 
 struct req;
 
@@ -70,9 +81,16 @@ struct req {
 	long long start_us;
 	int replied;
 	int parked;
-	int retry_after; /* the reply carries Retry-After (503) */
-	int close;	 /* the reply ends the connection (Connection: close) */
-	char *cache_key; /* ROUTE_CACHE: where to keep the reply */
+	int retry_after;     /* the reply carries Retry-After (503) */
+	int close;	     /* the reply ends the connection (Connection: close) */
+	char *cache_key;     /* ROUTE_CACHE: where to keep the reply */
+	long long cache_gen; /* ROUTE_CACHE: the store's generation before the read */
+	/* ROUTE_READ: the request runs (ran) on a read thread, which leaves its reply
+	 * here for the polling thread to send. */
+	int pooled;
+	unsigned resp_status;
+	struct MHD_Response *resp;
+	struct req *next; /* the read pool's queue */
 	/* The handler's own state across a park, and how to free it. */
 	void *state;
 	void (*state_free)(void *state);
@@ -96,6 +114,9 @@ int http_start(struct http_server **out, const char *listen, const char *cert, c
 	       const struct http_limits *limits, const char *spool, char *err, size_t errlen);
 /* The bound port. */
 int http_port(const struct http_server *s);
+/* The number of read pool threads serving ROUTE_READ routes (0: they run on the
+ * polling thread under ctl.lock, like every other route). */
+int http_read_threads(const struct http_server *s);
 /* Stops accepting, lets in-flight requests finish, and frees s. */
 void http_stop(struct http_server *s);
 
@@ -141,7 +162,8 @@ int req_need_id(struct req *r, int i, long long *id);
  * returns negative when it does not hold. */
 int req_validate(struct req *r, const struct vfield *fields);
 
-/* Suspends the request until req_wake(); the handler is then called again. */
+/* Suspends the request until req_wake(); the handler is then called again.
+ * Not on a ROUTE_READ route (logged; the request then gets a 500). */
 void req_park(struct req *r);
 void req_wake(struct req *r);
 

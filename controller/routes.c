@@ -1,6 +1,7 @@
 /* The route table of /api/v1 and friends: {method, path, handler, body max, flags}.
  * Others add their lines here (git trees, gate, bisection, pages). "{}" is one
- * path segment, captured in r->param[]. */
+ * path segment, captured in r->param[]. A handler that only reads the store says
+ * ROUTE_READ (http.h) and runs on the read pool (docs/architecture.md). */
 #include "api.h"
 #include "api-trees.h"
 #include "api-bisections.h"
@@ -20,14 +21,14 @@ const struct route routes[] = {
     {"GET", "/api/v1/artifacts/{}", api_artifact_get, 0, 0, NULL},
     /* reads */
     {"GET", "/api/v1/version", api_version, 0, 0, NULL},
-    {"GET", "/api/v1/boards", api_boards, 0, ROUTE_CACHE, NULL},
-    {"GET", "/api/v1/boards/{}", api_board, 0, ROUTE_CACHE, NULL},
-    {"GET", "/api/v1/agents", api_agents, 0, ROUTE_CACHE, NULL},
-    {"GET", "/api/v1/jobs", api_jobs, 0, ROUTE_CACHE, NULL},
-    {"GET", "/api/v1/flights", api_flights, 0, ROUTE_CACHE, NULL},
+    {"GET", "/api/v1/boards", api_boards, 0, ROUTE_CACHE | ROUTE_READ, NULL},
+    {"GET", "/api/v1/boards/{}", api_board, 0, ROUTE_CACHE | ROUTE_READ, NULL},
+    {"GET", "/api/v1/agents", api_agents, 0, ROUTE_CACHE | ROUTE_READ, NULL},
+    {"GET", "/api/v1/jobs", api_jobs, 0, ROUTE_CACHE | ROUTE_READ, NULL},
+    {"GET", "/api/v1/flights", api_flights, 0, ROUTE_CACHE | ROUTE_READ, NULL},
     {"GET", "/api/v1/flights/{}", api_flight, 0, ROUTE_CACHE, NULL},
-    {"GET", "/api/v1/attempts", api_attempts, 0, ROUTE_CACHE, NULL},
-    {"GET", "/api/v1/attempts/{}", api_attempt, 0, ROUTE_CACHE, NULL},
+    {"GET", "/api/v1/attempts", api_attempts, 0, ROUTE_CACHE | ROUTE_READ, NULL},
+    {"GET", "/api/v1/attempts/{}", api_attempt, 0, ROUTE_CACHE | ROUTE_READ, NULL},
     {"GET", "/api/v1/attempts/{}/log", api_attempt_log_get, 0, ROUTE_LONGPOLL, NULL},
     {"GET", "/api/v1/queue", api_queue, 0, 0, NULL},
     {"GET", "/api/v1/events", api_events, 0, ROUTE_LONGPOLL, NULL},
@@ -65,8 +66,8 @@ const struct route routes[] = {
     {"GET", "/api/v1/agents/{}/keys", api_agent_keys, 0, 0, NULL},
     {"POST", "/api/v1/agents/{}/keys/{}/approve", api_agent_key_approve, 4096, 0, NULL},
     /* the status page (HTML; GET only) and its overview twin */
-    {"GET", "/api/v1/overview", page_get_overview_json, 0, 0, NULL},
-    {"GET", "/", page_get_overview, 0, 0, NULL},
+    {"GET", "/api/v1/overview", page_get_overview_json, 0, ROUTE_READ, NULL},
+    {"GET", "/", page_get_overview, 0, ROUTE_READ, NULL},
     {"GET", "/branches/{}", page_get_branch, 0, 0, NULL},
     {"GET", "/flights/{}", page_get_flight, 0, 0, NULL},
     {"GET", "/attempts/{}", page_get_attempt, 0, 0, NULL},

@@ -7,7 +7,9 @@
 #  - a handler calls one domain function: no db_begin in controller/api-*.c;
 #  - states are enums: no strcmp(...state, "...") in controller/;
 #  - one console-log store: one controller/ file spells the log's path ("%lld.log");
-#  - tests have an index: tests/README.md names every test file once.
+#  - tests have an index: tests/README.md names every test file once;
+#  - a store module's statements serve the read pool too: every controller/db-*.c that
+#    keeps prepared statements declares them with DB_STATEMENTS (db.h).
 # Ends with "N passed, N failed".
 set -uo pipefail
 root=${XENCI_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -26,6 +28,9 @@ rule() {
 		while IFS= read -r line; do echo "    $line"; done <<<"$2"
 	fi
 }
+
+rule "controller/db-*.c keep their statements with DB_STATEMENTS (one set per connection)" \
+	"$(grep -ln 'sqlite3_stmt \*[a-z_]*\[' controller/db-*.c)"
 
 rule "no test carries its own call() helper (use harness_call)" \
 	"$(grep -ln 'static long call(' tests/*/*.c)"
