@@ -253,6 +253,18 @@ static int send_heartbeat(struct sender *s, struct http_client *h)
 	return rc;
 }
 
+/* 1 when the log has bytes to send now: the oldest waited CLIENT_LOG_LINGER_MS,
+ * CLIENT_LOG_BATCH are pending, or the attempt ended (its result waits for the
+ * log). Called with s->mu held. */
+static int log_due(const struct sender *s, long long now)
+{
+	if (s->written <= s->sa->sent || s->log_full)
+		return 0;
+	return s->finished || s->stopping || s->pending_since == 0 ||
+	       now >= s->pending_since + CLIENT_LOG_LINGER_MS ||
+	       s->written - s->sa->sent >= CLIENT_LOG_BATCH;
+}
+
 static void *sender_main(void *arg)
 {
 	struct sender *s = arg;
@@ -270,15 +282,18 @@ static void *sender_main(void *arg)
 		pthread_mutex_lock(&s->mu);
 		finished = s->finished;
 		stopping = s->stopping;
-		pending = s->written > s->sa->sent && !s->log_full;
-		wake = next_try > now ? next_try : (pending || finished ? now : next_hb);
+		pending = log_due(s, now);
+		wake = next_try > now ? next_try
+		       : pending || finished
+			   ? now
+			   : (s->pending_since ? s->pending_since + CLIENT_LOG_LINGER_MS : next_hb);
 		if (!finished && next_hb < wake)
 			wake = next_hb;
 		if (wake > now)
 			wait_until(s, wake);
 		finished = s->finished;
 		stopping = s->stopping;
-		pending = s->written > s->sa->sent && !s->log_full;
+		pending = log_due(s, clock_mono_ms());
 		pthread_mutex_unlock(&s->mu);
 		now = clock_mono_ms();
 		if (stopping && (fails > 0 || !finished))
@@ -288,8 +303,14 @@ static void *sender_main(void *arg)
 				break;
 			continue;
 		}
-		if (pending)
+		if (pending) {
 			rc = send_log(s, &h, chunk);
+			/* what came meanwhile lingers from now */
+			pthread_mutex_lock(&s->mu);
+			s->pending_since = s->written > s->sa->sent ? clock_mono_ms() : 0;
+			s->pending_base = s->sa->sent;
+			pthread_mutex_unlock(&s->mu);
+		}
 		if (rc == CLIENT_OK && !finished && now >= next_hb) {
 			rc = send_heartbeat(s, &h);
 			if (rc == CLIENT_OK) {
@@ -393,7 +414,16 @@ void sender_wrote(struct sender *s, long long written)
 {
 	pthread_mutex_lock(&s->mu);
 	s->written = written;
-	pthread_cond_broadcast(&s->cv);
+	/* The sender wakes for the first pending byte (to time its linger) and for a
+	 * full batch, not for every console read. */
+	if (s->pending_since == 0) {
+		s->pending_since = clock_mono_ms();
+		s->pending_base = written;
+		pthread_cond_broadcast(&s->cv);
+	} else if (written - s->pending_base >= CLIENT_LOG_BATCH) {
+		s->pending_base = written;
+		pthread_cond_broadcast(&s->cv);
+	}
 	pthread_mutex_unlock(&s->mu);
 }
 
