@@ -187,6 +187,7 @@ static int claim_try(void *arg, const void *what)
 int api_agent_claim(struct req *r)
 {
 	const char *agent = r->param[0];
+	struct tlog_refusal refusal;
 	struct claim_wait *c;
 	json_t *boards, *arches = NULL, *payload = NULL, *b;
 	char owner[AGENT_NAME_MAX + 1];
@@ -221,6 +222,9 @@ int api_agent_claim(struct req *r)
 					    json_string_value(b));
 	}
 	db_agent_seen(agent);
+	/* Work whose result could not be taken is not handed out. */
+	if (tlog_agent_refused(agent, &refusal) < 0)
+		return reply_errorf(r, refusal.status, refusal.error, "%s", refusal.detail);
 	if (jbool(r->json, "build", 0)) {
 		arches = db_agent_builder(agent);
 		if (!json_is_array(arches)) {

@@ -85,6 +85,14 @@ static const struct vfield mail_fields[] = {
     {.name = NULL},
 };
 
+/* The `records` section: signed results (docs/traceability.md). */
+static const struct vfield records_fields[] = {
+    {.name = "require_signed",
+     .type = V_BOOL,
+     .help = "take results only as records signed by their agent's active key"},
+    {.name = NULL},
+};
+
 static const struct vfield config_fields[] = {
     {.name = "listen", .type = V_STRING, .help = "ADDR:PORT", .min = 3, .max = 64},
     {.name = "data", .type = V_STRING, .help = "data folder", .min = 1, .max = 4000},
@@ -134,6 +142,7 @@ static const struct vfield config_fields[] = {
      .type = V_OBJECT,
      .fields = http_limits_fields,
      .help = "HTTP connection limits"},
+    {.name = "records", .type = V_OBJECT, .fields = records_fields, .help = "signed results"},
     {.name = NULL},
 };
 
@@ -290,6 +299,8 @@ int config_load(struct ctl_config *c, const char *path, struct buf *err)
 			goto out;
 		}
 	}
+	c->require_signed =
+	    jbool(json_object_get(root, "records"), "require_signed", c->require_signed);
 	if (json_object_get(root, "connections"))
 		http_limits_from_json(c->connections, json_object_get(root, "connections"));
 	if (json_object_get(root, "mail") &&

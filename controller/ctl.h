@@ -38,6 +38,9 @@ struct ctl_config {
 	struct mail_transport *mail;	 /* the `mail` section (lib/mail.h): never NULL */
 	int mail_configured;		 /* it names a relay or a program itself */
 	struct http_limits *connections; /* the `connections` section (http-limits.h): never NULL */
+	/* records.require_signed: an agent without an active key gets no work and its
+	 * results are refused (docs/traceability.md). 0 when the file does not say. */
+	int require_signed;
 };
 
 struct ctl {

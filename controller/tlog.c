@@ -143,6 +143,16 @@ static int artifacts_match(const json_t *st, const json_t *result, char *which, 
 	return 1;
 }
 
+int tlog_agent_refused(const char *agent, struct tlog_refusal *why)
+{
+	if (!ctl.cfg.require_signed || (agent[0] && db_agent_key_any_active(agent)))
+		return 0;
+	return refuse(why, 403, "signed records required",
+		      "agent %s has no active key and this controller takes only signed results "
+		      "(records.require_signed): an admin binds or approves its key",
+		      agent[0] ? agent : "-");
+}
+
 int tlog_check(const struct attempt *a, const json_t *result, const char *record,
 	       struct tlog_refusal *why)
 {
@@ -154,8 +164,11 @@ int tlog_check(const struct attempt *a, const json_t *result, const char *record
 	long long stored;
 	int rc = -EPERM;
 
-	if (!a->agent[0] || !db_agent_key_any_active(a->agent))
+	if (!a->agent[0] || !db_agent_key_any_active(a->agent)) {
+		if (tlog_agent_refused(a->agent, why) < 0)
+			return -EPERM;
 		return 1; /* no key bound yet: an unsigned result, not logged */
+	}
 	if (record == NULL)
 		return refuse(why, 422, "record required",
 			      "agent %s has a key: its results must be signed records", a->agent);

@@ -27,11 +27,16 @@ struct tlog_refusal {
 	char detail[400];
 };
 
+/* Whether agent may take work: 0, or -EPERM with why filled (403 "signed records
+ * required") when records.require_signed is on and agent has no active key. */
+int tlog_agent_refused(const char *agent, struct tlog_refusal *why);
 /* Checks the record text (NULL: none came) that agent a->agent sent with result for
  * attempt a, against the agent's keys, the attempt, the result and the stored
- * console log. 0 when it is to be appended; 1 when the agent has no active key (its
- * result is taken unsigned, any record ignored: a presented key awaits approval);
- * -EPERM with why filled when it is refused; -EIO. */
+ * console log. 0 when it is to be appended; 1 when the agent has no active key and
+ * records.require_signed is off (its result is taken unsigned, any record ignored: a
+ * presented key awaits approval); -EPERM with why filled when it is refused (with
+ * require_signed, a result of an agent without an active key is 403 "signed records
+ * required"); -EIO. */
 int tlog_check(const struct attempt *a, const json_t *result, const char *record,
 	       struct tlog_refusal *why);
 /* Appends record (checked) for attempt as the next leaf, stores the subtrees it

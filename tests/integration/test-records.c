@@ -4,7 +4,8 @@
  * controller's public key; consistency between sizes; refusals: no record from an
  * agent with a key, a record signed by agent B for agent A's attempt, a record naming
  * another agent's board, a record whose log or verdict is not what was sent, a bad
- * signature, a retired key. */
+ * signature, a retired key. An agent without a key: shown unsigned and not logged,
+ * or, with records.require_signed, given no work and its result refused. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -468,6 +469,108 @@ static void test_verify_empty_log(void **state)
 	json_decref(a);
 }
 
+/* Declares agent's one board (token tok), presenting key k (NULL: none). */
+static void declare(const char *tok, const char *agent, const char *board, const struct sigkey *k)
+{
+	char *pem = k ? sigkey_public_pem(k) : NULL, *text, path[128];
+	json_t *body = json_pack("{s:i, s:[{s:s, s:s, s:s}]}", "protocol", 1, "boards", "name",
+				 board, "arch", "x86_64", "class", "q35");
+
+	if (pem)
+		json_object_set_new(body, "key", json_string(pem));
+	text = json_dumps(body, JSON_COMPACT);
+	snprintf(path, sizeof(path), "/api/v1/agents/%s/boards", agent);
+	assert_int_equal(harness_call(&ctl, tok, "PUT", path, text, NULL), 200);
+	free(text);
+	free(pem);
+	json_decref(body);
+}
+
+static long long log_size(void)
+{
+	json_t *j = NULL;
+	long long size;
+
+	assert_int_equal(harness_call(&ctl, NULL, "GET", "/api/v1/log/head", NULL, &j), 200);
+	size = jint(j, "tree_size", -1);
+	json_decref(j);
+	return size;
+}
+
+/* An agent with no key: while records.require_signed is off (a configuration that
+ * does not name it) its result is taken unsigned, shown "unsigned" on the attempt's
+ * page and never logged. With it on (restarted), the agent gets no work (claim 403),
+ * the result of an attempt it already held is refused (403), and a key it presents
+ * changes nothing until an admin approves it; then it works, signed. Runs last: it
+ * leaves the controller requiring signed records. */
+static void test_require_signed(void **state)
+{
+	const char *log = "    0.100 | hello\n";
+	char tok_u[128], path[160], body[256];
+	json_t *a, *held, *res, *j = NULL;
+	long long size;
+	struct sigkey ku;
+
+	(void)state;
+	assert_int_equal(harness_token(&ctl, "agent", "lab-u", tok_u, sizeof(tok_u)), 0);
+	declare(tok_u, "lab-u", "bu", NULL);
+	size = log_size();
+	a = run_attempt(tok_u, "lab-u", "bu", log);
+	res = signed_result(a, "pass", log, NULL, "lab-u");
+	assert_int_equal(post_result(tok_u, a, res, &j), 200);
+	json_decref(j);
+	json_decref(res);
+	snprintf(path, sizeof(path), "/attempts/%lld", jint(a, "id", 0));
+	assert_true(harness_page_has(&ctl, path, "record unsigned", "unsigned result"));
+	snprintf(path, sizeof(path), "/api/v1/attempts/%lld/record", jint(a, "id", 0));
+	assert_int_equal(harness_call(&ctl, NULL, "GET", path, NULL, NULL), 404);
+	assert_int_equal(log_size(), size);
+	json_decref(a);
+	held = run_attempt(tok_u, "lab-u", "bu", log);
+
+	assert_int_equal(harness_controller_kill(&ctl), 0);
+	ctl.extra_config = "records: {require_signed: true}\n";
+	assert_int_equal(harness_controller_start(&ctl), 0);
+	res = signed_result(held, "pass", log, NULL, "lab-u");
+	assert_int_equal(post_result(tok_u, held, res, &j), 403);
+	assert_string_equal(jstr(j, "error", ""), "signed records required");
+	assert_non_null(strstr(jstr(j, "detail", ""), "lab-u"));
+	json_decref(j);
+	json_decref(res);
+	snprintf(body, sizeof(body),
+		 "{\"tree\": \"xen\", \"commit\": \"" COMMIT "\", \"jobs\": [\"fake-smoke\"],"
+		 " \"board\": \"bu\"}");
+	assert_int_equal(harness_call(&ctl, ctl.admin_token, "POST", "/api/v1/flights", body, &j),
+			 201);
+	json_decref(j);
+	assert_int_equal(harness_call(&ctl, tok_u, "POST", "/api/v1/agents/lab-u/claim",
+				      "{\"boards\": [\"bu\"], \"wait_ms\": 0}", &j),
+			 403);
+	assert_string_equal(jstr(j, "error", ""), "signed records required");
+	json_decref(j);
+	/* A presented key is pending: still no work. */
+	assert_int_equal(sigkey_generate(&ku), 0);
+	declare(tok_u, "lab-u", "bu", &ku);
+	assert_int_equal(harness_call(&ctl, tok_u, "POST", "/api/v1/agents/lab-u/claim",
+				      "{\"boards\": [\"bu\"], \"wait_ms\": 0}", &j),
+			 403);
+	json_decref(j);
+	/* Approved: the held attempt's signed result is taken and logged. */
+	snprintf(path, sizeof(path), "/api/v1/agents/lab-u/keys/%s/approve", ku.id);
+	assert_int_equal(harness_call(&ctl, ctl.admin_token, "POST", path, "{}", NULL), 200);
+	res = signed_result(held, "pass", log, &ku, "lab-u");
+	assert_int_equal(post_result(tok_u, held, res, &j), 200);
+	json_decref(j);
+	json_decref(res);
+	check_included(jint(held, "id", 0), &ku);
+	assert_int_equal(harness_call(&ctl, tok_u, "POST", "/api/v1/agents/lab-u/claim",
+				      "{\"boards\": [\"bu\"], \"wait_ms\": 0}", &j),
+			 200);
+	json_decref(j);
+	json_decref(held);
+	sigkey_release(&ku);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -475,6 +578,7 @@ int main(void)
 	    cmocka_unit_test(test_refusals),
 	    cmocka_unit_test(test_key_rotation),
 	    cmocka_unit_test(test_verify_empty_log),
+	    cmocka_unit_test(test_require_signed),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
