@@ -8,7 +8,13 @@
 #                        user_tok, admin_tok, agent_pid (calls e2e_die on failure).
 #                        XENCI_E2E_JOBS: the jobs of branch ci's flights
 #                        (default xen-smoke); XENCI_E2E_BOARDS: the agent's
-#                        boards (default "qemu-x86_64 qemu-arm64")
+#                        boards (default "qemu-x86_64 qemu-arm64");
+#                        XENCI_E2E_BUILD_TIMEOUT: the agent's
+#                        builder.timeout_s (default 1800, the agent's own;
+#                        the tests whose jobs build the toolstack give 7200:
+#                        in a fresh clone it misses the compiler cache, its
+#                        paths being new, and took 31 min at a load average
+#                        of 17-20, which the default timed out)
 #   poke CHANGE          look at branch ci now; prints the flight (fails unless
 #                        the controller saw CHANGE: new, advanced, forced)
 #   wait_flight ID S     until no attempt of flight ID is waiting/queued/running
@@ -125,6 +131,7 @@ work_dir: $T/work
 build: true
 boards: [$(for b in ${XENCI_E2E_BOARDS:-qemu-x86_64 qemu-arm64}; do printf '%s/boards/%s.yaml, ' "$root" "$b"; done | sed 's/, $//')]
 limits: {claim_wait_ms: 1000, heartbeat_s: 2}
+builder: {timeout_s: ${XENCI_E2E_BUILD_TIMEOUT:-1800}}
 EOF
 	XENCI_HYPERVISOR_DIR=$root/hypervisor "$build/xenci-agent" -v "$T/agent.yaml" >"$T/agent.log" 2>&1 &
 	agent_pid=$!

@@ -21,13 +21,15 @@ attempt_job() {
 	api "flights/$1" | jq -c --arg j "$2" '[.attempts[] | select(.kind == "test" and .job == $j)] | last'
 }
 
+# the toolstack's build in a fresh clone (lib-e2e.sh)
+export XENCI_E2E_BUILD_TIMEOUT=${XENCI_E2E_BUILD_TIMEOUT:-7200}
 XENCI_E2E_JOBS=xen-sched XENCI_E2E_BOARDS=qemu-x86_64 e2e_setup
 
 # 1. HEAD: every variant passes
 git -C "$T/xen" branch ci "$base"
 t0=$SECONDS
 f1=$(poke new) || e2e_die "poke of the new branch made no flight"
-wait_flight "$f1" 7200 || bad "flight $f1 (HEAD) ended"
+wait_flight "$f1" 14400 || bad "flight $f1 (HEAD) ended"
 echo "# flight $f1 (HEAD ${base:0:7}) took $((SECONDS - t0)) s"
 for v in "${variants[@]}"; do
 	a=$(attempt_job "$f1" "xen-sched/$v")
@@ -46,7 +48,7 @@ git -C "$T/xen" commit -qam "xenci long test: panic in rt_init" || e2e_die "rtds
 cancel_bisections
 t0=$SECONDS
 f2=$(poke advanced) || e2e_die "poke after the rtds commit made no flight"
-wait_flight "$f2" 7200 || bad "flight $f2 (rtds panic) ended"
+wait_flight "$f2" 14400 || bad "flight $f2 (rtds panic) ended"
 echo "# flight $f2 (rtds panic) took $((SECONDS - t0)) s"
 for v in "${variants[@]}"; do
 	a=$(attempt_job "$f2" "xen-sched/$v")
