@@ -1,8 +1,10 @@
-/* xenci evidence FLIGHT | --branch B --since YYYY-MM-DD  --out DIR [--key CONTROLLER.pub]:
+/* xenci evidence FLIGHT | --branch B --since YYYY-MM-DD  --out DIR [--key CONTROLLER.pub]
+ * [--with-artifacts [--artifacts-max-mib N]]:
  * a self-contained bundle for an assessor (docs/traceability.md): every record of
  * the flights' attempts and builds as the agents signed them, its inclusion proof
  * under one signed tree head, the head, the agents' and the controller's public
- * keys, the console logs, the job definitions, the artifacts' hashes, and a README
+ * keys, the console logs, the job definitions, the artifacts' hashes (and with
+ * --with-artifacts the artifacts themselves, at most N MiB in all), and a README
  * on checking it with `xenci verify --bundle DIR` or with openssl and sha256sum
  * (check-with-openssl.sh). Exit 0, 1 when something could not be exported. */
 #include <getopt.h>
@@ -11,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "dsse.h"
@@ -20,13 +23,20 @@
 #include "record.h"
 #include "xmalloc.h"
 
+/* --artifacts-max-mib's default: a few Xen builds and dom0 kernels. */
+#define EVIDENCE_ARTIFACTS_MAX_MIB 2048
+
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: xenci evidence FLIGHT|--branch B --since YYYY-MM-DD --out DIR"
-		   " [--key CONTROLLER.pub]\n"
-		   "Exports the flights' signed records, proofs, tree head, keys, console logs,\n"
-		   "job definitions and artifact hashes into DIR, with a README. Check it with\n"
-		   "`xenci verify --bundle DIR` (no controller needed).\n");
+	fprintf(f,
+		"usage: xenci evidence FLIGHT|--branch B --since YYYY-MM-DD --out DIR"
+		" [--key CONTROLLER.pub]\n"
+		"                      [--with-artifacts [--artifacts-max-mib N]]\n"
+		"Exports the flights' signed records, proofs, tree head, keys, console logs,\n"
+		"job definitions and artifact hashes into DIR, with a README. Check it with\n"
+		"`xenci verify --bundle DIR` (no controller needed). --with-artifacts adds\n"
+		"the artifacts the records name, by sha256, at most N MiB in all (%d).\n",
+		EVIDENCE_ARTIFACTS_MAX_MIB);
 }
 
 static const char readme[] =
@@ -56,6 +66,9 @@ static const char readme[] =
     "| `jobs/NAME.json` | the job definitions as the controller holds them now (canonical JSON: "
     "its sha256 is the statement's `job_sha256` unless the job changed since) |\n"
     "| `artifacts.txt` | every artifact's sha256 the records name (`sha256 name attempt`) |\n"
+    "| `artifacts/SHA256`, `artifacts.sha256sum` | made with `--with-artifacts` only: each "
+    "artifact the records name, as the file of its sha256, and the list for `sha256sum -c` "
+    "(`attempts.json` says `\"artifacts_included\": true`) |\n"
     "\n"
     "## Checking it\n"
     "\n"
@@ -90,13 +103,19 @@ static const char script[] =
     "\tsha256sum --quiet -c \"records/$id.log.sha256\"\n"
     "\tn=$((n + 1))\n"
     "done\n"
-    "echo \"$n records: signatures and console logs check\"\n";
+    "echo \"$n records: signatures and console logs check\"\n"
+    "if [ -f artifacts.sha256sum ]; then\n"
+    "\tsha256sum --quiet -c artifacts.sha256sum\n"
+    "\techo \"$(wc -l <artifacts.sha256sum) artifacts check\"\n"
+    "fi\n";
 
 struct bundle {
 	struct http_client *h;
 	const char *dir;
 	json_t *attempts, *artifacts, *head, *jobs;
 	int failures;
+	int with_artifacts;
+	long long artifacts_max; /* bytes, in all */
 };
 
 static int put(struct bundle *b, const char *name, const void *data, size_t len)
@@ -271,6 +290,74 @@ static void export_jobs(struct bundle *b)
 	http_reply_release(&r);
 }
 
+/* --with-artifacts: each artifact the records name, once, as artifacts/SHA256,
+ * checked against its hash, within b->artifacts_max bytes in all; the list for
+ * sha256sum -c. An artifact past the bound is removed and the export fails. */
+static void export_artifacts(struct bundle *b)
+{
+	struct buf sums = BUF_INIT(0);
+	json_t *done = json_object(), *a;
+	long long total = 0;
+	size_t i;
+
+	json_array_foreach (b->artifacts, i, a) {
+		const char *sha = jstr(a, "sha256", "");
+		char *part, *file, path[128], hex[SHA256_HEX_LEN + 1];
+		struct http_reply r;
+		long long size = 0;
+		FILE *f;
+		int ok;
+
+		if (!sha256_is_hex(sha) || json_object_get(done, sha))
+			continue;
+		json_object_set_new(done, sha, json_true());
+		part = xasprintf("%s/artifacts/%s.part", b->dir, sha);
+		file = xasprintf("%s/artifacts/%s", b->dir, sha);
+		snprintf(path, sizeof(path), "/api/v1/artifacts/%s", sha);
+		http_reply_init(&r);
+		f = fopen(part, "w");
+		ok = f && http_download(b->h, path, f, 0, &r) == 0 && r.status == 200;
+		if (f && fclose(f) != 0)
+			ok = 0;
+		http_reply_release(&r);
+		if (!ok) {
+			fprintf(stderr, "xenci: %s of attempt %lld (%s) cannot be fetched\n",
+				jstr(a, "name", ""), jint(a, "attempt", 0), sha);
+			b->failures++;
+		} else if (sha256_file(hex, part, &size) < 0 || strcmp(hex, sha)) {
+			fprintf(stderr,
+				"xenci: %s of attempt %lld: the controller's copy does not hash to "
+				"%s: not exported\n",
+				jstr(a, "name", ""), jint(a, "attempt", 0), sha);
+			b->failures++;
+		} else if ((total += size) > b->artifacts_max) {
+			fprintf(
+			    stderr,
+			    "xenci: the artifacts pass --artifacts-max-mib %lld at %s of attempt "
+			    "%lld (%lld bytes): the bundle holds the artifacts before it only; "
+			    "raise the bound or export without --with-artifacts\n",
+			    b->artifacts_max >> 20, jstr(a, "name", ""), jint(a, "attempt", 0),
+			    size);
+			b->failures++;
+			unlink(part);
+			free(part);
+			free(file);
+			break;
+		} else if (rename(part, file) < 0) {
+			fprintf(stderr, "xenci: cannot write %s\n", file);
+			b->failures++;
+		} else {
+			buf_printf(&sums, "%s  artifacts/%s\n", sha, sha);
+		}
+		unlink(part);
+		free(part);
+		free(file);
+	}
+	put(b, "artifacts.sha256sum", sums.data ? sums.data : "", sums.len);
+	buf_release(&sums);
+	json_decref(done);
+}
+
 static void export_keys(struct bundle *b, const char *key_file)
 {
 	struct http_reply r;
@@ -305,15 +392,21 @@ static void export_keys(struct bundle *b, const char *key_file)
 int cmd_evidence(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"branch", required_argument, NULL, 'b'}, {"since", required_argument, NULL, 's'},
-	    {"out", required_argument, NULL, 'o'},    {"key", required_argument, NULL, 'k'},
-	    {"help", no_argument, NULL, 'h'},	      {NULL, 0, NULL, 0},
+	    {"branch", required_argument, NULL, 'b'},
+	    {"since", required_argument, NULL, 's'},
+	    {"out", required_argument, NULL, 'o'},
+	    {"key", required_argument, NULL, 'k'},
+	    {"with-artifacts", no_argument, NULL, 'A'},
+	    {"artifacts-max-mib", required_argument, NULL, 'M'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *branch = NULL, *since = NULL, *key = NULL;
 	struct bundle b = {0};
 	struct http_client c;
 	struct http_reply hr;
-	long long flight = 0, since_ms = 0;
+	long long flight = 0, since_ms = 0, max_mib = EVIDENCE_ARTIFACTS_MAX_MIB;
+	char *end;
 	int ch;
 
 	optind = 1;
@@ -330,6 +423,16 @@ int cmd_evidence(int argc, char **argv)
 			break;
 		case 'k':
 			key = optarg;
+			break;
+		case 'A':
+			b.with_artifacts = 1;
+			break;
+		case 'M':
+			max_mib = strtoll(optarg, &end, 10);
+			if (*end || max_mib < 0 || max_mib > (1LL << 30)) {
+				usage(stderr);
+				return 2;
+			}
 			break;
 		case 'h':
 			usage(stdout);
@@ -358,7 +461,14 @@ int cmd_evidence(int argc, char **argv)
 		return 1;
 	b.h = &c;
 	{
-		const char *sub[] = {"", "/records", "/proofs", "/logs", "/keys", "/jobs", NULL};
+		const char *sub[] = {"",
+				     "/records",
+				     "/proofs",
+				     "/logs",
+				     "/keys",
+				     "/jobs",
+				     b.with_artifacts ? "/artifacts" : NULL,
+				     NULL};
 		int i;
 
 		for (i = 0; sub[i]; i++) {
@@ -373,6 +483,7 @@ int cmd_evidence(int argc, char **argv)
 			free(p);
 		}
 	}
+	b.artifacts_max = max_mib << 20;
 	b.attempts = json_array();
 	b.artifacts = json_array();
 	b.jobs = json_object();
@@ -388,8 +499,11 @@ int cmd_evidence(int argc, char **argv)
 		else
 			export_branch(&b, branch, since_ms);
 		export_jobs(&b);
+		if (b.with_artifacts)
+			export_artifacts(&b);
 		{
-			json_t *list = json_pack("{s:O}", "attempts", b.attempts);
+			json_t *list = json_pack("{s:O, s:b}", "attempts", b.attempts,
+						 "artifacts_included", b.with_artifacts);
 
 			put_json(&b, "attempts.json", list);
 			json_decref(list);

@@ -1,6 +1,8 @@
 /* xenci verify ATTEMPT | --flight F | --all | --bundle DIR  [--key CONTROLLER.pub]
- * [--no-logs]: checks results offline from what the controller (or a bundle) hands
- * over, trusting only the controller's public key: agents' signatures, inclusion
+ * [--agent-key AGENT=FILE ...] [--agent-keys FILE] [--no-logs]: checks results offline
+ * from what the controller (or a bundle) hands over, trusting only the controller's
+ * public key (and, when given, the agents' keys pinned, instead of the controller's
+ * binding of keys to agents): agents' signatures, inclusion
  * under a signed tree head, consistency with the head seen before (kept in
  * ~/.config/xenci/tree-heads.json), console logs and artifacts against their hashes.
  * Exit 0 when everything checked passed, 1 with one "FAIL" line per problem, 2 for
@@ -22,10 +24,14 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: xenci verify ATTEMPT|--flight F|--all --key CONTROLLER.pub [--no-logs]\n"
 		   "       xenci verify --bundle DIR [--key CONTROLLER.pub]\n"
+		   "       ... [--agent-key AGENT=PUB.pem]... [--agent-keys PINNED]\n"
 		   "Checks signed records offline: the agent's signature, inclusion under a tree\n"
 		   "head signed by the controller's key, consistency with the head seen before\n"
 		   "(~/.config/xenci/tree-heads.json), console logs and artifacts against their\n"
-		   "hashes. One FAIL line per problem; exit 1 when there is any.\n");
+		   "hashes. One FAIL line per problem; exit 1 when there is any.\n"
+		   "--agent-key and --agent-keys (lines 'AGENT PUB.pem') pin agents' keys: the\n"
+		   "controller's binding of keys to agents is then not trusted, and each record\n"
+		   "must be signed by a key pinned for its agent.\n");
 }
 
 static json_t *get(struct verifier *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -250,6 +256,9 @@ static void bundle(struct verifier *v, const char *dir)
 	free(path);
 	if (j == NULL)
 		verifier_fail(v, "bundle: no attempts.json");
+	/* Made --with-artifacts: every artifact a record names must be in it. */
+	if (jbool(j, "artifacts_included", 0))
+		v->artifacts_dir = xasprintf("%s/artifacts", dir);
 	json_array_foreach (json_object_get(j, "attempts"), i, a) {
 		long long id = jint(a, "attempt", 0);
 		char *env = NULL, *log = NULL;
@@ -292,6 +301,8 @@ int cmd_verify(int argc, char **argv)
 	    {"all", no_argument, NULL, 'a'},
 	    {"bundle", required_argument, NULL, 'b'},
 	    {"no-logs", no_argument, NULL, 'n'},
+	    {"agent-key", required_argument, NULL, 'p'},
+	    {"agent-keys", required_argument, NULL, 'P'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -299,8 +310,13 @@ int cmd_verify(int argc, char **argv)
 	long long flight_id = 0, attempt = 0;
 	struct http_client c;
 	struct verifier v;
-	int ch, every = 0, skip_logs = 0, rc;
-	char *def_key = NULL;
+	int ch, every = 0, skip_logs = 0, rc, npins = 0;
+	char *def_key = NULL, *eq;
+	struct {
+		int file; /* --agent-keys FILE, else --agent-key AGENT=FILE */
+		const char *arg;
+	} pins[64];
+	int i;
 
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -319,6 +335,17 @@ int cmd_verify(int argc, char **argv)
 			break;
 		case 'n':
 			skip_logs = 1;
+			break;
+		case 'p':
+		case 'P':
+			/* pinned once the verifier is up, in the order given */
+			eq = strchr(optarg, '=');
+			if (npins == 64 || (ch == 'p' && (eq == NULL || eq == optarg || !eq[1]))) {
+				usage(stderr);
+				return 2;
+			}
+			pins[npins].file = ch == 'P';
+			pins[npins++].arg = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -343,6 +370,20 @@ int cmd_verify(int argc, char **argv)
 			"using the bundle's %s: compare it with the key the lab publishes\n", key);
 	}
 	if (verifier_key_file(&v, key) < 0)
+		goto done;
+	for (i = 0; i < npins; i++) {
+		char *agent = xstrdup(pins[i].arg);
+
+		eq = strchr(agent, '=');
+		if (pins[i].file)
+			verifier_pin_file(&v, pins[i].arg);
+		else if (eq) {
+			*eq = '\0';
+			verifier_pin_key(&v, agent, eq + 1);
+		}
+		free(agent);
+	}
+	if (v.failures)
 		goto done;
 	if (bundle_dir) {
 		bundle(&v, bundle_dir);

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "dsse.h"
 #include "fs.h"
@@ -29,6 +30,8 @@ void verifier_release(struct verifier *v)
 		sigkey_release(&v->cache[i]);
 	sigkey_release(&v->ctl);
 	json_decref(v->keys);
+	json_decref(v->pinned);
+	free(v->artifacts_dir);
 	json_decref(v->artifacts_ok);
 }
 
@@ -56,6 +59,70 @@ int verifier_key_file(struct verifier *v, const char *path)
 	}
 	free(pem);
 	return 0;
+}
+
+int verifier_pin_key(struct verifier *v, const char *agent, const char *path)
+{
+	struct sigkey k = {0};
+	char *pem = NULL, *pub = NULL;
+	size_t len;
+	int rc = -1;
+
+	if (file_read(&pem, &len, path, 16384) < 0 || sigkey_from_pem(&k, pem, len) < 0 ||
+	    (pub = sigkey_public_pem(&k)) == NULL) {
+		verifier_fail(v, "agent %s's pinned key %s: not an Ed25519 public key", agent,
+			      path);
+		goto out;
+	}
+	if (v->pinned == NULL)
+		v->pinned = json_object();
+	json_object_set_new(v->pinned, k.id,
+			    json_pack("{s:s, s:s}", "agent", agent, "public_key", pub));
+	rc = 0;
+out:
+	free(pub);
+	free(pem);
+	sigkey_release(&k);
+	return rc;
+}
+
+int verifier_pin_file(struct verifier *v, const char *path)
+{
+	char *text = NULL, *line, *save = NULL, *slash, *dir;
+	long long before = v->failures;
+	size_t len;
+	int n = 0;
+
+	if (file_read(&text, &len, path, 1 << 20) < 0) {
+		verifier_fail(v, "pinned keys %s: cannot be read", path);
+		return -1;
+	}
+	dir = xstrdup(path);
+	slash = strrchr(dir, '/');
+	if (slash)
+		slash[1] = '\0';
+	else
+		dir[0] = '\0';
+	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char agent[128], file[4096], *full;
+
+		n++;
+		line += strspn(line, " \t");
+		if (*line == '\0' || *line == '#')
+			continue;
+		if (sscanf(line, "%127s %4095s", agent, file) != 2) {
+			verifier_fail(v, "pinned keys %s: line %d is not AGENT PEM-FILE", path, n);
+			continue;
+		}
+		full = file[0] == '/' ? xstrdup(file) : xasprintf("%s%s", dir, file);
+		verifier_pin_key(v, agent, full);
+		free(full);
+	}
+	free(dir);
+	free(text);
+	if (v->pinned == NULL && v->failures == before)
+		verifier_fail(v, "pinned keys %s: it pins no key", path);
+	return v->failures == before ? 0 : -1;
 }
 
 void verifier_add_keys(struct verifier *v, const json_t *keys)
@@ -119,15 +186,39 @@ out:
 	return rc;
 }
 
-/* The key of keyid (borrowed from v's cache): its agent must be the record's. */
+/* Whether the user pinned any key for agent. */
+static int pinned_agent(const struct verifier *v, const char *agent)
+{
+	const char *id;
+	json_t *e;
+
+	json_object_foreach ((json_t *)v->pinned, id, e)
+		if (!strcmp(jstr(e, "agent", ""), agent))
+			return 1;
+	return 0;
+}
+
+/* The key of keyid (borrowed from v's cache): its agent must be the record's, and
+ * with pinned keys, one the user pinned for that agent. */
 static int agent_key(struct verifier *v, struct sigkey **out, const char *keyid, const char *agent,
 		     long long attempt)
 {
-	json_t *e = json_object_get(v->keys, keyid);
+	json_t *e = json_object_get(v->pinned ? v->pinned : v->keys, keyid);
 	const char *pem = jstr(e, "public_key", NULL);
 	unsigned i, n = sizeof(v->cache) / sizeof(v->cache[0]);
 	struct sigkey *k;
 
+	if (v->pinned && (e == NULL || strcmp(jstr(e, "agent", ""), agent))) {
+		if (pinned_agent(v, agent))
+			verifier_fail(v,
+				      "attempt %lld: signed by key %.16s…, which is not a key "
+				      "pinned for agent %s",
+				      attempt, keyid, agent);
+		else
+			verifier_fail(v, "attempt %lld: agent %s has no pinned key", attempt,
+				      agent);
+		return -1;
+	}
 	if (e == NULL || pem == NULL) {
 		verifier_fail(v, "attempt %lld: signed by key %.16s…, which no agent has", attempt,
 			      keyid);
@@ -161,7 +252,7 @@ void verifier_artifacts(struct verifier *v, const json_t *st, long long attempt)
 	json_t *s;
 	size_t i;
 
-	if (v->h == NULL || v->skip_logs)
+	if ((v->h == NULL && v->artifacts_dir == NULL) || v->skip_logs)
 		return;
 	json_array_foreach (json_object_get(st, "subject"), i, s) {
 		const char *name = jstr(s, "name", "");
@@ -172,6 +263,23 @@ void verifier_artifacts(struct verifier *v, const json_t *st, long long attempt)
 		if (strncmp(name, RECORD_ARTIFACT_PREFIX, strlen(RECORD_ARTIFACT_PREFIX)) ||
 		    json_object_get(v->artifacts_ok, sha))
 			continue;
+		if (v->artifacts_dir) {
+			char *file = xasprintf("%s/%s", v->artifacts_dir, sha);
+			long long size = 0;
+
+			if (!sha256_is_hex(sha) || access(file, F_OK) < 0)
+				verifier_fail(v, "attempt %lld: %s (%.16s…) is not in the bundle",
+					      attempt, name, sha);
+			else if (sha256_file(hex, file, &size) < 0 || strcmp(hex, sha))
+				verifier_fail(v,
+					      "attempt %lld: %s does not hash to what the record "
+					      "says",
+					      attempt, name);
+			else
+				json_object_set_new(v->artifacts_ok, sha, json_true());
+			free(file);
+			continue;
+		}
 		snprintf(path, sizeof(path), "/api/v1/artifacts/%s", sha);
 		http_reply_init(&r);
 		if (http_request(v->h, "GET", path, NULL, NULL, 0, NULL, &r) < 0 || r.status != 200)

@@ -21,6 +21,7 @@ enum {
 	Q_REC_INSERT,
 	Q_REC_ATTEMPT,
 	Q_REC_RANGE,
+	Q_REC_FLIGHT,
 	Q_LEAF,
 	Q_NODE_GET,
 	Q_NODE_PUT,
@@ -61,6 +62,8 @@ static const char *const sql[Q_N] = {
     [Q_REC_RANGE] =
 	"SELECT " REC_COLS ", " SHOWN " FROM records r LEFT JOIN attempts a ON a.id = r.attempt_id "
 	"WHERE idx >= ? AND idx < ? ORDER BY idx LIMIT ?",
+    [Q_REC_FLIGHT] = "SELECT r.attempt_id AS attempt, r.idx AS \"index\", r.keyid FROM attempts a "
+		     "JOIN records r ON r.attempt_id = a.id WHERE a.flight_id = ?",
     [Q_LEAF] = "SELECT leaf_hash FROM records WHERE idx = ?",
     [Q_NODE_GET] = "SELECT hash FROM merkle_nodes WHERE level = ? AND idx = ?",
     [Q_NODE_PUT] = "INSERT OR REPLACE INTO merkle_nodes (level, idx, hash) VALUES (?, ?, ?)",
@@ -224,6 +227,14 @@ json_t *db_record_by_attempt(long long attempt)
 		row = db_row_object(s);
 	sqlite3_reset(s);
 	return row;
+}
+
+json_t *db_records_of_flight(long long flight)
+{
+	sqlite3_stmt *s = db_use(st[Q_REC_FLIGHT]);
+
+	sqlite3_bind_int64(s, 1, flight);
+	return db_rows_array(s);
 }
 
 json_t *db_records_range(long long start, long long end, long long limit)

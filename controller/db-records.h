@@ -40,6 +40,8 @@ int db_record_insert(long long idx, long long attempt, const char *keyid, const 
 		     const uint8_t leaf[MERKLE_HASH]);
 /* {index, attempt, keyid, envelope, created} of attempt's record; NULL when none. */
 json_t *db_record_by_attempt(long long attempt);
+/* [{attempt, index, keyid}]: the records of flight's attempts (tests and builds). */
+json_t *db_records_of_flight(long long flight);
 /* Records with start <= index < end, at most limit, each {index, attempt, keyid,
  * envelope, shown: {state, reason, board, agent, log_length}} (shown: what the
  * controller says of the attempt now). */

@@ -4,9 +4,22 @@
 
 #include "page-view.h"
 
-static void builds_section(struct html *h, const json_t *builds)
+/* The newest build attempt of arch among the flight's attempts, or NULL. */
+static const json_t *build_attempt(const json_t *attempts, const char *arch)
 {
-	const json_t *b;
+	const json_t *a, *found = NULL;
+	size_t i;
+
+	json_array_foreach (attempts, i, a)
+		if (!strcmp(jstr(a, "kind", ""), "build") && !strcmp(jstr(a, "arch", ""), arch) &&
+		    (found == NULL || jint(a, "id", 0) > jint(found, "id", 0)))
+			found = a;
+	return found;
+}
+
+static void builds_section(struct html *h, const json_t *builds, const json_t *attempts)
+{
+	const json_t *b, *a;
 	size_t i;
 
 	html_raw(h, "<section><h2>Builds</h2>\n");
@@ -20,6 +33,11 @@ static void builds_section(struct html *h, const json_t *builds)
 		html_text(h, jstr(b, "arch", "?"));
 		html_raw(h, " ");
 		html_verdict(h, jstr(b, "state", NULL));
+		if ((a = build_attempt(attempts, jstr(b, "arch", ""))) != NULL) {
+			html_raw(h, " ");
+			view_attempt_link(h, jint(a, "id", 0));
+			view_record_mark(h, a);
+		}
 		html_raw(h, "</li>\n");
 	}
 	html_raw(h, "</ul></section>\n");
@@ -54,6 +72,7 @@ static void jobs_section(struct html *h, const json_t *jobs)
 		view_board_link(h, jstr(j, "board", NULL));
 		html_raw(h, "</td><td>");
 		html_verdict(h, jstr(j, "state", NULL));
+		view_record_mark(h, j);
 		html_raw(h, "</td><td class=\"reason\">");
 		html_text(h, jstr(j, "reason", ""));
 		html_raw(h, "</td><td><ul class=\"tcs\">");
@@ -146,7 +165,7 @@ int page_flight_render(struct buf *out, const json_t *twin)
 	json_decref(counts);
 	html_raw(&h, "</p>\n");
 	view_revision(&h, twin);
-	builds_section(&h, json_object_get(twin, "builds"));
+	builds_section(&h, json_object_get(twin, "builds"), json_object_get(twin, "attempts"));
 	jobs_section(&h, json_object_get(twin, "attempts"));
 	baselines_section(&h, json_object_get(twin, "baselines"));
 	page_end(&h);

@@ -1,6 +1,7 @@
 /* Pieces that several pages show the same way. */
 #include <string.h>
 
+#include "db-attempts.h" /* the state names only */
 #include "page-view.h"
 
 void view_board_link(struct html *h, const char *board)
@@ -43,6 +44,22 @@ void view_attempt_link(struct html *h, long long id)
 		html_rawf(h, "<a href=\"/attempts/%lld\">#%lld</a>", id, id);
 	else
 		html_raw(h, "—");
+}
+
+void view_record_mark(struct html *h, const json_t *a)
+{
+	const json_t *rec = json_object_get(a, "record");
+
+	if (rec) {
+		html_raw(h, " <span class=\"record verified\" title=\"signed by agent ");
+		html_text(h, jstr(a, "agent", "?"));
+		html_rawf(h, ", leaf %lld of the results log\">&#10003; signed</span>",
+			  jint(rec, "index", 0));
+	} else if (jstr(a, "agent", NULL) &&
+		   attempt_state_final(attempt_state_of(jstr(a, "state", NULL)))) {
+		html_raw(h, " <span class=\"record unsigned\" title=\"its agent had no bound "
+			    "key\">unsigned</span>");
+	}
 }
 
 void view_summary(struct html *h, const json_t *summary)

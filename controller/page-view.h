@@ -12,6 +12,10 @@ void view_board_link(struct html *h, const char *board);
 void view_branch_link(struct html *h, const char *branch);
 void view_flight_link(struct html *h, long long id);
 void view_attempt_link(struct html *h, long long id);
+/* An attempt's short trace mark (docs/traceability.md): "✓ signed" when it has a
+ * "record" (its leaf in the results log), "unsigned" when it ended on an agent with
+ * none, nothing while it runs or when no agent ran it. */
+void view_record_mark(struct html *h, const json_t *attempt);
 /* "3 pass · 1 fail" from {"pass": 3, "fail": 1, …}, each count with its chip. */
 void view_summary(struct html *h, const json_t *summary);
 /* The verdict twins.c gave the flight (twin_flight_verdict), or its state:

@@ -155,6 +155,18 @@ json_t *twin_flight(long long id, const struct viewer *v)
 			}
 	json_decref(all);
 	json_object_set_new(f, "baselines", out);
+	/* Which attempts are signed records in the results log (as twin_attempt says). */
+	all = db_records_of_flight(id);
+	json_array_foreach (all, i, b)
+		json_array_foreach (json_object_get(f, "attempts"), k, x)
+			if (jint(x, "id", 0) == jint(b, "attempt", -1)) {
+				json_object_set_new(x, "record",
+						    json_pack("{s:O, s:O}", "index",
+							      json_object_get(b, "index"), "keyid",
+							      json_object_get(b, "keyid")));
+				break;
+			}
+	json_decref(all);
 	json_object_set_new(f, "triage", flight_triage(id, json_object_get(f, "attempts")));
 	return f;
 }

@@ -5,7 +5,10 @@
  * agent with a key, a record signed by agent B for agent A's attempt, a record naming
  * another agent's board, a record whose log or verdict is not what was sent, a bad
  * signature, a retired key. An agent without a key: shown unsigned and not logged,
- * or, with records.require_signed, given no work and its result refused. */
+ * or, with records.require_signed, given no work and its result refused. Pinned
+ * agents' keys (xenci verify --agent-key/--agent-keys) catch a key the controller's
+ * admin bound to an agent on its own; the flight's page marks signed and unsigned
+ * attempts. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -425,14 +428,42 @@ static void test_key_rotation(void **state)
 	sigkey_release(&k2);
 }
 
+/* xenci verify ID with extra arguments (NULL-terminated); its exit status, its
+ * output in out. */
+static int verify_run(char *out, size_t len, const char *id, ...)
+{
+	char cli[600], key[400], state_dir[400], *argv[16], *abs;
+	va_list ap;
+	int n = 0, rc;
+
+	abs = realpath(harness_build_dir(), NULL);
+	snprintf(cli, sizeof(cli), "%s/xenci", abs ? abs : harness_build_dir());
+	free(abs);
+	snprintf(key, sizeof(key), "%s/controller-key.pub", ctl.data);
+	snprintf(state_dir, sizeof(state_dir), "%s/state", ctl.dir);
+	setenv("XENCI_URL", ctl.url, 1);
+	setenv("XENCI_STATE_DIR", state_dir, 1);
+	argv[n++] = cli;
+	argv[n++] = "verify";
+	argv[n++] = (char *)id;
+	argv[n++] = "--key";
+	argv[n++] = key;
+	va_start(ap, id);
+	while (n < 15 && (argv[n] = va_arg(ap, char *)) != NULL)
+		n++;
+	va_end(ap);
+	argv[n] = NULL;
+	rc = harness_run(argv, out, len);
+	return rc;
+}
+
 /* An attempt that ended before any console byte (an agent's hand-back): the
  * controller stored no log (its GET is 200 empty, or 404); its record signs the
  * empty log, and xenci verify takes it as empty. */
 static void test_verify_empty_log(void **state)
 {
 	json_t *a, *res, *j = NULL;
-	char cli[400], key[400], id[32], out[4096], path[128], state_dir[400], *abs;
-	char body[256];
+	char id[32], out[4096], path[128], body[256];
 
 	(void)state;
 	snprintf(body, sizeof(body),
@@ -451,22 +482,79 @@ static void test_verify_empty_log(void **state)
 	json_decref(j);
 	snprintf(path, sizeof(path), "/api/v1/attempts/%lld/log", jint(a, "id", 0));
 	assert_int_not_equal(harness_call(&ctl, NULL, "GET", path, NULL, NULL), 0);
-	abs = realpath(harness_build_dir(), NULL);
-	snprintf(cli, sizeof(cli), "%s/xenci", abs ? abs : harness_build_dir());
-	free(abs);
-	snprintf(key, sizeof(key), "%s/controller-key.pub", ctl.data);
 	snprintf(id, sizeof(id), "%lld", jint(a, "id", 0));
-	snprintf(state_dir, sizeof(state_dir), "%s/state", ctl.dir);
-	setenv("XENCI_URL", ctl.url, 1);
-	setenv("XENCI_STATE_DIR", state_dir, 1);
-	{
-		char *argv[] = {cli, "verify", id, "--key", key, NULL};
-
-		assert_int_equal(harness_run(argv, out, sizeof(out)), 0);
-		assert_non_null(strstr(out, "1 record verified"));
-	}
+	assert_int_equal(verify_run(out, sizeof(out), id, (char *)NULL), 0);
+	assert_non_null(strstr(out, "1 record verified"));
 	json_decref(res);
 	json_decref(a);
+}
+
+/* Pinned agents' keys (--agent-key AGENT=FILE, --agent-keys FILE): the controller's
+ * binding of keys to agents is not trusted. A controller whose admin binds a key of
+ * its own to lab-b (what a compromised controller can do) gets its forged record
+ * past a verify that trusts the binding, and not past one that pins lab-b's key as
+ * the lab gave it; a record of an agent with no pinned key is named too. */
+static void test_pinned_keys(void **state)
+{
+	const char *log = "    0.100 | hello\n";
+	char out[8192], id[32], forged_id[32], pin_b[400], pin_a[400], pins[400];
+	char *pem, tok_forged[128];
+	json_t *a, *res, *j = NULL;
+	struct sigkey kf;
+
+	(void)state;
+	pem = sigkey_public_pem(&key_b);
+	harness_write_file(ctl.dir, "lab-b.pub", pem);
+	free(pem);
+	pem = sigkey_public_pem(&key_a);
+	harness_write_file(ctl.dir, "lab-a.pub", pem);
+	free(pem);
+	harness_write_file(ctl.dir, "pinned-a",
+			   "# the labs' keys as they gave them\nlab-a lab-a.pub\n");
+	harness_write_file(ctl.dir, "pinned-b", "\nlab-b lab-b.pub\n");
+	snprintf(pin_b, sizeof(pin_b), "lab-b=%s/lab-b.pub", ctl.dir);
+	snprintf(pin_a, sizeof(pin_a), "lab-b=%s/lab-a.pub", ctl.dir);
+	a = run_attempt(tok_b, "lab-b", "bb", log);
+	res = signed_result(a, "pass", log, &key_b, "lab-b");
+	assert_int_equal(post_result(tok_b, a, res, &j), 200);
+	json_decref(j);
+	json_decref(res);
+	snprintf(id, sizeof(id), "%lld", jint(a, "id", 0));
+	json_decref(a);
+	assert_int_equal(verify_run(out, sizeof(out), id, "--agent-key", pin_b, (char *)NULL), 0);
+	assert_non_null(strstr(out, "1 record verified"));
+	/* Another key pinned for lab-b. */
+	assert_int_equal(verify_run(out, sizeof(out), id, "--agent-key", pin_a, (char *)NULL), 1);
+	assert_non_null(strstr(out, "which is not a key pinned for agent lab-b"));
+	/* Only lab-a pinned: lab-b's record is not taken on the controller's word. */
+	snprintf(pins, sizeof(pins), "%s/pinned-a", ctl.dir);
+	assert_int_equal(verify_run(out, sizeof(out), id, "--agent-keys", pins, (char *)NULL), 1);
+	assert_non_null(strstr(out, "agent lab-b has no pinned key"));
+	/* A pin that is no key, and a malformed one. */
+	assert_int_equal(
+	    verify_run(out, sizeof(out), id, "--agent-key", "lab-b=/nonexistent", (char *)NULL), 1);
+	assert_non_null(strstr(out, "not an Ed25519 public key"));
+	assert_int_equal(verify_run(out, sizeof(out), id, "--agent-key", "lab-b", (char *)NULL), 2);
+
+	/* The controller's admin binds a key of its own to lab-b and signs with it. */
+	assert_int_equal(sigkey_generate(&kf), 0);
+	token_with_key("lab-b", &kf, tok_forged, sizeof(tok_forged));
+	a = run_attempt(tok_forged, "lab-b", "bb", log);
+	res = signed_result(a, "fail", log, &kf, "lab-b");
+	assert_int_equal(post_result(tok_forged, a, res, &j), 200);
+	json_decref(j);
+	json_decref(res);
+	snprintf(forged_id, sizeof(forged_id), "%lld", jint(a, "id", 0));
+	json_decref(a);
+	assert_int_equal(verify_run(out, sizeof(out), forged_id, (char *)NULL), 0);
+	snprintf(pins, sizeof(pins), "%s/pinned-b", ctl.dir);
+	assert_int_equal(
+	    verify_run(out, sizeof(out), forged_id, "--agent-keys", pins, (char *)NULL), 1);
+	assert_non_null(strstr(out, "which is not a key pinned for agent lab-b"));
+	assert_non_null(strstr(out, "0 records verified"));
+	/* The genuine record still verifies against the pin. */
+	assert_int_equal(verify_run(out, sizeof(out), id, "--agent-keys", pins, (char *)NULL), 0);
+	sigkey_release(&kf);
 }
 
 /* Declares agent's one board (token tok), presenting key k (NULL: none). */
@@ -522,6 +610,8 @@ static void test_require_signed(void **state)
 	json_decref(res);
 	snprintf(path, sizeof(path), "/attempts/%lld", jint(a, "id", 0));
 	assert_true(harness_page_has(&ctl, path, "record unsigned", "unsigned result"));
+	snprintf(path, sizeof(path), "/flights/%lld", jint(a, "flight", 0));
+	assert_true(harness_page_has(&ctl, path, "record unsigned", ">unsigned</span>"));
 	snprintf(path, sizeof(path), "/api/v1/attempts/%lld/record", jint(a, "id", 0));
 	assert_int_equal(harness_call(&ctl, NULL, "GET", path, NULL, NULL), 404);
 	assert_int_equal(log_size(), size);
@@ -563,6 +653,15 @@ static void test_require_signed(void **state)
 	json_decref(j);
 	json_decref(res);
 	check_included(jint(held, "id", 0), &ku);
+	/* The flight's page and twin mark it signed, with its leaf. */
+	snprintf(path, sizeof(path), "/flights/%lld", jint(held, "flight", 0));
+	assert_true(harness_page_has(&ctl, path, "record verified", "&#10003; signed</span>"));
+	snprintf(path, sizeof(path), "/api/v1/flights/%lld", jint(held, "flight", 0));
+	assert_int_equal(harness_call(&ctl, NULL, "GET", path, NULL, &j), 200);
+	assert_true(
+	    jint(json_object_get(json_array_get(json_object_get(j, "attempts"), 0), "record"),
+		 "index", -1) >= 0);
+	json_decref(j);
 	assert_int_equal(harness_call(&ctl, tok_u, "POST", "/api/v1/agents/lab-u/claim",
 				      "{\"boards\": [\"bu\"], \"wait_ms\": 0}", &j),
 			 200);
@@ -574,11 +673,9 @@ static void test_require_signed(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_signed_results_logged),
-	    cmocka_unit_test(test_refusals),
-	    cmocka_unit_test(test_key_rotation),
-	    cmocka_unit_test(test_verify_empty_log),
-	    cmocka_unit_test(test_require_signed),
+	    cmocka_unit_test(test_signed_results_logged), cmocka_unit_test(test_refusals),
+	    cmocka_unit_test(test_key_rotation),	  cmocka_unit_test(test_verify_empty_log),
+	    cmocka_unit_test(test_pinned_keys),		  cmocka_unit_test(test_require_signed),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
