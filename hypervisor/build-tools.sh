@@ -15,8 +15,9 @@
 # iPXE, OVMF, PV shim, XSM policy, xentop or docs. The build is in-tree
 # (SRCDIR/tools), so a second run on the same SRCDIR is incremental;
 # configure runs again only when its arguments or tools/configure change.
-# The arm64 cross-build is not done yet (it needs a sysroot of Debian's arm64
-# -dev packages): ARCH arm64 fails with exit 1 and says so.
+# arm64 cross-builds (aarch64-linux-gnu-gcc) against a sysroot of Debian's
+# arm64 packages (hypervisor/sysroot.sh; XENCI_SYSROOT names one already
+# made, else sysroot.sh is run, which downloads once).
 #
 # Environment: XENCI_CACHE (ccache lives in $XENCI_CACHE/ccache unless
 # CCACHE_DIR is set), XENCI_CCACHE=0 to build without ccache, JOBS (default 2).
@@ -35,11 +36,24 @@ src=$2
 out=$3
 jobs=${JOBS:-2}
 
+# shellcheck source=hypervisor/recipe-lib.sh
+. "$here/recipe-lib.sh"
+
+host_args=()
 case $arch in
 x86_64)
 	[ "$(uname -m)" = x86_64 ] || die "the x86_64 tools build natively only"
+	cross=
+	target_arch=x86_64
 	;;
-arm64) die "the arm64 tools cross-build is not supported yet" ;;
+arm64)
+	target_arch=arm64
+	cross=
+	if [ "$(uname -m)" != aarch64 ]; then
+		cross=aarch64-linux-gnu-
+		host_args=(--build="$(gcc -dumpmachine)" --host=aarch64-linux-gnu)
+	fi
+	;;
 *) usage ;;
 esac
 
@@ -47,18 +61,24 @@ esac
 src=$(cd "$src" && pwd)
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
-for tool in make gcc python3 iasl pkg-config; do
+for tool in make gcc "${cross}gcc" python3 iasl pkg-config; do
 	command -v "$tool" >/dev/null || die "missing tool: $tool"
 done
 
-cc=gcc
-if [ "${XENCI_CCACHE:-1}" != 0 ] && command -v ccache >/dev/null; then
-	export CCACHE_DIR=${CCACHE_DIR:-${XENCI_CACHE:-$HOME/.cache/xenci}/ccache}
-	if mkdir -p "$CCACHE_DIR" 2>/dev/null && [ -w "$CCACHE_DIR" ]; then
-		cc="ccache gcc"
-	else
-		echo "build-tools.sh: $CCACHE_DIR is not writable; building without ccache" >&2
+# ccache, unless disabled or its directory is not writable (e.g. a sandbox).
+recipe_ccache build-tools.sh "$cross"
+# The cross-build's headers and libraries: Debian's arm64 packages, unpacked
+# by sysroot.sh (which the lab agent runs outside the build's sandbox, since
+# it may download, and names in XENCI_SYSROOT).
+if [ -n "$cross" ]; then
+	sysroot=${XENCI_SYSROOT:-}
+	if [ -z "$sysroot" ]; then
+		sysroot=$("$here/sysroot.sh" "$arch") || die "no sysroot for $arch (sysroot.sh)"
 	fi
+	[ -f "$sysroot/.xenci-sysroot" ] || die "$sysroot is not a sysroot made by sysroot.sh"
+	cc="$cc --sysroot=$sysroot"
+	export PKG_CONFIG_SYSROOT_DIR=$sysroot
+	export PKG_CONFIG_LIBDIR=$sysroot/usr/lib/aarch64-linux-gnu/pkgconfig:$sysroot/usr/share/pkgconfig
 fi
 
 configure_args=(
@@ -69,23 +89,29 @@ configure_args=(
 	--disable-werror
 	--with-system-qemu=/usr/bin/qemu-system-i386
 	--with-xenstored=xenstored
+	"${host_args[@]}"
 )
 
 rm -f "$out/tools" "$out/tools-info.json"
 start=$(date +%s.%N)
 
-# Configure once per argument set (and tools/configure): a stamp holds both.
+# Configure once per argument set (and configure scripts): a stamp holds
+# both. The top-level configure, tools only: it runs tools/configure and
+# writes config/Paths.mk, without which `make install` puts every file in
+# DESTDIR's root.
 stamp=$src/tools/.xenci-configured
-want="$(printf '%s\n' "${configure_args[@]}")
-$(sha256sum "$src/tools/configure" | cut -d' ' -f1)"
-if [ ! -f "$src/config/Tools.mk" ] || [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+want="$(printf '%s\n' "${configure_args[@]}" "CC=$cc")
+$(cat "$src/configure" "$src/tools/configure" | sha256sum | cut -d' ' -f1)"
+if [ ! -f "$src/config/Tools.mk" ] || [ ! -f "$src/config/Paths.mk" ] || [ ! -f "$stamp" ] ||
+	[ "$(cat "$stamp")" != "$want" ]; then
 	rm -f "$stamp"
-	(cd "$src/tools" && CC="$cc" ./configure "${configure_args[@]}") >"$out/configure.log" 2>&1 ||
+	(cd "$src" && CC="$cc" ./configure --disable-xen --disable-docs "${configure_args[@]}") \
+		>"$out/configure.log" 2>&1 ||
 		{ tail -20 "$out/configure.log" >&2; die "configuring the tools failed"; }
 	printf '%s\n' "$want" >"$stamp"
 fi
 
-makeargs=(-j"$jobs" CC="$cc" HOSTCC="$cc")
+makeargs=(-j"$jobs" XEN_TARGET_ARCH="$target_arch" CROSS_COMPILE="$cross" CC="$cc" HOSTCC="$hostcc")
 subdirs=(libs xenstore console xl helpers tests)
 make -C "$src/tools/include" "${makeargs[@]}" >/dev/null || die "building tools/include failed"
 for d in "${subdirs[@]}"; do
@@ -99,10 +125,10 @@ root=$out/root
 rm -rf "$root"
 mkdir -p "$root"
 for d in libs xenstore console xl helpers; do
-	make -C "$src/tools" "subdir-install-$d" DESTDIR="$root" >/dev/null ||
+	make -C "$src/tools" "${makeargs[@]}" "subdir-install-$d" DESTDIR="$root" >/dev/null ||
 		die "installing tools/$d failed"
 done
-make -C "$src/tools/tests" install DESTDIR="$root" LIBEXEC_BIN=/usr/lib/xen/tests >/dev/null ||
+make -C "$src/tools/tests" "${makeargs[@]}" install DESTDIR="$root" LIBEXEC_BIN=/usr/lib/xen/tests >/dev/null ||
 	die "installing tools/tests failed"
 # What a dom0 initramfs does not need: headers, static libraries, pkg-config.
 rm -rf "$root/usr/include" "$root/usr/lib/pkgconfig" "$root/etc/bash_completion.d"

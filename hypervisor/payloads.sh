@@ -20,7 +20,8 @@
 #                       "kernel_format", "busybox_package", "guest_libs"}
 #
 # Packages are fetched with `apt-get download` (never installed); arm64 ones
-# with a private arm64 package list, without touching dpkg's architectures.
+# with a private arm64 package list, without touching dpkg's architectures
+# (hypervisor/debs-lib.sh).
 # Everything is cached under ${XENCI_CACHE:-~/.cache/xenci}: debs in debs/ARCH,
 # arm64 package lists in apt-arm64/, finished payloads in payloads/ARCH/KEY.
 # A second run is offline and only copies files. XENCI_APT_REFRESH=1 updates
@@ -28,7 +29,6 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-cache=${XENCI_CACHE:-$HOME/.cache/xenci}
 
 die() { echo "payloads.sh: $*" >&2; exit 1; }
 log() { echo "payloads.sh: $*" >&2; }
@@ -37,83 +37,17 @@ usage() { echo "usage: payloads.sh x86_64|arm64 OUTDIR" >&2; exit 2; }
 [ $# -eq 2 ] || usage
 arch=$1
 out=$2
-case $arch in
-x86_64) debarch=amd64 ;;
-arm64) debarch=arm64 ;;
-*) usage ;;
-esac
+case $arch in x86_64 | arm64) ;; *) usage ;; esac
 x86_kernel=${XENCI_X86_KERNEL:-vmlinux}
 case $x86_kernel in vmlinux | bzimage) ;; *) die "XENCI_X86_KERNEL must be vmlinux or bzimage" ;; esac
-for tool in apt-get apt-cache dpkg-deb python3 tar; do
+for tool in python3 tar; do
 	command -v "$tool" >/dev/null || die "missing tool: $tool"
 done
 
-debs=$cache/debs/$arch
-alt=
-mkdir -p "$debs"
-
-# apt for $debarch: the host's own apt for amd64 on an amd64 host, else a
-# private list of the host's sources for that architecture only.
-apt_opts=()
-# As root, apt cannot hand downloads to its _apt sandbox user in our cache
-# folders and warns; say so up front instead.
-[ "$(id -u)" -ne 0 ] || apt_opts=(-o APT::Sandbox::User=root)
-if [ "$debarch" != "$(dpkg --print-architecture)" ]; then
-	alt=$cache/apt-$debarch
-	apt_opts+=(
-		-o "APT::Architecture=$debarch"
-		-o "APT::Architectures=$debarch"
-		-o "Dir::State::Lists=$alt/lists"
-		-o "Dir::Cache=$alt/cache"
-		# keep apt's binary cache of the lists: later runs skip re-parsing them
-		-o Dir::Cache::pkgcache=pkgcache.bin
-		-o Dir::Cache::srcpkgcache=srcpkgcache.bin
-	)
-	mkdir -p "$alt/lists/partial" "$alt/cache/archives/partial"
-else
-	# The host's lists, with apt's binary cache of them kept in our cache.
-	mkdir -p "$cache/apt-host"
-	apt_opts+=(
-		-o "Dir::Cache::pkgcache=$cache/apt-host/pkgcache.bin"
-		-o "Dir::Cache::srcpkgcache=$cache/apt-host/srcpkgcache.bin"
-	)
-fi
-
-apt_update() {
-	log "updating the $debarch package lists"
-	apt-get -qq "${apt_opts[@]}" update || die "apt-get update for $debarch failed"
-}
-if [ -n "$alt" ]; then
-	if [ "${XENCI_APT_REFRESH:-0}" = 1 ] ||
-		! compgen -G "$alt/lists/*_Packages*" >/dev/null; then
-		apt_update
-	fi
-fi
-
-apt_cache() { apt-cache "${apt_opts[@]}" "$@"; }
-
-# download PKG: print the path of PKG's .deb in $debs, downloading it once.
-# The newest version the lists know is used; a stale list (404) is refreshed.
-download() {
-	local pkg=$1 ver file
-	ver=$(apt_cache policy "$pkg" | awk '/Candidate:/ {print $2}')
-	if [ -z "$ver" ] || [ "$ver" = "(none)" ]; then
-		die "apt knows no package $pkg for $debarch"
-	fi
-	file=$(find "$debs" -maxdepth 1 -name "${pkg}_${ver//:/%3a}_*.deb" -print -quit)
-	if [ -z "$file" ]; then
-		log "downloading $pkg $ver ($debarch)"
-		# As root, apt downloads unsandboxed and says so; that notice is harmless.
-		if ! (cd "$debs" && apt-get -qq "${apt_opts[@]}" download "$pkg=$ver" 2>/dev/null); then
-			apt_update
-			(cd "$debs" && apt-get -qq "${apt_opts[@]}" download "$pkg=$ver") ||
-				die "apt-get download $pkg=$ver failed"
-		fi
-		file=$(find "$debs" -maxdepth 1 -name "${pkg}_${ver//:/%3a}_*.deb" -print -quit)
-		[ -n "$file" ] || die "apt-get download $pkg left no .deb in $debs"
-	fi
-	echo "$file"
-}
+# shellcheck source=hypervisor/debs-lib.sh
+. "$here/debs-lib.sh"
+debs_init payloads.sh "$arch"
+download() { debs_download "$@"; }
 
 # The generic kernel (not -cloud-: it lacks CONFIG_XEN_DOM0).
 meta=linux-image-$debarch

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include "agent.h"
@@ -309,7 +310,8 @@ static char *cache_root(void)
 }
 
 int builder_sandbox_argv(char *argv[BUILDER_SANDBOX_ARGS], const char *hvdir, const char *src,
-			 const char *out, const char *ccache, char *const hide[])
+			 const char *out, const char *ccache, const char *sysroot,
+			 char *const hide[])
 {
 	struct stat st;
 	int n = 0, i;
@@ -348,6 +350,11 @@ int builder_sandbox_argv(char *argv[BUILDER_SANDBOX_ARGS], const char *hvdir, co
 	argv[n++] = "--bind";
 	argv[n++] = (char *)ccache;
 	argv[n++] = (char *)ccache;
+	if (sysroot) {
+		argv[n++] = "--ro-bind";
+		argv[n++] = (char *)sysroot;
+		argv[n++] = (char *)sysroot;
+	}
 	argv[n++] = "--unshare-all";
 	argv[n++] = "--die-with-parent";
 	argv[n++] = "--";
@@ -381,6 +388,35 @@ static char *recipe_name(const char *kind)
 	return xasprintf("build-%s.sh", kind);
 }
 
+/* The sysroot the toolstack's cross-build needs (build-tools.sh for arm64 on
+ * another machine): hypervisor/sysroot.sh run here, outside the sandbox since
+ * its first run downloads Debian's packages, then the real path of the one it
+ * made (CROOT/sysroot/ARCH/current). Returns 0 with *path NULL when the build
+ * needs none, 0 with *path a new string, or sysroot.sh's nonzero status. */
+static int tools_sysroot(struct build *b, const char *croot, char **path)
+{
+	struct utsname u;
+	char *script, *link;
+	int rc;
+
+	*path = NULL;
+	if (strcmp(b->arch, "arm64") || (uname(&u) == 0 && !strcmp(u.machine, "aarch64")))
+		return 0;
+	script = xasprintf("%s/sysroot.sh", b->hvdir);
+	{
+		char *argv[] = {script, (char *)b->arch, NULL};
+
+		rc = run_child(b, argv, NULL, PAYLOADS_TIMEOUT_S);
+	}
+	free(script);
+	if (rc != 0)
+		return rc;
+	link = xasprintf("%s/sysroot/%s/current", croot, b->arch);
+	*path = realpath(link, NULL);
+	free(link);
+	return *path ? 0 : 1;
+}
+
 static int run_build(struct build *b, const char *recipe)
 {
 	char *script = xasprintf("%s/%s", b->hvdir, recipe);
@@ -389,14 +425,28 @@ static int run_build(struct build *b, const char *recipe)
 	 * or without the sandbox: build.sh takes CCACHE_DIR from us */
 	char *ccache = xasprintf("%s/ccache%s", croot, b->untrusted ? "-untrusted" : "");
 	char *ccache_env = xasprintf("CCACHE_DIR=%s", ccache);
-	const char *env[] = {ccache_env, NULL};
+	char *sysroot = NULL, *sysroot_env = NULL;
+	const char *env[] = {ccache_env, NULL, NULL};
 	char *argv[BUILDER_SANDBOX_ARGS + 6], *hide[BUILDER_SANDBOX_HIDE + 1] = {NULL};
 	int n = 0, rc, i;
 
 	mkdir_p(ccache);
+	if (!strcmp(recipe, "build-tools.sh")) {
+		rc = tools_sysroot(b, croot, &sysroot);
+		if (rc != 0) {
+			note(b, "failure sysroot: hypervisor/sysroot.sh %s failed (%d)", b->arch,
+			     rc);
+			goto out;
+		}
+		if (sysroot) {
+			sysroot_env = xasprintf("XENCI_SYSROOT=%s", sysroot);
+			env[1] = sysroot_env;
+			note(b, "sysroot: %s", sysroot);
+		}
+	}
 	if (use_bwrap()) {
 		secrets(&b->ag->cfg, hide);
-		n = builder_sandbox_argv(argv, b->hvdir, b->src, b->out, ccache, hide);
+		n = builder_sandbox_argv(argv, b->hvdir, b->src, b->out, ccache, sysroot, hide);
 		note(b,
 		     "sandbox: bwrap (no network, read-only system; writable: the work tree, "
 		     "%s, %s)",
@@ -416,6 +466,9 @@ static int run_build(struct build *b, const char *recipe)
 	b->limited = 1;
 	rc = run_child(b, argv, env, b->ag->cfg.build_timeout_s);
 	b->limited = 0;
+out:
+	free(sysroot_env);
+	free(sysroot);
 	free(ccache_env);
 	free(ccache);
 	free(croot);

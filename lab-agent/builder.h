@@ -44,15 +44,17 @@ json_t *builder_declare_json(const struct agent_config *cfg);
 
 /* The bubblewrap command line a build runs under, up to its "--": no network
  * (--unshare-all), the system read-only, /tmp a fresh tmpfs, hvdir read-only,
- * src, out and ccache writable, killed with the agent. hide (NULL-terminated,
+ * src, out and ccache writable, sysroot (a cross-build's, or NULL) read-only,
+ * killed with the agent. hide (NULL-terminated,
  * at most BUILDER_SANDBOX_HIDE absolute paths of existing files and folders, or
  * NULL) is what the agent keeps from the build: each file reads as /dev/null,
  * each folder as an empty tmpfs, before src, out and ccache are bound back.
  * Fills argv with borrowed strings and returns how many. */
 #define BUILDER_SANDBOX_HIDE 5
-#define BUILDER_SANDBOX_ARGS (26 + 3 * BUILDER_SANDBOX_HIDE)
+#define BUILDER_SANDBOX_ARGS (29 + 3 * BUILDER_SANDBOX_HIDE)
 int builder_sandbox_argv(char *argv[BUILDER_SANDBOX_ARGS], const char *hvdir, const char *src,
-			 const char *out, const char *ccache, char *const hide[]);
+			 const char *out, const char *ccache, const char *sysroot,
+			 char *const hide[]);
 
 /* Starts the build of a claimed build attempt (takes the attempt reference). */
 int builder_start(struct build_run **out, struct agent *ag, json_t *attempt);

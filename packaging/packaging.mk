@@ -18,6 +18,7 @@ PKG_DIR := packaging
 PKG_UNITS := xenci-controller.service xenci-agent@.service
 PKG_EXAMPLES := controller.yaml
 HYPERVISOR_FILES := $(addprefix hypervisor/,README.md build.sh build-tools.sh build-linux.sh recipe-lib.sh payloads.sh import.sh \
+	sysroot.sh debs-lib.sh \
 	boot-test.sh dom0-init.sh dom0-guest.sh domu-init.sh tap.sh mkcpio.py) $(wildcard hypervisor/config/*.config) $(wildcard hypervisor/boot/*.template)
 
 # @BINDIR@, @SHAREDIR@ and @SYSCONFDIR@ in the units and examples become the install paths.

@@ -30,8 +30,10 @@ static void on_line(void *arg, const char *line, size_t len)
 	snprintf(o->text + used, sizeof(o->text) - used, "%.*s\n", (int)len, line);
 }
 
-/* Runs the bash script in the sandbox (or not); its output in o. */
-static int run(int sandboxed, const char *dir, const char *script, struct out *o)
+/* Runs the bash script in the sandbox (or not), with sysroot bound read-only
+ * and hide hidden (both may be NULL); its output in o. */
+static int run_in(int sandboxed, const char *dir, const char *sysroot, char *const hide[],
+		  const char *script, struct out *o)
 {
 	char *argv[BUILDER_SANDBOX_ARGS + 4];
 	char *src = xasprintf("%s/src", dir), *outd = xasprintf("%s/out", dir);
@@ -43,7 +45,7 @@ static int run(int sandboxed, const char *dir, const char *script, struct out *o
 	mkdir_p(outd);
 	mkdir_p(cc);
 	if (sandboxed)
-		n = builder_sandbox_argv(argv, dir, src, outd, cc, NULL);
+		n = builder_sandbox_argv(argv, dir, src, outd, cc, sysroot, hide);
 	argv[n++] = "bash";
 	argv[n++] = "-c";
 	argv[n++] = (char *)script;
@@ -59,6 +61,11 @@ static int run(int sandboxed, const char *dir, const char *script, struct out *o
 	free(outd);
 	free(cc);
 	return rc;
+}
+
+static int run(int sandboxed, const char *dir, const char *script, struct out *o)
+{
+	return run_in(sandboxed, dir, NULL, NULL, script, o);
 }
 
 static void test_no_network(void **state)
@@ -113,11 +120,48 @@ static void test_writes_only_its_folders(void **state)
 	rm_tree(dir);
 }
 
+/* An arm64 tools build's sysroot (hypervisor/sysroot.sh, in the agent's
+ * cache, which the sandbox hides) is read through its read-only bind, and
+ * only through it. */
+static void test_sysroot_read_only(void **state)
+{
+	char dir[] = "/tmp/xenci-sandbox-XXXXXX", cache[] = "/tmp/xenci-sandbox-cache-XXXXXX";
+	char script[600], *sysroot, *marker, *hide[2] = {NULL, NULL};
+	struct out o;
+
+	(void)state;
+	if (access("/usr/bin/bwrap", X_OK) < 0)
+		skip();
+	/* not below dir: the recipe folder (dir here) is bound after the hidden ones */
+	assert_non_null(mkdtemp(dir));
+	assert_non_null(mkdtemp(cache));
+	sysroot = xasprintf("%s/sysroot/arm64/k", cache);
+	mkdir_p(sysroot);
+	marker = xasprintf("%s/.xenci-sysroot", sysroot);
+	assert_int_equal(file_write_atomic(marker, "libc6\n", 6, 0644, 0), 0);
+	hide[0] = cache;
+	snprintf(script, sizeof(script),
+		 "cat %s/.xenci-sysroot 2>/dev/null && echo read; "
+		 "touch %s/x 2>/dev/null && echo wrote; true",
+		 sysroot, sysroot);
+	assert_int_equal(run_in(1, dir, sysroot, hide, script, &o), 0);
+	assert_non_null(strstr(o.text, "libc6\nread"));
+	assert_null(strstr(o.text, "wrote"));
+	/* without the bind the hidden cache shows nothing */
+	assert_int_equal(run_in(1, dir, NULL, hide, script, &o), 0);
+	assert_null(strstr(o.text, "read"));
+	free(marker);
+	free(sysroot);
+	rm_tree(cache);
+	rm_tree(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_no_network),
 	    cmocka_unit_test(test_writes_only_its_folders),
+	    cmocka_unit_test(test_sysroot_read_only),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
