@@ -237,11 +237,6 @@ static int serve(void)
 	sigaddset(&sigs, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	if (http_start(&srv, ctl.cfg.listen, ctl.cfg.tls_cert, ctl.cfg.tls_key, ctl.cfg.connections,
-		       ctl.tmp_dir, msg, sizeof(msg)) < 0) {
-		log_warnx("%s", msg);
-		goto out;
-	}
 	if (park_start(tick, 500) < 0) {
 		log_warnx("cannot start the timer thread");
 		goto out;
@@ -261,6 +256,14 @@ static int serve(void)
 	 * decisions. */
 	if (report_start(ctl.cfg.trees, ctl.cfg.mail, ctl.cfg.bisect) < 0) {
 		log_warnx("cannot observe attempts for the flight reports");
+		goto out;
+	}
+	/* Last: the observers and the sections' settings above are written without
+	 * ctl.lock, so no request may run before they are (the HTTP server's threads
+	 * start here, after them). */
+	if (http_start(&srv, ctl.cfg.listen, ctl.cfg.tls_cert, ctl.cfg.tls_key, ctl.cfg.connections,
+		       ctl.tmp_dir, msg, sizeof(msg)) < 0) {
+		log_warnx("%s", msg);
 		goto out;
 	}
 	url_file = xasprintf("%s/controller.url", ctl.cfg.data);
