@@ -52,7 +52,7 @@ const struct route routes[] = {
     {"POST", "/api/v1/webhook", api_webhook, 1024 * 1024, 0, NULL},
     {"GET", "/api/v1/branches/{}", api_branch, 0, 0, NULL},
     /* bisections: the page's twin, admin cancel and restart */
-    {"GET", "/api/v1/bisections", api_bisections, 0, 0, NULL},
+    {"GET", "/api/v1/bisections", api_bisections, 0, ROUTE_READ, NULL},
     {"GET", "/api/v1/bisections/{}", api_bisection, 0, 0, NULL},
     {"POST", "/api/v1/bisections/{}/cancel", api_bisection_cancel, 4096, 0, NULL},
     {"POST", "/api/v1/bisections/{}/restart", api_bisection_restart, 4096, 0, NULL},
@@ -73,7 +73,7 @@ const struct route routes[] = {
     {"GET", "/attempts/{}", page_get_attempt, 0, 0, NULL},
     {"GET", "/attempts/{}/raw", page_get_attempt_raw, 0, 0, NULL},
     {"GET", "/attempts/{}/tail", page_get_attempt_tail, 0, ROUTE_LONGPOLL, NULL},
-    {"GET", "/boards/{}", page_get_board, 0, 0, NULL},
+    {"GET", "/boards/{}", page_get_board, 0, ROUTE_READ, NULL},
     {"GET", "/bisections/{}", page_get_bisection, 0, 0, NULL},
     {"GET", "/static/{}", page_get_static, 0, 0, NULL},
     {"GET", "/badge/{}", page_get_badge, 0, 0, NULL},

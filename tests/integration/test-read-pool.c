@@ -92,7 +92,7 @@ struct reader {
 static void *reader_main(void *p)
 {
 	struct reader *rd = p;
-	char paths[8][96];
+	char paths[10][96];
 	int i = 0;
 
 	snprintf(paths[0], sizeof(paths[0]), "/api/v1/attempts/%lld", rd->attempt);
@@ -103,8 +103,10 @@ static void *reader_main(void *p)
 	snprintf(paths[5], sizeof(paths[5]), "/api/v1/overview");
 	snprintf(paths[6], sizeof(paths[6]), "/flights/%lld", rd->flight);
 	snprintf(paths[7], sizeof(paths[7]), "/");
+	snprintf(paths[8], sizeof(paths[8]), "/boards/qx");
+	snprintf(paths[9], sizeof(paths[9]), "/api/v1/bisections");
 	while (!atomic_load(rd->stop)) {
-		const char *path = paths[i % 8];
+		const char *path = paths[i % 10];
 		struct buf text = BUF_INIT(4 << 20);
 		json_t *j = NULL;
 		long st = path[1] == 'a' ? harness_call(&ctl, NULL, "GET", path, NULL, &j)
@@ -112,7 +114,7 @@ static void *reader_main(void *p)
 							      0, NULL, &text);
 		int ok = st == 200 && (path[1] != 'a' || j != NULL);
 
-		if (ok && i % 8 == 0) {
+		if (ok && i % 10 == 0) {
 			long long len = jint(j, "log_length", -1);
 
 			ok = jint(j, "id", 0) == rd->attempt && len >= 0;
@@ -121,8 +123,10 @@ static void *reader_main(void *p)
 			if (len > rd->seen)
 				rd->seen = len;
 		}
-		if (ok && i % 8 == 6)
+		if (ok && i % 10 == 6)
 			ok = strstr(buf_cstr(&text), "fake-smoke") != NULL;
+		if (ok && i % 10 == 8)
+			ok = strstr(buf_cstr(&text), "qx") != NULL;
 		if (!ok && rd->bad++ == 0)
 			snprintf(rd->what, sizeof(rd->what), "GET %s: %ld", path, st);
 		rd->reads++;
