@@ -53,6 +53,8 @@ enum {
 	Q_LIST_STATE_JSON,
 	Q_QUEUE,
 	Q_BY_STATE,
+	Q_PERF_HISTORY,
+	Q_PERF_BOARD,
 	Q_N
 };
 
@@ -136,6 +138,27 @@ static const char *const sql[Q_N] = {
     [Q_BY_STATE] = "SELECT a.state, count(*) FROM attempts a LEFT JOIN boards b ON b.name ="
 		   " a.board LEFT JOIN agents g ON g.id = b.agent_id WHERE " ATTEMPT_VISIBLE
 		   " GROUP BY a.state",
+    /* The stage times of the newest ?2 passing test attempts of ?1's board, job and
+     * branch, ?1 itself first when it passed (perf.c). */
+    [Q_PERF_HISTORY] =
+	"SELECT a.id AS attempt, a.flight_id AS flight, r.commit_id AS 'commit', a.job,"
+	" s.name AS stage, s.seconds FROM (SELECT p.id FROM attempts x JOIN flights xf ON"
+	" xf.id = x.flight_id JOIN attempts p ON p.board = x.board AND p.job = x.job AND"
+	" p.kind = 'test' AND p.state = 'pass' AND p.id <= x.id JOIN flights pf ON pf.id ="
+	" p.flight_id AND pf.branch_id IS xf.branch_id WHERE x.id = ?1 AND x.kind = 'test'"
+	" ORDER BY p.id DESC LIMIT ?2) k JOIN attempts a ON a.id = k.id JOIN flights f ON"
+	" f.id = a.flight_id JOIN revisions r ON r.id = f.revision_id JOIN stages s ON"
+	" s.attempt_id = a.id WHERE s.result = 'pass' AND s.seconds >= 0"
+	" ORDER BY a.id DESC, s.seq",
+    /* The same of the newest ?2 passing test attempts on board ?1, with their branch. */
+    [Q_PERF_BOARD] =
+	"SELECT a.id AS attempt, a.flight_id AS flight, r.commit_id AS 'commit', a.job,"
+	" coalesce(br.name, '') AS branch, s.name AS stage, s.seconds FROM (SELECT id FROM"
+	" attempts WHERE board = ?1 AND kind = 'test' AND state = 'pass' ORDER BY id DESC"
+	" LIMIT ?2) k JOIN attempts a ON a.id = k.id JOIN flights f ON f.id = a.flight_id"
+	" JOIN revisions r ON r.id = f.revision_id LEFT JOIN branches br ON br.id ="
+	" f.branch_id JOIN stages s ON s.attempt_id = a.id WHERE s.result = 'pass' AND"
+	" s.seconds >= 0 ORDER BY a.id DESC, s.seq",
 };
 DB_STATEMENTS(st, Q_N);
 #define st DB_STATEMENTS_OF(st)
@@ -519,4 +542,22 @@ json_t *db_attempts_by_state(const struct viewer *v)
 				    json_integer(sqlite3_column_int64(s, 1)));
 	sqlite3_reset(s);
 	return o;
+}
+
+json_t *db_perf_history(long long attempt, int limit)
+{
+	sqlite3_stmt *s = db_use(st[Q_PERF_HISTORY]);
+
+	sqlite3_bind_int64(s, 1, attempt);
+	sqlite3_bind_int(s, 2, limit);
+	return db_rows_array(s);
+}
+
+json_t *db_perf_board(const char *board, int limit)
+{
+	sqlite3_stmt *s = db_use(st[Q_PERF_BOARD]);
+
+	sqlite3_bind_text(s, 1, board, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int(s, 2, limit);
+	return db_rows_array(s);
 }

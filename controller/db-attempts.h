@@ -115,4 +115,14 @@ json_t *db_queue(const struct viewer *v, int limit);
 /* {state: count} over the attempts v (NULL: anonymous) may see. */
 json_t *db_attempts_by_state(const struct viewer *v);
 
+/* Stage times for perf.c, one row per passed stage {attempt, flight, commit, job,
+ * stage, seconds}, newest attempt first, stages in order: of the newest `limit`
+ * passing test attempts of attempt's board, job and branch (its flight's branch, or
+ * none) up to attempt itself (the first when it passed); [] when attempt is not a
+ * test attempt. */
+json_t *db_perf_history(long long attempt, int limit);
+/* The same over the newest `limit` passing test attempts on board, each row with
+ * its flight's branch name ("" for none). */
+json_t *db_perf_board(const char *board, int limit);
+
 #endif

@@ -92,6 +92,124 @@ static void view_reservation(struct html *h, const json_t *res, const json_t *lo
 	html_raw(h, "</section>\n");
 }
 
+/* "How it's performing": per job and branch, the stage times of the board's recent
+ * passing attempts as a small SVG trend, drawn here (no script): one line per stage,
+ * oldest left; a point perf.h judged slower is marked, each point's title says its
+ * attempt, revision and time. */
+#define TREND_W	  320
+#define TREND_H	  90
+#define TREND_PAD 6
+
+static const char *const trend_colours[] = {"#1565c0", "#6a1b9a", "#2e7d32",
+					    "#ef6c00", "#00838f", "#5d4037"};
+
+static double trend_x(size_t i, size_t n)
+{
+	return TREND_PAD + (n > 1 ? (double)i * (TREND_W - 2 * TREND_PAD) / (double)(n - 1)
+				  : (TREND_W - 2 * TREND_PAD) / 2.0);
+}
+
+static double trend_y(double t, double max)
+{
+	return TREND_H - TREND_PAD - t * (TREND_H - 2 * TREND_PAD) / max;
+}
+
+static void trend_svg(struct html *h, const json_t *g)
+{
+	const json_t *pts = json_object_get(g, "points"), *names = json_object_get(g, "stages");
+	const json_t *p, *name;
+	size_t n = json_array_size(pts), i, k;
+	double max = 0, t;
+
+	json_array_foreach (pts, i, p)
+		json_array_foreach (names, k, name) {
+			t = json_number_value(
+			    json_object_get(json_object_get(p, "stages"), json_string_value(name)));
+			if (t > max)
+				max = t;
+		}
+	if (max <= 0)
+		max = 1;
+	html_rawf(h,
+		  "<svg class=\"trend\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
+		  "role=\"img\" aria-label=\"stage times, oldest left, up to %.1f s\">",
+		  TREND_W, TREND_H, TREND_W, TREND_H, max);
+	json_array_foreach (names, k, name) {
+		const char *stage = json_string_value(name);
+		const char *colour =
+		    trend_colours[k % (sizeof(trend_colours) / sizeof(*trend_colours))];
+
+		html_rawf(h, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"1.5\" points=\"",
+			  colour);
+		json_array_foreach (pts, i, p) {
+			const json_t *v = json_object_get(json_object_get(p, "stages"), stage);
+
+			if (!json_is_number(v))
+				continue;
+			html_rawf(h, "%.1f,%.1f ", trend_x(i, n),
+				  trend_y(json_number_value(v), max));
+		}
+		html_raw(h, "\"/>");
+		json_array_foreach (pts, i, p) {
+			const json_t *v = json_object_get(json_object_get(p, "stages"), stage), *s;
+			size_t m;
+			int slow = 0;
+
+			if (!json_is_number(v))
+				continue;
+			json_array_foreach (json_object_get(p, "slower"), m, s)
+				slow |= !strcmp(json_string_value(s), stage);
+			html_rawf(h,
+				  "<circle class=\"pt%s\" cx=\"%.1f\" cy=\"%.1f\" r=\"%d\" "
+				  "fill=\"%s\"><title>",
+				  slow ? " slower" : "", trend_x(i, n),
+				  trend_y(json_number_value(v), max), slow ? 4 : 2,
+				  slow ? "#c62828" : colour);
+			html_rawf(h, "#%lld ", jint(p, "attempt", 0));
+			html_textn(h, jstr(p, "commit", ""), 12);
+			html_raw(h, " ");
+			html_text(h, stage);
+			html_rawf(h, " %.2f s%s</title></circle>", json_number_value(v),
+				  slow ? ": slower" : "");
+		}
+	}
+	html_raw(h, "</svg>");
+	html_raw(h, "<p class=\"legend\">");
+	json_array_foreach (names, k, name) {
+		html_rawf(h, "<span style=\"color:%s\">&#9632;</span> ",
+			  trend_colours[k % (sizeof(trend_colours) / sizeof(*trend_colours))]);
+		html_text(h, json_string_value(name));
+		html_raw(h, " ");
+	}
+	html_rawf(h, "&middot; %zu attempts, 0 to %.1f s</p>\n", n, max);
+}
+
+static void performance(struct html *h, const json_t *groups)
+{
+	const json_t *g;
+	size_t i;
+
+	html_raw(h, "<section><h2>How it's performing</h2>\n");
+	if (!json_array_size(groups)) {
+		html_raw(h,
+			 "<p class=\"empty\">No passing attempt to measure yet.</p></section>\n");
+		return;
+	}
+	html_raw(h, "<p class=\"meta\">Stage times of the recent passing attempts, per job and "
+		    "branch; a red point took longer than the board's measured spread "
+		    "(<code>slower</code>).</p>\n<div class=\"trends\">\n");
+	json_array_foreach (groups, i, g) {
+		html_raw(h, "<figure><figcaption>");
+		html_text(h, jstr(g, "job", "?"));
+		html_raw(h, " on ");
+		html_text(h, jstr(g, "branch", "")[0] ? jstr(g, "branch", "") : "no branch");
+		html_raw(h, "</figcaption>");
+		trend_svg(h, g);
+		html_raw(h, "</figure>\n");
+	}
+	html_raw(h, "</div></section>\n");
+}
+
 int page_board_render(struct buf *out, const json_t *twin)
 {
 	const json_t *tags = json_object_get(twin, "tags");
@@ -144,6 +262,7 @@ int page_board_render(struct buf *out, const json_t *twin)
 	}
 	view_reservation(&h, json_object_get(twin, "reservation"),
 			 json_object_get(twin, "reservation_log"));
+	performance(&h, json_object_get(twin, "performance"));
 	html_raw(&h, "<section><h2>History</h2>\n");
 	if (!json_array_size(hist)) {
 		html_raw(&h, "<p class=\"empty\">Nothing ran on this board yet.</p>\n");

@@ -36,6 +36,7 @@ static void cell(struct html *h, const json_t *c)
 		html_rawf(h, " <span class=\"meta\">%lld/%lld</span>", jint(c, "pass", 0), total);
 	if (at > 0)
 		html_raw(h, "</a>");
+	view_slower(h, json_object_get(c, "slower"));
 	html_raw(h, "</td>");
 }
 

@@ -72,6 +72,7 @@ static void jobs_section(struct html *h, const json_t *jobs)
 		view_board_link(h, jstr(j, "board", NULL));
 		html_raw(h, "</td><td>");
 		html_verdict(h, jstr(j, "state", NULL));
+		view_slower(h, json_object_get(j, "slower"));
 		view_record_mark(h, j);
 		html_raw(h, "</td><td class=\"reason\">");
 		html_text(h, jstr(j, "reason", ""));
@@ -86,6 +87,43 @@ static void jobs_section(struct html *h, const json_t *jobs)
 		html_raw(h, "</ul></td></tr>\n");
 	}
 	html_raw(h, "</tbody></table></div></section>\n");
+}
+
+/* The attempts slower than their board's spread (perf.h): by how much, and the
+ * revision where it started. */
+static void performance_section(struct html *h, const json_t *attempts)
+{
+	const json_t *a, *slow, *since;
+	size_t i;
+	int any = 0;
+
+	json_array_foreach (attempts, i, a) {
+		if ((slow = json_object_get(a, "slower")) == NULL)
+			continue;
+		since = json_object_get(slow, "since");
+		if (!any++)
+			html_raw(h, "<section><h2>Performance</h2>\n<ul class=\"slower\">\n");
+		html_raw(h, "<li>");
+		view_attempt_link(h, jint(a, "id", 0));
+		html_raw(h, " ");
+		html_text(h, jstr(a, "job", "?"));
+		html_raw(h, " on ");
+		view_board_link(h, jstr(a, "board", NULL));
+		html_raw(h, ": <span class=\"v v-slower\">slower</span> ");
+		html_text(h, jstr(slow, "stage", "?"));
+		html_rawf(h,
+			  " %.2f s, +%.0f%% over the board's median %.2f s (spread %.2f s), since ",
+			  json_number_value(json_object_get(slow, "seconds")),
+			  json_number_value(json_object_get(slow, "percent")),
+			  json_number_value(json_object_get(slow, "median")),
+			  json_number_value(json_object_get(slow, "spread")));
+		html_commit(h, jstr(since, "commit", NULL));
+		html_raw(h, " (");
+		view_flight_link(h, jint(since, "flight", 0));
+		html_raw(h, ")</li>\n");
+	}
+	if (any)
+		html_raw(h, "</ul></section>\n");
 }
 
 /* Counts of the attempts this viewer sees: the twin's "counts" are over every
@@ -167,6 +205,7 @@ int page_flight_render(struct buf *out, const json_t *twin)
 	view_revision(&h, twin);
 	builds_section(&h, json_object_get(twin, "builds"), json_object_get(twin, "attempts"));
 	jobs_section(&h, json_object_get(twin, "attempts"));
+	performance_section(&h, json_object_get(twin, "attempts"));
 	baselines_section(&h, json_object_get(twin, "baselines"));
 	page_end(&h);
 	return h.err;

@@ -1,4 +1,5 @@
 /* Pieces that several pages show the same way. */
+#include <stdio.h>
 #include <string.h>
 
 #include "db-attempts.h" /* the state names only */
@@ -60,6 +61,25 @@ void view_record_mark(struct html *h, const json_t *a)
 		html_raw(h, " <span class=\"record unsigned\" title=\"its agent had no bound "
 			    "key\">unsigned</span>");
 	}
+}
+
+void view_slower(struct html *h, const json_t *slow)
+{
+	const json_t *since = json_object_get(slow, "since");
+	char what[256];
+
+	if (slow == NULL)
+		return;
+	snprintf(what, sizeof(what),
+		 "%.60s %.2f s: +%.0f%% over the board's median %.2f s (spread %.2f s); since "
+		 "%.12s",
+		 jstr(slow, "stage", "?"), json_number_value(json_object_get(slow, "seconds")),
+		 json_number_value(json_object_get(slow, "percent")),
+		 json_number_value(json_object_get(slow, "median")),
+		 json_number_value(json_object_get(slow, "spread")), jstr(since, "commit", "?"));
+	html_raw(h, " <span class=\"v v-slower\" title=\"");
+	html_text(h, what);
+	html_raw(h, "\">slower</span>");
 }
 
 void view_summary(struct html *h, const json_t *summary)

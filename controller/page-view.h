@@ -16,6 +16,10 @@ void view_attempt_link(struct html *h, long long id);
  * "record" (its leaf in the results log), "unsigned" when it ended on an agent with
  * none, nothing while it runs or when no agent ran it. */
 void view_record_mark(struct html *h, const json_t *attempt);
+/* The `slower` flag of perf.h's judgement {stage, seconds, median, spread, percent,
+ * since: {commit}} (nothing for NULL): a chip whose title says by how much and the
+ * revision where it started. */
+void view_slower(struct html *h, const json_t *slow);
 /* "3 pass · 1 fail" from {"pass": 3, "fail": 1, …}, each count with its chip. */
 void view_summary(struct html *h, const json_t *summary);
 /* The verdict twins.c gave the flight (twin_flight_verdict), or its state:

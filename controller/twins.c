@@ -13,6 +13,7 @@
 #include "db-events.h"
 #include "db-flights.h"
 #include "db-records.h"
+#include "perf.h"
 #include "triage.h"
 #include "db-trees.h"
 #include "git-repo.h"
@@ -168,6 +169,16 @@ json_t *twin_flight(long long id, const struct viewer *v)
 			}
 	json_decref(all);
 	json_object_set_new(f, "triage", flight_triage(id, json_object_get(f, "attempts")));
+	/* A passing test attempt slower than its board's spread (perf.h). */
+	json_array_foreach (json_object_get(f, "attempts"), k, x) {
+		json_t *slow =
+		    strcmp(jstr(x, "kind", ""), "test") || strcmp(jstr(x, "state", ""), "pass")
+			? NULL
+			: perf_attempt_slower(jint(x, "id", 0));
+
+		if (slow)
+			json_object_set_new(x, "slower", slow);
+	}
 	return f;
 }
 
@@ -294,6 +305,15 @@ json_t *twin_branch(const char *tree, const char *branch, int limit, int by_clas
 			}
 			json_object_set_new(cell, "total",
 					    json_integer(jint(cell, "total", 0) + 1));
+			if (!strcmp(st, "pass") && !json_object_get(cell, "slower")) {
+				json_t *slow = perf_attempt_slower(jint(a, "id", 0));
+
+				if (slow) {
+					json_object_set_new(slow, "attempt",
+							    json_integer(jint(a, "id", 0)));
+					json_object_set_new(cell, "slower", slow);
+				}
+			}
 			if (!strcmp(st, "pass"))
 				json_object_set_new(cell, "pass",
 						    json_integer(jint(cell, "pass", 0) + 1));

@@ -1,0 +1,265 @@
+/* Issue 20, "How it's performing": a controller watching one branch, two boards of
+ * class q35 (qa, qb) and the lab played by this test over the agent protocol, each
+ * result with its stage times: firmware 1 s, banner 2 s, dom0 2 s, each with a small
+ * spread that repeats. Six pushes build the boards' history; then a revision whose
+ * tree holds "slow" reaches dom0 30 % later on qa only; the next revision is back to
+ * normal. The slow revision's flight and the branch matrix flag `slower` on qa at
+ * that revision, naming the dom0 stage and the revision where it started, and
+ * nothing else is flagged: not qb, not the revisions before, not the one after. The
+ * board page draws the stage times as a server-rendered SVG trend (no script) with
+ * the slower point marked. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../harness/harness.h"
+#include "json-util.h"
+
+#define GIT "git -c user.name=Dev -c user.email=dev@example.org "
+
+static struct harness_controller ctl;
+static char agent_tok[128], user_tok[128], extra[1024];
+
+static const char job_smoke[] = "name: smoke\n"
+				"requires: {arch: [x86_64]}\n"
+				"stages:\n"
+				"  - {name: firmware, pattern: 'FW', timeout: 10}\n"
+				"  - {name: banner, pattern: 'Xen', timeout: 10}\n"
+				"  - {name: dom0, pattern: 'login', timeout: 10}\n";
+
+static void sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void sh(const char *fmt, ...)
+{
+	char cmd[1024], full[1400];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	snprintf(full, sizeof(full), "cd '%s' && %s >/dev/null 2>&1", ctl.dir, cmd);
+	assert_int_equal(system(full), 0);
+}
+
+/* 1 when commit's tree holds file name. */
+static int tree_has(const char *commit, const char *name)
+{
+	char cmd[1024];
+
+	snprintf(cmd, sizeof(cmd), "cd '%s/xen' && git cat-file -e %s:%s 2>/dev/null", ctl.dir,
+		 commit, name);
+	return system(cmd) == 0;
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	if (harness_controller_init(&ctl) < 0)
+		return -1;
+	harness_write_file(ctl.jobs, "smoke.yaml", job_smoke);
+	sh("git init -q -b master xen && cd xen && echo base > README && " GIT "add -A && " GIT
+	   "commit -qm base && git checkout -q -b staging");
+	snprintf(extra, sizeof(extra),
+		 "trees:\n"
+		 "  xen:\n"
+		 "    source: %s/xen\n"
+		 "    interval: 3600\n"
+		 "    branches:\n"
+		 "      - name: staging\n"
+		 "        jobs: [smoke]\n",
+		 ctl.dir);
+	ctl.extra_config = extra;
+	if (harness_controller_start(&ctl) < 0 ||
+	    harness_token(&ctl, "agent", "lab-a", agent_tok, sizeof(agent_tok)) < 0 ||
+	    harness_token(&ctl, "user", NULL, user_tok, sizeof(user_tok)) < 0)
+		return -1;
+	return harness_call(&ctl, agent_tok, "PUT", "/api/v1/agents/lab-a/boards",
+			    "{\"protocol\": 1, \"boards\": ["
+			    "{\"name\": \"qa\", \"arch\": \"x86_64\", \"class\": \"q35\"},"
+			    "{\"name\": \"qb\", \"arch\": \"x86_64\", \"class\": \"q35\"}]}",
+			    NULL) == 200
+		   ? 0
+		   : -1;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	return harness_controller_stop(&ctl) == 0 ? 0 : -1;
+}
+
+static int runs;
+
+/* Runs one queued attempt; 0 when there was none. dom0 takes 30 % longer on qa when
+ * the revision holds "slow". Each stage's time moves by up to 2 % from run to run. */
+static int lab_step(void)
+{
+	static const double jitter[] = {0, 0.01, -0.01, 0.02, -0.02};
+	json_t *j = NULL, *a;
+	char path[96], body[1024];
+	const char *commit, *board;
+	double k, dom0;
+	long st = harness_call(&ctl, agent_tok, "POST", "/api/v1/agents/lab-a/claim",
+			       "{\"boards\": [\"qa\", \"qb\"], \"wait_ms\": 0}", &j);
+
+	if (st == 204)
+		return 0;
+	assert_int_equal(st, 200);
+	a = json_object_get(j, "attempt");
+	commit = jstr(json_object_get(a, "revision"), "commit", "");
+	board = jstr(a, "board", "");
+	k = 1 + jitter[runs++ % 5];
+	dom0 = 2.0 * k * (!strcmp(board, "qa") && tree_has(commit, "slow") ? 1.3 : 1);
+	snprintf(path, sizeof(path), "/api/v1/attempts/%lld/result", jint(a, "id", 0));
+	snprintf(body, sizeof(body),
+		 "{\"verdict\": \"pass\", \"stages\": ["
+		 "{\"name\": \"firmware\", \"result\": \"pass\", \"seconds\": %.3f},"
+		 "{\"name\": \"banner\", \"result\": \"pass\", \"seconds\": %.3f},"
+		 "{\"name\": \"dom0\", \"result\": \"pass\", \"seconds\": %.3f}],"
+		 " \"testcases\": [{\"name\": \"dom0 boots\", \"result\": \"pass\"}]}",
+		 1.0 * k, 2.0 * k, dom0);
+	assert_int_equal(harness_call(&ctl, agent_tok, "POST", path, body, NULL), 200);
+	json_decref(j);
+	return 1;
+}
+
+/* Commits a change (adding or removing file `slow`) on staging, pokes it, runs the
+ * lab dry; the push flight. */
+static long long push(const char *change)
+{
+	json_t *j = NULL;
+	long long f;
+	int guard = 0;
+
+	sh("cd xen && %s && " GIT "commit -qam 'change' --allow-empty", change);
+	assert_int_equal(
+	    harness_call(&ctl, user_tok, "POST", "/api/v1/poke", "{\"branch\": \"staging\"}", &j),
+	    200);
+	f = jint(j, "flight", 0);
+	assert_true(f > 0);
+	json_decref(j);
+	while (lab_step() && guard++ < 100)
+		;
+	assert_true(guard < 100);
+	return f;
+}
+
+/* The flight's attempt on board (borrowed from f). */
+static const json_t *on_board(const json_t *f, const char *board)
+{
+	const json_t *a;
+	size_t i;
+
+	json_array_foreach (json_object_get(f, "attempts"), i, a)
+		if (!strcmp(jstr(a, "board", ""), board))
+			return a;
+	fail_msg("no attempt on %s", board);
+	return NULL;
+}
+
+static json_t *flight(long long id)
+{
+	char path[64];
+	json_t *j = NULL;
+
+	snprintf(path, sizeof(path), "/api/v1/flights/%lld", id);
+	assert_int_equal(harness_call(&ctl, NULL, "GET", path, NULL, &j), 200);
+	return j;
+}
+
+/* Number of `slower` chips on page path. */
+static int slower_chips(const char *path)
+{
+	struct buf html = BUF_INIT(1 << 20);
+	const char *p;
+	int n = 0;
+
+	assert_int_equal(harness_call_bytes(&ctl, NULL, "GET", path, NULL, NULL, 0, NULL, &html),
+			 200);
+	for (p = buf_cstr(&html); (p = strstr(p, "class=\"v v-slower\"")) != NULL; p++)
+		n++;
+	buf_release(&html);
+	return n;
+}
+
+static void test_slower_on_that_revision_and_board(void **state)
+{
+	long long normal[6], slow, after;
+	char path[64], commit[41];
+	json_t *f;
+	const json_t *s;
+	int i;
+
+	(void)state;
+	for (i = 0; i < 6; i++) {
+		normal[i] = push("echo change >> README");
+		f = flight(normal[i]);
+		assert_null(json_object_get(on_board(f, "qa"), "slower"));
+		assert_null(json_object_get(on_board(f, "qb"), "slower"));
+		json_decref(f);
+	}
+	slow = push("echo x > slow && git add slow");
+	f = flight(slow);
+	snprintf(commit, sizeof(commit), "%s", jstr(f, "commit", ""));
+	assert_null(json_object_get(on_board(f, "qb"), "slower"));
+	s = json_object_get(on_board(f, "qa"), "slower");
+	assert_non_null(s);
+	assert_string_equal(jstr(s, "stage", ""), "dom0");
+	assert_true(json_number_value(json_object_get(s, "percent")) > 20);
+	assert_true(json_number_value(json_object_get(s, "percent")) < 40);
+	assert_string_equal(jstr(json_object_get(s, "since"), "commit", ""), commit);
+	assert_int_equal(jint(json_object_get(s, "since"), "flight", 0), slow);
+	json_decref(f);
+	/* the flight's page: one chip, and the section naming the stage and revision */
+	snprintf(path, sizeof(path), "/flights/%lld", slow);
+	assert_int_equal(slower_chips(path), 2); /* the jobs table's and the section's */
+	assert_true(harness_page_has(&ctl, path, "<h2>Performance</h2>", "dom0 2."));
+	/* back to normal on the next revision */
+	after = push("git rm -q slow");
+	f = flight(after);
+	assert_null(json_object_get(on_board(f, "qa"), "slower"));
+	assert_null(json_object_get(on_board(f, "qb"), "slower"));
+	json_decref(f);
+	snprintf(path, sizeof(path), "/flights/%lld", after);
+	assert_int_equal(slower_chips(path), 0);
+	snprintf(path, sizeof(path), "/flights/%lld", normal[5]);
+	assert_int_equal(slower_chips(path), 0);
+	/* the branch matrix: one flagged cell, qa's at the slow revision */
+	assert_int_equal(slower_chips("/branches/staging"), 1);
+	assert_int_equal(harness_call(&ctl, NULL, "GET", "/api/v1/branches/staging", NULL, &f),
+			 200);
+	{
+		const json_t *row, *cell, *col;
+		size_t r, c;
+		int flagged = 0;
+
+		json_array_foreach (json_object_get(f, "rows"), r, row)
+			json_array_foreach (json_object_get(row, "cells"), c, cell)
+				if (json_object_get(cell, "slower")) {
+					flagged++;
+					col = json_array_get(json_object_get(f, "columns"), c);
+					assert_string_equal(jstr(col, "key", ""), "qa");
+					assert_int_equal(jint(row, "flight", 0), slow);
+				}
+		assert_int_equal(flagged, 1);
+	}
+	json_decref(f);
+	/* the board's trend: an SVG per job and branch, the slower point marked */
+	assert_true(harness_page_has(&ctl, "/boards/qa", "How it's performing", "<svg"));
+	assert_true(harness_page_has(&ctl, "/boards/qa", "class=\"pt slower\"", "staging"));
+	assert_true(harness_page_has(&ctl, "/boards/qb", "<svg", "<polyline"));
+	assert_int_equal(slower_chips("/boards/qb"), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_slower_on_that_revision_and_board),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
