@@ -19,9 +19,16 @@
 #                        the controller saw CHANGE: new, advanced, forced)
 #   wait_flight ID S     until no attempt of flight ID is waiting/queued/running
 #   attempt_of ID KIND ARCH|BOARD, log_of ATTEMPT, api PATH
+#   case_is ATTEMPT NAME RESULT  the attempt (JSON) has one test case NAME
+#                        with RESULT (pass, fail, skip)
 #   e2e_stop_agent       SIGTERM and wait for the agent
-#   e2e_head_flight WHAT branch ci at the clone's head, poke it, wait (600 s);
-#                        sets f1 and prints how long it took
+#   e2e_head_flight WHAT [S]  branch ci at the clone's head, poke it, wait
+#                        (S seconds, 600 unless given); sets f1 and prints
+#                        how long it took
+#   e2e_commit_flight WHAT S  commit what the test changed in the clone ($T/xen)
+#                        on branch ci as "xenci long test: WHAT", cancel the
+#                        bisections, poke, wait (S seconds); sets f2 and
+#                        prints how long it took
 #   ok, bad, check WHAT COMMAND..., finish
 #                        count passes and failures; finish prints
 #                        "N passed, N failed" and exits (1 on any failure).
@@ -173,6 +180,11 @@ attempt_of() {
 		'[.attempts[] | select(.kind == $k and (.arch == $w or .board == $w))] | last'
 }
 
+case_is() {
+	jq -e --arg n "$2" --arg r "$3" '[.testcases[] | select(.name == $n and .result == $r)] | length == 1' \
+		<<<"$1" >/dev/null
+}
+
 # Cancels every bisection (a regression opens one; its flights would delay the
 # next case).
 cancel_bisections() {
@@ -187,8 +199,18 @@ e2e_head_flight() {
 	local t0=$SECONDS
 	git -C "$T/xen" branch ci "$base"
 	f1=$(poke new) || e2e_die "poke of the new branch made no flight"
-	wait_flight "$f1" 600 || bad "flight $f1 ($1) ended"
+	wait_flight "$f1" "${2:-600}" || bad "flight $f1 ($1) ended"
 	echo "# flight $f1 ($1 ${base:0:7}) took $((SECONDS - t0)) s"
+}
+
+e2e_commit_flight() {
+	local t0=$SECONDS
+	git -C "$T/xen" checkout -q ci
+	git -C "$T/xen" commit -qam "xenci long test: $1" || e2e_die "commit ($1)"
+	cancel_bisections
+	f2=$(poke advanced) || e2e_die "poke after the commit ($1) made no flight"
+	wait_flight "$f2" "$2" || bad "flight $f2 ($1) ended"
+	echo "# flight $f2 ($1) took $((SECONDS - t0)) s"
 }
 
 e2e_stop_agent() {

@@ -6,7 +6,8 @@
 # agent that builds (hypervisor/build.sh, then hypervisor/build-tools.sh since
 # the job wants dom0-rootfs) and runs the qemu-x86_64 board.
 #   1. HEAD: the build passes with tools and dom0-rootfs among its artifacts,
-#      the board passes with the 13 test cases of hypervisor/dom0-guest.sh
+#      the board passes with the 14 test cases of hypervisor/dom0-guest.sh,
+#      the PV guest answering the commands typed on its console
 #   2. a commit making XEN_DOMCTL_createdomain fail in the hypervisor: the
 #      board's verdict is fail (not infra, not timeout) and the failed test
 #      case is named "pv guest created", with xl's error in the console log
@@ -35,11 +36,12 @@ blog=$(log_of "$(jq -r .id <<<"$b")")
 check "HEAD: the build log has the tools stage" grep -q "stage tools pass" <<<"$blog"
 a=$(attempt_of "$f1" test qemu-x86_64)
 check "HEAD: qemu-x86_64 passes xen-guest ($(jq -r .reason <<<"$a"))" test "$(jq -r .state <<<"$a")" = pass
-check "HEAD: 13 passing test cases" \
-	test "$(jq '[.testcases[] | select(.result == "pass")] | length' <<<"$a")" = 13
+check "HEAD: 14 passing test cases" \
+	test "$(jq '[.testcases[] | select(.result == "pass")] | length' <<<"$a")" = 14
 log=$(log_of "$(jq -r .id <<<"$a")")
 check "HEAD: the PV guest reached its marker" grep -q "pv1: XENCI-GUEST-UP type=PV vcpus=2" <<<"$log"
 check "HEAD: the PVH guest reached its marker" grep -q "pvh1: XENCI-GUEST-UP type=PVH vcpus=1" <<<"$log"
+check "HEAD: the PV guest answered through xl console" grep -q "pv1: echo xenci-hello -> 'xenci-hello'" <<<"$log"
 grep -E '^[0-9. ]*\| *(ok|not ok) [0-9]+ ' <<<"$log" | sed 's/^/#   /'
 
 # 2. guests cannot be created: xen-guest fails, naming the test case
