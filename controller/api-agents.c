@@ -46,6 +46,8 @@ static const struct vfield board_fields[] = {
     {.name = "visibility", .type = V_STRING, .choices = visibilities},
     {.name = "description", .type = V_STRING, .max = 1024},
     {.name = "policy", .type = V_OBJECT, .fields = policy_fields},
+    /* sha256 of the board file: a changed one is examined again */
+    {.name = "file_sha256", .type = V_STRING, .min = 64, .max = 64},
     {.name = NULL},
 };
 

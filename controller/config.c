@@ -115,6 +115,11 @@ static const struct vfield config_fields[] = {
      .help = "job run on unhealthy boards",
      .min = 1,
      .max = 127},
+    {.name = "examine_job",
+     .type = V_STRING,
+     .help = "job run on new or changed boards before they take work",
+     .min = 1,
+     .max = 127},
     {.name = "claim_max_ms",
      .type = V_INT,
      .help = "longest claim long-poll",
@@ -237,6 +242,7 @@ void config_release(struct ctl_config *c)
 	free(c->schema_dir);
 	free(c->web_dir);
 	free(c->health_check_job);
+	free(c->examine_job);
 	free(c->tls_cert);
 	free(c->tls_key);
 	trees_conf_release(c->trees);
@@ -278,6 +284,7 @@ int config_load(struct ctl_config *c, const char *path, struct buf *err)
 	set_str(&c->schema_dir, root, "schema_dir");
 	set_str(&c->web_dir, root, "web_dir");
 	set_str(&c->health_check_job, root, "health_check_job");
+	set_str(&c->examine_job, root, "examine_job");
 	c->lease_seconds = (int)jint(root, "lease_seconds", c->lease_seconds);
 	c->max_attempts = (int)jint(root, "max_attempts", c->max_attempts);
 	c->unhealthy_streak = (int)jint(root, "unhealthy_streak", c->unhealthy_streak);

@@ -29,6 +29,9 @@ struct ctl_config {
 	int max_attempts;     /* 3 */
 	int unhealthy_streak; /* 3 */
 	char *health_check_job; /* NULL: health checks are plain re-enables */
+	/* The commissioning job run by itself on a board never examined or whose
+	 * board file changed; NULL: boards are examined only when asked */
+	char *examine_job;
 	char *tls_cert, *tls_key;
 	int claim_max_ms;		 /* the longest long-poll: 60000 */
 	long long priority_age_ms;	 /* waiting this long is worth one priority class */

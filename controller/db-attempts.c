@@ -87,9 +87,11 @@ static const char *const sql[Q_N] = {
 		     " JOIN agents g ON g.id = b.agent_id WHERE a.state = 'queued' AND"
 		     " a.board IN (SELECT value FROM json_each(?2)) AND g.name = ?1 AND"
 		     " b.online AND b.attempt_id IS NULL AND (b.healthy OR a.health_check)"
-		     /* a board whose examine failed takes only examines (jobs with facts) */
-		     " AND (b.examine IS NOT 'fail' OR json_extract((SELECT j.definition FROM"
-		     " jobs j WHERE j.name = a.job), '$.facts') IS NOT NULL)"
+		     /* a board whose examine failed or is due takes only examines (jobs
+		      * with facts) */
+		     " AND ((b.examine IS NOT 'fail' AND b.examine_due IS NULL) OR"
+		     " json_extract((SELECT j.definition FROM jobs j WHERE j.name = a.job),"
+		     " '$.facts') IS NOT NULL)"
 		     " AND NOT EXISTS (SELECT 1 FROM reservations v WHERE v.board = b.name AND"
 		     " v.state = 'active')"
 		     " ORDER BY " RANK ", a.id LIMIT 1",

@@ -16,7 +16,7 @@
 	"b.name, a.name AS agent, b.arch, b.class, b.tags AS j_tags, b.visibility,"                \
 	" b.description, " BOARD_STATE " AS state, b.healthy, b.infra_streak,"                     \
 	" b.attempt_id AS attempt, b.updated, b.policy AS j_policy, b.properties AS j_properties," \
-	" b.examine, b.examine_reason, b.examine_attempt"
+	" b.examine, b.examine_reason, b.examine_attempt, b.examine_due, b.file_sha256"
 #define BOARD_VISIBLE DB_VISIBLE(b, a, 1, 2)
 
 enum {
@@ -27,6 +27,8 @@ enum {
 	Q_AGENTS,
 	Q_OWNER,
 	Q_BOARD_UPSERT,
+	Q_EXAMINE_DUE,
+	Q_EXAMINE_TODO,
 	Q_OFFLINE_EXCEPT,
 	Q_OF_AGENT,
 	Q_GET,
@@ -55,10 +57,20 @@ static const char *const sql[Q_N] = {
     [Q_OWNER] = "SELECT a.name FROM boards b JOIN agents a ON a.id = b.agent_id"
 		" WHERE b.name = ?",
     [Q_BOARD_UPSERT] = "INSERT INTO boards (name, agent_id, arch, class, tags, visibility,"
-		       " description, online, updated, policy) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,"
-		       " 1, ?8, ?9) ON CONFLICT (name) DO UPDATE SET arch = ?3, class = ?4,"
-		       " tags = ?5, visibility = ?6, description = ?7, online = 1, updated = ?8,"
-		       " policy = ?9 WHERE agent_id = ?2",
+		       " description, online, updated, policy, file_sha256) VALUES (?1, ?2, ?3, ?4,"
+		       " ?5, ?6, ?7, 1, ?8, ?9, ?10) ON CONFLICT (name) DO UPDATE SET arch = ?3,"
+		       " class = ?4, tags = ?5, visibility = ?6, description = ?7, online = 1,"
+		       " updated = ?8, policy = ?9, file_sha256 = ?10 WHERE agent_id = ?2",
+    /* ?2: examines are automatic (examine_job set) */
+    [Q_EXAMINE_DUE] = "UPDATE boards SET examine_due = CASE WHEN NOT ?2 THEN NULL"
+		      " WHEN examine IS NULL THEN 'never examined'"
+		      " WHEN examined_sha256 IS NOT file_sha256 THEN"
+		      " 'its board file changed since its last examine' END WHERE name = ?1",
+    /* the boards of agent ?1 due for an examine with none of job ?2 under way */
+    [Q_EXAMINE_TODO] = "SELECT b.name FROM boards b WHERE b.agent_id = ?1 AND b.online AND"
+		       " b.examine_due IS NOT NULL AND NOT EXISTS (SELECT 1 FROM attempts a"
+		       " WHERE a.board = b.name AND a.job = ?2 AND a.state IN ('waiting',"
+		       " 'queued', 'claimed', 'running')) ORDER BY b.name",
     [Q_OFFLINE_EXCEPT] = "UPDATE boards SET online = 0, updated = ?3 WHERE agent_id = ?1 AND"
 			 " online AND name NOT IN (SELECT value FROM json_each(?2))",
     [Q_OF_AGENT] = "SELECT b.name, " BOARD_STATE " AS state FROM boards b"
@@ -76,8 +88,8 @@ static const char *const sql[Q_N] = {
     [Q_STREAK] = "SELECT infra_streak, healthy FROM boards WHERE name = ?",
     [Q_PASS] = "UPDATE boards SET infra_streak = 0, healthy = 1, updated = ?2 WHERE name = ?1",
     [Q_EXAMINED] = "UPDATE boards SET examine = ?2, examine_reason = ?3, examine_attempt = ?4,"
-		   " properties = CASE WHEN ?2 = 'pass' THEN ?5 ELSE properties END, updated = ?6"
-		   " WHERE name = ?1",
+		   " properties = CASE WHEN ?2 = 'pass' THEN ?5 ELSE properties END, updated = ?6,"
+		   " examined_sha256 = file_sha256, examine_due = NULL WHERE name = ?1",
     [Q_BY_STATE] = "SELECT " BOARD_STATE " AS state, count(*) FROM boards b LEFT JOIN agents a"
 		   " ON a.id = b.agent_id WHERE " BOARD_VISIBLE " GROUP BY 1",
 };
@@ -167,7 +179,7 @@ int db_board_owner(char *out, size_t outlen, const char *name)
 	return rc;
 }
 
-int db_board_upsert(long long agent_id, const json_t *b)
+int db_board_upsert(long long agent_id, const json_t *b, int examine_auto)
 {
 	sqlite3_stmt *s = db_use(st[Q_BOARD_UPSERT]);
 	json_t *tags = json_object_get(b, "tags");
@@ -183,8 +195,27 @@ int db_board_upsert(long long agent_id, const json_t *b)
 	db_bind_text(s, 7, json_string_value(json_object_get(b, "description")));
 	sqlite3_bind_int64(s, 8, now_ms());
 	db_bind_json(s, 9, json_object_get(b, "policy"));
+	db_bind_text(s, 10, json_string_value(json_object_get(b, "file_sha256")));
 	json_decref(empty);
+	if (db_step_done(s) < 0)
+		return -EIO;
+	s = db_use(st[Q_EXAMINE_DUE]);
+	db_bind_text(s, 1, json_string_value(json_object_get(b, "name")));
+	sqlite3_bind_int(s, 2, examine_auto);
 	return db_step_done(s);
+}
+
+json_t *db_boards_examine_todo(long long agent_id, const char *job)
+{
+	sqlite3_stmt *s = db_use(st[Q_EXAMINE_TODO]);
+	json_t *names = json_array();
+
+	sqlite3_bind_int64(s, 1, agent_id);
+	db_bind_text(s, 2, job);
+	while (sqlite3_step(s) == SQLITE_ROW)
+		json_array_append_new(names, json_string((const char *)sqlite3_column_text(s, 0)));
+	sqlite3_reset(s);
+	return names;
 }
 
 int db_boards_offline_except(long long agent_id, const json_t *names)

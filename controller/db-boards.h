@@ -26,8 +26,16 @@ json_t *db_agents_list(const struct viewer *v);
 
 /* The owning agent's name of board name into out: 0, or -ENOENT. */
 int db_board_owner(char *out, size_t outlen, const char *name);
-/* Inserts or updates board b (validated shape) for agent_id, and marks it online. */
-int db_board_upsert(long long agent_id, const json_t *b);
+/* Inserts or updates board b (validated shape) for agent_id, and marks it online.
+ * With examine_auto (the controller's examine_job is set), a board never
+ * examined or whose file_sha256 differs from the one its last examine ran with
+ * becomes due for an examine (examine_due says why; it takes only jobs with
+ * facts until one ends); without it no board is due. 0 or -EIO. */
+int db_board_upsert(long long agent_id, const json_t *b, int examine_auto);
+/* The online boards of agent_id due for an examine with no attempt of job under
+ * way (waiting, queued, claimed, running): a new array of names (empty on a
+ * store failure). */
+json_t *db_boards_examine_todo(long long agent_id, const char *job);
 /* Marks offline every board of agent_id not named in names (an array of strings). */
 int db_boards_offline_except(long long agent_id, const json_t *names);
 /* [{name, state}] of agent_id's online boards. */
@@ -47,7 +55,8 @@ int db_board_pass(const char *name);
 /* An examine (a job with facts) of board name ended at attempt: facts (not
  * NULL) when it passed, which become the board's properties; NULL when it
  * failed, reason saying why (the properties of an earlier pass are kept).
- * 0 or -EIO. */
+ * Either way the board is no longer due, and its board file counts as
+ * examined. 0 or -EIO. */
 int db_board_examined(const char *name, long long attempt, const json_t *facts, const char *reason);
 /* {"idle": n, "busy": n, ...} over the boards v (NULL: anonymous) may see. */
 json_t *db_boards_by_state(const struct viewer *v);

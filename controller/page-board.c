@@ -6,12 +6,21 @@
 #include <string.h>
 
 /* The board's commissioning: never, passed (its attempt), or failed and why
- * (the board then takes no other work). */
+ * (the board then takes no other work); and, when an examine is due (a new or
+ * changed board), why it takes no other work until one passes. */
 static void examine(struct html *h, const json_t *twin)
 {
-	const char *st = jstr(twin, "examine", NULL);
+	const char *st = jstr(twin, "examine", NULL), *due = jstr(twin, "examine_due", NULL);
 	long long at = jint(twin, "examine_attempt", 0);
 
+	if (due) {
+		html_raw(h, "<strong>examine due</strong>: ");
+		html_text(h, due);
+		html_raw(h, " (it takes no other work until its examine passes)");
+		if (st == NULL)
+			return;
+		html_raw(h, "; last: ");
+	}
 	if (st == NULL) {
 		html_raw(h, "never examined");
 		return;
@@ -253,6 +262,11 @@ int page_board_render(struct buf *out, const json_t *twin)
 	}
 	html_raw(&h, "</dd><dt>examine</dt><dd>");
 	examine(&h, twin);
+	if (jstr(twin, "file_sha256", NULL)) {
+		/* what sha256sum of the agent's board file gives */
+		html_raw(&h, "</dd><dt>board file</dt><dd class=\"hash\">sha256 ");
+		html_text(&h, jstr(twin, "file_sha256", ""));
+	}
 	html_raw(&h, "</dd></dl>\n");
 	properties(&h, json_object_get(twin, "properties"));
 	if (jstr(twin, "description", NULL)) {

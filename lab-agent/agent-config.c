@@ -11,6 +11,7 @@
 #include "boot-quote.h"
 #include "console.h"
 #include "fs.h"
+#include "hash.h"
 #include "job-schema.h"
 #include "json-util.h"
 #include "netboot.h"
@@ -213,6 +214,14 @@ int board_load(struct board *b, const char *path, const struct check_env *env_in
 	b->visibility = xstrdup(jstr(doc.root, "visibility", "public"));
 	b->description = xstrdup(jstr(doc.root, "description", ""));
 	b->file = xstrdup(path);
+	{
+		int hr = sha256_file(b->file_sha256, path, NULL);
+
+		if (hr < 0) {
+			buf_printf(errors, "%s: cannot hash it: %s\n", path, strerror(-hr));
+			goto out;
+		}
+	}
 	{
 		struct yaml_pos pos;
 

@@ -15,9 +15,10 @@ json_t *agent_declare_body(const struct agent_config *cfg, json_t *builder)
 	for (i = 0; i < cfg->nboards; i++) {
 		const struct board *b = &cfg->boards[i];
 
-		json_t *o = json_pack("{s:s, s:s, s:s, s:O, s:s, s:s}", "name", b->name, "arch",
-				      b->arch, "class", b->board_class, "tags", b->tags,
-				      "visibility", b->visibility, "description", b->description);
+		json_t *o = json_pack("{s:s, s:s, s:s, s:O, s:s, s:s, s:s}", "name", b->name,
+				      "arch", b->arch, "class", b->board_class, "tags", b->tags,
+				      "visibility", b->visibility, "description", b->description,
+				      "file_sha256", b->file_sha256);
 
 		if (b->policy)
 			json_object_set(o, "policy", b->policy);

@@ -23,6 +23,9 @@ struct check_env {
 
 struct board {
 	char *name, *arch, *board_class, *visibility, *description, *file;
+	/* sha256 of the board file's bytes as loaded (sha256sum FILE): the
+	 * controller examines a board again when it changes */
+	char file_sha256[65];
 	int name_line, name_col;		       /* where the name is written, for messages */
 	json_t *tags;				       /* array of strings */
 	json_t *power_cfg, *console_cfg, *netboot_cfg; /* the sections, owned references */

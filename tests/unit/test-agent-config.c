@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "hash.h"
 #include "policy.h"
 #include "xmalloc.h"
 #include "../../lab-agent/agent-config.h"
@@ -96,6 +97,14 @@ static void test_load_good(void **state)
 	assert_int_equal(cfg.limits.log_bytes, 64 * 1024);
 	assert_int_equal(cfg.limits.claim_wait_ms, 500);
 	assert_non_null(strstr(cfg.boards[0].tftp_dir, "/work/boards/fake-1/tftp"));
+	/* the file's bytes hashed, as sha256sum gives them (declared to the
+	 * controller, which examines a changed board again) */
+	{
+		char hex[SHA256_HEX_LEN + 1];
+
+		assert_int_equal(sha256_hex(hex, good_board, strlen(good_board)), 0);
+		assert_string_equal(cfg.boards[0].file_sha256, hex);
+	}
 	agent_config_release(&cfg);
 	free(agent);
 	buf_release(&errors);
