@@ -77,6 +77,8 @@ int cmd_evidence(int argc, char **argv);
 int cmd_reserve(int argc, char **argv);
 int cmd_release(int argc, char **argv);
 int cmd_power(int argc, char **argv);
+int cmd_console(int argc, char **argv);
+int cmd_boot(int argc, char **argv);
 int cmd_repro(int argc, char **argv);
 
 #endif

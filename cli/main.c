@@ -24,6 +24,8 @@ static const struct cli_command commands[] = {
     {"reserve", cmd_reserve, "hold a board for yourself [--for 2h] [--wait]"},
     {"release", cmd_release, "end your reservation of a board (an admin: anyone's)"},
     {"power", cmd_power, "power a board you hold: on, off or cycle"},
+    {"console", cmd_console, "your terminal on the console of a board you hold (~. detaches)"},
+    {"boot", cmd_boot, "boot an attempt's (or --flight's) builds on a board you hold, console on"},
     {"repro", cmd_repro, "fetch an attempt and a run.sh that reproduces it here"},
     {"bisections", cmd_bisections, "recent bisections of regressions"},
     {"bisection", cmd_bisection, "a bisection's steps and verdict; cancel or restart (admin)"},

@@ -19,6 +19,7 @@
 #include "json-util.h"
 #include "logs.h"
 #include "park.h"
+#include "relay.h"
 #include "reservations.h"
 #include "policy.h"
 #include "record.h"
@@ -162,6 +163,15 @@ static int json_has_string(const json_t *a, const char *s)
 	return 0;
 }
 
+/* A command for one of an agent's free boards: a console relay to open, else a
+ * reservation's power action. New reference, or NULL. */
+static json_t *board_command_take(const json_t *boards)
+{
+	json_t *c = relay_command_take(boards);
+
+	return c ? c : reservation_command_take(boards);
+}
+
 /* The park's offer callback (what: a struct claim_offer from attempts.c): tries
  * to claim when the offer fits the agent's boards or arches. 1 when it got work. */
 static int claim_try(void *arg, const void *what)
@@ -176,7 +186,7 @@ static int claim_try(void *arg, const void *what)
 		return 0;
 	if (o->arch && (c->arches == NULL || !json_has_string(c->arches, o->arch)))
 		return 0;
-	if ((payload = reservation_command_take(c->boards)) != NULL) {
+	if ((payload = board_command_take(c->boards)) != NULL) {
 		c->payload = json_pack("{s:o}", "command", payload);
 		return 1;
 	}
@@ -234,8 +244,8 @@ int api_agent_claim(struct req *r)
 			arches = NULL;
 		}
 	}
-	/* a power action for a free board (a reservation's) goes before any work */
-	if ((payload = reservation_command_take(boards)) != NULL) {
+	/* a console or power action for a free board (a reservation's) goes before any work */
+	if ((payload = board_command_take(boards)) != NULL) {
 		json_decref(arches);
 		return reply_json(r, 200, json_pack("{s:o}", "command", payload));
 	}

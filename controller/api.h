@@ -22,6 +22,9 @@ extern const struct vfield api_flight_fields[];
 extern const struct vfield api_cancel_fields[];
 extern const struct vfield api_reserve_fields[];
 extern const struct vfield api_power_fields[];
+extern const struct vfield api_console_input_fields[];
+extern const struct vfield api_console_output_fields[];
+extern const struct vfield api_console_boot_fields[];
 
 int api_agent_declare(struct req *r);
 int api_agent_claim(struct req *r);
@@ -53,6 +56,14 @@ int api_attempt_cancel(struct req *r);
 int api_reservation_create(struct req *r);
 int api_reservation_delete(struct req *r);
 int api_board_power(struct req *r);
+/* api-console.c: a reserved board's console relay (docs/api.md, "Console"). */
+int api_console_attach(struct req *r);
+int api_console_read(struct req *r);
+int api_console_input(struct req *r);
+int api_console_detach(struct req *r);
+int api_console_boot(struct req *r);
+int api_agent_console_put(struct req *r);
+int api_agent_console_get(struct req *r);
 
 int api_metrics(struct req *r);
 int api_events(struct req *r);

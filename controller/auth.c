@@ -63,3 +63,18 @@ int auth_check(struct auth *a, const char *header)
 	a->reserve = t.reserve;
 	return 0;
 }
+
+void auth_who(char *out, size_t len, const struct auth *who)
+{
+	char base[TOKEN_NAME_MAX + 32];
+
+	if (who == NULL) {
+		snprintf(out, len, "controller");
+		return;
+	}
+	if (who->name[0])
+		snprintf(base, sizeof(base), "%s", who->name);
+	else
+		snprintf(base, sizeof(base), "token %lld", who->token_id);
+	snprintf(out, len, "%s%s", who->role == ROLE_ADMIN ? "admin " : "", base);
+}

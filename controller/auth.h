@@ -28,4 +28,8 @@ int token_create(char *out, size_t outlen, long long *id, enum role role, const 
  * Returns 0 (anonymous or a valid token), or -EACCES for a wrong or revoked token. */
 int auth_check(struct auth *a, const char *header);
 
+/* How who is named in logs (a reservation's): a token's name, else "token N"; an
+ * admin's starts "admin "; NULL is "controller". Into out (len bytes). */
+void auth_who(char *out, size_t len, const struct auth *who);
+
 #endif

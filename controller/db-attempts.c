@@ -55,6 +55,7 @@ enum {
 	Q_BY_STATE,
 	Q_PERF_HISTORY,
 	Q_PERF_BOARD,
+	Q_FLIGHT_TEST,
 	Q_N
 };
 
@@ -161,6 +162,10 @@ static const char *const sql[Q_N] = {
 	" JOIN revisions r ON r.id = f.revision_id LEFT JOIN branches br ON br.id ="
 	" f.branch_id JOIN stages s ON s.attempt_id = a.id WHERE s.result = 'pass' AND"
 	" s.seconds >= 0 ORDER BY a.id DESC, s.seq",
+    /* xenci boot of a flight: its test attempt of arch that has a build, board's first */
+    [Q_FLIGHT_TEST] = "SELECT id FROM attempts WHERE flight_id = ?1 AND kind = 'test'"
+		      " AND arch = ?2 AND build_id IS NOT NULL"
+		      " ORDER BY board IS ?3 DESC, id DESC LIMIT 1",
 };
 DB_STATEMENTS(st, Q_N);
 #define st DB_STATEMENTS_OF(st)
@@ -303,6 +308,16 @@ int db_attempt_pick_board(long long *id, const char *agent, const json_t *boards
 
 	db_bind_text(s, 1, agent);
 	db_bind_json(s, 2, boards);
+	return first_id(id, s);
+}
+
+int db_attempt_flight_test(long long *id, long long flight, const char *arch, const char *board)
+{
+	sqlite3_stmt *s = db_use(st[Q_FLIGHT_TEST]);
+
+	sqlite3_bind_int64(s, 1, flight);
+	db_bind_text(s, 2, arch);
+	db_bind_text(s, 3, board);
 	return first_id(id, s);
 }
 

@@ -69,6 +69,9 @@ void attempt_release(struct attempt *a);
 int db_attempt_insert(long long *id, const struct attempt *a);
 /* Fills a; 0 or -ENOENT. */
 int db_attempt_load(struct attempt *a, long long id);
+/* A test attempt of flight on arch that has a build (one on board first, else the
+ * newest): 0 and *id, or -ENOENT. */
+int db_attempt_flight_test(long long *id, long long flight, const char *arch, const char *board);
 /* The best queued attempt for one of boards (an array of names) of agent, on a
  * free, online board that is healthy (or a health check) and not reserved: 0 and
  * *id, or -ENOENT. */

@@ -25,6 +25,7 @@
 #include "jobs.h"
 #include "log.h"
 #include "park.h"
+#include "relay.h"
 #include "reservations.h"
 #include "tlog.h"
 #include "trees.h"
@@ -196,13 +197,14 @@ static const char *config_dir(void)
 }
 
 /* The timer's tick (ctl.lock held): lapsed leases, starved jobs, the record log, expired
- * reservations. */
+ * reservations, console relays. */
 static void tick(long long now)
 {
 	attempt_sweep_leases(now);
 	flight_starve(now, ctl.cfg.starve_ms);
 	tlog_tick(now);
 	reservation_expire(now);
+	relay_tick(now);
 }
 
 static int serve(void)

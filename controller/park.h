@@ -11,7 +11,8 @@
 #include "http.h"
 
 /* The queues. A park is on one; offers and wakes name the queue. */
-enum park_queue { PARK_CLAIM, PARK_LOG, PARK_EVENTS };
+/* PARK_EVENTS stays last: park.c sizes its counts by it. */
+enum park_queue { PARK_CLAIM, PARK_LOG, PARK_CONSOLE, PARK_EVENTS };
 
 struct park;
 

@@ -13,22 +13,7 @@
 #include "log.h"
 #include "park.h"
 #include "policy.h"
-
-/* How who is named in the log: a token's name, else "token N"; admins say so. */
-static void who_name(char *out, size_t len, const struct auth *who)
-{
-	char base[TOKEN_NAME_MAX + 32];
-
-	if (who == NULL) {
-		snprintf(out, len, "controller");
-		return;
-	}
-	if (who->name[0])
-		snprintf(base, sizeof(base), "%s", who->name);
-	else
-		snprintf(base, sizeof(base), "token %lld", who->token_id);
-	snprintf(out, len, "%s%s", who->role == ROLE_ADMIN ? "admin " : "", base);
-}
+#include "relay.h"
 
 /* A queued power action for board and the log line, inside the caller's
  * transaction; the board's waiting claim is offered it after the commit. */
@@ -78,7 +63,7 @@ int reservation_take(json_t **out, const char *board, const struct auth *who, lo
 		rc = -EPERM;
 		goto out;
 	}
-	who_name(name, sizeof(name), who);
+	auth_who(name, sizeof(name), who);
 	if (db_begin() < 0)
 		goto out;
 	cur = db_reservation_active(board);
@@ -149,7 +134,7 @@ int reservation_end(const char **state, const char *board, const struct auth *wh
 		rc = -EACCES;
 		goto fail;
 	}
-	who_name(name, sizeof(name), who);
+	auth_who(name, sizeof(name), who);
 	if (db_reservation_end(id, *state, now) < 0 ||
 	    db_reservation_log(id, board, now, name, *state, NULL) < 0 ||
 	    command(id, board, "off", "controller", "the reservation ended", now) < 0)
@@ -157,6 +142,7 @@ int reservation_end(const char **state, const char *board, const struct auth *wh
 	if (db_commit() < 0)
 		goto out;
 	log_info("board %s: reservation %lld %s by %s", board, id, *state, name);
+	relay_end_board(board, "the reservation ended");
 	offer_board(board);
 	rc = 0;
 	goto out;
@@ -190,6 +176,7 @@ void reservation_expire(long long now)
 		}
 		log_info("board %s: reservation %lld of %s expired", board, id,
 			 jstr(r, "user", "?"));
+		relay_end_board(board, "the reservation expired");
 		offer_board(board);
 	}
 	json_decref(due);
@@ -215,7 +202,7 @@ int reservation_power(const char *board, const struct auth *who, const char *act
 		rc = -EACCES;
 		goto fail;
 	}
-	who_name(name, sizeof(name), who);
+	auth_who(name, sizeof(name), who);
 	snprintf(reason, sizeof(reason), "asked by %s", name);
 	if (command(jint(cur, "id", 0), board, action, name, reason, now) < 0 || db_commit() < 0)
 		goto fail;

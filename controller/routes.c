@@ -42,6 +42,14 @@ const struct route routes[] = {
     {"POST", "/api/v1/boards/{}/reservation", api_reservation_create, 4096, ROUTE_JSON, NULL},
     {"DELETE", "/api/v1/boards/{}/reservation", api_reservation_delete, 0, 0, NULL},
     {"POST", "/api/v1/boards/{}/power", api_board_power, 4096, ROUTE_JSON, NULL},
+    /* a reserved board's console: its holder's side, then its agent's */
+    {"POST", "/api/v1/boards/{}/console", api_console_attach, 4096, 0, NULL},
+    {"GET", "/api/v1/boards/{}/console", api_console_read, 0, ROUTE_LONGPOLL, NULL},
+    {"POST", "/api/v1/boards/{}/console/input", api_console_input, 32 * 1024, ROUTE_JSON, NULL},
+    {"DELETE", "/api/v1/boards/{}/console", api_console_detach, 0, 0, NULL},
+    {"POST", "/api/v1/boards/{}/console/boot", api_console_boot, 4096, ROUTE_JSON, NULL},
+    {"POST", "/api/v1/agents/{}/console/{}", api_agent_console_put, 32 * 1024, ROUTE_JSON, NULL},
+    {"GET", "/api/v1/agents/{}/console/{}", api_agent_console_get, 0, ROUTE_LONGPOLL, NULL},
     /* trees: builders' sources, submissions, pokes and push hooks, the branch matrix */
     {"GET", "/api/v1/trees", api_trees, 0, 0, NULL},
     {"GET", "/api/v1/trees/{}/commits/{}/manifest", api_tree_manifest, 0, 0, NULL},

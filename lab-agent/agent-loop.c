@@ -21,6 +21,7 @@
 #include "policy.h"
 #include "power.h"
 #include "runner.h"
+#include "session.h"
 #include "sign.h"
 #include "spool.h"
 #include "xmalloc.h"
@@ -202,14 +203,14 @@ static int reload(struct agent_config *pending, const char *agent_file)
 	return rc;
 }
 
-static int any_busy(struct agent *ag, struct run **runs)
+static int any_busy(struct agent *ag, struct run **runs, struct session **sessions)
 {
 	size_t i;
 	int busy = 0;
 
 	pthread_mutex_lock(&ag->mu);
 	for (i = 0; i < ag->cfg.nboards; i++)
-		if (ag->busy[i] || runs[i])
+		if (ag->busy[i] || runs[i] || sessions[i])
 			busy = 1;
 	pthread_mutex_unlock(&ag->mu);
 	return busy;
@@ -222,6 +223,7 @@ struct loop {
 	const char *agent_file;
 	struct http_client h;
 	struct run **runs;			/* per board of ag->cfg */
+	struct session **sessions;		/* per board: its console session, or NULL */
 	struct build_run *bruns[BUILDER_SLOTS]; /* the builds running now */
 	int bslot;				/* a free build slot, or -1 */
 	struct agent_config pending;
@@ -237,6 +239,26 @@ static void loop_reap(struct loop *l)
 		if (l->runs[i] && l->runs[i]->done) {
 			runner_join_free(l->runs[i]);
 			l->runs[i] = NULL;
+		}
+		/* a boot staged for a held board: powered here, the main thread's */
+		if (l->sessions[i] && session_boot_reap(l->sessions[i])) {
+			struct board *b = &l->ag->cfg.boards[i];
+			char err[512] = "";
+			int cycled, rc = b->power->off(b, err, sizeof(err));
+
+			if (rc == 0)
+				rc = power_start(b, &cycled, err, sizeof(err));
+			if (rc < 0)
+				session_note(l->sessions[i], "boot: power: %s", err);
+			else
+				session_note(l->sessions[i], "boot: powered on (%s)",
+					     cycled ? "cycled" : "off, then on");
+			log_info("board %s: boot: power %s%s", b->name, rc < 0 ? "failed: " : "on",
+				 err);
+		}
+		if (l->sessions[i] && session_done(l->sessions[i])) {
+			session_stop_free(l->sessions[i]);
+			l->sessions[i] = NULL;
 		}
 	}
 	l->bslot = -1;
@@ -267,7 +289,7 @@ static int loop_reload(struct loop *l)
 	if (!l->have_pending)
 		return 0;
 	/* no new work until the running attempts are done */
-	if (any_busy(ag, l->runs)) {
+	if (any_busy(ag, l->runs, l->sessions)) {
 		nap(ag, 50);
 		return 1;
 	}
@@ -282,8 +304,10 @@ static int loop_reload(struct loop *l)
 	l->have_pending = 0;
 	free(ag->busy);
 	free(l->runs);
+	free(l->sessions);
 	ag->busy = xcalloc(ag->cfg.nboards, sizeof(*ag->busy));
 	l->runs = xcalloc(ag->cfg.nboards, sizeof(*l->runs));
+	l->sessions = xcalloc(ag->cfg.nboards, sizeof(*l->sessions));
 	http_client_release(&l->h);
 	client_init(&l->h, &ag->cfg);
 	return declare(ag, &l->h) < 0 ? -1 : 1;
@@ -338,10 +362,24 @@ static int loop_claim_once(struct loop *l, json_t **attempt)
 	return got ? 1 : 0;
 }
 
+/* A console session for a free, reserved board: started, unless it runs already
+ * (a command sent again); another session of the board ends first. */
+static void loop_console(struct loop *l, size_t bi, const json_t *cmd)
+{
+	struct session *s = l->sessions[bi];
+
+	if (s && s->id == jint(cmd, "session", 0) && !session_done(s))
+		return;
+	session_stop_free(s);
+	l->sessions[bi] = NULL;
+	if (session_start(&l->sessions[bi], l->ag, bi, cmd) < 0)
+		log_warnx("board %s: cannot start its console session", l->ag->cfg.boards[bi].name);
+}
+
 /* A power action the controller sent for a free board (a reservation's end, or
  * its holder's `xenci power`): on, off, or off then on (the lab's cycle when the
- * board has one). Runs in the main loop: a board's power is seconds at most
- * (limits.power_timeout_s bounds the commands). */
+ * board has one); or a console session (loop_console). Runs in the main loop: a
+ * board's power is seconds at most (limits.power_timeout_s bounds the commands). */
 static void loop_command(struct loop *l, const json_t *cmd)
 {
 	struct agent *ag = l->ag;
@@ -356,6 +394,20 @@ static void loop_command(struct loop *l, const json_t *cmd)
 		return;
 	}
 	b = &ag->cfg.boards[bi];
+	if (!strcmp(action, "console")) {
+		loop_console(l, (size_t)bi, cmd);
+		return;
+	}
+	if (!strcmp(action, "boot")) {
+		struct session *s = l->sessions[bi];
+
+		if (s == NULL || s->id != jint(cmd, "session", 0) ||
+		    session_boot_start(s, json_object_get(cmd, "attempt")) < 0)
+			log_warnx("board %s: boot (%s) without its console session, or during "
+				  "another: ignored",
+				  board, jstr(cmd, "reason", ""));
+		return;
+	}
 	if (!strcmp(action, "off")) {
 		rc = b->power->off(b, err, sizeof(err));
 	} else if (!strcmp(action, "on")) {
@@ -402,6 +454,10 @@ static void loop_dispatch(struct loop *l, json_t *attempt)
 		json_decref(attempt);
 		return;
 	}
+	/* a console session left from a reservation that ended: the attempt has the
+	 * console now */
+	session_stop_free(l->sessions[bi]);
+	l->sessions[bi] = NULL;
 	if (policy_refuse(&l->h, &ag->cfg.boards[bi], attempt) < 0) {
 		json_decref(attempt);
 		return;
@@ -454,6 +510,7 @@ int agent_main(const char *agent_file)
 	pthread_mutex_init(&ag.mu, NULL);
 	ag.busy = xcalloc(ag.cfg.nboards, sizeof(*ag.busy));
 	l.runs = xcalloc(ag.cfg.nboards, sizeof(*l.runs));
+	l.sessions = xcalloc(ag.cfg.nboards, sizeof(*l.sessions));
 	if (mkdir_p(ag.cfg.spool_dir) < 0 ||
 	    cache_init(&ag.cache, ag.cfg.cache_dir, ag.cfg.limits.cache_bytes) < 0) {
 		log_warn("cannot make %s or %s", ag.cfg.spool_dir, ag.cfg.cache_dir);
@@ -507,9 +564,11 @@ stop:
 		agent_config_release(&l.pending);
 	for (i = 0; i < BUILDER_SLOTS; i++)
 		builder_join_free(l.bruns[i]);
-	for (i = 0; i < ag.cfg.nboards; i++)
+	for (i = 0; i < ag.cfg.nboards; i++) {
 		if (l.runs[i])
 			runner_join_free(l.runs[i]);
+		session_stop_free(l.sessions[i]);
+	}
 	for (i = 0; i < nleft; i++)
 		sender_stop_free(left[i], 3000);
 	http_client_release(&l.h);
@@ -517,6 +576,7 @@ stop:
 out:
 	cache_release(&ag.cache);
 	free(l.runs);
+	free(l.sessions);
 	free(ag.busy);
 	agent_config_release(&ag.cfg);
 	return rc;

@@ -142,7 +142,7 @@ static int stage_artifacts(struct agent *ag, struct board *b, const json_t *atte
 		}
 		dst = xasprintf("%s/%s", b->tftp_dir, name);
 		rc = cache_stage(cached, dst, err, errlen);
-		if (rc == 0)
+		if (rc == 0 && j)
 			judge_note(j, clock_mono_ms(), "staged %s (sha256 %.16s…)", name, sha);
 		free(dst);
 		free(cached);
@@ -172,6 +172,15 @@ static int write_netboot(struct board *b, const json_t *attempt, char *err, size
 	free(xa);
 	free(da);
 	return rc;
+}
+
+int runner_stage(struct agent *ag, struct board *b, const json_t *attempt, struct judge *j,
+		 char *err, size_t errlen)
+{
+	if (stage_artifacts(ag, b, attempt, j, err, errlen) < 0 ||
+	    write_netboot(b, attempt, err, errlen) < 0)
+		return -1;
+	return 0;
 }
 
 #define REPRO_SCRIPT_MAX (192 * 1024)
@@ -358,8 +367,7 @@ static void *runner_main(void *arg)
 	}
 	judge_note(&j, clock_mono_ms(), "attempt %lld on board %s (agent %s)", id, b->name,
 		   ag->cfg.agent);
-	if (stage_artifacts(ag, b, r->attempt, &j, err, sizeof(err)) < 0 ||
-	    write_netboot(b, r->attempt, err, sizeof(err)) < 0) {
+	if (runner_stage(ag, b, r->attempt, &j, err, sizeof(err)) < 0) {
 		char why[600];
 
 		snprintf(why, sizeof(why), "staging: %s", err);

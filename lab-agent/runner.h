@@ -27,6 +27,14 @@ int runner_start(struct run **out, struct agent *ag, size_t bi, json_t *attempt)
 /* Joins a runner that is done (or waits for it) and frees it. */
 void runner_join_free(struct run *r);
 
+/* Stages what attempt boots on b: its artifacts fetched (through the cache) into
+ * the board's TFTP folder and the netboot script written for its firmware. j, or
+ * NULL, gets a note per artifact. 0, or -1 with err (an infra failure). Used by
+ * the runner and by `xenci boot` (session.c). */
+struct judge;
+int runner_stage(struct agent *ag, struct board *b, const json_t *attempt, struct judge *j,
+		 char *err, size_t errlen);
+
 /* "${name}" in boot arguments from build_info and the attempt, values with
  * spaces written %20 (docs/jobs.md); the caller frees. */
 char *runner_boot_args(const json_t *attempt, const char *board, const char *which);

@@ -24,6 +24,9 @@ DIR/script  the console script, one command per line:
     mark NAME     writes the wall-clock time to DIR/mark-NAME, then goes on
     close         drops the console connections
 DIR/pdu.log  every PDU request, one per line
+DIR/input    what the console's clients sent, as it came
+While powered the board answers its console as a shell would: it echoes what
+comes and, at the end of a line, writes "you typed: LINE" and a "=> " prompt.
 Only 127.0.0.1 is served; the process ends on SIGTERM.
 """
 import argparse
@@ -36,6 +39,7 @@ import urllib.parse
 
 clients = []
 clients_lock = threading.Lock()
+powered = [False]
 
 
 pty_master = None
@@ -115,6 +119,7 @@ def watch_power(state):
         except OSError:
             now = "off"
         if now != last:
+            powered[0] = now == "on"
             current[0] += 1
             if now == "on":
                 threading.Thread(target=play, args=(state, current[0], current),
@@ -123,7 +128,32 @@ def watch_power(state):
         time.sleep(0.002)
 
 
-def console_server(port_file):
+def answer(state, c):
+    """Reads what a client sends: kept in DIR/input, and answered while on."""
+    line = b""
+    while True:
+        try:
+            data = c.recv(4096)
+        except OSError:
+            return
+        if not data:
+            return
+        with open(os.path.join(state, "input"), "ab") as f:
+            f.write(data)
+        if not powered[0]:
+            continue
+        for b in data:
+            ch = bytes([b])
+            if ch in (b"\r", b"\n"):
+                if line:
+                    send(b"\r\nyou typed: " + line + b"\r\n=> ")
+                line = b""
+            else:
+                line += ch
+                send(ch)
+
+
+def console_server(port_file, state):
     srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     srv.bind(("127.0.0.1", 0))
@@ -136,6 +166,7 @@ def console_server(port_file):
         c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         with clients_lock:
             clients.append(c)
+        threading.Thread(target=answer, args=(state, c), daemon=True).start()
 
 
 def pdu_server(state, port_file):
@@ -194,7 +225,7 @@ def main():
             f.write(os.ttyname(slave) + "\n")
         os.rename(a.pty_file + ".tmp", a.pty_file)
     threading.Thread(target=watch_power, args=(a.state,), daemon=True).start()
-    console_server(a.port_file)
+    console_server(a.port_file, a.state)
 
 
 if __name__ == "__main__":

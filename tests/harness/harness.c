@@ -333,8 +333,17 @@ int harness_db_exec(struct harness_controller *c, const char *sql)
 
 pid_t harness_spawn(char *const argv[], const char *logpath)
 {
-	pid_t pid = fork();
+	return harness_spawn_input(argv, logpath, NULL);
+}
 
+pid_t harness_spawn_input(char *const argv[], const char *logpath, int *in_fd)
+{
+	int p[2] = {-1, -1};
+	pid_t pid;
+
+	if (in_fd && pipe(p) < 0)
+		return -1;
+	pid = fork();
 	if (pid == 0) {
 		int fd = open(logpath, O_WRONLY | O_CREAT | O_APPEND, 0644);
 
@@ -342,10 +351,47 @@ pid_t harness_spawn(char *const argv[], const char *logpath)
 			dup2(fd, 1);
 			dup2(fd, 2);
 		}
+		if (in_fd) {
+			dup2(p[0], 0);
+			close(p[0]);
+			close(p[1]);
+		}
 		execv(argv[0], argv);
 		_exit(127);
 	}
+	if (in_fd) {
+		close(p[0]);
+		if (pid < 0)
+			close(p[1]);
+		else
+			*in_fd = p[1];
+	}
 	return pid;
+}
+
+int harness_wait_file_has(const char *path, const char *needle, int ms)
+{
+	long long end = harness_now_ms() + ms;
+	struct buf b = BUF_INIT(0);
+	const char *slash = strrchr(path, '/');
+	char dir[1024];
+	int found = 0;
+
+	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - path) : 1, slash ? path : ".");
+	if (slash == path)
+		snprintf(dir, sizeof(dir), "/");
+	for (;;) {
+		if (harness_read_file(&b, dir, slash ? slash + 1 : path) == 0 &&
+		    memmem(b.data, b.len, needle, strlen(needle)))
+			found = 1;
+		if (found || harness_now_ms() >= end)
+			break;
+		usleep(20 * 1000);
+	}
+	if (!found)
+		fprintf(stderr, "%s: no \"%s\" within %d ms\n", path, needle, ms);
+	buf_release(&b);
+	return found;
 }
 
 void harness_stop_pid(pid_t *pid, int sig)
@@ -548,6 +594,24 @@ int harness_token(struct harness_controller *c, const char *role, const char *ag
 	http_reply_release(&r);
 	http_client_release(&h);
 	return rc;
+}
+
+int harness_user_token(struct harness_controller *c, const char *name, int reserve, char *out,
+		       size_t outlen)
+{
+	char body[200];
+	json_t *j = NULL;
+	long st;
+
+	snprintf(body, sizeof(body), "{\"role\": \"user\", \"name\": \"%s\", \"reserve\": %s}",
+		 name, reserve ? "true" : "false");
+	st = harness_call(c, c->admin_token, "POST", "/api/v1/tokens", body, &j);
+	if (st == 201)
+		snprintf(out, outlen, "%s", jstr(j, "token", ""));
+	else
+		fprintf(stderr, "harness: user token %s: HTTP %ld\n", name, st);
+	json_decref(j);
+	return st == 201 ? 0 : -1;
 }
 
 int harness_page_has(struct harness_controller *c, const char *path, const char *a, const char *b)

@@ -69,6 +69,10 @@ int harness_db_exec(struct harness_controller *c, const char *sql);
  * agent: the agent name for "agent", else NULL. */
 int harness_token(struct harness_controller *c, const char *role, const char *agent, char *out,
 		  size_t outlen);
+/* A user token named name, with the right to reserve boards when reserve is 1,
+ * into out. 0 or -1. */
+int harness_user_token(struct harness_controller *c, const char *name, int reserve, char *out,
+		       size_t outlen);
 /* Initialises client for c->url with token (may be NULL); the caller releases it.
  * The client does not retry (tests see every reply). */
 int harness_http(struct harness_controller *c, const char *token, struct http_client *client);
@@ -138,6 +142,12 @@ int harness_free_port(void);
 /* Starts argv (argv[0] a path) with stdout and stderr appended to logpath: its
  * pid (the caller kills it, harness_stop_pid), or -1. */
 pid_t harness_spawn(char *const argv[], const char *logpath);
+/* The same with its stdin a pipe whose writing end goes to *in_fd (the caller
+ * writes and closes it); in_fd NULL: stdin is the test's. */
+pid_t harness_spawn_input(char *const argv[], const char *logpath, int *in_fd);
+/* 1 once the file at path (absolute, or from the current folder) holds needle,
+ * looked at every 20 ms for at most ms; else 0, saying so on stderr. */
+int harness_wait_file_has(const char *path, const char *needle, int ms);
 /* Runs `xenci-controller --check --config DIR/config --jobs JOBS` of c (not
  * started), its stdout and stderr into out (NUL-terminated, cut at outlen): its
  * exit status, or a negative errno when it could not run. */

@@ -39,21 +39,6 @@ static const char job[] = "name: res-smoke\n"
 			  "  - {name: firmware, pattern: 'FAKE-FW', timeout: 5}\n"
 			  "  - {name: done, pattern: 'XENCI-TESTS-DONE', timeout: 10}\n";
 
-static int user_token(const char *name, int reserve, char *out, size_t len)
-{
-	char body[160];
-	json_t *j = NULL;
-	long st;
-
-	snprintf(body, sizeof(body), "{\"role\": \"user\", \"name\": \"%s\", \"reserve\": %s}",
-		 name, reserve ? "true" : "false");
-	st = harness_call(&ctl, ctl.admin_token, "POST", "/api/v1/tokens", body, &j);
-	if (st == 201)
-		snprintf(out, len, "%s", jstr(j, "token", ""));
-	json_decref(j);
-	return st == 201 ? 0 : -1;
-}
-
 static void put_script(const char *board, const char *script)
 {
 	char path[400];
@@ -70,9 +55,9 @@ static int setup(void **state)
 	harness_write_file(ctl.jobs, "res-smoke.yaml", job);
 	if (harness_controller_start(&ctl) < 0 ||
 	    harness_token(&ctl, "agent", "lab-r", agent_tok, sizeof(agent_tok)) < 0 ||
-	    user_token("alice", 1, alice, sizeof(alice)) < 0 ||
-	    user_token("bob", 1, bob, sizeof(bob)) < 0 ||
-	    user_token("carol", 0, carol, sizeof(carol)) < 0)
+	    harness_user_token(&ctl, "alice", 1, alice, sizeof(alice)) < 0 ||
+	    harness_user_token(&ctl, "bob", 1, bob, sizeof(bob)) < 0 ||
+	    harness_user_token(&ctl, "carol", 0, carol, sizeof(carol)) < 0)
 		return -1;
 	return harness_fake_lab_start(&ctl, &lab, "lab-r", agent_tok, boards, 2, NULL);
 }
