@@ -395,9 +395,102 @@ for t in $names; do
 done
 }
 
+# The save/restore suite (xen-saverestore, xenci.suite=saverestore), as
+# OSSTest's ts-guest-saverestore and ts-guest-localmigrate, repeated, with
+# the leak check around them. xenci.rounds=N (default 3) rounds of each.
+#   1 toolstack starts                 6 migrate to localhost repeatedly
+#   2 sr guest created                 7 counter keeps counting after migrate
+#   3 sr guest console marker          8 sr guest answers after migrate
+#   4 save and restore repeatedly      9 sr guest destroyed
+#   5 counter keeps counting after restore
+#                                      10 no domain leaked  11 no memory leaked
+# "keeps counting": after each round the guest's counter (XENCI-GUEST-COUNT,
+# asked with its console's count command) is above its value before, and the
+# guest never booted again (one XENCI-GUEST-UP in its console log).
+suite_saverestore() {
+rounds=$(sed -n 's/.*xenci\.rounds=\([0-9]*\).*/\1/p' /proc/cmdline)
+rounds=${rounds:-3}
+echo "1..11"
+toolstack_up
+result $? "toolstack starts"
+leak_before
+# The save image lives in dom0's RAM (its initramfs): the job gives dom0
+# 640 MiB, as 512 leave no room for a 128 MiB guest's image beside the root's
+# 78 MiB ("No space left on device")
+config sr1 pv
+run xl create /tmp/sr1.cfg
+result $? "sr guest created"
+console sr1
+result $? "sr guest console marker"
+
+# counter NAME: the guest's counter, asked on its console
+counter() { ask "$1" "c$2" count; }
+# kept NAME ROUND BEFORE: the counter went on from BEFORE, no second boot
+kept() {
+	c=$(counter "$1" "$2")
+	ups=$(grep -c XENCI-GUEST-UP "$log_dir/guest-$1.log" 2>/dev/null)
+	if [ -n "$c" ] && [ -n "$3" ] && [ "$c" -gt "$3" ] && [ "$ups" = 1 ]; then
+		echo "# round $2: counter $3 -> $c"
+		return 0
+	fi
+	echo "# round $2: counter '${3:-?}' -> '${c:-no answer}', $ups XENCI-GUEST-UP line(s)"
+	diag "$log_dir/guest-$1.log"
+	return 1
+}
+
+r=0 k=0 i=0
+while [ $i -lt "$rounds" ]; do
+	i=$((i + 1))
+	c0=$(counter sr1 "s$i-")
+	s0=$(date +%s)
+	rm -f /tmp/sr1.save
+	run xl save sr1 /tmp/sr1.save || { r=1; echo "# round $i: save failed"; break; }
+	echo "# round $i: saved $(($(du -k /tmp/sr1.save | cut -f1) / 1024)) MiB in $(($(date +%s) - s0)) s"
+	s0=$(date +%s)
+	run xl restore /tmp/sr1.save || { r=1; echo "# round $i: restore failed"; break; }
+	rm -f /tmp/sr1.save
+	echo "# round $i: restored in $(($(date +%s) - s0)) s"
+	[ $k -ne 0 ] || kept sr1 "s$i" "$c0" || k=1
+done
+rm -f /tmp/sr1.save
+[ $r -eq 0 ] || i=$((i - 1))
+echo "# $i of $rounds save/restore round(s) done"
+result $r "save and restore repeatedly"
+[ $r -eq 0 ] || k=1
+result $k "counter keeps counting after restore"
+
+r=0 k=0 i=0
+while [ $i -lt "$rounds" ]; do
+	i=$((i + 1))
+	c0=$(counter sr1 "m$i-")
+	s0=$(date +%s)
+	# -s "": run the receiver's command here instead of through ssh
+	run xl migrate -s "" sr1 "xl migrate-receive" || { r=1; echo "# round $i: migrate failed"; break; }
+	echo "# round $i: migrated in $(($(date +%s) - s0)) s"
+	# xenconsoled named the new domain's log when it was sr1--incoming:
+	# SIGHUP reopens every log under the domain's name now
+	kill -HUP "$(cat /var/run/xenconsoled.pid)" 2>/dev/null
+	[ $k -ne 0 ] || kept sr1 "m$i" "$c0" || k=1
+done
+[ $r -eq 0 ] || i=$((i - 1))
+echo "# $i of $rounds migration round(s) done"
+result $r "migrate to localhost repeatedly"
+[ $r -eq 0 ] || k=1
+result $k "counter keeps counting after migrate"
+a=$(ask sr1 ma echo xenci-migrated)
+[ "$a" = xenci-migrated ]
+r=$?
+echo "# sr1: echo xenci-migrated -> '${a:-no answer}'"
+result $r "sr guest answers after migrate"
+run xl destroy sr1 && wait_for 30 gone sr1
+result $? "sr guest destroyed"
+leak_check
+}
+
 case $(sed -n 's/.*xenci\.suite=\([a-z0-9]*\).*/\1/p' /proc/cmdline) in
 sched) suite_sched ;;
 tools) suite_tools ;;
+saverestore) suite_saverestore ;;
 *) suite_guest ;;
 esac
 
