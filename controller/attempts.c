@@ -13,6 +13,7 @@
 #include "db-flights.h"
 #include "db.h"
 #include "json-util.h"
+#include "known-issues.h"
 #include "log.h"
 #include "logs.h"
 #include "park.h"
@@ -279,6 +280,9 @@ int attempt_finish_with(struct attempt *a, enum attempt_state verdict, const cha
 	if (extra && extra(ctx) < 0)
 		goto fail;
 	if (db_attempt_finish(a->id, verdict, reason, text) < 0)
+		goto fail;
+	/* before the observers: the gate and the bisector read the label (triage.h) */
+	if (known_issue_judge(a, verdict, reason, result) < 0)
 		goto fail;
 	assert(attempt_state_final(verdict));
 	if (a->board[0] && a->state != ATTEMPT_WAITING && a->state != ATTEMPT_QUEUED) {

@@ -8,6 +8,7 @@
 
 #include "bisector.h"
 #include "http-limits.h"
+#include "known-issues.h"
 #include "mail.h"
 #include "json-util.h"
 #include "validate.h"
@@ -148,6 +149,13 @@ static const struct vfield config_fields[] = {
      .fields = http_limits_fields,
      .help = "HTTP connection limits"},
     {.name = "records", .type = V_OBJECT, .fields = records_fields, .help = "signed results"},
+    {.name = "known_issues",
+     .type = V_ARRAY,
+     .items = V_OBJECT,
+     .fields = known_issue_fields,
+     .max = KNOWN_ISSUES_MAX,
+     .check = known_issues_check,
+     .help = "failures already known: a label, a link, a pattern"},
     {.name = NULL},
 };
 
@@ -231,6 +239,7 @@ void config_init(struct ctl_config *c)
 	mail_fold(c);
 	c->connections = xcalloc(1, sizeof(*c->connections));
 	http_limits_from_json(c->connections, NULL);
+	c->known_issues = xcalloc(1, sizeof(*c->known_issues));
 }
 
 void config_release(struct ctl_config *c)
@@ -252,6 +261,8 @@ void config_release(struct ctl_config *c)
 	mail_transport_release(c->mail);
 	free(c->mail);
 	free(c->connections);
+	known_issues_release(c->known_issues);
+	free(c->known_issues);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -308,6 +319,14 @@ int config_load(struct ctl_config *c, const char *path, struct buf *err)
 	}
 	c->require_signed =
 	    jbool(json_object_get(root, "records"), "require_signed", c->require_signed);
+	if (json_object_get(root, "known_issues")) {
+		known_issues_release(c->known_issues);
+		if (known_issues_load(c->known_issues, json_object_get(root, "known_issues"), msg,
+				      sizeof(msg)) < 0) {
+			buf_printf(err, "%s: %s\n", path, msg);
+			goto out;
+		}
+	}
 	if (json_object_get(root, "connections"))
 		http_limits_from_json(c->connections, json_object_get(root, "connections"));
 	if (json_object_get(root, "mail") &&

@@ -44,6 +44,8 @@ struct ctl_config {
 	/* records.require_signed: an agent without an active key gets no work and its
 	 * results are refused (docs/traceability.md). 0 when the file does not say. */
 	int require_signed;
+	struct known_issues
+	    *known_issues; /* the `known_issues` list (known-issues.h): never NULL */
 };
 
 struct ctl {

@@ -18,6 +18,9 @@ enum {
 	Q_RETEST_OF_RUN,
 	Q_RETEST_SET,
 	Q_RETESTS_OF,
+	Q_KI_MATCH,
+	Q_KI_OF_FLIGHT,
+	Q_KI_OF_ATTEMPT,
 	Q_N
 };
 
@@ -47,6 +50,13 @@ static const char *const sql[Q_N] = {
     [Q_RETESTS_OF] = "SELECT job, class, attempt_id AS attempt, retest_flight, retest_attempt,"
 		     " board, state, created, finished FROM retests WHERE flight_id = ?1 ORDER BY"
 		     " id",
+    [Q_KI_MATCH] = "INSERT OR REPLACE INTO known_issue_matches (attempt_id, issue, label, link,"
+		   " blocks, matched) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [Q_KI_OF_FLIGHT] = "SELECT k.attempt_id AS attempt, k.issue, k.label, k.link, k.blocks FROM"
+		       " known_issue_matches k JOIN attempts a ON a.id = k.attempt_id WHERE"
+		       " a.flight_id = ?1 ORDER BY k.attempt_id",
+    [Q_KI_OF_ATTEMPT] = "SELECT issue, label, link, blocks FROM known_issue_matches WHERE"
+			" attempt_id = ?1",
 };
 
 DB_STATEMENTS(st, Q_N);
@@ -162,4 +172,39 @@ json_t *db_retests_of_flight(long long flight)
 
 	sqlite3_bind_int64(s, 1, flight);
 	return db_rows_array(s);
+}
+
+int db_known_issue_match(long long attempt, const char *issue, const char *label, const char *link,
+			 int blocks)
+{
+	sqlite3_stmt *s = db_use(st[Q_KI_MATCH]);
+
+	sqlite3_bind_int64(s, 1, attempt);
+	db_bind_text(s, 2, issue);
+	db_bind_text(s, 3, label);
+	db_bind_text(s, 4, link ? link : "");
+	sqlite3_bind_int(s, 5, blocks ? 1 : 0);
+	sqlite3_bind_int64(s, 6, now_ms());
+	return db_step_done(s);
+}
+
+json_t *db_known_issues_of_flight(long long flight)
+{
+	sqlite3_stmt *s = db_use(st[Q_KI_OF_FLIGHT]);
+
+	sqlite3_bind_int64(s, 1, flight);
+	return db_rows_array(s);
+}
+
+json_t *db_known_issue_of_attempt(long long attempt)
+{
+	sqlite3_stmt *s = db_use(st[Q_KI_OF_ATTEMPT]);
+	json_t *rows;
+	json_t *one;
+
+	sqlite3_bind_int64(s, 1, attempt);
+	rows = db_rows_array(s);
+	one = json_incref(json_array_get(rows, 0));
+	json_decref(rows);
+	return one;
 }

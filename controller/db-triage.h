@@ -47,4 +47,15 @@ int db_retest_set(long long id, enum retest_state state, long long retest_attemp
  * retest_attempt, board, state, created, finished}] (new reference). */
 json_t *db_retests_of_flight(long long flight);
 
+/* Records that attempt matched known issue `issue` (known-issues.h), with its
+ * label, link ("" for none) and whether it blocks as they are now: 0, or -EIO. */
+int db_known_issue_match(long long attempt, const char *issue, const char *label, const char *link,
+			 int blocks);
+/* The known issues matched by flight's attempts: [{attempt, issue, label, link,
+ * blocks}] (new reference). */
+json_t *db_known_issues_of_flight(long long flight);
+/* The known issue attempt matched: {issue, label, link, blocks} (new reference),
+ * or NULL when none did. */
+json_t *db_known_issue_of_attempt(long long attempt);
+
 #endif

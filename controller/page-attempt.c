@@ -165,6 +165,11 @@ int page_attempt_render(struct buf *out, const json_t *twin, const char *log, si
 		html_text(&h, jstr(twin, "reason", NULL));
 		html_raw(&h, "</p>\n");
 	}
+	if (json_is_object(json_object_get(twin, "known_issue"))) {
+		html_raw(&h, "<p class=\"known-issue\">");
+		view_known_issue(&h, json_object_get(twin, "known_issue"));
+		html_raw(&h, "</p>\n");
+	}
 	record_line(&h, twin, live);
 	if (json_is_object(json_object_get(json_object_get(twin, "result"), "repro")))
 		html_rawf(&h,

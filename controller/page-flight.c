@@ -177,6 +177,38 @@ static void baselines_section(struct html *h, const json_t *baselines)
 	html_raw(h, "</ul>\n");
 }
 
+/* The verdict class of each (job, board class) against its baseline (triage.h),
+ * in OSSTest's words, with the known issue a failure matched. */
+static void triage_section(struct html *h, const json_t *rows)
+{
+	const json_t *r;
+	size_t i;
+
+	if (!json_array_size(rows))
+		return;
+	html_raw(h, "<section><h2>Triage</h2>\n<div class=\"scroll\"><table class=\"triage\">"
+		    "<thead><tr><th>job</th><th>board class</th><th>board</th><th>verdict</th>"
+		    "<th>attempt</th><th>gate</th></tr></thead><tbody>\n");
+	json_array_foreach (rows, i, r) {
+		html_raw(h, "<tr><td>");
+		html_text(h, jstr(r, "job", "?"));
+		html_raw(h, "</td><td>");
+		html_text(h, *jstr(r, "class", "") ? jstr(r, "class", "") : "(no board)");
+		html_raw(h, "</td><td>");
+		view_board_link(h, jstr(r, "board", NULL));
+		html_raw(h, "</td><td>");
+		view_triage(h, jstr(r, "verdict_class", NULL), jstr(r, "text", NULL),
+			    json_object_get(r, "known_issue"));
+		html_raw(h, "</td><td>");
+		view_attempt_link(h, jint(r, "attempt", 0));
+		html_raw(h, "</td><td>");
+		html_raw(h, json_is_true(json_object_get(r, "blocking")) ? "<strong>blocks</strong>"
+									 : "—");
+		html_raw(h, "</td></tr>\n");
+	}
+	html_raw(h, "</tbody></table></div></section>\n");
+}
+
 int page_flight_render(struct buf *out, const json_t *twin)
 {
 	struct html h;
@@ -203,6 +235,7 @@ int page_flight_render(struct buf *out, const json_t *twin)
 	json_decref(counts);
 	html_raw(&h, "</p>\n");
 	view_revision(&h, twin);
+	triage_section(&h, json_object_get(twin, "triage"));
 	builds_section(&h, json_object_get(twin, "builds"), json_object_get(twin, "attempts"));
 	jobs_section(&h, json_object_get(twin, "attempts"));
 	performance_section(&h, json_object_get(twin, "attempts"));

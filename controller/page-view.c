@@ -194,3 +194,48 @@ void view_revision(struct html *h, const json_t *rev)
 	}
 	html_raw(h, "</dl>\n");
 }
+
+void view_known_issue(struct html *h, const json_t *ki)
+{
+	const char *link = jstr(ki, "link", "");
+
+	if (!json_is_object(ki))
+		return;
+	html_raw(h, " <span class=\"ki\" title=\"known issue ");
+	html_text(h, jstr(ki, "id", ""));
+	html_raw(h, "\">known issue: ");
+	if (!strncmp(link, "https://", 8) || !strncmp(link, "http://", 7)) {
+		html_raw(h, "<a rel=\"noreferrer\" href=\"");
+		html_text(h, link);
+		html_raw(h, "\">");
+		html_text(h, jstr(ki, "label", ""));
+		html_raw(h, "</a>");
+	} else {
+		html_text(h, jstr(ki, "label", ""));
+		if (*link) {
+			html_raw(h, " (");
+			html_text(h, link);
+			html_raw(h, ")");
+		}
+	}
+	html_raw(h, "</span>");
+}
+
+void view_triage(struct html *h, const char *cls, const char *text, const json_t *known_issue)
+{
+	static const char *const classes[] = {
+	    "pass",    "regression", "still-failing", "never-passed", "heisenbug", "broken",
+	    "blocked", "starved",    "allowed",	      "pending",      "cancelled", NULL,
+	};
+	const char *c = "other";
+
+	for (size_t i = 0; cls && classes[i]; i++)
+		if (!strcmp(cls, classes[i]))
+			c = classes[i];
+	html_rawf(h, "<span class=\"v t-%s\" title=\"", c);
+	html_text(h, cls ? cls : "");
+	html_raw(h, "\">");
+	html_text(h, text && *text ? text : cls ? cls : "none");
+	html_raw(h, "</span>");
+	view_known_issue(h, known_issue);
+}

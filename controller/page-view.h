@@ -33,5 +33,12 @@ void view_testcases(struct html *h, const json_t *testcases);
  * when pinned_only. Nothing for a tuple of one tree. */
 void view_tuple(struct html *h, const json_t *tuple, int pinned_only);
 void view_revision(struct html *h, const json_t *rev);
+/* A verdict class (triage.h's name: "regression", "still-failing", …) as a chip
+ * showing OSSTest's words (text: "REGR. vs. 12"; NULL: the class's name), then
+ * the known issue it matched ({id, label, link}; NULL or null: none) as its label,
+ * a link when its link is an http(s) URL. */
+void view_triage(struct html *h, const char *cls, const char *text, const json_t *known_issue);
+/* A known issue ({id, label, link}) as "known issue: LABEL"; nothing for NULL. */
+void view_known_issue(struct html *h, const json_t *known_issue);
 
 #endif

@@ -96,6 +96,10 @@ static void row_line(struct buf *out, const struct report_row *row)
 		buf_printf(out, "   bisection %lld: culprit %s\n", row->bisection, row->culprit);
 	else if (row->bisection > 0)
 		buf_printf(out, "   bisection %lld: under way\n", row->bisection);
+	if (row->known_issue)
+		buf_printf(out, "   known issue %s: %s%s%s\n", row->known_issue, row->known_label,
+			   row->known_link && *row->known_link ? " " : "",
+			   row->known_link ? row->known_link : "");
 }
 
 /* A section: its title and the rows of audience that pick() chooses. */
@@ -229,6 +233,11 @@ json_t *report_headers(const struct report *r, const char *audience)
 		snprintf(v, sizeof(v), "%s:%s:%s:%s", r->branch, row->job, row->board_class,
 			 row->verdict_class);
 		json_array_append_new(h, json_pack("[s,s]", "X-Xenci-Failures", v));
+		if (!row->known_issue)
+			continue;
+		snprintf(v, sizeof(v), "%s:%s:%s:%s", r->branch, row->job, row->board_class,
+			 row->known_issue);
+		json_array_append_new(h, json_pack("[s,s]", "X-Xenci-Known-Issues", v));
 	}
 	json_array_append_new(
 	    h, json_pack("[s,s++]", "X-Xenci-Versions-This", r->tree, "=", r->commit));
@@ -543,6 +552,9 @@ static int gather(struct gathered *g, const struct tree_conf *t, const struct br
 		row->verdict_class = triage_class_name(tr->cls);
 		triage_row_text(row->text, sizeof(row->text), tr);
 		row->blocking = tr->blocking;
+		row->known_issue = tr->known_issue;
+		row->known_label = tr->known_label;
+		row->known_link = tr->known_link;
 		if (tr->cls == TRIAGE_REGRESSION &&
 		    db_bisect_find_bad(&bid, &restart, tr->job, tr->board_class, g->r.commit) ==
 			0) {

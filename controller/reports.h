@@ -56,6 +56,9 @@ struct report_row {
 	const char *owner;	   /* NULL: public boards only; else the private board's agent */
 	long long bisection;	   /* a regression's bisection of the revision tested, or 0 */
 	const char *culprit;	   /* its culprit once found, or NULL */
+	/* The known issue its failure matched (known-issues.h): id, label, link
+	 * ("" for none); all NULL when none. */
+	const char *known_issue, *known_label, *known_link;
 };
 
 /* What a report says; strings borrowed. */
@@ -84,7 +87,8 @@ void report_subject(char *out, size_t n, const struct report *r, const char *aud
 /* The plain-text body for audience, appended to out. */
 void report_render(struct buf *out, const struct report *r, const char *audience);
 /* The machine-readable headers for audience (X-Xenci-Failures, one per row that
- * did not pass; X-Xenci-Versions-This/That) as an array of [name, value] pairs
+ * did not pass; X-Xenci-Known-Issues BRANCH:JOB:CLASS:ISSUE, one per row that
+ * matched a known issue; X-Xenci-Versions-This/That) as an array of [name, value] pairs
  * (a new reference). */
 json_t *report_headers(const struct report *r, const char *audience);
 

@@ -72,12 +72,18 @@ json_t *triage_row_json(const struct triage_row *r)
 {
 	char text[64];
 
-	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:b}", "job", r->job,
+	json_t *ki =
+	    r->known_issue
+		? json_pack("{s:s, s:s, s:s, s:b}", "id", r->known_issue, "label", r->known_label,
+			    "link", r->known_link ? r->known_link : "", "blocks", r->known_blocks)
+		: json_null();
+
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:o, s:b}", "job", r->job,
 			 "class", r->board_class, "board", r->board ? r->board : "",
 			 "verdict_class", triage_class_name(r->cls), "text",
 			 triage_row_text(text, sizeof(text), r), "attempt", (json_int_t)r->attempt,
 			 "baseline", (json_int_t)r->baseline, "retest", (json_int_t)r->retest,
-			 "known_issue", (json_int_t)r->known_issue, "blocking", r->blocking);
+			 "known_issue", ki ? ki : json_null(), "blocking", r->blocking);
 }
 
 int triage_newest_ancestor(struct gitrepo *repo, const json_t *commits, const char *bad)
@@ -109,6 +115,9 @@ void triage_release(struct triage *t)
 		free(t->rows[i].job);
 		free(t->rows[i].board_class);
 		free(t->rows[i].board);
+		free(t->rows[i].known_issue);
+		free(t->rows[i].known_label);
+		free(t->rows[i].known_link);
 	}
 	free(t->rows);
 	t->rows = NULL;
@@ -310,10 +319,34 @@ static struct triage_row *row_of(struct triage *t, size_t *cap, const char *job,
 	return r;
 }
 
+/* Labels r with the known issue its deciding attempt matched (of known, the
+ * flight's matches); a failure matching one that does not block holds nothing.
+ * 0, or -ENOMEM. */
+static int known_issue_of(struct triage_row *r, const json_t *known)
+{
+	const json_t *k;
+	size_t i;
+
+	json_array_foreach (known, i, k) {
+		if (jint(k, "attempt", 0) != r->attempt || !r->attempt)
+			continue;
+		r->known_issue = strdup(jstr(k, "issue", ""));
+		r->known_label = strdup(jstr(k, "label", ""));
+		r->known_link = strdup(jstr(k, "link", ""));
+		r->known_blocks = jint(k, "blocks", 1) != 0;
+		if (!r->known_issue || !r->known_label || !r->known_link)
+			return -ENOMEM;
+		if (!r->known_blocks)
+			r->blocking = 0;
+		break;
+	}
+	return 0;
+}
+
 int triage_flight(struct triage *t, long long flight)
 {
 	json_t *rev = db_flight_revision(flight), *tests = NULL, *baselines = NULL, *retests = NULL;
-	json_t *a, *fb = NULL;
+	json_t *a, *fb = NULL, *known = NULL;
 	struct tree_conf *tc;
 	struct branch_conf *bc = NULL;
 	struct tally *tallies = NULL;
@@ -354,6 +387,7 @@ int triage_flight(struct triage *t, long long flight)
 	bc = tc ? tree_conf_branch(tc, jstr(fb, "branch", "")) : NULL;
 	baselines = db_baselines_of_flight(flight);
 	retests = db_retests_of_flight(flight);
+	known = db_known_issues_of_flight(flight);
 	for (i = 0; i < t->n; i++) {
 		struct triage_row *r = &t->rows[i];
 		const char *board = "";
@@ -370,12 +404,13 @@ int triage_flight(struct triage *t, long long flight)
 			if (jint(a, "id", 0) == r->attempt)
 				board = jstr(a, "board", "");
 		r->board = strdup(board);
-		if (!r->board) {
+		if (!r->board || known_issue_of(r, known) < 0) {
 			rc = -ENOMEM;
 			goto out;
 		}
 	}
 out:
+	json_decref(known);
 	free(tallies);
 	json_decref(fb);
 	json_decref(retests);
@@ -393,8 +428,9 @@ int triage_bisects(long long flight, const char *job, const char *cls)
 	if (triage_flight(&t, flight) == 0)
 		for (size_t i = 0; i < t.n; i++)
 			if (!strcmp(t.rows[i].job, job) && !strcmp(t.rows[i].board_class, cls))
-				rc = t.rows[i].cls == TRIAGE_REGRESSION ||
-				     t.rows[i].cls == TRIAGE_PENDING;
+				rc = (t.rows[i].cls == TRIAGE_REGRESSION ||
+				      t.rows[i].cls == TRIAGE_PENDING) &&
+				     !(t.rows[i].known_issue && !t.rows[i].known_blocks);
 	triage_release(&t);
 	return rc;
 }

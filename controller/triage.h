@@ -22,7 +22,8 @@
  *     baseline flight bisector.c made for it decides (untested: pending; pass:
  *     regression vs. it; fail: never passed), and never passed without one.
  * A failure the branch's allow-list covers is allowed. Only regression and broken
- * block the gate, and not when a known issue that does not block matches.
+ * block the gate, and not when a known issue that does not block matches
+ * (known-issues.h: the row keeps its class and carries the issue's label).
  *
  * Every function expects ctl.lock held. */
 #ifndef XENCI_TRIAGE_H
@@ -61,12 +62,15 @@ struct triage_row {
 	char *board_class; /* owned; "" for a test no board took */
 	char *board;	   /* owned; the board of `attempt` ("" for none) */
 	enum triage_class cls;
-	long long attempt;     /* the attempt that decided the class (a failure first) */
-	long long baseline;    /* regression: the flight that passed; still failing: the
-				* flight that failed too; else 0 */
-	long long retest;      /* heisenbug: the flight that passed on retest; else 0 */
-	long long known_issue; /* the known issue that matched the failure, or 0 */
-	int blocking;	       /* 1 when it holds the gate */
+	long long attempt;  /* the attempt that decided the class (a failure first) */
+	long long baseline; /* regression: the flight that passed; still failing: the
+			     * flight that failed too; else 0 */
+	long long retest;   /* heisenbug: the flight that passed on retest; else 0 */
+	/* The known issue (known-issues.h) the deciding attempt matched, as it was
+	 * recorded then: its id, label and link (owned; all NULL when none matched). */
+	char *known_issue, *known_label, *known_link;
+	int known_blocks; /* that issue blocks (its blocks: true) */
+	int blocking;	  /* 1 when it holds the gate */
 };
 
 /* A flight's rows, in the order of their first attempt. */
@@ -85,8 +89,9 @@ void triage_release(struct triage *t);
 
 /* 1 when the failure of job on class cls in flight is to be bisected: its class
  * is regression, or not decided yet (pending); 0 when it is still failing, never
- * passed, a heisenbug or allowed (a bisection only starts on a confirmed
- * regression, and a job that failed in its baseline too is not bisected again). */
+ * passed, a heisenbug, allowed or matched a known issue that does not block (a bisection only
+ * starts on a confirmed regression, and a job that failed in its baseline too is not bisected
+ * again). */
 int triage_bisects(long long flight, const char *job, const char *cls);
 
 /* OSSTest's words for row r into out (n bytes; "REGR. vs. 12", "like 12",
@@ -94,7 +99,8 @@ int triage_bisects(long long flight, const char *job, const char *cls);
  * "pass", "pending", "cancelled"). Returns out. */
 const char *triage_row_text(char *out, size_t n, const struct triage_row *r);
 /* A row as JSON: {job, class (its board class), board, verdict_class, text,
- * attempt, baseline, retest, known_issue, blocking} (a new reference; NULL on ENOMEM). */
+ * attempt, baseline, retest, known_issue, blocking}, known_issue null or {id, label,
+ * link, blocks} (a new reference; NULL on ENOMEM). */
 json_t *triage_row_json(const struct triage_row *r);
 
 /* The newest of the revisions in `commits` (an array of objects with a "commit"

@@ -16,6 +16,7 @@
 #include "perf.h"
 #include "triage.h"
 #include "db-trees.h"
+#include "db-triage.h"
 #include "git-repo.h"
 #include "json-util.h"
 #include "trees.h"
@@ -82,6 +83,15 @@ json_t *twin_attempt(long long id, const struct viewer *v)
 					      json_object_get(rec, "index"), "keyid",
 					      json_object_get(rec, "keyid"), "leaf_hash",
 					      json_object_get(rec, "leaf_hash")));
+		json_decref(rec);
+	}
+	/* The known issue its failure matched (known-issues.h), as recorded then. */
+	if (a && (rec = db_known_issue_of_attempt(id)) != NULL) {
+		json_object_set_new(
+		    a, "known_issue",
+		    json_pack("{s:O, s:O, s:O, s:b}", "id", json_object_get(rec, "issue"), "label",
+			      json_object_get(rec, "label"), "link", json_object_get(rec, "link"),
+			      "blocks", jint(rec, "blocks", 1) != 0));
 		json_decref(rec);
 	}
 	return a;

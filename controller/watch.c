@@ -45,8 +45,8 @@ static int check_branch(struct vctx *ctx, const json_t *parent, const char *key,
 	return 0;
 }
 
-static int check_tree_name(struct vctx *ctx, const json_t *parent, const char *key,
-			   const json_t *value, const char *path)
+int watch_check_name(struct vctx *ctx, const json_t *parent, const char *key, const json_t *value,
+		     const char *path)
 {
 	const char *s = json_string_value(value);
 
@@ -136,7 +136,7 @@ const struct vfield tree_conf_fields[] = {
      .type = V_STRING,
      .min = 1,
      .max = 64,
-     .check = check_tree_name,
+     .check = watch_check_name,
      .help = "the tree's name (in a list of trees; a mapping's key names it)"},
     {.name = "source",
      .type = V_STRING,

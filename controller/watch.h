@@ -72,6 +72,11 @@ struct trees_conf {
 	size_t count;
 };
 
+/* A vfield check (validate.h) for a name of the configuration (a tree, a known
+ * issue): lowercase letters, digits, '-', '_' and '.', not starting with '.'. */
+int watch_check_name(struct vctx *ctx, const json_t *parent, const char *key, const json_t *value,
+		     const char *path);
+
 /* The validator's table for one tree (a member of the "trees" mapping, or an
  * element of a "trees" list). */
 extern const struct vfield tree_conf_fields[];

@@ -18,8 +18,8 @@ static int check_name(struct vctx *ctx, const json_t *parent, const char *key, c
 	return 0;
 }
 
-static int check_pattern(struct vctx *ctx, const json_t *parent, const char *key,
-			 const json_t *value, const char *path)
+int job_check_pattern(struct vctx *ctx, const json_t *parent, const char *key, const json_t *value,
+		      const char *path)
 {
 	struct pattern *p;
 	size_t off = 0;
@@ -180,7 +180,7 @@ static const struct vfield stage_fields[] = {
      .flags = V_REQUIRED,
      .min = 1,
      .max = 1024,
-     .check = check_pattern},
+     .check = job_check_pattern},
     {.name = "timeout", .type = V_INT, .flags = V_REQUIRED, .min = 1, .max = 86400},
     {.name = "on_timeout", .type = V_STRING, .choices = on_timeout_choices},
     {.name = NULL},
@@ -193,7 +193,7 @@ static const struct vfield pattern_fields[] = {
      .flags = V_REQUIRED,
      .min = 1,
      .max = 1024,
-     .check = check_pattern},
+     .check = job_check_pattern},
     {.name = NULL},
 };
 
@@ -210,7 +210,7 @@ static const struct vfield fact_fields[] = {
      .flags = V_REQUIRED,
      .min = 1,
      .max = 1024,
-     .check = check_pattern,
+     .check = job_check_pattern,
      .help = "its first group is the value (a number when it is digits)"},
     {.name = "value", .type = V_ANY, .check = check_scalar, .help = "the value when it matches"},
     {.name = "default",

@@ -26,5 +26,10 @@ int job_property_name_ok(const char *s);
 /* 1 when v may be a property's value: a boolean, a number or a string of at
  * most 256 bytes; else 0. */
 int job_property_value_ok(const json_t *v);
+/* A vfield check (validate.h) for a string that must compile as a pattern
+ * (lib/pattern.h): 0, or -1 with PCRE2's message and offset reported at the
+ * value's file:line:col. Used by job files and the controller's known issues. */
+int job_check_pattern(struct vctx *ctx, const json_t *parent, const char *key, const json_t *value,
+		      const char *path);
 
 #endif

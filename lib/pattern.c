@@ -16,6 +16,12 @@ struct pattern {
 int pattern_compile(struct pattern **out, const char *src, size_t *erroffset, char *err,
 		    size_t errlen)
 {
+	return pattern_compile_opts(out, src, 0, erroffset, err, errlen);
+}
+
+int pattern_compile_opts(struct pattern **out, const char *src, unsigned opts, size_t *erroffset,
+			 char *err, size_t errlen)
+{
 	struct pattern *p;
 	int code;
 	PCRE2_SIZE off = 0;
@@ -27,7 +33,9 @@ int pattern_compile(struct pattern **out, const char *src, size_t *erroffset, ch
 	/* UTF: patterns and consoles are UTF-8; MATCH_INVALID_UTF: a console's stray
 	 * bytes are skipped by the matcher instead of failing the whole line. */
 	p->code = pcre2_compile((PCRE2_SPTR)src, PCRE2_ZERO_TERMINATED,
-				PCRE2_UTF | PCRE2_MATCH_INVALID_UTF, &code, &off, NULL);
+				PCRE2_UTF | PCRE2_MATCH_INVALID_UTF |
+				    (opts & PATTERN_COUNTED ? PCRE2_AUTO_CALLOUT : 0),
+				&code, &off, NULL);
 	if (p->code == NULL) {
 		PCRE2_UCHAR msg[256];
 
@@ -81,6 +89,31 @@ int pattern_match(const struct pattern *p, const char *s, size_t n)
 	rc = match_into(p, s, n, md);
 	pcre2_match_data_free(md);
 	return match_code(rc);
+}
+
+/* A counted match's callout: one unit of its budget per item tried. */
+static int spend(pcre2_callout_block *b, void *budget)
+{
+	(void)b;
+	return --*(long *)budget < 0 ? PCRE2_ERROR_CALLOUT : 0;
+}
+
+int pattern_match_budget(const struct pattern *p, const char *s, size_t n, long *budget)
+{
+	pcre2_match_context *mctx = pcre2_match_context_copy(p->mctx);
+	pcre2_match_data *md = pcre2_match_data_create(1, NULL);
+	int rc = -ENOMEM;
+
+	if (mctx && md && *budget >= 0) {
+		pcre2_set_callout(mctx, spend, budget);
+		rc = match_code(
+		    pcre2_match(p->code, (PCRE2_SPTR)(s ? s : ""), s ? n : 0, 0, 0, md, mctx));
+	} else if (mctx && md) {
+		rc = -E2BIG;
+	}
+	pcre2_match_data_free(md);
+	pcre2_match_context_free(mctx);
+	return rc;
 }
 
 int pattern_capture(const struct pattern *p, const char *s, size_t n, char *out, size_t outlen)

@@ -26,10 +26,22 @@ struct pattern;
  * *erroffset (when erroffset is not NULL); -ENOMEM when memory ran out. */
 int pattern_compile(struct pattern **out, const char *src, size_t *erroffset, char *err,
 		    size_t errlen);
+/* pattern_compile with options. PATTERN_COUNTED: PCRE2 calls back before each
+ * item of the pattern (PCRE2_AUTO_CALLOUT), so that pattern_match_budget can count
+ * the work of a match over all its start positions and subjects: PCRE2's match
+ * limit bounds each start position only, and a pattern like .*.*.*=1 takes
+ * seconds over a few thousand lines within it. */
+#define PATTERN_COUNTED 0x1u
+int pattern_compile_opts(struct pattern **out, const char *src, unsigned opts, size_t *erroffset,
+			 char *err, size_t errlen);
 /* 1 when p matches somewhere in s[0..n), 0 when it does not, -E2BIG when the match
  * gave up at its bound (the caller decides what an unanswered match means),
  * -ENOMEM when memory ran out. */
 int pattern_match(const struct pattern *p, const char *s, size_t n);
+/* pattern_match of a PATTERN_COUNTED pattern that spends *budget, one unit per
+ * item PCRE2 tries (the match limits apply too): -E2BIG when it runs out (*budget
+ * then < 0). Safe from several threads on one p. */
+int pattern_match_budget(const struct pattern *p, const char *s, size_t n, long *budget);
 /* pattern_match that also copies what the match's first group took (the whole
  * match when the pattern has no group, or the group took no part) into out,
  * cut to outlen - 1 bytes and NUL-terminated, when it returns 1. */

@@ -260,6 +260,33 @@ static void test_check_mode(void **state)
 	assert_int_equal(harness_run(argv, out, sizeof(out)), 0);
 	harness_write_file(c.dir, "check.yaml", "lease_seconds: -4\nlistne: x\n");
 	assert_int_equal(harness_run(argv, out, sizeof(out)), 1);
+	/* known issues (issue 15): a pattern PCRE2 refuses and a second id, each at its
+	 * file:line:col */
+	snprintf(out, sizeof(out),
+		 "jobs_dir: %s\n"
+		 "known_issues:\n"
+		 "  - {id: its, label: ITS timeout, pattern: 'ITS: timeout'}\n"
+		 "  - id: its\n"
+		 "    label: again\n"
+		 "    pattern: '(XEN'\n",
+		 c.jobs);
+	harness_write_file(c.dir, "check.yaml", out);
+	assert_int_equal(harness_run(argv, out, sizeof(out)), 1);
+	harness_shout(c.dir, out, sizeof(out), "%s --check --config %s 2>&1 || true", bin, cfg);
+	if (strstr(out, "check.yaml:6:14: known_issues[1].pattern: not a valid pattern (PCRE2): "
+			"missing closing parenthesis at offset 4") == NULL)
+		fail_msg("--check said: %s", out);
+	snprintf(out, sizeof(out),
+		 "jobs_dir: %s\n"
+		 "known_issues:\n"
+		 "  - {id: its, label: ITS timeout, pattern: 'ITS: timeout'}\n"
+		 "  - {id: its, label: again, pattern: '^\\(XEN\\) ', blocks: false}\n",
+		 c.jobs);
+	harness_write_file(c.dir, "check.yaml", out);
+	harness_shout(c.dir, out, sizeof(out), "%s --check --config %s 2>&1 || true", bin, cfg);
+	if (strstr(out, "check.yaml:4:5: known_issues[1]: a second known issue with id \"its\"") ==
+	    NULL)
+		fail_msg("--check said: %s", out);
 	harness_controller_stop(&c);
 }
 

@@ -1,14 +1,19 @@
 /* Issue 15: triage like OSSTest. A controller watching one branch with a gate,
  * one board of class q35 and the lab played by this test over the agent protocol:
  * a revision whose tree holds "bug" fails the job; one holding "flaky" fails its
- * first run only.
+ * first run only; "its" and "oops" fail it with the console of a known issue.
  *   - a flaky failure is retested at the same revision before it is reported; the
  *     retest passes: a heisenbug (pass in N-retest), not blocking, not bisected;
  *   - a real regression is confirmed by its retest, then bisected (REGR. vs. N);
  *     the next push that still fails is still failing (like N), not bisected
  *     again;
  *   - a job that always fails, covered by the branch's allow-list (extra@q3*), is
- *     allowed in every flight and never holds the gate. */
+ *     allowed in every flight and never holds the gate;
+ *   - a failure whose console log matches a known issue is labelled in the flight's
+ *     triage, the attempt and both pages: one that does not block (blocks: false)
+ *     holds nothing and is not bisected, one that blocks (the default) is still a
+ *     blocking regression and is bisected; an issue scoped to another board class
+ *     matches nothing. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -70,7 +75,24 @@ static int setup(void **state)
 		 "      - name: staging\n"
 		 "        jobs: [smoke, extra]\n"
 		 "        gate: {jobs: [smoke, extra], advance: refs/heads/tested}\n"
-		 "        allow: [extra@q3*]\n",
+		 "        allow: [extra@q3*]\n"
+		 "known_issues:\n"
+		 "  - id: its-timeout\n"
+		 "    label: ITS command timeout\n"
+		 "    link: https://example.org/issues/7\n"
+		 "    pattern: '^\\(XEN\\) ITS: timeout waiting for command'\n"
+		 "    job: smoke\n"
+		 "    class: 'q3*'\n"
+		 "    blocks: false\n"
+		 "  - id: elsewhere\n"
+		 "    label: on another class\n"
+		 "    pattern: Assertion\n"
+		 "    class: rk3399\n"
+		 "  - id: sched-assert\n"
+		 "    label: credit2 assertion\n"
+		 "    link: xen-devel thread of 2026-11-02\n"
+		 "    pattern: \"Assertion '.*' failed at common/sched\"\n"
+		 "    tree: xen\n",
 		 ctl.dir);
 	ctl.extra_config = extra;
 	if (harness_controller_start(&ctl) < 0 ||
@@ -120,7 +142,23 @@ static int lab_step(void)
 	commit = jstr(json_object_get(a, "revision"), "commit", "");
 	/* extra always fails: the branch's allow-list covers it */
 	bad = !strcmp(jstr(json_object_get(a, "job"), "name", ""), "extra") ||
-	      tree_has(commit, "bug") || (tree_has(commit, "flaky") && flaky_first(commit));
+	      tree_has(commit, "bug") || tree_has(commit, "its") || tree_has(commit, "oops") ||
+	      (tree_has(commit, "flaky") && flaky_first(commit));
+	/* the console of a known issue's failure */
+	if (bad && (tree_has(commit, "its") || tree_has(commit, "oops"))) {
+		const char *log = tree_has(commit, "oops")
+				      ? "(XEN) Xen version 4.17\n(XEN) Assertion 'prv->ncpus' "
+					"failed at common/sched/credit2.c:1234\n"
+				      : "(XEN) Xen version 4.17\n(XEN) ITS: timeout waiting for "
+					"command 0x3\n";
+
+		snprintf(path, sizeof(path), "/api/v1/attempts/%lld/log?offset=0",
+			 jint(a, "id", 0));
+		assert_int_equal(harness_call_bytes(&ctl, agent_tok, "PUT", path,
+						    "application/octet-stream", log, strlen(log),
+						    NULL, NULL),
+				 200);
+	}
 	snprintf(path, sizeof(path), "/api/v1/attempts/%lld/result", jint(a, "id", 0));
 	snprintf(body, sizeof(body),
 		 "{\"verdict\": \"%s\", \"stages\": [], \"testcases\": [{\"name\": "
@@ -147,7 +185,9 @@ static long long push(const char *what, const char *msg)
 	json_t *j = NULL;
 	long long f;
 
-	if (what[0])
+	if (what[0] == '-')
+		sh("cd xen && git rm -q %s && " GIT "commit -qm '%s'", what + 1, msg);
+	else if (what[0])
 		sh("cd xen && echo x > %s && git add %s && " GIT "commit -qm '%s'", what, what,
 		   msg);
 	else
@@ -292,11 +332,83 @@ static void test_regression_then_still_failing(void **state)
 	assert_int_equal(bisections(), 1);
 }
 
+/* The known issue of row r: its id, or "" (borrowed from r). */
+static const char *issue_of(const json_t *r)
+{
+	return jstr(json_object_get(r, "known_issue"), "id", "");
+}
+
+static void test_known_issues(void **state)
+{
+	long long f, g, at;
+	json_t *r, *j;
+	char action[16], reason[512], path[64];
+
+	(void)state;
+	/* the bug and the flaky test of the previous cases are mended */
+	f = push("-bug flaky", "the fixes");
+	r = row(f);
+	assert_string_equal(jstr(r, "verdict_class", ""), "pass");
+	assert_true(json_is_null(json_object_get(r, "known_issue")));
+	json_decref(r);
+
+	/* A regression that matches a known issue that does not block: labelled, the
+	 * gate advances, no bisection. */
+	f = push("its", "an ITS change");
+	r = row(f);
+	assert_string_equal(jstr(r, "verdict_class", ""), "regression");
+	assert_string_equal(issue_of(r), "its-timeout");
+	assert_string_equal(jstr(json_object_get(r, "known_issue"), "label", ""),
+			    "ITS command timeout");
+	assert_string_equal(jstr(json_object_get(r, "known_issue"), "link", ""),
+			    "https://example.org/issues/7");
+	assert_false(json_is_true(json_object_get(r, "blocking")));
+	at = jint(r, "attempt", 0);
+	json_decref(r);
+	assert_int_equal(bisections(), 1);
+	gate_last(action, reason, sizeof(reason));
+	assert_string_equal(action, "advanced");
+	/* the attempt says it, and both pages show its label */
+	snprintf(path, sizeof(path), "/api/v1/attempts/%lld", at);
+	assert_int_equal(harness_call(&ctl, NULL, "GET", path, NULL, &j), 200);
+	assert_string_equal(jstr(json_object_get(j, "known_issue"), "id", ""), "its-timeout");
+	json_decref(j);
+	snprintf(path, sizeof(path), "/attempts/%lld", at);
+	assert_true(harness_page_has(&ctl, path,
+				     "known issue: <a rel=\"noreferrer\" "
+				     "href=\"https://example.org/issues/7\">ITS command "
+				     "timeout</a>",
+				     "<span class=\"v v-fail\">fail</span>"));
+	snprintf(path, sizeof(path), "/flights/%lld", f);
+	assert_true(harness_page_has(&ctl, path, "<h2>Triage</h2>", "ITS command timeout"));
+
+	/* Mended again; then a regression that matches an issue that blocks (the
+	 * default: a label only) holds the gate and is bisected; the issue scoped to
+	 * rk3399 does not match on q35. */
+	r = row(push("-its", "ITS mended"));
+	assert_string_equal(jstr(r, "verdict_class", ""), "pass");
+	json_decref(r);
+	g = push("oops", "a credit2 change");
+	r = row(g);
+	assert_string_equal(jstr(r, "verdict_class", ""), "regression");
+	assert_string_equal(issue_of(r), "sched-assert");
+	assert_true(json_is_true(json_object_get(r, "blocking")));
+	assert_true(json_is_true(json_object_get(json_object_get(r, "known_issue"), "blocks")));
+	json_decref(r);
+	assert_int_equal(bisections(), 2);
+	gate_last(action, reason, sizeof(reason));
+	assert_string_equal(action, "held");
+	snprintf(path, sizeof(path), "/flights/%lld", g);
+	assert_true(harness_page_has(&ctl, path, "known issue: credit2 assertion",
+				     "(xen-devel thread of 2026-11-02)"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_heisenbug),
 	    cmocka_unit_test(test_regression_then_still_failing),
+	    cmocka_unit_test(test_known_issues),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

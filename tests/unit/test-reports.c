@@ -12,12 +12,14 @@
 #include "../../controller/reports.h"
 
 static struct report_row rows[] = {
-    {"smoke", "q35", "pass", "pass", 0, NULL, 0, NULL},
-    {"boot", "q35", "still-failing", "like 9", 0, NULL, 0, NULL},
-    {"xen-sched/rtds", "virt", "allowed", "allowed", 0, NULL, 0, NULL},
-    {"smoke", "virt", "heisenbug", "pass in 14-retest", 0, NULL, 0, NULL},
-    {"smoke", "secret", "regression", "REGR. vs. 11", 1, "lab-p", 4, "0123456789abcdef"},
-    {"boot", "other", "pass", "pass", 0, "lab-q", 0, NULL},
+    {"smoke", "q35", "pass", "pass", 0, NULL, 0, NULL, NULL, NULL, NULL},
+    {"boot", "q35", "still-failing", "like 9", 0, NULL, 0, NULL, "its-timeout",
+     "ITS command timeout", "https://example.org/issues/7"},
+    {"xen-sched/rtds", "virt", "allowed", "allowed", 0, NULL, 0, NULL, NULL, NULL, NULL},
+    {"smoke", "virt", "heisenbug", "pass in 14-retest", 0, NULL, 0, NULL, NULL, NULL, NULL},
+    {"smoke", "secret", "regression", "REGR. vs. 11", 1, "lab-p", 4, "0123456789abcdef", NULL, NULL,
+     NULL},
+    {"boot", "other", "pass", "pass", 0, "lab-q", 0, NULL, NULL, NULL, NULL},
 };
 
 static const char *const people[] = {"Ann Example <ann@example.org>"};
@@ -73,7 +75,8 @@ static void test_body(void **state)
 	assert_non_null(allow);
 	assert_true(notb < allow);
 	assert_non_null(strstr(notb, "boot"));
-	assert_non_null(strstr(notb, "like 9"));
+	assert_non_null(strstr(notb, "like 9\n   known issue its-timeout: ITS command timeout "
+				     "https://example.org/issues/7\n"));
 	assert_non_null(strstr(notb, "pass in 14-retest"));
 	assert_true(strstr(b.data, "xen-sched/rtds") > allow);
 	assert_non_null(strstr(b.data, "Results from private boards were omitted"));
@@ -104,7 +107,7 @@ static void test_body(void **state)
 static void test_headers(void **state)
 {
 	json_t *h;
-	size_t i, failures = 0;
+	size_t i, failures = 0, known = 0;
 	const json_t *p;
 
 	(void)state;
@@ -119,6 +122,9 @@ static void test_headers(void **state)
 			assert_true(!strcmp(v, "staging:boot:q35:still-failing") ||
 				    !strcmp(v, "staging:xen-sched/rtds:virt:allowed") ||
 				    !strcmp(v, "staging:smoke:virt:heisenbug"));
+		} else if (!strcmp(name, "X-Xenci-Known-Issues")) {
+			known++;
+			assert_string_equal(v, "staging:boot:q35:its-timeout");
 		} else if (!strcmp(name, "X-Xenci-Versions-This")) {
 			assert_string_equal(v, "xen=c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2");
 		} else {
@@ -127,9 +133,10 @@ static void test_headers(void **state)
 		}
 	}
 	assert_int_equal(failures, 3);
+	assert_int_equal(known, 1);
 	json_decref(h);
 	h = report_headers(&report, "lab-p");
-	assert_int_equal(json_array_size(h), 4 + 2);
+	assert_int_equal(json_array_size(h), 4 + 1 + 2);
 	json_decref(h);
 }
 
