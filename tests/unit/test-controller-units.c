@@ -17,6 +17,7 @@
 #include "../../controller/http-files.h"
 #include "../../controller/flights.h"
 #include "../../controller/jobs.h"
+#include "../../controller/perf.h"
 #include "../../controller/triage.h"
 #include "../../controller/watch.h"
 #include "json-util.h"
@@ -257,14 +258,16 @@ static void test_config(void **state)
 	int fd = mkstemp(path);
 	const char *good =
 	    "listen: 0.0.0.0:9000\nlease_seconds: 5\ntls: {cert: c.pem, key: k.pem}\n"
-	    "trees: {xen: {source: /x}}\n";
+	    "trees: {xen: {source: /x}}\nrecords: {require_signed: true}\n";
 
 	(void)state;
 	assert_true(fd >= 0);
 	assert_int_equal(write(fd, good, strlen(good)), (int)strlen(good));
 	close(fd);
 	config_init(&c);
+	assert_int_equal(c.require_signed, 0); /* a file that does not name it */
 	assert_int_equal(config_load(&c, path, &err), 0);
+	assert_int_equal(c.require_signed, 1);
 	assert_string_equal(c.listen, "0.0.0.0:9000");
 	assert_int_equal(c.lease_seconds, 5);
 	assert_int_equal(c.max_attempts, 3);
@@ -377,6 +380,30 @@ static void test_triage_words(void **state)
 	json_decref(j);
 }
 
+/* perf.h's judgement: a quiet board's spread is its floor (5 % of the median), so
+ * 30 % later is slower and 4 % is not; a noisy board's own spread hides 30 %; too
+ * few earlier times judge nothing. */
+static void test_perf_judge(void **state)
+{
+	double quiet[] = {2.0, 2.02, 1.98, 2.04, 1.96}, noisy[] = {2.0, 2.5, 1.5, 2.4, 1.6};
+	double median, spread;
+	int slower;
+
+	(void)state;
+	assert_int_equal(perf_judge(quiet, 5, 2.6, &median, &spread, &slower), 0);
+	assert_true(slower);
+	assert_true(median > 1.999 && median < 2.001);
+	assert_true(spread > 0.099 && spread < 0.101);
+	assert_int_equal(perf_judge(quiet, 5, 2.08, &median, &spread, &slower), 0);
+	assert_false(slower);
+	assert_int_equal(perf_judge(noisy, 5, 2.6, &median, &spread, &slower), 0);
+	assert_false(slower);
+	assert_true(spread > 1.7); /* 3 x 1.4826 x 0.4 */
+	assert_int_equal(perf_judge(quiet, PERF_MIN_POINTS - 1, 9.0, &median, &spread, &slower),
+			 -1);
+	assert_false(slower);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -384,6 +411,7 @@ int main(void)
 	    cmocka_unit_test(test_jobs),	cmocka_unit_test(test_job_variants),
 	    cmocka_unit_test(test_config),	cmocka_unit_test(test_matching),
 	    cmocka_unit_test(test_names_roles), cmocka_unit_test(test_triage_words),
+	    cmocka_unit_test(test_perf_judge),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
