@@ -71,6 +71,20 @@ static double median(double *v, int n)
 	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
+/* By hand, from exec: the Xen banner, dom0 up, tests done (seconds). */
+static double hand_banner[16], hand_dom0[16];
+static int nhand;
+
+/* Seconds from t0 (ms) to the first of the console's lines holding what, which
+ * seen (len bytes) holds; -1 when it does not. */
+static double first_seen(const struct buf *seen, const char *what, long long t0, long long now,
+			 double prev)
+{
+	if (prev >= 0 || !seen->data || !memmem(seen->data, seen->len, what, strlen(what)))
+		return prev;
+	return (double)(now - t0) / 1000.0;
+}
+
 /* exec → XENCI-TESTS-DONE, in seconds; -1 on failure. */
 static double by_hand(struct board *b, const json_t *attempt)
 {
@@ -82,6 +96,7 @@ static double by_hand(struct board *b, const json_t *attempt)
 	char **argv;
 	size_t argc;
 	long long t0, t1 = -1;
+	double banner = -1, dom0 = -1;
 	int fd = -1, k;
 	pid_t pid;
 
@@ -115,6 +130,8 @@ static double by_hand(struct board *b, const json_t *attempt)
 
 		while ((n = read(fd, buf, sizeof(buf))) > 0) {
 			buf_append(&seen, buf, (size_t)n);
+			banner = first_seen(&seen, "Xen version", t0, harness_now_ms(), banner);
+			dom0 = first_seen(&seen, "XENCI-DOM0-UP", t0, harness_now_ms(), dom0);
 			if (seen.data && (memmem(seen.data, seen.len, "XENCI-TESTS-DONE\n", 17) ||
 					  memmem(seen.data, seen.len, "XENCI-TESTS-DONE\r", 17))) {
 				t1 = harness_now_ms();
@@ -126,6 +143,10 @@ static double by_hand(struct board *b, const json_t *attempt)
 		close(fd);
 	} else {
 		fprintf(stderr, "bench: %s\n", err);
+	}
+	if (t1 >= 0 && nhand < 16) {
+		hand_banner[nhand] = banner;
+		hand_dom0[nhand++] = dom0;
 	}
 	if (t1 < 0 && seen.len)
 		fprintf(stderr, "bench: no XENCI-TESTS-DONE in: ...%s\n",
@@ -181,18 +202,19 @@ static void serve_build(void)
 	json_decref(j);
 }
 
-static double pre_power[16], post_verdict[16];
+static double pre_power[16], post_verdict[16], agent_banner[16], agent_dom0[16], agent_done[16],
+    delivery[16];
 static int nparts;
 
 /* From the attempt's log: the seconds before power-on (claim, staging, netboot
  * script: its notes count from the claim) and from the verdict to power-off. */
-static void log_parts(long long id)
+static void log_parts(long long id, double total)
 {
 	struct http_client h;
 	struct http_reply r;
 	char path[96];
 	const char *p, *e;
-	double last_pre = 0, verdict = -1, off = -1;
+	double last_pre = 0, verdict = -1, off = -1, on = -1, banner = -1, dom0 = -1;
 	int powered = 0;
 
 	snprintf(path, sizeof(path), "/api/v1/attempts/%lld/log", id);
@@ -204,7 +226,13 @@ static void log_parts(long long id)
 
 			e = strchr(p, '\n');
 			if (!strncmp(p + 10, "# power on", 10))
-				powered = 1;
+				powered = 1, on = t;
+			else if (powered && banner < 0 && e &&
+				 memmem(p, (size_t)(e - p), "Xen version", 11))
+				banner = t;
+			else if (powered && dom0 < 0 && e &&
+				 memmem(p, (size_t)(e - p), "XENCI-DOM0-UP", 13))
+				dom0 = t;
 			else if (!powered)
 				last_pre = t;
 			else if (!strncmp(p + 10, "# verdict", 9))
@@ -215,18 +243,39 @@ static void log_parts(long long id)
 	}
 	if (verdict >= 0 && off >= 0 && nparts < 16) {
 		pre_power[nparts] = last_pre;
+		agent_banner[nparts] = banner - on;
+		agent_dom0[nparts] = dom0 - on;
+		agent_done[nparts] = verdict - on;
+		delivery[nparts] = total - off;
 		post_verdict[nparts++] = off - verdict;
 	}
 	http_reply_release(&r);
 	http_client_release(&h);
 }
 
+/* The controller's 2xx replies so far (/metrics). */
+static long long replies_2xx(void)
+{
+	struct buf text = BUF_INIT(1 << 20);
+	const char *p, *key = "xenci_http_responses{code=\"2xx\"} ";
+	long long n = -1;
+
+	if (harness_call_bytes(&ctl, NULL, "GET", "/metrics", NULL, NULL, 0, NULL, &text) == 200 &&
+	    (p = strstr(buf_cstr(&text), key)) != NULL)
+		n = strtoll(p + strlen(key), NULL, 10);
+	buf_release(&text);
+	return n;
+}
+
+static double requests[16];
+static int nrequests;
+
 /* One attempt through the agent: claimed_at → finished_at, in seconds. */
 static double via_agent(long long *fid_out)
 {
 	json_t *j = NULL, *a;
 	char path[96];
-	long long fid, end = harness_now_ms() + 240000;
+	long long fid, end = harness_now_ms() + 240000, before, polls = 0;
 	double secs = -1;
 	size_t i;
 
@@ -237,6 +286,7 @@ static double via_agent(long long *fid_out)
 	json_decref(j);
 	*fid_out = fid;
 	serve_build();
+	before = replies_2xx();
 	snprintf(path, sizeof(path), "/api/v1/flights/%lld", fid);
 	while (harness_now_ms() < end && secs < 0) {
 		j = NULL;
@@ -250,15 +300,21 @@ static double via_agent(long long *fid_out)
 				secs =
 				    (double)(jint(a, "finished_at", 0) - jint(a, "claimed_at", 0)) /
 				    1000.0;
-				log_parts(jint(a, "id", 0));
+				log_parts(jint(a, "id", 0), secs);
 			} else if (!strcmp(st, "fail") || !strcmp(st, "infra") ||
 				   !strcmp(st, "timeout"))
 				fprintf(stderr, "bench: attempt %s: %s\n", st,
 					jstr(a, "reason", ""));
 		}
 		json_decref(j);
-		usleep(50 * 1000);
+		polls++;
+		if (secs < 0)
+			usleep(50 * 1000);
 	}
+	/* the agent's requests during the attempt (claim, log, heartbeats, result):
+	 * the 2xx replies less this loop's own GETs and the /metrics read */
+	if (secs >= 0 && before >= 0 && nrequests < 16)
+		requests[nrequests++] = (double)(replies_2xx() - before - polls - 1);
 	return secs;
 }
 
@@ -352,6 +408,21 @@ int main(void)
 			       "attempts): claim to power-on (staging from the cache, boot script) "
 			       "median %.3f s, verdict to QEMU gone median %.3f s\n",
 			       nparts, median(pre_power, nparts), median(post_verdict, nparts));
+		if (nrequests)
+			printf("agent qemu overhead: the agent's requests to the controller an "
+			       "attempt "
+			       "(claim to result, 2xx) median %.0f\n",
+			       median(requests, nrequests));
+		if (nparts && nhand)
+			printf(
+			    "agent qemu overhead, part by part (medians, s): from QEMU's start, "
+			    "the Xen banner by hand %.3f / through the agent %.3f, dom0 up %.3f / "
+			    "%.3f, tests done %.3f / %.3f; before power-on %.3f, verdict to QEMU "
+			    "gone %.3f, QEMU gone to the result stored %.3f\n",
+			    median(hand_banner, nhand), median(agent_banner, nparts),
+			    median(hand_dom0, nhand), median(agent_dom0, nparts), mh,
+			    median(agent_done, nparts), median(pre_power, nparts),
+			    median(post_verdict, nparts), median(delivery, nparts));
 	}
 	kill(apid, SIGTERM);
 	waitpid(apid, NULL, 0);
