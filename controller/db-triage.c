@@ -33,9 +33,17 @@ static const char *const sql[Q_N] = {
 		       " a.arch AND n.number > a.number) ORDER BY a.id",
     /* SQLite takes the bare columns of a max() aggregate from the row of the
      * maximum: each revision's newest result. */
+    /* push_flight: the newest push flight of that revision whose result there was
+     * the same (a pass, or a failure) before ?6, which a report names before a
+     * retest or bisection step that only repeated it. */
     [Q_RESULTS] =
 	"SELECT r.commit_id AS 'commit', max(a.id) AS attempt, a.flight_id AS"
-	" flight, a.state FROM attempts a JOIN flights f ON f.id = a.flight_id JOIN"
+	" flight, a.state, (SELECT max(pf.id) FROM attempts pa JOIN flights pf ON pf.id ="
+	" pa.flight_id JOIN revisions pr ON pr.id = pf.revision_id JOIN boards pb ON pb.name ="
+	" pa.board WHERE pf.kind = 'push' AND pr.tree_id = ?1 AND pr.commit_id = r.commit_id"
+	" AND pa.kind = 'test' AND pa.job = ?2 AND pb.class = ?3 AND pa.id < ?6 AND"
+	" pa.state IN ('pass', 'fail', 'timeout') AND (pa.state = 'pass') = (a.state ="
+	" 'pass')) AS push_flight FROM attempts a JOIN flights f ON f.id = a.flight_id JOIN"
 	" revisions r ON r.id = f.revision_id JOIN boards bo ON bo.name = a.board"
 	" WHERE r.tree_id = ?1 AND a.kind = 'test' AND a.job = ?2 AND bo.class = ?3"
 	" AND a.state IN ('pass', 'fail', 'timeout') AND r.commit_id <> ?4 AND a.id < ?6 GROUP BY"

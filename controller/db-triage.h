@@ -16,8 +16,9 @@ json_t *db_triage_flight_tests(long long flight);
 /* The results of job on boards of class cls in tree_id at revisions other than
  * `not`, in any flight, of attempts older than attempt `before` (what was known
  * when it ended: not the bisection its failure started): [{commit, attempt,
- * flight, state}] with the newest result (pass, fail or timeout) of each
- * revision, newest first, at most TRIAGE_RESULTS_MAX. */
+ * flight, state, push_flight}] with the newest result (pass, fail or timeout) of
+ * each revision, newest first, at most TRIAGE_RESULTS_MAX; push_flight is the
+ * newest push flight that had the same result (pass or failure) there, or null. */
 #define TRIAGE_RESULTS_MAX 64
 json_t *db_triage_results(long long tree_id, const char *job, const char *cls, const char * not,
 			  long long before);

@@ -209,16 +209,19 @@ static void against_baseline(struct triage_row *r, const json_t *rev, long long 
 		goto out;
 	}
 	newest = json_array_get(results, (size_t)i);
+	/* N names the push flight of that revision when one had the same result, as
+	 * OSSTest's reports do, rather than a retest or a bisection step after it. */
+	r->baseline = jint(newest, "push_flight", 0) ? jint(newest, "push_flight", 0)
+						     : jint(newest, "flight", 0);
 	if (attempt_state_of(jstr(newest, "state", "")) == ATTEMPT_PASS) {
 		r->cls = TRIAGE_REGRESSION;
-		r->baseline = jint(newest, "flight", 0);
 		goto out;
 	}
 	passes = db_bisect_passes(tree_id, r->job, r->board_class, bad);
-	if (triage_newest_ancestor(t->repo, passes, bad) >= 0) {
+	if (triage_newest_ancestor(t->repo, passes, bad) >= 0)
 		r->cls = TRIAGE_STILL_FAILING;
-		r->baseline = jint(newest, "flight", 0);
-	}
+	else
+		r->baseline = 0;
 out:
 	json_decref(passes);
 	json_decref(results);

@@ -322,8 +322,9 @@ static void test_regression_then_still_failing(void **state)
 	g = push("", "unrelated");
 	r = row(g);
 	assert_string_equal(jstr(r, "verdict_class", ""), "still-failing");
-	/* like the newest result at f's revision (f, its retest or a step of its
-	 * bisection there) */
+	/* like f, the push flight of that revision: not its retest nor a step of its
+	 * bisection there, which failed after it */
+	assert_int_equal(jint(r, "baseline", 0), f);
 	assert_string_equal(flight_commit(jint(r, "baseline", 0), text), flight_commit(f, action2));
 	snprintf(text, sizeof(text), "like %lld", jint(r, "baseline", 0));
 	assert_string_equal(jstr(r, "text", ""), text);
