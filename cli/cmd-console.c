@@ -222,18 +222,19 @@ static int escape_filter(struct escape *e, const char *in, size_t n, char *out, 
 
 static void console_usage(FILE *f)
 {
-	fprintf(f, "usage: xenci console BOARD\n"
-		   "       xenci boot BOARD ATTEMPT | xenci boot BOARD --flight FLIGHT\n"
+	fprintf(f, "usage: xenci console BOARD [--no-input]\n"
+		   "       xenci boot BOARD ATTEMPT|--flight FLIGHT [--no-input]\n"
 		   "  Joins this terminal to the serial console of BOARD, which you hold\n"
 		   "  (xenci reserve BOARD). At the start of a line: ~. detaches (the board\n"
 		   "  stays reserved), ~~ sends ~, ~? lists these. boot first stages what\n"
 		   "  ATTEMPT booted (or a test attempt of FLIGHT: its builds) on BOARD and\n"
-		   "  power-cycles it.\n");
+		   "  power-cycles it. --no-input: stdin is not read; it runs until a signal.\n");
 }
 
 /* Attaches to board's console, asks for the boot when boot is not NULL ({attempt}
- * or {flight}), and relays until a detach. The exit status. */
-static int console_run(const char *board, const json_t *boot)
+ * or {flight}), and relays until a detach; input 0: stdin is not read (the
+ * relay runs until a signal or the controller ends it). The exit status. */
+static int console_run(const char *board, const json_t *boot, int input)
 {
 	struct console cs = {0};
 	struct http_client c;
@@ -277,7 +278,8 @@ static int console_run(const char *board, const json_t *boot)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGQUIT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	tty_make_raw();
+	if (input)
+		tty_make_raw();
 	note("attached to %s's console, session %lld; ~. detaches", cs.board, cs.session);
 	if (pthread_create(&thr, NULL, reader, &cs) != 0) {
 		tty_restore();
@@ -289,6 +291,10 @@ static int console_run(const char *board, const json_t *boot)
 		size_t n_send;
 		ssize_t n;
 
+		if (!input) {
+			usleep(100 * 1000);
+			continue;
+		}
 		if (poll(&p, 1, 100) <= 0)
 			continue;
 		n = read(STDIN_FILENO, in, sizeof(in));
@@ -336,11 +342,11 @@ int cmd_console(int argc, char **argv)
 		console_usage(stdout);
 		return 0;
 	}
-	if (argc != 2 || argv[1][0] == '-') {
+	if ((argc != 2 && !(argc == 3 && !strcmp(argv[2], "--no-input"))) || argv[1][0] == '-') {
 		console_usage(stderr);
 		return 2;
 	}
-	return console_run(argv[1], NULL);
+	return console_run(argv[1], NULL, argc == 2);
 }
 
 int cmd_boot(int argc, char **argv)
@@ -349,11 +355,15 @@ int cmd_boot(int argc, char **argv)
 	json_t *body;
 	char *end;
 	long long id;
-	int flight, rc;
+	int flight, rc, input = 1;
 
 	if (argc == 2 && !strcmp(argv[1], "--help")) {
 		console_usage(stdout);
 		return 0;
+	}
+	if (argc > 3 && !strcmp(argv[argc - 1], "--no-input")) {
+		input = 0;
+		argc--;
 	}
 	flight = argc == 4 && !strcmp(argv[2], "--flight");
 	if ((argc != 3 && !flight) || argv[1][0] == '-') {
@@ -368,7 +378,7 @@ int cmd_boot(int argc, char **argv)
 		return 2;
 	}
 	body = json_pack("{s:I}", flight ? "flight" : "attempt", (json_int_t)id);
-	rc = console_run(argv[1], body);
+	rc = console_run(argv[1], body, input);
 	json_decref(body);
 	return rc;
 }

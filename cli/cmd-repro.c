@@ -1,4 +1,4 @@
-/* xenci repro ATTEMPT [--out DIR]: everything to run an attempt again away from
+/* xenci repro ATTEMPT [--out DIR] [--board BOARD]: everything to run an attempt again away from
  * the lab, in one folder (docs/boards.md, "Reproducing an attempt"):
  *
  *	DIR/attempt.json   the attempt as the controller has it
@@ -7,13 +7,20 @@
  *	DIR/tftp/          the artifacts (fetched by sha256, verified) and the boot script
  *	DIR/run.sh         runs it (a QEMU board: its exact command line, the console on
  *	                   the terminal) judged by `xenci-agent --judge` with the same
- *	                   rules; `run.sh --recorded` judges the recorded log */
+ *	                   rules; `run.sh --recorded` judges the recorded log
+ *
+ * With --board the attempt runs again on BOARD, a board the user holds, instead:
+ * `xenci boot BOARD ATTEMPT --no-input` (the agent stages the same artifacts and
+ * boot script and power-cycles it) under `xenci-agent --judge DIR/job.json`, which
+ * judges the console live with the same rules; then the console is detached. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "fs.h"
@@ -24,9 +31,12 @@
 static void repro_usage(FILE *f)
 {
 	fprintf(f,
-		"usage: xenci repro ATTEMPT [--out DIR]   (default DIR: repro-ATTEMPT)\n"
+		"usage: xenci repro ATTEMPT [--out DIR] [--board BOARD]   (default DIR: "
+		"repro-ATTEMPT)\n"
 		"Fetches the attempt's artifacts, boot script, job and log into DIR with a\n"
-		"run.sh that boots it here (QEMU boards) and judges it with the agent's rules.\n");
+		"run.sh that boots it here (QEMU boards) and judges it with the agent's rules.\n"
+		"--board: runs it on BOARD, which you hold (xenci reserve), judged the same way;\n"
+		"exits 0 on pass. XENCI_AGENT names the xenci-agent program (default: on PATH).\n");
 }
 
 /* Writes len bytes to dir/name; 0 or -1 (said on stderr). */
@@ -145,14 +155,60 @@ static int write_run_sh(const char *dir, long long id, const json_t *a, const js
 	return rc;
 }
 
+/* Runs attempt id again on board (held by the user) under the agent's judge with
+ * dir/job.json: the judge's exit status (0 pass, 1 not), or 1 when it cannot run. */
+static int repro_on_board(struct http_client *c, const char *dir, long long id, const char *board)
+{
+	const char *agent = getenv("XENCI_AGENT");
+	char job[4096], self[4096], ids[32], path[200];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	int status = -1;
+	pid_t pid;
+
+	if (n <= 0) {
+		fprintf(stderr, "xenci repro: cannot find this program (/proc/self/exe)\n");
+		return 1;
+	}
+	self[n] = '\0';
+	snprintf(job, sizeof(job), "%s/job.json", dir);
+	snprintf(ids, sizeof(ids), "%lld", id);
+	if (agent == NULL || *agent == '\0')
+		agent = "xenci-agent";
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		char *const argv[] = {(char *)agent, "--judge",	    job, "--",	       self,
+				      "boot",	     (char *)board, ids, "--no-input", NULL};
+
+		execvp(agent, argv);
+		fprintf(stderr, "xenci repro: cannot run %s: %s\n", agent, strerror(errno));
+		_exit(127);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) < 0) {
+		fprintf(stderr, "xenci repro: cannot run %s\n", agent);
+		return 1;
+	}
+	/* the judge ended `xenci boot` at its verdict: its relay goes too */
+	snprintf(path, sizeof(path), "/api/v1/boards/%s/console", board);
+	{
+		struct http_reply r;
+
+		http_reply_init(&r);
+		http_request(c, "DELETE", path, NULL, NULL, 0, NULL, &r);
+		http_reply_release(&r);
+	}
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : 1;
+}
+
 int cmd_repro(int argc, char **argv)
 {
 	static const struct option opts[] = {
 	    {"out", required_argument, NULL, 'o'},
+	    {"board", required_argument, NULL, 'b'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	const char *out = NULL, *name;
+	const char *out = NULL, *name, *board = NULL;
 	char dflt[64], path[160], tftp[4096], *end;
 	struct http_client c;
 	json_t *a = NULL, *repro, *art;
@@ -164,6 +220,9 @@ int cmd_repro(int argc, char **argv)
 		switch (ch) {
 		case 'o':
 			out = optarg;
+			break;
+		case 'b':
+			board = optarg;
 			break;
 		case 'h':
 			repro_usage(stdout);
@@ -235,7 +294,7 @@ int cmd_repro(int argc, char **argv)
 		goto out;
 	printf("attempt %lld (%s, %s on %s) is in %s: %s/run.sh\n", id, jstr(a, "state", "?"),
 	       jstr(a, "job", "?"), jstr(a, "board", "?"), out, out);
-	rc = 0;
+	rc = board ? repro_on_board(&c, out, id, board) : 0;
 out:
 	json_decref(a);
 	http_client_release(&c);

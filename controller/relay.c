@@ -56,12 +56,14 @@ long long relay_key_agent(long long session)
 	return session * 2 + 1;
 }
 
+/* Relay session of board; session 0: board's attached one. */
 static struct relay *relay_find(const char *board, long long session)
 {
 	size_t i;
 
 	for (i = 0; i < RELAY_MAX; i++)
-		if (relays[i] && relays[i]->id == session && !strcmp(relays[i]->board, board))
+		if (relays[i] && !strcmp(relays[i]->board, board) &&
+		    (session ? relays[i]->id == session : !relays[i]->ended_ms))
 			return relays[i];
 	return NULL;
 }
@@ -109,6 +111,10 @@ static int relay_own(struct relay **out, const char *board, long long session,
 	struct relay *rl = relay_find(board, session);
 
 	*out = NULL;
+	if (rl == NULL && session == 0) {
+		snprintf(err, errlen, "nothing is attached to board %s's console", board);
+		return -ENOENT;
+	}
 	if (rl == NULL) {
 		snprintf(err, errlen, "no console session %lld on board %s", session, board);
 		return -ENOENT;

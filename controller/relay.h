@@ -39,8 +39,8 @@
  * or one who may not see), -EACCES (board not reserved, or reserved by another:
  * by whom), -EAGAIN (RELAY_MAX relays), -EIO. */
 int relay_attach(json_t **out, const char *board, const struct auth *who, char *err, size_t errlen);
-/* Detaches relay session of board (who's): logged with why. 0, -ENOENT (no such
- * relay), -EACCES (another's), -EIO. */
+/* Detaches relay session of board (who's; 0: board's attached relay, when it is
+ * who's): logged with why. 0, -ENOENT (no such relay), -EACCES (another's). */
 int relay_detach(const char *board, long long session, const struct auth *who, const char *why,
 		 char *err, size_t errlen);
 /* The console's bytes from offset for who: *out (new reference: {offset, data

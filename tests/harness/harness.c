@@ -369,6 +369,21 @@ pid_t harness_spawn_input(char *const argv[], const char *logpath, int *in_fd)
 	return pid;
 }
 
+int harness_wait_exit(pid_t pid, int ms)
+{
+	long long end = harness_now_ms() + ms;
+	int status = -1;
+
+	while (waitpid(pid, &status, WNOHANG) == 0) {
+		if (harness_now_ms() >= end) {
+			harness_stop_pid(&pid, SIGKILL);
+			return -1;
+		}
+		usleep(20 * 1000);
+	}
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
 int harness_wait_file_has(const char *path, const char *needle, int ms)
 {
 	long long end = harness_now_ms() + ms;

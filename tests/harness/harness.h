@@ -153,6 +153,9 @@ int harness_wait_file_has(const char *path, const char *needle, int ms);
  * exit status, or a negative errno when it could not run. */
 int harness_controller_check(struct harness_controller *c, const char *config, char *out,
 			     size_t outlen);
+/* Waits at most ms for pid to end: its exit status (0-255), or -1 when it did
+ * not end (it is then killed and reaped) or ended by a signal. */
+int harness_wait_exit(pid_t pid, int ms);
 /* Sends sig to *pid (when > 0), reaps it and sets *pid to 0. */
 void harness_stop_pid(pid_t *pid, int sig);
 /* The positive integer a process writes into path once it listens (a port), read

@@ -38,6 +38,15 @@ static const char job[] = "name: con-smoke\n"
 			  "stages:\n"
 			  "  - {name: firmware, pattern: 'FAKE-FW', timeout: 10}\n";
 
+static const char panic_job[] = "name: con-panic\n"
+				"requires: {arch: [x86_64], tags: [conb]}\n"
+				"timeout: 30\n"
+				"stages:\n"
+				"  - {name: firmware, pattern: 'FAKE-FW', timeout: 10}\n"
+				"  - {name: done, pattern: 'XENCI-TESTS-DONE', timeout: 10}\n"
+				"failures:\n"
+				"  - {name: xen-panic, pattern: 'Panic on CPU'}\n";
+
 static int setup(void **state)
 {
 	static const struct harness_fake_spec boards[2] = {
@@ -48,6 +57,7 @@ static int setup(void **state)
 	(void)state;
 	if (harness_controller_init(&ctl) < 0 ||
 	    harness_write_file(ctl.jobs, "con-smoke.yaml", job) < 0 ||
+	    harness_write_file(ctl.jobs, "con-panic.yaml", panic_job) < 0 ||
 	    harness_controller_start(&ctl) < 0 ||
 	    harness_token(&ctl, "agent", "lab-c", agent_tok, sizeof(agent_tok)) < 0 ||
 	    harness_user_token(&ctl, "alice", 1, alice, sizeof(alice)) < 0 ||
@@ -199,16 +209,9 @@ static json_t *board_log(const char *board, json_t **reservation)
  * ends, at most 10 s later, with status 0. */
 static void detach_cli(pid_t pid, int fd)
 {
-	int status = -1, k;
-
 	assert_int_equal(write(fd, "~.", 2), 2);
-	for (k = 0; k < 200 && waitpid(pid, &status, WNOHANG) == 0; k++)
-		usleep(50 * 1000);
-	if (k == 200)
-		harness_stop_pid(&pid, SIGKILL);
+	assert_int_equal(harness_wait_exit(pid, 10000), 0);
 	close(fd);
-	assert_true(WIFEXITED(status));
-	assert_int_equal(WEXITSTATUS(status), 0);
 }
 
 static void test_who_may(void **state)
@@ -488,12 +491,97 @@ static void test_boot(void **state)
 	buf_release(&got);
 }
 
+/* The flight's attempt of job on con-b once it ended: its id; *reason its reason. */
+static long long flight_attempt(const char *jobname, char *reason, size_t len)
+{
+	char body[256], path[64];
+	json_t *j = NULL;
+	long long id, end = harness_now_ms() + 30000;
+
+	snprintf(body, sizeof(body),
+		 "{\"tree\": \"xen\", \"commit\": \"0123456789abcdef0123456789abcdef01234567\", "
+		 "\"jobs\": [\"%s\"]}",
+		 jobname);
+	assert_int_equal(harness_call(&ctl, ctl.admin_token, "POST", "/api/v1/flights", body, &j),
+			 201);
+	id = jint(json_array_get(json_object_get(j, "attempts"), 0), "id", 0);
+	json_decref(j);
+	assert_true(id > 0);
+	snprintf(path, sizeof(path), "/api/v1/attempts/%lld", id);
+	for (;;) {
+		const char *st;
+
+		j = NULL;
+		assert_int_equal(harness_call(&ctl, ctl.admin_token, "GET", path, NULL, &j), 200);
+		st = jstr(j, "state", "");
+		if (!strcmp(st, "pass") || !strcmp(st, "fail")) {
+			snprintf(reason, len, "%s", jstr(j, "reason", ""));
+			json_decref(j);
+			return id;
+		}
+		json_decref(j);
+		assert_true(harness_now_ms() < end);
+		usleep(100 * 1000);
+	}
+}
+
+/* xenci repro ATTEMPT --board con-a of a failed and a passed attempt of con-b:
+ * the same failure (verdict and reason), and pass; the board stays held and its
+ * console is detached after each. */
+static void test_repro_board(void **state)
+{
+	static const char panic[] = "line FAKE-FW 1.0\nline (XEN) Panic on CPU 0:\nline (XEN) "
+				    "oops\n";
+	char xenci[400], agentp[400], out[8192], reason[512], ids[32], folder[400], want[600];
+	char *argv[] = {xenci, "repro", ids, "--board", "con-a", "--out", folder, NULL};
+	char st_a[400], st_b[400];
+	long long id;
+	json_t *log;
+
+	(void)state;
+	snprintf(xenci, sizeof(xenci), "%s/xenci", harness_build_dir());
+	snprintf(agentp, sizeof(agentp), "%s/xenci-agent", harness_build_dir());
+	snprintf(st_a, sizeof(st_a), "%s/con-a", lab.dir);
+	snprintf(st_b, sizeof(st_b), "%s/con-b", lab.dir);
+	setenv("XENCI_URL", ctl.url, 1);
+	setenv("XENCI_TOKEN", alice, 1);
+	setenv("XENCI_AGENT", agentp, 1);
+	assert_int_equal(harness_write_file(st_b, "script", panic), 0);
+	id = flight_attempt("con-panic", reason, sizeof(reason));
+	assert_non_null(strstr(reason, "xen-panic"));
+	assert_int_equal(reserve(alice, "con-a"), 201);
+	assert_int_equal(harness_write_file(st_a, "script", panic), 0);
+	snprintf(ids, sizeof(ids), "%lld", id);
+	snprintf(folder, sizeof(folder), "%s/repro-fail", lab.dir);
+	assert_int_equal(harness_run(argv, out, sizeof(out)), 1);
+	snprintf(want, sizeof(want), "verdict: fail: %s\n", reason);
+	if (strstr(out, want) == NULL)
+		fprintf(stderr, "%s\n", out);
+	assert_non_null(strstr(out, want));
+	assert_non_null(strstr(out, "Panic on CPU 0"));
+
+	/* a pass passes */
+	assert_int_equal(harness_write_file(st_b, "script", "line FAKE-FW 1.0\n"), 0);
+	id = flight_attempt("con-smoke", reason, sizeof(reason));
+	assert_int_equal(harness_write_file(st_a, "script", "line FAKE-FW 1.0\npart => \n"), 0);
+	snprintf(ids, sizeof(ids), "%lld", id);
+	snprintf(folder, sizeof(folder), "%s/repro-pass", lab.dir);
+	assert_int_equal(harness_run(argv, out, sizeof(out)), 0);
+	assert_non_null(strstr(out, "verdict: pass"));
+	log = board_log("con-a", NULL);
+	assert_string_equal(jstr(json_array_get(log, 0), "action", ""), "console detached");
+	json_decref(log);
+	assert_int_equal(release(alice, "con-a"), 200);
+	unsetenv("XENCI_AGENT");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_who_may), cmocka_unit_test(test_round_trip),
-	    cmocka_unit_test(test_cli),	    cmocka_unit_test(test_ends),
-	    cmocka_unit_test(test_bounds),  cmocka_unit_test(test_boot),
+	    cmocka_unit_test(test_who_may),	cmocka_unit_test(test_round_trip),
+	    cmocka_unit_test(test_cli),		cmocka_unit_test(test_ends),
+	    cmocka_unit_test(test_bounds),	cmocka_unit_test(test_boot),
+	    cmocka_unit_test(test_repro_board),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
