@@ -2,7 +2,8 @@
  * builds through a real xenci-agent (`build: true`) against a real controller
  * serving a real git tree, with tests/fake-build/build.sh as the recipe
  * (XENCI_HYPERVISOR_DIR; the test picks its behaviour in the file `mode`) and
- * small bounds (builder: memory_mb 256, disk_mb 64, processes 64, timeout_s 4):
+ * small bounds (builder: memory_mb 256, disk_mb 64, processes 64, timeout_s 8 for
+ * the tests of the time limit, 600 for the others):
  * a memory hog fails "out of memory (builder.memory_mb …)"; a disk filler and a
  * single big file fail naming builder.disk_mb; a build past the time limit is
  * `timeout` and its whole process group is gone (by pgid, in /proc); a bounded
@@ -37,7 +38,10 @@
 #define MEMORY_MB 256
 #define DISK_MB	  64
 #define NPROC	  64
-#define TIMEOUT_S 4
+/* the time limit of the tests of the time limit; the others' builds get
+ * SLOW_S, so that a loaded machine does not turn their verdict into timeout */
+#define TIMEOUT_S 8
+#define SLOW_S	  600
 
 static struct harness_controller ctl;
 static char repo[400], hv[400], work[400], cache[400], commit_hex[41], extra[900];
@@ -116,8 +120,9 @@ static void start_lab(void)
 			 200);
 }
 
-/* The builder agent with the test's bounds; untrusted: "build" or "refuse". */
-static void start_builder(const char *untrusted)
+/* The builder agent with the test's bounds; untrusted: "build" or "refuse";
+ * builder.timeout_s: timeout_s. */
+static void start_builder(const char *untrusted, int timeout_s)
 {
 	char text[1200], agentbin[400], path[400], logp[400];
 
@@ -139,7 +144,7 @@ static void start_builder(const char *untrusted)
 		 "build: true\nbuilder: {untrusted: %s, memory_mb: %d, disk_mb: %d, "
 		 "processes: %d, timeout_s: %d}\n"
 		 "limits: {claim_wait_ms: 1000, heartbeat_s: 1}\n",
-		 ctl.url, builder_tok, work, untrusted, MEMORY_MB, DISK_MB, NPROC, TIMEOUT_S);
+		 ctl.url, builder_tok, work, untrusted, MEMORY_MB, DISK_MB, NPROC, timeout_s);
 	assert_int_equal(harness_write_file(ctl.dir, "bld.yaml", text), 0);
 	snprintf(path, sizeof(path), "%s/bld.yaml", ctl.dir);
 	snprintf(logp, sizeof(logp), "%s/bld.log", ctl.dir);
@@ -326,7 +331,7 @@ static void test_memory_hog(void **state)
 	char verdict[32], reason[1024];
 
 	(void)state;
-	start_builder("build");
+	start_builder("build", SLOW_S);
 	set_mode("memory");
 	wait_verdict(flight("push"), verdict, sizeof(verdict), reason, sizeof(reason));
 	assert_string_equal(verdict, "fail");
@@ -342,7 +347,7 @@ static void test_disk_filler(void **state)
 	char verdict[32], reason[1024];
 
 	(void)state;
-	start_builder("build");
+	start_builder("build", SLOW_S);
 	set_mode("disk");
 	wait_verdict(flight("push"), verdict, sizeof(verdict), reason, sizeof(reason));
 	assert_string_equal(verdict, "fail");
@@ -388,7 +393,7 @@ static void test_timeout_kills_group(void **state)
 	int seen;
 
 	(void)state;
-	start_builder("build");
+	start_builder("build", TIMEOUT_S);
 	set_mode("timeout");
 	id = flight("push");
 	pgid = marked_group(2, 0, &seen);
@@ -398,7 +403,7 @@ static void test_timeout_kills_group(void **state)
 	wait_verdict(id, verdict, sizeof(verdict), reason, sizeof(reason));
 	assert_string_equal(verdict, "timeout");
 	assert_non_null(
-	    strstr(reason, "timeout: the build took more than 4 s (builder.timeout_s)"));
+	    strstr(reason, "timeout: the build took more than 8 s (builder.timeout_s)"));
 	assert_nothing_left(pgid);
 	stop_builder();
 }
@@ -415,7 +420,7 @@ static void test_fork_bomb(void **state)
 	int seen;
 
 	(void)state;
-	start_builder("build");
+	start_builder("build", TIMEOUT_S);
 	if (bwrap_runs())
 		assert_int_equal(harness_write_file(hv, "escape", "1"), 0);
 	set_mode("forkbomb");
@@ -462,7 +467,7 @@ static void test_trust_separation(void **state)
 	struct buf tp = BUF_INIT(0), up = BUF_INIT(0);
 
 	(void)state;
-	start_builder("build");
+	start_builder("build", SLOW_S);
 	set_mode("pass");
 	assert_int_equal(harness_write_file(hv, "kind", "trusted"), 0);
 	wait_verdict(flight("push"), verdict, sizeof(verdict), reason, sizeof(reason));
@@ -510,7 +515,7 @@ static void test_refuse_untrusted(void **state)
 	json_t *a = NULL;
 
 	(void)state;
-	start_builder("refuse");
+	start_builder("refuse", SLOW_S);
 	set_mode("pass");
 	assert_int_equal(harness_write_file(hv, "kind", "trusted"), 0);
 	sub = flight("submission");
@@ -541,7 +546,7 @@ static void test_tree_kinds(void **state)
 	long long id;
 
 	(void)state;
-	start_builder("build");
+	start_builder("build", SLOW_S);
 	set_mode("pass");
 	assert_int_equal(harness_write_file(hv, "kind", "trusted"), 0);
 	harness_sh(ctl.dir, "git -C linux branch tested");
