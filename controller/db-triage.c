@@ -21,6 +21,7 @@ enum {
 	Q_KI_MATCH,
 	Q_KI_OF_FLIGHT,
 	Q_KI_OF_ATTEMPT,
+	Q_FLAKE_JOBS,
 	Q_N
 };
 
@@ -65,6 +66,15 @@ static const char *const sql[Q_N] = {
 		       " a.flight_id = ?1 ORDER BY k.attempt_id",
     [Q_KI_OF_ATTEMPT] = "SELECT issue, label, link, blocks FROM known_issue_matches WHERE"
 			" attempt_id = ?1",
+    [Q_FLAKE_JOBS] =
+	"SELECT t.id AS tree_id, t.name AS tree, a.job, (SELECT count(*) FROM retests"
+	" x JOIN flights xf ON xf.id = x.flight_id JOIN revisions xr ON xr.id ="
+	" xf.revision_id WHERE xr.tree_id = t.id AND x.job = a.job AND x.class = ?1"
+	" AND x.state = 'pass') AS heisenbugs FROM attempts a JOIN flights f ON f.id ="
+	" a.flight_id JOIN revisions r ON r.id = f.revision_id JOIN trees t ON t.id ="
+	" r.tree_id JOIN boards bo ON bo.name = a.board WHERE bo.class = ?1 AND a.kind ="
+	" 'test' AND a.state IN ('pass', 'fail') GROUP BY t.id, a.job ORDER BY t.name,"
+	" a.job LIMIT ?2",
 };
 
 DB_STATEMENTS(st, Q_N);
@@ -215,4 +225,13 @@ json_t *db_known_issue_of_attempt(long long attempt)
 	one = json_incref(json_array_get(rows, 0));
 	json_decref(rows);
 	return one;
+}
+
+json_t *db_flake_jobs(const char *cls)
+{
+	sqlite3_stmt *s = db_use(st[Q_FLAKE_JOBS]);
+
+	db_bind_text(s, 1, cls);
+	sqlite3_bind_int(s, 2, FLAKE_JOBS_MAX);
+	return db_rows_array(s);
 }

@@ -24,6 +24,7 @@
 #include "perf.h"
 #include "park.h"
 #include "trees.h"
+#include "triage.h"
 #include "xmalloc.h"
 #include "twins.h"
 
@@ -312,6 +313,7 @@ int page_get_board(struct req *r)
 	if (!t)
 		return reply_not_found(r, "No such board.");
 	json_object_set_new(t, "attempts", db_attempts_list(NULL, r->param[0], 50, 0, &v));
+	json_object_set_new(t, "flake_rates", triage_flake_rates(jstr(t, "class", "")));
 	json_object_set_new(t, "performance", perf_board_trends(r->param[0]));
 	{
 		json_t *res = reservation_twin(r->param[0]);

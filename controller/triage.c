@@ -437,3 +437,24 @@ int triage_bisects(long long flight, const char *job, const char *cls)
 	triage_release(&t);
 	return rc;
 }
+
+json_t *triage_flake_rates(const char *cls)
+{
+	json_t *jobs = db_flake_jobs(cls), *out = json_array(), *j;
+	size_t i;
+
+	json_array_foreach (jobs, i, j) {
+		double rate = 0;
+		int known = db_bisect_flake_rate(&rate, jint(j, "tree_id", 0), jstr(j, "job", ""),
+						 cls) == 0;
+
+		json_array_append_new(
+		    out,
+		    json_pack("{s:s, s:s, s:s, s:o, s:I, s:i}", "tree", jstr(j, "tree", ""), "job",
+			      jstr(j, "job", ""), "class", cls, "rate",
+			      known ? json_real(rate) : json_null(), "heisenbugs",
+			      (json_int_t)jint(j, "heisenbugs", 0), "window", BISECT_FLAKE_WINDOW));
+	}
+	json_decref(jobs);
+	return out;
+}

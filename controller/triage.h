@@ -103,6 +103,14 @@ const char *triage_row_text(char *out, size_t n, const struct triage_row *r);
  * link, blocks} (a new reference; NULL on ENOMEM). */
 json_t *triage_row_json(const struct triage_row *r);
 
+/* The measured flake rates of board class cls, per (tree, job) that ran on it:
+ * [{tree, job, class, rate, heisenbugs, window}], rate db_bisect_flake_rate's
+ * (the share of runs that disagree with their revision's majority among revisions
+ * run at least twice in the newest `window` pass/fail results; null while no
+ * revision ran twice), heisenbugs the failures whose retest passed. A new
+ * reference; reads only (the read pool may call it without ctl.lock). */
+json_t *triage_flake_rates(const char *cls);
+
 /* The newest of the revisions in `commits` (an array of objects with a "commit"
  * member; borrowed) that is an ancestor of bad in repo: its index, or -1. When
  * several are, the one that descends from the others (the closest to bad).

@@ -274,7 +274,9 @@ static void gate_last(char action[16], char *reason, size_t n)
 static void test_heisenbug(void **state)
 {
 	long long f;
-	json_t *r;
+	json_t *r, *j, *x;
+	size_t i;
+	int seen = 0;
 	char text[64], action[16], reason[512];
 
 	(void)state;
@@ -292,6 +294,21 @@ static void test_heisenbug(void **state)
 	assert_false(json_is_true(json_object_get(r, "blocking")));
 	json_decref(r);
 	assert_int_equal(bisections(), 0);
+	/* The flake rate of smoke on q35: the flaky revision ran twice, failed then
+	 * passed (min(1, 1) / 2 runs = 0.5), one heisenbug; in the board's JSON and page. */
+	assert_int_equal(harness_call(&ctl, NULL, "GET", "/api/v1/boards/qx", NULL, &j), 200);
+	json_array_foreach (json_object_get(j, "flake_rates"), i, x)
+		if (!strcmp(jstr(x, "job", ""), "smoke")) {
+			assert_string_equal(jstr(x, "tree", ""), "xen");
+			assert_string_equal(jstr(x, "class", ""), "q35");
+			assert_true(json_is_number(json_object_get(x, "rate")));
+			assert_true(json_number_value(json_object_get(x, "rate")) == 0.5);
+			assert_int_equal(jint(x, "heisenbugs", 0), 1);
+			seen++;
+		}
+	assert_int_equal(seen, 1);
+	json_decref(j);
+	assert_true(harness_page_has(&ctl, "/boards/qx", "<h2>Flake rates</h2>", "50.0 %"));
 	/* Not blocking: the gate advanced to it. */
 	gate_last(action, reason, sizeof(reason));
 	assert_string_equal(action, "advanced");
