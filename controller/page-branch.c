@@ -31,7 +31,12 @@ static void cell(struct html *h, const json_t *c)
 	html_raw(h, "<td class=\"cell\">");
 	if (at > 0)
 		html_rawf(h, "<a href=\"/attempts/%lld\">", at);
-	html_verdict(h, v);
+	/* the verdict class against the baseline (triage.h) when there is one */
+	if (jstr(c, "verdict_class", NULL))
+		view_triage(h, jstr(c, "verdict_class", NULL), jstr(c, "text", NULL),
+			    json_object_get(c, "known_issue"));
+	else
+		html_verdict(h, v);
 	if (total > 1)
 		html_rawf(h, " <span class=\"meta\">%lld/%lld</span>", jint(c, "pass", 0), total);
 	if (at > 0)

@@ -215,6 +215,47 @@ static int badness(const char *s)
 	return 0;
 }
 
+/* How much a verdict class tells a maintainer to look (the worst shows in a cell). */
+static int class_badness(enum triage_class c)
+{
+	static const enum triage_class order[] = {
+	    TRIAGE_PASS,	  TRIAGE_CANCELLED, TRIAGE_PENDING,    TRIAGE_ALLOWED,
+	    TRIAGE_HEISENBUG,	  TRIAGE_STARVED,   TRIAGE_BLOCKED,    TRIAGE_NEVER_PASSED,
+	    TRIAGE_STILL_FAILING, TRIAGE_BROKEN,    TRIAGE_REGRESSION,
+	};
+
+	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++)
+		if (order[i] == c)
+			return (int)i;
+	return 0;
+}
+
+/* Gives cell the verdict class (triage.h) of attempt a's (job, board class) in t,
+ * when it is worse than the one the cell shows: verdict_class, text, known_issue. */
+static void cell_triage(json_t *cell, const struct triage *t, const json_t *a)
+{
+	enum triage_class have;
+
+	for (size_t i = 0; i < t->n; i++) {
+		const struct triage_row *r = &t->rows[i];
+		json_t *row;
+
+		if (strcmp(r->job, jstr(a, "job", "")) ||
+		    strcmp(r->board_class, jstr(a, "class", "")))
+			continue;
+		if (json_object_get(cell, "verdict_class") &&
+		    triage_class_of(&have, jstr(cell, "verdict_class", "")) == 0 &&
+		    class_badness(have) >= class_badness(r->cls))
+			return;
+		row = triage_row_json(r);
+		json_object_set(cell, "verdict_class", json_object_get(row, "verdict_class"));
+		json_object_set(cell, "text", json_object_get(row, "text"));
+		json_object_set(cell, "known_issue", json_object_get(row, "known_issue"));
+		json_decref(row);
+		return;
+	}
+}
+
 /* Newest attempt per (job, board) of a flight's test attempts. */
 static json_t *newest_attempts(json_t *tests)
 {
@@ -291,8 +332,12 @@ json_t *twin_branch(const char *tree, const char *branch, int limit, int by_clas
 		json_t *tests = db_flight_test_attempts(jint(f, "flight", 0));
 		json_t *newest = newest_attempts(tests), *a, *cells = json_object();
 		struct gitrepo_commit c;
+		struct triage tr = {0};
 		char who[600] = "";
 		size_t k;
+
+		if (triage_flight(&tr, jint(f, "flight", 0)) < 0)
+			triage_release(&tr);
 
 		json_array_foreach (newest, k, a) {
 			const char *col = by_class ? jstr(a, "class", "") : jstr(a, "board", "");
@@ -313,6 +358,7 @@ json_t *twin_branch(const char *tree, const char *branch, int limit, int by_clas
 				json_object_set_new(cell, "attempt",
 						    json_integer(jint(a, "id", 0)));
 			}
+			cell_triage(cell, &tr, a);
 			json_object_set_new(cell, "total",
 					    json_integer(jint(cell, "total", 0) + 1));
 			if (!strcmp(st, "pass") && !json_object_get(cell, "slower")) {
@@ -342,6 +388,7 @@ json_t *twin_branch(const char *tree, const char *branch, int limit, int by_clas
 					json_object_get(f, "tuple"));
 		json_decref(tests);
 		json_decref(newest);
+		triage_release(&tr);
 	}
 	/* Columns in name order; each row's cells as an array in that order. */
 	columns = json_array();

@@ -348,6 +348,11 @@ static void test_regression_then_still_failing(void **state)
 	assert_false(json_is_true(json_object_get(r, "blocking")));
 	json_decref(r);
 	assert_int_equal(bisections(), 1);
+	/* The branch's matrix shows the classes, not only fail: its cells of g and f */
+	assert_true(harness_page_has(&ctl, "/branches/staging", "class=\"v t-still-failing\"",
+				     "class=\"v t-regression\""));
+	snprintf(text, sizeof(text), ">like %lld<", f);
+	assert_true(harness_page_has(&ctl, "/branches/staging", text, ">REGR. vs. "));
 }
 
 /* The known issue of row r: its id, or "" (borrowed from r). */
