@@ -396,7 +396,8 @@ int harness_wait_file_has(const char *path, const char *needle, int ms)
 	if (slash == path)
 		snprintf(dir, sizeof(dir), "/");
 	for (;;) {
-		if (harness_read_file(&b, dir, slash ? slash + 1 : path) == 0 &&
+		/* an empty file has no data yet (memmem's NULL) */
+		if (harness_read_file(&b, dir, slash ? slash + 1 : path) == 0 && b.len > 0 &&
 		    memmem(b.data, b.len, needle, strlen(needle)))
 			found = 1;
 		if (found || harness_now_ms() >= end)
