@@ -12,6 +12,10 @@
 #   --no-script         stage no boot script: shows what the firmware prints
 #   --xen-args ARGS     replace Xen's command line
 #   --dom0-args ARGS    append to dom0's command line
+#   --domus N           arm64: N dom0less domUs in the device tree (dom0's
+#                       kernel, the payloads' domu-initrd, 256 MiB, 1 vCPU)
+#   --no-dom0           arm64: no dom0, the domUs only; done when each domU's
+#                       XENCI-GUEST-UP was seen
 #   --timeout SECONDS   give up after this long (default 240)
 #   --linger SECONDS    keep reading this long after the tests are done or a
 #                       failure line was seen (default 15)
@@ -27,7 +31,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 top=$(cd "$here/.." && pwd)
 
 die() { echo "boot-test.sh: $*" >&2; exit 1; }
-usage() { sed -n '2,20s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2; exit 2; }
+usage() { sed -n '2,24s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2; exit 2; }
 
 xen=
 payloads=
@@ -38,6 +42,8 @@ timeout=240
 linger=15
 keep=
 verbose=0
+domus=0
+dom0=1
 while [ $# -gt 0 ]; do
 	case $1 in
 	--xen) xen=$2; shift 2 ;;
@@ -45,6 +51,8 @@ while [ $# -gt 0 ]; do
 	--no-script) script=0; shift ;;
 	--xen-args) xen_args=$2; shift 2 ;;
 	--dom0-args) dom0_extra=$2; shift 2 ;;
+	--domus) domus=$2; shift 2 ;;
+	--no-dom0) dom0=0; shift ;;
 	--timeout) timeout=$2; shift 2 ;;
 	--linger) linger=$2; shift 2 ;;
 	--keep) keep=$2; shift 2 ;;
@@ -112,6 +120,7 @@ rm -rf "$tftp"
 mkdir -p "$tftp"
 cp "$xen" "$tftp/xen"
 cp "$payloads/dom0-kernel" "$payloads/dom0-initrd" "$tftp/"
+[ "$domus" = 0 ] || cp "$payloads/domu-initrd" "$tftp/" || die "no domu-initrd in $payloads"
 
 # fill TEMPLATE NAME=VALUE...: replace each ${NAME}; any ${xenci_...} left over
 # is a placeholder nobody filled, which is an error.
@@ -154,8 +163,12 @@ if [ "$script" = 1 ]; then
 		;;
 	arm64)
 		command -v mkimage >/dev/null || die "missing tool: mkimage (u-boot-tools)"
+		domu_list=-
+		[ "$domus" = 0 ] || domu_list=$(seq -s ' ' 1 "$domus")
 		# shellcheck disable=SC2016 # ${fdt_addr} is U-Boot's variable
 		fill "$here/boot/uboot.template" "${vars[@]}" \
+			xenci_dom0=$dom0 "xenci_domus=$domu_list" xenci_domu_initrd=domu-initrd \
+			xenci_domu_initrd_addr=0x4c000000 xenci_domu_memory=0x40000 xenci_domu_cpus=0x1 \
 			xenci_xen_addr=0x40400000 xenci_kernel_addr=0x41000000 \
 			xenci_initrd_addr=0x44000000 'xenci_fdt_addr=${fdt_addr}' xenci_dtb= \
 			>"$stage/boot.scr"
@@ -214,6 +227,7 @@ elapsed() { # seconds since t0, one decimal, without forking
 	echo "$((ds / 10)).$((ds % 10))"
 }
 t_fw='' t_banner='' t_up='' t_done='' t_exit='' failure=''
+domus_up=0
 ok=0
 notok=0
 after_done=
@@ -243,6 +257,13 @@ while :; do
 	case $clean in
 	*"Xen version "[0-9]*) : "${t_banner:=$(elapsed)}" ;;
 	*XENCI-DOM0-UP*) : "${t_up:=$(elapsed)}" ;;
+	*"DOM"[0-9]*": XENCI-GUEST-UP"*)
+		domus_up=$((domus_up + 1))
+		if [ "$dom0" = 0 ] && [ "$domus_up" -ge "$domus" ]; then
+			t_done=$(elapsed)
+			after_done=$((SECONDS + linger))
+		fi
+		;;
 	*XENCI-TESTS-DONE*)
 		t_done=$(elapsed)
 		after_done=$((SECONDS + linger)) # let it power off
@@ -264,11 +285,13 @@ wait "$qpid" 2>/dev/null || true
 qpid=
 exec 3<&-
 
-printf 'boot-test: %s: firmware %ss, xen banner %ss, dom0 up %ss, tests done %ss, qemu %s; tests %d ok, %d not ok\n' \
+printf 'boot-test: %s: firmware %ss, xen banner %ss, dom0 up %ss, tests done %ss, qemu %s; tests %d ok, %d not ok%s\n' \
 	"$arch" "${t_fw:--}" "${t_banner:--}" "${t_up:--}" "${t_done:--}" \
-	"$([ -n "$t_exit" ] && echo "exited at ${t_exit}s" || echo "killed")" "$ok" "$notok"
+	"$([ -n "$t_exit" ] && echo "exited at ${t_exit}s" || echo "killed")" "$ok" "$notok" \
+	"$([ "$domus" = 0 ] || echo "; $domus_up of $domus domUs up")"
 [ -z "$failure" ] || echo "boot-test: failure line: $failure"
-if [ -n "$t_done" ] && [ "$notok" -eq 0 ] && [ "$ok" -gt 0 ] && [ -z "$failure" ]; then
+if [ -n "$t_done" ] && [ "$notok" -eq 0 ] && { [ "$ok" -gt 0 ] || [ "$dom0" = 0 ]; } &&
+	[ "$domus_up" -ge "$domus" ] && [ -z "$failure" ]; then
 	if [ -n "$keep" ]; then
 		echo "boot-test: console log: $log"
 	else

@@ -16,6 +16,8 @@
 #                      zlib1g, arm64 also libfdt1), the guest kernel and
 #                      initramfs in /usr/share/xenci/guest (the same Debian
 #                      kernel, domu-init.sh as /init) and dom0-guest.sh as /init
+#   domu-initrd        that guests' initramfs alone (busybox, domu-init.sh as
+#                      /init): the ramdisk of the dom0less domUs on arm64
 #   payload-info.json  {"arch", "kernel_package", "kernel_version",
 #                       "kernel_format", "busybox_package", "guest_libs"}
 #
@@ -242,13 +244,13 @@ EOF
 	mkdir -p "$(dirname "$done_dir")"
 	rm -rf "$done_dir.tmp"
 	mkdir "$done_dir.tmp"
-	mv "$work/dom0-kernel" "$work/dom0-initrd" "$work/dom0-guest-base" "$work/payload-info.json" \
-		"$done_dir.tmp/"
+	mv "$work/dom0-kernel" "$work/dom0-initrd" "$work/dom0-guest-base" "$work/domu-initrd" \
+		"$work/payload-info.json" "$done_dir.tmp/"
 	mv "$done_dir.tmp" "$done_dir"
 fi
 
 mkdir -p "$out"
-for f in dom0-kernel dom0-initrd dom0-guest-base payload-info.json; do
+for f in dom0-kernel dom0-initrd dom0-guest-base domu-initrd payload-info.json; do
 	cp "$done_dir/$f" "$out/$f.tmp"
 	mv "$out/$f.tmp" "$out/$f"
 done

@@ -39,7 +39,10 @@
 
 /* What payloads.sh makes; a tree's recipe may make the same name (a linux
  * tree's dom0-kernel), which then wins. */
-static const char *const payload_names[] = {"dom0-kernel", "dom0-initrd"};
+static const char *const payload_names[] = {"dom0-kernel", "dom0-initrd", "domu-initrd"};
+/* payload_names from this one on are uploaded when payloads.sh made them (an
+ * older recipe folder makes none: domu-initrd, the dom0less domUs' ramdisk) */
+#define PAYLOADS_REQUIRED 2
 /* dom0-rootfs: dom0-initrd, the payloads' dom0-guest-base and the tools, one
  * initramfs (Linux reads concatenated newc archives in order) */
 static const char *const rootfs_parts[] = {"dom0-initrd", "dom0-guest-base"};
@@ -839,12 +842,18 @@ static json_t *build_once(struct build *b)
 	}
 	stage_done(b, "payloads", "pass", t);
 	/* a tree's dom0-kernel (a linux tree) stands in for Debian's */
-	for (k = 0; k < sizeof(payload_names) / sizeof(payload_names[0]); k++)
-		if (json_object_get(files, payload_names[k]) == NULL)
-			json_object_set_new(files, payload_names[k],
-					    json_sprintf("%s/%s", b->payloads, payload_names[k]));
+	for (k = 0; k < sizeof(payload_names) / sizeof(payload_names[0]); k++) {
+		char *file = xasprintf("%s/%s", b->payloads, payload_names[k]);
+		struct stat pst;
+
+		if (k >= PAYLOADS_REQUIRED && lstat(file, &pst) < 0)
+			; /* an optional payload this recipe folder does not make */
+		else if (json_object_get(files, payload_names[k]) == NULL)
+			json_object_set_new(files, payload_names[k], json_string(file));
 		else
 			note(b, "artifact %s: the tree's, not the payload's", payload_names[k]);
+		free(file);
+	}
 	if (b->want_tools) {
 		const char *tools = jstr(files, "tools", NULL);
 		char *rootfs = tools ? rootfs_make(b, tools, err, sizeof(err)) : NULL;

@@ -86,6 +86,10 @@ static const struct vfield uboot_fields[] = {
     {.name = "kernel_addr", .type = V_STRING, .check = check_addr, .help = "default 0x41000000"},
     {.name = "initrd_addr", .type = V_STRING, .check = check_addr, .help = "default 0x44000000"},
     {.name = "fdt_addr", .type = V_STRING, .check = check_addr, .help = "default ${fdt_addr}"},
+    {.name = "domu_initrd_addr",
+     .type = V_STRING,
+     .check = check_addr,
+     .help = "the dom0less domUs' initramfs, default 0x4c000000"},
     {.name = "dtb",
      .type = V_STRING,
      .min = 1,
@@ -135,18 +139,38 @@ static int run_mkimage(const char *arch, const char *src, const char *dst, char 
 static int uboot_write(struct board *b, const struct netboot_vars *v, char *err, size_t errlen)
 {
 	const char *dtb = jstr(b->netboot_cfg, "dtb", NULL);
-	const char *names[] = {"xenci_xen_addr", "xenci_kernel_addr", "xenci_initrd_addr",
-			       "xenci_fdt_addr", "xenci_dtb",	      NULL};
+	const char *names[] = {"xenci_xen_addr",    "xenci_kernel_addr", "xenci_initrd_addr",
+			       "xenci_fdt_addr",    "xenci_dtb",	 "xenci_dom0",
+			       "xenci_domus",	    "xenci_domu_initrd", "xenci_domu_initrd_addr",
+			       "xenci_domu_memory", "xenci_domu_cpus",	 NULL};
+	/* the domUs' numbers ("1 2 3"), "-" for none; memory in KiB and vCPUs as
+	 * hex cells */
+	char domus[64] = "-", memory[32], cpus[32];
 	const char *values[] = {jstr(b->netboot_cfg, "xen_addr", "0x40400000"),
 				jstr(b->netboot_cfg, "kernel_addr", "0x41000000"),
 				jstr(b->netboot_cfg, "initrd_addr", "0x44000000"),
 				jstr(b->netboot_cfg, "fdt_addr", "${fdt_addr}"),
 				dtb ? DTB_NAME : "",
+				v->dom0 || v->domus <= 0 ? "1" : "0",
+				domus,
+				"domu-initrd",
+				jstr(b->netboot_cfg, "domu_initrd_addr", "0x4c000000"),
+				memory,
+				cpus,
 				NULL};
 	struct buf out = BUF_INIT(1024 * 1024);
 	char *src = NULL, *dst = NULL, *data = NULL;
 	size_t len;
-	int rc = 0;
+	int rc = 0, i;
+
+	for (i = 1; i <= v->domus && i <= 8; i++) {
+		size_t used = i == 1 ? 0 : strlen(domus);
+
+		snprintf(domus + used, sizeof(domus) - used, "%s%d", i == 1 ? "" : " ", i);
+	}
+	snprintf(memory, sizeof(memory), "0x%x",
+		 (unsigned)(v->domu_memory_mb > 0 ? v->domu_memory_mb : 256) * 1024u);
+	snprintf(cpus, sizeof(cpus), "0x%x", (unsigned)(v->domu_cpus > 0 ? v->domu_cpus : 1));
 
 	if (dtb) {
 		/* read when the attempt starts: a file changed since --check is checked again */

@@ -16,6 +16,9 @@ struct netboot_vars {
 	const char *xen, *xen_args;
 	const char *kernel, *kernel_args;
 	const char *initrd;
+	/* the job's boot.dom0less (0 domUs: none): U-Boot boards only */
+	int domus, domu_memory_mb, domu_cpus;
+	int dom0; /* 0: no dom0 (the domUs only) */
 };
 
 struct netboot_ops {

@@ -158,16 +158,29 @@ static int write_netboot(struct board *b, const json_t *attempt, char *err, size
 	char *xa = runner_boot_args(attempt, b->name, "xen_args");
 	char *da = runner_boot_args(attempt, b->name, "dom0_args");
 	const json_t *boot = json_object_get(json_object_get(attempt, "job"), "boot");
+	const json_t *dl = json_object_get(boot, "dom0less");
 	/* the job's boot.initrd: dom0-initrd, or dom0-rootfs (with the tools) */
 	struct netboot_vars v = {.xen = "xen",
 				 .xen_args = xa,
 				 .kernel = "dom0-kernel",
 				 .kernel_args = da,
-				 .initrd = jstr(boot, "initrd", "dom0-initrd")};
+				 .initrd = jstr(boot, "initrd", "dom0-initrd"),
+				 .domus = (int)jint(dl, "domus", 0),
+				 .domu_memory_mb = (int)jint(dl, "memory_mb", 256),
+				 .domu_cpus = (int)jint(dl, "cpus", 1),
+				 .dom0 = !json_is_false(json_object_get(dl, "dom0"))};
 	int rc;
 
 	netboot_script_forget();
-	rc = b->netboot->write(b, &v, err, errlen);
+	if (v.domus > 0 && strcmp(b->netboot->name, "uboot")) {
+		snprintf(err, errlen,
+			 "boot.dom0less: the %s netboot backend cannot start dom0less "
+			 "domUs (U-Boot boards only)",
+			 b->netboot->name);
+		rc = -1;
+	} else {
+		rc = b->netboot->write(b, &v, err, errlen);
+	}
 
 	free(xa);
 	free(da);

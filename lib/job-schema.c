@@ -127,8 +127,8 @@ static const char *const on_timeout_choices[] = {"timeout", "infra", "fail", NUL
 static const char *const testcase_formats[] = {"tap", "lava", NULL};
 /* What a build can make (lab-agent/builder.c, hypervisor/README.md): tools and
  * dom0-rootfs only when a job of the flight asks for them. */
-static const char *const artifact_choices[] = {"xen",	"dom0-kernel", "dom0-initrd",
-					       "tools", "dom0-rootfs", NULL};
+static const char *const artifact_choices[] = {"xen",	      "dom0-kernel", "dom0-initrd", "tools",
+					       "dom0-rootfs", "domu-initrd", NULL};
 /* The artifacts that can be dom0's initramfs. */
 static const char *const initrd_choices[] = {"dom0-initrd", "dom0-rootfs", NULL};
 
@@ -147,29 +147,32 @@ static const struct vfield boot_arch_fields[] = {
     {.name = NULL},
 };
 
+/* Dom0less domUs in the device tree (arm64, U-Boot): Xen starts them at boot. */
+static const struct vfield dom0less_fields[] = {
+    {.name = "domus",
+     .type = V_INT,
+     .flags = V_REQUIRED,
+     .min = 1,
+     .max = 4,
+     .help = "how many domUs (/chosen/domU1..N)"},
+    {.name = "memory_mb", .type = V_INT, .min = 32, .max = 4096, .help = "each, default 256"},
+    {.name = "cpus", .type = V_INT, .min = 1, .max = 8, .help = "vCPUs each, default 1"},
+    {.name = "dom0", .type = V_BOOL, .help = "boot dom0 too (default true)"},
+    {.name = NULL},
+};
+
 static const struct vfield boot_fields[] = {
     {.name = "xen_args", .type = V_STRING, .max = 4096},
     {.name = "dom0_args", .type = V_STRING, .max = 4096},
     {.name = "arch", .type = V_OBJECT, .help = "per-arch additions"},
+    {.name = "dom0less",
+     .type = V_OBJECT,
+     .fields = dom0less_fields,
+     .help = "dom0less domUs started by Xen (U-Boot boards)"},
     {.name = "initrd",
      .type = V_STRING,
      .choices = initrd_choices,
      .help = "the artifact booted as dom0's initramfs (default dom0-initrd)"},
-    {.name = NULL},
-};
-
-/* A variant: the same job with more Xen and dom0 arguments (xen-sched/rtds). */
-static const struct vfield variant_fields[] = {
-    {.name = "name",
-     .type = V_STRING,
-     .flags = V_REQUIRED,
-     .min = 1,
-     .max = 32,
-     .check = check_name,
-     .help = "the variant's name: results are named JOB/NAME"},
-    {.name = "description", .type = V_STRING, .max = 1024},
-    {.name = "xen_args", .type = V_STRING, .max = 4096, .help = "appended to boot.xen_args"},
-    {.name = "dom0_args", .type = V_STRING, .max = 4096, .help = "appended to boot.dom0_args"},
     {.name = NULL},
 };
 
@@ -217,6 +220,39 @@ static const struct vfield fact_fields[] = {
      .type = V_ANY,
      .check = check_scalar,
      .help = "the value when nothing matched (else the examine fails)"},
+    {.name = NULL},
+};
+
+/* A variant: the same job with more Xen and dom0 arguments (xen-sched/rtds), and
+ * its own dom0less domUs, stages and expected test cases where it needs them
+ * (xen-dom0less/nodom0). */
+static const struct vfield variant_fields[] = {
+    {.name = "name",
+     .type = V_STRING,
+     .flags = V_REQUIRED,
+     .min = 1,
+     .max = 32,
+     .check = check_name,
+     .help = "the variant's name: results are named JOB/NAME"},
+    {.name = "description", .type = V_STRING, .max = 1024},
+    {.name = "xen_args", .type = V_STRING, .max = 4096, .help = "appended to boot.xen_args"},
+    {.name = "dom0_args", .type = V_STRING, .max = 4096, .help = "appended to boot.dom0_args"},
+    {.name = "initrd", .type = V_STRING, .choices = initrd_choices, .help = "replaces boot.initrd"},
+    {.name = "dom0less",
+     .type = V_OBJECT,
+     .fields = dom0less_fields,
+     .help = "replaces boot.dom0less"},
+    {.name = "stages",
+     .type = V_ARRAY,
+     .items = V_OBJECT,
+     .fields = stage_fields,
+     .max = 64,
+     .help = "replaces the job's stages"},
+    {.name = "expected",
+     .type = V_ARRAY,
+     .items = V_STRING,
+     .max = 1000,
+     .help = "replaces the job's expected"},
     {.name = NULL},
 };
 
@@ -379,6 +415,14 @@ json_t *job_expand(const json_t *job)
 		}
 		join_arg(boot, "xen_args", json_string_value(json_object_get(v, "xen_args")));
 		join_arg(boot, "dom0_args", json_string_value(json_object_get(v, "dom0_args")));
+		if (json_object_get(v, "initrd"))
+			json_object_set(boot, "initrd", json_object_get(v, "initrd"));
+		if (json_object_get(v, "dom0less"))
+			json_object_set(boot, "dom0less", json_object_get(v, "dom0less"));
+		if (json_object_get(v, "stages"))
+			json_object_set(one, "stages", json_object_get(v, "stages"));
+		if (json_object_get(v, "expected"))
+			json_object_set(one, "expected", json_object_get(v, "expected"));
 		json_array_append_new(out, one);
 	}
 	return out;

@@ -16,8 +16,9 @@ int job_validate(struct vctx *ctx, const json_t *job);
 
 /* The jobs a validated job file defines: [job] without variants, else one per
  * variant, named "JOB/VARIANT", with "job": JOB and "variant": VARIANT added,
- * "variants" removed and the variant's xen_args and dom0_args appended to
- * boot's (docs/jobs.md). A new array the caller owns; job is borrowed. */
+ * "variants" removed, the variant's xen_args and dom0_args appended to
+ * boot's, and its initrd and dom0less (in boot), stages and expected, where it
+ * has them, in place of the job's (docs/jobs.md). A new array the caller owns; job is borrowed. */
 json_t *job_expand(const json_t *job);
 /* Board properties (a commissioning job's facts, the keys of requires that
  * name them): 1 when s is a property's name ([a-z0-9][a-z0-9_]*, at most 64

@@ -90,7 +90,12 @@ static double by_hand(struct board *b, const json_t *attempt)
 {
 	char *xa = runner_boot_args(attempt, b->name, "xen_args");
 	char *da = runner_boot_args(attempt, b->name, "dom0_args");
-	struct netboot_vars v = {"xen", xa, "dom0-kernel", da, "dom0-initrd"};
+	struct netboot_vars v = {.xen = "xen",
+				 .xen_args = xa,
+				 .kernel = "dom0-kernel",
+				 .kernel_args = da,
+				 .initrd = "dom0-initrd",
+				 .dom0 = 1};
 	char err[512], buf[65536], *sock = xasprintf("%s/console.sock", b->run_dir);
 	struct buf seen = BUF_INIT(0);
 	char **argv;

@@ -568,6 +568,9 @@ static void test_tree_kinds(void **state)
 	assert_string_equal(jstr(json_object_get(arts, "xen"), "sha256", ""), hex);
 	sha256_hex(hex, "fake initrd\n", 12);
 	assert_string_equal(jstr(json_object_get(arts, "dom0-initrd"), "sha256", ""), hex);
+	/* an optional payload is uploaded when payloads.sh makes it */
+	sha256_hex(hex, "fake domu initrd\n", 17);
+	assert_string_equal(jstr(json_object_get(arts, "domu-initrd"), "sha256", ""), hex);
 	/* Xen's build-info at the top (the dom0 command line reads it), each tree's
 	 * under trees */
 	assert_string_equal(jstr(json_object_get(build, "build_info"), "xen_version", ""),

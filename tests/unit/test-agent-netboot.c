@@ -157,6 +157,41 @@ static void test_uboot_mkimage(void **state)
 	board_release(&b);
 }
 
+/* A job's boot.dom0less: the script loads the domUs' initramfs and makes their
+ * xen,domain nodes; without dom0, Xen gets no dom0 modules. */
+static void test_uboot_dom0less(void **state)
+{
+	struct board b;
+	struct netboot_vars v = vars;
+	char err[256], *p, *s;
+
+	(void)state;
+	board_init(&b, "arm64", "uboot", NULL);
+	v.domus = 3;
+	v.domu_memory_mb = 128;
+	v.domu_cpus = 2;
+	v.dom0 = 0;
+	assert_int_equal(b.netboot->write(&b, &v, err, sizeof(err)), 0);
+	p = xasprintf("%s/boot.scr", tmpdir);
+	s = slurp(p, NULL);
+	assert_non_null(strstr(s, "tftpboot 0x4c000000 domu-initrd"));
+	assert_non_null(strstr(s, "if test \"0\" = 1; then"));
+	assert_non_null(strstr(s, "for i in 1 2 3; do"));
+	assert_non_null(strstr(s, "fdt set /chosen/domU${i} compatible \"xen,domain\""));
+	assert_non_null(strstr(s, "fdt set /chosen/domU${i} memory <0x0 0x20000>"));
+	assert_non_null(strstr(s, "fdt set /chosen/domU${i} cpus <0x2>"));
+	free(s);
+	/* none: the loop's one word is "-", dom0 is booted */
+	v.domus = 0;
+	assert_int_equal(b.netboot->write(&b, &v, err, sizeof(err)), 0);
+	s = slurp(p, NULL);
+	assert_non_null(strstr(s, "for i in -; do"));
+	assert_non_null(strstr(s, "if test \"1\" = 1; then"));
+	free(s);
+	free(p);
+	board_release(&b);
+}
+
 /* A board's own device tree: staged as board.dtb, loaded by the script at
  * fdt_addr before the /chosen nodes are written into it; none: no load. */
 static void test_uboot_dtb(void **state)
@@ -281,6 +316,12 @@ static const char *const tmpl_names[] = {"xenci_xen",
 					 "xenci_initrd_addr",
 					 "xenci_fdt_addr",
 					 "xenci_dtb",
+					 "xenci_dom0",
+					 "xenci_domus",
+					 "xenci_domu_initrd",
+					 "xenci_domu_initrd_addr",
+					 "xenci_domu_memory",
+					 "xenci_domu_cpus",
 					 NULL};
 /* Words that a filler could get wrong: spaces, '&' and '\' (bash's replacement
  * specials), a '%' escape, a '$' and a variable that is not a placeholder. */
@@ -290,6 +331,9 @@ static const char *const tmpl_values[] = {
     "dom0-initrd", "0x40400000",
     "0x41000000",  "0x44000000",
     "${fdt_addr}", "board.dtb",
+    "0",	   "1 2",
+    "domu-initrd", "0x4c000000",
+    "0x40000",	   "0x1",
     NULL};
 
 /* The template file hypervisor/boot/NAME.template (malloc'd). */
@@ -364,7 +408,7 @@ static void test_shell_fill_agrees(void **state)
 	for (t = 0; t < 2; t++) {
 		char *path = template_path(backends[t]), *text = slurp(path, NULL);
 		char *script = xasprintf("%s/hypervisor/boot-test.sh", harness_root());
-		char *argv[16], out[16384];
+		char *argv[24], out[16384];
 		struct buf want = BUF_INIT(0);
 		size_t n = 0;
 
@@ -437,6 +481,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_ipxe, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_uboot_mkimage, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_uboot_dtb, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_uboot_dom0less, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_pxelinux_grub, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_own_template, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_unwritable_tftp, setup, teardown),

@@ -250,6 +250,64 @@ static void test_job_variants(void **state)
 	yaml_doc_release(&doc);
 }
 
+/* A variant's own dom0less domUs, initrd, stages and expected replace the job's
+ * (xen-dom0less/nodom0); boot.dom0less is checked with file:line:col. */
+static void test_job_variant_overrides(void **state)
+{
+	static const char job[] =
+	    "name: d\nrequires: {}\ntestcases: [tap]\n"
+	    "boot: {initrd: dom0-rootfs, dom0less: {domus: 2}}\n"
+	    "artifacts: [xen, dom0-rootfs, domu-initrd]\n"
+	    "stages: [{name: up, pattern: UP, timeout: 9}]\nexpected: [a, b]\n"
+	    "variants:\n"
+	    "  - {name: dom0}\n"
+	    "  - {name: nodom0, initrd: dom0-initrd, dom0less: {domus: 1, dom0: false},\n"
+	    "     stages: [{name: d1, pattern: 'DOM1: ', timeout: 5}], expected: []}\n";
+	struct buf out = BUF_INIT(0);
+	struct yaml_doc doc;
+	json_t *all, *one, *dl;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(check_job(job, &out), 0);
+	assert_int_equal(check_job("name: d\nrequires: {}\nboot: {dom0less: {domus: 9}}\n", &out),
+			 -1);
+	assert_non_null(
+	    strstr(buf_cstr(&out), "j.yaml:3:26: boot.dom0less.domus: 9 is out of range"));
+	buf_reset(&out);
+	assert_int_equal(check_job("name: d\nrequires: {}\nvariants:\n"
+				   "  - {name: a, dom0less: {dom0: false}}\n",
+				   &out),
+			 -1);
+	assert_non_null(strstr(
+	    buf_cstr(&out), "j.yaml:4:25: variants[0].dom0less: missing required field \"domus\""));
+	buf_release(&out);
+
+	memset(&doc, 0, sizeof(doc));
+	assert_int_equal(yaml_doc_load_buf(&doc, "j.yaml", job, strlen(job), err, sizeof(err)), 0);
+	all = job_expand(doc.root);
+	assert_int_equal(json_array_size(all), 2);
+	one = json_array_get(all, 0);
+	assert_string_equal(jstr(one, "name", ""), "d/dom0");
+	assert_string_equal(jstr(json_object_get(one, "boot"), "initrd", ""), "dom0-rootfs");
+	dl = json_object_get(json_object_get(one, "boot"), "dom0less");
+	assert_int_equal(json_integer_value(json_object_get(dl, "domus")), 2);
+	assert_int_equal(json_array_size(json_object_get(one, "expected")), 2);
+	assert_string_equal(jstr(json_array_get(json_object_get(one, "stages"), 0), "name", ""),
+			    "up");
+	one = json_array_get(all, 1);
+	assert_string_equal(jstr(one, "name", ""), "d/nodom0");
+	assert_string_equal(jstr(json_object_get(one, "boot"), "initrd", ""), "dom0-initrd");
+	dl = json_object_get(json_object_get(one, "boot"), "dom0less");
+	assert_int_equal(json_integer_value(json_object_get(dl, "domus")), 1);
+	assert_true(json_is_false(json_object_get(dl, "dom0")));
+	assert_int_equal(json_array_size(json_object_get(one, "expected")), 0);
+	assert_string_equal(jstr(json_array_get(json_object_get(one, "stages"), 0), "name", ""),
+			    "d1");
+	json_decref(all);
+	yaml_doc_release(&doc);
+}
+
 static void test_config(void **state)
 {
 	struct ctl_config c;
@@ -407,10 +465,15 @@ static void test_perf_judge(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_range),	cmocka_unit_test(test_routes),
-	    cmocka_unit_test(test_jobs),	cmocka_unit_test(test_job_variants),
-	    cmocka_unit_test(test_config),	cmocka_unit_test(test_matching),
-	    cmocka_unit_test(test_names_roles), cmocka_unit_test(test_triage_words),
+	    cmocka_unit_test(test_range),
+	    cmocka_unit_test(test_routes),
+	    cmocka_unit_test(test_jobs),
+	    cmocka_unit_test(test_job_variants),
+	    cmocka_unit_test(test_job_variant_overrides),
+	    cmocka_unit_test(test_config),
+	    cmocka_unit_test(test_matching),
+	    cmocka_unit_test(test_names_roles),
+	    cmocka_unit_test(test_triage_words),
 	    cmocka_unit_test(test_perf_judge),
 	};
 
