@@ -8,7 +8,7 @@
 # the sysroot the agent makes with hypervisor/sysroot.sh outside the sandbox)
 # and runs the qemu-arm64 board.
 #   1. HEAD: the arm64 build passes with tools and dom0-rootfs among its
-#      artifacts (its log names the sysroot), the board passes the 13 test
+#      artifacts (its log names the sysroot), the board passes the 14 test
 #      cases of hypervisor/dom0-guest.sh
 #   2. a commit making XEN_DOMCTL_createdomain fail in the hypervisor: the
 #      board's verdict is fail (not infra, not timeout) and the failed test
@@ -37,8 +37,8 @@ check "HEAD: the build log has the tools stage" grep -q "stage tools pass" <<<"$
 check "HEAD: the build log names the sysroot" grep -q "sysroot: .*/sysroot/arm64/" <<<"$blog"
 a=$(attempt_of "$f1" test qemu-arm64)
 check "HEAD: qemu-arm64 passes xen-guest ($(jq -r .reason <<<"$a"))" test "$(jq -r .state <<<"$a")" = pass
-check "HEAD: 13 passing test cases" \
-	test "$(jq '[.testcases[] | select(.result == "pass")] | length' <<<"$a")" = 13
+check "HEAD: 14 passing test cases" \
+	test "$(jq '[.testcases[] | select(.result == "pass")] | length' <<<"$a")" = 14
 log=$(log_of "$(jq -r .id <<<"$a")")
 check "HEAD: the first guest reached its marker" grep -q "pv1: XENCI-GUEST-UP .*vcpus=2" <<<"$log"
 check "HEAD: the second guest reached its marker" grep -q "pvh1: XENCI-GUEST-UP .*vcpus=1" <<<"$log"
