@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "json-util.h"
 
@@ -98,6 +99,11 @@ static int uart_open(struct board *b, int *fd, int timeout_ms, char *err, size_t
 	int handle = -1;
 
 	(void)timeout_ms;
+	if (access(dev, F_OK) < 0) {
+		/* a USB adapter unplugged (or not yet enumerated again) */
+		snprintf(err, errlen, "serial port %s: %s", dev, strerror(errno));
+		return -1;
+	}
 	r = sp_get_port_by_name(dev, &port);
 	if (r != SP_OK) {
 		snprintf(err, errlen, "serial port %s: %s", dev,
@@ -136,10 +142,28 @@ static void uart_close(struct board *b, int fd)
 	b->console_state = NULL;
 }
 
+/* A tty that closed under the runner hung up: its adapter was unplugged or
+ * reset (a USB serial adapter's driver hangs the tty up when the device
+ * goes). Bytes the board wrote meanwhile are lost, so the attempt ends (as
+ * labgrid's SerialDriver ends on pyserial's SerialException); the next
+ * attempt opens the device again once it is back. */
+static int uart_lost(struct board *b, ssize_t n, int read_errno, char *why, size_t why_len)
+{
+	const char *dev = jstr(b->console_cfg, "device", "");
+
+	snprintf(why, why_len,
+		 "console lost: serial port %s hung up (%s)%s: what the board wrote since is "
+		 "lost",
+		 dev, n < 0 ? strerror(read_errno) : "end of stream",
+		 access(dev, F_OK) < 0 ? " and is gone: the adapter was unplugged" : "");
+	return 1;
+}
+
 const struct console_ops console_uart_ops = {
     .name = "uart",
     .fields = uart_fields,
     .after_power_on = 0,
     .open = uart_open,
     .close = uart_close,
+    .lost = uart_lost,
 };

@@ -26,6 +26,14 @@ struct console_ops {
 	int (*write)(struct board *b, int fd, const void *buf, size_t len);
 	/* Optional: bytes read already and not yet handed out by read. */
 	size_t (*buffered)(struct board *b);
+	/* Optional: the console closed under the runner (read returned n, with
+	 * read_errno when n < 0). Writes why into why (why_len bytes) and
+	 * returns 1 when the loss ends the attempt as infra (a serial adapter
+	 * that hung up: what the board wrote since is lost, so nothing later can
+	 * be judged, as labgrid's SerialDriver ends on pyserial's error), 0 to
+	 * let the runner reconnect for CONSOLE_LOST_MS (a TCP console). Without
+	 * it the runner reconnects. */
+	int (*lost)(struct board *b, ssize_t n, int read_errno, char *why, size_t why_len);
 };
 
 extern const struct console_ops *const console_backends[];

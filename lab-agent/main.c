@@ -10,6 +10,7 @@
 #include "buf.h"
 #include "judge-run.h"
 #include "log.h"
+#include "power.h"
 
 static void usage(FILE *f)
 {
@@ -18,7 +19,51 @@ static void usage(FILE *f)
 		"       xenci-agent --check FILE...          validate agent, board and job files\n"
 		"       xenci-agent --judge JOB LOG          judge a recorded console log\n"
 		"       xenci-agent --judge JOB -- CMD...    run CMD, judge its console live\n"
+		"       xenci-agent --power BOARD_FILE on|off|cycle\n"
+		"                                            switch a board as an attempt would\n"
 		"       xenci-agent --version\n");
+}
+
+/* --power: the board file's power backend run once, as an attempt runs it
+ * (cycle: its cycle when it has one, else off then on); 0, or 1 with the
+ * reason an attempt would end infra with. */
+static int power_main(const char *file, const char *what)
+{
+	struct check_env env = {0};
+	struct buf errors = BUF_INIT(0);
+	struct board b;
+	char err[512] = "";
+	int rc = -1;
+
+	if (board_load(&b, file, &env, &errors) < 0) {
+		fputs(buf_cstr(&errors), stderr);
+		buf_release(&errors);
+		return 1;
+	}
+	if (b.power == &power_qemu_ops) {
+		/* its QEMU lives in the running agent's work folder */
+		snprintf(err, sizeof(err), "the qemu backend is switched by the agent itself");
+	} else if (!strcmp(what, "on")) {
+		rc = b.power->on(&b, err, sizeof(err));
+	} else if (!strcmp(what, "off")) {
+		rc = b.power->off(&b, err, sizeof(err));
+	} else if (!strcmp(what, "cycle")) {
+		rc = b.power->cycle ? b.power->cycle(&b, err, sizeof(err)) : 1;
+		if (rc == 1) /* no cycle of its own */
+			rc = b.power->off(&b, err, sizeof(err)) < 0
+				 ? -1
+				 : b.power->on(&b, err, sizeof(err));
+	} else {
+		snprintf(err, sizeof(err), "unknown action %s (on, off, cycle)", what);
+	}
+	if (rc < 0)
+		fprintf(stderr, "xenci-agent: board %s: power %s (%s): %s\n", b.name, what,
+			b.power->name, err);
+	else
+		printf("board %s: power %s (%s)\n", b.name, what, b.power->name);
+	board_release(&b);
+	buf_release(&errors);
+	return rc < 0 ? 1 : 0;
 }
 
 int main(int argc, char **argv)
@@ -33,6 +78,14 @@ int main(int argc, char **argv)
 	/* --judge takes the rest as it is (a command's own options after --) */
 	if (argc >= 2 && !strcmp(argv[1], "--judge"))
 		return judge_run_main(argv + 2, argc - 2);
+	if (argc >= 2 && !strcmp(argv[1], "--power")) {
+		if (argc != 4) {
+			usage(stderr);
+			return 2;
+		}
+		log_init("xenci-agent", LOG_LEVEL_INFO);
+		return power_main(argv[2], argv[3]);
+	}
 	while ((c = getopt_long(argc, argv, "nvh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'n':

@@ -237,6 +237,8 @@ static void watch_console(struct run *r, struct board *b, struct judge *j, struc
 	char buf[65536];
 	long long lost_at = 0;
 	size_t last_stage = (size_t)-1;
+	char lost_why[512];
+	int read_errno;
 
 	while (j->verdict == VERDICT_NONE) {
 		long long now = clock_mono_ms(), wait = judge_next_deadline_ms(j, now);
@@ -261,7 +263,7 @@ static void watch_console(struct run *r, struct board *b, struct judge *j, struc
 		if (*fd < 0) {
 			char err[256];
 
-			/* a lost TCP/UART console: try again until it is back or too late */
+			/* a lost TCP console: try again until it is back or too late */
 			if (b->console->open(b, fd, 200, err, sizeof(err)) == 0) {
 				judge_note(j, clock_mono_ms(), "console reconnected");
 				lost_at = 0;
@@ -281,8 +283,14 @@ static void watch_console(struct run *r, struct board *b, struct judge *j, struc
 			if (n < 0 && (errno == EINTR || errno == EAGAIN))
 				continue;
 			/* the console closed */
+			read_errno = errno;
 			b->console->close(b, *fd);
 			*fd = -1;
+			if (b->console->lost &&
+			    b->console->lost(b, n, read_errno, lost_why, sizeof(lost_why))) {
+				judge_end(j, clock_mono_ms(), VERDICT_INFRA, lost_why);
+				break;
+			}
 			/* a console that belongs to the power (QEMU's socket) closes when
 			 * the board stops: give the process a moment to be seen gone */
 			if (b->power->alive && b->console->after_power_on) {

@@ -22,8 +22,7 @@ int usb_check_id(struct vctx *ctx, const json_t *parent, const char *key, const 
 	return 0;
 }
 
-/* "BUS-PORT.PORT..." as uhubctl and the kernel write it. */
-static void location_of(libusb_device *d, char *out, size_t outlen)
+void usb_location(libusb_device *d, char *out, size_t outlen)
 {
 	uint8_t ports[8];
 	int n = libusb_get_port_numbers(d, ports, 8), i;
@@ -62,7 +61,7 @@ int usb_open_device(const json_t *cfg, libusb_context **ctxp, libusb_device_hand
 			continue;
 		if (pid >= 0 && dd.idProduct != pid)
 			continue;
-		location_of(list[i], where, sizeof(where));
+		usb_location(list[i], where, sizeof(where));
 		if (loc && strcmp(loc, where))
 			continue;
 		r = libusb_open(list[i], &h);

@@ -14,6 +14,9 @@
 int usb_open_device(const json_t *cfg, libusb_context **ctx, libusb_device_handle **h, char *err,
 		    size_t errlen);
 void usb_close(libusb_context *ctx, libusb_device_handle *h);
+/* The device's location "BUS-PORT.PORT..." as uhubctl and the kernel write it
+ * ("BUS" alone for a root hub), into out (outlen bytes). */
+void usb_location(libusb_device *d, char *out, size_t outlen);
 /* A vfield check for "vid"/"pid": four hex digits. */
 int usb_check_id(struct vctx *ctx, const json_t *parent, const char *key, const json_t *v,
 		 const char *path);

@@ -14,6 +14,14 @@
  *     board's properties (1 CPU, EL2, 2 GiB, no IOMMU)
  *   - the board's own device tree (QEMU's dumped, its model changed) staged by
  *     the agent and loaded by the boot script: pass, dom0 names that model
+ *   - a real UART driver: the agent runs in a small x86_64 VM
+ *     (tests/fake-board/uart-vm.sh: Debian's kernel, busybox, the agent)
+ *     whose emulated FTDI adapter (QEMU's usb-serial, the kernel's ftdi_sio,
+ *     /dev/ttyUSB0) is the lab's end of the board's cable; 57600 8N2 set
+ *     through the driver reaches the tty; the adapter unplugged through QEMU's
+ *     monitor mid-attempt ends it infra ("hung up"), a claim while it is gone
+ *     ends infra before power-on, and once it is plugged back the next
+ *     attempt passes on the same agent
  * and the failures a lab meets end as infra with their reason, the board never
  * switched on (or switched off again) and no QEMU left: the console's port
  * wrong, telnet against a raw accepter, RFC 2217 refused by a telnet accepter,
@@ -28,7 +36,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "../harness/harness.h"
@@ -209,9 +219,10 @@ static int setup(void **state)
 	return 0;
 }
 
+/* The board's QEMU (the VM of the UART cases is an x86_64 one). */
 static int qemus(void)
 {
-	return harness_count_procs("qemu-system", lab);
+	return harness_count_procs("qemu-system-aarch64", lab);
 }
 
 static int teardown(void **state)
@@ -231,14 +242,15 @@ static int teardown(void **state)
 	return 0;
 }
 
-/* The agent with board BOARD of the given power and console sections, and
- * more of the netboot section (", key: value" or ""). */
-static void start_agent_netboot(const char *power, const char *console, const char *netboot)
+/* The agent's board file and agent file in folder in (as the agent sees
+ * them: seen, the lab's folder as lab_seen): board BOARD of the given power
+ * and console sections and more of the netboot section (", key: value" or
+ * ""), the controller at url. */
+static void write_agent_files(const char *in, const char *seen, const char *lab_seen,
+			      const char *url, const char *power, const char *console,
+			      const char *netboot)
 {
-	char text[4096], yaml[400], boardf[400];
-	const char *argv[] = {"", "-v", yaml, NULL};
-	char bin[400];
-	long long end;
+	char text[4096];
 
 	snprintf(text, sizeof(text),
 		 "name: " BOARD "\n"
@@ -249,24 +261,20 @@ static void start_agent_netboot(const char *power, const char *console, const ch
 		 "power: %s\n"
 		 "console: %s\n"
 		 "netboot: {backend: uboot, tftp_dir: %s/tftp%s}\n",
-		 power, console, lab, netboot);
-	assert_int_equal(harness_write_file(dir, "board.yaml", text), 0);
-	snprintf(boardf, sizeof(boardf), "%s/board.yaml", dir);
+		 power, console, lab_seen, netboot);
+	assert_int_equal(harness_write_file(in, "board.yaml", text), 0);
 	snprintf(text, sizeof(text),
 		 "controller: %s\nagent: lab-l\ntoken: %s\nwork_dir: %s/work\n"
-		 "boards: [%s]\nlimits: {claim_wait_ms: 1000, heartbeat_s: 2}\n",
-		 ctl.url, agent_tok, dir, boardf);
-	assert_int_equal(harness_write_file(dir, "agent.yaml", text), 0);
-	snprintf(yaml, sizeof(yaml), "%s/agent.yaml", dir);
-	snprintf(bin, sizeof(bin), "%s/xenci-agent", harness_build_dir());
-	argv[0] = bin;
-	proc_init(&agent);
-	agent.argv = argv;
-	snprintf(text, sizeof(text), "%s/agent.log", dir);
-	agent.out_path = text;
-	agent.die_with_parent = 1;
-	assert_int_equal(proc_start(&agent), 0);
-	end = harness_now_ms() + 20000;
+		 "boards: [%s/board.yaml]\nlimits: {claim_wait_ms: 1000, heartbeat_s: 2}\n",
+		 url, agent_tok, seen, seen);
+	assert_int_equal(harness_write_file(in, "agent.yaml", text), 0);
+}
+
+/* Waits up to ms for the board to be idle (its agent declared it). */
+static void wait_idle(long long ms)
+{
+	long long end = harness_now_ms() + ms;
+
 	for (;;) {
 		json_t *b = NULL;
 		int idle =
@@ -281,6 +289,27 @@ static void start_agent_netboot(const char *power, const char *console, const ch
 	}
 }
 
+/* The agent with board BOARD of the given power and console sections, and
+ * more of the netboot section (", key: value" or ""). */
+static void start_agent_netboot(const char *power, const char *console, const char *netboot)
+{
+	char text[400], yaml[400];
+	const char *argv[] = {"", "-v", yaml, NULL};
+	char bin[400];
+
+	write_agent_files(dir, dir, lab, ctl.url, power, console, netboot);
+	snprintf(yaml, sizeof(yaml), "%s/agent.yaml", dir);
+	snprintf(bin, sizeof(bin), "%s/xenci-agent", harness_build_dir());
+	argv[0] = bin;
+	proc_init(&agent);
+	agent.argv = argv;
+	snprintf(text, sizeof(text), "%s/agent.log", dir);
+	agent.out_path = text;
+	agent.die_with_parent = 1;
+	assert_int_equal(proc_start(&agent), 0);
+	wait_idle(20000);
+}
+
 static void start_agent(const char *power, const char *console)
 {
 	start_agent_netboot(power, console, "");
@@ -288,8 +317,19 @@ static void start_agent(const char *power, const char *console)
 
 /* One flight on the board as the agent runs it now: its attempt (the caller's
  * reference) and its console log in log. When line is not NULL, it gets the
- * UART's settings (stty -a) read once while the attempt runs. */
+ * UART's settings (stty -a) read once the attempt's log shows U-Boot. */
+static int has(const struct buf *b, const char *s)
+{
+	return strstr(buf_cstr(b), s) != NULL;
+}
+
 static long long examine_flight;
+/* The UART cases: the agent (the VM) kept running after the attempt, and a
+ * command for the VM's monitor sent once the board's console has shown
+ * U-Boot (the adapter unplugged mid-attempt). */
+static int keep_agent;
+static const char *unplug_cmd;
+static int vm_monitor(const char *cmd);
 
 static json_t *attempt(struct buf *log, int ms, char *line, size_t linelen)
 {
@@ -305,10 +345,24 @@ static json_t *attempt(struct buf *log, int ms, char *line, size_t linelen)
 		a = harness_board_attempt(&ctl, fid, BOARD);
 		if (a && harness_verdict(a))
 			break;
-		if (line && a && !strcmp(jstr(a, "state", ""), "running") && line[0] == '\0') {
-			char *argv[] = {"/bin/stty", "-F", lab_tty, "-a", NULL};
+		/* once the console shows the board (U-Boot): the line as it is
+		 * then, and the adapter unplugged */
+		if (((line && line[0] == '\0') || unplug_cmd) && a &&
+		    !strcmp(jstr(a, "state", ""), "running")) {
+			char raw[96];
 
-			harness_run(argv, line, linelen);
+			snprintf(raw, sizeof(raw), "/attempts/%lld/raw", jint(a, "id", 0));
+			buf_reset(log);
+			harness_call_bytes(&ctl, NULL, "GET", raw, NULL, NULL, 0, NULL, log);
+			if (has(log, "U-Boot") && line && line[0] == '\0') {
+				char *argv[] = {"/bin/stty", "-F", lab_tty, "-a", NULL};
+
+				harness_run(argv, line, linelen);
+			}
+			if (has(log, "U-Boot") && unplug_cmd) {
+				assert_int_equal(vm_monitor(unplug_cmd), 0);
+				unplug_cmd = NULL;
+			}
 		}
 		usleep(250 * 1000);
 	}
@@ -318,13 +372,9 @@ static json_t *attempt(struct buf *log, int ms, char *line, size_t linelen)
 	snprintf(path, sizeof(path), "/attempts/%lld/raw", jint(a, "id", 0));
 	buf_reset(log);
 	harness_call_bytes(&ctl, NULL, "GET", path, NULL, NULL, 0, NULL, log);
-	stop(&agent);
+	if (!keep_agent)
+		stop(&agent);
 	return a;
-}
-
-static int has(const struct buf *b, const char *s)
-{
-	return strstr(buf_cstr(b), s) != NULL;
 }
 
 static void expect_pass(json_t *a, const struct buf *log)
@@ -508,6 +558,309 @@ static void test_examine(void **state)
 	buf_release(&log);
 }
 
+/* The UART cases' VM: tests/fake-board/uart-vm.sh's kernel and initramfs,
+ * the lab's folder shared as /lab (the agent's files in /lab/vm, its TFTP
+ * folder /lab/tftp), the host's 127.0.0.1 as 10.0.2.2, and the adapter (id
+ * "adapter") on chardev "uart", the lab's end of the cable. */
+#define VM_QEMU	   "qemu-system-x86_64"
+#define VM_ADAPTER "usb-serial,chardev=uart,id=adapter,bus=xhci.0,port=1"
+static char vm[330];
+static int vm_built;
+
+static int vm_build(void)
+{
+	char recipe[400], image[480], bin[400], out[256];
+	char *argv[] = {recipe, image, bin, NULL};
+
+	if (vm_built)
+		return vm_built > 0 ? 0 : -1;
+	vm_built = -1;
+	snprintf(vm, sizeof(vm), "%s/vm", lab);
+	mkdir(vm, 0755);
+	snprintf(recipe, sizeof(recipe), "%s/tests/fake-board/uart-vm.sh", harness_root());
+	snprintf(image, sizeof(image), "%s/image", vm);
+	snprintf(bin, sizeof(bin), "%s/xenci-agent", harness_build_dir());
+	if (harness_run(argv, out, sizeof(out)) != 0) {
+		fprintf(stderr, "skipped: uart-vm.sh failed: %s\n", out);
+		return -1;
+	}
+	vm_built = 1;
+	return 0;
+}
+
+/* One line to the VM's monitor (HMP); 0 once QEMU has answered with its
+ * next prompt, -1 when it did not or answered an error. */
+static int vm_monitor(const char *cmd)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct buf got = BUF_INIT(0);
+	long long end = harness_now_ms() + 10000;
+	char chunk[512];
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), rc = -1;
+
+	if (strlen(vm) + sizeof("/monitor") > sizeof(sa.sun_path))
+		fail_msg("the monitor's path %s/monitor is too long for a unix socket", vm);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%.99s/monitor", vm);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		goto out;
+	if (write(fd, cmd, strlen(cmd)) < 0 || write(fd, "\n", 1) < 0)
+		goto out;
+	/* the banner's prompt, then the command's echo and the next prompt */
+	while (harness_now_ms() < end) {
+		const char *echo;
+		ssize_t n = read(fd, chunk, sizeof(chunk));
+
+		if (n <= 0)
+			break;
+		buf_append(&got, chunk, (size_t)n);
+		echo = strstr(buf_cstr(&got), cmd);
+		if (echo && strstr(echo, "(qemu)")) {
+			/* QEMU's refusal, e.g. "Error: usb port 2 ... not found (in use?)" */
+			rc = strstr(echo, "Error") ? -1 : 0;
+			if (rc < 0)
+				fprintf(stderr, "# monitor: %s\n", echo);
+			break;
+		}
+	}
+	fprintf(stderr, "# monitor: %s\n", cmd);
+out:
+	if (fd >= 0)
+		close(fd);
+	buf_release(&got);
+	return rc;
+}
+
+/* Waits for the VM's adapter watcher (vm-run.sh) to write want. */
+static void vm_wait_adapter(const char *want)
+{
+	long long end = harness_now_ms() + 120000;
+	struct buf st = BUF_INIT(0);
+
+	for (;;) {
+		if (harness_read_file(&st, vm, "adapter") == 0 && has(&st, want))
+			break;
+		assert_true(harness_now_ms() < end);
+		usleep(200 * 1000);
+	}
+	buf_release(&st);
+}
+
+/* Runs the shell command cmd in the VM (as root, in /lab/vm): its output and
+ * a last line rc=STATUS into out. */
+static void vm_run(const char *cmd, struct buf *out)
+{
+	long long end = harness_now_ms() + 120000;
+	char from[400], to[400];
+
+	unlink(section("%s/cmd.out", vm));
+	assert_int_equal(harness_write_file(vm, "cmd.new", cmd), 0);
+	snprintf(from, sizeof(from), "%s/cmd.new", vm);
+	snprintf(to, sizeof(to), "%s/cmd", vm);
+	assert_int_equal(rename(from, to), 0);
+	while (harness_read_file(out, vm, "cmd.out") < 0) {
+		assert_true(harness_now_ms() < end);
+		usleep(200 * 1000);
+	}
+	fprintf(stderr, "# in the VM: %s# %s", cmd, buf_cstr(out));
+}
+
+/* The agent in the VM with board BOARD on the given power and console. */
+static void start_vm_agent(const char *power, const char *console)
+{
+	char text[1024], kernel[400], initrd[400], share[500], chardev[400], monitor[400],
+	    serial[400], url[128];
+
+	const char *argv[] = {
+	    VM_QEMU,	  "-accel",  "tcg",
+	    "-m",	  "1024",    "-nodefaults",
+	    "-display",	  "none",    "-no-reboot",
+	    "-kernel",	  kernel,    "-initrd",
+	    initrd,	  "-append", "console=ttyS0 panic=-1 loglevel=4 no_timer_check",
+	    "-serial",	  serial,    "-netdev",
+	    "user,id=n0", "-device", "e1000,netdev=n0",
+	    "-virtfs",	  share,     "-monitor",
+	    monitor,	  "-device", "qemu-xhci,id=xhci",
+	    "-chardev",	  chardev,   "-device",
+	    VM_ADAPTER,	  NULL};
+
+	snprintf(url, sizeof(url), "http://10.0.2.2:%d", ctl.port);
+	write_agent_files(vm, "/lab/vm", "/lab", url, power, console, "");
+	/* the adapter's presence as the VM sees it, and the test's commands
+	 * (vm_run), then the agent */
+	put("vm-run.sh",
+	    "#!/bin/sh\n"
+	    "cd /lab/vm\n"
+	    "while :; do\n"
+	    "  if [ -e /dev/ttyUSB0 ]; then s=present; else s=absent; fi\n"
+	    "  echo $s >adapter.new && mv adapter.new adapter\n"
+	    "  if [ -f cmd ]; then\n"
+	    "    sh cmd >cmd.out.new 2>&1; echo \"rc=$?\" >>cmd.out.new\n"
+	    "    rm cmd; mv cmd.out.new cmd.out\n"
+	    "  fi\n"
+	    "  sleep 0.2\n"
+	    "done &\n"
+	    "i=0\n"
+	    "while [ ! -e /dev/ttyUSB0 ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done\n"
+	    "exec /bin/xenci-agent -v /lab/vm/agent.yaml >/lab/vm/agent.log 2>&1\n");
+	assert_int_equal(chmod(section("%s/vm-run.sh", lab), 0755), 0);
+	unlink(section("%s/adapter", vm));
+	snprintf(kernel, sizeof(kernel), "%s/image/vmlinuz", vm);
+	snprintf(initrd, sizeof(initrd), "%s/image/initrd", vm);
+	snprintf(serial, sizeof(serial), "file:%s/console.log", vm);
+	snprintf(share, sizeof(share), "local,path=%s,mount_tag=lab,security_model=none", lab);
+	snprintf(monitor, sizeof(monitor), "unix:%s/monitor,server=on,wait=off", vm);
+	snprintf(chardev, sizeof(chardev), "serial,id=uart,path=%s", lab_tty);
+	proc_init(&agent);
+	agent.argv = argv;
+	snprintf(text, sizeof(text), "%s/qemu.log", vm);
+	agent.out_path = text;
+	agent.die_with_parent = 1;
+	assert_int_equal(proc_start(&agent), 0);
+	/* TCG: the VM boots in 15-50 s on a loaded machine */
+	wait_idle(240000);
+}
+
+/* The VM of the UART cases with its agent, started unless it runs: 0, or -1
+ * when the test is to skip. */
+static int vm_agent(void)
+{
+	if (keep_agent && agent.pid > 0)
+		return 0;
+	if (access("/bin/busybox", X_OK) < 0) {
+		fprintf(stderr, "skipped: no /bin/busybox (apt-get install busybox-static)\n");
+		return -1;
+	}
+	if (vm_build() < 0)
+		return -1;
+	start_vm_agent(section("{backend: pdudaemon, url: 'http://10.0.2.2:%d', "
+			       "hostname: qemu-pdu, port: 1}",
+			       port_pdu),
+		       "{backend: uart, device: /dev/ttyUSB0, baud: 57600, data_bits: 8, "
+		       "parity: none, stop_bits: 2}");
+	keep_agent = 1;
+	return 0;
+}
+
+/* A real tty driver: the agent in a VM reads the board through the kernel's
+ * ftdi_sio and QEMU's emulated FTDI adapter, which is unplugged and plugged
+ * back through QEMU's monitor. */
+static void test_uart_driver(void **state)
+{
+	struct buf log = BUF_INIT(0);
+	char line[1024] = "";
+	json_t *a;
+
+	(void)state;
+	if (!ready)
+		skip();
+	if (vm_agent() < 0)
+		skip();
+
+	/* a whole attempt; the line the agent set through ftdi_sio is the tty's */
+	a = attempt(&log, 600000, line, sizeof(line));
+	expect_pass(a, &log);
+	if (!strstr(line, "speed 57600 baud") || !strstr(line, " cstopb") ||
+	    !strstr(line, " cs8") || !strstr(line, "-parenb"))
+		fail_msg("the UART was not at 57600 8N2 while the attempt ran: %s", line);
+	json_decref(a);
+
+	/* the adapter unplugged mid-attempt: infra, the board switched off */
+	unplug_cmd = "device_del adapter";
+	a = attempt(&log, 600000, NULL, 0);
+	assert_null(unplug_cmd);
+	expect_infra(a, "console lost: serial port /dev/ttyUSB0 hung up");
+	json_decref(a);
+
+	/* claimed while it is gone: infra before the board is switched on */
+	vm_wait_adapter("absent");
+	a = attempt(&log, 120000, NULL, 0);
+	expect_infra(a, "console: serial port /dev/ttyUSB0: No such file or directory");
+	assert_false(has(&log, "# power on"));
+	json_decref(a);
+
+	/* plugged back: the same agent's next attempt opens it again and passes */
+	assert_int_equal(vm_monitor("device_add " VM_ADAPTER), 0);
+	vm_wait_adapter("present");
+	line[0] = '\0';
+	a = attempt(&log, 600000, line, sizeof(line));
+	expect_pass(a, &log);
+	assert_non_null(strstr(line, "speed 57600 baud"));
+	json_decref(a);
+	buf_release(&log);
+	/* the VM goes on for test_usb_hub */
+}
+
+/* Waits until the VM's kernel lists USB device dev (e.g. "1-3.1"). */
+static void vm_wait_usb(const char *dev, struct buf *out)
+{
+	long long end = harness_now_ms() + 120000;
+
+	for (;;) {
+		vm_run("ls /sys/bus/usb/devices\n", out);
+		if (has(out, dev))
+			break;
+		assert_true(harness_now_ms() < end);
+		sleep(1);
+	}
+}
+
+/* A board file in the VM's folder powered by port `port` of the hub at 1-3
+ * (its console is not used: xenci-agent --power only switches). */
+static void hub_board(const char *name, int port)
+{
+	assert_int_equal(
+	    harness_write_file(vm, name,
+			       section("name: hub-board\narch: arm64\nclass: x\n"
+				       "power: {backend: usb-hub, location: '1-3', "
+				       "port: %d}\n"
+				       "console: {backend: tcp, host: 127.0.0.1, port: 1}\n"
+				       "netboot: {backend: uboot}\n",
+				       port)),
+	    0);
+}
+
+/* usb-hub on QEMU's emulated hub with per-port power switching (port-power=on)
+ * in the VM of test_uart_driver: the backend switches the port through the
+ * kernel's port `disable` (xenci-agent --power, as an attempt runs it) and the
+ * device on the port (a keyboard) leaves and comes back as Linux sees it; a
+ * port the hub lacks is refused with the hub's words. */
+static void test_usb_hub(void **state)
+{
+	struct buf out = BUF_INIT(0);
+
+	(void)state;
+	if (!ready || vm_agent() < 0)
+		skip();
+	assert_int_equal(vm_monitor("device_add usb-hub,id=hub,port-power=on,bus=xhci.0,port=3"),
+			 0);
+	assert_int_equal(vm_monitor("device_add usb-kbd,id=dut,bus=xhci.0,port=3.1"), 0);
+	vm_wait_usb("1-3.1", &out);
+	hub_board("hub.yaml", 1);
+	vm_run("cat /sys/bus/usb/devices/1-3:1.0/1-3-port1/disable\n", &out);
+	assert_true(has(&out, "0\nrc=0"));
+	/* off: the kernel disconnects the device and the port stays off */
+	vm_run("/bin/xenci-agent --power hub.yaml off && sleep 2 &&\n"
+	       "cat /sys/bus/usb/devices/1-3:1.0/1-3-port1/disable && ls /sys/bus/usb/devices\n",
+	       &out);
+	assert_true(has(&out, "power off (usb-hub)"));
+	assert_true(has(&out, "\n1\n"));
+	assert_false(has(&out, "1-3.1"));
+	assert_true(has(&out, "rc=0"));
+	/* on: enumerated again */
+	vm_run("/bin/xenci-agent --power hub.yaml on\n", &out);
+	assert_true(has(&out, "power on (usb-hub)"));
+	vm_wait_usb("1-3.1", &out);
+	/* a port the hub does not have: the hub's refusal, as the attempt's reason */
+	hub_board("hub9.yaml", 9);
+	vm_run("/bin/xenci-agent --power hub9.yaml off\n", &out);
+	assert_true(has(&out, "USB hub port 9 power off: "));
+	assert_true(has(&out, "rc=1"));
+	keep_agent = 0;
+	stop(&agent);
+	unlink(section("%s/vm-run.sh", lab));
+	buf_release(&out);
+}
+
 static void test_failures_are_infra(void **state)
 {
 	struct buf log = BUF_INIT(0), actions = BUF_INIT(0);
@@ -577,6 +930,8 @@ int main(void)
 	    cmocka_unit_test(test_own_dtb),
 	    cmocka_unit_test(test_examine),
 	    cmocka_unit_test(test_failures_are_infra),
+	    cmocka_unit_test(test_uart_driver),
+	    cmocka_unit_test(test_usb_hub),
 	};
 
 	if (getenv("XENCI_TEST_FILTER")) /* one case by hand: XENCI_TEST_FILTER=test_own_dtb */
