@@ -84,6 +84,75 @@ void attempt_offer(long long id)
 	park_wake(PARK_EVENTS, 0);
 }
 
+/* 1 when name is one of the artifacts that build's payloads step made (its
+ * build_info's "payloads": Debian's dom0 kernel and the initrd), which a tree's
+ * own artifact of the same name replaces. */
+static int from_payloads(const json_t *build, const char *name)
+{
+	const json_t *v;
+	size_t i;
+
+	json_array_foreach (json_object_get(json_object_get(build, "build_info"), "payloads"), i, v)
+		if (json_is_string(v) && !strcmp(json_string_value(v), name))
+			return 1;
+	return 0;
+}
+
+/* What a test of flight on arch gets from the builds it waited for (ids): their
+ * artifacts (a tree's own before a payload of the same name: a linux tree's
+ * dom0-kernel replaces Debian's) and their build information (Xen's, with every
+ * tree's under "trees" when there are several). Sets "artifacts" and
+ * "build_info" in o. */
+static void test_builds(json_t *o, const json_t *ids)
+{
+	json_t *arts = json_object(), *info = NULL, *trees = json_object(), *v, *art;
+	const char *name, *tname;
+	size_t i;
+	int tree_made;
+
+	if (json_array_size(ids) == 1) { /* one build: as it is */
+		json_t *b = db_build_get(json_integer_value(json_array_get(ids, 0)));
+
+		json_object_set(o, "artifacts",
+				json_is_object(json_object_get(b, "artifacts"))
+				    ? json_object_get(b, "artifacts")
+				    : arts);
+		json_object_set(o, "build_info", b ? json_object_get(b, "build_info") : NULL);
+		if (json_object_get(o, "build_info") == NULL)
+			json_object_set_new(o, "build_info", json_null());
+		json_decref(b);
+		json_decref(arts);
+		json_decref(trees);
+		return;
+	}
+	/* the payloads' first, then what the trees made over them */
+	for (tree_made = 0; tree_made < 2; tree_made++) {
+		json_array_foreach (ids, i, v) {
+			json_t *b = db_build_get(json_integer_value(v));
+			const json_t *bi = json_object_get(b, "build_info");
+
+			json_object_foreach (json_object_get(b, "artifacts"), name, art)
+				if (from_payloads(b, name) != tree_made &&
+				    (tree_made || !json_object_get(arts, name)))
+					json_object_set(arts, name, art);
+			if (tree_made && json_is_object(bi)) {
+				if (!strcmp(jstr(b, "kind", "xen"), "xen") && info == NULL)
+					info = json_deep_copy(bi);
+				json_object_foreach (json_object_get(bi, "trees"), tname, art)
+					json_object_set(trees, tname, art);
+			}
+			json_decref(b);
+		}
+	}
+	if (info == NULL)
+		info = json_object();
+	json_object_set(info, "trees", trees);
+	json_object_del(info, "payloads");
+	json_object_set_new(o, "artifacts", arts);
+	json_object_set_new(o, "build_info", info);
+	json_decref(trees);
+}
+
 json_t *attempt_payload(const struct attempt *a)
 {
 	json_t *o = json_object(), *rev, *build = NULL, *job;
@@ -96,20 +165,23 @@ json_t *attempt_payload(const struct attempt *a)
 	json_object_set_new(o, "number", json_integer(a->number));
 	json_object_set_new(o, "lease_seconds", json_integer(ctl.cfg.lease_seconds));
 	rev = a->flight ? db_flight_revision(a->flight) : NULL;
-	json_object_set_new(o, "revision", rev ? rev : json_null());
 	if (!strcmp(a->kind, "test")) {
+		json_t *ids = a->flight ? db_flight_arch_builds(a->flight, a->arch) : NULL;
+
 		job = db_job_get(a->job);
 		json_object_set_new(o, "job", job ? job : json_pack("{s:s}", "name", a->job));
 		json_object_set_new(o, "health_check", json_boolean(a->health_check));
-		if (a->build_id)
-			build = db_build_get(a->build_id);
-		json_object_set(o, "artifacts",
-				build ? json_object_get(build, "artifacts") : json_null());
-		json_object_set(o, "build_info",
-				build ? json_object_get(build, "build_info") : json_null());
-		if (json_is_null(json_object_get(o, "artifacts")))
+		if (a->build_id && !json_array_size(ids)) {
+			json_decref(ids);
+			ids = json_pack("[I]", (json_int_t)a->build_id);
+		}
+		if (a->build_id) {
+			test_builds(o, ids);
+		} else {
 			json_object_set_new(o, "artifacts", json_object());
-		json_decref(build);
+			json_object_set_new(o, "build_info", json_null());
+		}
+		json_decref(ids);
 	} else if (!strcmp(a->kind, "build") && a->build_id) {
 		/* what the flight's tests on this arch need built (NULL: the default) */
 		json_t *wants;
@@ -117,8 +189,20 @@ json_t *attempt_payload(const struct attempt *a)
 		build = db_build_get(a->build_id);
 		wants = build ? json_object_get(build, "wants") : NULL;
 		json_object_set(o, "wants", wants ? wants : json_null());
+		/* A build of one member of the tuple (schema/0075): its revision is
+		 * that tree at that commit, whichever flights share it. */
+		if (rev && jstr(build, "tree", NULL)) {
+			json_object_set_new(rev, "tree", json_string(jstr(build, "tree", "")));
+			json_object_set_new(rev, "commit", json_string(jstr(build, "commit", "")));
+			json_object_set_new(rev, "describe", json_null());
+			json_object_set_new(rev, "tuple",
+					    json_pack("{s:{s:s, s:s}}", jstr(build, "tree", ""),
+						      "commit", jstr(build, "commit", ""), "kind",
+						      jstr(build, "kind", "xen")));
+		}
 		json_decref(build);
 	}
+	json_object_set_new(o, "revision", rev ? rev : json_null());
 	return o;
 }
 
@@ -200,43 +284,49 @@ static int attempt_health_check(const struct attempt *a, long long *hc)
 	return attempt_insert(hc, &n);
 }
 
-/* The build of a finished build attempt: release its tests, or cancel them. */
+/* The build of a finished build attempt: pass, fail (the recipe failed: the same
+ * commit fails again, and later flights take that answer) or infra (no verdict on
+ * the code: lab trouble, a timeout, a refusal, a cancellation; never taken by a
+ * later flight). Then the tests that wait for it: queued once every build they
+ * wait for passed, cancelled when one of them did not. */
 static int build_settle(const struct attempt *a, enum attempt_state verdict, const json_t *result,
 			long long retry, json_t *offer)
 {
-	json_t *ids;
-	json_t *v;
+	json_t *waiting, *w;
 	size_t i;
 	int pass = verdict == ATTEMPT_PASS;
 	const char *why = verdict == ATTEMPT_REFUSED ? "build refused" : "build failed";
 
 	if (!pass && retry)
 		return 0; /* another try is queued */
-	if (db_build_finish(a->build_id, pass ? "pass" : "fail",
+	if (db_build_finish(a->build_id,
+			    pass		      ? "pass"
+			    : verdict == ATTEMPT_FAIL ? "fail"
+						      : "infra",
 			    pass ? json_object_get(result, "artifacts") : NULL,
 			    pass ? json_object_get(result, "build_info") : NULL) < 0)
 		return -EIO;
-	ids = db_attempts_waiting(a->build_id);
-	json_array_foreach (ids, i, v) {
+	waiting = db_build_waiting(a->build_id);
+	json_array_foreach (waiting, i, w) {
 		struct attempt t;
-		long long id = json_integer_value(v);
+		long long id = jint(w, "id", 0);
+		int go = !strcmp(jstr(w, "state", ""), "pass");
 
-		if (db_attempt_load(&t, id) < 0)
-			continue;
-		if (db_attempt_set_state(id, pass ? ATTEMPT_QUEUED : ATTEMPT_CANCELLED,
-					 pass ? NULL : why) < 0 ||
-		    attempt_event(pass ? "attempt.queued" : "attempt.finished", &t,
-				  pass ? ATTEMPT_QUEUED : ATTEMPT_CANCELLED,
-				  pass ? NULL : why) < 0) {
+		if (!strcmp(jstr(w, "state", ""), "queued") || db_attempt_load(&t, id) < 0)
+			continue; /* another build of its is still to come */
+		if (db_attempt_set_state(id, go ? ATTEMPT_QUEUED : ATTEMPT_CANCELLED,
+					 go ? NULL : why) < 0 ||
+		    attempt_event(go ? "attempt.queued" : "attempt.finished", &t,
+				  go ? ATTEMPT_QUEUED : ATTEMPT_CANCELLED, go ? NULL : why) < 0) {
 			attempt_release(&t);
-			json_decref(ids);
+			json_decref(waiting);
 			return -EIO;
 		}
-		if (pass)
+		if (go)
 			json_array_append_new(offer, json_integer(id));
 		attempt_release(&t);
 	}
-	json_decref(ids);
+	json_decref(waiting);
 	return 0;
 }
 

@@ -118,7 +118,8 @@ static json_t *flight_tuple(long long fid)
 }
 
 /* Makes the flight of one run of `tested` (job only, on board) and records the
- * pending run. Returns 0, or a negative errno with one message in err. */
+ * pending run. Returns 0, 1 when the run is settled already (unbuildable: it
+ * shares a build that failed), or a negative errno with one message in err. */
 static int run_flight(long long bid, int restart, const json_t *bs, const char *purpose,
 		      const char *commit, int revert, const char *tested, const char *board,
 		      char *err, size_t errlen)
@@ -135,7 +136,7 @@ static int run_flight(long long bid, int restart, const json_t *bs, const char *
 	struct gitrepo_commit ci;
 	struct tree_conf *t;
 	long long fid = 0;
-	int rc;
+	int rc, settled;
 
 	/* the other trees stay where the failing flight had them */
 	spec.tuple = trees_tuple(spec.tree, tested, json_object_get(bs, "pins"));
@@ -159,12 +160,15 @@ static int run_flight(long long bid, int restart, const json_t *bs, const char *
 		json_decref(atts);
 		return -ENOENT;
 	}
+	/* A build it shares that failed already (schema/0075): its test was
+	 * cancelled as it was made, and the run is settled now. */
+	settled = !strcmp(jstr(json_array_get(atts, 0), "state", ""), "cancelled");
 	json_decref(atts);
 	rc = db_bisect_run_add(NULL, bid, restart, purpose, commit, revert, tested, fid, 0, board,
-			       NULL);
-	log_info("bisection %lld: %s %.12s%s on %s (flight %lld)", bid, purpose, commit,
-		 revert ? " reverted" : "", board, fid);
-	return rc;
+			       settled ? "unbuildable" : NULL);
+	log_info("bisection %lld: %s %.12s%s on %s (flight %lld)%s", bid, purpose, commit,
+		 revert ? " reverted" : "", board, fid, settled ? ": its build failed before" : "");
+	return rc < 0 ? rc : settled;
 }
 
 static const char *state_of(enum bisect_outcome o)
@@ -257,7 +261,7 @@ static void advance_walked(long long bid, int walk_rc, struct bisect_git_graph *
 	struct tree_conf *t;
 	char err[256] = "";
 	char msg[512], cls[65], board[65];
-	int restart, round;
+	int restart, round, rc;
 	size_t i;
 
 	memset(gg, 0, sizeof(*gg)); /* ours to release */
@@ -356,12 +360,14 @@ static void advance_walked(long long bid, int walk_rc, struct bisect_git_graph *
 			goto out;
 		}
 		err[0] = '\0';
-		if (run_flight(bid, restart, bs, bisect_purpose_name(step.purpose), commit,
-			       step.kind == BISECT_STEP_REVERT, tested, board, err,
-			       sizeof(err)) < 0) {
+		rc = run_flight(bid, restart, bs, bisect_purpose_name(step.purpose), commit,
+				step.kind == BISECT_STEP_REVERT, tested, board, err, sizeof(err));
+		if (rc < 0) {
 			snprintf(msg, sizeof(msg), "cannot make a flight: %.400s", err);
 			finish(bid, BISECT_INCONCLUSIVE, NULL, msg, res.remaining);
 		}
+		if (rc == 1)
+			continue; /* settled at once: its build failed before */
 		goto out;
 	}
 	finish(bid, BISECT_INCONCLUSIVE, NULL, "too many steps without a run", 0);
@@ -809,6 +815,21 @@ void bisector_observe(const struct attempt *a, enum attempt_state verdict, void 
 	(void)user;
 	if (a->flight <= 0)
 		return;
+	if (!strcmp(a->kind, "build") && a->build_id) {
+		/* A build is shared by every flight that needs it (schema/0075): its
+		 * end is each of those flights' step's. */
+		json_t *flights = db_build_flights(a->build_id), *f;
+		size_t i;
+
+		json_array_foreach (flights, i, f) {
+			pending = db_bisect_runs_pending(json_integer_value(f));
+			if (json_array_size(pending))
+				step_finished(a, verdict, pending);
+			json_decref(pending);
+		}
+		json_decref(flights);
+		return;
+	}
 	if (baseline_decide(a, verdict) || retest_decide(a, verdict))
 		return;
 	pending = db_bisect_runs_pending(a->flight);

@@ -36,11 +36,11 @@ enum {
 	Q_SET_STATE,
 	Q_RENEW,
 	Q_LOG_LENGTH,
+	Q_BUILD_RAISE,
 	Q_FINISH,
 	Q_STAGE,
 	Q_TESTCASE,
 	Q_LAPSED,
-	Q_WAITING,
 	Q_UNPLACED,
 	Q_PLACE,
 	Q_EXTEND,
@@ -113,14 +113,14 @@ static const char *const sql[Q_N] = {
 		" started_at = coalesce(started_at, ?4), state = 'running'"
 		" WHERE id = ?1 AND state IN ('claimed', 'running')",
     [Q_LOG_LENGTH] = "UPDATE attempts SET log_length = ?2 WHERE id = ?1",
+    [Q_BUILD_RAISE] = "UPDATE attempts SET priority = ?2 WHERE build_id = ?1 AND kind = 'build'"
+		      " AND state = 'queued' AND priority > ?2",
     [Q_FINISH] = "UPDATE attempts SET state = ?2, reason = ?3, result = ?4, finished_at = ?5,"
 		 " lease_expires = NULL WHERE id = ?1",
     [Q_STAGE] = "INSERT OR REPLACE INTO stages VALUES (?, ?, ?, ?, ?)",
     [Q_TESTCASE] = "INSERT OR REPLACE INTO testcases VALUES (?, ?, ?)",
     [Q_LAPSED] = "SELECT id FROM attempts WHERE state IN ('claimed', 'running') AND"
 		 " lease_expires < ?",
-    [Q_WAITING] = "SELECT id FROM attempts WHERE build_id = ? AND kind = 'test' AND"
-		  " state = 'waiting'",
     [Q_UNPLACED] = "SELECT id FROM attempts WHERE board IS NULL AND kind = 'test' AND"
 		   " state = 'waiting' AND created < ?1 ORDER BY id LIMIT ?2",
     [Q_PLACE] = "UPDATE attempts SET board = ?2, arch = ?3, build_id = ?4, state = ?5,"
@@ -353,6 +353,15 @@ int db_attempt_claim(long long id, const char *agent, long long lease_expires)
 	return sqlite3_changes(ctl.db) ? 0 : -ENOENT;
 }
 
+int db_build_attempt_raise(long long build_id, int priority)
+{
+	sqlite3_stmt *s = db_use(st[Q_BUILD_RAISE]);
+
+	sqlite3_bind_int64(s, 1, build_id);
+	sqlite3_bind_int(s, 2, priority);
+	return db_step_done(s);
+}
+
 int db_attempt_set_state(long long id, enum attempt_state state, const char *reason)
 {
 	sqlite3_stmt *s = db_use(st[Q_SET_STATE]);
@@ -437,14 +446,6 @@ json_t *db_attempts_lapsed(long long t)
 	sqlite3_stmt *s = db_use(st[Q_LAPSED]);
 
 	sqlite3_bind_int64(s, 1, t);
-	return ids(s);
-}
-
-json_t *db_attempts_waiting(long long build_id)
-{
-	sqlite3_stmt *s = db_use(st[Q_WAITING]);
-
-	sqlite3_bind_int64(s, 1, build_id);
 	return ids(s);
 }
 

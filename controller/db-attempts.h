@@ -84,6 +84,9 @@ int db_attempt_pick_build(long long *id, const char *agent, const json_t *arches
 long long db_attempt_rank(long long id);
 int db_attempt_claim(long long id, const char *agent, long long lease_expires);
 int db_attempt_set_state(long long id, enum attempt_state state, const char *reason);
+/* A shared build's queued attempt takes the priority of the most urgent flight
+ * that waits for it (a gate flight taking a background flight's build). 0 or -EIO. */
+int db_build_attempt_raise(long long build_id, int priority);
 /* Renews the lease, records the stage, and moves claimed to running. */
 int db_attempt_renew(long long id, const char *stage, long long lease_expires);
 int db_attempt_set_log_length(long long id, long long len);
@@ -101,8 +104,6 @@ json_t *db_attempts_unplaced(long long t);
  * state (waiting or queued): 0; -ENOENT when it is no longer unplaced; -EIO. */
 int db_attempt_place(long long id, const char *board, const char *arch, long long build_id,
 		     enum attempt_state state);
-/* Ids of the test attempts waiting for build_id. */
-json_t *db_attempts_waiting(long long build_id);
 /* Gives leases that end before t until t (a restarted controller resumes them). */
 int db_attempts_extend_leases(long long t);
 /* One attempt for reads, with stages and testcases; NULL when unknown or hidden. */

@@ -23,6 +23,10 @@ enum {
 	Q_BUILD_GET,
 	Q_BUILD_WANTS,
 	Q_BUILD_FIND,
+	Q_BUILD_LINK,
+	Q_BUILD_SHAREABLE,
+	Q_BUILD_WAITING,
+	Q_BUILD_FLIGHTS,
 	Q_FLIGHT_REV,
 	Q_FLIGHT_GET,
 	Q_FLIGHT_BUILDS,
@@ -74,13 +78,42 @@ static const char *const sql[Q_N] = {
     [Q_REV_ID] = "SELECT id FROM revisions WHERE tree_id = ? AND commit_id = ?",
     [Q_FLIGHT_INS] = "INSERT INTO flights (revision_id, ref, kind, priority, created, user, tuple)"
 		     " VALUES (?, ?, ?, ?, ?, ?, ?)",
-    [Q_BUILD_INS] = "INSERT INTO builds (flight_id, arch) VALUES (?, ?)",
+    [Q_BUILD_INS] = "INSERT INTO builds (flight_id, arch, tree_id, commit_id, kind) VALUES (?1,"
+		    " ?2, ?3, ?4, ?5)",
     [Q_BUILD_FINISH] = "UPDATE builds SET state = ?2, artifacts = ?3, build_info = ?4"
 		       " WHERE id = ?1",
-    [Q_BUILD_GET] = "SELECT id, flight_id AS flight, arch, state, artifacts AS j_artifacts,"
-		    " build_info AS j_build_info, wants AS j_wants FROM builds WHERE id = ?",
+    [Q_BUILD_GET] = "SELECT b.id, b.flight_id AS flight, b.arch, b.state, b.artifacts AS"
+		    " j_artifacts, b.build_info AS j_build_info, b.wants AS j_wants, t.name AS"
+		    " tree, b.commit_id AS 'commit', b.kind FROM builds b LEFT JOIN trees t ON"
+		    " t.id = b.tree_id WHERE b.id = ?",
     [Q_BUILD_WANTS] = "UPDATE builds SET wants = ?2 WHERE id = ?1",
-    [Q_BUILD_FIND] = "SELECT id FROM builds WHERE flight_id = ? AND arch = ?",
+    /* the flight's builds on an arch, the one made first first */
+    [Q_BUILD_FIND] = "SELECT build_id AS id FROM flight_builds WHERE flight_id = ?1 AND arch = ?2"
+		     " ORDER BY build_id",
+    [Q_BUILD_LINK] = "INSERT OR IGNORE INTO flight_builds (flight_id, arch, build_id) VALUES (?1,"
+		     " ?2, ?3)",
+    /* what a flight may take: the newest first; infra builds are never taken */
+    [Q_BUILD_SHAREABLE] = "SELECT b.id, b.state, b.wants AS j_wants, f.kind AS flight_kind,"
+			  " (SELECT a.state FROM attempts a WHERE a.build_id = b.id AND a.kind ="
+			  " 'build' ORDER BY a.id DESC LIMIT 1) AS attempt_state FROM builds b"
+			  " JOIN flights f ON f.id = b.flight_id JOIN trees t ON t.id = b.tree_id"
+			  " WHERE t.name = ?1 AND b.commit_id = ?2 AND b.arch = ?3 AND b.kind = ?4"
+			  " AND b.state IN ('queued', 'pass', 'fail') ORDER BY b.id DESC LIMIT 8",
+    /* the tests waiting for build ?1: a flight's tests on its arch wait for every
+     * build of the flight there (state: fail when one ended without passing,
+     * pass when all passed, else queued); a health check for its own build */
+    [Q_BUILD_WAITING] = "SELECT t.id, (SELECT CASE WHEN sum(b.state NOT IN ('queued', 'pass'))"
+			" THEN 'fail' WHEN sum(b.state = 'queued') THEN 'queued' ELSE 'pass' END"
+			" FROM flight_builds x JOIN builds b ON b.id = x.build_id WHERE"
+			" x.flight_id = t.flight_id AND x.arch = t.arch) AS state FROM attempts t"
+			" JOIN flight_builds fb ON fb.flight_id = t.flight_id AND fb.arch ="
+			" t.arch WHERE fb.build_id = ?1 AND t.kind = 'test' AND t.state ="
+			" 'waiting' AND t.build_id IS NOT NULL UNION ALL SELECT t.id, (SELECT"
+			" b.state FROM builds b WHERE b.id = ?1) FROM attempts t WHERE"
+			" t.build_id = ?1 AND t.flight_id IS NULL AND t.kind = 'test' AND"
+			" t.state = 'waiting' ORDER BY 1",
+    [Q_BUILD_FLIGHTS] = "SELECT flight_id AS id FROM flight_builds WHERE build_id = ?1 ORDER BY"
+			" flight_id",
     [Q_FLIGHT_REV] = "SELECT t.name AS tree, r.commit_id AS 'commit', r.describe, f.kind,"
 		     " f.ref, f.user, " TUPLE_COL " FROM flights f"
 		     " JOIN revisions r ON r.id = f.revision_id JOIN trees t ON t.id = r.tree_id"
@@ -88,11 +121,14 @@ static const char *const sql[Q_N] = {
     [Q_FLIGHT_GET] = "SELECT " FLIGHT_COLS " FROM flights f JOIN revisions r ON"
 		     " r.id = f.revision_id JOIN trees t ON t.id = r.tree_id WHERE f.id = ?1",
     [Q_FLIGHT_BUILDS] = "SELECT b.id, b.arch, b.state, b.artifacts AS j_artifacts,"
-			" b.build_info AS j_build_info FROM builds b WHERE b.flight_id = ?"
-			" ORDER BY b.arch",
+			" b.build_info AS j_build_info, t.name AS tree, b.commit_id AS 'commit',"
+			" b.kind, b.flight_id AS made_by FROM flight_builds x JOIN builds b ON"
+			" b.id = x.build_id LEFT JOIN trees t ON t.id = b.tree_id WHERE"
+			" x.flight_id = ? ORDER BY b.arch, b.id",
     [Q_FLIGHT_ATTEMPTS] = "SELECT a.id, a.kind, a.job, a.board, a.arch, a.number, a.state,"
 			  " a.reason, a.stage, a.agent, a.log_length, a.created, a.claimed_at,"
-			  " a.finished_at FROM attempts a LEFT JOIN boards b ON b.name = a.board"
+			  " a.finished_at, a.build_id AS build FROM attempts a LEFT JOIN boards b"
+			  " ON b.name = a.board"
 			  " LEFT JOIN agents g ON g.id = b.agent_id WHERE a.flight_id = ?1 AND"
 			  " " VISIBLE_AS(8, 9) " ORDER BY a.id",
     [Q_FLIGHT_TESTCASES] = "SELECT name, result FROM testcases WHERE attempt_id = ?"
@@ -202,16 +238,56 @@ int db_flight_insert(long long *id, long long revision_id, const char *ref, cons
 	return 0;
 }
 
-int db_build_insert(long long *id, long long flight_id, const char *arch)
+int db_build_insert(long long *id, long long flight_id, const char *arch, const char *tree,
+		    const char *commit, const char *kind)
 {
-	sqlite3_stmt *s = db_use(st[Q_BUILD_INS]);
+	sqlite3_stmt *s;
+	long long tree_id = 0;
 
+	if (tree && db_tree_id(&tree_id, tree) < 0)
+		return -EIO;
+	s = db_use(st[Q_BUILD_INS]);
 	sqlite3_bind_int64(s, 1, flight_id);
 	db_bind_text(s, 2, arch);
+	if (tree_id)
+		sqlite3_bind_int64(s, 3, tree_id);
+	else
+		sqlite3_bind_null(s, 3);
+	db_bind_text(s, 4, tree ? commit : NULL);
+	db_bind_text(s, 5, tree ? kind : NULL);
 	if (db_step_done(s) < 0)
 		return -EIO;
 	*id = sqlite3_last_insert_rowid(ctl.db);
-	return 0;
+	return db_build_link(flight_id, arch, *id);
+}
+
+int db_build_link(long long flight_id, const char *arch, long long build_id)
+{
+	sqlite3_stmt *s = db_use(st[Q_BUILD_LINK]);
+
+	sqlite3_bind_int64(s, 1, flight_id);
+	db_bind_text(s, 2, arch);
+	sqlite3_bind_int64(s, 3, build_id);
+	return db_step_done(s);
+}
+
+json_t *db_build_shareable(const char *tree, const char *commit, const char *arch, const char *kind)
+{
+	sqlite3_stmt *s = db_use(st[Q_BUILD_SHAREABLE]);
+
+	db_bind_text(s, 1, tree);
+	db_bind_text(s, 2, commit);
+	db_bind_text(s, 3, arch);
+	db_bind_text(s, 4, kind);
+	return db_rows_array(s);
+}
+
+json_t *db_build_waiting(long long build_id)
+{
+	sqlite3_stmt *s = db_use(st[Q_BUILD_WAITING]);
+
+	sqlite3_bind_int64(s, 1, build_id);
+	return db_rows_array(s);
 }
 
 int db_build_set_wants(long long build_id, const json_t *wants)
@@ -308,18 +384,33 @@ json_t *db_flights_list(int limit, long long before, const struct viewer *v)
 	return db_rows_array(s);
 }
 
-int db_build_find(long long *id, long long flight_id, const char *arch)
+/* The "id" column of the rows of s, as a JSON array of integers. */
+static json_t *id_list(sqlite3_stmt *s)
+{
+	json_t *rows = db_rows_array(s), *ids = json_array(), *r;
+	size_t i;
+
+	json_array_foreach (rows, i, r)
+		json_array_append_new(ids, json_integer(jint(r, "id", 0)));
+	json_decref(rows);
+	return ids;
+}
+
+json_t *db_build_flights(long long build_id)
+{
+	sqlite3_stmt *s = db_use(st[Q_BUILD_FLIGHTS]);
+
+	sqlite3_bind_int64(s, 1, build_id);
+	return id_list(s);
+}
+
+json_t *db_flight_arch_builds(long long flight_id, const char *arch)
 {
 	sqlite3_stmt *s = db_use(st[Q_BUILD_FIND]);
-	int rc;
 
-	*id = 0;
 	sqlite3_bind_int64(s, 1, flight_id);
 	db_bind_text(s, 2, arch);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
-		*id = sqlite3_column_int64(s, 0);
-	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? -ENOENT : -EIO;
+	return id_list(s);
 }
 
 int db_flight_update(long long flight_id)

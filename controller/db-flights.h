@@ -20,15 +20,38 @@ int db_revision_id(long long *id, long long tree_id, const char *commit, const c
  * not taken), or NULL for the flight's own revision alone. */
 int db_flight_insert(long long *id, long long revision_id, const char *ref, const char *kind,
 		     int priority, const char *user, const json_t *tuple);
-int db_build_insert(long long *id, long long flight_id, const char *arch);
-/* The build of flight_id for arch: 0 and *id, -ENOENT, or -EIO. */
-int db_build_find(long long *id, long long flight_id, const char *arch);
-/* state: "pass" or "fail"; artifacts and build_info may be NULL. */
+/* A build made by flight_id for arch (schema/0075): of tree at commit with its
+ * kind's recipe, or of the flight's whole tuple when tree is NULL (commit and kind
+ * then unused); linked to the flight (db_build_link). 0 and *id, or -EIO. */
+int db_build_insert(long long *id, long long flight_id, const char *arch, const char *tree,
+		    const char *commit, const char *kind);
+/* Makes build_id one of flight_id's builds on arch (its tests there wait for it);
+ * linking twice is a no-op. 0 or -EIO. */
+int db_build_link(long long flight_id, const char *arch, long long build_id);
+/* The builds another flight may take for (tree, commit, arch, kind), newest first,
+ * at most 8: queued, passed or failed ones, never those that ended infra.
+ * [{id, state, wants, flight_kind (of the flight that made it), attempt_state (its
+ * newest build attempt's)}]; new reference. */
+json_t *db_build_shareable(const char *tree, const char *commit, const char *arch,
+			   const char *kind);
+/* The test attempts waiting for build_id, each with the state of all the builds it
+ * waits for (its flight's on its arch; a health check's own): [{id, state: "pass" |
+ * "fail" | "queued"}]; new reference. */
+json_t *db_build_waiting(long long build_id);
+/* The ids of the flights that take build_id (the one that made it and those that
+ * share it), a JSON array; new reference. */
+json_t *db_build_flights(long long build_id);
+/* The ids of flight_id's builds on arch, in the order they were made (a JSON
+ * array; empty when none); new reference. */
+json_t *db_flight_arch_builds(long long flight_id, const char *arch);
+/* state: "pass", "fail" (the recipe failed) or "infra" (no verdict of the code);
+ * artifacts and build_info may be NULL. */
 int db_build_finish(long long build_id, const char *state, const json_t *artifacts,
 		    const json_t *build_info);
 /* Stores the artifact names (a JSON array) the build must make for its tests. */
 int db_build_set_wants(long long build_id, const json_t *wants);
-/* {id, flight, arch, state, artifacts, build_info, wants}, or NULL. */
+/* {id, flight (that made it), arch, state, artifacts, build_info, wants, tree,
+ * commit, kind (the three null for a build of a whole tuple)}, or NULL. */
 json_t *db_build_get(long long build_id);
 /* {tree, commit, describe, kind, ref, user, tuple} of a flight (ref and user null
  * when none; new reference), or NULL: what a claim says of its code, and what

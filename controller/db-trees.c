@@ -42,8 +42,13 @@ static const char *const sql[Q_N] = {
     [Q_UNSTARTED] = "SELECT f.id FROM flights f WHERE f.branch_id = ?1 AND f.state <> 'done'"
 		    " AND NOT EXISTS (SELECT 1 FROM attempts a WHERE a.flight_id = f.id AND"
 		    " a.state NOT IN ('waiting', 'queued')) ORDER BY f.id",
-    [Q_OPEN_ATTEMPTS] = "SELECT id FROM attempts WHERE flight_id = ?1 AND state IN"
-			" ('waiting', 'queued') ORDER BY kind = 'build', id",
+    /* not a build that another flight's tests wait for too (schema/0075) */
+    [Q_OPEN_ATTEMPTS] = "SELECT a.id FROM attempts a WHERE a.flight_id = ?1 AND a.state IN"
+			" ('waiting', 'queued') AND NOT (a.kind = 'build' AND EXISTS (SELECT 1"
+			" FROM flight_builds x JOIN attempts t ON t.flight_id = x.flight_id AND"
+			" t.arch = x.arch WHERE x.build_id = a.build_id AND x.flight_id <> ?1"
+			" AND t.kind = 'test' AND t.state = 'waiting' AND t.build_id IS NOT"
+			" NULL)) ORDER BY a.kind = 'build', a.id",
     [Q_FLIGHT_BRANCH] = "SELECT b.id AS branch_id, b.name AS branch, t.name AS tree,"
 			" r.commit_id AS 'commit' FROM flights f JOIN branches b ON"
 			" b.id = f.branch_id JOIN trees t ON t.id = b.tree_id JOIN revisions r"

@@ -24,7 +24,9 @@ json_t *db_branch_events(long long branch_id, int limit);
 int db_flight_set_branch(long long flight_id, long long branch_id);
 /* Flights of the branch that have not started: every attempt waiting or queued. */
 json_t *db_branch_unstarted_flights(long long branch_id);
-/* Ids of a flight's attempts that are waiting or queued. */
+/* Ids of a flight's attempts that are waiting or queued, tests first, but
+ * not a build another flight's tests wait for too (its builds are shared:
+ * cancelling this flight leaves them to the others). */
 json_t *db_flight_open_attempts(long long flight_id);
 /* {branch_id, branch, tree, commit} of a push flight; NULL for other flights. */
 json_t *db_flight_branch(long long flight_id);

@@ -112,12 +112,57 @@ static json_t *select_jobs(const json_t *names, char *err, size_t errlen)
 	return out;
 }
 
-/* Adds the artifacts job def needs to what build build_id must make (its
- * "wants", sent to the builder with the build attempt). */
-static int build_want(long long build_id, const json_t *def)
+/* What a flight's builds on an arch are made for: the flight (its tuple, kind and
+ * priority) and the artifacts its tests there want. */
+struct build_ctx {
+	const json_t *tuple; /* {tree: {commit, kind}} (db_flight_revision's) */
+	int trusted;	     /* the flight's kind is trusted (policy_kind_trusted) */
+	int priority;
+};
+
+/* The artifacts every build makes without being asked (a NULL "wants"). */
+static const char *const default_wants[] = {"xen", "dom0-kernel", "dom0-initrd"};
+
+static int wanted(const json_t *list, const json_t *name)
 {
-	json_t *build = db_build_get(build_id), *wants, *n, *w;
+	const json_t *w;
+	size_t i;
+
+	json_array_foreach (list, i, w)
+		if (json_equal(w, name))
+			return 1;
+	return 0;
+}
+
+/* 1 when a build of kind that was asked for have makes every artifact of want.
+ * Only Xen's recipe makes more when asked (the toolstack: tools, dom0-rootfs);
+ * the other kinds make the same whatever is wanted. */
+static int wants_covered(const char *kind, const json_t *have, const json_t *want)
+{
+	const json_t *n;
 	size_t i, k;
+
+	if (strcmp(kind, "xen"))
+		return 1;
+	json_array_foreach (want, i, n) {
+		int ok = wanted(have, n);
+
+		for (k = 0; !ok && k < sizeof(default_wants) / sizeof(default_wants[0]); k++)
+			ok = !strcmp(json_string_value(n) ? json_string_value(n) : "",
+				     default_wants[k]);
+		if (!ok)
+			return 0;
+	}
+	return 1;
+}
+
+/* Adds the artifact names of add to what build build_id must make (its "wants",
+ * sent to the builder with the build attempt), while its attempt is still queued:
+ * a claimed build makes what it was asked. */
+static int build_want(long long build_id, const json_t *add)
+{
+	json_t *build = db_build_get(build_id), *wants, *n;
+	size_t i;
 	int changed = 0, rc = 0;
 
 	if (build == NULL)
@@ -125,83 +170,165 @@ static int build_want(long long build_id, const json_t *def)
 	wants = json_array();
 	if (json_is_array(json_object_get(build, "wants")))
 		json_array_extend(wants, json_object_get(build, "wants"));
-	json_array_foreach (json_object_get(def, "artifacts"), i, n) {
-		int have = 0;
-
-		json_array_foreach (wants, k, w)
-			have |= json_equal(w, n);
-		if (!have) {
+	json_array_foreach (add, i, n) {
+		if (!wanted(wants, n)) {
 			json_array_append(wants, n);
 			changed = 1;
 		}
 	}
-	if (changed && db_build_set_wants(build_id, wants) < 0)
+	if (changed && !strcmp(jstr(build, "state", ""), "queued") &&
+	    db_build_set_wants(build_id, wants) < 0)
 		rc = -EIO;
 	json_decref(wants);
 	json_decref(build);
 	return rc;
 }
 
-/* Puts the test attempt a of job (def) on board b of flight fid: a build of b's
- * arch first when the job needs one (builds: arch → build id, shared by the
- * flight's tests; found in the store when not there yet). a->id set: that
- * unplaced attempt is placed (db_attempt_place); else a new one is inserted.
- * Attempts to offer after the commit go to offer. Inside the caller's transaction. */
-static int place_test(struct attempt *a, long long fid, const json_t *def, const json_t *b,
-		      json_t *builds, json_t *offer)
+/* A build of tree at commit (kind) for arch that flight fid can take instead of
+ * making one: queued, passed or failed (never one that ended infra), made for a
+ * trusted flight unless fid's is untrusted too, that makes what wants asks (or is
+ * still queued and can be asked; a failed one: that asked the same). 0 and *id,
+ * or -ENOENT. */
+static int build_share(long long *id, const struct build_ctx *c, const char *tree,
+		       const char *commit, const char *kind, const char *arch, const json_t *wants)
+{
+	json_t *cands = db_build_shareable(tree, commit, arch, kind), *b;
+	size_t i;
+	int rc = -ENOENT;
+
+	json_array_foreach (cands, i, b) {
+		int queued = !strcmp(jstr(b, "state", ""), "queued") &&
+			     !strcmp(jstr(b, "attempt_state", ""), "queued");
+
+		if (c->trusted && !policy_kind_trusted(jstr(b, "flight_kind", NULL)))
+			continue; /* untrusted code may have fed its compiler cache */
+		if (!queued && !wants_covered(kind, json_object_get(b, "wants"), wants))
+			continue;
+		/* a failure is shared only by flights that ask the same (one that
+		 * failed in the toolstack says nothing of a build without it) */
+		if (!strcmp(jstr(b, "state", ""), "fail") &&
+		    !wants_covered(kind, wants, json_object_get(b, "wants")))
+			continue;
+		*id = jint(b, "id", 0);
+		rc = 0;
+		break;
+	}
+	json_decref(cands);
+	return rc;
+}
+
+/* The builds flight fid's tests on arch wait for (a JSON array of ids, new
+ * reference; NULL on a store error): the ones it has, else one per member of its
+ * tuple, each taken from another flight (build_share) or made, with its build
+ * attempt queued (offered after the commit). wants: the artifacts its tests there
+ * need. Inside the caller's transaction. */
+static json_t *arch_builds(long long fid, const struct build_ctx *c, const char *arch,
+			   const json_t *wants, const struct attempt *a, json_t *offer)
+{
+	json_t *ids = db_flight_arch_builds(fid, arch), *m, *v;
+	const char *tree;
+	size_t i;
+
+	if (json_array_size(ids)) {
+		json_array_foreach (ids, i, v)
+			if (build_want(json_integer_value(v), wants) < 0)
+				goto fail;
+		return ids;
+	}
+	json_object_foreach ((json_t *)c->tuple, tree, m) {
+		const char *commit = jstr(m, "commit", ""), *kind = jstr(m, "kind", "xen");
+		long long build_id;
+
+		if (build_share(&build_id, c, tree, commit, kind, arch, wants) == 0) {
+			if (db_build_link(fid, arch, build_id) < 0 ||
+			    db_build_attempt_raise(build_id, c->priority) < 0 ||
+			    build_want(build_id, wants) < 0)
+				goto fail;
+			log_info("flight %lld: %s %.12s for %s: build %lld, shared", fid, tree,
+				 commit, arch, build_id);
+		} else {
+			struct attempt ba = *a;
+			long long baid;
+
+			if (db_build_insert(&build_id, fid, arch, tree, commit, kind) < 0 ||
+			    (json_array_size(wants) && db_build_set_wants(build_id, wants) < 0))
+				goto fail;
+			ba.id = 0;
+			ba.flight = fid;
+			ba.build_id = build_id;
+			ba.job[0] = ba.board[0] = '\0';
+			snprintf(ba.arch, sizeof(ba.arch), "%s", arch);
+			snprintf(ba.kind, sizeof(ba.kind), "build");
+			ba.state = ATTEMPT_QUEUED;
+			ba.number = 1;
+			ba.priority = c->priority;
+			if (attempt_insert(&baid, &ba) < 0)
+				goto fail;
+			json_array_append_new(offer, json_integer(baid));
+		}
+		json_array_append_new(ids, json_integer(build_id));
+	}
+	return ids;
+fail:
+	json_decref(ids);
+	return NULL;
+}
+
+/* Puts the test attempt a of job (def) on board b of flight fid: the builds of
+ * b's arch first when the job needs artifacts (builds: arch → their ids, shared
+ * by the flight's tests; arch_builds() when not there yet; wants: arch → the
+ * artifacts to ask for, or NULL: the job's). a->id set: that unplaced attempt is
+ * placed (db_attempt_place); else a new one is inserted. Attempts to offer after
+ * the commit go to offer. Inside the caller's transaction. */
+static int place_test(struct attempt *a, long long fid, const struct build_ctx *c,
+		      const json_t *def, const json_t *b, json_t *builds, const json_t *wants,
+		      json_t *offer)
 {
 	const char *arch = jstr(b, "arch", "");
 	int needs_build = json_array_size(json_object_get(def, "artifacts")) > 0;
 	long long id = a->id;
 	enum attempt_state state;
-	json_t *bid;
+	json_t *ids;
 
 	snprintf(a->arch, sizeof(a->arch), "%s", arch);
 	a->build_id = 0;
+	state = needs_build ? ATTEMPT_WAITING : ATTEMPT_QUEUED;
 	if (needs_build) {
-		bid = json_object_get(builds, arch);
-		if (bid == NULL) {
-			struct attempt ba = *a;
-			long long build_id, baid;
-			int rc = db_build_find(&build_id, fid, arch);
+		const json_t *w = wants ? json_object_get(wants, arch) : NULL;
+		size_t i;
+		json_t *v;
+		int pass = 1, failed = 0;
 
-			if (rc == -ENOENT) {
-				if (db_build_insert(&build_id, fid, arch) < 0)
-					return -EIO;
-				ba.build_id = build_id;
-				ba.job[0] = ba.board[0] = '\0';
-				snprintf(ba.kind, sizeof(ba.kind), "build");
-				ba.state = ATTEMPT_QUEUED;
-				if (attempt_insert(&baid, &ba) < 0)
-					return -EIO;
-				json_array_append_new(offer, json_integer(baid));
-			} else if (rc < 0) {
+		ids = json_object_get(builds, arch);
+		if (ids == NULL) {
+			ids = arch_builds(fid, c, arch, w ? w : json_object_get(def, "artifacts"),
+					  a, offer);
+			if (ids == NULL)
 				return -EIO;
-			}
-			bid = json_integer(build_id);
-			json_object_set_new(builds, arch, bid);
-		}
-		a->build_id = json_integer_value(bid);
-		if (build_want(a->build_id, def) < 0)
+			json_object_set_new(builds, arch, ids);
+		} else if (build_want(json_integer_value(json_array_get(ids, 0)),
+				      json_object_get(def, "artifacts")) < 0) {
 			return -EIO;
+		}
+		a->build_id = json_integer_value(json_array_get(ids, 0));
+		/* Builds that already ended (shared ones): the test is settled now. */
+		json_array_foreach (ids, i, v) {
+			json_t *build = db_build_get(json_integer_value(v));
+			const char *bs = jstr(build, "state", "queued");
+
+			pass &= !strcmp(bs, "pass");
+			failed |= strcmp(bs, "pass") && strcmp(bs, "queued");
+			json_decref(build);
+		}
+		if (failed)
+			state = ATTEMPT_CANCELLED;
+		else if (pass && json_array_size(ids))
+			state = ATTEMPT_QUEUED;
 	}
 	snprintf(a->kind, sizeof(a->kind), "test");
 	snprintf(a->board, sizeof(a->board), "%s", jstr(b, "name", ""));
-	a->state = needs_build ? ATTEMPT_WAITING : ATTEMPT_QUEUED;
-	if (needs_build) {
-		/* A build that already ended: its tests are settled by now. */
-		json_t *build = db_build_get(a->build_id);
-		const char *bs = jstr(build, "state", "queued");
-
-		if (!strcmp(bs, "pass"))
-			a->state = ATTEMPT_QUEUED;
-		else if (!strcmp(bs, "fail"))
-			a->state = ATTEMPT_CANCELLED;
-		json_decref(build);
-	}
-	state = a->state;
-	if (state == ATTEMPT_CANCELLED)
-		a->state = ATTEMPT_WAITING; /* and cancelled below, as build_settle does */
+	/* cancelled below, as build_settle does */
+	a->state = state == ATTEMPT_CANCELLED ? ATTEMPT_WAITING : state;
 	if (id) {
 		if (db_attempt_place(id, a->board, a->arch, a->build_id, a->state) < 0)
 			return -EIO;
@@ -221,6 +348,15 @@ static int place_test(struct attempt *a, long long fid, const json_t *def, const
 		json_array_append_new(offer, json_integer(a->id));
 	}
 	return 0;
+}
+
+/* The build context of flight fid (its revision rev, as db_flight_revision gives
+ * it). */
+static void build_ctx_of(struct build_ctx *c, const json_t *rev, int priority)
+{
+	c->tuple = json_object_get(rev, "tuple");
+	c->trusted = policy_kind_trusted(jstr(rev, "kind", NULL));
+	c->priority = priority;
 }
 
 int flight_board_allows(const json_t *board, const struct policy_subject *s, char *why,
@@ -247,10 +383,12 @@ static int board_eligible(const json_t *def, const json_t *b, const char *pin,
 int flight_create(long long *id, const struct flight_spec *spec, char *err, size_t errlen)
 {
 	json_t *jobs, *boards = NULL, *builds = json_object(), *offer = json_array();
+	json_t *wants = json_object(), *rev = NULL;
 	json_t *j, *b, *v;
 	long long tree_id, rev_id, fid = 0, eid;
 	struct policy_subject subj = {spec->kind, spec->tree, spec->ref, spec->user};
-	size_t i, k;
+	struct build_ctx bc;
+	size_t i, k, n;
 	int rc = -EIO;
 
 	*id = 0;
@@ -276,6 +414,32 @@ int flight_create(long long *id, const struct flight_spec *spec, char *err, size
 	    db_flight_insert(&fid, rev_id, spec->ref, spec->kind, spec->priority, spec->user,
 			     spec->tuple) < 0)
 		goto fail;
+	rev = db_flight_revision(fid);
+	if (rev == NULL)
+		goto fail;
+	build_ctx_of(&bc, rev, spec->priority);
+	/* What the builds of each arch must make: every artifact its tests want
+	 * (known before a build is shared or made). */
+	json_array_foreach (jobs, i, j) {
+		const json_t *def = json_object_get(j, "definition");
+
+		if (!json_array_size(json_object_get(def, "artifacts")))
+			continue;
+		json_array_foreach (boards, k, b) {
+			const char *arch = jstr(b, "arch", "");
+			json_t *w;
+
+			if (!board_eligible(def, b, spec->board, &subj))
+				continue;
+			if ((w = json_object_get(wants, arch)) == NULL) {
+				w = json_array();
+				json_object_set_new(wants, arch, w);
+			}
+			json_array_foreach (json_object_get(def, "artifacts"), n, v)
+				if (!wanted(w, v))
+					json_array_append(w, v);
+		}
+	}
 	json_array_foreach (jobs, i, j) {
 		const json_t *def = json_object_get(j, "definition");
 		const char *name = jstr(j, "name", "");
@@ -291,7 +455,7 @@ int flight_create(long long *id, const struct flight_spec *spec, char *err, size
 			if (!board_eligible(def, b, spec->board, &subj))
 				continue;
 			a.id = 0;
-			if (place_test(&a, fid, def, b, builds, offer) < 0)
+			if (place_test(&a, fid, &bc, def, b, builds, wants, offer) < 0)
 				goto fail;
 			placed++;
 		}
@@ -330,6 +494,8 @@ out:
 	json_decref(jobs);
 	json_decref(boards);
 	json_decref(builds);
+	json_decref(wants);
+	json_decref(rev);
 	json_decref(offer);
 	return rc;
 }
@@ -352,6 +518,7 @@ int flight_adopt(void)
 		struct attempt a;
 		json_t *def, *builds, *rev;
 		struct policy_subject subj;
+		struct build_ctx bc;
 		long long unplaced = json_integer_value(v);
 		int n = 0;
 
@@ -364,12 +531,13 @@ int flight_adopt(void)
 		subj.tree = jstr(rev, "tree", NULL);
 		subj.ref = jstr(rev, "ref", NULL);
 		subj.user = jstr(rev, "user", NULL);
+		build_ctx_of(&bc, rev, a.priority);
 		json_array_foreach (boards, k, b) {
 			if (!def || !board_eligible(def, b, NULL, &subj))
 				continue;
 			/* The first board takes the unplaced attempt, the others new ones. */
 			a.id = n ? 0 : unplaced;
-			if (place_test(&a, a.flight, def, b, builds, offer) < 0) {
+			if (place_test(&a, a.flight, &bc, def, b, builds, NULL, offer) < 0) {
 				attempt_release(&a);
 				json_decref(def);
 				json_decref(builds);

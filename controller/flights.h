@@ -1,7 +1,10 @@
-/* The flight model: a revision × the jobs it gets. Creating a flight makes one
- * build attempt per arch needed by jobs that list artifacts, and one test attempt
- * per (job × matching online board); tests that need artifacts wait for their
- * arch's build. C entry point for the watcher, the gate and the bisector. */
+/* The flight model: a revision × the jobs it gets. Creating a flight takes, per
+ * arch needed by jobs that list artifacts, one build of each tree of its tuple:
+ * the one another flight made for that (tree, commit, arch) when it may be taken
+ * (queued, passed or failed; never one that ended infra; docs/flights.md), else a
+ * new build attempt; and makes one test attempt per (job × matching online board);
+ * tests that need artifacts wait for their arch's builds. C entry point for the
+ * watcher, the gate and the bisector. */
 #ifndef XENCI_FLIGHTS_H
 #define XENCI_FLIGHTS_H
 

@@ -4,20 +4,24 @@
 
 #include "page-view.h"
 
-/* The newest build attempt of arch among the flight's attempts, or NULL. */
-static const json_t *build_attempt(const json_t *attempts, const char *arch)
+/* The newest attempt of build build_id among the flight's attempts (none when
+ * another flight made the build: its attempts are that flight's), or NULL. */
+static const json_t *build_attempt(const json_t *attempts, long long build_id)
 {
 	const json_t *a, *found = NULL;
 	size_t i;
 
 	json_array_foreach (attempts, i, a)
-		if (!strcmp(jstr(a, "kind", ""), "build") && !strcmp(jstr(a, "arch", ""), arch) &&
+		if (!strcmp(jstr(a, "kind", ""), "build") && jint(a, "build", 0) == build_id &&
 		    (found == NULL || jint(a, "id", 0) > jint(found, "id", 0)))
 			found = a;
 	return found;
 }
 
-static void builds_section(struct html *h, const json_t *builds, const json_t *attempts)
+/* One build per (tree, revision, arch), shared by the flights that need it: each
+ * says its tree and commit, and the flight that made it when that is another. */
+static void builds_section(struct html *h, const json_t *builds, const json_t *attempts,
+			   long long flight)
 {
 	const json_t *b, *a;
 	size_t i;
@@ -32,12 +36,24 @@ static void builds_section(struct html *h, const json_t *builds, const json_t *a
 		html_raw(h, "<li>");
 		html_text(h, jstr(b, "arch", "?"));
 		html_raw(h, " ");
+		if (jstr(b, "tree", NULL)) {
+			html_text(h, jstr(b, "tree", ""));
+			html_raw(h, " ");
+			html_commit(h, jstr(b, "commit", NULL));
+			html_raw(h, " ");
+		}
 		html_verdict(h, jstr(b, "state", NULL));
-		if ((a = build_attempt(attempts, jstr(b, "arch", ""))) != NULL) {
+		if ((a = build_attempt(attempts, jint(b, "id", 0))) != NULL) {
 			html_raw(h, " ");
 			view_attempt_link(h, jint(a, "id", 0));
 			view_record_mark(h, a);
 		}
+		if (jint(b, "made_by", flight) != flight)
+			html_rawf(
+			    h,
+			    " <span class=\"meta\">shared: build %lld of <a href=\"/flights/%lld\">"
+			    "flight %lld</a></span>",
+			    jint(b, "id", 0), jint(b, "made_by", 0), jint(b, "made_by", 0));
 		html_raw(h, "</li>\n");
 	}
 	html_raw(h, "</ul></section>\n");
@@ -236,7 +252,8 @@ int page_flight_render(struct buf *out, const json_t *twin)
 	html_raw(&h, "</p>\n");
 	view_revision(&h, twin);
 	triage_section(&h, json_object_get(twin, "triage"));
-	builds_section(&h, json_object_get(twin, "builds"), json_object_get(twin, "attempts"));
+	builds_section(&h, json_object_get(twin, "builds"), json_object_get(twin, "attempts"),
+		       jint(twin, "id", 0));
 	jobs_section(&h, json_object_get(twin, "attempts"));
 	performance_section(&h, json_object_get(twin, "attempts"));
 	baselines_section(&h, json_object_get(twin, "baselines"));

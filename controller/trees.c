@@ -17,6 +17,7 @@
 #include "json-util.h"
 #include "log.h"
 #include "mbox.h"
+#include "tuple.h"
 #include "db-trees.h"
 
 static struct trees_conf *trees; /* ctl.cfg.trees, from trees_start() */
@@ -94,17 +95,6 @@ void trees_revision_subject(const struct tree_conf *t, const char *commit)
 	}
 }
 
-static int kind_taken(const json_t *tuple, const char *kind)
-{
-	const char *name;
-	json_t *m;
-
-	json_object_foreach ((json_t *)tuple, name, m)
-		if (!strcmp(jstr(m, "kind", ""), kind))
-			return 1;
-	return 0;
-}
-
 json_t *trees_tuple(const char *tree, const char *commit, const json_t *pins)
 {
 	struct tree_conf *moving = trees_find(tree);
@@ -122,7 +112,7 @@ json_t *trees_tuple(const char *tree, const char *commit, const json_t *pins)
 			json_object_set_new(tuple, t->name,
 					    json_pack("{s:s, s:s, s:b}", "commit", commit, "kind",
 						      t->kind, "moves", 1));
-		} else if (!strcmp(t->kind, moving->kind) || kind_taken(tuple, t->kind)) {
+		} else if (!strcmp(t->kind, moving->kind) || tuple_has_kind(tuple, t->kind)) {
 			continue; /* one tree of a kind: a flight tests one Xen */
 		} else if (json_is_string(json_object_get(pin, "commit"))) {
 			json_t *p = json_deep_copy(pin);

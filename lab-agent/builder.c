@@ -30,6 +30,7 @@
 #include "runner.h"
 #include "sign.h"
 #include "spool.h"
+#include "tuple.h"
 #include "xmalloc.h"
 
 #define PAYLOADS_TIMEOUT_S 600 /* first run downloads the kernels */
@@ -787,7 +788,7 @@ static json_t *build_once(struct build *b)
 {
 	char err[600], why[900];
 	json_t *tuple = build_tuple(b), *files = json_object(), *infos = json_object();
-	json_t *arts = NULL, *binfo = NULL, *res = NULL, *m, *v;
+	json_t *arts = NULL, *binfo = NULL, *res = NULL, *payloads = NULL, *m, *v;
 	const char *name;
 	long long t;
 	int rc;
@@ -842,19 +843,24 @@ static json_t *build_once(struct build *b)
 	}
 	stage_done(b, "payloads", "pass", t);
 	/* a tree's dom0-kernel (a linux tree) stands in for Debian's */
+	payloads = json_array();
 	for (k = 0; k < sizeof(payload_names) / sizeof(payload_names[0]); k++) {
 		char *file = xasprintf("%s/%s", b->payloads, payload_names[k]);
 		struct stat pst;
 
-		if (k >= PAYLOADS_REQUIRED && lstat(file, &pst) < 0)
+		if (k >= PAYLOADS_REQUIRED && lstat(file, &pst) < 0) {
 			; /* an optional payload this recipe folder does not make */
-		else if (json_object_get(files, payload_names[k]) == NULL)
+		} else if (json_object_get(files, payload_names[k]) == NULL) {
 			json_object_set_new(files, payload_names[k], json_string(file));
-		else
+			json_array_append_new(payloads, json_string(payload_names[k]));
+		} else {
 			note(b, "artifact %s: the tree's, not the payload's", payload_names[k]);
+		}
 		free(file);
 	}
-	if (b->want_tools) {
+	/* the toolstack is a Xen tree's: a build of another tree alone (a linux
+	 * tree's, shared by flights that want tools) makes none */
+	if (b->want_tools && tuple_has_kind(tuple, "xen")) {
 		const char *tools = jstr(files, "tools", NULL);
 		char *rootfs = tools ? rootfs_make(b, tools, err, sizeof(err)) : NULL;
 
@@ -888,8 +894,10 @@ static json_t *build_once(struct build *b)
 	json_object_foreach (infos, name, v)
 		if (!strcmp(jstr(json_object_get(tuple, name), "kind", "xen"), "xen"))
 			json_object_update(binfo, v);
-	if (json_object_size(infos) > 1)
-		json_object_set(binfo, "trees", infos);
+	/* every tree's, and which artifacts are the payloads' (the controller gives
+	 * a test a tree's own artifact over a payload's of another build) */
+	json_object_set(binfo, "trees", infos);
+	json_object_set(binfo, "payloads", payloads);
 	json_object_del(binfo, "artifacts");
 	{
 		size_t n = 0;
@@ -921,6 +929,7 @@ static json_t *build_once(struct build *b)
 out:
 	json_decref(arts);
 	json_decref(binfo);
+	json_decref(payloads);
 	json_decref(tuple);
 	json_decref(files);
 	json_decref(infos);

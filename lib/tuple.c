@@ -27,3 +27,14 @@ int tuple_text(struct buf *out, const json_t *tuple, int pinned_only)
 	}
 	return n;
 }
+
+int tuple_has_kind(const json_t *tuple, const char *kind)
+{
+	const char *name;
+	json_t *m;
+
+	json_object_foreach ((json_t *)tuple, name, m)
+		if (!strcmp(jstr(m, "kind", "xen"), kind))
+			return 1;
+	return 0;
+}

@@ -13,5 +13,8 @@
  * pinned_only, the pinned trees alone. Nothing for a tuple of one tree, NULL or
  * a non-object. Returns the number of trees written. */
 int tuple_text(struct buf *out, const json_t *tuple, int pinned_only);
+/* 1 when a member of tuple (NULL or a non-object: none) is of kind; a member
+ * without a kind is of kind xen. */
+int tuple_has_kind(const json_t *tuple, const char *kind);
 
 #endif

@@ -185,14 +185,20 @@ static void set_mode(const char *mode)
 	assert_int_equal(harness_write_file(hv, "mark", mark), 0);
 }
 
-/* A flight of kind on the tree's commit; returns its build attempt's id. */
-static long long flight(const char *kind)
+/* A flight of kind on a new commit of the tree (builds are shared per (tree,
+ * commit, arch): each flight here wants a build of its own); its build attempts'
+ * ids, oldest first, into ids (n of them at most, when not NULL). Returns the
+ * first one's. */
+static long long flight_builds(const char *kind, long long *ids, size_t n)
 {
-	char body[300], path[96];
+	char body[300], path[96], out[128];
 	json_t *j = NULL, *a;
 	long long fid, id = 0;
-	size_t i;
+	size_t i, k = 0;
 
+	harness_sh(repo, "git commit -q --allow-empty -m 'flight %s'", kind);
+	harness_shout(repo, out, sizeof(out), "git rev-parse HEAD");
+	snprintf(commit_hex, sizeof(commit_hex), "%.40s", out);
 	snprintf(body, sizeof(body),
 		 "{\"tree\": \"xen\", \"commit\": \"%s\", \"jobs\": [\"fake\"], \"kind\": \"%s\"}",
 		 commit_hex, kind);
@@ -202,12 +208,22 @@ static long long flight(const char *kind)
 	json_decref(j);
 	snprintf(path, sizeof(path), "/api/v1/flights/%lld", fid);
 	assert_int_equal(harness_call(&ctl, NULL, "GET", path, NULL, &j), 200);
-	json_array_foreach (json_object_get(j, "attempts"), i, a)
-		if (!strcmp(jstr(a, "kind", ""), "build") && (id == 0 || jint(a, "id", 0) < id))
+	json_array_foreach (json_object_get(j, "attempts"), i, a) {
+		if (strcmp(jstr(a, "kind", ""), "build"))
+			continue;
+		if (id == 0 || jint(a, "id", 0) < id)
 			id = jint(a, "id", 0);
+		if (ids && k < n)
+			ids[k++] = jint(a, "id", 0);
+	}
 	json_decref(j);
 	assert_true(id > 0);
 	return id;
+}
+
+static long long flight(const char *kind)
+{
+	return flight_builds(kind, NULL, 0);
 }
 
 /* Waits (at most 90 s) for the attempt's end; its verdict and reason. */
@@ -536,32 +552,65 @@ static void test_refuse_untrusted(void **state)
 	stop_builder();
 }
 
-/* Xen moves, Linux is pinned at `tested`: one build runs build.sh, then
- * build-linux.sh; its dom0-kernel is Linux's, its dom0-initrd the payload's. */
+/* The test attempt of flight fid on qb as lab-b claims it (the older flights'
+ * tests on qb, queued since their builds passed, are claimed and passed first). */
+static json_t *claim_test_of(long long fid)
+{
+	char path[96];
+	int guard;
+
+	for (guard = 0; guard < 50; guard++) {
+		json_t *j = NULL, *a;
+		long st = harness_call(&ctl, lab_tok, "POST", "/api/v1/agents/lab-b/claim",
+				       "{\"boards\": [\"qb\"], \"wait_ms\": 0}", &j);
+
+		assert_int_equal(st, 200);
+		a = json_incref(json_object_get(j, "attempt"));
+		json_decref(j);
+		if (jint(a, "flight", 0) == fid)
+			return a;
+		snprintf(path, sizeof(path), "/api/v1/attempts/%lld/result", jint(a, "id", 0));
+		assert_int_equal(harness_call(&ctl, lab_tok, "POST", path,
+					      "{\"verdict\": \"pass\", \"log_length\": 0}", NULL),
+				 200);
+		json_decref(a);
+	}
+	fail_msg("no test attempt of flight %lld on qb", fid);
+	return NULL;
+}
+
+/* Xen moves, Linux is pinned at `tested`: a build per tree (schema/0075), Xen's
+ * by build.sh and Linux's by build-linux.sh; the test on qb gets Linux's
+ * dom0-kernel (not the payload's that Xen's build made too), Xen and the
+ * payload's dom0-initrd, and Xen's build-info with each tree's under trees. A
+ * second Xen flight takes the Linux build that is there. */
 static void test_tree_kinds(void **state)
 {
 	static const char kernel[] = "linux kernel: int linux;\n";
 	char verdict[32], reason[1024], hex[SHA256_HEX_LEN + 1], path[96];
-	json_t *j = NULL, *build, *arts;
-	long long id;
+	json_t *j = NULL, *arts, *a, *info;
+	long long ids[3] = {0, 0, 0}, fid, linux_build;
 
 	(void)state;
 	start_builder("build", SLOW_S);
 	set_mode("pass");
 	assert_int_equal(harness_write_file(hv, "kind", "trusted"), 0);
 	harness_sh(ctl.dir, "git -C linux branch tested");
-	id = flight("push");
-	wait_verdict(id, verdict, sizeof(verdict), reason, sizeof(reason));
+	flight_builds("push", ids, 3);
+	assert_true(ids[1] > 0 && ids[2] == 0); /* one build per tree */
+	wait_verdict(ids[0], verdict, sizeof(verdict), reason, sizeof(reason));
 	assert_string_equal(verdict, "pass");
 	assert_non_null(strstr(reason, "Xen 4.99-fake built for x86_64"));
+	wait_verdict(ids[1], verdict, sizeof(verdict), reason, sizeof(reason));
+	assert_string_equal(verdict, "pass");
 	assert_non_null(strstr(reason, "linux 6.1.0-fake (linux "));
-	snprintf(path, sizeof(path), "/api/v1/attempts/%lld", id);
+	snprintf(path, sizeof(path), "/api/v1/attempts/%lld", ids[1]);
 	assert_int_equal(harness_call(&ctl, NULL, "GET", path, NULL, &j), 200);
-	snprintf(path, sizeof(path), "/api/v1/flights/%lld", jint(j, "flight", 0));
+	fid = jint(j, "flight", 0);
+	linux_build = jint(j, "build_id", jint(j, "build", 0));
 	json_decref(j);
-	assert_int_equal(harness_call(&ctl, NULL, "GET", path, NULL, &j), 200);
-	build = json_array_get(json_object_get(j, "builds"), 0);
-	arts = json_object_get(build, "artifacts");
+	a = claim_test_of(fid);
+	arts = json_object_get(a, "artifacts");
 	sha256_hex(hex, kernel, strlen(kernel));
 	assert_string_equal(jstr(json_object_get(arts, "dom0-kernel"), "sha256", ""), hex);
 	sha256_hex(hex, "fake xen\n", 9);
@@ -573,18 +622,32 @@ static void test_tree_kinds(void **state)
 	assert_string_equal(jstr(json_object_get(arts, "domu-initrd"), "sha256", ""), hex);
 	/* Xen's build-info at the top (the dom0 command line reads it), each tree's
 	 * under trees */
-	assert_string_equal(jstr(json_object_get(build, "build_info"), "xen_version", ""),
-			    "4.99-fake");
+	info = json_object_get(a, "build_info");
+	assert_string_equal(jstr(info, "xen_version", ""), "4.99-fake");
 	assert_string_equal(
-	    jstr(json_object_get(json_object_get(json_object_get(build, "build_info"), "trees"),
-				 "linux"),
-		 "linux_version", ""),
+	    jstr(json_object_get(json_object_get(info, "trees"), "linux"), "linux_version", ""),
 	    "6.1.0-fake");
-	json_decref(j);
+	assert_string_equal(
+	    jstr(json_object_get(json_object_get(info, "trees"), "xen"), "xen_version", ""),
+	    "4.99-fake");
+	json_decref(a);
+	(void)linux_build;
 
-	/* a kind whose recipe the builder lacks */
-	harness_sh(ctl.dir, "rm hv/build-linux.sh");
-	wait_verdict(flight("push"), verdict, sizeof(verdict), reason, sizeof(reason));
+	/* Xen moves again: Linux did not, and its build is taken as it is */
+	memset(ids, 0, sizeof(ids));
+	flight_builds("push", ids, 3);
+	assert_true(ids[0] > 0 && ids[1] == 0);
+	wait_verdict(ids[0], verdict, sizeof(verdict), reason, sizeof(reason));
+	assert_string_equal(verdict, "pass");
+
+	/* a kind whose recipe the builder lacks (Linux moved: a build of it is due) */
+	harness_sh(ctl.dir, "rm hv/build-linux.sh && cd linux && git checkout -q tested && "
+			    "git -c user.name=t -c user.email=t@xenci.invalid commit -q "
+			    "--allow-empty -m two && git checkout -q main");
+	memset(ids, 0, sizeof(ids));
+	flight_builds("push", ids, 3);
+	assert_true(ids[1] > 0);
+	wait_verdict(ids[1], verdict, sizeof(verdict), reason, sizeof(reason));
 	assert_string_equal(verdict, "infra");
 	assert_non_null(strstr(reason, "build-linux.sh (kind linux) is missing"));
 	harness_sh(ctl.dir, "git -C linux branch -q -D tested");

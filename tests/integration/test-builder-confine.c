@@ -134,6 +134,10 @@ static void test_hostile_build(void **state)
 		assert_true(harness_now_ms() < end);
 		usleep(50 * 1000);
 	}
+	/* a commit no flight built yet: the watcher's push flight of the head has a
+	 * build (trusted) that a user's flight would take (schema/0075) */
+	harness_sh(ctl.dir, "cd xen && echo b >> README && " GIT "commit -qam user");
+	harness_shout(ctl.dir, head, sizeof(head), "git -C xen rev-parse HEAD");
 	snprintf(body, sizeof(body), "{\"tree\": \"xen\", \"commit\": \"%s\", \"jobs\": [\"art\"]}",
 		 head);
 	assert_int_equal(harness_call(&ctl, user_tok, "POST", "/api/v1/flights", body, &j), 201);

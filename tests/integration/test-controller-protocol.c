@@ -17,6 +17,12 @@
 #include "json-util.h"
 
 #define COMMIT "0123456789abcdef0123456789abcdef01234567"
+/* Builds are per (tree, commit, arch) and shared by the flights that need them
+ * (schema/0075): a test that needs a build of its own takes a commit of its own. */
+#define COMMIT_FAILS	"1123456789abcdef0123456789abcdef01234567"
+#define COMMIT_WANTS	"2%d23456789abcdef0123456789abcdef01234567"
+#define COMMIT_VARIANTS "3123456789abcdef0123456789abcdef01234567"
+#define COMMIT_INFRA	"4123456789abcdef0123456789abcdef01234567"
 
 static struct harness_controller ctl;
 static char agent_tok[128], other_tok[128], user_tok[128];
@@ -387,7 +393,8 @@ static void test_build_failure_cancels(void **state)
 
 	(void)state;
 	assert_int_equal(harness_call(&ctl, ctl.admin_token, "POST", "/api/v1/flights",
-				      "{\"tree\": \"xen\", \"commit\": \"" COMMIT "\", \"jobs\":"
+				      "{\"tree\": \"xen\", \"commit\": \"" COMMIT_FAILS
+				      "\", \"jobs\":"
 				      " [\"xen-smoke\"]}",
 				      &j),
 			 201);
@@ -426,7 +433,7 @@ static void test_build_wants(void **state)
 	(void)state;
 	for (k = 0; k < 2; k++) {
 		snprintf(body, sizeof(body),
-			 "{\"tree\": \"xen\", \"commit\": \"" COMMIT "\", \"jobs\": %s}",
+			 "{\"tree\": \"xen\", \"commit\": \"" COMMIT_WANTS "\", \"jobs\": %s}", k,
 			 flights[k]);
 		assert_int_equal(
 		    harness_call(&ctl, ctl.admin_token, "POST", "/api/v1/flights", body, &j), 201);
@@ -468,7 +475,7 @@ static void test_job_variants(void **state)
 	json_decref(j);
 	for (k = 0; k < 2; k++) {
 		snprintf(body, sizeof(body),
-			 "{\"tree\": \"xen\", \"commit\": \"" COMMIT "\", \"jobs\": %s}",
+			 "{\"tree\": \"xen\", \"commit\": \"" COMMIT_VARIANTS "\", \"jobs\": %s}",
 			 flights[k]);
 		assert_int_equal(
 		    harness_call(&ctl, ctl.admin_token, "POST", "/api/v1/flights", body, &j), 201);
@@ -490,6 +497,83 @@ static void test_job_variants(void **state)
 	snprintf(path, sizeof(path), "/api/v1/attempts/%lld/result", id);
 	assert_int_equal(
 	    harness_call(&ctl, agent_tok, "POST", path, "{\"verdict\": \"pass\"}", NULL), 200);
+}
+
+/* A flight of xen-smoke at commit: its id; its build attempt's id into *build (0:
+ * none of its own) and its test's state into tstate (its reason into why). */
+static long long smoke_flight(const char *commit, long long *build, char *tstate, char *why)
+{
+	char body[256];
+	json_t *j = NULL, *a;
+	long long id;
+	size_t i;
+
+	snprintf(body, sizeof(body),
+		 "{\"tree\": \"xen\", \"commit\": \"%s\", \"jobs\": [\"xen-smoke\"]}", commit);
+	assert_int_equal(harness_call(&ctl, ctl.admin_token, "POST", "/api/v1/flights", body, &j),
+			 201);
+	id = jint(j, "id", 0);
+	*build = 0;
+	json_array_foreach (json_object_get(j, "attempts"), i, a) {
+		if (!strcmp(jstr(a, "kind", ""), "build")) {
+			*build = jint(a, "id", 0);
+		} else {
+			snprintf(tstate, 32, "%s", jstr(a, "state", ""));
+			snprintf(why, 64, "%s", jstr(a, "reason", ""));
+		}
+	}
+	json_decref(j);
+	return id;
+}
+
+/* Builds are per (tree, commit, arch) and shared (schema/0075): a later flight
+ * of a commit whose build passed takes it (no build, its test queued at once);
+ * whose build failed takes the failure (the same commit fails again: its test is
+ * cancelled at once, no build); whose build ended infra after its tries (lab
+ * trouble says nothing of the code) makes a build of its own. */
+static void test_build_sharing(void **state)
+{
+	char st[32], why[64], path[128];
+	long long build, b, f;
+	json_t *a = NULL;
+	int k;
+
+	(void)state;
+	/* COMMIT's build passed (test_build_then_tests) */
+	smoke_flight(COMMIT, &build, st, why);
+	assert_int_equal(build, 0);
+	assert_string_equal(st, "queued");
+	/* COMMIT_FAILS's failed (test_build_failure_cancels) */
+	smoke_flight(COMMIT_FAILS, &build, st, why);
+	assert_int_equal(build, 0);
+	assert_string_equal(st, "cancelled");
+	assert_string_equal(why, "build failed");
+	/* COMMIT_INFRA: every try ends infra */
+	f = smoke_flight(COMMIT_INFRA, &build, st, why);
+	assert_true(build > 0);
+	for (k = 0; k < 3; k++) { /* max_attempts */
+		b = claim_now("{\"boards\": [], \"build\": true, \"wait_ms\": 0}", &a);
+		assert_true(b > 0);
+		assert_int_equal(jint(a, "flight", 0), f);
+		json_decref(a);
+		snprintf(path, sizeof(path), "/api/v1/attempts/%lld/result", b);
+		assert_int_equal(harness_call(&ctl, agent_tok, "POST", path,
+					      "{\"verdict\": \"infra\", \"reason\": \"disk\"}",
+					      NULL),
+				 200);
+	}
+	assert_int_equal(claim_now("{\"boards\": [], \"build\": true, \"wait_ms\": 0}", NULL),
+			 -204);
+	f = smoke_flight(COMMIT_INFRA, &build, st, why);
+	assert_true(build > 0); /* a build of its own */
+	assert_string_equal(st, "waiting");
+	b = claim_now("{\"boards\": [], \"build\": true, \"wait_ms\": 0}", &a);
+	assert_int_equal(b, build);
+	assert_int_equal(jint(a, "flight", 0), f);
+	json_decref(a);
+	snprintf(path, sizeof(path), "/api/v1/attempts/%lld/result", b);
+	assert_int_equal(
+	    harness_call(&ctl, agent_tok, "POST", path, "{\"verdict\": \"fail\"}", NULL), 200);
 }
 
 static void test_bad_input(void **state)
@@ -554,6 +638,7 @@ int main(void)
 	    /* after test_bad_input, which counts the flights */
 	    cmocka_unit_test(test_build_wants),
 	    cmocka_unit_test(test_job_variants),
+	    cmocka_unit_test(test_build_sharing),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

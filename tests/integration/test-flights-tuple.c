@@ -28,6 +28,7 @@ static struct harness_controller ctl;
 static char agent_tok[128], user_tok[128], extra[2048];
 static char xen0[48], linux0[48], linux1[48];
 static char commits[17][48]; /* the Linux push; [0] its base (linux1) */
+static int xen_builds;	     /* the lab's builds of Xen */
 
 #define GIT	"git -c user.name=Dev -c user.email=dev@example.org "
 #define CULPRIT 11
@@ -133,13 +134,16 @@ static void member_is(const json_t *tuple, const char *tree, const char *commit,
 	assert_string_equal(jstr(m, "kind", ""), tree); /* the trees are named as their kinds */
 }
 
-/* The lab: takes one attempt (a build or a test on qa/qb) and runs it. Every
- * attempt's revision carries the flight's tuple; xen_seen gets each Xen
- * revision met (they must all be xen_want). Returns 0 when there was no work. */
+/* The lab: takes one attempt (a build or a test on qa/qb) and runs it. A build
+ * is of one tree (schema/0075: builds are per tree, revision and arch): Xen's
+ * makes xen and a payload dom0-kernel (Debian's, so to say), Linux's its own
+ * dom0-kernel; a test's revision carries the flight's tuple and its artifacts
+ * the Linux tree's dom0-kernel. Every Xen revision met must be xen_want.
+ * Returns 0 when there was no work. */
 static int lab_step(int *builds, int *tests, const char *xen_want)
 {
 	json_t *j = NULL, *a, *tuple;
-	char path[96], body[1024];
+	char path[96], body[1024], art[160], hex[65];
 	const char *lcommit;
 	long long id;
 	long st;
@@ -154,32 +158,75 @@ static int lab_step(int *builds, int *tests, const char *xen_want)
 	a = json_object_get(j, "attempt");
 	id = jint(a, "id", 0);
 	tuple = json_object_get(json_object_get(a, "revision"), "tuple");
-	assert_int_equal(json_object_size(tuple), 2);
-	if (xen_want && strcmp(jstr(json_object_get(tuple, "xen"), "commit", ""), xen_want))
-		fail_msg("attempt %lld (flight %lld) has Xen at %s, not %s", id,
-			 jint(a, "flight", 0), jstr(json_object_get(tuple, "xen"), "commit", ""),
-			 xen_want);
-	lcommit = jstr(json_object_get(tuple, "linux"), "commit", "");
 	snprintf(path, sizeof(path), "/api/v1/attempts/%lld/result", id);
 	if (!strcmp(jstr(a, "kind", ""), "build")) {
-		char art[160], hex[65], apath[128];
+		const char *tree = jstr(json_object_get(a, "revision"), "tree", "");
+		const char *commit = jstr(json_object_get(tuple, tree), "commit", "");
+		char apath[128], khex[65];
+		const char kpay[] = "debian's dom0 kernel";
+		int is_xen = !strcmp(tree, "xen");
 
+		/* the build's revision is its own tree alone */
+		assert_int_equal(json_object_size(tuple), 1);
+		if (is_xen && xen_want && strcmp(commit, xen_want))
+			fail_msg("build %lld has Xen at %s, not %s", id, commit, xen_want);
 		(*builds)++;
-		snprintf(art, sizeof(art), "dom0 kernel built from %s", lcommit);
+		xen_builds += is_xen;
+		snprintf(art, sizeof(art), "%s built from %s", is_xen ? "xen" : "dom0 kernel",
+			 commit);
 		sha256_hex(hex, art, strlen(art));
 		snprintf(apath, sizeof(apath), "/api/v1/artifacts/%s", hex);
 		st = harness_call_bytes(&ctl, agent_tok, "PUT", apath, "application/octet-stream",
 					art, strlen(art), NULL, NULL);
 		assert_true(st == 200 || st == 201);
-		snprintf(body, sizeof(body),
-			 "{\"verdict\": \"pass\", \"stages\": [], \"testcases\": [],"
-			 " \"artifacts\": {\"xen\": {\"sha256\": \"%s\", \"size\": %zu},"
-			 " \"dom0-kernel\": {\"sha256\": \"%s\", \"size\": %zu}},"
-			 " \"build_info\": {\"arch\": \"x86_64\"}}",
-			 hex, strlen(art), hex, strlen(art));
+		sha256_hex(khex, kpay, strlen(kpay));
+		snprintf(apath, sizeof(apath), "/api/v1/artifacts/%s", khex);
+		st = harness_call_bytes(&ctl, agent_tok, "PUT", apath, "application/octet-stream",
+					kpay, strlen(kpay), NULL, NULL);
+		assert_true(st == 200 || st == 201);
+		if (is_xen)
+			snprintf(
+			    body, sizeof(body),
+			    "{\"verdict\": \"pass\", \"stages\": [], \"testcases\": [],"
+			    " \"artifacts\": {\"xen\": {\"sha256\": \"%s\", \"size\": %zu},"
+			    " \"dom0-kernel\": {\"sha256\": \"%s\", \"size\": %zu}},"
+			    " \"build_info\": {\"arch\": \"x86_64\", \"xen_version\": \"4.99\","
+			    " \"payloads\": [\"dom0-kernel\"]}}",
+			    hex, strlen(art), khex, strlen(kpay));
+		else
+			snprintf(body, sizeof(body),
+				 "{\"verdict\": \"pass\", \"stages\": [], \"testcases\": [],"
+				 " \"artifacts\": {\"dom0-kernel\": {\"sha256\": \"%s\", \"size\": "
+				 "%zu}},"
+				 " \"build_info\": {\"trees\": {\"linux\": {\"linux_version\": "
+				 "\"6.1\"}},"
+				 " \"payloads\": []}}",
+				 hex, strlen(art));
 	} else {
-		int bad = harness_git_has(ctl.dir, "linux", lcommit, "bug");
+		int bad;
 
+		assert_int_equal(json_object_size(tuple), 2);
+		if (xen_want && strcmp(jstr(json_object_get(tuple, "xen"), "commit", ""), xen_want))
+			fail_msg("attempt %lld (flight %lld) has Xen at %s, not %s", id,
+				 jint(a, "flight", 0),
+				 jstr(json_object_get(tuple, "xen"), "commit", ""), xen_want);
+		lcommit = jstr(json_object_get(tuple, "linux"), "commit", "");
+		bad = harness_git_has(ctl.dir, "linux", lcommit, "bug");
+		/* the Linux tree's dom0-kernel, not the payload's of Xen's build; Xen's
+		 * build-info with Linux's under trees */
+		snprintf(art, sizeof(art), "dom0 kernel built from %s", lcommit);
+		sha256_hex(hex, art, strlen(art));
+		assert_string_equal(
+		    jstr(json_object_get(json_object_get(a, "artifacts"), "dom0-kernel"), "sha256",
+			 ""),
+		    hex);
+		assert_string_equal(jstr(json_object_get(a, "build_info"), "xen_version", ""),
+				    "4.99");
+		assert_string_equal(
+		    jstr(json_object_get(json_object_get(json_object_get(a, "build_info"), "trees"),
+					 "linux"),
+			 "linux_version", ""),
+		    "6.1");
 		(*tests)++;
 		snprintf(body, sizeof(body),
 			 "{\"verdict\": \"%s\", \"stages\": [], \"testcases\": [{\"name\": "
@@ -189,6 +236,15 @@ static int lab_step(int *builds, int *tests, const char *xen_want)
 	assert_int_equal(harness_call(&ctl, agent_tok, "POST", path, body, NULL), 200);
 	json_decref(j);
 	return 1;
+}
+
+/* Builds in the controller's store (as sqlite3 on its file counts them). */
+static int builds_stored(void)
+{
+	char out[32];
+
+	shout(out, sizeof(out), "sqlite3 %s/xenci.db 'SELECT count(*) FROM builds'", ctl.data);
+	return atoi(out);
 }
 
 static void lab_drain(int *builds, int *tests, const char *xen_want)
@@ -212,7 +268,38 @@ static void rev(char *out, size_t len, const char *repo, const char *what)
 	shout(out, len, "git -C %s rev-parse %s", repo, what);
 }
 
-/* Tuples recorded at flight time; the per-tree gate. */
+/* Flights a and b have the one build of Xen at xen (GET /api/v1/flights/N's
+ * builds: tree, commit, made_by), and b's page says it is a's. */
+static void shared_xen_build(long long fa, long long fb, const char *xen)
+{
+	long long ids[2] = {0, 0}, made = 0, f[2] = {fa, fb};
+	const json_t *b;
+	char path[64], want[96];
+	json_t *j;
+	size_t i;
+	int k;
+
+	for (k = 0; k < 2; k++) {
+		j = flight_get(f[k]);
+		json_array_foreach (json_object_get(j, "builds"), i, b)
+			if (!strcmp(jstr(b, "tree", ""), "xen")) {
+				assert_string_equal(jstr(b, "commit", ""), xen);
+				ids[k] = jint(b, "id", 0);
+				made = jint(b, "made_by", 0);
+			}
+		assert_int_equal(json_array_size(json_object_get(j, "builds")), 2);
+		json_decref(j);
+	}
+	assert_true(ids[0] > 0);
+	assert_int_equal(ids[0], ids[1]);
+	assert_int_equal(made, fa);
+	snprintf(path, sizeof(path), "/flights/%lld", fb);
+	snprintf(want, sizeof(want), "shared: build %lld of <a href=\"/flights/%lld\">", ids[0],
+		 fa);
+	page_has(path, want, "xen");
+}
+
+/* Tuples recorded at flight time; the per-tree gate; builds shared. */
 static void test_tuple_and_gate(void **state)
 {
 	int builds = 0, tests = 0;
@@ -230,7 +317,8 @@ static void test_tuple_and_gate(void **state)
 	member_is(json_object_get(j, "tuple"), "linux", linux0, 0, "refs/heads/tested");
 	json_decref(j);
 	lab_drain(&builds, &tests, xen0);
-	assert_int_equal(builds, 1); /* one build per (flight, arch) builds the tuple */
+	assert_int_equal(builds, 2); /* one build per (tree, revision, arch) */
+	assert_int_equal(builds_stored(), 2);
 	assert_int_equal(tests, 2);
 
 	/* Linux moves one commit: Xen is taken at master, Linux's gate advances
@@ -260,6 +348,11 @@ static void test_tuple_and_gate(void **state)
 		page_has(path, pinned, "moves");
 	}
 	lab_drain(&builds, &tests, xen0);
+	/* Xen did not move: the Xen flight's build of xen0 is this flight's too,
+	 * and only Linux was built */
+	assert_int_equal(builds, 3);
+	assert_int_equal(builds_stored(), 3);
+	shared_xen_build(f - 1, f, xen0);
 	rev(ref, sizeof(ref), "linux", "tested");
 	assert_string_equal(ref, linux1);
 	rev(ref, sizeof(ref), "xen", "staging");
@@ -297,7 +390,12 @@ static void test_linux_bisection(void **state)
 	}
 	sh("cd linux && git checkout -q master && git branch -f linux-next pushed");
 	poke("linux", "linux-next", "advanced");
+	i = xen_builds;
 	lab_drain(&builds, &tests, xen0);
+	/* the push, every step and the revert build Linux alone: each takes the
+	 * one build of the pinned Xen there is */
+	assert_int_equal(xen_builds, i);
+	assert_true(builds > 4);
 
 	assert_int_equal(harness_call(&ctl, NULL, "GET", "/api/v1/bisections", NULL, &j), 200);
 	assert_int_equal(json_array_size(json_object_get(j, "bisections")), 1);
