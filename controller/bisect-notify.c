@@ -15,6 +15,7 @@
 #include "log.h"
 #include "mail.h"
 #include "validate.h"
+#include "tuple.h"
 #include "xmalloc.h"
 
 #define WEBHOOK_MS  5000 /* the whole webhook call */
@@ -132,13 +133,35 @@ static void report_text(struct buf *b, const json_t *twin, const char *link)
 		   jint(twin, "id", 0), jstr(twin, "job", "?"), jstr(twin, "class", "?"),
 		   jstr(twin, "branch", "?"), jstr(twin, "tree", "?"));
 	buf_printf(b, "Outcome:  %s\n", jstr(twin, "verdict", "?"));
+	if (json_object_size(json_object_get(twin, "moved")) > 1) {
+		/* several trees moved since the baseline (schema/0076) */
+		const json_t *m;
+		const char *name;
+
+		json_object_foreach (json_object_get(twin, "moved"), name, m)
+			buf_printf(b, "Moved:    %s %.12s..%.12s\n", name, jstr(m, "good", ""),
+				   jstr(m, "bad", ""));
+		if (jstr(twin, "guilty_tree", NULL))
+			buf_printf(b, "Guilty:   tree %s (its change alone fails)\n",
+				   jstr(twin, "guilty_tree", ""));
+		else
+			buf_puts(b, "Guilty:   no tree alone\n");
+	}
 	if (json_is_object(c)) {
-		buf_printf(b, "Culprit:  %s\n", jstr(c, "commit", ""));
+		buf_printf(b, "Culprit:  %s %s\n", jstr(c, "tree", jstr(twin, "tree", "")),
+			   jstr(c, "commit", ""));
 		buf_printf(b, "          %s\n", jstr(c, "subject", ""));
 		buf_printf(b, "Author:   %s\n", jstr(c, "author", ""));
 	}
 	buf_printf(b, "Good:     %s\nBad:      %s\n", jstr(twin, "good", ""),
 		   jstr(twin, "bad", ""));
+	if (json_object_size(json_object_get(twin, "pins")) > 1) {
+		struct buf pinned = BUF_INIT(256);
+
+		tuple_text(&pinned, json_object_get(twin, "pins"), 1);
+		buf_printf(b, "Pinned:   %s\n", buf_cstr(&pinned));
+		buf_release(&pinned);
+	}
 	buf_printf(b, "Evidence: %s\nWhy:      %s\n", jstr(twin, "evidence", ""),
 		   jstr(twin, "reason", ""));
 	if (link)
@@ -148,8 +171,12 @@ static void report_text(struct buf *b, const json_t *twin, const char *link)
 		const json_t *r;
 		size_t k;
 
-		buf_printf(b, "  %-15s %.12s%s %-8s", jstr(s, "purpose", ""), jstr(s, "commit", ""),
-			   jbool(s, "revert", 0) ? " (reverted)" : "", jstr(s, "result", ""));
+		buf_printf(
+		    b, "  %-15s %s%s%.12s%s %-8s", jstr(s, "purpose", ""),
+		    json_object_size(json_object_get(twin, "moved")) > 1 ? jstr(s, "tree", "") : "",
+		    json_object_size(json_object_get(twin, "moved")) > 1 ? " " : "",
+		    jstr(s, "commit", ""), jbool(s, "revert", 0) ? " (reverted)" : "",
+		    jstr(s, "result", ""));
 		json_array_foreach (json_object_get(s, "runs"), k, r) {
 			buf_printf(b, " %s:%s", jstr(r, "board", "?"), jstr(r, "verdict", "-"));
 		}

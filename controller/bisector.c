@@ -117,16 +117,26 @@ static json_t *flight_tuple(long long fid)
 	return tuple ? tuple : json_null();
 }
 
-/* Makes the flight of one run of `tested` (job only, on board) and records the
- * pending run. Returns 0, 1 when the run is settled already (unbuildable: it
- * shares a build that failed), or a negative errno with one message in err. */
-static int run_flight(long long bid, int restart, const json_t *bs, const char *purpose,
+/* The tree a bisection searches (null while it isolates several trees' changes,
+ * or when none alone fails) and its range. */
+static const char *guilty_tree(const json_t *bs)
+{
+	return jstr(bs, "guilty_tree", NULL);
+}
+
+/* Makes the flight of one run of `tested` of tree (job only, on board), the other
+ * trees at pins' revisions, and records the pending run (run_tree: the tree to
+ * record with it, NULL for the tree searched). Returns 0, 1 when the run is
+ * settled already (unbuildable: it shares a build that failed), or a negative
+ * errno with one message in err. */
+static int run_flight(long long bid, int restart, const char *job, const char *tree,
+		      const json_t *pins, const char *run_tree, const char *purpose,
 		      const char *commit, int revert, const char *tested, const char *board,
 		      char *err, size_t errlen)
 {
-	json_t *jobs = json_pack("[s]", jstr(bs, "job", "")), *atts = NULL;
+	json_t *jobs = json_pack("[s]", job), *atts = NULL;
 	struct flight_spec spec = {
-	    .tree = jstr(bs, "tree", "xen"),
+	    .tree = tree,
 	    .commit = tested,
 	    .jobs = jobs,
 	    .kind = "bisect",
@@ -138,8 +148,8 @@ static int run_flight(long long bid, int restart, const json_t *bs, const char *
 	long long fid = 0;
 	int rc, settled;
 
-	/* the other trees stay where the failing flight had them */
-	spec.tuple = trees_tuple(spec.tree, tested, json_object_get(bs, "pins"));
+	/* the other trees stay where pins has them */
+	spec.tuple = trees_tuple(spec.tree, tested, pins);
 	rc = flight_create(&fid, &spec, err, errlen);
 	json_decref((json_t *)spec.tuple);
 	json_decref(jobs);
@@ -155,8 +165,7 @@ static int run_flight(long long bid, int restart, const json_t *bs, const char *
 	}
 	atts = db_flight_test_attempts(fid);
 	if (!json_array_size(atts)) {
-		snprintf(err, errlen, "job %s does not run on board %s", jstr(bs, "job", ""),
-			 board);
+		snprintf(err, errlen, "job %s does not run on board %s", job, board);
 		json_decref(atts);
 		return -ENOENT;
 	}
@@ -165,8 +174,8 @@ static int run_flight(long long bid, int restart, const json_t *bs, const char *
 	settled = !strcmp(jstr(json_array_get(atts, 0), "state", ""), "cancelled");
 	json_decref(atts);
 	rc = db_bisect_run_add(NULL, bid, restart, purpose, commit, revert, tested, fid, 0, board,
-			       settled ? "unbuildable" : NULL);
-	log_info("bisection %lld: %s %.12s%s on %s (flight %lld)%s", bid, purpose, commit,
+			       settled ? "unbuildable" : NULL, run_tree);
+	log_info("bisection %lld: %s %s %.12s%s on %s (flight %lld)%s", bid, purpose, tree, commit,
 		 revert ? " reverted" : "", board, fid, settled ? ": its build failed before" : "");
 	return rc < 0 ? rc : settled;
 }
@@ -267,13 +276,14 @@ static void advance_walked(long long bid, int walk_rc, struct bisect_git_graph *
 	memset(gg, 0, sizeof(*gg)); /* ours to release */
 	if (!bs || strcmp(jstr(bs, "state", ""), "running"))
 		goto out;
-	if (strcmp(jstr(bs, "bad", ""), bad) || strcmp(jstr(bs, "good", ""), good)) {
+	if (!guilty_tree(bs) || strcmp(jstr(bs, "guilty_bad", ""), bad) ||
+	    strcmp(jstr(bs, "guilty_good", ""), good)) {
 		advance(bid); /* not the range that was walked: walk again */
 		goto out;
 	}
 	restart = (int)jint(bs, "restarts", 0);
 	snprintf(cls, sizeof(cls), "%s", jstr(bs, "class", ""));
-	t = trees_find(jstr(bs, "tree", ""));
+	t = trees_find(guilty_tree(bs));
 	if (!t) {
 		finish(bid, BISECT_INCONCLUSIVE, NULL, "its tree is no longer configured", 0);
 		goto out;
@@ -289,7 +299,7 @@ static void advance_walked(long long bid, int walk_rc, struct bisect_git_graph *
 		long long tree_id = 0;
 		double rate;
 
-		if (db_tree_id(&tree_id, jstr(bs, "tree", "")) == 0 &&
+		if (db_tree_id(&tree_id, guilty_tree(bs)) == 0 &&
 		    db_bisect_flake_rate(&rate, tree_id, jstr(bs, "job", ""), cls) == 0)
 			opt.class_flake_rate = rate;
 	}
@@ -345,11 +355,11 @@ static void advance_walked(long long bid, int walk_rc, struct bisect_git_graph *
 		tested = commit;
 		if (step.kind == BISECT_STEP_REVERT) {
 			snprintf(ref, sizeof(ref), "refs/xenci/bisect/%lld/revert", bid);
-			if (gitrepo_revert(reverted, t->repo, jstr(bs, "bad", ""), commit, ref, msg,
-					   sizeof(msg)) < 0) {
+			if (gitrepo_revert(reverted, t->repo, jstr(bs, "guilty_bad", ""), commit,
+					   ref, msg, sizeof(msg)) < 0) {
 				log_info("bisection %lld: revert of %.12s: %s", bid, commit, msg);
 				db_bisect_run_add(NULL, bid, restart, "confirm revert", commit, 1,
-						  NULL, 0, 0, NULL, "unbuildable");
+						  NULL, 0, 0, NULL, "unbuildable", NULL);
 				continue;
 			}
 			tested = reverted;
@@ -360,7 +370,9 @@ static void advance_walked(long long bid, int walk_rc, struct bisect_git_graph *
 			goto out;
 		}
 		err[0] = '\0';
-		rc = run_flight(bid, restart, bs, bisect_purpose_name(step.purpose), commit,
+		rc = run_flight(bid, restart, jstr(bs, "job", ""), t->name,
+				json_object_get(bs, "pins"), NULL,
+				bisect_purpose_name(step.purpose), commit,
 				step.kind == BISECT_STEP_REVERT, tested, board, err, sizeof(err));
 		if (rc < 0) {
 			snprintf(msg, sizeof(msg), "cannot make a flight: %.400s", err);
@@ -376,6 +388,145 @@ out:
 	bisect_git_graph_release(&graph);
 	json_decref(runs);
 	json_decref(bs);
+}
+
+#define ISOLATE_INFRA_MAX 3 /* runs of one tree's change that gave no verdict */
+
+/* The tuple of the regression's baseline: the failing flight's pins with every
+ * tree that moved at its good revision (new reference). */
+static json_t *baseline_pins(const json_t *bs)
+{
+	json_t *pins = json_deep_copy(json_object_get(bs, "pins")), *m;
+	const char *tree;
+
+	if (!json_is_object(pins)) {
+		json_decref(pins);
+		pins = json_object();
+	}
+	json_object_foreach (json_object_get(bs, "moved"), tree, m) {
+		json_t *p = json_object_get(pins, tree);
+
+		if (!json_is_object(p)) {
+			p = json_object();
+			json_object_set_new(pins, tree, p);
+		}
+		json_object_set_new(p, "commit", json_string(jstr(m, "good", "")));
+		json_object_del(p, "ref"); /* no longer that ref's head */
+	}
+	return pins;
+}
+
+/* Several trees moved between the regression's baseline and its failing flight
+ * (bs's "moved"): as OSSTest does, the baseline's tuple is run with one tree's
+ * change at a time (runs of purpose isolate, every tree's at once). When they
+ * are all in: the first tree whose change alone fails is the guilty one, searched
+ * between its good and bad revisions with the other trees pinned at the
+ * baseline's; when none fails alone, the changes are needed together and the
+ * bisection ends inconclusive, naming them (OSSTest's bisector cannot isolate
+ * them either). ctl.lock held. */
+static void isolate(long long bid, const json_t *bs)
+{
+	json_t *runs = db_bisect_runs(bid, (int)jint(bs, "restarts", 0)), *base, *r, *m;
+	const json_t *good_run = NULL;
+	const char *tree, *guilty = NULL;
+	char board[65], err[256] = "", msg[512];
+	struct buf why = BUF_INIT(1024);
+	int restart = (int)jint(bs, "restarts", 0), todo = 0, settled = 0, alone = 0, rc;
+	size_t i;
+
+	base = baseline_pins(bs);
+	json_array_foreach (runs, i, r) {
+		if (!jstr(r, "verdict", NULL))
+			goto out; /* a run is still to come */
+		if (!strcmp(jstr(r, "purpose", ""), "good"))
+			good_run = r;
+	}
+	json_object_foreach (json_object_get(bs, "moved"), tree, m) {
+		const char *v = NULL;
+		int infra = 0;
+
+		json_array_foreach (runs, i, r) {
+			const char *rv = jstr(r, "verdict", "");
+
+			if (strcmp(jstr(r, "purpose", ""), "isolate") ||
+			    strcmp(jstr(r, "tree", ""), tree))
+				continue;
+			if (!strcmp(rv, "pass") || !strcmp(rv, "fail") ||
+			    !strcmp(rv, "unbuildable"))
+				v = rv;
+			else
+				infra++;
+		}
+		if (v && !strcmp(v, "fail")) {
+			alone++;
+			guilty = guilty ? guilty : tree;
+		} else if (v == NULL && infra >= ISOLATE_INFRA_MAX) {
+			snprintf(msg, sizeof(msg),
+				 "the change of tree %s alone gave no verdict in %d runs", tree,
+				 infra);
+			finish(bid, BISECT_INCONCLUSIVE, NULL, msg, 0);
+			goto out;
+		} else if (v == NULL) {
+			/* the baseline's tuple, this tree at its failing revision */
+			if (pick_board(board, jstr(bs, "class", ""), tree, jstr(bs, "board", NULL),
+				       NULL) < 0) {
+				snprintf(msg, sizeof(msg), "no online board of class %s",
+					 jstr(bs, "class", ""));
+				finish(bid, BISECT_INCONCLUSIVE, NULL, msg, 0);
+				goto out;
+			}
+			rc = run_flight(bid, restart, jstr(bs, "job", ""), tree, base, tree,
+					"isolate", jstr(m, "bad", ""), 0, jstr(m, "bad", ""), board,
+					err, sizeof(err));
+			if (rc < 0) {
+				snprintf(msg, sizeof(msg), "cannot make a flight: %.400s", err);
+				finish(bid, BISECT_INCONCLUSIVE, NULL, msg, 0);
+				goto out;
+			}
+			/* settled at once (a build that failed before): judged next time */
+			todo += rc == 0;
+			settled += rc == 1;
+		}
+	}
+	if (todo)
+		goto out;
+	if (settled) {
+		advance(bid);
+		goto out;
+	}
+	if (guilty == NULL) {
+		buf_puts(&why, "cannot isolate: the failure needs the changes of ");
+		i = 0;
+		json_object_foreach (json_object_get(bs, "moved"), tree, m)
+			buf_printf(&why, "%s%s %.12s..%.12s", i++ ? " and " : "", tree,
+				   jstr(m, "good", ""), jstr(m, "bad", ""));
+		buf_puts(&why, " together: none alone fails");
+		finish(bid, BISECT_INCONCLUSIVE, NULL, buf_cstr(&why), 0);
+		goto out;
+	}
+	m = json_object_get(json_object_get(bs, "moved"), guilty);
+	log_info("bisection %lld: the change of tree %s (%.12s..%.12s) fails alone%s", bid, guilty,
+		 jstr(m, "good", ""), jstr(m, "bad", ""),
+		 alone > 1 ? "; so does another tree's: the first is searched" : "");
+	/* the search moves the guilty tree; the others stay at the baseline's */
+	json_object_foreach (base, tree, r)
+		json_object_set_new(r, "moves", json_boolean(!strcmp(tree, guilty)));
+	/* the baseline passed with the guilty tree at its good revision: that is the
+	 * good end's evidence in the guilty tree */
+	if (db_bisect_set_guilty(bid, guilty, jstr(m, "good", ""), jstr(m, "bad", ""), base) < 0 ||
+	    (strcmp(guilty, jstr(bs, "tree", "")) &&
+	     db_bisect_run_add(NULL, bid, restart, "good", jstr(m, "good", ""), 0,
+			       jstr(m, "good", ""), good_run ? jint(good_run, "flight", 0) : 0,
+			       good_run ? jint(good_run, "attempt", 0) : 0, NULL, "pass",
+			       guilty) < 0)) {
+		finish(bid, BISECT_INCONCLUSIVE, NULL, "cannot record the guilty tree", 0);
+		goto out;
+	}
+	advance(bid);
+out:
+	buf_release(&why);
+	json_decref(base);
+	json_decref(runs);
 }
 
 /* Walks the graph of bisection bid and advances it (ctl.lock held). On the
@@ -394,14 +545,19 @@ static void advance_now(long long bid)
 		json_decref(bs);
 		return;
 	}
-	t = trees_find(jstr(bs, "tree", ""));
+	if (!guilty_tree(bs)) { /* several trees moved: which change fails alone? */
+		isolate(bid, bs);
+		json_decref(bs);
+		return;
+	}
+	t = trees_find(guilty_tree(bs));
 	if (!t) {
 		json_decref(bs);
 		finish(bid, BISECT_INCONCLUSIVE, NULL, "its tree is no longer configured", 0);
 		return;
 	}
-	snprintf(bad, sizeof(bad), "%s", jstr(bs, "bad", ""));
-	snprintf(good, sizeof(good), "%s", jstr(bs, "good", ""));
+	snprintf(bad, sizeof(bad), "%s", jstr(bs, "guilty_bad", ""));
+	snprintf(good, sizeof(good), "%s", jstr(bs, "guilty_good", ""));
 	json_decref(bs);
 	if (walker_running) {
 		path = xstrdup(t->repo->path);
@@ -496,7 +652,7 @@ static void step_finished(const struct attempt *a, enum attempt_state verdict, j
 			db_bisect_run_add(NULL, bid, (int)jint(r, "restart", 0),
 					  jstr(r, "purpose", "search"), jstr(r, "commit", ""),
 					  (int)jint(r, "revert", 0), NULL, a->flight, 0, a->board,
-					  NULL);
+					  NULL, jstr(r, "tree", NULL));
 		else
 			advance(bid);
 	}
@@ -578,6 +734,32 @@ static void baseline_schedule(const struct attempt *a, const json_t *fb, struct 
 
 static void detect(const struct attempt *a);
 
+/* The trees whose revision differs between the failing flight and the flight of
+ * the baseline's passing attempt: {tree: {good, bad}} (new reference; a tree in
+ * one tuple only is not counted: it cannot be run at the other's revision). */
+static json_t *trees_moved(long long failing, long long good_attempt)
+{
+	json_t *moved = json_object(), *bad_t = flight_tuple(failing), *good_t = NULL, *m;
+	struct attempt g;
+	const char *tree;
+
+	if (db_attempt_load(&g, good_attempt) == 0) {
+		good_t = flight_tuple(g.flight);
+		attempt_release(&g);
+	}
+	json_object_foreach (bad_t, tree, m) {
+		const char *was = jstr(json_object_get(good_t, tree), "commit", NULL);
+		const char *is = jstr(m, "commit", "");
+
+		if (was && strcmp(was, is))
+			json_object_set_new(moved, tree,
+					    json_pack("{s:s, s:s}", "good", was, "bad", is));
+	}
+	json_decref(good_t);
+	json_decref(bad_t);
+	return moved;
+}
+
 /* A test of a baseline flight ended: pass -> the failure that asked for it is
  * detected again (it has a baseline now); fail -> still failing, no bisection.
  * Returns 1 when a was one. */
@@ -609,18 +791,19 @@ static int baseline_decide(const struct attempt *a, enum attempt_state verdict)
  * its bad revision is between the baseline and this one (no pass since). */
 static void detect(const struct attempt *a)
 {
-	json_t *fb = db_flight_branch(a->flight), *spec, *atts, *o;
+	json_t *fb = db_flight_branch(a->flight), *atts, *o, *pins = NULL, *moved = NULL;
 	struct tree_conf *t;
 	size_t i;
 	int others = 0;
 	char cls[65], good[41], other_good[41], other[41], board[65];
-	long long good_attempt = 0, bid = 0, tree_id = 0;
-	const char *bad;
+	long long good_attempt = 0, good_flight = 0, bid = 0, tree_id = 0;
+	const char *bad, *tname;
 	char err[256] = "";
 
 	if (!fb || db_bisect_board_class(cls, a->board) < 0)
 		goto out;
 	bad = jstr(fb, "commit", "");
+	tname = jstr(fb, "tree", "");
 	t = trees_find(jstr(fb, "tree", ""));
 	if (!t || db_tree_id(&tree_id, jstr(fb, "tree", "")) < 0)
 		goto out;
@@ -630,6 +813,14 @@ static void detect(const struct attempt *a)
 	}
 	if (!triage_bisects(a->flight, a->job, cls))
 		goto out;
+	{
+		struct attempt g;
+
+		if (db_attempt_load(&g, good_attempt) == 0) {
+			good_flight = g.flight;
+			attempt_release(&g);
+		}
+	}
 	if (db_bisect_latest(&bid, other_good, other, a->job, cls) == 0 &&
 	    gitrepo_is_ancestor(t->repo, other, bad) == 1 &&
 	    gitrepo_is_ancestor(t->repo, good, other) == 1) {
@@ -638,15 +829,21 @@ static void detect(const struct attempt *a)
 		 * same push on another board went to evidence(). */
 		goto out;
 	}
+	moved = trees_moved(a->flight, good_attempt);
 	if (db_bisect_insert(&bid, tree_id, jint(fb, "branch_id", 0), a->job, cls, good, bad,
 			     a->board, a->id) < 0 ||
+	    (json_object_size(moved) > 1 && db_bisect_set_moved(bid, moved) < 0) ||
 	    db_bisect_run_add(NULL, bid, 0, "trigger", bad, 0, bad, a->flight, a->id, a->board,
-			      "fail") < 0 ||
-	    db_bisect_run_add(NULL, bid, 0, "good", good, 0, good, 0, good_attempt, NULL, "pass") <
-		0) {
+			      "fail", tname) < 0 ||
+	    db_bisect_run_add(NULL, bid, 0, "good", good, 0, good, good_flight, good_attempt, NULL,
+			      "pass", tname) < 0) {
 		log_warnx("bisection: cannot record the regression of %s on %s", a->job, cls);
 		goto out;
 	}
+	if (json_object_size(moved) > 1)
+		log_info("bisection %lld: %zu trees moved since the baseline: each one's change is "
+			 "run alone first",
+			 bid, json_object_size(moved));
 	log_info("bisection %lld: %s on %s (%s) regressed between %.12s and %.12s", bid, a->job,
 		 cls, a->board, good, bad);
 	/* Other boards of the class that already ran the job in this flight are
@@ -659,7 +856,7 @@ static void detect(const struct attempt *a)
 		    strcmp(jstr(o, "class", ""), cls) || (strcmp(st, "pass") && strcmp(st, "fail")))
 			continue;
 		db_bisect_run_add(NULL, bid, 0, "recheck", bad, 0, bad, a->flight, jint(o, "id", 0),
-				  jstr(o, "board", NULL), st);
+				  jstr(o, "board", NULL), st, tname);
 		others++;
 	}
 	json_decref(atts);
@@ -673,22 +870,23 @@ static void detect(const struct attempt *a)
 			continue;
 		db_bisect_run_add(NULL, bid, 0, "recheck", bad, 0, bad, jint(o, "retest_flight", 0),
 				  jint(o, "retest_attempt", 0), jstr(o, "board", NULL),
-				  rs == RETEST_PASS ? "pass" : "fail");
+				  rs == RETEST_PASS ? "pass" : "fail", tname);
 		others++;
 	}
 	json_decref(atts);
 	/* Else re-run the bad revision once on another board of the class, to tell
 	 * a board problem from a hypervisor one; the same board when it is alone. */
-	spec = json_pack("{s:s, s:s, s:o}", "job", a->job, "tree", jstr(fb, "tree", ""), "pins",
-			 flight_tuple(a->flight));
-	if (others || pick_board(board, cls, jstr(fb, "tree", ""), NULL, a->board) < 0 ||
-	    run_flight(bid, 0, spec, "recheck", bad, 0, bad, board, err, sizeof(err)) < 0) {
+	pins = flight_tuple(a->flight);
+	if (others || pick_board(board, cls, tname, NULL, a->board) < 0 ||
+	    run_flight(bid, 0, a->job, tname, pins, tname, "recheck", bad, 0, bad, board, err,
+		       sizeof(err)) < 0) {
 		if (!others)
 			log_warnx("bisection %lld: no re-run: %s", bid, err);
 		advance(bid);
 	}
-	json_decref(spec);
 out:
+	json_decref(pins);
+	json_decref(moved);
 	json_decref(fb);
 }
 
@@ -801,7 +999,7 @@ static int evidence(const struct attempt *a, enum attempt_state verdict)
 	    db_bisect_find_bad(&bid, &restart, a->job, cls, jstr(fb, "commit", "")) == 0) {
 		db_bisect_run_add(NULL, bid, restart, "recheck", jstr(fb, "commit", ""), 0,
 				  jstr(fb, "commit", ""), a->flight, a->id, a->board,
-				  attempt_state_name(verdict));
+				  attempt_state_name(verdict), jstr(fb, "tree", NULL));
 		rc = 1;
 	}
 	json_decref(fb);
@@ -906,12 +1104,17 @@ int bisector_restart(long long id)
 	json_array_foreach (runs, i, r) {
 		const char *p = jstr(r, "purpose", "");
 
-		if (strcmp(p, "trigger") && strcmp(p, "good"))
+		/* and the runs that found the guilty tree, when several moved: the
+		 * search goes on in that tree (changes that fail only together are
+		 * isolated again) */
+		if ((strcmp(p, "trigger") && strcmp(p, "good") &&
+		     (strcmp(p, "isolate") || !jstr(bs, "guilty_tree", NULL))) ||
+		    !jstr(r, "verdict", NULL))
 			continue;
 		db_bisect_run_add(NULL, id, restart + 1, p, jstr(r, "commit", ""), 0,
 				  jstr(r, "tested", NULL), jint(r, "flight", 0),
 				  jint(r, "attempt", 0), jstr(r, "board", NULL),
-				  jstr(r, "verdict", NULL));
+				  jstr(r, "verdict", NULL), jstr(r, "tree", NULL));
 	}
 	log_info("bisection %lld: restarted", id);
 	advance(id);

@@ -32,16 +32,25 @@ enum {
 	Q_SET_CANDIDATES,
 	Q_RESTART,
 	Q_NOTIFIED,
+	Q_SET_MOVED,
+	Q_SET_GUILTY,
 	Q_N
 };
 
+/* The search (migration 76): the guilty tree and its range are the regression's
+ * own when one tree moved, unknown (null) while several trees' changes are being
+ * isolated, and the steps pin the trigger flight's tuple unless set. */
 #define BISECT_COLS                                                                                \
 	"x.id, t.name AS tree, b.name AS branch, x.job, x.class, x.good, x.bad, x.board,"          \
 	" x.state, x.outcome, x.reason, x.culprit, x.candidates, x.remaining, x.restarts,"         \
-	" x.trigger_attempt, x.created, x.finished, x.notified, (SELECT f.tuple FROM attempts ta"  \
-	" JOIN flights f ON f.id = ta.flight_id WHERE ta.id = x.trigger_attempt) AS j_pins FROM"   \
-	" bisections x LEFT JOIN"                                                                  \
-	" trees t ON t.id = x.tree_id LEFT JOIN branches b ON b.id = x.branch_id"
+	" x.trigger_attempt, x.created, x.finished, x.notified, coalesce(x.pins, (SELECT f.tuple"  \
+	" FROM attempts ta JOIN flights f ON f.id = ta.flight_id WHERE ta.id ="                    \
+	" x.trigger_attempt)) AS j_pins, x.moved AS j_moved, coalesce(gt.name, CASE WHEN x.moved"  \
+	" IS NULL THEN t.name END) AS guilty_tree, coalesce(x.guilty_good, CASE WHEN x.moved IS"   \
+	" NULL THEN x.good END) AS guilty_good, coalesce(x.guilty_bad, CASE WHEN x.moved IS NULL"  \
+	" THEN x.bad END) AS guilty_bad FROM bisections x LEFT JOIN trees t ON t.id = x.tree_id"   \
+	" LEFT JOIN trees gt ON gt.id = x.guilty_tree_id LEFT JOIN branches b ON b.id ="           \
+	" x.branch_id"
 
 static const char *const sql[Q_N] = {
     [Q_CLASS] = "SELECT class FROM boards WHERE name = ?1",
@@ -76,19 +85,19 @@ static const char *const sql[Q_N] = {
 	      " trigger_attempt, state, created, updated) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,"
 	      " ?8, 'running', ?9, ?9)",
     [Q_RUN_INS] = "INSERT INTO bisection_runs (bisection_id, restart, purpose, commit_id,"
-		  " revert, tested, flight_id, attempt_id, board, verdict, created, finished)"
-		  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, CASE WHEN ?10 IS"
-		  " NULL THEN NULL ELSE ?11 END)",
+		  " revert, tested, flight_id, attempt_id, board, verdict, created, finished,"
+		  " tree) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, CASE WHEN ?10 IS"
+		  " NULL THEN NULL ELSE ?11 END, ?12)",
     [Q_RUN_FINISH] = "UPDATE bisection_runs SET attempt_id = ?2, board = ?3, verdict = ?4,"
 		     " finished = ?5 WHERE id = ?1 AND verdict IS NULL",
     [Q_RUN_REMAINING] = "UPDATE bisection_runs SET remaining = ?2 WHERE id = ?1",
     [Q_RUNS_PENDING] = "SELECT id, bisection_id AS bisection, purpose, commit_id AS 'commit',"
-		       " revert, restart FROM bisection_runs WHERE flight_id = ?1 AND verdict"
-		       " IS NULL ORDER BY id",
+		       " revert, restart, tree FROM bisection_runs WHERE flight_id = ?1 AND"
+		       " verdict IS NULL ORDER BY id",
     [Q_RUNS] = "SELECT id, purpose, commit_id AS 'commit', revert, tested, flight_id AS"
 	       " flight, attempt_id AS attempt, board, verdict, remaining, restart, created,"
-	       " finished FROM bisection_runs WHERE bisection_id = ?1 AND (?2 < 0 OR restart"
-	       " = ?2) ORDER BY id",
+	       " finished, tree FROM bisection_runs WHERE bisection_id = ?1 AND (?2 < 0 OR"
+	       " restart = ?2) ORDER BY id",
     [Q_GET] = "SELECT " BISECT_COLS " WHERE x.id = ?1",
     [Q_LIST] = "SELECT " BISECT_COLS " WHERE ?2 = 0 OR x.id < ?2 ORDER BY x.id DESC LIMIT ?1",
     [Q_SET_STATE] = "UPDATE bisections SET state = ?2, outcome = ?3, reason = ?4, culprit ="
@@ -99,6 +108,10 @@ static const char *const sql[Q_N] = {
 		  " = NULL, reason = NULL, culprit = NULL, finished = NULL, notified = NULL,"
 		  " updated = ?2 WHERE id = ?1",
     [Q_NOTIFIED] = "UPDATE bisections SET notified = ?2 WHERE id = ?1",
+    [Q_SET_MOVED] = "UPDATE bisections SET moved = ?2 WHERE id = ?1",
+    [Q_SET_GUILTY] = "UPDATE bisections SET guilty_tree_id = (SELECT id FROM trees WHERE name ="
+		     " ?2), guilty_good = ?3, guilty_bad = ?4, pins = ?5, updated = ?6 WHERE id"
+		     " = ?1",
 };
 
 DB_STATEMENTS(st, Q_N);
@@ -294,9 +307,32 @@ int db_bisect_insert(long long *id, long long tree_id, long long branch_id, cons
 	return 0;
 }
 
+int db_bisect_set_moved(long long id, const json_t *moved)
+{
+	sqlite3_stmt *s = db_use(st[Q_SET_MOVED]);
+
+	sqlite3_bind_int64(s, 1, id);
+	db_bind_json(s, 2, moved);
+	return db_step_done(s);
+}
+
+int db_bisect_set_guilty(long long id, const char *tree, const char *good, const char *bad,
+			 const json_t *pins)
+{
+	sqlite3_stmt *s = db_use(st[Q_SET_GUILTY]);
+
+	sqlite3_bind_int64(s, 1, id);
+	db_bind_text(s, 2, tree);
+	db_bind_text(s, 3, good);
+	db_bind_text(s, 4, bad);
+	db_bind_json(s, 5, pins);
+	sqlite3_bind_int64(s, 6, now_ms());
+	return db_step_done(s);
+}
+
 int db_bisect_run_add(long long *id, long long bisection, int restart, const char *purpose,
 		      const char *commit, int revert, const char *tested, long long flight,
-		      long long attempt, const char *board, const char *verdict)
+		      long long attempt, const char *board, const char *verdict, const char *tree)
 {
 	sqlite3_stmt *s = db_use(st[Q_RUN_INS]);
 
@@ -313,6 +349,7 @@ int db_bisect_run_add(long long *id, long long bisection, int restart, const cha
 	db_bind_text(s, 9, board);
 	db_bind_text(s, 10, verdict);
 	sqlite3_bind_int64(s, 11, now_ms());
+	db_bind_text(s, 12, tree);
 	if (db_step_done(s) < 0)
 		return -EIO;
 	if (id)

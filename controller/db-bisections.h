@@ -61,21 +61,35 @@ int db_bisect_find_bad(long long *id, int *restart, const char *job, const char 
 int db_bisect_insert(long long *id, long long tree_id, long long branch_id, const char *job,
 		     const char *cls, const char *good, const char *bad, const char *board,
 		     long long trigger_attempt);
-/* A run: verdict NULL while it is to come. flight, attempt: 0 for none. */
+/* A run: verdict NULL while it is to come. flight, attempt: 0 for none. tree: the
+ * tree of commit (NULL: the tree the bisection searches). */
 int db_bisect_run_add(long long *id, long long bisection, int restart, const char *purpose,
 		      const char *commit, int revert, const char *tested, long long flight,
-		      long long attempt, const char *board, const char *verdict);
+		      long long attempt, const char *board, const char *verdict, const char *tree);
+/* Records the trees that moved between the regression's baseline and its failing
+ * flight, {tree: {good, bad}} (several: the guilty one is to be isolated first;
+ * schema/0076). 0 or -EIO. */
+int db_bisect_set_moved(long long id, const json_t *moved);
+/* The tree whose change is guilty, the range searched in it and the tuple its
+ * steps pin (the baseline's revisions of the other trees). 0 or -EIO. */
+int db_bisect_set_guilty(long long id, const char *tree, const char *good, const char *bad,
+			 const json_t *pins);
 int db_bisect_run_finish(long long run, long long attempt, const char *board, const char *verdict);
 int db_bisect_run_remaining(long long run, long long remaining);
 /* The runs still to come of flight: [{id, bisection, purpose, commit, revert,
- * restart}]. */
+ * restart, tree}]. */
 json_t *db_bisect_runs_pending(long long flight);
 /* Every run of a bisection (restart < 0: of every restart), in order:
  * [{id, purpose, commit, revert, tested, flight, attempt, board, verdict, remaining,
- *   restart, created, finished}]. */
+ *   restart, created, finished, tree (null: the tree searched)}]. */
 json_t *db_bisect_runs(long long bisection, int restart);
 /* {id, tree, branch, job, class, good, bad, board, state, outcome, reason, culprit,
- *  candidates, remaining, restarts, trigger_attempt, created, finished, notified}. */
+ *  candidates, remaining, restarts, trigger_attempt, created, finished, notified,
+ *  pins, moved, guilty_tree, guilty_good, guilty_bad}: tree, good and bad are the
+ *  regression's (its branch's tree); moved {tree: {good, bad}} when several trees
+ *  moved (else null); guilty_* the tree searched and its range (the regression's
+ *  own when one tree moved; null while isolating or when no tree alone fails);
+ *  pins the tuple its steps take the other trees from. */
 json_t *db_bisect_get(long long id);
 /* The newest bisections (before: ids below it; 0 from the newest). */
 json_t *db_bisect_list(int limit, long long before);

@@ -1,6 +1,7 @@
 /* A bisection: the range shrinking step by step, each step's runs, the verdict
  * and its evidence. */
 #include <stdio.h>
+#include <string.h>
 
 #include "page-view.h"
 
@@ -45,6 +46,36 @@ int page_bisection_render(struct buf *out, const json_t *twin)
 	html_raw(&h, " · first known bad ");
 	html_commit(&h, jstr(twin, "bad", NULL));
 	html_raw(&h, "</p>\n");
+	if (json_object_size(json_object_get(twin, "moved")) > 1) {
+		/* several trees moved: which one's change fails alone (schema/0076) */
+		const json_t *m;
+		const char *name;
+		int n = 0;
+
+		html_raw(&h, "<p>trees that moved since the baseline: ");
+		json_object_foreach (json_object_get(twin, "moved"), name, m) {
+			html_raw(&h, n++ ? " · " : "");
+			html_text(&h, name);
+			html_raw(&h, " ");
+			html_commit(&h, jstr(m, "good", NULL));
+			html_raw(&h, "..");
+			html_commit(&h, jstr(m, "bad", NULL));
+		}
+		html_raw(&h, "</p>\n<p class=\"guilty\">");
+		if (jstr(twin, "guilty_tree", NULL)) {
+			html_raw(&h, "guilty tree ");
+			html_text(&h, jstr(twin, "guilty_tree", ""));
+			html_raw(&h, ": its change alone fails; searched from ");
+			html_commit(&h, jstr(twin, "guilty_good", NULL));
+			html_raw(&h, " to ");
+			html_commit(&h, jstr(twin, "guilty_bad", NULL));
+		} else if (!strcmp(jstr(twin, "state", ""), "running")) {
+			html_raw(&h, "running each tree's change alone to find the guilty one");
+		} else {
+			html_raw(&h, "no tree is guilty alone");
+		}
+		html_raw(&h, "</p>\n");
+	}
 	if (json_object_size(json_object_get(twin, "pins")) > 1) {
 		html_raw(&h, "<p class=\"meta\">other trees, pinned at every step: ");
 		view_tuple(&h, json_object_get(twin, "pins"), 1);
@@ -61,6 +92,10 @@ int page_bisection_render(struct buf *out, const json_t *twin)
 		html_text(&h, jstr(twin, "verdict", ""));
 		html_raw(&h, "</p><p class=\"reason\">");
 		html_text(&h, jstr(twin, "evidence", ""));
+		if (jstr(twin, "reason", NULL)) { /* why it ended so (cannot isolate, …) */
+			html_raw(&h, "</p><p class=\"reason\">");
+			html_text(&h, jstr(twin, "reason", ""));
+		}
 		html_raw(&h, "</p></section>\n");
 	}
 	html_raw(&h, "<section><h2>Steps</h2>\n");
@@ -72,6 +107,10 @@ int page_bisection_render(struct buf *out, const json_t *twin)
 			     "<th>runs</th></tr></thead><tbody>\n");
 	json_array_foreach (steps, i, s) {
 		html_rawf(&h, "<tr><td>%zu</td><td>", i + 1);
+		if (json_object_size(json_object_get(twin, "moved")) > 1) {
+			html_text(&h, jstr(s, "tree", ""));
+			html_raw(&h, " ");
+		}
 		html_commit(&h, jstr(s, "commit", NULL));
 		html_raw(&h, "</td><td class=\"subject\">");
 		html_text(&h, jstr(s, "subject", ""));

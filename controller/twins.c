@@ -526,11 +526,14 @@ json_t *twin_bisection(long long id)
 		json_decref(steps);
 		return NULL;
 	}
-	t = trees_find(jstr(bs, "tree", ""));
+	/* the culprit is in the guilty tree (the regression's own when one tree
+	 * moved; schema/0076) */
+	t = trees_find(jstr(bs, "guilty_tree", jstr(bs, "tree", "")));
 	cul = jstr(bs, "culprit", NULL);
 	culprit = json_null();
 	if (cul) {
-		culprit = json_pack("{s:s}", "commit", cul);
+		culprit = json_pack("{s:s, s:s}", "commit", cul, "tree",
+				    jstr(bs, "guilty_tree", jstr(bs, "tree", "")));
 		commit_info(culprit, t, cul);
 		parent = jstr(culprit, "parent", NULL);
 	}
@@ -542,14 +545,19 @@ json_t *twin_bisection(long long id)
 
 		/* One step per flight (its infra retries are runs of the same step). */
 		if (!step || f <= 0 || f != cur_flight) {
+			/* a run's tree (several trees moved), else the tree searched */
+			const char *rt =
+			    jstr(r, "tree", jstr(bs, "guilty_tree", jstr(bs, "tree", "")));
+
 			if (step)
 				json_object_set_new(step, "result",
 						    json_string(step_result(sp, sf, ss, sw)));
-			step = json_pack("{s:s, s:s, s:b, s:o, s:o, s:[]}", "commit", c, "purpose",
-					 jstr(r, "purpose", ""), "revert", rev, "tested",
-					 json_string(jstr(r, "tested", c)), "flight",
+
+			step = json_pack("{s:s, s:s, s:s, s:b, s:o, s:o, s:[]}", "commit", c,
+					 "tree", rt, "purpose", jstr(r, "purpose", ""), "revert",
+					 rev, "tested", json_string(jstr(r, "tested", c)), "flight",
 					 f > 0 ? json_integer(f) : json_null(), "runs");
-			commit_info(step, t, c);
+			commit_info(step, trees_find(rt), c);
 			json_object_del(step, "parent");
 			json_object_del(step, "email");
 			json_array_append_new(steps, step);

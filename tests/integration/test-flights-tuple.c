@@ -7,9 +7,12 @@
  * ref and only that one. A 16-commit Linux push whose commit 11 breaks dom0 is
  * bisected in the linux tree with Xen pinned: the bisection names the linux tree
  * and that commit, and no flight it makes changes Xen's revision. A patch
- * submitted on the linux tree gets a flight with Xen pinned too. The "lab" is
- * this test: a test fails when the Linux revision of its tuple holds a file
- * "bug". */
+ * submitted on the linux tree gets a flight with Xen pinned too. When Linux
+ * moved and Xen's tested ref moved too, the bisection first runs each tree's
+ * change alone: a Xen culprit is found in Xen with Linux pinned at the baseline;
+ * changes that fail only together are reported as such. The "lab" is this test:
+ * a test fails when the Linux or the Xen revision of its tuple holds a file
+ * "bug", or both hold a file "half". */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -144,7 +147,7 @@ static int lab_step(int *builds, int *tests, const char *xen_want)
 {
 	json_t *j = NULL, *a, *tuple;
 	char path[96], body[1024], art[160], hex[65];
-	const char *lcommit;
+	const char *lcommit, *xcommit;
 	long long id;
 	long st;
 
@@ -211,7 +214,12 @@ static int lab_step(int *builds, int *tests, const char *xen_want)
 				 jint(a, "flight", 0),
 				 jstr(json_object_get(tuple, "xen"), "commit", ""), xen_want);
 		lcommit = jstr(json_object_get(tuple, "linux"), "commit", "");
-		bad = harness_git_has(ctl.dir, "linux", lcommit, "bug");
+		xcommit = jstr(json_object_get(tuple, "xen"), "commit", "");
+		/* a bug in either tree, or two halves that fail only together */
+		bad = harness_git_has(ctl.dir, "linux", lcommit, "bug") ||
+		      harness_git_has(ctl.dir, "xen", xcommit, "bug") ||
+		      (harness_git_has(ctl.dir, "linux", lcommit, "half") &&
+		       harness_git_has(ctl.dir, "xen", xcommit, "half"));
 		/* the Linux tree's dom0-kernel, not the payload's of Xen's build; Xen's
 		 * build-info with Linux's under trees */
 		snprintf(art, sizeof(art), "dom0 kernel built from %s", lcommit);
@@ -448,12 +456,137 @@ static void test_linux_submission(void **state)
 	buf_release(&mbox);
 }
 
+/* The newest bisection (GET /api/v1/bisections/N). */
+static json_t *newest_bisection(void)
+{
+	json_t *j, *b;
+	char path[64];
+
+	assert_int_equal(harness_call(&ctl, NULL, "GET", "/api/v1/bisections", NULL, &j), 200);
+	snprintf(path, sizeof(path), "/api/v1/bisections/%lld",
+		 jint(json_array_get(json_object_get(j, "bisections"), 0), "id", 0));
+	json_decref(j);
+	assert_int_equal(harness_call(&ctl, NULL, "GET", path, NULL, &b), 200);
+	return b;
+}
+
+/* Linux-next forced to a new line from linux1 (one commit; "half": it adds a
+ * file half); returns its head in out. */
+static void linux_line(char *out, size_t len, const char *name, int half)
+{
+	sh("cd linux && git checkout -q -b %s %s && %s && echo %s >> README && " GIT
+	   "commit -qam 'linux %s' && git checkout -q master && git branch -f linux-next %s",
+	   name, linux1, half ? "echo l > half && git add half" : "true", name, name, name);
+	rev(out, len, "linux", name);
+}
+
+/* Linux moved (linux1 to a new commit) and Xen's tested ref moved too (xen0 to
+ * three commits, the second adding a bug): the failing flight's baseline is
+ * linux1 with xen0. Each tree's change is run alone on the baseline's tuple
+ * (Linux's passes, Xen's fails): the xen tree is guilty, and it is bisected with
+ * Linux pinned at linux1; the culprit is Xen's second commit, confirmed. */
+static void test_both_moved_xen_guilty(void **state)
+{
+	char x[4][48], la[48], path[64], want[160];
+	int builds = 0, tests = 0, i, isolate = 0;
+	const json_t *st;
+	json_t *b;
+
+	(void)state;
+	snprintf(x[0], sizeof(x[0]), "%s", xen0);
+	for (i = 1; i <= 3; i++) {
+		/* the culprit adds the bug alone: its revert applies on x3 */
+		sh("cd xen && %s && " GIT "commit -qam 'xen change %d'",
+		   i == 2 ? "echo x > bug && git add bug" : "echo 1 >> README", i);
+		rev(x[i], sizeof(x[i]), "xen", "HEAD");
+	}
+	rev(want, sizeof(want), "xen", "master");
+	assert_string_equal(want, x[3]); /* Xen's tested ref: later flights pin x3 */
+	linux_line(la, sizeof(la), "line-a", 0);
+	poke("linux", "linux-next", "forced");
+	lab_drain(&builds, &tests, NULL);
+
+	b = newest_bisection();
+	/* the regression is the branch's: Linux from linux1 to la */
+	assert_string_equal(jstr(b, "tree", ""), "linux");
+	assert_string_equal(jstr(b, "good", ""), linux1);
+	assert_string_equal(jstr(b, "bad", ""), la);
+	assert_int_equal(json_object_size(json_object_get(b, "moved")), 2);
+	assert_string_equal(jstr(json_object_get(json_object_get(b, "moved"), "xen"), "good", ""),
+			    xen0);
+	assert_string_equal(jstr(json_object_get(json_object_get(b, "moved"), "xen"), "bad", ""),
+			    x[3]);
+	/* the guilty tree, its culprit, and Linux pinned at the baseline's */
+	assert_string_equal(jstr(b, "guilty_tree", ""), "xen");
+	assert_string_equal(jstr(b, "guilty_good", ""), xen0);
+	assert_string_equal(jstr(b, "guilty_bad", ""), x[3]);
+	assert_string_equal(jstr(b, "state", ""), "confirmed");
+	assert_string_equal(jstr(json_object_get(b, "culprit"), "commit", ""), x[2]);
+	assert_string_equal(jstr(json_object_get(b, "culprit"), "tree", ""), "xen");
+	assert_string_equal(jstr(json_object_get(b, "culprit"), "subject", ""), "xen change 2");
+	member_is(json_object_get(b, "pins"), "linux", linux1, 0, NULL);
+	/* each tree's change alone: Linux's (la with xen0) passed, Xen's (x3 with
+	 * linux1) failed; then every step is in Xen */
+	json_array_foreach (json_object_get(b, "steps"), i, st) {
+		const char *p = jstr(st, "purpose", ""), *tree = jstr(st, "tree", "");
+
+		if (!strcmp(p, "isolate")) {
+			isolate++;
+			assert_string_equal(jstr(st, "result", ""),
+					    strcmp(tree, "xen") ? "good" : "bad");
+			assert_string_equal(jstr(st, "commit", ""),
+					    strcmp(tree, "xen") ? la : x[3]);
+		} else if (!strcmp(p, "search") || !strncmp(p, "confirm", 7)) {
+			assert_string_equal(tree, "xen");
+		}
+	}
+	assert_int_equal(isolate, 2);
+	snprintf(path, sizeof(path), "/bisections/%lld", jint(b, "id", 0));
+	json_decref(b);
+	page_has(path, "guilty tree xen: its change alone fails", "trees that moved since");
+	/* Xen back where the other tests have it */
+	sh("cd xen && git reset -q --hard %s", xen0);
+}
+
+/* Both trees moved and the failure needs both changes (each adds a half): each
+ * alone passes, so no tree is guilty alone; the bisection ends inconclusive and
+ * says so, as OSSTest's bisector reports that it cannot isolate. */
+static void test_both_moved_together(void **state)
+{
+	char y[48], lb[48], path[64];
+	int builds = 0, tests = 0;
+	json_t *b;
+
+	(void)state;
+	sh("cd xen && echo x > half && git add half && " GIT "commit -qm 'xen half'");
+	rev(y, sizeof(y), "xen", "master");
+	linux_line(lb, sizeof(lb), "line-b", 1);
+	poke("linux", "linux-next", "forced");
+	lab_drain(&builds, &tests, NULL);
+
+	b = newest_bisection();
+	assert_string_equal(jstr(b, "bad", ""), lb);
+	assert_int_equal(json_object_size(json_object_get(b, "moved")), 2);
+	assert_string_equal(jstr(b, "state", ""), "inconclusive");
+	assert_null(jstr(b, "guilty_tree", NULL));
+	assert_null(jstr(json_object_get(b, "culprit"), "commit", NULL));
+	if (!strstr(jstr(b, "reason", ""), "cannot isolate: the failure needs the changes of") ||
+	    !strstr(jstr(b, "reason", ""), "together: none alone fails"))
+		fail_msg("reason: %s", jstr(b, "reason", ""));
+	snprintf(path, sizeof(path), "/bisections/%lld", jint(b, "id", 0));
+	json_decref(b);
+	page_has(path, "no tree is guilty alone", "cannot isolate");
+	sh("cd xen && git reset -q --hard %s", xen0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_tuple_and_gate),
 	    cmocka_unit_test(test_linux_bisection),
 	    cmocka_unit_test(test_linux_submission),
+	    cmocka_unit_test(test_both_moved_xen_guilty),
+	    cmocka_unit_test(test_both_moved_together),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
