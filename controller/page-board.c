@@ -219,41 +219,6 @@ static void performance(struct html *h, const json_t *groups)
 	html_raw(h, "</div></section>\n");
 }
 
-/* The class's measured flake rates (triage.h triage_flake_rates): per tree and
- * job, the share of runs that disagreed with their revision's majority, and the
- * failures that passed on retest. */
-static void flake_section(struct html *h, const json_t *rates)
-{
-	const json_t *r;
-	size_t i;
-
-	if (!json_array_size(rates))
-		return;
-	html_raw(h, "<section><h2>Flake rates</h2>\n<div class=\"scroll\"><table class=\"flakes\">"
-		    "<thead><tr><th>tree</th><th>job</th><th>flake rate</th><th>heisenbugs</th>"
-		    "</tr></thead><tbody>\n");
-	json_array_foreach (rates, i, r) {
-		const json_t *rate = json_object_get(r, "rate");
-
-		html_raw(h, "<tr><td>");
-		html_text(h, jstr(r, "tree", "?"));
-		html_raw(h, "</td><td>");
-		html_text(h, jstr(r, "job", "?"));
-		html_raw(h, "</td><td>");
-		if (json_is_number(rate))
-			html_rawf(h, "%.1f %%", json_number_value(rate) * 100);
-		else
-			html_raw(h, "<span class=\"meta\">unknown: no revision ran twice</span>");
-		html_rawf(h, "</td><td>%lld</td></tr>\n", jint(r, "heisenbugs", 0));
-	}
-	html_rawf(h,
-		  "</tbody></table></div><p class=\"meta\">Over the newest %lld pass/fail "
-		  "results of each job on the class: the share of runs that disagree with "
-		  "their revision's majority, among revisions run at least twice.</p>"
-		  "</section>\n",
-		  jint(json_array_get(rates, 0), "window", 0));
-}
-
 int page_board_render(struct buf *out, const json_t *twin)
 {
 	const json_t *tags = json_object_get(twin, "tags");
@@ -312,7 +277,7 @@ int page_board_render(struct buf *out, const json_t *twin)
 	view_reservation(&h, json_object_get(twin, "reservation"),
 			 json_object_get(twin, "reservation_log"));
 	performance(&h, json_object_get(twin, "performance"));
-	flake_section(&h, json_object_get(twin, "flake_rates"));
+	view_flake_rates(&h, json_object_get(twin, "flake_rates"), 0);
 	html_raw(&h, "<section><h2>History</h2>\n");
 	if (!json_array_size(hist)) {
 		html_raw(&h, "<p class=\"empty\">Nothing ran on this board yet.</p>\n");

@@ -101,6 +101,7 @@ int page_branch_render(struct buf *out, const json_t *twin)
 		html_raw(&h, "</tr>\n");
 	}
 	html_raw(&h, "</tbody></table></div>\n");
+	view_flake_rates(&h, json_object_get(twin, "flake_rates"), 1);
 	page_end(&h);
 	return h.err;
 }

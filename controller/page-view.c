@@ -239,3 +239,37 @@ void view_triage(struct html *h, const char *cls, const char *text, const json_t
 	html_raw(h, "</span>");
 	view_known_issue(h, known_issue);
 }
+
+void view_flake_rates(struct html *h, const json_t *rates, int by_class)
+{
+	const json_t *r;
+	size_t i;
+
+	if (!json_array_size(rates))
+		return;
+	html_rawf(h,
+		  "<section><h2>Flake rates</h2>\n<div class=\"scroll\"><table class=\"flakes\">"
+		  "<thead><tr><th>%s</th><th>job</th><th>flake rate</th><th>heisenbugs</th>"
+		  "</tr></thead><tbody>\n",
+		  by_class ? "board class" : "tree");
+	json_array_foreach (rates, i, r) {
+		const json_t *rate = json_object_get(r, "rate");
+
+		html_raw(h, "<tr><td>");
+		html_text(h, jstr(r, by_class ? "class" : "tree", "?"));
+		html_raw(h, "</td><td>");
+		html_text(h, jstr(r, "job", "?"));
+		html_raw(h, "</td><td>");
+		if (json_is_number(rate))
+			html_rawf(h, "%.1f %%", json_number_value(rate) * 100);
+		else
+			html_raw(h, "<span class=\"meta\">unknown: no revision ran twice</span>");
+		html_rawf(h, "</td><td>%lld</td></tr>\n", jint(r, "heisenbugs", 0));
+	}
+	html_rawf(h,
+		  "</tbody></table></div><p class=\"meta\">Over the newest %lld pass/fail "
+		  "results of each job on the class: the share of runs that disagree with "
+		  "their revision's majority, among revisions run at least twice.</p>"
+		  "</section>\n",
+		  jint(json_array_get(rates, 0), "window", 0));
+}

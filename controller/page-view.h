@@ -38,6 +38,11 @@ void view_revision(struct html *h, const json_t *rev);
  * the known issue it matched ({id, label, link}; NULL or null: none) as its label,
  * a link when its link is an http(s) URL. */
 void view_triage(struct html *h, const char *cls, const char *text, const json_t *known_issue);
+/* A "Flake rates" section of rates (triage.h triage_flake_rates: [{tree, job,
+ * class, rate, heisenbugs, window}]), nothing when it is empty; its first
+ * column is the board class when by_class (a branch's page), else the tree
+ * (a board's page). Escaped; errors as html.h's. */
+void view_flake_rates(struct html *h, const json_t *rates, int by_class);
 /* A known issue ({id, label, link}) as "known issue: LABEL"; nothing for NULL. */
 void view_known_issue(struct html *h, const json_t *known_issue);
 

@@ -315,6 +315,7 @@ json_t *twin_branch(const char *tree, const char *branch, int limit, int by_clas
 	struct tree_conf *t = trees_find(tree);
 	struct branch_conf *b = t ? tree_conf_branch(t, branch) : NULL;
 	json_t *out, *flights, *rows = json_array(), *cols = json_object(), *f, *columns;
+	json_t *classes = json_object(), *flakes = json_array();
 	long long tree_id, bid;
 	const char *key;
 	json_t *dummy;
@@ -324,6 +325,8 @@ json_t *twin_branch(const char *tree, const char *branch, int limit, int by_clas
 	    db_branch_id(&bid, tree_id, b->name, NULL) < 0) {
 		json_decref(rows);
 		json_decref(cols);
+		json_decref(classes);
+		json_decref(flakes);
 		return NULL;
 	}
 	flights = db_branch_flights(bid, limit);
@@ -348,6 +351,8 @@ json_t *twin_branch(const char *tree, const char *branch, int limit, int by_clas
 			    !twin_board_visible(jstr(a, "board", ""), v))
 				continue;
 			json_object_set_new(cols, col, json_true());
+			if (*jstr(a, "class", ""))
+				json_object_set_new(classes, jstr(a, "class", ""), json_true());
 			if (cell == NULL) {
 				cell =
 				    json_pack("{s:s, s:I, s:i, s:i}", "verdict", st, "attempt",
@@ -421,8 +426,19 @@ json_t *twin_branch(const char *tree, const char *branch, int limit, int by_clas
 		}
 		free(names);
 	}
-	out = json_pack("{s:s, s:s, s:o, s:o}", "name", b->name, "tree", t->name, "columns",
-			columns, "rows", rows);
+	/* The measured flake rates of this tree's jobs on the classes shown. */
+	json_object_foreach (classes, key, dummy) {
+		json_t *rates = triage_flake_rates(key), *x;
+		size_t k;
+
+		json_array_foreach (rates, k, x)
+			if (!strcmp(jstr(x, "tree", ""), t->name))
+				json_array_append(flakes, x);
+		json_decref(rates);
+	}
+	json_decref(classes);
+	out = json_pack("{s:s, s:s, s:o, s:o, s:o}", "name", b->name, "tree", t->name, "columns",
+			columns, "rows", rows, "flake_rates", flakes);
 	{
 		char head[GITREPO_HEX] = "";
 

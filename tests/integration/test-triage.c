@@ -271,12 +271,30 @@ static void gate_last(char action[16], char *reason, size_t n)
 	json_decref(j);
 }
 
+/* The JSON at path has one flake rate of xen's smoke on q35: 0.5, one heisenbug. */
+static void smoke_flake_rate(const char *path)
+{
+	json_t *j = NULL, *x;
+	size_t i;
+	int seen = 0;
+
+	assert_int_equal(harness_call(&ctl, NULL, "GET", path, NULL, &j), 200);
+	json_array_foreach (json_object_get(j, "flake_rates"), i, x)
+		if (!strcmp(jstr(x, "job", ""), "smoke") && !strcmp(jstr(x, "class", ""), "q35")) {
+			assert_string_equal(jstr(x, "tree", ""), "xen");
+			assert_true(json_is_number(json_object_get(x, "rate")));
+			assert_true(json_number_value(json_object_get(x, "rate")) == 0.5);
+			assert_int_equal(jint(x, "heisenbugs", 0), 1);
+			seen++;
+		}
+	assert_int_equal(seen, 1);
+	json_decref(j);
+}
+
 static void test_heisenbug(void **state)
 {
 	long long f;
-	json_t *r, *j, *x;
-	size_t i;
-	int seen = 0;
+	json_t *r;
 	char text[64], action[16], reason[512];
 
 	(void)state;
@@ -296,19 +314,11 @@ static void test_heisenbug(void **state)
 	assert_int_equal(bisections(), 0);
 	/* The flake rate of smoke on q35: the flaky revision ran twice, failed then
 	 * passed (min(1, 1) / 2 runs = 0.5), one heisenbug; in the board's JSON and page. */
-	assert_int_equal(harness_call(&ctl, NULL, "GET", "/api/v1/boards/qx", NULL, &j), 200);
-	json_array_foreach (json_object_get(j, "flake_rates"), i, x)
-		if (!strcmp(jstr(x, "job", ""), "smoke")) {
-			assert_string_equal(jstr(x, "tree", ""), "xen");
-			assert_string_equal(jstr(x, "class", ""), "q35");
-			assert_true(json_is_number(json_object_get(x, "rate")));
-			assert_true(json_number_value(json_object_get(x, "rate")) == 0.5);
-			assert_int_equal(jint(x, "heisenbugs", 0), 1);
-			seen++;
-		}
-	assert_int_equal(seen, 1);
-	json_decref(j);
+	smoke_flake_rate("/api/v1/boards/qx");
 	assert_true(harness_page_has(&ctl, "/boards/qx", "<h2>Flake rates</h2>", "50.0 %"));
+	/* and in the branch's JSON and page, by board class */
+	smoke_flake_rate("/api/v1/branches/staging");
+	assert_true(harness_page_has(&ctl, "/branches/staging", "<th>board class</th>", "50.0 %"));
 	/* Not blocking: the gate advanced to it. */
 	gate_last(action, reason, sizeof(reason));
 	assert_string_equal(action, "advanced");
