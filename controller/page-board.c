@@ -185,7 +185,11 @@ static void trend_svg(struct html *h, const json_t *g)
 	html_raw(h, "</svg>");
 	html_raw(h, "<p class=\"legend\">");
 	json_array_foreach (names, k, name) {
-		html_rawf(h, "<span style=\"color:%s\">&#9632;</span> ",
+		/* a swatch by SVG's fill attribute: the pages' CSP (style-src 'self')
+		 * refuses style attributes */
+		html_rawf(h,
+			  "<svg class=\"swatch\" width=\"10\" height=\"10\" aria-hidden=\"true\">"
+			  "<rect width=\"10\" height=\"10\" fill=\"%s\"/></svg> ",
 			  trend_colours[k % (sizeof(trend_colours) / sizeof(*trend_colours))]);
 		html_text(h, json_string_value(name));
 		html_raw(h, " ");

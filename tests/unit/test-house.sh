@@ -9,7 +9,9 @@
 #  - one console-log store: one controller/ file spells the log's path ("%lld.log");
 #  - tests have an index: tests/README.md names every test file once;
 #  - a store module's statements serve the read pool too: every controller/db-*.c that
-#    keeps prepared statements declares them with DB_STATEMENTS (db.h).
+#    keeps prepared statements declares them with DB_STATEMENTS (db.h);
+#  - pages keep their CSP (style-src 'self', docs/security.md): no controller/ renderer
+#    writes a style attribute or a <style> element.
 # Ends with "N passed, N failed".
 set -uo pipefail
 root=${XENCI_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -76,6 +78,9 @@ rule "no state compared as a string in controller/ (use the state enum)" \
 logs=$(grep -rl '%lld\.log' controller)
 rule "one controller file spells the log path (%lld.log)" \
 	"$( (($(wc -l <<<"$logs") > 1)) && echo "$logs")"
+
+rule "no style attribute or <style> in controller/ pages (the CSP refuses inline styles)" \
+	"$(grep -n 'style=\\"\|<style' controller/*.c)"
 
 # Every test and benchmark of tests/SUITE is in the index exactly once.
 unindexed() {
