@@ -127,6 +127,23 @@ static void testcase(struct buf *b, const char *job, const char *name, const cha
 	buf_puts(b, "    </testcase>\n");
 }
 
+/* The known issue (docs/flights.md "Known issues") that the flight's triage
+ * row of job's attempt matched: {id, label, link, blocks} borrowed from flight,
+ * or NULL. */
+static const json_t *known_issue_of(const json_t *flight, const json_t *job)
+{
+	const json_t *row;
+	size_t i;
+
+	if (jint(job, "attempt", 0) <= 0)
+		return NULL;
+	json_array_foreach (json_object_get(flight, "triage"), i, row)
+		if (jint(row, "attempt", 0) == jint(job, "attempt", 0) &&
+		    json_is_object(json_object_get(row, "known_issue")))
+			return json_object_get(row, "known_issue");
+	return NULL;
+}
+
 /* One property per tree of a tuple of several: name "tree.NAME", value the
  * commit, and "tree.NAME.pinned" the ref a pinned tree was taken at. */
 static void tuple_properties(struct buf *out, const json_t *tuple)
@@ -238,6 +255,24 @@ int junit_render(struct buf *out, const json_t *flight, const char *base_url)
 		xml_text(out, jstr(flight, "branch", ""));
 		buf_puts(out, "\"/>\n");
 		tuple_properties(out, json_object_get(flight, "tuple"));
+		/* a failure matching a known issue: "known_issue.JOB" = "ID: LABEL LINK" */
+		json_array_foreach (list, k, job) {
+			const json_t *ki = known_issue_of(flight, job);
+
+			if (ki == NULL)
+				continue;
+			buf_puts(out, "      <property name=\"known_issue.");
+			xml_text(out, jstr(job, "job", "job"));
+			buf_puts(out, "\" value=\"");
+			xml_text(out, jstr(ki, "id", ""));
+			buf_puts(out, ": ");
+			xml_text(out, jstr(ki, "label", ""));
+			if (*jstr(ki, "link", "")) {
+				buf_puts(out, " ");
+				xml_text(out, jstr(ki, "link", ""));
+			}
+			buf_puts(out, "\"/>\n");
+		}
 		buf_puts(out, "    </properties>\n");
 		json_array_foreach (list, k, job) {
 			const char *name = jstr(job, "job", "job");
@@ -255,8 +290,20 @@ int junit_render(struct buf *out, const json_t *flight, const char *base_url)
 					   jint(job, "attempt", 0));
 				log = buf_detach(&l, NULL);
 			}
-			testcase(out, name, "verdict", job_outcome(job), jstr(job, "reason", NULL),
-				 log);
+			{
+				const json_t *ki = known_issue_of(flight, job);
+				const char *reason = jstr(job, "reason", NULL);
+				struct buf msg = BUF_INIT(0);
+
+				/* the failure's message names the known issue it matched */
+				if (ki)
+					buf_printf(&msg, "%s [known issue %s: %s]",
+						   reason ? reason : job_outcome(job),
+						   jstr(ki, "id", ""), jstr(ki, "label", ""));
+				testcase(out, name, "verdict", job_outcome(job),
+					 ki ? buf_cstr(&msg) : reason, log);
+				buf_release(&msg);
+			}
 			free(log);
 		}
 		buf_puts(out, "  </testsuite>\n");

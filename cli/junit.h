@@ -3,8 +3,10 @@
  * "verdict" that carries the job's own verdict (a job can fail without a failed
  * test case: a Xen panic, a timeout). fail and timeout are <failure>s, infra and
  * cancelled <error>s, unfinished jobs <skipped>. The input is the flight JSON of
- * docs/api.md ("Flight"). Text is escaped and control characters that XML 1.0
- * cannot hold are replaced. */
+ * docs/api.md ("Flight"); a job whose attempt's row in the flight's "triage" matched
+ * a known issue gets a testsuite property "known_issue.JOB" ("ID: LABEL LINK") and
+ * "[known issue ID: LABEL]" after its failure's message. Text is escaped and control characters
+ * that XML 1.0 cannot hold are replaced. */
 #ifndef XENCI_JUNIT_H
 #define XENCI_JUNIT_H
 

@@ -99,6 +99,39 @@ static void test_junit_shape(void **state)
 	json_decref(f);
 }
 
+/* A failure that matched a known issue (the flight's triage row of its attempt)
+ * says so: a testsuite property and the failure's message; a row without one
+ * adds nothing. */
+static void test_junit_known_issue(void **state)
+{
+	static const char text[] =
+	    "{\"id\": 8, \"branch\": \"staging\", \"revision\": {\"commit\": \"abc\"},"
+	    " \"jobs\": ["
+	    "  {\"attempt\": 21, \"job\": \"smoke\", \"board\": \"q1\", \"verdict\": \"fail\","
+	    "   \"reason\": \"failure oops\"},"
+	    "  {\"attempt\": 22, \"job\": \"guest\", \"board\": \"q1\", \"verdict\": \"fail\","
+	    "   \"reason\": \"failure other\"}],"
+	    " \"triage\": ["
+	    "  {\"attempt\": 21, \"job\": \"smoke\", \"known_issue\": {\"id\": \"KI-7\","
+	    "   \"label\": \"ACPI <noise>\", \"link\": \"https://e.org/7\", \"blocks\": false}},"
+	    "  {\"attempt\": 22, \"job\": \"guest\", \"known_issue\": null}]}";
+	char err[128];
+	struct buf b = BUF_INIT(0);
+	json_t *f = json_parse(text, strlen(text), err, sizeof(err));
+
+	(void)state;
+	assert_non_null(f);
+	assert_int_equal(junit_render(&b, f, NULL), 0);
+	assert_non_null(strstr(b.data, "<property name=\"known_issue.smoke\" value=\"KI-7: ACPI "
+				       "&lt;noise&gt; https://e.org/7\"/>"));
+	assert_non_null(strstr(b.data, "<failure type=\"fail\" message=\"failure oops [known "
+				       "issue KI-7: ACPI &lt;noise&gt;]\"/>"));
+	assert_null(strstr(b.data, "known_issue.guest"));
+	assert_non_null(strstr(b.data, "message=\"failure other\"/>"));
+	buf_release(&b);
+	json_decref(f);
+}
+
 /* The controller's own flight read: attempts, with an infra retry that passed. */
 static void test_junit_from_attempts(void **state)
 {
@@ -220,9 +253,8 @@ static void test_junit_schema(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_junit_shape),
-	    cmocka_unit_test(test_junit_from_attempts),
-	    cmocka_unit_test(test_junit_xml_chars),
+	    cmocka_unit_test(test_junit_shape),		cmocka_unit_test(test_junit_known_issue),
+	    cmocka_unit_test(test_junit_from_attempts), cmocka_unit_test(test_junit_xml_chars),
 	    cmocka_unit_test(test_junit_schema),
 	};
 
