@@ -32,27 +32,12 @@ static const char job_smoke[] = "name: smoke\n"
 				"  - {name: banner, pattern: 'Xen', timeout: 10}\n"
 				"  - {name: dom0, pattern: 'login', timeout: 10}\n";
 
-static void sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void sh(const char *fmt, ...)
-{
-	char cmd[1024], full[1400];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	snprintf(full, sizeof(full), "cd '%s' && %s >/dev/null 2>&1", ctl.dir, cmd);
-	assert_int_equal(system(full), 0);
-}
+#define sh(...) harness_sh(ctl.dir, __VA_ARGS__)
 
 /* 1 when commit's tree holds file name. */
 static int tree_has(const char *commit, const char *name)
 {
-	char cmd[1024];
-
-	snprintf(cmd, sizeof(cmd), "cd '%s/xen' && git cat-file -e %s:%s 2>/dev/null", ctl.dir,
-		 commit, name);
-	return system(cmd) == 0;
+	return harness_git_has(ctl.dir, "xen", commit, name);
 }
 
 static int setup(void **state)

@@ -46,13 +46,10 @@ static const char job_extra[] = "name: extra\n"
 #define sh(...)		     harness_sh(ctl.dir, __VA_ARGS__)
 #define shout(out, len, ...) harness_shout(ctl.dir, out, len, __VA_ARGS__)
 
+/* 1 when commit's tree holds file name. */
 static int tree_has(const char *commit, const char *name)
 {
-	char cmd[1024];
-
-	snprintf(cmd, sizeof(cmd), "cd %s/xen && git cat-file -e %s:%s 2>/dev/null", ctl.dir,
-		 commit, name);
-	return system(cmd) == 0;
+	return harness_git_has(ctl.dir, "xen", commit, name);
 }
 
 static int setup(void **state)
