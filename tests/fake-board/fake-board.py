@@ -15,6 +15,8 @@ writes to its master and FILE names its slave (/dev/pts/N) for ser2net's
 connector.
 
 DIR/power   "on" or "off" (the command power backend writes it)
+DIR/actions optional, one line per power action ("on", "off"): an "off" there
+            between two reads of an "on" power file is a power cycle
 DIR/script  the console script, one command per line:
     line TEXT     TEXT and "\\r\\n"
     part TEXT     TEXT without a line end (the rest comes later)
@@ -109,15 +111,32 @@ def set_power(state, value):
     os.rename(tmp, os.path.join(state, "power"))
 
 
+def offs(state):
+    # how many "off" lines the power commands recorded in DIR/actions (the
+    # harness's fake lab records each on and off there), or 0
+    try:
+        with open(os.path.join(state, "actions")) as f:
+            return sum(1 for line in f if line.strip() == "off")
+    except OSError:
+        return 0
+
+
 def watch_power(state):
     current = [0]
     last = "off"
+    last_offs = offs(state)
     while True:
         try:
             with open(os.path.join(state, "power")) as f:
                 now = f.read().strip() or "off"
         except OSError:
             now = "off"
+        # an off then an on quicker than this poll reads the same "on" twice:
+        # an off recorded in between still makes it a new power-on (a cycle)
+        n = offs(state)
+        if n != last_offs and now == "on" and last == "on":
+            last = "off"
+        last_offs = n
         if now != last:
             powered[0] = now == "on"
             current[0] += 1
