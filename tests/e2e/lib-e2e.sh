@@ -14,14 +14,24 @@
 #                        the tests whose jobs build the toolstack give 7200:
 #                        in a fresh clone it misses the compiler cache, its
 #                        paths being new, and took 31 min at a load average
-#                        of 17-20, which the default timed out)
-#   poke CHANGE          look at branch ci now; prints the flight (fails unless
-#                        the controller saw CHANGE: new, advanced, forced)
+#                        of 17-20, which the default timed out);
+#                        XENCI_E2E_XEN_TESTED: Xen's tested ref (tests whose
+#                        flights pin Xen there); XENCI_E2E_TREES: more trees,
+#                        YAML under `trees:` (indented by two spaces)
+#   poke CHANGE [TREE BRANCH]  look at branch ci (or TREE's BRANCH) now; prints
+#                        the flight (fails unless the controller saw CHANGE:
+#                        new, advanced, forced)
 #   wait_flight ID S     until no attempt of flight ID is waiting/queued/running
 #   attempt_of ID KIND ARCH|BOARD, log_of ATTEMPT, api PATH
 #   case_is ATTEMPT NAME RESULT  the attempt (JSON) has one test case NAME
 #                        with RESULT (pass, fail, skip)
+#   wait_bisections END  until each board class of the agent's boards has a
+#                        bisection that ended, or SECONDS reaches END (fails
+#                        then); sets classes ("CLASS CLASS ", sorted)
 #   e2e_stop_agent       SIGTERM and wait for the agent
+#   e2e_end              the end of a test: stops the agent, checks that it
+#                        stopped and that no QEMU of the test is left, shows
+#                        the logs' tails on any failure, then finish
 #   e2e_head_flight WHAT [S]  branch ci at the clone's head, poke it, wait
 #                        (S seconds, 600 unless given); sets f1 and prints
 #                        how long it took
@@ -113,11 +123,13 @@ unhealthy_streak: 100
 trees:
   xen:
     source: $T/xen
-    interval: 3600
+    interval: 3600${XENCI_E2E_XEN_TESTED:+
+    tested: $XENCI_E2E_XEN_TESTED}
     branches:
       # xen-smoke only unless told: the e2e cases count its attempts
       - name: ci
         jobs: [${XENCI_E2E_JOBS:-xen-smoke}]
+${XENCI_E2E_TREES:-}
 EOF
 	"$build/xenci-controller" --config "$T/controller.yaml" 2>"$T/controller.log" &
 	pids+=($!)
@@ -158,7 +170,8 @@ EOF
 poke() {
 	local want=$1 reply
 	reply=$(curl -s --max-time 60 -X POST -H "Authorization: Bearer $user_tok" \
-		-H 'Content-Type: application/json' -d '{"tree": "xen", "branch": "ci"}' "$url/api/v1/poke")
+		-H 'Content-Type: application/json' \
+		-d "{\"tree\": \"${2:-xen}\", \"branch\": \"${3:-ci}\"}" "$url/api/v1/poke")
 	[[ $(jq -r .change <<<"$reply") == "$want" ]] || { echo "# poke: $reply" >&2; return 1; }
 	jq -r .flight <<<"$reply"
 }
@@ -195,6 +208,18 @@ cancel_bisections() {
 	done
 }
 
+wait_bisections() {
+	local got b
+	classes=$(for b in ${XENCI_E2E_BOARDS:-qemu-x86_64 qemu-arm64}; do api "boards/$b" | jq -r .class; done |
+		sort | tr '\n' ' ')
+	while ((SECONDS < $1)); do
+		got=$(api bisections | jq -r '[.bisections[] | select(.state != "running") | .class] | sort | join(" ")')
+		[[ "$got " == "$classes" ]] && return 0
+		sleep 2
+	done
+	return 1
+}
+
 e2e_head_flight() {
 	local t0=$SECONDS
 	git -C "$T/xen" branch ci "$base"
@@ -216,4 +241,16 @@ e2e_commit_flight() {
 e2e_stop_agent() {
 	kill -TERM "$agent_pid" 2>/dev/null
 	for _ in $(seq 100); do kill -0 "$agent_pid" 2>/dev/null || break; sleep 0.1; done
+}
+
+# shellcheck disable=SC2016 # bash -c '...' "$x": the single quotes are meant
+e2e_end() {
+	e2e_stop_agent
+	check "the agent stops cleanly" bash -c '! kill -0 "$0" 2>/dev/null' "$agent_pid"
+	check "no QEMU of this test is left" bash -c '! pgrep -f "qemu-system.*$0/work/" >/dev/null' "$T"
+	((failed == 0)) || {
+		tail -n 40 "$T/agent.log" | sed 's/^/  agent| /'
+		tail -n 20 "$T/controller.log" | sed 's/^/  controller| /'
+	}
+	finish
 }

@@ -69,13 +69,7 @@ for board in qemu-x86_64 qemu-arm64; do
 done
 
 # 3. a bisection per board class, each to the culprit, confirmed
-classes=$(for b in qemu-x86_64 qemu-arm64; do api "boards/$b" | jq -r .class; done | sort | tr '\n' ' ')
-end=$((t0 + 1500))
-while ((SECONDS < end)); do
-	got=$(api bisections | jq -r '[.bisections[] | select(.state != "running") | .class] | sort | join(" ")')
-	[[ "$got " == "$classes" ]] && break
-	sleep 2
-done
+wait_bisections $((t0 + 1500))
 took=$((SECONDS - t0))
 echo "# push to both bisections' ends: $took s"
 api bisections | jq -c '.bisections[] | {id, class, board, state, verdict, culprit}'
@@ -105,10 +99,4 @@ for id in $(api bisections | jq -r '.bisections[].id'); do
 		bash -c 'grep -q "${1:0:12}" <<<"$0" && grep -qi confirmed <<<"$0"' "$out" "${commits[CULPRIT]}"
 done
 
-e2e_stop_agent
-check "no QEMU of this test is left" bash -c '! pgrep -f "qemu-system.*$0/work/" >/dev/null' "$T"
-((failed == 0)) || {
-	tail -n 40 "$T/agent.log" | sed 's/^/  agent| /'
-	tail -n 20 "$T/controller.log" | sed 's/^/  controller| /'
-}
-finish
+e2e_end

@@ -147,11 +147,4 @@ done
 check "no boot: the old boards went offline" test "$(api boards/qemu-arm64 | jq -r .state)" = offline
 
 # No QEMU of ours outlives the agent's attempts.
-e2e_stop_agent
-check "the agent stops cleanly" bash -c '! kill -0 "$0" 2>/dev/null' "$agent_pid"
-check "no QEMU of this test is left" bash -c '! pgrep -f "qemu-system.*$0/work/" >/dev/null' "$T"
-((failed == 0)) || {
-	tail -n 40 "$T/agent.log" | sed 's/^/  agent| /'
-	tail -n 20 "$T/controller.log" | sed 's/^/  controller| /'
-}
-finish
+e2e_end
