@@ -241,6 +241,55 @@ json_t *harness_wait_attempt(struct harness_controller *c, long long flight, con
 /* How many processes have a command line holding both prog and needle. */
 int harness_count_procs(const char *prog, const char *needle);
 
+/* An agent played by the test itself over the agent protocol, one attempt at a
+ * time (tests/harness/lab.c): the tests that drive flights, triage and
+ * bisections by hand claim an attempt, decide its end by a rule of theirs and
+ * post the result.
+ *
+ *	static int rule(struct harness_lab *lab, const json_t *attempt,
+ *			char *body, size_t len)
+ *	{       // decide from attempt's revision, board, kind...
+ *		harness_result_body(body, len, pass);
+ *		return 0;
+ *	}
+ *	struct harness_lab lab = {.c = &ctl, .token = tok, .agent = "lab-a",
+ *				  .claim = "{\"boards\": [\"qx\"], \"wait_ms\": 0}",
+ *				  .rule = rule};
+ *	assert_true(harness_lab_drain(&lab, 400) >= 0);
+ */
+struct harness_lab;
+/* Decides how the claimed attempt ends: writes the body of POST
+ * /api/v1/attempts/ID/result into body (len bytes, NUL-terminated). It may make
+ * requests of its own first (a log, artifacts) through lab->c with lab->token.
+ * attempt is the claim's "attempt" object, borrowed for the call. 0, or
+ * negative to stop the lab (why on stderr). */
+typedef int (*harness_lab_rule)(struct harness_lab *lab, const json_t *attempt, char *body,
+				size_t len);
+struct harness_lab {
+	struct harness_controller *c;
+	const char *token; /* the agent's */
+	const char *agent; /* it claims at /api/v1/agents/AGENT/claim */
+	const char *claim; /* the claim's body; "wait_ms": 0 keeps a step from waiting */
+	int bisector_idle; /* 1: harness_bisector_idle before each claim (the walker
+			    * makes a result's next step after the result is answered) */
+	harness_lab_rule rule;
+	void *arg; /* the rule's own */
+};
+/* Claims once and ends the attempt as lab->rule says. 1 when an attempt ran, 0
+ * when there was no work (204), negative when the bisector did not get idle, the
+ * claim or the result had another answer, or the rule failed (why on stderr). */
+int harness_lab_step(struct harness_lab *lab);
+/* harness_lab_step until there is no work, at most max attempts: how many ran, or
+ * negative when a step failed or work was left after max. */
+int harness_lab_drain(struct harness_lab *lab, int max);
+/* The result most rules give: verdict pass (pass != 0) or fail, no stages, and one
+ * test case "dom0 boots" of the same result, into body (len bytes). */
+void harness_result_body(char *body, size_t len, int pass);
+/* PUTs len bytes of data as an artifact; its sha256 into hex (65 bytes). 0, or -1
+ * when the controller answered other than 200 or 201 (why on stderr). */
+int harness_put_artifact(struct harness_controller *c, const char *token, const void *data,
+			 size_t len, char *hex);
+
 /* A lab of fake boards behind one real agent (tests/harness/lab.c): the shape of
  * the integration tests of policies, reservations, repro and consoles. */
 #define HARNESS_FAKE_LAB_MAX 4

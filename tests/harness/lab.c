@@ -316,3 +316,79 @@ int harness_fake_lab_actions(const struct harness_fake_lab *lab, const char *boa
 	buf_release(&b);
 	return n;
 }
+
+int harness_lab_step(struct harness_lab *lab)
+{
+	json_t *j = NULL;
+	char path[128], body[4096];
+	long long id;
+	long st;
+	int rc = -1;
+
+	if (lab->bisector_idle && harness_bisector_idle(lab->c) < 0)
+		return -1;
+	snprintf(path, sizeof(path), "/api/v1/agents/%s/claim", lab->agent);
+	st = harness_call(lab->c, lab->token, "POST", path, lab->claim, &j);
+	if (st == 204) {
+		json_decref(j);
+		return 0;
+	}
+	if (st != 200) {
+		fprintf(stderr, "harness: claim of %s answered %ld\n", lab->agent, st);
+		goto out;
+	}
+	id = jint(json_object_get(j, "attempt"), "id", 0);
+	body[0] = '\0';
+	if (lab->rule(lab, json_object_get(j, "attempt"), body, sizeof(body)) < 0)
+		goto out;
+	snprintf(path, sizeof(path), "/api/v1/attempts/%lld/result", id);
+	st = harness_call(lab->c, lab->token, "POST", path, body, NULL);
+	if (st != 200) {
+		fprintf(stderr, "harness: result of attempt %lld answered %ld: %s\n", id, st, body);
+		goto out;
+	}
+	rc = 1;
+out:
+	json_decref(j);
+	return rc;
+}
+
+int harness_lab_drain(struct harness_lab *lab, int max)
+{
+	int n, rc;
+
+	for (n = 0; n < max; n++) {
+		rc = harness_lab_step(lab);
+		if (rc <= 0)
+			return rc < 0 ? rc : n;
+	}
+	fprintf(stderr, "harness: the lab still had work after %d attempts\n", max);
+	return -1;
+}
+
+void harness_result_body(char *body, size_t len, int pass)
+{
+	const char *v = pass ? "pass" : "fail";
+
+	snprintf(body, len,
+		 "{\"verdict\": \"%s\", \"stages\": [], \"testcases\": [{\"name\": "
+		 "\"dom0 boots\", \"result\": \"%s\"}]}",
+		 v, v);
+}
+
+int harness_put_artifact(struct harness_controller *c, const char *token, const void *data,
+			 size_t len, char *hex)
+{
+	char path[128];
+	long st;
+
+	sha256_hex(hex, data, len);
+	snprintf(path, sizeof(path), "/api/v1/artifacts/%s", hex);
+	st = harness_call_bytes(c, token, "PUT", path, "application/octet-stream", data, len, NULL,
+				NULL);
+	if (st != 200 && st != 201) {
+		fprintf(stderr, "harness: PUT %s answered %ld\n", path, st);
+		return -1;
+	}
+	return 0;
+}

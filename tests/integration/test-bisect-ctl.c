@@ -196,44 +196,31 @@ static int teardown(void **state)
 	return harness_controller_stop(&ctl) == 0 ? 0 : -1;
 }
 
-/* The lab: takes one attempt for qa/qb or a build and runs it by the rules above.
- * Returns 0 when there was no work; counts the builds and tests it ran. */
-static int lab_step(int *builds, int *tests)
+/* What the lab ran: builds and tests. */
+struct lab_count {
+	int *builds, *tests;
+};
+
+/* The lab's rule for one attempt for qa/qb or a build, by the rules above; counts
+ * the builds and tests it ran in lab->arg (struct lab_count). */
+static int lab_rule(struct harness_lab *lab, const json_t *a, char *body, size_t len)
 {
-	json_t *j = NULL, *a;
-	char path[96], body[1024];
-	const char *commit;
-	long long id;
-	long st;
+	struct lab_count *n = lab->arg;
+	const char *commit = jstr(json_object_get(a, "revision"), "commit", "");
 
-	/* a result's next step is made by the bisector after the result is answered */
-	assert_int_equal(harness_bisector_idle(&ctl), 0);
-	st = harness_call(&ctl, agent_tok, "POST", "/api/v1/agents/lab-a/claim",
-			  "{\"boards\": [\"qa\", \"qb\"], \"build\": true, \"wait_ms\": 0}", &j);
-	if (st == 204)
-		return 0;
-	assert_int_equal(st, 200);
-	a = json_object_get(j, "attempt");
-	id = jint(a, "id", 0);
-	commit = jstr(json_object_get(a, "revision"), "commit", "");
-	snprintf(path, sizeof(path), "/api/v1/attempts/%lld/result", id);
 	if (!strcmp(jstr(a, "kind", ""), "build")) {
-		char art[128], hex[65], apath[128];
+		char art[128], hex[65];
 
-		(*builds)++;
+		(*n->builds)++;
 		if (tree_has(commit, "broken")) {
-			snprintf(body, sizeof(body),
+			snprintf(body, len,
 				 "{\"verdict\": \"fail\", \"reason\": \"make: "
 				 "error\", \"stages\": [], \"testcases\": []}");
 		} else {
 			snprintf(art, sizeof(art), "xen built from %s", commit);
-			sha256_hex(hex, art, strlen(art));
-			snprintf(apath, sizeof(apath), "/api/v1/artifacts/%s", hex);
-			st = harness_call_bytes(&ctl, agent_tok, "PUT", apath,
-						"application/octet-stream", art, strlen(art), NULL,
-						NULL);
-			assert_true(st == 200 || st == 201);
-			snprintf(body, sizeof(body),
+			assert_int_equal(
+			    harness_put_artifact(lab->c, lab->token, art, strlen(art), hex), 0);
+			snprintf(body, len,
 				 "{\"verdict\": \"pass\", \"stages\": [], \"testcases\": [],"
 				 " \"artifacts\": {\"xen\": {\"sha256\": \"%s\", \"size\": %zu}},"
 				 " \"build_info\": {\"arch\": \"x86_64\"}}",
@@ -243,24 +230,25 @@ static int lab_step(int *builds, int *tests)
 		int bad =
 		    tree_has(commit, "bug") || (broken_qa && !strcmp(jstr(a, "board", ""), "qa"));
 
-		(*tests)++;
-		snprintf(body, sizeof(body),
-			 "{\"verdict\": \"%s\", \"stages\": [], \"testcases\": [{\"name\": "
-			 "\"dom0 boots\", \"result\": \"%s\"}]}",
-			 bad ? "fail" : "pass", bad ? "fail" : "pass");
+		(*n->tests)++;
+		harness_result_body(body, len, !bad);
 	}
-	assert_int_equal(harness_call(&ctl, agent_tok, "POST", path, body, NULL), 200);
-	json_decref(j);
-	return 1;
+	return 0;
 }
 
 static void lab_drain(int *builds, int *tests)
 {
-	int guard = 0;
+	struct lab_count n = {builds, tests};
+	struct harness_lab lab = {
+	    .c = &ctl,
+	    .token = agent_tok,
+	    .agent = "lab-a",
+	    .claim = "{\"boards\": [\"qa\", \"qb\"], \"build\": true, \"wait_ms\": 0}",
+	    .bisector_idle = 1,
+	    .rule = lab_rule,
+	    .arg = &n};
 
-	while (lab_step(builds, tests) && guard++ < 400)
-		;
-	assert_true(guard < 400);
+	assert_true(harness_lab_drain(&lab, 400) >= 0);
 }
 
 static json_t *bisection(long long id)

@@ -137,35 +137,32 @@ static void member_is(const json_t *tuple, const char *tree, const char *commit,
 	assert_string_equal(jstr(m, "kind", ""), tree); /* the trees are named as their kinds */
 }
 
-/* The lab: takes one attempt (a build or a test on qa/qb) and runs it. A build
+/* What the lab ran (builds, tests) and the Xen revision every attempt must have
+ * (NULL: any). */
+struct lab_count {
+	int *builds, *tests;
+	const char *xen_want;
+};
+
+/* The lab's rule for one attempt (a build or a test on qa/qb). A build
  * is of one tree (schema/0075: builds are per tree, revision and arch): Xen's
  * makes xen and a payload dom0-kernel (Debian's, so to say), Linux's its own
  * dom0-kernel; a test's revision carries the flight's tuple and its artifacts
  * the Linux tree's dom0-kernel. Every Xen revision met must be xen_want.
- * Returns 0 when there was no work. */
-static int lab_step(int *builds, int *tests, const char *xen_want)
+ * Counts builds and tests in lab->arg (struct lab_count). */
+static int lab_rule(struct harness_lab *lab, const json_t *a, char *body, size_t len)
 {
-	json_t *j = NULL, *a, *tuple;
-	char path[96], body[1024], art[160], hex[65];
+	struct lab_count *n = lab->arg;
+	const char *xen_want = n->xen_want;
+	const json_t *tuple = json_object_get(json_object_get(a, "revision"), "tuple");
+	char art[160], hex[65];
 	const char *lcommit, *xcommit;
-	long long id;
-	long st;
+	long long id = jint(a, "id", 0);
 
-	/* a result's next step is made by the bisector after the result is answered */
-	assert_int_equal(harness_bisector_idle(&ctl), 0);
-	st = harness_call(&ctl, agent_tok, "POST", "/api/v1/agents/lab-a/claim",
-			  "{\"boards\": [\"qa\", \"qb\"], \"build\": true, \"wait_ms\": 0}", &j);
-	if (st == 204)
-		return 0;
-	assert_int_equal(st, 200);
-	a = json_object_get(j, "attempt");
-	id = jint(a, "id", 0);
-	tuple = json_object_get(json_object_get(a, "revision"), "tuple");
-	snprintf(path, sizeof(path), "/api/v1/attempts/%lld/result", id);
 	if (!strcmp(jstr(a, "kind", ""), "build")) {
 		const char *tree = jstr(json_object_get(a, "revision"), "tree", "");
 		const char *commit = jstr(json_object_get(tuple, tree), "commit", "");
-		char apath[128], khex[65];
+		char khex[65];
 		const char kpay[] = "debian's dom0 kernel";
 		int is_xen = !strcmp(tree, "xen");
 
@@ -173,23 +170,17 @@ static int lab_step(int *builds, int *tests, const char *xen_want)
 		assert_int_equal(json_object_size(tuple), 1);
 		if (is_xen && xen_want && strcmp(commit, xen_want))
 			fail_msg("build %lld has Xen at %s, not %s", id, commit, xen_want);
-		(*builds)++;
+		(*n->builds)++;
 		xen_builds += is_xen;
 		snprintf(art, sizeof(art), "%s built from %s", is_xen ? "xen" : "dom0 kernel",
 			 commit);
-		sha256_hex(hex, art, strlen(art));
-		snprintf(apath, sizeof(apath), "/api/v1/artifacts/%s", hex);
-		st = harness_call_bytes(&ctl, agent_tok, "PUT", apath, "application/octet-stream",
-					art, strlen(art), NULL, NULL);
-		assert_true(st == 200 || st == 201);
-		sha256_hex(khex, kpay, strlen(kpay));
-		snprintf(apath, sizeof(apath), "/api/v1/artifacts/%s", khex);
-		st = harness_call_bytes(&ctl, agent_tok, "PUT", apath, "application/octet-stream",
-					kpay, strlen(kpay), NULL, NULL);
-		assert_true(st == 200 || st == 201);
+		assert_int_equal(harness_put_artifact(lab->c, lab->token, art, strlen(art), hex),
+				 0);
+		assert_int_equal(harness_put_artifact(lab->c, lab->token, kpay, strlen(kpay), khex),
+				 0);
 		if (is_xen)
 			snprintf(
-			    body, sizeof(body),
+			    body, len,
 			    "{\"verdict\": \"pass\", \"stages\": [], \"testcases\": [],"
 			    " \"artifacts\": {\"xen\": {\"sha256\": \"%s\", \"size\": %zu},"
 			    " \"dom0-kernel\": {\"sha256\": \"%s\", \"size\": %zu}},"
@@ -197,7 +188,7 @@ static int lab_step(int *builds, int *tests, const char *xen_want)
 			    " \"payloads\": [\"dom0-kernel\"]}}",
 			    hex, strlen(art), khex, strlen(kpay));
 		else
-			snprintf(body, sizeof(body),
+			snprintf(body, len,
 				 "{\"verdict\": \"pass\", \"stages\": [], \"testcases\": [],"
 				 " \"artifacts\": {\"dom0-kernel\": {\"sha256\": \"%s\", \"size\": "
 				 "%zu}},"
@@ -235,15 +226,10 @@ static int lab_step(int *builds, int *tests, const char *xen_want)
 					 "linux"),
 			 "linux_version", ""),
 		    "6.1");
-		(*tests)++;
-		snprintf(body, sizeof(body),
-			 "{\"verdict\": \"%s\", \"stages\": [], \"testcases\": [{\"name\": "
-			 "\"dom0 boots\", \"result\": \"%s\"}]}",
-			 bad ? "fail" : "pass", bad ? "fail" : "pass");
+		(*n->tests)++;
+		harness_result_body(body, len, !bad);
 	}
-	assert_int_equal(harness_call(&ctl, agent_tok, "POST", path, body, NULL), 200);
-	json_decref(j);
-	return 1;
+	return 0;
 }
 
 /* Builds in the controller's store (as sqlite3 on its file counts them). */
@@ -257,11 +243,17 @@ static int builds_stored(void)
 
 static void lab_drain(int *builds, int *tests, const char *xen_want)
 {
-	int guard = 0;
+	struct lab_count n = {builds, tests, xen_want};
+	struct harness_lab lab = {
+	    .c = &ctl,
+	    .token = agent_tok,
+	    .agent = "lab-a",
+	    .claim = "{\"boards\": [\"qa\", \"qb\"], \"build\": true, \"wait_ms\": 0}",
+	    .bisector_idle = 1,
+	    .rule = lab_rule,
+	    .arg = &n};
 
-	while (lab_step(builds, tests, xen_want) && guard++ < 400)
-		;
-	assert_true(guard < 400);
+	assert_true(harness_lab_drain(&lab, 400) >= 0);
 }
 
 /* GETs an HTML page and checks that it holds both strings. */

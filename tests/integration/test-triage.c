@@ -122,25 +122,17 @@ static int flaky_first(const char *commit)
 	return 1;
 }
 
-/* Runs one queued attempt on qx; 0 when there was none. */
-static int lab_step(void)
+/* The lab's rule for an attempt on qx: extra always fails (the branch's
+ * allow-list covers it), so does a revision holding bug, its or oops, and one
+ * holding flaky the first time; its and oops fail with a known issue's console. */
+static int lab_rule(struct harness_lab *lab, const json_t *a, char *body, size_t len)
 {
-	json_t *j = NULL, *a;
-	char path[96], body[512];
-	const char *commit;
-	int bad;
-	long st = harness_call(&ctl, agent_tok, "POST", "/api/v1/agents/lab-a/claim",
-			       "{\"boards\": [\"qx\"], \"wait_ms\": 0}", &j);
+	char path[96];
+	const char *commit = jstr(json_object_get(a, "revision"), "commit", "");
+	int bad = !strcmp(jstr(json_object_get(a, "job"), "name", ""), "extra") ||
+		  tree_has(commit, "bug") || tree_has(commit, "its") || tree_has(commit, "oops") ||
+		  (tree_has(commit, "flaky") && flaky_first(commit));
 
-	if (st == 204)
-		return 0;
-	assert_int_equal(st, 200);
-	a = json_object_get(j, "attempt");
-	commit = jstr(json_object_get(a, "revision"), "commit", "");
-	/* extra always fails: the branch's allow-list covers it */
-	bad = !strcmp(jstr(json_object_get(a, "job"), "name", ""), "extra") ||
-	      tree_has(commit, "bug") || tree_has(commit, "its") || tree_has(commit, "oops") ||
-	      (tree_has(commit, "flaky") && flaky_first(commit));
 	/* the console of a known issue's failure */
 	if (bad && (tree_has(commit, "its") || tree_has(commit, "oops"))) {
 		const char *log = tree_has(commit, "oops")
@@ -151,28 +143,24 @@ static int lab_step(void)
 
 		snprintf(path, sizeof(path), "/api/v1/attempts/%lld/log?offset=0",
 			 jint(a, "id", 0));
-		assert_int_equal(harness_call_bytes(&ctl, agent_tok, "PUT", path,
+		assert_int_equal(harness_call_bytes(lab->c, lab->token, "PUT", path,
 						    "application/octet-stream", log, strlen(log),
 						    NULL, NULL),
 				 200);
 	}
-	snprintf(path, sizeof(path), "/api/v1/attempts/%lld/result", jint(a, "id", 0));
-	snprintf(body, sizeof(body),
-		 "{\"verdict\": \"%s\", \"stages\": [], \"testcases\": [{\"name\": "
-		 "\"dom0 boots\", \"result\": \"%s\"}]}",
-		 bad ? "fail" : "pass", bad ? "fail" : "pass");
-	assert_int_equal(harness_call(&ctl, agent_tok, "POST", path, body, NULL), 200);
-	json_decref(j);
-	return 1;
+	harness_result_body(body, len, !bad);
+	return 0;
 }
 
 static void lab_drain(void)
 {
-	int guard = 0;
+	struct harness_lab lab = {.c = &ctl,
+				  .token = agent_tok,
+				  .agent = "lab-a",
+				  .claim = "{\"boards\": [\"qx\"], \"wait_ms\": 0}",
+				  .rule = lab_rule};
 
-	while (lab_step() && guard++ < 400)
-		;
-	assert_true(guard < 400);
+	assert_true(harness_lab_drain(&lab, 400) >= 0);
 }
 
 /* Commits `what` ("bug", "flaky", or "" for a harmless change) on staging, pokes
