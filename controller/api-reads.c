@@ -44,7 +44,7 @@ int api_board(struct req *r)
 	if (b == NULL)
 		return reply_errorf(r, 404, "not found", "no board %s", r->param[0]);
 	json_object_set_new(b, "attempts", db_attempts_list(NULL, r->param[0], 20, 0, &v));
-	json_object_set_new(b, "flake_rates", triage_flake_rates(jstr(b, "class", "")));
+	json_object_set_new(b, "flake_rates", triage_flake_rates(jstr(b, "class", ""), &v));
 	{
 		json_t *res = reservation_twin(r->param[0]);
 

@@ -295,12 +295,14 @@ static void advance_walked(long long bid, int walk_rc, struct bisect_git_graph *
 	db_bisect_set_candidates(bid, graph.ncand);
 	bisect_options_init(&opt);
 	{
-		/* The class's own history sets the confirmation's strength. */
+		/* The class's own history sets the confirmation's strength: every
+		 * board's, private ones too (the figure is not shown). */
+		const struct viewer all = {.admin = 1};
 		long long tree_id = 0;
 		double rate;
 
 		if (db_tree_id(&tree_id, guilty_tree(bs)) == 0 &&
-		    db_bisect_flake_rate(&rate, tree_id, jstr(bs, "job", ""), cls) == 0)
+		    db_bisect_flake_rate(&rate, tree_id, jstr(bs, "job", ""), cls, &all) == 0)
 			opt.class_flake_rate = rate;
 	}
 	for (round = 0; round < STEPS_PER_ADVANCE; round++) {

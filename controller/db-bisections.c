@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "ctl.h"
+#include "db-boards.h"
 #include "db.h"
 #include "names.h"
 
@@ -63,9 +64,11 @@ static const char *const sql[Q_N] = {
 		" sum(state = 'pass') AS p, sum(state = 'fail') AS f FROM (SELECT a.state AS"
 		" state, r.commit_id AS c FROM attempts a JOIN flights fl ON fl.id = a.flight_id"
 		" JOIN revisions r ON r.id = fl.revision_id JOIN boards bo ON bo.name = a.board"
+		" LEFT JOIN agents g ON g.id = bo.agent_id"
 		" WHERE r.tree_id = ?1 AND a.kind = 'test' AND a.job = ?2 AND bo.class = ?3 AND"
-		" a.state IN ('pass', 'fail') ORDER BY a.id DESC LIMIT ?4) GROUP BY c HAVING"
-		" p + f >= 2)",
+		" a.state IN ('pass', 'fail') AND " DB_VISIBLE(
+		    bo, g, 5, 6) " ORDER BY a.id"
+				 " DESC LIMIT ?4) GROUP BY c HAVING p + f >= 2)",
     [Q_BASE_INS] = "INSERT INTO baselines (tree_id, job, class, bad, trigger_attempt,"
 		   " trigger_flight, tested, flight_id, state, created) VALUES (?1, ?2, ?3, ?4,"
 		   " ?5, ?6, ?7, ?8, 'untested', ?9)",
@@ -154,7 +157,8 @@ json_t *db_bisect_passes(long long tree_id, const char *job, const char *cls, co
 	return db_rows_array(s);
 }
 
-int db_bisect_flake_rate(double *rate, long long tree_id, const char *job, const char *cls)
+int db_bisect_flake_rate(double *rate, long long tree_id, const char *job, const char *cls,
+			 const struct viewer *v)
 {
 	sqlite3_stmt *s = db_use(st[Q_FLAKE]);
 	long long minority = 0, runs = 0;
@@ -164,6 +168,8 @@ int db_bisect_flake_rate(double *rate, long long tree_id, const char *job, const
 	db_bind_text(s, 2, job);
 	db_bind_text(s, 3, cls);
 	sqlite3_bind_int(s, 4, BISECT_FLAKE_WINDOW);
+	sqlite3_bind_int(s, 5, v && v->admin);
+	db_bind_text(s, 6, v && v->agent ? v->agent : NULL);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
 		minority = sqlite3_column_int64(s, 0);

@@ -9,6 +9,8 @@
 #include <jansson.h>
 #include <sqlite3.h>
 
+struct viewer; /* db-boards.h */
+
 int db_bisect_prepare(sqlite3 *db);
 void db_bisect_finalize(void);
 
@@ -25,10 +27,14 @@ json_t *db_bisect_passes(long long tree_id, const char *job, const char *cls, co
  * BISECT_FLAKE_WINDOW pass/fail results of the job on the class, the revisions that
  * ran it at least twice, the share of their runs that disagree with their
  * revision's majority (min(passes, fails) / runs; infra, timeout and starved results
- * are no verdict). *rate in 0..0.5; 0, -ENOENT when no revision ran it twice (the
- * rate is unknown), -EIO. */
+ * are no verdict). Only the runs of boards v may see count (twins.h's visibility
+ * rule: NULL is anonymous, and a private board's runs are its agent's and admins'
+ * figure); the bisector, which runs on every board of the class, asks as admin.
+ * *rate in 0..0.5; 0, -ENOENT when no revision ran it twice (the rate is unknown),
+ * -EIO. */
 #define BISECT_FLAKE_WINDOW 500
-int db_bisect_flake_rate(double *rate, long long tree_id, const char *job, const char *cls);
+int db_bisect_flake_rate(double *rate, long long tree_id, const char *job, const char *cls,
+			 const struct viewer *v);
 /* A baseline flight's state (table baselines): its candidate not run yet, passed
  * (a bisection follows), or failed (the job is still failing: no bisection). */
 enum baseline_state { BASELINE_UNTESTED, BASELINE_PASS, BASELINE_FAIL, BASELINE_STATE_N };

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "ctl.h"
+#include "db-boards.h"
 #include "db-modules.h"
 #include "db.h"
 #include "names.h"
@@ -69,12 +70,18 @@ static const char *const sql[Q_N] = {
     [Q_FLAKE_JOBS] =
 	"SELECT t.id AS tree_id, t.name AS tree, a.job, (SELECT count(*) FROM retests"
 	" x JOIN flights xf ON xf.id = x.flight_id JOIN revisions xr ON xr.id ="
-	" xf.revision_id WHERE xr.tree_id = t.id AND x.job = a.job AND x.class = ?1"
-	" AND x.state = 'pass') AS heisenbugs FROM attempts a JOIN flights f ON f.id ="
-	" a.flight_id JOIN revisions r ON r.id = f.revision_id JOIN trees t ON t.id ="
-	" r.tree_id JOIN boards bo ON bo.name = a.board WHERE bo.class = ?1 AND a.kind ="
-	" 'test' AND a.state IN ('pass', 'fail') GROUP BY t.id, a.job ORDER BY t.name,"
-	" a.job LIMIT ?2",
+	" xf.revision_id JOIN attempts xa ON xa.id = x.attempt_id JOIN boards xb ON"
+	" xb.name = xa.board LEFT JOIN agents xg ON xg.id = xb.agent_id LEFT JOIN attempts"
+	" ya ON ya.id = x.retest_attempt LEFT JOIN boards yb ON yb.name = ya.board LEFT"
+	" JOIN agents yg ON yg.id = yb.agent_id WHERE xr.tree_id = t.id AND x.job = a.job"
+	" AND x.class = ?1 AND x.state = 'pass' AND " DB_VISIBLE(xb, xg, 3, 4) " AND " DB_VISIBLE(
+	    yb, yg, 3,
+	    4) ") AS heisenbugs FROM attempts a JOIN flights f ON f.id ="
+	       " a.flight_id JOIN revisions r ON r.id = f.revision_id JOIN trees t ON t.id ="
+	       " r.tree_id JOIN boards bo ON bo.name = a.board LEFT JOIN agents g ON g.id ="
+	       " bo.agent_id WHERE bo.class = ?1 AND a.kind = 'test' AND a.state IN ('pass',"
+	       " 'fail') AND " DB_VISIBLE(bo, g, 3, 4) " GROUP BY t.id, a.job ORDER BY t.name,"
+						       " a.job LIMIT ?2",
 };
 
 DB_STATEMENTS(st, Q_N);
@@ -227,11 +234,13 @@ json_t *db_known_issue_of_attempt(long long attempt)
 	return one;
 }
 
-json_t *db_flake_jobs(const char *cls)
+json_t *db_flake_jobs(const char *cls, const struct viewer *v)
 {
 	sqlite3_stmt *s = db_use(st[Q_FLAKE_JOBS]);
 
 	db_bind_text(s, 1, cls);
 	sqlite3_bind_int(s, 2, FLAKE_JOBS_MAX);
+	sqlite3_bind_int(s, 3, v && v->admin);
+	db_bind_text(s, 4, v && v->agent ? v->agent : NULL);
 	return db_rows_array(s);
 }

@@ -7,6 +7,8 @@
 #include <jansson.h>
 #include <sqlite3.h>
 
+struct viewer; /* db-boards.h */
+
 int db_triage_prepare(sqlite3 *db);
 void db_triage_finalize(void);
 
@@ -58,11 +60,12 @@ json_t *db_known_issues_of_flight(long long flight);
 /* The known issue attempt matched: {issue, label, link, blocks} (new reference),
  * or NULL when none did. */
 json_t *db_known_issue_of_attempt(long long attempt);
-/* The (tree, job) pairs with a pass or fail on a board of class cls, by tree and
- * job name, at most FLAKE_JOBS_MAX: [{tree_id, tree, job, heisenbugs}], heisenbugs
- * the retests of its failures on the class that passed (new reference). A read:
- * safe on the read pool's connections. */
+/* The (tree, job) pairs with a pass or fail on a board of class cls that v (NULL:
+ * anonymous) may see, by tree and job name, at most FLAKE_JOBS_MAX: [{tree_id,
+ * tree, job, heisenbugs}], heisenbugs the retests of its failures on the class
+ * that passed, where v may see both boards (twins.h's visibility rule). New
+ * reference. A read: safe on the read pool's connections. */
 #define FLAKE_JOBS_MAX 64
-json_t *db_flake_jobs(const char *cls);
+json_t *db_flake_jobs(const char *cls, const struct viewer *v);
 
 #endif

@@ -313,7 +313,7 @@ int page_get_board(struct req *r)
 	if (!t)
 		return reply_not_found(r, "No such board.");
 	json_object_set_new(t, "attempts", db_attempts_list(NULL, r->param[0], 50, 0, &v));
-	json_object_set_new(t, "flake_rates", triage_flake_rates(jstr(t, "class", "")));
+	json_object_set_new(t, "flake_rates", triage_flake_rates(jstr(t, "class", ""), &v));
 	json_object_set_new(t, "performance", perf_board_trends(r->param[0]));
 	{
 		json_t *res = reservation_twin(r->param[0]);

@@ -438,15 +438,15 @@ int triage_bisects(long long flight, const char *job, const char *cls)
 	return rc;
 }
 
-json_t *triage_flake_rates(const char *cls)
+json_t *triage_flake_rates(const char *cls, const struct viewer *v)
 {
-	json_t *jobs = db_flake_jobs(cls), *out = json_array(), *j;
+	json_t *jobs = db_flake_jobs(cls, v), *out = json_array(), *j;
 	size_t i;
 
 	json_array_foreach (jobs, i, j) {
 		double rate = 0;
 		int known = db_bisect_flake_rate(&rate, jint(j, "tree_id", 0), jstr(j, "job", ""),
-						 cls) == 0;
+						 cls, v) == 0;
 
 		json_array_append_new(
 		    out,

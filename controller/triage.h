@@ -32,6 +32,8 @@
 #include <jansson.h>
 #include <stddef.h>
 
+struct viewer; /* db-boards.h */
+
 struct gitrepo;
 
 enum triage_class {
@@ -107,9 +109,11 @@ json_t *triage_row_json(const struct triage_row *r);
  * [{tree, job, class, rate, heisenbugs, window}], rate db_bisect_flake_rate's
  * (the share of runs that disagree with their revision's majority among revisions
  * run at least twice in the newest `window` pass/fail results; null while no
- * revision ran twice), heisenbugs the failures whose retest passed. A new
- * reference; reads only (the read pool may call it without ctl.lock). */
-json_t *triage_flake_rates(const char *cls);
+ * revision ran twice), heisenbugs the failures whose retest passed; both counted
+ * over the boards v (NULL: anonymous) may see, so that a public figure tells
+ * nothing of a private board (twins.h). A new reference; reads only (the read
+ * pool may call it without ctl.lock). */
+json_t *triage_flake_rates(const char *cls, const struct viewer *v);
 
 /* The newest of the revisions in `commits` (an array of objects with a "commit"
  * member; borrowed) that is an ancestor of bad in repo: its index, or -1. When

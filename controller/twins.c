@@ -428,7 +428,7 @@ json_t *twin_branch(const char *tree, const char *branch, int limit, int by_clas
 	}
 	/* The measured flake rates of this tree's jobs on the classes shown. */
 	json_object_foreach (classes, key, dummy) {
-		json_t *rates = triage_flake_rates(key), *x;
+		json_t *rates = triage_flake_rates(key, v), *x;
 		size_t k;
 
 		json_array_foreach (rates, k, x)

@@ -256,24 +256,37 @@ static void gate_last(char action[16], char *reason, size_t n)
 	json_decref(j);
 }
 
-/* The JSON at path has one flake rate of xen's smoke on q35: 0.5, one heisenbug. */
-static void smoke_flake_rate(const char *path)
+/* xen's smoke on q35 in the flake rates of the JSON at path as token sees it:
+ * its rate into rate (-1 while null) and its heisenbugs. */
+static void smoke_rate_as(const char *token, const char *path, double *rate, long long *heis)
 {
 	json_t *j = NULL, *x;
 	size_t i;
 	int seen = 0;
 
-	assert_int_equal(harness_call(&ctl, NULL, "GET", path, NULL, &j), 200);
+	assert_int_equal(harness_call(&ctl, token, "GET", path, NULL, &j), 200);
 	json_array_foreach (json_object_get(j, "flake_rates"), i, x)
 		if (!strcmp(jstr(x, "job", ""), "smoke") && !strcmp(jstr(x, "class", ""), "q35")) {
 			assert_string_equal(jstr(x, "tree", ""), "xen");
-			assert_true(json_is_number(json_object_get(x, "rate")));
-			assert_true(json_number_value(json_object_get(x, "rate")) == 0.5);
-			assert_int_equal(jint(x, "heisenbugs", 0), 1);
+			*rate = json_is_number(json_object_get(x, "rate"))
+				    ? json_number_value(json_object_get(x, "rate"))
+				    : -1;
+			*heis = jint(x, "heisenbugs", 0);
 			seen++;
 		}
 	assert_int_equal(seen, 1);
 	json_decref(j);
+}
+
+/* The JSON at path has one flake rate of xen's smoke on q35: 0.5, one heisenbug. */
+static void smoke_flake_rate(const char *path)
+{
+	double rate;
+	long long heis;
+
+	smoke_rate_as(NULL, path, &rate, &heis);
+	assert_true(rate == 0.5);
+	assert_int_equal(heis, 1);
 }
 
 static void test_heisenbug(void **state)
@@ -421,12 +434,74 @@ static void test_known_issues(void **state)
 				     "(xen-devel thread of 2026-11-02)"));
 }
 
+/* The private board's rule: every attempt passes. */
+static int pass_rule(struct harness_lab *lab, const json_t *a, char *body, size_t len)
+{
+	(void)lab;
+	(void)a;
+	harness_result_body(body, len, 1);
+	return 0;
+}
+
+/* A class's flake rate counts the runs of the boards the viewer may see: a
+ * private board of q35 (lab-p's qp) that runs the head twice moves the figure for
+ * admins and its agent, and leaves it as it was for anyone else (twins.h: every
+ * count that would tell of a private board is its owner's and admins'). */
+static void test_flake_rates_private(void **state)
+{
+	static const char *const paths[] = {"/api/v1/boards/qx", "/api/v1/branches/staging"};
+	char tok_p[128], head[48], body[192];
+	struct harness_lab lab = {.c = &ctl,
+				  .token = tok_p,
+				  .agent = "lab-p",
+				  .claim = "{\"boards\": [\"qp\"], \"wait_ms\": 0}",
+				  .rule = pass_rule};
+	double before[2], after, mine;
+	long long hb[2], h;
+	json_t *j = NULL;
+
+	(void)state;
+	for (int k = 0; k < 2; k++)
+		smoke_rate_as(NULL, paths[k], &before[k], &hb[k]);
+	assert_int_equal(harness_token(&ctl, "agent", "lab-p", tok_p, sizeof(tok_p)), 0);
+	assert_int_equal(harness_call(&ctl, tok_p, "PUT", "/api/v1/agents/lab-p/boards",
+				      "{\"protocol\": 1, \"builder\": null, \"boards\": ["
+				      "{\"name\": \"qp\", \"arch\": \"x86_64\", \"class\": "
+				      "\"q35\", \"visibility\": \"private\"}]}",
+				      &j),
+			 200);
+	json_decref(j);
+	shout(head, sizeof(head), "git -C xen rev-parse HEAD");
+	snprintf(body, sizeof(body),
+		 "{\"tree\": \"xen\", \"commit\": \"%s\", \"jobs\": [\"smoke\"], \"board\": "
+		 "\"qp\"}",
+		 head);
+	for (int k = 0; k < 2; k++) {
+		assert_int_equal(
+		    harness_call(&ctl, ctl.admin_token, "POST", "/api/v1/flights", body, &j), 201);
+		json_decref(j);
+		assert_int_equal(harness_lab_drain(&lab, 10), 1);
+	}
+	for (int k = 0; k < 2; k++) {
+		/* anyone: as before */
+		smoke_rate_as(NULL, paths[k], &after, &h);
+		assert_true(after == before[k]);
+		assert_int_equal(h, hb[k]);
+		/* an admin and the board's agent: with qp's two passes */
+		smoke_rate_as(ctl.admin_token, paths[k], &after, &h);
+		assert_true(after != before[k]);
+		smoke_rate_as(tok_p, paths[k], &mine, &h);
+		assert_true(mine == after);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_heisenbug),
 	    cmocka_unit_test(test_regression_then_still_failing),
 	    cmocka_unit_test(test_known_issues),
+	    cmocka_unit_test(test_flake_rates_private),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
