@@ -77,6 +77,12 @@ int cmd_evidence(int argc, char **argv);
 int cmd_reserve(int argc, char **argv);
 int cmd_release(int argc, char **argv);
 int cmd_power(int argc, char **argv);
+/* xenci console (boot NULL) and xenci boot (boot {attempt: N} or {flight: N}):
+ * joins the terminal to board's console (input 0: stdin is not read) until the
+ * user detaches or, for a boot, the board's agent has judged it; the console on
+ * stdout, notes on stderr, then "verdict: VERDICT: REASON" on stdout. Returns the
+ * exit status: 0 (detached by the user, or the boot passed), 1 otherwise. */
+int cli_console_run(const char *board, const json_t *boot, int input);
 int cmd_console(int argc, char **argv);
 int cmd_boot(int argc, char **argv);
 int cmd_repro(int argc, char **argv);

@@ -74,6 +74,9 @@ static void note(const char *fmt, ...)
 struct console {
 	const char *board;
 	long long session;
+	int boot;	  /* a boot was asked: its verdict ends the session */
+	char verdict[16]; /* the reader's, once the agent judged the boot */
+	char reason[512];
 	_Atomic int done;	   /* set by the reader: detached, or given up */
 	_Atomic int by_controller; /* the controller detached it (not the user) */
 	_Atomic int detaching;	   /* the user detaches: the reader's 410 says nothing */
@@ -86,6 +89,7 @@ static void *reader(void *arg)
 	struct http_client c;
 	long long offset = 0, failing_since = 0, seq = 0;
 	char status[256] = "";
+	int draining = 0; /* the verdict came: what the board printed before it, then end */
 
 	if (cli_client(&c) < 0) {
 		cs->done = 1;
@@ -94,9 +98,10 @@ static void *reader(void *arg)
 	c.retries = 0;
 	c.timeout_ms = CONSOLE_WAIT_MS + 15000;
 	while (!cs->done) {
-		char *path = xasprintf("/api/v1/boards/%s/console?session=%lld&offset=%lld"
-				       "&status_seq=%lld&wait_ms=%d",
-				       cs->board, cs->session, offset, seq, CONSOLE_WAIT_MS);
+		char *path =
+		    xasprintf("/api/v1/boards/%s/console?session=%lld&offset=%lld"
+			      "&status_seq=%lld&wait_ms=%d",
+			      cs->board, cs->session, offset, seq, draining ? 0 : CONSOLE_WAIT_MS);
 		struct http_reply r;
 
 		http_reply_init(&r);
@@ -110,6 +115,7 @@ static void *reader(void *arg)
 			usleep(500 * 1000);
 		} else if (r.status == 200) {
 			const char *d = jstr(r.json, "data", "");
+			const json_t *v = json_object_get(r.json, "verdict");
 			unsigned char *data = NULL;
 			size_t len = 0;
 
@@ -130,6 +136,17 @@ static void *reader(void *arg)
 			free(data);
 			offset = jint(r.json, "next", offset);
 			seq = jint(r.json, "status_seq", seq);
+			if (draining && len == 0) {
+				cs->done = 1;
+			} else if (cs->boot && json_is_object(v) && !draining) {
+				snprintf(cs->reason, sizeof(cs->reason), "%s",
+					 jstr(v, "reason", ""));
+				cli_strip_controls(cs->reason, 0);
+				snprintf(cs->verdict, sizeof(cs->verdict), "%s",
+					 jstr(v, "verdict", "?"));
+				cli_strip_controls(cs->verdict, 0);
+				draining = 1;
+			}
 		} else {
 			char why[512];
 
@@ -234,7 +251,7 @@ static void console_usage(FILE *f)
 /* Attaches to board's console, asks for the boot when boot is not NULL ({attempt}
  * or {flight}), and relays until a detach; input 0: stdin is not read (the
  * relay runs until a signal or the controller ends it). The exit status. */
-static int console_run(const char *board, const json_t *boot, int input)
+int cli_console_run(const char *board, const json_t *boot, int input)
 {
 	struct console cs = {0};
 	struct http_client c;
@@ -246,6 +263,7 @@ static int console_run(const char *board, const json_t *boot, int input)
 	int rc = 1, ended_by_user = 0;
 
 	cs.board = board;
+	cs.boot = boot != NULL;
 	if (cli_client(&c) < 0)
 		return 1;
 	snprintf(path, sizeof(path), "/api/v1/boards/%s/console", cs.board);
@@ -313,7 +331,7 @@ static int console_run(const char *board, const json_t *boot, int input)
 		if (n_send && send_input(&c, &cs, send, n_send) < 0)
 			break;
 	}
-	if (!cs.done) {
+	if (!cs.done || cs.verdict[0]) {
 		cs.detaching = 1;
 		snprintf(path, sizeof(path), "/api/v1/boards/%s/console?session=%lld", cs.board,
 			 cs.session);
@@ -329,8 +347,17 @@ static int console_run(const char *board, const json_t *boot, int input)
 		fprintf(stderr, "[xenci: signal %d: detached from %s; it stays reserved]\n",
 			(int)got_signal, cs.board);
 	else if (ended_by_user && !cs.by_controller)
-		fprintf(stderr, "[xenci: detached from %s; it stays reserved]\n", cs.board);
+		fprintf(stderr, "[xenci: detached from %s; it stays reserved%s]\n", cs.board,
+			cs.verdict[0] ? ", as the boot left it" : "");
 	rc = cs.by_controller && !ended_by_user ? 1 : 0;
+	if (cs.verdict[0] && !got_signal) {
+		/* as `xenci-agent --judge` ends: the verdict, 0 on pass */
+		fflush(stdout);
+		printf("verdict: %s: %s\n", cs.verdict, cs.reason);
+		rc = strcmp(cs.verdict, "pass") ? 1 : 0;
+	} else if (boot && !got_signal && !ended_by_user) {
+		rc = 1; /* the boot did not end with a verdict */
+	}
 out:
 	http_client_release(&c);
 	return rc;
@@ -346,7 +373,7 @@ int cmd_console(int argc, char **argv)
 		console_usage(stderr);
 		return 2;
 	}
-	return console_run(argv[1], NULL, argc == 2);
+	return cli_console_run(argv[1], NULL, argc == 2);
 }
 
 int cmd_boot(int argc, char **argv)
@@ -378,7 +405,7 @@ int cmd_boot(int argc, char **argv)
 		return 2;
 	}
 	body = json_pack("{s:I}", flight ? "flight" : "attempt", (json_int_t)id);
-	rc = console_run(argv[1], body, input);
+	rc = cli_console_run(argv[1], body, input);
 	json_decref(body);
 	return rc;
 }

@@ -1,5 +1,5 @@
-/* xenci repro ATTEMPT [--out DIR] [--board BOARD]: everything to run an attempt again away from
- * the lab, in one folder (docs/boards.md, "Reproducing an attempt"):
+/* xenci repro ATTEMPT [--out DIR] [--board BOARD | --no-run]: everything to run an attempt again
+ * away from the lab, in one folder (docs/boards.md, "Reproducing an attempt"), then run:
  *
  *	DIR/attempt.json   the attempt as the controller has it
  *	DIR/job.json       the job as the agent judged it
@@ -9,10 +9,14 @@
  *	                   the terminal) judged by `xenci-agent --judge` with the same
  *	                   rules; `run.sh --recorded` judges the recorded log
  *
+ * For a QEMU board `xenci repro` runs DIR/run.sh at once (its exit status is the
+ * verdict's); --no-run only fetches. XENCI_AGENT unset, an xenci-agent beside this
+ * program is run.sh's (a build folder), else the one on PATH.
+ *
  * With --board the attempt runs again on BOARD, a board the user holds, instead:
  * `xenci boot BOARD ATTEMPT --no-input` (the agent stages the same artifacts and
- * boot script and power-cycles it) under `xenci-agent --judge DIR/job.json`, which
- * judges the console live with the same rules; then the console is detached. */
+ * boot script, power-cycles it and judges its console with the attempt's job, the
+ * rules of job.json); the console is detached at the verdict. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -30,13 +34,16 @@
 
 static void repro_usage(FILE *f)
 {
-	fprintf(f,
-		"usage: xenci repro ATTEMPT [--out DIR] [--board BOARD]   (default DIR: "
-		"repro-ATTEMPT)\n"
-		"Fetches the attempt's artifacts, boot script, job and log into DIR with a\n"
-		"run.sh that boots it here (QEMU boards) and judges it with the agent's rules.\n"
-		"--board: runs it on BOARD, which you hold (xenci reserve), judged the same way;\n"
-		"exits 0 on pass. XENCI_AGENT names the xenci-agent program (default: on PATH).\n");
+	fprintf(
+	    f, "usage: xenci repro ATTEMPT [--out DIR] [--board BOARD | --no-run]   (default DIR:\n"
+	       "       repro-ATTEMPT)\n"
+	       "Fetches the attempt's artifacts, boot script, job and log into DIR with a\n"
+	       "run.sh that boots it here (QEMU boards) and judges it with the agent's rules,\n"
+	       "and runs it: the console on the terminal, then the verdict; exits 0 on pass.\n"
+	       "--no-run: fetch only. For another board run.sh judges the recorded log.\n"
+	       "--board: runs it on BOARD, which you hold (xenci reserve), judged the same way\n"
+	       "by its agent; exits 0 on pass. run.sh's XENCI_AGENT names the xenci-agent\n"
+	       "program (default: on PATH).\n");
 }
 
 /* Writes len bytes to dir/name; 0 or -1 (said on stderr). */
@@ -155,47 +162,49 @@ static int write_run_sh(const char *dir, long long id, const json_t *a, const js
 	return rc;
 }
 
-/* Runs attempt id again on board (held by the user) under the agent's judge with
- * dir/job.json: the judge's exit status (0 pass, 1 not), or 1 when it cannot run. */
-static int repro_on_board(struct http_client *c, const char *dir, long long id, const char *board)
+/* Runs attempt id again on board (held by the user): `xenci boot BOARD ATTEMPT
+ * --no-input`, which the board's agent judges with the attempt's job (the rules
+ * of job.json); the exit status, 0 on pass. */
+static int repro_on_board(long long id, const char *board)
 {
-	const char *agent = getenv("XENCI_AGENT");
-	char job[4096], self[4096], ids[32], path[200];
+	json_t *boot = json_pack("{s:I}", "attempt", (json_int_t)id);
+	int rc = cli_console_run(board, boot, 0);
+
+	json_decref(boot);
+	return rc;
+}
+
+/* Runs dir/run.sh here: its exit status (0 pass, 1 not), 1 when it cannot run. */
+static int repro_here(const char *dir)
+{
+	char self[4096], agent[4200], run[4200], *slash;
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	int status = -1;
 	pid_t pid;
 
-	if (n <= 0) {
-		fprintf(stderr, "xenci repro: cannot find this program (/proc/self/exe)\n");
-		return 1;
+	/* xenci run from a build folder: its xenci-agent, when XENCI_AGENT does not say */
+	if ((getenv("XENCI_AGENT") == NULL || !*getenv("XENCI_AGENT")) && n > 0) {
+		self[n] = '\0';
+		slash = strrchr(self, '/');
+		if (slash) {
+			snprintf(agent, sizeof(agent), "%.*s/xenci-agent", (int)(slash - self),
+				 self);
+			if (access(agent, X_OK) == 0)
+				setenv("XENCI_AGENT", agent, 1);
+		}
 	}
-	self[n] = '\0';
-	snprintf(job, sizeof(job), "%s/job.json", dir);
-	snprintf(ids, sizeof(ids), "%lld", id);
-	if (agent == NULL || *agent == '\0')
-		agent = "xenci-agent";
+	snprintf(run, sizeof(run), "%s/run.sh", dir);
 	fflush(stdout);
+	fflush(stderr);
 	pid = fork();
 	if (pid == 0) {
-		char *const argv[] = {(char *)agent, "--judge",	    job, "--",	       self,
-				      "boot",	     (char *)board, ids, "--no-input", NULL};
-
-		execvp(agent, argv);
-		fprintf(stderr, "xenci repro: cannot run %s: %s\n", agent, strerror(errno));
+		execl(run, run, (char *)NULL);
+		fprintf(stderr, "xenci repro: cannot run %s: %s\n", run, strerror(errno));
 		_exit(127);
 	}
 	if (pid < 0 || waitpid(pid, &status, 0) < 0) {
-		fprintf(stderr, "xenci repro: cannot run %s\n", agent);
+		fprintf(stderr, "xenci repro: cannot run %s\n", run);
 		return 1;
-	}
-	/* the judge ended `xenci boot` at its verdict: its relay goes too */
-	snprintf(path, sizeof(path), "/api/v1/boards/%s/console", board);
-	{
-		struct http_reply r;
-
-		http_reply_init(&r);
-		http_request(c, "DELETE", path, NULL, NULL, 0, NULL, &r);
-		http_reply_release(&r);
 	}
 	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : 1;
 }
@@ -205,6 +214,7 @@ int cmd_repro(int argc, char **argv)
 	static const struct option opts[] = {
 	    {"out", required_argument, NULL, 'o'},
 	    {"board", required_argument, NULL, 'b'},
+	    {"no-run", no_argument, NULL, 'n'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -213,7 +223,7 @@ int cmd_repro(int argc, char **argv)
 	struct http_client c;
 	json_t *a = NULL, *repro, *art;
 	long long id;
-	int ch, rc = 1;
+	int ch, rc = 1, run = 1;
 
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
@@ -224,6 +234,9 @@ int cmd_repro(int argc, char **argv)
 		case 'b':
 			board = optarg;
 			break;
+		case 'n':
+			run = 0;
+			break;
 		case 'h':
 			repro_usage(stdout);
 			return 0;
@@ -232,7 +245,8 @@ int cmd_repro(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (optind + 1 != argc || (id = strtoll(argv[optind], &end, 10)) <= 0 || *end) {
+	if (optind + 1 != argc || (id = strtoll(argv[optind], &end, 10)) <= 0 || *end ||
+	    (board && !run)) {
 		repro_usage(stderr);
 		return 2;
 	}
@@ -294,7 +308,12 @@ int cmd_repro(int argc, char **argv)
 		goto out;
 	printf("attempt %lld (%s, %s on %s) is in %s: %s/run.sh\n", id, jstr(a, "state", "?"),
 	       jstr(a, "job", "?"), jstr(a, "board", "?"), out, out);
-	rc = board ? repro_on_board(&c, out, id, board) : 0;
+	if (board)
+		rc = repro_on_board(id, board);
+	else if (run && json_array_size(json_object_get(repro, "qemu_argv")))
+		rc = repro_here(out);
+	else
+		rc = 0;
 out:
 	json_decref(a);
 	http_client_release(&c);

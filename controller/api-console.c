@@ -30,6 +30,8 @@ const struct vfield api_console_boot_fields[] = {
     {.name = NULL},
 };
 
+static const char *const boot_verdicts[] = {"pass", "fail", "timeout", "infra", "refused", NULL};
+
 const struct vfield api_console_output_fields[] = {
     {.name = "offset", .type = V_INT, .flags = V_REQUIRED, .min = 0, .max = 1LL << 52},
     {.name = "data",
@@ -38,6 +40,8 @@ const struct vfield api_console_output_fields[] = {
      .max = RELAY_CHUNK_MAX * 4 / 3 + 4,
      .help = "base64"},
     {.name = "status", .type = V_STRING, .max = 200},
+    {.name = "verdict", .type = V_STRING, .choices = boot_verdicts, .help = "the boot's end"},
+    {.name = "reason", .type = V_STRING, .max = 500},
     {.name = NULL},
 };
 
@@ -55,6 +59,8 @@ static int reply_relay_error(struct req *r, int rc, const char *err)
 		return reply_errorf(r, 429, "input buffer full", "%s", err);
 	case -EAGAIN:
 		return reply_errorf(r, 503, "too many console sessions", "%s", err);
+	case -EHOSTDOWN:
+		return reply_errorf(r, 409, "board offline", "%s", err);
 	case -ERANGE:
 		return reply_errorf(r, 409, "offset", "%s", err);
 	case -EINVAL:
@@ -187,14 +193,17 @@ int api_agent_console_put(struct req *r)
 	long long session, length;
 	unsigned char *data = NULL;
 	size_t len;
+	const char *verdict;
 	char err[512];
 	int rc;
 
 	if (req_need_agent(r, r->param[0]) < 0 || need_session(r, &session) < 0 ||
 	    req_validate(r, api_console_output_fields) < 0 || body_data(r, &data, &len) < 0)
 		return 0;
+	verdict = jstr(r->json, "verdict", NULL);
 	rc = relay_agent_put(&length, r->param[0], r->param[1], session, jint(r->json, "offset", 0),
-			     data, len, jstr(r->json, "status", NULL), err, sizeof(err));
+			     data, len, jstr(r->json, "status", NULL), verdict,
+			     jstr(r->json, "reason", ""), err, sizeof(err));
 	free(data);
 	if (rc == -ERANGE)
 		return reply_error(

@@ -11,9 +11,11 @@
 #include "db-boards.h"
 #include "db-reservations.h"
 #include "db.h"
+#include "flights.h"
 #include "json-util.h"
 #include "log.h"
 #include "park.h"
+#include "policy.h"
 #include "sigkey.h"
 #include "xmalloc.h"
 
@@ -21,6 +23,10 @@
 #define RELAY_LINGER_MS 60000
 /* An agent's input poll comes back at least this often while it relays. */
 #define RELAY_AGENT_QUIET_MS 20000
+/* A relay (or its boot) that no agent serves this long while its board runs no
+ * attempt is detached, saying why: the user is not left waiting on an agent that
+ * is gone or will not take it (XENCI_TEST_RELAY_SERVE_MS in tests). */
+#define RELAY_SERVE_MS 60000
 
 struct relay {
 	long long id, reservation_id, token_id;
@@ -34,12 +40,17 @@ struct relay {
 	unsigned char in[RELAY_IN_MAX];
 	size_t in_len;
 	long long in_start;
-	long long sent_ms;    /* the console command went out; 0: not (again) yet */
-	long long agent_ms;   /* the agent's last call; 0: never */
-	long long client_ms;  /* the client's last call */
-	char status[256];     /* the agent's word on the console */
-	long long status_seq; /* counts the changes of status */
-	json_t *boot;	      /* xenci boot: the ATTEMPT document the agent is to boot */
+	long long sent_ms;     /* the console command went out; 0: not (again) yet */
+	long long agent_ms;    /* the agent's last call; 0: never */
+	long long client_ms;   /* the client's last call */
+	char status[256];      /* the agent's word on the console */
+	long long status_seq;  /* counts the changes of status */
+	json_t *boot;	       /* xenci boot: the ATTEMPT document the agent is to boot */
+	long long boot_id;     /* the attempt of the boot asked last; 0: none */
+	long long boot_ms;     /* when it was asked */
+	long long unserved_ms; /* since when no agent serves the relay (0: one does) */
+	char verdict[16];      /* the boot's end as the agent judged it; "": not yet */
+	char verdict_reason[512];
 	long long ended_ms;   /* 0 while attached */
 	char end_reason[160]; /* why it was detached */
 };
@@ -54,6 +65,13 @@ long long relay_key_client(long long session)
 long long relay_key_agent(long long session)
 {
 	return session * 2 + 1;
+}
+
+static long long relay_serve_ms(void)
+{
+	const char *e = getenv("XENCI_TEST_RELAY_SERVE_MS");
+
+	return e && atoll(e) > 0 ? atoll(e) : RELAY_SERVE_MS;
 }
 
 /* Relay session of board; session 0: board's attached one. */
@@ -105,6 +123,19 @@ static void relay_end(struct relay *rl, const char *who, const char *why)
 	park_wake(PARK_EVENTS, 0);
 }
 
+/* -EHOSTDOWN with why in err when board (b, its row) is offline: nothing can do
+ * what (its agent no longer declares it); else 0. */
+static int board_offline(const json_t *b, const char *board, const char *what, char *err,
+			 size_t errlen)
+{
+	if (strcmp(jstr(b, "state", ""), "offline"))
+		return 0;
+	snprintf(err, errlen,
+		 "board %s is offline: its agent %s does not declare it now, so nothing can %s",
+		 board, jstr(b, "agent", "?"), what);
+	return -EHOSTDOWN;
+}
+
 static int relay_own(struct relay **out, const char *board, long long session,
 		     const struct auth *who, char *err, size_t errlen)
 {
@@ -148,6 +179,9 @@ int relay_attach(json_t **out, const char *board, const struct auth *who, char *
 		snprintf(err, errlen, "no board %s", board);
 		return -ENOENT;
 	}
+	rc = board_offline(b, board, "serve its console", err, errlen);
+	if (rc < 0)
+		goto out;
 	cur = db_reservation_active(board);
 	if (cur == NULL) {
 		snprintf(err, errlen,
@@ -184,6 +218,7 @@ int relay_attach(json_t **out, const char *board, const struct auth *who, char *
 	auth_who(rl->user, sizeof(rl->user), who);
 	rl->ring = xmalloc(RELAY_OUT_MAX);
 	rl->client_ms = now_ms();
+	rl->unserved_ms = rl->client_ms;
 	snprintf(rl->status, sizeof(rl->status), "waiting for the board's agent");
 	relays[slot] = rl;
 	snprintf(detail, sizeof(detail), "session %lld", rl->id);
@@ -253,6 +288,11 @@ int relay_read(json_t **out, const char *board, long long session, const struct 
 			 "dropped", (json_int_t)dropped, "next", (json_int_t)end, "status",
 			 rl->status, "status_seq", (json_int_t)rl->status_seq);
 	free(b64);
+	if (rl->verdict[0])
+		json_object_set_new(*out, "verdict",
+				    json_pack("{s:I, s:s, s:s}", "attempt", (json_int_t)rl->boot_id,
+					      "verdict", rl->verdict, "reason",
+					      rl->verdict_reason));
 	return end > offset || status_seq != rl->status_seq ? 1 : 0;
 }
 
@@ -298,13 +338,32 @@ static int relay_agent_own(struct relay **out, const char *agent, const char *bo
 		return -EPIPE;
 	}
 	rl->agent_ms = now_ms();
+	rl->unserved_ms = 0;
 	*out = rl;
 	return 0;
 }
 
+/* The end of the relay's boot, as its agent judged it: kept for the reader and logged. */
+static void relay_verdict(struct relay *rl, const char *who, const char *verdict,
+			  const char *reason)
+{
+	char detail[700];
+
+	if (rl->verdict[0] || rl->boot_id == 0)
+		return;
+	snprintf(rl->verdict, sizeof(rl->verdict), "%s", verdict);
+	snprintf(rl->verdict_reason, sizeof(rl->verdict_reason), "%s", reason ? reason : "");
+	snprintf(detail, sizeof(detail), "attempt %lld: %s: %s", rl->boot_id, rl->verdict,
+		 rl->verdict_reason);
+	relay_log(rl, who, "boot ended", detail);
+	log_info("board %s: console session %lld: boot of attempt %lld: %s: %s", rl->board, rl->id,
+		 rl->boot_id, rl->verdict, rl->verdict_reason);
+	park_wake(PARK_CONSOLE, relay_key_client(rl->id));
+}
+
 int relay_agent_put(long long *length, const char *agent, const char *board, long long session,
-		    long long offset, const void *data, size_t len, const char *status, char *err,
-		    size_t errlen)
+		    long long offset, const void *data, size_t len, const char *status,
+		    const char *verdict, const char *reason, char *err, size_t errlen)
 {
 	struct relay *rl;
 	const unsigned char *p = data;
@@ -333,6 +392,8 @@ int relay_agent_put(long long *length, const char *agent, const char *board, lon
 	}
 	if (woke)
 		park_wake(PARK_CONSOLE, relay_key_client(rl->id));
+	if (verdict)
+		relay_verdict(rl, agent, verdict, reason);
 	*length = rl->out_end;
 	return 0;
 }
@@ -384,6 +445,9 @@ int relay_boot(json_t **out, const char *board, long long session, const struct 
 	if (rc < 0)
 		return rc;
 	b = db_board_get(board, &admin);
+	rc = board_offline(b, board, "boot it", err, errlen);
+	if (rc < 0)
+		goto out;
 	if (flight > 0 &&
 	    db_attempt_flight_test(&attempt, flight, jstr(b, "arch", ""), board) < 0) {
 		snprintf(err, errlen, "flight %lld has no built test attempt of arch %s", flight,
@@ -403,9 +467,29 @@ int relay_boot(json_t **out, const char *board, long long session, const struct 
 		goto out;
 	}
 	doc = attempt_payload(&a);
+	{
+		const json_t *rev = json_object_get(doc, "revision");
+		struct policy_subject subj = {jstr(rev, "kind", ""), jstr(rev, "tree", NULL),
+					      jstr(rev, "ref", NULL), jstr(rev, "user", NULL)};
+		char why[300];
+
+		/* what may not run on the board may not boot on it either (its agent
+		 * checks it again) */
+		if (!flight_board_allows(b, &subj, why, sizeof(why))) {
+			snprintf(err, errlen, "board %s's policy refuses attempt %lld: %s", board,
+				 attempt, why);
+			json_decref(doc);
+			rc = -EACCES;
+			goto out;
+		}
+	}
 	json_object_set_new(doc, "board", json_string(board));
 	json_decref(rl->boot);
 	rl->boot = doc;
+	rl->boot_id = attempt;
+	rl->boot_ms = now_ms();
+	rl->verdict[0] = '\0';
+	rl->verdict_reason[0] = '\0';
 	snprintf(detail, sizeof(detail), "attempt %lld", attempt);
 	relay_log(rl, rl->user, "boot", detail);
 	log_info("board %s: %s boots attempt %lld", board, rl->user, attempt);
@@ -476,6 +560,52 @@ void relay_end_board(const char *board, const char *why)
 			relay_end(relays[i], "controller", why);
 }
 
+/* A relay no agent served for relay_serve_ms(), or whose boot its serving agent
+ * did not take as long, is detached saying why, unless its board is running an
+ * attempt (a reservation waits for it: the status says so and the clock starts
+ * again). 1 when rl was detached. */
+static int relay_unserved(struct relay *rl, long long now)
+{
+	struct viewer admin = {1, NULL};
+	long long serve = relay_serve_ms();
+	int boot_left = rl->agent_ms && rl->boot && now - rl->boot_ms > serve;
+	json_t *b;
+	char why[300];
+
+	if (!boot_left && !(rl->unserved_ms && now - rl->unserved_ms > serve))
+		return 0;
+	b = db_board_get(rl->board, &admin);
+	if (!strcmp(jstr(b, "state", ""), "busy")) {
+		char status[sizeof(rl->status)];
+
+		snprintf(status, sizeof(status), "waiting for attempt %lld to end on %s",
+			 jint(b, "attempt", 0), rl->board);
+		if (strcmp(status, rl->status)) {
+			memcpy(rl->status, status, sizeof(rl->status));
+			rl->status_seq++;
+			park_wake(PARK_CONSOLE, relay_key_client(rl->id));
+		}
+		if (rl->unserved_ms)
+			rl->unserved_ms = now;
+		rl->boot_ms = now;
+		json_decref(b);
+		return 0;
+	}
+	if (boot_left)
+		snprintf(why, sizeof(why),
+			 "board %s's agent %s did not take the boot of attempt %lld in %lld s "
+			 "(an agent from before xenci boot?)",
+			 rl->board, jstr(b, "agent", "?"), rl->boot_id, serve / 1000);
+	else
+		snprintf(why, sizeof(why),
+			 "board %s's agent %s did not serve its console in %lld s: the agent is "
+			 "not running or not connected (the board is %s)",
+			 rl->board, jstr(b, "agent", "?"), serve / 1000, jstr(b, "state", "gone"));
+	json_decref(b);
+	relay_end(rl, "controller", why);
+	return 1;
+}
+
 void relay_tick(long long now)
 {
 	size_t i;
@@ -504,11 +634,14 @@ void relay_tick(long long now)
 		if (rl->agent_ms && now - rl->agent_ms > RELAY_AGENT_QUIET_MS) {
 			rl->agent_ms = 0;
 			rl->sent_ms = 0;
+			rl->unserved_ms = now;
 			snprintf(rl->status, sizeof(rl->status),
 				 "waiting for the board's agent (it went quiet)");
 			rl->status_seq++;
 			park_wake(PARK_CONSOLE, relay_key_client(rl->id));
 		}
+		if (relay_unserved(rl, now))
+			continue;
 		/* a claim's reply that did not reach the agent: offer it again */
 		if (rl->sent_ms && !rl->agent_ms && now - rl->sent_ms > RELAY_RESEND_MS) {
 			struct claim_offer o = {.board = rl->board};

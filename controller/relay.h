@@ -37,14 +37,17 @@
  * *out (new reference: {session, board, offset}); who's earlier relay on the
  * board is detached. Errors, with one sentence in err: -ENOENT (no such board,
  * or one who may not see), -EACCES (board not reserved, or reserved by another:
- * by whom), -EAGAIN (RELAY_MAX relays), -EIO. */
+ * by whom), -EHOSTDOWN (the board is offline), -EAGAIN (RELAY_MAX relays), -EIO.
+ * A relay that no agent serves for 60 s while its board runs no attempt is
+ * detached, its reason naming the agent (relay_tick). */
 int relay_attach(json_t **out, const char *board, const struct auth *who, char *err, size_t errlen);
 /* Detaches relay session of board (who's; 0: board's attached relay, when it is
  * who's): logged with why. 0, -ENOENT (no such relay), -EACCES (another's). */
 int relay_detach(const char *board, long long session, const struct auth *who, const char *why,
 		 char *err, size_t errlen);
 /* The console's bytes from offset for who: *out (new reference: {offset, data
- * (base64), dropped, next, status, status_seq}: offset is where data starts,
+ * (base64), dropped, next, status, status_seq, and once the agent judged the
+ * relay's boot verdict: {attempt, verdict, reason}}: offset is where data starts,
  * past the asked one by the dropped bytes the relay no longer kept; next is
  * where to read on; status_seq counts the changes of the agent's status) and 1,
  * or 0 when it holds nothing new: no byte from offset and status_seq is the one
@@ -60,19 +63,24 @@ int relay_write(const char *board, long long session, const struct auth *who, co
 /* xenci boot: has board's agent stage what attempt booted (its artifacts, its
  * job's boot arguments) or, when flight > 0, what a test attempt of flight on
  * the board's arch booted (its builds), and power-cycle the board, while who's
- * relay shows its console. 0 and *out ({board, session, attempt}); -ENOENT (no
- * such test attempt), -EINVAL (another arch), and relay_read's. */
+ * relay shows its console; the agent judges the console with the attempt's job
+ * and posts the verdict (relay_agent_put). 0 and *out ({board, session,
+ * attempt}); -ENOENT (no such test attempt), -EINVAL (another arch), -EHOSTDOWN
+ * (the board is offline), and relay_read's. A boot the serving agent does not
+ * take in 60 s detaches the relay, saying so. */
 int relay_boot(json_t **out, const char *board, long long session, const struct auth *who,
 	       long long attempt, long long flight, char *err, size_t errlen);
 
 /* The agent's side; agent must own board. Stores the console's bytes [offset,
  * offset + len) (a repeated chunk is taken once; a gap is -ERANGE with the
- * length) and, when not NULL, the agent's status line ("open", "console: ..."):
- * 0 and *length (the stream's length), -ENOENT, -EACCES (not agent's board),
- * -EPIPE (detached), -ERANGE. */
+ * length), when not NULL the agent's status line ("open", "console: ...") and,
+ * when verdict is not NULL, the end of the relay's boot (pass, fail, timeout,
+ * infra, refused: its first one is kept and logged, with reason): 0 and *length
+ * (the stream's length), -ENOENT, -EACCES (not agent's board), -EPIPE
+ * (detached), -ERANGE. */
 int relay_agent_put(long long *length, const char *agent, const char *board, long long session,
-		    long long offset, const void *data, size_t len, const char *status, char *err,
-		    size_t errlen);
+		    long long offset, const void *data, size_t len, const char *status,
+		    const char *verdict, const char *reason, char *err, size_t errlen);
 /* The user's input from offset (what lies below was read: it is let go): 0 and
  * *out ({offset, data (base64)}), *out NULL when there is none (park, key
  * relay_key_agent). -ENOENT, -EACCES, -EPIPE, -ERANGE (offset past the input). */
@@ -86,8 +94,8 @@ int relay_agent_get(json_t **out, const char *agent, const char *board, long lon
 json_t *relay_command_take(const json_t *boards);
 /* Detaches board's relays (the reservation ended): why goes to the log. */
 void relay_end_board(const char *board, const char *why);
-/* The timer: detaches idle clients, offers unheard console commands again,
- * frees relays detached a while ago. */
+/* The timer: detaches idle clients and relays no agent serves, offers unheard
+ * console commands again, frees relays detached a while ago. */
 void relay_tick(long long now);
 /* The PARK_CONSOLE keys of a relay's reader and of its agent's input poll. */
 long long relay_key_client(long long session);

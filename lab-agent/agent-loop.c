@@ -135,7 +135,8 @@ static void hand_back(struct http_client *h, const json_t *attempt, const char *
  * run; else the attempt is answered `refused` (never powered, nothing staged) and
  * -1. The controller schedules only what the declared policy allows, so this
  * stops a controller that is misconfigured, out of date or not honest. */
-static int policy_refuse(struct http_client *h, const struct board *b, const json_t *attempt)
+/* 1 when the board's policy allows what attempt's flight runs; else 0 and why. */
+static int policy_ok(const struct board *b, const json_t *attempt, char *why, size_t whylen)
 {
 	const json_t *rev = json_object_get(attempt, "revision");
 	struct policy_subject s = {
@@ -144,13 +145,19 @@ static int policy_refuse(struct http_client *h, const struct board *b, const jso
 	    .ref = jstr(rev, "ref", NULL),
 	    .user = jstr(rev, "user", NULL),
 	};
-	char why[300], err[256];
-	json_t *res;
 
 	/* a health check has no flight; anything else without a revision is refused */
 	if (!json_is_object(rev) && !jbool(attempt, "health_check", 0))
 		s.kind = "(unknown)";
-	if (policy_allows(b->policy, &s, why, sizeof(why)))
+	return policy_allows(b->policy, &s, why, whylen);
+}
+
+static int policy_refuse(struct http_client *h, const struct board *b, const json_t *attempt)
+{
+	char why[300], err[256];
+	json_t *res;
+
+	if (policy_ok(b, attempt, why, sizeof(why)))
 		return 0;
 	log_warnx("attempt %lld on %s: refused: %s", jint(attempt, "id", 0), b->name, why);
 	res = json_pack("{s:s, s:s, s:[], s:[], s:i}", "verdict", "refused", "reason", why,
@@ -246,11 +253,14 @@ static void loop_reap(struct loop *l)
 			char err[512] = "";
 			int cycled, rc = b->power->off(b, err, sizeof(err));
 
-			if (rc == 0)
+			if (rc == 0) {
+				session_judge_start(l->sessions[i]);
 				rc = power_start(b, &cycled, err, sizeof(err));
-			if (rc < 0)
+			}
+			if (rc < 0) {
 				session_note(l->sessions[i], "boot: power: %s", err);
-			else
+				session_verdict(l->sessions[i], "infra", "power: %s", err);
+			} else
 				session_note(l->sessions[i], "boot: powered on (%s)",
 					     cycled ? "cycled" : "off, then on");
 			log_info("board %s: boot: power %s%s", b->name, rc < 0 ? "failed: " : "on",
@@ -400,12 +410,23 @@ static void loop_command(struct loop *l, const json_t *cmd)
 	}
 	if (!strcmp(action, "boot")) {
 		struct session *s = l->sessions[bi];
+		const json_t *attempt = json_object_get(cmd, "attempt");
+		char why[300];
 
-		if (s == NULL || s->id != jint(cmd, "session", 0) ||
-		    session_boot_start(s, json_object_get(cmd, "attempt")) < 0)
-			log_warnx("board %s: boot (%s) without its console session, or during "
-				  "another: ignored",
-				  board, jstr(cmd, "reason", ""));
+		if (s == NULL || s->id != jint(cmd, "session", 0)) {
+			/* nobody to tell: the controller detaches the relay it does not
+			 * see served (60 s), saying so */
+			log_warnx("board %s: boot (%s) without its console session: ignored", board,
+				  jstr(cmd, "reason", ""));
+		} else if (!policy_ok(b, attempt, why, sizeof(why))) {
+			/* the attempt's flight may not run here: nor may its boot */
+			log_warnx("board %s: boot of attempt %lld refused: %s", board,
+				  jint(attempt, "id", 0), why);
+			session_boot_refuse(s, jint(attempt, "id", 0), why);
+		} else if (session_boot_start(s, attempt) < 0) {
+			snprintf(why, sizeof(why), "board %s: another boot is under way", board);
+			session_boot_refuse(s, jint(attempt, "id", 0), why);
+		}
 		return;
 	}
 	if (!strcmp(action, "off")) {

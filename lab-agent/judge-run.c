@@ -1,6 +1,7 @@
 #include "judge-run.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,6 +85,15 @@ struct live {
 	long long t0;
 };
 
+/* SIGINT, SIGTERM, SIGHUP while a command is judged: it is killed (its process
+ * group: a QEMU is not left running) and the verdict is infra. */
+static volatile sig_atomic_t live_signal;
+
+static void on_live_signal(int sig)
+{
+	live_signal = sig;
+}
+
 static void live_line(void *arg, const char *line, size_t len)
 {
 	struct live *l = arg;
@@ -103,7 +113,7 @@ static int live_done(void *arg)
 	struct live *l = arg;
 
 	judge_tick(l->j, clock_mono_ms() - l->t0);
-	return l->j->verdict != VERDICT_NONE;
+	return l->j->verdict != VERDICT_NONE || live_signal;
 }
 
 int judge_run_main(char *const *args, int nargs)
@@ -130,6 +140,7 @@ int judge_run_main(char *const *args, int nargs)
 	j.log = no_log;
 	if (!strcmp(args[1], "--")) {
 		struct live l = {.j = &j, .t0 = clock_mono_ms()};
+		struct sigaction sa;
 		struct proc p;
 		int st;
 
@@ -143,11 +154,22 @@ int judge_run_main(char *const *args, int nargs)
 		p.cancel = live_done;
 		p.arg = &l;
 		p.line_max = LINE_MAX_BYTES;
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = on_live_signal;
+		sigaction(SIGINT, &sa, NULL);
+		sigaction(SIGTERM, &sa, NULL);
+		sigaction(SIGHUP, &sa, NULL);
 		judge_start(&j, 0);
 		st = proc_run(&p);
 		if (st < 0 && st != -ECANCELED) {
 			fprintf(stderr, "xenci-agent --judge: %s: %s\n", args[2], strerror(-st));
 			goto out;
+		}
+		if (live_signal && j.verdict == VERDICT_NONE) {
+			char why[64];
+
+			snprintf(why, sizeof(why), "stopped by signal %d", (int)live_signal);
+			judge_end(&j, clock_mono_ms() - l.t0, VERDICT_INFRA, why);
 		}
 		run_out(&j, clock_mono_ms() - l.t0);
 	} else {

@@ -24,6 +24,9 @@
 #define SESSION_INPUT_WAIT_MS 5000 /* one input poll; bounds session_stop_free */
 #define SESSION_RETRY_MS      500  /* after a failed call */
 
+#define SESSION_LINE_MAX 4096		      /* a console line the judge keeps, as an attempt's */
+#define SESSION_LOG_MAX	 (16LL * 1024 * 1024) /* the judge's log (which goes nowhere) */
+
 static int session_over(const struct session *s)
 {
 	return s->ending || s->ag->stopping;
@@ -43,7 +46,7 @@ static void session_nap(const struct session *s, long ms)
  * controller took leave out. 0, or -1 (try again later); a detached session
  * is marked ending. */
 static int session_post(struct session *s, struct http_client *h, struct buf *out,
-			const char *status)
+			const char *status, const char *verdict, const char *reason)
 {
 	const struct board *b = &s->ag->cfg.boards[s->board];
 	size_t n = out->len < SESSION_CHUNK_MAX ? out->len : SESSION_CHUNK_MAX;
@@ -52,6 +55,11 @@ static int session_post(struct session *s, struct http_client *h, struct buf *ou
 			       b->name, s->id);
 	json_t *body = json_pack("{s:I, s:s, s:s}", "offset", (json_int_t)s->offset, "data", b64,
 				 "status", status);
+
+	if (verdict) {
+		json_object_set_new(body, "verdict", json_string(verdict));
+		json_object_set_new(body, "reason", json_string(reason));
+	}
 	struct http_reply r;
 	int rc = -1;
 
@@ -80,6 +88,103 @@ static int session_post(struct session *s, struct http_client *h, struct buf *ou
 	return rc;
 }
 
+static void no_log(void *arg, const void *p, size_t n)
+{
+	(void)arg;
+	(void)p;
+	(void)n;
+}
+
+static void verdict_set(struct session *s, const char *verdict, const char *reason)
+{
+	if (s->verdict[0])
+		return;
+	snprintf(s->verdict, sizeof(s->verdict), "%s", verdict);
+	snprintf(s->verdict_reason, sizeof(s->verdict_reason), "%s", reason);
+	s->verdict_seq++;
+	log_info("board %s: boot of attempt %lld: %s: %s", s->ag->cfg.boards[s->board].name,
+		 s->boot_id, verdict, reason);
+}
+
+/* io: the console's new bytes (n may be 0: the clock alone) to the boot's judge;
+ * its verdict, once it has one, is the boot's. */
+static void session_judge_tick(struct session *s, const char *p, size_t n)
+{
+	long long now = clock_mono_ms();
+
+	pthread_mutex_lock(&s->mu);
+	if (s->judging) {
+		if (n)
+			judge_feed(&s->judge, p, n, now);
+		judge_tick(&s->judge, now);
+		if (s->judge.verdict != VERDICT_NONE) {
+			verdict_set(s, verdict_name(s->judge.verdict), s->judge.reason);
+			judge_release(&s->judge);
+			s->judging = 0;
+		}
+	}
+	pthread_mutex_unlock(&s->mu);
+}
+
+void session_verdict(struct session *s, const char *verdict, const char *fmt, ...)
+{
+	char reason[sizeof(s->verdict_reason)];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof(reason), fmt, ap);
+	va_end(ap);
+	pthread_mutex_lock(&s->mu);
+	if (s->judging) {
+		judge_release(&s->judge);
+		s->judging = 0;
+	}
+	verdict_set(s, verdict, reason);
+	pthread_mutex_unlock(&s->mu);
+}
+
+void session_boot_refuse(struct session *s, long long id, const char *why)
+{
+	pthread_mutex_lock(&s->mu);
+	if (s->judging) {
+		judge_release(&s->judge);
+		s->judging = 0;
+	}
+	s->boot_id = id;
+	s->verdict[0] = '\0';
+	verdict_set(s, "refused", why);
+	pthread_mutex_unlock(&s->mu);
+}
+
+void session_judge_start(struct session *s)
+{
+	char err[300] = "";
+	int rc;
+
+	pthread_mutex_lock(&s->mu);
+	if (s->judging) {
+		judge_release(&s->judge);
+		s->judging = 0;
+	}
+	memset(&s->judge, 0, sizeof(s->judge));
+	rc = s->boot_job ? judge_init(&s->judge, s->boot_job, SESSION_LINE_MAX, SESSION_LOG_MAX,
+				      err, sizeof(err))
+			 : -1;
+	json_decref(s->boot_job);
+	s->boot_job = NULL;
+	if (rc == 0) {
+		s->judge.log = no_log;
+		judge_start(&s->judge, clock_mono_ms());
+		s->judging = 1;
+	} else {
+		judge_release(&s->judge);
+	}
+	pthread_mutex_unlock(&s->mu);
+	if (rc < 0)
+		session_verdict(s, "infra", "attempt %lld's job cannot be judged: %s", s->boot_id,
+				err[0] ? err : "it has none");
+}
+
 /* The console to the controller, and the pipe's input to the console. */
 static void *session_io(void *arg)
 {
@@ -88,8 +193,9 @@ static void *session_io(void *arg)
 	struct http_client h;
 	struct buf out = BUF_INIT(SESSION_OUT_MAX);
 	char status[256] = "", posted[256] = "", err[200], chunk[4096];
+	char verdict[16] = "", reason[sizeof(s->verdict_reason)] = "";
 	long long tried = 0, failed = 0;
-	int fd = -1, seen = 0;
+	int fd = -1, seen = 0, vseen = 0, vposted = 0;
 
 	client_init(&h, &s->ag->cfg);
 	h.timeout_ms = 10000;
@@ -102,6 +208,14 @@ static void *session_io(void *arg)
 		if (s->note_seq != seen) {
 			seen = s->note_seq;
 			memcpy(status, s->note, sizeof(status));
+		}
+		pthread_mutex_unlock(&s->mu);
+		session_judge_tick(s, NULL, 0);
+		pthread_mutex_lock(&s->mu);
+		if (s->verdict_seq != vseen) {
+			vseen = s->verdict_seq;
+			memcpy(verdict, s->verdict, sizeof(verdict));
+			memcpy(reason, s->verdict_reason, sizeof(reason));
 		}
 		pthread_mutex_unlock(&s->mu);
 		if (fd < 0 && now - tried >= SESSION_OPEN_EVERY_MS) {
@@ -124,7 +238,8 @@ static void *session_io(void *arg)
 			p[1].fd = fd;
 			p[1].events = POLLIN;
 		}
-		if ((out.len || strcmp(status, posted)) && now - failed >= SESSION_RETRY_MS)
+		if ((out.len || strcmp(status, posted) || vposted != vseen) &&
+		    now - failed >= SESSION_RETRY_MS)
 			wait = 0;
 		else if (fd >= 0 && console_buffered(b) && out.len < SESSION_OUT_MAX)
 			wait = 0;
@@ -151,6 +266,7 @@ static void *session_io(void *arg)
 
 			if (n > 0) {
 				buf_append(&out, chunk, (size_t)n);
+				session_judge_tick(s, chunk, (size_t)n);
 			} else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
 				snprintf(status, sizeof(status), "the console closed: %s",
 					 n == 0 ? "end of stream" : strerror(errno));
@@ -159,10 +275,15 @@ static void *session_io(void *arg)
 				tried = clock_mono_ms();
 			}
 		}
-		if ((out.len || strcmp(status, posted)) &&
+		if ((out.len || strcmp(status, posted) || vposted != vseen) &&
 		    clock_mono_ms() - failed >= SESSION_RETRY_MS) {
-			if (session_post(s, &h, &out, status) == 0) {
+			/* the verdict goes with the console's last bytes before it */
+			int with = vposted != vseen && out.len <= SESSION_CHUNK_MAX;
+
+			if (session_post(s, &h, &out, status, with ? verdict : NULL, reason) == 0) {
 				memcpy(posted, status, sizeof(posted));
+				if (with)
+					vposted = vseen;
 				failed = 0;
 			} else {
 				failed = clock_mono_ms();
@@ -259,6 +380,10 @@ int session_boot_start(struct session *s, const json_t *attempt)
 		return -EBUSY;
 	s->boot_attempt = json_incref((json_t *)attempt);
 	s->boot_err[0] = '\0';
+	pthread_mutex_lock(&s->mu);
+	s->boot_id = jint(attempt, "id", 0);
+	s->verdict[0] = '\0'; /* a new boot, a new verdict */
+	pthread_mutex_unlock(&s->mu);
 	s->boot_state = SESSION_BOOT_STAGING;
 	session_note(s, "boot: staging attempt %lld", jint(attempt, "id", 0));
 	rc = pthread_create(&s->boot, NULL, session_stage, s);
@@ -282,10 +407,13 @@ int session_boot_reap(struct session *s)
 	id = jint(s->boot_attempt, "id", 0);
 	if (state == SESSION_BOOT_FAILED) {
 		session_note(s, "boot: attempt %lld: staging: %s", id, s->boot_err);
-		log_warnx("board %s: boot of attempt %lld: staging: %s",
-			  s->ag->cfg.boards[s->board].name, id, s->boot_err);
+		session_verdict(s, "infra", "staging: %s", s->boot_err);
 	} else {
 		session_note(s, "boot: attempt %lld staged: power cycle", id);
+		pthread_mutex_lock(&s->mu);
+		json_decref(s->boot_job);
+		s->boot_job = json_incref(json_object_get(s->boot_attempt, "job"));
+		pthread_mutex_unlock(&s->mu);
 		go = 1;
 	}
 	json_decref(s->boot_attempt);
@@ -346,6 +474,9 @@ void session_stop_free(struct session *s)
 	if (s->boot_state != SESSION_BOOT_NONE)
 		pthread_join(s->boot, NULL);
 	json_decref(s->boot_attempt);
+	json_decref(s->boot_job);
+	if (s->judging)
+		judge_release(&s->judge);
 	pthread_mutex_destroy(&s->mu);
 	log_info("board %s: console session %lld detached", s->ag->cfg.boards[s->board].name,
 		 s->id);

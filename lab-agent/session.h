@@ -20,6 +20,8 @@
 #include <pthread.h>
 #include <stddef.h>
 
+#include "judge.h"
+
 struct agent;
 
 #define SESSION_OUT_MAX	  (64 * 1024)
@@ -49,6 +51,14 @@ struct session {
 	pthread_t boot;
 	_Atomic int boot_state; /* enum session_boot */
 	char boot_err[512];
+	/* its console judged as an attempt's, from power-on (under mu) */
+	json_t *boot_job;   /* the staged attempt's job, until the judge takes it */
+	long long boot_id;  /* the attempt booted */
+	struct judge judge; /* valid while judging */
+	int judging;	    /* 1: judge fed by io until a verdict */
+	char verdict[16];   /* the boot's end: pass, fail, timeout, infra, refused */
+	char verdict_reason[512];
+	int verdict_seq; /* counts the verdicts: io posts a new one */
 };
 
 /* Starts the session that cmd names on board index bi: 0 and *out, or -errno
@@ -60,9 +70,22 @@ int session_start(struct session **out, struct agent *ag, size_t bi, const json_
 int session_boot_start(struct session *s, const json_t *attempt);
 /* For the main loop: once a boot's staging has ended, joins it and returns 1
  * when the board is to be power-cycled now (the main loop does it, so that a
- * QEMU is its child and outlives the session), 0 otherwise (none, under way, or
- * failed: the holder was told why). */
+ * QEMU is its child and outlives the session: it switches the board off, calls
+ * session_judge_start, and powers it on), 0 otherwise (none, under way, or
+ * failed: the holder was told why, and the verdict is infra). */
 int session_boot_reap(struct session *s);
+/* Once the board is off and before it is powered on for the boot that
+ * session_boot_reap handed over: the console is judged from now with the staged
+ * attempt's job (lab-agent/judge.h, the rules of an attempt), and its verdict
+ * posted to the holder. Main thread. */
+void session_judge_start(struct session *s);
+/* The end of the boot (pass, fail, timeout, infra, refused) with its reason
+ * (printf-like), posted to the holder; the first one of a boot is kept. */
+void session_verdict(struct session *s, const char *verdict, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* A boot of attempt id that this agent will not do (the board's policy, another
+ * boot under way): its verdict is refused, for why. */
+void session_boot_refuse(struct session *s, long long id, const char *why);
 /* A word for the holder, shown as the console's status (printf-like). */
 void session_note(struct session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* 1 once both threads have ended (detached, or asked to end). */

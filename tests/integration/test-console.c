@@ -10,7 +10,13 @@
  *  - the relay ends when the reservation does, and when its holder attaches again.
  *  - bounds: a reader that fell behind 140 KB of output is told how many bytes it
  *    lost and goes on; input the agent has not taken is held up to 16 KiB, then
- *    refused whole (429). */
+ *    refused whole (429).
+ *  - xenci boot: an attempt booted on a held board, its console judged by the
+ *    agent with the attempt's job, ends with the verdict (logged); a boot the
+ *    board's policy refuses is refused by the controller (403) and, when the
+ *    controller's copy of the policy is edited to let it through, by the agent
+ *    (verdict refused); a board whose agent serves nothing (not running) and an
+ *    offline one give the user a reason within a bounded time, not a hang. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -28,7 +34,7 @@
 #include "sigkey.h"
 
 static struct harness_controller ctl;
-static char agent_tok[128], alice[128], bob[128];
+static char agent_tok[128], gone_tok[128], alice[128], bob[128];
 static struct harness_fake_lab lab;
 
 static const char job[] = "name: con-smoke\n"
@@ -49,21 +55,25 @@ static const char panic_job[] = "name: con-panic\n"
 
 static int setup(void **state)
 {
-	static const struct harness_fake_spec boards[2] = {
+	static const struct harness_fake_spec boards[3] = {
 	    {"con-a", "line FAKE-FW 1.0\npart => \n", "cona", "policy: {reserve: true}\n"},
 	    {"con-b", "line FAKE-FW 1.0\nlong 70000\nlong 70000\nline BIG-DONE\nmark big\n", "conb",
-	     "policy: {reserve: true}\n"}};
+	     "policy: {reserve: true}\n"},
+	    {"con-c", NULL, "conc", "policy: {reserve: true, kinds: [push]}\n"}};
 
 	(void)state;
+	/* a relay nobody serves is given up after 8 s here (60 s in a real lab) */
+	setenv("XENCI_TEST_RELAY_SERVE_MS", "8000", 1);
 	if (harness_controller_init(&ctl) < 0 ||
 	    harness_write_file(ctl.jobs, "con-smoke.yaml", job) < 0 ||
 	    harness_write_file(ctl.jobs, "con-panic.yaml", panic_job) < 0 ||
 	    harness_controller_start(&ctl) < 0 ||
 	    harness_token(&ctl, "agent", "lab-c", agent_tok, sizeof(agent_tok)) < 0 ||
+	    harness_token(&ctl, "agent", "lab-gone", gone_tok, sizeof(gone_tok)) < 0 ||
 	    harness_user_token(&ctl, "alice", 1, alice, sizeof(alice)) < 0 ||
 	    harness_user_token(&ctl, "bob", 1, bob, sizeof(bob)) < 0)
 		return -1;
-	return harness_fake_lab_start(&ctl, &lab, "lab-c", agent_tok, boards, 2, NULL);
+	return harness_fake_lab_start(&ctl, &lab, "lab-c", agent_tok, boards, 3, NULL);
 }
 
 static int teardown(void **state)
@@ -467,7 +477,8 @@ static void test_boot(void **state)
 	assert_int_equal(detach(alice, "con-a", s), 200);
 
 	/* the CLI: staged on con-a (its boot script names the attempt), power-cycled,
-	 * the console attached */
+	 * the console attached and judged by the agent with con-smoke's rules: it
+	 * ends with the verdict, exit 0 on pass */
 	snprintf(xenci, sizeof(xenci), "%s/xenci", harness_build_dir());
 	snprintf(logp, sizeof(logp), "%s/boot.log", lab.dir);
 	snprintf(id_s, sizeof(id_s), "%lld", id);
@@ -477,17 +488,135 @@ static void test_boot(void **state)
 	assert_true(pid > 0);
 	assert_true(harness_wait_file_has(logp, "boot: powered on", 20000));
 	assert_true(harness_wait_file_has(logp, "FAKE-FW 1.0", 20000));
+	assert_int_equal(harness_wait_exit(pid, 20000), 0);
+	close(fd);
+	assert_true(harness_wait_file_has(logp, "verdict: pass: ", 1000));
 	snprintf(script, sizeof(script), "%s/work/boards/con-a/tftp/boot.ipxe", lab.dir);
 	snprintf(want, sizeof(want), "attempt=%lld", id);
 	assert_true(harness_wait_file_has(script, want, 1000));
-	detach_cli(pid, fd);
 	log = board_log("con-a", NULL);
-	assert_string_equal(jstr(json_array_get(log, 1), "action", ""), "boot");
+	/* newest first: detached, boot ended, boot, attached */
+	assert_string_equal(jstr(json_array_get(log, 0), "action", ""), "console detached");
+	assert_string_equal(jstr(json_array_get(log, 1), "action", ""), "boot ended");
+	snprintf(want, sizeof(want), "attempt %lld: pass: ", id);
+	assert_true(!strncmp(jstr(json_array_get(log, 1), "detail", ""), want, strlen(want)));
+	assert_string_equal(jstr(json_array_get(log, 1), "who", ""), "lab-c");
+	assert_string_equal(jstr(json_array_get(log, 2), "action", ""), "boot");
 	snprintf(want, sizeof(want), "attempt %lld", id);
-	assert_string_equal(jstr(json_array_get(log, 1), "detail", ""), want);
-	assert_string_equal(jstr(json_array_get(log, 1), "who", ""), "alice");
+	assert_string_equal(jstr(json_array_get(log, 2), "detail", ""), want);
+	assert_string_equal(jstr(json_array_get(log, 2), "who", ""), "alice");
 	json_decref(log);
 	assert_int_equal(release(alice, "con-a"), 200);
+	buf_release(&got);
+}
+
+/* A boot con-c's policy (push flights only) refuses: the controller says so at
+ * once (403); with the controller's copy of the policy edited to let it through,
+ * con-c's agent refuses it itself (verdict refused, nothing staged or powered). */
+static void test_boot_refused(void **state)
+{
+	char xenci[400], ids[32], out[4096], path[128], body[64], detail[512];
+	char *argv[] = {xenci, "boot", "con-c", ids, "--no-input", NULL};
+	json_t *j = NULL, *log;
+	long long id, s;
+	int ons;
+
+	(void)state;
+	/* a manual flight's attempt (any will do: con-c refuses its kind) */
+	assert_int_equal(harness_call(&ctl, alice, "GET", "/api/v1/attempts?board=con-b", NULL, &j),
+			 200);
+	id = jint(json_array_get(json_object_get(j, "attempts"), 0), "id", 0);
+	json_decref(j);
+	assert_true(id > 0);
+	assert_int_equal(reserve(alice, "con-c"), 201);
+	s = attach(alice, "con-c", NULL, 0);
+	assert_true(s > 0);
+	snprintf(path, sizeof(path), "/api/v1/boards/con-c/console/boot?session=%lld", s);
+	snprintf(body, sizeof(body), "{\"attempt\": %lld}", id);
+	j = NULL;
+	assert_int_equal(harness_call(&ctl, alice, "POST", path, body, &j), 403);
+	snprintf(detail, sizeof(detail), "%s", jstr(j, "detail", ""));
+	json_decref(j);
+	assert_non_null(strstr(detail, "board con-c's policy refuses attempt"));
+	assert_int_equal(detach(alice, "con-c", s), 200);
+
+	/* the controller's copy edited: con-c's agent refuses it */
+	assert_int_equal(harness_db_exec(&ctl, "UPDATE boards SET policy = '{\"reserve\": true}'"
+					       " WHERE name = 'con-c'"),
+			 0);
+	ons = harness_fake_lab_actions(&lab, "con-c", "on");
+	snprintf(xenci, sizeof(xenci), "%s/xenci", harness_build_dir());
+	snprintf(ids, sizeof(ids), "%lld", id);
+	setenv("XENCI_URL", ctl.url, 1);
+	setenv("XENCI_TOKEN", alice, 1);
+	assert_int_equal(harness_run(argv, out, sizeof(out)), 1);
+	if (strstr(out, "verdict: refused: ") == NULL)
+		fprintf(stderr, "%s\n", out);
+	assert_non_null(strstr(out, "verdict: refused: "));
+	assert_int_equal(harness_fake_lab_actions(&lab, "con-c", "on"), ons);
+	log = board_log("con-c", NULL);
+	assert_string_equal(jstr(json_array_get(log, 1), "action", ""), "boot ended");
+	assert_non_null(strstr(jstr(json_array_get(log, 1), "detail", ""), ": refused: "));
+	json_decref(log);
+	assert_int_equal(release(alice, "con-c"), 200);
+}
+
+/* con-gone's agent (lab-gone) declared it and is not running: `xenci console`
+ * and `xenci boot` end with the reason once the relay went unserved for the
+ * controller's bound (8 s here), exit 1; once lab-gone declares without it (the
+ * board offline), attach and boot are refused at once (409). */
+static void test_unserved(void **state)
+{
+	char xenci[400], logp[400], ids[32], detail[512];
+	char *con[] = {xenci, "console", "con-gone", "--no-input", NULL};
+	char *boot[] = {xenci, "boot", "con-gone", ids, "--no-input", NULL};
+	struct buf got = BUF_INIT(0);
+	json_t *j = NULL;
+	long long id, t0;
+	pid_t pid;
+
+	(void)state;
+	assert_int_equal(
+	    harness_call(&ctl, gone_tok, "PUT", "/api/v1/agents/lab-gone/boards",
+			 "{\"protocol\": 1, \"boards\": [{\"name\": \"con-gone\", \"arch\": "
+			 "\"x86_64\", \"class\": \"gone\", \"policy\": {\"reserve\": true}}]}",
+			 NULL),
+	    200);
+	assert_int_equal(reserve(alice, "con-gone"), 201);
+	snprintf(xenci, sizeof(xenci), "%s/xenci", harness_build_dir());
+	setenv("XENCI_URL", ctl.url, 1);
+	setenv("XENCI_TOKEN", alice, 1);
+	snprintf(logp, sizeof(logp), "%s/unserved-console.log", lab.dir);
+	t0 = harness_now_ms();
+	pid = harness_spawn(con, logp);
+	assert_true(pid > 0);
+	assert_int_equal(harness_wait_exit(pid, 20000), 1);
+	assert_true(harness_now_ms() - t0 < 20000);
+	assert_true(harness_wait_file_has(
+	    logp, "board con-gone's agent lab-gone did not serve its console in 8 s", 1000));
+
+	assert_int_equal(harness_call(&ctl, alice, "GET", "/api/v1/attempts?board=con-b", NULL, &j),
+			 200);
+	id = jint(json_array_get(json_object_get(j, "attempts"), 0), "id", 0);
+	json_decref(j);
+	snprintf(ids, sizeof(ids), "%lld", id);
+	snprintf(logp, sizeof(logp), "%s/unserved-boot.log", lab.dir);
+	pid = harness_spawn(boot, logp);
+	assert_true(pid > 0);
+	assert_int_equal(harness_wait_exit(pid, 20000), 1);
+	assert_true(harness_wait_file_has(logp, "did not serve its console in 8 s", 1000));
+
+	/* offline: refused at once */
+	assert_int_equal(
+	    harness_call(&ctl, gone_tok, "PUT", "/api/v1/agents/lab-gone/boards",
+			 "{\"protocol\": 1, \"boards\": [{\"name\": \"con-other\", \"arch\": "
+			 "\"x86_64\", \"class\": \"gone\"}]}",
+			 NULL),
+	    200);
+	assert_int_equal(attach(alice, "con-gone", detail, sizeof(detail)), -409);
+	assert_string_equal(detail, "board con-gone is offline: its agent lab-gone does not "
+				    "declare it now, so nothing can serve its console");
+	assert_int_equal(release(alice, "con-gone"), 200);
 	buf_release(&got);
 }
 
@@ -581,7 +710,8 @@ int main(void)
 	    cmocka_unit_test(test_who_may),	cmocka_unit_test(test_round_trip),
 	    cmocka_unit_test(test_cli),		cmocka_unit_test(test_ends),
 	    cmocka_unit_test(test_bounds),	cmocka_unit_test(test_boot),
-	    cmocka_unit_test(test_repro_board),
+	    cmocka_unit_test(test_repro_board), cmocka_unit_test(test_boot_refused),
+	    cmocka_unit_test(test_unserved),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -46,7 +46,7 @@ static int setup(void **state)
 		return -1;
 	snprintf(dir, sizeof(dir), "%s/agent", ctl.dir);
 	mkdir(dir, 0755);
-	/* the demo's arm64 board as it is, its policy letting users hold it */
+	/* the demo's arm64 board as it is (its policy lets users hold it) */
 	{
 		struct buf b = BUF_INIT(0);
 		char *p;
@@ -57,8 +57,8 @@ static int setup(void **state)
 		p = strstr(buf_cstr(&b), "name: qemu-arm64\n");
 		if (p == NULL)
 			return -1;
-		snprintf(text, sizeof(text), "%.*sname: " BOARD "\n%s\npolicy: {reserve: true}\n",
-			 (int)(p - b.data), b.data, p + strlen("name: qemu-arm64\n"));
+		snprintf(text, sizeof(text), "%.*sname: " BOARD "\n%s", (int)(p - b.data), b.data,
+			 p + strlen("name: qemu-arm64\n"));
 		buf_release(&b);
 	}
 	harness_write_file(dir, BOARD ".yaml", text);
