@@ -35,6 +35,8 @@ static int reply_reservation_error(struct req *r, int rc, const char *err)
 		return reply_errorf(r, 409, "reserved", "%s", err);
 	case -EINVAL:
 		return reply_errorf(r, 400, "invalid body", "%s", err);
+	case -EHOSTDOWN:
+		return reply_errorf(r, 409, "board offline", "%s", err);
 	default:
 		return rc;
 	}

@@ -123,10 +123,8 @@ static void relay_end(struct relay *rl, const char *who, const char *why)
 	park_wake(PARK_EVENTS, 0);
 }
 
-/* -EHOSTDOWN with why in err when board (b, its row) is offline: nothing can do
- * what (its agent no longer declares it); else 0. */
-static int board_offline(const json_t *b, const char *board, const char *what, char *err,
-			 size_t errlen)
+int relay_board_offline(const json_t *b, const char *board, const char *what, char *err,
+			size_t errlen)
 {
 	if (strcmp(jstr(b, "state", ""), "offline"))
 		return 0;
@@ -179,7 +177,7 @@ int relay_attach(json_t **out, const char *board, const struct auth *who, char *
 		snprintf(err, errlen, "no board %s", board);
 		return -ENOENT;
 	}
-	rc = board_offline(b, board, "serve its console", err, errlen);
+	rc = relay_board_offline(b, board, "serve its console", err, errlen);
 	if (rc < 0)
 		goto out;
 	cur = db_reservation_active(board);
@@ -445,7 +443,7 @@ int relay_boot(json_t **out, const char *board, long long session, const struct 
 	if (rc < 0)
 		return rc;
 	b = db_board_get(board, &admin);
-	rc = board_offline(b, board, "boot it", err, errlen);
+	rc = relay_board_offline(b, board, "boot it", err, errlen);
 	if (rc < 0)
 		goto out;
 	if (flight > 0 &&

@@ -97,6 +97,11 @@ void relay_end_board(const char *board, const char *why);
 /* The timer: detaches idle clients and relays no agent serves, offers unheard
  * console commands again, frees relays detached a while ago. */
 void relay_tick(long long now);
+/* -EHOSTDOWN with one sentence in err when board (b, its row as db_board_get
+ * gives it) is offline, its agent no longer declaring it: nothing can do what
+ * ("boot it"); else 0. */
+int relay_board_offline(const json_t *b, const char *board, const char *what, char *err,
+			size_t errlen);
 /* The PARK_CONSOLE keys of a relay's reader and of its agent's input poll. */
 long long relay_key_client(long long session);
 long long relay_key_agent(long long session);

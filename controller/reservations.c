@@ -202,6 +202,17 @@ int reservation_power(const char *board, const struct auth *who, const char *act
 		rc = -EACCES;
 		goto fail;
 	}
+	{
+		struct viewer admin = {1, NULL};
+		json_t *b = db_board_get(board, &admin);
+
+		/* its agent would never take the command */
+		rc = relay_board_offline(b, board, "power it", err, errlen);
+		json_decref(b);
+		if (rc < 0)
+			goto fail;
+		rc = -EIO;
+	}
 	auth_who(name, sizeof(name), who);
 	snprintf(reason, sizeof(reason), "asked by %s", name);
 	if (command(jint(cur, "id", 0), board, action, name, reason, now) < 0 || db_commit() < 0)
