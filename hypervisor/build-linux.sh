@@ -76,7 +76,7 @@ for tool in make "${cross}gcc" "${cross}ld" bison flex bc perl python3; do
 done
 
 # ccache, unless disabled or its directory is not writable (e.g. a sandbox).
-recipe_ccache build-linux.sh "$cross"
+recipe_ccache build-linux.sh "$cross" "$(recipe_common_dir "$src" "$obj")"
 
 stamp=
 if [ -d "$src/.git" ]; then

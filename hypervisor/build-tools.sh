@@ -66,7 +66,7 @@ for tool in make gcc "${cross}gcc" python3 iasl pkg-config; do
 done
 
 # ccache, unless disabled or its directory is not writable (e.g. a sandbox).
-recipe_ccache build-tools.sh "$cross"
+recipe_ccache build-tools.sh "$cross" "$src"
 # The cross-build's headers and libraries: Debian's arm64 packages, unpacked
 # by sysroot.sh (which the lab agent runs outside the build's sandbox, since
 # it may download, and names in XENCI_SYSROOT).

@@ -80,7 +80,7 @@ for tool in make "${cross}gcc" "${cross}ld" python3 bison flex; do
 done
 
 # ccache, unless disabled or its directory is not writable (e.g. a sandbox).
-recipe_ccache build.sh "$cross"
+recipe_ccache build.sh "$cross" "$(recipe_common_dir "$src" "$obj")"
 
 # Fixed build stamps: the commit's date when SRCDIR is a git tree.
 stamp=

@@ -3,10 +3,16 @@
 # source it from their own folder. Each function takes the recipe's name
 # (for messages) first.
 
-# recipe_ccache NAME CROSS — sets cc ("[ccache ]CROSSgcc") and hostcc
+# recipe_ccache NAME CROSS [TREE] — sets cc ("[ccache ]CROSSgcc") and hostcc
 # ("[ccache ]gcc"): ccache in $CCACHE_DIR (default $XENCI_CACHE/ccache, then
 # ~/.cache/xenci/ccache) unless XENCI_CCACHE=0, ccache is missing or the folder
 # is not writable (e.g. a sandbox).
+# TREE, the work tree the build runs in, becomes ccache's base_dir (unless
+# CCACHE_BASEDIR is set) and the working directory is not hashed: ccache then
+# rewrites the absolute paths below TREE into relative ones, so the same
+# revision built in another folder (a new agent workspace, a fresh clone's
+# tests) hits the cache (ccache manual, "Compiling in different directories";
+# the debug info then names the folder of the build that filled the cache).
 # shellcheck disable=SC2034 # cc and hostcc are the caller's
 recipe_ccache() {
 	cc="${2}gcc"
@@ -16,10 +22,25 @@ recipe_ccache() {
 		if mkdir -p "$CCACHE_DIR" 2>/dev/null && [ -w "$CCACHE_DIR" ]; then
 			cc="ccache $cc"
 			hostcc="ccache gcc"
+			if [ -n "${3:-}" ] && [ "$3" != / ]; then
+				export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$3}
+				export CCACHE_NOHASHDIR=1
+			fi
 		else
 			echo "$1: $CCACHE_DIR is not writable; building without ccache" >&2
 		fi
 	fi
+}
+
+# recipe_common_dir DIR [DIR2] — prints the deepest folder holding both
+# absolute paths (DIR alone when DIR2 is empty): the base_dir of a build whose
+# objects are outside its source tree.
+recipe_common_dir() {
+	local a=$1 b=${2:-$1}
+	while [ "$a" != / ] && [ "$b" != "$a" ] && [ "${b#"$a"/}" = "$b" ]; do
+		a=$(dirname "$a")
+	done
+	printf '%s\n' "$a"
 }
 
 # recipe_check_fragment NAME FRAGMENT CONFIG — every `CONFIG_X=v` and

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# shellcheck disable=SC2030,SC2031,SC2154 # each case's environment is its subshell's; cc is recipe_ccache's
+# hypervisor/recipe-lib.sh: the build recipes' shared helpers.
+#   - recipe_common_dir: the deepest folder holding a source tree and its
+#     object folder (the tree alone without one; / when they share nothing)
+#   - recipe_ccache TREE: ccache's base_dir is TREE and the working directory
+#     is not hashed, so one file compiled with -g in two folders of different
+#     depths is a miss then a hit (without TREE: two misses, ccache's default)
+#   - a CCACHE_BASEDIR already set is kept; TREE=/ sets nothing; XENCI_CCACHE=0
+#     leaves ccache out
+set -uo pipefail
+root=${XENCI_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
+pass=0
+fail=0
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+# shellcheck source=hypervisor/recipe-lib.sh
+. "$root/hypervisor/recipe-lib.sh"
+
+is() { # name got want
+	if [ "$2" = "$3" ]; then
+		pass=$((pass + 1))
+	else
+		echo "FAIL $1: got '$2', want '$3'"
+		fail=$((fail + 1))
+	fi
+}
+
+is "common of siblings" "$(recipe_common_dir /a/b/c /a/b/d/e)" /a/b
+is "tree alone" "$(recipe_common_dir /a/b/c "")" /a/b/c
+is "objects inside the tree" "$(recipe_common_dir /a/b /a/b/c)" /a/b
+is "prefix of a name is not a folder" "$(recipe_common_dir /ab /a/c)" /
+is "nothing shared" "$(recipe_common_dir /x /y)" /
+is "the same folder" "$(recipe_common_dir /a/b/c /a/b/c)" /a/b/c
+
+# The environment recipe_ccache leaves, in a subshell each time.
+env_of() { # XENCI_CCACHE CCACHE_BASEDIR TREE
+	(
+		unset CCACHE_BASEDIR CCACHE_NOHASHDIR
+		export XENCI_CCACHE=$1 CCACHE_DIR=$tmp/cc-env
+		[ -z "$2" ] || export CCACHE_BASEDIR=$2
+		recipe_ccache test "" "$3"
+		echo "${cc}|${CCACHE_BASEDIR:-}|${CCACHE_NOHASHDIR:-}"
+	)
+}
+
+if ! command -v ccache >/dev/null; then
+	echo "FAIL ccache is not installed (debian-packages.txt lists it)"
+	fail=$((fail + 1))
+else
+	is "TREE is base_dir" "$(env_of 1 "" /w/src)" "ccache gcc|/w/src|1"
+	is "a set base_dir is kept" "$(env_of 1 /mine /w/src)" "ccache gcc|/mine|1"
+	is "TREE=/ sets nothing" "$(env_of 1 "" /)" "ccache gcc||"
+	is "no TREE sets nothing" "$(env_of 1 "" "")" "ccache gcc||"
+	is "XENCI_CCACHE=0" "$(env_of 0 "" /w/src)" "gcc||"
+
+	# One file with -g (as Xen, Linux and the tools build) in two folders.
+	hits() { # TREE? -> cache hits after compiling in $tmp/one/x.c then $tmp/two/deeper/x.c
+		(
+			export CCACHE_DIR=$tmp/cc-$1 XENCI_CCACHE=1
+			for d in "$tmp/$1/one" "$tmp/$1/two/deeper"; do
+				unset CCACHE_BASEDIR CCACHE_NOHASHDIR
+				mkdir -p "$d/include"
+				printf '#define N 3\n' >"$d/include/n.h"
+				printf '#include "n.h"\nint f(void) { return N; }\n' >"$d/x.c"
+				recipe_ccache test "" "$([ "$1" = tree ] && echo "$d")"
+				(cd "$d" && $cc -g -I"$d/include" -c "$d/x.c" -o "$d/x.o") || exit 1
+			done
+			ccache --print-stats | awk '$1 == "direct_cache_hit" || $1 == "preprocessed_cache_hit" { n += $2 } END { print n + 0 }'
+		)
+	}
+	is "another folder hits the cache with TREE" "$(hits tree)" 1
+	is "and misses without it (ccache's default)" "$(hits none)" 0
+fi
+
+echo "$pass passed, $fail failed"
+[ "$fail" = 0 ]
