@@ -26,7 +26,7 @@ static const struct cli_command commands[] = {
     {"power", cmd_power, "power a board you hold: on, off or cycle"},
     {"console", cmd_console, "your terminal on the console of a board you hold (~. detaches)"},
     {"boot", cmd_boot, "boot an attempt's (or --flight's) builds on a board you hold, console on"},
-    {"repro", cmd_repro, "fetch an attempt and a run.sh that reproduces it here"},
+    {"repro", cmd_repro, "fetch an attempt and run it here (QEMU boards), judged as in the lab"},
     {"bisections", cmd_bisections, "recent bisections of regressions"},
     {"bisection", cmd_bisection, "a bisection's steps and verdict; cancel or restart (admin)"},
     {NULL, NULL, NULL},

@@ -17,6 +17,7 @@
 #include "config.h"
 #include "ctl.h"
 #include "db-attempts.h"
+#include "db-tokens.h"
 #include "db.h"
 #include "flights.h"
 #include "fs.h"
@@ -36,7 +37,7 @@ static const char usage[] =
     "                        [--schema DIR] [-v]\n"
     "       xenci-controller --check [--config FILE] [--jobs DIR]\n"
     "       xenci-controller token create --role admin|agent|user [--agent NAME]\n"
-    "                        [--name TEXT] (--data DIR | --config FILE)\n"
+    "                        [--name TEXT] [--reserve] (--data DIR | --config FILE)\n"
     "       xenci-controller --help | --version\n"
     "\n"
     "  --listen ADDR:PORT  where to serve HTTP(S) (default 127.0.0.1:8080; port 0 picks\n"
@@ -109,19 +110,16 @@ static int open_store(void)
 static int cmd_token(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"role", required_argument, NULL, 'r'},
-	    {"agent", required_argument, NULL, 'a'},
-	    {"name", required_argument, NULL, 'n'},
-	    {"data", required_argument, NULL, 'd'},
-	    {"config", required_argument, NULL, 'c'},
-	    {"schema", required_argument, NULL, 's'},
-	    {NULL, 0, NULL, 0},
+	    {"role", required_argument, NULL, 'r'},   {"agent", required_argument, NULL, 'a'},
+	    {"name", required_argument, NULL, 'n'},   {"data", required_argument, NULL, 'd'},
+	    {"config", required_argument, NULL, 'c'}, {"schema", required_argument, NULL, 's'},
+	    {"reserve", no_argument, NULL, 'R'},      {NULL, 0, NULL, 0},
 	};
 	const char *role = NULL, *agent = NULL, *name = NULL;
 	char token[TOKEN_MAX];
 	struct buf err = BUF_INIT(0);
 	long long id;
-	int c, rc;
+	int c, rc, reserve = 0;
 
 	if (argc < 2 || strcmp(argv[1], "create")) {
 		fprintf(stderr, "%s", usage);
@@ -138,6 +136,9 @@ static int cmd_token(int argc, char **argv)
 			break;
 		case 'n':
 			name = optarg;
+			break;
+		case 'R':
+			reserve = 1;
 			break;
 		case 'd':
 			set(&ctl.cfg.data, optarg);
@@ -158,9 +159,11 @@ static int cmd_token(int argc, char **argv)
 		}
 	}
 	if (role_parse(role) == ROLE_NONE || ctl.cfg.data == NULL ||
-	    (role_parse(role) == ROLE_AGENT) != (agent != NULL)) {
+	    (role_parse(role) == ROLE_AGENT) != (agent != NULL) ||
+	    (reserve && role_parse(role) != ROLE_USER)) {
 		fprintf(stderr, "xenci-controller token create: needs --role admin|agent|user,"
-				" --agent NAME exactly with role agent, and --data or --config\n");
+				" --agent NAME exactly with role agent, --reserve only with role"
+				" user, and --data or --config\n");
 		return 2;
 	}
 	if (agent && !name_valid(agent)) {
@@ -173,6 +176,8 @@ static int cmd_token(int argc, char **argv)
 	if (open_store() < 0)
 		return 1;
 	rc = token_create(token, sizeof(token), &id, role_parse(role), agent, name);
+	if (rc == 0 && reserve && db_token_set_reserve(id, 1) < 0)
+		rc = -EIO;
 	db_close(ctl.db);
 	if (rc < 0) {
 		fprintf(stderr, "xenci-controller: cannot create the token: %s\n", strerror(-rc));

@@ -74,6 +74,7 @@ for role in admin user agent; do
 	[[ -s $tokens/$role ]] && continue
 	extra=()
 	[[ $role == agent ]] && extra=(--agent demo-lab)
+	[[ $role == user ]] && extra=(--reserve) # hold a board: xenci reserve, console, boot
 	"$bin/xenci-controller" token create --role "$role" "${extra[@]}" --name "demo $role" \
 		--config "$dir/controller.yaml" >"$tokens/$role.new"
 	mv "$tokens/$role.new" "$tokens/$role"
@@ -151,6 +152,12 @@ cat <<EOF
       git commit -qam "demo: a regression" && echo "/* 4 */" >> xen/common/version.c && git commit -qam "demo 4")
         $bin/xenci bisections; $bin/xenci bisection 1     (docs/bisection.md)
     # undo: (cd $tree && git reset --hard $head)
+    # an attempt run again here (QEMU on this machine, judged the same way), and a
+    # board held for you, its console on your terminal (~. detaches), an attempt
+    # booted on it (docs/boards.md, "Reproducing an attempt", "Console"):
+    $bin/xenci repro \$($bin/xenci flight $flight --json | jq '[.attempts[] | select(.kind == "test")][0].id')
+    $bin/xenci reserve qemu-arm64 --for 30m --wait; $bin/xenci console qemu-arm64
+    $bin/xenci boot qemu-arm64 --flight $flight; $bin/xenci release qemu-arm64
 
 EOF
 

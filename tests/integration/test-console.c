@@ -428,7 +428,7 @@ static void test_boot(void **state)
 	struct buf got = BUF_INIT(0);
 	json_t *j = NULL, *log;
 	long long id = 0, s, end;
-	int fd;
+	int fd, ons;
 	pid_t pid;
 
 	(void)state;
@@ -484,13 +484,15 @@ static void test_boot(void **state)
 	snprintf(id_s, sizeof(id_s), "%lld", id);
 	setenv("XENCI_URL", ctl.url, 1);
 	setenv("XENCI_TOKEN", alice, 1);
+	ons = harness_fake_lab_actions(&lab, "con-a", "on");
 	pid = harness_spawn_input(argv, logp, &fd);
 	assert_true(pid > 0);
-	/* the power note may come after the verdict: a fake board speaks at once */
-	assert_true(harness_wait_file_has(logp, "staged: power cycle", 20000));
+	/* (the status lines are the newest word: a fake board's verdict can outrun
+	 * "boot: powered on") */
 	assert_true(harness_wait_file_has(logp, "FAKE-FW 1.0", 20000));
 	assert_int_equal(harness_wait_exit(pid, 20000), 0);
 	close(fd);
+	assert_int_equal(harness_fake_lab_actions(&lab, "con-a", "on"), ons + 1);
 	assert_true(harness_wait_file_has(logp, "verdict: pass: ", 1000));
 	snprintf(script, sizeof(script), "%s/work/boards/con-a/tftp/boot.ipxe", lab.dir);
 	snprintf(want, sizeof(want), "attempt=%lld", id);
@@ -615,6 +617,27 @@ static void test_unserved(void **state)
 			 NULL),
 	    200);
 	assert_int_equal(power(alice, "con-gone", "cycle"), 409);
+	assert_int_equal(release(alice, "con-gone"), 200);
+	/* the right to reserve from the controller's own token command, as the demo's
+	 * user token gets it */
+	{
+		char bin[400], cfg[400], out[512], *nl;
+		char *tc[] = {bin,     "token",	    "create",	"--role", "user", "--name",
+			      "carol", "--reserve", "--config", cfg,	  NULL};
+		char *bad[] = {bin,	    "token",	"create", "--role", "admin",
+			       "--reserve", "--config", cfg,	  NULL};
+
+		snprintf(bin, sizeof(bin), "%s/xenci-controller", harness_build_dir());
+		snprintf(cfg, sizeof(cfg), "%s/controller.yaml", ctl.dir);
+		assert_int_equal(harness_run(bad, out, sizeof(out)), 2);
+		assert_int_equal(harness_run(tc, out, sizeof(out)), 0);
+		nl = strchr(out, '\n');
+		if (nl)
+			*nl = '\0';
+		assert_int_equal(reserve(out, "con-gone"), 201);
+		assert_int_equal(release(out, "con-gone"), 200);
+	}
+	assert_int_equal(reserve(alice, "con-gone"), 201);
 	assert_int_equal(attach(alice, "con-gone", detail, sizeof(detail)), -409);
 	assert_string_equal(detail, "board con-gone is offline: its agent lab-gone does not "
 				    "declare it now, so nothing can serve its console");
