@@ -17,6 +17,7 @@
 #include "log.h"
 #include "logs.h"
 #include "park.h"
+#include "perf.h"
 
 #define OBSERVERS_MAX 16
 
@@ -418,6 +419,9 @@ int attempt_finish_with(struct attempt *a, enum attempt_state verdict, const cha
 	    build_settle(a, verdict, result, retry, offer) < 0)
 		goto fail;
 	if (a->flight && db_flight_update(a->flight) < 0)
+		goto fail;
+	/* Its `slower` verdict, judged once here for every later read (perf.h). */
+	if (verdict == ATTEMPT_PASS && !strcmp(a->kind, "test") && perf_attempt_store(a->id) < 0)
 		goto fail;
 	if (db_commit() < 0)
 		goto out;

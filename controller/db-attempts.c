@@ -56,6 +56,8 @@ enum {
 	Q_PERF_HISTORY,
 	Q_PERF_BOARD,
 	Q_FLIGHT_TEST,
+	Q_PERF_SET,
+	Q_PERF_UNJUDGED,
 	Q_N
 };
 
@@ -166,6 +168,12 @@ static const char *const sql[Q_N] = {
     [Q_FLIGHT_TEST] = "SELECT id FROM attempts WHERE flight_id = ?1 AND kind = 'test'"
 		      " AND arch = ?2 AND build_id IS NOT NULL"
 		      " ORDER BY board IS ?3 DESC, id DESC LIMIT 1",
+    /* the stored `slower` verdict (migration 130) */
+    [Q_PERF_SET] = "UPDATE attempts SET slower = ?2, perf_judged = 1 WHERE id = ?1",
+    /* (INDEXED BY: the planner would take attempts_state_id and walk every pass) */
+    [Q_PERF_UNJUDGED] = "SELECT id FROM attempts INDEXED BY attempts_perf_unjudged WHERE"
+			" perf_judged = 0 AND kind = 'test' AND"
+			" state = 'pass' ORDER BY id DESC LIMIT ?1",
 };
 DB_STATEMENTS(st, Q_N);
 #define st DB_STATEMENTS_OF(st)
@@ -578,4 +586,25 @@ json_t *db_perf_board(const char *board, int limit)
 	sqlite3_bind_text(s, 1, board, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int(s, 2, limit);
 	return db_rows_array(s);
+}
+
+int db_perf_set(long long attempt, const json_t *slower)
+{
+	sqlite3_stmt *s = db_use(st[Q_PERF_SET]);
+
+	sqlite3_bind_int64(s, 1, attempt);
+	db_bind_json(s, 2, slower);
+	return db_step_done(s);
+}
+
+json_t *db_perf_unjudged(int limit)
+{
+	sqlite3_stmt *s = db_use(st[Q_PERF_UNJUDGED]);
+	json_t *ids = json_array();
+
+	sqlite3_bind_int(s, 1, limit);
+	while (sqlite3_step(s) == SQLITE_ROW)
+		json_array_append_new(ids, json_integer(sqlite3_column_int64(s, 0)));
+	sqlite3_reset(s);
+	return ids;
 }

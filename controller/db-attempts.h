@@ -128,5 +128,11 @@ json_t *db_perf_history(long long attempt, int limit);
 /* The same over the newest `limit` passing test attempts on board, each row with
  * its flight's branch name ("" for none). */
 json_t *db_perf_board(const char *board, int limit);
+/* Stores attempt's `slower` verdict (perf.h; borrowed, NULL: not slower) and marks
+ * it judged: 0 or -EIO. The writer only. */
+int db_perf_set(long long attempt, const json_t *slower);
+/* The newest `limit` passing test attempts not judged yet (from before migration
+ * 130), newest first: [id] (new reference). */
+json_t *db_perf_unjudged(int limit);
 
 #endif

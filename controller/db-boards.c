@@ -40,6 +40,7 @@ enum {
 	Q_PASS,
 	Q_BY_STATE,
 	Q_EXAMINED,
+	Q_USAGE,
 	Q_N
 };
 
@@ -92,6 +93,24 @@ static const char *const sql[Q_N] = {
 		   " examined_sha256 = file_sha256, examine_due = NULL WHERE name = ?1",
     [Q_BY_STATE] = "SELECT " BOARD_STATE " AS state, count(*) FROM boards b LEFT JOIN agents a"
 		   " ON a.id = b.agent_id WHERE " BOARD_VISIBLE " GROUP BY 1",
+    /* Queue wait and busy time per board and per lab (db_board_usage): the newest
+     * ?5 attempts claimed since ?4 on boards the viewer (?1, ?2) may see; waits over
+     * those claimed since ?6 (nearest-rank p50 and p90 by window functions), busy
+     * time their overlap with [?6, ?3]. */
+    [Q_USAGE] =
+	"WITH c AS (SELECT x.board, x.claimed_at - coalesce(x.queued_at, x.created) AS wait,"
+	" x.claimed_at AS t0, coalesce(x.finished_at, ?3) AS t1 FROM attempts x WHERE"
+	" x.claimed_at >= ?4 AND x.board IS NOT NULL ORDER BY x.claimed_at DESC LIMIT ?5),"
+	" v AS (SELECT c.*, a.name AS agent, c.t0 >= ?6 AS recent FROM c JOIN boards b ON"
+	" b.name = c.board JOIN agents a ON a.id = b.agent_id WHERE " BOARD_VISIBLE "),"
+	" g AS (SELECT 'board' AS kind, board AS key, wait, t0, t1, recent FROM v UNION ALL"
+	" SELECT 'lab', agent, wait, t0, t1, recent FROM v),"
+	" r AS (SELECT *, row_number() OVER (PARTITION BY kind, key, recent ORDER BY wait) AS"
+	" n, count(*) OVER (PARTITION BY kind, key, recent) AS cnt FROM g)"
+	" SELECT kind, key, sum(recent) AS claims, min(CASE WHEN recent AND n >= (cnt + 1) / 2"
+	" THEN wait END) AS wait_p50, min(CASE WHEN recent AND n >= (9 * cnt + 9) / 10 THEN"
+	" wait END) AS wait_p90, sum(max(0, min(t1, ?3) - max(t0, ?6))) AS busy_ms FROM r"
+	" GROUP BY kind, key ORDER BY kind, key",
 };
 DB_STATEMENTS(st, Q_N);
 #define st DB_STATEMENTS_OF(st)
@@ -336,4 +355,18 @@ json_t *db_boards_by_state(const struct viewer *v)
 				    json_integer(sqlite3_column_int64(s, 1)));
 	sqlite3_reset(s);
 	return o;
+}
+
+json_t *db_board_usage(const struct viewer *v, long long now, long long window_ms)
+{
+	sqlite3_stmt *s = db_use(st[Q_USAGE]);
+
+	bind_viewer(s, v);
+	sqlite3_bind_int64(s, 3, now);
+	/* an attempt claimed up to BOARD_USAGE_LONGEST before the window may still
+	 * have been busy in it */
+	sqlite3_bind_int64(s, 4, now - window_ms - BOARD_USAGE_LONGEST_MS);
+	sqlite3_bind_int(s, 5, BOARD_USAGE_MAX);
+	sqlite3_bind_int64(s, 6, now - window_ms);
+	return db_rows_array(s);
 }

@@ -61,4 +61,17 @@ int db_board_examined(const char *name, long long attempt, const json_t *facts, 
 /* {"idle": n, "busy": n, ...} over the boards v (NULL: anonymous) may see. */
 json_t *db_boards_by_state(const struct viewer *v);
 
+/* Queue wait and utilisation (the overview, docs/api.md): over the newest
+ * BOARD_USAGE_MAX attempts claimed on boards v may see, rows {kind ("board" or
+ * "lab"), key (the board's or the agent's name), claims, wait_p50, wait_p90,
+ * busy_ms}: claims in [now - window_ms, now], the nearest-rank median and 90th
+ * percentile of their waits from queued (created, for one never queued) to claimed,
+ * in ms (null without claims), and the time the board (the lab's boards together)
+ * spent claimed or running in that window. Attempts claimed up to
+ * BOARD_USAGE_LONGEST_MS before the window count for their part in it. A read
+ * (the read pool); new reference. */
+#define BOARD_USAGE_MAX	       20000
+#define BOARD_USAGE_LONGEST_MS (24LL * 3600 * 1000)
+json_t *db_board_usage(const struct viewer *v, long long now, long long window_ms);
+
 #endif

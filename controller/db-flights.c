@@ -125,12 +125,14 @@ static const char *const sql[Q_N] = {
 			" b.kind, b.flight_id AS made_by FROM flight_builds x JOIN builds b ON"
 			" b.id = x.build_id LEFT JOIN trees t ON t.id = b.tree_id WHERE"
 			" x.flight_id = ? ORDER BY b.arch, b.id",
-    [Q_FLIGHT_ATTEMPTS] = "SELECT a.id, a.kind, a.job, a.board, a.arch, a.number, a.state,"
-			  " a.reason, a.stage, a.agent, a.log_length, a.created, a.claimed_at,"
-			  " a.finished_at, a.build_id AS build FROM attempts a LEFT JOIN boards b"
-			  " ON b.name = a.board"
-			  " LEFT JOIN agents g ON g.id = b.agent_id WHERE a.flight_id = ?1 AND"
-			  " " VISIBLE_AS(8, 9) " ORDER BY a.id",
+    [Q_FLIGHT_ATTEMPTS] =
+	"SELECT a.id, a.kind, a.job, a.board, a.arch, a.number, a.state,"
+	" a.reason, a.stage, a.agent, a.log_length, a.created, a.claimed_at,"
+	" a.finished_at, a.build_id AS build, a.slower AS j_slower FROM attempts a"
+	" LEFT JOIN boards b"
+	" ON b.name = a.board"
+	" LEFT JOIN agents g ON g.id = b.agent_id WHERE a.flight_id = ?1 AND"
+	" " VISIBLE_AS(8, 9) " ORDER BY a.id",
     [Q_FLIGHT_TESTCASES] = "SELECT name, result FROM testcases WHERE attempt_id = ?"
 			   " ORDER BY rowid",
     [Q_FLIGHTS] = "SELECT " FLIGHT_COLS " FROM flights f JOIN revisions r ON"
@@ -197,8 +199,9 @@ int db_tree_id(long long *id, const char *name)
 {
 	sqlite3_stmt *s = db_use(st[Q_TREE_INS]);
 
+	/* a read connection only looks (db-flights.h) */
 	db_bind_text(s, 1, name);
-	if (db_step_done(s) < 0)
+	if (!db_reader && db_step_done(s) < 0)
 		return -EIO;
 	s = db_use(st[Q_TREE_ID]);
 	db_bind_text(s, 1, name);

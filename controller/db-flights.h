@@ -12,7 +12,8 @@ int db_job_upsert(const char *name, const json_t *definition);
 json_t *db_job_get(const char *name);
 json_t *db_jobs_list(void);
 
-/* Finds or creates tree `name`. */
+/* Finds or creates tree `name`: 0 and *id, or -EIO. On a read connection it only
+ * finds it (-ENOENT when there is none). */
 int db_tree_id(long long *id, const char *name);
 int db_revision_id(long long *id, long long tree_id, const char *commit, const char *describe);
 /* user: the name of the user token that made it (submission, manual), or NULL;

@@ -72,10 +72,11 @@ static const char *const sql[Q_N] = {
 	" f.created, f.state, f.tuple AS j_tuple FROM flights f JOIN revisions r ON"
 	" r.id = f.revision_id WHERE f.branch_id = ?1 ORDER BY f.id DESC"
 	" LIMIT ?2",
-    [Q_FLIGHT_TESTS] = "SELECT a.id, a.job, a.board, coalesce(b.class, a.board) AS class,"
-		       " coalesce(b.visibility, 'public') AS visibility, a.number, a.state"
-		       " FROM attempts a LEFT JOIN boards b ON b.name = a.board WHERE"
-		       " a.flight_id = ?1 AND a.kind = 'test' ORDER BY a.id",
+    [Q_FLIGHT_TESTS] =
+	"SELECT a.id, a.job, a.board, coalesce(b.class, a.board) AS class,"
+	" coalesce(b.visibility, 'public') AS visibility, a.number, a.state,"
+	" a.slower AS j_slower FROM attempts a LEFT JOIN boards b ON b.name = a.board WHERE"
+	" a.flight_id = ?1 AND a.kind = 'test' ORDER BY a.id",
     /* revisions belong to db-flights.c; the subject is git's to tell (see
      * db_revision_set_subject). */
     [Q_REV_SUBJECT] = "UPDATE revisions SET subject = coalesce(subject, ?3),"
@@ -109,11 +110,12 @@ static json_t *ids_of(sqlite3_stmt *s)
 int db_branch_id(long long *id, long long tree_id, const char *name, char *head)
 {
 	sqlite3_stmt *s = db_use(st[Q_BRANCH_INS]);
-	int rc = -EIO;
+	int rc = db_reader ? -ENOENT : -EIO;
 
+	/* a read connection only looks (db-trees.h) */
 	sqlite3_bind_int64(s, 1, tree_id);
 	db_bind_text(s, 2, name);
-	if (db_step_done(s) < 0)
+	if (!db_reader && db_step_done(s) < 0)
 		return -EIO;
 	s = db_use(st[Q_BRANCH_GET]);
 	sqlite3_bind_int64(s, 1, tree_id);

@@ -14,7 +14,8 @@ int db_watch_prepare(sqlite3 *db);
 void db_watch_finalize(void);
 
 /* Finds or creates the branch row; *head gets the recorded head (or "") when
- * head is not NULL (at least 41 bytes). Returns 0, or -EIO. */
+ * head is not NULL (at least 41 bytes). Returns 0, or -EIO. On a read connection
+ * it only finds it (-ENOENT when there is none). */
 int db_branch_id(long long *id, long long tree_id, const char *name, char *head);
 int db_branch_set_head(long long branch_id, const char *head);
 int db_branch_event(long long branch_id, const char *change, const char *old, const char *now,

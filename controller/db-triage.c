@@ -23,6 +23,9 @@ enum {
 	Q_KI_OF_FLIGHT,
 	Q_KI_OF_ATTEMPT,
 	Q_FLAKE_JOBS,
+	Q_STALE,
+	Q_STORE,
+	Q_STORED,
 	Q_N
 };
 
@@ -82,6 +85,13 @@ static const char *const sql[Q_N] = {
 	       " bo.agent_id WHERE bo.class = ?1 AND a.kind = 'test' AND a.state IN ('pass',"
 	       " 'fail') AND " DB_VISIBLE(bo, g, 3, 4) " GROUP BY t.id, a.job ORDER BY t.name,"
 						       " a.job LIMIT ?2",
+    /* the flights whose stored classes are stale at level ?1, newest first
+     * (flights_triage_stale, migration 130) */
+    /* (triage_stale > 0: what lets SQLite take the partial index for a bound level) */
+    [Q_STALE] = "SELECT id FROM flights WHERE triage_stale = ?1 AND triage_stale > 0 ORDER BY"
+		" id DESC LIMIT ?2",
+    [Q_STORE] = "UPDATE flights SET triage = ?2, triage_stale = 0 WHERE id = ?1",
+    [Q_STORED] = "SELECT triage FROM flights WHERE id = ?1",
 };
 
 DB_STATEMENTS(st, Q_N);
@@ -243,4 +253,42 @@ json_t *db_flake_jobs(const char *cls, const struct viewer *v)
 	sqlite3_bind_int(s, 3, v && v->admin);
 	db_bind_text(s, 4, v && v->agent ? v->agent : NULL);
 	return db_rows_array(s);
+}
+
+json_t *db_triage_stale(int level, int limit)
+{
+	sqlite3_stmt *s = db_use(st[Q_STALE]);
+	json_t *ids = json_array();
+
+	sqlite3_bind_int(s, 1, level);
+	sqlite3_bind_int(s, 2, limit);
+	while (sqlite3_step(s) == SQLITE_ROW)
+		json_array_append_new(ids, json_integer(sqlite3_column_int64(s, 0)));
+	sqlite3_reset(s);
+	return ids;
+}
+
+int db_triage_store(long long flight, const json_t *rows)
+{
+	sqlite3_stmt *s = db_use(st[Q_STORE]);
+
+	sqlite3_bind_int64(s, 1, flight);
+	db_bind_json(s, 2, rows);
+	return db_step_done(s);
+}
+
+json_t *db_triage_stored(long long flight)
+{
+	sqlite3_stmt *s = db_use(st[Q_STORED]);
+	json_t *rows = NULL;
+
+	sqlite3_bind_int64(s, 1, flight);
+	if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_type(s, 0) == SQLITE_TEXT)
+		rows = json_loads((const char *)sqlite3_column_text(s, 0), 0, NULL);
+	sqlite3_reset(s);
+	if (rows && !json_is_array(rows)) {
+		json_decref(rows);
+		rows = NULL;
+	}
+	return rows;
 }

@@ -68,4 +68,17 @@ json_t *db_known_issue_of_attempt(long long attempt);
 #define FLAKE_JOBS_MAX 64
 json_t *db_flake_jobs(const char *cls, const struct viewer *v);
 
+/* A flight's verdict classes as stored (flights.triage, migration 130): the writer
+ * judges them again whenever something they read changed (triage_store_stale). */
+/* The ids of at most limit flights whose stored classes are stale at level (1: a
+ * change in this transaction; 2: never judged since the migration), newest first
+ * (new reference). */
+json_t *db_triage_stale(int level, int limit);
+/* Stores rows (borrowed; an array of triage_row_json, or NULL: none could be
+ * judged) as flight's classes and marks them fresh: 0 or -EIO. The writer only. */
+int db_triage_store(long long flight, const json_t *rows);
+/* flight's stored classes: the array (new reference), or NULL when it has none
+ * (no such flight, never judged). A read: safe on the read pool's connections. */
+json_t *db_triage_stored(long long flight);
+
 #endif

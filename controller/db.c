@@ -209,10 +209,31 @@ static void settle(sqlite3 *db)
 			sqlite3_reset(st);
 }
 
-/* ctl_unlock's hook: whichever thread lets the lock go, the writer's statements. */
+/* db_on_commit's function, and whether it is running (it commits too). */
+static void (*commit_hook)(void);
+static int in_commit_hook;
+
+void db_on_commit(void (*fn)(void))
+{
+	commit_hook = fn;
+}
+
+int db_in_transaction(void)
+{
+	return tx_db && !sqlite3_get_autocommit(tx_db);
+}
+
+/* ctl_unlock's hook: whichever thread lets the lock go, the writer's statements;
+ * and what a write outside a transaction left for the commit hook. */
 static void settle_writer(void)
 {
 	settle(tx_db);
+	if (commit_hook && !in_commit_hook && !db_in_transaction()) {
+		in_commit_hook = 1;
+		commit_hook();
+		in_commit_hook = 0;
+		settle(tx_db);
+	}
 }
 
 /* The generation: a counter moved whenever the database's WAL-index header
@@ -465,6 +486,11 @@ int db_begin(void)
 
 int db_commit(void)
 {
+	if (commit_hook && !in_commit_hook && db_in_transaction()) {
+		in_commit_hook = 1;
+		commit_hook();
+		in_commit_hook = 0;
+	}
 	if (db_full(sqlite3_exec(tx_db, "COMMIT", NULL, NULL, NULL)) == SQLITE_OK)
 		return 0;
 	db_rollback();

@@ -94,6 +94,14 @@ void db_reader_close(void);
 int db_begin(void);
 int db_commit(void);
 void db_rollback(void);
+/* 1 when a transaction is open on ctl.db (ctl.lock held). */
+int db_in_transaction(void);
+/* fn (NULL: none) runs on the writer, ctl.lock held, in every db_commit before it
+ * commits, and when ctl.lock is let go outside a transaction (for writes made
+ * without one): what must be derived from a change before anyone reads it (the
+ * stored verdict classes, triage.h). It may write, and begin and commit its own
+ * transaction when none is open; it is not run again from inside itself. */
+void db_on_commit(void (*fn)(void));
 
 /* Runs a statement that returns no rows; 0 or -EIO. */
 int db_step_done(sqlite3_stmt *st);

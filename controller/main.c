@@ -26,10 +26,12 @@
 #include "jobs.h"
 #include "log.h"
 #include "park.h"
+#include "perf.h"
 #include "relay.h"
 #include "reservations.h"
 #include "tlog.h"
 #include "trees.h"
+#include "triage.h"
 #include "xmalloc.h"
 
 static const char usage[] =
@@ -210,6 +212,11 @@ static void tick(long long now)
 	tlog_tick(now);
 	reservation_expire(now);
 	relay_tick(now);
+	/* what was written before the stored verdicts (migration 130): a few at a
+	 * tick, newest first, so that no tick holds ctl.lock for long */
+	if (triage_store_stale(1, 16) < 0 || triage_store_stale(2, 1) < 0)
+		log_warnx("cannot store the verdict classes of an older flight");
+	perf_backfill(PERF_BACKFILL_BATCH);
 }
 
 static int serve(void)
@@ -260,6 +267,11 @@ static int serve(void)
 		log_warnx("%s", msg);
 		goto out;
 	}
+	/* The trees' repositories are open: a flight's classes can be judged (and
+	 * stored) from every change on (triage.h). */
+	ctl_lock();
+	triage_store_start();
+	ctl_unlock();
 	/* After the gate's and the bisector's observers: a report reads their
 	 * decisions. */
 	if (report_start(ctl.cfg.trees, ctl.cfg.mail, ctl.cfg.bisect) < 0) {
@@ -321,6 +333,9 @@ static int serve(void)
 	usleep(50 * 1000);
 	rc = 0;
 out:
+	ctl_lock();
+	db_on_commit(NULL); /* the trees' repositories close */
+	ctl_unlock();
 	bisector_stop();
 	trees_stop();
 	park_stop();

@@ -3,6 +3,31 @@
 #include "page.h"
 #include "page-view.h"
 
+/* A wait: milliseconds under a second (a claim is often that quick), else as
+ * html_duration. */
+static void wait_text(struct html *h, long long ms)
+{
+	if (ms < 1000)
+		html_rawf(h, "%lld ms", ms < 0 ? 0 : ms);
+	else
+		html_duration(h, ms);
+}
+
+/* A lab's or a board's queue wait and utilisation (twin_overview's usage). */
+static void usage_line(struct html *h, const json_t *u)
+{
+	if (!jint(u, "claims", 0) && json_number_value(json_object_get(u, "busy")) <= 0)
+		return;
+	html_rawf(h, " · busy %.0f %% of %lld h",
+		  100 * json_number_value(json_object_get(u, "busy")), jint(u, "window_hours", 24));
+	if (jint(u, "claims", 0)) {
+		html_rawf(h, " · queue wait (%lld claims) p50 ", jint(u, "claims", 0));
+		wait_text(h, jint(u, "wait_p50_ms", 0));
+		html_raw(h, ", p90 ");
+		wait_text(h, jint(u, "wait_p90_ms", 0));
+	}
+}
+
 static void boards_section(struct html *h, const json_t *labs, long long now)
 {
 	const json_t *lab, *board;
@@ -14,7 +39,11 @@ static void boards_section(struct html *h, const json_t *labs, long long now)
 	json_array_foreach (labs, i, lab) {
 		html_raw(h, "<div class=\"lab\"><h3>");
 		html_text(h, jstr(lab, "agent", "?"));
-		html_raw(h, "</h3><ul class=\"boards\">\n");
+		html_raw(h, "</h3><p class=\"meta usage\">");
+		html_rawf(h, "%zu board%s", json_array_size(json_object_get(lab, "boards")),
+			  json_array_size(json_object_get(lab, "boards")) == 1 ? "" : "s");
+		usage_line(h, json_object_get(lab, "usage"));
+		html_raw(h, "</p><ul class=\"boards\">\n");
 		json_array_foreach (json_object_get(lab, "boards"), j, board) {
 			const char *name = jstr(board, "name", "?");
 			const json_t *at = json_object_get(board, "attempt");
@@ -36,6 +65,7 @@ static void boards_section(struct html *h, const json_t *labs, long long now)
 				html_duration(h, now - jint(board, "last_seen", 0));
 				html_raw(h, " ago");
 			}
+			usage_line(h, json_object_get(board, "usage"));
 			html_raw(h, "</span></li>\n");
 		}
 		html_raw(h, "</ul></div>\n");

@@ -1,10 +1,12 @@
 #include "perf.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "db.h"
 #include "db-attempts.h"
 #include "json-util.h"
 
@@ -211,4 +213,30 @@ json_t *perf_board_trends(const char *board)
 	json_decref(groups);
 	json_decref(points);
 	return out;
+}
+
+int perf_attempt_store(long long attempt)
+{
+	json_t *slow = perf_attempt_slower(attempt);
+	int rc = db_perf_set(attempt, slow);
+
+	json_decref(slow);
+	return rc;
+}
+
+int perf_backfill(int limit)
+{
+	json_t *ids = db_perf_unjudged(limit), *v;
+	int n = 0;
+	size_t i;
+
+	if (json_array_size(ids) && db_begin() == 0) {
+		json_array_foreach (ids, i, v)
+			if (perf_attempt_store(json_integer_value(v)) == 0)
+				n++;
+		if (db_commit() < 0)
+			n = -EIO;
+	}
+	json_decref(ids);
+	return n;
 }

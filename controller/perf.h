@@ -37,6 +37,19 @@ int perf_judge(double *base, size_t n, double x, double *median, double *spread,
  * when the one before was not slower): the revision where the change started. */
 json_t *perf_attempt_slower(long long attempt);
 
+/* Judges attempt (a test attempt that passed) with perf_attempt_slower and stores
+ * the verdict with it (attempts.slower, migration 130), once: attempt_finish does,
+ * in the transaction that stores its result, so that the pages and the twins read
+ * it (the read pool) rather than judge it per request. 0 or -EIO; the writer,
+ * ctl.lock held. A verdict is what the history before it said when it passed; an
+ * older attempt that passes later does not change it. */
+int perf_attempt_store(long long attempt);
+/* Judges and stores at most limit passing test attempts from before migration 130,
+ * newest first, in one transaction (the timer, a batch a tick): how many, or
+ * -EIO. */
+#define PERF_BACKFILL_BATCH 8
+int perf_backfill(int limit);
+
 /* The trends of board: [{job, branch, stages: [names], points: [{attempt, flight,
  * commit, stages: {name: seconds}, slower: [names]}]}], points oldest first, the
  * group with the newest attempt first. [] when nothing passed on it. */

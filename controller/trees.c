@@ -31,11 +31,15 @@ struct trees_conf *trees_conf_get(void)
 
 struct tree_conf *trees_find(const char *name)
 {
-	if (!started || trees->count == 0)
+	/* read once: the read pool's pages call this without ctl.lock, and trees_stop
+	 * may clear it meanwhile (the configuration itself lives on) */
+	struct trees_conf *tc = __atomic_load_n(&trees, __ATOMIC_ACQUIRE);
+
+	if (tc == NULL || tc->count == 0)
 		return NULL;
 	if (name == NULL || *name == '\0')
-		return &trees->trees[0];
-	return trees_conf_find(trees, name);
+		return &tc->trees[0];
+	return trees_conf_find(tc, name);
 }
 
 /* Watcher callbacks: the store keeps the heads. */
@@ -220,7 +224,7 @@ int trees_start(struct trees_conf *t, const char *base_dir, const char *data_dir
 		watcher_release(&watcher);
 		return rc;
 	}
-	trees = t;
+	__atomic_store_n(&trees, t, __ATOMIC_RELEASE);
 	started = 1;
 	for (size_t i = 0; i < t->count; i++)
 		log_info("tree %s: %s, %zu branch%s, every %lds", t->trees[i].name,
@@ -235,7 +239,7 @@ void trees_stop(void)
 		return;
 	watcher_release(&watcher);
 	gate_stop();
-	trees = NULL;
+	__atomic_store_n(&trees, NULL, __ATOMIC_RELEASE);
 	started = 0;
 }
 

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "db.h"
 #include "db-attempts.h"
 #include "db-bisections.h"
 #include "db-trees.h"
@@ -457,4 +458,75 @@ json_t *triage_flake_rates(const char *cls, const struct viewer *v)
 	}
 	json_decref(jobs);
 	return out;
+}
+
+/* The rows of t as JSON: [triage_row_json...] (new reference). */
+static json_t *rows_json(const struct triage *t)
+{
+	json_t *rows = json_array();
+
+	for (size_t i = 0; i < t->n; i++)
+		json_array_append_new(rows, triage_row_json(&t->rows[i]));
+	return rows;
+}
+
+/* Set by triage_store_start: before it, the trees' repositories may not be open
+ * and nothing is judged (the flights stay stale). ctl.lock held. */
+static int store_started;
+
+int triage_store_stale(int level, int limit)
+{
+	json_t *ids, *v;
+	int own = 0, n = 0;
+	size_t i;
+
+	if (!store_started)
+		return 0;
+	ids = db_triage_stale(level, limit);
+	if (json_array_size(ids) == 0)
+		goto out;
+	if (!db_in_transaction()) {
+		if (db_begin() < 0) {
+			n = -EIO;
+			goto out;
+		}
+		own = 1;
+	}
+	json_array_foreach (ids, i, v) {
+		struct triage t;
+		json_t *rows = NULL;
+
+		/* a flight that cannot be judged (gone, no revision) is stored without
+		 * classes rather than tried again at every commit */
+		if (triage_flight(&t, json_integer_value(v)) == 0)
+			rows = rows_json(&t);
+		triage_release(&t);
+		if (db_triage_store(json_integer_value(v), rows) < 0)
+			n = -EIO;
+		else if (n >= 0)
+			n++;
+		json_decref(rows);
+	}
+	if (own && db_commit() < 0)
+		n = -EIO;
+out:
+	json_decref(ids);
+	return n;
+}
+
+/* db_on_commit's function: the flights this change made stale, at most
+ * TRIAGE_STORE_BATCH of them (one commit of the controller's own touches one or
+ * two; an outside write that touched more is worked off over the next commits and
+ * the timer's ticks, newest first, rather than holding ctl.lock for all of it). */
+#define TRIAGE_STORE_BATCH 16
+static void store_changed(void)
+{
+	triage_store_stale(1, TRIAGE_STORE_BATCH);
+}
+
+void triage_store_start(void)
+{
+	store_started = 1;
+	db_on_commit(store_changed);
+	store_changed();
 }

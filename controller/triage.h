@@ -115,6 +115,24 @@ json_t *triage_row_json(const struct triage_row *r);
  * pool may call it without ctl.lock). */
 json_t *triage_flake_rates(const char *cls, const struct viewer *v);
 
+/* Stored classes (flights.triage, migration 130): the pages and the twins read a
+ * flight's rows from the store (db_triage_stored) rather than judging them per
+ * request, which on the read pool they could not (the ancestry walks a git
+ * repository, db_tree_id writes). Triggers mark a flight stale (1) whenever a row
+ * its classes read changes (its attempts, their known issues, its retests and
+ * baselines); the writer judges it again before that change commits
+ * (triage_store_start), so a reader never sees the change without its classes.
+ *
+ * triage_store_stale judges again at most limit of the flights stale at level (1:
+ * changed; 2: from before the migration, which the timer judges a few at a time,
+ * newest first) and stores their rows, inside the open transaction or in one of
+ * its own: how many it stored, or -EIO. ctl.lock held, on the writer. */
+int triage_store_stale(int level, int limit);
+/* From now on, every commit and every release of ctl.lock first stores the classes
+ * of the flights stale at level 1 (db_on_commit). Called once the trees are open
+ * (the ancestry needs their repositories). */
+void triage_store_start(void);
+
 /* The newest of the revisions in `commits` (an array of objects with a "commit"
  * member; borrowed) that is an ancestor of bad in repo: its index, or -1. When
  * several are, the one that descends from the others (the closest to bad).

@@ -23,6 +23,30 @@
 #include "xmalloc.h"
 
 #define OVERVIEW_FLIGHTS 15
+/* The window of the overview's queue wait and utilisation: the last 24 hours. */
+#define OVERVIEW_USAGE_MS (24LL * 3600 * 1000)
+
+/* usage's row of kind and key as the overview's {window_hours, claims, wait_p50_ms,
+ * wait_p90_ms, busy} for `boards` boards (busy: the share of the window they spent
+ * claimed or running); every member 0 or null without a row. */
+static json_t *usage_of(const json_t *usage, const char *kind, const char *key, size_t boards)
+{
+	const json_t *u, *row = NULL;
+	double busy = 0;
+	size_t i;
+
+	json_array_foreach (usage, i, u)
+		if (!strcmp(jstr(u, "kind", ""), kind) && !strcmp(jstr(u, "key", ""), key))
+			row = u;
+	if (row && boards)
+		busy =
+		    (double)jint(row, "busy_ms", 0) / ((double)OVERVIEW_USAGE_MS * (double)boards);
+	return json_pack(
+	    "{s:I, s:I, s:O, s:O, s:f}", "window_hours", (json_int_t)(OVERVIEW_USAGE_MS / 3600000),
+	    "claims", (json_int_t)jint(row, "claims", 0), "wait_p50_ms",
+	    row ? json_object_get(row, "wait_p50") : json_null(), "wait_p90_ms",
+	    row ? json_object_get(row, "wait_p90") : json_null(), "busy", busy > 1 ? 1.0 : busy);
+}
 
 /* Overview twin: boards grouped by agent (with the agent's last contact), what
  * runs, the queue, recent flights and bisections. */
@@ -32,6 +56,8 @@ json_t *twin_overview(const struct viewer *v)
 	json_t *running = db_attempts_list("running", NULL, 50, 0, v);
 	json_t *claimed = db_attempts_list("claimed", NULL, 50, 0, v);
 	json_t *queue = db_queue(v, 1000), *bis = twin_bisections(10, 0), *b, *a;
+	long long now = now_ms();
+	json_t *usage = db_board_usage(v, now, OVERVIEW_USAGE_MS);
 	size_t i, j;
 
 	twin_bisections_filter(bis, v);
@@ -56,10 +82,16 @@ json_t *twin_overview(const struct viewer *v)
 			json_array_append_new(labs, lab);
 		}
 		json_object_set_new(b, "last_seen", json_integer(jint(lab, "last_seen", 0)));
+		json_object_set_new(b, "usage", usage_of(usage, "board", jstr(b, "name", ""), 1));
 		json_array_append(json_object_get(lab, "boards"), b);
 	}
+	json_array_foreach (labs, i, b)
+		json_object_set_new(b, "usage",
+				    usage_of(usage, "lab", jstr(b, "agent", ""),
+					     json_array_size(json_object_get(b, "boards"))));
+	json_decref(usage);
 	json_array_extend(running, claimed);
-	b = json_pack("{s:I,s:I,s:o,s:o,s:o,s:O}", "now", (json_int_t)now_ms(), "queue_depth",
+	b = json_pack("{s:I,s:I,s:o,s:o,s:o,s:O}", "now", (json_int_t)now, "queue_depth",
 		      (json_int_t)json_array_size(queue), "labs", labs, "running", running,
 		      "flights", twin_flights(OVERVIEW_FLIGHTS, 0, v), "bisections",
 		      json_object_get(bis, "bisections") ? json_object_get(bis, "bisections")
@@ -123,26 +155,36 @@ static json_t *with_verdict(json_t *f)
 	return f;
 }
 
-/* The verdict classes of flight id (triage.h) whose deciding attempt is one of
- * attempts (those v may see; borrowed): [triage_row_json...]. A row with no
+/* The verdict classes of flight id as stored (triage.h) whose deciding attempt is
+ * one of attempts (those v may see; borrowed): [triage_row_json...]. A row with no
  * attempt (none decided it) is shown when its class has no board. */
 static json_t *flight_triage(long long id, const json_t *attempts)
 {
-	struct triage t;
-	json_t *out = json_array(), *x;
+	json_t *rows = db_triage_stored(id), *out = json_array(), *row, *x;
 	size_t i, k;
 
-	if (triage_flight(&t, id) == 0)
-		for (i = 0; i < t.n; i++) {
-			int seen = !t.rows[i].attempt;
+	json_array_foreach (rows, i, row) {
+		int seen = !jint(row, "attempt", 0);
 
-			json_array_foreach (attempts, k, x)
-				seen |= jint(x, "id", 0) == t.rows[i].attempt;
-			if (seen)
-				json_array_append_new(out, triage_row_json(&t.rows[i]));
-		}
-	triage_release(&t);
+		json_array_foreach (attempts, k, x)
+			seen |= jint(x, "id", 0) == jint(row, "attempt", -1);
+		if (seen)
+			json_array_append(out, row);
+	}
+	json_decref(rows);
 	return out;
+}
+
+/* Each attempt's stored `slower` verdict (perf.h) as its member, none when it has
+ * none (the store's null). */
+static void slower_of(json_t *attempts)
+{
+	json_t *x;
+	size_t k;
+
+	json_array_foreach (attempts, k, x)
+		if (json_is_null(json_object_get(x, "slower")))
+			json_object_del(x, "slower");
 }
 
 json_t *twin_flight(long long id, const struct viewer *v)
@@ -179,16 +221,9 @@ json_t *twin_flight(long long id, const struct viewer *v)
 			}
 	json_decref(all);
 	json_object_set_new(f, "triage", flight_triage(id, json_object_get(f, "attempts")));
-	/* A passing test attempt slower than its board's spread (perf.h). */
-	json_array_foreach (json_object_get(f, "attempts"), k, x) {
-		json_t *slow =
-		    strcmp(jstr(x, "kind", ""), "test") || strcmp(jstr(x, "state", ""), "pass")
-			? NULL
-			: perf_attempt_slower(jint(x, "id", 0));
-
-		if (slow)
-			json_object_set_new(x, "slower", slow);
-	}
+	/* A passing test attempt slower than its board's spread, as judged when it
+	 * passed (perf.h). */
+	slower_of(json_object_get(f, "attempts"));
 	return f;
 }
 
@@ -230,28 +265,28 @@ static int class_badness(enum triage_class c)
 	return 0;
 }
 
-/* Gives cell the verdict class (triage.h) of attempt a's (job, board class) in t,
- * when it is worse than the one the cell shows: verdict_class, text, known_issue. */
-static void cell_triage(json_t *cell, const struct triage *t, const json_t *a)
+/* Gives cell the verdict class (triage.h) of attempt a's (job, board class) in
+ * rows (a flight's stored classes), when it is worse than the one the cell shows:
+ * verdict_class, text, known_issue. */
+static void cell_triage(json_t *cell, const json_t *rows, const json_t *a)
 {
-	enum triage_class have;
+	enum triage_class have, cls;
+	const json_t *row;
+	size_t i;
 
-	for (size_t i = 0; i < t->n; i++) {
-		const struct triage_row *r = &t->rows[i];
-		json_t *row;
-
-		if (strcmp(r->job, jstr(a, "job", "")) ||
-		    strcmp(r->board_class, jstr(a, "class", "")))
+	json_array_foreach (rows, i, row) {
+		if (strcmp(jstr(row, "job", "?"), jstr(a, "job", "")) ||
+		    strcmp(jstr(row, "class", "?"), jstr(a, "class", "")))
 			continue;
+		if (triage_class_of(&cls, jstr(row, "verdict_class", "")) < 0)
+			return;
 		if (json_object_get(cell, "verdict_class") &&
 		    triage_class_of(&have, jstr(cell, "verdict_class", "")) == 0 &&
-		    class_badness(have) >= class_badness(r->cls))
+		    class_badness(have) >= class_badness(cls))
 			return;
-		row = triage_row_json(r);
 		json_object_set(cell, "verdict_class", json_object_get(row, "verdict_class"));
 		json_object_set(cell, "text", json_object_get(row, "text"));
 		json_object_set(cell, "known_issue", json_object_get(row, "known_issue"));
-		json_decref(row);
 		return;
 	}
 }
@@ -334,13 +369,10 @@ json_t *twin_branch(const char *tree, const char *branch, int limit, int by_clas
 	json_array_foreach (flights, i, f) {
 		json_t *tests = db_flight_test_attempts(jint(f, "flight", 0));
 		json_t *newest = newest_attempts(tests), *a, *cells = json_object();
-		struct gitrepo_commit c;
-		struct triage tr = {0};
+		json_t *tr = db_triage_stored(jint(f, "flight", 0));
+		struct gitrepo_commit c = {0};
 		char who[600] = "";
 		size_t k;
-
-		if (triage_flight(&tr, jint(f, "flight", 0)) < 0)
-			triage_release(&tr);
 
 		json_array_foreach (newest, k, a) {
 			const char *col = by_class ? jstr(a, "class", "") : jstr(a, "board", "");
@@ -363,17 +395,16 @@ json_t *twin_branch(const char *tree, const char *branch, int limit, int by_clas
 				json_object_set_new(cell, "attempt",
 						    json_integer(jint(a, "id", 0)));
 			}
-			cell_triage(cell, &tr, a);
+			cell_triage(cell, tr, a);
 			json_object_set_new(cell, "total",
 					    json_integer(jint(cell, "total", 0) + 1));
-			if (!strcmp(st, "pass") && !json_object_get(cell, "slower")) {
-				json_t *slow = perf_attempt_slower(jint(a, "id", 0));
+			if (!strcmp(st, "pass") && !json_object_get(cell, "slower") &&
+			    json_is_object(json_object_get(a, "slower"))) {
+				json_t *slow = json_deep_copy(json_object_get(a, "slower"));
 
-				if (slow) {
-					json_object_set_new(slow, "attempt",
-							    json_integer(jint(a, "id", 0)));
-					json_object_set_new(cell, "slower", slow);
-				}
+				json_object_set_new(slow, "attempt",
+						    json_integer(jint(a, "id", 0)));
+				json_object_set_new(cell, "slower", slow);
 			}
 			if (!strcmp(st, "pass"))
 				json_object_set_new(cell, "pass",
@@ -393,7 +424,7 @@ json_t *twin_branch(const char *tree, const char *branch, int limit, int by_clas
 					json_object_get(f, "tuple"));
 		json_decref(tests);
 		json_decref(newest);
-		triage_release(&tr);
+		json_decref(tr);
 	}
 	/* Columns in name order; each row's cells as an array in that order. */
 	columns = json_array();

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -230,10 +231,180 @@ static void test_slower_on_that_revision_and_board(void **state)
 	assert_int_equal(slower_chips("/boards/qb"), 0);
 }
 
+/* SQL on the controller's live database through sqlite3 (another process, as an
+ * admin would): the first row's first column into out. */
+static void sql(char *out, size_t len, const char *q)
+{
+	harness_shout(ctl.dir, out, len, "sqlite3 %s/xenci.db \"%s\"", ctl.data, q);
+}
+
+#define SLOWER_ALL "SELECT group_concat(id || ':' || coalesce(slower, '-'), ' ') FROM attempts"
+#define TRIAGE_ALL "SELECT group_concat(id || ':' || coalesce(triage, '-'), ' ') FROM flights"
+
+/* The verdicts are judged once, when what they depend on is written, and the
+ * pages read them (migration 130): the `slower` verdict with the result, the
+ * flight's classes with every change of its attempts. A value written into the
+ * store from outside is what the flight shows (the page judges nothing per
+ * request: before, it ran the history query of each passing attempt and showed
+ * its own verdict), and the bounded pass that judges what was stored before the
+ * migration gives back exactly what was stored at write time. */
+static void test_verdicts_stored_once(void **state)
+{
+	char slower_before[16384], triage_before[65536], after[65536], out[256], q[1024];
+	long long slow_attempt, other, fl;
+	json_t *f;
+	int i;
+
+	(void)state;
+	/* every passing test attempt was judged when it passed; one is slower */
+	sql(out, sizeof(out),
+	    "SELECT count(*) FROM attempts WHERE kind = 'test' AND state = 'pass' AND"
+	    " perf_judged = 0");
+	assert_string_equal(out, "0");
+	sql(out, sizeof(out), "SELECT count(*) FROM attempts WHERE slower IS NOT NULL");
+	assert_string_equal(out, "1");
+	sql(out, sizeof(out),
+	    "SELECT id FROM attempts WHERE slower IS NOT NULL AND json_extract(slower,"
+	    " '$.stage') = 'dom0'");
+	slow_attempt = atoll(out);
+	assert_true(slow_attempt > 0);
+	sql(out, sizeof(out),
+	    "SELECT count(*) FROM flights WHERE triage_stale <> 0 OR triage IS NULL");
+	assert_string_equal(out, "0");
+	sql(slower_before, sizeof(slower_before), SLOWER_ALL);
+	sql(triage_before, sizeof(triage_before), TRIAGE_ALL);
+
+	/* what the store says is what the flight shows */
+	sql(out, sizeof(out),
+	    "SELECT id || ' ' || flight_id FROM attempts WHERE kind = 'test' AND state ="
+	    " 'pass' AND slower IS NULL ORDER BY id DESC LIMIT 1");
+	assert_int_equal(sscanf(out, "%lld %lld", &other, &fl), 2);
+	snprintf(q, sizeof(q),
+		 "UPDATE attempts SET slower = json_object('stage', 'banner', 'seconds', 9.5,"
+		 " 'median', 2.0, 'spread', 0.1, 'percent', 375.0, 'since', json_object("
+		 "'attempt', %lld, 'flight', %lld, 'commit', 'c0ffee')) WHERE id = %lld;"
+		 " UPDATE flights SET triage = json_array(json_object('job', 'smoke', 'class',"
+		 " 'q35', 'board', 'qa', 'verdict_class', 'never-passed', 'text', 'never pass',"
+		 " 'attempt', 0, 'baseline', 0, 'retest', 0, 'known_issue', NULL, 'blocking',"
+		 " json('false'))) WHERE id = %lld",
+		 other, fl, other, fl);
+	sql(out, sizeof(out), q);
+	f = flight(fl);
+	{
+		const json_t *a, *s = NULL;
+		size_t k;
+
+		json_array_foreach (json_object_get(f, "attempts"), k, a)
+			if (jint(a, "id", 0) == other)
+				s = json_object_get(a, "slower");
+		assert_non_null(s);
+		assert_string_equal(jstr(s, "stage", ""), "banner");
+		assert_string_equal(jstr(json_object_get(s, "since"), "commit", ""), "c0ffee");
+		assert_int_equal(json_array_size(json_object_get(f, "triage")), 1);
+		assert_string_equal(
+		    jstr(json_array_get(json_object_get(f, "triage"), 0), "verdict_class", ""),
+		    "never-passed");
+	}
+	json_decref(f);
+
+	/* as from before the migration: nothing judged; the timer's bounded pass
+	 * judges it all again, newest first, to what was stored at write time */
+	sql(out, sizeof(out),
+	    "UPDATE attempts SET slower = NULL, perf_judged = 0; UPDATE flights SET triage ="
+	    " NULL, triage_stale = 2");
+	for (i = 0; i < 600; i++) {
+		sql(out, sizeof(out),
+		    "SELECT (SELECT count(*) FROM attempts WHERE kind = 'test' AND state = 'pass'"
+		    " AND perf_judged = 0) + (SELECT count(*) FROM flights WHERE triage_stale"
+		    " <> 0)");
+		if (!strcmp(out, "0"))
+			break;
+		usleep(100 * 1000);
+	}
+	assert_string_equal(out, "0");
+	sql(after, sizeof(after), SLOWER_ALL);
+	assert_string_equal(after, slower_before);
+	sql(after, sizeof(after), TRIAGE_ALL);
+	assert_string_equal(after, triage_before);
+	f = flight(fl);
+	assert_null(json_object_get(on_board(f, "qa"), "slower"));
+	json_decref(f);
+	(void)slow_attempt;
+}
+
+static int cmp_ll(const void *a, const void *b)
+{
+	long long x = *(const long long *)a, y = *(const long long *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Issue 20: queue wait and board utilisation per lab on the overview. The
+ * overview's figures for lab-a and its boards are those computed here from the
+ * attempts' own times in the store: the nearest-rank median and 90th percentile of
+ * queued (or created) to claimed, and the claimed-to-finished time over 24 hours. */
+static void test_queue_wait_and_busy(void **state)
+{
+	static const char *const boards[] = {"qa", "qb", NULL};
+	long long waits[256] = {0}, lab_waits[512] = {0}, busy_ms = 0, lab_busy = 0;
+	size_t n, nlab = 0;
+	char out[16384], q[512], *p, *end;
+	json_t *o = NULL, *lab = NULL, *b;
+	const json_t *u;
+	size_t i, k;
+
+	(void)state;
+	assert_int_equal(harness_call(&ctl, NULL, "GET", "/api/v1/overview", NULL, &o), 200);
+	json_array_foreach (json_object_get(o, "labs"), i, b)
+		if (!strcmp(jstr(b, "agent", ""), "lab-a"))
+			lab = b;
+	assert_non_null(lab);
+	for (int bi = 0; boards[bi]; bi++) {
+		snprintf(q, sizeof(q),
+			 "SELECT group_concat(claimed_at - coalesce(queued_at, created), ' ') ||"
+			 " ' | ' || sum(finished_at - claimed_at) FROM attempts WHERE board = '%s'"
+			 " AND claimed_at IS NOT NULL",
+			 boards[bi]);
+		sql(out, sizeof(out), q);
+		for (n = 0, p = out; n < 256 && *p && *p != '|'; n++) {
+			waits[n] = strtoll(p, &end, 10);
+			lab_waits[nlab++] = waits[n];
+			p = end + strspn(end, " ");
+		}
+		assert_true(n >= 8);
+		busy_ms = strtoll(strchr(out, '|') + 1, NULL, 10);
+		lab_busy += busy_ms;
+		qsort(waits, n, sizeof(*waits), cmp_ll);
+		u = NULL;
+		json_array_foreach (json_object_get(lab, "boards"), k, b)
+			if (!strcmp(jstr(b, "name", ""), boards[bi]))
+				u = json_object_get(b, "usage");
+		assert_non_null(u);
+		assert_int_equal(jint(u, "window_hours", 0), 24);
+		assert_int_equal(jint(u, "claims", 0), (long long)n);
+		assert_int_equal(jint(u, "wait_p50_ms", -1), waits[(n + 1) / 2 - 1]);
+		assert_int_equal(jint(u, "wait_p90_ms", -1), waits[(9 * n + 9) / 10 - 1]);
+		assert_true(fabs(json_number_value(json_object_get(u, "busy")) -
+				 (double)busy_ms / (24.0 * 3600 * 1000)) < 1e-9);
+	}
+	qsort(lab_waits, nlab, sizeof(*lab_waits), cmp_ll);
+	u = json_object_get(lab, "usage");
+	assert_int_equal(jint(u, "claims", 0), (long long)nlab);
+	assert_int_equal(jint(u, "wait_p50_ms", -1), lab_waits[(nlab + 1) / 2 - 1]);
+	assert_int_equal(jint(u, "wait_p90_ms", -1), lab_waits[(9 * nlab + 9) / 10 - 1]);
+	assert_true(fabs(json_number_value(json_object_get(u, "busy")) -
+			 (double)lab_busy / (2 * 24.0 * 3600 * 1000)) < 1e-9);
+	json_decref(o);
+	snprintf(q, sizeof(q), "queue wait (%zu claims) p50 ", nlab);
+	assert_true(harness_page_has(&ctl, "/", "2 boards", q));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_slower_on_that_revision_and_board),
+	    cmocka_unit_test(test_verdicts_stored_once),
+	    cmocka_unit_test(test_queue_wait_and_busy),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
