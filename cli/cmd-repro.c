@@ -308,12 +308,17 @@ int cmd_repro(int argc, char **argv)
 		goto out;
 	printf("attempt %lld (%s, %s on %s) is in %s: %s/run.sh\n", id, jstr(a, "state", "?"),
 	       jstr(a, "job", "?"), jstr(a, "board", "?"), out, out);
+	rc = 0;
 	if (board)
 		rc = repro_on_board(id, board);
 	else if (run && json_array_size(json_object_get(repro, "qemu_argv")))
 		rc = repro_here(out);
-	else
-		rc = 0;
+	else if (run)
+		fprintf(
+		    stderr,
+		    "xenci repro: %s is not a QEMU board: nothing runs here (%s/run.sh judges the "
+		    "recorded log); `xenci repro %lld --board BOARD` runs it on a board you hold\n",
+		    jstr(a, "board", "?"), out, id);
 out:
 	json_decref(a);
 	http_client_release(&c);
