@@ -5,8 +5,8 @@
  * given to the failing attempt through the database, as a build would), and that
  * folder's run.sh --recorded judges the recorded logs with the agent's rules: fail
  * with the same reason, and pass. `xenci-agent --judge JOB -- CMD` judges a
- * command's console live the same way. (The real QEMU run of repro is
- * tests/long/test-repro-qemu.sh.) */
+ * command's console live the same way, and kills its process group when stopped.
+ * (The real QEMU run of repro is in tests/e2e/test-xen-e2e.sh.) */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -123,7 +123,7 @@ static int sh(const char *cmd, char *out, size_t len)
 static void test_repro(void **state)
 {
 	json_t *j = NULL, *fa, *pa;
-	char sha[SHA256_HEX_LEN + 1], path[512], sql[512], out[4096], cmd[1200], agent[400];
+	char sha[SHA256_HEX_LEN + 1], path[512], sql[512], out[4096], cmd[2400], agent[400];
 	struct buf got = BUF_INIT(0), staged = BUF_INIT(0);
 	long long fid;
 
@@ -215,6 +215,21 @@ static void test_repro(void **state)
 		 agent, path);
 	assert_int_equal(sh(cmd, out, sizeof(out)), 1);
 	assert_non_null(strstr(out, "verdict: timeout: "));
+	/* stopped (a developer's Ctrl-C, a kill): the command's process group goes
+	 * too, as a QEMU must (before, the judge died and left it running) */
+	snprintf(cmd, sizeof(cmd),
+		 "o='%s/judge-stop.out'; '%s' --judge '%s/job.json' -- /bin/sh -c 'echo FAKE-FW; "
+		 "sleep $((987000 + 654))' >\"$o\" & p=$!; for i in $(seq 300); do grep -q FAKE-FW "
+		 "\"$o\" && "
+		 "break; sleep 0.1; done; kill -TERM $p; wait $p; echo \"rc=$?\"; cat \"$o\"; "
+		 "sleep 0.3; pgrep -f 'sleep 98765[4]' >/dev/null && echo left || echo none-left",
+		 ctl.dir, agent, path);
+	sh(cmd, out, sizeof(out));
+	if (strstr(out, "none-left") == NULL)
+		fprintf(stderr, "%s\n", out);
+	assert_non_null(strstr(out, "rc=1\n"));
+	assert_non_null(strstr(out, "verdict: infra: stopped by signal 15"));
+	assert_non_null(strstr(out, "none-left"));
 
 	/* the attempt page says how */
 	{
