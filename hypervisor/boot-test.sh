@@ -16,6 +16,8 @@
 #                       kernel, the payloads' domu-initrd, 256 MiB, 1 vCPU)
 #   --no-dom0           arm64: no dom0, the domUs only; done when each domU's
 #                       XENCI-GUEST-UP was seen
+#   --smp SPEC          QEMU's -smp (default 1), e.g. sockets=1,cores=1,threads=2
+#   --cpu MODEL         QEMU's -cpu (default QEMU's), e.g. qemu64,+npt
 #   --timeout SECONDS   give up after this long (default 240)
 #   --linger SECONDS    keep reading this long after the tests are done or a
 #                       failure line was seen (default 15)
@@ -31,7 +33,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 top=$(cd "$here/.." && pwd)
 
 die() { echo "boot-test.sh: $*" >&2; exit 1; }
-usage() { sed -n '2,24s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2; exit 2; }
+usage() { sed -n '2,26s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2; exit 2; }
 
 xen=
 payloads=
@@ -39,6 +41,8 @@ script=1
 xen_args=
 dom0_extra=
 timeout=240
+smp=1
+cpu=
 linger=15
 keep=
 verbose=0
@@ -53,6 +57,8 @@ while [ $# -gt 0 ]; do
 	--dom0-args) dom0_extra=$2; shift 2 ;;
 	--domus) domus=$2; shift 2 ;;
 	--no-dom0) dom0=0; shift ;;
+	--smp) smp=$2; shift 2 ;;
+	--cpu) cpu=$2; shift 2 ;;
 	--timeout) timeout=$2; shift 2 ;;
 	--linger) linger=$2; shift 2 ;;
 	--keep) keep=$2; shift 2 ;;
@@ -183,9 +189,10 @@ rm -f "$sock"
 # shellcheck disable=SC2054 # the commas are QEMU's
 case $arch in
 x86_64)
-	cmd=("$qemu" -machine q35 -m 1024 -smp 1 -nographic -no-reboot
+	cmd=("$qemu" -machine q35 -m 1024 -smp "$smp" -nographic -no-reboot
 		-netdev "user,id=n0,tftp=$tftp,bootfile=boot.ipxe" -device e1000,netdev=n0
 		-chardev "socket,id=c0,path=$sock,server=on,wait=on" -serial chardev:c0)
+	[ -z "$cpu" ] || cmd+=(-cpu "$cpu")
 	;;
 arm64)
 	cmd=("$qemu" -machine virt,virtualization=on,gic-version=3 -cpu cortex-a57
