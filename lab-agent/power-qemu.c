@@ -70,6 +70,20 @@ static int check_file(struct vctx *ctx, const json_t *parent, const char *key, c
 	return 0;
 }
 
+/* threads: the board's CPUs are smp / threads cores of that many threads */
+static int check_threads(struct vctx *ctx, const json_t *parent, const char *key, const json_t *v,
+			 const char *path)
+{
+	long long smp = jint(parent, "smp", 1), threads = json_integer_value(v);
+
+	if (threads >= 1 && smp % threads) {
+		vctx_error(ctx, parent, key, 0, path, "smp %lld is not a multiple of %lld threads",
+			   smp, threads);
+		return -1;
+	}
+	return 0;
+}
+
 static const struct vfield qemu_fields[] = {
     {.name = "backend", .type = V_STRING, .flags = V_REQUIRED},
     {.name = "qemu",
@@ -86,6 +100,12 @@ static const struct vfield qemu_fields[] = {
     {.name = "cpu", .type = V_STRING, .min = 1, .max = 128},
     {.name = "memory", .type = V_INT, .help = "MiB", .min = 64, .max = 1024 * 1024},
     {.name = "smp", .type = V_INT, .min = 1, .max = 256},
+    {.name = "threads",
+     .type = V_INT,
+     .help = "threads per core (SMT siblings); smp must be a multiple",
+     .min = 1,
+     .max = 8,
+     .check = check_threads},
     {.name = "bios",
      .type = V_STRING,
      .help = "firmware image, e.g. U-Boot's u-boot.bin",
@@ -171,7 +191,13 @@ static char **qemu_argv(const struct board *b, size_t *argc, int repro)
 	argv_add(&argv, &n, xstrdup("-m"));
 	argv_add(&argv, &n, xasprintf("%lld", jint(c, "memory", 1024)));
 	argv_add(&argv, &n, xstrdup("-smp"));
-	argv_add(&argv, &n, xasprintf("%lld", jint(c, "smp", 1)));
+	if (jint(c, "threads", 1) > 1)
+		argv_add(&argv, &n,
+			 xasprintf("%lld,sockets=1,cores=%lld,threads=%lld", jint(c, "smp", 1),
+				   jint(c, "smp", 1) / jint(c, "threads", 1),
+				   jint(c, "threads", 1)));
+	else
+		argv_add(&argv, &n, xasprintf("%lld", jint(c, "smp", 1)));
 	if (jstr(c, "bios", NULL)) {
 		argv_add(&argv, &n, xstrdup("-bios"));
 		argv_add(&argv, &n, xstrdup(jstr(c, "bios", NULL)));

@@ -110,6 +110,61 @@ static void test_load_good(void **state)
 	buf_release(&errors);
 }
 
+/* A QEMU board's threads: smp / threads cores of that many threads (SMT
+ * siblings for the hypervisor), and smp must be a multiple of them. */
+static void test_qemu_threads(void **state)
+{
+	struct agent_config cfg;
+	struct buf errors = BUF_INIT(0);
+	char *agent, *files[1], **argv;
+	size_t argc, i;
+	int seen = 0;
+
+	(void)state;
+	put("smt.yaml", "name: smt\n"
+			"arch: x86_64\n"
+			"class: c\n"
+			"power: {backend: qemu, machine: q35, smp: 2, threads: 2}\n"
+			"console: {backend: qemu}\n"
+			"netboot: {backend: ipxe}\n");
+	put("token", "xci_secret\n");
+	agent = xasprintf("controller: http://127.0.0.1:1/\n"
+			  "agent: lab-1\n"
+			  "token_file: token\n"
+			  "work_dir: %s/work\n"
+			  "boards: [smt.yaml]\n",
+			  dir);
+	put("agent.yaml", agent);
+	free(agent);
+	agent = xasprintf("%s/agent.yaml", dir);
+	assert_int_equal(agent_config_load(&cfg, agent, &errors), 0);
+	assert_string_equal(buf_cstr(&errors), "");
+	argv = power_qemu_argv(&cfg.boards[0], &argc);
+	for (i = 0; i + 1 < argc; i++)
+		if (!strcmp(argv[i], "-smp")) {
+			assert_string_equal(argv[i + 1], "2,sockets=1,cores=1,threads=2");
+			seen++;
+		}
+	assert_int_equal(seen, 1);
+	power_qemu_argv_free(argv);
+	agent_config_release(&cfg);
+	free(agent);
+
+	put("odd.yaml", "name: odd\n"
+			"arch: x86_64\n"
+			"class: c\n"
+			"power: {backend: qemu, machine: q35, smp: 3, threads: 2}\n"
+			"console: {backend: qemu}\n"
+			"netboot: {backend: ipxe}\n");
+	files[0] = xasprintf("%s/odd.yaml", dir);
+	assert_int_equal(config_check_files(files, 1, &errors), -1);
+	assert_non_null(
+	    strstr(buf_cstr(&errors),
+		   "odd.yaml:4:55: power.threads: smp 3 is not a multiple of 2 threads"));
+	free(files[0]);
+	buf_release(&errors);
+}
+
 static void test_board_errors(void **state)
 {
 	struct buf errors = BUF_INIT(0);
@@ -519,6 +574,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_load_good, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_board_errors, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_qemu_threads, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_missing_and_twice, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_agent_errors, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_builder_untrusted, setup, teardown),
