@@ -235,6 +235,11 @@ static const struct vfield variant_fields[] = {
      .check = check_name,
      .help = "the variant's name: results are named JOB/NAME"},
     {.name = "description", .type = V_STRING, .max = 1024},
+    {.name = "requires",
+     .type = V_OBJECT,
+     .fields = requires_fields,
+     .check = check_requires,
+     .help = "added to the job's requires (a key named replaces the job's)"},
     {.name = "xen_args", .type = V_STRING, .max = 4096, .help = "appended to boot.xen_args"},
     {.name = "dom0_args", .type = V_STRING, .max = 4096, .help = "appended to boot.dom0_args"},
     {.name = "initrd", .type = V_STRING, .choices = initrd_choices, .help = "replaces boot.initrd"},
@@ -408,6 +413,15 @@ json_t *job_expand(const json_t *job)
 		json_object_set(one, "variant", json_object_get(v, "name"));
 		if (json_object_get(v, "description"))
 			json_object_set(one, "description", json_object_get(v, "description"));
+		if (json_is_object(json_object_get(v, "requires"))) {
+			json_t *req = json_object_get(one, "requires");
+
+			if (!json_is_object(req)) {
+				req = json_object();
+				json_object_set_new(one, "requires", req);
+			}
+			json_object_update(req, json_object_get(v, "requires"));
+		}
 		boot = json_object_get(one, "boot");
 		if (!json_is_object(boot)) {
 			boot = json_object();

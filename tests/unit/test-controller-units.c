@@ -194,11 +194,12 @@ static void test_jobs(void **state)
 static void test_job_variants(void **state)
 {
 	static const char job[] =
-	    "name: s\nrequires: {}\n"
+	    "name: s\nrequires: {class: c1}\n"
 	    "boot: {xen_args: \"a=1\", arch: {x86_64: {xen_args: c}}}\n"
 	    "variants:\n"
 	    "  - {name: rtds, xen_args: sched=rtds, dom0_args: xenci.sched=rtds}\n"
-	    "  - {name: \"null\", xen_args: sched=null}\n";
+	    "  - {name: \"null\", xen_args: sched=null}\n"
+	    "  - {name: gran, requires: {tags: [smt], class: c2}, xen_args: sched-gran=core}\n";
 	struct buf out = BUF_INIT(0);
 	struct yaml_doc doc;
 	json_t *all, *one;
@@ -219,6 +220,13 @@ static void test_job_variants(void **state)
 	assert_non_null(
 	    strstr(buf_cstr(&out), "j.yaml:5:12: variants[1].name: variant \"a\" twice"));
 	buf_reset(&out);
+	assert_int_equal(
+	    check_job("name: s\nrequires: {}\nvariants:\n  - {name: a, requires: {Bad: 1}}\n",
+		      &out),
+	    -1);
+	assert_non_null(
+	    strstr(buf_cstr(&out), "j.yaml:4:31: variants[0].requires.Bad: unknown requirement"));
+	buf_reset(&out);
 	assert_int_equal(check_job("name: s\nrequires: {}\nvariants: []\n", &out), -1);
 	assert_non_null(strstr(buf_cstr(&out), "j.yaml:3:11: variants: must list at least one"));
 	buf_release(&out);
@@ -226,7 +234,7 @@ static void test_job_variants(void **state)
 	memset(&doc, 0, sizeof(doc));
 	assert_int_equal(yaml_doc_load_buf(&doc, "j.yaml", job, strlen(job), err, sizeof(err)), 0);
 	all = job_expand(doc.root);
-	assert_int_equal(json_array_size(all), 2);
+	assert_int_equal(json_array_size(all), 3);
 	one = json_array_get(all, 0);
 	assert_string_equal(jstr(one, "name", ""), "s/rtds");
 	assert_string_equal(jstr(one, "job", ""), "s");
@@ -239,6 +247,15 @@ static void test_job_variants(void **state)
 	assert_string_equal(jstr(one, "name", ""), "s/null");
 	assert_string_equal(jstr(json_object_get(one, "boot"), "xen_args", ""), "a=1 sched=null");
 	assert_null(json_object_get(json_object_get(one, "boot"), "dom0_args"));
+	/* a variant's requires are added to the job's, its keys replacing them */
+	assert_null(json_object_get(json_object_get(one, "requires"), "tags"));
+	assert_string_equal(jstr(json_object_get(one, "requires"), "class", ""), "c1");
+	one = json_array_get(all, 2);
+	assert_string_equal(jstr(one, "name", ""), "s/gran");
+	assert_string_equal(jstr(json_object_get(one, "requires"), "class", ""), "c2");
+	assert_string_equal(json_string_value(json_array_get(
+				json_object_get(json_object_get(one, "requires"), "tags"), 0)),
+			    "smt");
 	json_decref(all);
 	/* the document itself is left as it was */
 	assert_non_null(json_object_get(doc.root, "variants"));
