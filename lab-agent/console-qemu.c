@@ -33,6 +33,7 @@ const struct console_ops console_qemu_ops = {
     .name = "qemu",
     .fields = qemu_fields,
     .after_power_on = 1,
+    .read_at_once = 1,
     .open = qemu_open,
     .close = qemu_close,
 };

@@ -15,6 +15,10 @@ struct console_ops {
 	/* 1: opened after power-on (QEMU creates its socket when it starts);
 	 * 0: opened before, so that no early byte is lost. */
 	int after_power_on;
+	/* 1: read as the bytes come, not batched every RUNNER_READ_EVERY_MS (runner.h).
+	 * A QEMU board's console: its emulator takes a core, beside which the agent's
+	 * wakeups cost nothing, and a line (the verdict's) is seen at once. */
+	int read_at_once;
 	/* Opens the console; *fd is readable with poll/read. timeout_ms bounds the wait. */
 	int (*open)(struct board *b, int *fd, int timeout_ms, char *err, size_t errlen);
 	void (*close)(struct board *b, int fd);

@@ -26,19 +26,26 @@
 #define CONSOLE_OPEN_MS 10000
 #define CONSOLE_LOST_MS 10000
 
+/* What the console gave an attempt: noted at its end. */
+struct console_count {
+	long long bytes, reads;
+};
+
 struct sink {
 	struct spool_attempt *sa;
 	struct sender *snd;
 	int failed;
+	/* while batching, the judge's pieces of one console read (each line's prefix,
+	 * text and end: 7 writes a read) gather here for one spool write */
+	int batching;
+	struct buf batch;
 };
 
-/* The judge's log bytes go to the spool, and the sender hears of them. */
-static void log_sink(void *arg, const void *p, size_t n)
+static void sink_write(struct sink *s, const void *p, size_t n)
 {
-	struct sink *s = arg;
 	int rc;
 
-	if (s->failed)
+	if (s->failed || n == 0)
 		return;
 	rc = spool_append(s->sa, p, n);
 	if (rc < 0) {
@@ -48,6 +55,37 @@ static void log_sink(void *arg, const void *p, size_t n)
 		return;
 	}
 	sender_wrote(s->snd, s->sa->written);
+}
+
+#define SINK_BATCH_MAX (256 * 1024)
+
+static void sink_flush(struct sink *s)
+{
+	sink_write(s, s->batch.data, s->batch.len);
+	buf_reset(&s->batch);
+}
+
+/* The judge's log bytes go to the spool, and the sender hears of them. */
+static void log_sink(void *arg, const void *p, size_t n)
+{
+	struct sink *s = arg;
+
+	if (s->batching) {
+		if (s->batch.len + n > SINK_BATCH_MAX)
+			sink_flush(s);
+		if (buf_append(&s->batch, p, n) == 0)
+			return;
+	}
+	sink_write(s, p, n);
+}
+
+/* One console read through the judge, its log in one spool write. */
+static void feed_batched(struct judge *j, struct sink *s, const void *p, size_t n, long long now_ms)
+{
+	s->batching = 1;
+	judge_feed(j, p, n, now_ms);
+	s->batching = 0;
+	sink_flush(s);
 }
 
 /* Boot arguments are one word per value: spaces and double quotes percent-escaped. */
@@ -231,11 +269,12 @@ static const char *current_stage(const struct judge *j)
 }
 
 /* Reads the console until the judge has a verdict. */
-static void watch_console(struct run *r, struct board *b, struct judge *j, struct sender *snd,
-			  int *fd)
+static void watch_console(struct run *r, struct board *b, struct judge *j, struct sink *sink,
+			  int *fd, struct console_count *cc)
 {
+	struct sender *snd = sink->snd;
 	char buf[65536];
-	long long lost_at = 0;
+	long long lost_at = 0, last_read = 0;
 	size_t last_stage = (size_t)-1;
 	char lost_why[512];
 	int read_errno;
@@ -274,10 +313,23 @@ static void watch_console(struct run *r, struct board *b, struct judge *j, struc
 			judge_tick(j, clock_mono_ms());
 			continue;
 		}
+		if (last_read && now - last_read < RUNNER_READ_EVERY_MS &&
+		    !b->console->read_at_once && !console_buffered(b)) {
+			long long nap = last_read + RUNNER_READ_EVERY_MS - now;
+
+			usleep((useconds_t)(nap < wait ? nap : wait) * 1000);
+			now = clock_mono_ms();
+			wait = judge_next_deadline_ms(j, now);
+			if (wait > 100)
+				wait = 100;
+		}
 		if (console_buffered(b) || poll(&p, 1, (int)wait) > 0) {
 			n = console_read(b, *fd, buf, sizeof(buf));
 			if (n > 0) {
-				judge_feed(j, buf, (size_t)n, clock_mono_ms());
+				last_read = clock_mono_ms();
+				cc->bytes += n;
+				cc->reads++;
+				feed_batched(j, sink, buf, (size_t)n, last_read);
 				continue;
 			}
 			if (n < 0 && (errno == EINTR || errno == EAGAIN))
@@ -350,7 +402,8 @@ static void *runner_main(void *arg)
 	struct spool_attempt *sa = NULL;
 	struct sender *snd = NULL;
 	struct judge j;
-	struct sink sink = {0};
+	struct sink sink = {.batch = BUF_INIT(SINK_BATCH_MAX)};
+	struct console_count cc = {0, 0};
 	char err[512];
 	json_t *result;
 	int fd = -1, rc, powered = 0, cycled = 0, staged = 0;
@@ -425,9 +478,10 @@ static void *runner_main(void *arg)
 		judge_end(&j, clock_mono_ms(), VERDICT_INFRA, why);
 		goto finish;
 	}
-	watch_console(r, b, &j, snd, &fd);
+	watch_console(r, b, &j, &sink, &fd, &cc);
 	if (j.verdict == VERDICT_FAIL)
 		keep_failure_tail(&j, b, fd);
+	judge_note(&j, clock_mono_ms(), "console: %lld bytes in %lld reads", cc.bytes, cc.reads);
 finish:
 	if (powered) {
 		if (b->power->off(b, err, sizeof(err)) < 0) {
@@ -453,6 +507,7 @@ finish:
 		log_warnx("attempt %lld: cannot store the result", id);
 	json_decref(result);
 	judge_release(&j);
+	buf_release(&sink.batch);
 	sender_finish(snd);
 	/* the board is free once the controller has everything (or the agent stops) */
 	sender_wait_done(snd, &ag->stopping);

@@ -12,6 +12,17 @@
 
 struct agent;
 
+/* A streaming console is read at most every RUNNER_READ_EVERY_MS: what comes
+ * meanwhile waits in the kernel (a socket's buffer, a tty's), and one read takes
+ * it. Reading as it came woke the runner for every line a fake board wrote and
+ * for every few bytes of a UART: at 115,200 baud those wakeups (poll, read, the
+ * spool's write) were most of the agent's CPU, 0.6-0.9 % of a core per console.
+ * A quiet console's first byte is read at once; a line's time in the log is at
+ * most this much late. A QEMU board's console is read at once (console.h,
+ * read_at_once). The attempt's log ends with the note "console: N bytes in M
+ * reads". */
+#define RUNNER_READ_EVERY_MS 40
+
 struct run {
 	struct agent *ag;
 	size_t board; /* index in ag->cfg.boards */

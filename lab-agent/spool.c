@@ -14,12 +14,13 @@
 #include "json-util.h"
 #include "xmalloc.h"
 
-/* dir/name, whole or not at all, and on disk before the rename (the spool
- * outlives a power cut). */
-static int write_file_atomic(const char *dir, const char *name, const char *data, size_t len)
+/* dir/name, whole or not at all, and on disk before the rename when flags has
+ * FILE_SYNC (the spool outlives a power cut). */
+static int write_file_atomic(const char *dir, const char *name, const char *data, size_t len,
+			     int flags)
 {
 	char *dst = xasprintf("%s/%s", dir, name);
-	int rc = file_write_atomic(dst, data, len, 0644, FILE_SYNC);
+	int rc = file_write_atomic(dst, data, len, 0644, flags);
 
 	free(dst);
 	return rc;
@@ -60,6 +61,7 @@ int spool_reopen(struct spool_attempt **out, const char *dir, long long max)
 	}
 	if (sa->sent > sa->written)
 		sa->sent = sa->written;
+	sa->sent_saved = sa->sent;
 out:
 	free(logp);
 	free(sentp);
@@ -80,7 +82,7 @@ int spool_open(struct spool_attempt **out, const char *spool_dir, long long id,
 	rc = mkdir_p(dir);
 	if (rc == 0 && attempt) {
 		text = json_dumps(attempt, JSON_COMPACT);
-		rc = write_file_atomic(dir, "attempt.json", text, strlen(text));
+		rc = write_file_atomic(dir, "attempt.json", text, strlen(text), FILE_SYNC);
 		free(text);
 	}
 	if (rc == 0)
@@ -89,10 +91,26 @@ int spool_open(struct spool_attempt **out, const char *spool_dir, long long id,
 	return rc;
 }
 
+/* The acknowledged offset into `sent`. Not synced: after a power cut an older
+ * offset (or none) makes the sender send again what the controller has, which
+ * it skips (docs/api.md). */
+static int save_sent(struct spool_attempt *sa)
+{
+	char text[32];
+	int n = snprintf(text, sizeof(text), "%lld\n", sa->sent), rc;
+
+	rc = write_file_atomic(sa->dir, "sent", text, (size_t)n, 0);
+	if (rc == 0)
+		sa->sent_saved = sa->sent;
+	return rc;
+}
+
 void spool_close(struct spool_attempt *sa)
 {
 	if (sa == NULL)
 		return;
+	if (!sa->removed && sa->sent != sa->sent_saved)
+		save_sent(sa);
 	if (sa->log_fd >= 0)
 		close(sa->log_fd);
 	free(sa->dir);
@@ -132,17 +150,18 @@ long long spool_read(struct spool_attempt *sa, long long off, void *p, size_t ma
 
 int spool_set_sent(struct spool_attempt *sa, long long sent)
 {
-	char text[32];
-	int n = snprintf(text, sizeof(text), "%lld\n", sent);
+	int back = sent < sa->sent_saved;
 
 	sa->sent = sent;
-	return write_file_atomic(sa->dir, "sent", text, (size_t)n);
+	if (back || sent - sa->sent_saved >= SPOOL_SENT_SAVE_EVERY)
+		return save_sent(sa);
+	return 0;
 }
 
 int spool_set_result(struct spool_attempt *sa, const json_t *result)
 {
 	char *text = json_dumps(result, JSON_COMPACT);
-	int rc = write_file_atomic(sa->dir, "result.json", text, strlen(text));
+	int rc = write_file_atomic(sa->dir, "result.json", text, strlen(text), FILE_SYNC);
 
 	free(text);
 	return rc;
@@ -171,6 +190,7 @@ void spool_remove(struct spool_attempt *sa)
 		free(p);
 	}
 	rmdir(sa->dir);
+	sa->removed = 1;
 }
 
 long long spool_usage(const char *spool_dir)

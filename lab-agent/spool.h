@@ -5,7 +5,11 @@
  *
  *   attempt.json  the attempt as claimed (written once)
  *   log           the log bytes, append-only
- *   sent          the offset the controller acknowledged (text, replaced atomically)
+ *   sent          an offset the controller acknowledged (text, replaced atomically):
+ *                 saved every SPOOL_SENT_SAVE_EVERY bytes and at spool_close, not at
+ *                 every acknowledgement (it was a synced write per log request: 20 a
+ *                 second per streaming console); what an older offset sends again
+ *                 the controller skips
  *   result.json   the result, once the attempt ended
  *
  * One writer (the runner) appends; one reader (the sender) reads with pread.
@@ -16,13 +20,17 @@
 #include <jansson.h>
 #include <stddef.h>
 
+#define SPOOL_SENT_SAVE_EVERY (256 * 1024)
+
 struct spool_attempt {
 	long long id;
 	char *dir;
 	int log_fd;
-	long long written; /* bytes in log */
-	long long sent;	   /* bytes the controller has */
-	long long max;	   /* log bound: appends past it are refused */
+	long long written;    /* bytes in log */
+	long long sent;	      /* bytes the controller has */
+	long long sent_saved; /* the offset in the sent file */
+	long long max;	      /* log bound: appends past it are refused */
+	int removed;	      /* spool_remove ran: nothing more is written */
 };
 
 /* Makes SPOOL/ID for a new attempt (or reopens it) and stores attempt.json. */
@@ -30,12 +38,16 @@ int spool_open(struct spool_attempt **out, const char *spool_dir, long long id,
 	       const json_t *attempt, long long max);
 /* Reopens a spooled attempt left by an earlier run. */
 int spool_reopen(struct spool_attempt **out, const char *dir, long long max);
+/* Saves sa->sent when the sent file is behind (unless removed), and frees sa. */
 void spool_close(struct spool_attempt *sa);
 
 /* Appends log bytes; -ENOSPC past max (nothing written), -errno on I/O errors. */
 int spool_append(struct spool_attempt *sa, const void *p, size_t n);
 /* Reads up to max bytes at off; returns the count, or -errno. */
 long long spool_read(struct spool_attempt *sa, long long off, void *p, size_t max);
+/* The controller has the first sent bytes: sa->sent, saved to the sent file when
+ * SPOOL_SENT_SAVE_EVERY bytes came since it was, or when sent went back (the
+ * controller has less). 0, or -errno when it could not be saved. */
 int spool_set_sent(struct spool_attempt *sa, long long sent);
 int spool_set_result(struct spool_attempt *sa, const json_t *result);
 /* The stored result (new reference) or NULL. */

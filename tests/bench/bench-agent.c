@@ -1,10 +1,14 @@
-/* Agent benchmarks (figures, not pass/fail), against a real controller and four
- * fake boards streaming their consoles at about 115,200 baud (11.5 KB/s each):
- *   - the agent's RSS idle with 4 boards, and while streaming 4 consoles
- *   - CPU per console while streaming
+/* Agent benchmarks (figures, not pass/fail), against a real controller and 4,
+ * then 32 fake boards streaming their consoles at about 115,200 baud (11.5 KB/s
+ * each), a fresh controller and agent for each count (BENCH_AGENT_BOARDS="4 32"):
+ *   - the agent's RSS, PSS and private memory idle, and while every console streams
+ *     (targets: PSS <= 5 MB with 4 boards, <= 0.5 MB more per added board)
+ *   - the agent's CPU while every console streams (target with 32: <= 10 % of one
+ *     core), measured once every board's attempt runs
  *   - console byte → controller latency: the fake board notes the wall-clock
  *     time before it sends a marker line; a poller reads the controller's log
  *     every 5 ms and notes when the marker arrived (target ≤ 250 ms). */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -20,14 +24,14 @@
 #include "json-util.h"
 #include "xmalloc.h"
 
-#define NB	   4
+#define MAX_NB	   64
 #define LINES	   1200 /* about 10 s at 115,200 baud */
 #define MARK_EVERY 40
 #define NMARKS	   (LINES / MARK_EVERY)
 
 static struct harness_controller ctl;
 static char dir[300];
-static pid_t board_pid[NB], agent_pid;
+static pid_t board_pid[MAX_NB], agent_pid;
 
 static const char job[] = "name: bench-stream\n"
 			  "requires: {arch: [x86_64], tags: [bench]}\n"
@@ -36,40 +40,21 @@ static const char job[] = "name: bench-stream\n"
 			  "  - {name: firmware, pattern: 'FAKE-FW', timeout: 10}\n"
 			  "  - {name: done, pattern: 'BENCH-DONE', timeout: 100}\n";
 
-static int read_int_file(const char *path, int wait_ms)
-{
-	long long end = harness_now_ms() + wait_ms;
-
-	while (harness_now_ms() < end) {
-		FILE *f = fopen(path, "r");
-		int v = 0;
-
-		if (f) {
-			int ok = fscanf(f, "%d", &v) == 1;
-
-			fclose(f);
-			if (ok && v > 0)
-				return v;
-		}
-		usleep(20 * 1000);
-	}
-	return -1;
-}
-
-static long rss_kb(pid_t pid)
+/* A number field of /proc/PID/status ("VmRSS:" in kB, "Threads:"), or -1. */
+static long status_field(pid_t pid, const char *key)
 {
 	char path[64], line[256];
-	long kb = -1;
+	long v = -1;
 	FILE *f;
 
 	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
 	f = fopen(path, "r");
 	while (f && fgets(line, sizeof(line), f))
-		if (!strncmp(line, "VmRSS:", 6))
-			kb = strtol(line + 6, NULL, 10);
+		if (!strncmp(line, key, strlen(key)))
+			v = strtol(line + strlen(key), NULL, 10);
 	if (f)
 		fclose(f);
-	return kb;
+	return v;
 }
 
 /* PSS and private (USS) kB from smaps_rollup: RSS counts shared library pages
@@ -116,6 +101,39 @@ static long long cpu_ticks(pid_t pid)
 	return (long long)(ut + st);
 }
 
+/* The nanoseconds every live thread of pid ran (/proc/PID/task/TID/schedstat: the
+ * scheduler's own count, where utime and stime are sampled at the tick and miss
+ * threads that run briefly between ticks). -1 when it cannot be read. */
+static long long run_ns(pid_t pid)
+{
+	char path[96];
+	DIR *d;
+	struct dirent *e;
+	long long total = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	d = opendir(path);
+	if (d == NULL)
+		return -1;
+	while ((e = readdir(d)) != NULL) {
+		char p[400];
+		long long ns;
+		FILE *f;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(p, sizeof(p), "%s/%s/schedstat", path, e->d_name);
+		f = fopen(p, "r");
+		if (f == NULL)
+			continue;
+		if (fscanf(f, "%lld", &ns) == 1)
+			total += ns;
+		fclose(f);
+	}
+	closedir(d);
+	return total;
+}
+
 static int cmp_double(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -137,36 +155,68 @@ static double wall_s(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-int main(void)
+struct figures {
+	int nb;
+	double rss_idle, rss_stream;
+	long pss_idle, uss_idle, pss_stream, uss_stream;
+	double cpu_s, run_s, secs, kbytes;
+	double lat_median, lat_max;
+	int nlat, threads;
+};
+
+/* The attempts of flight fid in state running; the log bytes the controller
+ * holds of them all into *bytes (when not NULL). */
+static int running_attempts(long long fid, long long *bytes)
 {
-	char py[400], path[512], text[4096], agent_tok[128], user_tok[128];
+	char p[64];
+	json_t *j = NULL, *a;
+	size_t i;
+	int n = 0;
+
+	snprintf(p, sizeof(p), "/api/v1/flights/%lld", fid);
+	if (bytes)
+		*bytes = 0;
+	if (harness_call(&ctl, NULL, "GET", p, NULL, &j) == 200)
+		json_array_foreach (json_object_get(j, "attempts"), i, a) {
+			n += !strcmp(jstr(a, "state", ""), "running");
+			if (bytes)
+				*bytes += jint(a, "log_length", 0);
+		}
+	json_decref(j);
+	return n;
+}
+
+/* One agent with nb fake boards, each streaming its console: the figures into *fig.
+ * 0, or -1 when the lab did not come up. */
+static int bench(int nb, struct figures *fig)
+{
+	char path[512], text[4096], agent_tok[128];
 	struct buf boards = BUF_INIT(0), log = BUF_INIT(0);
 	double rss_idle[10], rss_stream[64], lat[NMARKS + 1], seen[NMARKS + 1];
-	long pss_idle = 0, uss_idle = 0, pss_stream = 0, uss_stream = 0;
-	int i, k, nidle = 0, nstream = 0, nlat = 0, rc = 1;
-	long long attempt0 = 0, t_start, t_end, c_start, c_end, logged = 0;
+	int i, k, nidle = 0, nstream = 0, nlat = 0, rc = -1;
+	long long attempt0 = 0, fid = 0, b_start = 0, b_end = 0, ns_start, ns_end, t_start, t_end,
+		  c_start, c_end, logged = 0;
 
+	memset(fig, 0, sizeof(*fig));
+	fig->nb = nb;
+	agent_pid = 0;
+	memset(board_pid, 0, sizeof(board_pid));
+	memset(&ctl, 0, sizeof(ctl));
 	if (harness_controller_init(&ctl) < 0)
-		return 1;
+		return -1;
 	harness_write_file(ctl.jobs, "bench-stream.yaml", job);
 	if (harness_controller_start(&ctl) < 0 ||
-	    harness_token(&ctl, "agent", "lab-b", agent_tok, sizeof(agent_tok)) < 0 ||
-	    harness_token(&ctl, "user", NULL, user_tok, sizeof(user_tok)) < 0)
+	    harness_token(&ctl, "agent", "lab-b", agent_tok, sizeof(agent_tok)) < 0)
 		goto out;
 	snprintf(dir, sizeof(dir), "%s/bench", ctl.dir);
 	mkdir(dir, 0755);
-	snprintf(py, sizeof(py), "%s/tests/fake-board/fake-board.py", harness_root());
-	for (i = 0; i < NB; i++) {
-		char st[340], pf[400], lf[400];
-		char *argv[] = {"/usr/bin/python3", py, "--state", st, "--port-file", pf, NULL};
+	for (i = 0; i < nb; i++) {
+		char st[340];
 		struct buf s = BUF_INIT(0);
 		FILE *f;
 		int port;
 
 		snprintf(st, sizeof(st), "%s/b%d", dir, i);
-		mkdir(st, 0755);
-		snprintf(pf, sizeof(pf), "%s/port", st);
-		snprintf(lf, sizeof(lf), "%s/log", st);
 		/* 96 characters and "\r\n" every 8.5 ms: about 11.5 KB/s, 115,200 baud */
 		buf_puts(&s, "line FAKE-FW\n");
 		for (k = 1; k <= LINES; k++) {
@@ -178,13 +228,8 @@ int main(void)
 			buf_puts(&s, "sleep 8\n");
 		}
 		buf_puts(&s, "line BENCH-DONE\n");
-		snprintf(path, sizeof(path), "%s/script", st);
-		f = fopen(path, "w");
-		fputs(buf_cstr(&s), f);
-		fclose(f);
+		port = harness_fake_board(st, buf_cstr(&s), &board_pid[i]);
 		buf_release(&s);
-		board_pid[i] = harness_spawn(argv, lf);
-		port = read_int_file(pf, 5000);
 		if (port < 0)
 			goto out;
 		snprintf(text, sizeof(text),
@@ -216,27 +261,24 @@ int main(void)
 		snprintf(lf, sizeof(lf), "%s/agent.log", dir);
 		agent_pid = harness_spawn(argv, lf);
 	}
-	while (harness_call(&ctl, NULL, "GET", "/api/v1/boards/bench-3", NULL, NULL) != 200)
+	snprintf(path, sizeof(path), "/api/v1/boards/bench-%d", nb - 1);
+	while (harness_call(&ctl, NULL, "GET", path, NULL, NULL) != 200)
 		usleep(50 * 1000);
 	sleep(1);
 	for (i = 0; i < 10; i++) {
-		rss_idle[nidle++] = (double)rss_kb(agent_pid);
+		rss_idle[nidle++] = (double)status_field(agent_pid, "VmRSS:");
 		usleep(100 * 1000);
 	}
-
-	pss_uss_kb(agent_pid, &pss_idle, &uss_idle);
+	pss_uss_kb(agent_pid, &fig->pss_idle, &fig->uss_idle);
 	{
-		struct http_client h;
-		struct http_reply r;
-		static const char body[] = "{\"tree\": \"xen\", \"commit\": "
-					   "\"1111111111111111111111111111111111111111\"}";
+		json_t *j = NULL;
 
-		harness_http(&ctl, ctl.admin_token, &h);
-		http_reply_init(&r);
-		http_request(&h, "POST", "/api/v1/flights", "application/json", body,
-			     sizeof(body) - 1, NULL, &r);
-		http_reply_release(&r);
-		http_client_release(&h);
+		harness_call(
+		    &ctl, ctl.admin_token, "POST", "/api/v1/flights",
+		    "{\"tree\": \"xen\", \"commit\": \"1111111111111111111111111111111111111111\"}",
+		    &j);
+		fid = jint(j, "id", 0);
+		json_decref(j);
 	}
 	/* the attempt of bench-0, once it streams */
 	while (attempt0 == 0) {
@@ -248,10 +290,20 @@ int main(void)
 		json_decref(j);
 		usleep(20 * 1000);
 	}
+	/* CPU counts once every board streams */
+	for (k = 0; k < 500 && running_attempts(fid, NULL) < nb; k++)
+		usleep(20 * 1000);
+	if (k == 500)
+		fprintf(stderr, "bench: %d boards: only %d attempts run\n", nb,
+			running_attempts(fid, NULL));
 	for (k = 0; k <= NMARKS; k++)
 		seen[k] = 0;
+	running_attempts(fid, &b_start);
 	t_start = harness_now_ms();
 	c_start = cpu_ticks(agent_pid);
+	ns_start = run_ns(agent_pid);
+	ns_end = ns_start;
+	b_end = b_start;
 	t_end = t_start;
 	c_end = c_start;
 	/* poll the controller's copy of bench-0's log for the markers */
@@ -276,15 +328,21 @@ int main(void)
 			if (m > 0 && m <= NMARKS && seen[m] == 0)
 				seen[m] = w;
 		}
-		if (now - t_start > 1000 && now - t_start < 9000 && nstream < 64 &&
+		if (now - t_start > 500 && now - t_start < 6000 && nstream < 64 &&
 		    (now - t_start) / 250 > nstream) {
-			rss_stream[nstream++] = (double)rss_kb(agent_pid);
-			if (nstream == 16)
-				pss_uss_kb(agent_pid, &pss_stream, &uss_stream);
+			rss_stream[nstream++] = (double)status_field(agent_pid, "VmRSS:");
+			if (nstream == 12) {
+				pss_uss_kb(agent_pid, &fig->pss_stream, &fig->uss_stream);
+				fig->threads = (int)status_field(agent_pid, "Threads:");
+			}
 		}
-		if (now - t_start <= 9000) {
+		/* 6 s while every console streams (each plays about 10 s) */
+		if (now - t_start <= 6000 && now - t_end >= 500 &&
+		    !(log.data && strstr(log.data, "BENCH-DONE"))) {
 			t_end = now;
 			c_end = cpu_ticks(agent_pid);
+			ns_end = run_ns(agent_pid);
+			running_attempts(fid, &b_end);
 		}
 		if (log.data && strstr(log.data, "verdict "))
 			break;
@@ -306,35 +364,23 @@ int main(void)
 				fclose(f);
 		}
 	}
-	{
-		double cpu = (double)(c_end - c_start) / (double)sysconf(_SC_CLK_TCK);
-		double secs = (double)(t_end - t_start) / 1000.0;
-		double lmax = 0;
-
-		for (k = 0; k < nlat; k++)
-			lmax = lat[k] > lmax ? lat[k] : lmax;
-		printf(
-		    "agent: RSS idle with %d boards: median %.0f kB (PSS %ld kB, private %ld kB; "
-		    "target <= 5120 kB)\n",
-		    NB, median(rss_idle, nidle), pss_idle, uss_idle);
-		printf("agent: RSS streaming %d consoles: median %.0f kB (PSS %ld kB, private %ld "
-		       "kB)\n",
-		       NB, median(rss_stream, nstream), pss_stream, uss_stream);
-		printf("agent: CPU per console at ~115,200 baud (11.5 KB/s): %.2f%% of one core "
-		       "(%.2f s CPU over %.1f s, %d consoles)\n",
-		       secs > 0 ? 100.0 * cpu / secs / NB : 0, cpu, secs, NB);
-		printf(
-		    "agent: console byte -> controller latency: median %.1f ms, max %.1f ms over "
-		    "%d markers (target <= 250 ms)\n",
-		    median(lat, nlat), lmax, nlat);
-	}
+	fig->cpu_s = (double)(c_end - c_start) / (double)sysconf(_SC_CLK_TCK);
+	fig->run_s = (double)(ns_end - ns_start) / 1e9;
+	fig->secs = (double)(t_end - t_start) / 1000.0;
+	fig->kbytes = (double)(b_end - b_start) / 1000.0;
+	for (k = 0; k < nlat; k++)
+		fig->lat_max = lat[k] > fig->lat_max ? lat[k] : fig->lat_max;
+	fig->nlat = nlat;
+	fig->lat_median = median(lat, nlat);
+	fig->rss_idle = median(rss_idle, nidle);
+	fig->rss_stream = median(rss_stream, nstream);
 	rc = 0;
 out:
 	if (agent_pid > 0) {
 		kill(agent_pid, SIGTERM);
 		waitpid(agent_pid, NULL, 0);
 	}
-	for (i = 0; i < NB; i++) {
+	for (i = 0; i < nb; i++) {
 		if (board_pid[i] > 0) {
 			kill(board_pid[i], SIGKILL);
 			waitpid(board_pid[i], NULL, 0);
@@ -344,4 +390,58 @@ out:
 	buf_release(&boards);
 	buf_release(&log);
 	return rc;
+}
+
+int main(void)
+{
+	const char *env = getenv("BENCH_AGENT_BOARDS");
+	struct figures fig[8];
+	int n = 0, i;
+	char *list = xstrdup(env && *env ? env : "4 32"), *save = NULL, *w;
+
+	for (w = strtok_r(list, " ,", &save); w && n < 8; w = strtok_r(NULL, " ,", &save)) {
+		int nb = atoi(w);
+		struct figures *f = &fig[n];
+
+		if (nb < 1 || nb > MAX_NB) {
+			fprintf(stderr, "bench-agent: %s boards: 1 to %d\n", w, MAX_NB);
+			free(list);
+			return 2;
+		}
+		if (bench(nb, f) < 0) {
+			free(list);
+			return 1;
+		}
+		n++;
+		printf("agent, %d boards: RSS idle %.0f kB (PSS %ld kB, private %ld kB), streaming "
+		       "%.0f kB (PSS %ld kB, private %ld kB, %d threads) (target: PSS <= 5120 kB "
+		       "with 4 boards)\n",
+		       nb, f->rss_idle, f->pss_idle, f->uss_idle, f->rss_stream, f->pss_stream,
+		       f->uss_stream, f->threads);
+		printf(
+		    "agent, %d boards streaming at ~115,200 baud (11.5 KB/s each): CPU %.2f%% of "
+		    "one core (%.3f s run over %.1f s, the threads' schedstat; %.3f%% a console; "
+		    "utime+stime %.2f s) (target with 32: <= 10%%); the consoles gave %.1f KB/s "
+		    "each, %.1f ms CPU per 100 KB, so %.2f%% of a core at 11.5 KB/s each; load "
+		    "average %.1f\n",
+		    nb, f->secs > 0 ? 100.0 * f->run_s / f->secs : 0, f->run_s, f->secs,
+		    f->secs > 0 ? 100.0 * f->run_s / f->secs / nb : 0, f->cpu_s,
+		    f->secs > 0 ? f->kbytes / f->secs / nb : 0,
+		    f->kbytes > 0 ? 1000.0 * f->run_s / (f->kbytes / 100.0) : 0,
+		    f->kbytes > 0 ? 100.0 * f->run_s / f->kbytes * 11.5 * nb : 0, harness_load_average());
+		printf("agent, %d boards: console byte -> controller latency: median %.1f ms, max "
+		       "%.1f ms over %d markers (target <= 250 ms)\n",
+		       nb, f->lat_median, f->lat_max, f->nlat);
+	}
+	for (i = 1; i < n; i++)
+		if (fig[i].nb != fig[0].nb)
+			printf(
+			    "agent: PSS per added board (%d -> %d boards): idle %.0f kB, streaming "
+			    "%.0f kB (target <= 512 kB)\n",
+			    fig[0].nb, fig[i].nb,
+			    (double)(fig[i].pss_idle - fig[0].pss_idle) / (fig[i].nb - fig[0].nb),
+			    (double)(fig[i].pss_stream - fig[0].pss_stream) /
+				(fig[i].nb - fig[0].nb));
+	free(list);
+	return 0;
 }

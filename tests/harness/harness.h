@@ -174,6 +174,9 @@ pid_t harness_agent_start(struct harness_controller *c, const char *agent_file, 
 
 /* Milliseconds on a monotonic clock. */
 long long harness_now_ms(void);
+/* The machine's 1-minute load average now (/proc/loadavg), or -1: benchmarks print
+ * it beside their figures. */
+double harness_load_average(void);
 /* A memory figure of the running controller from /proc/PID/status, in KiB:
  * field is "VmRSS" (now) or "VmHWM" (its peak). -1 when it cannot be read. */
 long harness_controller_kib(const struct harness_controller *c, const char *field);

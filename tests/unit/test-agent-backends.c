@@ -317,6 +317,67 @@ static void test_spool(void **state)
 	free(sdir);
 }
 
+/* The acknowledged offset is saved every SPOOL_SENT_SAVE_EVERY bytes, when it goes
+ * back, and at close, not at every acknowledgement (it was a synced file write per
+ * log request); what a restart finds is never beyond what the controller has. */
+static long long sent_file(const char *d)
+{
+	char *p = xasprintf("%s/sent", d);
+	FILE *f = fopen(p, "r");
+	long long v = -1;
+
+	if (f) {
+		if (fscanf(f, "%lld", &v) != 1)
+			v = -2;
+		fclose(f);
+	}
+	free(p);
+	return v;
+}
+
+static void test_spool_sent_saved(void **state)
+{
+	struct spool_attempt *sa, *again;
+	char *sdir = xasprintf("%s/spool", dir), *d = xasprintf("%s/spool/8", dir);
+	static char chunk[SPOOL_SENT_SAVE_EVERY];
+
+	(void)state;
+	assert_int_equal(spool_open(&sa, sdir, 8, NULL, 0), 0);
+	assert_int_equal(spool_append(sa, chunk, sizeof(chunk)), 0);
+	assert_int_equal(spool_append(sa, chunk, sizeof(chunk)), 0);
+	/* small acknowledgements: in memory only */
+	assert_int_equal(spool_set_sent(sa, 100), 0);
+	assert_int_equal(spool_set_sent(sa, 4000), 0);
+	assert_true(sa->sent == 4000);
+	assert_true(sent_file(d) == -1);
+	/* a crash now: the restart sends from 0, which the controller skips */
+	assert_int_equal(spool_reopen(&again, d, 0), 0);
+	assert_true(again->sent == 0);
+	spool_close(again);
+	/* SPOOL_SENT_SAVE_EVERY more: saved */
+	assert_int_equal(spool_set_sent(sa, SPOOL_SENT_SAVE_EVERY + 10), 0);
+	assert_true(sent_file(d) == SPOOL_SENT_SAVE_EVERY + 10);
+	assert_int_equal(spool_set_sent(sa, SPOOL_SENT_SAVE_EVERY + 20), 0);
+	assert_true(sent_file(d) == SPOOL_SENT_SAVE_EVERY + 10);
+	/* back (the controller has less, a 409): saved at once */
+	assert_int_equal(spool_set_sent(sa, 50), 0);
+	assert_true(sent_file(d) == 50);
+	assert_int_equal(spool_set_sent(sa, 70), 0);
+	assert_true(sent_file(d) == 50);
+	/* close (the agent stops): the newest */
+	spool_close(sa);
+	assert_true(sent_file(d) == 70);
+	assert_int_equal(spool_reopen(&again, d, 0), 0);
+	assert_true(again->sent == 70);
+	/* a removed spool is not made again by its close */
+	assert_int_equal(spool_set_sent(again, 90), 0);
+	spool_remove(again);
+	spool_close(again);
+	assert_int_equal(access(d, F_OK), -1);
+	free(d);
+	free(sdir);
+}
+
 /* The usb-relay backend's request against the 16c0:05df boards' protocol. The
  * setup packet is compared byte for byte with the one the usual host tools send
  * for "relay 2 on": usbrelay calls hidapi's hid_send_feature_report with
@@ -407,6 +468,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_pdudaemon_unreachable, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_qemu_cannot_start, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_spool, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_spool_sent_saved, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
