@@ -28,6 +28,9 @@
 #include "xmalloc.h"
 
 #define COMMIT "fedcba9876543210fedcba9876543210fedcba98"
+/* the second flight's: a flight at COMMIT again would take its builds (one build
+ * per tree, revision and arch) and give the test none to serve */
+#define COMMIT2 "fedcba9876543210fedcba9876543210fedcba99"
 
 static struct harness_controller ctl;
 static char agent_tok[128], builder_tok[128], user_tok[128];
@@ -170,9 +173,9 @@ static int serve_builds(int want)
 	return harness_serve_builds(&ctl, builder_tok, "builder-q", arts, 2, want);
 }
 
-static long long new_flight(void)
+static long long new_flight(const char *commit)
 {
-	long long id = harness_flight(&ctl, COMMIT);
+	long long id = harness_flight(&ctl, commit);
 
 	assert_true(id > 0);
 	return id;
@@ -198,7 +201,7 @@ static void test_qemu_boards_boot_xen(void **state)
 		assert_true(harness_now_ms() < end);
 		usleep(50 * 1000);
 	}
-	fid = new_flight();
+	fid = new_flight(COMMIT);
 	assert_int_equal(serve_builds(2), 2);
 
 	end = harness_now_ms() + 200000;
@@ -216,7 +219,7 @@ static void test_qemu_boards_boot_xen(void **state)
 	assert_int_equal(count_qemus(), 0);
 
 	/* SIGKILL mid-boot: QEMU must not outlive the agent (PR_SET_PDEATHSIG) */
-	fid = new_flight();
+	fid = new_flight(COMMIT2);
 	assert_int_equal(serve_builds(2), 2);
 	end = harness_now_ms() + 60000;
 	while (count_qemus() < 1 && harness_now_ms() < end)
