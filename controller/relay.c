@@ -27,6 +27,8 @@
  * attempt is detached, saying why: the user is not left waiting on an agent that
  * is gone or will not take it (XENCI_TEST_RELAY_SERVE_MS in tests). */
 #define RELAY_SERVE_MS 60000
+/* A job without a timeout: a boot's verdict is due within this (and RELAY_SERVE_MS). */
+#define RELAY_BOOT_TIMEOUT_S 3600
 
 struct relay {
 	long long id, reservation_id, token_id;
@@ -48,6 +50,7 @@ struct relay {
 	json_t *boot;	       /* xenci boot: the ATTEMPT document the agent is to boot */
 	long long boot_id;     /* the attempt of the boot asked last; 0: none */
 	long long boot_ms;     /* when it was asked */
+	long long boot_due;    /* no verdict by then: the controller ends the boot infra */
 	long long unserved_ms; /* since when no agent serves the relay (0: one does) */
 	char verdict[16];      /* the boot's end as the agent judged it; "": not yet */
 	char verdict_reason[512];
@@ -486,6 +489,11 @@ int relay_boot(json_t **out, const char *board, long long session, const struct 
 	rl->boot = doc;
 	rl->boot_id = attempt;
 	rl->boot_ms = now_ms();
+	/* the agent ends a boot by the job's timeout: a verdict later than that and
+	 * one serving bound will not come (an agent from before judged boots) */
+	rl->boot_due = rl->boot_ms +
+		       jint(json_object_get(doc, "job"), "timeout", RELAY_BOOT_TIMEOUT_S) * 1000 +
+		       relay_serve_ms();
 	rl->verdict[0] = '\0';
 	rl->verdict_reason[0] = '\0';
 	snprintf(detail, sizeof(detail), "attempt %lld", attempt);
@@ -640,6 +648,16 @@ void relay_tick(long long now)
 		}
 		if (relay_unserved(rl, now))
 			continue;
+		if (rl->boot_id && !rl->verdict[0] && rl->boot_due && now > rl->boot_due) {
+			char why[300];
+
+			snprintf(why, sizeof(why),
+				 "board %s's agent gave no verdict for attempt %lld in %lld s (the "
+				 "job's timeout and %lld s): an agent from before judged boots?",
+				 rl->board, rl->boot_id, (rl->boot_due - rl->boot_ms) / 1000,
+				 relay_serve_ms() / 1000);
+			relay_verdict(rl, "controller", "infra", why);
+		}
 		/* a claim's reply that did not reach the agent: offer it again */
 		if (rl->sent_ms && !rl->agent_ms && now - rl->sent_ms > RELAY_RESEND_MS) {
 			struct claim_offer o = {.board = rl->board};

@@ -67,7 +67,8 @@ int relay_write(const char *board, long long session, const struct auth *who, co
  * and posts the verdict (relay_agent_put). 0 and *out ({board, session,
  * attempt}); -ENOENT (no such test attempt), -EINVAL (another arch), -EHOSTDOWN
  * (the board is offline), and relay_read's. A boot the serving agent does not
- * take in 60 s detaches the relay, saying so. */
+ * take in 60 s detaches the relay, saying so; one without a verdict by the job's
+ * timeout and 60 s more ends infra (the controller's verdict). */
 int relay_boot(json_t **out, const char *board, long long session, const struct auth *who,
 	       long long attempt, long long flight, char *err, size_t errlen);
 

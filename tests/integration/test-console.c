@@ -53,6 +53,12 @@ static const char panic_job[] = "name: con-panic\n"
 				"failures:\n"
 				"  - {name: xen-panic, pattern: 'Panic on CPU'}\n";
 
+static const char quick_job[] = "name: con-quick\n"
+				"requires: {arch: [x86_64], tags: [conb]}\n"
+				"timeout: 2\n"
+				"stages:\n"
+				"  - {name: firmware, pattern: 'FAKE-FW', timeout: 2}\n";
+
 static int setup(void **state)
 {
 	static const struct harness_fake_spec boards[3] = {
@@ -67,6 +73,7 @@ static int setup(void **state)
 	if (harness_controller_init(&ctl) < 0 ||
 	    harness_write_file(ctl.jobs, "con-smoke.yaml", job) < 0 ||
 	    harness_write_file(ctl.jobs, "con-panic.yaml", panic_job) < 0 ||
+	    harness_write_file(ctl.jobs, "con-quick.yaml", quick_job) < 0 ||
 	    harness_controller_start(&ctl) < 0 ||
 	    harness_token(&ctl, "agent", "lab-c", agent_tok, sizeof(agent_tok)) < 0 ||
 	    harness_token(&ctl, "agent", "lab-gone", gone_tok, sizeof(gone_tok)) < 0 ||
@@ -513,6 +520,17 @@ static void test_boot(void **state)
 	buf_release(&got);
 }
 
+/* alice holds board and attaches to its console: the session. */
+static long long hold_attach(const char *board)
+{
+	long long s;
+
+	assert_int_equal(reserve(alice, board), 201);
+	s = attach(alice, board, NULL, 0);
+	assert_true(s > 0);
+	return s;
+}
+
 /* A boot con-c's policy (push flights only) refuses: the controller says so at
  * once (403); with the controller's copy of the policy edited to let it through,
  * con-c's agent refuses it itself (verdict refused, nothing staged or powered). */
@@ -531,9 +549,7 @@ static void test_boot_refused(void **state)
 	id = jint(json_array_get(json_object_get(j, "attempts"), 0), "id", 0);
 	json_decref(j);
 	assert_true(id > 0);
-	assert_int_equal(reserve(alice, "con-c"), 201);
-	s = attach(alice, "con-c", NULL, 0);
-	assert_true(s > 0);
+	s = hold_attach("con-c");
 	snprintf(path, sizeof(path), "/api/v1/boards/con-c/console/boot?session=%lld", s);
 	snprintf(body, sizeof(body), "{\"attempt\": %lld}", id);
 	j = NULL;
@@ -729,6 +745,69 @@ static void test_repro_board(void **state)
 	unsetenv("XENCI_AGENT");
 }
 
+/* con-mute's agent (lab-gone, played by the test) serves the relay and takes the
+ * boot but never judges it, as an agent from before judged boots would: the
+ * controller ends the boot infra once the job's timeout (2 s) and its bound (8 s
+ * here) have passed, so the user is not left waiting. */
+static void test_no_verdict(void **state)
+{
+	char path[200], body[128];
+	json_t *j = NULL;
+	long long id, s, end;
+	char verdict[32] = "", reason[400] = "";
+
+	(void)state;
+	assert_int_equal(
+	    harness_call(&ctl, gone_tok, "PUT", "/api/v1/agents/lab-gone/boards",
+			 "{\"protocol\": 1, \"boards\": [{\"name\": \"con-mute\", \"arch\": "
+			 "\"x86_64\", \"class\": \"gone\", \"policy\": {\"reserve\": true}}]}",
+			 NULL),
+	    200);
+	assert_int_equal(harness_call(&ctl, ctl.admin_token, "POST", "/api/v1/flights",
+				      "{\"tree\": \"xen\", \"commit\": "
+				      "\"0123456789abcdef0123456789abcdef01234567\", \"jobs\": "
+				      "[\"con-quick\"]}",
+				      &j),
+			 201);
+	id = jint(json_array_get(json_object_get(j, "attempts"), 0), "id", 0);
+	json_decref(j);
+	assert_true(id > 0);
+	s = hold_attach("con-mute");
+	/* the agent's side: it serves the relay, then takes the boot in its claim */
+	snprintf(path, sizeof(path), "/api/v1/agents/lab-gone/console/con-mute?session=%lld", s);
+	assert_int_equal(harness_call(&ctl, gone_tok, "GET", path, NULL, NULL), 204);
+	snprintf(path, sizeof(path), "/api/v1/boards/con-mute/console/boot?session=%lld", s);
+	snprintf(body, sizeof(body), "{\"attempt\": %lld}", id);
+	assert_int_equal(harness_call(&ctl, alice, "POST", path, body, NULL), 202);
+	j = NULL;
+	assert_int_equal(harness_call(&ctl, gone_tok, "POST", "/api/v1/agents/lab-gone/claim",
+				      "{\"boards\": [\"con-mute\"], \"wait_ms\": 0}", &j),
+			 200);
+	assert_string_equal(jstr(json_object_get(j, "command"), "action", ""), "boot");
+	json_decref(j);
+	/* it keeps serving, and says nothing of the boot */
+	end = harness_now_ms() + 40000;
+	while (!verdict[0] && harness_now_ms() < end) {
+		const json_t *v;
+
+		snprintf(path, sizeof(path),
+			 "/api/v1/agents/lab-gone/console/con-mute?session=%lld", s);
+		harness_call(&ctl, gone_tok, "GET", path, NULL, NULL);
+		j = NULL;
+		assert_int_equal(console_read(alice, "con-mute", s, 0, &j), 200);
+		v = json_object_get(j, "verdict");
+		if (v) {
+			snprintf(verdict, sizeof(verdict), "%s", jstr(v, "verdict", ""));
+			snprintf(reason, sizeof(reason), "%s", jstr(v, "reason", ""));
+		}
+		json_decref(j);
+	}
+	assert_string_equal(verdict, "infra");
+	snprintf(body, sizeof(body), "board con-mute's agent gave no verdict for attempt %lld", id);
+	assert_true(!strncmp(reason, body, strlen(body)));
+	assert_int_equal(release(alice, "con-mute"), 200);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -736,7 +815,7 @@ int main(void)
 	    cmocka_unit_test(test_cli),		cmocka_unit_test(test_ends),
 	    cmocka_unit_test(test_bounds),	cmocka_unit_test(test_boot),
 	    cmocka_unit_test(test_repro_board), cmocka_unit_test(test_boot_refused),
-	    cmocka_unit_test(test_unserved),
+	    cmocka_unit_test(test_unserved),	cmocka_unit_test(test_no_verdict),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
