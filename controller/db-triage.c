@@ -70,21 +70,27 @@ static const char *const sql[Q_N] = {
 		       " a.flight_id = ?1 ORDER BY k.attempt_id",
     [Q_KI_OF_ATTEMPT] = "SELECT issue, label, link, blocks FROM known_issue_matches WHERE"
 			" attempt_id = ?1",
+    /* (the pairs of the newest ?5 results on the class: attempts walked newest first,
+     * CROSS JOIN keeping SQLite from gathering every attempt of the class's boards
+     * to sort them, so a page's cost does not grow with the store) */
     [Q_FLAKE_JOBS] =
-	"SELECT t.id AS tree_id, t.name AS tree, a.job, (SELECT count(*) FROM retests"
+	"SELECT t.id AS tree_id, t.name AS tree, k.job, (SELECT count(*) FROM retests"
 	" x JOIN flights xf ON xf.id = x.flight_id JOIN revisions xr ON xr.id ="
 	" xf.revision_id JOIN attempts xa ON xa.id = x.attempt_id JOIN boards xb ON"
 	" xb.name = xa.board LEFT JOIN agents xg ON xg.id = xb.agent_id LEFT JOIN attempts"
 	" ya ON ya.id = x.retest_attempt LEFT JOIN boards yb ON yb.name = ya.board LEFT"
-	" JOIN agents yg ON yg.id = yb.agent_id WHERE xr.tree_id = t.id AND x.job = a.job"
+	" JOIN agents yg ON yg.id = yb.agent_id WHERE xr.tree_id = t.id AND x.job = k.job"
 	" AND x.class = ?1 AND x.state = 'pass' AND " DB_VISIBLE(xb, xg, 3, 4) " AND " DB_VISIBLE(
 	    yb, yg, 3,
-	    4) ") AS heisenbugs FROM attempts a JOIN flights f ON f.id ="
-	       " a.flight_id JOIN revisions r ON r.id = f.revision_id JOIN trees t ON t.id ="
-	       " r.tree_id JOIN boards bo ON bo.name = a.board LEFT JOIN agents g ON g.id ="
-	       " bo.agent_id WHERE bo.class = ?1 AND a.kind = 'test' AND a.state IN ('pass',"
-	       " 'fail') AND " DB_VISIBLE(bo, g, 3, 4) " GROUP BY t.id, a.job ORDER BY t.name,"
-						       " a.job LIMIT ?2",
+	    4) ") AS heisenbugs FROM (SELECT DISTINCT r.tree_id, n.job FROM (SELECT a.job,"
+	       " a.flight_id FROM attempts a CROSS JOIN boards bo LEFT JOIN agents g ON g.id ="
+	       " bo.agent_id WHERE bo.name = a.board AND bo.class = ?1 AND +a.kind = 'test' AND"
+	       " +a.state IN ('pass', 'fail') AND " DB_VISIBLE(
+		   bo, g, 3,
+		   4) " ORDER BY a.id DESC"
+		      " LIMIT ?5) n JOIN flights f ON f.id = n.flight_id JOIN revisions r ON r.id ="
+		      " f.revision_id) k JOIN trees t ON t.id = k.tree_id ORDER BY t.name, k.job"
+		      " LIMIT ?2",
     /* the flights whose stored classes are stale at level ?1, newest first
      * (flights_triage_stale, migration 130) */
     /* (triage_stale > 0: what lets SQLite take the partial index for a bound level) */
@@ -252,6 +258,7 @@ json_t *db_flake_jobs(const char *cls, const struct viewer *v)
 	sqlite3_bind_int(s, 2, FLAKE_JOBS_MAX);
 	sqlite3_bind_int(s, 3, v && v->admin);
 	db_bind_text(s, 4, v && v->agent ? v->agent : NULL);
+	sqlite3_bind_int(s, 5, FLAKE_JOBS_SCAN);
 	return db_rows_array(s);
 }
 

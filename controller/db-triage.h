@@ -61,11 +61,13 @@ json_t *db_known_issues_of_flight(long long flight);
  * or NULL when none did. */
 json_t *db_known_issue_of_attempt(long long attempt);
 /* The (tree, job) pairs with a pass or fail on a board of class cls that v (NULL:
- * anonymous) may see, by tree and job name, at most FLAKE_JOBS_MAX: [{tree_id,
+ * anonymous) may see among the newest FLAKE_JOBS_SCAN such results (a page's cost
+ * bounded, whatever the store holds), by tree and job name, at most FLAKE_JOBS_MAX: [{tree_id,
  * tree, job, heisenbugs}], heisenbugs the retests of its failures on the class
  * that passed, where v may see both boards (twins.h's visibility rule). New
  * reference. A read: safe on the read pool's connections. */
-#define FLAKE_JOBS_MAX 64
+#define FLAKE_JOBS_MAX	64
+#define FLAKE_JOBS_SCAN 2000
 json_t *db_flake_jobs(const char *cls, const struct viewer *v);
 
 /* A flight's verdict classes as stored (flights.triage, migration 130): the writer
