@@ -266,17 +266,23 @@ leak_check
 }
 
 # The scheduler suite (xen-sched/NAME, Xen booted with sched=NAME and
-# xenci.sched=NAME): 7 tests.
+# xenci.sched=NAME): 7 tests; with xenci.gran=G (Xen booted with sched-gran=G)
+# an 8th after the 2nd, "scheduling granularity is G": Xen's boot log says G
+# with more than one CPU per sched-resource.
 #   1 toolstack starts            4 sched guest console marker
 #   2 xl info names the scheduler 5 guest and dom0 make progress
 #   3 sched guest created         6 scheduler parameters set and read back
 #                                 7 sched guest destroyed
-# The guest has 2 vCPUs; dom0 runs a busy loop while the guest's counter is
-# read twice, 20 s apart. The null scheduler gives each vCPU a pCPU of its
-# own: on a board with no pCPU free after dom0's, 4 and 5 are skipped.
+# The guest has 2 vCPUs, each running a busy loop pinned to it (domu-init.sh's
+# spin); dom0 runs a busy loop of its own for 20 s, and the guest's counter and
+# each vCPU's loop count are read during it and after: all must grow. The
+# null scheduler gives each vCPU a pCPU of its own: on a board with fewer
+# pCPUs free after dom0's than the guest has vCPUs, 4 and 5 are skipped (a
+# PV guest's second vCPU would wait for one forever, and its boot with it).
 suite_sched() {
 want=$(sed -n 's/.*xenci\.sched=\([a-z0-9]*\).*/\1/p' /proc/cmdline)
-echo "1..7"
+gran=$(sed -n 's/.*xenci\.gran=\([a-z]*\).*/\1/p' /proc/cmdline)
+if [ -n "$gran" ]; then echo "1..8"; else echo "1..7"; fi
 toolstack_up
 result $? "toolstack starts"
 got=$(xl info 2>/dev/null | awk -F': *' '$1 ~ /^xen_scheduler/ { print $2 }')
@@ -284,13 +290,23 @@ got=$(xl info 2>/dev/null | awk -F': *' '$1 ~ /^xen_scheduler/ { print $2 }')
 r=$?
 [ $r -eq 0 ] || echo "# xl info: xen_scheduler '$got', expected '${want:-<no xenci.sched=>}'"
 result $r "xl info names the scheduler"
+if [ -n "$gran" ]; then
+	# Xen falls back to 1 CPU per sched-resource where the CPUs have no
+	# siblings: more than one CPU per resource is the granularity at work
+	line=$(xl dmesg 2>/dev/null | grep -m1 'Scheduling granularity:')
+	echo "$line" | grep -Eq "Scheduling granularity: $gran, [0-9]+ CPUs per sched-resource"
+	r=$?
+	echo "# ${line:-no 'Scheduling granularity:' line in xl dmesg}"
+	xl info 2>/dev/null | grep -E '^(nr_cpus|threads_per_core|cores_per_socket)' | tr -s ' ' | sed 's/^/# /'
+	result $r "scheduling granularity is $gran"
+fi
 config sched1 pv
 run xl create /tmp/sched1.cfg
 result $? "sched guest created"
 cpus=$(xl info 2>/dev/null | awk -F': *' '$1 ~ /^nr_cpus/ { print $2 }')
 dom0_vcpus=$(grep -c '^processor' /proc/cpuinfo)
-if [ "$want" = null ] && [ "${cpus:-0}" -le "$dom0_vcpus" ]; then
-	skip="# SKIP null scheduler: $cpus pCPU(s), all taken by dom0's $dom0_vcpus vCPU(s)"
+if [ "$want" = null ] && [ $((${cpus:-0} - dom0_vcpus)) -lt "$vcpus" ]; then
+	skip="# SKIP null scheduler: $cpus pCPU(s), dom0's $dom0_vcpus vCPU(s) leave fewer than the guest's $vcpus"
 	echo "ok $((n + 1)) - sched guest console marker $skip"
 	echo "ok $((n + 2)) - guest and dom0 make progress $skip"
 	n=$((n + 2))
@@ -298,6 +314,10 @@ else
 	console sched1
 	result $? "sched guest console marker"
 	count() { grep XENCI-GUEST-COUNT "$log_dir/guest-sched1.log" 2>/dev/null | tail -n 1 | awk '{ print $2 }'; }
+	# a busy loop on each of the guest's vCPUs, their counts read while
+	# dom0 is busy too and after: every vCPU's count must grow
+	spun=$(ask sched1 s1 spin)
+	echo "# sched1: spin -> '${spun:-no answer}' (a busy loop pinned to each vCPU)"
 	rm -f /tmp/load
 	(
 		i=0
@@ -306,12 +326,28 @@ else
 		echo $i >/tmp/load
 	) &
 	c0=$(count)
+	p0=$(ask sched1 p1 spins)
 	wait
 	c1=$(count)
+	p1=$(ask sched1 p2 spins)
 	load=$(cat /tmp/load 2>/dev/null)
-	[ -n "$c0" ] && [ -n "$c1" ] && [ "$c1" -gt "$c0" ] && [ "${load:-0}" -gt 0 ]
-	r=$?
-	echo "# guest counter $c0 -> $c1 in 20 s, dom0 busy loop ${load:-?} rounds"
+	echo "# guest counter $c0 -> $c1, its vCPUs' loops '$p0' -> '$p1', dom0 busy loop ${load:-?} rounds in 20 s"
+	r=0
+	[ "$spun" = "$(seq -s ' ' 0 $((vcpus - 1)))" ] || { r=1; echo "# the guest spun on vCPUs '$spun', not its $vcpus"; }
+	for v in $(seq 0 $((vcpus - 1))); do
+		a0=$(echo " $p0 " | sed -n "s/.* $v:\([0-9]*\) .*/\1/p")
+		a1=$(echo " $p1 " | sed -n "s/.* $v:\([0-9]*\) .*/\1/p")
+		if ! { [ -n "$a0" ] && [ -n "$a1" ] && [ "$a1" -gt "$a0" ]; }; then
+			r=1
+			echo "# vCPU $v made no progress: ${a0:-?} -> ${a1:-?}"
+		fi
+	done
+	if ! { [ -n "$c0" ] && [ -n "$c1" ] && [ "$c1" -gt "$c0" ]; }; then
+		r=1
+		echo "# the guest's counter did not count"
+	fi
+	[ "${load:-0}" -gt 0 ] || { r=1; echo "# dom0's busy loop did not run"; }
+	xl vcpu-list sched1 2>&1 | sed 's/^/# /'
 	result $r "guest and dom0 make progress"
 fi
 case $want in

@@ -9,7 +9,9 @@
 #   xenci-cmd ID COMMAND      ->  XENCI-REPLY ID ANSWER
 # COMMAND: echo WORD (WORD), uname (the kernel release), vcpus (online
 # vCPUs), mem (MemTotal in kB), count (the counter's last value), type (PV,
-# PVH); anything else answers "unknown COMMAND". ID is one word, so the
+# PVH), spin (starts a busy loop pinned to each online vCPU, counting; the
+# answer lists the vCPUs), spins (each loop's count, "0:N 1:N ..."); anything
+# else answers "unknown COMMAND". ID is one word, so the
 # answer is told from the console's echo of the command line.
 # `xl shutdown` reaches Linux as a PV shutdown request; the kernel runs
 # /sbin/poweroff, which prints XENCI-GUEST-DOWN and powers the guest off.
@@ -57,6 +59,28 @@ while :; do
 	mem) a=$(awk '/^MemTotal:/ { print $2 }' /proc/meminfo) ;;
 	count) a=$(cat /run/count 2>/dev/null) ;;
 	type) a=$gtype ;;
+	spin)
+		a=
+		c=0
+		while [ $c -lt "$(grep -c '^processor' /proc/cpuinfo)" ]; do
+			# the count is renamed into place: a reader never sees the
+			# file between its truncation and its write
+			# shellcheck disable=SC2016 # expanded by the loop's shell
+			taskset -c $c sh -c 'i=0; while :; do i=$((i + 1)); [ $((i % 200)) -ne 0 ] || { echo $i >/run/spin.$0.new && mv -f /run/spin.$0.new /run/spin.$0; }; done' $c &
+			a="$a $c"
+			c=$((c + 1))
+		done
+		a=${a# }
+		;;
+	spins)
+		a=
+		for f in /run/spin.[0-9]*; do
+			case $f in *.new) continue ;; esac
+			v=$(cat "$f" 2>/dev/null)
+			a="$a ${f#/run/spin.}:${v:-0}"
+		done
+		a=${a# }
+		;;
 	*) a="unknown $cmd" ;;
 	esac
 	echo "XENCI-REPLY $id $a"
