@@ -12,6 +12,11 @@
 #      error in their logs, no board boots
 #   4. a revision the tree does not have: the build ends `fail` with the reason
 #   5. boards whose firmware finds nothing to boot: `infra` with the reason
+#   repro: `xenci repro` of case 2's panic on both boards and of case 1's pass on
+#      x86_64, run here (the folder's run.sh boots QEMU on this machine, judged
+#      with the agent's rules): the same verdict and reason as the lab's, no QEMU
+#      left; `xenci boot BOARD --flight` of both flights on the held x86_64 board:
+#      staged, booted and judged by its agent, ending with the same verdicts
 # The work tree, blob cache and ccache persist between the cases (incremental
 # builds). XENCI_KEEP=1 keeps the temp folder. Prints "N passed, N failed".
 # Setup and helpers: tests/e2e/lib-e2e.sh.
@@ -73,6 +78,56 @@ bisection_opened() {
 }
 check "panic: the regression, failing its retest too, opened a bisection" bisection_opened
 cancel_bisections
+
+# repro: an attempt of the lab run again here, as a developer would. `xenci
+# repro` fetches it (artifacts by sha256, boot script, job, QEMU's command line)
+# and runs the folder's run.sh: QEMU on this machine, its console judged by
+# `xenci-agent --judge` (found beside xenci) with the attempt's job.
+repro_here() { # FLIGHT BOARD
+	local a id state reason out rc t0=$SECONDS want
+	a=$(attempt_of "$1" test "$2")
+	id=$(jq -r .id <<<"$a")
+	state=$(jq -r .state <<<"$a")
+	reason=$(jq -r .reason <<<"$a")
+	out=$(cd "$T" && XENCI_AGENT= "$build/xenci" repro "$id" 2>&1 </dev/null)
+	rc=$?
+	echo "# xenci repro $id ($2, $state) took $((SECONDS - t0)) s"
+	want=$([[ $state == pass ]] && echo 0 || echo 1)
+	check "repro: attempt $id ($2, $state) reproduces here: verdict $state: $reason (exit $rc)" \
+		bash -c '[[ $1 == "$2" ]] && grep -qxF "verdict: $3: $4" <<<"$0"' "$out" "$rc" "$want" "$state" "$reason"
+	check "repro: attempt $id's folder has its artifacts and run.sh" \
+		test -x "$T/repro-$id/run.sh" -a -s "$T/repro-$id/tftp/xen"
+	[[ $state == fail ]] && check "repro: attempt $id's console here shows the panic" \
+		grep -q "xenci: deliberate early panic" <<<"$out"
+	[[ $state == pass ]] && check "repro: attempt $id's console here reached XENCI-TESTS-DONE" \
+		grep -q XENCI-TESTS-DONE <<<"$out"
+	((failed == 0)) || tail -n 30 <<<"$out" | sed 's/^/  repro| /'
+}
+repro_here "$f2" qemu-x86_64
+repro_here "$f2" qemu-arm64
+repro_here "$f1" qemu-x86_64
+check "repro: no QEMU of the repro folders is left" bash -c '! pgrep -f "qemu-system.*$0/repro-" >/dev/null' "$T"
+
+# xenci boot --flight on a held board: the agent stages the flight's builds,
+# boots them and judges the console with the flight's job; it ends with the verdict.
+dev_tok=$(XENCI_TOKEN=$admin_tok "$build/xenci" token create --role user --name dev --reserve | tail -1)
+boot_flight() { # FLIGHT
+	local a out rc t0=$SECONDS want
+	a=$(attempt_of "$1" test qemu-x86_64)
+	out=$(XENCI_TOKEN=$dev_tok "$build/xenci" boot qemu-x86_64 --flight "$1" --no-input 2>&1)
+	rc=$?
+	echo "# xenci boot qemu-x86_64 --flight $1 took $((SECONDS - t0)) s"
+	want=$([[ $(jq -r .state <<<"$a") == pass ]] && echo 0 || echo 1)
+	check "boot --flight $1: verdict $(jq -r .state <<<"$a"): $(jq -r .reason <<<"$a") (exit $rc)" \
+		bash -c '[[ $1 == "$2" ]] && grep -qxF "verdict: $3: $4" <<<"$0"' "$out" "$rc" "$want" \
+		"$(jq -r .state <<<"$a")" "$(jq -r .reason <<<"$a")"
+	((failed == 0)) || tail -n 30 <<<"$out" | sed 's/^/  boot| /'
+}
+XENCI_TOKEN=$dev_tok "$build/xenci" reserve qemu-x86_64 --for 30m --wait >/dev/null ||
+	bad "reserve qemu-x86_64"
+boot_flight "$f2"
+boot_flight "$f1"
+XENCI_TOKEN=$dev_tok "$build/xenci" release qemu-x86_64 >/dev/null || bad "release qemu-x86_64"
 
 # 3. a commit that breaks the build: build fail, no boots
 git -C "$T/xen" reset -q --hard "$base"
