@@ -7,6 +7,7 @@
 #include "cli.h"
 #include "cmd-bisect.h"
 #include "json-util.h"
+#include "tuple.h"
 
 #define USAGE                                                                                      \
 	"usage: xenci bisections [--limit N] [--json]\n"                                           \
@@ -61,9 +62,20 @@ void bisection_render(struct buf *out, const json_t *b)
 	buf_printf(out, "  job %s on class %s, branch %s of %s\n", jstr(b, "job", "?"),
 		   jstr(b, "class", "?"), jstr(b, "branch", "?"), jstr(b, "tree", "?"));
 	buf_printf(out, "  good %s\n  bad  %s\n", jstr(b, "good", "?"), jstr(b, "bad", "?"));
+	/* several trees moved since the baseline (schema/0076) */
+	if (tuple_moved_lines(out, json_object_get(b, "moved"), "  moved ") > 0)
+		buf_printf(out, "  guilty %s\n", jstr(b, "guilty_tree", "no tree alone"));
+	/* with trees pinned, which tree the culprit is in and where the others were */
+	if (json_is_object(cul) && json_object_size(json_object_get(b, "pins")) > 1)
+		buf_printf(out, "  culprit in tree %s\n", jstr(cul, "tree", jstr(b, "tree", "?")));
 	if (json_is_object(cul))
 		buf_printf(out, "  culprit %s %s\n          by %s\n", jstr(cul, "commit", ""),
 			   jstr(cul, "subject", ""), jstr(cul, "author", "?"));
+	if (json_object_size(json_object_get(b, "pins")) > 1) {
+		buf_puts(out, "  pinned ");
+		tuple_text(out, json_object_get(b, "pins"), 1);
+		buf_puts(out, "\n");
+	}
 	if (jstr(b, "verdict", NULL))
 		buf_printf(out, "  verdict %s: %s\n", jstr(b, "verdict", ""),
 			   jstr(b, "reason", ""));

@@ -133,14 +133,8 @@ static void report_text(struct buf *b, const json_t *twin, const char *link)
 		   jint(twin, "id", 0), jstr(twin, "job", "?"), jstr(twin, "class", "?"),
 		   jstr(twin, "branch", "?"), jstr(twin, "tree", "?"));
 	buf_printf(b, "Outcome:  %s\n", jstr(twin, "verdict", "?"));
-	if (json_object_size(json_object_get(twin, "moved")) > 1) {
-		/* several trees moved since the baseline (schema/0076) */
-		const json_t *m;
-		const char *name;
-
-		json_object_foreach (json_object_get(twin, "moved"), name, m)
-			buf_printf(b, "Moved:    %s %.12s..%.12s\n", name, jstr(m, "good", ""),
-				   jstr(m, "bad", ""));
+	/* several trees moved since the baseline (schema/0076) */
+	if (tuple_moved_lines(b, json_object_get(twin, "moved"), "Moved:    ") > 0) {
 		if (jstr(twin, "guilty_tree", NULL))
 			buf_printf(b, "Guilty:   tree %s (its change alone fails)\n",
 				   jstr(twin, "guilty_tree", ""));

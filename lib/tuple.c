@@ -28,6 +28,22 @@ int tuple_text(struct buf *out, const json_t *tuple, int pinned_only)
 	return n;
 }
 
+int tuple_moved_lines(struct buf *out, const json_t *moved, const char *prefix)
+{
+	const json_t *m;
+	const char *name;
+	int n = 0;
+
+	if (json_object_size(moved) < 2)
+		return 0;
+	json_object_foreach ((json_t *)moved, name, m) {
+		buf_printf(out, "%s%s %.12s..%.12s\n", prefix, name, jstr(m, "good", ""),
+			   jstr(m, "bad", ""));
+		n++;
+	}
+	return n;
+}
+
 int tuple_has_kind(const json_t *tuple, const char *kind)
 {
 	const char *name;

@@ -13,6 +13,11 @@
  * pinned_only, the pinned trees alone. Nothing for a tuple of one tree, NULL or
  * a non-object. Returns the number of trees written. */
 int tuple_text(struct buf *out, const json_t *tuple, int pinned_only);
+/* When several trees moved since a bisection's baseline (the bisection's
+ * "moved", {tree: {good, bad}}, more than one member): appends one line
+ * "PREFIXtree GOOD..BAD\n" per tree (12 digits each) to out and returns the
+ * number of lines; else nothing and 0. */
+int tuple_moved_lines(struct buf *out, const json_t *moved, const char *prefix);
 /* 1 when a member of tuple (NULL or a non-object: none) is of kind; a member
  * without a kind is of kind xen. */
 int tuple_has_kind(const json_t *tuple, const char *kind);

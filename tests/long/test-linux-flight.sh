@@ -181,9 +181,10 @@ for id in $(api bisections | jq -r '.bisections[].id'); do
 	done | sort -u)
 	check "bisection $id ($cls): every step's flight takes Xen at xenci-tested and moves Linux" \
 		bash -c '[[ -n $0 ]] && ! grep -qv "^$1 " <<<"$0"' "$xs" "$base"
-	check "bisection $id ($cls): xenci bisection names the linux tree and the culprit" \
-		bash -c 'out=$("$0" bisection "$1" 2>&1); grep -q "${2:0:12}" <<<"$out" && grep -qw linux <<<"$out"' \
-		"$build/xenci" "$id" "${commits[CULPRIT]}"
+	check "bisection $id ($cls): xenci bisection names the linux tree, the culprit and the pinned Xen" \
+		bash -c 'out=$("$0" bisection "$1" 2>&1); grep -q "culprit in tree linux" <<<"$out" &&
+			grep -q "culprit $2" <<<"$out" && grep -q "pinned xen=${3:0:12} (pinned at xenci-tested)" <<<"$out"' \
+		"$build/xenci" "$id" "${commits[CULPRIT]}" "$base"
 done
 echo "# figure bisection of $N Linux commits per board class (both classes side by side): $took s from the push to both ends, $boots boots (load $(cut -d' ' -f1 /proc/loadavg))"
 check "no ref of Xen's moved" test "$(xen_refs)" = "$xrefs"

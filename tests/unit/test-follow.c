@@ -59,6 +59,46 @@ static void test_bisection_controls(void **state)
 	json_decref(b);
 }
 
+/* A bisection with trees pinned (issue 17): the text names the culprit's tree
+ * and where the other trees were; when two trees moved, each one's range and
+ * the guilty tree. A bisection of one tree alone prints neither. */
+static void test_bisection_trees(void **state)
+{
+	json_t *b = J("{\"id\": 7, \"state\": \"confirmed\", \"tree\": \"linux\","
+		      " \"culprit\": {\"tree\": \"linux\", \"commit\": \"c1\", \"subject\": \"s\"},"
+		      " \"pins\": {\"xen\": {\"commit\": \"0123456789abcdef\", \"ref\":"
+		      " \"refs/heads/xenci-tested\", \"moves\": false},"
+		      " \"linux\": {\"commit\": \"c0\", \"moves\": true}}, \"steps\": []}");
+	json_t *two = J("{\"id\": 8, \"state\": \"confirmed\", \"tree\": \"linux\","
+			" \"guilty_tree\": \"xen\", \"moved\": {\"linux\": {\"good\": \"l0\","
+			" \"bad\": \"l1\"}, \"xen\": {\"good\": \"x0\", \"bad\": \"x1\"}}}");
+	json_t *one =
+	    J("{\"id\": 9, \"state\": \"confirmed\", \"tree\": \"xen\","
+	      " \"culprit\": {\"tree\": \"xen\", \"commit\": \"c1\", \"subject\": \"s\"}}");
+	struct buf out;
+
+	(void)state;
+	buf_init(&out, 1 << 16);
+	bisection_render(&out, b);
+	assert_non_null(strstr(buf_cstr(&out), "  culprit in tree linux\n  culprit c1 s\n"));
+	assert_non_null(
+	    strstr(buf_cstr(&out), "  pinned xen=0123456789ab (pinned at xenci-tested)\n"));
+	assert_null(strstr(buf_cstr(&out), "guilty"));
+	buf_reset(&out);
+	bisection_render(&out, two);
+	assert_non_null(strstr(buf_cstr(&out), "  moved linux l0..l1\n  moved xen x0..x1\n"));
+	assert_non_null(strstr(buf_cstr(&out), "  guilty xen\n"));
+	buf_reset(&out);
+	bisection_render(&out, one);
+	assert_null(strstr(buf_cstr(&out), "in tree"));
+	assert_null(strstr(buf_cstr(&out), "pinned"));
+	assert_null(strstr(buf_cstr(&out), "moved"));
+	buf_release(&out);
+	json_decref(b);
+	json_decref(two);
+	json_decref(one);
+}
+
 static void test_rows_and_render(void **state)
 {
 	json_t *f =
@@ -137,6 +177,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_cell_controls),
 	    cmocka_unit_test(test_bisection_controls),
+	    cmocka_unit_test(test_bisection_trees),
 	    cmocka_unit_test(test_rows_and_render),
 	};
 
