@@ -78,7 +78,7 @@ flight_is() {
 		a=$(attempt_of "$f" test "$board")
 		check "$what: $board $want ($(jq -r .reason <<<"$a"))" test "$(jq -r .state <<<"$a")" = "$want"
 		check "$what: $board's dom0 is the Linux the agent built" \
-			bash -c 'curl -sf --max-time 30 "$0/attempts/$1/raw" | grep -q "Linux version 6\.1\.[0-9]*+ (xenci@xenci)"' \
+			bash -c 'curl -sf --max-time 30 "$0/attempts/$1/raw" | grep -qE "Linux version 6\.1\.[0-9]+\+? \(xenci@xenci\)"' \
 			"$url" "$(jq -r .id <<<"$a")"
 	done
 }
