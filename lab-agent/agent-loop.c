@@ -15,6 +15,7 @@
 #include "board.h"
 #include "builder.h"
 #include "client.h"
+#include "clock.h"
 #include "fs.h"
 #include "json-util.h"
 #include "log.h"
@@ -235,6 +236,7 @@ struct loop {
 	int bslot;				/* a free build slot, or -1 */
 	struct agent_config pending;
 	int have_pending, fails, spool_full;
+	long long claimed_ms; /* when the last claim's reply came (clock_mono_ms) */
 };
 
 /* Joins the runners and builds that have ended; finds a free build slot. */
@@ -354,6 +356,7 @@ static int loop_claim_once(struct loop *l, json_t **attempt)
 	l->spool_full = 0;
 	got = client_claim(&l->h, &ag->cfg, free_boards, nfree, ag->cfg.build && l->bslot >= 0,
 			   attempt, err, sizeof(err));
+	l->claimed_ms = clock_mono_ms();
 	if (got == CLIENT_RETRY || got == CLIENT_FATAL) {
 		if (l->fails++ == 0)
 			log_warnx("%s; retrying", err);
@@ -486,7 +489,7 @@ static void loop_dispatch(struct loop *l, json_t *attempt)
 	pthread_mutex_lock(&ag->mu);
 	ag->busy[bi] = 1;
 	pthread_mutex_unlock(&ag->mu);
-	if (runner_start(&l->runs[bi], ag, (size_t)bi, attempt) < 0) {
+	if (runner_start(&l->runs[bi], ag, (size_t)bi, attempt, l->claimed_ms) < 0) {
 		hand_back(&l->h, attempt, "the agent cannot start a thread");
 		json_decref(attempt);
 		pthread_mutex_lock(&ag->mu);

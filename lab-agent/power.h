@@ -25,6 +25,12 @@ struct power_ops {
 	void (*reap)(struct board *b);
 	/* Optional: 1 while the board still runs (a QEMU that exited reads 0). */
 	int (*alive)(struct board *b);
+	/* Optional: stops the board at once without waiting to see it gone (QEMU:
+	 * SIGKILL to its process group, where off asks it to quit over QMP and waits
+	 * for it). The runner cuts at the verdict, delivers the result while the board
+	 * goes, then calls off, which waits for it, before the board is free. 0, or -1
+	 * (the runner calls off at once instead). */
+	int (*cut)(struct board *b);
 };
 
 /* Switches b on to start an attempt: by the backend's cycle when the board

@@ -231,6 +231,8 @@ int runner_stage(struct agent *ag, struct board *b, const json_t *attempt, struc
 	if (stage_artifacts(ag, b, attempt, j, err, errlen) < 0 ||
 	    write_netboot(b, attempt, err, errlen) < 0)
 		return -1;
+	if (j)
+		judge_note(j, clock_mono_ms(), "boot script written (%s)", b->netboot->name);
 	return 0;
 }
 
@@ -393,6 +395,21 @@ static void keep_failure_tail(struct judge *j, struct board *b, int fd)
 	}
 }
 
+/* Opens the board's console into *fd and notes it; -1 with the attempt ended
+ * infra. */
+static int open_console(struct board *b, struct judge *j, int *fd)
+{
+	char err[512], why[600];
+
+	if (b->console->open(b, fd, CONSOLE_OPEN_MS, err, sizeof(err)) < 0) {
+		snprintf(why, sizeof(why), "console: %s", err);
+		judge_end(j, clock_mono_ms(), VERDICT_INFRA, why);
+		return -1;
+	}
+	judge_note(j, clock_mono_ms(), "console open (%s)", b->console->name);
+	return 0;
+}
+
 static void *runner_main(void *arg)
 {
 	struct run *r = arg;
@@ -406,7 +423,7 @@ static void *runner_main(void *arg)
 	struct console_count cc = {0, 0};
 	char err[512];
 	json_t *result;
-	int fd = -1, rc, powered = 0, cycled = 0, staged = 0;
+	int fd = -1, rc, powered = 0, cycled = 0, staged = 0, cut = 0;
 
 	log_info("attempt %lld: board %s, job %s", id, b->name,
 		 jstr(json_object_get(r->attempt, "job"), "name", "?"));
@@ -434,7 +451,7 @@ static void *runner_main(void *arg)
 			ag->cfg.limits.log_bytes, err, sizeof(err));
 	j.log = log_sink;
 	j.arg = &sink;
-	j.t0_ms = clock_mono_ms(); /* until power-on, times count from the claim */
+	j.t0_ms = r->claimed_ms; /* until power-on, times count from the claim's reply */
 	if (rc < 0) {
 		judge_end(&j, clock_mono_ms(), VERDICT_INFRA, err);
 		goto finish;
@@ -448,14 +465,8 @@ static void *runner_main(void *arg)
 		judge_end(&j, clock_mono_ms(), VERDICT_INFRA, why);
 		goto finish;
 	}
-	if (!b->console->after_power_on &&
-	    b->console->open(b, &fd, CONSOLE_OPEN_MS, err, sizeof(err)) < 0) {
-		char why[600];
-
-		snprintf(why, sizeof(why), "console: %s", err);
-		judge_end(&j, clock_mono_ms(), VERDICT_INFRA, why);
+	if (!b->console->after_power_on && open_console(b, &j, &fd) < 0)
 		goto finish;
-	}
 	staged = 1;
 	judge_start(&j, clock_mono_ms());
 	judge_note(&j, clock_mono_ms(), "power on (%s)", b->power->name);
@@ -470,20 +481,18 @@ static void *runner_main(void *arg)
 		judge_end(&j, clock_mono_ms(), VERDICT_INFRA, why);
 		goto finish;
 	}
-	if (b->console->after_power_on &&
-	    b->console->open(b, &fd, CONSOLE_OPEN_MS, err, sizeof(err)) < 0) {
-		char why[600];
-
-		snprintf(why, sizeof(why), "console: %s", err);
-		judge_end(&j, clock_mono_ms(), VERDICT_INFRA, why);
+	if (b->console->after_power_on && open_console(b, &j, &fd) < 0)
 		goto finish;
-	}
 	watch_console(r, b, &j, &sink, &fd, &cc);
 	if (j.verdict == VERDICT_FAIL)
 		keep_failure_tail(&j, b, fd);
 	judge_note(&j, clock_mono_ms(), "console: %lld bytes in %lld reads", cc.bytes, cc.reads);
 finish:
-	if (powered) {
+	if (powered && b->power->cut && b->power->cut(b) == 0) {
+		/* off (it waits for the board to go) once the result is delivered */
+		judge_note(&j, clock_mono_ms(), "power off");
+		cut = 1;
+	} else if (powered) {
 		if (b->power->off(b, err, sizeof(err)) < 0) {
 			judge_note(&j, clock_mono_ms(), "power off failed: %s", err);
 			log_warnx("board %s: power off: %s", b->name, err);
@@ -512,6 +521,8 @@ finish:
 	/* the board is free once the controller has everything (or the agent stops) */
 	sender_wait_done(snd, &ag->stopping);
 	sender_stop_free(snd, 5000);
+	if (cut && b->power->off(b, err, sizeof(err)) < 0)
+		log_warnx("board %s: power off: %s", b->name, err);
 done:
 	pthread_mutex_lock(&ag->mu);
 	ag->busy[r->board] = 0;
@@ -520,11 +531,13 @@ done:
 	return NULL;
 }
 
-int runner_start(struct run **out, struct agent *ag, size_t bi, json_t *attempt)
+int runner_start(struct run **out, struct agent *ag, size_t bi, json_t *attempt,
+		 long long claimed_ms)
 {
 	struct run *r = xcalloc(1, sizeof(*r));
 	int rc;
 
+	r->claimed_ms = claimed_ms;
 	r->ag = ag;
 	r->board = bi;
 	r->attempt = attempt;

@@ -27,14 +27,18 @@ struct run {
 	struct agent *ag;
 	size_t board; /* index in ag->cfg.boards */
 	json_t *attempt;
+	long long claimed_ms; /* when the claim's reply came (clock_mono_ms) */
 	pthread_t thread;
 	_Atomic int done; /* set by the runner thread as it ends */
 	char verdict[16];
 };
 
 /* Starts a runner thread for attempt on board index bi (already marked busy);
- * it clears busy[bi] when the board is off and the result delivered. */
-int runner_start(struct run **out, struct agent *ag, size_t bi, json_t *attempt);
+ * it clears busy[bi] when the board is off and the result delivered. claimed_ms:
+ * when the claim's reply came (clock_mono_ms): the log's notes before power-on
+ * count from it. Takes the reference to attempt on success. 0 or -errno. */
+int runner_start(struct run **out, struct agent *ag, size_t bi, json_t *attempt,
+		 long long claimed_ms);
 /* Joins a runner that is done (or waits for it) and frees it. */
 void runner_join_free(struct run *r);
 

@@ -428,7 +428,8 @@ int main(void)
 		    f->secs > 0 ? 100.0 * f->run_s / f->secs / nb : 0, f->cpu_s,
 		    f->secs > 0 ? f->kbytes / f->secs / nb : 0,
 		    f->kbytes > 0 ? 1000.0 * f->run_s / (f->kbytes / 100.0) : 0,
-		    f->kbytes > 0 ? 100.0 * f->run_s / f->kbytes * 11.5 * nb : 0, harness_load_average());
+		    f->kbytes > 0 ? 100.0 * f->run_s / f->kbytes * 11.5 * nb : 0,
+		    harness_load_average());
 		printf("agent, %d boards: console byte -> controller latency: median %.1f ms, max "
 		       "%.1f ms over %d markers (target <= 250 ms)\n",
 		       nb, f->lat_median, f->lat_max, f->nlat);

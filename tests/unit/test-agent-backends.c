@@ -8,6 +8,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -317,6 +318,45 @@ static void test_spool(void **state)
 	free(sdir);
 }
 
+/* At the verdict the runner cuts a QEMU board (SIGKILL, no QMP quit, no wait) and
+ * powers it off once the result is delivered; off then only reaps it. A QEMU with
+ * no machine, paused (-S), stands for the board. */
+static void test_qemu_cut(void **state)
+{
+	struct board b;
+	char err[512];
+	pid_t pid;
+
+	(void)state;
+	board_with(
+	    &b, json_pack("{s:s, s:s, s:[s]}", "backend", "qemu", "machine", "none", "extra", "-S"),
+	    json_pack("{s:s}", "backend", "qemu"));
+	assert_non_null(b.power->cut);
+	assert_int_equal(b.power->cut(&b), -1); /* nothing runs */
+	assert_int_equal(b.power->on(&b, err, sizeof(err)), 0);
+	{
+		char *pf = xasprintf("%s/qemu.pid", b.run_dir);
+		FILE *f = fopen(pf, "r");
+		int v = 0;
+
+		assert_non_null(f);
+		assert_int_equal(fscanf(f, "%d", &v), 1);
+		fclose(f);
+		free(pf);
+		pid = (pid_t)v;
+	}
+	assert_true(pid > 0);
+	assert_int_equal(b.power->cut(&b), 0);
+	/* killed at once: the zombie waits for off to reap it */
+	assert_int_equal(b.power->off(&b, err, sizeof(err)), 0);
+	assert_int_equal(b.power->alive(&b), 0);
+	assert_int_equal(kill(pid, 0), -1);
+	/* and off of a board that was not cut still works */
+	assert_int_equal(b.power->off(&b, err, sizeof(err)), 0);
+	free(b.power_state);
+	board_release(&b);
+}
+
 /* The acknowledged offset is saved every SPOOL_SENT_SAVE_EVERY bytes, when it goes
  * back, and at close, not at every acknowledgement (it was a synced file write per
  * log request); what a restart finds is never beyond what the controller has. */
@@ -469,6 +509,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_qemu_cannot_start, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_spool, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_spool_sent_saved, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_qemu_cut, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
