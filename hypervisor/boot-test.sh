@@ -9,6 +9,10 @@
 #                       into build/hypervisor/ARCH (out of tree, incremental).
 #   --payloads DIR      dom0-kernel and dom0-initrd. Default: build/payloads/ARCH,
 #                       made by payloads.sh (cached).
+#   --tools FILE        boot dom0-rootfs instead of dom0-initrd, made as the
+#                       agent makes it: dom0-initrd, the payloads'
+#                       dom0-guest-base and FILE (build-tools.sh's tools);
+#                       pick its suite with --dom0-args xenci.suite=NAME
 #   --no-script         stage no boot script: shows what the firmware prints
 #   --xen-args ARGS     replace Xen's command line
 #   --dom0-args ARGS    append to dom0's command line
@@ -33,10 +37,11 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 top=$(cd "$here/.." && pwd)
 
 die() { echo "boot-test.sh: $*" >&2; exit 1; }
-usage() { sed -n '2,26s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2; exit 2; }
+usage() { sed -n '2,30s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2; exit 2; }
 
 xen=
 payloads=
+tools=
 script=1
 xen_args=
 dom0_extra=
@@ -52,6 +57,7 @@ while [ $# -gt 0 ]; do
 	case $1 in
 	--xen) xen=$2; shift 2 ;;
 	--payloads) payloads=$2; shift 2 ;;
+	--tools) tools=$2; shift 2 ;;
 	--no-script) script=0; shift ;;
 	--xen-args) xen_args=$2; shift 2 ;;
 	--dom0-args) dom0_extra=$2; shift 2 ;;
@@ -126,6 +132,11 @@ rm -rf "$tftp"
 mkdir -p "$tftp"
 cp "$xen" "$tftp/xen"
 cp "$payloads/dom0-kernel" "$payloads/dom0-initrd" "$tftp/"
+if [ -n "$tools" ]; then
+	# dom0-rootfs: newc archives one after the other (lab-agent/builder.c)
+	cat "$payloads/dom0-initrd" "$payloads/dom0-guest-base" "$tools" >"$tftp/dom0-initrd" ||
+		die "cannot make dom0-rootfs from $payloads and $tools"
+fi
 [ "$domus" = 0 ] || cp "$payloads/domu-initrd" "$tftp/" || die "no domu-initrd in $payloads"
 
 # fill TEMPLATE NAME=VALUE...: replace each ${NAME}; any ${xenci_...} left over
@@ -264,7 +275,7 @@ while :; do
 	case $clean in
 	*"Xen version "[0-9]*) : "${t_banner:=$(elapsed)}" ;;
 	*XENCI-DOM0-UP*) : "${t_up:=$(elapsed)}" ;;
-	*"DOM"[0-9]*": XENCI-GUEST-UP"*)
+	"(XEN) DOM"[0-9]*": XENCI-GUEST-UP"*)
 		domus_up=$((domus_up + 1))
 		if [ "$dom0" = 0 ] && [ "$domus_up" -ge "$domus" ]; then
 			t_done=$(elapsed)

@@ -390,16 +390,30 @@ result $? "sched guest destroyed"
 # failing test-tsx that says "Host reports no RTM, but appears available"
 # is a TODO (TAP's expected failure, recorded as a skip): TCG aborts every
 # XBEGIN where a CPU without RTM raises #UD.
+# Xen builds test-cpu-policy and test-tsx on x86 only (tools/tests/Makefile:
+# CPUID/MSR policies and Intel's TSX are x86's): on another arch each is
+# reported as a skip saying so, so that every arch reports the same names.
+x86_only="test-cpu-policy test-tsx"
 suite_tools() {
 tests_dir=/usr/lib/xen/tests
 # QEMU's emulated CPU (TCG), not a real one nor KVM's copy of the host's
 tcg=$(grep -m1 '^model name.*QEMU Virtual CPU' /proc/cpuinfo)
 names=$(ls "$tests_dir" 2>/dev/null)
-echo "1..$((1 + $(echo "$names" | grep -c .)))"
+not_here=
+if [ "$(uname -m)" != x86_64 ]; then
+	for t in $x86_only; do
+		[ -e "$tests_dir/$t" ] || not_here="$not_here $t"
+	done
+fi
+echo "1..$((1 + $(echo "$names" | grep -c .) + $(echo "$not_here" | wc -w)))"
 toolstack_up
 up=$?
 echo "# $(grep -m1 '^model name' /proc/cpuinfo | tr -s ' \t' ' ')"
 result $up "toolstack starts"
+for t in $not_here; do
+	n=$((n + 1))
+	echo "ok $n - $t # SKIP x86 only: Xen builds it for x86 (tools/tests/Makefile), this is $(uname -m)"
+done
 for t in $names; do
 	if [ "$t" = depriv-fd-checker ]; then
 		n=$((n + 1))
