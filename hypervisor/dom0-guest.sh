@@ -537,7 +537,64 @@ result $? "sr guest destroyed"
 leak_check
 }
 
+# The dom0less suite (xen-dom0less/dom0, xenci.suite=dom0less): dom0 of a
+# system whose domUs Xen started at boot (xenci.domus=N of them, each of
+# xenci.domu_mb=M MiB and 1 vCPU, xen,enhanced: Xen gave each a xenstore
+# event channel but no xenstore page), as Xen's docs/features/dom0less.pandoc
+# says: after the toolstack, init-dom0less (tools/helpers, the tree's own)
+# gives each domU its xenstore page and introduces it to xenstored.
+#   1 toolstack starts
+#   2 init-dom0less introduces the domUs   (each is in xenstore, named
+#                                            dom0less-ID by init-dom0less)
+#   3 xl list shows the domUs               (N domains besides dom0, each
+#                                            with M MiB and 1 vCPU)
+#   4 domU consoles reached their markers   (their vpl011 lines in xl dmesg,
+#                                            "DOMi: XENCI-GUEST-UP", 300 s)
+suite_dom0less() {
+want_domus=$(sed -n 's/.*xenci\.domus=\([0-9]*\).*/\1/p' /proc/cmdline)
+want_mb=$(sed -n 's/.*xenci\.domu_mb=\([0-9]*\).*/\1/p' /proc/cmdline)
+echo "1..4"
+toolstack_up
+result $? "toolstack starts"
+# the boot-time domains: every domid but dom0's, from Xen (xl list's ids
+# come from the hypervisor, whatever xenstore holds)
+ids=$(xl list 2>/dev/null | awk 'NR > 1 && $2 != 0 { print $2 }')
+echo "# domains Xen started besides dom0: $(echo "$ids" | tr '\n' ' ')"
+run init-dom0less
+r=$?
+sed 's/^/# init-dom0less: /' /tmp/out
+for id in $ids; do
+	name=$(xenstore-read "/local/domain/$id/name" 2>/dev/null)
+	echo "# domain $id: xenstore name '${name:-none}'"
+	[ "$name" = "dom0less-$id" ] || r=1
+done
+[ -n "$ids" ] || r=1
+result $r "init-dom0less introduces the domUs"
+xl list >/tmp/out 2>&1
+r=$?
+diag /tmp/out
+got=$(awk 'NR > 1 && $2 != 0' /tmp/out | wc -l)
+[ -n "$want_domus" ] && [ "$got" = "$want_domus" ] || r=1
+bad=$(awk -v m="$want_mb" 'NR > 1 && $2 != 0 && ($3 != m || $4 != 1)' /tmp/out)
+[ -z "$bad" ] || r=1
+[ $r -eq 0 ] || echo "# xl list: $got domU(s), expected ${want_domus:-<no xenci.domus=>} of ${want_mb:-?} MiB and 1 vCPU each"
+result $r "xl list shows the domUs"
+r=0
+for id in $ids; do
+	if wait_for 300 sh -c "xl dmesg | grep -q 'DOM$id: XENCI-GUEST-UP'"; then
+		echo "# $(xl dmesg | grep -m1 "DOM$id: XENCI-GUEST-UP")"
+	else
+		r=1
+		echo "# no DOM$id: XENCI-GUEST-UP in xl dmesg within 300 s; its lines there:"
+		xl dmesg | grep "DOM$id:" | tail -n 10 | sed 's/^/# /'
+	fi
+done
+[ -n "$ids" ] || r=1
+result $r "domU consoles reached their markers"
+}
+
 case $(sed -n 's/.*xenci\.suite=\([a-z0-9]*\).*/\1/p' /proc/cmdline) in
+dom0less) suite_dom0less ;;
 sched) suite_sched ;;
 tools) suite_tools ;;
 saverestore) suite_saverestore ;;

@@ -158,7 +158,8 @@ static void test_uboot_mkimage(void **state)
 }
 
 /* A job's boot.dom0less: the script loads the domUs' initramfs and makes their
- * xen,domain nodes; without dom0, Xen gets no dom0 modules. */
+ * xen,domain nodes, xen,enhanced only with a dom0; without dom0, Xen gets no
+ * dom0 modules. */
 static void test_uboot_dom0less(void **state)
 {
 	struct board b;
@@ -180,6 +181,9 @@ static void test_uboot_dom0less(void **state)
 	assert_non_null(strstr(s, "fdt set /chosen/domU${i} compatible \"xen,domain\""));
 	assert_non_null(strstr(s, "fdt set /chosen/domU${i} memory <0x0 0x20000>"));
 	assert_non_null(strstr(s, "fdt set /chosen/domU${i} cpus <0x2>"));
+	/* xenstore for the domUs (init-dom0less in dom0) only when there is a dom0 */
+	assert_non_null(strstr(s, "if test \"0\" = 1; then\n\t\t\t\tfdt set /chosen/domU${i} "
+				  "xen,enhanced \"enabled\""));
 	free(s);
 	/* none: the loop's one word is "-", dom0 is booted */
 	v.domus = 0;
