@@ -1,12 +1,15 @@
 #!/bin/bash
 # shellcheck disable=SC2016 # bash -c '...' "$x": the single quotes are meant
-# xen-sched end to end (long: four boots with guests under TCG, 40-80 min on a
-# loaded 2-core machine). A real controller watching a scratch clone of
+# xen-sched end to end (long: nine boots with guests under TCG, 1-2 hours on
+# a loaded 2-core machine). A real controller watching a scratch clone of
 # hypervisor/xen with jobs/xen-sched.yaml only (its variants credit, credit2,
-# rtds, null), one real agent that builds Xen and the tools and runs the
-# qemu-x86_64 board.
-#   1. HEAD: every variant passes, its results named xen-sched/VARIANT, and
-#      the console shows the scheduler Xen was booted with
+# rtds, null, and gran-core, which requires a board tagged smt), one real
+# agent that builds Xen and the tools and runs the qemu-x86_64 board and
+# qemu-x86_64-smt (one core of two threads).
+#   1. HEAD: every variant passes on each board it runs on, its results named
+#      xen-sched/VARIANT, and the console shows the scheduler Xen was booted
+#      with; gran-core runs on qemu-x86_64-smt only, where Xen schedules
+#      cores of 2 CPUs ("scheduling granularity is core" passes)
 #   2. a commit panicking in the RTDS scheduler's init: xen-sched/rtds fails
 #      (the panic in its console) and the three other variants still pass
 # XENCI_KEEP=1 keeps the temp folder. Prints "N passed, N failed".
@@ -16,14 +19,16 @@ set -uo pipefail
 . "$(dirname "$0")/../e2e/lib-e2e.sh"
 
 variants=(credit credit2 rtds null)
-# attempt_job FLIGHT JOB: the last test attempt of JOB in FLIGHT
+# attempt_job FLIGHT JOB [BOARD]: the last test attempt of JOB in FLIGHT (on
+# BOARD, qemu-x86_64 unless given)
 attempt_job() {
-	api "flights/$1" | jq -c --arg j "$2" '[.attempts[] | select(.kind == "test" and .job == $j)] | last'
+	api "flights/$1" | jq -c --arg j "$2" --arg b "${3:-qemu-x86_64}" \
+		'[.attempts[] | select(.kind == "test" and .job == $j and .board == $b)] | last'
 }
 
 # the toolstack's build in a fresh clone (lib-e2e.sh)
 export XENCI_E2E_BUILD_TIMEOUT=${XENCI_E2E_BUILD_TIMEOUT:-7200}
-XENCI_E2E_JOBS=xen-sched XENCI_E2E_BOARDS=qemu-x86_64 e2e_setup
+XENCI_E2E_JOBS=xen-sched XENCI_E2E_BOARDS="qemu-x86_64 qemu-x86_64-smt" e2e_setup
 
 # 1. HEAD: every variant passes
 git -C "$T/xen" branch ci "$base"
@@ -38,7 +43,14 @@ for v in "${variants[@]}"; do
 	check "HEAD: xen-sched/$v booted Xen with sched=$v" grep -q "sched=$v" <<<"$log"
 	check "HEAD: xen-sched/$v: xl info names $v" \
 		bash -c 'jq -e "[.testcases[] | select(.name == \"xl info names the scheduler\" and .result == \"pass\")] | length == 1" <<<"$0" >/dev/null' "$a"
+	a=$(attempt_job "$f1" "xen-sched/$v" qemu-x86_64-smt)
+	check "HEAD: xen-sched/$v passes on qemu-x86_64-smt ($(jq -r .reason <<<"$a"))" test "$(jq -r .state <<<"$a")" = pass
 done
+a=$(attempt_job "$f1" xen-sched/gran-core qemu-x86_64-smt)
+check "HEAD: xen-sched/gran-core passes on qemu-x86_64-smt ($(jq -r .reason <<<"$a"))" test "$(jq -r .state <<<"$a")" = pass
+check "HEAD: xen-sched/gran-core: scheduling granularity is core" case_is "$a" "scheduling granularity is core" pass
+check "HEAD: xen-sched/gran-core did not run on qemu-x86_64 (no smt tag)" \
+	test "$(attempt_job "$f1" xen-sched/gran-core qemu-x86_64)" = null
 
 # 2. RTDS panics in its init: only xen-sched/rtds fails
 sed -i '0,/^    int rc = -ENOMEM;$/s//    int rc = -ENOMEM;\n\n    panic("xenci: deliberate rtds init panic\\n");/' \
