@@ -72,14 +72,16 @@ static const char *const sql[Q_N] = {
 			" attempt_id = ?1",
     /* (the pairs of the newest ?5 results on the class: attempts walked newest first,
      * CROSS JOIN keeping SQLite from gathering every attempt of the class's boards
-     * to sort them, so a page's cost does not grow with the store) */
+     * to sort them, so a page's cost does not grow with the store; heisenbugs from
+     * the retests, not from every flight of the tree through an automatic index) */
     [Q_FLAKE_JOBS] =
 	"SELECT t.id AS tree_id, t.name AS tree, k.job, (SELECT count(*) FROM retests"
-	" x JOIN flights xf ON xf.id = x.flight_id JOIN revisions xr ON xr.id ="
-	" xf.revision_id JOIN attempts xa ON xa.id = x.attempt_id JOIN boards xb ON"
+	" x CROSS JOIN flights xf CROSS JOIN revisions xr JOIN attempts xa ON xa.id ="
+	" x.attempt_id JOIN boards xb ON"
 	" xb.name = xa.board LEFT JOIN agents xg ON xg.id = xb.agent_id LEFT JOIN attempts"
 	" ya ON ya.id = x.retest_attempt LEFT JOIN boards yb ON yb.name = ya.board LEFT"
-	" JOIN agents yg ON yg.id = yb.agent_id WHERE xr.tree_id = t.id AND x.job = k.job"
+	" JOIN agents yg ON yg.id = yb.agent_id WHERE xf.id = x.flight_id AND xr.id ="
+	" xf.revision_id AND xr.tree_id = t.id AND x.job = k.job"
 	" AND x.class = ?1 AND x.state = 'pass' AND " DB_VISIBLE(xb, xg, 3, 4) " AND " DB_VISIBLE(
 	    yb, yg, 3,
 	    4) ") AS heisenbugs FROM (SELECT DISTINCT r.tree_id, n.job FROM (SELECT a.job,"
