@@ -224,7 +224,10 @@ run xl create /tmp/pv1.cfg
 result $? "pv guest created"
 console pv1
 result $? "pv guest console marker"
-answers pv1 PV "$vcpus"
+# Arm has one guest type, which Linux reports as HVM (/sys/hypervisor/guest_type)
+pv_type=PV
+[ "$(uname -m)" = x86_64 ] || pv_type=HVM
+answers pv1 "$pv_type" "$vcpus"
 result $? "pv guest answers on its console"
 listed pv1
 result $? "pv guest listed"
