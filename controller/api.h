@@ -1,5 +1,11 @@
-/* The HTTP handlers of /api/v1 (one file per area: api-agents.c, api-artifacts.c,
- * api-reads.c, api-admin.c, api-flights.c, api-metrics.c, api-events.c). See docs/api.md. */
+/* The HTTP handlers of /api/v1, one file per area: api-agents.c (the agent
+ * protocol), api-artifacts.c, api-reads.c (public reads), api-admin.c (tokens,
+ * flights, cancels), api-reservations.c, api-console.c, api-metrics.c,
+ * api-events.c; docs/api.md gives each route's request and reply.
+ * Every handler keeps http.h's contract: it takes the request (its route's
+ * params, body and asker), replies through reply_*() (errors included, as
+ * {"error", "detail"}), and returns 0 when it replied or parked, negative for a
+ * 500; routes.c says which route, method and lock each one runs with. */
 #ifndef XENCI_API_H
 #define XENCI_API_H
 
@@ -33,6 +39,8 @@ int api_attempt_log_put(struct req *r);
 int api_attempt_result(struct req *r);
 
 int api_artifact_put(struct req *r);
+/* PUT /api/v1/artifacts/{sha256}'s body as it arrives (struct route.upload): 0,
+ * or negative to refuse the rest (api_artifact_put then replies why). */
 int api_artifact_upload(struct req *r, const char *data, size_t len);
 int api_artifact_get(struct req *r);
 

@@ -94,6 +94,7 @@ struct bisect_options {
 	double class_flake_rate;
 };
 
+/* Fills o with the defaults each member's comment gives. */
 void bisect_options_init(struct bisect_options *o);
 
 struct bisect_step {
@@ -138,7 +139,11 @@ int bisect_add_run(struct bisect *b, enum bisect_step_kind kind, uint32_t commit
  * DONE step, it keeps doing so. Returns 0. */
 int bisect_next(struct bisect *b, struct bisect_step *step);
 
+/* The outcome so far into res (BISECT_RUNNING and culprit -1 until a DONE step);
+ * res->reason is a static string. */
 void bisect_get_result(const struct bisect *b, struct bisect_result *res);
+/* The runs counted at node, borrowed from b (valid until bisect_free); NULL when
+ * node is not in the graph. */
 const struct bisect_tally *bisect_get_tally(const struct bisect *b, uint32_t node);
 /* The posterior belief that node is the first bad commit (0 outside the candidates). */
 double bisect_get_posterior(const struct bisect *b, uint32_t node);
@@ -146,6 +151,8 @@ double bisect_get_posterior(const struct bisect *b, uint32_t node);
 size_t bisect_get_plausible(const struct bisect *b, uint32_t *out, size_t max);
 uint32_t bisect_candidate_count(const struct bisect *b);
 
+/* Names as docs/bisection.md, the JSON and the page spell them ("found, not
+ * confirmed", "confirm parent"): static strings, "?" for a value out of range. */
 const char *bisect_outcome_name(enum bisect_outcome o);
 const char *bisect_purpose_name(enum bisect_purpose p);
 

@@ -1,9 +1,12 @@
 /* The controller's process-wide state.
  *
- * Concurrency contract: one lock (ctl.lock) serialises every use of the database
- * and of the scheduler's lists. The HTTP server runs its handlers on one polling
- * thread that holds the lock for the duration of each handler; the timer thread
- * (lease sweep, claim expiry) takes it too. Nothing else touches ctl.db. */
+ * Concurrency contract: one lock (ctl.lock) serialises every use of the writer's
+ * database connection (ctl.db) and of the scheduler's lists. The HTTP server runs
+ * its handlers on one polling thread that holds the lock for the duration of each
+ * handler; the timer thread (lease sweep, claim expiry), the watcher's and the
+ * bisector's threads take it too. The one exception is a ROUTE_READ handler: it
+ * runs on a read pool thread without the lock, through that thread's own
+ * read-only connection (db.h, http.h). Nothing else touches ctl.db. */
 #ifndef XENCI_CTL_H
 #define XENCI_CTL_H
 
@@ -59,6 +62,8 @@ struct ctl {
 
 extern struct ctl ctl;
 
+/* Takes and lets go ctl.lock (not recursive: a thread holding it must not take
+ * it again). */
 void ctl_lock(void);
 void ctl_unlock(void);
 /* fn runs at every ctl_unlock, before the lock is let go (the store's db_settle,

@@ -64,8 +64,11 @@ struct attempt {
 	char *result; /* the stored result body (malloc'd), or NULL */
 };
 
+/* Frees what a owns (its result); a may be NULL, and stays usable. */
 void attempt_release(struct attempt *a);
 
+/* Inserts a (flight or build_id, kind, job, board, arch, number, priority, state,
+ * health_check; created now) and its new id into *id: 0, or -EIO. */
 int db_attempt_insert(long long *id, const struct attempt *a);
 /* Fills a; 0 or -ENOENT. */
 int db_attempt_load(struct attempt *a, long long id);

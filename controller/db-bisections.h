@@ -11,6 +11,7 @@
 
 struct viewer; /* db-boards.h */
 
+/* The statements at open and close: see db-modules.h. */
 int db_bisect_prepare(sqlite3 *db);
 void db_bisect_finalize(void);
 

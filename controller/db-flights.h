@@ -7,6 +7,8 @@
 
 #include <jansson.h>
 
+/* Stores job name's definition (the validated job file as JSON), replacing the
+ * one stored: 0, or -EIO. */
 int db_job_upsert(const char *name, const json_t *definition);
 /* The job's definition (new reference), or NULL. */
 json_t *db_job_get(const char *name);

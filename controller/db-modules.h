@@ -1,5 +1,11 @@
 /* Every db-*.c module prepares its statements at open and finalizes them at close
- * (db.c keeps the list). Add a line for a new module here and in db.c. */
+ * (db.c keeps the list). Add a line for a new module here and in db.c.
+ *
+ * db_X_prepare prepares the module's statements on db (the writer's connection
+ * or a read thread's, db.h's DB_STATEMENTS): 0, or -EIO after finalizing what it
+ * made (db_prepare; db_open then fails with the module's name and SQLite's
+ * message). db_X_finalize finalizes the calling thread's statements; safe when
+ * prepare failed or never ran. */
 #ifndef XENCI_DB_MODULES_H
 #define XENCI_DB_MODULES_H
 

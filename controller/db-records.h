@@ -57,6 +57,7 @@ int db_tree_head_put(long long size, const char *root, long long timestamp, cons
  * size, -1: the largest); NULL when none. */
 json_t *db_tree_head(long long size);
 
+/* "pending", "active" or "retired", as the table stores it (a static string). */
 const char *agent_key_state_name(enum agent_key_state s);
 
 #endif

@@ -7,6 +7,7 @@
 #include <jansson.h>
 #include <sqlite3.h>
 
+/* The statements at open and close: see db-modules.h. */
 int db_reports_prepare(sqlite3 *db);
 void db_reports_finalize(void);
 

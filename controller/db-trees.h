@@ -10,6 +10,7 @@
 #include <jansson.h>
 #include <sqlite3.h>
 
+/* The statements at open and close: see db-modules.h. */
 int db_watch_prepare(sqlite3 *db);
 void db_watch_finalize(void);
 

@@ -9,6 +9,7 @@
 
 struct viewer; /* db-boards.h */
 
+/* The statements at open and close: see db-modules.h. */
 int db_triage_prepare(sqlite3 *db);
 void db_triage_finalize(void);
 

@@ -60,6 +60,8 @@ int gitrepo_open_mirror(struct gitrepo **out, const char *url, const char *dir, 
  * A no-op for a local tree. */
 int gitrepo_fetch(struct gitrepo *r, char *err, size_t errlen);
 
+/* Closes the repository and frees r; r may be NULL. No call on r may be under
+ * way. */
 void gitrepo_free(struct gitrepo *r);
 
 /* Resolves a revision ("master", "v1.0~2", a full or abbreviated id) to a commit. */
@@ -72,6 +74,9 @@ int gitrepo_branch_head(struct gitrepo *r, const char *branch, char hex[GITREPO_
 /* The commit a full ref name points to; -ENOENT when it does not exist. */
 int gitrepo_ref_head(struct gitrepo *r, const char *ref, char hex[GITREPO_HEX]);
 
+/* Commit hex's id, first parent, author, time, summary and tree into out (the
+ * strings cut to their fields' sizes): 0, -EINVAL (hex is not a commit id),
+ * -ENOENT (no such commit) or -EIO. */
 int gitrepo_commit_info(struct gitrepo_commit *out, struct gitrepo *r, const char *hex);
 
 /* `git describe --tags --always` of a commit, into out. */

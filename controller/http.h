@@ -136,6 +136,9 @@ int reply_response(struct req *r, unsigned status, struct MHD_Response *resp);
 /* The policy of every reply that is not one of the status page's HTML pages. */
 #define HTTP_CSP_NONE "default-src 'none'; frame-ancestors 'none'"
 
+/* The query parameter key, or the request header name (case-insensitive), as
+ * the client sent it (URL-decoded for the query); borrowed from the request, or
+ * NULL when absent. */
 const char *req_query(struct req *r, const char *key);
 const char *req_header(struct req *r, const char *name);
 /* Parses a query parameter as a non-negative integer within [0, max]; def when absent.

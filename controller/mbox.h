@@ -46,8 +46,12 @@ struct patch_series {
 		       * 0 (patch_series_init) as `git am` by default */
 };
 
+/* GMime's one initialisation (lib/mail.h's mail_init): call once before any
+ * thread parses a mail. */
 void mbox_init(void);
 
+/* An empty series (scissors off); patch_series_release frees its patches and
+ * leaves it empty again (s may be NULL). */
 void patch_series_init(struct patch_series *s);
 void patch_series_release(struct patch_series *s);
 

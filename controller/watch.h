@@ -90,8 +90,13 @@ int trees_conf_load(struct trees_conf *out, const json_t *trees, char *err, size
 int trees_conf_open(struct trees_conf *c, const char *base_dir, const char *state_dir, char *err,
 		    size_t errlen);
 
+/* Frees every tree's and branch's strings and closes the repositories
+ * trees_conf_open opened; c is then empty (c may be NULL). No watcher may be
+ * running on c. */
 void trees_conf_release(struct trees_conf *c);
 
+/* The tree or branch of that name, borrowed from c or t (valid until
+ * trees_conf_release), or NULL when there is none. */
 struct tree_conf *trees_conf_find(const struct trees_conf *c, const char *tree);
 struct branch_conf *tree_conf_branch(const struct tree_conf *t, const char *branch);
 
@@ -103,6 +108,8 @@ enum watch_change {
 	WATCH_DELETED,	/* the branch is gone */
 };
 
+/* "same", "new", "advanced", "forced" or "deleted" (as the events and the store
+ * spell them); a static string, "?" out of range. */
 const char *watch_change_name(enum watch_change c);
 
 /* What changed from last (NULL or "" when never seen) to now (NULL when the
@@ -142,6 +149,8 @@ struct watcher {
 	long long *next_poll; /* per tree, monotonic ms */
 };
 
+/* Sets w up to poll conf's trees (borrowed, like ops and ctx, until
+ * watcher_stop), without starting it; memory exhaustion aborts. */
 void watcher_init(struct watcher *w, struct trees_conf *conf, const struct watch_ops *ops,
 		  void *ctx);
 /* Starts the polling thread. */

@@ -19,9 +19,16 @@ struct buf {
 		NULL, 0, 0, (maxsize)                                                              \
 	}
 
+/* An empty buffer of at most max bytes (0: unbounded), as BUF_INIT(max). */
 void buf_init(struct buf *b, size_t max);
+/* Frees the data; b is then empty with the same max. b may be NULL. */
 void buf_release(struct buf *b);
+/* Empties b and keeps its memory for the next appends. */
 void buf_reset(struct buf *b);
+/* Appends n bytes of p (copied; p stays the caller's). The appends return 0, or
+ * -ENOSPC when the result would pass max (b is then as it was); memory
+ * exhaustion aborts (xmalloc.h). buf_printf/buf_vprintf also return -EINVAL when
+ * vsnprintf fails on fmt. */
 int buf_append(struct buf *b, const void *p, size_t n);
 int buf_puts(struct buf *b, const char *s);
 int buf_putc(struct buf *b, char c);
@@ -29,9 +36,10 @@ int buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf
 int buf_vprintf(struct buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 /* Returns the data ("" when empty); the buffer keeps ownership. */
 const char *buf_cstr(const struct buf *b);
-/* Hands the data to the caller (who frees it) and empties the buffer. */
+/* Hands the data to the caller (who frees it; "" allocated when b was empty),
+ * its length into *len when len is not NULL, and empties the buffer. */
 char *buf_detach(struct buf *b, size_t *len);
-/* Drops the first n bytes. */
+/* Drops the first n bytes (all of them when n >= len). */
 void buf_consume(struct buf *b, size_t n);
 
 #endif

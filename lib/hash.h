@@ -10,12 +10,16 @@ struct sha256_ctx {
 	void *md; /* EVP_MD_CTX */
 };
 
+/* A streaming hash: sha256_init (0, or -ENOMEM), sha256_update per piece (0, or
+ * -EIO from libcrypto), then sha256_final, or sha256_release to give up. */
 int sha256_init(struct sha256_ctx *c);
 int sha256_update(struct sha256_ctx *c, const void *p, size_t n);
 /* Writes 64 lowercase hex digits and a NUL into hex, and releases the context. */
 int sha256_final(struct sha256_ctx *c, char hex[SHA256_HEX_LEN + 1]);
 void sha256_release(struct sha256_ctx *c);
 
+/* The hash of n bytes of p into hex (64 lowercase digits and a NUL): 0, or
+ * sha256_init's or sha256_update's error. */
 int sha256_hex(char hex[SHA256_HEX_LEN + 1], const void *p, size_t n);
 /* Hashes a whole file; returns -errno when it cannot be read. */
 int sha256_file(char hex[SHA256_HEX_LEN + 1], const char *path, long long *size);

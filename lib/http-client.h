@@ -34,10 +34,18 @@ struct http_reply {
 	json_t *json;	 /* the body decoded, when it is JSON; else NULL */
 };
 
+/* A client of base ("https://host:port", copied without trailing slashes) with
+ * bearer token (copied; NULL: none), a 5 s connect and 60 s whole-request timeout
+ * and no retries, which the caller may change in c. 0, or -ENOMEM when curl gave
+ * no handle (c is still safe to release). */
 int http_client_init(struct http_client *c, const char *base, const char *token);
+/* Frees the handle and the copies; c may be NULL. */
 void http_client_release(struct http_client *c);
+/* Replaces the bearer token with a copy of token (NULL: none). */
 void http_client_set_token(struct http_client *c, const char *token);
 
+/* An empty reply, its body bounded by HTTP_REPLY_MAX; released (body and json
+ * freed) by http_reply_release, which accepts NULL. */
 void http_reply_init(struct http_reply *r);
 void http_reply_release(struct http_reply *r);
 

@@ -6,11 +6,12 @@
 #include <stddef.h>
 
 /* Decodes exactly one JSON value from data (no trailing garbage, no NUL bytes,
- * duplicate keys refused). Returns NULL and fills err ("line 1, column 7: ...")
- * when it is not valid JSON. */
+ * duplicate keys refused): a new reference, the caller's. Returns NULL and fills
+ * err ("line 1, column 7: ...") when it is not valid JSON. */
 json_t *json_parse(const char *data, size_t len, char *err, size_t errlen);
 
-/* Member accessors that tolerate a missing member or a wrong type. */
+/* Member accessors that tolerate a NULL obj, a missing member or a wrong type:
+ * they give def then. jstr's string is borrowed from obj (or is def). */
 const char *jstr(const json_t *obj, const char *key, const char *def);
 long long jint(const json_t *obj, const char *key, long long def);
 int jbool(const json_t *obj, const char *key, int def);

@@ -32,6 +32,7 @@ int pattern_compile(struct pattern **out, const char *src, size_t *erroffset, ch
  * limit bounds each start position only, and a pattern like .*.*.*=1 takes
  * seconds over a few thousand lines within it. */
 #define PATTERN_COUNTED 0x1u
+/* Returns and errors as pattern_compile. */
 int pattern_compile_opts(struct pattern **out, const char *src, unsigned opts, size_t *erroffset,
 			 char *err, size_t errlen);
 /* 1 when p matches somewhere in s[0..n), 0 when it does not, -E2BIG when the match

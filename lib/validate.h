@@ -55,6 +55,8 @@ struct vctx {
 	void *user; /* for check callbacks */
 };
 
+/* A context with no errors; file and doc are borrowed for its life (either may be
+ * NULL: see struct vctx). vctx_release frees the messages; ctx may be NULL. */
 void vctx_init(struct vctx *ctx, const char *file, const struct yaml_doc *doc);
 void vctx_release(struct vctx *ctx);
 
@@ -74,6 +76,7 @@ int validate_root(struct vctx *ctx, const struct vfield *fields, const json_t *r
 /* "a, b, c" from a NULL-terminated list, into out. */
 void vchoices_join(struct buf *out, const char *const *choices);
 
+/* How messages name a type ("a string", "an integer", ...): a static string. */
 const char *vtype_name(enum vtype t);
 
 #endif

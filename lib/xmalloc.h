@@ -5,6 +5,9 @@
 
 #include <stddef.h>
 
+/* As malloc, calloc, realloc, strdup, strndup and asprintf, but never NULL: on
+ * exhaustion (or an overflowing n * size, or a format vsnprintf refuses) they
+ * call abort(). What they return is the caller's, to free(). */
 void *xmalloc(size_t size);
 void *xcalloc(size_t n, size_t size);
 void *xrealloc(void *p, size_t size);
