@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "errmsg.h"
 #include "xmalloc.h"
 
 static pthread_once_t gitrepo_once = PTHREAD_ONCE_INIT;
@@ -28,19 +29,6 @@ const char *gitrepo_errmsg(void)
 	const git_error *e = git_error_last();
 
 	return e && e->message ? e->message : "unknown libgit2 error";
-}
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
 }
 
 /* A libgit2 code as a negative errno. */
@@ -97,7 +85,7 @@ int gitrepo_open(struct gitrepo **out, const char *path, char *err, size_t errle
 	*out = NULL;
 	rc = git_repository_open_ext(&git, path, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL);
 	if (rc < 0) {
-		seterr(err, errlen, "%s: not a git repository: %s", path, gitrepo_errmsg());
+		errmsg_set(err, errlen, "%s: not a git repository: %s", path, gitrepo_errmsg());
 		return gerr(rc);
 	}
 	*out = gitrepo_new(git, NULL);
@@ -116,8 +104,8 @@ int gitrepo_open_mirror(struct gitrepo **out, const char *url, const char *dir, 
 	if (rc == GIT_ENOTFOUND)
 		rc = git_repository_init(&git, dir, 1);
 	if (rc < 0) {
-		seterr(err, errlen, "%s: cannot open or create the mirror: %s", dir,
-		       gitrepo_errmsg());
+		errmsg_set(err, errlen, "%s: cannot open or create the mirror: %s", dir,
+			   gitrepo_errmsg());
 		return gerr(rc);
 	}
 	*out = gitrepo_new(git, url);
@@ -149,7 +137,7 @@ int gitrepo_fetch(struct gitrepo *r, char *err, size_t errlen)
 	if (rc == 0)
 		rc = git_remote_fetch(remote, &refspecs, &opts, "xenci: fetch");
 	if (rc < 0)
-		seterr(err, errlen, "fetching %s: %s", r->url, gitrepo_errmsg());
+		errmsg_set(err, errlen, "fetching %s: %s", r->url, gitrepo_errmsg());
 	git_remote_free(remote);
 	pthread_mutex_unlock(&r->lock);
 	return rc < 0 ? gerr(rc) : 0;
@@ -175,18 +163,18 @@ static int resolve_locked(git_commit **out, struct gitrepo *r, const char *rev, 
 
 	*out = NULL;
 	if (rev == NULL || *rev == '\0' || strlen(rev) > GITREPO_MAX_REV || *rev == '-') {
-		seterr(err, errlen, "\"%.64s\": not a revision", rev ? rev : "");
+		errmsg_set(err, errlen, "\"%.64s\": not a revision", rev ? rev : "");
 		return -EINVAL;
 	}
 	rc = git_revparse_single(&obj, r->git, rev);
 	if (rc < 0) {
-		seterr(err, errlen, "%s: no such revision", rev);
+		errmsg_set(err, errlen, "%s: no such revision", rev);
 		return rc == GIT_EAMBIGUOUS ? -EINVAL : -ENOENT;
 	}
 	rc = git_object_peel(&peeled, obj, GIT_OBJECT_COMMIT);
 	git_object_free(obj);
 	if (rc < 0) {
-		seterr(err, errlen, "%s: not a commit", rev);
+		errmsg_set(err, errlen, "%s: not a commit", rev);
 		return -ENOENT;
 	}
 	*out = (git_commit *)peeled;
@@ -356,7 +344,7 @@ int gitrepo_manifest(json_t **out, struct gitrepo *r, const char *commit, char *
 	*out = NULL;
 	rc = oid_parse(&oid, commit);
 	if (rc < 0) {
-		seterr(err, errlen, "\"%.64s\": not a commit id", commit);
+		errmsg_set(err, errlen, "\"%.64s\": not a commit id", commit);
 		goto out;
 	}
 	pthread_mutex_lock(&r->lock);
@@ -367,10 +355,10 @@ int gitrepo_manifest(json_t **out, struct gitrepo *r, const char *commit, char *
 		rc = git_tree_walk(tree, GIT_TREEWALK_PRE, manifest_entry, &w);
 	pthread_mutex_unlock(&r->lock);
 	if (w.too_many) {
-		seterr(err, errlen, "%s: more than %d files", commit, GITREPO_MAX_FILES);
+		errmsg_set(err, errlen, "%s: more than %d files", commit, GITREPO_MAX_FILES);
 		rc = -E2BIG;
 	} else if (rc < 0) {
-		seterr(err, errlen, "%s: no such commit", commit);
+		errmsg_set(err, errlen, "%s: no such commit", commit);
 		rc = gerr(rc);
 	}
 out:
@@ -513,11 +501,11 @@ static int set_ref_locked(struct gitrepo *r, const char *ref, const git_oid *oid
 		rc = git_reference_create(&res, r->git, ref, oid, 1, logmsg);
 	git_reference_free(res);
 	if (rc == GIT_EMODIFIED || (rc == GIT_ENOTFOUND && expect))
-		seterr(err, errlen, "%s moved meanwhile", ref);
+		errmsg_set(err, errlen, "%s moved meanwhile", ref);
 	else if (rc == GIT_EEXISTS)
-		seterr(err, errlen, "%s already exists", ref);
+		errmsg_set(err, errlen, "%s already exists", ref);
 	else if (rc < 0)
-		seterr(err, errlen, "%s: %s", ref, gitrepo_errmsg());
+		errmsg_set(err, errlen, "%s: %s", ref, gitrepo_errmsg());
 	if (rc == GIT_ENOTFOUND && expect)
 		return -EAGAIN;
 	return rc < 0 ? gerr(rc) : 0;
@@ -530,11 +518,11 @@ int gitrepo_set_ref(struct gitrepo *r, const char *ref, const char *hex, const c
 	int valid = 0, rc;
 
 	if (git_reference_name_is_valid(&valid, ref) < 0 || !valid) {
-		seterr(err, errlen, "\"%.64s\": not a valid ref name", ref);
+		errmsg_set(err, errlen, "\"%.64s\": not a valid ref name", ref);
 		return -EINVAL;
 	}
 	if (oid_parse(&oid, hex) < 0 || (expect && *expect && oid_parse(&old, expect) < 0)) {
-		seterr(err, errlen, "not a commit id");
+		errmsg_set(err, errlen, "not a commit id");
 		return -EINVAL;
 	}
 	pthread_mutex_lock(&r->lock);
@@ -572,19 +560,20 @@ int gitrepo_fast_forward(struct gitrepo *r, const char *ref, const char *hex, co
 
 	rc = gitrepo_ref_head(r, ref, cur);
 	if (rc < 0) {
-		seterr(err, errlen, "%s: %s", ref, rc == -ENOENT ? "no such ref" : "bad ref");
+		errmsg_set(err, errlen, "%s: %s", ref, rc == -ENOENT ? "no such ref" : "bad ref");
 		return rc;
 	}
 	if (!strcmp(cur, hex))
 		return 0;
 	rc = gitrepo_is_ancestor(r, cur, hex);
 	if (rc < 0) {
-		seterr(err, errlen, "%s: cannot compare with %s", ref, hex);
+		errmsg_set(err, errlen, "%s: cannot compare with %s", ref, hex);
 		return rc;
 	}
 	if (rc == 0) {
-		seterr(err, errlen, "not a fast-forward: %.12s does not descend from %s (%.12s)",
-		       hex, ref, cur);
+		errmsg_set(err, errlen,
+			   "not a fast-forward: %.12s does not descend from %s (%.12s)", hex, ref,
+			   cur);
 		return -EPERM;
 	}
 	/* Compare-and-swap: a push to the ref meanwhile makes this fail, not lose it. */
@@ -610,12 +599,12 @@ int gitrepo_revert(char out[GITREPO_HEX], struct gitrepo *r, const char *onto, c
 	if (rc < 0)
 		goto out;
 	if (git_revert_commit(&index, r->git, theirs, ours, 0, NULL) < 0) {
-		seterr(err, errlen, "reverting %s: %s", commit, gitrepo_errmsg());
+		errmsg_set(err, errlen, "reverting %s: %s", commit, gitrepo_errmsg());
 		rc = -EIO;
 		goto out;
 	}
 	if (git_index_has_conflicts(index)) {
-		seterr(err, errlen, "reverting %.12s on %.12s conflicts", commit, onto);
+		errmsg_set(err, errlen, "reverting %.12s on %.12s conflicts", commit, onto);
 		rc = -EEXIST;
 		goto out;
 	}
@@ -633,7 +622,7 @@ int gitrepo_revert(char out[GITREPO_HEX], struct gitrepo *r, const char *onto, c
 		rc = git_commit_create(&oid, r->git, NULL, sig, sig, NULL, msg, tree, 1, parents);
 	}
 	if (rc < 0) {
-		seterr(err, errlen, "committing the revert: %s", gitrepo_errmsg());
+		errmsg_set(err, errlen, "committing the revert: %s", gitrepo_errmsg());
 		rc = -EIO;
 		goto out;
 	}

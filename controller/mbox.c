@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "buf.h"
+#include "errmsg.h"
 #include "mail.h"
 #include "xmalloc.h"
 
@@ -43,19 +44,6 @@ void patch_series_release(struct patch_series *s)
 		patch_mail_release(&s->patches[i]);
 	free(s->patches);
 	patch_series_init(s);
-}
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
 }
 
 /* ---- Splitting an mbox: git mailsplit's rules, as git am runs it ---- */
@@ -773,7 +761,7 @@ static int mail_take(GMimeMessage *msg, struct patch_mail *p, int scissors, char
 	}
 	if (strlen(p->subject) > MBOX_MAX_HEADER || strlen(p->author_name) > MBOX_MAX_HEADER ||
 	    strlen(p->author_email) > MBOX_MAX_HEADER) {
-		seterr(err, errlen, "a header is longer than %d bytes", MBOX_MAX_HEADER);
+		errmsg_set(err, errlen, "a header is longer than %d bytes", MBOX_MAX_HEADER);
 		goto out;
 	}
 	diff = mi.patch_lines ? find_diff(buf_cstr(&mi.patch)) : NULL;
@@ -782,12 +770,12 @@ static int mail_take(GMimeMessage *msg, struct patch_mail *p, int scissors, char
 		goto out;
 	}
 	if (mi.error[0]) {
-		seterr(err, errlen, "\"%s\": %s", p->subject, mi.error);
+		errmsg_set(err, errlen, "\"%s\": %s", p->subject, mi.error);
 		goto out;
 	}
 	if (*p->author_email == '\0') {
-		seterr(err, errlen, "\"%s\": no author (a From: header with an address)",
-		       p->subject);
+		errmsg_set(err, errlen, "\"%s\": no author (a From: header with an address)",
+			   p->subject);
 		goto out;
 	}
 	/* git am: the subject, a blank line, the message; stripspace. */
@@ -839,13 +827,13 @@ int patch_series_add(struct patch_series *s, const char *name, const char *data,
 
 	mbox_init();
 	if (len > MBOX_MAX_SIZE - s->bytes) {
-		seterr(err, errlen, "%s: the series is larger than %d MiB", name,
-		       MBOX_MAX_SIZE >> 20);
+		errmsg_set(err, errlen, "%s: the series is larger than %d MiB", name,
+			   MBOX_MAX_SIZE >> 20);
 		return -1;
 	}
 	nmails = mbox_split(&text, &spans, data, len);
 	if (nmails == 0) {
-		seterr(err, errlen, "%s: empty file, not a patch", name);
+		errmsg_set(err, errlen, "%s: empty file, not a patch", name);
 		return -1;
 	}
 	for (size_t i = 0; i < nmails; i++) {
@@ -870,13 +858,13 @@ int patch_series_add(struct patch_series *s, const char *name, const char *data,
 		memset(&p, 0, sizeof(p));
 		snprintf(p.source, sizeof(p.source), "%.64s, mail %zu", name, i + 1);
 		if (msg == NULL) {
-			seterr(err, errlen, "%s: not a mail, not a patch", p.source);
+			errmsg_set(err, errlen, "%s: not a mail, not a patch", p.source);
 			goto out;
 		}
 		kind = mail_take(msg, &p, s->scissors, merr, sizeof(merr));
 		g_object_unref(msg);
 		if (kind < 0) {
-			seterr(err, errlen, "%s: %s", p.source, merr);
+			errmsg_set(err, errlen, "%s: %s", p.source, merr);
 			patch_mail_release(&p);
 			goto out;
 		}
@@ -892,9 +880,9 @@ int patch_series_add(struct patch_series *s, const char *name, const char *data,
 				cover_pending = 1;
 				snprintf(cover_subject, sizeof(cover_subject), "%s", p.subject);
 			} else if (nmails > 1) {
-				seterr(err, errlen,
-				       "%s (\"%s\"): no diff in this mail, not a patch", p.source,
-				       p.subject);
+				errmsg_set(err, errlen,
+					   "%s (\"%s\"): no diff in this mail, not a patch",
+					   p.source, p.subject);
 				patch_mail_release(&p);
 				goto out;
 			} else {
@@ -904,8 +892,8 @@ int patch_series_add(struct patch_series *s, const char *name, const char *data,
 			continue;
 		}
 		if (s->count + ngot >= MBOX_MAX_PATCHES) {
-			seterr(err, errlen, "%s: more than %d patches in one series", name,
-			       MBOX_MAX_PATCHES);
+			errmsg_set(err, errlen, "%s: more than %d patches in one series", name,
+				   MBOX_MAX_PATCHES);
 			patch_mail_release(&p);
 			goto out;
 		}
@@ -913,7 +901,8 @@ int patch_series_add(struct patch_series *s, const char *name, const char *data,
 		got[ngot++] = p;
 	}
 	if (ngot == 0) {
-		seterr(err, errlen, "%s (\"%s\"): no diff found, not a patch", name, cover_subject);
+		errmsg_set(err, errlen, "%s (\"%s\"): no diff found, not a patch", name,
+			   cover_subject);
 		goto out;
 	}
 	if (cover_pending)
@@ -945,7 +934,7 @@ int patch_series_finish(struct patch_series *s, char *err, size_t errlen)
 	int total;
 
 	if (s->count == 0) {
-		seterr(err, errlen, "no patches in the series");
+		errmsg_set(err, errlen, "no patches in the series");
 		return -1;
 	}
 	/* A numbered series ("[PATCH n/m]" on every patch, one m) is put in its order,
@@ -957,13 +946,14 @@ int patch_series_finish(struct patch_series *s, char *err, size_t errlen)
 	qsort(s->patches, s->count, sizeof(*s->patches), patch_cmp);
 	for (size_t i = 0; i < s->count; i++) {
 		if (s->patches[i].number != (int)i + 1) {
-			seterr(err, errlen, "patch %zu/%d of the series is missing", i + 1, total);
+			errmsg_set(err, errlen, "patch %zu/%d of the series is missing", i + 1,
+				   total);
 			return -1;
 		}
 	}
 	if ((size_t)total != s->count) {
-		seterr(err, errlen, "the series has %zu of %d patches: %zu/%d is missing", s->count,
-		       total, s->count + 1, total);
+		errmsg_set(err, errlen, "the series has %zu of %d patches: %zu/%d is missing",
+			   s->count, total, s->count + 1, total);
 		return -1;
 	}
 	return 0;

@@ -10,22 +10,10 @@
 #include <time.h>
 
 #include "clock.h"
+#include "errmsg.h"
 #include "json-util.h"
 #include "mail.h"
 #include "xmalloc.h"
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 /* A branch (or ref below refs/heads/) git accepts. */
 static int check_branch(struct vctx *ctx, const json_t *parent, const char *key,
@@ -228,7 +216,7 @@ int trees_conf_load(struct trees_conf *out, const json_t *trees, char *err, size
 		return rc;
 	}
 	if (json_array_size(trees) > WATCH_MAX_TREES) {
-		seterr(err, errlen, "trees: more than %d", WATCH_MAX_TREES);
+		errmsg_set(err, errlen, "trees: more than %d", WATCH_MAX_TREES);
 		return -1;
 	}
 	out->trees = xcalloc(json_array_size(trees) + 1, sizeof(*out->trees));
@@ -238,7 +226,7 @@ int trees_conf_load(struct trees_conf *out, const json_t *trees, char *err, size
 		size_t k;
 
 		if (*jstr(t, "name", "") == '\0') {
-			seterr(err, errlen, "trees[%zu]: a tree needs a name", i);
+			errmsg_set(err, errlen, "trees[%zu]: a tree needs a name", i);
 			out->count--;
 			goto fail;
 		}
@@ -249,7 +237,8 @@ int trees_conf_load(struct trees_conf *out, const json_t *trees, char *err, size
 		if (json_object_get(t, "tested"))
 			tc->tested_ref = xasprintf("refs/heads/%s", jstr(t, "tested", ""));
 		if (trees_conf_find(out, tc->name) != tc) {
-			seterr(err, errlen, "trees[%zu]: a second tree named \"%s\"", i, tc->name);
+			errmsg_set(err, errlen, "trees[%zu]: a second tree named \"%s\"", i,
+				   tc->name);
 			goto fail;
 		}
 		tc->branches = xcalloc(json_array_size(json_object_get(t, "branches")) + 1,
@@ -266,9 +255,9 @@ int trees_conf_load(struct trees_conf *out, const json_t *trees, char *err, size
 				bc->report_to =
 				    strings_dup(json_object_get(report, "to"), &bc->nreport_to);
 			if (tree_conf_branch(tc, bc->name) != bc) {
-				seterr(err, errlen,
-				       "trees.%s.branches[%zu]: \"%s\" is listed twice", tc->name,
-				       k, bc->name);
+				errmsg_set(err, errlen,
+					   "trees.%s.branches[%zu]: \"%s\" is listed twice",
+					   tc->name, k, bc->name);
 				goto fail;
 			}
 			if (gate == NULL)
@@ -276,18 +265,20 @@ int trees_conf_load(struct trees_conf *out, const json_t *trees, char *err, size
 			bc->gate_jobs = strings_dup(json_object_get(gate, "jobs"), &bc->ngate_jobs);
 			bc->gate_ref = xasprintf("refs/heads/%s", jstr(gate, "advance", ""));
 			if (!strcmp(jstr(gate, "advance", ""), bc->name)) {
-				seterr(err, errlen,
-				       "trees.%s.branches[%zu].gate.advance: a branch cannot gate "
-				       "itself",
-				       tc->name, k);
+				errmsg_set(
+				    err, errlen,
+				    "trees.%s.branches[%zu].gate.advance: a branch cannot gate "
+				    "itself",
+				    tc->name, k);
 				goto fail;
 			}
 			for (size_t g = 0; g < bc->ngate_jobs; g++) {
 				if (bc->jobs && !has(bc->jobs, bc->njobs, bc->gate_jobs[g])) {
-					seterr(err, errlen,
-					       "trees.%s.branches[%zu].gate.jobs: \"%s\" is not "
-					       "one of the branch's jobs",
-					       tc->name, k, bc->gate_jobs[g]);
+					errmsg_set(
+					    err, errlen,
+					    "trees.%s.branches[%zu].gate.jobs: \"%s\" is not "
+					    "one of the branch's jobs",
+					    tc->name, k, bc->gate_jobs[g]);
 					goto fail;
 				}
 			}
@@ -453,12 +444,12 @@ int watcher_scan_branch(struct watcher *w, const char *tree, const char *branch,
 	if (flight)
 		*flight = 0;
 	if (t == NULL) {
-		seterr(err, errlen, "no tree named \"%.64s\"", tree);
+		errmsg_set(err, errlen, "no tree named \"%.64s\"", tree);
 		return -ENOENT;
 	}
 	if (b == NULL) {
-		seterr(err, errlen, "tree %s does not watch a branch named \"%.128s\"", tree,
-		       branch);
+		errmsg_set(err, errlen, "tree %s does not watch a branch named \"%.128s\"", tree,
+			   branch);
 		return -ENOENT;
 	}
 	rc = gitrepo_fetch(t->repo, err, errlen);
@@ -467,7 +458,7 @@ int watcher_scan_branch(struct watcher *w, const char *tree, const char *branch,
 	else
 		rc = -EIO;
 	if (rc < 0 && rc != -EIO)
-		seterr(err, errlen, "%s/%s: cannot record the change", tree, branch);
+		errmsg_set(err, errlen, "%s/%s: cannot record the change", tree, branch);
 	return rc;
 }
 
