@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ctl.h"
 #include "db.h"
 #include "db-attempts.h"
 #include "db-bisections.h"
@@ -16,7 +17,6 @@
 #include "git-repo.h"
 #include "json-util.h"
 #include "names.h"
-#include "trees.h"
 #include "watch.h"
 
 static const char *const class_names[TRIAGE_CLASS_N] = {
@@ -187,7 +187,7 @@ static void against_baseline(struct triage_row *r, const json_t *rev, long long 
 {
 	const char *tree = jstr(rev, "tree", ""), *bad = jstr(rev, "commit", "");
 	enum baseline_state bstate;
-	struct tree_conf *t = trees_find(tree);
+	struct tree_conf *t = trees_conf_find(ctl.cfg.trees, tree);
 	json_t *results = NULL, *passes = NULL;
 	const json_t *newest;
 	long long bflight;
@@ -387,7 +387,7 @@ int triage_flight(struct triage *t, long long flight)
 		tally_add(&tallies[r - t->rows], a);
 	}
 	fb = db_flight_branch(flight);
-	tc = fb ? trees_find(jstr(fb, "tree", "")) : NULL;
+	tc = fb ? trees_conf_find(ctl.cfg.trees, jstr(fb, "tree", "")) : NULL;
 	bc = tc ? tree_conf_branch(tc, jstr(fb, "branch", "")) : NULL;
 	baselines = db_baselines_of_flight(flight);
 	retests = db_retests_of_flight(flight);

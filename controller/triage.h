@@ -85,7 +85,8 @@ struct triage {
 /* Classifies every (job, board class) of flight into t (which the caller
  * releases with triage_release, also on error). Returns 0; -ENOENT (no such
  * flight); -ENOMEM; -EIO (the store). The ancestry comes from the flight's tree
- * (trees_find); a tree no longer configured leaves failures never passed. */
+ * (the configuration's, ctl.cfg.trees: its repository, opened by trees_start); a
+ * tree no longer configured, or not yet opened, leaves failures never passed. */
 int triage_flight(struct triage *t, long long flight);
 void triage_release(struct triage *t);
 
