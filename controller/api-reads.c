@@ -15,9 +15,7 @@
 #include "db-flights.h"
 #include "http-files.h"
 #include "json-util.h"
-#include "reservations.h"
 #include "park.h"
-#include "triage.h"
 #include "twins.h"
 
 #define LIST_MAX 1000
@@ -40,18 +38,9 @@ int api_board(struct req *r)
 	json_t *b;
 
 	req_viewer(r, &v);
-	b = db_board_get(r->param[0], &v);
+	b = twin_board(r->param[0], 20, &v);
 	if (b == NULL)
 		return reply_errorf(r, 404, "not found", "no board %s", r->param[0]);
-	json_object_set_new(b, "attempts", db_attempts_list(NULL, r->param[0], 20, 0, &v));
-	json_object_set_new(b, "flake_rates", triage_flake_rates(jstr(b, "class", ""), &v));
-	{
-		json_t *res = reservation_twin(r->param[0]);
-
-		json_object_set(b, "reservation", json_object_get(res, "reservation"));
-		json_object_set(b, "reservation_log", json_object_get(res, "log"));
-		json_decref(res);
-	}
 	return reply_json(r, 200, b);
 }
 

@@ -18,13 +18,11 @@
 #include "db-tokens.h"
 #include "http-files.h"
 #include "json-util.h"
-#include "reservations.h"
 #include "logs.h"
 #include "page.h"
 #include "perf.h"
 #include "park.h"
 #include "trees.h"
-#include "triage.h"
 #include "xmalloc.h"
 #include "twins.h"
 
@@ -309,19 +307,10 @@ int page_get_board(struct req *r)
 	int rc;
 
 	req_viewer(r, &v);
-	t = db_board_get(r->param[0], &v);
+	t = twin_board(r->param[0], 50, &v);
 	if (!t)
 		return reply_not_found(r, "No such board.");
-	json_object_set_new(t, "attempts", db_attempts_list(NULL, r->param[0], 50, 0, &v));
-	json_object_set_new(t, "flake_rates", triage_flake_rates(jstr(t, "class", ""), &v));
 	json_object_set_new(t, "performance", perf_board_trends(r->param[0]));
-	{
-		json_t *res = reservation_twin(r->param[0]);
-
-		json_object_set(t, "reservation", json_object_get(res, "reservation"));
-		json_object_set(t, "reservation_log", json_object_get(res, "log"));
-		json_decref(res);
-	}
 	rc = page_board_render(&b, t);
 	json_decref(t);
 	return reply_html(r, rc, &b);

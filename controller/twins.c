@@ -14,6 +14,7 @@
 #include "db-flights.h"
 #include "db-records.h"
 #include "perf.h"
+#include "reservations.h"
 #include "triage.h"
 #include "db-trees.h"
 #include "db-triage.h"
@@ -670,6 +671,21 @@ json_t *twin_bisections(int limit, long long before)
 		json_object_set(b, "verdict", json_object_get(b, "outcome"));
 	}
 	return json_pack("{s:o}", "bisections", list);
+}
+
+json_t *twin_board(const char *name, int nattempts, const struct viewer *v)
+{
+	json_t *b = db_board_get(name, v), *res;
+
+	if (b == NULL)
+		return NULL;
+	json_object_set_new(b, "attempts", db_attempts_list(NULL, name, nattempts, 0, v));
+	json_object_set_new(b, "flake_rates", triage_flake_rates(jstr(b, "class", ""), v));
+	res = reservation_twin(name);
+	json_object_set(b, "reservation", json_object_get(res, "reservation"));
+	json_object_set(b, "reservation_log", json_object_get(res, "log"));
+	json_decref(res);
+	return b;
 }
 
 int twin_board_visible(const char *name, const struct viewer *v)

@@ -23,6 +23,13 @@ struct viewer;
  * not see it. */
 int twin_board_visible(const char *name, const struct viewer *v);
 
+/* The board twin that GET /api/v1/boards/{name} and its page serve: the board as
+ * v sees it (db_board_get) with its newest nattempts attempts, its class's
+ * flake_rates as v sees them (triage_flake_rates), its reservation and
+ * reservation_log (reservation_twin's); NULL when there is no such board or v may
+ * not see it. Reads only: the read pool calls it without ctl.lock. */
+json_t *twin_board(const char *name, int nattempts, const struct viewer *v);
+
 /* The overview: boards grouped by agent (with the agent's last contact), what
  * runs, the queue depth, recent flights and bisections, as v sees them. */
 json_t *twin_overview(const struct viewer *v);
