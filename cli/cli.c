@@ -279,3 +279,18 @@ int cli_state_final(const char *s)
 			return 1;
 	return 0;
 }
+
+int cli_id_parse(long long *id, const char *s, const char *cmd, const char *what)
+{
+	char *end;
+	long long v;
+
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (end == s || *end || errno || v <= 0) {
+		fprintf(stderr, "xenci %s: \"%s\" is not %s\n", cmd, s, what);
+		return -EINVAL;
+	}
+	*id = v;
+	return 0;
+}

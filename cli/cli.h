@@ -66,6 +66,10 @@ int cli_duration_parse(const char *s, long long *seconds);
 /* 1 when an attempt's state s is final (pass, fail, infra, timeout, cancelled,
  * starved, refused: the controller's attempt_state_final()). */
 int cli_state_final(const char *s);
+/* A flight's or an attempt's id from the command line: s a positive decimal
+ * number with nothing after it. 0 and *id, or -EINVAL after saying on stderr
+ * "xenci CMD: \"S\" is not WHAT" (what: "a flight number", "an attempt id"). */
+int cli_id_parse(long long *id, const char *s, const char *cmd, const char *what);
 
 int cmd_token(int argc, char **argv);
 int cmd_boards(int argc, char **argv);

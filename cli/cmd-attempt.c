@@ -110,7 +110,7 @@ int cmd_attempt(int argc, char **argv)
 	struct http_client c;
 	const char *sub;
 	long long id;
-	char *end, path[96];
+	char path[96];
 	int ch, follow = 0, json = 0, rc;
 
 	if (argc < 2) {
@@ -139,11 +139,8 @@ int cmd_attempt(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	id = strtoll(argv[optind], &end, 10);
-	if (*end || id <= 0) {
-		fprintf(stderr, "xenci attempt: \"%s\" is not an attempt id\n", argv[optind]);
+	if (cli_id_parse(&id, argv[optind], "attempt", "an attempt id") < 0)
 		return 2;
-	}
 	if (cli_client(&c) < 0)
 		return 1;
 	if (!strcmp(sub, "show")) {

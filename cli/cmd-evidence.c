@@ -442,8 +442,8 @@ int cmd_evidence(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (optind < argc)
-		flight = strtoll(argv[optind], NULL, 10);
+	if (optind < argc && cli_id_parse(&flight, argv[optind], "evidence", "a flight number") < 0)
+		return 2;
 	if (since) {
 		struct tm tm = {0};
 

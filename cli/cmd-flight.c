@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cli.h"
 #include "cmd-flights.h"
 #include "json-util.h"
 #include "junit.h"
@@ -45,7 +46,7 @@ int cmd_flight(int argc, char **argv)
 	const char *url = NULL, *token = NULL, *junit = NULL;
 	struct http_client c;
 	struct http_reply r;
-	char path[64], *end;
+	char path[64];
 	long long id;
 	int ch, json = 0, rc = 1;
 
@@ -76,11 +77,8 @@ int cmd_flight(int argc, char **argv)
 		flight_usage(stderr);
 		return 2;
 	}
-	id = strtoll(argv[optind], &end, 10);
-	if (*end || id <= 0) {
-		fprintf(stderr, "xenci flight: \"%s\" is not a flight number\n", argv[optind]);
+	if (cli_id_parse(&id, argv[optind], "flight", "a flight number") < 0)
 		return 2;
-	}
 	if (flights_client_open(&c, url, token) < 0)
 		return 1;
 	http_reply_init(&r);

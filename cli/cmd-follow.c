@@ -392,11 +392,8 @@ int cmd_follow(int argc, char **argv)
 		follow_usage(stderr);
 		return 2;
 	}
-	id = strtoll(argv[optind], &end, 10);
-	if (*end || id <= 0) {
-		fprintf(stderr, "xenci follow: \"%s\" is not a flight number\n", argv[optind]);
+	if (cli_id_parse(&id, argv[optind], "follow", "a flight number") < 0)
 		return 2;
-	}
 	if (flights_client_open(&c, url, token) < 0)
 		return 1;
 	rc = flight_follow(&c, id, stdout, isatty(STDOUT_FILENO), interval);

@@ -355,8 +355,8 @@ int cmd_verify(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (optind < argc)
-		attempt = strtoll(argv[optind], NULL, 10);
+	if (optind < argc && cli_id_parse(&attempt, argv[optind], "verify", "an attempt id") < 0)
+		return 2;
 	if ((!!attempt + !!flight_id + every + !!bundle_dir) != 1 || (!key && !bundle_dir)) {
 		usage(stderr);
 		return 2;

@@ -485,6 +485,10 @@ static void test_verify_empty_log(void **state)
 	snprintf(id, sizeof(id), "%lld", jint(a, "id", 0));
 	assert_int_equal(verify_run(out, sizeof(out), id, (char *)NULL), 0);
 	assert_non_null(strstr(out, "1 record verified"));
+	/* an id with something after it is refused (exit 2, a usage error), not read
+	 * as its leading digits */
+	snprintf(id, sizeof(id), "%lldx", jint(a, "id", 0));
+	assert_int_equal(verify_run(out, sizeof(out), id, (char *)NULL), 2);
 	json_decref(res);
 	json_decref(a);
 }
