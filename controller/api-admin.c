@@ -146,7 +146,6 @@ int api_flight_create(struct req *r)
 	char err[256] = "";
 	/* The reply shows what its creator may see (a user: public boards only). */
 	struct viewer v = {r->auth.role == ROLE_ADMIN, NULL}, asker;
-	json_t *tuple;
 	const char *kind, *prio;
 	long long id;
 	int rc;
@@ -182,9 +181,7 @@ int api_flight_create(struct req *r)
 		if (trees_commit_check(spec.tree, spec.commit, err, sizeof(err)) < 0)
 			return reply_error(r, 422, "no such tree or commit", json_string(err));
 	}
-	spec.tuple = tuple = trees_tuple(spec.tree, spec.commit, NULL);
-	rc = flight_create(&id, &spec, err, sizeof(err));
-	json_decref(tuple);
+	rc = trees_flight_create(&id, &spec, NULL, err, sizeof(err));
 	if (rc == -ENOENT)
 		return reply_error(r, 422, "unknown job", json_string(err));
 	if (rc < 0)

@@ -149,9 +149,7 @@ static int run_flight(long long bid, int restart, const char *job, const char *t
 	int rc, settled;
 
 	/* the other trees stay where pins has them */
-	spec.tuple = trees_tuple(spec.tree, tested, pins);
-	rc = flight_create(&fid, &spec, err, errlen);
-	json_decref((json_t *)spec.tuple);
+	rc = trees_flight_create(&fid, &spec, pins, err, errlen);
 	json_decref(jobs);
 	if (rc < 0)
 		return rc;
@@ -718,9 +716,7 @@ static void baseline_schedule(const struct attempt *a, const json_t *fb, struct 
 		int rc;
 
 		/* the other trees where the failing flight had them */
-		spec.tuple = trees_tuple(t->name, cand, failing);
-		rc = flight_create(&fid, &spec, err, sizeof(err));
-		json_decref((json_t *)spec.tuple);
+		rc = trees_flight_create(&fid, &spec, failing, err, sizeof(err));
 		json_decref(failing);
 		if (rc < 0 || db_baseline_insert(tree_id, a->job, cls, bad, a->id, a->flight, cand,
 						 fid) < 0) {
@@ -937,9 +933,7 @@ static int retest_schedule(const struct attempt *a)
 		int made;
 
 		/* the same revision: every tree where the failing flight had it */
-		spec.tuple = trees_tuple(spec.tree, spec.commit, failing);
-		made = flight_create(&fid, &spec, err, sizeof(err));
-		json_decref((json_t *)spec.tuple);
+		made = trees_flight_create(&fid, &spec, failing, err, sizeof(err));
 		json_decref(failing);
 		if (made < 0 || db_retest_insert(a->flight, a->job, cls, a->id, fid, board) < 0) {
 			log_warnx("%s on %s: cannot retest flight %lld: %s", a->job, cls, a->flight,

@@ -24,7 +24,7 @@ struct flight_spec {
 	int priority;	      /* enum priority (db-attempts.h) */
 	const char *board;    /* when set, only this board (bisection steps) */
 	const char *user;     /* the user token's name (submission, manual), or NULL */
-	/* The whole revision {tree: {commit, kind, ref, moves}} (trees_tuple()), with
+	/* The whole revision {tree: {commit, kind, ref, moves}} (trees_flight_create()), with
 	 * tree/commit as its moving member; NULL: tree/commit alone. */
 	const json_t *tuple;
 	/* Who asks (NULL: the controller itself): a board by name that it may not see

@@ -136,7 +136,7 @@ void submission_run(struct submission *sub)
 	struct apply_error e;
 	struct flight_spec spec;
 	char ferr[256] = "";
-	json_t *patches = NULL, *tuple = NULL;
+	json_t *patches = NULL;
 	char out[GITREPO_HEX], user[TOKEN_NAME_MAX + 1];
 	long long tree_id, fid = 0;
 	int rc;
@@ -171,8 +171,7 @@ void submission_run(struct submission *sub)
 	/* who submitted it, for the boards' policies (users) */
 	if (db_token_name(user, sizeof(user), sub->token_id) == 0 && user[0])
 		spec.user = user;
-	spec.tuple = tuple = trees_tuple(t->name, out, NULL);
-	if (flight_create(&fid, &spec, ferr, sizeof(ferr)) < 0) {
+	if (trees_flight_create(&fid, &spec, NULL, ferr, sizeof(ferr)) < 0) {
 		snprintf(sub->err, sizeof(sub->err), "no flight: %s", ferr);
 		gitrepo_delete_ref(t->repo, sub->ref);
 		sub->rc = -EIO;
@@ -194,7 +193,6 @@ void submission_run(struct submission *sub)
 out:
 	ctl_unlock();
 	json_decref(patches);
-	json_decref(tuple);
 	patch_series_release(&s);
 }
 

@@ -99,7 +99,9 @@ void trees_revision_subject(const struct tree_conf *t, const char *commit)
 	}
 }
 
-json_t *trees_tuple(const char *tree, const char *commit, const json_t *pins)
+/* The whole revision trees_flight_create (trees.h) gives a flight: a new
+ * reference, or NULL when no trees are configured or tree is not one of them. */
+static json_t *trees_tuple(const char *tree, const char *commit, const json_t *pins)
 {
 	struct tree_conf *moving = trees_find(tree);
 	json_t *tuple;
@@ -134,12 +136,25 @@ json_t *trees_tuple(const char *tree, const char *commit, const json_t *pins)
 	return tuple;
 }
 
+int trees_flight_create(long long *id, const struct flight_spec *spec, const json_t *pins,
+			char *err, size_t errlen)
+{
+	struct flight_spec s = *spec;
+	json_t *tuple = trees_tuple(spec->tree, spec->commit, pins);
+	int rc;
+
+	s.tuple = tuple;
+	rc = flight_create(id, &s, err, errlen);
+	json_decref(tuple);
+	return rc;
+}
+
 static long long watch_changed(void *ctx, const struct watch_event *ev)
 {
 	const struct branch_conf *b = ev->branch;
 	struct flight_spec spec;
 	char err[256] = "";
-	json_t *jobs = NULL, *coalesced = NULL, *tuple = NULL;
+	json_t *jobs = NULL, *coalesced = NULL;
 	long long tree_id, bid, fid = 0;
 	char ref[GITREPO_MAX_REV + 16], describe[128] = "";
 
@@ -170,8 +185,7 @@ static long long watch_changed(void *ctx, const struct watch_event *ev)
 	spec.jobs = jobs;
 	spec.kind = "push";
 	spec.priority = b->gate_ref ? PRIO_GATE : PRIO_BACKGROUND;
-	spec.tuple = tuple = trees_tuple(ev->tree->name, ev->now, NULL);
-	if (flight_create(&fid, &spec, err, sizeof(err)) < 0) {
+	if (trees_flight_create(&fid, &spec, NULL, err, sizeof(err)) < 0) {
 		log_warnx("%s/%s: %s %.12s: no flight: %s", ev->tree->name, b->name,
 			  watch_change_name(ev->change), ev->now, err);
 		fid = -EIO;
@@ -192,7 +206,6 @@ static long long watch_changed(void *ctx, const struct watch_event *ev)
 out:
 	json_decref(jobs);
 	json_decref(coalesced);
-	json_decref(tuple);
 	return fid;
 }
 

@@ -37,16 +37,20 @@ int trees_commit_check(const char *tree, const char *commit, char *err, size_t e
 int trees_poke(json_t **reply, const char *tree, const char *branch, const char *why, char *err,
 	       size_t errlen);
 
-/* A flight's whole revision when tree moves to commit: {NAME: {commit, kind, ref,
- * moves}} with one member per configured tree. The moving tree is at commit
- * (moves true); every other tree is at pins' member of its name when pins
- * (a tuple, e.g. a bisection's failing flight's) has one, else at the head of
- * its tested ref (tree_conf.tested_ref, recorded as ref); a tree with no tested
- * revision yet is left out, and so is a tree of a kind already in the tuple
- * (the first configured tree of a kind is taken; a flight tests one Xen). Returns a new reference,
- * or NULL when no trees are configured or tree is not one of them (the flight is then its revision
- * alone). */
-json_t *trees_tuple(const char *tree, const char *commit, const json_t *pins);
+/* flight_create of spec (flights.h) with the flight's whole revision when
+ * spec->tree moves to spec->commit, in place of spec->tuple: {NAME: {commit, kind,
+ * ref, moves}} with one member per configured tree. The moving tree is at the
+ * commit (moves true); every other tree is at pins' member of its name when pins
+ * (a tuple, e.g. a bisection's failing flight's; borrowed) has one, else at the
+ * head of its tested ref (tree_conf.tested_ref, recorded as ref); a tree with no
+ * tested revision yet is left out, and so is a tree of a kind already in the
+ * tuple (the first configured tree of a kind is taken; a flight tests one Xen).
+ * With no trees configured, or a tree that is not one of them, the flight is its
+ * revision alone. Returns flight_create's 0 and *id, or its negative errno with
+ * err. */
+struct flight_spec;
+int trees_flight_create(long long *id, const struct flight_spec *spec, const json_t *pins,
+			char *err, size_t errlen);
 
 /* Records commit's subject and author on its revision row (from t's repo). */
 void trees_revision_subject(const struct tree_conf *t, const char *commit);
