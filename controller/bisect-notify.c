@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "bisector.h"
+#include "db-bisections.h"
 #include "http-client.h"
 #include "json-util.h"
 #include "log.h"
@@ -290,7 +291,7 @@ int bisect_notify(const struct bisect_conf *conf, const json_t *twin, const char
 	struct report *rp;
 	int rc;
 
-	if (!strcmp(jstr(twin, "state", ""), "cancelled"))
+	if (bisection_state_of(jstr(twin, "state", NULL)) == BISECTION_CANCELLED)
 		return 0;
 	if (conf == NULL) /* no bisector_start(): a program without reports */
 		return 0;

@@ -178,20 +178,26 @@ static int run_flight(long long bid, int restart, const char *job, const char *t
 	return rc < 0 ? rc : settled;
 }
 
-static const char *state_of(enum bisect_outcome o)
+static enum bisection_state state_of(enum bisect_outcome o)
 {
 	switch (o) {
 	case BISECT_CONFIRMED:
-		return "confirmed";
+		return BISECTION_CONFIRMED;
 	case BISECT_FOUND_NOT_CONFIRMED:
-		return "found";
+		return BISECTION_FOUND;
 	case BISECT_NOT_REPRODUCIBLE:
-		return "not-reproducible";
+		return BISECTION_NOT_REPRODUCIBLE;
 	case BISECT_INCONCLUSIVE:
-		return "inconclusive";
+		return BISECTION_INCONCLUSIVE;
 	default:
-		return "running";
+		return BISECTION_RUNNING;
 	}
+}
+
+/* 1 when bs (a bisection row or twin) is running. */
+static int is_running(const json_t *bs)
+{
+	return bs && bisection_state_of(jstr(bs, "state", NULL)) == BISECTION_RUNNING;
 }
 
 static void finish(long long bid, enum bisect_outcome o, const char *culprit, const char *reason,
@@ -272,7 +278,7 @@ static void advance_walked(long long bid, int walk_rc, struct bisect_git_graph *
 	size_t i;
 
 	memset(gg, 0, sizeof(*gg)); /* ours to release */
-	if (!bs || strcmp(jstr(bs, "state", ""), "running"))
+	if (!is_running(bs))
 		goto out;
 	if (!guilty_tree(bs) || strcmp(jstr(bs, "guilty_bad", ""), bad) ||
 	    strcmp(jstr(bs, "guilty_good", ""), good)) {
@@ -541,7 +547,7 @@ static void advance_now(long long bid)
 	char *path;
 	int rc;
 
-	if (!bs || strcmp(jstr(bs, "state", ""), "running")) {
+	if (!is_running(bs)) {
 		json_decref(bs);
 		return;
 	}
@@ -1044,10 +1050,10 @@ int bisector_cancel(long long id)
 	if (!bs)
 		goto out;
 	rc = -EALREADY;
-	if (strcmp(jstr(bs, "state", ""), "running"))
+	if (!is_running(bs))
 		goto out;
 	/* The state first: the cancelled attempts come back through the observer. */
-	if (db_bisect_set_state(id, "cancelled", "cancelled", "cancelled by an admin", NULL,
+	if (db_bisect_set_state(id, BISECTION_CANCELLED, "cancelled", "cancelled by an admin", NULL,
 				jint(bs, "remaining", 0), 1) < 0) {
 		rc = -EIO;
 		goto out;
@@ -1089,7 +1095,7 @@ int bisector_restart(long long id)
 	if (!bs)
 		goto out;
 	rc = -EALREADY;
-	if (!strcmp(jstr(bs, "state", ""), "running"))
+	if (is_running(bs))
 		goto out;
 	restart = (int)jint(bs, "restarts", 0);
 	runs = db_bisect_runs(id, restart);
@@ -1155,7 +1161,7 @@ int bisector_start(const struct bisect_conf *c, char *err, size_t errlen)
 	 * advance is idempotent: one whose run is still to come does nothing). */
 	list = db_bisect_list(1000, 0);
 	json_array_foreach (list, i, bs) {
-		if (!strcmp(jstr(bs, "state", ""), "running"))
+		if (is_running(bs))
 			advance(jint(bs, "id", 0));
 	}
 	json_decref(list);

@@ -422,13 +422,32 @@ json_t *db_bisect_list(int limit, long long before)
 	return db_rows_array(s);
 }
 
-int db_bisect_set_state(long long id, const char *state, const char *outcome, const char *reason,
-			const char *culprit, long long remaining, int finished)
+static const char *const bisection_names[BISECTION_STATE_N] = {
+    [BISECTION_RUNNING] = "running",
+    [BISECTION_CONFIRMED] = "confirmed",
+    [BISECTION_FOUND] = "found",
+    [BISECTION_NOT_REPRODUCIBLE] = "not-reproducible",
+    [BISECTION_INCONCLUSIVE] = "inconclusive",
+    [BISECTION_CANCELLED] = "cancelled",
+};
+
+const char *bisection_state_name(enum bisection_state s)
+{
+	return (unsigned)s < BISECTION_STATE_N ? bisection_names[s] : "";
+}
+
+enum bisection_state bisection_state_of(const char *name)
+{
+	return (enum bisection_state)names_index(bisection_names, BISECTION_STATE_N, name);
+}
+
+int db_bisect_set_state(long long id, enum bisection_state state, const char *outcome,
+			const char *reason, const char *culprit, long long remaining, int finished)
 {
 	sqlite3_stmt *s = db_use(st[Q_SET_STATE]);
 
 	sqlite3_bind_int64(s, 1, id);
-	db_bind_text(s, 2, state);
+	db_bind_text(s, 2, bisection_state_name(state));
 	db_bind_text(s, 3, outcome);
 	db_bind_text(s, 4, reason);
 	db_bind_text(s, 5, culprit);

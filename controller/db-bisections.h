@@ -100,8 +100,27 @@ json_t *db_bisect_runs(long long bisection, int restart);
 json_t *db_bisect_get(long long id);
 /* The newest bisections (before: ids below it; 0 from the newest). */
 json_t *db_bisect_list(int limit, long long before);
-int db_bisect_set_state(long long id, const char *state, const char *outcome, const char *reason,
-			const char *culprit, long long remaining, int finished);
+/* A bisection's state (bisections.state, docs/bisection.md): running until it
+ * ends confirmed, found (not confirmed), not-reproducible, inconclusive, or is
+ * cancelled by an admin. */
+enum bisection_state {
+	BISECTION_RUNNING,
+	BISECTION_CONFIRMED,
+	BISECTION_FOUND,
+	BISECTION_NOT_REPRODUCIBLE,
+	BISECTION_INCONCLUSIVE,
+	BISECTION_CANCELLED,
+	BISECTION_STATE_N
+};
+/* "running", "confirmed", "found", "not-reproducible", "inconclusive",
+ * "cancelled": a static string; "" for BISECTION_STATE_N. */
+const char *bisection_state_name(enum bisection_state s);
+/* The state named name; BISECTION_STATE_N for an unknown name (or NULL). */
+enum bisection_state bisection_state_of(const char *name);
+/* Sets bisection id's state with its outcome's words, reason, culprit (NULL:
+ * none) and the runs remaining; finished: its end time is now. 0 or -EIO. */
+int db_bisect_set_state(long long id, enum bisection_state state, const char *outcome,
+			const char *reason, const char *culprit, long long remaining, int finished);
 int db_bisect_set_candidates(long long id, long long candidates);
 /* Back to running under restart count + 1; the earlier runs stay as evidence. */
 int db_bisect_restart(long long id);

@@ -694,7 +694,7 @@ int report_bisection(const json_t *twin)
 	size_t i;
 
 	if (!report_trees || !mail_transport_ready(report_mail) ||
-	    !strcmp(jstr(twin, "state", ""), "cancelled"))
+	    bisection_state_of(jstr(twin, "state", NULL)) == BISECTION_CANCELLED)
 		return 0;
 	t = trees_conf_find(report_trees, jstr(twin, "tree", ""));
 	b = t ? tree_conf_branch(t, jstr(twin, "branch", "")) : NULL;
