@@ -83,6 +83,7 @@ static int replay(struct judge *j, const char *text, size_t len)
 struct live {
 	struct judge *j;
 	long long t0;
+	long long tail_end; /* a fail's JUDGE_FAIL_TAIL_MS ends (0: no fail yet) */
 };
 
 /* SIGINT, SIGTERM, SIGHUP while a command is judged: it is killed (its process
@@ -108,12 +109,22 @@ static void live_line(void *arg, const char *line, size_t len)
 	}
 }
 
+/* Done at a verdict, as the agent is; after a fail the console is shown for
+ * JUDGE_FAIL_TAIL_MS more, as the agent keeps it (the panic's message comes
+ * after the line that matched). */
 static int live_done(void *arg)
 {
 	struct live *l = arg;
+	long long now = clock_mono_ms();
 
-	judge_tick(l->j, clock_mono_ms() - l->t0);
-	return l->j->verdict != VERDICT_NONE || live_signal;
+	judge_tick(l->j, now - l->t0);
+	if (live_signal)
+		return 1;
+	if (l->j->verdict != VERDICT_FAIL)
+		return l->j->verdict != VERDICT_NONE;
+	if (!l->tail_end)
+		l->tail_end = now + JUDGE_FAIL_TAIL_MS;
+	return now >= l->tail_end;
 }
 
 int judge_run_main(char *const *args, int nargs)

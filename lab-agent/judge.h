@@ -44,6 +44,10 @@ struct judge_rule {
 };
 
 #define JUDGE_LOG_RESERVE   4096 /* log bytes kept for notes after a cut */
+/* After a failure pattern the next console lines say why (Xen prints its panic
+ * message after "Panic on CPU N:"): the agent's runner and `xenci-agent --judge`
+ * both keep reading the console this long before they stop the board. */
+#define JUDGE_FAIL_TAIL_MS 2000
 #define JUDGE_MAX_TESTCASES 10000
 #define JUDGE_MAX_RULES	    64
 

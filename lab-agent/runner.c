@@ -372,12 +372,11 @@ static void watch_console(struct run *r, struct board *b, struct judge *j, struc
 	}
 }
 
-/* After a failure pattern the next console lines say why (Xen prints its panic
- * message after "Panic on CPU N:"): keep what comes within FAIL_TAIL_MS. */
-#define FAIL_TAIL_MS 2000
+/* After a failure pattern the next console lines say why: keep what comes
+ * within JUDGE_FAIL_TAIL_MS (judge.h). */
 static void keep_failure_tail(struct judge *j, struct board *b, int fd)
 {
-	long long end = clock_mono_ms() + FAIL_TAIL_MS;
+	long long end = clock_mono_ms() + JUDGE_FAIL_TAIL_MS;
 	char buf[4096];
 
 	while (fd >= 0 && clock_mono_ms() < end) {

@@ -175,9 +175,11 @@ printf 'echo xenci e2e: loading a file that is not there\ntftpboot ${xenci_xen_a
 	>"$T/noboot/uboot.template"
 for arch in x86_64 arm64; do
 	fw=$([[ $arch == x86_64 ]] && echo ipxe || echo uboot)
+	# The template goes under netboot:, wherever that mapping stands in the file.
 	sed -e "s/^name: .*/name: noboot-$arch/" -e "s/^class: .*/class: noboot-$arch/" \
+		-e "/^netboot:/a\\  template: $fw.template" \
 		"$root/boards/qemu-$arch.yaml" >"$T/noboot/$arch.yaml"
-	echo "  template: $fw.template" >>"$T/noboot/$arch.yaml"
+	check "no boot: noboot-$arch's board file is valid" "$build/xenci-agent" --check "$T/noboot/$arch.yaml"
 done
 sed -i "s|^boards: .*|boards: [$T/noboot/x86_64.yaml, $T/noboot/arm64.yaml]|" "$T/agent.yaml"
 XENCI_HYPERVISOR_DIR=$root/hypervisor "$build/xenci-agent" -v "$T/agent.yaml" >>"$T/agent.log" 2>&1 &

@@ -198,11 +198,16 @@ static void test_repro(void **state)
 	/* the live judge: a command's console, as run.sh runs QEMU */
 	snprintf(cmd, sizeof(cmd),
 		 "'%s' --judge '%s/job.json' -- /bin/sh -c 'echo FAKE-FW; echo \"(XEN) Xen "
-		 "version 4.17\"; echo \"(XEN) Panic on CPU 0:\"; sleep 30'",
+		 "version 4.17\"; echo \"(XEN) Panic on CPU 0:\"; sleep 0.5; "
+		 "echo \"(XEN) the panic says why\"; sleep 30'",
 		 agent, path);
 	assert_int_equal(sh(cmd, out, sizeof(out)), 1);
 	assert_non_null(strstr(out, "FAKE-FW\n")); /* the console on the terminal */
 	assert_non_null(strstr(out, "verdict: fail: "));
+	/* what follows the failure pattern is shown, as the agent keeps it in the
+	 * attempt's log (JUDGE_FAIL_TAIL_MS): before, the judge stopped the command
+	 * at the matching line and the panic's message never reached the terminal */
+	assert_non_null(strstr(out, "(XEN) the panic says why\n"));
 	snprintf(cmd, sizeof(cmd),
 		 "'%s' --judge '%s/job.json' -- /bin/sh -c 'echo FAKE-FW; echo \"Xen "
 		 "version 4\"; echo XENCI-TESTS-DONE'",
