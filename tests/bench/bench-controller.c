@@ -69,15 +69,8 @@ static int cmp_double(const void *a, const void *b)
 static const char *load(void)
 {
 	static char out[32];
-	double l = -1;
-	FILE *f = fopen("/proc/loadavg", "r");
 
-	if (f) {
-		if (fscanf(f, "%lf", &l) != 1)
-			l = -1;
-		fclose(f);
-	}
-	snprintf(out, sizeof(out), " (load %.2f)", l);
+	snprintf(out, sizeof(out), " (load %.2f)", harness_load_average());
 	return out;
 }
 

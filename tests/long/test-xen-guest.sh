@@ -1,7 +1,7 @@
 #!/bin/bash
 # shellcheck disable=SC2016 # bash -c '...' "$x": the single quotes are meant
 # test-xen-guest.sh [ARCH...] — xen-guest end to end on each QEMU board
-# (long: a toolstack build and two flights of guest runs under TCG per arch,
+# (long: a toolstack build and three flights of guest runs under TCG per arch,
 # 15-40 min each on a loaded 2-core machine). ARCH: x86_64 (the qemu-x86_64
 # board) or arm64 (qemu-arm64); without one, both, one after the other (what
 # `make check-long` runs), each with its own controller and agent. A real
@@ -18,6 +18,10 @@
 #      code: both arches): the board's verdict is fail (not infra, not
 #      timeout), the failed test case is named "pv guest created" with xl's
 #      error in the console log, and "toolstack starts" still passed
+#   3. createdomain back, and a libxl change whose destroy leaves the domain
+#      (and its memory) in place: the verdict is fail, "pv guest created"
+#      passes, and the leak check's "no domain leaked" and "no memory leaked"
+#      fail, the console giving free_memory now and before
 # XENCI_KEEP=1 keeps the temp folder. Prints "N passed, N failed" (the sum
 # over the arches).
 set -uo pipefail
@@ -103,6 +107,25 @@ check "createdomain: the failed test case is 'pv guest created'" \
 check "createdomain: the toolstack itself still started" case_is "$a" "toolstack starts" pass
 log=$(log_of "$(jq -r .id <<<"$a")")
 check "createdomain: xl's error is in the console log" grep -q "xl create /tmp/pv1.cfg failed" <<<"$log"
+cancel_bisections
+
+# 3. libxl leaks what it should destroy: the hypervisor's createdomain is back,
+# and libxl's destroy (its child that calls xc_domain_destroy) reports success
+# without destroying, so each guest and its memory stay: the leak check fails
+# (OSSTest's domain count and free memory before and after)
+git -C "$T/xen" checkout -q ci
+git -C "$T/xen" checkout -q HEAD~1 -- xen/common/domctl.c
+sed -i 's|^            rc = xc_domain_destroy(ctx->xch, domid);$|            rc = 0; /* xenci: never destroyed, its memory leaks */|' \
+	"$T/xen/tools/libs/light/libxl_domain.c"
+check "leak: the libxl change applies" grep -q "xenci: never destroyed" "$T/xen/tools/libs/light/libxl_domain.c"
+e2e_commit_flight "libxl's destroy leaks the domain" 10800
+a=$(attempt_of "$f2" test "$board")
+check "leak: $board verdict is fail ($(jq -r .reason <<<"$a"))" test "$(jq -r .state <<<"$a")" = fail
+check "leak: the guest is still created" case_is "$a" "pv guest created" pass
+check "leak: 'no domain leaked' fails" case_is "$a" "no domain leaked" fail
+check "leak: 'no memory leaked' fails" case_is "$a" "no memory leaked" fail
+log=$(log_of "$(jq -r .id <<<"$a")")
+check "leak: the console says how much memory is missing" grep -q "# free_memory .* MiB now, .* MiB before" <<<"$log"
 cancel_bisections
 
 finish
