@@ -45,7 +45,7 @@ int api_token_create(struct req *r)
 		return reply_error(r, 400, "invalid body",
 				   json_string("\"agent\" is required with role agent, and only"
 					       " with it"));
-	if (agent && !name_valid(agent))
+	if (agent && !auth_name_valid(agent))
 		return reply_error(r, 400, "invalid body",
 				   json_string("agent: must be 1-64 of [A-Za-z0-9._-]"));
 	if (jstr(r->json, "agent_key", NULL) && !agent)
@@ -53,7 +53,7 @@ int api_token_create(struct req *r)
 				   json_string("\"agent_key\" goes with role agent"));
 	keyid[0] = '\0';
 	if (agent && jstr(r->json, "agent_key", NULL)) {
-		int rc = agent_key_bind(agent, jstr(r->json, "agent_key", NULL), keyid);
+		int rc = tlog_agent_key_bind(agent, jstr(r->json, "agent_key", NULL), keyid);
 
 		if (rc == -EINVAL)
 			return reply_error(r, 400, "invalid body",
@@ -66,7 +66,8 @@ int api_token_create(struct req *r)
 	if (jbool(r->json, "reserve", 0) && role != ROLE_USER)
 		return reply_error(r, 400, "invalid body",
 				   json_string("\"reserve\" is a user's right (admins have it)"));
-	if (token_create(token, sizeof(token), &id, role, agent, jstr(r->json, "name", NULL)) < 0)
+	if (auth_token_create(token, sizeof(token), &id, role, agent, jstr(r->json, "name", NULL)) <
+	    0)
 		return -EIO;
 	if (jbool(r->json, "reserve", 0) && db_token_set_reserve(id, 1) < 0)
 		return -EIO;

@@ -30,7 +30,7 @@
 static int check_name_field(struct vctx *ctx, const json_t *parent, const char *key,
 			    const json_t *value, const char *path)
 {
-	if (!name_valid(json_string_value(value))) {
+	if (!auth_name_valid(json_string_value(value))) {
 		vctx_error(ctx, parent, key, 0, path, "must be 1-64 of [A-Za-z0-9._-]");
 		return -1;
 	}
@@ -100,9 +100,9 @@ int api_agent_declare(struct req *r)
 				   json_pack("{s:[i]}", "supported", PROTOCOL_VERSION));
 	if (req_validate(r, api_declare_fields) < 0)
 		return 0;
-	if (!name_valid(agent))
+	if (!auth_name_valid(agent))
 		return reply_errorf(r, 400, "invalid agent name", "%s", "[A-Za-z0-9._-]{1,64}");
-	rc = agent_key_present(agent, jstr(r->json, "key", NULL));
+	rc = tlog_agent_key_present(agent, jstr(r->json, "key", NULL));
 	if (rc == -EINVAL)
 		return reply_errorf(r, 400, "invalid body", "%s", "key: not an Ed25519 public key");
 	if (rc == -EEXIST)

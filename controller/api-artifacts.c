@@ -173,5 +173,5 @@ int api_artifact_get(struct req *r)
 	if (db_artifact_get(sha, &size) < 0)
 		return reply_errorf(r, 404, "not found", "no artifact %s", sha);
 	snprintf(path, sizeof(path), "%s/%s", ctl.artifacts_dir, sha);
-	return serve_file(r, path, "application/octet-stream");
+	return http_files_serve(r, path, "application/octet-stream");
 }

@@ -148,16 +148,16 @@ int api_attempt_log_get(struct req *r)
 	final = attempt_state_final(attempt_state_of(state));
 	if (req_query(r, "offset") == NULL) {
 		json_decref(a);
-		if (log_path(path, sizeof(path), id) < 0)
+		if (logs_path(path, sizeof(path), id) < 0)
 			return reply_data(r, 200, "text/plain; charset=utf-8", "", 0);
-		return serve_file(r, path, "text/plain; charset=utf-8");
+		return http_files_serve(r, path, "text/plain; charset=utf-8");
 	}
 	if (req_query_int(r, "offset", 0, LOG_MAX, &offset) < 0 ||
 	    req_query_int(r, "wait_ms", 0, 60000, &wait) < 0) {
 		json_decref(a);
 		return 0;
 	}
-	length = log_length(id);
+	length = logs_length(id);
 	if (length <= offset && !final && wait > 0 && r->state == NULL &&
 	    park_wait(r, PARK_LOG, id, now_ms() + wait, NULL, NULL, NULL)) {
 		json_decref(a);
@@ -166,7 +166,7 @@ int api_attempt_log_get(struct req *r)
 	if (length <= offset) {
 		resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
 	} else {
-		int fd = log_open(id);
+		int fd = logs_open(id);
 
 		if (fd < 0) {
 			json_decref(a);

@@ -125,7 +125,7 @@ int api_agent_key_approve(struct req *r)
 
 	if (req_need_role(r, ROLE_ADMIN) < 0)
 		return 0;
-	rc = agent_key_approve(r->param[0], r->param[1]);
+	rc = tlog_agent_key_approve(r->param[0], r->param[1]);
 	if (rc == -ENOENT)
 		return reply_errorf(r, 404, "not found", "agent %s has no key %s", r->param[0],
 				    r->param[1]);

@@ -75,7 +75,7 @@ int api_tree_blob(struct req *r)
 	if (rc < 0)
 		return rc;
 	(void)size;
-	return serve_fd(r, fd, "application/octet-stream");
+	return http_files_serve_fd(r, fd, "application/octet-stream");
 }
 
 static json_t *split_jobs(const char *s)

@@ -543,18 +543,18 @@ fail:
 int attempt_log_append(struct attempt *a, long long offset, const void *data, size_t len,
 		       long long *length)
 {
-	struct log_append la = {.fd = -1};
+	struct logs_append la = {.fd = -1};
 	int rc;
 
 	*length = 0;
-	rc = log_append_begin(&la, a->id, offset, data, len);
+	rc = logs_append_begin(&la, a->id, offset, data, len);
 	*length = la.length;
 	if (rc < 0 || la.add == 0) /* a gap, a conflict, or a replay of bytes stored */
 		goto out;
 	rc = attempt_lease_check(a);
 	if (rc < 0)
 		goto out;
-	rc = log_append_commit(&la, data, LOG_MAX);
+	rc = logs_append_commit(&la, data, LOG_MAX);
 	*length = la.length;
 	if (rc < 0)
 		goto out;
@@ -576,6 +576,6 @@ int attempt_log_append(struct attempt *a, long long offset, const void *data, si
 	}
 	park_wake(PARK_LOG, a->id);
 out:
-	log_append_release(&la);
+	logs_append_release(&la);
 	return rc;
 }

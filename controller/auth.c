@@ -8,7 +8,7 @@
 #include "db-tokens.h"
 #include "hash.h"
 
-int name_valid(const char *s)
+int auth_name_valid(const char *s)
 {
 	size_t n;
 
@@ -21,13 +21,13 @@ int name_valid(const char *s)
 	       s[0] != '.' && s[0] != '-';
 }
 
-int token_create(char *out, size_t outlen, long long *id, enum role role, const char *agent,
-		 const char *name)
+int auth_token_create(char *out, size_t outlen, long long *id, enum role role, const char *agent,
+		      const char *name)
 {
 	char hash[SHA256_HEX_LEN + 1];
 
 	if (role == ROLE_NONE || (role == ROLE_AGENT) != (agent != NULL) ||
-	    (agent && !name_valid(agent)))
+	    (agent && !auth_name_valid(agent)))
 		return -EINVAL;
 	if (token_generate(out, outlen, "xci_") < 0 || sha256_hex(hash, out, strlen(out)) < 0)
 		return -EIO;

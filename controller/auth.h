@@ -18,12 +18,12 @@ struct auth {
 };
 
 /* 1 when s is a valid agent or board name: [A-Za-z0-9._-], 1..64 characters. */
-int name_valid(const char *s);
+int auth_name_valid(const char *s);
 
 /* Makes a token, stores its hash and writes it (printable once) into out.
  * agent: required for ROLE_AGENT, NULL otherwise. Returns 0, -EINVAL, or -EIO. */
-int token_create(char *out, size_t outlen, long long *id, enum role role, const char *agent,
-		 const char *name);
+int auth_token_create(char *out, size_t outlen, long long *id, enum role role, const char *agent,
+		      const char *name);
 /* Fills a from an "Authorization" header value (may be NULL: anonymous).
  * Returns 0 (anonymous or a valid token), or -EACCES for a wrong or revoked token. */
 int auth_check(struct auth *a, const char *header);

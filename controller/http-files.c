@@ -32,7 +32,7 @@ static long long range_digits(const char **p)
  * clamped; only a first-pos at or past the end (or a zero-length suffix) is
  * unsatisfiable. Several ranges are answered with the whole file, which 14.2
  * allows. */
-int range_parse(const char *h, long long size, long long *from, long long *to)
+int http_files_range(const char *h, long long size, long long *from, long long *to)
 {
 	long long a, b;
 
@@ -67,16 +67,16 @@ int range_parse(const char *h, long long size, long long *from, long long *to)
 	return 0;
 }
 
-int serve_file(struct req *r, const char *path, const char *content_type)
+int http_files_serve(struct req *r, const char *path, const char *content_type)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
 	if (fd < 0)
 		return reply_error(r, 404, "not found", json_string("no such file"));
-	return serve_fd(r, fd, content_type);
+	return http_files_serve_fd(r, fd, content_type);
 }
 
-int serve_fd(struct req *r, int fd, const char *content_type)
+int http_files_serve_fd(struct req *r, int fd, const char *content_type)
 {
 	struct MHD_Response *resp;
 	struct stat sb;
@@ -88,7 +88,7 @@ int serve_fd(struct req *r, int fd, const char *content_type)
 		close(fd);
 		return reply_error(r, 404, "not found", json_string("no such file"));
 	}
-	rc = range_parse(req_header(r, "Range"), (long long)sb.st_size, &from, &to);
+	rc = http_files_range(req_header(r, "Range"), (long long)sb.st_size, &from, &to);
 	if (rc < 0) {
 		char body[160];
 		int n;

@@ -258,11 +258,11 @@ int known_issue_judge(const struct attempt *a, enum attempt_state verdict, const
 	s.branch = fb ? jstr(fb, "branch", NULL) : NULL;
 	s.board_class = cls;
 	s.testcases = json_object_get(result, "testcases");
-	log = log_map(a->id, &len);
+	log = logs_map(a->id, &len);
 	s.log = log;
 	s.log_len = len;
 	i = known_issues_find(k, &s);
-	log_unmap(log, len);
+	logs_unmap(log, len);
 	if (i >= 0) {
 		const struct known_issue *x = &k->v[i];
 

@@ -11,7 +11,7 @@
 
 #include "ctl.h"
 
-int log_path(char *out, size_t n, long long id)
+int logs_path(char *out, size_t n, long long id)
 {
 	int len = snprintf(out, n, "%s/%lld.log", ctl.logs_dir, id);
 
@@ -20,21 +20,21 @@ int log_path(char *out, size_t n, long long id)
 	return access(out, R_OK) < 0 ? -ENOENT : 0;
 }
 
-int log_open(long long id)
+int logs_open(long long id)
 {
 	char path[4096];
 	int fd;
 
-	if (log_path(path, sizeof(path), id) < 0)
+	if (logs_path(path, sizeof(path), id) < 0)
 		return -ENOENT;
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	return fd < 0 ? -errno : fd;
 }
 
-long long log_length(long long id)
+long long logs_length(long long id)
 {
 	struct stat sb;
-	int fd = log_open(id);
+	int fd = logs_open(id);
 	long long len = 0;
 
 	if (fd < 0)
@@ -45,11 +45,11 @@ long long log_length(long long id)
 	return len;
 }
 
-const char *log_map(long long id, size_t *len)
+const char *logs_map(long long id, size_t *len)
 {
 	struct stat sb;
 	void *map;
-	int fd = log_open(id);
+	int fd = logs_open(id);
 
 	*len = 0;
 	if (fd < 0)
@@ -66,7 +66,7 @@ const char *log_map(long long id, size_t *len)
 	return map;
 }
 
-void log_unmap(const char *map, size_t len)
+void logs_unmap(const char *map, size_t len)
 {
 	if (map)
 		munmap((void *)map, len);
@@ -95,16 +95,16 @@ static int log_differs(int fd, long long offset, const char *data, long long n)
 	return 0;
 }
 
-int log_append_begin(struct log_append *a, long long id, long long offset, const void *data,
-		     size_t len)
+int logs_append_begin(struct logs_append *a, long long id, long long offset, const void *data,
+		      size_t len)
 {
 	char path[4096];
 	struct stat sb;
 	long long overlap;
 	int rc;
 
-	*a = (struct log_append){.fd = -1};
-	if (log_path(path, sizeof(path), id) == -ENAMETOOLONG)
+	*a = (struct logs_append){.fd = -1};
+	if (logs_path(path, sizeof(path), id) == -ENAMETOOLONG)
 		return -ENAMETOOLONG;
 	a->id = id;
 	a->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
@@ -127,7 +127,7 @@ int log_append_begin(struct log_append *a, long long id, long long offset, const
 	return rc ? -EEXIST : 0;
 }
 
-int log_append_commit(struct log_append *a, const void *data, long long max)
+int logs_append_commit(struct logs_append *a, const void *data, long long max)
 {
 	const char *p = (const char *)data + a->skip;
 	char path[4096];
@@ -153,12 +153,12 @@ fail:
 	 * undo has nothing further to try. */
 	undone = ftruncate(a->fd, a->length);
 	(void)undone;
-	log_path(path, sizeof(path), a->id);
+	logs_path(path, sizeof(path), a->id);
 	ctl_store_failed(err, path);
 	return -err;
 }
 
-void log_append_release(struct log_append *a)
+void logs_append_release(struct logs_append *a)
 {
 	if (a->fd >= 0)
 		close(a->fd);

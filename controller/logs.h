@@ -9,8 +9,8 @@
 
 #define LOG_MAX (16LL * 1024 * 1024) /* the most one attempt's log may hold */
 
-/* One append in progress (log_append_begin .. log_append_release). */
-struct log_append {
+/* One append in progress (logs_append_begin .. logs_append_release). */
+struct logs_append {
 	long long id;
 	int fd;
 	long long length; /* bytes stored before the append */
@@ -20,17 +20,17 @@ struct log_append {
 
 /* Writes the path of attempt id's log into out (n bytes). Returns 0 when a log is
  * stored, -ENOENT when none is yet (out is the path either way). */
-int log_path(char *out, size_t n, long long id);
+int logs_path(char *out, size_t n, long long id);
 /* The bytes stored for attempt id; 0 when none. */
-long long log_length(long long id);
+long long logs_length(long long id);
 /* A read-only descriptor of attempt id's log (the caller closes it), or -errno
  * (-ENOENT when none is stored). */
-int log_open(long long id);
+int logs_open(long long id);
 /* Maps attempt id's log read-only; NULL with *len 0 when none is stored or it is
- * empty. Release with log_unmap(). */
-const char *log_map(long long id, size_t *len);
-/* Releases a log_map() result; accepts NULL. */
-void log_unmap(const char *map, size_t len);
+ * empty. Release with logs_unmap(). */
+const char *logs_map(long long id, size_t *len);
+/* Releases a logs_map() result; accepts NULL. */
+void logs_unmap(const char *map, size_t len);
 
 /* Opens attempt id's log (creating it) for the len bytes of data that start at
  * offset (data is borrowed). Fills a: length, and skip/add: what of the bytes is
@@ -39,15 +39,15 @@ void log_unmap(const char *map, size_t len);
  * bytes that overlap the stored ones differ from them (nothing may be stored: a
  * replay is idempotent only with the same bytes); another -errno when the file
  * cannot be opened or read. Release a in every case. */
-int log_append_begin(struct log_append *a, long long id, long long offset, const void *data,
-		     size_t len);
+int logs_append_begin(struct logs_append *a, long long id, long long offset, const void *data,
+		      size_t len);
 /* Stores the new bytes of data (the same data as began: its a->skip first bytes
  * are skipped) at a->length, and adds them to a->length. A short write is undone
  * (the file is truncated back), so the store never holds a partial chunk.
  * Returns 0; -EFBIG, writing nothing, when the log would grow past max; -errno of
  * the write (-ENOSPC, -EDQUOT: noted with ctl_store_failed). */
-int log_append_commit(struct log_append *a, const void *data, long long max);
+int logs_append_commit(struct logs_append *a, const void *data, long long max);
 /* Closes a; accepts a released or zeroed one. */
-void log_append_release(struct log_append *a);
+void logs_append_release(struct logs_append *a);
 
 #endif

@@ -168,7 +168,7 @@ static int cmd_token(int argc, char **argv)
 				" user, and --data or --config\n");
 		return 2;
 	}
-	if (agent && !name_valid(agent)) {
+	if (agent && !auth_name_valid(agent)) {
 		fprintf(stderr, "xenci-controller: agent name \"%s\": 1-64 of [A-Za-z0-9._-]\n",
 			agent);
 		return 2;
@@ -177,7 +177,7 @@ static int cmd_token(int argc, char **argv)
 		ctl.cfg.schema_dir = exe_relative("schema");
 	if (open_store() < 0)
 		return 1;
-	rc = token_create(token, sizeof(token), &id, role_parse(role), agent, name);
+	rc = auth_token_create(token, sizeof(token), &id, role_parse(role), agent, name);
 	if (rc == 0 && reserve && db_token_set_reserve(id, 1) < 0)
 		rc = -EIO;
 	db_close(ctl.db);

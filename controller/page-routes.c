@@ -155,9 +155,9 @@ int page_get_attempt(struct req *r)
 
 	if (!t)
 		return reply_not_found(r, "No such attempt.");
-	log = log_map(id, &len);
+	log = logs_map(id, &len);
 	rc = page_attempt_render(&b, t, log, len);
-	log_unmap(log, len);
+	logs_unmap(log, len);
 	json_decref(t);
 	return reply_html(r, rc, &b);
 }
@@ -171,13 +171,13 @@ int page_get_attempt_raw(struct req *r)
 	if (!t)
 		return reply_not_found(r, "No such attempt.");
 	json_decref(t);
-	if (log_path(path, sizeof(path), id) < 0) {
+	if (logs_path(path, sizeof(path), id) < 0) {
 		struct buf b = BUF_INIT(0);
 
 		return reply_page(r, 200, "text/plain; charset=utf-8", &b, NULL);
 	}
 	/* text/plain: a browser shows it as text, never as markup. */
-	return serve_file(r, path, "text/plain; charset=utf-8");
+	return http_files_serve(r, path, "text/plain; charset=utf-8");
 }
 
 /* The live tail of one attempt (docs/api.md "Live pages"). */
@@ -219,11 +219,11 @@ static void tail_fill(struct tail *t)
 		json_decref(a);
 		return;
 	}
-	log = log_map(t->id, &len);
+	log = logs_map(t->id, &len);
 	if (log) {
 		if (page_tail_event(&t->out, log, len, t->from, &next) == 0)
 			t->from = next;
-		log_unmap(log, len);
+		logs_unmap(log, len);
 	}
 	if (final && t->out.len == 0) {
 		page_tail_state_event(&t->out, state, state);

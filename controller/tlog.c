@@ -109,10 +109,10 @@ static int refuse(struct tlog_refusal *why, unsigned status, const char *error, 
 static int stored_log_sha256(char hex[65], long long id, long long *len)
 {
 	size_t n = 0;
-	const char *map = log_map(id, &n);
+	const char *map = logs_map(id, &n);
 	int rc = sha256_hex(hex, map ? map : "", map ? n : 0);
 
-	log_unmap(map, n);
+	logs_unmap(map, n);
 	*len = (long long)n;
 	return rc;
 }
@@ -377,7 +377,7 @@ static int key_parse(struct sigkey *k, const char *pem)
 	return pem && sigkey_from_pem(k, pem, strlen(pem)) == 0 ? 0 : -EINVAL;
 }
 
-int agent_key_present(const char *agent, const char *pem)
+int tlog_agent_key_present(const char *agent, const char *pem)
 {
 	struct db_agent_key known;
 	struct sigkey k;
@@ -401,7 +401,7 @@ int agent_key_present(const char *agent, const char *pem)
 	return rc;
 }
 
-int agent_key_bind(const char *agent, const char *pem, char keyid[65])
+int tlog_agent_key_bind(const char *agent, const char *pem, char keyid[65])
 {
 	struct db_agent_key known;
 	struct sigkey k;
@@ -433,7 +433,7 @@ int agent_key_bind(const char *agent, const char *pem, char keyid[65])
 	return rc;
 }
 
-int agent_key_approve(const char *agent, const char *keyid)
+int tlog_agent_key_approve(const char *agent, const char *keyid)
 {
 	struct db_agent_key k;
 	int rc = db_agent_key_get(&k, keyid);

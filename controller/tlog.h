@@ -63,11 +63,11 @@ json_t *tlog_records(long long start, long long end);
 /* Agents' keys. The key an agent presents when it declares (PEM; NULL: none): kept
  * pending unless it is known. 0, -EINVAL (not an Ed25519 key), -EEXIST (another
  * agent's key), -EIO. */
-int agent_key_present(const char *agent, const char *pem);
+int tlog_agent_key_present(const char *agent, const char *pem);
 /* An admin binds pem as agent's active key (the one before is retired): 0, -EINVAL,
  * -EEXIST (another agent's), -EIO. keyid (65 bytes) gets its id. */
-int agent_key_bind(const char *agent, const char *pem, char keyid[65]);
+int tlog_agent_key_bind(const char *agent, const char *pem, char keyid[65]);
 /* An admin approves a pending key: it becomes active. 0, -ENOENT, -EIO. */
-int agent_key_approve(const char *agent, const char *keyid);
+int tlog_agent_key_approve(const char *agent, const char *keyid);
 
 #endif

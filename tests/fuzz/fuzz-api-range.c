@@ -22,7 +22,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fsize = (long long)data[0] << 8 | data[1];
 	memcpy(h, data + 2, size - 2);
 	h[size - 2] = '\0';
-	rc = range_parse(h, fsize, &from, &to);
+	rc = http_files_range(h, fsize, &from, &to);
 	if (rc == 0 && (from < 0 || to < from || to >= fsize))
 		abort();
 	if (rc == 0 && h[6] != '-' && from != strtoll(h + 6, NULL, 10))

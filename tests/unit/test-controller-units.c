@@ -28,37 +28,37 @@ static void test_range(void **state)
 	long long a = -1, b = -1;
 
 	(void)state;
-	assert_int_equal(range_parse(NULL, 100, &a, &b), 1);
-	assert_int_equal(range_parse("bytes=0-9", 100, &a, &b), 0);
+	assert_int_equal(http_files_range(NULL, 100, &a, &b), 1);
+	assert_int_equal(http_files_range("bytes=0-9", 100, &a, &b), 0);
 	assert_true(a == 0 && b == 9);
-	assert_int_equal(range_parse("bytes=90-", 100, &a, &b), 0);
+	assert_int_equal(http_files_range("bytes=90-", 100, &a, &b), 0);
 	assert_true(a == 90 && b == 99);
-	assert_int_equal(range_parse("bytes=-10", 100, &a, &b), 0);
+	assert_int_equal(http_files_range("bytes=-10", 100, &a, &b), 0);
 	assert_true(a == 90 && b == 99);
-	assert_int_equal(range_parse("bytes=-1000", 100, &a, &b), 0);
+	assert_int_equal(http_files_range("bytes=-1000", 100, &a, &b), 0);
 	assert_true(a == 0 && b == 99);
-	assert_int_equal(range_parse("bytes=50-5000", 100, &a, &b), 0);
+	assert_int_equal(http_files_range("bytes=50-5000", 100, &a, &b), 0);
 	assert_true(a == 50 && b == 99);
-	assert_int_equal(range_parse("bytes=100-", 100, &a, &b), -1);
-	assert_int_equal(range_parse("bytes=0-", 0, &a, &b), -1);
-	assert_int_equal(range_parse("bytes=-0", 100, &a, &b), -1);
-	assert_int_equal(range_parse("bytes=99999999999999999999-", 100, &a, &b), -1);
-	assert_int_equal(range_parse("bytes=200-100", 100, &a, &b), 1); /* invalid beats 416 */
+	assert_int_equal(http_files_range("bytes=100-", 100, &a, &b), -1);
+	assert_int_equal(http_files_range("bytes=0-", 0, &a, &b), -1);
+	assert_int_equal(http_files_range("bytes=-0", 100, &a, &b), -1);
+	assert_int_equal(http_files_range("bytes=99999999999999999999-", 100, &a, &b), -1);
+	assert_int_equal(http_files_range("bytes=200-100", 100, &a, &b), 1); /* invalid beats 416 */
 	/* RFC 9110 14.2: invalid ranges-specifiers are ignored (the whole file), not 416 */
-	assert_int_equal(range_parse("bytes=9-3", 100, &a, &b), 1);
-	assert_int_equal(range_parse("bytes=x-3", 100, &a, &b), 1);
-	assert_int_equal(range_parse("bytes=0-1x", 100, &a, &b), 1);
-	assert_int_equal(range_parse("bytes= 0-1", 100, &a, &b), 1);
-	assert_int_equal(range_parse("bytes=+0-1", 100, &a, &b), 1);
-	assert_int_equal(range_parse("bytes=5", 100, &a, &b), 1);
-	assert_int_equal(range_parse("bytes=-", 100, &a, &b), 1);
-	assert_int_equal(range_parse("bytes=", 100, &a, &b), 1);
-	assert_int_equal(range_parse("bytes=--5", 100, &a, &b), 1);
-	assert_int_equal(range_parse("bytes=-5", 0, &a, &b), 1);
-	assert_int_equal(range_parse("bytes=0-1,5-6", 100, &a, &b), 1);
-	assert_int_equal(range_parse("items=0-1", 100, &a, &b), 1);
+	assert_int_equal(http_files_range("bytes=9-3", 100, &a, &b), 1);
+	assert_int_equal(http_files_range("bytes=x-3", 100, &a, &b), 1);
+	assert_int_equal(http_files_range("bytes=0-1x", 100, &a, &b), 1);
+	assert_int_equal(http_files_range("bytes= 0-1", 100, &a, &b), 1);
+	assert_int_equal(http_files_range("bytes=+0-1", 100, &a, &b), 1);
+	assert_int_equal(http_files_range("bytes=5", 100, &a, &b), 1);
+	assert_int_equal(http_files_range("bytes=-", 100, &a, &b), 1);
+	assert_int_equal(http_files_range("bytes=", 100, &a, &b), 1);
+	assert_int_equal(http_files_range("bytes=--5", 100, &a, &b), 1);
+	assert_int_equal(http_files_range("bytes=-5", 0, &a, &b), 1);
+	assert_int_equal(http_files_range("bytes=0-1,5-6", 100, &a, &b), 1);
+	assert_int_equal(http_files_range("items=0-1", 100, &a, &b), 1);
 	/* the unit is case-insensitive; a huge last-pos is clamped */
-	assert_int_equal(range_parse("Bytes=3-99999999999999999999", 100, &a, &b), 0);
+	assert_int_equal(http_files_range("Bytes=3-99999999999999999999", 100, &a, &b), 0);
 	assert_true(a == 3 && b == 99);
 }
 
@@ -407,13 +407,13 @@ static void test_matching(void **state)
 static void test_names_roles(void **state)
 {
 	(void)state;
-	assert_true(name_valid("lab-acme.1_x"));
-	assert_false(name_valid(""));
-	assert_false(name_valid("-lab"));
-	assert_false(name_valid("a/b"));
-	assert_false(name_valid("a b"));
-	assert_false(name_valid("0123456789012345678901234567890123456789012345678901234567890"
-				"12345"));
+	assert_true(auth_name_valid("lab-acme.1_x"));
+	assert_false(auth_name_valid(""));
+	assert_false(auth_name_valid("-lab"));
+	assert_false(auth_name_valid("a/b"));
+	assert_false(auth_name_valid("a b"));
+	assert_false(auth_name_valid("0123456789012345678901234567890123456789012345678901234567890"
+				     "12345"));
 	assert_int_equal(role_parse("agent"), ROLE_AGENT);
 	assert_int_equal(role_parse("root"), ROLE_NONE);
 	assert_int_equal(role_parse(NULL), ROLE_NONE);
