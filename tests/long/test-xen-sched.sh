@@ -53,8 +53,11 @@ check "HEAD: xen-sched/gran-core did not run on qemu-x86_64 (no smt tag)" \
 	test "$(attempt_job "$f1" xen-sched/gran-core qemu-x86_64)" = null
 
 # 2. RTDS panics in its init: only xen-sched/rtds fails
-sed -i '0,/^    int rc = -ENOMEM;$/s//    int rc = -ENOMEM;\n\n    panic("xenci: deliberate rtds init panic\\n");/' \
+# after rt_init's declarations: Xen builds with -Wdeclaration-after-statement
+# -Werror, so a statement before them fails the build, not the boot
+sed -i '0,/^    printk("Initializing RTDS scheduler\\n"$/s//    panic("xenci: deliberate rtds init panic\\n");\n&/' \
 	"$T/xen/xen/common/sched/rt.c"
+check "rtds panic: the change applies" grep -q "xenci: deliberate rtds init panic" "$T/xen/xen/common/sched/rt.c"
 git -C "$T/xen" checkout -q ci
 git -C "$T/xen" commit -qam "xenci long test: panic in rt_init" || e2e_die "rtds commit"
 cancel_bisections
