@@ -220,11 +220,16 @@ wait_bisections() {
 	return 1
 }
 
+# e2e_head_flight NAME [SECONDS]: the first flight, at the base commit. Its
+# builds start with the agent's first sync of the whole tree from the
+# controller (one request a blob) and, in a fresh clone, builds the compiler
+# cache may not hold: on a loaded 2-core machine 600 s did not suffice (the
+# x86_64 build was still running), hence a guard of 1800 s by default.
 e2e_head_flight() {
 	local t0=$SECONDS
 	git -C "$T/xen" branch ci "$base"
 	f1=$(poke new) || e2e_die "poke of the new branch made no flight"
-	wait_flight "$f1" "${2:-600}" || bad "flight $f1 ($1) ended"
+	wait_flight "$f1" "${2:-1800}" || bad "flight $f1 ($1) ended"
 	echo "# flight $f1 ($1 ${base:0:7}) took $((SECONDS - t0)) s"
 }
 

@@ -61,7 +61,7 @@ check "the culprit commit changes both arches' setup.c" \
 	test "$(git -C "$T/xen" show --stat --format= "${commits[CULPRIT]}" | grep -c 'setup.c')" = 2
 t0=$SECONDS
 f2=$(poke advanced) || e2e_die "poke after the push made no flight"
-wait_flight "$f2" 600 || bad "flight $f2 (push) ended"
+wait_flight "$f2" 1200 || bad "flight $f2 (push) ended"
 echo "# flight $f2 (push head ${commits[16]:0:7}) took $((SECONDS - t0)) s"
 for board in qemu-x86_64 qemu-arm64; do
 	a=$(attempt_of "$f2" test "$board")
@@ -69,7 +69,7 @@ for board in qemu-x86_64 qemu-arm64; do
 done
 
 # 3. a bisection per board class, each to the culprit, confirmed
-wait_bisections $((t0 + 1500))
+wait_bisections $((t0 + 3000))
 took=$((SECONDS - t0))
 echo "# push to both bisections' ends: $took s"
 api bisections | jq -c '.bisections[] | {id, class, board, state, verdict, culprit}'

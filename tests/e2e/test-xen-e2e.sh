@@ -56,7 +56,7 @@ git -C "$T/xen" commit -qam "xenci e2e: panic early in start_xen" || e2e_die "pa
 panic_commit=$(git -C "$T/xen" rev-parse HEAD)
 t0=$SECONDS
 f2=$(poke advanced) || e2e_die "poke after the panic commit made no flight"
-wait_flight "$f2" 600 || bad "flight $f2 (panic) ended"
+wait_flight "$f2" 1200 || bad "flight $f2 (panic) ended"
 echo "# flight $f2 (panic ${panic_commit:0:7}) took $((SECONDS - t0)) s"
 for board in qemu-x86_64 qemu-arm64; do
 	a=$(attempt_of "$f2" test "$board")
@@ -135,7 +135,7 @@ echo 'int xenci_broken(void) { return not_declared_anywhere; }' >>"$T/xen/xen/co
 git -C "$T/xen" commit -qam "xenci e2e: break the build" || e2e_die "build-break commit"
 t0=$SECONDS
 f3=$(poke forced) || e2e_die "poke after the force-push made no flight"
-wait_flight "$f3" 600 || bad "flight $f3 (build break) ended"
+wait_flight "$f3" 1200 || bad "flight $f3 (build break) ended"
 echo "# flight $f3 (build break) took $((SECONDS - t0)) s"
 for arch in x86_64 arm64; do
 	b=$(attempt_of "$f3" build "$arch")
