@@ -560,6 +560,23 @@ int harness_http(struct harness_controller *c, const char *token, struct http_cl
 	return rc;
 }
 
+/* A call that could not reach the controller: when the controller has died,
+ * say how and show its log (a sanitizer's report lands there), once. */
+static void report_dead_controller(struct harness_controller *c)
+{
+	int status;
+
+	if (c->pid <= 0 || waitpid(c->pid, &status, WNOHANG) != c->pid)
+		return;
+	if (WIFSIGNALED(status))
+		fprintf(stderr, "harness: the controller died of signal %d\n", WTERMSIG(status));
+	else
+		fprintf(stderr, "harness: the controller exited with status %d\n",
+			WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+	c->pid = 0;
+	print_log(c);
+}
+
 long harness_call_bytes(struct harness_controller *c, const char *token, const char *method,
 			const char *path, const char *ctype, const void *body, size_t len,
 			json_t **json, struct buf *text)
@@ -578,6 +595,7 @@ long harness_call_bytes(struct harness_controller *c, const char *token, const c
 	if (http_request(&h, method, path, body ? ctype : NULL, body, body ? len : 0, NULL, &r) <
 	    0) {
 		fprintf(stderr, "harness: %s %s: %s\n", method, path, r.error);
+		report_dead_controller(c);
 	} else {
 		status = r.status;
 		if (json && r.json)
