@@ -77,6 +77,8 @@ done
 
 # ccache, unless disabled or its directory is not writable (e.g. a sandbox).
 recipe_ccache build-linux.sh "$cross" "$(recipe_common_dir "$src" "$obj")"
+# Python called directly (Linux's PYTHON3), not through a version manager's shim.
+recipe_python build-linux.sh
 
 stamp=
 if [ -d "$src/.git" ]; then
@@ -91,6 +93,7 @@ makeargs=(
 	CROSS_COMPILE="$cross"
 	CC="$cc"
 	HOSTCC="$hostcc"
+	PYTHON3="$PYTHON"
 	KBUILD_BUILD_TIMESTAMP="$(LC_ALL=C date -u -d "@$stamp")"
 	KBUILD_BUILD_USER=xenci
 	KBUILD_BUILD_HOST=xenci
@@ -130,7 +133,7 @@ release=$(make "${makeargs[@]}" -s kernelrelease)
 cp "$bdir/$image" "$out/dom0-kernel.tmp"
 mv "$out/dom0-kernel.tmp" "$out/dom0-kernel"
 cp "$config" "$out/linux.config"
-python3 - "$arch" "$release" "$start" "$end" >"$out/build-info.json.tmp" <<'EOF'
+"$PYTHON" - "$arch" "$release" "$start" "$end" >"$out/build-info.json.tmp" <<'EOF'
 import json, sys
 arch, release, start, end = sys.argv[1:]
 json.dump({"arch": arch, "kind": "linux", "linux_version": release,
@@ -139,4 +142,4 @@ json.dump({"arch": arch, "kind": "linux", "linux_version": release,
 sys.stdout.write("\n")
 EOF
 mv "$out/build-info.json.tmp" "$out/build-info.json"
-echo "build-linux.sh: $arch: Linux $release, $(stat -c %s "$out/dom0-kernel") bytes, $(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["seconds"])' "$out/build-info.json") s" >&2
+echo "build-linux.sh: $arch: Linux $release, $(stat -c %s "$out/dom0-kernel") bytes, $("$PYTHON" -c 'import json,sys; print(json.load(open(sys.argv[1]))["seconds"])' "$out/build-info.json") s" >&2

@@ -81,6 +81,8 @@ done
 
 # ccache, unless disabled or its directory is not writable (e.g. a sandbox).
 recipe_ccache build.sh "$cross" "$(recipe_common_dir "$src" "$obj")"
+# Python called directly (Xen's PYTHON), not through a version manager's shim.
+recipe_python build.sh
 
 # Fixed build stamps: the commit's date when SRCDIR is a git tree.
 stamp=
@@ -144,7 +146,7 @@ compile_h=$bdir/include/xen/compile.h
 cp "$bdir/xen" "$out/xen.tmp"
 mv "$out/xen.tmp" "$out/xen"
 cp "$config" "$out/xen.config"
-python3 - "$compile_h" "$arch" "$start" "$end" >"$out/build-info.json.tmp" <<'EOF'
+"$PYTHON" - "$compile_h" "$arch" "$start" "$end" >"$out/build-info.json.tmp" <<'EOF'
 import json, re, sys, urllib.parse
 path, arch, start, end = sys.argv[1:]
 defs = {}
@@ -172,4 +174,4 @@ json.dump(info, sys.stdout, indent=2)
 sys.stdout.write("\n")
 EOF
 mv "$out/build-info.json.tmp" "$out/build-info.json"
-echo "build.sh: $arch: Xen $(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["xen_version"], "|", d["changeset"], "|", d["seconds"], "s")' "$out/build-info.json")" >&2
+echo "build.sh: $arch: Xen $("$PYTHON" -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["xen_version"], "|", d["changeset"], "|", d["seconds"], "s")' "$out/build-info.json")" >&2

@@ -46,6 +46,9 @@ for tool in python3 tar; do
 	command -v "$tool" >/dev/null || die "missing tool: $tool"
 done
 
+# shellcheck source=hypervisor/recipe-lib.sh
+. "$here/recipe-lib.sh"
+recipe_python payloads.sh
 # shellcheck source=hypervisor/debs-lib.sh
 . "$here/debs-lib.sh"
 debs_init payloads.sh "$arch"
@@ -116,7 +119,7 @@ if [ ! -f "$done_dir/payload-info.json" ]; then
 			# is the compressed, stripped vmlinux ELF. Xen loads ELF dom0
 			# kernels itself, without decompressing under emulation.
 			kfmt="vmlinux (ELF, from the bzImage payload)"
-			python3 - "$vmlinuz" "$work/dom0-kernel" <<'EOF'
+			"$PYTHON" - "$vmlinuz" "$work/dom0-kernel" <<'EOF'
 import gzip, lzma, struct, sys
 src, dst = sys.argv[1:]
 data = open(src, 'rb').read()
@@ -189,12 +192,12 @@ EOF
 		busybox_list "$here/dom0-init.sh"
 		printf '%s\n' "dir /lib 0755" "dir /lib/xenci 0755" "file /lib/xenci/tap.sh $here/tap.sh 0644"
 	} >"$work/initramfs.list"
-	python3 "$here/mkcpio.py" "$work/initramfs.list" "$work/dom0-initrd"
+	"$PYTHON" "$here/mkcpio.py" "$work/initramfs.list" "$work/dom0-initrd"
 
 	# The guests' initramfs: busybox and domu-init.sh.
 	log "writing dom0-guest-base"
 	busybox_list "$here/domu-init.sh" >"$work/domu.list"
-	python3 "$here/mkcpio.py" "$work/domu.list" "$work/domu-initrd"
+	"$PYTHON" "$here/mkcpio.py" "$work/domu.list" "$work/domu-initrd"
 	# The base: the guest kernel (the dom0 kernel: x86_64's ELF vmlinux, which
 	# libxenguest loads for PV and PVH without unpacking the bzImage's xz
 	# each time, 90 s a guest under a loaded TCG; arm64's Image), its
@@ -230,9 +233,9 @@ EOF
 tree / $base
 file /init $here/dom0-guest.sh 0755
 EOF
-	python3 "$here/mkcpio.py" "$work/base.list" "$work/dom0-guest-base"
+	"$PYTHON" "$here/mkcpio.py" "$work/base.list" "$work/dom0-guest-base"
 
-	python3 - "$arch" "$kpkg" "$(basename "$kdeb" .deb)" "$kfmt" "$bbpkg" \
+	"$PYTHON" - "$arch" "$kpkg" "$(basename "$kdeb" .deb)" "$kfmt" "$bbpkg" \
 		"$(for d in "${guest_debs[@]}"; do basename "$d" .deb; done)" >"$work/payload-info.json" <<'EOF'
 import json, sys
 arch, kpkg, kdeb, kfmt, bb, libs = sys.argv[1:]

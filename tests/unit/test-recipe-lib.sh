@@ -8,6 +8,9 @@
 #     depths is a miss then a hit (without TREE: two misses, ccache's default)
 #   - a CCACHE_BASEDIR already set is kept; TREE=/ sets nothing; XENCI_CCACHE=0
 #     leaves ccache out
+#   - recipe_python: PYTHON is python3's own executable (not a version
+#     manager's shim on PATH, which would run on every call of Xen's build),
+#     a PYTHON already set is kept, and a python3 that does not run is an error
 set -uo pipefail
 root=${XENCI_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 pass=0
@@ -72,6 +75,23 @@ else
 	is "another folder hits the cache with TREE" "$(hits tree)" 1
 	is "and misses without it (ccache's default)" "$(hits none)" 0
 fi
+
+# recipe_python, with a shim first on PATH: a script that runs the real python3.
+real=$(command -v python3)
+mkdir -p "$tmp/shims" "$tmp/broken"
+printf '#!/bin/sh\nexec %s "$@"\n' "$real" >"$tmp/shims/python3"
+printf '#!/bin/sh\nexit 3\n' >"$tmp/broken/python3"
+chmod +x "$tmp/shims/python3" "$tmp/broken/python3"
+want=$("$real" -c 'import sys; print(sys.executable)')
+is "PYTHON is the interpreter, not the shim" \
+	"$(unset PYTHON; PATH=$tmp/shims:$PATH; recipe_python test; printf '%s' "$PYTHON")" "$want"
+is "and is exported" "$(unset PYTHON; recipe_python test; sh -c 'printf %s "$PYTHON"')" "$want"
+is "a PYTHON set is kept" "$(PYTHON=/opt/py/bin/python3; recipe_python test; printf '%s' "$PYTHON")" \
+	/opt/py/bin/python3
+is "a python3 that does not run is an error" \
+	"$( (unset PYTHON; PATH=$tmp/broken:$PATH; recipe_python test) 2>&1; echo "rc=$?")" \
+	"test: python3 does not run
+rc=1"
 
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]
