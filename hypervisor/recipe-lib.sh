@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # recipe-lib.sh — what the build recipes (build.sh, build-tools.sh,
-# build-linux.sh) share; they source it from their own folder. Each function
-# takes the recipe's name (for messages) first.
+# build-linux.sh, payloads.sh) share; they source it from their own folder.
+# Each function takes the recipe's name (for messages) first.
 
 # recipe_ccache NAME CROSS [TREE] — sets cc ("[ccache ]CROSSgcc") and hostcc
 # ("[ccache ]gcc"): ccache in $CCACHE_DIR (default $XENCI_CACHE/ccache, then
@@ -35,10 +35,11 @@ recipe_ccache() {
 # recipe_python NAME — sets and exports PYTHON, the Python 3 interpreter the
 # recipe and the build it runs call: $PYTHON when set, else python3's own
 # executable (sys.executable), asked once. A version manager's python3 on
-# PATH (pyenv's shim: a bash script that starts a bash and pyenv per call)
-# costs ~0.1-0.9 s a call; Xen's build calls python once per generated compat
-# header (hundreds in a clean x86_64 build), through its PYTHON make variable
-# (Xen's Config.mk: PYTHON ?= python3), which the recipes pass.
+# PATH (pyenv's shim: a bash script that starts pyenv on every call) costs
+# ~0.1-0.9 s a call; Xen's hypervisor build runs Python twice per compat
+# header and again in tools/get-fields.sh, through its PYTHON, which an
+# exported PYTHON sets (xen/Makefile: `export PYTHON ?= ...`); the tools'
+# configure records it; Linux's build takes it as PYTHON3 (build-linux.sh).
 recipe_python() {
 	if [ -z "${PYTHON:-}" ]; then
 		PYTHON=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null) ||
