@@ -198,6 +198,11 @@ case_is() {
 		<<<"$1" >/dev/null
 }
 
+# passing ATTEMPT_JSON: how many of the attempt's test cases passed
+passing() {
+	jq '[.testcases[] | select(.result == "pass")] | length' <<<"$1"
+}
+
 # Cancels every bisection (a regression opens one; its flights would delay the
 # next case).
 cancel_bisections() {

@@ -38,7 +38,7 @@ for board in qemu-x86_64 qemu-arm64; do
 	id=$(jq -r .id <<<"$a")
 	check "HEAD: $board passes ($(jq -r .reason <<<"$a"))" test "$(jq -r .state <<<"$a")" = pass
 	check "HEAD: $board has 5 passing test cases" \
-		test "$(jq '[.testcases[] | select(.result == "pass")] | length' <<<"$a")" = 5
+		test "$(passing "$a")" = 5
 	log=$(log_of "$id")
 	check "HEAD: $board console shows Xen's banner with the commit's changeset" \
 		grep -q "Latest ChangeSet: .*git:${base:0:7}" <<<"$log"

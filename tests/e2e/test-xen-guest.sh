@@ -89,7 +89,7 @@ check "HEAD: the build log has the tools stage" grep -q "stage tools pass" <<<"$
 a=$(attempt_of "$f1" test "$board")
 check "HEAD: $board passes xen-guest ($(jq -r .reason <<<"$a"))" test "$(jq -r .state <<<"$a")" = pass
 check "HEAD: 14 passing test cases" \
-	test "$(jq '[.testcases[] | select(.result == "pass")] | length' <<<"$a")" = 14
+	test "$(passing "$a")" = 14
 log=$(log_of "$(jq -r .id <<<"$a")")
 check "HEAD: the PV guest reached its marker" grep -q "$pv_marker" <<<"$log"
 check "HEAD: the PVH guest reached its marker" grep -q "$pvh_marker" <<<"$log"

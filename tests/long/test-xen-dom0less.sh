@@ -47,7 +47,7 @@ a=$(variant_of "$f1" dom0)
 check "HEAD: qemu-arm64 passes xen-dom0less/dom0 ($(jq -r .reason <<<"$a"))" \
 	test "$(jq -r .state <<<"$a")" = pass
 check "HEAD: dom0: 4 passing test cases" \
-	test "$(jq '[.testcases[] | select(.result == "pass")] | length' <<<"$a")" = 4
+	test "$(passing "$a")" = 4
 log=$(log_of "$(jq -r .id <<<"$a")")
 check "HEAD: dom0: dom0 came up" grep -q "XENCI-DOM0-UP" <<<"$log"
 check "HEAD: dom0: domU1 reached its marker" grep -q "DOM1: XENCI-GUEST-UP" <<<"$log"

@@ -26,7 +26,7 @@ e2e_head_flight HEAD 10800
 a=$(attempt_of "$f1" test qemu-x86_64)
 check "HEAD: qemu-x86_64 passes xen-saverestore ($(jq -r .reason <<<"$a"))" test "$(jq -r .state <<<"$a")" = pass
 check "HEAD: 11 passing test cases" \
-	test "$(jq '[.testcases[] | select(.result == "pass")] | length' <<<"$a")" = 11
+	test "$(passing "$a")" = 11
 log=$(log_of "$(jq -r .id <<<"$a")")
 check "HEAD: the counter went on after a migration" grep -Eq "round m[0-9]+: counter [0-9]+ -> [0-9]+" <<<"$log"
 grep -E '^[0-9. ]*\| *(ok|not ok) [0-9]+ |round ' <<<"$log" | sed 's/^/#   /'
