@@ -47,12 +47,16 @@ enum {
 	"coalesce(f.tuple, json_object(t.name, json_object('commit', r.commit_id, 'moves',"        \
 	" json('true')))) AS j_tuple"
 
-/* A flight with its attempts' counts by state, only of those viewer ?8/?9 may see. */
+/* A flight with its attempts' counts by state, only of those viewer ?8/?9 may see:
+ * an admin's and anyone's as stored when the attempts changed (migration 132,
+ * flights.counts_all and counts_public); an agent's, its private boards' attempts
+ * too, counted here (the view flight_counts counts the same groups). */
 #define FLIGHT_COLS                                                                                \
 	"f.id, t.name AS tree, r.commit_id AS 'commit', r.describe, r.subject, r.author, f.ref,"   \
 	" f.kind, " TUPLE_COL ","                                                                  \
 	" CASE f.priority WHEN 0 THEN 'gate' WHEN 1 THEN 'bisect' WHEN 2 THEN 'submission'"        \
 	" ELSE 'background' END AS priority, f.state, f.created, f.finished,"                      \
+	" CASE WHEN ?8 THEN f.counts_all WHEN ?9 IS NULL THEN f.counts_public ELSE"               \
 	" (SELECT json_object('queued', coalesce(sum(a.state IN ('waiting','queued')), 0),"        \
 	" 'running', coalesce(sum(a.state IN ('claimed','running')), 0), 'pass', "                 \
 	"coalesce(sum(a.state = 'pass'), 0),"                                                      \
@@ -62,8 +66,7 @@ enum {
 	" coalesce(sum(a.state = 'starved'), 0), 'refused', coalesce(sum(a.state = 'refused'),"    \
 	" 0)) FROM attempts a"                                                                     \
 	" LEFT JOIN boards b ON b.name = a.board LEFT JOIN agents g ON g.id = b.agent_id"          \
-	" WHERE a.flight_id = f.id AND " VISIBLE_AS(8, 9) ")"                                      \
-							  " AS j_counts"
+	" WHERE a.flight_id = f.id AND " VISIBLE_AS(8, 9) ") END AS j_counts"
 
 static const char *const sql[Q_N] = {
     [Q_JOB_UPSERT] = "INSERT INTO jobs (name, definition, updated) VALUES (?1, ?2, ?3)"

@@ -7,7 +7,10 @@
  * told when it reaches for the board or its attempt, and for a flight asked for
  * on the board by name, for the event stream (no private board's name), and a
  * revoked token's open live tail ends at the next event (docs/security.md
- * "Visibility"). */
+ * "Visibility"). The counts an admin and anyone see are stored when the attempts
+ * change (migration 132): a board its agent declares public again, then private,
+ * changes what anyone's flight list counts, and an agent's own count (its private
+ * board's too) stays counted per read. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -424,12 +427,61 @@ static void test_revoked_tail(void **state)
 		fail_msg("the tail of a revoked token sent a new line: %s", acc);
 }
 
+/* The flight's pass/fail counts in w's flight list. */
+static void listed_counts(enum who w, long long *pass, long long *fail)
+{
+	json_t *j = NULL, *f = NULL;
+	size_t i;
+
+	assert_int_equal(harness_call(&ctl, as(w), "GET", "/api/v1/flights", NULL, &j), 200);
+	json_array_foreach (json_object_get(j, "flights"), i, f)
+		if (jint(f, "id", 0) == flight)
+			break;
+	assert_true(i < json_array_size(json_object_get(j, "flights")));
+	counts_of(f, pass, fail);
+	json_decref(j);
+}
+
+static void declare_secret(const char *visibility)
+{
+	char body[256];
+
+	snprintf(body, sizeof(body),
+		 "{\"protocol\": 1, \"boards\": [{\"name\": \"secret\", \"arch\":"
+		 " \"x86_64\", \"class\": \"q35\", \"visibility\": \"%s\"}]}",
+		 visibility);
+	assert_int_equal(
+	    harness_call(&ctl, as(AGENT_B), "PUT", "/api/v1/agents/lab-b/boards", body, NULL), 200);
+}
+
+static void test_visibility_changes(void **state)
+{
+	long long pass, fail;
+
+	(void)state;
+	declare_secret("public");
+	listed_counts(ANON, &pass, &fail);
+	assert_int_equal(pass, 1);
+	assert_int_equal(fail, 1); /* the board's failure is anyone's now */
+	declare_secret("private");
+	listed_counts(ANON, &pass, &fail);
+	assert_int_equal(fail, 0);
+	listed_counts(ADMIN, &pass, &fail);
+	assert_int_equal(fail, 1);
+	listed_counts(AGENT_B, &pass, &fail);
+	assert_int_equal(fail, 1);
+	listed_counts(AGENT_A, &pass, &fail);
+	assert_int_equal(pass, 1);
+	assert_int_equal(fail, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_views),	 cmocka_unit_test(test_counts),
 	    cmocka_unit_test(test_other_agent),	 cmocka_unit_test(test_flight_by_name),
 	    cmocka_unit_test(test_event_stream), cmocka_unit_test(test_revoked_tail),
+	    cmocka_unit_test(test_visibility_changes),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
