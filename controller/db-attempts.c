@@ -52,6 +52,7 @@ enum {
 	Q_LIST_JSON,
 	Q_LIST_STATE_JSON,
 	Q_QUEUE,
+	Q_QUEUE_DEPTH,
 	Q_BY_STATE,
 	Q_PERF_HISTORY,
 	Q_PERF_BOARD,
@@ -140,6 +141,9 @@ static const char *const sql[Q_N] = {
     [Q_LIST_STATE_JSON] = LIST_JSON_HEAD " WHERE a.state = ?4 AND " LIST_WHERE ")",
     [Q_QUEUE] = "SELECT " ATTEMPT_COLS ATTEMPT_FROM " WHERE a.state IN ('queued', 'waiting')"
 		" AND " ATTEMPT_VISIBLE " ORDER BY a.state = 'waiting', " RANK ", a.id LIMIT ?3",
+    [Q_QUEUE_DEPTH] = "SELECT count(*) FROM attempts a LEFT JOIN boards b ON b.name = a.board"
+		      " LEFT JOIN agents g ON g.id = b.agent_id WHERE a.state IN ('queued',"
+		      " 'waiting') AND " ATTEMPT_VISIBLE,
     [Q_BY_STATE] = "SELECT a.state, count(*) FROM attempts a LEFT JOIN boards b ON b.name ="
 		   " a.board LEFT JOIN agents g ON g.id = b.agent_id WHERE " ATTEMPT_VISIBLE
 		   " GROUP BY a.state",
@@ -555,6 +559,18 @@ json_t *db_queue(const struct viewer *v, int limit)
 	bind_viewer(s, v);
 	sqlite3_bind_int(s, 3, limit);
 	return db_rows_array(s);
+}
+
+long long db_queue_depth(const struct viewer *v)
+{
+	sqlite3_stmt *s = db_use(st[Q_QUEUE_DEPTH]);
+	long long n = -1;
+
+	bind_viewer(s, v);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		n = sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	return n;
 }
 
 json_t *db_attempts_by_state(const struct viewer *v)

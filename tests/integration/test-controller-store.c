@@ -165,6 +165,31 @@ static int sse_wait(int fd, char *acc, size_t cap, const char *needle, int ms)
 	return 1;
 }
 
+/* Whether the controller's /metrics, asked without a token, holds each of the lines'
+ * texts given (NULL-terminated). */
+static int metrics_have(struct harness_controller *c, ...)
+{
+	struct http_client h;
+	struct http_reply r;
+	const char *want;
+	va_list ap;
+	int ok;
+
+	harness_http(c, NULL, &h);
+	http_reply_init(&r);
+	ok = http_request(&h, "GET", "/metrics", NULL, NULL, 0, NULL, &r) == 0 && r.status == 200;
+	va_start(ap, c);
+	while (ok && (want = va_arg(ap, const char *)) != NULL)
+		if (!strstr(r.body.data, want)) {
+			print_message("/metrics lacks %s\n", want);
+			ok = 0;
+		}
+	va_end(ap);
+	http_reply_release(&r);
+	http_client_release(&h);
+	return ok;
+}
+
 static void test_events_and_metrics(void **state)
 {
 	struct harness_controller c;
@@ -210,23 +235,26 @@ static void test_events_and_metrics(void **state)
 			: "order");
 	close(fd);
 
-	{
-		struct http_client h;
-		struct http_reply r;
-
-		harness_http(&c, NULL, &h);
-		http_reply_init(&r);
-		assert_int_equal(http_request(&h, "GET", "/metrics", NULL, NULL, 0, NULL, &r), 0);
-		assert_int_equal(r.status, 200);
-		assert_non_null(strstr(r.body.data, "xenci_boards{state=\"busy\"} 1"));
-		assert_non_null(strstr(r.body.data, "xenci_attempts{state=\"claimed\"} 1"));
-		assert_non_null(strstr(r.body.data, "xenci_queue_depth 0"));
-		assert_non_null(strstr(r.body.data, "xenci_http_request_duration_seconds_count"));
-		http_reply_release(&r);
-		http_client_release(&h);
-	}
+	assert_true(metrics_have(&c, "xenci_boards{state=\"busy\"} 1",
+				 "xenci_attempts{state=\"claimed\"} 1", "xenci_queue_depth 0\n",
+				 "xenci_http_request_duration_seconds_count", NULL));
 	assert_int_equal(harness_call(&c, NULL, "GET", "/api/v1/queue", NULL, &j), 200);
 	json_decref(j);
+	/* A queue longer than any list's limit: 1,200 queued for a board and 3 waiting for
+	 * their build, counted whole by the overview and /metrics (the overview counted
+	 * at most 1,000; /metrics left the waiting out). */
+	assert_int_equal(
+	    harness_db_exec(&c,
+			    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n"
+			    " WHERE i < 1203) INSERT INTO attempts (kind, job, board, arch,"
+			    " priority, state, created, queued_at) SELECT 'test', 'xen-smoke',"
+			    " CASE WHEN i > 1200 THEN NULL ELSE 'nowhere' END, 'x86_64', 3,"
+			    " CASE WHEN i > 1200 THEN 'waiting' ELSE 'queued' END, 1, 1 FROM n"),
+	    0);
+	assert_int_equal(harness_call(&c, NULL, "GET", "/api/v1/overview", NULL, &j), 200);
+	assert_int_equal(jint(j, "queue_depth", 0), 1203);
+	json_decref(j);
+	assert_true(metrics_have(&c, "xenci_queue_depth 1203\n", NULL));
 	assert_int_equal(harness_controller_stop(&c), 0);
 }
 
