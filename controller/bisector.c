@@ -143,7 +143,6 @@ static int run_flight(long long bid, int restart, const char *job, const char *t
 	    .priority = PRIO_BISECT,
 	    .board = board,
 	};
-	struct gitrepo_commit ci;
 	struct tree_conf *t;
 	long long fid = 0;
 	int rc, settled;
@@ -155,12 +154,8 @@ static int run_flight(long long bid, int restart, const char *job, const char *t
 		return rc;
 	/* The flight's revision gets git's subject, as a push flight's does. */
 	t = trees_find(spec.tree);
-	if (t && gitrepo_commit_info(&ci, t->repo, tested) == 0) {
-		char who[600];
-
-		snprintf(who, sizeof(who), "%s <%s>", ci.author, ci.email);
-		db_revision_set_subject(spec.tree, tested, ci.summary, who);
-	}
+	if (t)
+		trees_revision_subject(t, tested);
 	atts = db_flight_test_attempts(fid);
 	if (!json_array_size(atts)) {
 		snprintf(err, errlen, "job %s does not run on board %s", job, board);

@@ -411,7 +411,12 @@ json_t *twin_branch(const char *tree, const char *branch, int limit, int by_clas
 				json_object_set_new(cell, "pass",
 						    json_integer(jint(cell, "pass", 0) + 1));
 		}
-		if (gitrepo_commit_info(&c, t->repo, jstr(f, "commit", "")) == 0)
+		/* The revision's subject and author as stored when its flight was made
+		 * (trees_revision_subject); git only for a revision that has none (no
+		 * lookup under the repository's lock on every read). */
+		if (jstr(f, "subject", NULL) && jstr(f, "author", NULL))
+			snprintf(who, sizeof(who), "%s", jstr(f, "author", ""));
+		else if (gitrepo_commit_info(&c, t->repo, jstr(f, "commit", "")) == 0)
 			snprintf(who, sizeof(who), "%s <%s>", c.author, c.email);
 		json_array_append_new(
 		    rows, json_pack("{s:s, s:s, s:s, s:I, s:I, s:s, s:o}", "commit",

@@ -141,8 +141,9 @@ static int fill_attempts(void)
 	    "INSERT OR IGNORE INTO trees (name) VALUES ('bench');"
 	    "INSERT OR IGNORE INTO branches (tree_id, name) SELECT id, 'master' FROM trees"
 	    " WHERE name = 'bench';"
-	    "INSERT OR IGNORE INTO revisions (tree_id, commit_id) SELECT id, '" COMMIT "' FROM"
-	    " trees WHERE name = 'bench';"
+	    "INSERT OR IGNORE INTO revisions (tree_id, commit_id, subject, author) SELECT id, "
+	    "'" COMMIT
+	    "', 'bench: a commit', 'Bench <bench@xenci.invalid>' FROM trees WHERE name = 'bench';"
 	    "WITH RECURSIVE c(x) AS (SELECT 0 UNION ALL SELECT x + 1 FROM c WHERE x < %d)"
 	    " INSERT INTO flights (revision_id, kind, priority, state, created, branch_id,"
 	    " triage_stale) SELECT (SELECT r.id FROM revisions r JOIN trees t ON t.id ="

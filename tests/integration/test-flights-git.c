@@ -338,6 +338,10 @@ static void test_coalesce_and_gate(void **state)
 	/* The matrix: fb's row has one cell (qx) with both jobs passed. */
 	x = json_array_get(json_object_get(j, "rows"), 0);
 	assert_int_equal(jint(x, "flight", 0), fb);
+	/* the row's author and subject: git's, as stored with its revision */
+	assert_string_equal(jstr(x, "author", ""), "Dev <dev@example.org>");
+	assert_non_null(jstr(x, "subject", NULL));
+	assert_true(*jstr(x, "subject", ""));
 	assert_string_equal(jstr(json_array_get(json_object_get(x, "cells"), 0), "verdict", ""),
 			    "pass");
 	assert_int_equal(jint(json_array_get(json_object_get(x, "cells"), 0), "total", 0), 2);
