@@ -14,9 +14,11 @@
 # in fresh work trees (a clean Xen and toolstack per arch): the figures say so.
 # BENCH_FLIGHT_JOBS: the jobs (default: every job file but the commissioning one,
 # examine); BENCH_FLIGHT_BOARDS (default "qemu-x86_64 qemu-arm64": the smt board
-# that xen-sched/gran-core requires is left out, so that variant has no attempt).
+# that xen-sched/gran-core requires is left out, so that variant's attempt waits on
+# no board and ends `starved` after BENCH_FLIGHT_STARVE seconds, 120 unless given,
+# the controller's starve_seconds; the wall below counts the attempts that ran).
 # BENCH_FLIGHT_TIMEOUT: the wait for the flight (10800 s). XENCI_KEEP=1 keeps the
-# temp folder.
+# temp folder. The API's times are milliseconds since the epoch.
 set -uo pipefail
 root=${XENCI_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 jobs=${BENCH_FLIGHT_JOBS:-}
@@ -29,6 +31,7 @@ fi
 export XENCI_E2E_JOBS=$jobs
 export XENCI_E2E_BOARDS=${BENCH_FLIGHT_BOARDS:-qemu-x86_64 qemu-arm64}
 export XENCI_E2E_BUILD_TIMEOUT=${XENCI_E2E_BUILD_TIMEOUT:-7200}
+export XENCI_E2E_CONTROLLER="starve_seconds: ${BENCH_FLIGHT_STARVE:-120}"
 # shellcheck source=tests/e2e/lib-e2e.sh
 . "$root/tests/e2e/lib-e2e.sh"
 # a benchmark counts no checks: a failure to set up says why and ends it
@@ -46,11 +49,11 @@ all=$(for id in $ids; do api "attempts/$id"; done | jq -s .)
 
 # the flight's wall: from its first attempt's creation to its last verdict
 jq -r --arg f "$f1" '
-	def t: if type == "number" then . else (sub("\\.[0-9]+"; "") | sub("Z$"; "") | strptime("%Y-%m-%dT%H:%M:%S") | mktime) end;
+	def t: . / 1000;
 	def s: . * 10 | round / 10;
 	def span(a; b): if (a != null and b != null) then ((b | t) - (a | t) | s) else "-" end;
 	(map(.created | t) | min) as $t0
-	| "flight \($f): \(length) attempts, push to last verdict \((map(.finished_at // .created | t) | max) - $t0 | s) s",
+	| "flight \($f): \(length) attempts, push to the last verdict of an attempt that ran \((map(select(.claimed_at != null) | .finished_at // .created | t) | max) - $t0 | s) s",
 	  "  verdicts: \(group_by(.state) | map("\(.[0].state) \(length)") | join(", "))",
 	  "builds:",
 	  (.[] | select(.kind == "build")
@@ -59,7 +62,7 @@ jq -r --arg f "$f1" '
 	  (.[] | select(.kind == "test")
 	   | "  \(.board) \(.job): \(.state)\(if .state != "pass" then " (\(.reason))" else "" end), wait \(span(.queued_at; .claimed_at)) s, run \(span(.claimed_at; .finished_at)) s, verdict at +\((.finished_at | t) - $t0 | s) s; stages \([.stages[]? | "\(.name) \(.seconds)"] | join(", ")); \([.testcases[]? | select(.result == "pass")] | length)/\([.testcases[]?] | length) cases"),
 	  "boards (busy with the flight'"'"'s tests, first and last verdict):",
-	  (map(select(.kind == "test")) | group_by(.board)[]
+	  (map(select(.kind == "test" and .board != null)) | group_by(.board)[]
 	   | "  \(.[0].board): \(length) attempts, busy \(map(span(.claimed_at; .finished_at) | numbers) | add | s) s, first verdict at +\((map(.finished_at | t) | min) - $t0 | s) s, last at +\((map(.finished_at | t) | max) - $t0 | s) s")
 ' <<<"$all"
 notpass=$(jq '[.[] | select(.state != "pass")] | length' <<<"$all")

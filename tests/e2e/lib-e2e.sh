@@ -17,7 +17,9 @@
 #                        of 17-20, which the default timed out);
 #                        XENCI_E2E_XEN_TESTED: Xen's tested ref (tests whose
 #                        flights pin Xen there); XENCI_E2E_TREES: more trees,
-#                        YAML under `trees:` (indented by two spaces)
+#                        YAML under `trees:` (indented by two spaces);
+#                        XENCI_E2E_CONTROLLER: more top-level lines of the
+#                        controller's YAML (starve_seconds: 120, say)
 #   poke CHANGE [TREE BRANCH]  look at branch ci (or TREE's BRANCH) now; prints
 #                        the flight (fails unless the controller saw CHANGE:
 #                        new, advanced, forced)
@@ -120,6 +122,7 @@ jobs_dir: $root/jobs
 schema_dir: $root/schema
 max_attempts: 1
 unhealthy_streak: 100
+${XENCI_E2E_CONTROLLER:-}
 trees:
   xen:
     source: $T/xen
