@@ -412,6 +412,22 @@ static void test_known_issues(void **state)
 				     "<span class=\"v v-fail\">fail</span>"));
 	snprintf(path, sizeof(path), "/flights/%lld", f);
 	assert_true(harness_page_has(&ctl, path, "<h2>Triage</h2>", "ITS command timeout"));
+	/* the branch matrix's cell of that flight: its class and the issue */
+	assert_int_equal(harness_call(&ctl, NULL, "GET", "/api/v1/branches/staging", NULL, &j),
+			 200);
+	{
+		json_t *row = NULL, *x, *cell;
+		size_t i;
+
+		json_array_foreach (json_object_get(j, "rows"), i, x)
+			if (jint(x, "flight", 0) == f)
+				row = x;
+		assert_non_null(row);
+		cell = json_array_get(json_object_get(row, "cells"), 0);
+		assert_string_equal(jstr(cell, "verdict_class", ""), "regression");
+		assert_string_equal(issue_of(cell), "its-timeout");
+	}
+	json_decref(j);
 
 	/* Mended again; then a regression that matches an issue that blocks (the
 	 * default: a label only) holds the gate and is bisected; the issue scoped to
