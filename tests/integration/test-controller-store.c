@@ -242,14 +242,15 @@ static void test_events_and_metrics(void **state)
 	json_decref(j);
 	/* A queue longer than any list's limit: 1,200 queued for a board and 3 waiting for
 	 * their build, counted whole by the overview and /metrics (the overview counted
-	 * at most 1,000; /metrics left the waiting out). */
+	 * at most 1,000; /metrics left the waiting out). Made now, so that the starving
+	 * tick (starve_seconds after an unplaced attempt is made) leaves them waiting. */
 	assert_int_equal(
-	    harness_db_exec(&c,
-			    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n"
-			    " WHERE i < 1203) INSERT INTO attempts (kind, job, board, arch,"
-			    " priority, state, created, queued_at) SELECT 'test', 'xen-smoke',"
-			    " CASE WHEN i > 1200 THEN NULL ELSE 'nowhere' END, 'x86_64', 3,"
-			    " CASE WHEN i > 1200 THEN 'waiting' ELSE 'queued' END, 1, 1 FROM n"),
+	    harness_db_exec(&c, "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n"
+				" WHERE i < 1203) INSERT INTO attempts (kind, job, board, arch,"
+				" priority, state, created, queued_at) SELECT 'test', 'xen-smoke',"
+				" CASE WHEN i > 1200 THEN NULL ELSE 'nowhere' END, 'x86_64', 3,"
+				" CASE WHEN i > 1200 THEN 'waiting' ELSE 'queued' END,"
+				" CAST(strftime('%s', 'now') AS INTEGER) * 1000, 1 FROM n"),
 	    0);
 	assert_int_equal(harness_call(&c, NULL, "GET", "/api/v1/overview", NULL, &j), 200);
 	assert_int_equal(jint(j, "queue_depth", 0), 1203);
