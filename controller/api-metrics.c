@@ -17,7 +17,6 @@ int api_metrics(struct req *r)
 	static const char *const astates[] = {"waiting",   "queued",  "claimed", "running",
 					      "pass",	   "fail",    "infra",	 "timeout",
 					      "cancelled", "starved", "refused", NULL};
-	long long depth;
 	int i, rc;
 
 	/* Counted as the asker sees them: no private board's attempts for others. */
@@ -27,8 +26,7 @@ int api_metrics(struct req *r)
 	buf_puts(&b,
 		 "# HELP xenci_queue_depth Attempts queued for a board or waiting for a build.\n"
 		 "# TYPE xenci_queue_depth gauge\n");
-	depth = db_queue_depth(&who);
-	buf_printf(&b, "xenci_queue_depth %lld\n", depth > 0 ? depth : 0);
+	buf_printf(&b, "xenci_queue_depth %lld\n", db_queue_depth(&who));
 	buf_puts(&b, "# HELP xenci_claims_waiting Agents long-polling for work.\n"
 		     "# TYPE xenci_claims_waiting gauge\n");
 	buf_printf(&b, "xenci_claims_waiting %d\n", park_count_queue(PARK_CLAIM));

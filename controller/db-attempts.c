@@ -16,10 +16,13 @@
 #define RANK "(a.priority * :age + a.queued_at)"
 
 #define ATTEMPT_VISIBLE DB_VISIBLE(b, g, 1, 2)
-#define ATTEMPT_FROM                                                                               \
+/* Attempts with what ATTEMPT_VISIBLE asks of their board (b) and its agent (g). */
+#define VISIBLE_FROM                                                                               \
 	" FROM attempts a LEFT JOIN boards b ON b.name = a.board LEFT JOIN agents g ON"            \
-	" g.id = b.agent_id LEFT JOIN flights f ON f.id = a.flight_id LEFT JOIN revisions r"       \
-	" ON r.id = f.revision_id LEFT JOIN trees t ON t.id = r.tree_id"
+	" g.id = b.agent_id"
+#define ATTEMPT_FROM                                                                               \
+	VISIBLE_FROM " LEFT JOIN flights f ON f.id = a.flight_id LEFT JOIN revisions r"            \
+		     " ON r.id = f.revision_id LEFT JOIN trees t ON t.id = r.tree_id"
 #define ATTEMPT_COLS                                                                               \
 	"a.id, a.flight_id AS flight, a.kind, a.job, a.board, a.arch, a.agent, a.number,"          \
 	" a.state, a.reason, a.stage, a.health_check, a.log_length, a.created, a.queued_at,"       \
@@ -141,12 +144,10 @@ static const char *const sql[Q_N] = {
     [Q_LIST_STATE_JSON] = LIST_JSON_HEAD " WHERE a.state = ?4 AND " LIST_WHERE ")",
     [Q_QUEUE] = "SELECT " ATTEMPT_COLS ATTEMPT_FROM " WHERE a.state IN ('queued', 'waiting')"
 		" AND " ATTEMPT_VISIBLE " ORDER BY a.state = 'waiting', " RANK ", a.id LIMIT ?3",
-    [Q_QUEUE_DEPTH] = "SELECT count(*) FROM attempts a LEFT JOIN boards b ON b.name = a.board"
-		      " LEFT JOIN agents g ON g.id = b.agent_id WHERE a.state IN ('queued',"
-		      " 'waiting') AND " ATTEMPT_VISIBLE,
-    [Q_BY_STATE] = "SELECT a.state, count(*) FROM attempts a LEFT JOIN boards b ON b.name ="
-		   " a.board LEFT JOIN agents g ON g.id = b.agent_id WHERE " ATTEMPT_VISIBLE
-		   " GROUP BY a.state",
+    [Q_QUEUE_DEPTH] = "SELECT count(*)" VISIBLE_FROM " WHERE a.state IN ('queued', 'waiting')"
+		      " AND " ATTEMPT_VISIBLE,
+    [Q_BY_STATE] =
+	"SELECT a.state, count(*)" VISIBLE_FROM " WHERE " ATTEMPT_VISIBLE " GROUP BY a.state",
     /* The stage times of the newest ?2 passing test attempts of ?1's board, job and
      * branch, ?1 itself first when it passed (perf.c). */
     [Q_PERF_HISTORY] =
@@ -564,7 +565,7 @@ json_t *db_queue(const struct viewer *v, int limit)
 long long db_queue_depth(const struct viewer *v)
 {
 	sqlite3_stmt *s = db_use(st[Q_QUEUE_DEPTH]);
-	long long n = -1;
+	long long n = 0;
 
 	bind_viewer(s, v);
 	if (sqlite3_step(s) == SQLITE_ROW)

@@ -121,7 +121,7 @@ char *db_attempts_list_text(const char *state, const char *board, int limit, lon
 json_t *db_queue(const struct viewer *v, int limit);
 /* How many attempts v (NULL: anonymous) may see are queued or waiting (for a build or
  * a board), counted, not listed: the overview's and /metrics' queue depth. Returns
- * the count, or -1 when the store cannot be read. */
+ * the count, 0 when the store cannot be read (a gauge shows no queue then). */
 long long db_queue_depth(const struct viewer *v);
 /* {state: count} over the attempts v (NULL: anonymous) may see. */
 json_t *db_attempts_by_state(const struct viewer *v);

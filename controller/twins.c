@@ -57,7 +57,6 @@ json_t *twin_overview(const struct viewer *v)
 	json_t *running = db_attempts_list("running", NULL, 50, 0, v);
 	json_t *claimed = db_attempts_list("claimed", NULL, 50, 0, v);
 	json_t *bis = twin_bisections(10, 0), *b, *a;
-	long long depth = db_queue_depth(v);
 	long long now = now_ms();
 	json_t *usage = db_board_usage(v, now, OVERVIEW_USAGE_MS);
 	size_t i, j;
@@ -94,8 +93,8 @@ json_t *twin_overview(const struct viewer *v)
 	json_decref(usage);
 	json_array_extend(running, claimed);
 	b = json_pack("{s:I,s:I,s:o,s:o,s:o,s:O}", "now", (json_int_t)now, "queue_depth",
-		      (json_int_t)(depth > 0 ? depth : 0), "labs", labs, "running", running,
-		      "flights", twin_flights(OVERVIEW_FLIGHTS, 0, v), "bisections",
+		      (json_int_t)db_queue_depth(v), "labs", labs, "running", running, "flights",
+		      twin_flights(OVERVIEW_FLIGHTS, 0, v), "bisections",
 		      json_object_get(bis, "bisections") ? json_object_get(bis, "bisections")
 							 : json_array());
 	json_decref(boards);
