@@ -103,7 +103,9 @@ int api_attempts(struct req *r)
 	text = db_attempts_list_text(state, board, (int)limit, before, &v);
 	if (text == NULL)
 		return -EIO;
-	buf_printf(&b, "{\"attempts\":%s}", text);
+	buf_puts(&b, "{\"attempts\":");
+	buf_puts(&b, text);
+	buf_puts(&b, "}");
 	free(text);
 	rc = reply_json_text(r, 200, buf_cstr(&b), b.len);
 	buf_release(&b);

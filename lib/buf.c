@@ -7,6 +7,9 @@
 
 #include "xmalloc.h"
 
+/* The room buf_vprintf makes before it prints, bytes. */
+#define BUF_PRINTF_ROOM 256
+
 void buf_init(struct buf *b, size_t max)
 {
 	b->data = NULL;
@@ -75,13 +78,30 @@ int buf_putc(struct buf *b, char c)
 int buf_vprintf(struct buf *b, const char *fmt, va_list ap)
 {
 	va_list ap2;
+	size_t room;
 	int n, rc;
 
+	/* Print into the room there is, and again only when it was short: the
+	 * measuring pass of vsnprintf(NULL, 0) costs as much as the printing (glibc
+	 * writes what it measures, 64 bytes at a time, into a scratch buffer). */
+	if (b->cap < b->len + BUF_PRINTF_ROOM + 1)
+		(void)buf_grow(b,
+			       BUF_PRINTF_ROOM); /* near a bounded buffer's max: measured below */
+	room = b->cap > b->len ? b->cap - b->len : 0;
 	va_copy(ap2, ap);
-	n = vsnprintf(NULL, 0, fmt, ap2);
+	n = vsnprintf(room ? b->data + b->len : NULL, room, fmt, ap2);
 	va_end(ap2);
-	if (n < 0)
+	if (n < 0) {
+		if (room)
+			b->data[b->len] = '\0';
 		return -EINVAL;
+	}
+	if ((size_t)n < room && (!b->max || b->len + (size_t)n <= b->max)) {
+		b->len += (size_t)n;
+		return 0;
+	}
+	if (room)
+		b->data[b->len] = '\0';
 	rc = buf_grow(b, (size_t)n);
 	if (rc < 0)
 		return rc;

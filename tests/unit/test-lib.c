@@ -24,10 +24,35 @@ static void test_buf_bounded(void **state)
 	assert_string_equal(buf_cstr(&b), "12345"); /* unchanged by the refused append */
 	assert_int_equal(buf_printf(&b, "%d", 678), 0);
 	assert_string_equal(buf_cstr(&b), "12345678");
+	/* fits the room buf_printf made, not the max: refused, nothing written */
+	assert_int_equal(buf_printf(&b, "%s", "9"), -ENOSPC);
+	assert_string_equal(buf_cstr(&b), "12345678");
 	buf_consume(&b, 3);
 	assert_string_equal(buf_cstr(&b), "45678");
 	buf_release(&b);
 	assert_string_equal(buf_cstr(&b), "");
+}
+
+/* buf_printf prints into the room it has and again when that was short: every
+ * length around the room and its doubling comes out whole. */
+static void test_buf_printf_lengths(void **state)
+{
+	char big[5000];
+	struct buf b = BUF_INIT(0);
+
+	(void)state;
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	for (size_t n = 0; n < sizeof(big); n += 37) {
+		buf_reset(&b);
+		assert_int_equal(buf_puts(&b, "<"), 0);
+		assert_int_equal(buf_printf(&b, "%.*s|%d", (int)n, big, 42), 0);
+		assert_int_equal(b.len, 1 + n + 3);
+		assert_int_equal(strlen(buf_cstr(&b)), b.len);
+		assert_memory_equal(buf_cstr(&b) + 1, big, n);
+		assert_string_equal(buf_cstr(&b) + 1 + n, "|42");
+	}
+	buf_release(&b);
 }
 
 static void test_sha256(void **state)
@@ -103,9 +128,9 @@ static void test_backoff(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_buf_bounded), cmocka_unit_test(test_sha256),
-	    cmocka_unit_test(test_tokens),	cmocka_unit_test(test_json_parse),
-	    cmocka_unit_test(test_backoff),
+	    cmocka_unit_test(test_buf_bounded), cmocka_unit_test(test_buf_printf_lengths),
+	    cmocka_unit_test(test_sha256),	cmocka_unit_test(test_tokens),
+	    cmocka_unit_test(test_json_parse),	cmocka_unit_test(test_backoff),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
