@@ -198,15 +198,48 @@ static void db_log(void *cls, int code, const char *msg)
 	db_full(code);
 }
 
-static void settle(sqlite3 *db)
+/* The statements db_use handed out since the connection was last settled: the
+ * writer's (under ctl.lock, whichever thread holds it) and a read thread's own.
+ * Settling resets those still on a row, not every statement of the connection
+ * (a walk of some hundreds at each unlock and after each read). Statements reach
+ * a connection's work only through db_use (DB_STATEMENTS); past USED_MAX
+ * distinct ones the whole connection is walked. */
+#define USED_MAX 32
+struct used {
+	sqlite3_stmt *st[USED_MAX];
+	int n, all;
+};
+static struct used writer_used;
+static __thread struct used reader_used;
+
+static void used_add(struct used *u, sqlite3_stmt *st)
+{
+	for (int i = 0; i < u->n; i++)
+		if (u->st[i] == st)
+			return;
+	if (u->n < USED_MAX)
+		u->st[u->n++] = st;
+	else
+		u->all = 1;
+}
+
+static void settle(sqlite3 *db, struct used *u)
 {
 	sqlite3_stmt *st = NULL;
 
 	if (!db)
 		return;
-	while ((st = sqlite3_next_stmt(db, st)) != NULL)
-		if (sqlite3_stmt_busy(st))
-			sqlite3_reset(st);
+	if (u->all) {
+		while ((st = sqlite3_next_stmt(db, st)) != NULL)
+			if (sqlite3_stmt_busy(st))
+				sqlite3_reset(st);
+	} else {
+		for (int i = 0; i < u->n; i++)
+			if (sqlite3_stmt_busy(u->st[i]))
+				sqlite3_reset(u->st[i]);
+	}
+	u->n = 0;
+	u->all = 0;
 }
 
 /* db_on_commit's function, and whether it is running (it commits too). */
@@ -227,13 +260,21 @@ int db_in_transaction(void)
  * and what a write outside a transaction left for the commit hook. */
 static void settle_writer(void)
 {
-	settle(tx_db);
-	if (commit_hook && !in_commit_hook && !db_in_transaction()) {
-		in_commit_hook = 1;
-		commit_hook();
-		in_commit_hook = 0;
-		settle(tx_db);
-	}
+	static sqlite3_int64 changes_seen = -1;
+	sqlite3_int64 changes;
+
+	settle(tx_db, &writer_used);
+	if (!tx_db || !commit_hook || in_commit_hook || db_in_transaction())
+		return;
+	/* only after a write: the rows this connection changed, triggers' too */
+	changes = sqlite3_total_changes64(tx_db);
+	if (changes == changes_seen)
+		return;
+	in_commit_hook = 1;
+	commit_hook();
+	in_commit_hook = 0;
+	settle(tx_db, &writer_used);
+	changes_seen = sqlite3_total_changes64(tx_db);
 }
 
 /* The generation: a counter moved whenever the database's WAL-index header
@@ -380,7 +421,10 @@ long long db_generation(void)
 
 void db_settle(void)
 {
-	settle(db_reader ? reader_db : tx_db);
+	if (db_reader)
+		settle(reader_db, &reader_used);
+	else
+		settle(tx_db, &writer_used);
 }
 
 int db_reader_open(void)
@@ -476,6 +520,7 @@ sqlite3_stmt *db_use(sqlite3_stmt *st)
 			  "db-*.c module must declare its statements with DB_STATEMENTS");
 		abort();
 	}
+	used_add(db_reader ? &reader_used : &writer_used, st);
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
 	return st;
