@@ -60,14 +60,23 @@ int api_jobs(struct req *r)
 int api_flights(struct req *r)
 {
 	struct viewer v;
+	struct buf b = BUF_INIT(0);
 	long long limit, before;
+	int rc;
 
 	if (req_query_int(r, "limit", 50, LIST_MAX, &limit) < 0 ||
 	    req_query_int(r, "before", 0, 1LL << 62, &before) < 0)
 		return 0;
 	req_viewer(r, &v);
-	return reply_json(r, 200,
-			  json_pack("{s:o}", "flights", twin_flights((int)limit, before, &v)));
+	buf_puts(&b, "{\"flights\":");
+	if (db_flights_list_text(&b, (int)limit, before, &v) < 0) {
+		buf_release(&b);
+		return -EIO;
+	}
+	buf_puts(&b, "}");
+	rc = reply_json_text(r, 200, buf_cstr(&b), b.len);
+	buf_release(&b);
+	return rc;
 }
 
 int api_flight(struct req *r)

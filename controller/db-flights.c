@@ -56,7 +56,7 @@ enum {
 	" f.kind, " TUPLE_COL ","                                                                  \
 	" CASE f.priority WHEN 0 THEN 'gate' WHEN 1 THEN 'bisect' WHEN 2 THEN 'submission'"        \
 	" ELSE 'background' END AS priority, f.state, f.created, f.finished,"                      \
-	" CASE WHEN ?8 THEN f.counts_all WHEN ?9 IS NULL THEN f.counts_public ELSE"               \
+	" CASE WHEN ?8 THEN f.counts_all WHEN ?9 IS NULL THEN f.counts_public ELSE"                \
 	" (SELECT json_object('queued', coalesce(sum(a.state IN ('waiting','queued')), 0),"        \
 	" 'running', coalesce(sum(a.state IN ('claimed','running')), 0), 'pass', "                 \
 	"coalesce(sum(a.state = 'pass'), 0),"                                                      \
@@ -67,6 +67,22 @@ enum {
 	" 0)) FROM attempts a"                                                                     \
 	" LEFT JOIN boards b ON b.name = a.board LEFT JOIN agents g ON g.id = b.agent_id"          \
 	" WHERE a.flight_id = f.id AND " VISIBLE_AS(8, 9) ") END AS j_counts"
+
+/* A flight's verdict from the state and j_counts of FLIGHT_COLS: its state while it
+ * is not done; else fail (a fail or timeout), starved, infra, cancelled, none
+ * (nothing passed), and pass only when every job ran and passed. */
+#define FLIGHT_VERDICT                                                                             \
+	"CASE WHEN state IS NOT 'done' THEN coalesce(state, 'running')"                            \
+	" WHEN json_extract(j_counts, '$.fail') > 0 THEN 'fail'"                                   \
+	" WHEN json_extract(j_counts, '$.starved') > 0 THEN 'starved'"                             \
+	" WHEN json_extract(j_counts, '$.infra') > 0 THEN 'infra'"                                 \
+	" WHEN json_extract(j_counts, '$.cancelled') > 0 THEN 'cancelled'"                         \
+	" WHEN coalesce(json_extract(j_counts, '$.pass'), 0) = 0 THEN 'none' ELSE 'pass' END"
+/* Flights (FLIGHT_COLS, then `verdict`) of FROM_WHERE: the columns made once (a
+ * materialised view: an agent's counts are a subquery), the verdict read from them. */
+#define FLIGHT_SELECT(FROM_WHERE)                                                                  \
+	"WITH x AS MATERIALIZED (SELECT " FLIGHT_COLS FROM_WHERE ") SELECT *, " FLIGHT_VERDICT     \
+	" AS verdict FROM x"
 
 static const char *const sql[Q_N] = {
     [Q_JOB_UPSERT] = "INSERT INTO jobs (name, definition, updated) VALUES (?1, ?2, ?3)"
@@ -121,8 +137,8 @@ static const char *const sql[Q_N] = {
 		     " f.ref, f.user, " TUPLE_COL " FROM flights f"
 		     " JOIN revisions r ON r.id = f.revision_id JOIN trees t ON t.id = r.tree_id"
 		     " WHERE f.id = ?",
-    [Q_FLIGHT_GET] = "SELECT " FLIGHT_COLS " FROM flights f JOIN revisions r ON"
-		     " r.id = f.revision_id JOIN trees t ON t.id = r.tree_id WHERE f.id = ?1",
+    [Q_FLIGHT_GET] = FLIGHT_SELECT(" FROM flights f JOIN revisions r ON r.id = f.revision_id"
+				   " JOIN trees t ON t.id = r.tree_id WHERE f.id = ?1"),
     [Q_FLIGHT_BUILDS] = "SELECT b.id, b.arch, b.state, b.artifacts AS j_artifacts,"
 			" b.build_info AS j_build_info, t.name AS tree, b.commit_id AS 'commit',"
 			" b.kind, b.flight_id AS made_by FROM flight_builds x JOIN builds b ON"
@@ -138,9 +154,9 @@ static const char *const sql[Q_N] = {
 	" " VISIBLE_AS(8, 9) " ORDER BY a.id",
     [Q_FLIGHT_TESTCASES] = "SELECT name, result FROM testcases WHERE attempt_id = ?"
 			   " ORDER BY rowid",
-    [Q_FLIGHTS] = "SELECT " FLIGHT_COLS " FROM flights f JOIN revisions r ON"
-		  " r.id = f.revision_id JOIN trees t ON t.id = r.tree_id WHERE f.id < ?1"
-		  " ORDER BY f.id DESC LIMIT ?2",
+    [Q_FLIGHTS] = FLIGHT_SELECT(" FROM flights f JOIN revisions r ON r.id = f.revision_id"
+				" JOIN trees t ON t.id = r.tree_id WHERE f.id < ?1"
+				" ORDER BY f.id DESC LIMIT ?2") " ORDER BY id DESC",
     [Q_FLIGHT_UPDATE] = "UPDATE flights SET state = 'done', finished = ?2 WHERE id = ?1 AND"
 			" state <> 'done' AND NOT EXISTS (SELECT 1 FROM attempts WHERE"
 			" flight_id = ?1 AND state IN ('waiting','queued','claimed','running'))",
@@ -388,6 +404,16 @@ json_t *db_flights_list(int limit, long long before, const struct viewer *v)
 	sqlite3_bind_int64(s, 1, before > 0 ? before : (1LL << 62));
 	sqlite3_bind_int(s, 2, limit);
 	return db_rows_array(s);
+}
+
+int db_flights_list_text(struct buf *out, int limit, long long before, const struct viewer *v)
+{
+	sqlite3_stmt *s = db_use(st[Q_FLIGHTS]);
+
+	bind_viewer(s, v);
+	sqlite3_bind_int64(s, 1, before > 0 ? before : (1LL << 62));
+	sqlite3_bind_int(s, 2, limit);
+	return db_rows_json(s, out);
 }
 
 /* The "id" column of the rows of s, as a JSON array of integers. */

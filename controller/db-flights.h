@@ -62,12 +62,18 @@ json_t *db_build_get(long long build_id);
  * moves: true}} for a flight of one tree. */
 json_t *db_flight_revision(long long flight_id);
 struct viewer;
-/* The flight with its revision, builds and attempts (with test cases), or NULL.
- * Attempts on boards viewer v (NULL: anonymous) may not see are left out, of the
- * attempts and of the counts alike. */
+struct buf;
+/* The flight with its revision, its `verdict` (its state while it is not done;
+ * else fail (a fail or timeout), starved, infra, cancelled, none (nothing passed),
+ * and pass only when every job ran and passed), builds and attempts (with test
+ * cases), or NULL. Attempts on boards viewer v (NULL: anonymous) may not see are
+ * left out, of the attempts, the counts and the verdict alike. */
 json_t *db_flight_get(long long id, const struct viewer *v);
-/* Newest first, below id before (0: all); counts as v sees them. */
+/* Newest first, below id before (0: all); counts and verdicts as v sees them. */
 json_t *db_flights_list(int limit, long long before, const struct viewer *v);
+/* The same list appended to out as JSON text (db_rows_json: no objects made, the
+ * API's hot read). 0, or -EIO (out unfinished). */
+int db_flights_list_text(struct buf *out, int limit, long long before, const struct viewer *v);
 /* Marks the flight done when no attempt of it is still to run. */
 int db_flight_update(long long flight_id);
 

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ctl.h"
@@ -10,6 +11,7 @@
 #include "db-modules.h"
 #include "db.h"
 #include "names.h"
+#include "xmalloc.h"
 
 enum {
 	Q_FLIGHT_TESTS,
@@ -26,8 +28,20 @@ enum {
 	Q_STALE,
 	Q_STORE,
 	Q_STORED,
+	Q_HEISENBUGS,
 	Q_N
 };
+
+/* The retests of tree TREE's job JOB's failures on class ?1 that passed, of those
+ * where viewer ?3/?4 may see both boards (the heisenbugs). */
+#define HEISENBUGS(TREE, JOB)                                                                      \
+	"(SELECT count(*) FROM retests x CROSS JOIN flights xf CROSS JOIN revisions xr JOIN"       \
+	" attempts xa ON xa.id = x.attempt_id JOIN boards xb ON xb.name = xa.board LEFT JOIN"      \
+	" agents xg ON xg.id = xb.agent_id LEFT JOIN attempts ya ON ya.id = x.retest_attempt"      \
+	" LEFT JOIN boards yb ON yb.name = ya.board LEFT JOIN agents yg ON yg.id = yb.agent_id"    \
+	" WHERE xf.id = x.flight_id AND xr.id = xf.revision_id AND xr.tree_id = " TREE             \
+	" AND x.job = " JOB " AND x.class = ?1 AND x.state = 'pass' AND " DB_VISIBLE(              \
+	    xb, xg, 3, 4) " AND " DB_VISIBLE(yb, yg, 3, 4) ")"
 
 static const char *const sql[Q_N] = {
     [Q_FLIGHT_TESTS] = "SELECT a.id, a.job, coalesce(b.class, '') AS class, a.board, a.arch,"
@@ -74,25 +88,18 @@ static const char *const sql[Q_N] = {
      * CROSS JOIN keeping SQLite from gathering every attempt of the class's boards
      * to sort them, so a page's cost does not grow with the store; heisenbugs from
      * the retests, not from every flight of the tree through an automatic index) */
-    [Q_FLAKE_JOBS] =
-	"SELECT t.id AS tree_id, t.name AS tree, k.job, (SELECT count(*) FROM retests"
-	" x CROSS JOIN flights xf CROSS JOIN revisions xr JOIN attempts xa ON xa.id ="
-	" x.attempt_id JOIN boards xb ON"
-	" xb.name = xa.board LEFT JOIN agents xg ON xg.id = xb.agent_id LEFT JOIN attempts"
-	" ya ON ya.id = x.retest_attempt LEFT JOIN boards yb ON yb.name = ya.board LEFT"
-	" JOIN agents yg ON yg.id = yb.agent_id WHERE xf.id = x.flight_id AND xr.id ="
-	" xf.revision_id AND xr.tree_id = t.id AND x.job = k.job"
-	" AND x.class = ?1 AND x.state = 'pass' AND " DB_VISIBLE(xb, xg, 3, 4) " AND " DB_VISIBLE(
-	    yb, yg, 3,
-	    4) ") AS heisenbugs FROM (SELECT DISTINCT r.tree_id, n.job FROM (SELECT a.job,"
-	       " a.flight_id FROM attempts a CROSS JOIN boards bo LEFT JOIN agents g ON g.id ="
-	       " bo.agent_id WHERE bo.name = a.board AND bo.class = ?1 AND +a.kind = 'test' AND"
-	       " +a.state IN ('pass', 'fail') AND " DB_VISIBLE(
-		   bo, g, 3,
-		   4) " ORDER BY a.id DESC"
-		      " LIMIT ?5) n JOIN flights f ON f.id = n.flight_id JOIN revisions r ON r.id ="
-		      " f.revision_id) k JOIN trees t ON t.id = k.tree_id ORDER BY t.name, k.job"
-		      " LIMIT ?2",
+    [Q_FLAKE_JOBS] = "SELECT t.id AS tree_id, t.name AS tree, k.job, " HEISENBUGS(
+	"t.id",
+	"k.job") " AS heisenbugs FROM (SELECT DISTINCT r.tree_id, n.job FROM (SELECT a.job,"
+		 " a.flight_id FROM attempts a CROSS JOIN boards bo LEFT JOIN agents g ON g.id ="
+		 " bo.agent_id WHERE bo.name = a.board AND bo.class = ?1 AND +a.kind = 'test' AND"
+		 " +a.state IN ('pass', 'fail') AND " DB_VISIBLE(
+		     bo, g, 3,
+		     4) " ORDER BY a.id DESC"
+			" LIMIT ?5) n JOIN flights f ON f.id = n.flight_id JOIN revisions r ON "
+			"r.id ="
+			" f.revision_id) k JOIN trees t ON t.id = k.tree_id ORDER BY t.name, k.job"
+			" LIMIT ?2",
     /* the flights whose stored classes are stale at level ?1, newest first
      * (flights_triage_stale, migration 130) */
     /* (triage_stale > 0: what lets SQLite take the partial index for a bound level) */
@@ -100,6 +107,7 @@ static const char *const sql[Q_N] = {
 		" id DESC LIMIT ?2",
     [Q_STORE] = "UPDATE flights SET triage = ?2, triage_stale = 0 WHERE id = ?1",
     [Q_STORED] = "SELECT triage FROM flights WHERE id = ?1",
+    [Q_HEISENBUGS] = "SELECT " HEISENBUGS("?5", "?6"),
 };
 
 DB_STATEMENTS(st, Q_N);
@@ -110,8 +118,33 @@ int db_triage_prepare(sqlite3 *db)
 	return db_prepare(db, st, sql, Q_N);
 }
 
+/* A read thread's parsed stored classes of the flights it read last, each with
+ * the text it was parsed from, so that the same text is parsed once: the branch
+ * matrix reads its 20 flights' classes at every view, and parsing them was a
+ * quarter of its cost. Its own thread's only (jansson's objects are not shared
+ * between threads), emptied when its connection closes. */
+#define STORED_CACHE 32
+static __thread struct stored {
+	long long flight;
+	char *text;
+	size_t len;
+	json_t *rows;
+} stored_cache[STORED_CACHE];
+static __thread unsigned stored_next;
+
+static void stored_clear(void)
+{
+	for (int i = 0; i < STORED_CACHE; i++) {
+		free(stored_cache[i].text);
+		json_decref(stored_cache[i].rows);
+		stored_cache[i] = (struct stored){0};
+	}
+	stored_next = 0;
+}
+
 void db_triage_finalize(void)
 {
+	stored_clear();
 	db_finalize(st, Q_N);
 }
 
@@ -264,6 +297,22 @@ json_t *db_flake_jobs(const char *cls, const struct viewer *v)
 	return db_rows_array(s);
 }
 
+long long db_heisenbugs(long long tree_id, const char *job, const char *cls, const struct viewer *v)
+{
+	sqlite3_stmt *s = db_use(st[Q_HEISENBUGS]);
+	long long n = 0;
+
+	db_bind_text(s, 1, cls);
+	sqlite3_bind_int(s, 3, v && v->admin);
+	db_bind_text(s, 4, v && v->agent ? v->agent : NULL);
+	sqlite3_bind_int64(s, 5, tree_id);
+	db_bind_text(s, 6, job);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		n = sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	return n;
+}
+
 json_t *db_triage_stale(int level, int limit)
 {
 	sqlite3_stmt *s = db_use(st[Q_STALE]);
@@ -290,14 +339,38 @@ json_t *db_triage_stored(long long flight)
 {
 	sqlite3_stmt *s = db_use(st[Q_STORED]);
 	json_t *rows = NULL;
+	struct stored *c = NULL;
+	const char *text;
+	size_t len;
 
 	sqlite3_bind_int64(s, 1, flight);
-	if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_type(s, 0) == SQLITE_TEXT)
-		rows = json_loads((const char *)sqlite3_column_text(s, 0), 0, NULL);
-	sqlite3_reset(s);
+	if (sqlite3_step(s) != SQLITE_ROW || sqlite3_column_type(s, 0) != SQLITE_TEXT)
+		goto out;
+	text = (const char *)sqlite3_column_text(s, 0);
+	len = (size_t)sqlite3_column_bytes(s, 0);
+	if (db_reader) {
+		for (int i = 0; i < STORED_CACHE && !c; i++)
+			if (stored_cache[i].flight == flight && stored_cache[i].len == len &&
+			    !memcmp(stored_cache[i].text, text, len))
+				c = &stored_cache[i];
+		if (c) {
+			rows = json_incref(c->rows);
+			goto out;
+		}
+	}
+	rows = json_loadb(text, len, 0, NULL);
 	if (rows && !json_is_array(rows)) {
 		json_decref(rows);
 		rows = NULL;
 	}
+	if (rows && db_reader) {
+		c = &stored_cache[stored_next++ % STORED_CACHE];
+		free(c->text);
+		json_decref(c->rows);
+		*c = (struct stored){flight, xmalloc(len ? len : 1), len, json_incref(rows)};
+		memcpy(c->text, text, len);
+	}
+out:
+	sqlite3_reset(s);
 	return rows;
 }

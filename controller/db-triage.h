@@ -70,6 +70,10 @@ json_t *db_known_issue_of_attempt(long long attempt);
 #define FLAKE_JOBS_MAX	64
 #define FLAKE_JOBS_SCAN 2000
 json_t *db_flake_jobs(const char *cls, const struct viewer *v);
+/* The heisenbugs of db_flake_jobs for one tree, job and class: the retests of its
+ * failures on class cls that passed, where v may see both boards. A read. */
+long long db_heisenbugs(long long tree_id, const char *job, const char *cls,
+			const struct viewer *v);
 
 /* A flight's verdict classes as stored (flights.triage, migration 130): the writer
  * judges them again whenever something they read changed (triage_store_stale). */
@@ -81,7 +85,9 @@ json_t *db_triage_stale(int level, int limit);
  * judged) as flight's classes and marks them fresh: 0 or -EIO. The writer only. */
 int db_triage_store(long long flight, const json_t *rows);
 /* flight's stored classes: the array (new reference), or NULL when it has none
- * (no such flight, never judged). A read: safe on the read pool's connections. */
+ * (no such flight, never judged). A read: safe on the read pool's connections.
+ * On a read thread the array is shared with that thread's cache of the same
+ * stored text (parsed once while it is unchanged): read it, never change it. */
 json_t *db_triage_stored(long long flight);
 
 #endif

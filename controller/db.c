@@ -1,6 +1,7 @@
 #include "db.h"
 
 #include <dirent.h>
+#include <math.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -16,6 +17,7 @@
 #include "fs.h"
 #include "json-util.h"
 #include "log.h"
+#include "utf8.h"
 #include "xmalloc.h"
 
 /* A migration file is small SQL: anything larger is not one. */
@@ -469,6 +471,7 @@ void db_reader_close(void)
 		m->finalize();
 	sqlite3_close(reader_db);
 	reader_db = NULL;
+	reader_used = (struct used){0};
 	db_reader = 0;
 }
 
@@ -483,6 +486,7 @@ void db_close(sqlite3 *db)
 	if (tx_db == db) {
 		probe_close();
 		tx_db = NULL;
+		writer_used = (struct used){0};
 	}
 	sqlite3_close(db);
 }
@@ -625,4 +629,129 @@ json_t *db_rows_array(sqlite3_stmt *st)
 		json_array_append_new(a, db_row_object(st));
 	sqlite3_reset(st);
 	return a;
+}
+
+/* s[0..n) as a JSON string (RFC 8259 §7) escaped as jansson's json_dumps does; -1
+ * and nothing written when it is not UTF-8. */
+static int json_text_string(struct buf *out, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i, start;
+
+	for (i = 0; i < n;) {
+		uint32_t cp;
+		size_t k;
+
+		if (p[i] < 0x80) {
+			i++;
+			continue;
+		}
+		k = utf8_decode(p + i, n - i, &cp);
+		if (cp == 0xFFFD &&
+		    !(k == 3 && p[i] == 0xEF && p[i + 1] == 0xBF && p[i + 2] == 0xBD))
+			return -1;
+		i += k;
+	}
+	buf_append(out, "\"", 1);
+	for (start = i = 0; i < n; i++) {
+		char esc[7] = {'\\', 0};
+
+		if (p[i] >= 0x20 && p[i] != '"' && p[i] != '\\')
+			continue;
+		buf_append(out, s + start, i - start);
+		switch (p[i]) {
+		case '"':
+		case '\\':
+			esc[1] = (char)p[i];
+			break;
+		case '\b':
+			esc[1] = 'b';
+			break;
+		case '\f':
+			esc[1] = 'f';
+			break;
+		case '\n':
+			esc[1] = 'n';
+			break;
+		case '\r':
+			esc[1] = 'r';
+			break;
+		case '\t':
+			esc[1] = 't';
+			break;
+		default:
+			memcpy(esc + 1, "u00", 3);
+			esc[4] = hex[p[i] >> 4];
+			esc[5] = hex[p[i] & 15];
+		}
+		buf_append(out, esc, strlen(esc));
+		start = i + 1;
+	}
+	buf_append(out, s + start, n - start);
+	buf_append(out, "\"", 1);
+	return 0;
+}
+
+int db_rows_json(sqlite3_stmt *st, struct buf *out)
+{
+	int i, rc, n = sqlite3_column_count(st), rows = 0;
+
+	buf_append(out, "[", 1);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (rows++)
+			buf_append(out, ",", 1);
+		buf_append(out, "{", 1);
+		for (i = 0; i < n; i++) {
+			const char *name = sqlite3_column_name(st, i);
+			int raw = !strncmp(name, "j_", 2);
+			const char *text;
+			size_t len;
+			double d;
+
+			if (i)
+				buf_append(out, ",", 1);
+			json_text_string(out, raw ? name + 2 : name, strlen(name) - (raw ? 2 : 0));
+			buf_append(out, ":", 1);
+			switch (sqlite3_column_type(st, i)) {
+			case SQLITE_INTEGER:
+				buf_printf(out, "%lld", (long long)sqlite3_column_int64(st, i));
+				continue;
+			case SQLITE_FLOAT:
+				d = sqlite3_column_double(st, i);
+				if (isfinite(d)) {
+					size_t at = out->len;
+
+					buf_printf(out, "%.17g", d);
+					/* a real stays one when read back (jansson adds ".0" too)
+					 */
+					if (!strpbrk(out->data + at, ".e"))
+						buf_append(out, ".0", 2);
+					continue;
+				}
+				break;
+			case SQLITE_TEXT:
+				text = (const char *)sqlite3_column_text(st, i);
+				len = (size_t)sqlite3_column_bytes(st, i);
+				if (!raw && json_text_string(out, text, len) == 0)
+					continue;
+				if (raw) {
+					size_t k = strspn(text, " \t\r\n");
+
+					if (k < len && strchr("{[\"-0123456789tfn", text[k])) {
+						buf_append(out, text, len);
+						continue;
+					}
+				}
+				break;
+			default:
+				break;
+			}
+			buf_append(out, "null", 4);
+		}
+		buf_append(out, "}", 1);
+	}
+	sqlite3_reset(st);
+	buf_append(out, "]", 1);
+	return rc == SQLITE_DONE ? 0 : -EIO;
 }

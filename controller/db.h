@@ -116,5 +116,16 @@ void db_bind_json(sqlite3_stmt *st, int i, const json_t *v);
 json_t *db_row_object(sqlite3_stmt *st);
 /* Every row of st as such objects. */
 json_t *db_rows_array(sqlite3_stmt *st);
+/* Every row of st appended to out as the JSON text of db_rows_array's array,
+ * without making it (a hot list's reply: jansson's objects, made and dumped,
+ * were most of its cost). The same members in the same order: INTEGER and REAL
+ * columns as numbers (a non-finite REAL as null), TEXT as a string (RFC 8259
+ * §7: '"', '\\' and controls escaped as jansson does; text that is not UTF-8 as
+ * null, as json_stringn refuses it), NULL as null. A "j_NAME" column's text is
+ * copied as it is into member NAME, so it must hold JSON the controller wrote
+ * (json_dumps, SQLite's json_object); text that does not begin like JSON comes
+ * out null. Steps st to its end and resets it. 0, or -EIO when a step failed
+ * (out then holds an unfinished array: drop it). */
+int db_rows_json(sqlite3_stmt *st, struct buf *out);
 
 #endif

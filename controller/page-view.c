@@ -104,7 +104,7 @@ void view_summary(struct html *h, const json_t *summary)
 
 const char *view_flight_verdict(const json_t *f)
 {
-	/* twins.c judges (twin_flight_verdict); the page only shows it. */
+	/* the store judges (db_flight_get, db_flights_list); the page only shows it */
 	return jstr(f, "verdict", jstr(f, "state", "running"));
 }
 

@@ -22,7 +22,7 @@ void view_record_mark(struct html *h, const json_t *attempt);
 void view_slower(struct html *h, const json_t *slow);
 /* "3 pass · 1 fail" from {"pass": 3, "fail": 1, …}, each count with its chip. */
 void view_summary(struct html *h, const json_t *summary);
-/* The verdict twins.c gave the flight (twin_flight_verdict), or its state:
+/* The verdict the store gave the flight (db_flight_get), or its state:
  * a static string or borrowed from flight. */
 const char *view_flight_verdict(const json_t *flight);
 /* A table of test cases [{"name", "result"}]. */

@@ -439,25 +439,35 @@ int triage_bisects(long long flight, const char *job, const char *cls)
 	return rc;
 }
 
+/* One row of triage_flake_rates: tree's job on class cls. */
+static json_t *flake_rate(long long tree_id, const char *tree, const char *job, const char *cls,
+			  long long heisenbugs, const struct viewer *v)
+{
+	double rate = 0;
+	int known = db_bisect_flake_rate(&rate, tree_id, job, cls, v) == 0;
+
+	return json_pack("{s:s, s:s, s:s, s:o, s:I, s:i}", "tree", tree, "job", job, "class", cls,
+			 "rate", known ? json_real(rate) : json_null(), "heisenbugs",
+			 (json_int_t)heisenbugs, "window", BISECT_FLAKE_WINDOW);
+}
+
 json_t *triage_flake_rates(const char *cls, const struct viewer *v)
 {
 	json_t *jobs = db_flake_jobs(cls, v), *out = json_array(), *j;
 	size_t i;
 
-	json_array_foreach (jobs, i, j) {
-		double rate = 0;
-		int known = db_bisect_flake_rate(&rate, jint(j, "tree_id", 0), jstr(j, "job", ""),
-						 cls, v) == 0;
-
-		json_array_append_new(
-		    out,
-		    json_pack("{s:s, s:s, s:s, s:o, s:I, s:i}", "tree", jstr(j, "tree", ""), "job",
-			      jstr(j, "job", ""), "class", cls, "rate",
-			      known ? json_real(rate) : json_null(), "heisenbugs",
-			      (json_int_t)jint(j, "heisenbugs", 0), "window", BISECT_FLAKE_WINDOW));
-	}
+	json_array_foreach (jobs, i, j)
+		json_array_append_new(out, flake_rate(jint(j, "tree_id", 0), jstr(j, "tree", ""),
+						      jstr(j, "job", ""), cls,
+						      jint(j, "heisenbugs", 0), v));
 	json_decref(jobs);
 	return out;
+}
+
+json_t *triage_flake_rates_of(long long tree_id, const char *tree, const char *job, const char *cls,
+			      const struct viewer *v)
+{
+	return flake_rate(tree_id, tree, job, cls, db_heisenbugs(tree_id, job, cls, v), v);
 }
 
 /* The rows of t as JSON: [triage_row_json...] (new reference). */

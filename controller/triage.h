@@ -115,6 +115,10 @@ json_t *triage_row_json(const struct triage_row *r);
  * nothing of a private board (twins.h). A new reference; reads only (the read
  * pool may call it without ctl.lock). */
 json_t *triage_flake_rates(const char *cls, const struct viewer *v);
+/* One such row for tree's (id tree_id) job on class cls, whether or not it ran
+ * there lately (the branch matrix asks for the jobs and classes it shows). */
+json_t *triage_flake_rates_of(long long tree_id, const char *tree, const char *job, const char *cls,
+			      const struct viewer *v);
 
 /* Stored classes (flights.triage, migration 130): the pages and the twins read a
  * flight's rows from the store (db_triage_stored) rather than judging them per

@@ -129,32 +129,6 @@ json_t *twin_attempt(long long id, const struct viewer *v)
 	return a;
 }
 
-const char *twin_flight_verdict(const json_t *f)
-{
-	const json_t *c = json_object_get(f, "counts");
-
-	if (strcmp(jstr(f, "state", "running"), "done"))
-		return jstr(f, "state", "running");
-	if (jint(c, "fail", 0) > 0)
-		return "fail";
-	if (jint(c, "starved", 0) > 0)
-		return "starved";
-	if (jint(c, "infra", 0) > 0)
-		return "infra";
-	if (jint(c, "cancelled", 0) > 0)
-		return "cancelled";
-	if (jint(c, "pass", 0) == 0)
-		return "none";
-	return "pass";
-}
-
-static json_t *with_verdict(json_t *f)
-{
-	if (f)
-		json_object_set_new(f, "verdict", json_string(twin_flight_verdict(f)));
-	return f;
-}
-
 /* The verdict classes of flight id as stored (triage.h) whose deciding attempt is
  * one of attempts (those v may see; borrowed): [triage_row_json...]. A row with no
  * attempt (none decided it) is shown when its class has no board. */
@@ -189,7 +163,7 @@ static void slower_of(json_t *attempts)
 
 json_t *twin_flight(long long id, const struct viewer *v)
 {
-	json_t *f = id > 0 ? with_verdict(db_flight_get(id, v)) : NULL;
+	json_t *f = id > 0 ? db_flight_get(id, v) : NULL;
 
 	json_t *all, *out, *b, *x;
 	size_t i, k;
@@ -229,12 +203,7 @@ json_t *twin_flight(long long id, const struct viewer *v)
 
 json_t *twin_flights(int limit, long long before, const struct viewer *v)
 {
-	json_t *list = db_flights_list(limit, before, v), *f;
-	size_t i;
-
-	json_array_foreach (list, i, f)
-		with_verdict(f);
-	return list;
+	return db_flights_list(limit, before, v);
 }
 
 /* The worse of two verdict-or-states, for a cell holding several jobs. */
@@ -289,6 +258,26 @@ static void cell_triage(json_t *cell, const json_t *rows, const json_t *a)
 		json_object_set(cell, "known_issue", json_object_get(row, "known_issue"));
 		return;
 	}
+}
+
+/* o's keys in strcmp order (borrowed from o; the array is the caller's to free),
+ * their number in *n. */
+static const char **sorted_keys(const json_t *o, size_t *n)
+{
+	const char **names = xcalloc(json_object_size(o) + 1, sizeof(*names)), *key;
+	json_t *dummy;
+
+	*n = 0;
+	json_object_foreach ((json_t *)o, key, dummy)
+		names[(*n)++] = key;
+	for (size_t x = 1; x < *n; x++)
+		for (size_t y = x; y > 0 && strcmp(names[y - 1], names[y]) > 0; y--) {
+			const char *tmp = names[y];
+
+			names[y] = names[y - 1];
+			names[y - 1] = tmp;
+		}
+	return names;
 }
 
 /* Newest attempt per (job, board) of a flight's test attempts. */
@@ -350,17 +339,15 @@ json_t *twin_branch(const char *tree, const char *branch, int limit, int by_clas
 	struct tree_conf *t = trees_find(tree);
 	struct branch_conf *b = t ? tree_conf_branch(t, branch) : NULL;
 	json_t *out, *flights, *rows = json_array(), *cols = json_object(), *f, *columns;
-	json_t *classes = json_object(), *flakes = json_array();
+	json_t *pairs = json_object(), *flakes = json_array();
 	long long tree_id, bid;
-	const char *key;
-	json_t *dummy;
 	size_t i;
 
 	if (b == NULL || db_tree_id(&tree_id, t->name) < 0 ||
 	    db_branch_id(&bid, tree_id, b->name, NULL) < 0) {
 		json_decref(rows);
 		json_decref(cols);
-		json_decref(classes);
+		json_decref(pairs);
 		json_decref(flakes);
 		return NULL;
 	}
@@ -383,8 +370,18 @@ json_t *twin_branch(const char *tree, const char *branch, int limit, int by_clas
 			    !twin_board_visible(jstr(a, "board", ""), v))
 				continue;
 			json_object_set_new(cols, col, json_true());
-			if (*jstr(a, "class", ""))
-				json_object_set_new(classes, jstr(a, "class", ""), json_true());
+			if (*jstr(a, "class", "")) {
+				char pair[512];
+
+				/* class, then job: the order they are shown in */
+				snprintf(pair, sizeof(pair), "%s\x01%s", jstr(a, "class", ""),
+					 jstr(a, "job", ""));
+				if (!json_object_get(pairs, pair))
+					json_object_set_new(pairs, pair,
+							    json_pack("{s:s, s:s}", "class",
+								      jstr(a, "class", ""), "job",
+								      jstr(a, "job", "")));
+			}
 			if (cell == NULL) {
 				cell =
 				    json_pack("{s:s, s:I, s:i, s:i}", "verdict", st, "attempt",
@@ -434,18 +431,9 @@ json_t *twin_branch(const char *tree, const char *branch, int limit, int by_clas
 	/* Columns in name order; each row's cells as an array in that order. */
 	columns = json_array();
 	{
-		const char **names = xcalloc(json_object_size(cols) + 1, sizeof(*names));
-		size_t n = 0;
+		size_t n;
+		const char **names = sorted_keys(cols, &n);
 
-		json_object_foreach (cols, key, dummy)
-			names[n++] = key;
-		for (size_t x = 1; x < n; x++)
-			for (size_t y = x; y > 0 && strcmp(names[y - 1], names[y]) > 0; y--) {
-				const char *tmp = names[y];
-
-				names[y] = names[y - 1];
-				names[y - 1] = tmp;
-			}
 		for (size_t x = 0; x < n; x++)
 			json_array_append_new(columns,
 					      json_pack("{s:s, s:s, s:b}", "key", names[x], "label",
@@ -462,17 +450,23 @@ json_t *twin_branch(const char *tree, const char *branch, int limit, int by_clas
 		}
 		free(names);
 	}
-	/* The measured flake rates of this tree's jobs on the classes shown. */
-	json_object_foreach (classes, key, dummy) {
-		json_t *rates = triage_flake_rates(key, v), *x;
-		size_t k;
+	/* The measured flake rates of the jobs shown on their classes, in this tree
+	 * (not of every job of the class: a query per job shown, not a walk of the
+	 * class's newest results per class). */
+	{
+		size_t n;
+		const char **names = sorted_keys(pairs, &n);
 
-		json_array_foreach (rates, k, x)
-			if (!strcmp(jstr(x, "tree", ""), t->name))
-				json_array_append(flakes, x);
-		json_decref(rates);
+		for (size_t x = 0; x < n; x++) {
+			const json_t *p = json_object_get(pairs, names[x]);
+
+			json_array_append_new(
+			    flakes, triage_flake_rates_of(tree_id, t->name, jstr(p, "job", ""),
+							  jstr(p, "class", ""), v));
+		}
+		free(names);
 	}
-	json_decref(classes);
+	json_decref(pairs);
 	out = json_pack("{s:s, s:s, s:o, s:o, s:o}", "name", b->name, "tree", t->name, "columns",
 			columns, "rows", rows, "flake_rates", flakes);
 	{

@@ -34,14 +34,10 @@ json_t *twin_board(const char *name, int nattempts, const struct viewer *v);
  * runs, the queue depth, recent flights and bisections, as v sees them. */
 json_t *twin_overview(const struct viewer *v);
 /* The flight twin (its attempts and counts as v sees them, and its `verdict`:
- * twin_flight_verdict()); NULL when id is not a flight or not positive. */
+ * db_flight_get()); NULL when id is not a flight or not positive. */
 json_t *twin_flight(long long id, const struct viewer *v);
 /* Flights newest first below before (0: all), each with its `verdict`. */
 json_t *twin_flights(int limit, long long before, const struct viewer *v);
-/* A flight's verdict from its state and counts (borrowed f; a static string):
- * its state while it is not done; else fail (a fail or timeout), starved, infra,
- * cancelled, none (nothing ran), and pass only when every job ran and passed. */
-const char *twin_flight_verdict(const json_t *f);
 /* The attempt twin; NULL when id is not an attempt, not positive, or on a board v
  * may not see. */
 json_t *twin_attempt(long long id, const struct viewer *v);
