@@ -639,6 +639,15 @@ static int json_text_string(struct buf *out, const char *s, size_t n)
 	const unsigned char *p = (const unsigned char *)s;
 	size_t i, start;
 
+	/* most text: nothing to escape, nothing to check */
+	for (i = 0; i < n && p[i] >= 0x20 && p[i] < 0x80 && p[i] != '"' && p[i] != '\\'; i++)
+		;
+	if (i == n) {
+		buf_append(out, "\"", 1);
+		buf_append(out, s, n);
+		buf_append(out, "\"", 1);
+		return 0;
+	}
 	for (i = 0; i < n;) {
 		uint32_t cp;
 		size_t k;
@@ -693,39 +702,68 @@ static int json_text_string(struct buf *out, const char *s, size_t n)
 	return 0;
 }
 
+/* v in decimal into out (24 bytes room); its length. */
+static size_t decimal(char *out, long long v)
+{
+	char tmp[24];
+	unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+	size_t n = 0, len = 0;
+
+	do {
+		tmp[n++] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (v < 0)
+		out[len++] = '-';
+	while (n)
+		out[len++] = tmp[--n];
+	return len;
+}
+
 int db_rows_json(sqlite3_stmt *st, struct buf *out)
 {
 	int i, rc, n = sqlite3_column_count(st), rows = 0;
+	struct buf keys = BUF_INIT(0);
+	size_t *at = xcalloc((size_t)n + 1, sizeof(*at));
+	char *raw = xcalloc((size_t)n + 1, 1);
 
+	/* each member's `"name":` once, not per row */
+	for (i = 0; i < n; i++) {
+		const char *name = sqlite3_column_name(st, i);
+
+		raw[i] = !strncmp(name, "j_", 2);
+		at[i] = keys.len;
+		json_text_string(&keys, name + (raw[i] ? 2 : 0), strlen(name) - (raw[i] ? 2 : 0));
+		buf_append(&keys, ":", 1);
+	}
+	at[n] = keys.len;
 	buf_append(out, "[", 1);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (rows++)
 			buf_append(out, ",", 1);
 		buf_append(out, "{", 1);
 		for (i = 0; i < n; i++) {
-			const char *name = sqlite3_column_name(st, i);
-			int raw = !strncmp(name, "j_", 2);
 			const char *text;
+			char num[24];
 			size_t len;
 			double d;
 
 			if (i)
 				buf_append(out, ",", 1);
-			json_text_string(out, raw ? name + 2 : name, strlen(name) - (raw ? 2 : 0));
-			buf_append(out, ":", 1);
+			buf_append(out, keys.data + at[i], at[i + 1] - at[i]);
 			switch (sqlite3_column_type(st, i)) {
 			case SQLITE_INTEGER:
-				buf_printf(out, "%lld", (long long)sqlite3_column_int64(st, i));
+				buf_append(out, num, decimal(num, sqlite3_column_int64(st, i)));
 				continue;
 			case SQLITE_FLOAT:
 				d = sqlite3_column_double(st, i);
 				if (isfinite(d)) {
-					size_t at = out->len;
+					size_t from = out->len;
 
 					buf_printf(out, "%.17g", d);
 					/* a real stays one when read back (jansson adds ".0" too)
 					 */
-					if (!strpbrk(out->data + at, ".e"))
+					if (!strpbrk(out->data + from, ".e"))
 						buf_append(out, ".0", 2);
 					continue;
 				}
@@ -733,9 +771,9 @@ int db_rows_json(sqlite3_stmt *st, struct buf *out)
 			case SQLITE_TEXT:
 				text = (const char *)sqlite3_column_text(st, i);
 				len = (size_t)sqlite3_column_bytes(st, i);
-				if (!raw && json_text_string(out, text, len) == 0)
+				if (!raw[i] && json_text_string(out, text, len) == 0)
 					continue;
-				if (raw) {
+				if (raw[i]) {
 					size_t k = strspn(text, " \t\r\n");
 
 					if (k < len && strchr("{[\"-0123456789tfn", text[k])) {
@@ -753,5 +791,8 @@ int db_rows_json(sqlite3_stmt *st, struct buf *out)
 	}
 	sqlite3_reset(st);
 	buf_append(out, "]", 1);
+	buf_release(&keys);
+	free(at);
+	free(raw);
 	return rc == SQLITE_DONE ? 0 : -EIO;
 }
