@@ -17,7 +17,16 @@ static const struct vfield ipxe_fields[] = {
      .help = "file name, default boot.ipxe",
      .min = 1,
      .max = 128},
+    NETBOOT_PROMPTS_FIELD,
     {.name = NULL},
+};
+
+/* iPXE's shell banner waits BANNER_TIMEOUT (3 s in QEMU's build) for Ctrl-B;
+ * prompt() returns at once on any other key, which getkey() takes: a space
+ * goes on to the autoboot as the timeout would. */
+static const struct netboot_prompt ipxe_prompts[] = {
+    {"Press Ctrl-B for the iPXE command line...", " "},
+    {NULL, NULL},
 };
 
 static const char *ipxe_bootfile(const struct board *b)
@@ -44,4 +53,5 @@ const struct netboot_ops netboot_ipxe_ops = {
     .syntax = BOOT_IPXE,
     .bootfile = ipxe_bootfile,
     .write = ipxe_write,
+    .prompts = ipxe_prompts,
 };

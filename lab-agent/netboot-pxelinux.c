@@ -63,6 +63,7 @@ static const struct vfield pxe_fields[] = {
      .flags = V_REQUIRED,
      .help = "the board's boot NIC, aa:bb:cc:dd:ee:ff",
      .check = check_mac},
+    NETBOOT_PROMPTS_FIELD,
     {.name = NULL},
 };
 

@@ -95,6 +95,7 @@ static const struct vfield uboot_fields[] = {
      .min = 1,
      .check = check_dtb,
      .help = "the board's own device tree blob, loaded at fdt_addr (default: the firmware's)"},
+    NETBOOT_PROMPTS_FIELD,
     {.name = NULL},
 };
 
@@ -198,10 +199,21 @@ static int uboot_write(struct board *b, const struct netboot_vars *v, char *err,
 	return rc;
 }
 
+/* U-Boot's autoboot counts bootdelay down (2 s on the QEMU board) and any key
+ * stops it; at the command line that follows, "boot" runs bootcmd as the
+ * countdown's end would have. A board whose U-Boot has no countdown (bootdelay 0,
+ * or CONFIG_AUTOBOOT_KEYED's own words) prints neither and gets nothing. */
+static const struct netboot_prompt uboot_prompts[] = {
+    {"Hit any key to stop autoboot", " "},
+    {"=> ", "boot\r"},
+    {NULL, NULL},
+};
+
 const struct netboot_ops netboot_uboot_ops = {
     .name = "uboot",
     .fields = uboot_fields,
     .syntax = BOOT_UBOOT,
     .bootfile = uboot_bootfile,
     .write = uboot_write,
+    .prompts = uboot_prompts,
 };

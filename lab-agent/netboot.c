@@ -12,6 +12,7 @@
 #include "fs.h"
 #include "hash.h"
 #include "json-util.h"
+#include "prompts.h"
 #include "xmalloc.h"
 
 /* Adding a backend: one file (netboot-NAME.c) and one line here. */
@@ -26,6 +27,36 @@ _Static_assert(offsetof(struct netboot_ops, name) == offsetof(struct backend_hea
 const struct netboot_ops *netboot_find(const char *name)
 {
 	return backend_find((const void *const *)netboot_backends, name);
+}
+
+const struct vfield netboot_prompt_fields[] = {
+    {.name = "expect",
+     .type = V_STRING,
+     .flags = V_REQUIRED,
+     .help = "the text the firmware prints, as its bytes come",
+     .min = 1,
+     .max = PROMPTS_EXPECT_MAX},
+    {.name = "send",
+     .type = V_STRING,
+     .flags = V_REQUIRED,
+     .help = "what is written to the console when it comes (\"\\r\", \"\\x02\")",
+     .min = 1,
+     .max = 256},
+    {.name = NULL},
+};
+
+json_t *netboot_prompts(const struct board *b)
+{
+	json_t *own = json_object_get(b->netboot_cfg, "prompts"), *list;
+	const struct netboot_prompt *p;
+
+	if (json_is_array(own))
+		return json_incref(own);
+	list = json_array();
+	for (p = b->netboot ? b->netboot->prompts : NULL; p && p->expect; p++)
+		json_array_append_new(
+		    list, json_pack("{s:s, s:s}", "expect", p->expect, "send", p->send));
+	return list;
 }
 
 int netboot_section_check(struct vctx *ctx, const json_t *parent, const char *key,

@@ -21,6 +21,11 @@ struct netboot_vars {
 	int dom0; /* 0: no dom0 (the domUs only) */
 };
 
+/* A firmware prompt and the bytes that end its wait at once (prompts.h). */
+struct netboot_prompt {
+	const char *expect, *send;
+};
+
 struct netboot_ops {
 	const char *name;
 	const struct vfield *fields;
@@ -28,9 +33,25 @@ struct netboot_ops {
 	/* the file the firmware asks DHCP for (QEMU's bootfile=), for this board */
 	const char *(*bootfile)(const struct board *b);
 	int (*write)(struct board *b, const struct netboot_vars *v, char *err, size_t errlen);
+	/* Optional: what its firmware prints to wait for a human, and the answer
+	 * that ends the wait, in order, ended by {NULL}; a board file's
+	 * netboot.prompts replaces them. */
+	const struct netboot_prompt *prompts;
 };
 
 extern const struct netboot_ops *const netboot_backends[];
+/* The members of one netboot.prompts entry; every backend's table names
+ * NETBOOT_PROMPTS_FIELD. */
+extern const struct vfield netboot_prompt_fields[];
+#define NETBOOT_PROMPTS_FIELD                                                                      \
+	{                                                                                          \
+		.name = "prompts", .type = V_ARRAY, .items = V_OBJECT,                             \
+		.fields = netboot_prompt_fields, .max = 8,                                         \
+		.help = "firmware prompts answered on the console (default: the backend's)"        \
+	}
+/* The prompts the runner answers on b's console (prompts.h): the board file's
+ * netboot.prompts when it has them, else its backend's; a new reference. */
+json_t *netboot_prompts(const struct board *b);
 const struct netboot_ops *netboot_find(const char *name);
 int netboot_section_check(struct vctx *ctx, const json_t *parent, const char *key,
 			  const json_t *value, const char *path);

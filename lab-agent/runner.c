@@ -18,6 +18,7 @@
 #include "log.h"
 #include "netboot.h"
 #include "power.h"
+#include "prompts.h"
 #include "sign.h"
 #include "sigkey.h"
 #include "spool.h"
@@ -270,9 +271,63 @@ static const char *current_stage(const struct judge *j)
 	return j->cur < j->nstages ? j->stages[j->cur].name : "";
 }
 
-/* Reads the console until the judge has a verdict. */
+/* s as a note shows it: printable ASCII as it is, the rest as C escapes. */
+static void escape_bytes(char *out, size_t outlen, const char *s)
+{
+	size_t o = 0;
+
+	for (; *s && o + 5 < outlen; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '\r' || c == '\n' || c == '\\' || c == '"')
+			o += (size_t)snprintf(out + o, outlen - o, "\\%c",
+					      c == '\r'	  ? 'r'
+					      : c == '\n' ? 'n'
+							  : (char)c);
+		else if (c < 0x20 || c >= 0x7f)
+			o += (size_t)snprintf(out + o, outlen - o, "\\x%02x", c);
+		else
+			out[o++] = (char)c;
+	}
+	out[o] = '\0';
+}
+
+/* Answers the firmware prompts (prompts.h) that came in a console read. */
+static void answer_prompts(struct board *b, int fd, struct judge *j, struct prompts *pr,
+			   const char *data, size_t n, long long now_ms)
+{
+	size_t i, used;
+	enum prompts_event ev;
+
+	while ((ev = prompts_scan(pr, data, n, now_ms, &i, &used)) != PROMPTS_NONE) {
+		const char *send = prompts_send(pr, i);
+		char shown[64];
+		int rc;
+
+		if (ev == PROMPTS_EXPIRED) {
+			judge_note(j, now_ms,
+				   "prompt \"%s\" did not come within %d s of the last "
+				   "answer: no more answers",
+				   prompts_expect(pr, i), PROMPTS_NEXT_MS / 1000);
+			return;
+		}
+		escape_bytes(shown, sizeof(shown), send);
+		rc = console_write(b, fd, send, strlen(send));
+		if (rc < 0)
+			judge_note(j, now_ms, "prompt \"%s\": cannot answer: %s",
+				   prompts_expect(pr, i), strerror(-rc));
+		else
+			judge_note(j, now_ms, "prompt \"%s\" answered \"%s\"",
+				   prompts_expect(pr, i), shown);
+		data += used;
+		n -= used;
+	}
+}
+
+/* Reads the console until the judge has a verdict, answering the firmware's
+ * prompts (pr) as they come. */
 static void watch_console(struct run *r, struct board *b, struct judge *j, struct sink *sink,
-			  int *fd, struct console_count *cc)
+			  int *fd, struct console_count *cc, struct prompts *pr)
 {
 	struct sender *snd = sink->snd;
 	char buf[65536];
@@ -332,6 +387,7 @@ static void watch_console(struct run *r, struct board *b, struct judge *j, struc
 				cc->bytes += n;
 				cc->reads++;
 				feed_batched(j, sink, buf, (size_t)n, last_read);
+				answer_prompts(b, *fd, j, pr, buf, (size_t)n, last_read);
 				continue;
 			}
 			if (n < 0 && (errno == EINTR || errno == EAGAIN))
@@ -420,8 +476,9 @@ static void *runner_main(void *arg)
 	struct judge j;
 	struct sink sink = {.batch = BUF_INIT(SINK_BATCH_MAX)};
 	struct console_count cc = {0, 0};
+	struct prompts pr;
 	char err[512];
-	json_t *result;
+	json_t *result, *prompts_list;
 	int fd = -1, rc, powered = 0, cycled = 0, staged = 0, cut = 0;
 
 	log_info("attempt %lld: board %s, job %s", id, b->name,
@@ -482,7 +539,11 @@ static void *runner_main(void *arg)
 	}
 	if (b->console->after_power_on && open_console(b, &j, &fd) < 0)
 		goto finish;
-	watch_console(r, b, &j, &sink, &fd, &cc);
+	prompts_list = netboot_prompts(b);
+	prompts_init(&pr, prompts_list);
+	json_decref(prompts_list);
+	watch_console(r, b, &j, &sink, &fd, &cc, &pr);
+	prompts_release(&pr);
 	if (j.verdict == VERDICT_FAIL)
 		keep_failure_tail(&j, b, fd);
 	judge_note(&j, clock_mono_ms(), "console: %lld bytes in %lld reads", cc.bytes, cc.reads);

@@ -181,10 +181,59 @@ static long long new_flight(const char *commit)
 	return id;
 }
 
+/* The firmware's wait for a human ended by the agent's answer (prompts.h): the
+ * note comes after the prompt and before the boot script's first line, and
+ * the firmware went on at once (its next line within 1.5 s: iPXE's banner
+ * waits 3 s, U-Boot's countdown 2 s). Prints the firmware's time. */
+static void assert_prompts_answered(const json_t *a, const char *const *prompts)
+{
+	struct buf log = BUF_INIT(64 * 1024 * 1024);
+	char path[128];
+	const char *text, *p, *q, *loading;
+	size_t i;
+
+	snprintf(path, sizeof(path), "/api/v1/attempts/%lld/log", jint(a, "id", 0));
+	assert_int_equal(harness_call_bytes(&ctl, NULL, "GET", path, NULL, NULL, 0, NULL, &log),
+			 200);
+	text = buf_cstr(&log);
+	loading = strstr(text, "| xenci: loading");
+	assert_non_null(loading);
+	for (i = 0, p = text; prompts[i]; i++) {
+		char note[200];
+		double t_note, t_next;
+
+		snprintf(note, sizeof(note), "# prompt \"%s\" answered", prompts[i]);
+		q = strstr(p, prompts[i]);
+		assert_non_null(q);
+		p = strstr(q, note);
+		if (p == NULL)
+			fail_msg("%s: no note '%s' after the prompt", jstr(a, "board", "?"), note);
+		assert_true(p < loading);
+		/* the note's line, then the console's next one: their times */
+		while (p > text && p[-1] != '\n')
+			p--;
+		assert_int_equal(sscanf(p, "%lf", &t_note), 1);
+		q = strstr(p, " | ");
+		assert_non_null(q);
+		while (q > text && q[-1] != '\n')
+			q--;
+		assert_int_equal(sscanf(q, "%lf", &t_next), 1);
+		print_message("%s: \"%s\" answered at %.3f s, the firmware went on at %.3f s\n",
+			      jstr(a, "board", "?"), prompts[i], t_note, t_next);
+		assert_true(t_next - t_note < 1.5);
+		p = strchr(p, '\n');
+	}
+	buf_release(&log);
+}
+
 static void test_qemu_boards_boot_xen(void **state)
 {
 	long long fid, end;
 	const char *boards[] = {"qemu-x86_64", "qemu-arm64"};
+	/* what each board's firmware waits at (netboot-ipxe.c, netboot-uboot.c) */
+	static const char *const ipxe[] = {"Press Ctrl-B for the iPXE command line...", NULL};
+	static const char *const uboot[] = {"Hit any key to stop autoboot", "=> ", NULL};
+	const char *const *prompts[] = {ipxe, uboot};
 	int b, status;
 
 	(void)state;
@@ -214,6 +263,7 @@ static void test_qemu_boards_boot_xen(void **state)
 			jstr(a, "reason", ""));
 		assert_string_equal(harness_verdict(a), "pass");
 		assert_int_equal(json_array_size(json_object_get(a, "testcases")), 5);
+		assert_prompts_answered(a, prompts[b]);
 		json_decref(a);
 	}
 	assert_int_equal(count_qemus(), 0);

@@ -19,6 +19,7 @@
 #include "xmalloc.h"
 #include "../../lab-agent/board.h"
 #include "../../lab-agent/netboot.h"
+#include "../../lab-agent/prompts.h"
 #include "../../lab-agent/runner.h"
 #include "../harness/harness.h"
 
@@ -478,6 +479,105 @@ static void test_boot_args(void **state)
 	json_decref(a);
 }
 
+/* Feeds text to pr in reads of step bytes at now_ms; the answers sent, in
+ * order, into out ("|"-separated), as the runner writes them. */
+static void prompts_feed(struct prompts *pr, const char *text, size_t step, long long now_ms,
+			 struct buf *out)
+{
+	size_t n = strlen(text), off, i, used;
+
+	for (off = 0; off < n; off += step) {
+		const char *d = text + off;
+		size_t len = n - off < step ? n - off : step;
+		enum prompts_event ev;
+
+		while ((ev = prompts_scan(pr, d, len, now_ms, &i, &used)) == PROMPTS_SEEN) {
+			buf_printf(out, "%s|", prompts_send(pr, i));
+			assert_true(used <= len);
+			d += used;
+			len -= used;
+		}
+		if (ev == PROMPTS_EXPIRED)
+			buf_printf(out, "expired %zu|", i);
+	}
+}
+
+static void test_prompts(void **state)
+{
+	/* iPXE's and U-Boot's consoles as they come (QEMU boards' logs) */
+	static const char ipxe_con[] =
+	    "iPXE initialising devices...ok\r\n\r\nFeatures: DNS HTTP TFTP\r\n"
+	    "Press Ctrl-B for the iPXE command line...",
+			  uboot_con[] =
+			      "Net:   eth0: virtio-net#32\r\nHit any key to stop autoboot:  2 "
+			      "\b\b\b 0 \r\n=> ";
+	struct board b;
+	struct prompts pr;
+	struct buf out = BUF_INIT(4096);
+	json_t *list;
+	size_t step;
+
+	(void)state;
+	/* the backends' own: whatever the reads' sizes, each answer once, in order */
+	board_init(&b, "x86_64", "ipxe", NULL);
+	list = netboot_prompts(&b);
+	for (step = 1; step <= sizeof(ipxe_con); step++) {
+		prompts_init(&pr, list);
+		buf_reset(&out);
+		prompts_feed(&pr, ipxe_con, step, 1000, &out);
+		prompts_feed(&pr, ipxe_con, step, 1000, &out); /* a second banner: no */
+		assert_string_equal(buf_cstr(&out), " |");
+		prompts_release(&pr);
+	}
+	json_decref(list);
+	board_release(&b);
+	board_init(&b, "arm64", "uboot", NULL);
+	list = netboot_prompts(&b);
+	for (step = 1; step <= sizeof(uboot_con); step++) {
+		prompts_init(&pr, list);
+		buf_reset(&out);
+		prompts_feed(&pr, uboot_con, step, 1000, &out);
+		assert_string_equal(buf_cstr(&out), " |boot\r|");
+		prompts_release(&pr);
+	}
+	/* a firmware that never prints them gets nothing (iPXE's banner is not U-Boot's) */
+	prompts_init(&pr, list);
+	buf_reset(&out);
+	prompts_feed(&pr, ipxe_con, 7, 1000, &out);
+	assert_string_equal(buf_cstr(&out), "");
+	/* the second comes only within PROMPTS_NEXT_MS of the first answer: a "=> "
+	 * later (a failed boot's command line) is not typed into */
+	prompts_feed(&pr, "Hit any key to stop autoboot:  2 ", 64, 1000, &out);
+	prompts_feed(&pr, "\r\n", 64, 1000 + PROMPTS_NEXT_MS + 1, &out);
+	prompts_feed(&pr, "=> ", 64, 1000 + PROMPTS_NEXT_MS + 2, &out);
+	assert_string_equal(buf_cstr(&out), " |expired 1|");
+	prompts_release(&pr);
+	json_decref(list);
+	board_release(&b);
+
+	/* the board file's own replace the backend's; [] answers nothing */
+	list = json_loads("{\"prompts\": [{\"expect\": \"Press SPACE to abort autoboot\","
+			  " \"send\": \"\\u0002x\"}]}",
+			  0, NULL);
+	board_init(&b, "arm64", "uboot", list); /* takes list */
+	list = netboot_prompts(&b);
+	prompts_init(&pr, list);
+	buf_reset(&out);
+	prompts_feed(&pr, "Hit any key to stop autoboot: 2\r\nPress SPACE to abort autoboot in 2",
+		     5, 1000, &out);
+	assert_string_equal(buf_cstr(&out), "\x02x|");
+	prompts_release(&pr);
+	json_decref(list);
+	board_release(&b);
+	list = json_loads("{\"prompts\": []}", 0, NULL);
+	board_init(&b, "x86_64", "ipxe", list);
+	list = netboot_prompts(&b);
+	assert_int_equal(json_array_size(list), 0);
+	json_decref(list);
+	board_release(&b);
+	buf_release(&out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -492,6 +592,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_builtins_are_the_templates, setup, teardown),
 	    cmocka_unit_test(test_shell_fill_agrees),
 	    cmocka_unit_test(test_boot_args),
+	    cmocka_unit_test_setup_teardown(test_prompts, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
