@@ -57,8 +57,7 @@ enum prompts_event prompts_scan(struct prompts *p, const char *data, size_t n, l
 	}
 	exp = prompts_expect(p, p->next);
 	len = strlen(exp);
-	if (len == 0 || len > PROMPTS_EXPECT_MAX)
-		return seen(p, now_ms, index, used, 0); /* the validator refuses these */
+	assert(len > 0 && len <= PROMPTS_EXPECT_MAX); /* netboot_prompt_fields */
 	assert(p->tail_len < len);
 	if (p->tail_len) {
 		/* a prompt that began in an earlier read: the tail and the first
