@@ -50,6 +50,14 @@ static int check_name(struct vctx *ctx, const json_t *parent, const char *key, c
 static const char *const arches[] = {"x86_64", "arm64", "arm32", "riscv64", "ppc64", NULL};
 static const char *const visibilities[] = {"public", "private", NULL};
 
+/* A board's own boot arguments: what its hardware makes true for every boot
+ * (docs/boards.md, "Board boot arguments"), written before the job's. */
+static const struct vfield board_boot_fields[] = {
+    {.name = "xen_args", .type = V_STRING, .max = 4096, .help = "put before the job's xen_args"},
+    {.name = "dom0_args", .type = V_STRING, .max = 4096, .help = "put before the job's dom0_args"},
+    {.name = NULL},
+};
+
 static const struct vfield board_fields[] = {
     {.name = "name",
      .type = V_STRING,
@@ -76,6 +84,10 @@ static const struct vfield board_fields[] = {
      .type = V_OBJECT,
      .fields = policy_fields,
      .help = "what may run on the board (docs/boards.md, \"Trust policy\")"},
+    {.name = "boot",
+     .type = V_OBJECT,
+     .fields = board_boot_fields,
+     .help = "the board's own Xen and dom0 arguments"},
     {.name = NULL},
 };
 
@@ -183,6 +195,9 @@ static const struct vfield agent_fields[] = {
     {.name = NULL},
 };
 
+static int boot_args_check(struct vctx *ctx, const json_t *parent, const char *key,
+			   const struct board *b, const char *path);
+
 int board_load(struct board *b, const char *path, const struct check_env *env_in,
 	       struct buf *errors)
 {
@@ -238,9 +253,17 @@ int board_load(struct board *b, const char *path, const struct check_env *env_in
 	b->netboot_cfg = json_deep_copy(json_object_get(doc.root, "netboot"));
 	b->policy = json_object_get(doc.root, "policy");
 	b->policy = b->policy ? json_deep_copy(b->policy) : NULL;
+	b->boot = json_object_get(doc.root, "boot");
+	b->boot = b->boot ? json_deep_copy(b->boot) : NULL;
 	b->power = power_find(jstr(b->power_cfg, "backend", ""));
 	b->console = console_find(jstr(b->console_cfg, "backend", ""));
 	b->netboot = netboot_find(jstr(b->netboot_cfg, "backend", ""));
+	if (b->netboot && b->boot &&
+	    (boot_args_check(&ctx, b->boot, "xen_args", b, "boot.") < 0 ||
+	     boot_args_check(&ctx, b->boot, "dom0_args", b, "boot.") < 0)) {
+		buf_puts(errors, buf_cstr(&ctx.text));
+		goto out;
+	}
 	if (env.work_dir) {
 		b->run_dir = xasprintf("%s/boards/%s", env.work_dir, b->name);
 		tftp = jstr(b->netboot_cfg, "tftp_dir", NULL);
@@ -446,7 +469,7 @@ static int job_check_file(const char *path, struct buf *errors)
 	return rc;
 }
 
-/* One command line of a job (parent's member key) as board b's firmware would
+/* One command line of a job or of a board (parent's member key) as board b's firmware would
  * write it; the ${name} placeholders the agent fills (always one safe word) are
  * read as plain letters. Reports what the firmware cannot carry. */
 static int boot_args_check(struct vctx *ctx, const json_t *parent, const char *key,

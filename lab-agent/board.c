@@ -21,6 +21,7 @@ void board_release(struct board *b)
 	json_decref(b->console_cfg);
 	json_decref(b->netboot_cfg);
 	json_decref(b->policy);
+	json_decref(b->boot);
 	memset(b, 0, sizeof(*b));
 }
 

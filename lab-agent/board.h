@@ -30,6 +30,8 @@ struct board {
 	json_t *tags;				       /* array of strings */
 	json_t *power_cfg, *console_cfg, *netboot_cfg; /* the sections, owned references */
 	json_t *policy; /* the trust policy (lib/policy.h), owned; NULL: none (anything runs) */
+	/* boot: {xen_args, dom0_args} put before every job's (docs/boards.md), owned; or NULL */
+	json_t *boot;
 	const struct power_ops *power;
 	const struct console_ops *console;
 	const struct netboot_ops *netboot;

@@ -130,16 +130,18 @@ static const char *boot_arg_lookup(void *arg, const char *name, size_t len)
 	return NULL;
 }
 
-char *runner_boot_args(const json_t *attempt, const char *board, const char *which)
+char *runner_boot_args(const json_t *attempt, const struct board *b, const char *which)
 {
 	const json_t *boot = json_object_get(json_object_get(attempt, "job"), "boot");
 	const char *arch = jstr(attempt, "arch", "");
 	const json_t *per = json_object_get(json_object_get(boot, "arch"), arch);
-	struct boot_arg_env env = {json_object_get(attempt, "build_info"), arch, board, ""};
+	struct boot_arg_env env = {json_object_get(attempt, "build_info"), arch, b->name, ""};
 	struct buf raw = BUF_INIT(65536), out = BUF_INIT(65536);
 	char *s;
 
-	buf_puts(&raw, jstr(boot, which, ""));
+	buf_puts(&raw, jstr(b->boot, which, ""));
+	if (jstr(boot, which, NULL))
+		buf_printf(&raw, "%s%s", raw.len ? " " : "", jstr(boot, which, ""));
 	if (jstr(per, which, NULL))
 		buf_printf(&raw, "%s%s", raw.len ? " " : "", jstr(per, which, ""));
 	snprintf(env.attempt, sizeof(env.attempt), "%lld", jint(attempt, "id", 0));
@@ -194,8 +196,8 @@ static int stage_artifacts(struct agent *ag, struct board *b, const json_t *atte
 
 static int write_netboot(struct board *b, const json_t *attempt, char *err, size_t errlen)
 {
-	char *xa = runner_boot_args(attempt, b->name, "xen_args");
-	char *da = runner_boot_args(attempt, b->name, "dom0_args");
+	char *xa = runner_boot_args(attempt, b, "xen_args");
+	char *da = runner_boot_args(attempt, b, "dom0_args");
 	const json_t *boot = json_object_get(json_object_get(attempt, "job"), "boot");
 	const json_t *dl = json_object_get(boot, "dom0less");
 	/* the job's boot.initrd: dom0-initrd, or dom0-rootfs (with the tools) */

@@ -50,8 +50,10 @@ struct judge;
 int runner_stage(struct agent *ag, struct board *b, const json_t *attempt, struct judge *j,
 		 char *err, size_t errlen);
 
-/* "${name}" in boot arguments from build_info and the attempt, values with
- * spaces written %20 (docs/jobs.md); the caller frees. */
-char *runner_boot_args(const json_t *attempt, const char *board, const char *which);
+/* The command line `which` (xen_args, dom0_args) of attempt on board b: the
+ * board's own (its file's boot), then the job's, then the job's for the arch;
+ * "${name}" filled from build_info and the attempt, values with spaces written
+ * %20 (docs/jobs.md); the caller frees. */
+char *runner_boot_args(const json_t *attempt, const struct board *b, const char *which);
 
 #endif

@@ -127,8 +127,8 @@ static double first_seen(const struct buf *seen, size_t from, const char *what, 
 /* One boot by hand, exec → XENCI-TESTS-DONE; 0, or -1 on failure. */
 static int by_hand(struct board *b, const json_t *attempt)
 {
-	char *xa = runner_boot_args(attempt, b->name, "xen_args");
-	char *da = runner_boot_args(attempt, b->name, "dom0_args");
+	char *xa = runner_boot_args(attempt, b, "xen_args");
+	char *da = runner_boot_args(attempt, b, "dom0_args");
 	struct netboot_vars v = {.xen = "xen",
 				 .xen_args = xa,
 				 .kernel = "dom0-kernel",

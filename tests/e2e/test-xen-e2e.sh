@@ -43,6 +43,9 @@ for board in qemu-x86_64 qemu-arm64; do
 	check "HEAD: $board console shows Xen's banner with the commit's changeset" \
 		grep -q "Latest ChangeSet: .*git:${base:0:7}" <<<"$log"
 	check "HEAD: $board console reached XENCI-TESTS-DONE" grep -q XENCI-TESTS-DONE <<<"$log"
+	# the board file's boot.xen_args (bootscrub=0) reach Xen: no boot scrub
+	check "HEAD: $board's Xen does not scrub its free RAM (the board's bootscrub=0)" \
+		bash -c '! grep -q "Scrubbing Free RAM" <<<"$0" && grep -q "XENCI-DOM0-UP" <<<"$0"' "$log"
 done
 check "HEAD: xenci flight shows both boards passing" \
 	bash -c '"$0" flight "$1" | grep -c "pass" | grep -qv "^[01]$"' "$build/xenci" "$f1"

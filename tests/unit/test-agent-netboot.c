@@ -454,6 +454,17 @@ static void test_unwritable_tftp(void **state)
 	board_release(&b);
 }
 
+/* runner_boot_args of a on b, for xen_args and for dom0_args, equal to xen and dom0. */
+static void boot_args_are(const json_t *a, const struct board *b, const char *xen, const char *dom0)
+{
+	char *x = runner_boot_args(a, b, "xen_args"), *d = runner_boot_args(a, b, "dom0_args");
+
+	assert_string_equal(x, xen);
+	assert_string_equal(d, dom0);
+	free(x);
+	free(d);
+}
+
 static void test_boot_args(void **state)
 {
 	json_t *a = json_loads(
@@ -465,17 +476,18 @@ static void test_boot_args(void **state)
 	    "  \"arch\": {\"x86_64\": {\"xen_args\": \"console=com1\"},"
 	    "            \"arm64\": {\"xen_args\": \"console=dtuart\"}}}}}",
 	    0, NULL);
-	char *s;
+	struct board b = {.name = "qemu-x86_64"};
 
 	(void)state;
 	assert_non_null(a);
-	s = runner_boot_args(a, "qemu-x86_64", "xen_args");
-	assert_string_equal(s, "dom0_mem=512M console=com1");
-	free(s);
-	s = runner_boot_args(a, "qemu-x86_64", "dom0_args");
-	assert_string_equal(s, "xenci.v=4.17.3 xenci.c=Thu%20Nov%2020 a=42 b=qemu-x86_64 "
-			       "u=${unknown}");
-	free(s);
+	boot_args_are(a, &b, "dom0_mem=512M console=com1",
+		      "xenci.v=4.17.3 xenci.c=Thu%20Nov%2020 a=42 b=qemu-x86_64 u=${unknown}");
+	/* the board's own come first, so the job's can override them */
+	b.boot = json_pack("{s:s, s:s}", "xen_args", "bootscrub=0", "dom0_args", "x=${board}");
+	boot_args_are(a, &b, "bootscrub=0 dom0_mem=512M console=com1",
+		      "x=qemu-x86_64 xenci.v=4.17.3 xenci.c=Thu%20Nov%2020 a=42 b=qemu-x86_64 "
+		      "u=${unknown}");
+	json_decref(b.boot);
 	json_decref(a);
 }
 
