@@ -295,11 +295,17 @@ static void settle_writer(void)
 static struct {
 	pthread_mutex_t lock;
 	const unsigned char *hdr; /* the mapped -shm's first page, or NULL */
+	/* the -shm's descriptor, open as long as the store: closing any descriptor
+	 * of a file drops every POSIX lock the process holds on it (fcntl(2)), and
+	 * with them SQLite's own on the -shm, after which another process opening
+	 * the store believes itself alone and truncates the -shm under our maps
+	 * (SIGBUS) and the live writer's wal-index */
+	int shm_fd;
 	unsigned char last[WAL_HDR_BYTES];
 	long long gen;
 	sqlite3 *db; /* the probe, when hdr is NULL */
 	sqlite3_stmt *version;
-} probe = {.lock = PTHREAD_MUTEX_INITIALIZER};
+} probe = {.lock = PTHREAD_MUTEX_INITIALIZER, .shm_fd = -1};
 
 static int probe_open(const char *path)
 {
@@ -310,8 +316,7 @@ static int probe_open(const char *path)
 
 	if (fd >= 0 && fstat(fd, &sb) == 0 && sb.st_size >= WAL_HDR_BYTES)
 		map = mmap(NULL, WAL_HDR_BYTES, PROT_READ, MAP_SHARED, fd, 0);
-	if (fd >= 0)
-		close(fd);
+	probe.shm_fd = fd; /* closed only with the store (probe_close) */
 	free(shm);
 	probe.gen = 0;
 	if (map != MAP_FAILED) {
@@ -341,6 +346,9 @@ static void probe_close(void)
 	sqlite3_close(probe.db);
 	probe.version = NULL;
 	probe.db = NULL;
+	if (probe.shm_fd >= 0)
+		close(probe.shm_fd);
+	probe.shm_fd = -1;
 	pthread_mutex_unlock(&probe.lock);
 }
 
@@ -483,12 +491,12 @@ void db_close(sqlite3 *db)
 		return;
 	for (m = db_modules; m->name; m++)
 		m->finalize();
+	sqlite3_close(db);
 	if (tx_db == db) {
-		probe_close();
+		probe_close(); /* after SQLite let go of its locks (see shm_fd) */
 		tx_db = NULL;
 		writer_used = (struct used){0};
 	}
-	sqlite3_close(db);
 }
 
 int db_prepare(sqlite3 *db, sqlite3_stmt **st, const char *const *sql, size_t n)
@@ -635,7 +643,7 @@ json_t *db_rows_array(sqlite3_stmt *st)
  * and nothing written when it is not UTF-8. */
 static int json_text_string(struct buf *out, const char *s, size_t n)
 {
-	static const char hex[] = "0123456789abcdef";
+	static const char hex[] = "0123456789abcdef", from[] = "\"\\\b\f\n\r\t", to[] = "\"\\bfnrt";
 	const unsigned char *p = (const unsigned char *)s;
 	size_t i, start;
 
@@ -665,31 +673,14 @@ static int json_text_string(struct buf *out, const char *s, size_t n)
 	buf_append(out, "\"", 1);
 	for (start = i = 0; i < n; i++) {
 		char esc[7] = {'\\', 0};
+		const char *e;
 
 		if (p[i] >= 0x20 && p[i] != '"' && p[i] != '\\')
 			continue;
 		buf_append(out, s + start, i - start);
-		switch (p[i]) {
-		case '"':
-		case '\\':
-			esc[1] = (char)p[i];
-			break;
-		case '\b':
-			esc[1] = 'b';
-			break;
-		case '\f':
-			esc[1] = 'f';
-			break;
-		case '\n':
-			esc[1] = 'n';
-			break;
-		case '\r':
-			esc[1] = 'r';
-			break;
-		case '\t':
-			esc[1] = 't';
-			break;
-		default:
+		if (p[i] && (e = strchr(from, p[i])) != NULL) {
+			esc[1] = to[e - from];
+		} else {
 			memcpy(esc + 1, "u00", 3);
 			esc[4] = hex[p[i] >> 4];
 			esc[5] = hex[p[i] & 15];
@@ -745,7 +736,7 @@ int db_rows_json(sqlite3_stmt *st, struct buf *out)
 		for (i = 0; i < n; i++) {
 			const char *text;
 			char num[24];
-			size_t len;
+			size_t len, skip;
 			double d;
 
 			if (i)
@@ -773,13 +764,11 @@ int db_rows_json(sqlite3_stmt *st, struct buf *out)
 				len = (size_t)sqlite3_column_bytes(st, i);
 				if (!raw[i] && json_text_string(out, text, len) == 0)
 					continue;
-				if (raw[i]) {
-					size_t k = strspn(text, " \t\r\n");
-
-					if (k < len && strchr("{[\"-0123456789tfn", text[k])) {
-						buf_append(out, text, len);
-						continue;
-					}
+				/* a JSON column as it is, when it begins like JSON */
+				skip = raw[i] ? strspn(text, " \t\r\n") : len;
+				if (skip < len && strchr("{[\"-0123456789tfn", text[skip])) {
+					buf_append(out, text, len);
+					continue;
 				}
 				break;
 			default:

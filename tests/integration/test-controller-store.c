@@ -502,6 +502,35 @@ static void test_health_check_job(void **state)
 	assert_int_equal(harness_controller_stop(&c), 0);
 }
 
+/* 1 when the controller holds a POSIX lock on its store's -shm (/proc/locks):
+ * SQLite's own, which tells another process opening the store that it is not
+ * alone. The controller once dropped it by closing a descriptor of its own on
+ * the -shm; the next process truncated the -shm under its maps (SIGBUS). */
+static int holds_shm_lock(const struct harness_controller *c)
+{
+	char path[400], line[256];
+	struct stat sb;
+	FILE *f;
+	int found = 0;
+
+	snprintf(path, sizeof(path), "%s/xenci.db-shm", c->data);
+	if (stat(path, &sb) < 0 || (f = fopen("/proc/locks", "r")) == NULL)
+		return 0;
+	while (!found && fgets(line, sizeof(line), f)) {
+		char dev[64];
+		long pid;
+		unsigned long long ino;
+
+		if (sscanf(line, "%*[^:]: POSIX %*s %*s %ld %63s", &pid, dev) == 2 &&
+		    pid == (long)c->pid && strrchr(dev, ':') &&
+		    sscanf(strrchr(dev, ':') + 1, "%llu", &ino) == 1 &&
+		    ino == (unsigned long long)sb.st_ino)
+			found = 1;
+	}
+	fclose(f);
+	return found;
+}
+
 /* Another process writes the live database (sqlite3 on the file, a restore, an admin's
  * fix): the controller's next read shows it, cached or not, and its next write
  * succeeds. A statement left stepped kept a read transaction open on the controller's
@@ -528,6 +557,7 @@ static void test_outside_write(void **state)
 			 200);
 	assert_int_equal(harness_call(&c, c.admin_token, "POST", "/api/v1/flights", body, NULL),
 			 201);
+	assert_true(holds_shm_lock(&c));
 	for (round = 0; round < 2; round++) {
 		char want[64];
 		static const char *const reads[] = {"/api/v1/flights",	"/api/v1/flights/1",
@@ -553,9 +583,10 @@ static void test_outside_write(void **state)
 		assert_string_equal(
 		    jstr(json_array_get(json_object_get(j, "flights"), 0), "subject", ""), want);
 		json_decref(j);
-		/* and the controller still writes */
+		/* and the controller still writes, still holding its -shm lock */
 		assert_int_equal(
 		    harness_call(&c, c.admin_token, "POST", "/api/v1/flights", body, NULL), 201);
+		assert_true(holds_shm_lock(&c));
 	}
 	assert_int_equal(harness_controller_stop(&c), 0);
 }
