@@ -57,26 +57,31 @@ int api_jobs(struct req *r)
 	return reply_json(r, 200, json_pack("{s:o}", "jobs", db_jobs_list()));
 }
 
+/* Replies {"KEY": the array a list's db_*_text appended to b}, b begun with
+ * `{"KEY":` by the caller; rc is that db_*_text's (< 0: the store could not be
+ * read). Releases b. */
+static int reply_list(struct req *r, struct buf *b, int rc)
+{
+	if (rc == 0) {
+		buf_puts(b, "}");
+		rc = reply_json_text(r, 200, buf_cstr(b), b->len);
+	}
+	buf_release(b);
+	return rc;
+}
+
 int api_flights(struct req *r)
 {
 	struct viewer v;
 	struct buf b = BUF_INIT(0);
 	long long limit, before;
-	int rc;
 
 	if (req_query_int(r, "limit", 50, LIST_MAX, &limit) < 0 ||
 	    req_query_int(r, "before", 0, 1LL << 62, &before) < 0)
 		return 0;
 	req_viewer(r, &v);
 	buf_puts(&b, "{\"flights\":");
-	if (db_flights_list_text(&b, (int)limit, before, &v) < 0) {
-		buf_release(&b);
-		return -EIO;
-	}
-	buf_puts(&b, "}");
-	rc = reply_json_text(r, 200, buf_cstr(&b), b.len);
-	buf_release(&b);
-	return rc;
+	return reply_list(r, &b, db_flights_list_text(&b, (int)limit, before, &v));
 }
 
 int api_flight(struct req *r)
@@ -100,8 +105,6 @@ int api_attempts(struct req *r)
 	const char *state = req_query(r, "state"), *board = req_query(r, "board");
 	struct buf b = BUF_INIT(0);
 	long long limit, before;
-	char *text;
-	int rc;
 
 	if (state && attempt_state_of(state) == ATTEMPT_STATE_N)
 		return reply_errorf(r, 400, "bad query parameter", "unknown state \"%s\"", state);
@@ -109,16 +112,8 @@ int api_attempts(struct req *r)
 	    req_query_int(r, "before", 0, 1LL << 62, &before) < 0)
 		return 0;
 	req_viewer(r, &v);
-	text = db_attempts_list_text(state, board, (int)limit, before, &v);
-	if (text == NULL)
-		return -EIO;
 	buf_puts(&b, "{\"attempts\":");
-	buf_puts(&b, text);
-	buf_puts(&b, "}");
-	free(text);
-	rc = reply_json_text(r, 200, buf_cstr(&b), b.len);
-	buf_release(&b);
-	return rc;
+	return reply_list(r, &b, db_attempts_list_text(&b, state, board, (int)limit, before, &v));
 }
 
 int api_attempt(struct req *r)

@@ -536,21 +536,23 @@ json_t *db_attempts_list(const char *state, const char *board, int limit, long l
 	return db_rows_array(s);
 }
 
-char *db_attempts_list_text(const char *state, const char *board, int limit, long long before,
-			    const struct viewer *v)
+int db_attempts_list_text(struct buf *out, const char *state, const char *board, int limit,
+			  long long before, const struct viewer *v)
 {
 	sqlite3_stmt *s = db_use(st[state ? Q_LIST_STATE_JSON : Q_LIST_JSON]);
-	char *out = NULL;
+	int rc = -EIO;
 
 	bind_viewer(s, v);
 	sqlite3_bind_int64(s, 3, before > 0 ? before : (1LL << 62));
 	db_bind_text(s, 4, state);
 	db_bind_text(s, 5, board);
 	sqlite3_bind_int(s, 6, limit);
-	if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_type(s, 0) == SQLITE_TEXT)
-		out = xstrdup((const char *)sqlite3_column_text(s, 0));
+	if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_type(s, 0) == SQLITE_TEXT) {
+		buf_append(out, sqlite3_column_text(s, 0), (size_t)sqlite3_column_bytes(s, 0));
+		rc = 0;
+	}
 	sqlite3_reset(s);
-	return out;
+	return rc;
 }
 
 json_t *db_queue(const struct viewer *v, int limit)

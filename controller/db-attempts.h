@@ -9,6 +9,8 @@
 
 #include "db-boards.h"
 
+struct buf;
+
 /* Priorities: lower runs first. A queued attempt ages by one class every
  * priority_age_seconds of waiting (config; default PRIORITY_AGE_MS), so background
  * work is never starved. */
@@ -114,9 +116,10 @@ json_t *db_attempt_json(long long id, const struct viewer *v);
 /* state, board: filters or NULL; before: ids below it (0: from the newest). */
 json_t *db_attempts_list(const char *state, const char *board, int limit, long long before,
 			 const struct viewer *v);
-/* The same as a JSON array text made by SQLite (malloc'd), or NULL on error. */
-char *db_attempts_list_text(const char *state, const char *board, int limit, long long before,
-			    const struct viewer *v);
+/* The same appended to out as a JSON array text made by SQLite: 0, or -EIO
+ * (nothing appended). */
+int db_attempts_list_text(struct buf *out, const char *state, const char *board, int limit,
+			  long long before, const struct viewer *v);
 /* Queued and waiting attempts in scheduling order. */
 json_t *db_queue(const struct viewer *v, int limit);
 /* How many attempts v (NULL: anonymous) may see are queued or waiting (for a build or

@@ -43,6 +43,18 @@ enum {
 	" AND x.job = " JOB " AND x.class = ?1 AND x.state = 'pass' AND " DB_VISIBLE(              \
 	    xb, xg, 3, 4) " AND " DB_VISIBLE(yb, yg, 3, 4) ")"
 
+/* The (tree, job) pairs of the newest ?5 pass/fail results on class ?1 that viewer
+ * ?3/?4 may see. */
+#define FLAKE_PAIRS                                                                                \
+	"(SELECT DISTINCT r.tree_id, n.job FROM (SELECT a.job, a.flight_id FROM attempts a"        \
+	" CROSS JOIN boards bo LEFT JOIN agents g ON g.id = bo.agent_id WHERE"                     \
+	" " DB_VISIBLE(                                                                            \
+	    bo, g, 3,                                                                              \
+	    4) " AND bo.name = a.board"                                                            \
+	       " AND bo.class = ?1 AND +a.kind = 'test' AND +a.state IN ('pass', 'fail')"          \
+	       " ORDER BY a.id DESC LIMIT ?5) n JOIN flights f ON f.id = n.flight_id"              \
+	       " JOIN revisions r ON r.id = f.revision_id)"
+
 static const char *const sql[Q_N] = {
     [Q_FLIGHT_TESTS] = "SELECT a.id, a.job, coalesce(b.class, '') AS class, a.board, a.arch,"
 		       " a.number, a.state, a.reason FROM attempts a LEFT JOIN boards b ON"
@@ -89,17 +101,8 @@ static const char *const sql[Q_N] = {
      * to sort them, so a page's cost does not grow with the store; heisenbugs from
      * the retests, not from every flight of the tree through an automatic index) */
     [Q_FLAKE_JOBS] = "SELECT t.id AS tree_id, t.name AS tree, k.job, " HEISENBUGS(
-	"t.id",
-	"k.job") " AS heisenbugs FROM (SELECT DISTINCT r.tree_id, n.job FROM (SELECT a.job,"
-		 " a.flight_id FROM attempts a CROSS JOIN boards bo LEFT JOIN agents g ON g.id ="
-		 " bo.agent_id WHERE bo.name = a.board AND bo.class = ?1 AND +a.kind = 'test' AND"
-		 " +a.state IN ('pass', 'fail') AND " DB_VISIBLE(
-		     bo, g, 3,
-		     4) " ORDER BY a.id DESC"
-			" LIMIT ?5) n JOIN flights f ON f.id = n.flight_id JOIN revisions r ON "
-			"r.id ="
-			" f.revision_id) k JOIN trees t ON t.id = k.tree_id ORDER BY t.name, k.job"
-			" LIMIT ?2",
+	"t.id", "k.job") " AS heisenbugs FROM " FLAKE_PAIRS
+			 " k JOIN trees t ON t.id = k.tree_id ORDER BY t.name, k.job LIMIT ?2",
     /* the flights whose stored classes are stale at level ?1, newest first
      * (flights_triage_stale, migration 130) */
     /* (triage_stale > 0: what lets SQLite take the partial index for a bound level) */

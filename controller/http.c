@@ -798,12 +798,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		}
 		/* the store is read (ctl.lock) only for a token: most reads carry none */
 		hdr = req_header(r, MHD_HTTP_HEADER_AUTHORIZATION);
-		if (hdr)
+		if (hdr) {
 			ctl_lock();
-		if (auth_check(&r->auth, hdr) < 0)
-			r->auth_failed = 1;
-		if (hdr)
+			r->auth_failed = auth_check(&r->auth, hdr) < 0;
 			ctl_unlock();
+		} else {
+			auth_check(&r->auth, NULL); /* anonymous */
+		}
 		if (r->auth_failed) {
 			reply_error(r, 401, "invalid token",
 				    json_string("the bearer token is unknown or revoked"));

@@ -339,7 +339,7 @@ json_t *twin_branch(const char *tree, const char *branch, int limit, int by_clas
 	struct tree_conf *t = trees_find(tree);
 	struct branch_conf *b = t ? tree_conf_branch(t, branch) : NULL;
 	json_t *out, *flights, *rows = json_array(), *cols = json_object(), *f, *columns;
-	json_t *pairs = json_object(), *flakes = json_array();
+	json_t *pairs = json_object(), *flakes = json_array(); /* {class: {job: true}} shown */
 	long long tree_id, bid;
 	size_t i;
 
@@ -371,16 +371,12 @@ json_t *twin_branch(const char *tree, const char *branch, int limit, int by_clas
 				continue;
 			json_object_set_new(cols, col, json_true());
 			if (*jstr(a, "class", "")) {
-				char pair[512];
+				json_t *jobs = json_object_get(pairs, jstr(a, "class", ""));
 
-				/* class, then job: the order they are shown in */
-				snprintf(pair, sizeof(pair), "%s\x01%s", jstr(a, "class", ""),
-					 jstr(a, "job", ""));
-				if (!json_object_get(pairs, pair))
-					json_object_set_new(pairs, pair,
-							    json_pack("{s:s, s:s}", "class",
-								      jstr(a, "class", ""), "job",
-								      jstr(a, "job", "")));
+				if (!jobs)
+					json_object_set_new(pairs, jstr(a, "class", ""),
+							    jobs = json_object());
+				json_object_set_new(jobs, jstr(a, "job", ""), json_true());
 			}
 			if (cell == NULL) {
 				cell =
@@ -454,17 +450,19 @@ json_t *twin_branch(const char *tree, const char *branch, int limit, int by_clas
 	 * (not of every job of the class: a query per job shown, not a walk of the
 	 * class's newest results per class). */
 	{
-		size_t n;
-		const char **names = sorted_keys(pairs, &n);
+		size_t n, m;
+		const char **classes = sorted_keys(pairs, &n);
 
 		for (size_t x = 0; x < n; x++) {
-			const json_t *p = json_object_get(pairs, names[x]);
+			const char **jobs = sorted_keys(json_object_get(pairs, classes[x]), &m);
 
-			json_array_append_new(
-			    flakes, triage_flake_rates_of(tree_id, t->name, jstr(p, "job", ""),
-							  jstr(p, "class", ""), v));
+			for (size_t y = 0; y < m; y++)
+				json_array_append_new(
+				    flakes, triage_flake_rates_of(tree_id, t->name, jobs[y],
+								  classes[x], v));
+			free(jobs);
 		}
-		free(names);
+		free(classes);
 	}
 	json_decref(pairs);
 	out = json_pack("{s:s, s:s, s:o, s:o, s:o}", "name", b->name, "tree", t->name, "columns",

@@ -251,10 +251,8 @@ int board_load(struct board *b, const char *path, const struct check_env *env_in
 	b->power_cfg = json_deep_copy(json_object_get(doc.root, "power"));
 	b->console_cfg = json_deep_copy(json_object_get(doc.root, "console"));
 	b->netboot_cfg = json_deep_copy(json_object_get(doc.root, "netboot"));
-	b->policy = json_object_get(doc.root, "policy");
-	b->policy = b->policy ? json_deep_copy(b->policy) : NULL;
-	b->boot = json_object_get(doc.root, "boot");
-	b->boot = b->boot ? json_deep_copy(b->boot) : NULL;
+	b->policy = json_deep_copy(json_object_get(doc.root, "policy"));
+	b->boot = json_deep_copy(json_object_get(doc.root, "boot"));
 	b->power = power_find(jstr(b->power_cfg, "backend", ""));
 	b->console = console_find(jstr(b->console_cfg, "backend", ""));
 	b->netboot = netboot_find(jstr(b->netboot_cfg, "backend", ""));

@@ -136,14 +136,15 @@ char *runner_boot_args(const json_t *attempt, const struct board *b, const char 
 	const char *arch = jstr(attempt, "arch", "");
 	const json_t *per = json_object_get(json_object_get(boot, "arch"), arch);
 	struct boot_arg_env env = {json_object_get(attempt, "build_info"), arch, b->name, ""};
+	/* the board's, the job's, the job's for the arch: each one's words after the last */
+	const char *parts[] = {jstr(b->boot, which, NULL), jstr(boot, which, NULL),
+			       jstr(per, which, NULL)};
 	struct buf raw = BUF_INIT(65536), out = BUF_INIT(65536);
 	char *s;
 
-	buf_puts(&raw, jstr(b->boot, which, ""));
-	if (jstr(boot, which, NULL))
-		buf_printf(&raw, "%s%s", raw.len ? " " : "", jstr(boot, which, ""));
-	if (jstr(per, which, NULL))
-		buf_printf(&raw, "%s%s", raw.len ? " " : "", jstr(per, which, ""));
+	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
+		if (parts[i])
+			buf_printf(&raw, "%s%s", raw.len ? " " : "", parts[i]);
 	snprintf(env.attempt, sizeof(env.attempt), "%lld", jint(attempt, "id", 0));
 	netboot_expand(&out, buf_cstr(&raw), boot_arg_lookup, &env, escape_value);
 	buf_release(&raw);

@@ -635,21 +635,9 @@ int harness_token(struct harness_controller *c, const char *role, const char *ag
 		snprintf(out, outlen, "%s", jstr(r.json, "token", ""));
 		rc = 0;
 	} else {
-		int status;
-
 		fprintf(stderr, "harness: token %s: %ld %s\n", role, r.status, r.error);
-		/* a controller that went away: say how, and what it logged */
-		if (r.status == 0 && c->pid > 0 && waitpid(c->pid, &status, WNOHANG) == c->pid) {
-			if (WIFSIGNALED(status))
-				fprintf(stderr, "harness: the controller was killed by signal %d\n",
-					WTERMSIG(status));
-			else
-				fprintf(stderr, "harness: the controller exited with %d\n",
-					WEXITSTATUS(status));
-			c->pid = 0;
-		}
 		if (r.status == 0)
-			print_log(c);
+			report_dead_controller(c);
 	}
 	json_decref(body);
 	http_reply_release(&r);
