@@ -48,6 +48,8 @@ static sqlite3 *tx_db;
 
 __thread int db_reader;
 static __thread sqlite3 *reader_db; /* a read pool thread's own connection */
+/* its BEGIN and COMMIT (db_read_begin, db_read_end) */
+static __thread sqlite3_stmt *reader_begin, *reader_commit;
 
 static int name_cmp(const void *a, const void *b)
 {
@@ -465,8 +467,40 @@ int db_reader_open(void)
 			return -EIO;
 		}
 	}
+	if (sqlite3_prepare_v2(db, "BEGIN", -1, &reader_begin, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db, "COMMIT", -1, &reader_commit, NULL) != SQLITE_OK) {
+		log_warnx("%s: a read connection: %s", db_file, sqlite3_errmsg(db));
+		sqlite3_finalize(reader_begin);
+		reader_begin = NULL;
+		for (m = db_modules; m->name; m++)
+			m->finalize();
+		sqlite3_close(db);
+		db_reader = 0;
+		return -EIO;
+	}
 	reader_db = db;
 	return 0;
+}
+
+void db_read_begin(void)
+{
+	if (reader_db && sqlite3_get_autocommit(reader_db)) {
+		sqlite3_step(reader_begin);
+		sqlite3_reset(reader_begin);
+	}
+}
+
+void db_read_end(void)
+{
+	if (!reader_db)
+		return;
+	settle(reader_db, &reader_used);
+	if (!sqlite3_get_autocommit(reader_db)) {
+		sqlite3_step(reader_commit);
+		sqlite3_reset(reader_commit);
+	}
+	if (!sqlite3_get_autocommit(reader_db))
+		sqlite3_exec(reader_db, "ROLLBACK", NULL, NULL, NULL);
 }
 
 void db_reader_close(void)
@@ -477,6 +511,9 @@ void db_reader_close(void)
 		return;
 	for (m = db_modules; m->name; m++)
 		m->finalize();
+	sqlite3_finalize(reader_begin);
+	sqlite3_finalize(reader_commit);
+	reader_begin = reader_commit = NULL;
 	sqlite3_close(reader_db);
 	reader_db = NULL;
 	reader_used = (struct used){0};

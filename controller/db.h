@@ -88,6 +88,14 @@ void db_settle(void);
  * before db_close. db_settle on a read thread settles its own connection. */
 int db_reader_open(void);
 void db_reader_close(void);
+/* A read thread's request in one read transaction (deferred BEGIN: SQLite takes
+ * its snapshot at the first statement; https://www.sqlite.org/lang_transaction.html):
+ * every statement of the request sees the same snapshot of the store, and the
+ * WAL read lock is taken once a request instead of once a statement.
+ * db_read_end settles the thread's statements (db_settle) and ends it (COMMIT;
+ * ROLLBACK if that fails). Both do nothing off a read thread. */
+void db_read_begin(void);
+void db_read_end(void);
 
 /* A transaction on ctl.db: 0, or -EIO (db_commit then rolls back). A full disk
  * is noted (ctl_store_failed) first. */

@@ -616,8 +616,9 @@ static void *read_main(void *arg)
 		if (!pool.head)
 			pool.tail = NULL;
 		pthread_mutex_unlock(&pool.lock);
+		db_read_begin();
 		run_route(r);
-		db_settle();
+		db_read_end();
 		MHD_resume_connection(r->conn);
 		pthread_mutex_lock(&pool.lock);
 	}
