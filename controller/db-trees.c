@@ -1,10 +1,14 @@
 #include "db-trees.h"
 
 #include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ctl.h"
+#include "buf.h"
 #include "db.h"
+#include "xmalloc.h"
 
 enum {
 	Q_BRANCH_INS,
@@ -24,6 +28,7 @@ enum {
 	Q_GATE_LIST,
 	Q_BRANCH_FLIGHTS,
 	Q_FLIGHT_TESTS,
+	Q_FLIGHT_NEWEST,
 	Q_REV_SUBJECT,
 	Q_N
 };
@@ -77,6 +82,11 @@ static const char *const sql[Q_N] = {
 	" coalesce(b.visibility, 'public') AS visibility, a.number, a.state,"
 	" a.slower AS j_slower FROM attempts a LEFT JOIN boards b ON b.name = a.board WHERE"
 	" a.flight_id = ?1 AND a.kind = 'test' ORDER BY a.id",
+    /* A flight's test attempts for the branch matrix (db_flight_newest_tests). */
+    [Q_FLIGHT_NEWEST] =
+	"SELECT a.id, a.job, a.board, coalesce(b.class, a.board), coalesce(b.visibility,"
+	" 'public'), a.state, a.slower, a.number FROM attempts a LEFT JOIN boards b ON"
+	" b.name = a.board WHERE a.flight_id = ?1 AND a.kind = 'test' ORDER BY a.id",
     /* revisions belong to db-flights.c; the subject is git's to tell (see
      * db_revision_set_subject). */
     [Q_REV_SUBJECT] = "UPDATE revisions SET subject = coalesce(subject, ?3),"
@@ -299,6 +309,78 @@ json_t *db_flight_test_attempts(long long flight_id)
 
 	sqlite3_bind_int64(s, 1, flight_id);
 	return db_rows_array(s);
+}
+
+/* One attempt of db_flight_newest_tests, its texts at offsets of one arena
+ * (SIZE_MAX: NULL). */
+struct newest_row {
+	long long id, number;
+	size_t text[6], len[6]; /* job, board, class, visibility, state, slower */
+};
+
+int db_flight_newest_tests(long long flight_id, db_newest_fn fn, void *ctx)
+{
+	sqlite3_stmt *s = db_use(st[Q_FLIGHT_NEWEST]);
+	struct newest_row *rows = NULL;
+	size_t n = 0, cap = 0;
+	struct buf arena;
+	int rc, stop = 0;
+
+	buf_init(&arena, 0);
+	sqlite3_bind_int64(s, 1, flight_id);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct newest_row r = {.id = sqlite3_column_int64(s, 0),
+				       .number = sqlite3_column_int64(s, 7)};
+		size_t k;
+
+		for (int c = 0; c < 6; c++) {
+			const char *t = (const char *)sqlite3_column_text(s, c + 1);
+
+			r.len[c] = (size_t)sqlite3_column_bytes(s, c + 1);
+			r.text[c] = t ? arena.len : SIZE_MAX;
+			if (t && (buf_append(&arena, t, r.len[c]) < 0 || buf_putc(&arena, 0) < 0))
+				rc = SQLITE_NOMEM;
+		}
+		if (rc != SQLITE_ROW)
+			break;
+		/* the newest of its (job, board) in place of the first's */
+		for (k = 0; k < n; k++)
+			if (rows[k].len[1] == r.len[1] && rows[k].len[0] == r.len[0] &&
+			    !memcmp(arena.data + rows[k].text[1], arena.data + r.text[1],
+				    r.len[1]) &&
+			    !memcmp(arena.data + rows[k].text[0], arena.data + r.text[0], r.len[0]))
+				break;
+		if (k < n) {
+			if (r.number >= rows[k].number)
+				rows[k] = r;
+			continue;
+		}
+		if (n == cap)
+			rows = xrealloc(rows, (cap = cap ? 2 * cap : 32) * sizeof(*rows));
+		rows[n++] = r;
+	}
+	sqlite3_reset(s);
+	for (size_t i = 0; rc == SQLITE_DONE && i < n && !stop; i++) {
+		const char *t[6];
+		struct db_newest a;
+
+		for (int c = 0; c < 6; c++)
+			t[c] = rows[i].text[c] == SIZE_MAX ? NULL : arena.data + rows[i].text[c];
+		a = (struct db_newest){rows[i].id,
+				       t[0] ? t[0] : "",
+				       t[1] ? t[1] : "",
+				       t[2] ? t[2] : "",
+				       t[3] ? t[3] : "",
+				       t[4],
+				       t[5],
+				       rows[i].len[5]};
+		stop = fn(ctx, &a);
+	}
+	free(rows);
+	buf_release(&arena);
+	if (stop)
+		return stop;
+	return rc == SQLITE_DONE ? 0 : -EIO;
 }
 
 int db_revision_set_subject(const char *tree, const char *commit, const char *subject,

@@ -53,6 +53,24 @@ json_t *db_branch_flights(long long branch_id, int limit);
 /* The test attempts of a flight with their board's class and visibility:
  * [{id, job, board, class, visibility, number, state}] in id order. */
 json_t *db_flight_test_attempts(long long flight_id);
+/* The newest attempt (highest number, then id) of each (job, board) of a
+ * flight's test attempts, as db_flight_newest_tests hands it to its callback:
+ * every string is SQLite's, valid only during the call; job, board, cls (the
+ * board's class, else its name) and visibility ("public" when the board is
+ * unknown) are never NULL, state is NULL only when stored so, slower is the
+ * stored `slower` JSON text (slower_len bytes) or NULL. */
+struct db_newest {
+	long long id;
+	const char *job, *board, *cls, *visibility, *state, *slower;
+	size_t slower_len;
+};
+typedef int (*db_newest_fn)(void *ctx, const struct db_newest *a);
+/* Calls fn(ctx, a) for the newest attempt of each (job, board) of flight_id's
+ * test attempts, in the order each pair first appeared (its lowest id): the
+ * rows without a JSON object each (the branch matrix reads 20 flights' at
+ * every view). Stops at fn's first nonzero return and returns it; else 0, or
+ * -EIO when the store fails. */
+int db_flight_newest_tests(long long flight_id, db_newest_fn fn, void *ctx);
 
 /* Fills the subject of a revision that has none (the flight model records
  * revisions without one; the watcher and submissions know it from git). */

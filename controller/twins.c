@@ -234,74 +234,162 @@ static int class_badness(enum triage_class c)
 	return 0;
 }
 
-/* Gives cell the verdict class (triage.h) of attempt a's (job, board class) in
- * rows (a flight's stored classes), when it is worse than the one the cell shows:
- * verdict_class, text, known_issue. */
-static void cell_triage(json_t *cell, const json_t *rows, const json_t *a)
+/* The branch matrix as it is gathered, before it is JSON: a flight's cell per
+ * column (a board, or a board class), the columns and the (class, job) pairs
+ * shown, each name once. */
+struct mcell {
+	int total, pass, bad;	/* attempts; passed; badness of verdict */
+	char verdict[16];	/* the worst state of the cell's attempts */
+	long long attempt;	/* the attempt that shows it */
+	enum triage_class tcls; /* when trow: its verdict class */
+	const json_t *trow;	/* the stored triage row shown (borrowed) */
+	json_t *slower;		/* the first passing attempt's slower, owned */
+};
+
+struct mnames {
+	char **name;
+	size_t n, cap, hint;
+};
+
+struct matrix {
+	int by_class;
+	const struct viewer *v;
+	struct mnames cols, pairs; /* pairs: "class\njob" */
+	struct mcell *cells;	   /* this flight's, cols.cap of them */
+	size_t ncells;
+	const json_t *tr; /* this flight's stored triage rows */
+};
+
+/* The index of name in m (added when new); the lookup starts after the last
+ * found, since every flight lists its boards in the same order. */
+static size_t mnames_index(struct mnames *m, const char *name)
 {
-	enum triage_class have, cls;
+	for (size_t k = 0; k < m->n; k++) {
+		size_t i = (m->hint + k) % m->n;
+
+		if (!strcmp(m->name[i], name)) {
+			m->hint = i + 1;
+			return i;
+		}
+	}
+	if (m->n == m->cap) {
+		m->cap = m->cap ? 2 * m->cap : 32;
+		m->name = xrealloc(m->name, m->cap * sizeof(*m->name));
+	}
+	m->name[m->n] = xstrdup(name);
+	m->hint = m->n + 1;
+	return m->n++;
+}
+
+static void mnames_release(struct mnames *m)
+{
+	for (size_t i = 0; i < m->n; i++)
+		free(m->name[i]);
+	free(m->name);
+}
+
+static int strcmp_p(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Gives c the verdict class (triage.h) of attempt a's (job, board class) in the
+ * flight's stored classes, when it is worse than the one c shows. */
+static void mcell_triage(struct mcell *c, const json_t *rows, const struct db_newest *a)
+{
+	enum triage_class cls;
 	const json_t *row;
 	size_t i;
 
 	json_array_foreach (rows, i, row) {
-		if (strcmp(jstr(row, "job", "?"), jstr(a, "job", "")) ||
-		    strcmp(jstr(row, "class", "?"), jstr(a, "class", "")))
+		if (strcmp(jstr(row, "job", "?"), a->job) ||
+		    strcmp(jstr(row, "class", "?"), a->cls))
 			continue;
 		if (triage_class_of(&cls, jstr(row, "verdict_class", "")) < 0)
 			return;
-		if (json_object_get(cell, "verdict_class") &&
-		    triage_class_of(&have, jstr(cell, "verdict_class", "")) == 0 &&
-		    class_badness(have) >= class_badness(cls))
+		if (c->trow && class_badness(c->tcls) >= class_badness(cls))
 			return;
-		json_object_set(cell, "verdict_class", json_object_get(row, "verdict_class"));
-		json_object_set(cell, "text", json_object_get(row, "text"));
-		json_object_set(cell, "known_issue", json_object_get(row, "known_issue"));
+		c->trow = row;
+		c->tcls = cls;
 		return;
 	}
 }
 
-/* o's keys in strcmp order (borrowed from o; the array is the caller's to free),
- * their number in *n. */
-static const char **sorted_keys(const json_t *o, size_t *n)
+/* One newest attempt into its flight's cell (db_newest_fn). */
+static int matrix_add(void *ctx, const struct db_newest *a)
 {
-	const char **names = xcalloc(json_object_size(o) + 1, sizeof(*names)), *key;
-	json_t *dummy;
+	struct matrix *m = ctx;
+	const char *st = a->state ? a->state : "queued";
+	struct mcell *c;
+	size_t col;
 
-	*n = 0;
-	json_object_foreach ((json_t *)o, key, dummy)
-		names[(*n)++] = key;
-	for (size_t x = 1; x < *n; x++)
-		for (size_t y = x; y > 0 && strcmp(names[y - 1], names[y]) > 0; y--) {
-			const char *tmp = names[y];
+	if (!strcmp(a->visibility, "private") && !twin_board_visible(a->board, m->v))
+		return 0;
+	col = mnames_index(&m->cols, m->by_class ? a->cls : a->board);
+	if (col >= m->ncells) {
+		m->cells = xrealloc(m->cells, m->cols.cap * sizeof(*m->cells));
+		memset(m->cells + m->ncells, 0, (m->cols.cap - m->ncells) * sizeof(*m->cells));
+		m->ncells = m->cols.cap;
+	}
+	if (*a->cls) {
+		char pair[512];
 
-			names[y] = names[y - 1];
-			names[y - 1] = tmp;
+		snprintf(pair, sizeof(pair), "%s\n%s", a->cls, a->job);
+		mnames_index(&m->pairs, pair);
+	}
+	c = &m->cells[col];
+	if (c->total == 0 || badness(st) > c->bad) {
+		snprintf(c->verdict, sizeof(c->verdict), "%s", st);
+		c->bad = badness(st);
+		c->attempt = a->id;
+	}
+	mcell_triage(c, m->tr, a);
+	c->total++;
+	if (!strcmp(st, "pass") && !c->slower && a->slower) {
+		json_t *slow = json_loadb(a->slower, a->slower_len, 0, NULL);
+
+		if (json_is_object(slow)) {
+			json_object_set_new(slow, "attempt", json_integer(a->id));
+			c->slower = slow;
+		} else {
+			json_decref(slow);
 		}
-	return names;
+	}
+	if (!strcmp(st, "pass"))
+		c->pass++;
+	return 0;
 }
 
-/* Newest attempt per (job, board) of a flight's test attempts. */
-static json_t *newest_attempts(json_t *tests)
+/* The flight's cells as JSON by column index (new reference); resets them. */
+static json_t *matrix_cells(struct matrix *m)
 {
-	json_t *out = json_array(), *t, *o;
-	size_t i, k;
+	json_t *cells = json_array();
 
-	json_array_foreach (tests, i, t) {
-		int replaced = 0;
+	for (size_t i = 0; i < m->ncells; i++) {
+		struct mcell *c = &m->cells[i];
+		json_t *o;
 
-		json_array_foreach (out, k, o) {
-			if (!strcmp(jstr(o, "job", ""), jstr(t, "job", "")) &&
-			    !strcmp(jstr(o, "board", ""), jstr(t, "board", ""))) {
-				if (jint(t, "number", 1) >= jint(o, "number", 1))
-					json_array_set(out, k, t);
-				replaced = 1;
-				break;
-			}
+		if (c->total == 0) {
+			json_array_append_new(cells, json_null());
+			continue;
 		}
-		if (!replaced)
-			json_array_append(out, t);
+		o = json_object();
+		json_object_set_new(o, "verdict", json_string(c->verdict));
+		json_object_set_new(o, "attempt", json_integer(c->attempt));
+		json_object_set_new(o, "pass", json_integer(c->pass));
+		json_object_set_new(o, "total", json_integer(c->total));
+		if (c->trow) {
+			json_object_set(o, "verdict_class",
+					json_object_get(c->trow, "verdict_class"));
+			json_object_set(o, "text", json_object_get(c->trow, "text"));
+			json_object_set(o, "known_issue", json_object_get(c->trow, "known_issue"));
+		}
+		if (c->slower)
+			json_object_set_new(o, "slower", c->slower);
+		json_array_append_new(cells, o);
+		*c = (struct mcell){0};
 	}
-	return out;
+	return cells;
 }
 
 /* The gate decisions' reasons as v may read them: a reason that names a board of
@@ -338,71 +426,26 @@ json_t *twin_branch(const char *tree, const char *branch, int limit, int by_clas
 {
 	struct tree_conf *t = trees_find(tree);
 	struct branch_conf *b = t ? tree_conf_branch(t, branch) : NULL;
-	json_t *out, *flights, *rows = json_array(), *cols = json_object(), *f, *columns;
-	json_t *pairs = json_object(), *flakes = json_array(); /* {class: {job: true}} shown */
+	struct matrix m = {.by_class = by_class, .v = v};
+	json_t *out, *flights, *rows = json_array(), *f, *columns, *flakes = json_array();
 	long long tree_id, bid;
-	size_t i;
+	size_t i, *at;
 
 	if (b == NULL || db_tree_id(&tree_id, t->name) < 0 ||
 	    db_branch_id(&bid, tree_id, b->name, NULL) < 0) {
 		json_decref(rows);
-		json_decref(cols);
-		json_decref(pairs);
 		json_decref(flakes);
 		return NULL;
 	}
 	flights = db_branch_flights(bid, limit);
-	/* First pass: each flight's cells by column key. */
+	/* First pass: each flight's cells by the index of their column. */
 	json_array_foreach (flights, i, f) {
-		json_t *tests = db_flight_test_attempts(jint(f, "flight", 0));
-		json_t *newest = newest_attempts(tests), *a, *cells = json_object();
-		json_t *tr = db_triage_stored(jint(f, "flight", 0));
+		json_t *tr = db_triage_stored(jint(f, "flight", 0)), *row;
 		struct gitrepo_commit c = {0};
 		char who[600] = "";
-		size_t k;
 
-		json_array_foreach (newest, k, a) {
-			const char *col = by_class ? jstr(a, "class", "") : jstr(a, "board", "");
-			const char *st = jstr(a, "state", "queued");
-			json_t *cell = json_object_get(cells, col);
-
-			if (!strcmp(jstr(a, "visibility", "public"), "private") &&
-			    !twin_board_visible(jstr(a, "board", ""), v))
-				continue;
-			json_object_set_new(cols, col, json_true());
-			if (*jstr(a, "class", "")) {
-				json_t *jobs = json_object_get(pairs, jstr(a, "class", ""));
-
-				if (!jobs)
-					json_object_set_new(pairs, jstr(a, "class", ""),
-							    jobs = json_object());
-				json_object_set_new(jobs, jstr(a, "job", ""), json_true());
-			}
-			if (cell == NULL) {
-				cell =
-				    json_pack("{s:s, s:I, s:i, s:i}", "verdict", st, "attempt",
-					      (json_int_t)jint(a, "id", 0), "pass", 0, "total", 0);
-				json_object_set_new(cells, col, cell);
-			} else if (badness(st) > badness(jstr(cell, "verdict", "pass"))) {
-				json_object_set_new(cell, "verdict", json_string(st));
-				json_object_set_new(cell, "attempt",
-						    json_integer(jint(a, "id", 0)));
-			}
-			cell_triage(cell, tr, a);
-			json_object_set_new(cell, "total",
-					    json_integer(jint(cell, "total", 0) + 1));
-			if (!strcmp(st, "pass") && !json_object_get(cell, "slower") &&
-			    json_is_object(json_object_get(a, "slower"))) {
-				json_t *slow = json_deep_copy(json_object_get(a, "slower"));
-
-				json_object_set_new(slow, "attempt",
-						    json_integer(jint(a, "id", 0)));
-				json_object_set_new(cell, "slower", slow);
-			}
-			if (!strcmp(st, "pass"))
-				json_object_set_new(cell, "pass",
-						    json_integer(jint(cell, "pass", 0) + 1));
-		}
+		m.tr = tr;
+		db_flight_newest_tests(jint(f, "flight", 0), matrix_add, &m);
 		/* The revision's subject and author as stored when its flight was made
 		 * (trees_revision_subject); git only for a revision that has none (no
 		 * lookup under the repository's lock on every read). */
@@ -410,61 +453,58 @@ json_t *twin_branch(const char *tree, const char *branch, int limit, int by_clas
 			snprintf(who, sizeof(who), "%s", jstr(f, "author", ""));
 		else if (gitrepo_commit_info(&c, t->repo, jstr(f, "commit", "")) == 0)
 			snprintf(who, sizeof(who), "%s <%s>", c.author, c.email);
-		json_array_append_new(
-		    rows, json_pack("{s:s, s:s, s:s, s:I, s:I, s:s, s:o}", "commit",
-				    jstr(f, "commit", ""), "author", who, "subject",
-				    jstr(f, "subject", NULL) ? jstr(f, "subject", "") : c.summary,
-				    "flight", (json_int_t)jint(f, "flight", 0), "created_at",
-				    (json_int_t)(jint(f, "created", 0) / 1000), "state",
-				    jstr(f, "state", ""), "cells", cells));
+		row = json_pack("{s:s, s:s, s:s, s:I, s:I, s:s, s:o}", "commit",
+				jstr(f, "commit", ""), "author", who, "subject",
+				jstr(f, "subject", NULL) ? jstr(f, "subject", "") : c.summary,
+				"flight", (json_int_t)jint(f, "flight", 0), "created_at",
+				(json_int_t)(jint(f, "created", 0) / 1000), "state",
+				jstr(f, "state", ""), "cells", matrix_cells(&m));
 		if (json_is_object(json_object_get(f, "tuple")))
-			json_object_set(json_array_get(rows, json_array_size(rows) - 1), "tuple",
-					json_object_get(f, "tuple"));
-		json_decref(tests);
-		json_decref(newest);
+			json_object_set(row, "tuple", json_object_get(f, "tuple"));
+		json_array_append_new(rows, row);
 		json_decref(tr);
 	}
 	/* Columns in name order; each row's cells as an array in that order. */
 	columns = json_array();
+	at = xcalloc(m.cols.n + 1, sizeof(*at));
 	{
-		size_t n;
-		const char **names = sorted_keys(cols, &n);
+		char **sorted = xcalloc(m.cols.n + 1, sizeof(*sorted));
 
-		for (size_t x = 0; x < n; x++)
+		memcpy(sorted, m.cols.name, m.cols.n * sizeof(*sorted));
+		qsort(sorted, m.cols.n, sizeof(*sorted), strcmp_p);
+		for (size_t x = 0; x < m.cols.n; x++) {
+			at[x] = mnames_index(&m.cols, sorted[x]);
 			json_array_append_new(columns,
-					      json_pack("{s:s, s:s, s:b}", "key", names[x], "label",
-							names[x], "class", by_class));
-		json_array_foreach (rows, i, f) {
-			json_t *cells = json_object_get(f, "cells"), *arr = json_array();
-
-			for (size_t x = 0; x < n; x++) {
-				json_t *cell = json_object_get(cells, names[x]);
-
-				json_array_append(arr, cell ? cell : json_null());
-			}
-			json_object_set_new(f, "cells", arr);
+					      json_pack("{s:s, s:s, s:b}", "key", sorted[x],
+							"label", sorted[x], "class", by_class));
 		}
-		free(names);
+		free(sorted);
 	}
+	json_array_foreach (rows, i, f) {
+		json_t *cells = json_object_get(f, "cells"), *arr = json_array();
+
+		for (size_t x = 0; x < m.cols.n; x++) {
+			json_t *cell = json_array_get(cells, at[x]);
+
+			json_array_append(arr, cell ? cell : json_null());
+		}
+		json_object_set_new(f, "cells", arr);
+	}
+	free(at);
 	/* The measured flake rates of the jobs shown on their classes, in this tree
 	 * (not of every job of the class: a query per job shown, not a walk of the
-	 * class's newest results per class). */
-	{
-		size_t n, m;
-		const char **classes = sorted_keys(pairs, &n);
+	 * class's newest results per class), by class then job. */
+	qsort(m.pairs.name, m.pairs.n, sizeof(*m.pairs.name), strcmp_p);
+	for (size_t x = 0; x < m.pairs.n; x++) {
+		char *job = strchr(m.pairs.name[x], '\n');
 
-		for (size_t x = 0; x < n; x++) {
-			const char **jobs = sorted_keys(json_object_get(pairs, classes[x]), &m);
-
-			for (size_t y = 0; y < m; y++)
-				json_array_append_new(
-				    flakes, triage_flake_rates_of(tree_id, t->name, jobs[y],
-								  classes[x], v));
-			free(jobs);
-		}
-		free(classes);
+		*job++ = '\0';
+		json_array_append_new(
+		    flakes, triage_flake_rates_of(tree_id, t->name, job, m.pairs.name[x], v));
 	}
-	json_decref(pairs);
+	mnames_release(&m.pairs);
+	mnames_release(&m.cols);
+	free(m.cells);
 	out = json_pack("{s:s, s:s, s:o, s:o, s:o}", "name", b->name, "tree", t->name, "columns",
 			columns, "rows", rows, "flake_rates", flakes);
 	{
@@ -491,7 +531,6 @@ json_t *twin_branch(const char *tree, const char *branch, int limit, int by_clas
 	}
 	json_object_set_new(out, "events", db_branch_events(bid, 20));
 	json_decref(flights);
-	json_decref(cols);
 	return out;
 }
 
