@@ -152,8 +152,10 @@ static const char *const sql[Q_N] = {
 	" ON b.name = a.board"
 	" LEFT JOIN agents g ON g.id = b.agent_id WHERE a.flight_id = ?1 AND"
 	" " VISIBLE_AS(8, 9) " ORDER BY a.id",
-    [Q_FLIGHT_TESTCASES] = "SELECT name, result FROM testcases WHERE attempt_id = ?"
-			   " ORDER BY rowid",
+    /* every attempt's of a flight at once (db_flight_get) */
+    [Q_FLIGHT_TESTCASES] = "SELECT t.attempt_id, t.name, t.result FROM attempts a JOIN"
+			   " testcases t ON t.attempt_id = a.id WHERE a.flight_id = ?1"
+			   " ORDER BY a.id, t.rowid",
     [Q_FLIGHTS] = FLIGHT_SELECT(" FROM flights f JOIN revisions r ON r.id = f.revision_id"
 				" JOIN trees t ON t.id = r.tree_id WHERE f.id < ?1"
 				" ORDER BY f.id DESC LIMIT ?2") " ORDER BY id DESC",
@@ -387,11 +389,28 @@ json_t *db_flight_get(long long id, const struct viewer *v)
 	sqlite3_bind_int64(s, 1, id);
 	bind_viewer(s, v);
 	attempts = db_rows_array(s);
-	json_array_foreach (attempts, i, a) {
-		s = db_use(st[Q_FLIGHT_TESTCASES]);
-		sqlite3_bind_int64(s, 1, jint(a, "id", 0));
-		json_object_set_new(a, "testcases", db_rows_array(s));
+	json_array_foreach (attempts, i, a)
+		json_object_set_new(a, "testcases", json_array());
+	/* the test cases of the attempts v sees: both lists in id order */
+	s = db_use(st[Q_FLIGHT_TESTCASES]);
+	sqlite3_bind_int64(s, 1, id);
+	i = 0;
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		long long at = sqlite3_column_int64(s, 0);
+
+		while (i < json_array_size(attempts) &&
+		       jint(json_array_get(attempts, i), "id", 0) < at)
+			i++;
+		a = json_array_get(attempts, i);
+		if (a == NULL)
+			break;
+		if (jint(a, "id", 0) == at)
+			json_array_append_new(
+			    json_object_get(a, "testcases"),
+			    json_pack("{s:s, s:s}", "name", (const char *)sqlite3_column_text(s, 1),
+				      "result", (const char *)sqlite3_column_text(s, 2)));
 	}
+	sqlite3_reset(s);
 	json_object_set_new(f, "attempts", attempts);
 	return f;
 }

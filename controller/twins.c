@@ -129,22 +129,49 @@ json_t *twin_attempt(long long id, const struct viewer *v)
 	return a;
 }
 
-/* The verdict classes of flight id as stored (triage.h) whose deciding attempt is
- * one of attempts (those v may see; borrowed): [triage_row_json...]. A row with no
- * attempt (none decided it) is shown when its class has no board. */
-static json_t *flight_triage(long long id, const json_t *attempts)
+/* The ids of attempts (a flight's, in id order as db_flight_get gives them),
+ * for ids_has; free() it. */
+static long long *ids_of(const json_t *attempts, size_t *n)
 {
-	json_t *rows = db_triage_stored(id), *out = json_array(), *row, *x;
-	size_t i, k;
+	long long *ids = xcalloc(json_array_size(attempts) + 1, sizeof(*ids));
+	const json_t *x;
+	size_t k;
 
-	json_array_foreach (rows, i, row) {
-		int seen = !jint(row, "attempt", 0);
+	*n = 0;
+	json_array_foreach (attempts, k, x)
+		ids[(*n)++] = jint(x, "id", 0);
+	return ids;
+}
 
-		json_array_foreach (attempts, k, x)
-			seen |= jint(x, "id", 0) == jint(row, "attempt", -1);
-		if (seen)
-			json_array_append(out, row);
+/* Where id is in ids (ascending, n of them), or -1. */
+static long ids_find(const long long *ids, size_t n, long long id)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (ids[mid] == id)
+			return (long)mid;
+		if (ids[mid] < id)
+			lo = mid + 1;
+		else
+			hi = mid;
 	}
+	return -1;
+}
+
+/* The verdict classes of flight id as stored (triage.h) whose deciding attempt is
+ * one of ids (those v may see): [triage_row_json...]. A row with no attempt (none
+ * decided it) is shown when its class has no board. */
+static json_t *flight_triage(long long id, const long long *ids, size_t n)
+{
+	json_t *rows = db_triage_stored(id), *out = json_array(), *row;
+	size_t i;
+
+	json_array_foreach (rows, i, row)
+		if (!jint(row, "attempt", 0) || ids_find(ids, n, jint(row, "attempt", -1)) >= 0)
+			json_array_append(out, row);
 	json_decref(rows);
 	return out;
 }
@@ -164,37 +191,35 @@ static void slower_of(json_t *attempts)
 json_t *twin_flight(long long id, const struct viewer *v)
 {
 	json_t *f = id > 0 ? db_flight_get(id, v) : NULL;
-
-	json_t *all, *out, *b, *x;
-	size_t i, k;
+	json_t *all, *out, *b, *attempts;
+	long long *ids;
+	size_t i, n;
+	long at;
 
 	if (f == NULL)
 		return NULL;
+	attempts = json_object_get(f, "attempts");
+	ids = ids_of(attempts, &n);
 	/* Its failures' baselines that were untested when they failed, of the
 	 * attempts v may see (a private board's class stays its owner's). */
 	all = db_baselines_of_flight(id);
 	out = json_array();
 	json_array_foreach (all, i, b)
-		json_array_foreach (json_object_get(f, "attempts"), k, x)
-			if (jint(x, "id", 0) == jint(b, "attempt", -1)) {
-				json_array_append(out, b);
-				break;
-			}
+		if (ids_find(ids, n, jint(b, "attempt", -1)) >= 0)
+			json_array_append(out, b);
 	json_decref(all);
 	json_object_set_new(f, "baselines", out);
 	/* Which attempts are signed records in the results log (as twin_attempt says). */
 	all = db_records_of_flight(id);
 	json_array_foreach (all, i, b)
-		json_array_foreach (json_object_get(f, "attempts"), k, x)
-			if (jint(x, "id", 0) == jint(b, "attempt", -1)) {
-				json_object_set_new(x, "record",
-						    json_pack("{s:O, s:O}", "index",
-							      json_object_get(b, "index"), "keyid",
-							      json_object_get(b, "keyid")));
-				break;
-			}
+		if ((at = ids_find(ids, n, jint(b, "attempt", -1))) >= 0)
+			json_object_set_new(json_array_get(attempts, (size_t)at), "record",
+					    json_pack("{s:O, s:O}", "index",
+						      json_object_get(b, "index"), "keyid",
+						      json_object_get(b, "keyid")));
 	json_decref(all);
-	json_object_set_new(f, "triage", flight_triage(id, json_object_get(f, "attempts")));
+	json_object_set_new(f, "triage", flight_triage(id, ids, n));
+	free(ids);
 	/* A passing test attempt slower than its board's spread, as judged when it
 	 * passed (perf.h). */
 	slower_of(json_object_get(f, "attempts"));
@@ -257,7 +282,13 @@ struct matrix {
 	struct mnames cols, pairs; /* pairs: "class\njob" */
 	struct mcell *cells;	   /* this flight's, cols.cap of them */
 	size_t ncells;
-	const json_t *tr; /* this flight's stored triage rows */
+	struct mtriage {	       /* this flight's stored triage rows */
+		const char *job, *cls; /* borrowed from row */
+		int known;	       /* tcls is the row's verdict class */
+		enum triage_class tcls;
+		const json_t *row;
+	} * tr;
+	size_t ntr;
 };
 
 /* The index of name in m (added when new); the lookup starts after the last
@@ -293,24 +324,37 @@ static int strcmp_p(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Gives c the verdict class (triage.h) of attempt a's (job, board class) in the
- * flight's stored classes, when it is worse than the one c shows. */
-static void mcell_triage(struct mcell *c, const json_t *rows, const struct db_newest *a)
+/* m's view of a flight's stored classes (rows: db_triage_stored's, borrowed). */
+static void matrix_triage(struct matrix *m, const json_t *rows)
 {
-	enum triage_class cls;
 	const json_t *row;
 	size_t i;
 
+	m->tr = xrealloc(m->tr, (json_array_size(rows) + 1) * sizeof(*m->tr));
+	m->ntr = 0;
 	json_array_foreach (rows, i, row) {
-		if (strcmp(jstr(row, "job", "?"), a->job) ||
-		    strcmp(jstr(row, "class", "?"), a->cls))
+		struct mtriage *t = &m->tr[m->ntr++];
+
+		t->job = jstr(row, "job", "?");
+		t->cls = jstr(row, "class", "?");
+		t->known = triage_class_of(&t->tcls, jstr(row, "verdict_class", "")) == 0;
+		t->row = row;
+	}
+}
+
+/* Gives c the verdict class (triage.h) of attempt a's (job, board class) in the
+ * flight's stored classes, when it is worse than the one c shows. */
+static void mcell_triage(struct mcell *c, const struct matrix *m, const struct db_newest *a)
+{
+	for (size_t i = 0; i < m->ntr; i++) {
+		const struct mtriage *t = &m->tr[i];
+
+		if (strcmp(t->job, a->job) || strcmp(t->cls, a->cls))
 			continue;
-		if (triage_class_of(&cls, jstr(row, "verdict_class", "")) < 0)
+		if (!t->known || (c->trow && class_badness(c->tcls) >= class_badness(t->tcls)))
 			return;
-		if (c->trow && class_badness(c->tcls) >= class_badness(cls))
-			return;
-		c->trow = row;
-		c->tcls = cls;
+		c->trow = t->row;
+		c->tcls = t->tcls;
 		return;
 	}
 }
@@ -343,7 +387,7 @@ static int matrix_add(void *ctx, const struct db_newest *a)
 		c->bad = badness(st);
 		c->attempt = a->id;
 	}
-	mcell_triage(c, m->tr, a);
+	mcell_triage(c, m, a);
 	c->total++;
 	if (!strcmp(st, "pass") && !c->slower && a->slower) {
 		json_t *slow = json_loadb(a->slower, a->slower_len, 0, NULL);
@@ -444,7 +488,7 @@ json_t *twin_branch(const char *tree, const char *branch, int limit, int by_clas
 		struct gitrepo_commit c = {0};
 		char who[600] = "";
 
-		m.tr = tr;
+		matrix_triage(&m, tr);
 		db_flight_newest_tests(jint(f, "flight", 0), matrix_add, &m);
 		/* The revision's subject and author as stored when its flight was made
 		 * (trees_revision_subject); git only for a revision that has none (no
@@ -505,6 +549,7 @@ json_t *twin_branch(const char *tree, const char *branch, int limit, int by_clas
 	mnames_release(&m.pairs);
 	mnames_release(&m.cols);
 	free(m.cells);
+	free(m.tr);
 	out = json_pack("{s:s, s:s, s:o, s:o, s:o}", "name", b->name, "tree", t->name, "columns",
 			columns, "rows", rows, "flake_rates", flakes);
 	{

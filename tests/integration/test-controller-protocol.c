@@ -257,8 +257,8 @@ static void test_claim_wakes_and_runs(void **state)
 	snprintf(path, sizeof(path), "/api/v1/attempts/%lld/result", id);
 	snprintf(body, sizeof(body),
 		 "{\"verdict\": \"pass\", \"stages\": [{\"name\": \"hello\", \"result\": \"pass\","
-		 " \"seconds\": 0.5}], \"testcases\": [{\"name\": \"t1\", \"result\": \"pass\"}],"
-		 " \"log_length\": 12}");
+		 " \"seconds\": 0.5}], \"testcases\": [{\"name\": \"zz\", \"result\": \"skip\"},"
+		 " {\"name\": \"t1\", \"result\": \"pass\"}], \"log_length\": 12}");
 	assert_int_equal(
 	    harness_call(&ctl, agent_tok, "POST", path, "{\"verdict\": \"maybe\"}", NULL), 400);
 	assert_int_equal(harness_call(&ctl, agent_tok, "POST", path, body, &j), 200);
@@ -274,8 +274,28 @@ static void test_claim_wakes_and_runs(void **state)
 	snprintf(path, sizeof(path), "/api/v1/attempts/%lld", id);
 	assert_int_equal(harness_call(&ctl, NULL, "GET", path, NULL, &j), 200);
 	assert_string_equal(jstr(j, "state", ""), "pass");
-	assert_int_equal(json_array_size(json_object_get(j, "testcases")), 1);
+	assert_int_equal(json_array_size(json_object_get(j, "testcases")), 2);
 	assert_int_equal(jint(j, "log_length", 0), 12);
+	/* the flight's twin: each attempt's test cases, in the order reported */
+	snprintf(path, sizeof(path), "/api/v1/flights/%lld", jint(j, "flight", 0));
+	json_decref(j);
+	assert_int_equal(harness_call(&ctl, NULL, "GET", path, NULL, &j), 200);
+	{
+		json_t *x, *tcs = NULL;
+		size_t i;
+
+		json_array_foreach (json_object_get(j, "attempts"), i, x)
+			if (jint(x, "id", 0) == id)
+				tcs = json_object_get(x, "testcases");
+			else
+				assert_int_equal(json_array_size(json_object_get(x, "testcases")),
+						 0);
+		assert_int_equal(json_array_size(tcs), 2);
+		assert_string_equal(jstr(json_array_get(tcs, 0), "name", ""), "zz");
+		assert_string_equal(jstr(json_array_get(tcs, 0), "result", ""), "skip");
+		assert_string_equal(jstr(json_array_get(tcs, 1), "name", ""), "t1");
+		assert_string_equal(jstr(json_array_get(tcs, 1), "result", ""), "pass");
+	}
 	json_decref(j);
 	assert_int_equal(harness_call(&ctl, NULL, "GET", "/api/v1/boards/qx", NULL, &j), 200);
 	assert_string_equal(jstr(j, "state", ""), "idle");
