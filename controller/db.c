@@ -629,6 +629,23 @@ void db_bind_json(sqlite3_stmt *st, int i, const json_t *v)
 	sqlite3_bind_text(st, i, s, -1, free);
 }
 
+/* Column i of st, JSON text, parsed (json_null() when it is not JSON). The
+ * empty array and object, most stored lists and maps (a board's tags, policy,
+ * properties), without jansson's parser: its set-up costs more than they do. */
+static json_t *json_column(sqlite3_stmt *st, int i)
+{
+	const char *t = (const char *)sqlite3_column_text(st, i);
+	size_t n = (size_t)sqlite3_column_bytes(st, i);
+	json_t *v;
+
+	if (n == 2 && !memcmp(t, "[]", 2))
+		return json_array();
+	if (n == 2 && !memcmp(t, "{}", 2))
+		return json_object();
+	v = json_parse(t, n, NULL, 0);
+	return v ? v : json_null();
+}
+
 json_t *db_row_object(sqlite3_stmt *st)
 {
 	json_t *o = json_object();
@@ -647,10 +664,7 @@ json_t *db_row_object(sqlite3_stmt *st)
 			break;
 		case SQLITE_TEXT:
 			if (!strncmp(name, "j_", 2)) {
-				v = json_parse((const char *)sqlite3_column_text(st, i),
-					       (size_t)sqlite3_column_bytes(st, i), NULL, 0);
-				if (v == NULL)
-					v = json_null();
+				v = json_column(st, i);
 			} else {
 				v = json_stringn((const char *)sqlite3_column_text(st, i),
 						 (size_t)sqlite3_column_bytes(st, i));
@@ -661,7 +675,8 @@ json_t *db_row_object(sqlite3_stmt *st)
 		default:
 			v = json_null();
 		}
-		json_object_set_new(o, !strncmp(name, "j_", 2) ? name + 2 : name, v);
+		/* the names are the statements' own (ASCII): no UTF-8 check */
+		json_object_set_new_nocheck(o, !strncmp(name, "j_", 2) ? name + 2 : name, v);
 	}
 	return o;
 }

@@ -492,7 +492,8 @@ static void test_rows_json(void **state)
 	    "'plain' AS t, 'q\"b\\s/' AS esc, char(1, 8, 9, 10, 12, 13, 31, 127)"
 	    " AS ctl, 'a' || char(0) || 'b' AS nul, 'é€😀' AS utf, CAST(x'c3' AS TEXT) AS"
 	    " cut, CAST(x'eda080' AS TEXT) AS surrogate, CAST(x'efbfbd' AS TEXT) AS fffd,"
-	    " '{\"a\":[1,2.5,\"x\"]}' AS j_obj, '[]' AS j_arr, ' true' AS j_sp, 'x' AS j_bad,"
+	    " '{\"a\":[1,2.5,\"x\"]}' AS j_obj, '[]' AS j_arr, '{}' AS j_map, '[ ]' AS j_arr2,"
+	    " ' true' AS j_sp, 'x' AS j_bad,"
 	    " NULL AS j_none, '' AS j_empty, 7 AS j_int, x'00ff' AS blob",
 	    "SELECT value AS v, 'row ' || value AS \"na\"\"me\" FROM json_each('[1,2,3]')",
 	    "SELECT 1 WHERE 0",
