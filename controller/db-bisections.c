@@ -3,17 +3,20 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ctl.h"
 #include "db-boards.h"
 #include "db.h"
 #include "names.h"
+#include "xmalloc.h"
 
 enum {
 	Q_CLASS,
 	Q_PASSES,
 	Q_FLAKE,
+	Q_RESULT_CHANGES,
 	Q_LATEST,
 	Q_BASE_INS,
 	Q_BASE_PENDING,
@@ -72,6 +75,7 @@ static const char *const sql[Q_N] = {
 		" AND bo.class = ?3 AND +a.state IN ('pass', 'fail') AND " DB_VISIBLE(
 		    bo, g, 5, 6) " ORDER BY a.id"
 				 " DESC LIMIT ?4) GROUP BY c HAVING p + f >= 2)",
+    [Q_RESULT_CHANGES] = "SELECT n FROM result_changes",
     [Q_BASE_INS] = "INSERT INTO baselines (tree_id, job, class, bad, trigger_attempt,"
 		   " trigger_flight, tested, flight_id, state, created) VALUES (?1, ?2, ?3, ?4,"
 		   " ?5, ?6, ?7, ?8, 'untested', ?9)",
@@ -123,6 +127,17 @@ static const char *const sql[Q_N] = {
 DB_STATEMENTS(st, Q_N);
 #define st DB_STATEMENTS_OF(st)
 
+/* The rates a read thread measured, each with result_changes.n as it was read in
+ * the same snapshot (schema/0133-result-changes.sql): while n is the same, nothing
+ * the walk reads has changed. */
+#define FLAKE_MEMO 32
+static __thread struct flake_memo {
+	long long changes, tree_id, minority, runs;
+	int admin;
+	char *job, *cls, *agent; /* agent: NULL for none */
+} flake_memo[FLAKE_MEMO];
+static __thread unsigned flake_memo_next;
+
 int db_bisect_prepare(sqlite3 *db)
 {
 	return db_prepare(db, st, sql, Q_N);
@@ -130,6 +145,12 @@ int db_bisect_prepare(sqlite3 *db)
 
 void db_bisect_finalize(void)
 {
+	for (int i = 0; i < FLAKE_MEMO; i++) {
+		free(flake_memo[i].job);
+		free(flake_memo[i].cls);
+		free(flake_memo[i].agent);
+		flake_memo[i] = (struct flake_memo){0};
+	}
 	db_finalize(st, Q_N);
 }
 
@@ -160,19 +181,63 @@ json_t *db_bisect_passes(long long tree_id, const char *job, const char *cls, co
 	return db_rows_array(s);
 }
 
+static int str_same(const char *a, const char *b)
+{
+	return a == b || (a && b && !strcmp(a, b));
+}
+
+/* The memo of (tree_id, job, cls, admin, agent) at changes, or NULL. */
+static struct flake_memo *flake_memo_find(long long changes, long long tree_id, const char *job,
+					  const char *cls, int admin, const char *agent)
+{
+	for (int i = 0; i < FLAKE_MEMO; i++) {
+		struct flake_memo *m = &flake_memo[i];
+
+		if (m->job && m->changes == changes && m->tree_id == tree_id && m->admin == admin &&
+		    !strcmp(m->job, job) && !strcmp(m->cls, cls) && str_same(m->agent, agent))
+			return m;
+	}
+	return NULL;
+}
+
+/* result_changes.n, or -1 when it cannot be read (no memo then). */
+static long long result_changes(void)
+{
+	sqlite3_stmt *s = db_use(st[Q_RESULT_CHANGES]);
+	long long n = -1;
+
+	if (sqlite3_step(s) == SQLITE_ROW)
+		n = sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	return n;
+}
+
 int db_bisect_flake_rate(double *rate, long long tree_id, const char *job, const char *cls,
 			 const struct viewer *v)
 {
-	sqlite3_stmt *s = db_use(st[Q_FLAKE]);
-	long long minority = 0, runs = 0;
-	int rc;
+	sqlite3_stmt *s;
+	long long minority = 0, runs = 0, changes = -1;
+	int rc, admin = v && v->admin;
+	const char *agent = v && v->agent ? v->agent : NULL;
+	struct flake_memo *m = NULL;
 
+	/* Remembered on read threads only: their snapshots are of committed data
+	 * (a transaction rolled back could give its n again to other rows), and
+	 * each lets go of its memo with its connection (db_bisect_finalize). */
+	if (db_reader)
+		changes = result_changes();
+	if (changes >= 0 && (m = flake_memo_find(changes, tree_id, job, cls, admin, agent))) {
+		minority = m->minority;
+		runs = m->runs;
+		goto out;
+	}
+	s = db_use(st[Q_FLAKE]);
 	sqlite3_bind_int64(s, 1, tree_id);
 	db_bind_text(s, 2, job);
 	db_bind_text(s, 3, cls);
 	sqlite3_bind_int(s, 4, BISECT_FLAKE_WINDOW);
-	sqlite3_bind_int(s, 5, v && v->admin);
-	db_bind_text(s, 6, v && v->agent ? v->agent : NULL);
+	sqlite3_bind_int(s, 5, admin);
+	db_bind_text(s, 6, agent);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
 		minority = sqlite3_column_int64(s, 0);
@@ -181,6 +246,16 @@ int db_bisect_flake_rate(double *rate, long long tree_id, const char *job, const
 	sqlite3_reset(s);
 	if (rc != SQLITE_ROW)
 		return -EIO;
+	if (changes >= 0) {
+		m = &flake_memo[flake_memo_next++ % FLAKE_MEMO];
+		free(m->job);
+		free(m->cls);
+		free(m->agent);
+		*m = (struct flake_memo){
+		    changes, tree_id,	   minority,	 runs,
+		    admin,   xstrdup(job), xstrdup(cls), agent ? xstrdup(agent) : NULL};
+	}
+out:
 	if (runs == 0)
 		return -ENOENT;
 	*rate = (double)minority / (double)runs;
