@@ -130,7 +130,7 @@ DB_STATEMENTS(st, Q_N);
 /* The rates a read thread measured, each with result_changes.n as it was read in
  * the same snapshot (schema/0133-result-changes.sql): while n is the same, nothing
  * the walk reads has changed. */
-#define FLAKE_MEMO 32
+#define FLAKE_MEMO 256
 static __thread struct flake_memo {
 	long long changes, tree_id, minority, runs;
 	int admin;

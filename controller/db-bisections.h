@@ -32,7 +32,7 @@ json_t *db_bisect_passes(long long tree_id, const char *job, const char *cls, co
  * rule: NULL is anonymous, and a private board's runs are its agent's and admins'
  * figure); the bisector, which runs on every board of the class, asks as admin.
  * *rate in 0..0.5; 0, -ENOENT when no revision ran it twice (the rate is unknown),
- * -EIO. A read thread remembers the last 32 it measured with the store's
+ * -EIO. A read thread remembers the last 256 it measured with the store's
  * result_changes.n (schema/0133-result-changes.sql) and gives one again, without
  * the walk, while n is the same: no result, board, agent, flight or revision
  * that the walk reads has changed since. */

@@ -318,6 +318,15 @@ struct newest_row {
 	size_t text[6], len[6]; /* job, board, class, visibility, state, slower */
 };
 
+/* Whether column c of x and y holds the same text (NULL as ""). */
+static int same_text(const struct buf *arena, const struct newest_row *x,
+		     const struct newest_row *y, int c)
+{
+	return x->len[c] == y->len[c] &&
+	       (x->len[c] == 0 ||
+		!memcmp(arena->data + x->text[c], arena->data + y->text[c], x->len[c]));
+}
+
 int db_flight_newest_tests(long long flight_id, db_newest_fn fn, void *ctx)
 {
 	sqlite3_stmt *s = db_use(st[Q_FLIGHT_NEWEST]);
@@ -345,10 +354,8 @@ int db_flight_newest_tests(long long flight_id, db_newest_fn fn, void *ctx)
 			break;
 		/* the newest of its (job, board) in place of the first's */
 		for (k = 0; k < n; k++)
-			if (rows[k].len[1] == r.len[1] && rows[k].len[0] == r.len[0] &&
-			    !memcmp(arena.data + rows[k].text[1], arena.data + r.text[1],
-				    r.len[1]) &&
-			    !memcmp(arena.data + rows[k].text[0], arena.data + r.text[0], r.len[0]))
+			if (same_text(&arena, &rows[k], &r, 1) &&
+			    same_text(&arena, &rows[k], &r, 0))
 				break;
 		if (k < n) {
 			if (r.number >= rows[k].number)

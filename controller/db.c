@@ -490,6 +490,14 @@ void db_read_begin(void)
 	}
 }
 
+void db_read_release(void)
+{
+	if (reader_db && !sqlite3_get_autocommit(reader_db)) {
+		sqlite3_step(reader_commit);
+		sqlite3_reset(reader_commit);
+	}
+}
+
 void db_read_end(void)
 {
 	if (!reader_db)

@@ -93,9 +93,14 @@ void db_reader_close(void);
  * every statement of the request sees the same snapshot of the store, and the
  * WAL read lock is taken once a request instead of once a statement.
  * db_read_end settles the thread's statements (db_settle) and ends it (COMMIT;
- * ROLLBACK if that fails). Both do nothing off a read thread. */
+ * ROLLBACK if that fails). Both do nothing off a read thread.
+ * db_read_release ends the transaction early, before the thread waits for
+ * something else (a repository's lock): the rest of the request's statements
+ * each see the last commit, as outside a transaction. It leaves the statements
+ * as they are; a COMMIT that SQLite refuses leaves the transaction as it was. */
 void db_read_begin(void);
 void db_read_end(void);
+void db_read_release(void);
 
 /* A transaction on ctl.db: 0, or -EIO (db_commit then rolls back). A full disk
  * is noted (ctl_store_failed) first. */

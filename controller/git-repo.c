@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "db.h"
 #include "errmsg.h"
 #include "xmalloc.h"
 
@@ -112,6 +113,18 @@ int gitrepo_open_mirror(struct gitrepo **out, const char *url, const char *dir, 
 	return 0;
 }
 
+/* Takes r's lock. A read thread that has to wait for it (a fetch holds it for
+ * the whole download) first ends its read transaction (db_read_release): it
+ * would otherwise keep its snapshot, and with it the WAL, from moving on while it
+ * waits. */
+static void repo_lock(struct gitrepo *r)
+{
+	if (pthread_mutex_trylock(&r->lock) == 0)
+		return;
+	db_read_release();
+	pthread_mutex_lock(&r->lock);
+}
+
 int gitrepo_fetch(struct gitrepo *r, char *err, size_t errlen)
 {
 	char *spec[] = {"+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"};
@@ -124,7 +137,7 @@ int gitrepo_fetch(struct gitrepo *r, char *err, size_t errlen)
 	if (r->url == NULL)
 		return 0;
 	git_fetch_options_init(&opts, GIT_FETCH_OPTIONS_VERSION);
-	pthread_mutex_lock(&r->lock);
+	repo_lock(r);
 	opts.prune = GIT_FETCH_PRUNE;
 	opts.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_ALL;
 	/* An anonymous remote: the URL is the configuration's, not the mirror's.
@@ -187,7 +200,7 @@ int gitrepo_resolve(struct gitrepo *r, const char *rev, char hex[GITREPO_HEX], c
 	git_commit *c;
 	int rc;
 
-	pthread_mutex_lock(&r->lock);
+	repo_lock(r);
 	rc = resolve_locked(&c, r, rev, err, errlen);
 	if (rc == 0) {
 		git_oid_tostr(hex, GITREPO_HEX, git_commit_id(c));
@@ -205,7 +218,7 @@ int gitrepo_ref_head(struct gitrepo *r, const char *ref, char hex[GITREPO_HEX])
 
 	if (git_reference_name_is_valid(&valid, ref) < 0 || !valid)
 		return -EINVAL;
-	pthread_mutex_lock(&r->lock);
+	repo_lock(r);
 	rc = git_reference_lookup(&res, r->git, ref);
 	if (rc == 0)
 		rc = git_reference_peel(&obj, res, GIT_OBJECT_COMMIT);
@@ -238,7 +251,7 @@ int gitrepo_commit_info(struct gitrepo_commit *out, struct gitrepo *r, const cha
 	rc = oid_parse(&oid, hex);
 	if (rc < 0)
 		return rc;
-	pthread_mutex_lock(&r->lock);
+	repo_lock(r);
 	rc = git_commit_lookup(&c, r->git, &oid);
 	if (rc < 0) {
 		pthread_mutex_unlock(&r->lock);
@@ -278,7 +291,7 @@ int gitrepo_describe(char *out, size_t outlen, struct gitrepo *r, const char *he
 	git_describe_format_options_init(&fopts, GIT_DESCRIBE_FORMAT_OPTIONS_VERSION);
 	opts.describe_strategy = GIT_DESCRIBE_TAGS;
 	opts.show_commit_oid_as_fallback = 1;
-	pthread_mutex_lock(&r->lock);
+	repo_lock(r);
 	rc = git_object_lookup(&obj, r->git, &oid, GIT_OBJECT_COMMIT);
 	if (rc == 0)
 		rc = git_describe_commit(&res, obj, &opts);
@@ -302,7 +315,7 @@ int gitrepo_is_ancestor(struct gitrepo *r, const char *ancestor, const char *des
 		return -EINVAL;
 	if (git_oid_equal(&a, &d))
 		return 1;
-	pthread_mutex_lock(&r->lock);
+	repo_lock(r);
 	rc = git_graph_descendant_of(r->git, &d, &a);
 	pthread_mutex_unlock(&r->lock);
 	return rc < 0 ? gerr(rc) : rc;
@@ -347,7 +360,7 @@ int gitrepo_manifest(json_t **out, struct gitrepo *r, const char *commit, char *
 		errmsg_set(err, errlen, "\"%.64s\": not a commit id", commit);
 		goto out;
 	}
-	pthread_mutex_lock(&r->lock);
+	repo_lock(r);
 	rc = git_commit_lookup(&c, r->git, &oid);
 	if (rc == 0)
 		rc = git_commit_tree(&tree, c);
@@ -380,7 +393,7 @@ int gitrepo_blob(struct buf *out, struct gitrepo *r, const char *hex)
 	rc = oid_parse(&oid, hex);
 	if (rc < 0)
 		return rc;
-	pthread_mutex_lock(&r->lock);
+	repo_lock(r);
 	rc = git_blob_lookup(&blob, r->git, &oid);
 	if (rc == 0) {
 		size_t n = (size_t)git_blob_rawsize(blob);
@@ -450,7 +463,7 @@ int gitrepo_blob_open(int *fd, long long *size, struct gitrepo *r, const char *h
 	if (rc < 0)
 		return rc;
 	snprintf(path, sizeof(path), "%s/%s", cache_dir, hex);
-	pthread_mutex_lock(&r->lock);
+	repo_lock(r);
 	/* The size from the object's header: a blob too large is never inflated. */
 	rc = git_repository_odb(&odb, r->git);
 	if (rc == 0)
@@ -525,7 +538,7 @@ int gitrepo_set_ref(struct gitrepo *r, const char *ref, const char *hex, const c
 		errmsg_set(err, errlen, "not a commit id");
 		return -EINVAL;
 	}
-	pthread_mutex_lock(&r->lock);
+	repo_lock(r);
 	rc = set_ref_locked(r, ref, &oid, expect && *expect ? &old : NULL, expect && !*expect,
 			    logmsg, err, errlen);
 	pthread_mutex_unlock(&r->lock);
@@ -538,7 +551,7 @@ int gitrepo_delete_ref(struct gitrepo *r, const char *ref)
 
 	if (git_reference_name_is_valid(&valid, ref) < 0 || !valid)
 		return -EINVAL;
-	pthread_mutex_lock(&r->lock);
+	repo_lock(r);
 	{
 		git_reference *res = NULL;
 
@@ -592,7 +605,7 @@ int gitrepo_revert(char out[GITREPO_HEX], struct gitrepo *r, const char *onto, c
 	char *msg = NULL;
 	int rc;
 
-	pthread_mutex_lock(&r->lock);
+	repo_lock(r);
 	rc = resolve_locked(&ours, r, onto, err, errlen);
 	if (rc == 0)
 		rc = resolve_locked(&theirs, r, commit, err, errlen);

@@ -269,6 +269,7 @@ struct mcell {
 	enum triage_class tcls; /* when trow: its verdict class */
 	const json_t *trow;	/* the stored triage row shown (borrowed) */
 	json_t *slower;		/* the first passing attempt's slower, owned */
+	int slower_first;	/* slower came before trow (the members' order) */
 };
 
 struct mnames {
@@ -279,8 +280,12 @@ struct mnames {
 struct matrix {
 	int by_class;
 	const struct viewer *v;
-	struct mnames cols, pairs; /* pairs: "class\njob" */
-	struct mcell *cells;	   /* this flight's, cols.cap of them */
+	struct mnames cols;
+	struct mpair {
+		char *cls, *job;
+	} * pairs; /* the (class, job) pairs shown, each once */
+	size_t npairs, pairs_cap;
+	struct mcell *cells; /* this flight's, cols.cap of them */
 	size_t ncells;
 	struct mtriage {	       /* this flight's stored triage rows */
 		const char *job, *cls; /* borrowed from row */
@@ -322,6 +327,29 @@ static void mnames_release(struct mnames *m)
 static int strcmp_p(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Adds (cls, job) to m's pairs unless there; the last added is tried first (a
+ * flight's attempts come by board, most of one job). */
+static void matrix_pair(struct matrix *m, const char *cls, const char *job)
+{
+	for (size_t k = m->npairs; k > 0; k--)
+		if (!strcmp(m->pairs[k - 1].cls, cls) && !strcmp(m->pairs[k - 1].job, job))
+			return;
+	if (m->npairs == m->pairs_cap) {
+		m->pairs_cap = m->pairs_cap ? 2 * m->pairs_cap : 16;
+		m->pairs = xrealloc(m->pairs, m->pairs_cap * sizeof(*m->pairs));
+	}
+	m->pairs[m->npairs++] = (struct mpair){xstrdup(cls), xstrdup(job)};
+}
+
+/* By class, then job (strcmp). */
+static int mpair_cmp(const void *a, const void *b)
+{
+	const struct mpair *x = a, *y = b;
+	int c = strcmp(x->cls, y->cls);
+
+	return c ? c : strcmp(x->job, y->job);
 }
 
 /* m's view of a flight's stored classes (rows: db_triage_stored's, borrowed). */
@@ -375,12 +403,8 @@ static int matrix_add(void *ctx, const struct db_newest *a)
 		memset(m->cells + m->ncells, 0, (m->cols.cap - m->ncells) * sizeof(*m->cells));
 		m->ncells = m->cols.cap;
 	}
-	if (*a->cls) {
-		char pair[512];
-
-		snprintf(pair, sizeof(pair), "%s\n%s", a->cls, a->job);
-		mnames_index(&m->pairs, pair);
-	}
+	if (*a->cls)
+		matrix_pair(m, a->cls, a->job);
 	c = &m->cells[col];
 	if (c->total == 0 || badness(st) > c->bad) {
 		snprintf(c->verdict, sizeof(c->verdict), "%s", st);
@@ -395,6 +419,7 @@ static int matrix_add(void *ctx, const struct db_newest *a)
 		if (json_is_object(slow)) {
 			json_object_set_new(slow, "attempt", json_integer(a->id));
 			c->slower = slow;
+			c->slower_first = c->trow == NULL;
 		} else {
 			json_decref(slow);
 		}
@@ -422,13 +447,16 @@ static json_t *matrix_cells(struct matrix *m)
 		json_object_set_new(o, "attempt", json_integer(c->attempt));
 		json_object_set_new(o, "pass", json_integer(c->pass));
 		json_object_set_new(o, "total", json_integer(c->total));
+		/* the members in the order the cell met them */
+		if (c->slower && c->slower_first)
+			json_object_set_new(o, "slower", c->slower);
 		if (c->trow) {
 			json_object_set(o, "verdict_class",
 					json_object_get(c->trow, "verdict_class"));
 			json_object_set(o, "text", json_object_get(c->trow, "text"));
 			json_object_set(o, "known_issue", json_object_get(c->trow, "known_issue"));
 		}
-		if (c->slower)
+		if (c->slower && !c->slower_first)
 			json_object_set_new(o, "slower", c->slower);
 		json_array_append_new(cells, o);
 		*c = (struct mcell){0};
@@ -514,8 +542,12 @@ json_t *twin_branch(const char *tree, const char *branch, int limit, int by_clas
 	{
 		char **sorted = xcalloc(m.cols.n + 1, sizeof(*sorted));
 
-		memcpy(sorted, m.cols.name, m.cols.n * sizeof(*sorted));
-		qsort(sorted, m.cols.n, sizeof(*sorted), strcmp_p);
+		/* (no flight, no cell: nothing to copy or sort, and NULL where
+		 * memcpy and qsort may not be given it) */
+		if (m.cols.n) {
+			memcpy(sorted, m.cols.name, m.cols.n * sizeof(*sorted));
+			qsort(sorted, m.cols.n, sizeof(*sorted), strcmp_p);
+		}
 		for (size_t x = 0; x < m.cols.n; x++) {
 			at[x] = mnames_index(&m.cols, sorted[x]);
 			json_array_append_new(columns,
@@ -538,15 +570,16 @@ json_t *twin_branch(const char *tree, const char *branch, int limit, int by_clas
 	/* The measured flake rates of the jobs shown on their classes, in this tree
 	 * (not of every job of the class: a query per job shown, not a walk of the
 	 * class's newest results per class), by class then job. */
-	qsort(m.pairs.name, m.pairs.n, sizeof(*m.pairs.name), strcmp_p);
-	for (size_t x = 0; x < m.pairs.n; x++) {
-		char *job = strchr(m.pairs.name[x], '\n');
-
-		*job++ = '\0';
+	if (m.npairs)
+		qsort(m.pairs, m.npairs, sizeof(*m.pairs), mpair_cmp);
+	for (size_t x = 0; x < m.npairs; x++) {
 		json_array_append_new(
-		    flakes, triage_flake_rates_of(tree_id, t->name, job, m.pairs.name[x], v));
+		    flakes,
+		    triage_flake_rates_of(tree_id, t->name, m.pairs[x].job, m.pairs[x].cls, v));
+		free(m.pairs[x].cls);
+		free(m.pairs[x].job);
 	}
-	mnames_release(&m.pairs);
+	free(m.pairs);
 	mnames_release(&m.cols);
 	free(m.cells);
 	free(m.tr);
