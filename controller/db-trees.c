@@ -28,7 +28,6 @@ enum {
 	Q_GATE_LIST,
 	Q_BRANCH_FLIGHTS,
 	Q_FLIGHT_TESTS,
-	Q_FLIGHT_NEWEST,
 	Q_REV_SUBJECT,
 	Q_N
 };
@@ -77,16 +76,12 @@ static const char *const sql[Q_N] = {
 	" f.created, f.state, f.tuple AS j_tuple FROM flights f JOIN revisions r ON"
 	" r.id = f.revision_id WHERE f.branch_id = ?1 ORDER BY f.id DESC"
 	" LIMIT ?2",
+    /* db_flight_newest_tests reads its columns by position (newest_text) */
     [Q_FLIGHT_TESTS] =
 	"SELECT a.id, a.job, a.board, coalesce(b.class, a.board) AS class,"
 	" coalesce(b.visibility, 'public') AS visibility, a.number, a.state,"
 	" a.slower AS j_slower FROM attempts a LEFT JOIN boards b ON b.name = a.board WHERE"
 	" a.flight_id = ?1 AND a.kind = 'test' ORDER BY a.id",
-    /* A flight's test attempts for the branch matrix (db_flight_newest_tests). */
-    [Q_FLIGHT_NEWEST] =
-	"SELECT a.id, a.job, a.board, coalesce(b.class, a.board), coalesce(b.visibility,"
-	" 'public'), a.state, a.slower, a.number FROM attempts a LEFT JOIN boards b ON"
-	" b.name = a.board WHERE a.flight_id = ?1 AND a.kind = 'test' ORDER BY a.id",
     /* revisions belong to db-flights.c; the subject is git's to tell (see
      * db_revision_set_subject). */
     [Q_REV_SUBJECT] = "UPDATE revisions SET subject = coalesce(subject, ?3),"
@@ -311,6 +306,10 @@ json_t *db_flight_test_attempts(long long flight_id)
 	return db_rows_array(s);
 }
 
+/* Q_FLIGHT_TESTS's columns that db_flight_newest_tests copies: job, board, class,
+ * visibility, state, slower; id is column 0, number 5. */
+static const int newest_text[6] = {1, 2, 3, 4, 6, 7};
+
 /* One attempt of db_flight_newest_tests, its texts at offsets of one arena
  * (SIZE_MAX: NULL). */
 struct newest_row {
@@ -329,7 +328,7 @@ static int same_text(const struct buf *arena, const struct newest_row *x,
 
 int db_flight_newest_tests(long long flight_id, db_newest_fn fn, void *ctx)
 {
-	sqlite3_stmt *s = db_use(st[Q_FLIGHT_NEWEST]);
+	sqlite3_stmt *s = db_use(st[Q_FLIGHT_TESTS]);
 	struct newest_row *rows = NULL;
 	size_t n = 0, cap = 0;
 	struct buf arena;
@@ -339,13 +338,13 @@ int db_flight_newest_tests(long long flight_id, db_newest_fn fn, void *ctx)
 	sqlite3_bind_int64(s, 1, flight_id);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		struct newest_row r = {.id = sqlite3_column_int64(s, 0),
-				       .number = sqlite3_column_int64(s, 7)};
+				       .number = sqlite3_column_int64(s, 5)};
 		size_t k;
 
 		for (int c = 0; c < 6; c++) {
-			const char *t = (const char *)sqlite3_column_text(s, c + 1);
+			const char *t = (const char *)sqlite3_column_text(s, newest_text[c]);
 
-			r.len[c] = (size_t)sqlite3_column_bytes(s, c + 1);
+			r.len[c] = (size_t)sqlite3_column_bytes(s, newest_text[c]);
 			r.text[c] = t ? arena.len : SIZE_MAX;
 			if (t && (buf_append(&arena, t, r.len[c]) < 0 || buf_putc(&arena, 0) < 0))
 				rc = SQLITE_NOMEM;

@@ -55,7 +55,7 @@ json_t *db_branch_flights(long long branch_id, int limit);
 json_t *db_flight_test_attempts(long long flight_id);
 /* The newest attempt (highest number, then id) of each (job, board) of a
  * flight's test attempts, as db_flight_newest_tests hands it to its callback:
- * every string is SQLite's, valid only during the call; job, board, cls (the
+ * every string is a copy of the row's, valid only during the call; job, board, cls (the
  * board's class, else its name) and visibility ("public" when the board is
  * unknown) are never NULL, state is NULL only when stored so, slower is the
  * stored `slower` JSON text (slower_len bytes) or NULL. */

@@ -16,6 +16,7 @@
 #include "db-modules.h"
 #include "fs.h"
 #include "json-util.h"
+#include "names.h"
 #include "log.h"
 #include "utf8.h"
 #include "xmalloc.h"
@@ -50,11 +51,6 @@ __thread int db_reader;
 static __thread sqlite3 *reader_db; /* a read pool thread's own connection */
 /* its BEGIN and COMMIT (db_read_begin, db_read_end) */
 static __thread sqlite3_stmt *reader_begin, *reader_commit;
-
-static int name_cmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
 
 /* -1 and *msg (sqlite3_malloc'd) when a foreign key of the open transaction
  * points nowhere; 0 when all hold. */
@@ -112,8 +108,7 @@ int db_migrate(sqlite3 *db, const char *schema_dir, int *applied, char *err, siz
 		}
 		names[n++] = xstrdup(e->d_name);
 	}
-	if (n > 1)
-		qsort(names, n, sizeof(*names), name_cmp);
+	names_sort(names, n);
 	if (sqlite3_prepare_v2(db, "SELECT 1 FROM schema_migrations WHERE version = ?", -1, &has,
 			       NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(db, "INSERT INTO schema_migrations VALUES (?, ?, ?)", -1, &rec,
@@ -456,30 +451,29 @@ int db_reader_open(void)
 		return -EIO;
 	}
 	sqlite3_busy_timeout(db, 5000);
+	if (sqlite3_prepare_v2(db, "BEGIN", -1, &reader_begin, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db, "COMMIT", -1, &reader_commit, NULL) != SQLITE_OK) {
+		log_warnx("%s: a read connection: %s", db_file, sqlite3_errmsg(db));
+		goto fail;
+	}
 	db_reader = 1;
 	for (m = db_modules; m->name; m++) {
 		if (m->prepare(db) < 0) {
 			log_warnx("db-%s on a read connection: %s", m->name, sqlite3_errmsg(db));
 			for (; m > db_modules; m--)
 				m[-1].finalize();
-			sqlite3_close(db);
-			db_reader = 0;
-			return -EIO;
+			goto fail;
 		}
-	}
-	if (sqlite3_prepare_v2(db, "BEGIN", -1, &reader_begin, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(db, "COMMIT", -1, &reader_commit, NULL) != SQLITE_OK) {
-		log_warnx("%s: a read connection: %s", db_file, sqlite3_errmsg(db));
-		sqlite3_finalize(reader_begin);
-		reader_begin = NULL;
-		for (m = db_modules; m->name; m++)
-			m->finalize();
-		sqlite3_close(db);
-		db_reader = 0;
-		return -EIO;
 	}
 	reader_db = db;
 	return 0;
+fail:
+	sqlite3_finalize(reader_begin);
+	sqlite3_finalize(reader_commit);
+	reader_begin = reader_commit = NULL;
+	sqlite3_close(db);
+	db_reader = 0;
+	return -EIO;
 }
 
 void db_read_begin(void)
@@ -503,10 +497,7 @@ void db_read_end(void)
 	if (!reader_db)
 		return;
 	settle(reader_db, &reader_used);
-	if (!sqlite3_get_autocommit(reader_db)) {
-		sqlite3_step(reader_commit);
-		sqlite3_reset(reader_commit);
-	}
+	db_read_release();
 	if (!sqlite3_get_autocommit(reader_db))
 		sqlite3_exec(reader_db, "ROLLBACK", NULL, NULL, NULL);
 }

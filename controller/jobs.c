@@ -10,13 +10,9 @@
 #include "db.h"
 #include "job-schema.h"
 #include "json-util.h"
+#include "names.h"
 #include "xmalloc.h"
 #include "yaml-load.h"
-
-static int name_cmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
 
 int jobs_load_dir(const char *dir, int store, struct buf *err)
 {
@@ -44,8 +40,7 @@ int jobs_load_dir(const char *dir, int store, struct buf *err)
 		names[n++] = xasprintf("%s/%s", dir, e->d_name);
 	}
 	closedir(d);
-	if (n > 1)
-		qsort(names, n, sizeof(*names), name_cmp);
+	names_sort(names, n);
 	for (i = 0; i < n; i++) {
 		struct yaml_doc doc;
 		struct vctx ctx;

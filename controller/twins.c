@@ -20,6 +20,7 @@
 #include "db-triage.h"
 #include "git-repo.h"
 #include "json-util.h"
+#include "names.h"
 #include "trees.h"
 #include "xmalloc.h"
 
@@ -130,7 +131,7 @@ json_t *twin_attempt(long long id, const struct viewer *v)
 }
 
 /* The ids of attempts (a flight's, in id order as db_flight_get gives them),
- * for ids_has; free() it. */
+ * for ids_find; free() it. */
 static long long *ids_of(const json_t *attempts, size_t *n)
 {
 	long long *ids = xcalloc(json_array_size(attempts) + 1, sizeof(*ids));
@@ -222,7 +223,7 @@ json_t *twin_flight(long long id, const struct viewer *v)
 	free(ids);
 	/* A passing test attempt slower than its board's spread, as judged when it
 	 * passed (perf.h). */
-	slower_of(json_object_get(f, "attempts"));
+	slower_of(attempts);
 	return f;
 }
 
@@ -322,11 +323,6 @@ static void mnames_release(struct mnames *m)
 	for (size_t i = 0; i < m->n; i++)
 		free(m->name[i]);
 	free(m->name);
-}
-
-static int strcmp_p(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
 /* Adds (cls, job) to m's pairs unless there; the last added is tried first (a
@@ -542,12 +538,9 @@ json_t *twin_branch(const char *tree, const char *branch, int limit, int by_clas
 	{
 		char **sorted = xcalloc(m.cols.n + 1, sizeof(*sorted));
 
-		/* (no flight, no cell: nothing to copy or sort, and NULL where
-		 * memcpy and qsort may not be given it) */
-		if (m.cols.n) {
-			memcpy(sorted, m.cols.name, m.cols.n * sizeof(*sorted));
-			qsort(sorted, m.cols.n, sizeof(*sorted), strcmp_p);
-		}
+		for (size_t x = 0; x < m.cols.n; x++)
+			sorted[x] = m.cols.name[x];
+		names_sort(sorted, m.cols.n);
 		for (size_t x = 0; x < m.cols.n; x++) {
 			at[x] = mnames_index(&m.cols, sorted[x]);
 			json_array_append_new(columns,
