@@ -24,7 +24,8 @@ PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
 # The controller's allocator: jemalloc (docs/architecture.md, "Allocation"). Its
 # read threads make and free thousands of small JSON values a request, which glibc's
 # malloc serves more slowly. Sanitizer builds keep their own interposed allocator.
-CTL_MALLOC := $(if $(SANITIZE),,$(shell pkg-config --libs jemalloc 2>/dev/null))
+# Recursive (=): read when linking, after `make deps` installed it.
+CTL_MALLOC = $(if $(SANITIZE),,$(shell pkg-config --libs jemalloc 2>/dev/null))
 
 ifneq ($(SANITIZE),)
 # ThreadSanitizer cannot share objects with the others: a folder of its own
