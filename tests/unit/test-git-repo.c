@@ -1,19 +1,27 @@
 /* controller/git-repo: repositories made here with the git command, read back
  * through libgit2: revisions, heads, commits, describe, manifest and blobs, the
  * fast-forward-only gate ref, reverts on a scratch ref, and a fetched mirror
- * following force-pushes and deleted branches. */
+ * following force-pushes and deleted branches; a read thread that waits for a
+ * repository's lock ends its read transaction first (the WAL moves on meanwhile). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
 
 #include "../harness/harness.h"
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "../../controller/db-boards.h"
+#include "../../controller/db.h"
 #include "../../controller/git-repo.h"
 #include "json-util.h"
 
@@ -272,6 +280,125 @@ static void test_mirror_fetch(void **state)
 	gitrepo_free(m);
 }
 
+/* A git server that takes the connection and never answers, until told to go. */
+struct mute_server {
+	int lfd, port;
+	atomic_int accepted, go;
+};
+
+static void *mute_serve(void *arg)
+{
+	struct mute_server *s = arg;
+	int fd = accept(s->lfd, NULL, NULL);
+
+	atomic_store(&s->accepted, 1);
+	while (!atomic_load(&s->go))
+		usleep(10 * 1000);
+	if (fd >= 0)
+		close(fd);
+	close(s->lfd);
+	return NULL;
+}
+
+struct waiter {
+	struct gitrepo *m;
+	atomic_int reading;
+	int rc;
+};
+
+/* Holds the mirror's lock for as long as the mute server keeps the fetch. */
+static void *fetch_main(void *arg)
+{
+	struct waiter *w = arg;
+	char err[256];
+
+	w->rc = gitrepo_fetch(w->m, err, sizeof(err));
+	return NULL;
+}
+
+/* A read thread's request: a read of the store (its snapshot taken), then a
+ * repository read that waits for the lock the fetch holds. */
+static void *reader_main(void *arg)
+{
+	struct waiter *w = arg;
+	char hex[GITREPO_HEX];
+
+	if (db_reader_open() < 0) {
+		atomic_store(&w->reading, -1);
+		return NULL;
+	}
+	db_read_begin();
+	json_decref(db_boards_all());
+	atomic_store(&w->reading, 1);
+	w->rc = gitrepo_branch_head(w->m, "master", hex);
+	db_read_end();
+	db_reader_close();
+	return NULL;
+}
+
+/* While a fetch holds a mirror's lock (a slow remote), a read thread that asks
+ * the same repository waits, and ends its read transaction first: the writer's
+ * commits meanwhile can be checkpointed whole. Without the release, the reader's
+ * snapshot keeps the frames after it in the WAL until the fetch ends. */
+static void test_wait_ends_read(void **state)
+{
+	struct mute_server srv = {.lfd = socket(AF_INET, SOCK_STREAM, 0)};
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t alen = sizeof(a);
+	struct waiter fetcher = {0}, reader = {0};
+	pthread_t ts, tf, tr;
+	sqlite3 *db;
+	char url[300], mdir[300], store[300], schema[300], err[256];
+	int log = -1, ckpt = -2, i, whole = 0;
+
+	(void)state;
+	assert_true(srv.lfd >= 0);
+	assert_int_equal(bind(srv.lfd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(srv.lfd, 4), 0);
+	assert_int_equal(getsockname(srv.lfd, (struct sockaddr *)&a, &alen), 0);
+	srv.port = ntohs(a.sin_port);
+	snprintf(store, sizeof(store), "%s/store.db", dir);
+	snprintf(schema, sizeof(schema), "%s/schema", harness_root());
+	assert_int_equal(db_open(&db, store, schema, err, sizeof(err)), 0);
+
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/xen.git", srv.port);
+	snprintf(mdir, sizeof(mdir), "%s/slow.git", dir);
+	assert_int_equal(gitrepo_open_mirror(&fetcher.m, url, mdir, err, sizeof(err)), 0);
+	reader.m = fetcher.m;
+	assert_int_equal(pthread_create(&ts, NULL, mute_serve, &srv), 0);
+	assert_int_equal(pthread_create(&tf, NULL, fetch_main, &fetcher), 0);
+	for (i = 0; i < 500 && !atomic_load(&srv.accepted); i++)
+		usleep(10 * 1000);
+	assert_true(atomic_load(&srv.accepted)); /* the fetch holds the lock */
+	assert_int_equal(pthread_create(&tr, NULL, reader_main, &reader), 0);
+	for (i = 0; i < 500 && !atomic_load(&reader.reading); i++)
+		usleep(10 * 1000);
+	assert_int_equal(atomic_load(&reader.reading), 1);
+
+	/* The writer commits and checkpoints until every frame is in the database. */
+	for (i = 0; i < 100 && !whole; i++) {
+		char sql[96];
+
+		snprintf(sql, sizeof(sql), "INSERT INTO trees (name) VALUES ('t%d')", i);
+		assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+		assert_int_equal(
+		    sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &ckpt),
+		    SQLITE_OK);
+		whole = log > 0 && ckpt == log;
+		if (!whole)
+			usleep(20 * 1000);
+	}
+	atomic_store(&srv.go, 1);
+	pthread_join(ts, NULL);
+	pthread_join(tf, NULL);
+	pthread_join(tr, NULL);
+	assert_int_equal(fetcher.rc, -EIO);   /* the remote went away */
+	assert_int_equal(reader.rc, -ENOENT); /* then the reader had the lock */
+	gitrepo_free(fetcher.m);
+	db_close(db);
+	assert_true(whole);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -280,6 +407,7 @@ int main(void)
 	    cmocka_unit_test(test_manifest_and_blobs),
 	    cmocka_unit_test(test_fast_forward_and_revert),
 	    cmocka_unit_test(test_mirror_fetch),
+	    cmocka_unit_test(test_wait_ends_read),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
