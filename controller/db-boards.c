@@ -1,6 +1,7 @@
 #include "db-boards.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +9,7 @@
 #include "ctl.h"
 #include "db-modules.h"
 #include "db.h"
+#include "xmalloc.h"
 
 #define BOARD_STATE                                                                                \
 	"CASE WHEN b.online = 0 THEN 'offline' WHEN b.attempt_id IS NOT NULL THEN 'busy'"          \
@@ -274,6 +276,46 @@ json_t *db_boards_list(const struct viewer *v)
 
 	bind_viewer(s, v);
 	return db_rows_array(s);
+}
+
+/* BOARD_COLS' positions db_boards_rows reads */
+enum { BC_NAME, BC_AGENT, BC_ARCH, BC_STATE = 7, BC_ATTEMPT = 10 };
+
+/* A row of Q_LIST into a struct db_board_row (db_rows_read). */
+static void board_take(void *elem, sqlite3_stmt *s)
+{
+	struct db_board_row *r = elem;
+
+	r->name = db_column_dup(s, BC_NAME);
+	r->agent = db_column_dup(s, BC_AGENT);
+	r->arch = db_column_dup(s, BC_ARCH);
+	r->state = db_column_dup(s, BC_STATE);
+	r->attempt = sqlite3_column_int64(s, BC_ATTEMPT);
+}
+
+static void board_drop(void *rows, size_t n)
+{
+	db_board_rows_free(rows, n);
+}
+
+int db_boards_rows(struct db_board_row **rows, size_t *n, struct buf *text, const struct viewer *v)
+{
+	sqlite3_stmt *s = db_use(st[Q_LIST]);
+
+	bind_viewer(s, v);
+	return db_rows_read(s, -1, text, (void **)rows, n, sizeof(**rows),
+			    offsetof(struct db_board_row, text), board_take, board_drop);
+}
+
+void db_board_rows_free(struct db_board_row *rows, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(rows[i].name);
+		free(rows[i].agent);
+		free(rows[i].arch);
+		free(rows[i].state);
+	}
+	free(rows);
 }
 
 json_t *db_boards_all(void)

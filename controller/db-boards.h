@@ -7,6 +7,9 @@
 
 #include <jansson.h>
 
+#include "buf.h"
+#include "db.h"
+
 /* Who may see what: admin sees everything, an agent its own private boards. */
 struct viewer {
 	int admin;
@@ -43,6 +46,19 @@ json_t *db_boards_of_agent(long long agent_id);
 /* One board as an object, or NULL when it does not exist or v may not see it. */
 json_t *db_board_get(const char *name, const struct viewer *v);
 json_t *db_boards_list(const struct viewer *v);
+/* The same boards read into C (the overview's page and its JSON): each row's
+ * name, agent, arch, state (NULL when the store has none) and running attempt
+ * (0: none), and the whole row as db_boards_list's object in text (text.obj,
+ * text.len: db_json_row_write), which ends with its '}'. *rows (*n of them, by
+ * name) is the caller's: free it with db_board_rows_free; text is appended to. 0,
+ * or -EIO (nothing in *rows). */
+struct db_board_row {
+	char *name, *agent, *arch, *state;
+	long long attempt;
+	struct db_row_text text;
+};
+int db_boards_rows(struct db_board_row **rows, size_t *n, struct buf *text, const struct viewer *v);
+void db_board_rows_free(struct db_board_row *rows, size_t n);
 /* Every board (any state), for matching jobs at flight creation. */
 json_t *db_boards_all(void);
 /* Sets (or, with 0, clears) the attempt a board runs. */

@@ -1,6 +1,8 @@
 #include "db-flights.h"
 
 #include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ctl.h"
@@ -8,6 +10,7 @@
 #include "db-modules.h"
 #include "db.h"
 #include "json-util.h"
+#include "xmalloc.h"
 
 enum {
 	Q_JOB_UPSERT,
@@ -33,6 +36,7 @@ enum {
 	Q_FLIGHT_ATTEMPTS,
 	Q_FLIGHT_TESTCASES,
 	Q_FLIGHTS,
+	Q_FLIGHTS_ROWS,
 	Q_FLIGHT_UPDATE,
 	Q_N
 };
@@ -80,9 +84,33 @@ enum {
 	" WHEN coalesce(json_extract(j_counts, '$.pass'), 0) = 0 THEN 'none' ELSE 'pass' END"
 /* Flights (FLIGHT_COLS, then `verdict`) of FROM_WHERE: the columns made once (a
  * materialised view: an agent's counts are a subquery), the verdict read from them. */
-#define FLIGHT_SELECT(FROM_WHERE)                                                                  \
+#define FLIGHT_SELECT(FROM_WHERE) FLIGHT_SELECT_X("", FROM_WHERE)
+/* The same with EXTRA columns after `verdict` (", expr, ..."). */
+#define FLIGHT_SELECT_X(EXTRA, FROM_WHERE)                                                         \
 	"WITH x AS MATERIALIZED (SELECT " FLIGHT_COLS FROM_WHERE ") SELECT *, " FLIGHT_VERDICT     \
-	" AS verdict FROM x"
+	" AS verdict" EXTRA " FROM x"
+/* FLIGHT_SELECT's columns, and the positions db_flights_rows reads */
+enum {
+	FC_ID,
+	FC_COMMIT = 2,
+	FC_SUBJECT = 4,
+	FC_REF = 6,
+	FC_KIND,
+	FC_CREATED = 11,
+	FC_VERDICT = 14,
+	FC_N
+};
+/* The counts db_flights_rows reads, after FLIGHT_SELECT's columns: one array of
+ * them in db_flight_count_names' order (one json_extract: SQLite parses the
+ * counts once), null for a count the store lacks. */
+#define FLIGHTS_LIST_FROM                                                                          \
+	" FROM flights f JOIN revisions r ON r.id = f.revision_id JOIN trees t ON t.id ="          \
+	" r.tree_id WHERE f.id < ?1 ORDER BY f.id DESC LIMIT ?2"
+#define COUNTS_COL                                                                                 \
+	", json_extract(j_counts, '$.queued', '$.running', '$.pass', '$.fail', '$.infra',"         \
+	" '$.cancelled', '$.starved', '$.refused')"
+const char *const db_flight_count_names[DB_FLIGHT_COUNTS] = {
+    "queued", "running", "pass", "fail", "infra", "cancelled", "starved", "refused"};
 
 static const char *const sql[Q_N] = {
     [Q_JOB_UPSERT] = "INSERT INTO jobs (name, definition, updated) VALUES (?1, ?2, ?3)"
@@ -156,9 +184,8 @@ static const char *const sql[Q_N] = {
     [Q_FLIGHT_TESTCASES] = "SELECT t.attempt_id, t.name, t.result FROM attempts a JOIN"
 			   " testcases t ON t.attempt_id = a.id WHERE a.flight_id = ?1"
 			   " ORDER BY a.id, t.rowid",
-    [Q_FLIGHTS] = FLIGHT_SELECT(" FROM flights f JOIN revisions r ON r.id = f.revision_id"
-				" JOIN trees t ON t.id = r.tree_id WHERE f.id < ?1"
-				" ORDER BY f.id DESC LIMIT ?2") " ORDER BY id DESC",
+    [Q_FLIGHTS] = FLIGHT_SELECT(FLIGHTS_LIST_FROM) " ORDER BY id DESC",
+    [Q_FLIGHTS_ROWS] = FLIGHT_SELECT_X(COUNTS_COL, FLIGHTS_LIST_FROM) " ORDER BY id DESC",
     [Q_FLIGHT_UPDATE] = "UPDATE flights SET state = 'done', finished = ?2 WHERE id = ?1 AND"
 			" state <> 'done' AND NOT EXISTS (SELECT 1 FROM attempts WHERE"
 			" flight_id = ?1 AND state IN ('waiting','queued','claimed','running'))",
@@ -433,6 +460,67 @@ int db_flights_list_text(struct buf *out, int limit, long long before, const str
 	sqlite3_bind_int64(s, 1, before > 0 ? before : (1LL << 62));
 	sqlite3_bind_int(s, 2, limit);
 	return db_rows_json(s, out);
+}
+
+/* COUNTS_COL's array ("[0,3,null,...]", SQLite's json_extract) into counts: a
+ * null, or what is not an integer, is 0. */
+static void counts_of(long long counts[DB_FLIGHT_COUNTS], const char *a)
+{
+	int i;
+
+	for (i = 0; i < DB_FLIGHT_COUNTS; i++) {
+		char *end;
+
+		counts[i] = 0;
+		if (!a || (*a != '[' && *a != ','))
+			continue;
+		counts[i] = strtoll(++a, &end, 10);
+		a = end + strcspn(end, ",]");
+	}
+}
+
+/* A row of Q_FLIGHTS_ROWS into a struct db_flight_row (db_rows_read). */
+static void flight_take(void *elem, sqlite3_stmt *s)
+{
+	struct db_flight_row *r = elem;
+
+	r->id = sqlite3_column_int64(s, FC_ID);
+	r->created = sqlite3_column_int64(s, FC_CREATED);
+	r->ref = db_column_dup(s, FC_REF);
+	r->kind = db_column_dup(s, FC_KIND);
+	r->commit = db_column_dup(s, FC_COMMIT);
+	r->subject = db_column_dup(s, FC_SUBJECT);
+	r->verdict = db_column_dup(s, FC_VERDICT);
+	counts_of(r->counts, (const char *)sqlite3_column_text(s, FC_N));
+}
+
+static void flight_drop(void *rows, size_t n)
+{
+	db_flight_rows_free(rows, n);
+}
+
+int db_flights_rows(struct db_flight_row **rows, size_t *n, struct buf *text, int limit,
+		    const struct viewer *v)
+{
+	sqlite3_stmt *s = db_use(st[Q_FLIGHTS_ROWS]);
+
+	bind_viewer(s, v);
+	sqlite3_bind_int64(s, 1, 1LL << 62);
+	sqlite3_bind_int(s, 2, limit);
+	return db_rows_read(s, FC_N, text, (void **)rows, n, sizeof(**rows),
+			    offsetof(struct db_flight_row, text), flight_take, flight_drop);
+}
+
+void db_flight_rows_free(struct db_flight_row *rows, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(rows[i].ref);
+		free(rows[i].kind);
+		free(rows[i].commit);
+		free(rows[i].subject);
+		free(rows[i].verdict);
+	}
+	free(rows);
 }
 
 /* The "id" column of the rows of s, as a JSON array of integers. */

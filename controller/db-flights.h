@@ -7,6 +7,8 @@
 
 #include <jansson.h>
 
+#include "db.h"
+
 /* Stores job name's definition (the validated job file as JSON), replacing the
  * one stored: 0, or -EIO. */
 int db_job_upsert(const char *name, const json_t *definition);
@@ -74,6 +76,24 @@ json_t *db_flights_list(int limit, long long before, const struct viewer *v);
 /* The same list appended to out as JSON text (db_rows_json: no objects made, the
  * API's hot read). 0, or -EIO (out unfinished). */
 int db_flights_list_text(struct buf *out, int limit, long long before, const struct viewer *v);
+/* The newest `limit` flights of db_flights_list read into C (the overview's page
+ * and its JSON): each row's id, created, ref, kind, commit, subject (NULL when the
+ * store has none), verdict, its counts by state (db_flight_count_names' order: a
+ * count the store does not give is 0), and the whole row as db_flights_list's
+ * object in text (text.obj, text.len: db_json_row_write). *rows (*n of them,
+ * newest first) is the caller's: db_flight_rows_free; text is appended to. 0, or
+ * -EIO (nothing in *rows). */
+#define DB_FLIGHT_COUNTS 8
+extern const char *const db_flight_count_names[DB_FLIGHT_COUNTS];
+struct db_flight_row {
+	long long id, created;
+	char *ref, *kind, *commit, *subject, *verdict;
+	long long counts[DB_FLIGHT_COUNTS];
+	struct db_row_text text;
+};
+int db_flights_rows(struct db_flight_row **rows, size_t *n, struct buf *text, int limit,
+		    const struct viewer *v);
+void db_flight_rows_free(struct db_flight_row *rows, size_t n);
 /* Marks the flight done when no attempt of it is still to run. */
 int db_flight_update(long long flight_id);
 

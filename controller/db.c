@@ -690,149 +690,132 @@ json_t *db_rows_array(sqlite3_stmt *st)
 	return a;
 }
 
-/* s[0..n) as a JSON string (RFC 8259 §7) escaped as jansson's json_dumps does; -1
- * and nothing written when it is not UTF-8. */
-static int json_text_string(struct buf *out, const char *s, size_t n)
+void db_json_row_init(struct db_json_row *w, sqlite3_stmt *st, int ncols)
 {
-	static const char hex[] = "0123456789abcdef", from[] = "\"\\\b\f\n\r\t", to[] = "\"\\bfnrt";
-	const unsigned char *p = (const unsigned char *)s;
-	size_t i, start;
+	int i, n = sqlite3_column_count(st);
 
-	/* most text: nothing to escape, nothing to check */
-	for (i = 0; i < n && p[i] >= 0x20 && p[i] < 0x80 && p[i] != '"' && p[i] != '\\'; i++)
-		;
-	if (i == n) {
-		buf_append(out, "\"", 1);
-		buf_append(out, s, n);
-		buf_append(out, "\"", 1);
-		return 0;
-	}
-	for (i = 0; i < n;) {
-		uint32_t cp;
-		size_t k;
+	w->n = ncols >= 0 && ncols < n ? ncols : n;
+	buf_init(&w->keys, 0);
+	w->at = xcalloc((size_t)w->n + 1, sizeof(*w->at));
+	w->raw = xcalloc((size_t)w->n + 1, 1);
+	/* each member's `"name":` once, not per row */
+	for (i = 0; i < w->n; i++) {
+		const char *name = sqlite3_column_name(st, i);
 
-		if (p[i] < 0x80) {
-			i++;
-			continue;
-		}
-		k = utf8_decode(p + i, n - i, &cp);
-		if (cp == 0xFFFD &&
-		    !(k == 3 && p[i] == 0xEF && p[i + 1] == 0xBF && p[i + 2] == 0xBD))
-			return -1;
-		i += k;
+		w->raw[i] = !strncmp(name, "j_", 2);
+		w->at[i] = w->keys.len;
+		json_text_string(&w->keys, name + (w->raw[i] ? 2 : 0),
+				 strlen(name) - (w->raw[i] ? 2 : 0));
+		buf_append(&w->keys, ":", 1);
 	}
-	buf_append(out, "\"", 1);
-	for (start = i = 0; i < n; i++) {
-		char esc[7] = {'\\', 0};
-		const char *e;
-
-		if (p[i] >= 0x20 && p[i] != '"' && p[i] != '\\')
-			continue;
-		buf_append(out, s + start, i - start);
-		if (p[i] && (e = strchr(from, p[i])) != NULL) {
-			esc[1] = to[e - from];
-		} else {
-			memcpy(esc + 1, "u00", 3);
-			esc[4] = hex[p[i] >> 4];
-			esc[5] = hex[p[i] & 15];
-		}
-		buf_append(out, esc, strlen(esc));
-		start = i + 1;
-	}
-	buf_append(out, s + start, n - start);
-	buf_append(out, "\"", 1);
-	return 0;
+	w->at[w->n] = w->keys.len;
 }
 
-/* v in decimal into out (24 bytes room); its length. */
-static size_t decimal(char *out, long long v)
+void db_json_row_write(const struct db_json_row *w, sqlite3_stmt *st, struct buf *out)
 {
-	char tmp[24];
-	unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
-	size_t n = 0, len = 0;
+	int i;
 
-	do {
-		tmp[n++] = (char)('0' + u % 10);
-		u /= 10;
-	} while (u);
-	if (v < 0)
-		out[len++] = '-';
-	while (n)
-		out[len++] = tmp[--n];
-	return len;
+	buf_append(out, "{", 1);
+	for (i = 0; i < w->n; i++) {
+		const char *text;
+		size_t len, skip;
+
+		if (i)
+			buf_append(out, ",", 1);
+		buf_append(out, w->keys.data + w->at[i], w->at[i + 1] - w->at[i]);
+		switch (sqlite3_column_type(st, i)) {
+		case SQLITE_INTEGER:
+			json_text_int(out, sqlite3_column_int64(st, i));
+			continue;
+		case SQLITE_FLOAT:
+			json_text_real(out, sqlite3_column_double(st, i));
+			continue;
+		case SQLITE_TEXT:
+			text = (const char *)sqlite3_column_text(st, i);
+			len = (size_t)sqlite3_column_bytes(st, i);
+			if (!w->raw[i] && json_text_string(out, text, len) == 0)
+				continue;
+			/* a JSON column as it is, when it begins like JSON */
+			skip = w->raw[i] ? strspn(text, " \t\r\n") : len;
+			if (skip < len && strchr("{[\"-0123456789tfn", text[skip])) {
+				buf_append(out, text, len);
+				continue;
+			}
+			break;
+		default:
+			break;
+		}
+		buf_append(out, "null", 4);
+	}
+	buf_append(out, "}", 1);
+}
+
+void db_json_row_release(struct db_json_row *w)
+{
+	buf_release(&w->keys);
+	free(w->at);
+	free(w->raw);
+}
+
+int db_rows_read(sqlite3_stmt *st, int ncols, struct buf *text, void **rows, size_t *n, size_t size,
+		 size_t text_at, void (*take)(void *elem, sqlite3_stmt *st),
+		 void (*drop)(void *rows, size_t n))
+{
+	struct db_json_row w;
+	size_t cap = 0;
+	char *a = NULL;
+	int rc;
+
+	*n = 0;
+	db_json_row_init(&w, st, ncols);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct db_row_text t;
+		char *elem;
+
+		if (*n == cap) {
+			cap = cap ? 2 * cap : 16;
+			a = xrealloc(a, cap * size);
+		}
+		elem = a + (*n)++ * size;
+		memset(elem, 0, size);
+		take(elem, st);
+		t.obj = text->len;
+		db_json_row_write(&w, st, text);
+		t.len = text->len - t.obj;
+		memcpy(elem + text_at, &t, sizeof(t));
+	}
+	sqlite3_reset(st);
+	db_json_row_release(&w);
+	if (rc != SQLITE_DONE) {
+		drop(a, *n);
+		a = NULL;
+		*n = 0;
+	}
+	*rows = a;
+	return rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+char *db_column_dup(sqlite3_stmt *st, int i)
+{
+	const char *t = (const char *)sqlite3_column_text(st, i);
+
+	return t ? xstrdup(t) : NULL;
 }
 
 int db_rows_json(sqlite3_stmt *st, struct buf *out)
 {
-	int i, rc, n = sqlite3_column_count(st), rows = 0;
-	struct buf keys = BUF_INIT(0);
-	size_t *at = xcalloc((size_t)n + 1, sizeof(*at));
-	char *raw = xcalloc((size_t)n + 1, 1);
+	struct db_json_row w;
+	int rc, rows = 0;
 
-	/* each member's `"name":` once, not per row */
-	for (i = 0; i < n; i++) {
-		const char *name = sqlite3_column_name(st, i);
-
-		raw[i] = !strncmp(name, "j_", 2);
-		at[i] = keys.len;
-		json_text_string(&keys, name + (raw[i] ? 2 : 0), strlen(name) - (raw[i] ? 2 : 0));
-		buf_append(&keys, ":", 1);
-	}
-	at[n] = keys.len;
+	db_json_row_init(&w, st, -1);
 	buf_append(out, "[", 1);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (rows++)
 			buf_append(out, ",", 1);
-		buf_append(out, "{", 1);
-		for (i = 0; i < n; i++) {
-			const char *text;
-			char num[24];
-			size_t len, skip;
-			double d;
-
-			if (i)
-				buf_append(out, ",", 1);
-			buf_append(out, keys.data + at[i], at[i + 1] - at[i]);
-			switch (sqlite3_column_type(st, i)) {
-			case SQLITE_INTEGER:
-				buf_append(out, num, decimal(num, sqlite3_column_int64(st, i)));
-				continue;
-			case SQLITE_FLOAT:
-				d = sqlite3_column_double(st, i);
-				if (isfinite(d)) {
-					size_t from = out->len;
-
-					buf_printf(out, "%.17g", d);
-					/* a real stays one when read back (jansson adds ".0" too)
-					 */
-					if (!strpbrk(out->data + from, ".e"))
-						buf_append(out, ".0", 2);
-					continue;
-				}
-				break;
-			case SQLITE_TEXT:
-				text = (const char *)sqlite3_column_text(st, i);
-				len = (size_t)sqlite3_column_bytes(st, i);
-				if (!raw[i] && json_text_string(out, text, len) == 0)
-					continue;
-				/* a JSON column as it is, when it begins like JSON */
-				skip = raw[i] ? strspn(text, " \t\r\n") : len;
-				if (skip < len && strchr("{[\"-0123456789tfn", text[skip])) {
-					buf_append(out, text, len);
-					continue;
-				}
-				break;
-			default:
-				break;
-			}
-			buf_append(out, "null", 4);
-		}
-		buf_append(out, "}", 1);
+		db_json_row_write(&w, st, out);
 	}
 	sqlite3_reset(st);
 	buf_append(out, "]", 1);
-	buf_release(&keys);
-	free(at);
-	free(raw);
+	db_json_row_release(&w);
 	return rc == SQLITE_DONE ? 0 : -EIO;
 }

@@ -140,5 +140,32 @@ json_t *db_rows_array(sqlite3_stmt *st);
  * out null. Steps st to its end and resets it. 0, or -EIO when a step failed
  * (out then holds an unfinished array: drop it). */
 int db_rows_json(sqlite3_stmt *st, struct buf *out);
+/* The same, a row at a time, for readers that take other columns of the row too:
+ * db_json_row_init names the first ncols columns of st (all when ncols < 0 or
+ * more than st has), db_json_row_write appends st's current row as one object of
+ * them (db_rows_json's rules), db_json_row_release frees what init made. */
+struct db_json_row {
+	int n;
+	struct buf keys;
+	size_t *at;
+	char *raw;
+};
+void db_json_row_init(struct db_json_row *w, sqlite3_stmt *st, int ncols);
+void db_json_row_write(const struct db_json_row *w, sqlite3_stmt *st, struct buf *out);
+void db_json_row_release(struct db_json_row *w);
+/* Every row of st read into an array of C elements of `size` bytes (*rows, *n of
+ * them; the caller frees it, and what take put in each, with drop): take fills
+ * an element from the row, and the row's first ncols columns are appended to
+ * text as one object (db_json_row_write) whose offset and length go to the
+ * element's struct db_row_text at byte text_at. Steps st to its end and resets
+ * it. 0, or -EIO when a step failed (drop has freed what was read; *rows NULL). */
+struct db_row_text {
+	size_t obj, len;
+};
+int db_rows_read(sqlite3_stmt *st, int ncols, struct buf *text, void **rows, size_t *n, size_t size,
+		 size_t text_at, void (*take)(void *elem, sqlite3_stmt *st),
+		 void (*drop)(void *rows, size_t n));
+/* Column i of st's row as a new string (xstrdup), or NULL when it is NULL. */
+char *db_column_dup(sqlite3_stmt *st, int i);
 
 #endif

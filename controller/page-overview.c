@@ -2,6 +2,7 @@
  * and open bisections. */
 #include "page.h"
 #include "page-view.h"
+#include "twins.h"
 
 /* A wait: milliseconds under a second (a claim is often that quick), else as
  * html_duration. */
@@ -14,58 +15,56 @@ static void wait_text(struct html *h, long long ms)
 }
 
 /* A lab's or a board's queue wait and utilisation (twin_overview's usage). */
-static void usage_line(struct html *h, const json_t *u)
+static void usage_line(struct html *h, const struct twin_usage *u)
 {
-	if (!jint(u, "claims", 0) && json_number_value(json_object_get(u, "busy")) <= 0)
+	if (!u->claims && u->busy <= 0)
 		return;
-	html_rawf(h, " · busy %.0f %% of %lld h",
-		  100 * json_number_value(json_object_get(u, "busy")), jint(u, "window_hours", 24));
-	if (jint(u, "claims", 0)) {
-		html_rawf(h, " · queue wait (%lld claims) p50 ", jint(u, "claims", 0));
-		wait_text(h, jint(u, "wait_p50_ms", 0));
+	html_rawf(h, " · busy %.0f %% of %lld h", 100 * u->busy, (long long)TWIN_USAGE_HOURS);
+	if (u->claims) {
+		html_rawf(h, " · queue wait (%lld claims) p50 ", u->claims);
+		wait_text(h, u->wait_p50_ms == TWIN_NO_WAIT ? 0 : u->wait_p50_ms);
 		html_raw(h, ", p90 ");
-		wait_text(h, jint(u, "wait_p90_ms", 0));
+		wait_text(h, u->wait_p90_ms == TWIN_NO_WAIT ? 0 : u->wait_p90_ms);
 	}
 }
 
-static void boards_section(struct html *h, const json_t *labs, long long now)
+static void boards_section(struct html *h, const struct twin_overview *o)
 {
-	const json_t *lab, *board;
 	size_t i, j;
 
 	html_raw(h, "<section class=\"labs\"><h2>Labs and boards</h2>\n");
-	if (!json_array_size(labs))
+	if (!o->nlabs)
 		html_raw(h, "<p class=\"empty\">No agent has declared a board yet.</p>\n");
-	json_array_foreach (labs, i, lab) {
+	for (i = 0; i < o->nlabs; i++) {
+		const struct twin_lab *lab = &o->labs[i];
+
 		html_raw(h, "<div class=\"lab\"><h3>");
-		html_text(h, jstr(lab, "agent", "?"));
+		html_text(h, lab->agent);
 		html_raw(h, "</h3><p class=\"meta usage\">");
-		html_rawf(h, "%zu board%s", json_array_size(json_object_get(lab, "boards")),
-			  json_array_size(json_object_get(lab, "boards")) == 1 ? "" : "s");
-		usage_line(h, json_object_get(lab, "usage"));
+		html_rawf(h, "%zu board%s", lab->n, lab->n == 1 ? "" : "s");
+		usage_line(h, &lab->usage);
 		html_raw(h, "</p><ul class=\"boards\">\n");
-		json_array_foreach (json_object_get(lab, "boards"), j, board) {
-			const char *name = jstr(board, "name", "?");
-			const json_t *at = json_object_get(board, "attempt");
+		for (j = 0; j < lab->n; j++) {
+			const struct db_board_row *board = &o->boards[lab->boards[j]];
 
 			html_raw(h, "<li class=\"board\"><a href=\"/boards/");
-			html_urlseg(h, name);
+			html_urlseg(h, board->name);
 			html_raw(h, "\">");
-			html_text(h, name);
+			html_text(h, board->name);
 			html_raw(h, "</a> ");
-			html_verdict(h, jstr(board, "state", "offline"));
+			html_verdict(h, board->state);
 			html_raw(h, " <span class=\"meta\">");
-			html_text(h, jstr(board, "arch", ""));
-			if (json_is_integer(at)) {
+			html_text(h, board->arch);
+			if (board->attempt > 0) {
 				html_raw(h, " · running ");
-				view_attempt_link(h, json_integer_value(at));
+				view_attempt_link(h, board->attempt);
 			}
-			if (jint(board, "last_seen", 0) > 0) {
+			if (lab->last_seen > 0) {
 				html_raw(h, " · seen ");
-				html_duration(h, now - jint(board, "last_seen", 0));
+				html_duration(h, o->now - lab->last_seen);
 				html_raw(h, " ago");
 			}
-			usage_line(h, json_object_get(board, "usage"));
+			usage_line(h, &o->board_usage[lab->boards[j]]);
 			html_raw(h, "</span></li>\n");
 		}
 		html_raw(h, "</ul></div>\n");
@@ -107,13 +106,12 @@ static void running_section(struct html *h, const json_t *running, long long que
 	html_raw(h, "</tbody></table></div></section>\n");
 }
 
-static void flights_section(struct html *h, const json_t *flights)
+static void flights_section(struct html *h, const struct twin_overview *o)
 {
-	const json_t *f;
 	size_t i;
 
 	html_raw(h, "<section class=\"flights\"><h2>Recent flights</h2>\n");
-	if (!json_array_size(flights)) {
+	if (!o->nflights) {
 		html_raw(h, "<p class=\"empty\">No flight yet.</p></section>\n");
 		return;
 	}
@@ -121,21 +119,23 @@ static void flights_section(struct html *h, const json_t *flights)
 		 "<div class=\"scroll\"><table><thead><tr><th>flight</th><th>ref</th>"
 		 "<th>commit</th><th>subject</th><th>verdict</th><th>results</th><th>created</th>"
 		 "</tr></thead><tbody>\n");
-	json_array_foreach (flights, i, f) {
+	for (i = 0; i < o->nflights; i++) {
+		const struct db_flight_row *f = &o->flights[i];
+
 		html_raw(h, "<tr><td>");
-		view_flight_link(h, jint(f, "id", 0));
+		view_flight_link(h, f->id);
 		html_raw(h, "</td><td>");
-		html_text(h, jstr(f, "ref", jstr(f, "kind", "")));
+		html_text(h, f->ref ? f->ref : f->kind ? f->kind : "");
 		html_raw(h, "</td><td>");
-		html_commit(h, jstr(f, "commit", NULL));
+		html_commit(h, f->commit);
 		html_raw(h, "</td><td class=\"subject\">");
-		html_text(h, jstr(f, "subject", ""));
+		html_text(h, f->subject ? f->subject : "");
 		html_raw(h, "</td><td>");
-		html_verdict(h, view_flight_verdict(f));
+		html_verdict(h, f->verdict ? f->verdict : "running");
 		html_raw(h, "</td><td>");
-		view_summary(h, json_object_get(f, "counts"));
+		view_summary_counts(h, db_flight_count_names, f->counts, DB_FLIGHT_COUNTS);
 		html_raw(h, "</td><td>");
-		html_time(h, jint(f, "created", 0));
+		html_time(h, f->created);
 		html_raw(h, "</td></tr>\n");
 	}
 	html_raw(h, "</tbody></table></div></section>\n");
@@ -168,19 +168,18 @@ static void bisections_section(struct html *h, const json_t *bisections)
 	html_raw(h, "</ul></section>\n");
 }
 
-int page_overview_render(struct buf *out, const json_t *twin)
+int page_overview_render(struct buf *out, const struct twin_overview *o)
 {
 	struct html h;
-	long long now = jint(twin, "now", 0);
 
 	html_init(&h, out);
 	page_begin(&h, "Overview", "/api/v1/events");
 	html_raw(&h, "<h1>Xen CI status</h1>\n<div class=\"grid\">\n");
-	running_section(&h, json_object_get(twin, "running"), jint(twin, "queue_depth", 0), now);
-	boards_section(&h, json_object_get(twin, "labs"), now);
+	running_section(&h, o->running, o->queue_depth, o->now);
+	boards_section(&h, o);
 	html_raw(&h, "</div>\n");
-	flights_section(&h, json_object_get(twin, "flights"));
-	bisections_section(&h, json_object_get(twin, "bisections"));
+	flights_section(&h, o);
+	bisections_section(&h, o->bisections);
 	page_end(&h);
 	return h.err;
 }

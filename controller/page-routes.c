@@ -81,23 +81,35 @@ static int reply_not_found(struct req *r, const char *what)
 int page_get_overview(struct req *r)
 {
 	struct buf b = BUF_INIT(PAGE_MAX);
+	struct twin_overview o;
 	struct viewer v;
-	json_t *t;
 	int rc;
 
 	req_viewer(r, &v);
-	t = twin_overview(&v);
-	rc = page_overview_render(&b, t);
-	json_decref(t);
+	rc = twin_overview_read(&o, &v);
+	if (rc == 0) {
+		rc = page_overview_render(&b, &o);
+		twin_overview_release(&o);
+	}
 	return reply_html(r, rc, &b);
 }
 
 int page_get_overview_json(struct req *r)
 {
+	struct buf b = BUF_INIT(0);
+	struct twin_overview o;
 	struct viewer v;
+	int rc;
 
 	req_viewer(r, &v);
-	return reply_json(r, 200, twin_overview(&v));
+	rc = twin_overview_read(&o, &v);
+	if (rc < 0)
+		return rc;
+	twin_overview_json(&o, &b);
+	twin_overview_release(&o);
+	rc = reply_json_text(r, 200, b.data, b.len);
+	buf_release(&b);
+	return rc;
 }
 
 int page_get_branch(struct req *r)

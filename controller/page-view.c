@@ -82,24 +82,48 @@ void view_slower(struct html *h, const json_t *slow)
 	html_raw(h, "\">slower</span>");
 }
 
-void view_summary(struct html *h, const json_t *summary)
-{
-	static const char *const order[] = {"pass",    "fail",	 "timeout",   "infra",
+/* The states a summary shows, in its order. */
+static const char *const summary_order[] = {"pass",    "fail",	 "timeout",   "infra",
 					    "running", "queued", "cancelled", NULL};
+
+/* The summary of n[i] attempts in each state, 0 for a state not given. */
+static void summary_of(struct html *h, const long long *n)
+{
 	int first = 1;
 	size_t i;
 
-	for (i = 0; order[i]; i++) {
-		long long n = jint(summary, order[i], 0);
-
-		if (n <= 0)
+	for (i = 0; summary_order[i]; i++) {
+		if (n[i] <= 0)
 			continue;
 		html_rawf(h, "%s<span class=\"n n-%s\">%lld %s</span>", first ? "" : " · ",
-			  order[i], n, order[i]);
+			  summary_order[i], n[i], summary_order[i]);
 		first = 0;
 	}
 	if (first)
 		html_raw(h, "—");
+}
+
+void view_summary(struct html *h, const json_t *summary)
+{
+	long long n[sizeof(summary_order) / sizeof(summary_order[0])] = {0};
+	size_t i;
+
+	for (i = 0; summary_order[i]; i++)
+		n[i] = jint(summary, summary_order[i], 0);
+	summary_of(h, n);
+}
+
+void view_summary_counts(struct html *h, const char *const *names, const long long *counts,
+			 size_t ncounts)
+{
+	long long n[sizeof(summary_order) / sizeof(summary_order[0])] = {0};
+	size_t i, j;
+
+	for (i = 0; summary_order[i]; i++)
+		for (j = 0; j < ncounts; j++)
+			if (!strcmp(names[j], summary_order[i]))
+				n[i] = counts[j];
+	summary_of(h, n);
 }
 
 const char *view_flight_verdict(const json_t *f)

@@ -22,6 +22,10 @@ void view_record_mark(struct html *h, const json_t *attempt);
 void view_slower(struct html *h, const json_t *slow);
 /* "3 pass · 1 fail" from {"pass": 3, "fail": 1, …}, each count with its chip. */
 void view_summary(struct html *h, const json_t *summary);
+/* The same summary of counts[i] attempts in state names[i] (ncounts of them: a
+ * flight's row, db_flights_rows). */
+void view_summary_counts(struct html *h, const char *const *names, const long long *counts,
+			 size_t ncounts);
 /* The verdict the store gave the flight (db_flight_get), or its state:
  * a static string or borrowed from flight. */
 const char *view_flight_verdict(const json_t *flight);

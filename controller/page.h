@@ -63,7 +63,10 @@ int console_render(struct buf *out, const char *log, size_t len, long long base,
 		   size_t *used);
 
 /* The pages. Each takes its JSON twin (docs/api.md "Pages"). */
-int page_overview_render(struct buf *out, const json_t *twin);
+struct twin_overview;
+/* The overview from its twin read into C (twins.h: the document the API's
+ * GET /api/v1/overview serialises). */
+int page_overview_render(struct buf *out, const struct twin_overview *o);
 int page_branch_render(struct buf *out, const json_t *twin);
 int page_flight_render(struct buf *out, const json_t *twin);
 /* log: the stored console log (may be NULL); log_len its length. */

@@ -26,83 +26,183 @@
 
 #define OVERVIEW_FLIGHTS 15
 /* The window of the overview's queue wait and utilisation: the last 24 hours. */
-#define OVERVIEW_USAGE_MS (24LL * 3600 * 1000)
+#define OVERVIEW_USAGE_MS (TWIN_USAGE_HOURS * 3600LL * 1000)
 
-/* usage's row of kind and key as the overview's {window_hours, claims, wait_p50_ms,
- * wait_p90_ms, busy} for `boards` boards (busy: the share of the window they spent
- * claimed or running); every member 0 or null without a row. */
-static json_t *usage_of(const json_t *usage, const char *kind, const char *key, size_t boards)
+/* usage's row of kind and key (db_board_usage) for `boards` boards (busy: the
+ * share of the window they spent claimed or running); every member 0, the waits
+ * none, without a row. */
+static struct twin_usage usage_of(const json_t *usage, const char *kind, const char *key,
+				  size_t boards)
 {
-	const json_t *u, *row = NULL;
-	double busy = 0;
+	struct twin_usage u = {0, TWIN_NO_WAIT, TWIN_NO_WAIT, 0};
+	const json_t *row = NULL, *r;
 	size_t i;
 
-	json_array_foreach (usage, i, u)
-		if (!strcmp(jstr(u, "kind", ""), kind) && !strcmp(jstr(u, "key", ""), key))
-			row = u;
-	if (row && boards)
-		busy =
+	json_array_foreach (usage, i, r)
+		if (!strcmp(jstr(r, "kind", ""), kind) && !strcmp(jstr(r, "key", ""), key))
+			row = r;
+	if (!row)
+		return u;
+	u.claims = jint(row, "claims", 0);
+	u.wait_p50_ms = jint(row, "wait_p50", TWIN_NO_WAIT);
+	u.wait_p90_ms = jint(row, "wait_p90", TWIN_NO_WAIT);
+	if (boards)
+		u.busy =
 		    (double)jint(row, "busy_ms", 0) / ((double)OVERVIEW_USAGE_MS * (double)boards);
-	return json_pack(
-	    "{s:I, s:I, s:O, s:O, s:f}", "window_hours", (json_int_t)(OVERVIEW_USAGE_MS / 3600000),
-	    "claims", (json_int_t)jint(row, "claims", 0), "wait_p50_ms",
-	    row ? json_object_get(row, "wait_p50") : json_null(), "wait_p90_ms",
-	    row ? json_object_get(row, "wait_p90") : json_null(), "busy", busy > 1 ? 1.0 : busy);
+	if (u.busy > 1)
+		u.busy = 1;
+	return u;
 }
 
-/* Overview twin: boards grouped by agent (with the agent's last contact), what
- * runs, the queue, recent flights and bisections. */
-json_t *twin_overview(const struct viewer *v)
+/* The agents' last contact (db_agents_list) of agent, 0 when unknown. */
+static long long last_seen_of(const json_t *agents, const char *agent)
 {
-	json_t *boards = db_boards_list(v), *agents = db_agents_list(v), *labs = json_array();
-	json_t *running = db_attempts_list("running", NULL, 50, 0, v);
-	json_t *claimed = db_attempts_list("claimed", NULL, 50, 0, v);
-	json_t *bis = twin_bisections(10, 0), *b, *a;
-	long long now = now_ms();
-	json_t *usage = db_board_usage(v, now, OVERVIEW_USAGE_MS);
+	const json_t *a;
+	long long seen = 0;
+	size_t i;
+
+	json_array_foreach (agents, i, a)
+		if (!strcmp(jstr(a, "name", ""), agent))
+			seen = jint(a, "last_seen", 0);
+	return seen;
+}
+
+int twin_overview_read(struct twin_overview *o, const struct viewer *v)
+{
+	json_t *agents, *usage, *claimed, *bis;
+	size_t i, j;
+	int rc;
+
+	memset(o, 0, sizeof(*o));
+	buf_init(&o->text, 0);
+	o->now = now_ms();
+	rc = db_boards_rows(&o->boards, &o->nboards, &o->text, v);
+	if (rc == 0)
+		rc = db_flights_rows(&o->flights, &o->nflights, &o->text, OVERVIEW_FLIGHTS, v);
+	if (rc < 0) {
+		twin_overview_release(o);
+		return rc;
+	}
+	agents = db_agents_list(v);
+	usage = db_board_usage(v, o->now, OVERVIEW_USAGE_MS);
+	o->board_usage = xcalloc(o->nboards + 1, sizeof(*o->board_usage));
+	o->labs = xcalloc(o->nboards + 1, sizeof(*o->labs));
+	for (i = 0; i < o->nboards; i++) {
+		const struct db_board_row *b = &o->boards[i];
+		struct twin_lab *lab = NULL;
+
+		for (j = 0; j < o->nlabs && !lab; j++)
+			if (!strcmp(o->labs[j].agent, b->agent))
+				lab = &o->labs[j];
+		if (!lab) {
+			lab = &o->labs[o->nlabs++];
+			lab->agent = b->agent;
+			lab->last_seen = last_seen_of(agents, b->agent);
+			lab->boards = xcalloc(o->nboards, sizeof(*lab->boards));
+		}
+		lab->boards[lab->n++] = i;
+		o->board_usage[i] = usage_of(usage, "board", b->name, 1);
+	}
+	for (j = 0; j < o->nlabs; j++)
+		o->labs[j].usage = usage_of(usage, "lab", o->labs[j].agent, o->labs[j].n);
+	json_decref(usage);
+	json_decref(agents);
+	o->queue_depth = db_queue_depth(v);
+	o->running = db_attempts_list("running", NULL, 50, 0, v);
+	claimed = db_attempts_list("claimed", NULL, 50, 0, v);
+	json_array_extend(o->running, claimed);
+	json_decref(claimed);
+	bis = twin_bisections(10, 0);
+	twin_bisections_filter(bis, v);
+	o->bisections = json_object_get(bis, "bisections");
+	o->bisections = o->bisections ? json_incref(o->bisections) : json_array();
+	json_decref(bis);
+	return 0;
+}
+
+/* A wait in ms, or null. */
+static void wait_json(struct buf *out, long long ms)
+{
+	if (ms == TWIN_NO_WAIT)
+		buf_puts(out, "null");
+	else
+		json_text_int(out, ms);
+}
+
+static void usage_json(struct buf *out, const struct twin_usage *u)
+{
+	buf_printf(out, "{\"window_hours\":%lld,\"claims\":%lld,\"wait_p50_ms\":",
+		   OVERVIEW_USAGE_MS / 3600000, u->claims);
+	wait_json(out, u->wait_p50_ms);
+	buf_puts(out, ",\"wait_p90_ms\":");
+	wait_json(out, u->wait_p90_ms);
+	buf_puts(out, ",\"busy\":");
+	json_text_real(out, u->busy);
+	buf_puts(out, "}");
+}
+
+/* A jansson array (running, bisections) as compact JSON text. */
+static void array_json(struct buf *out, const json_t *a)
+{
+	char *s = json_dumps(a, JSON_COMPACT);
+
+	buf_puts(out, s ? s : "[]");
+	free(s);
+}
+
+void twin_overview_json(const struct twin_overview *o, struct buf *out)
+{
 	size_t i, j;
 
-	twin_bisections_filter(bis, v);
+	buf_printf(out, "{\"now\":%lld,\"queue_depth\":%lld,\"labs\":[", o->now, o->queue_depth);
+	for (i = 0; i < o->nlabs; i++) {
+		const struct twin_lab *lab = &o->labs[i];
 
-	json_array_foreach (boards, i, b) {
-		const char *agent = jstr(b, "agent", "");
-		json_t *lab = NULL, *l;
+		buf_puts(out, i ? ",{\"agent\":" : "{\"agent\":");
+		json_text_string(out, lab->agent, strlen(lab->agent));
+		buf_printf(out, ",\"last_seen\":%lld,\"boards\":[", lab->last_seen);
+		for (j = 0; j < lab->n; j++) {
+			const struct db_board_row *b = &o->boards[lab->boards[j]];
 
-		json_array_foreach (labs, j, l) {
-			if (!strcmp(jstr(l, "agent", ""), agent))
-				lab = l;
+			if (j)
+				buf_puts(out, ",");
+			/* the row's object, its '}' replaced by the overview's members */
+			buf_append(out, o->text.data + b->text.obj, b->text.len - 1);
+			buf_printf(out, ",\"last_seen\":%lld,\"usage\":", lab->last_seen);
+			usage_json(out, &o->board_usage[lab->boards[j]]);
+			buf_puts(out, "}");
 		}
-		if (!lab) {
-			long long seen = 0;
-
-			json_array_foreach (agents, j, a) {
-				if (!strcmp(jstr(a, "name", ""), agent))
-					seen = jint(a, "last_seen", 0);
-			}
-			lab = json_pack("{s:s,s:I,s:[]}", "agent", agent, "last_seen",
-					(json_int_t)seen, "boards");
-			json_array_append_new(labs, lab);
-		}
-		json_object_set_new(b, "last_seen", json_integer(jint(lab, "last_seen", 0)));
-		json_object_set_new(b, "usage", usage_of(usage, "board", jstr(b, "name", ""), 1));
-		json_array_append(json_object_get(lab, "boards"), b);
+		buf_puts(out, "],\"usage\":");
+		usage_json(out, &lab->usage);
+		buf_puts(out, "}");
 	}
-	json_array_foreach (labs, i, b)
-		json_object_set_new(b, "usage",
-				    usage_of(usage, "lab", jstr(b, "agent", ""),
-					     json_array_size(json_object_get(b, "boards"))));
-	json_decref(usage);
-	json_array_extend(running, claimed);
-	b = json_pack("{s:I,s:I,s:o,s:o,s:o,s:O}", "now", (json_int_t)now, "queue_depth",
-		      (json_int_t)db_queue_depth(v), "labs", labs, "running", running, "flights",
-		      twin_flights(OVERVIEW_FLIGHTS, 0, v), "bisections",
-		      json_object_get(bis, "bisections") ? json_object_get(bis, "bisections")
-							 : json_array());
-	json_decref(boards);
-	json_decref(agents);
-	json_decref(claimed);
-	json_decref(bis);
-	return b;
+	buf_puts(out, "],\"running\":");
+	array_json(out, o->running);
+	buf_puts(out, ",\"flights\":[");
+	for (i = 0; i < o->nflights; i++) {
+		if (i)
+			buf_puts(out, ",");
+		buf_append(out, o->text.data + o->flights[i].text.obj, o->flights[i].text.len);
+	}
+	buf_puts(out, "],\"bisections\":");
+	array_json(out, o->bisections);
+	buf_puts(out, "}");
+}
+
+void twin_overview_release(struct twin_overview *o)
+{
+	size_t i;
+
+	for (i = 0; i < o->nlabs; i++)
+		free(o->labs[i].boards);
+	free(o->labs);
+	free(o->board_usage);
+	db_board_rows_free(o->boards, o->nboards);
+	db_flight_rows_free(o->flights, o->nflights);
+	json_decref(o->running);
+	json_decref(o->bisections);
+	buf_release(&o->text);
+	memset(o, 0, sizeof(*o));
 }
 
 json_t *twin_attempt(long long id, const struct viewer *v)

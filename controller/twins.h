@@ -11,9 +11,12 @@
 #define XENCI_TWINS_H
 
 #include <jansson.h>
+#include <limits.h>
 #include <stddef.h>
 
-struct viewer;
+#include "buf.h"
+#include "db-boards.h"
+#include "db-flights.h"
 
 /* The one visibility rule: a board is public, or private; a private board, its
  * attempts, their logs, its bisections and every count or name that would tell of
@@ -30,9 +33,46 @@ int twin_board_visible(const char *name, const struct viewer *v);
  * not see it. Reads only: the read pool calls it without ctl.lock. */
 json_t *twin_board(const char *name, int nattempts, const struct viewer *v);
 
-/* The overview: boards grouped by agent (with the agent's last contact), what
- * runs, the queue depth, recent flights and bisections, as v sees them. */
-json_t *twin_overview(const struct viewer *v);
+/* The overview (GET / and GET /api/v1/overview), read into C rather than
+ * jansson's objects (its page is the landing page; making and freeing the
+ * objects was most of its cost): boards grouped by agent (with the agent's last
+ * contact) and each lab's and board's queue wait and utilisation over the last
+ * 24 hours, what runs (running, then claimed: at most 50 of each), the queue
+ * depth, the 15 newest flights and the 10 newest bisections, as v sees them.
+ * twin_overview_read fills o (0; -EIO when a read failed, o then released);
+ * twin_overview_json appends the API's document to out (docs/api.md: {now,
+ * queue_depth, labs: [{agent, last_seen, boards: [board + {last_seen, usage}],
+ * usage}], running, flights, bisections}; usage {window_hours, claims,
+ * wait_p50_ms, wait_p90_ms, busy}), the page renders the same o
+ * (page_overview_render); twin_overview_release frees what read made. */
+struct twin_usage {
+	long long claims;
+	long long wait_p50_ms, wait_p90_ms; /* TWIN_NO_WAIT: no claim in the window */
+	double busy;			    /* share of the window claimed or running, 0..1 */
+};
+#define TWIN_NO_WAIT	 LLONG_MIN
+#define TWIN_USAGE_HOURS 24 /* the window of the usage */
+struct twin_lab {
+	const char *agent; /* borrowed from its first board's row */
+	long long last_seen;
+	size_t *boards, n; /* indexes into the overview's boards, by name */
+	struct twin_usage usage;
+};
+struct twin_overview {
+	long long now, queue_depth;
+	struct db_board_row *boards;	/* by name (db_boards_rows) */
+	struct twin_usage *board_usage; /* the same index */
+	size_t nboards;
+	struct twin_lab *labs; /* in the order of their first board */
+	size_t nlabs;
+	struct db_flight_row *flights; /* newest first (db_flights_rows) */
+	size_t nflights;
+	json_t *running, *bisections; /* arrays (db_attempts_list's, twin_bisections') */
+	struct buf text;	      /* the board and flight rows' objects */
+};
+int twin_overview_read(struct twin_overview *o, const struct viewer *v);
+void twin_overview_json(const struct twin_overview *o, struct buf *out);
+void twin_overview_release(struct twin_overview *o);
 /* The flight twin (its attempts and counts as v sees them, and its `verdict`:
  * db_flight_get()); NULL when id is not a flight or not positive. */
 json_t *twin_flight(long long id, const struct viewer *v);

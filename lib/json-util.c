@@ -1,6 +1,11 @@
 #include "json-util.h"
 
+#include <math.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <string.h>
+
+#include "utf8.h"
 
 json_t *json_parse(const char *data, size_t len, char *err, size_t errlen)
 {
@@ -37,4 +42,106 @@ int jbool(const json_t *obj, const char *key, int def)
 char *json_compact(const json_t *v)
 {
 	return json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+}
+
+int json_text_string(struct buf *out, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef", from[] = "\"\\\b\f\n\r\t", to[] = "\"\\bfnrt";
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i, start;
+
+	/* most text: nothing to escape, nothing to check */
+	for (i = 0; i < n && p[i] >= 0x20 && p[i] < 0x80 && p[i] != '"' && p[i] != '\\'; i++)
+		;
+	if (i == n) {
+		buf_append(out, "\"", 1);
+		buf_append(out, s, n);
+		buf_append(out, "\"", 1);
+		return 0;
+	}
+	for (i = 0; i < n;) {
+		uint32_t cp;
+		size_t k;
+
+		if (p[i] < 0x80) {
+			i++;
+			continue;
+		}
+		k = utf8_decode(p + i, n - i, &cp);
+		if (cp == 0xFFFD &&
+		    !(k == 3 && p[i] == 0xEF && p[i + 1] == 0xBF && p[i + 2] == 0xBD))
+			return -1;
+		i += k;
+	}
+	buf_append(out, "\"", 1);
+	for (start = i = 0; i < n; i++) {
+		char esc[7] = {'\\', 0};
+		const char *e;
+
+		if (p[i] >= 0x20 && p[i] != '"' && p[i] != '\\')
+			continue;
+		buf_append(out, s + start, i - start);
+		if (p[i] && (e = strchr(from, p[i])) != NULL) {
+			esc[1] = to[e - from];
+		} else {
+			memcpy(esc + 1, "u00", 3);
+			esc[4] = hex[p[i] >> 4];
+			esc[5] = hex[p[i] & 15];
+		}
+		buf_append(out, esc, strlen(esc));
+		start = i + 1;
+	}
+	buf_append(out, s + start, n - start);
+	buf_append(out, "\"", 1);
+	return 0;
+}
+
+void json_text_int(struct buf *out, long long v)
+{
+	char tmp[24], dec[24];
+	unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+	size_t n = 0, len = 0;
+
+	do {
+		tmp[n++] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (v < 0)
+		dec[len++] = '-';
+	while (n)
+		dec[len++] = tmp[--n];
+	buf_append(out, dec, len);
+}
+
+void json_text_real(struct buf *out, double d)
+{
+	char num[40], *e;
+	size_t len;
+
+	if (!isfinite(d)) {
+		buf_append(out, "null", 4);
+		return;
+	}
+	len = (size_t)snprintf(num, sizeof(num), "%.17g", d);
+	/* a real stays one when read back (jansson adds ".0" too) */
+	if (!strpbrk(num, ".e")) {
+		buf_append(out, num, len);
+		buf_append(out, ".0", 2);
+		return;
+	}
+	/* the exponent as jansson writes it: no '+', no leading zeros (1e20, 1e-8) */
+	e = strchr(num, 'e');
+	if (e) {
+		char *start = e + 1, *end;
+
+		if (*start == '-')
+			start++;
+		for (end = start; *end == '+' || *end == '0'; end++)
+			;
+		if (end != start) {
+			memmove(start, end, (size_t)(num + len + 1 - end));
+			len -= (size_t)(end - start);
+		}
+	}
+	buf_append(out, num, len);
 }

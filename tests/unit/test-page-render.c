@@ -11,6 +11,7 @@
 
 #include "json-util.h"
 #include "../../controller/page.h"
+#include "../../controller/twins.h"
 
 #define XSS "<script>alert(1)</script>"
 
@@ -164,14 +165,34 @@ static json_t *twin(const char *text)
 
 static void test_pages(void **state)
 {
-	json_t *ov = twin(
-	    "{\"now\": 1000000, \"queue_depth\": 4, \"labs\": [{\"agent\": \"lab<a>\", \"boards\": "
-	    "[{\"name\": \"qemu \\\"x\\\"<script>alert(1)</script>\", \"arch\": \"x86_64\", "
-	    "\"state\": \"busy\", \"last_seen\": 990000, \"attempt\": 7}]}], \"running\": "
-	    "[{\"id\": 7, \"job\": \"smoke\", \"board\": \"b1\", \"flight\": 3, \"started_at\": "
-	    "875000}], \"flights\": [{\"id\": 3, \"ref\": \"refs/heads/master\", \"commit\": "
-	    "\"0123456789abcdef\", \"subject\": \"x86: <script>alert(1)</script>\", \"state\": "
-	    "\"done\", \"counts\": {\"pass\": 2, \"fail\": 1}}], \"bisections\": []}");
+	/* the overview's twin in C (twins.h), with markup where the store gives text */
+	char bname[] = "qemu \"x\"<script>alert(1)</script>", agent[] = "lab<a>", arch[] = "x86_64",
+	     bstate[] = "busy", ref[] = "refs/heads/master", commit[] = "0123456789abcdef",
+	     subject[] = "x86: <script>alert(1)</script>", verdict[] = "fail";
+	struct db_board_row brow = {bname, agent, arch, bstate, 7, {0, 0}};
+	struct twin_usage busy = {2, 400, 1500, 0.25};
+	size_t lab_boards[] = {0};
+	struct twin_lab lab = {agent, 990000, lab_boards, 1, {0, TWIN_NO_WAIT, TWIN_NO_WAIT, 0}};
+	struct db_flight_row frow = {.id = 3,
+				     .created = 900000,
+				     .ref = ref,
+				     .commit = commit,
+				     .subject = subject,
+				     .verdict = verdict};
+	struct twin_overview ov = {
+	    .now = 1000000,
+	    .queue_depth = 4,
+	    .boards = &brow,
+	    .board_usage = &busy,
+	    .nboards = 1,
+	    .labs = &lab,
+	    .nlabs = 1,
+	    .flights = &frow,
+	    .nflights = 1,
+	    .running = twin("[{\"id\": 7, \"job\": \"smoke\", \"board\": \"b1\", \"flight\": 3, "
+			    "\"started_at\": 875000}]"),
+	    .bisections = json_array(),
+	};
 	json_t *br =
 	    twin("{\"name\": \"ma<i>n\", \"tree\": \"xen\", \"columns\": [{\"key\": \"b1\"}, "
 		 "{\"key\": \"b2\"}], \"rows\": [{\"commit\": \"abc\", \"subject\": "
@@ -204,13 +225,22 @@ static void test_pages(void **state)
 	struct buf b = BUF_INIT(PAGE_MAX);
 
 	(void)state;
-	assert_int_equal(page_overview_render(&b, ov), 0);
+	frow.counts[2] = 2; /* db_flight_count_names: pass */
+	frow.counts[3] = 1; /* fail */
+	assert_int_equal(page_overview_render(&b, &ov), 0);
 	assert_inert(buf_cstr(&b));
 	assert_non_null(strstr(buf_cstr(&b), "<title>Overview · xenci</title>"));
 	assert_non_null(strstr(buf_cstr(&b), "href=\"/boards/qemu%20%22x%22%3Cscript%3E"));
 	assert_non_null(strstr(buf_cstr(&b), "<span class=\"v v-busy\">busy</span>"));
 	assert_non_null(strstr(buf_cstr(&b), "2m 05s")); /* elapsed of attempt 7 */
 	assert_non_null(strstr(buf_cstr(&b), "2 pass"));
+	assert_non_null(strstr(buf_cstr(&b), "1 fail"));
+	assert_non_null(strstr(buf_cstr(&b), "<span class=\"v v-fail\">fail</span>"));
+	assert_non_null(
+	    strstr(buf_cstr(&b), "busy 25 % of 24 h · queue wait (2 claims) p50 400 ms, p90 1s"));
+	assert_non_null(strstr(buf_cstr(&b), "seen 10s ago"));
+	json_decref(ov.running);
+	json_decref(ov.bisections);
 	buf_reset(&b);
 	assert_int_equal(page_branch_render(&b, br), 0);
 	assert_inert(buf_cstr(&b));
@@ -259,7 +289,6 @@ static void test_pages(void **state)
 	assert_int_equal(page_error_render(&b, 404, XSS), 0);
 	assert_inert(buf_cstr(&b));
 	buf_release(&b);
-	json_decref(ov);
 	json_decref(br);
 	json_decref(at);
 	json_decref(bd);
