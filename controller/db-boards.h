@@ -47,7 +47,8 @@ json_t *db_boards_of_agent(long long agent_id);
 json_t *db_board_get(const char *name, const struct viewer *v);
 json_t *db_boards_list(const struct viewer *v);
 /* The same boards read into C (the overview's page and its JSON): each row's
- * name, agent, arch, state (NULL when the store has none) and running attempt
+ * name, agent, arch, state (NULL when the store has none or it is not UTF-8:
+ * db_column_dup) and running attempt
  * (0: none), and the whole row as db_boards_list's object in text (text.obj,
  * text.len: db_json_row_write), which ends with its '}'. *rows (*n of them, by
  * name) is the caller's: free it with db_board_rows_free; text is appended to. 0,

@@ -78,9 +78,9 @@ json_t *db_flights_list(int limit, long long before, const struct viewer *v);
 int db_flights_list_text(struct buf *out, int limit, long long before, const struct viewer *v);
 /* The newest `limit` flights of db_flights_list read into C (the overview's page
  * and its JSON): each row's id, created, ref, kind, commit, subject (NULL when the
- * store has none), verdict, its counts by state (db_flight_count_names' order: a
- * count the store does not give is 0), and the whole row as db_flights_list's
- * object in text (text.obj, text.len: db_json_row_write). *rows (*n of them,
+ * store has none or it is not UTF-8: db_column_dup), verdict, its counts by state
+ * (db_flight_count_names' order: a count the store does not give is 0), and the whole row as
+ * db_flights_list's object in text (text.obj, text.len: db_json_row_write). *rows (*n of them,
  * newest first) is the caller's: db_flight_rows_free; text is appended to. 0, or
  * -EIO (nothing in *rows). */
 #define DB_FLIGHT_COUNTS 8

@@ -799,7 +799,7 @@ char *db_column_dup(sqlite3_stmt *st, int i)
 {
 	const char *t = (const char *)sqlite3_column_text(st, i);
 
-	return t ? xstrdup(t) : NULL;
+	return t && utf8_valid(t, (size_t)sqlite3_column_bytes(st, i)) ? xstrdup(t) : NULL;
 }
 
 int db_rows_json(sqlite3_stmt *st, struct buf *out)

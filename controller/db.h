@@ -165,7 +165,8 @@ struct db_row_text {
 int db_rows_read(sqlite3_stmt *st, int ncols, struct buf *text, void **rows, size_t *n, size_t size,
 		 size_t text_at, void (*take)(void *elem, sqlite3_stmt *st),
 		 void (*drop)(void *rows, size_t n));
-/* Column i of st's row as a new string (xstrdup), or NULL when it is NULL. */
+/* Column i of st's row as a new string (xstrdup), or NULL when it is NULL or not
+ * UTF-8 (as db_row_object makes it null: jansson refuses such a string). */
 char *db_column_dup(sqlite3_stmt *st, int i);
 
 #endif

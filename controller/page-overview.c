@@ -46,13 +46,14 @@ static void boards_section(struct html *h, const struct twin_overview *o)
 		html_raw(h, "</p><ul class=\"boards\">\n");
 		for (j = 0; j < lab->n; j++) {
 			const struct db_board_row *board = &o->boards[lab->boards[j]];
+			const char *name = board->name ? board->name : "?";
 
 			html_raw(h, "<li class=\"board\"><a href=\"/boards/");
-			html_urlseg(h, board->name);
+			html_urlseg(h, name);
 			html_raw(h, "\">");
-			html_text(h, board->name);
+			html_text(h, name);
 			html_raw(h, "</a> ");
-			html_verdict(h, board->state);
+			html_verdict(h, board->state ? board->state : "offline");
 			html_raw(h, " <span class=\"meta\">");
 			html_text(h, board->arch);
 			if (board->attempt > 0) {

@@ -91,17 +91,19 @@ int twin_overview_read(struct twin_overview *o, const struct viewer *v)
 		const struct db_board_row *b = &o->boards[i];
 		struct twin_lab *lab = NULL;
 
+		const char *agent = b->agent ? b->agent : "";
+
 		for (j = 0; j < o->nlabs && !lab; j++)
-			if (!strcmp(o->labs[j].agent, b->agent))
+			if (!strcmp(o->labs[j].agent, agent))
 				lab = &o->labs[j];
 		if (!lab) {
 			lab = &o->labs[o->nlabs++];
-			lab->agent = b->agent;
-			lab->last_seen = last_seen_of(agents, b->agent);
+			lab->agent = agent;
+			lab->last_seen = last_seen_of(agents, agent);
 			lab->boards = xcalloc(o->nboards, sizeof(*lab->boards));
 		}
 		lab->boards[lab->n++] = i;
-		o->board_usage[i] = usage_of(usage, "board", b->name, 1);
+		o->board_usage[i] = usage_of(usage, "board", b->name ? b->name : "", 1);
 	}
 	for (j = 0; j < o->nlabs; j++)
 		o->labs[j].usage = usage_of(usage, "lab", o->labs[j].agent, o->labs[j].n);

@@ -53,7 +53,7 @@ struct twin_usage {
 #define TWIN_NO_WAIT	 LLONG_MIN
 #define TWIN_USAGE_HOURS 24 /* the window of the usage */
 struct twin_lab {
-	const char *agent; /* borrowed from its first board's row */
+	const char *agent; /* borrowed from its first board's row ("" for none) */
 	long long last_seen;
 	size_t *boards, n; /* indexes into the overview's boards, by name */
 	struct twin_usage usage;

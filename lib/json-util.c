@@ -59,20 +59,8 @@ int json_text_string(struct buf *out, const char *s, size_t n)
 		buf_append(out, "\"", 1);
 		return 0;
 	}
-	for (i = 0; i < n;) {
-		uint32_t cp;
-		size_t k;
-
-		if (p[i] < 0x80) {
-			i++;
-			continue;
-		}
-		k = utf8_decode(p + i, n - i, &cp);
-		if (cp == 0xFFFD &&
-		    !(k == 3 && p[i] == 0xEF && p[i + 1] == 0xBF && p[i + 2] == 0xBD))
-			return -1;
-		i += k;
-	}
+	if (!utf8_valid(s, n))
+		return -1;
 	buf_append(out, "\"", 1);
 	for (start = i = 0; i < n; i++) {
 		char esc[7] = {'\\', 0};

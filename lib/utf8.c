@@ -81,3 +81,26 @@ int utf8_is_xml_char(uint32_t cp)
 	return (cp <= 0xd7ff) || (cp >= 0xe000 && cp <= 0xfffd) ||
 	       (cp >= 0x10000 && cp <= 0x10ffff);
 }
+
+int utf8_valid(const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0;
+
+	while (i < n) {
+		uint32_t cp;
+		size_t k;
+
+		if (p[i] < 0x80) {
+			i++;
+			continue;
+		}
+		k = utf8_decode(p + i, n - i, &cp);
+		/* U+FFFD decoded from anything but its own three bytes: malformed */
+		if (cp == 0xFFFD &&
+		    !(k == 3 && p[i] == 0xEF && p[i + 1] == 0xBF && p[i + 2] == 0xBD))
+			return 0;
+		i += k;
+	}
+	return 1;
+}

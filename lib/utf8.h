@@ -11,6 +11,10 @@
  * used (1..4). Overlong forms, surrogates, values past U+10FFFF and truncated
  * sequences give U+FFFD and use one byte, so decoding always advances. */
 size_t utf8_decode(const unsigned char *s, size_t n, uint32_t *cp);
+/* 1 when s[0..n) is well-formed UTF-8 (RFC 3629: no overlong form, surrogate,
+ * value past U+10FFFF or cut sequence), else 0; what jansson's json_stringn
+ * accepts. */
+int utf8_valid(const char *s, size_t n);
 /* Writes cp as UTF-8 into out (4 bytes room) and returns the length. */
 size_t utf8_encode(char *out, uint32_t cp);
 /* 1 for code points shown inert rather than as themselves: C0 controls but tab

@@ -485,6 +485,41 @@ static void test_perf_judge(void **state)
  * as jansson refuses it), reals whole or not, JSON columns (j_) and text in them
  * that cannot begin JSON, NULLs, no rows. Where they differ by design: a
  * non-finite real is null (jansson leaves the member out). */
+/* db_column_dup: a column's text as the page reads it, NULL where db_row_object
+ * makes null (NULL, text that is not UTF-8: a subject cut inside a character, a
+ * Latin-1 commit); U+FFFD's own bytes are text. */
+static void test_column_dup(void **state)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	char *t;
+
+	(void)state;
+	assert_int_equal(sqlite3_open(":memory:", &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db,
+					    "SELECT 'Ok é€😀', CAST(x'4f6b20c3' AS TEXT), NULL,"
+					    " CAST(x'e9' AS TEXT), CAST(x'efbfbd' AS TEXT),"
+					    " CAST(x'eda080' AS TEXT), ''",
+					    -1, &st, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	t = db_column_dup(st, 0);
+	assert_string_equal(t, "Ok é€😀");
+	free(t);
+	assert_null(db_column_dup(st, 1));
+	assert_null(db_column_dup(st, 2));
+	assert_null(db_column_dup(st, 3));
+	t = db_column_dup(st, 4);
+	assert_string_equal(t, "\xef\xbf\xbd");
+	free(t);
+	assert_null(db_column_dup(st, 5)); /* a surrogate */
+	t = db_column_dup(st, 6);
+	assert_string_equal(t, "");
+	free(t);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+}
+
 static void test_rows_json(void **state)
 {
 	static const char *const queries[] = {
@@ -566,6 +601,7 @@ int main(void)
 	    cmocka_unit_test(test_triage_words),
 	    cmocka_unit_test(test_perf_judge),
 	    cmocka_unit_test(test_rows_json),
+	    cmocka_unit_test(test_column_dup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
