@@ -29,16 +29,24 @@ static void cell(struct html *h, const json_t *c)
 		return;
 	}
 	html_raw(h, "<td class=\"cell\">");
-	if (at > 0)
-		html_rawf(h, "<a href=\"/attempts/%lld\">", at);
+	if (at > 0) {
+		html_raw(h, "<a href=\"/attempts/");
+		html_int(h, at);
+		html_raw(h, "\">");
+	}
 	/* the verdict class against the baseline (triage.h) when there is one */
 	if (jstr(c, "verdict_class", NULL))
 		view_triage(h, jstr(c, "verdict_class", NULL), jstr(c, "text", NULL),
 			    json_object_get(c, "known_issue"));
 	else
 		html_verdict(h, v);
-	if (total > 1)
-		html_rawf(h, " <span class=\"meta\">%lld/%lld</span>", jint(c, "pass", 0), total);
+	if (total > 1) {
+		html_raw(h, " <span class=\"meta\">");
+		html_int(h, jint(c, "pass", 0));
+		html_raw(h, "/");
+		html_int(h, total);
+		html_raw(h, "</span>");
+	}
 	if (at > 0)
 		html_raw(h, "</a>");
 	view_slower(h, json_object_get(c, "slower"));

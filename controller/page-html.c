@@ -27,6 +27,12 @@ void html_raw(struct html *h, const char *s)
 	html_append(h, s, strlen(s));
 }
 
+void html_int(struct html *h, long long v)
+{
+	if (!h->err)
+		h->err = buf_decimal(h->out, v);
+}
+
 void html_rawf(struct html *h, const char *fmt, ...)
 {
 	va_list ap;

@@ -33,17 +33,25 @@ void view_branch_link(struct html *h, const char *branch)
 
 void view_flight_link(struct html *h, long long id)
 {
-	if (id > 0)
-		html_rawf(h, "<a href=\"/flights/%lld\">flight %lld</a>", id, id);
-	else
+	if (id > 0) {
+		html_raw(h, "<a href=\"/flights/");
+		html_int(h, id);
+		html_raw(h, "\">flight ");
+		html_int(h, id);
+		html_raw(h, "</a>");
+	} else
 		html_raw(h, "—");
 }
 
 void view_attempt_link(struct html *h, long long id)
 {
-	if (id > 0)
-		html_rawf(h, "<a href=\"/attempts/%lld\">#%lld</a>", id, id);
-	else
+	if (id > 0) {
+		html_raw(h, "<a href=\"/attempts/");
+		html_int(h, id);
+		html_raw(h, "\">#");
+		html_int(h, id);
+		html_raw(h, "</a>");
+	} else
 		html_raw(h, "—");
 }
 
@@ -256,7 +264,9 @@ void view_triage(struct html *h, const char *cls, const char *text, const json_t
 	for (size_t i = 0; cls && classes[i]; i++)
 		if (!strcmp(cls, classes[i]))
 			c = classes[i];
-	html_rawf(h, "<span class=\"v t-%s\" title=\"", c);
+	html_raw(h, "<span class=\"v t-");
+	html_raw(h, c);
+	html_raw(h, "\" title=\"");
 	html_text(h, cls ? cls : "");
 	html_raw(h, "\">");
 	html_text(h, text && *text ? text : cls ? cls : "none");

@@ -31,6 +31,8 @@ void html_init(struct html *h, struct buf *out);
 /* Trusted markup (the renderers' own literals). */
 void html_raw(struct html *h, const char *s);
 void html_rawf(struct html *h, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A number in decimal (buf_decimal: no printf in the pages' hot cells). */
+void html_int(struct html *h, long long v);
 /* Outside text: HTML-escaped (& < > " '), invalid UTF-8 shown as U+FFFD, control
  * characters, C1 controls and bidirectional overrides shown as inert visible
  * symbols. Safe in element content and in quoted attribute values. NULL is "". */

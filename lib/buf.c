@@ -146,3 +146,20 @@ void buf_consume(struct buf *b, size_t n)
 	b->len -= n;
 	b->data[b->len] = '\0';
 }
+
+int buf_decimal(struct buf *b, long long v)
+{
+	char tmp[24], dec[24];
+	unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+	size_t n = 0, len = 0;
+
+	do {
+		tmp[n++] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (v < 0)
+		dec[len++] = '-';
+	while (n)
+		dec[len++] = tmp[--n];
+	return buf_append(b, dec, len);
+}

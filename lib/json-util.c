@@ -86,19 +86,7 @@ int json_text_string(struct buf *out, const char *s, size_t n)
 
 void json_text_int(struct buf *out, long long v)
 {
-	char tmp[24], dec[24];
-	unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
-	size_t n = 0, len = 0;
-
-	do {
-		tmp[n++] = (char)('0' + u % 10);
-		u /= 10;
-	} while (u);
-	if (v < 0)
-		dec[len++] = '-';
-	while (n)
-		dec[len++] = tmp[--n];
-	buf_append(out, dec, len);
+	buf_decimal(out, v);
 }
 
 void json_text_real(struct buf *out, double d)
