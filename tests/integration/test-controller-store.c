@@ -246,7 +246,7 @@ static void test_events_and_metrics(void **state)
 
 	assert_true(metrics_have(&c, "xenci_boards{state=\"busy\"} 1",
 				 "xenci_attempts{state=\"claimed\"} 1", "xenci_queue_depth 0\n",
-				 "xenci_http_request_duration_seconds_count", NULL));
+				 "xenci_http_request_duration_seconds_count", (char *)NULL));
 	assert_int_equal(harness_call(&c, NULL, "GET", "/api/v1/queue", NULL, &j), 200);
 	json_decref(j);
 	/* A queue longer than any list's limit: 1,200 queued for a board and 3 waiting for
@@ -264,7 +264,7 @@ static void test_events_and_metrics(void **state)
 	assert_int_equal(harness_call(&c, NULL, "GET", "/api/v1/overview", NULL, &j), 200);
 	assert_int_equal(jint(j, "queue_depth", 0), 1203);
 	json_decref(j);
-	assert_true(metrics_have(&c, "xenci_queue_depth 1203\n", NULL));
+	assert_true(metrics_have(&c, "xenci_queue_depth 1203\n", (char *)NULL));
 	assert_int_equal(harness_controller_stop(&c), 0);
 }
 
