@@ -442,16 +442,6 @@ json_t *db_flight_get(long long id, const struct viewer *v)
 	return f;
 }
 
-json_t *db_flights_list(int limit, long long before, const struct viewer *v)
-{
-	sqlite3_stmt *s = db_use(st[Q_FLIGHTS]);
-
-	bind_viewer(s, v);
-	sqlite3_bind_int64(s, 1, before > 0 ? before : (1LL << 62));
-	sqlite3_bind_int(s, 2, limit);
-	return db_rows_array(s);
-}
-
 int db_flights_list_text(struct buf *out, int limit, long long before, const struct viewer *v)
 {
 	sqlite3_stmt *s = db_use(st[Q_FLIGHTS]);

@@ -71,16 +71,15 @@ struct buf;
  * cases), or NULL. Attempts on boards viewer v (NULL: anonymous) may not see are
  * left out, of the attempts, the counts and the verdict alike. */
 json_t *db_flight_get(long long id, const struct viewer *v);
-/* Newest first, below id before (0: all); counts and verdicts as v sees them. */
-json_t *db_flights_list(int limit, long long before, const struct viewer *v);
-/* The same list appended to out as JSON text (db_rows_json: no objects made, the
- * API's hot read). 0, or -EIO (out unfinished). */
+/* Flights newest first, below id before (0: all), with their counts and verdicts
+ * as v sees them, appended to out as a JSON array's text (db_rows_json: no objects
+ * made, the API's hot read). 0, or -EIO (out unfinished). */
 int db_flights_list_text(struct buf *out, int limit, long long before, const struct viewer *v);
-/* The newest `limit` flights of db_flights_list read into C (the overview's page
+/* The newest `limit` flights of db_flights_list_text read into C (the overview's page
  * and its JSON): each row's id, created, ref, kind, commit, subject (NULL when the
  * store has none or it is not UTF-8: db_column_dup), verdict, its counts by state
  * (db_flight_count_names' order: a count the store does not give is 0), and the whole row as
- * db_flights_list's object in text (text.obj, text.len: db_json_row_write). *rows (*n of them,
+ * db_flights_list_text's object in text (text.obj, text.len: db_json_row_write). *rows (*n of them,
  * newest first) is the caller's: db_flight_rows_free; text is appended to. 0, or
  * -EIO (nothing in *rows). */
 #define DB_FLIGHT_COUNTS 8

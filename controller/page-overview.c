@@ -19,7 +19,7 @@ static void usage_line(struct html *h, const struct twin_usage *u)
 {
 	if (!u->claims && u->busy <= 0)
 		return;
-	html_rawf(h, " · busy %.0f %% of %lld h", 100 * u->busy, (long long)TWIN_USAGE_HOURS);
+	html_rawf(h, " · busy %.0f %% of %d h", 100 * u->busy, TWIN_USAGE_HOURS);
 	if (u->claims) {
 		html_rawf(h, " · queue wait (%lld claims) p50 ", u->claims);
 		wait_text(h, u->wait_p50_ms == TWIN_NO_WAIT ? 0 : u->wait_p50_ms);
@@ -126,11 +126,11 @@ static void flights_section(struct html *h, const struct twin_overview *o)
 		html_raw(h, "<tr><td>");
 		view_flight_link(h, f->id);
 		html_raw(h, "</td><td>");
-		html_text(h, f->ref ? f->ref : f->kind ? f->kind : "");
+		html_text(h, f->ref ? f->ref : f->kind);
 		html_raw(h, "</td><td>");
 		html_commit(h, f->commit);
 		html_raw(h, "</td><td class=\"subject\">");
-		html_text(h, f->subject ? f->subject : "");
+		html_text(h, f->subject);
 		html_raw(h, "</td><td>");
 		html_verdict(h, f->verdict ? f->verdict : "running");
 		html_raw(h, "</td><td>");

@@ -136,7 +136,7 @@ void view_summary_counts(struct html *h, const char *const *names, const long lo
 
 const char *view_flight_verdict(const json_t *f)
 {
-	/* the store judges (db_flight_get, db_flights_list); the page only shows it */
+	/* the store judges (db_flight_get, db_flights_list_text); the page only shows it */
 	return jstr(f, "verdict", jstr(f, "state", "running"));
 }
 

@@ -89,9 +89,8 @@ int twin_overview_read(struct twin_overview *o, const struct viewer *v)
 	o->labs = xcalloc(o->nboards + 1, sizeof(*o->labs));
 	for (i = 0; i < o->nboards; i++) {
 		const struct db_board_row *b = &o->boards[i];
-		struct twin_lab *lab = NULL;
-
 		const char *agent = b->agent ? b->agent : "";
+		struct twin_lab *lab = NULL;
 
 		for (j = 0; j < o->nlabs && !lab; j++)
 			if (!strcmp(o->labs[j].agent, agent))
@@ -133,8 +132,8 @@ static void wait_json(struct buf *out, long long ms)
 
 static void usage_json(struct buf *out, const struct twin_usage *u)
 {
-	buf_printf(out, "{\"window_hours\":%lld,\"claims\":%lld,\"wait_p50_ms\":",
-		   OVERVIEW_USAGE_MS / 3600000, u->claims);
+	buf_printf(out, "{\"window_hours\":%d,\"claims\":%lld,\"wait_p50_ms\":", TWIN_USAGE_HOURS,
+		   u->claims);
 	wait_json(out, u->wait_p50_ms);
 	buf_puts(out, ",\"wait_p90_ms\":");
 	wait_json(out, u->wait_p90_ms);
@@ -327,11 +326,6 @@ json_t *twin_flight(long long id, const struct viewer *v)
 	 * passed (perf.h). */
 	slower_of(attempts);
 	return f;
-}
-
-json_t *twin_flights(int limit, long long before, const struct viewer *v)
-{
-	return db_flights_list(limit, before, v);
 }
 
 /* The worse of two verdict-or-states, for a cell holding several jobs. */

@@ -76,8 +76,6 @@ void twin_overview_release(struct twin_overview *o);
 /* The flight twin (its attempts and counts as v sees them, and its `verdict`:
  * db_flight_get()); NULL when id is not a flight or not positive. */
 json_t *twin_flight(long long id, const struct viewer *v);
-/* Flights newest first below before (0: all), each with its `verdict`. */
-json_t *twin_flights(int limit, long long before, const struct viewer *v);
 /* The attempt twin; NULL when id is not an attempt, not positive, or on a board v
  * may not see. */
 json_t *twin_attempt(long long id, const struct viewer *v);
