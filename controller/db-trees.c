@@ -28,6 +28,7 @@ enum {
 	Q_GATE_LIST,
 	Q_BRANCH_FLIGHTS,
 	Q_FLIGHT_TESTS,
+	Q_FLIGHT_CHANGES,
 	Q_REV_SUBJECT,
 	Q_N
 };
@@ -82,6 +83,7 @@ static const char *const sql[Q_N] = {
 	" coalesce(b.visibility, 'public') AS visibility, a.number, a.state,"
 	" a.slower AS j_slower FROM attempts a LEFT JOIN boards b ON b.name = a.board WHERE"
 	" a.flight_id = ?1 AND a.kind = 'test' ORDER BY a.id",
+    [Q_FLIGHT_CHANGES] = "SELECT changes FROM flights WHERE id = ?1",
     /* revisions belong to db-flights.c; the subject is git's to tell (see
      * db_revision_set_subject). */
     [Q_REV_SUBJECT] = "UPDATE revisions SET subject = coalesce(subject, ?3),"
@@ -97,8 +99,11 @@ int db_watch_prepare(sqlite3 *db)
 	return db_prepare(db, st, sql, Q_N);
 }
 
+static void newest_memo_release(void);
+
 void db_watch_finalize(void)
 {
+	newest_memo_release();
 	db_finalize(st, Q_N);
 }
 
@@ -326,15 +331,54 @@ static int same_text(const struct buf *arena, const struct newest_row *x,
 		!memcmp(arena->data + x->text[c], arena->data + y->text[c], x->len[c]));
 }
 
-int db_flight_newest_tests(long long flight_id, db_newest_fn fn, void *ctx)
+/* A read thread's memo of flights' newest test attempts, each with flights.changes
+ * as it was read before its rows (schema/0134-flight-changes.sql): while changes is
+ * the same, nothing db_flight_newest_tests reads of that flight has changed. One
+ * slot per flight id modulo NEWEST_MEMO (a branch's flights have consecutive ids
+ * mostly). */
+#define NEWEST_MEMO 128
+static __thread struct newest_memo {
+	long long flight, changes; /* flight 0: empty */
+	struct newest_row *rows;
+	size_t n;
+	struct buf arena;
+} newest_memo[NEWEST_MEMO];
+
+static void newest_memo_release(void)
+{
+	for (int i = 0; i < NEWEST_MEMO; i++) {
+		free(newest_memo[i].rows);
+		buf_release(&newest_memo[i].arena);
+		newest_memo[i] = (struct newest_memo){0};
+	}
+}
+
+/* flights.changes of flight_id, or -1 when it cannot be read (no memo then). */
+static long long flight_changes(long long flight_id)
+{
+	sqlite3_stmt *s = db_use(st[Q_FLIGHT_CHANGES]);
+	long long n = -1;
+
+	sqlite3_bind_int64(s, 1, flight_id);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		n = sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	return n;
+}
+
+/* Reads the newest attempt of each (job, board) of flight_id into m's rows and
+ * arena (m's own, replaced). 0, or -EIO when the store fails (m empty then). */
+static int newest_read(struct newest_memo *m, long long flight_id)
 {
 	sqlite3_stmt *s = db_use(st[Q_FLIGHT_TESTS]);
 	struct newest_row *rows = NULL;
 	size_t n = 0, cap = 0;
-	struct buf arena;
-	int rc, stop = 0;
+	int rc;
 
-	buf_init(&arena, 0);
+	free(m->rows);
+	buf_release(&m->arena);
+	*m = (struct newest_memo){0};
+	buf_init(&m->arena, 0);
 	sqlite3_bind_int64(s, 1, flight_id);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		struct newest_row r = {.id = sqlite3_column_int64(s, 0),
@@ -345,16 +389,17 @@ int db_flight_newest_tests(long long flight_id, db_newest_fn fn, void *ctx)
 			const char *t = (const char *)sqlite3_column_text(s, newest_text[c]);
 
 			r.len[c] = (size_t)sqlite3_column_bytes(s, newest_text[c]);
-			r.text[c] = t ? arena.len : SIZE_MAX;
-			if (t && (buf_append(&arena, t, r.len[c]) < 0 || buf_putc(&arena, 0) < 0))
+			r.text[c] = t ? m->arena.len : SIZE_MAX;
+			if (t &&
+			    (buf_append(&m->arena, t, r.len[c]) < 0 || buf_putc(&m->arena, 0) < 0))
 				rc = SQLITE_NOMEM;
 		}
 		if (rc != SQLITE_ROW)
 			break;
 		/* the newest of its (job, board) in place of the first's */
 		for (k = 0; k < n; k++)
-			if (same_text(&arena, &rows[k], &r, 1) &&
-			    same_text(&arena, &rows[k], &r, 0))
+			if (same_text(&m->arena, &rows[k], &r, 1) &&
+			    same_text(&m->arena, &rows[k], &r, 0))
 				break;
 		if (k < n) {
 			if (r.number >= rows[k].number)
@@ -366,27 +411,51 @@ int db_flight_newest_tests(long long flight_id, db_newest_fn fn, void *ctx)
 		rows[n++] = r;
 	}
 	sqlite3_reset(s);
-	for (size_t i = 0; rc == SQLITE_DONE && i < n && !stop; i++) {
+	if (rc != SQLITE_DONE) {
+		free(rows);
+		buf_release(&m->arena);
+		*m = (struct newest_memo){0};
+		return -EIO;
+	}
+	m->rows = rows;
+	m->n = n;
+	return 0;
+}
+
+int db_flight_newest_tests(long long flight_id, db_newest_fn fn, void *ctx)
+{
+	struct newest_memo own = {0}, *m = &own;
+	long long changes = -1;
+	int stop = 0;
+
+	/* Remembered on read threads only: their snapshots are of committed data
+	 * (a transaction rolled back could give its changes again to other rows),
+	 * and each lets go of its memo with its connection (db_watch_finalize).
+	 * changes is read before the rows: rows read later are as new or newer,
+	 * and a newer row moved changes past the value they are kept with. */
+	if (db_reader && flight_id > 0 && (changes = flight_changes(flight_id)) >= 0)
+		m = &newest_memo[flight_id % NEWEST_MEMO];
+	if (m == &own || m->flight != flight_id || m->changes != changes) {
+		if (newest_read(m, flight_id) < 0)
+			return -EIO;
+		m->flight = m == &own ? 0 : flight_id;
+		m->changes = changes;
+	}
+	for (size_t i = 0; i < m->n && !stop; i++) {
+		const struct newest_row *r = &m->rows[i];
 		const char *t[6];
-		struct db_newest a;
 
 		for (int c = 0; c < 6; c++)
-			t[c] = rows[i].text[c] == SIZE_MAX ? NULL : arena.data + rows[i].text[c];
-		a = (struct db_newest){rows[i].id,
-				       t[0] ? t[0] : "",
-				       t[1] ? t[1] : "",
-				       t[2] ? t[2] : "",
-				       t[3] ? t[3] : "",
-				       t[4],
-				       t[5],
-				       rows[i].len[5]};
-		stop = fn(ctx, &a);
+			t[c] = r->text[c] == SIZE_MAX ? NULL : m->arena.data + r->text[c];
+		stop = fn(ctx, &(struct db_newest){r->id, t[0] ? t[0] : "", t[1] ? t[1] : "",
+						   t[2] ? t[2] : "", t[3] ? t[3] : "", t[4], t[5],
+						   r->len[5]});
 	}
-	free(rows);
-	buf_release(&arena);
-	if (stop)
-		return stop;
-	return rc == SQLITE_DONE ? 0 : -EIO;
+	if (m == &own) {
+		free(own.rows);
+		buf_release(&own.arena);
+	}
+	return stop;
 }
 
 int db_revision_set_subject(const char *tree, const char *commit, const char *subject,

@@ -69,7 +69,9 @@ typedef int (*db_newest_fn)(void *ctx, const struct db_newest *a);
  * test attempts, in the order each pair first appeared (its lowest id): the
  * rows without a JSON object each (the branch matrix reads 20 flights' at
  * every view). Stops at fn's first nonzero return and returns it; else 0, or
- * -EIO when the store fails. */
+ * -EIO when the store fails. A read thread remembers the rows of its last flights
+ * while their flights.changes stands (schema/0134-flight-changes.sql): fn must not
+ * call db_flight_newest_tests itself. */
 int db_flight_newest_tests(long long flight_id, db_newest_fn fn, void *ctx);
 
 /* Fills the subject of a revision that has none (the flight model records

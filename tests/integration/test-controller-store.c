@@ -95,6 +95,14 @@ static void test_migrate_old_database(void **state)
 				out, sizeof(out)),
 			 0);
 	assert_string_equal(out, "13\n");
+	/* and those that move flights.changes (migration 134; the flights' rows of
+	 * the branch matrix a read thread remembers) */
+	assert_int_equal(sqlite(path,
+				"SELECT count(*) FROM sqlite_schema WHERE type = 'trigger' AND"
+				" name LIKE 'flight_changes_%'",
+				out, sizeof(out)),
+			 0);
+	assert_string_equal(out, "6\n");
 	assert_int_equal(harness_controller_stop(&c), 0);
 }
 
