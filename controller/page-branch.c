@@ -1,5 +1,6 @@
 /* A branch: the commit × board matrix and the push gate. */
 #include "page-view.h"
+#include "twins.h"
 
 static void gate_section(struct html *h, const json_t *gate)
 {
@@ -19,43 +20,40 @@ static void gate_section(struct html *h, const json_t *gate)
 	html_raw(h, "</p>\n");
 }
 
-static void cell(struct html *h, const json_t *c)
+static void cell(struct html *h, const struct twin_cell *c)
 {
-	const char *v = jstr(c, "verdict", NULL);
-	long long at = jint(c, "attempt", 0), total = jint(c, "total", 0);
-
-	if (!json_is_object(c) || !v) {
+	if (c->total == 0) {
 		html_raw(h, "<td class=\"cell none\"><span class=\"sr\">not run</span></td>");
 		return;
 	}
 	html_raw(h, "<td class=\"cell\">");
-	if (at > 0) {
+	if (c->attempt > 0) {
 		html_raw(h, "<a href=\"/attempts/");
-		html_int(h, at);
+		html_int(h, c->attempt);
 		html_raw(h, "\">");
 	}
 	/* the verdict class against the baseline (triage.h) when there is one */
-	if (jstr(c, "verdict_class", NULL))
-		view_triage(h, jstr(c, "verdict_class", NULL), jstr(c, "text", NULL),
-			    json_object_get(c, "known_issue"));
+	if (c->trow && jstr(c->trow, "verdict_class", NULL))
+		view_triage(h, jstr(c->trow, "verdict_class", NULL), jstr(c->trow, "text", NULL),
+			    json_object_get(c->trow, "known_issue"));
 	else
-		html_verdict(h, v);
-	if (total > 1) {
+		html_verdict(h, c->verdict);
+	if (c->total > 1) {
 		html_raw(h, " <span class=\"meta\">");
-		html_int(h, jint(c, "pass", 0));
+		html_int(h, c->pass);
 		html_raw(h, "/");
-		html_int(h, total);
+		html_int(h, c->total);
 		html_raw(h, "</span>");
 	}
-	if (at > 0)
+	if (c->attempt > 0)
 		html_raw(h, "</a>");
-	view_slower(h, json_object_get(c, "slower"));
+	view_slower(h, c->slower);
 	html_raw(h, "</td>");
 }
 
-int page_branch_render(struct buf *out, const json_t *twin)
+int page_branch_render(struct buf *out, const struct twin_matrix *m)
 {
-	const json_t *cols = json_object_get(twin, "columns"),
+	const json_t *twin = m->twin, *cols = json_object_get(twin, "columns"),
 		     *rows = json_object_get(twin, "rows");
 	const json_t *col, *row;
 	const char *name = jstr(twin, "name", "?");
@@ -88,8 +86,6 @@ int page_branch_render(struct buf *out, const json_t *twin)
 	}
 	html_raw(&h, "</tr></thead><tbody>\n");
 	json_array_foreach (rows, i, row) {
-		const json_t *cells = json_object_get(row, "cells");
-
 		html_raw(&h, "<tr><th scope=\"row\" class=\"rev\">");
 		html_commit(&h, jstr(row, "commit", NULL));
 		html_raw(&h, " ");
@@ -104,8 +100,8 @@ int page_branch_render(struct buf *out, const json_t *twin)
 		html_raw(&h, "</div><div class=\"meta\">");
 		html_text(&h, jstr(row, "author", ""));
 		html_raw(&h, "</div></th>");
-		for (j = 0; j < json_array_size(cols); j++)
-			cell(&h, json_array_get(cells, j));
+		for (j = 0; j < m->ncols; j++)
+			cell(&h, twin_matrix_cell(m, i, j));
 		html_raw(&h, "</tr>\n");
 	}
 	html_raw(&h, "</tbody></table></div>\n");

@@ -115,16 +115,15 @@ int page_get_overview_json(struct req *r)
 int page_get_branch(struct req *r)
 {
 	struct buf b = BUF_INIT(PAGE_MAX);
+	struct twin_matrix m;
 	struct viewer v;
-	json_t *t;
 	int rc;
 
 	req_viewer(r, &v);
-	t = twin_branch(NULL, r->param[0], 20, 0, &v);
-	if (!t)
+	if (twin_matrix_read(&m, NULL, r->param[0], 20, 0, &v) < 0)
 		return reply_not_found(r, "No such branch is watched.");
-	rc = page_branch_render(&b, t);
-	json_decref(t);
+	rc = page_branch_render(&b, &m);
+	twin_matrix_release(&m);
 	return reply_html(r, rc, &b);
 }
 

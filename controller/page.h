@@ -69,7 +69,9 @@ struct twin_overview;
 /* The overview from its twin read into C (twins.h: the document the API's
  * GET /api/v1/overview serialises). */
 int page_overview_render(struct buf *out, const struct twin_overview *o);
-int page_branch_render(struct buf *out, const json_t *twin);
+struct twin_matrix;
+/* A branch's matrix from its twin and cells (twins.h's twin_matrix_read). */
+int page_branch_render(struct buf *out, const struct twin_matrix *m);
 int page_flight_render(struct buf *out, const json_t *twin);
 /* log: the stored console log (may be NULL); log_len its length. */
 int page_attempt_render(struct buf *out, const json_t *twin, const char *log, size_t log_len);

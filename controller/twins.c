@@ -356,19 +356,9 @@ static int class_badness(enum triage_class c)
 	return 0;
 }
 
-/* The branch matrix as it is gathered, before it is JSON: a flight's cell per
- * column (a board, or a board class), the columns and the (class, job) pairs
+/* The branch matrix as it is gathered: a flight's cell per column (a board, or
+ * a board class; struct twin_cell), the columns and the (class, job) pairs
  * shown, each name once. */
-struct mcell {
-	int total, pass, bad;	/* attempts; passed; badness of verdict */
-	char verdict[16];	/* the worst state of the cell's attempts */
-	long long attempt;	/* the attempt that shows it */
-	enum triage_class tcls; /* when trow: its verdict class */
-	const json_t *trow;	/* the stored triage row shown (borrowed) */
-	json_t *slower;		/* the first passing attempt's slower, owned */
-	int slower_first;	/* slower came before trow (the members' order) */
-};
-
 struct mnames {
 	char **name;
 	size_t n, cap, hint;
@@ -382,9 +372,10 @@ struct matrix {
 		char *cls, *job;
 	} * pairs; /* the (class, job) pairs shown, each once */
 	size_t npairs, pairs_cap;
-	struct mcell *cells; /* this flight's, cols.cap of them */
+	struct twin_cell *cells; /* this flight's, cols.cap of them */
 	size_t ncells;
-	struct mtriage {	       /* this flight's stored triage rows */
+	json_t *triage;	 /* every flight's stored triage rows, which tr and cells borrow */
+	struct mtriage { /* this flight's stored triage rows */
 		const char *job, *cls; /* borrowed from row */
 		int known;	       /* tcls is the row's verdict class */
 		enum triage_class tcls;
@@ -464,7 +455,7 @@ static void matrix_triage(struct matrix *m, const json_t *rows)
 
 /* Gives c the verdict class (triage.h) of attempt a's (job, board class) in the
  * flight's stored classes, when it is worse than the one c shows. */
-static void mcell_triage(struct mcell *c, const struct matrix *m, const struct db_newest *a)
+static void mcell_triage(struct twin_cell *c, const struct matrix *m, const struct db_newest *a)
 {
 	for (size_t i = 0; i < m->ntr; i++) {
 		const struct mtriage *t = &m->tr[i];
@@ -484,7 +475,7 @@ static int matrix_add(void *ctx, const struct db_newest *a)
 {
 	struct matrix *m = ctx;
 	const char *st = a->state ? a->state : "queued";
-	struct mcell *c;
+	struct twin_cell *c;
 	size_t col;
 
 	if (!strcmp(a->visibility, "private") && !twin_board_visible(a->board, m->v))
@@ -521,41 +512,31 @@ static int matrix_add(void *ctx, const struct db_newest *a)
 	return 0;
 }
 
-/* The flight's cells as JSON by column index (new reference); resets them. */
-static json_t *matrix_cells(struct matrix *m)
+/* A cell as the twin gives it (new reference; JSON null when c has no attempt):
+ * its members in the order the cell met them. */
+static json_t *cell_json(const struct twin_cell *c)
 {
-	json_t *cells = json_array();
+	json_t *o;
 
-	for (size_t i = 0; i < m->ncells; i++) {
-		struct mcell *c = &m->cells[i];
-		json_t *o;
-
-		if (c->total == 0) {
-			json_array_append_new(cells, json_null());
-			continue;
-		}
-		/* the members' names are these literals (ASCII): no UTF-8 check */
-		o = json_object();
-		json_object_set_new_nocheck(o, "verdict", json_string(c->verdict));
-		json_object_set_new_nocheck(o, "attempt", json_integer(c->attempt));
-		json_object_set_new_nocheck(o, "pass", json_integer(c->pass));
-		json_object_set_new_nocheck(o, "total", json_integer(c->total));
-		/* the members in the order the cell met them */
-		if (c->slower && c->slower_first)
-			json_object_set_new_nocheck(o, "slower", c->slower);
-		if (c->trow) {
-			json_object_set_nocheck(o, "verdict_class",
-						json_object_get(c->trow, "verdict_class"));
-			json_object_set_nocheck(o, "text", json_object_get(c->trow, "text"));
-			json_object_set_nocheck(o, "known_issue",
-						json_object_get(c->trow, "known_issue"));
-		}
-		if (c->slower && !c->slower_first)
-			json_object_set_new_nocheck(o, "slower", c->slower);
-		json_array_append_new(cells, o);
-		*c = (struct mcell){0};
+	if (c->total == 0)
+		return json_null();
+	/* the members' names are these literals (ASCII): no UTF-8 check */
+	o = json_object();
+	json_object_set_new_nocheck(o, "verdict", json_string(c->verdict));
+	json_object_set_new_nocheck(o, "attempt", json_integer(c->attempt));
+	json_object_set_new_nocheck(o, "pass", json_integer(c->pass));
+	json_object_set_new_nocheck(o, "total", json_integer(c->total));
+	if (c->slower && c->slower_first)
+		json_object_set_nocheck(o, "slower", c->slower);
+	if (c->trow) {
+		json_object_set_nocheck(o, "verdict_class",
+					json_object_get(c->trow, "verdict_class"));
+		json_object_set_nocheck(o, "text", json_object_get(c->trow, "text"));
+		json_object_set_nocheck(o, "known_issue", json_object_get(c->trow, "known_issue"));
 	}
-	return cells;
+	if (c->slower && !c->slower_first)
+		json_object_set_nocheck(o, "slower", c->slower);
+	return o;
 }
 
 /* The gate decisions' reasons as v may read them: a reason that names a board of
@@ -587,23 +568,26 @@ static void gate_reasons_for(json_t *decisions, const struct viewer *v)
 	}
 }
 
-json_t *twin_branch(const char *tree, const char *branch, int limit, int by_class,
-		    const struct viewer *v)
+int twin_matrix_read(struct twin_matrix *out, const char *tree, const char *branch, int limit,
+		     int by_class, const struct viewer *v)
 {
 	struct tree_conf *t = trees_find(tree);
 	struct branch_conf *b = t ? tree_conf_branch(t, branch) : NULL;
 	struct matrix m = {.by_class = by_class, .v = v};
-	json_t *out, *flights, *rows = json_array(), *f, *columns, *flakes = json_array();
+	json_t *doc, *flights, *rows, *f, *columns, *flakes;
+	size_t i;
 	long long tree_id, bid;
-	size_t i, *at;
 
+	*out = (struct twin_matrix){0};
 	if (b == NULL || db_tree_id(&tree_id, t->name) < 0 ||
-	    db_branch_id(&bid, tree_id, b->name, NULL) < 0) {
-		json_decref(rows);
-		json_decref(flakes);
-		return NULL;
-	}
+	    db_branch_id(&bid, tree_id, b->name, NULL) < 0)
+		return -ENOENT;
+	rows = json_array();
+	flakes = json_array();
+	m.triage = json_array();
 	flights = db_branch_flights(bid, limit);
+	out->rows = xcalloc(json_array_size(flights) + 1, sizeof(*out->rows));
+	out->rown = xcalloc(json_array_size(flights) + 1, sizeof(*out->rown));
 	/* First pass: each flight's cells by the index of their column. */
 	json_array_foreach (flights, i, f) {
 		json_t *tr = db_triage_stored(jint(f, "flight", 0)), *row;
@@ -611,6 +595,7 @@ json_t *twin_branch(const char *tree, const char *branch, int limit, int by_clas
 		char who[600] = "";
 
 		matrix_triage(&m, tr);
+		json_array_append_new(m.triage, tr ? tr : json_null());
 		db_flight_newest_tests(jint(f, "flight", 0), matrix_add, &m);
 		/* The revision's subject and author as stored when its flight was made
 		 * (trees_revision_subject); git only for a revision that has none (no
@@ -619,20 +604,27 @@ json_t *twin_branch(const char *tree, const char *branch, int limit, int by_clas
 			snprintf(who, sizeof(who), "%s", jstr(f, "author", ""));
 		else if (gitrepo_commit_info(&c, t->repo, jstr(f, "commit", "")) == 0)
 			snprintf(who, sizeof(who), "%s <%s>", c.author, c.email);
-		row = json_pack("{s:s, s:s, s:s, s:I, s:I, s:s, s:o}", "commit",
+		/* cells: twin_branch's place for them, in the members' order */
+		row = json_pack("{s:s, s:s, s:s, s:I, s:I, s:s, s:n}", "commit",
 				jstr(f, "commit", ""), "author", who, "subject",
 				jstr(f, "subject", NULL) ? jstr(f, "subject", "") : c.summary,
 				"flight", (json_int_t)jint(f, "flight", 0), "created_at",
 				(json_int_t)(jint(f, "created", 0) / 1000), "state",
-				jstr(f, "state", ""), "cells", matrix_cells(&m));
+				jstr(f, "state", ""), "cells");
 		if (json_is_object(json_object_get(f, "tuple")))
 			json_object_set(row, "tuple", json_object_get(f, "tuple"));
 		json_array_append_new(rows, row);
-		json_decref(tr);
+		/* this flight's cells are the row's; the next starts from none */
+		out->rows[i] = m.cells;
+		out->rown[i] = m.ncells;
+		m.cells = NULL;
+		m.ncells = 0;
 	}
-	/* Columns in name order; each row's cells as an array in that order. */
+	/* Columns in name order; each row's cells in that order. */
 	columns = json_array();
-	at = xcalloc(m.cols.n + 1, sizeof(*at));
+	out->nrows = json_array_size(rows);
+	out->ncols = m.cols.n;
+	out->col = xcalloc(m.cols.n + 1, sizeof(*out->col));
 	{
 		char **sorted = xcalloc(m.cols.n + 1, sizeof(*sorted));
 
@@ -640,24 +632,13 @@ json_t *twin_branch(const char *tree, const char *branch, int limit, int by_clas
 			sorted[x] = m.cols.name[x];
 		names_sort(sorted, m.cols.n);
 		for (size_t x = 0; x < m.cols.n; x++) {
-			at[x] = mnames_index(&m.cols, sorted[x]);
+			out->col[x] = mnames_index(&m.cols, sorted[x]);
 			json_array_append_new(columns,
 					      json_pack("{s:s, s:s, s:b}", "key", sorted[x],
 							"label", sorted[x], "class", by_class));
 		}
 		free(sorted);
 	}
-	json_array_foreach (rows, i, f) {
-		json_t *cells = json_object_get(f, "cells"), *arr = json_array();
-
-		for (size_t x = 0; x < m.cols.n; x++) {
-			json_t *cell = json_array_get(cells, at[x]);
-
-			json_array_append(arr, cell ? cell : json_null());
-		}
-		json_object_set_new(f, "cells", arr);
-	}
-	free(at);
 	/* The measured flake rates of the jobs shown on their classes, in this tree
 	 * (not of every job of the class: a query per job shown, not a walk of the
 	 * class's newest results per class), by class then job. */
@@ -674,13 +655,14 @@ json_t *twin_branch(const char *tree, const char *branch, int limit, int by_clas
 	mnames_release(&m.cols);
 	free(m.cells);
 	free(m.tr);
-	out = json_pack("{s:s, s:s, s:o, s:o, s:o}", "name", b->name, "tree", t->name, "columns",
+	out->triage = m.triage;
+	doc = json_pack("{s:s, s:s, s:o, s:o, s:o}", "name", b->name, "tree", t->name, "columns",
 			columns, "rows", rows, "flake_rates", flakes);
 	{
 		char head[GITREPO_HEX] = "";
 
 		if (gitrepo_branch_head(t->repo, b->name, head) == 0)
-			json_object_set_new(out, "head", json_string(head));
+			json_object_set_new(doc, "head", json_string(head));
 	}
 	if (b->gate_ref) {
 		json_t *dec = db_gate_decisions(bid, 10), *last;
@@ -690,17 +672,61 @@ json_t *twin_branch(const char *tree, const char *branch, int limit, int by_clas
 		last = json_array_get(dec, 0);
 		gitrepo_ref_head(t->repo, b->gate_ref, gh);
 		json_object_set_new(
-		    out, "gate",
+		    doc, "gate",
 		    json_pack("{s:s, s:s, s:s, s:s?, s:I, s:o}", "ref", b->gate_ref, "commit", gh,
 			      "state", last ? jstr(last, "action", "") : "none", "reason",
 			      last ? jstr(last, "reason", NULL) : NULL, "flight",
 			      (json_int_t)(last ? jint(last, "flight", 0) : 0), "decisions", dec));
 	} else {
-		json_object_set_new(out, "gate", json_null());
+		json_object_set_new(doc, "gate", json_null());
 	}
-	json_object_set_new(out, "events", db_branch_events(bid, 20));
+	json_object_set_new(doc, "events", db_branch_events(bid, 20));
 	json_decref(flights);
-	return out;
+	out->twin = doc;
+	return 0;
+}
+
+const struct twin_cell *twin_matrix_cell(const struct twin_matrix *m, size_t r, size_t x)
+{
+	static const struct twin_cell none;
+
+	return m->col[x] < m->rown[r] ? &m->rows[r][m->col[x]] : &none;
+}
+
+void twin_matrix_release(struct twin_matrix *m)
+{
+	for (size_t r = 0; r < m->nrows; r++) {
+		for (size_t k = 0; k < m->rown[r]; k++)
+			json_decref(m->rows[r][k].slower);
+		free(m->rows[r]);
+	}
+	free(m->rows);
+	free(m->rown);
+	free(m->col);
+	json_decref(m->triage);
+	json_decref(m->twin);
+	*m = (struct twin_matrix){0};
+}
+
+json_t *twin_branch(const char *tree, const char *branch, int limit, int by_class,
+		    const struct viewer *v)
+{
+	struct twin_matrix m;
+	json_t *row, *twin;
+	size_t i;
+
+	if (twin_matrix_read(&m, tree, branch, limit, by_class, v) < 0)
+		return NULL;
+	json_array_foreach (json_object_get(m.twin, "rows"), i, row) {
+		json_t *cells = json_array();
+
+		for (size_t x = 0; x < m.ncols; x++)
+			json_array_append_new(cells, cell_json(twin_matrix_cell(&m, i, x)));
+		json_object_set_new(row, "cells", cells);
+	}
+	twin = json_incref(m.twin);
+	twin_matrix_release(&m);
+	return twin;
 }
 
 json_t *twin_trees(void)

@@ -17,6 +17,7 @@
 #include "buf.h"
 #include "db-boards.h"
 #include "db-flights.h"
+#include "triage.h"
 
 /* The one visibility rule: a board is public, or private; a private board, its
  * attempts, their logs, its bisections and every count or name that would tell of
@@ -85,6 +86,37 @@ json_t *twin_attempt(long long id, const struct viewer *v);
  * tree. NULL when the tree or branch is not watched. */
 json_t *twin_branch(const char *tree, const char *branch, int limit, int by_class,
 		    const struct viewer *v);
+/* The same, its cells apart in C (its page's read: a JSON object made and freed
+ * per cell was a third of the page). A cell is the newest attempt of each (job,
+ * board) of its flight on its column (a board, or a board class) that v may see. */
+struct twin_cell {
+	int total, pass;	/* those attempts; those that passed (0 total: no cell) */
+	int bad;		/* verdict's rank, the worst state shown */
+	char verdict[16];	/* the worst state of the cell's attempts */
+	long long attempt;	/* the attempt that shows it */
+	enum triage_class tcls; /* when trow: its verdict class */
+	const json_t *trow;	/* the stored triage row shown (db_triage_stored's), or NULL */
+	json_t *slower;		/* the first passing attempt's slower with its "attempt", or NULL */
+	int slower_first;	/* slower came before trow (the twin's members' order) */
+};
+struct twin_matrix {
+	/* twin_branch's document, each row's "cells" null */
+	json_t *twin;
+	size_t nrows, ncols; /* the twin's rows and columns, in its order */
+	/* Row r's cells as they were gathered (rown[r] of them): column x's is
+	 * rows[r][col[x]] when col[x] < rown[r], else none (twin_matrix_cell). */
+	struct twin_cell **rows;
+	size_t *rown, *col;
+	json_t *triage; /* the stored triage rows the cells borrow */
+};
+/* The cell of row r and column x of m (r < nrows, x < ncols); total 0 when none.
+ * Borrowed from m. */
+const struct twin_cell *twin_matrix_cell(const struct twin_matrix *m, size_t r, size_t x);
+/* Fills m (everything its own; twin_matrix_release) and returns 0, or -ENOENT
+ * when the tree or branch is not watched (m empty). */
+int twin_matrix_read(struct twin_matrix *m, const char *tree, const char *branch, int limit,
+		     int by_class, const struct viewer *v);
+void twin_matrix_release(struct twin_matrix *m);
 /* Every tree with its branches, heads and gates (an empty array before the trees
  * start). */
 json_t *twin_trees(void);

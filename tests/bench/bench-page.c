@@ -8,6 +8,7 @@
 
 #include "json-util.h"
 #include "../../controller/page.h"
+#include "../../controller/twins.h"
 
 #define RUNS 51
 
@@ -26,33 +27,46 @@ static int cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static json_t *matrix_twin(int nrows, int ncols)
+/* The matrix's twin and cells as twin_matrix_read gives them (m's own). */
+static void matrix_twin(struct twin_matrix *m, int nrows, int ncols)
 {
 	static const char *const verdicts[] = {"pass", "pass", "pass", "fail", "infra", "running"};
 	json_t *t = json_object(), *cols = json_array(), *rows = json_array();
 	int r, c;
 
+	m->nrows = (size_t)nrows;
+	m->ncols = (size_t)ncols;
+	m->rows = calloc(m->nrows, sizeof(*m->rows));
+	m->rown = calloc(m->nrows, sizeof(*m->rown));
+	m->col = calloc(m->ncols, sizeof(*m->col));
+	for (c = 0; c < ncols; c++)
+		m->col[c] = (size_t)c;
 	for (c = 0; c < ncols; c++)
 		json_array_append_new(
 		    cols, json_pack("{s:s+}", "key", "board-", c % 2 ? "arm64" : "x86"));
 	for (r = 0; r < nrows; r++) {
-		json_t *cells = json_array();
 		char commit[41];
 
 		snprintf(commit, sizeof(commit), "%040d", r);
-		for (c = 0; c < ncols; c++)
-			json_array_append_new(
-			    cells, json_pack("{s:s,s:i,s:i,s:i}", "verdict", verdicts[(r + c) % 6],
-					     "attempt", r * ncols + c + 1, "pass", 3, "total", 4));
-		json_array_append_new(rows, json_pack("{s:s,s:s,s:s,s:i,s:o}", "commit", commit,
+		m->rows[r] = calloc(m->ncols, sizeof(*m->rows[r]));
+		m->rown[r] = m->ncols;
+		for (c = 0; c < ncols; c++) {
+			struct twin_cell *x = &m->rows[r][c];
+
+			snprintf(x->verdict, sizeof(x->verdict), "%s", verdicts[(r + c) % 6]);
+			x->attempt = r * ncols + c + 1;
+			x->pass = 3;
+			x->total = 4;
+		}
+		json_array_append_new(rows, json_pack("{s:s,s:s,s:s,s:i,s:n}", "commit", commit,
 						      "author", "Ann Author <ann@example.org>",
 						      "subject", "x86/mm: fix <something> & more",
-						      "flight", r + 1, "cells", cells));
+						      "flight", r + 1, "cells"));
 	}
 	json_object_set_new(t, "name", json_string("master"));
 	json_object_set_new(t, "columns", cols);
 	json_object_set_new(t, "rows", rows);
-	return t;
+	m->twin = t;
 }
 
 static void report(const char *what, double *ms, size_t bytes)
@@ -64,7 +78,7 @@ static void report(const char *what, double *ms, size_t bytes)
 
 int main(void)
 {
-	json_t *matrix = matrix_twin(50, 24);
+	struct twin_matrix matrix;
 	json_t *at = json_pack("{s:i,s:s,s:s,s:s}", "id", 1, "state", "done", "verdict", "pass",
 			       "job", "smoke");
 	size_t loglen = PAGE_LOG_HEAD + PAGE_LOG_TAIL, i = 0, bytes = 0;
@@ -73,6 +87,7 @@ int main(void)
 	double ms[RUNS];
 	int k;
 
+	matrix_twin(&matrix, 50, 24);
 	while (i < loglen) {
 		int n =
 		    snprintf(log + i, 128, "%9.3f | (XEN) \x1b[32mCPU%zu\x1b[0m: <ok> & \"fine\"\n",
@@ -85,7 +100,7 @@ int main(void)
 		double t0 = now_ms();
 
 		buf_reset(&b);
-		if (page_branch_render(&b, matrix) < 0)
+		if (page_branch_render(&b, &matrix) < 0)
 			return 1;
 		ms[k] = now_ms() - t0;
 	}
@@ -102,7 +117,12 @@ int main(void)
 	report("attempt, 896 KiB log", ms, b.len);
 	buf_release(&b);
 	free(log);
-	json_decref(matrix);
+	for (size_t r = 0; r < matrix.nrows; r++)
+		free(matrix.rows[r]);
+	free(matrix.rows);
+	free(matrix.rown);
+	free(matrix.col);
+	json_decref(matrix.twin);
 	json_decref(at);
 	return 0;
 }

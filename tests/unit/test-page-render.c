@@ -197,7 +197,13 @@ static void test_pages(void **state)
 	    twin("{\"name\": \"ma<i>n\", \"tree\": \"xen\", \"columns\": [{\"key\": \"b1\"}, "
 		 "{\"key\": \"b2\"}], \"rows\": [{\"commit\": \"abc\", \"subject\": "
 		 "\"<script>alert(1)</script>\", \"author\": \"A <a@x>\", \"flight\": 3, "
-		 "\"cells\": [{\"verdict\": \"pass\", \"attempt\": 7}, null]}]}");
+		 "\"cells\": null}]}");
+	/* b1's cell as gathered second, b2 none */
+	struct twin_cell cells[2] = {{.total = 0}, {.total = 1, .verdict = "pass", .attempt = 7}},
+			 *rows[1] = {cells};
+	size_t rown[1] = {2}, col[2] = {1, 2};
+	struct twin_matrix mat = {
+	    .twin = br, .nrows = 1, .ncols = 2, .rows = rows, .rown = rown, .col = col};
 	json_t *at = twin(
 	    "{\"id\": 9, \"kind\": \"test\", \"job\": \"smoke\", \"board\": \"b1\", \"flight\": 3, "
 	    "\"state\": \"running\", \"stage\": \"dom0\", \"started_at\": 100000, \"reason\": "
@@ -242,7 +248,7 @@ static void test_pages(void **state)
 	json_decref(ov.running);
 	json_decref(ov.bisections);
 	buf_reset(&b);
-	assert_int_equal(page_branch_render(&b, br), 0);
+	assert_int_equal(page_branch_render(&b, &mat), 0);
 	assert_inert(buf_cstr(&b));
 	assert_non_null(strstr(buf_cstr(&b), "<title>ma&lt;i&gt;n · xenci</title>"));
 	assert_non_null(strstr(buf_cstr(&b), "/badge/ma%3Ci%3En.svg"));
