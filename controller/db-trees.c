@@ -74,7 +74,7 @@ static const char *const sql[Q_N] = {
 		    " ORDER BY id DESC LIMIT ?2",
     [Q_BRANCH_FLIGHTS] =
 	"SELECT f.id AS flight, r.commit_id AS 'commit', r.subject, r.author,"
-	" f.created, f.state, f.tuple AS j_tuple FROM flights f JOIN revisions r ON"
+	" f.created, f.state, f.tuple AS j_tuple, f.changes FROM flights f JOIN revisions r ON"
 	" r.id = f.revision_id WHERE f.branch_id = ?1 ORDER BY f.id DESC"
 	" LIMIT ?2",
     /* db_flight_newest_tests reads its columns by position (newest_text) */

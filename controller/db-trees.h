@@ -48,7 +48,8 @@ int db_gate_record(long long branch_id, long long flight_id, const char *ref, co
 /* The branch's decisions, newest first. */
 json_t *db_gate_decisions(long long branch_id, int limit);
 
-/* The newest push flights of a branch: [{flight, commit, subject, created, state}]. */
+/* The newest push flights of a branch: [{flight, commit, subject, author, created,
+ * state, tuple, changes}] (changes: schema/0134-flight-changes.sql). */
 json_t *db_branch_flights(long long branch_id, int limit);
 /* The test attempts of a flight with their board's class and visibility:
  * [{id, job, board, class, visibility, number, state}] in id order. */

@@ -33,9 +33,8 @@ static void cell(struct html *h, const struct twin_cell *c)
 		html_raw(h, "\">");
 	}
 	/* the verdict class against the baseline (triage.h) when there is one */
-	if (c->trow && jstr(c->trow, "verdict_class", NULL))
-		view_triage(h, jstr(c->trow, "verdict_class", NULL), jstr(c->trow, "text", NULL),
-			    json_object_get(c->trow, "known_issue"));
+	if (c->trow)
+		view_triage(h, c->vclass, c->ttext, c->known);
 	else
 		html_verdict(h, c->verdict);
 	if (c->total > 1) {

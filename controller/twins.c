@@ -2,6 +2,7 @@
 #include "twins.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -356,32 +357,39 @@ static int class_badness(enum triage_class c)
 	return 0;
 }
 
-/* The branch matrix as it is gathered: a flight's cell per column (a board, or
- * a board class; struct twin_cell), the columns and the (class, job) pairs
- * shown, each name once. */
+/* The branch matrix as it is gathered: each flight's row on its own (struct frow:
+ * a cell per column, a board or a board class, struct twin_cell), then joined to
+ * the matrix's columns and (class, job) pairs, each name once. */
 struct mnames {
 	char **name;
 	size_t n, cap, hint;
+};
+
+/* (class, job) pairs, each once. */
+struct mpairs {
+	struct mpair {
+		char *cls, *job;
+	} * p;
+	size_t n, cap;
+};
+
+/* One flight's row as it was gathered, under its own columns. */
+struct frow {
+	long long flight, changes; /* when remembered (row_memo), else flight 0 */
+	int by_class, admin;
+	json_t *triage;		 /* its stored triage rows, which the cells borrow, or NULL */
+	struct mnames cols;	 /* its columns */
+	struct twin_cell *cells; /* by column index (ncells >= cols.n); slower owned */
+	size_t ncells;
+	struct mpairs pairs; /* its (class, job) pairs */
 };
 
 struct matrix {
 	int by_class;
 	const struct viewer *v;
 	struct mnames cols;
-	struct mpair {
-		char *cls, *job;
-	} * pairs; /* the (class, job) pairs shown, each once */
-	size_t npairs, pairs_cap;
-	struct twin_cell *cells; /* this flight's, cols.cap of them */
-	size_t ncells;
-	json_t *triage;	 /* every flight's stored triage rows, which tr and cells borrow */
-	struct mtriage { /* this flight's stored triage rows */
-		const char *job, *cls; /* borrowed from row */
-		int known;	       /* tcls is the row's verdict class */
-		enum triage_class tcls;
-		const json_t *row;
-	} * tr;
-	size_t ntr;
+	struct mpairs pairs; /* the (class, job) pairs shown */
+	json_t *triage;	     /* every row's stored triage rows, which the cells borrow */
 };
 
 /* The index of name in m (added when new); the lookup starts after the last
@@ -412,18 +420,27 @@ static void mnames_release(struct mnames *m)
 	free(m->name);
 }
 
-/* Adds (cls, job) to m's pairs unless there; the last added is tried first (a
- * flight's attempts come by board, most of one job). */
-static void matrix_pair(struct matrix *m, const char *cls, const char *job)
+/* Adds (cls, job) to l unless there; the last added is tried first (a flight's
+ * attempts come by board, most of one job). */
+static void mpairs_add(struct mpairs *l, const char *cls, const char *job)
 {
-	for (size_t k = m->npairs; k > 0; k--)
-		if (!strcmp(m->pairs[k - 1].cls, cls) && !strcmp(m->pairs[k - 1].job, job))
+	for (size_t k = l->n; k > 0; k--)
+		if (!strcmp(l->p[k - 1].cls, cls) && !strcmp(l->p[k - 1].job, job))
 			return;
-	if (m->npairs == m->pairs_cap) {
-		m->pairs_cap = m->pairs_cap ? 2 * m->pairs_cap : 16;
-		m->pairs = xrealloc(m->pairs, m->pairs_cap * sizeof(*m->pairs));
+	if (l->n == l->cap) {
+		l->cap = l->cap ? 2 * l->cap : 16;
+		l->p = xrealloc(l->p, l->cap * sizeof(*l->p));
 	}
-	m->pairs[m->npairs++] = (struct mpair){xstrdup(cls), xstrdup(job)};
+	l->p[l->n++] = (struct mpair){xstrdup(cls), xstrdup(job)};
+}
+
+static void mpairs_release(struct mpairs *l)
+{
+	for (size_t k = 0; k < l->n; k++) {
+		free(l->p[k].cls);
+		free(l->p[k].job);
+	}
+	free(l->p);
 }
 
 /* By class, then job (strcmp). */
@@ -435,30 +452,70 @@ static int mpair_cmp(const void *a, const void *b)
 	return c ? c : strcmp(x->job, y->job);
 }
 
-/* m's view of a flight's stored classes (rows: db_triage_stored's, borrowed). */
-static void matrix_triage(struct matrix *m, const json_t *rows)
+/* The cell of index col in *cells (*n of them), grown to cap (> col) with empty
+ * cells when short. */
+static struct twin_cell *cells_at(struct twin_cell **cells, size_t *n, size_t cap, size_t col)
+{
+	if (col >= *n) {
+		*cells = xrealloc(*cells, cap * sizeof(**cells));
+		memset(*cells + *n, 0, (cap - *n) * sizeof(**cells));
+		*n = cap;
+	}
+	return &(*cells)[col];
+}
+
+static void frow_release(struct frow *r)
+{
+	for (size_t k = 0; k < r->ncells; k++)
+		json_decref(r->cells[k].slower);
+	free(r->cells);
+	mnames_release(&r->cols);
+	mpairs_release(&r->pairs);
+	json_decref(r->triage);
+	*r = (struct frow){0};
+}
+
+/* A flight's row being gathered (db_flight_newest_tests's context). */
+struct gather {
+	struct frow *r;
+	const struct viewer *v;
+	struct mtriage {			       /* the flight's stored triage rows */
+		const char *job, *cls, *vclass, *text; /* borrowed from row */
+		const json_t *known_issue;	       /* borrowed from row */
+		int known;			       /* tcls is the row's verdict class */
+		enum triage_class tcls;
+		const json_t *row;
+	} * tr;
+	size_t ntr;
+};
+
+/* g's view of its flight's stored classes (rows: db_triage_stored's, borrowed). */
+static void gather_triage(struct gather *g, const json_t *rows)
 {
 	const json_t *row;
 	size_t i;
 
-	m->tr = xrealloc(m->tr, (json_array_size(rows) + 1) * sizeof(*m->tr));
-	m->ntr = 0;
+	g->tr = xrealloc(g->tr, (json_array_size(rows) + 1) * sizeof(*g->tr));
+	g->ntr = 0;
 	json_array_foreach (rows, i, row) {
-		struct mtriage *t = &m->tr[m->ntr++];
+		struct mtriage *t = &g->tr[g->ntr++];
 
 		t->job = jstr(row, "job", "?");
 		t->cls = jstr(row, "class", "?");
-		t->known = triage_class_of(&t->tcls, jstr(row, "verdict_class", "")) == 0;
+		t->vclass = jstr(row, "verdict_class", "");
+		t->text = jstr(row, "text", NULL);
+		t->known_issue = json_object_get(row, "known_issue");
+		t->known = triage_class_of(&t->tcls, t->vclass) == 0;
 		t->row = row;
 	}
 }
 
 /* Gives c the verdict class (triage.h) of attempt a's (job, board class) in the
  * flight's stored classes, when it is worse than the one c shows. */
-static void mcell_triage(struct twin_cell *c, const struct matrix *m, const struct db_newest *a)
+static void mcell_triage(struct twin_cell *c, const struct gather *g, const struct db_newest *a)
 {
-	for (size_t i = 0; i < m->ntr; i++) {
-		const struct mtriage *t = &m->tr[i];
+	for (size_t i = 0; i < g->ntr; i++) {
+		const struct mtriage *t = &g->tr[i];
 
 		if (strcmp(t->job, a->job) || strcmp(t->cls, a->cls))
 			continue;
@@ -466,35 +523,39 @@ static void mcell_triage(struct twin_cell *c, const struct matrix *m, const stru
 			return;
 		c->trow = t->row;
 		c->tcls = t->tcls;
+		c->vclass = t->vclass;
+		c->ttext = t->text;
+		c->known = t->known_issue;
 		return;
 	}
 }
 
 /* One newest attempt into its flight's cell (db_newest_fn). */
-static int matrix_add(void *ctx, const struct db_newest *a)
+static int gather_add(void *ctx, const struct db_newest *a)
 {
-	struct matrix *m = ctx;
+	struct gather *g = ctx;
+	struct frow *r = g->r;
 	const char *st = a->state ? a->state : "queued";
 	struct twin_cell *c;
 	size_t col;
+	int bad;
 
-	if (!strcmp(a->visibility, "private") && !twin_board_visible(a->board, m->v))
+	if (!strcmp(a->visibility, "private") && !twin_board_visible(a->board, g->v))
 		return 0;
-	col = mnames_index(&m->cols, m->by_class ? a->cls : a->board);
-	if (col >= m->ncells) {
-		m->cells = xrealloc(m->cells, m->cols.cap * sizeof(*m->cells));
-		memset(m->cells + m->ncells, 0, (m->cols.cap - m->ncells) * sizeof(*m->cells));
-		m->ncells = m->cols.cap;
-	}
+	col = mnames_index(&r->cols, r->by_class ? a->cls : a->board);
+	c = cells_at(&r->cells, &r->ncells, r->cols.cap, col);
 	if (*a->cls)
-		matrix_pair(m, a->cls, a->job);
-	c = &m->cells[col];
-	if (c->total == 0 || badness(st) > c->bad) {
-		snprintf(c->verdict, sizeof(c->verdict), "%s", st);
-		c->bad = badness(st);
+		mpairs_add(&r->pairs, a->cls, a->job);
+	bad = badness(st);
+	if (c->total == 0 || bad > c->bad) {
+		size_t n = strnlen(st, sizeof(c->verdict) - 1);
+
+		memcpy(c->verdict, st, n);
+		c->verdict[n] = 0;
+		c->bad = bad;
 		c->attempt = a->id;
 	}
-	mcell_triage(c, m, a);
+	mcell_triage(c, g, a);
 	c->total++;
 	if (!strcmp(st, "pass") && !c->slower && a->slower) {
 		json_t *slow = json_loadb(a->slower, a->slower_len, 0, NULL);
@@ -510,6 +571,97 @@ static int matrix_add(void *ctx, const struct db_newest *a)
 	if (!strcmp(st, "pass"))
 		c->pass++;
 	return 0;
+}
+
+/* Gathers flight's row as v sees it into r (empty). 0, or -EIO when the store
+ * fails (r holds what was read). */
+static int frow_gather(struct frow *r, long long flight, int by_class, const struct viewer *v)
+{
+	struct gather g = {.r = r, .v = v};
+	int rc;
+
+	r->by_class = by_class;
+	r->triage = db_triage_stored(flight);
+	gather_triage(&g, r->triage);
+	rc = db_flight_newest_tests(flight, gather_add, &g);
+	free(g.tr);
+	return rc < 0 ? -EIO : 0;
+}
+
+/* The rows a read thread gathered last, each with its flight's flights.changes as
+ * read before its rows (schema/0134-flight-changes.sql): while changes is the
+ * same, nothing a row shows has changed. One slot per (flight, by_class, admin)
+ * modulo ROW_MEMO; let go when the thread ends (row_memo_key's destructor). */
+#define ROW_MEMO 128
+static pthread_key_t row_memo_key;
+static pthread_once_t row_memo_once = PTHREAD_ONCE_INIT;
+static __thread struct frow *row_memo;
+
+static void row_memo_free(void *memo)
+{
+	struct frow *rows = memo;
+
+	for (size_t i = 0; i < ROW_MEMO; i++)
+		frow_release(&rows[i]);
+	free(rows);
+}
+
+static void row_memo_key_make(void)
+{
+	if (pthread_key_create(&row_memo_key, row_memo_free) != 0)
+		abort();
+}
+
+/* The row of flight f (a row of db_branch_flights) as v sees it: remembered, or
+ * gathered into own (empty; the caller releases it) or into a slot of the memo.
+ * Borrowed. */
+static const struct frow *frow_of(struct frow *own, const json_t *f, int by_class,
+				  const struct viewer *v)
+{
+	long long id = jint(f, "flight", 0), changes = jint(f, "changes", -1);
+	int admin = v && v->admin;
+	struct frow *r = own;
+
+	/* Remembered on read threads only (their snapshots are of committed data),
+	 * for admins and for those who see public boards only (an agent sees its
+	 * own private boards too: gathered each time). changes was read before
+	 * the rows: rows read later are as new or newer, and a newer one moved
+	 * changes past the value they are kept with. */
+	if (db_reader && id > 0 && changes >= 0 && (admin || !(v && v->agent))) {
+		if (row_memo == NULL) {
+			pthread_once(&row_memo_once, row_memo_key_make);
+			row_memo = xcalloc(ROW_MEMO, sizeof(*row_memo));
+			pthread_setspecific(row_memo_key, row_memo);
+		}
+		r = &row_memo[(size_t)(id * 4 + by_class * 2 + admin) % ROW_MEMO];
+		if (r->flight == id && r->changes == changes && r->by_class == by_class &&
+		    r->admin == admin)
+			return r;
+		frow_release(r);
+	}
+	if (frow_gather(r, id, by_class, v) == 0 && r != own) {
+		r->flight = id;
+		r->changes = changes;
+		r->admin = admin;
+	}
+	return r;
+}
+
+/* Joins row r to m: its cells under m's columns into *cells (*n of them, none
+ * before), its pairs, and its triage rows kept for the cells that borrow them. */
+static void matrix_join(struct matrix *m, const struct frow *r, struct twin_cell **cells, size_t *n)
+{
+	for (size_t k = 0; k < r->cols.n; k++) {
+		size_t col = mnames_index(&m->cols, r->cols.name[k]);
+		struct twin_cell *c = cells_at(cells, n, m->cols.cap, col);
+
+		*c = r->cells[k];
+		json_incref(c->slower);
+	}
+	for (size_t k = 0; k < r->pairs.n; k++)
+		mpairs_add(&m->pairs, r->pairs.p[k].cls, r->pairs.p[k].job);
+	if (r->triage)
+		json_array_append(m->triage, r->triage);
 }
 
 /* A cell as the twin gives it (new reference; JSON null when c has no attempt):
@@ -590,13 +742,13 @@ int twin_matrix_read(struct twin_matrix *out, const char *tree, const char *bran
 	out->rown = xcalloc(json_array_size(flights) + 1, sizeof(*out->rown));
 	/* First pass: each flight's cells by the index of their column. */
 	json_array_foreach (flights, i, f) {
-		json_t *tr = db_triage_stored(jint(f, "flight", 0)), *row;
+		struct frow own = {0};
 		struct gitrepo_commit c = {0};
 		char who[600] = "";
+		json_t *row;
 
-		matrix_triage(&m, tr);
-		json_array_append_new(m.triage, tr ? tr : json_null());
-		db_flight_newest_tests(jint(f, "flight", 0), matrix_add, &m);
+		matrix_join(&m, frow_of(&own, f, by_class, v), &out->rows[i], &out->rown[i]);
+		frow_release(&own);
 		/* The revision's subject and author as stored when its flight was made
 		 * (trees_revision_subject); git only for a revision that has none (no
 		 * lookup under the repository's lock on every read). */
@@ -614,11 +766,6 @@ int twin_matrix_read(struct twin_matrix *out, const char *tree, const char *bran
 		if (json_is_object(json_object_get(f, "tuple")))
 			json_object_set(row, "tuple", json_object_get(f, "tuple"));
 		json_array_append_new(rows, row);
-		/* this flight's cells are the row's; the next starts from none */
-		out->rows[i] = m.cells;
-		out->rown[i] = m.ncells;
-		m.cells = NULL;
-		m.ncells = 0;
 	}
 	/* Columns in name order; each row's cells in that order. */
 	columns = json_array();
@@ -642,19 +789,14 @@ int twin_matrix_read(struct twin_matrix *out, const char *tree, const char *bran
 	/* The measured flake rates of the jobs shown on their classes, in this tree
 	 * (not of every job of the class: a query per job shown, not a walk of the
 	 * class's newest results per class), by class then job. */
-	if (m.npairs)
-		qsort(m.pairs, m.npairs, sizeof(*m.pairs), mpair_cmp);
-	for (size_t x = 0; x < m.npairs; x++) {
+	if (m.pairs.n)
+		qsort(m.pairs.p, m.pairs.n, sizeof(*m.pairs.p), mpair_cmp);
+	for (size_t x = 0; x < m.pairs.n; x++)
 		json_array_append_new(
 		    flakes,
-		    triage_flake_rates_of(tree_id, t->name, m.pairs[x].job, m.pairs[x].cls, v));
-		free(m.pairs[x].cls);
-		free(m.pairs[x].job);
-	}
-	free(m.pairs);
+		    triage_flake_rates_of(tree_id, t->name, m.pairs.p[x].job, m.pairs.p[x].cls, v));
+	mpairs_release(&m.pairs);
 	mnames_release(&m.cols);
-	free(m.cells);
-	free(m.tr);
 	out->triage = m.triage;
 	doc = json_pack("{s:s, s:s, s:o, s:o, s:o}", "name", b->name, "tree", t->name, "columns",
 			columns, "rows", rows, "flake_rates", flakes);

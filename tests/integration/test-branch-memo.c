@@ -1,16 +1,18 @@
-/* Issue 20: a read thread remembers each flight's newest test attempts for the
- * branch matrix while flights.changes stands (schema/0134-flight-changes.sql,
- * db_flight_newest_tests). Every change that the matrix's row of a flight shows
- * must move that counter, whoever makes it: here each is made from another SQLite
- * connection, as someone with the controller's disk would (so the controller's
- * own code paths cannot hide a missing trigger), with the reply cache off, and
- * the matrix read often enough before each change that every read thread holds
- * the flight's rows. After each change every read must show it: an attempt taken
- * by a board and passed; its `slower`; a rerun (a higher number) that fails; the
- * rerun's number lowered; a job renamed; the rerun made a build; the board moved
- * to another class, made private (anyone's matrix leaves it out, an admin's
- * keeps it), deleted (its class is its name) and made again; an attempt moved to
- * another flight and one deleted. */
+/* Issue 20: a read thread remembers each flight's newest test attempts and each
+ * flight's row of the branch matrix while flights.changes stands
+ * (schema/0134-flight-changes.sql; db_flight_newest_tests, twins.c's frow_of).
+ * Every change that the matrix's row of a flight shows must move that counter,
+ * whoever makes it: here each is made from another SQLite connection, as someone
+ * with the controller's disk would (so the controller's own code paths cannot
+ * hide a missing trigger), with the reply cache off, and the matrix read often
+ * enough before each change that every read thread holds the flight's rows
+ * (anyone's by board, an admin's by class). After each change every read must
+ * show it: an attempt taken by a board and passed; the flight's stored triage
+ * rewritten (the cell's verdict class); its `slower`; a rerun (a higher number)
+ * that fails; the rerun's number lowered; a job renamed; the rerun made a build;
+ * the board moved to another class, made private (anyone's matrix leaves it out,
+ * an admin's and its agent's keep it), deleted (its class is its name) and made
+ * again; an attempt moved to another flight and back, and deleted. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -197,6 +199,25 @@ static void test_every_change_shows(void **state)
 	assert_null(json_object_get(c, "slower"));
 	json_decref(c);
 	warm();
+	/* the flight's stored triage rewritten: the cell shows its verdict class */
+	sql("UPDATE flights SET triage = json_array(json_object('job', 'smoke', 'class', 'q35',"
+	    " 'board', 'qa', 'verdict_class', 'regression', 'text', 'REGR. vs. 1', 'attempt',"
+	    " %lld, 'baseline', 1, 'retest', 0, 'known_issue', NULL, 'blocking', 1)),"
+	    " triage_stale = 0 WHERE id = %lld",
+	    attempt, flight);
+	for (int n = 0; n < READS; n++) {
+		c = cell_of(NULL, 0, "qa");
+		assert_string_equal(jstr(c, "verdict_class", ""), "regression");
+		assert_string_equal(jstr(c, "text", ""), "REGR. vs. 1");
+		json_decref(c);
+	}
+	sql("UPDATE flights SET triage = '[]', triage_stale = 0 WHERE id = %lld", flight);
+	for (int n = 0; n < READS; n++) {
+		c = cell_of(NULL, 0, "qa");
+		assert_null(json_object_get(c, "verdict_class"));
+		json_decref(c);
+	}
+	warm();
 	/* its slower, set by the boot-time judge */
 	sql("UPDATE attempts SET slower = '{\"stage\": \"dom0\", \"ratio\": 1.3}' WHERE id = %lld",
 	    attempt);
@@ -240,6 +261,7 @@ static void test_every_change_shows(void **state)
 	sql("UPDATE boards SET visibility = 'private' WHERE name = 'qa'");
 	cell_is(NULL, 0, "qa", NULL, 0, 0, 0);
 	cell_is(ctl.admin_token, 0, "qa", "pass", attempt, 1, 1);
+	cell_is(agent_tok, 0, "qa", "pass", attempt, 1, 1); /* its own agent */
 	sql("UPDATE boards SET visibility = 'public' WHERE name = 'qa'");
 	warm();
 	/* qa deleted: its class is its name; made again, q35 */

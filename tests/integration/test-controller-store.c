@@ -102,7 +102,7 @@ static void test_migrate_old_database(void **state)
 				" name LIKE 'flight_changes_%'",
 				out, sizeof(out)),
 			 0);
-	assert_string_equal(out, "6\n");
+	assert_string_equal(out, "9\n");
 	assert_int_equal(harness_controller_stop(&c), 0);
 }
 
