@@ -26,15 +26,16 @@ static void cell(struct html *h, const struct twin_cell *c)
 		html_raw(h, "<td class=\"cell none\"><span class=\"sr\">not run</span></td>");
 		return;
 	}
-	html_raw(h, "<td class=\"cell\">");
 	if (c->attempt > 0) {
-		html_raw(h, "<a href=\"/attempts/");
+		html_raw(h, "<td class=\"cell\"><a href=\"/attempts/");
 		html_int(h, c->attempt);
 		html_raw(h, "\">");
+	} else {
+		html_raw(h, "<td class=\"cell\">");
 	}
 	/* the verdict class against the baseline (triage.h) when there is one */
 	if (c->trow)
-		view_triage(h, c->vclass, c->ttext, c->known);
+		view_triage_class(h, c->tcls, c->ttext, c->known);
 	else
 		html_verdict(h, c->verdict);
 	if (c->total > 1) {

@@ -22,9 +22,9 @@ static void html_append(struct html *h, const char *s, size_t n)
 		h->err = buf_append(h->out, s, n);
 }
 
-void html_raw(struct html *h, const char *s)
+void html_rawn(struct html *h, const char *s, size_t n)
 {
-	html_append(h, s, strlen(s));
+	html_append(h, s, n);
 }
 
 void html_int(struct html *h, long long v)
@@ -174,7 +174,9 @@ void html_verdict(struct html *h, const char *v)
 	for (i = 0; known_verdicts[i]; i++)
 		if (!strcmp(v, known_verdicts[i]))
 			cls = known_verdicts[i];
-	html_rawf(h, "<span class=\"v v-%s\">", cls);
+	html_raw(h, "<span class=\"v v-");
+	html_raw(h, cls);
+	html_raw(h, "\">");
 	html_text(h, v);
 	html_raw(h, "</span>");
 }

@@ -4,6 +4,7 @@
 
 #include "db-attempts.h" /* the state names only */
 #include "page-view.h"
+#include "triage.h"
 
 void view_board_link(struct html *h, const char *board)
 {
@@ -253,20 +254,30 @@ void view_known_issue(struct html *h, const json_t *ki)
 	html_raw(h, "</span>");
 }
 
+void view_triage_class(struct html *h, enum triage_class c, const char *text,
+		       const json_t *known_issue)
+{
+	const char *name = triage_class_name(c); /* a name of ours: nothing to escape */
+
+	html_raw(h, "<span class=\"v t-");
+	html_raw(h, name);
+	html_raw(h, "\" title=\"");
+	html_raw(h, name);
+	html_raw(h, "\">");
+	html_text(h, text && *text ? text : name);
+	html_raw(h, "</span>");
+	view_known_issue(h, known_issue);
+}
+
 void view_triage(struct html *h, const char *cls, const char *text, const json_t *known_issue)
 {
-	static const char *const classes[] = {
-	    "pass",    "regression", "still-failing", "never-passed", "heisenbug", "broken",
-	    "blocked", "starved",    "allowed",	      "pending",      "cancelled", NULL,
-	};
-	const char *c = "other";
+	enum triage_class c;
 
-	for (size_t i = 0; cls && classes[i]; i++)
-		if (!strcmp(cls, classes[i]))
-			c = classes[i];
-	html_raw(h, "<span class=\"v t-");
-	html_raw(h, c);
-	html_raw(h, "\" title=\"");
+	if (cls && triage_class_of(&c, cls) == 0) {
+		view_triage_class(h, c, text, known_issue);
+		return;
+	}
+	html_raw(h, "<span class=\"v t-other\" title=\"");
 	html_text(h, cls ? cls : "");
 	html_raw(h, "\">");
 	html_text(h, text && *text ? text : cls ? cls : "none");

@@ -42,6 +42,10 @@ void view_revision(struct html *h, const json_t *rev);
  * the known issue it matched ({id, label, link}; NULL or null: none) as its label,
  * a link when its link is an http(s) URL. */
 void view_triage(struct html *h, const char *cls, const char *text, const json_t *known_issue);
+/* The same for a class known as its enum (triage.h), without looking its name up. */
+enum triage_class;
+void view_triage_class(struct html *h, enum triage_class c, const char *text,
+		       const json_t *known_issue);
 /* A "Flake rates" section of rates (triage.h triage_flake_rates: [{tree, job,
  * class, rate, heisenbugs, window}]), nothing when it is empty; its first
  * column is the board class when by_class (a branch's page), else the tree

@@ -11,6 +11,7 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <string.h>
 
 #include "buf.h"
 
@@ -28,8 +29,14 @@ struct html {
 };
 
 void html_init(struct html *h, struct buf *out);
-/* Trusted markup (the renderers' own literals). */
-void html_raw(struct html *h, const char *s);
+/* Trusted markup (the renderers' own literals): n bytes of s; html_raw the
+ * string s (inline, so that a literal's length is the compiler's, not a strlen
+ * per call: a page's cells make thousands of these calls). */
+void html_rawn(struct html *h, const char *s, size_t n);
+static inline void html_raw(struct html *h, const char *s)
+{
+	html_rawn(h, s, strlen(s));
+}
 void html_rawf(struct html *h, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* A number in decimal (buf_decimal: no printf in the pages' hot cells). */
 void html_int(struct html *h, long long v);

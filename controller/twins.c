@@ -479,10 +479,10 @@ static void frow_release(struct frow *r)
 struct gather {
 	struct frow *r;
 	const struct viewer *v;
-	struct mtriage {			       /* the flight's stored triage rows */
-		const char *job, *cls, *vclass, *text; /* borrowed from row */
-		const json_t *known_issue;	       /* borrowed from row */
-		int known;			       /* tcls is the row's verdict class */
+	struct mtriage {		      /* the flight's stored triage rows */
+		const char *job, *cls, *text; /* borrowed from row */
+		const json_t *known_issue;    /* borrowed from row */
+		int known;		      /* tcls is the row's verdict class */
 		enum triage_class tcls;
 		const json_t *row;
 	} * tr;
@@ -502,10 +502,9 @@ static void gather_triage(struct gather *g, const json_t *rows)
 
 		t->job = jstr(row, "job", "?");
 		t->cls = jstr(row, "class", "?");
-		t->vclass = jstr(row, "verdict_class", "");
 		t->text = jstr(row, "text", NULL);
 		t->known_issue = json_object_get(row, "known_issue");
-		t->known = triage_class_of(&t->tcls, t->vclass) == 0;
+		t->known = triage_class_of(&t->tcls, jstr(row, "verdict_class", "")) == 0;
 		t->row = row;
 	}
 }
@@ -523,7 +522,6 @@ static void mcell_triage(struct twin_cell *c, const struct gather *g, const stru
 			return;
 		c->trow = t->row;
 		c->tcls = t->tcls;
-		c->vclass = t->vclass;
 		c->ttext = t->text;
 		c->known = t->known_issue;
 		return;

@@ -96,9 +96,8 @@ struct twin_cell {
 	long long attempt;	/* the attempt that shows it */
 	enum triage_class tcls; /* when trow: its verdict class */
 	const json_t *trow;	/* the stored triage row shown (db_triage_stored's), or NULL */
-	/* when trow: its verdict_class, text and known_issue (borrowed; text and
-	 * known_issue NULL when it has none) */
-	const char *vclass, *ttext;
+	/* when trow: its text and known_issue (borrowed; NULL when it has none) */
+	const char *ttext;
 	const json_t *known;
 	json_t *slower;	  /* the first passing attempt's slower with its "attempt", or NULL */
 	int slower_first; /* slower came before trow (the twin's members' order) */
