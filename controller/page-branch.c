@@ -34,8 +34,8 @@ static void cell(struct html *h, const struct twin_cell *c)
 		html_raw(h, "<td class=\"cell\">");
 	}
 	/* the verdict class against the baseline (triage.h) when there is one */
-	if (c->trow)
-		view_triage_class(h, c->tcls, c->ttext, c->known);
+	if (c->classed)
+		view_triage_class(h, c->tcls, json_string_value(c->text), c->known);
 	else
 		html_verdict(h, c->verdict);
 	if (c->total > 1) {

@@ -377,9 +377,8 @@ struct mpairs {
 struct frow {
 	long long flight, changes; /* when remembered (row_memo), else flight 0 */
 	int by_class, admin;
-	json_t *triage;		 /* its stored triage rows, which the cells borrow, or NULL */
 	struct mnames cols;	 /* its columns */
-	struct twin_cell *cells; /* by column index (ncells >= cols.n); slower owned */
+	struct twin_cell *cells; /* by column index (ncells >= cols.n); its references */
 	size_t ncells;
 	struct mpairs pairs; /* its (class, job) pairs */
 };
@@ -389,7 +388,6 @@ struct matrix {
 	const struct viewer *v;
 	struct mnames cols;
 	struct mpairs pairs; /* the (class, job) pairs shown */
-	json_t *triage;	     /* every row's stored triage rows, which the cells borrow */
 };
 
 /* The index of name in m (added when new); the lookup starts after the last
@@ -464,14 +462,26 @@ static struct twin_cell *cells_at(struct twin_cell **cells, size_t *n, size_t ca
 	return &(*cells)[col];
 }
 
+/* Takes (hold 1) or lets go of (hold 0) the references of n cells. */
+static void cells_hold(struct twin_cell *cells, size_t n, int hold)
+{
+	for (size_t k = 0; k < n; k++) {
+		json_t *refs[3] = {cells[k].text, cells[k].known, cells[k].slower};
+
+		for (int i = 0; i < 3; i++)
+			if (hold)
+				json_incref(refs[i]);
+			else
+				json_decref(refs[i]);
+	}
+}
+
 static void frow_release(struct frow *r)
 {
-	for (size_t k = 0; k < r->ncells; k++)
-		json_decref(r->cells[k].slower);
+	cells_hold(r->cells, r->ncells, 0);
 	free(r->cells);
 	mnames_release(&r->cols);
 	mpairs_release(&r->pairs);
-	json_decref(r->triage);
 	*r = (struct frow){0};
 }
 
@@ -479,12 +489,11 @@ static void frow_release(struct frow *r)
 struct gather {
 	struct frow *r;
 	const struct viewer *v;
-	struct mtriage {		      /* the flight's stored triage rows */
-		const char *job, *cls, *text; /* borrowed from row */
-		const json_t *known_issue;    /* borrowed from row */
-		int known;		      /* tcls is the row's verdict class */
+	struct mtriage {		    /* the flight's stored triage rows */
+		const char *job, *cls;	    /* borrowed from row */
+		json_t *text, *known_issue; /* borrowed from row */
+		int known;		    /* tcls is the row's verdict class */
 		enum triage_class tcls;
-		const json_t *row;
 	} * tr;
 	size_t ntr;
 };
@@ -502,10 +511,9 @@ static void gather_triage(struct gather *g, const json_t *rows)
 
 		t->job = jstr(row, "job", "?");
 		t->cls = jstr(row, "class", "?");
-		t->text = jstr(row, "text", NULL);
+		t->text = json_object_get(row, "text");
 		t->known_issue = json_object_get(row, "known_issue");
 		t->known = triage_class_of(&t->tcls, jstr(row, "verdict_class", "")) == 0;
-		t->row = row;
 	}
 }
 
@@ -518,11 +526,11 @@ static void mcell_triage(struct twin_cell *c, const struct gather *g, const stru
 
 		if (strcmp(t->job, a->job) || strcmp(t->cls, a->cls))
 			continue;
-		if (!t->known || (c->trow && class_badness(c->tcls) >= class_badness(t->tcls)))
+		if (!t->known || (c->classed && class_badness(c->tcls) >= class_badness(t->tcls)))
 			return;
-		c->trow = t->row;
+		c->classed = 1;
 		c->tcls = t->tcls;
-		c->ttext = t->text;
+		c->text = t->text;
 		c->known = t->known_issue;
 		return;
 	}
@@ -561,7 +569,7 @@ static int gather_add(void *ctx, const struct db_newest *a)
 		if (json_is_object(slow)) {
 			json_object_set_new(slow, "attempt", json_integer(a->id));
 			c->slower = slow;
-			c->slower_first = c->trow == NULL;
+			c->slower_first = !c->classed;
 		} else {
 			json_decref(slow);
 		}
@@ -576,12 +584,19 @@ static int gather_add(void *ctx, const struct db_newest *a)
 static int frow_gather(struct frow *r, long long flight, int by_class, const struct viewer *v)
 {
 	struct gather g = {.r = r, .v = v};
+	json_t *triage = db_triage_stored(flight);
 	int rc;
 
 	r->by_class = by_class;
-	r->triage = db_triage_stored(flight);
-	gather_triage(&g, r->triage);
+	gather_triage(&g, triage);
 	rc = db_flight_newest_tests(flight, gather_add, &g);
+	/* the cells' text and known issue, borrowed from triage so far, become
+	 * their own (their slower is already) */
+	for (size_t k = 0; k < r->ncells; k++) {
+		json_incref(r->cells[k].text);
+		json_incref(r->cells[k].known);
+	}
+	json_decref(triage);
 	free(g.tr);
 	return rc < 0 ? -EIO : 0;
 }
@@ -646,7 +661,7 @@ static const struct frow *frow_of(struct frow *own, const json_t *f, int by_clas
 }
 
 /* Joins row r to m: its cells under m's columns into *cells (*n of them, none
- * before), its pairs, and its triage rows kept for the cells that borrow them. */
+ * before; their references taken), and its pairs. */
 static void matrix_join(struct matrix *m, const struct frow *r, struct twin_cell **cells, size_t *n)
 {
 	for (size_t k = 0; k < r->cols.n; k++) {
@@ -654,12 +669,10 @@ static void matrix_join(struct matrix *m, const struct frow *r, struct twin_cell
 		struct twin_cell *c = cells_at(cells, n, m->cols.cap, col);
 
 		*c = r->cells[k];
-		json_incref(c->slower);
+		cells_hold(c, 1, 1);
 	}
 	for (size_t k = 0; k < r->pairs.n; k++)
 		mpairs_add(&m->pairs, r->pairs.p[k].cls, r->pairs.p[k].job);
-	if (r->triage)
-		json_array_append(m->triage, r->triage);
 }
 
 /* A cell as the twin gives it (new reference; JSON null when c has no attempt):
@@ -678,11 +691,12 @@ static json_t *cell_json(const struct twin_cell *c)
 	json_object_set_new_nocheck(o, "total", json_integer(c->total));
 	if (c->slower && c->slower_first)
 		json_object_set_nocheck(o, "slower", c->slower);
-	if (c->trow) {
-		json_object_set_nocheck(o, "verdict_class",
-					json_object_get(c->trow, "verdict_class"));
-		json_object_set_nocheck(o, "text", json_object_get(c->trow, "text"));
-		json_object_set_nocheck(o, "known_issue", json_object_get(c->trow, "known_issue"));
+	if (c->classed) {
+		/* the stored row's members (its class's name is triage_class_name's) */
+		json_object_set_new_nocheck(o, "verdict_class",
+					    json_string(triage_class_name(c->tcls)));
+		json_object_set_nocheck(o, "text", c->text);
+		json_object_set_nocheck(o, "known_issue", c->known);
 	}
 	if (c->slower && !c->slower_first)
 		json_object_set_nocheck(o, "slower", c->slower);
@@ -734,7 +748,6 @@ int twin_matrix_read(struct twin_matrix *out, const char *tree, const char *bran
 		return -ENOENT;
 	rows = json_array();
 	flakes = json_array();
-	m.triage = json_array();
 	flights = db_branch_flights(bid, limit);
 	out->rows = xcalloc(json_array_size(flights) + 1, sizeof(*out->rows));
 	out->rown = xcalloc(json_array_size(flights) + 1, sizeof(*out->rown));
@@ -795,7 +808,6 @@ int twin_matrix_read(struct twin_matrix *out, const char *tree, const char *bran
 		    triage_flake_rates_of(tree_id, t->name, m.pairs.p[x].job, m.pairs.p[x].cls, v));
 	mpairs_release(&m.pairs);
 	mnames_release(&m.cols);
-	out->triage = m.triage;
 	doc = json_pack("{s:s, s:s, s:o, s:o, s:o}", "name", b->name, "tree", t->name, "columns",
 			columns, "rows", rows, "flake_rates", flakes);
 	{
@@ -836,14 +848,12 @@ const struct twin_cell *twin_matrix_cell(const struct twin_matrix *m, size_t r, 
 void twin_matrix_release(struct twin_matrix *m)
 {
 	for (size_t r = 0; r < m->nrows; r++) {
-		for (size_t k = 0; k < m->rown[r]; k++)
-			json_decref(m->rows[r][k].slower);
+		cells_hold(m->rows[r], m->rown[r], 0);
 		free(m->rows[r]);
 	}
 	free(m->rows);
 	free(m->rown);
 	free(m->col);
-	json_decref(m->triage);
 	json_decref(m->twin);
 	*m = (struct twin_matrix){0};
 }

@@ -94,23 +94,21 @@ struct twin_cell {
 	int bad;		/* verdict's rank, the worst state shown */
 	char verdict[16];	/* the worst state of the cell's attempts */
 	long long attempt;	/* the attempt that shows it */
-	enum triage_class tcls; /* when trow: its verdict class */
-	const json_t *trow;	/* the stored triage row shown (db_triage_stored's), or NULL */
-	/* when trow: its text and known_issue (borrowed; NULL when it has none) */
-	const char *ttext;
-	const json_t *known;
-	json_t *slower;	  /* the first passing attempt's slower with its "attempt", or NULL */
-	int slower_first; /* slower came before trow (the twin's members' order) */
+	int classed;		/* the flight's stored triage gives the cell a class: */
+	enum triage_class tcls; /* that verdict class, */
+	json_t *text, *known;	/* and its row's text and known_issue (NULL: none) */
+	json_t *slower;		/* the first passing attempt's slower with its "attempt", or NULL */
+	int slower_first;	/* slower came before the class (the twin's members' order) */
 };
 struct twin_matrix {
 	/* twin_branch's document, each row's "cells" null */
 	json_t *twin;
 	size_t nrows, ncols; /* the twin's rows and columns, in its order */
 	/* Row r's cells as they were gathered (rown[r] of them): column x's is
-	 * rows[r][col[x]] when col[x] < rown[r], else none (twin_matrix_cell). */
+	 * rows[r][col[x]] when col[x] < rown[r], else none (twin_matrix_cell).
+	 * Each cell's text, known and slower are references m holds. */
 	struct twin_cell **rows;
 	size_t *rown, *col;
-	json_t *triage; /* the stored triage rows the cells borrow */
 };
 /* The cell of row r and column x of m (r < nrows, x < ncols); total 0 when none.
  * Borrowed from m. */
