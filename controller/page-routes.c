@@ -120,7 +120,7 @@ int page_get_branch(struct req *r)
 	int rc;
 
 	req_viewer(r, &v);
-	if (twin_matrix_read(&m, NULL, r->param[0], 20, 0, &v) < 0)
+	if (twin_matrix_read(&m, NULL, r->param[0], 20, 0, 0, &v) < 0)
 		return reply_not_found(r, "No such branch is watched.");
 	rc = page_branch_render(&b, &m);
 	twin_matrix_release(&m);

@@ -733,7 +733,7 @@ static void gate_reasons_for(json_t *decisions, const struct viewer *v)
 }
 
 int twin_matrix_read(struct twin_matrix *out, const char *tree, const char *branch, int limit,
-		     int by_class, const struct viewer *v)
+		     int by_class, int whole, const struct viewer *v)
 {
 	struct tree_conf *t = trees_find(tree);
 	struct branch_conf *b = t ? tree_conf_branch(t, branch) : NULL;
@@ -810,13 +810,25 @@ int twin_matrix_read(struct twin_matrix *out, const char *tree, const char *bran
 	mnames_release(&m.cols);
 	doc = json_pack("{s:s, s:s, s:o, s:o, s:o}", "name", b->name, "tree", t->name, "columns",
 			columns, "rows", rows, "flake_rates", flakes);
-	{
+	if (whole) {
 		char head[GITREPO_HEX] = "";
 
 		if (gitrepo_branch_head(t->repo, b->name, head) == 0)
 			json_object_set_new(doc, "head", json_string(head));
 	}
-	if (b->gate_ref) {
+	if (b->gate_ref && !whole) {
+		/* the page's: the gate's ref, commit, last action and its flight */
+		json_t *dec = db_gate_decisions(bid, 1), *last = json_array_get(dec, 0);
+		char gh[GITREPO_HEX] = "";
+
+		gitrepo_ref_head(t->repo, b->gate_ref, gh);
+		json_object_set_new(doc, "gate",
+				    json_pack("{s:s, s:s, s:s, s:I}", "ref", b->gate_ref, "commit",
+					      gh, "state", last ? jstr(last, "action", "") : "none",
+					      "flight",
+					      (json_int_t)(last ? jint(last, "flight", 0) : 0)));
+		json_decref(dec);
+	} else if (b->gate_ref) {
 		json_t *dec = db_gate_decisions(bid, 10), *last;
 		char gh[GITREPO_HEX] = "";
 
@@ -832,7 +844,8 @@ int twin_matrix_read(struct twin_matrix *out, const char *tree, const char *bran
 	} else {
 		json_object_set_new(doc, "gate", json_null());
 	}
-	json_object_set_new(doc, "events", db_branch_events(bid, 20));
+	if (whole)
+		json_object_set_new(doc, "events", db_branch_events(bid, 20));
 	json_decref(flights);
 	out->twin = doc;
 	return 0;
@@ -865,7 +878,7 @@ json_t *twin_branch(const char *tree, const char *branch, int limit, int by_clas
 	json_t *row, *twin;
 	size_t i;
 
-	if (twin_matrix_read(&m, tree, branch, limit, by_class, v) < 0)
+	if (twin_matrix_read(&m, tree, branch, limit, by_class, 1, v) < 0)
 		return NULL;
 	json_array_foreach (json_object_get(m.twin, "rows"), i, row) {
 		json_t *cells = json_array();

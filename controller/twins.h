@@ -101,7 +101,7 @@ struct twin_cell {
 	int slower_first;	/* slower came before the class (the twin's members' order) */
 };
 struct twin_matrix {
-	/* twin_branch's document, each row's "cells" null */
+	/* twin_branch's document (or its page's part), each row's "cells" null */
 	json_t *twin;
 	size_t nrows, ncols; /* the twin's rows and columns, in its order */
 	/* Row r's cells as they were gathered (rown[r] of them): column x's is
@@ -114,9 +114,11 @@ struct twin_matrix {
  * Borrowed from m. */
 const struct twin_cell *twin_matrix_cell(const struct twin_matrix *m, size_t r, size_t x);
 /* Fills m (everything its own; twin_matrix_release) and returns 0, or -ENOENT
- * when the tree or branch is not watched (m empty). */
+ * when the tree or branch is not watched (m empty). whole: the twin is all of
+ * twin_branch's document; 0: what the page shows of it (no "head", no "events",
+ * the gate without its "reason" and "decisions"). */
 int twin_matrix_read(struct twin_matrix *m, const char *tree, const char *branch, int limit,
-		     int by_class, const struct viewer *v);
+		     int by_class, int whole, const struct viewer *v);
 void twin_matrix_release(struct twin_matrix *m);
 /* Every tree with its branches, heads and gates (an empty array before the trees
  * start). */
