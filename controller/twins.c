@@ -377,6 +377,7 @@ struct mpairs {
 struct frow {
 	long long flight, changes; /* when remembered (row_memo), else flight 0 */
 	int by_class, admin;
+	unsigned long long used; /* row_memo_tick when last used (row_memo_slot) */
 	struct mnames cols;	 /* its columns */
 	struct twin_cell *cells; /* by column index (ncells >= cols.n); its references */
 	size_t ncells;
@@ -603,12 +604,18 @@ static int frow_gather(struct frow *r, long long flight, int by_class, const str
 
 /* The rows a read thread gathered last, each with its flight's flights.changes as
  * read before its rows (schema/0134-flight-changes.sql): while changes is the
- * same, nothing a row shows has changed. One slot per (flight, by_class, admin)
- * modulo ROW_MEMO; let go when the thread ends (row_memo_key's destructor). */
-#define ROW_MEMO 128
+ * same, nothing a row shows has changed. A key (flight, by_class, admin) hashes
+ * to one set of ROW_MEMO_WAYS slots and takes the least recently used one (a
+ * branch's newest flights are seldom consecutive ids: other branches' and
+ * bisections' flights come between). Let go when the thread ends (row_memo_key's
+ * destructor). */
+#define ROW_MEMO_WAYS 4
+#define ROW_MEMO_SETS 32
+#define ROW_MEMO      (ROW_MEMO_SETS * ROW_MEMO_WAYS)
 static pthread_key_t row_memo_key;
 static pthread_once_t row_memo_once = PTHREAD_ONCE_INIT;
 static __thread struct frow *row_memo;
+static __thread unsigned long long row_memo_tick;
 
 static void row_memo_free(void *memo)
 {
@@ -623,6 +630,32 @@ static void row_memo_key_make(void)
 {
 	if (pthread_key_create(&row_memo_key, row_memo_free) != 0)
 		abort();
+}
+
+/* The slot of key (id, by_class, admin) in this thread's memo: the one that holds
+ * it (at whatever changes), else the least recently used of its set. */
+static struct frow *row_memo_slot(long long id, int by_class, int admin)
+{
+	/* Fibonacci hashing: the top bits of the key times 2^64 / phi */
+	unsigned long long h =
+	    ((unsigned long long)id * 4 + (unsigned)by_class * 2 + (unsigned)admin) *
+	    0x9E3779B97F4A7C15ull;
+	struct frow *set, *lru;
+
+	if (row_memo == NULL) {
+		pthread_once(&row_memo_once, row_memo_key_make);
+		row_memo = xcalloc(ROW_MEMO, sizeof(*row_memo));
+		pthread_setspecific(row_memo_key, row_memo);
+	}
+	set = &row_memo[(h >> 59) % ROW_MEMO_SETS * ROW_MEMO_WAYS];
+	lru = set;
+	for (int w = 0; w < ROW_MEMO_WAYS; w++) {
+		if (set[w].flight == id && set[w].by_class == by_class && set[w].admin == admin)
+			return &set[w];
+		if (set[w].used < lru->used)
+			lru = &set[w];
+	}
+	return lru;
 }
 
 /* The row of flight f (a row of db_branch_flights) as v sees it: remembered, or
@@ -641,16 +674,13 @@ static const struct frow *frow_of(struct frow *own, const json_t *f, int by_clas
 	 * the rows: rows read later are as new or newer, and a newer one moved
 	 * changes past the value they are kept with. */
 	if (db_reader && id > 0 && changes >= 0 && (admin || !(v && v->agent))) {
-		if (row_memo == NULL) {
-			pthread_once(&row_memo_once, row_memo_key_make);
-			row_memo = xcalloc(ROW_MEMO, sizeof(*row_memo));
-			pthread_setspecific(row_memo_key, row_memo);
-		}
-		r = &row_memo[(size_t)(id * 4 + by_class * 2 + admin) % ROW_MEMO];
+		r = row_memo_slot(id, by_class, admin);
+		r->used = ++row_memo_tick;
 		if (r->flight == id && r->changes == changes && r->by_class == by_class &&
 		    r->admin == admin)
 			return r;
 		frow_release(r);
+		r->used = row_memo_tick;
 	}
 	if (frow_gather(r, id, by_class, v) == 0 && r != own) {
 		r->flight = id;

@@ -24,6 +24,7 @@
 
 #include "../harness/harness.h"
 #include "json-util.h"
+#include <sqlite3.h>
 
 #define GIT "git -c user.name=Dev -c user.email=dev@example.org "
 
@@ -288,10 +289,89 @@ static void test_every_change_shows(void **state)
 	cell_is(NULL, 0, "qa", NULL, 0, 0, 0);
 }
 
+/* The flights whose stored classes the controller has still to judge again. */
+static int stale_flights(void)
+{
+	char path[400];
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	int n = -1;
+
+	snprintf(path, sizeof(path), "%s/xenci.db", ctl.data);
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	sqlite3_busy_timeout(db, 10000);
+	if (sqlite3_prepare_v2(db, "SELECT count(*) FROM flights WHERE triage_stale", -1, &st,
+			       NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	assert_true(n >= 0);
+	return n;
+}
+
+/* The branch's matrix as token sees it (its JSON text, sorted keys; new). */
+static char *matrix_text(const char *token, const char *query)
+{
+	char path[128], *text;
+	json_t *j = NULL;
+
+	snprintf(path, sizeof(path), "/api/v1/branches/staging?%s", query);
+	assert_int_equal(harness_call(&ctl, token, "GET", path, NULL, &j), 200);
+	text = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(j);
+	assert_non_null(text);
+	return text;
+}
+
+/* Many flights, more rows than a read thread's memo holds: its slots are taken
+ * and given back within one request (limit=200), by board and by class, and every
+ * read must be what a viewer the memo does not serve sees (the board's own agent:
+ * gathered at every read, and with no private board it sees what anyone sees),
+ * before and after the flights' attempts change. */
+static void test_memo_churn(void **state)
+{
+	static const char *const queries[] = {"limit=200", "limit=200&by=class", "limit=20"};
+
+	(void)state;
+	for (int k = 0; k < 60; k++) {
+		sh("cd xen && echo churn-%d > README && " GIT "commit -qam churn-%d", k, k);
+		poke();
+	}
+	{
+		json_t *j = NULL;
+
+		assert_int_equal(
+		    harness_call(&ctl, NULL, "GET", "/api/v1/branches/staging?limit=200", NULL, &j),
+		    200);
+		assert_true(json_array_size(json_object_get(j, "rows")) >= 60);
+		json_decref(j);
+	}
+	for (int round = 0; round < 3; round++) {
+		/* every flight's test attempts on qa, in a state of this round's */
+		sql("UPDATE attempts SET board = 'qa', state = CASE (id + %d) %% 3 WHEN 0 THEN"
+		    " 'pass' WHEN 1 THEN 'fail' ELSE 'infra' END WHERE kind = 'test'",
+		    round);
+		/* the controller judges the flights' classes again (a few a tick) */
+		while (stale_flights() > 0)
+			usleep(100 * 1000);
+		for (int n = 0; n < READS; n++)
+			for (size_t q = 0; q < sizeof(queries) / sizeof(queries[0]); q++) {
+				char *anyone = matrix_text(NULL, queries[q]),
+				     *agent = matrix_text(agent_tok, queries[q]);
+
+				assert_string_equal(anyone, agent);
+				free(anyone);
+				free(agent);
+			}
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_every_change_shows),
+	    cmocka_unit_test(test_memo_churn),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
