@@ -229,14 +229,19 @@ int api_branch(struct req *r)
 	const char *by = req_query(r, "by");
 	struct viewer v = {r->auth.role == ROLE_ADMIN,
 			   r->auth.role == ROLE_AGENT ? r->auth.agent : NULL};
-	json_t *twin;
+	struct twin_matrix m;
+	struct buf b = BUF_INIT(0);
+	int rc;
 
 	if (req_query_int(r, "limit", 20, 200, &limit) < 0)
 		return 0;
-	twin = twin_branch(req_query(r, "tree"), r->param[0], (int)(limit ? limit : 20),
-			   by && !strcmp(by, "class"), &v);
-	if (twin == NULL)
+	if (twin_matrix_read(&m, req_query(r, "tree"), r->param[0], (int)(limit ? limit : 20),
+			     by && !strcmp(by, "class"), 1, &v) < 0)
 		return reply_errorf(r, 404, "no such branch", "\"%.128s\" is not watched",
 				    r->param[0]);
-	return reply_json(r, 200, twin);
+	twin_matrix_json(&m, &b);
+	twin_matrix_release(&m);
+	rc = reply_json_text(r, 200, b.data, b.len);
+	buf_release(&b);
+	return rc;
 }

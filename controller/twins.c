@@ -23,6 +23,7 @@
 #include "json-util.h"
 #include "names.h"
 #include "trees.h"
+#include "utf8.h"
 #include "xmalloc.h"
 
 #define OVERVIEW_FLIGHTS 15
@@ -899,6 +900,137 @@ void twin_matrix_release(struct twin_matrix *m)
 	free(m->col);
 	json_decref(m->twin);
 	*m = (struct twin_matrix){0};
+}
+
+/* v as jansson's json_dumps(JSON_COMPACT) writes it, any value (strings and
+ * integers without a dump of their own). */
+static void value_json(struct buf *out, const json_t *v)
+{
+	char *s;
+
+	/* (a string json_stringn_nocheck made may not be UTF-8: dumped as it is) */
+	if (json_is_string(v) &&
+	    json_text_string(out, json_string_value(v), json_string_length(v)) == 0)
+		return;
+	if (json_is_integer(v)) {
+		json_text_int(out, json_integer_value(v));
+		return;
+	}
+	s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+	buf_puts(out, s ? s : "null");
+	free(s);
+}
+
+/* ,"key":v (a jansson object's member as its dump writes it); nothing when v is
+ * NULL (json_object_set refuses it). */
+static void member_json(struct buf *out, const char *key, const json_t *v)
+{
+	if (v == NULL)
+		return;
+	buf_putc(out, ',');
+	json_text_string(out, key, strlen(key));
+	buf_putc(out, ':');
+	value_json(out, v);
+}
+
+/* A cell as cell_json makes it, as text. */
+static void cell_text(struct buf *out, const struct twin_cell *c)
+{
+	const char *cls = triage_class_name(c->tcls);
+
+	if (c->total == 0) {
+		buf_puts(out, "null");
+		return;
+	}
+	buf_putc(out, '{');
+	/* a state's name; one that is not UTF-8 is left out, as json_string does */
+	if (utf8_valid(c->verdict, strlen(c->verdict))) {
+		buf_puts(out, "\"verdict\":");
+		json_text_string(out, c->verdict, strlen(c->verdict));
+		buf_putc(out, ',');
+	}
+	buf_puts(out, "\"attempt\":");
+	json_text_int(out, c->attempt);
+	buf_puts(out, ",\"pass\":");
+	json_text_int(out, c->pass);
+	buf_puts(out, ",\"total\":");
+	json_text_int(out, c->total);
+	if (c->slower && c->slower_first)
+		member_json(out, "slower", c->slower);
+	if (c->classed) {
+		buf_puts(out, ",\"verdict_class\":");
+		json_text_string(out, cls, strlen(cls));
+		member_json(out, "text", c->text);
+		member_json(out, "known_issue", c->known);
+	}
+	if (c->slower && !c->slower_first)
+		member_json(out, "slower", c->slower);
+	buf_putc(out, '}');
+}
+
+/* obj as its dump writes it, but the value of its member `key` written by
+ * fn(out, ctx). */
+static void object_json_with(struct buf *out, const json_t *obj, const char *key,
+			     void (*fn)(struct buf *out, const void *ctx), const void *ctx)
+{
+	const char *k;
+	const json_t *v;
+	int first = 1;
+
+	buf_putc(out, '{');
+	json_object_foreach ((json_t *)obj, k, v) {
+		if (!first)
+			buf_putc(out, ',');
+		first = 0;
+		json_text_string(out, k, strlen(k));
+		buf_putc(out, ':');
+		if (strcmp(k, key))
+			value_json(out, v);
+		else
+			fn(out, ctx);
+	}
+	buf_putc(out, '}');
+}
+
+/* Row r of matrix m (row_cells_json's context). */
+struct matrix_row {
+	const struct twin_matrix *m;
+	size_t r;
+};
+
+/* A row's cells in the columns' order. */
+static void row_cells_json(struct buf *out, const void *ctx)
+{
+	const struct matrix_row *mr = ctx;
+
+	buf_putc(out, '[');
+	for (size_t x = 0; x < mr->m->ncols; x++) {
+		if (x)
+			buf_putc(out, ',');
+		cell_text(out, twin_matrix_cell(mr->m, mr->r, x));
+	}
+	buf_putc(out, ']');
+}
+
+/* The matrix's rows, each with its cells. */
+static void rows_json(struct buf *out, const void *ctx)
+{
+	const struct twin_matrix *m = ctx;
+	const json_t *row;
+	size_t i;
+
+	buf_putc(out, '[');
+	json_array_foreach (json_object_get(m->twin, "rows"), i, row) {
+		if (i)
+			buf_putc(out, ',');
+		object_json_with(out, row, "cells", row_cells_json, &(struct matrix_row){m, i});
+	}
+	buf_putc(out, ']');
+}
+
+void twin_matrix_json(const struct twin_matrix *m, struct buf *out)
+{
+	object_json_with(out, m->twin, "rows", rows_json, m);
 }
 
 json_t *twin_branch(const char *tree, const char *branch, int limit, int by_class,

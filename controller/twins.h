@@ -120,6 +120,9 @@ const struct twin_cell *twin_matrix_cell(const struct twin_matrix *m, size_t r, 
 int twin_matrix_read(struct twin_matrix *m, const char *tree, const char *branch, int limit,
 		     int by_class, int whole, const struct viewer *v);
 void twin_matrix_release(struct twin_matrix *m);
+/* m's document as twin_branch's JSON would be dumped (json_dumps, JSON_COMPACT),
+ * byte for byte, its cells written from C (the API's reply). */
+void twin_matrix_json(const struct twin_matrix *m, struct buf *out);
 /* Every tree with its branches, heads and gates (an empty array before the trees
  * start). */
 json_t *twin_trees(void);

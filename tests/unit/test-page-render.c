@@ -303,6 +303,95 @@ static void test_pages(void **state)
 }
 
 /* A page past its buffer's maximum fails whole rather than being served cut. */
+/* The branch twin's text (twin_matrix_json, the API's reply) is byte for byte what
+ * jansson dumps of the same document with its cells as objects (twins.c's
+ * cell_json): the members in the order they were set, a cell's slower before or
+ * after its class as it came, a class's text left out when the row has none,
+ * null cells, the column map, text that is not ASCII and reals. */
+static void test_matrix_json(void **state)
+{
+	json_t *doc = twin("{\"name\": \"staging\", \"tree\": \"xen\", \"columns\": [{\"key\": "
+			   "\"a\", \"label\": \"a\", \"class\": false}, {\"key\": \"b\", "
+			   "\"label\": \"b\", \"class\": false}, {\"key\": \"c\", \"label\": "
+			   "\"c\", \"class\": false}], \"rows\": [{\"commit\": \"abc\", "
+			   "\"author\": \"Ann \\\"A\\\" <a@x>\", \"subject\": "
+			   "\"\xc3\xbc"
+			   "n\xc3\xaf"
+			   "code \xe2\x9c\x93"
+			   " \\u2028 \\t\", \"flight\": 3, "
+			   "\"created_at\": 1700000000, \"state\": \"done\", \"cells\": null, "
+			   "\"tuple\": {\"xen\": {\"commit\": \"abc\", \"moves\": true}}}, "
+			   "{\"commit\": \"def\", \"author\": \"B\", \"subject\": \"s\", "
+			   "\"flight\": 2, \"created_at\": 1690000000, \"state\": \"running\", "
+			   "\"cells\": null}], \"flake_rates\": [{\"rate\": 0.125}], \"head\": "
+			   "\"abc\", \"gate\": null, \"events\": []}");
+	json_t *known = twin("{\"id\": \"ki\", \"label\": \"l\\u00e9\", \"link\": \"\"}");
+	json_t *slow0 = twin("{\"stage\": \"dom0\", \"seconds\": 2.574, \"attempt\": 7}");
+	json_t *slow1 = twin("{\"percent\": 28.699999999999992, \"attempt\": 8}");
+	json_t *text0 = json_string("REGR. vs. 3"), *expect, *rows, *cells, *o;
+	/* row 0 gathered b, c, a (col: a at 2, b at 0, c at 1); row 1 only b */
+	struct twin_cell r0[3] = {{.total = 2,
+				   .pass = 1,
+				   .verdict = "fail",
+				   .attempt = 7,
+				   .classed = 1,
+				   .tcls = TRIAGE_REGRESSION,
+				   .text = text0,
+				   .known = known,
+				   .slower = slow0,
+				   .slower_first = 1},
+				  {.total = 1,
+				   .pass = 1,
+				   .verdict = "pass",
+				   .attempt = 8,
+				   .classed = 1,
+				   .tcls = TRIAGE_HEISENBUG,
+				   .known = json_null(),
+				   .slower = slow1}},
+			 r1[1] = {{.total = 1, .verdict = "queued", .attempt = 9}},
+			 *mrows[2] = {r0, r1};
+	size_t rown[2] = {3, 1}, col[3] = {2, 0, 1};
+	struct twin_matrix m = {
+
+	    .twin = doc, .nrows = 2, .ncols = 3, .rows = mrows, .rown = rown, .col = col};
+	struct buf b = BUF_INIT(0);
+	char *want;
+
+	(void)state;
+	twin_matrix_json(&m, &b);
+	/* the same document with its cells as cell_json makes them */
+	expect = json_deep_copy(doc);
+	rows = json_object_get(expect, "rows");
+	cells = json_array();
+	json_array_append_new(cells, json_null()); /* a: r0[2], empty */
+	o = json_pack("{s:s, s:i, s:i, s:i, s:O, s:s, s:O, s:O}", "verdict", "fail", "attempt", 7,
+		      "pass", 1, "total", 2, "slower", slow0, "verdict_class", "regression", "text",
+		      text0, "known_issue", known);
+	json_array_append_new(cells, o); /* b: r0[0] */
+	o = json_pack("{s:s, s:i, s:i, s:i, s:s, s:n, s:O}", "verdict", "pass", "attempt", 8,
+		      "pass", 1, "total", 1, "verdict_class", "heisenbug", "known_issue", "slower",
+		      slow1);
+	json_array_append_new(cells, o); /* c: r0[1] */
+	json_object_set_new(json_array_get(rows, 0), "cells", cells);
+	cells = json_array();
+	json_array_append_new(cells, json_null());
+	json_array_append_new(cells, json_pack("{s:s, s:i, s:i, s:i}", "verdict", "queued",
+					       "attempt", 9, "pass", 0, "total", 1));
+	json_array_append_new(cells, json_null());
+	json_object_set_new(json_array_get(rows, 1), "cells", cells);
+	want = json_dumps(expect, JSON_COMPACT);
+	assert_non_null(want);
+	assert_string_equal(buf_cstr(&b), want);
+	free(want);
+	buf_release(&b);
+	json_decref(expect);
+	json_decref(doc);
+	json_decref(known);
+	json_decref(slow0);
+	json_decref(slow1);
+	json_decref(text0);
+}
+
 static void test_page_too_big(void **state)
 {
 	json_t *at = twin("{\"id\": 1, \"state\": \"done\", \"verdict\": \"pass\"}");
@@ -332,7 +421,7 @@ int main(void)
 	    cmocka_unit_test(test_escape),	   cmocka_unit_test(test_bounded),
 	    cmocka_unit_test(test_console_format), cmocka_unit_test(test_console_hostile),
 	    cmocka_unit_test(test_console_resume), cmocka_unit_test(test_pages),
-	    cmocka_unit_test(test_page_too_big),
+	    cmocka_unit_test(test_page_too_big),   cmocka_unit_test(test_matrix_json),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
