@@ -152,11 +152,14 @@ bench: deps
 	@$(MAKE) --no-print-directory all tests
 	@tests/bench.sh $(BUILD)
 
-# The read pool's concurrency test under ThreadSanitizer: a race the controller
+# The read pool's concurrency tests under ThreadSanitizer (the pool beside agents'
+# writes; the read threads' memos of the branch matrix): a race the controller
 # meets is reported, its exit status 66, and the test fails.
 check-tsan:
-	$(MAKE) SANITIZE=thread build/tsan/xenci-controller build/tsan/tests/integration/test-read-pool
+	$(MAKE) SANITIZE=thread build/tsan/xenci-controller build/tsan/tests/integration/test-read-pool \
+		build/tsan/tests/integration/test-branch-memo
 	XENCI_BUILD=$(CURDIR)/build/tsan XENCI_ROOT=$(CURDIR) build/tsan/tests/integration/test-read-pool
+	XENCI_BUILD=$(CURDIR)/build/tsan XENCI_ROOT=$(CURDIR) build/tsan/tests/integration/test-branch-memo
 
 bench-bisect: $(BUILD)/tests/bench/bench-bisect
 	@$(BUILD)/tests/bench/bench-bisect $(BENCH_BISECT_ARGS)
