@@ -344,13 +344,18 @@ static __thread struct newest_memo {
 	struct buf arena;
 } newest_memo[NEWEST_MEMO];
 
+/* Empties m (what it holds freed). */
+static void newest_clear(struct newest_memo *m)
+{
+	free(m->rows);
+	buf_release(&m->arena);
+	*m = (struct newest_memo){0};
+}
+
 static void newest_memo_release(void)
 {
-	for (int i = 0; i < NEWEST_MEMO; i++) {
-		free(newest_memo[i].rows);
-		buf_release(&newest_memo[i].arena);
-		newest_memo[i] = (struct newest_memo){0};
-	}
+	for (int i = 0; i < NEWEST_MEMO; i++)
+		newest_clear(&newest_memo[i]);
 }
 
 /* flights.changes of flight_id, or -1 when it cannot be read (no memo then). */
@@ -375,9 +380,7 @@ static int newest_read(struct newest_memo *m, long long flight_id)
 	size_t n = 0, cap = 0;
 	int rc;
 
-	free(m->rows);
-	buf_release(&m->arena);
-	*m = (struct newest_memo){0};
+	newest_clear(m);
 	buf_init(&m->arena, 0);
 	sqlite3_bind_int64(s, 1, flight_id);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -413,8 +416,7 @@ static int newest_read(struct newest_memo *m, long long flight_id)
 	sqlite3_reset(s);
 	if (rc != SQLITE_DONE) {
 		free(rows);
-		buf_release(&m->arena);
-		*m = (struct newest_memo){0};
+		newest_clear(m);
 		return -EIO;
 	}
 	m->rows = rows;
@@ -451,10 +453,8 @@ int db_flight_newest_tests(long long flight_id, db_newest_fn fn, void *ctx)
 						   t[2] ? t[2] : "", t[3] ? t[3] : "", t[4], t[5],
 						   r->len[5]});
 	}
-	if (m == &own) {
-		free(own.rows);
-		buf_release(&own.arena);
-	}
+	if (m == &own)
+		newest_clear(&own);
 	return stop;
 }
 
