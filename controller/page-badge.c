@@ -3,6 +3,7 @@
 
 #include "json-util.h"
 #include "page.h"
+#include "twins.h"
 
 static const char *badge_colour(const char *v)
 {
@@ -62,24 +63,23 @@ int page_badge_render(struct buf *out, const char *label, const char *verdict)
 /* Worse verdicts first: a row shows its worst. */
 static const char *const badge_order[] = {"fail", "timeout", "infra", "cancelled", "pass", NULL};
 
-const char *page_branch_verdict(const json_t *twin)
+const char *page_branch_verdict(const struct twin_matrix *m)
 {
-	const json_t *row, *c;
-	size_t i, j, k;
+	size_t r, x, k;
 
-	json_array_foreach (json_object_get(twin, "rows"), i, row) {
+	for (r = 0; r < m->nrows; r++) {
 		size_t worst = 4, seen = 0;
 		int finished = 1;
 
-		json_array_foreach (json_object_get(row, "cells"), j, c) {
-			const char *v = json_string_value(json_object_get(c, "verdict"));
+		for (x = 0; x < m->ncols; x++) {
+			const struct twin_cell *c = twin_matrix_cell(m, r, x);
 
-			if (!json_is_object(c))
+			if (c->total == 0)
 				continue;
-			for (k = 0; v && badge_order[k]; k++)
-				if (!strcmp(v, badge_order[k]))
+			for (k = 0; badge_order[k]; k++)
+				if (!strcmp(c->verdict, badge_order[k]))
 					break;
-			if (!v || !badge_order[k]) {
+			if (!badge_order[k]) {
 				finished = 0; /* queued, running, … */
 				break;
 			}

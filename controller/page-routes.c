@@ -408,24 +408,21 @@ int page_get_badge(struct req *r)
 	char name[ROUTE_PARAM_MAX];
 	size_t n = strlen(r->param[0]);
 	const char *verdict = "unknown";
-	json_t *t = NULL;
-	unsigned status;
+	struct twin_matrix m;
+	struct viewer v;
+	unsigned status = 404;
 	int rc;
 
 	if (n <= 4 || strcmp(r->param[0] + n - 4, ".svg"))
 		return reply_error(r, 404, "not found", NULL);
 	snprintf(name, sizeof(name), "%.*s", (int)(n - 4), r->param[0]);
-	{
-		struct viewer v;
-
-		req_viewer(r, &v);
-		t = twin_branch(NULL, name, 10, 0, &v);
+	req_viewer(r, &v);
+	if (twin_matrix_read(&m, NULL, name, 10, 0, 0, &v) == 0) {
+		verdict = page_branch_verdict(&m);
+		status = 200;
 	}
-	if (t)
-		verdict = page_branch_verdict(t);
 	rc = page_badge_render(&b, name, verdict);
-	status = t ? 200 : 404;
-	json_decref(t);
+	twin_matrix_release(&m);
 	if (rc < 0) {
 		buf_release(&b);
 		return rc;

@@ -109,7 +109,7 @@ const char *page_static_type(const char *name);
 
 /* The verdict a branch's badge shows: that of the newest row whose cells all
  * finished ("pass" when every cell passed, else the worst), or "unknown". */
-const char *page_branch_verdict(const json_t *branch_twin);
+const char *page_branch_verdict(const struct twin_matrix *m);
 
 /* The SVG badge of a branch: "xenci | VERDICT" coloured by verdict. */
 int page_badge_render(struct buf *out, const char *label, const char *verdict);

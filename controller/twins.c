@@ -386,8 +386,6 @@ struct frow {
 };
 
 struct matrix {
-	int by_class;
-	const struct viewer *v;
 	struct mnames cols;
 	struct mpairs pairs; /* the (class, job) pairs shown */
 };
@@ -706,34 +704,6 @@ static void matrix_join(struct matrix *m, const struct frow *r, struct twin_cell
 		mpairs_add(&m->pairs, r->pairs.p[k].cls, r->pairs.p[k].job);
 }
 
-/* A cell as the twin gives it (new reference; JSON null when c has no attempt):
- * its members in the order the cell met them. */
-static json_t *cell_json(const struct twin_cell *c)
-{
-	json_t *o;
-
-	if (c->total == 0)
-		return json_null();
-	/* the members' names are these literals (ASCII): no UTF-8 check */
-	o = json_object();
-	json_object_set_new_nocheck(o, "verdict", json_string(c->verdict));
-	json_object_set_new_nocheck(o, "attempt", json_integer(c->attempt));
-	json_object_set_new_nocheck(o, "pass", json_integer(c->pass));
-	json_object_set_new_nocheck(o, "total", json_integer(c->total));
-	if (c->slower && c->slower_first)
-		json_object_set_nocheck(o, "slower", c->slower);
-	if (c->classed) {
-		/* the stored row's members (its class's name is triage_class_name's) */
-		json_object_set_new_nocheck(o, "verdict_class",
-					    json_string(triage_class_name(c->tcls)));
-		json_object_set_nocheck(o, "text", c->text);
-		json_object_set_nocheck(o, "known_issue", c->known);
-	}
-	if (c->slower && !c->slower_first)
-		json_object_set_nocheck(o, "slower", c->slower);
-	return o;
-}
-
 /* The gate decisions' reasons as v may read them: a reason that names a board of
  * its flight that v may not see (the board, its attempt, the lab's words) says
  * only that a gating job did not pass on a private board. */
@@ -768,7 +738,7 @@ int twin_matrix_read(struct twin_matrix *out, const char *tree, const char *bran
 {
 	struct tree_conf *t = trees_find(tree);
 	struct branch_conf *b = t ? tree_conf_branch(t, branch) : NULL;
-	struct matrix m = {.by_class = by_class, .v = v};
+	struct matrix m = {0};
 	json_t *doc, *flights, *rows, *f, *columns, *flakes;
 	size_t i;
 	long long tree_id, bid;
@@ -798,7 +768,7 @@ int twin_matrix_read(struct twin_matrix *out, const char *tree, const char *bran
 			snprintf(who, sizeof(who), "%s", jstr(f, "author", ""));
 		else if (gitrepo_commit_info(&c, t->repo, jstr(f, "commit", "")) == 0)
 			snprintf(who, sizeof(who), "%s <%s>", c.author, c.email);
-		/* cells: twin_branch's place for them, in the members' order */
+		/* cells: twin_matrix_json's place for them, in the members' order */
 		row = json_pack("{s:s, s:s, s:s, s:I, s:I, s:s, s:n}", "commit",
 				jstr(f, "commit", ""), "author", who, "subject",
 				jstr(f, "subject", NULL) ? jstr(f, "subject", "") : c.summary,
@@ -933,7 +903,8 @@ static void member_json(struct buf *out, const char *key, const json_t *v)
 	value_json(out, v);
 }
 
-/* A cell as cell_json makes it, as text. */
+/* A cell as the twin's JSON gives it (null when c has no attempt): its members
+ * in the order the cell met them. */
 static void cell_text(struct buf *out, const struct twin_cell *c)
 {
 	const char *cls = triage_class_name(c->tcls);
@@ -1031,27 +1002,6 @@ static void rows_json(struct buf *out, const void *ctx)
 void twin_matrix_json(const struct twin_matrix *m, struct buf *out)
 {
 	object_json_with(out, m->twin, "rows", rows_json, m);
-}
-
-json_t *twin_branch(const char *tree, const char *branch, int limit, int by_class,
-		    const struct viewer *v)
-{
-	struct twin_matrix m;
-	json_t *row, *twin;
-	size_t i;
-
-	if (twin_matrix_read(&m, tree, branch, limit, by_class, 1, v) < 0)
-		return NULL;
-	json_array_foreach (json_object_get(m.twin, "rows"), i, row) {
-		json_t *cells = json_array();
-
-		for (size_t x = 0; x < m.ncols; x++)
-			json_array_append_new(cells, cell_json(twin_matrix_cell(&m, i, x)));
-		json_object_set_new(row, "cells", cells);
-	}
-	twin = json_incref(m.twin);
-	twin_matrix_release(&m);
-	return twin;
 }
 
 json_t *twin_trees(void)

@@ -83,12 +83,10 @@ json_t *twin_attempt(long long id, const struct viewer *v);
 
 /* The branch twin (the matrix): the last `limit` flights of the branch × boards
  * (or board classes when by_class), and its gate. tree NULL or "": the first
- * tree. NULL when the tree or branch is not watched. */
-json_t *twin_branch(const char *tree, const char *branch, int limit, int by_class,
-		    const struct viewer *v);
-/* The same, its cells apart in C (its page's read: a JSON object made and freed
- * per cell was a third of the page). A cell is the newest attempt of each (job,
- * board) of its flight on its column (a board, or a board class) that v may see. */
+ * tree. Read into C (the page's, the badge's and the API's read: a JSON object
+ * made and freed per cell was a third of the page): the document's cells apart.
+ * A cell is the newest attempt of each (job, board) of its flight on its column
+ * (a board, or a board class) that v may see. */
 struct twin_cell {
 	int total, pass;	/* those attempts; those that passed (0 total: no cell) */
 	int bad;		/* verdict's rank, the worst state shown */
@@ -101,7 +99,7 @@ struct twin_cell {
 	int slower_first;	/* slower came before the class (the twin's members' order) */
 };
 struct twin_matrix {
-	/* twin_branch's document (or its page's part), each row's "cells" null */
+	/* the branch twin (or its page's part), each row's "cells" null */
 	json_t *twin;
 	size_t nrows, ncols; /* the twin's rows and columns, in its order */
 	/* Row r's cells as they were gathered (rown[r] of them): column x's is
@@ -115,13 +113,13 @@ struct twin_matrix {
 const struct twin_cell *twin_matrix_cell(const struct twin_matrix *m, size_t r, size_t x);
 /* Fills m (everything its own; twin_matrix_release) and returns 0, or -ENOENT
  * when the tree or branch is not watched (m empty). whole: the twin is all of
- * twin_branch's document; 0: what the page shows of it (no "head", no "events",
+ * the document (docs/api.md); 0: what the page shows of it (no "head", no "events",
  * the gate without its "reason" and "decisions"). */
 int twin_matrix_read(struct twin_matrix *m, const char *tree, const char *branch, int limit,
 		     int by_class, int whole, const struct viewer *v);
 void twin_matrix_release(struct twin_matrix *m);
-/* m's document as twin_branch's JSON would be dumped (json_dumps, JSON_COMPACT),
- * byte for byte, its cells written from C (the API's reply). */
+/* m's document as JSON text (the API's reply), its cells written from C; the rest
+ * byte for byte as json_dumps(JSON_COMPACT) writes it. */
 void twin_matrix_json(const struct twin_matrix *m, struct buf *out);
 /* Every tree with its branches, heads and gates (an empty array before the trees
  * start). */

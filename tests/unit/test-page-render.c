@@ -305,9 +305,9 @@ static void test_pages(void **state)
 /* A page past its buffer's maximum fails whole rather than being served cut. */
 /* The branch twin's text (twin_matrix_json, the API's reply) is byte for byte what
  * jansson dumps of the same document with its cells as objects (twins.c's
- * cell_json): the members in the order they were set, a cell's slower before or
- * after its class as it came, a class's text left out when the row has none,
- * null cells, the column map, text that is not ASCII and reals. */
+ * the API's cells before the C writer): the members in the order they were set, a cell's slower
+ * before or after its class as it came, a class's text left out when the row has none, null cells,
+ * the column map, text that is not ASCII and reals. */
 static void test_matrix_json(void **state)
 {
 	json_t *doc = twin("{\"name\": \"staging\", \"tree\": \"xen\", \"columns\": [{\"key\": "
@@ -359,7 +359,7 @@ static void test_matrix_json(void **state)
 
 	(void)state;
 	twin_matrix_json(&m, &b);
-	/* the same document with its cells as cell_json makes them */
+	/* the same document with its cells as jansson objects */
 	expect = json_deep_copy(doc);
 	rows = json_object_get(expect, "rows");
 	cells = json_array();
