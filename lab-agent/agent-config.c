@@ -218,6 +218,7 @@ int board_load(struct board *b, const char *path, const struct check_env *env_in
 		goto out;
 	}
 	env.board = jstr(doc.root, "name", NULL);
+	env.netboot = jstr(json_object_get(doc.root, "netboot"), "backend", NULL);
 	ctx.user = &env;
 	if (validate_root(&ctx, board_fields, doc.root) < 0) {
 		buf_puts(errors, buf_cstr(&ctx.text));

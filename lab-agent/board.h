@@ -19,6 +19,7 @@ struct check_env {
 	const char *base_dir; /* the folder of the file being checked (relative paths) */
 	const char *work_dir; /* the agent's work folder, or NULL for a lone board file */
 	const char *board;    /* the board's name, when known */
+	const char *netboot;  /* the board's netboot backend, when known */
 };
 
 struct board {

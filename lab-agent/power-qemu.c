@@ -71,6 +71,24 @@ static int check_file(struct vctx *ctx, const json_t *parent, const char *key, c
 	return 0;
 }
 
+/* ipxe_kernel: a file to read, and the board's boot script must be iPXE's (it is
+ * what the kernel's command line chains) */
+static int check_ipxe_kernel(struct vctx *ctx, const json_t *parent, const char *key,
+			     const json_t *v, const char *path)
+{
+	const struct check_env *env = ctx->user;
+
+	if (check_file(ctx, parent, key, v, path) < 0)
+		return -1;
+	if (env && env->netboot && strcmp(env->netboot, "ipxe")) {
+		vctx_error(ctx, parent, key, 0, path,
+			   "needs netboot backend ipxe (the script it chains), not %s",
+			   env->netboot);
+		return -1;
+	}
+	return 0;
+}
+
 /* threads: the board's CPUs are smp / threads cores of that many threads */
 static int check_threads(struct vctx *ctx, const json_t *parent, const char *key, const json_t *v,
 			 const char *path)
@@ -112,6 +130,11 @@ static const struct vfield qemu_fields[] = {
      .help = "firmware image, e.g. U-Boot's u-boot.bin",
      .min = 1,
      .check = check_file},
+    {.name = "ipxe_kernel",
+     .type = V_STRING,
+     .help = "iPXE as a Linux kernel (Debian's ipxe: /boot/ipxe.lkrn) instead of the NIC's ROM",
+     .min = 1,
+     .check = check_ipxe_kernel},
     {.name = "nic", .type = V_STRING, .help = "e.g. e1000, virtio-net-pci", .min = 1, .max = 64},
     {.name = "extra", .type = V_ARRAY, .items = V_STRING, .max = 64},
     {.name = "start_timeout_s", .type = V_INT, .min = 1, .max = 600},
@@ -173,6 +196,22 @@ static void argv_add(char ***argv, size_t *n, char *s)
 	(*argv)[*n] = NULL;
 }
 
+/* ipxe_kernel's command line, which iPXE runs as its script (iPXE's runtime.c):
+ * the addresses of QEMU's user network (its documentation: the guest's first
+ * DHCP address 10.0.2.15/24, the gateway and TFTP server 10.0.2.2) set by hand,
+ * then the boot script from that server. The NIC's ROM gets the same by DHCP but
+ * then waits 3 s for ProxyDHCP offers (iPXE's config/dhcp.h,
+ * DHCP_DISC_PROXY_TIMEOUT_SEC), which QEMU's DHCP server cannot tell it not to
+ * expect (option 175.176). When the fetch fails or the script exits, iPXE returns
+ * to SeaBIOS, which goes on as without it: the NIC's ROM, then "No bootable
+ * device." */
+static char *ipxe_cmdline(const char *bootfile)
+{
+	return xasprintf("ifopen net0 && set net0/ip 10.0.2.15 && set net0/netmask 255.255.255.0 &&"
+			 " set net0/gateway 10.0.2.2 && chain tftp://10.0.2.2/%s",
+			 bootfile);
+}
+
 /* The command line; repro: as `xenci repro` runs it away from the agent (the
  * TFTP folder written ${TFTP}, the console on stdio, no QMP socket). */
 static char **qemu_argv(const struct board *b, size_t *argc, int repro)
@@ -202,6 +241,12 @@ static char **qemu_argv(const struct board *b, size_t *argc, int repro)
 	if (jstr(c, "bios", NULL)) {
 		argv_add(&argv, &n, xstrdup("-bios"));
 		argv_add(&argv, &n, xstrdup(jstr(c, "bios", NULL)));
+	}
+	if (jstr(c, "ipxe_kernel", NULL)) {
+		argv_add(&argv, &n, xstrdup("-kernel"));
+		argv_add(&argv, &n, xstrdup(jstr(c, "ipxe_kernel", NULL)));
+		argv_add(&argv, &n, xstrdup("-append"));
+		argv_add(&argv, &n, ipxe_cmdline(bootfile));
 	}
 	argv_add(&argv, &n, xstrdup("-nographic"));
 	argv_add(&argv, &n, xstrdup("-monitor"));

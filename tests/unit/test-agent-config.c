@@ -110,13 +110,35 @@ static void test_load_good(void **state)
 	buf_release(&errors);
 }
 
+/* Loads an agent file whose one board is the file `board` (in dir) into cfg. */
+static void load_one(struct agent_config *cfg, const char *board)
+{
+	struct buf errors = BUF_INIT(0);
+	char *agent;
+
+	put("token", "xci_secret\n");
+	agent = xasprintf("controller: http://127.0.0.1:1/\n"
+			  "agent: lab-1\n"
+			  "token_file: token\n"
+			  "work_dir: %s/work\n"
+			  "boards: [%s]\n",
+			  dir, board);
+	put("agent.yaml", agent);
+	free(agent);
+	agent = xasprintf("%s/agent.yaml", dir);
+	assert_int_equal(agent_config_load(cfg, agent, &errors), 0);
+	assert_string_equal(buf_cstr(&errors), "");
+	free(agent);
+	buf_release(&errors);
+}
+
 /* A QEMU board's threads: smp / threads cores of that many threads (SMT
  * siblings for the hypervisor), and smp must be a multiple of them. */
 static void test_qemu_threads(void **state)
 {
 	struct agent_config cfg;
 	struct buf errors = BUF_INIT(0);
-	char *agent, *files[1], **argv;
+	char *files[1], **argv;
 	size_t argc, i;
 	int seen = 0;
 
@@ -127,18 +149,7 @@ static void test_qemu_threads(void **state)
 			"power: {backend: qemu, machine: q35, smp: 2, threads: 2}\n"
 			"console: {backend: qemu}\n"
 			"netboot: {backend: ipxe}\n");
-	put("token", "xci_secret\n");
-	agent = xasprintf("controller: http://127.0.0.1:1/\n"
-			  "agent: lab-1\n"
-			  "token_file: token\n"
-			  "work_dir: %s/work\n"
-			  "boards: [smt.yaml]\n",
-			  dir);
-	put("agent.yaml", agent);
-	free(agent);
-	agent = xasprintf("%s/agent.yaml", dir);
-	assert_int_equal(agent_config_load(&cfg, agent, &errors), 0);
-	assert_string_equal(buf_cstr(&errors), "");
+	load_one(&cfg, "smt.yaml");
 	argv = power_qemu_argv(&cfg.boards[0], &argc);
 	for (i = 0; i + 1 < argc; i++)
 		if (!strcmp(argv[i], "-smp")) {
@@ -148,7 +159,6 @@ static void test_qemu_threads(void **state)
 	assert_int_equal(seen, 1);
 	power_qemu_argv_free(argv);
 	agent_config_release(&cfg);
-	free(agent);
 
 	put("odd.yaml", "name: odd\n"
 			"arch: x86_64\n"
@@ -162,6 +172,96 @@ static void test_qemu_threads(void **state)
 	    strstr(buf_cstr(&errors),
 		   "odd.yaml:4:55: power.threads: smp 3 is not a multiple of 2 threads"));
 	free(files[0]);
+	buf_release(&errors);
+}
+
+/* ipxe_kernel: iPXE started as the kernel, its command line (the script it
+ * runs) setting QEMU's user-network addresses and chaining the boot script; the
+ * file must be readable and the board's netboot backend ipxe. */
+static void test_qemu_ipxe_kernel(void **state)
+{
+	struct agent_config cfg;
+	struct buf errors = BUF_INIT(0);
+	char *text, *files[1], **argv, *lkrn;
+	size_t argc, i;
+	int kernel = 0, append = 0;
+
+	(void)state;
+	put("ipxe.lkrn", "not really iPXE");
+	lkrn = xasprintf("%s/ipxe.lkrn", dir);
+	text = xasprintf("name: px\n"
+			 "arch: x86_64\n"
+			 "class: c\n"
+			 "power: {backend: qemu, machine: q35, ipxe_kernel: %s}\n"
+			 "console: {backend: qemu}\n"
+			 "netboot: {backend: ipxe, script: first.ipxe}\n",
+			 lkrn);
+	put("px.yaml", text);
+	free(text);
+	load_one(&cfg, "px.yaml");
+	argv = power_qemu_argv(&cfg.boards[0], &argc);
+	for (i = 0; i + 1 < argc; i++) {
+		if (!strcmp(argv[i], "-kernel")) {
+			assert_string_equal(argv[i + 1], lkrn);
+			kernel++;
+		}
+		if (!strcmp(argv[i], "-append")) {
+			assert_string_equal(
+			    argv[i + 1], "ifopen net0 && set net0/ip 10.0.2.15 && set net0/netmask"
+					 " 255.255.255.0 && set net0/gateway 10.0.2.2 && chain"
+					 " tftp://10.0.2.2/first.ipxe");
+			append++;
+		}
+	}
+	assert_int_equal(kernel, 1);
+	assert_int_equal(append, 1);
+	power_qemu_argv_free(argv);
+	agent_config_release(&cfg);
+
+	/* without it, the NIC's ROM boots: no -kernel */
+	put("rom.yaml", "name: rom\n"
+			"arch: x86_64\n"
+			"class: c\n"
+			"power: {backend: qemu, machine: q35}\n"
+			"console: {backend: qemu}\n"
+			"netboot: {backend: ipxe}\n");
+	load_one(&cfg, "rom.yaml");
+	argv = power_qemu_argv(&cfg.boards[0], &argc);
+	for (i = 0; i < argc; i++)
+		assert_string_not_equal(argv[i], "-kernel");
+	power_qemu_argv_free(argv);
+	agent_config_release(&cfg);
+
+	/* another netboot backend's script is not iPXE's; a file that is not there */
+	text = xasprintf("name: pu\n"
+			 "arch: arm64\n"
+			 "class: c\n"
+			 "power: {backend: qemu, machine: virt, ipxe_kernel: %s}\n"
+			 "console: {backend: qemu}\n"
+			 "netboot: {backend: uboot}\n",
+			 lkrn);
+	put("pu.yaml", text);
+	free(text);
+	files[0] = xasprintf("%s/pu.yaml", dir);
+	assert_int_equal(config_check_files(files, 1, &errors), -1);
+	assert_non_null(strstr(buf_cstr(&errors), "pu.yaml:4:"));
+	assert_non_null(strstr(buf_cstr(&errors), "power.ipxe_kernel: needs netboot backend ipxe"
+						  " (the script it chains), not uboot"));
+	free(files[0]);
+	buf_reset(&errors);
+	put("gone.yaml",
+	    "name: gone\n"
+	    "arch: x86_64\n"
+	    "class: c\n"
+	    "power: {backend: qemu, machine: q35, ipxe_kernel: /nonexistent/ipxe.lkrn}\n"
+	    "console: {backend: qemu}\n"
+	    "netboot: {backend: ipxe}\n");
+	files[0] = xasprintf("%s/gone.yaml", dir);
+	assert_int_equal(config_check_files(files, 1, &errors), -1);
+	assert_non_null(strstr(buf_cstr(&errors), "power.ipxe_kernel: cannot read"
+						  " /nonexistent/ipxe.lkrn"));
+	free(files[0]);
+	free(lkrn);
 	buf_release(&errors);
 }
 
@@ -575,6 +675,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_load_good, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_board_errors, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_qemu_threads, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_qemu_ipxe_kernel, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_missing_and_twice, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_agent_errors, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_builder_untrusted, setup, teardown),
