@@ -64,7 +64,7 @@ static int reply_list(struct req *r, struct buf *b, int rc)
 {
 	if (rc == 0) {
 		buf_puts(b, "}");
-		rc = reply_json_text(r, 200, buf_cstr(b), b->len);
+		rc = reply_json_buf(r, 200, b);
 	}
 	buf_release(b);
 	return rc;

@@ -241,7 +241,7 @@ int api_branch(struct req *r)
 				    r->param[0]);
 	twin_matrix_json(&m, &b);
 	twin_matrix_release(&m);
-	rc = reply_json_text(r, 200, b.data, b.len);
+	rc = reply_json_buf(r, 200, &b);
 	buf_release(&b);
 	return rc;
 }

@@ -201,11 +201,22 @@ int reply_json(struct req *r, unsigned status, json_t *body)
 	return reply_response(r, status, resp);
 }
 
-int reply_json_text(struct req *r, unsigned status, const char *text, size_t len)
+int reply_json_buf(struct req *r, unsigned status, struct buf *b)
 {
+	struct MHD_Response *resp;
+	size_t len;
+	char *s;
+
 	if (status == 200 && r->cache_key)
-		cache_put(r, text, len);
-	return reply_data(r, status, "application/json", text, len);
+		cache_put(r, buf_cstr(b), b->len);
+	s = buf_detach(b, &len);
+	resp = MHD_create_response_from_buffer(len, s, MHD_RESPMEM_MUST_FREE);
+	if (resp == NULL) {
+		free(s);
+		return -ENOMEM;
+	}
+	MHD_add_response_header(resp, "Content-Type", "application/json");
+	return reply_response(r, status, resp);
 }
 
 int reply_error(struct req *r, unsigned status, const char *error, json_t *detail)

@@ -123,8 +123,9 @@ void http_stop(struct http_server *s);
 /* Replies. Each consumes the json it is given. */
 int reply_json(struct req *r, unsigned status, json_t *body);
 int reply_error(struct req *r, unsigned status, const char *error, json_t *detail);
-/* A JSON document already serialised (copied). */
-int reply_json_text(struct req *r, unsigned status, const char *text, size_t len);
+/* A JSON document already serialised in b, whose text the response takes (b is
+ * left empty, to be released as usual): no copy of a list's tens of KiB. */
+int reply_json_buf(struct req *r, unsigned status, struct buf *b);
 int reply_errorf(struct req *r, unsigned status, const char *error, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 int reply_data(struct req *r, unsigned status, const char *content_type, const void *data,

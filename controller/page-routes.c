@@ -107,7 +107,7 @@ int page_get_overview_json(struct req *r)
 		return rc;
 	twin_overview_json(&o, &b);
 	twin_overview_release(&o);
-	rc = reply_json_text(r, 200, b.data, b.len);
+	rc = reply_json_buf(r, 200, &b);
 	buf_release(&b);
 	return rc;
 }
