@@ -117,10 +117,14 @@ start=$(date +%s.%N)
 # dependencies. Keep the old mtime when nothing changed, so an incremental
 # build stays incremental.
 # What the configuration is made of: the fragment, every Kconfig and defconfig
-# file of the tree, the toolchain Kconfig probes (its compiler and linker, their
-# versions), the arch and this script. When the key and the .config are those
-# the last run left (.xenci-config), configuring again would give the same file:
-# it is skipped (0.65 s of a one-file build's 5 s).
+# file of the tree, Kconfig's own programs (xen/tools/kconfig) and the scripts
+# and makefiles its probes run (xen/scripts, xen/Makefile, Config.mk), the
+# toolchain those probe (compiler, assembler and linker, their versions), the
+# arch and this script. When the key and the .config are those the last run left
+# (.xenci-config), configuring again would give the same file: it is skipped
+# (0.65 s of a one-file build's 5 s). Xen's own make still runs syncconfig when
+# what auto.conf was made with changes (include/config/auto.conf.cmd), and a
+# .config that changes then is configured again by the next run.
 config=$bdir/.config
 stamp_file=$bdir/.xenci-config
 config_key=$(
@@ -128,8 +132,11 @@ config_key=$(
 		cat "$fragment" "${BASH_SOURCE[0]}"
 		(cd "$src/xen" && find . \( -name 'Kconfig*' -o -name '*defconfig' \) -type f -print0 |
 			LC_ALL=C sort -z | xargs -0 sha256sum)
+		(cd "$src" && find xen/tools/kconfig xen/scripts xen/Makefile Config.mk -type f \
+			-print0 2>/dev/null | LC_ALL=C sort -z | xargs -0 sha256sum)
 		echo "$target_arch $cross $cc $hostcc"
 		$cc --version
+		"${cross}as" --version
 		"${cross}ld" --version
 	} 2>&1 | sha256sum | cut -d' ' -f1
 )

@@ -219,6 +219,7 @@ int board_load(struct board *b, const char *path, const struct check_env *env_in
 	}
 	env.board = jstr(doc.root, "name", NULL);
 	env.netboot = jstr(json_object_get(doc.root, "netboot"), "backend", NULL);
+	env.arch = jstr(doc.root, "arch", NULL);
 	ctx.user = &env;
 	if (validate_root(&ctx, board_fields, doc.root) < 0) {
 		buf_puts(errors, buf_cstr(&ctx.text));

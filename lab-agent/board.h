@@ -20,6 +20,7 @@ struct check_env {
 	const char *work_dir; /* the agent's work folder, or NULL for a lone board file */
 	const char *board;    /* the board's name, when known */
 	const char *netboot;  /* the board's netboot backend, when known */
+	const char *arch;     /* the board's arch, when known */
 };
 
 struct board {

@@ -4,9 +4,29 @@
 #include "netboot.h"
 
 #include <stdio.h>
+#include <string.h>
 
 #include "ipxe-template.h"
 #include "json-util.h"
+
+/* script: a plain file name of the TFTP folder, since it is written into a URL
+ * (ipxe_kernel's command line, which iPXE also reads as its own syntax) and into
+ * QEMU's -netdev bootfile= (where a comma ends the value) */
+static int check_script(struct vctx *ctx, const json_t *parent, const char *key, const json_t *v,
+			const char *path)
+{
+	const char *s = json_string_value(v);
+
+	if (s[0] == '.' || s[strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				       "0123456789._-")]) {
+		vctx_error(ctx, parent, key, 0, path,
+			   "a file name of letters, digits, '.', '_' and '-' not starting with"
+			   " '.', not \"%s\"",
+			   s);
+		return -1;
+	}
+	return 0;
+}
 
 static const struct vfield ipxe_fields[] = {
     {.name = "backend", .type = V_STRING, .flags = V_REQUIRED},
@@ -16,7 +36,8 @@ static const struct vfield ipxe_fields[] = {
      .type = V_STRING,
      .help = "file name, default boot.ipxe",
      .min = 1,
-     .max = 128},
+     .max = 128,
+     .check = check_script},
     NETBOOT_PROMPTS_FIELD,
     {.name = NULL},
 };

@@ -60,19 +60,30 @@ static int check_program(struct vctx *ctx, const json_t *parent, const char *key
 	return 0;
 }
 
+/* bios, ipxe_kernel: a regular file to read, a relative path from the board
+ * file's folder (as tftp_dir and template) */
 static int check_file(struct vctx *ctx, const json_t *parent, const char *key, const json_t *v,
 		      const char *path)
 {
-	if (access(json_string_value(v), R_OK) < 0) {
-		vctx_error(ctx, parent, key, 0, path, "cannot read %s: %s", json_string_value(v),
-			   strerror(errno));
-		return -1;
+	const struct check_env *env = ctx->user;
+	char *file = path_resolve(env ? env->base_dir : NULL, json_string_value(v));
+	struct stat st;
+	int rc = 0;
+
+	if (access(file, R_OK) < 0) {
+		vctx_error(ctx, parent, key, 0, path, "cannot read %s: %s", file, strerror(errno));
+		rc = -1;
+	} else if (stat(file, &st) < 0 || !S_ISREG(st.st_mode)) {
+		vctx_error(ctx, parent, key, 0, path, "%s is not a file", file);
+		rc = -1;
 	}
-	return 0;
+	free(file);
+	return rc;
 }
 
-/* ipxe_kernel: a file to read, and the board's boot script must be iPXE's (it is
- * what the kernel's command line chains) */
+/* ipxe_kernel: a file to read; the board an x86_64 one booted by SeaBIOS (QEMU's
+ * default firmware on x86: no bios of its own), which loads the kernel with
+ * linuxboot, and its boot script iPXE's (what the command line chains) */
 static int check_ipxe_kernel(struct vctx *ctx, const json_t *parent, const char *key,
 			     const json_t *v, const char *path)
 {
@@ -84,6 +95,17 @@ static int check_ipxe_kernel(struct vctx *ctx, const json_t *parent, const char 
 		vctx_error(ctx, parent, key, 0, path,
 			   "needs netboot backend ipxe (the script it chains), not %s",
 			   env->netboot);
+		return -1;
+	}
+	if (env && env->arch && strcmp(env->arch, "x86_64")) {
+		vctx_error(ctx, parent, key, 0, path,
+			   "is for x86_64 boards (iPXE's lkrn is an x86 kernel), not %s",
+			   env->arch);
+		return -1;
+	}
+	if (json_object_get(parent, "bios")) {
+		vctx_error(ctx, parent, key, 0, path,
+			   "needs QEMU's own SeaBIOS, which starts a kernel: no bios beside it");
 		return -1;
 	}
 	return 0;
@@ -240,11 +262,11 @@ static char **qemu_argv(const struct board *b, size_t *argc, int repro)
 		argv_add(&argv, &n, xasprintf("%lld", jint(c, "smp", 1)));
 	if (jstr(c, "bios", NULL)) {
 		argv_add(&argv, &n, xstrdup("-bios"));
-		argv_add(&argv, &n, xstrdup(jstr(c, "bios", NULL)));
+		argv_add(&argv, &n, path_resolve(b->base_dir, jstr(c, "bios", NULL)));
 	}
 	if (jstr(c, "ipxe_kernel", NULL)) {
 		argv_add(&argv, &n, xstrdup("-kernel"));
-		argv_add(&argv, &n, xstrdup(jstr(c, "ipxe_kernel", NULL)));
+		argv_add(&argv, &n, path_resolve(b->base_dir, jstr(c, "ipxe_kernel", NULL)));
 		argv_add(&argv, &n, xstrdup("-append"));
 		argv_add(&argv, &n, ipxe_cmdline(bootfile));
 	}

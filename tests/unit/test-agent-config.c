@@ -261,6 +261,56 @@ static void test_qemu_ipxe_kernel(void **state)
 	assert_non_null(strstr(buf_cstr(&errors), "power.ipxe_kernel: cannot read"
 						  " /nonexistent/ipxe.lkrn"));
 	free(files[0]);
+	/* a board it cannot start: arm64, a firmware of its own; a folder; a script
+	 * name the command line would split; a relative path from the board's folder */
+	{
+		static const struct {
+			const char *power, *arch, *netboot, *want;
+		} bad[] = {
+		    {"machine: virt, ipxe_kernel: ipxe.lkrn", "arm64", "{backend: ipxe}",
+		     "power.ipxe_kernel: is for x86_64 boards (iPXE's lkrn is an x86 kernel), not"
+		     " arm64"},
+		    {"machine: q35, bios: ipxe.lkrn, ipxe_kernel: ipxe.lkrn", "x86_64",
+		     "{backend: ipxe}",
+		     "power.ipxe_kernel: needs QEMU's own SeaBIOS, which starts a kernel: no bios"
+		     " beside it"},
+		    {"machine: q35, ipxe_kernel: work", "x86_64", "{backend: ipxe}",
+		     "is not a file"},
+		    {"machine: q35, ipxe_kernel: ipxe.lkrn", "x86_64",
+		     "{backend: ipxe, script: 'my boot.ipxe'}",
+		     "netboot.script: a file name of letters, digits, '.', '_' and '-' not starting"
+		     " with '.', not \"my boot.ipxe\""},
+		};
+		size_t k;
+
+		for (k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
+			text = xasprintf("name: b%zu\narch: %s\nclass: c\n"
+					 "power: {backend: qemu, %s}\n"
+					 "console: {backend: qemu}\nnetboot: %s\n",
+					 k, bad[k].arch, bad[k].power, bad[k].netboot);
+			put("b.yaml", text);
+			free(text);
+			files[0] = xasprintf("%s/b.yaml", dir);
+			buf_reset(&errors);
+			assert_int_equal(config_check_files(files, 1, &errors), -1);
+			if (strstr(buf_cstr(&errors), bad[k].want) == NULL)
+				fail_msg("case %zu: %s", k, buf_cstr(&errors));
+			free(files[0]);
+		}
+	}
+	/* ipxe.lkrn beside the board file, named relatively: QEMU gets the whole path */
+	text = xasprintf("name: rel\narch: x86_64\nclass: c\n"
+			 "power: {backend: qemu, machine: q35, ipxe_kernel: ipxe.lkrn}\n"
+			 "console: {backend: qemu}\nnetboot: {backend: ipxe}\n");
+	put("rel.yaml", text);
+	free(text);
+	load_one(&cfg, "rel.yaml");
+	argv = power_qemu_argv(&cfg.boards[0], &argc);
+	for (i = 0; i + 1 < argc; i++)
+		if (!strcmp(argv[i], "-kernel"))
+			assert_string_equal(argv[i + 1], lkrn);
+	power_qemu_argv_free(argv);
+	agent_config_release(&cfg);
 	free(lkrn);
 	buf_release(&errors);
 }
