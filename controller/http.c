@@ -182,17 +182,15 @@ int reply_data(struct req *r, unsigned status, const char *content_type, const v
 	return reply_response(r, status, resp);
 }
 
-int reply_json(struct req *r, unsigned status, json_t *body)
+/* The JSON text s (len bytes, malloc'd) as the reply, which takes it: cached when
+ * the route is, no copy made. */
+static int reply_json_take(struct req *r, unsigned status, char *s, size_t len)
 {
-	char *s = json_dumps(body, JSON_COMPACT);
 	struct MHD_Response *resp;
 
-	json_decref(body);
-	if (s == NULL)
-		return -ENOMEM;
 	if (status == 200 && r->cache_key)
-		cache_put(r, s, strlen(s));
-	resp = MHD_create_response_from_buffer(strlen(s), s, MHD_RESPMEM_MUST_FREE);
+		cache_put(r, s, len);
+	resp = MHD_create_response_from_buffer(len, s, MHD_RESPMEM_MUST_FREE);
 	if (resp == NULL) {
 		free(s);
 		return -ENOMEM;
@@ -201,22 +199,22 @@ int reply_json(struct req *r, unsigned status, json_t *body)
 	return reply_response(r, status, resp);
 }
 
+int reply_json(struct req *r, unsigned status, json_t *body)
+{
+	char *s = json_dumps(body, JSON_COMPACT);
+
+	json_decref(body);
+	if (s == NULL)
+		return -ENOMEM;
+	return reply_json_take(r, status, s, strlen(s));
+}
+
 int reply_json_buf(struct req *r, unsigned status, struct buf *b)
 {
-	struct MHD_Response *resp;
 	size_t len;
-	char *s;
+	char *s = buf_detach(b, &len);
 
-	if (status == 200 && r->cache_key)
-		cache_put(r, buf_cstr(b), b->len);
-	s = buf_detach(b, &len);
-	resp = MHD_create_response_from_buffer(len, s, MHD_RESPMEM_MUST_FREE);
-	if (resp == NULL) {
-		free(s);
-		return -ENOMEM;
-	}
-	MHD_add_response_header(resp, "Content-Type", "application/json");
-	return reply_response(r, status, resp);
+	return reply_json_take(r, status, s, len);
 }
 
 int reply_error(struct req *r, unsigned status, const char *error, json_t *detail)
