@@ -23,11 +23,14 @@
 #define ATTEMPT_FROM                                                                               \
 	VISIBLE_FROM " LEFT JOIN flights f ON f.id = a.flight_id LEFT JOIN revisions r"            \
 		     " ON r.id = f.revision_id LEFT JOIN trees t ON t.id = r.tree_id"
-#define ATTEMPT_COLS                                                                               \
+/* An attempt's members in the API's list (db_attempts_list_text), and with its
+ * flight's tuple elsewhere. */
+#define ATTEMPT_LIST_COLS                                                                          \
 	"a.id, a.flight_id AS flight, a.kind, a.job, a.board, a.arch, a.agent, a.number,"          \
 	" a.state, a.reason, a.stage, a.health_check, a.log_length, a.created, a.queued_at,"       \
 	" a.claimed_at, a.started_at, a.finished_at, a.lease_expires, t.name AS tree,"             \
-	" r.commit_id AS 'commit', f.tuple AS j_tuple"
+	" r.commit_id AS 'commit'"
+#define ATTEMPT_COLS ATTEMPT_LIST_COLS ", f.tuple AS j_tuple"
 
 enum {
 	Q_INSERT,
@@ -52,8 +55,8 @@ enum {
 	Q_TESTCASES,
 	Q_LIST,
 	Q_LIST_STATE, /* apart, so that a state's list walks the (state, id) index */
-	Q_LIST_JSON,
-	Q_LIST_STATE_JSON,
+	Q_LIST_TEXT,
+	Q_LIST_STATE_TEXT,
 	Q_QUEUE,
 	Q_QUEUE_DEPTH,
 	Q_BY_STATE,
@@ -69,17 +72,6 @@ enum {
 #define LIST_WHERE                                                                                 \
 	"a.id < ?3 AND (?5 IS NULL OR a.board = ?5) AND " ATTEMPT_VISIBLE                          \
 	" ORDER BY a.id DESC LIMIT ?6"
-
-/* The list serialised by SQLite itself (the hot read of the API), up to its WHERE. */
-#define LIST_JSON_HEAD                                                                             \
-	"SELECT '[' || coalesce(group_concat(x, ','), '') || ']' FROM (SELECT json_object('id', "  \
-	"a.id, 'flight',"                                                                          \
-	" a.flight_id, 'kind', a.kind, 'job', a.job, 'board', a.board, 'arch', a.arch, 'agent',"   \
-	" a.agent, 'number', a.number, 'state', a.state, 'reason', a.reason, 'stage', a.stage,"    \
-	" 'health_check', a.health_check, 'log_length', a.log_length, 'created', a.created,"       \
-	" 'queued_at', a.queued_at, 'claimed_at', a.claimed_at, 'started_at', a.started_at,"       \
-	" 'finished_at', a.finished_at, 'lease_expires', a.lease_expires, 'tree', t.name,"         \
-	" 'commit', r.commit_id) AS x" ATTEMPT_FROM
 
 static const char *const sql[Q_N] = {
     [Q_INSERT] = "INSERT INTO attempts (flight_id, build_id, kind, job, board, arch, number,"
@@ -140,8 +132,9 @@ static const char *const sql[Q_N] = {
     [Q_TESTCASES] = "SELECT name, result FROM testcases WHERE attempt_id = ? ORDER BY rowid",
     [Q_LIST] = "SELECT " ATTEMPT_COLS ATTEMPT_FROM " WHERE " LIST_WHERE,
     [Q_LIST_STATE] = "SELECT " ATTEMPT_COLS ATTEMPT_FROM " WHERE a.state = ?4 AND " LIST_WHERE,
-    [Q_LIST_JSON] = LIST_JSON_HEAD " WHERE " LIST_WHERE ")",
-    [Q_LIST_STATE_JSON] = LIST_JSON_HEAD " WHERE a.state = ?4 AND " LIST_WHERE ")",
+    [Q_LIST_TEXT] = "SELECT " ATTEMPT_LIST_COLS ATTEMPT_FROM " WHERE " LIST_WHERE,
+    [Q_LIST_STATE_TEXT] =
+	"SELECT " ATTEMPT_LIST_COLS ATTEMPT_FROM " WHERE a.state = ?4 AND " LIST_WHERE,
     [Q_QUEUE] = "SELECT " ATTEMPT_COLS ATTEMPT_FROM " WHERE a.state IN ('queued', 'waiting')"
 		" AND " ATTEMPT_VISIBLE " ORDER BY a.state = 'waiting', " RANK ", a.id LIMIT ?3",
     [Q_QUEUE_DEPTH] = "SELECT count(*)" VISIBLE_FROM " WHERE a.state IN ('queued', 'waiting')"
@@ -539,20 +532,14 @@ json_t *db_attempts_list(const char *state, const char *board, int limit, long l
 int db_attempts_list_text(struct buf *out, const char *state, const char *board, int limit,
 			  long long before, const struct viewer *v)
 {
-	sqlite3_stmt *s = db_use(st[state ? Q_LIST_STATE_JSON : Q_LIST_JSON]);
-	int rc = -EIO;
+	sqlite3_stmt *s = db_use(st[state ? Q_LIST_STATE_TEXT : Q_LIST_TEXT]);
 
 	bind_viewer(s, v);
 	sqlite3_bind_int64(s, 3, before > 0 ? before : (1LL << 62));
 	db_bind_text(s, 4, state);
 	db_bind_text(s, 5, board);
 	sqlite3_bind_int(s, 6, limit);
-	if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_type(s, 0) == SQLITE_TEXT) {
-		buf_append(out, sqlite3_column_text(s, 0), (size_t)sqlite3_column_bytes(s, 0));
-		rc = 0;
-	}
-	sqlite3_reset(s);
-	return rc;
+	return db_rows_json(s, out);
 }
 
 json_t *db_queue(const struct viewer *v, int limit)

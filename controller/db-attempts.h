@@ -116,8 +116,9 @@ json_t *db_attempt_json(long long id, const struct viewer *v);
 /* state, board: filters or NULL; before: ids below it (0: from the newest). */
 json_t *db_attempts_list(const char *state, const char *board, int limit, long long before,
 			 const struct viewer *v);
-/* The same appended to out as a JSON array text made by SQLite: 0, or -EIO
- * (nothing appended). */
+/* The same appended to out as a JSON array's text (db_rows_json: the same members,
+ * no objects made; the flight's tuple left out), the API's list: 0, or -EIO (out
+ * then holds an unfinished array: drop it). */
 int db_attempts_list_text(struct buf *out, const char *state, const char *board, int limit,
 			  long long before, const struct viewer *v);
 /* Queued and waiting attempts in scheduling order. */

@@ -717,22 +717,25 @@ void db_json_row_write(const struct db_json_row *w, sqlite3_stmt *st, struct buf
 
 	buf_append(out, "{", 1);
 	for (i = 0; i < w->n; i++) {
+		/* the column's value once: each sqlite3_column_* call checks the
+		 * statement and the column and takes the connection's mutex */
+		sqlite3_value *v = sqlite3_column_value(st, i);
 		const char *text;
 		size_t len, skip;
 
 		if (i)
 			buf_append(out, ",", 1);
 		buf_append(out, w->keys.data + w->at[i], w->at[i + 1] - w->at[i]);
-		switch (sqlite3_column_type(st, i)) {
+		switch (sqlite3_value_type(v)) {
 		case SQLITE_INTEGER:
-			json_text_int(out, sqlite3_column_int64(st, i));
+			json_text_int(out, sqlite3_value_int64(v));
 			continue;
 		case SQLITE_FLOAT:
-			json_text_real(out, sqlite3_column_double(st, i));
+			json_text_real(out, sqlite3_value_double(v));
 			continue;
 		case SQLITE_TEXT:
-			text = (const char *)sqlite3_column_text(st, i);
-			len = (size_t)sqlite3_column_bytes(st, i);
+			text = (const char *)sqlite3_value_text(v);
+			len = (size_t)sqlite3_value_bytes(v);
 			if (!w->raw[i] && json_text_string(out, text, len) == 0)
 				continue;
 			/* a JSON column as it is, when it begins like JSON */

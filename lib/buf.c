@@ -52,7 +52,7 @@ static int buf_grow(struct buf *b, size_t extra)
 	return 0;
 }
 
-int buf_append(struct buf *b, const void *p, size_t n)
+int buf_append_grow(struct buf *b, const void *p, size_t n)
 {
 	int rc = buf_grow(b, n);
 
@@ -149,17 +149,15 @@ void buf_consume(struct buf *b, size_t n)
 
 int buf_decimal(struct buf *b, long long v)
 {
-	char tmp[24], dec[24];
+	char dec[24], *p = dec + sizeof(dec);
 	unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
-	size_t n = 0, len = 0;
 
+	/* the digits from the end of dec, least significant first */
 	do {
-		tmp[n++] = (char)('0' + u % 10);
+		*--p = (char)('0' + u % 10);
 		u /= 10;
 	} while (u);
 	if (v < 0)
-		dec[len++] = '-';
-	while (n)
-		dec[len++] = tmp[--n];
-	return buf_append(b, dec, len);
+		*--p = '-';
+	return buf_append(b, p, (size_t)(dec + sizeof(dec) - p));
 }

@@ -4,6 +4,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,10 +28,46 @@ static void test_buf_bounded(void **state)
 	/* fits the room buf_printf made, not the max: refused, nothing written */
 	assert_int_equal(buf_printf(&b, "%s", "9"), -ENOSPC);
 	assert_string_equal(buf_cstr(&b), "12345678");
+	/* the same room, met by buf_append's inline way: refused too */
+	assert_true(b.cap > b.len + 1);
+	assert_int_equal(buf_putc(&b, '9'), -ENOSPC);
+	assert_int_equal(buf_append(&b, "9", 1), -ENOSPC);
+	assert_int_equal(buf_decimal(&b, 9), -ENOSPC);
+	assert_int_equal(buf_append(&b, NULL, 0), 0);
+	assert_string_equal(buf_cstr(&b), "12345678");
 	buf_consume(&b, 3);
 	assert_string_equal(buf_cstr(&b), "45678");
 	buf_release(&b);
 	assert_string_equal(buf_cstr(&b), "");
+}
+
+/* buf_decimal: every sign and width, the ends of long long's range. */
+static void test_buf_decimal(void **state)
+{
+	static const struct {
+		long long v;
+		const char *text;
+	} cases[] = {{0, "0"},
+		     {7, "7"},
+		     {-7, "-7"},
+		     {10, "10"},
+		     {-1000000, "-1000000"},
+		     {LLONG_MAX, "9223372036854775807"},
+		     {LLONG_MIN, "-9223372036854775808"}};
+	struct buf b = BUF_INIT(0);
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		buf_reset(&b);
+		assert_int_equal(buf_putc(&b, '<'), 0);
+		assert_int_equal(buf_decimal(&b, cases[i].v), 0);
+		assert_int_equal(buf_putc(&b, '>'), 0);
+		assert_int_equal(b.len, strlen(cases[i].text) + 2);
+		assert_memory_equal(b.data + 1, cases[i].text, strlen(cases[i].text));
+		assert_string_equal(b.data + b.len - 1, ">");
+	}
+	buf_release(&b);
 }
 
 /* buf_printf prints into the room it has and again when that was short: every
@@ -128,9 +165,13 @@ static void test_backoff(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_buf_bounded), cmocka_unit_test(test_buf_printf_lengths),
-	    cmocka_unit_test(test_sha256),	cmocka_unit_test(test_tokens),
-	    cmocka_unit_test(test_json_parse),	cmocka_unit_test(test_backoff),
+	    cmocka_unit_test(test_buf_bounded),
+	    cmocka_unit_test(test_buf_decimal),
+	    cmocka_unit_test(test_buf_printf_lengths),
+	    cmocka_unit_test(test_sha256),
+	    cmocka_unit_test(test_tokens),
+	    cmocka_unit_test(test_json_parse),
+	    cmocka_unit_test(test_backoff),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
