@@ -12,8 +12,12 @@
 #             dpkg's architectures; fetched once (XENCI_APT_REFRESH=1 updates
 #             them first)
 # with cache=${XENCI_CACHE:-~/.cache/xenci}. NAME prefixes the messages.
-# debs_download PKG prints the path of PKG's .deb (the newest version the
-# lists know), downloading it once: a second run is offline.
+# debs_download PKG... prints the path of each PKG's .deb, a line each in
+# order (the newest version the lists know), downloading each once: a second
+# run is offline. One `apt-cache policy` resolves them all (each apt-cache
+# costs ~75 ms: itself and the dpkg it asks for the architectures; a call per
+# package was most of a cached payloads.sh run).
+# debs_candidates PKG... prints "PKG VERSION" lines: apt's candidates.
 # apt_cache ARGS... is apt-cache with apt_opts.
 
 debs_init() {
@@ -71,12 +75,35 @@ apt_cache() { apt-cache "${apt_opts[@]}" "$@"; }
 
 # A stale list (404) is refreshed once and the download tried again.
 debs_download() {
-	local pkg=$1 ver file
-	ver=$(apt_cache policy "$pkg" | awk '/Candidate:/ {print $2}')
-	if [ -z "$ver" ] || [ "$ver" = "(none)" ]; then
-		echo "$debs_name: apt knows no package $pkg for $debarch" >&2
-		exit 1
-	fi
+	local pkg ver file
+	local -A cand=()
+	while read -r pkg ver; do
+		cand[$pkg]=$ver
+	done < <(debs_candidates "$@")
+	for pkg in "$@"; do
+		ver=${cand[$pkg]:-}
+		if [ -z "$ver" ] || [ "$ver" = "(none)" ]; then
+			echo "$debs_name: apt knows no package $pkg for $debarch" >&2
+			exit 1
+		fi
+		file=$(debs_fetch "$pkg" "$ver") || exit 1
+		echo "$file"
+	done
+}
+
+# debs_candidates PKG... prints "PKG VERSION" for each package apt has a
+# candidate of ("(none)" when it has none), from one `apt-cache policy`:
+# "NAME:" (or "NAME:ARCH:") at the margin, then "  Candidate: VERSION".
+debs_candidates() {
+	apt_cache policy "$@" 2>/dev/null | awk '
+		/^[^ ].*:$/ { name = substr($0, 1, length($0) - 1); sub(/:[a-z0-9]+$/, "", name) }
+		/^  Candidate:/ && name != "" { print name, $2; name = "" }'
+}
+
+# debs_fetch PKG VERSION prints the path of that .deb, downloading it when the
+# cache has none.
+debs_fetch() {
+	local pkg=$1 ver=$2 file
 	file=$(find "$debs" -maxdepth 1 -name "${pkg}_${ver//:/%3a}_*.deb" -print -quit)
 	if [ -z "$file" ]; then
 		echo "$debs_name: downloading $pkg $ver ($debarch)" >&2

@@ -54,36 +54,56 @@ recipe_python payloads.sh
 debs_init payloads.sh "$arch"
 download() { debs_download "$@"; }
 
-# The generic kernel (not -cloud-: it lacks CONFIG_XEN_DOM0).
+# The generic kernel (not -cloud-: it lacks CONFIG_XEN_DOM0): the package
+# that apt's candidate of $meta depends on. `apt-cache depends` reads the
+# package records (~0.2 s a run), so its answer is kept per version of $meta
+# (a Debian version's Depends never changes).
 meta=linux-image-$debarch
-kpkg=$(apt_cache depends "$meta" 2>/dev/null |
-	awk '/Depends: linux-image-[0-9]/ {print $2; exit}')
-[ -n "$kpkg" ] || die "cannot resolve $meta to a kernel package (apt-cache depends $meta)"
+metaver=$(debs_candidates "$meta" | awk '{print $2}')
+memo=$debs/$meta.${metaver//:/%3a}.kernel
+if [ -n "$metaver" ] && [ "$metaver" != "(none)" ] && [ -s "$memo" ]; then
+	kpkg=$(cat "$memo")
+else
+	kpkg=$(apt_cache depends "$meta" 2>/dev/null |
+		awk '/Depends: linux-image-[0-9]/ {print $2; exit}')
+	[ -n "$kpkg" ] || die "cannot resolve $meta to a kernel package (apt-cache depends $meta)"
+	if [ -n "$metaver" ] && [ "$metaver" != "(none)" ]; then
+		echo "$kpkg" >"$memo.tmp" && mv "$memo.tmp" "$memo"
+	fi
+fi
 case $kpkg in *-cloud-*) die "$meta resolved to a cloud kernel ($kpkg)" ;; esac
-kdeb=$(download "$kpkg")
 
 # busybox-static: the host's on x86_64 (when installed and static), else the
 # target architecture's package.
 bbsrc=
 bbpkg=
+bb_pkgs=(busybox-static)
 if [ "$arch" = x86_64 ] && [ "$(uname -m)" = x86_64 ] &&
 	bbver=$(dpkg-query -W -f '${Version}' busybox-static 2>/dev/null) &&
 	[ -x /bin/busybox ]; then
 	bbsrc=/bin/busybox
 	bbpkg="busybox-static $bbver (host)"
-else
-	bbdeb=$(download busybox-static)
-	bbpkg="busybox-static $(dpkg-deb -f "$bbdeb" Version) ($debarch)"
+	bb_pkgs=()
 fi
 
 # The libraries the tools link (objdump -p of xl, xenstored, xenconsoled
 # and libxenlight/libxenguest), by package; arm64's libxl also links libfdt.
 guest_pkgs=(libc6 libgcc-s1 libyajl2 libuuid1 libbz2-1.0 liblzma5 zlib1g)
 [ "$arch" != arm64 ] || guest_pkgs+=(libfdt1)
-guest_debs=()
-for p in "${guest_pkgs[@]}"; do
-	guest_debs+=("$(download "$p")")
-done
+
+# Every package's .deb at once (one apt-cache call): the kernel, busybox when
+# not the host's, then the libraries.
+debs_list=$(download "$kpkg" "${bb_pkgs[@]}" "${guest_pkgs[@]}")
+mapfile -t guest_debs <<<"$debs_list"
+kdeb=${guest_debs[0]}
+guest_debs=("${guest_debs[@]:1}")
+if [ -z "$bbsrc" ]; then
+	bbdeb=${guest_debs[0]}
+	guest_debs=("${guest_debs[@]:1}")
+	bbpkg="busybox-static $(dpkg-deb -f "$bbdeb" Version) ($debarch)"
+fi
+[ "${#guest_debs[@]}" -eq "${#guest_pkgs[@]}" ] ||
+	die "apt resolved ${#guest_debs[@]} of the ${#guest_pkgs[@]} libraries"
 
 # The cache key covers every input: kernel and busybox packages, the init
 # script and this recipe.

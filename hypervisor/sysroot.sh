@@ -35,10 +35,8 @@ pkgs=(
 	libbz2-1.0 libbz2-dev liblzma5 liblzma-dev libfdt1 libfdt-dev
 	libncurses6 libncursesw6 libtinfo6 libncurses-dev
 )
-files=()
-for p in "${pkgs[@]}"; do
-	files+=("$(debs_download "$p")")
-done
+files_list=$(debs_download "${pkgs[@]}")
+mapfile -t files <<<"$files_list"
 key=$(
 	{
 		for f in "${files[@]}"; do basename "$f"; done
