@@ -18,49 +18,36 @@ set -uo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root" || exit 1
 out=${LINUX_OUT:-build/linux}
-pass=0
-fail=0
-
-check() { # description command...
-	local what=$1
-	shift
-	if "$@"; then
-		echo "ok - $what"
-		pass=$((pass + 1))
-	else
-		echo "not ok - $what"
-		fail=$((fail + 1))
-	fi
-}
+# shellcheck source=tests/harness/is.sh
+. tests/harness/is.sh
 
 finish() {
-	echo "$pass passed, $fail failed"
-	[ "$fail" -eq 0 ]
+	is_end
 	exit
 }
 
 # 1. the import
-check "make linux imports Linux" make --no-print-directory linux
-check "a second make linux changes nothing" \
+is_run "make linux imports Linux" make --no-print-directory linux
+is_run "a second make linux changes nothing" \
 	bash -c 'make --no-print-directory linux 2>&1 | grep -q "already a git repository"'
 [ -d hypervisor/linux/.git ] || finish
 
 # 2. the recipe
 t0=$SECONDS
-check "build-linux.sh x86_64 builds" nice -n 10 hypervisor/build-linux.sh x86_64 \
+is_run "build-linux.sh x86_64 builds" nice -n 10 hypervisor/build-linux.sh x86_64 \
 	hypervisor/linux "$out/x86_64" "$out/x86_64/obj"
 echo "# build-linux.sh x86_64: $((SECONDS - t0)) s"
 [ -f "$out/x86_64/dom0-kernel" ] || finish
-check "build-info.json names dom0-kernel and a 6.1 kernel" \
+is_run "build-info.json names dom0-kernel and a 6.1 kernel" \
 	python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(not (d["artifacts"] == ["dom0-kernel"] and d["linux_version"].startswith("6.1")))' \
 	"$out/x86_64/build-info.json"
-check "dom0-kernel is an ELF with Xen's notes" \
+is_run "dom0-kernel is an ELF with Xen's notes" \
 	bash -c 'readelf -n "$0" | grep -q "Xen"' "$out/x86_64/dom0-kernel"
 sum1=$(sha256sum <"$out/x86_64/dom0-kernel")
 t0=$SECONDS
 nice -n 10 hypervisor/build-linux.sh x86_64 hypervisor/linux "$out/x86_64" "$out/x86_64/obj" 2>/dev/null
 echo "# build-linux.sh x86_64, nothing changed: $((SECONDS - t0)) s"
-check "a rebuild gives the same bytes" test "$sum1" = "$(sha256sum <"$out/x86_64/dom0-kernel")"
+is_run "a rebuild gives the same bytes" test "$sum1" = "$(sha256sum <"$out/x86_64/dom0-kernel")"
 
 # 3. the boot
 xen=${XENCI_LONG_XEN:-}
@@ -79,7 +66,7 @@ release=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["linux
 nice -n 10 hypervisor/boot-test.sh -v --xen "$xen" --payloads "$pl/linux" --timeout 400 \
 	--linger 3 x86_64 >"$pl/console.log" 2>&1
 tail -n 1 "$pl/console.log" | sed 's/^/# /'
-check "dom0 is our Linux ($release, built by xenci@xenci)" \
+is_run "dom0 is our Linux ($release, built by xenci@xenci)" \
 	grep -q "Linux version $release (xenci@xenci)" "$pl/console.log"
-check "the 5 dom0 tests pass under Xen" grep -q "tests 5 ok, 0 not ok" "$pl/console.log"
+is_run "the 5 dom0 tests pass under Xen" grep -q "tests 5 ok, 0 not ok" "$pl/console.log"
 finish

@@ -13,21 +13,13 @@
 #     a PYTHON already set is kept, and a python3 that does not run is an error
 set -uo pipefail
 root=${XENCI_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
-pass=0
-fail=0
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+# shellcheck source=tests/harness/is.sh
+. "$root/tests/harness/is.sh"
 # shellcheck source=hypervisor/recipe-lib.sh
 . "$root/hypervisor/recipe-lib.sh"
 
-is() { # name got want
-	if [ "$2" = "$3" ]; then
-		pass=$((pass + 1))
-	else
-		echo "FAIL $1: got '$2', want '$3'"
-		fail=$((fail + 1))
-	fi
-}
 
 is "common of siblings" "$(recipe_common_dir /a/b/c /a/b/d/e)" /a/b
 is "tree alone" "$(recipe_common_dir /a/b/c "")" /a/b/c
@@ -49,7 +41,7 @@ env_of() { # XENCI_CCACHE CCACHE_BASEDIR TREE
 
 if ! command -v ccache >/dev/null; then
 	echo "FAIL ccache is not installed (debian-packages.txt lists it)"
-	fail=$((fail + 1))
+	is_fail=$((is_fail + 1))
 else
 	is "TREE is base_dir" "$(env_of 1 "" /w/src)" "ccache gcc|/w/src|1"
 	is "a set base_dir is kept" "$(env_of 1 /mine /w/src)" "ccache gcc|/mine|1"
@@ -93,5 +85,4 @@ is "a python3 that does not run is an error" \
 	"test: python3 does not run
 rc=1"
 
-echo "$pass passed, $fail failed"
-[ "$fail" = 0 ]
+is_end
