@@ -3,10 +3,14 @@
 # build-linux.sh, payloads.sh) share; they source it from their own folder.
 # Each function takes the recipe's name (for messages) first.
 
-# recipe_ccache NAME CROSS [TREE] — sets cc ("[ccache ]CROSSgcc") and hostcc
-# ("[ccache ]gcc"): ccache in $CCACHE_DIR (default $XENCI_CACHE/ccache, then
-# ~/.cache/xenci/ccache) unless XENCI_CCACHE=0, ccache is missing or the folder
-# is not writable (e.g. a sandbox).
+# recipe_ccache NAME CROSS [TREE] — sets cc ("[probe-cache.sh ccache ]CROSSgcc")
+# and hostcc ("[probe-cache.sh ccache ]gcc"): ccache in $CCACHE_DIR (default
+# $XENCI_CACHE/ccache, then ~/.cache/xenci/ccache) unless XENCI_CCACHE=0, ccache
+# is missing or the folder is not writable (e.g. a sandbox); the compiler
+# probes' answers kept beside it (probe-cache.sh: Xen's make asks the same ~140
+# questions of the toolchain at every build), under XENCI_PROBE_ID, which it
+# exports: the sha256 of the compiler's and assembler's --version; not when the
+# recipe's folder holds a space (make splits CC at spaces).
 # TREE, the work tree the build runs in, becomes ccache's base_dir (unless
 # CCACHE_BASEDIR is set) and the working directory is not hashed: ccache then
 # rewrites the absolute paths below TREE into relative ones, so the same
@@ -20,8 +24,14 @@ recipe_ccache() {
 	if [ "${XENCI_CCACHE:-1}" != 0 ] && command -v ccache >/dev/null; then
 		export CCACHE_DIR=${CCACHE_DIR:-${XENCI_CACHE:-$HOME/.cache/xenci}/ccache}
 		if mkdir -p "$CCACHE_DIR" 2>/dev/null && [ -w "$CCACHE_DIR" ]; then
-			cc="ccache $cc"
-			hostcc="ccache gcc"
+			local probe
+			probe="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/probe-cache.sh"
+			XENCI_PROBE_ID=$({ "$cc" --version && gcc --version &&
+				"${2}as" --version; } 2>&1 | sha256sum)
+			export XENCI_PROBE_ID=${XENCI_PROBE_ID%% *}
+			case $probe in *[[:space:]]*) probe= ;; esac
+			cc="${probe:+$probe }ccache $cc"
+			hostcc="${probe:+$probe }ccache gcc"
 			if [ -n "${3:-}" ] && [ "$3" != / ]; then
 				export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$3}
 				export CCACHE_NOHASHDIR=1

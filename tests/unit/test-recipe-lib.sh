@@ -43,11 +43,17 @@ if ! command -v ccache >/dev/null; then
 	echo "FAIL ccache is not installed (debian-packages.txt lists it)"
 	is_fail=$((is_fail + 1))
 else
-	is "TREE is base_dir" "$(env_of 1 "" /w/src)" "ccache gcc|/w/src|1"
-	is "a set base_dir is kept" "$(env_of 1 /mine /w/src)" "ccache gcc|/mine|1"
-	is "TREE=/ sets nothing" "$(env_of 1 "" /)" "ccache gcc||"
-	is "no TREE sets nothing" "$(env_of 1 "" "")" "ccache gcc||"
+	pc=$root/hypervisor/probe-cache.sh
+	is "TREE is base_dir" "$(env_of 1 "" /w/src)" "$pc ccache gcc|/w/src|1"
+	is "a set base_dir is kept" "$(env_of 1 /mine /w/src)" "$pc ccache gcc|/mine|1"
+	is "TREE=/ sets nothing" "$(env_of 1 "" /)" "$pc ccache gcc||"
+	is "no TREE sets nothing" "$(env_of 1 "" "")" "$pc ccache gcc||"
 	is "XENCI_CCACHE=0" "$(env_of 0 "" /w/src)" "gcc||"
+	mkdir -p "$tmp/a b"
+	cp "$root/hypervisor/recipe-lib.sh" "$root/hypervisor/probe-cache.sh" "$tmp/a b/"
+	is "a recipe folder with a space: no probe cache (make splits CC)" \
+		"$(CCACHE_DIR=$tmp/cc-space bash -c '. "$1/recipe-lib.sh"; recipe_ccache t "" ""; echo "$cc|$hostcc"' \
+			_ "$tmp/a b")" "ccache gcc|ccache gcc"
 
 	# One file with -g (as Xen, Linux and the tools build) in two folders.
 	hits() { # TREE? -> cache hits after compiling in $tmp/one/x.c then $tmp/two/deeper/x.c
@@ -67,6 +73,64 @@ else
 	is "another folder hits the cache with TREE" "$(hits tree)" 1
 	is "and misses without it (ccache's default)" "$(hits none)" 0
 fi
+
+# probe-cache.sh, with a compiler that counts its runs and answers as told.
+mkdir -p "$tmp/pc"
+cat >"$tmp/pc/fakecc" <<'EOF'
+#!/bin/bash
+echo run >>"$RUNS"
+input=$(cat)
+echo "out:$*:$input"
+echo "err:${ANSWER:-}" >&2
+exit "${STATUS:-0}"
+EOF
+chmod +x "$tmp/pc/fakecc"
+probe() { # INPUT ARGS... -> "status|stdout|stderr|runs so far"
+	local input=$1 o e s
+	shift
+	o=$(printf '%s' "$input" | "$root/hypervisor/probe-cache.sh" "$tmp/pc/fakecc" "$@" 2>"$tmp/pc/e")
+	s=$?
+	e=$(cat "$tmp/pc/e")
+	echo "$s|$o|$e|$(wc -l <"$RUNS")"
+}
+{
+	export RUNS=$tmp/pc/runs CCACHE_DIR=$tmp/pc/cache XENCI_PROBE_ID=one
+	: >"$RUNS"
+	is "probe: the compiler's answer" "$(STATUS=1 ANSWER=no probe 'void*p=1;' -Wx -c -o /dev/null -x c -)" \
+		"1|out:-Wx -c -o /dev/null -x c -:void*p=1;|err:no|1"
+	is "probe again: kept, not run" "$(STATUS=0 ANSWER=changed probe 'void*p=1;' -Wx -c -o /dev/null -x c -)" \
+		"1|out:-Wx -c -o /dev/null -x c -:void*p=1;|err:no|1"
+	is "another input: run" "$(probe 'int x;' -Wx -c -o /dev/null -x c -)" \
+		"0|out:-Wx -c -o /dev/null -x c -:int x;|err:|2"
+	is "other arguments: run" "$(probe 'int x;' -Wy -c -o /dev/null -x c -)" \
+		"0|out:-Wy -c -o /dev/null -x c -:int x;|err:|3"
+	is "as-insn's order: kept too" "$(probe 'a' -c -x c -o /dev/null -)" "0|out:-c -x c -o /dev/null -:a|err:|4"
+	is "as-insn's order again" "$(STATUS=5 probe 'a' -c -x c -o /dev/null -)" "0|out:-c -x c -o /dev/null -:a|err:|4"
+	is "another toolchain: run" "$(XENCI_PROBE_ID=two probe 'int x;' -Wx -c -o /dev/null -x c -)" \
+		"0|out:-Wx -c -o /dev/null -x c -:int x;|err:|5"
+	is "a real compile: run every time" "$(probe 'int x;' -c -o x.o -x c -)$(probe 'int x;' -c -o x.o -x c -)" \
+		"0|out:-c -o x.o -x c -:int x;|err:|60|out:-c -o x.o -x c -:int x;|err:|7"
+	is "not from standard input: run every time" "$(probe '' -c -o /dev/null x.c)$(probe '' -c -o /dev/null x.c)" \
+		"0|out:-c -o /dev/null x.c:|err:|80|out:-c -o /dev/null x.c:|err:|9"
+	is "no CCACHE_DIR: run every time" \
+		"$(unset CCACHE_DIR; probe 'q' -c -o /dev/null -; probe 'q' -c -o /dev/null -)" \
+		"0|out:-c -o /dev/null -:q|err:|10
+0|out:-c -o /dev/null -:q|err:|11"
+	mkdir -p "$tmp/pc/ro"
+	chmod 0555 "$tmp/pc/ro"
+	if [ ! -w "$tmp/pc/ro" ]; then # (root writes anyway)
+		is "nowhere to keep it: run, answered" "$(CCACHE_DIR=$tmp/pc/ro/c STATUS=2 probe 'q' -c -o /dev/null -)" \
+			"2|out:-c -o /dev/null -:q|err:|12"
+	fi
+	# gcc itself: a flag it lacks, kept and given back word for word
+	real=$(printf 'void*p=1;' | gcc -Wno-xenci-bogus -Wbogus-xenci -c -o /dev/null -x c - 2>&1; echo "rc=$?")
+	is "gcc's probe, kept" \
+		"$(for _ in 1 2; do printf 'void*p=1;' | "$root/hypervisor/probe-cache.sh" gcc -Wno-xenci-bogus \
+			-Wbogus-xenci -c -o /dev/null -x c - 2>&1; echo "rc=$?"; done)" "$real
+$real"
+	is "one answer kept per question" "$(find "$CCACHE_DIR/xenci-probes" -name '*.status' | wc -l)" 6
+	unset RUNS CCACHE_DIR XENCI_PROBE_ID
+}
 
 # recipe_python, with a shim first on PATH: a script that runs the real python3.
 real=$(command -v python3)
