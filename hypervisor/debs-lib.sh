@@ -75,11 +75,12 @@ apt_cache() { apt-cache "${apt_opts[@]}" "$@"; }
 
 # A stale list (404) is refreshed once and the download tried again.
 debs_download() {
-	local pkg ver file
+	local pkg ver file cands
 	local -A cand=()
+	cands=$(debs_candidates "$@") || exit 1
 	while read -r pkg ver; do
-		cand[$pkg]=$ver
-	done < <(debs_candidates "$@")
+		[ -z "$pkg" ] || cand[$pkg]=$ver
+	done <<<"$cands"
 	for pkg in "$@"; do
 		ver=${cand[$pkg]:-}
 		if [ -z "$ver" ] || [ "$ver" = "(none)" ]; then
@@ -92,10 +93,19 @@ debs_download() {
 }
 
 # debs_candidates PKG... prints "PKG VERSION" for each package apt has a
-# candidate of ("(none)" when it has none), from one `apt-cache policy`:
+# candidate of ("(none)" when it has none), from one `apt-cache policy`; when
+# apt-cache fails (a broken or locked cache), its errors and status 1:
 # "NAME:" (or "NAME:ARCH:") at the margin, then "  Candidate: VERSION".
 debs_candidates() {
-	apt_cache policy "$@" 2>/dev/null | awk '
+	local text status
+	text=$(apt_cache policy "$@" 2>&1)
+	status=$?
+	if [ "$status" -ne 0 ]; then
+		echo "$debs_name: apt-cache policy failed for $debarch ($status):" >&2
+		printf '%s\n' "$text" | grep -E '^(E|W):' | head -n 5 >&2
+		return 1
+	fi
+	printf '%s\n' "$text" | awk '
 		/^[^ ].*:$/ { name = substr($0, 1, length($0) - 1); sub(/:[a-z0-9]+$/, "", name) }
 		/^  Candidate:/ && name != "" { print name, $2; name = "" }'
 }

@@ -19,15 +19,17 @@ Debian's 6.1 vmlinux: 65.9 MB in, 35.4 MB out. OUT is checked before it is
 written: every loadable byte (p_paddr .. p_paddr + p_memsz of each PT_LOAD) the
 same as IN's, every other header's bytes the same. Exit status 1, naming what,
 on an input that is not such an ELF, whose headers point outside it, that has
-more than 64 program headers (a kernel has a handful) or whose segments overlap
-in the file: OUT is never larger than IN and its padding, and the work is
-linear in IN's size."""
+more than 64 program headers (a kernel has a handful), whose segments overlap
+in the file, or whose other headers would add more than IN holds: OUT is never
+larger than IN and a page a header, and the work is linear in IN's size. A
+PT_PHDR points at the new program header table."""
 import struct
 import sys
 
 PAGE = 4096
 PHDRS_MAX = 64
 PT_LOAD = 1
+PT_PHDR = 6
 EHDR = struct.Struct('<16sHHIQQQIHHHHHH')
 PHDR = struct.Struct('<IIQQQQQQ')
 
@@ -83,17 +85,28 @@ def pack(data, name):
         out.extend(data[off:off + keep])
         moved.append((off, off + filesz, start))
         p[2], p[5], p[7] = start, keep, PAGE
+    placed = {}  # (offset, size) of bytes appended -> their new offset
     for p in ph:
         if p[0] == PT_LOAD:
             continue
         off, filesz = p[2], p[5]
+        if p[0] == PT_PHDR:
+            # the program header table: where it now is
+            p[2], p[5] = EHDR.size, len(ph) * PHDR.size
+            continue
         home = [m for m in moved if m[0] <= off and off + filesz <= m[1]]
         new = home[0][2] + off - home[0][0] if home else None
         if new is None or new + filesz > len(out) or \
                 out[new:new + filesz] != data[off:off + filesz]:
-            # not inside what a segment kept: its bytes go at the end
-            new = len(out)
-            out.extend(data[off:off + filesz])
+            # not inside what a segment kept: its bytes go at the end, once
+            # for each range, at its alignment (up to a page)
+            new = placed.get((off, filesz))
+            if new is None:
+                out.extend(bytes(-len(out) % min(max(p[7], 1), PAGE)))
+                new = placed[(off, filesz)] = len(out)
+                out.extend(data[off:off + filesz])
+                if len(out) > len(data) + (len(ph) + 1) * PAGE:
+                    fail('%s: headers outside the segments hold more than the file' % name)
         p[2] = new
     eh[5], eh[6], eh[11], eh[12], eh[13] = EHDR.size, 0, 0, 0, 0
     EHDR.pack_into(out, 0, *eh)
@@ -108,7 +121,7 @@ def check(data, out, name):
     if memory(data, old) != memory(out, new):
         fail('%s: the packed image would load differently' % name)
     for a, b in zip(old, new):
-        if a[0] != PT_LOAD and data[a[2]:a[2] + a[5]] != out[b[2]:b[2] + b[5]]:
+        if a[0] not in (PT_LOAD, PT_PHDR) and data[a[2]:a[2] + a[5]] != out[b[2]:b[2] + b[5]]:
             fail('%s: a header of type %#x would point at other bytes' % (name, a[0]))
 
 

@@ -111,6 +111,22 @@ if out:
     r2, again, _ = run(out, 'again')
     ok('packing twice: the same image', again is not None and image(again) == image(src))
 
+# many headers outside the segments over the same bytes: appended once
+many_notes = elf(segs, [(0x600000, note)] * 40)
+r, out, _ = run(many_notes, 'many-notes')
+ok('one copy of a range many headers share', out is not None and len(out) < 40000,
+   (r.stderr, out and len(out)))
+# a PT_PHDR: the new table
+ph_src = bytearray(elf(segs, notes))
+struct.pack_into('<H', ph_src, 0x38, 5)
+PH.pack_into(ph_src, 64 + 4 * 56, 6, 4, 64, 0, 0, 4 * 56, 4 * 56, 8)
+r, out, _ = run(bytes(ph_src), 'phdr')
+if out:
+    phs = read(out)[1]
+    ok('PT_PHDR points at the new table', phs[4][2] == 64 and phs[4][5] == 5 * 56, phs[4])
+else:
+    ok('PT_PHDR packs', False, r.stderr)
+
 def refused(name, data, words):
     r, out, src = run(data, name)
     ok('refused: ' + name, r.returncode == 1 and out is None and src in r.stderr and
@@ -134,6 +150,9 @@ refused('overlapping segments', elf([segs[0], (0xffffffff82000000, 0x2000000, te
 many = bytearray(src)
 struct.pack_into('<H', many, 0x38, 65)
 refused('65 program headers', bytes(many), ['65 program headers'])
+big = elf([(0xffffffff81000000, 0x1000000, b'\x11' * 100, 100, 0x1000)],
+          [(0x2000 + i * 8, b'\x22' * 200000) for i in range(40)])  # overlapping ranges
+refused('headers outside the segments holding more than the file', big, ['hold more'])
 # Headers mutated at random (a fixed seed): each ends in the packed image
 # loading the same, or in elf-pack.py's own refusal (SystemExit with a message
 # naming the file), never in another exception.

@@ -116,11 +116,45 @@ probe() { # INPUT ARGS... -> "status|stdout|stderr|runs so far"
 		"$(unset CCACHE_DIR; probe 'q' -c -o /dev/null -; probe 'q' -c -o /dev/null -)" \
 		"0|out:-c -o /dev/null -:q|err:|10
 0|out:-c -o /dev/null -:q|err:|11"
+	is "an input that includes a file: run every time" \
+		"$(probe '#include "h.h"' -c -o /dev/null -; probe '#include "h.h"' -c -o /dev/null -)" \
+		"0|out:-c -o /dev/null -:#include \"h.h\"|err:|12
+0|out:-c -o /dev/null -:#include \"h.h\"|err:|13"
+	is "arguments that include a file: run every time" \
+		"$(probe 'q' -include h.h -c -o /dev/null -; probe 'q' -include h.h -c -o /dev/null -)" \
+		"0|out:-include h.h -c -o /dev/null -:q|err:|14
+0|out:-include h.h -c -o /dev/null -:q|err:|15"
+	is "a killed compiler's status is not kept" \
+		"$(STATUS=137 probe 'k' -c -o /dev/null -; STATUS=0 probe 'k' -c -o /dev/null -)" \
+		"137|out:-c -o /dev/null -:k|err:|16
+0|out:-c -o /dev/null -:k|err:|17"
+	is "nor a status 1 that says the compiler was killed" \
+		"$(STATUS=1 ANSWER='gcc: fatal error: Killed signal terminated program cc1' probe 'm' -c -o /dev/null -
+			STATUS=0 probe 'm' -c -o /dev/null -)" \
+		"1|out:-c -o /dev/null -:m|err:gcc: fatal error: Killed signal terminated program cc1|18
+0|out:-c -o /dev/null -:m|err:|19"
+	is "no XENCI_PROBE_ID: run every time" \
+		"$(XENCI_PROBE_ID='' probe 'n' -c -o /dev/null -; XENCI_PROBE_ID='' probe 'n' -c -o /dev/null -)" \
+		"0|out:-c -o /dev/null -:n|err:|20
+0|out:-c -o /dev/null -:n|err:|21"
+	is "no command: usage" "$("$root/hypervisor/probe-cache.sh" 2>&1; echo "rc=$?")" \
+		"usage: probe-cache.sh COMPILER [ARGS...]
+rc=2"
+	is "a NUL in the input reaches the compiler whole" \
+		"$(printf 'ab\0cd' | "$root/hypervisor/probe-cache.sh" sh -c 'wc -c' x -o /dev/null -)" 5
+	# gcc itself, through a header that changes between two probes
+	printf 'int ok;\n' >"$tmp/pc/h.h"
+	first=$(printf '#include "%s"\n' "$tmp/pc/h.h" |
+		"$root/hypervisor/probe-cache.sh" gcc -x c -std=c99 -Werror -S -o /dev/null - 2>/dev/null; echo "rc=$?")
+	printf 'not C\n' >"$tmp/pc/h.h"
+	is "a header that changed is compiled again" "$first $(printf '#include "%s"\n' "$tmp/pc/h.h" |
+		"$root/hypervisor/probe-cache.sh" gcc -x c -std=c99 -Werror -S -o /dev/null - 2>/dev/null; echo "rc=$?")" \
+		"rc=0 rc=1"
 	mkdir -p "$tmp/pc/ro"
 	chmod 0555 "$tmp/pc/ro"
 	if [ ! -w "$tmp/pc/ro" ]; then # (root writes anyway)
 		is "nowhere to keep it: run, answered" "$(CCACHE_DIR=$tmp/pc/ro/c STATUS=2 probe 'q' -c -o /dev/null -)" \
-			"2|out:-c -o /dev/null -:q|err:|12"
+			"2|out:-c -o /dev/null -:q|err:|22"
 	fi
 	# gcc itself: a flag it lacks, kept and given back word for word
 	real=$(printf 'void*p=1;' | gcc -Wno-xenci-bogus -Wbogus-xenci -c -o /dev/null -x c - 2>&1; echo "rc=$?")
@@ -128,7 +162,9 @@ probe() { # INPUT ARGS... -> "status|stdout|stderr|runs so far"
 		"$(for _ in 1 2; do printf 'void*p=1;' | "$root/hypervisor/probe-cache.sh" gcc -Wno-xenci-bogus \
 			-Wbogus-xenci -c -o /dev/null -x c - 2>&1; echo "rc=$?"; done)" "$real
 $real"
-	is "one answer kept per question" "$(find "$CCACHE_DIR/xenci-probes" -name '*.status' | wc -l)" 6
+	# the first six questions, and k and m once answered for good
+	is "one answer kept per question" "$(find "$CCACHE_DIR/xenci-probes" -name '*.status' | wc -l)" 8
+	is "no temporary file left" "$(find "$CCACHE_DIR/xenci-probes" -name 'tmp.*' | wc -l)" 0
 	unset RUNS CCACHE_DIR XENCI_PROBE_ID
 }
 
