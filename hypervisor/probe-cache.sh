@@ -59,12 +59,15 @@ if [ "$keep" = 1 ] && [ -f "$f.status" ] && IFS= read -r status <"$f.status"; th
 	exit "$status"
 fi
 
-tmp=$dir/tmp.$$
-if ! { [ -d "$dir" ] || mkdir -p "$dir"; } 2>/dev/null || ! : 2>/dev/null >"$tmp.out"; then
+# A folder of its own for the answer being made (mktemp: builds in other
+# sandboxes share the keep, and each sandbox numbers its processes from 1)
+if ! { [ -d "$dir" ] || mkdir -p "$dir"; } 2>/dev/null ||
+	! t=$(mktemp -d "$dir/tmp.XXXXXXXX" 2>/dev/null); then
 	printf '%s' "$input" | "$@" # nowhere to keep it
 	exit "${PIPESTATUS[1]}"
 fi
-trap 'rm -f "$tmp.out" "$tmp.err" "$tmp.status"' EXIT
+trap 'rm -rf "$t"' EXIT
+tmp=$t/answer
 printf '%s' "$input" | "$@" >"$tmp.out" 2>"$tmp.err"
 status=${PIPESTATUS[1]}
 cat "$tmp.out"

@@ -162,8 +162,22 @@ rc=2"
 		"$(for _ in 1 2; do printf 'void*p=1;' | "$root/hypervisor/probe-cache.sh" gcc -Wno-xenci-bogus \
 			-Wbogus-xenci -c -o /dev/null -x c - 2>&1; echo "rc=$?"; done)" "$real
 $real"
-	# the first six questions, and k and m once answered for good
-	is "one answer kept per question" "$(find "$CCACHE_DIR/xenci-probes" -name '*.status' | wc -l)" 8
+	# 16 probes at once, each its own question: each kept answer is its own
+	before=$(wc -l <"$RUNS")
+	for i in $(seq 16); do
+		printf 'par%s' "$i" | "$root/hypervisor/probe-cache.sh" "$tmp/pc/fakecc" -c -o /dev/null - \
+			>/dev/null 2>&1 &
+	done
+	wait
+	bad=0
+	for i in $(seq 16); do
+		[ "$(printf 'par%s' "$i" | "$root/hypervisor/probe-cache.sh" "$tmp/pc/fakecc" -c -o /dev/null - \
+			2>/dev/null)" = "out:-c -o /dev/null -:par$i" ] || bad=$((bad + 1))
+	done
+	is "16 probes at once: each answer its own" "$bad" 0
+	is "16 probes at once: each run once, then kept" "$(($(wc -l <"$RUNS") - before))" 16
+	# the first six questions, k and m once answered for good, the 16
+	is "one answer kept per question" "$(find "$CCACHE_DIR/xenci-probes" -name '*.status' | wc -l)" 24
 	is "no temporary file left" "$(find "$CCACHE_DIR/xenci-probes" -name 'tmp.*' | wc -l)" 0
 	unset RUNS CCACHE_DIR XENCI_PROBE_ID
 }
