@@ -61,16 +61,15 @@ download() { debs_download "$@"; }
 # (a Debian version's Depends never changes).
 meta=linux-image-$debarch
 metaver=$(debs_candidates "$meta" | awk '{print $2}')
-memo=$debs/$meta.${metaver//:/%3a}.kernel
-if [ -n "$metaver" ] && [ "$metaver" != "(none)" ] && [ -s "$memo" ]; then
+memo=
+[ -z "$metaver" ] || [ "$metaver" = "(none)" ] || memo=$debs/$meta.${metaver//:/%3a}.kernel
+if [ -n "$memo" ] && [ -s "$memo" ]; then
 	kpkg=$(cat "$memo")
 else
 	kpkg=$(apt_cache depends "$meta" 2>/dev/null |
 		awk '/Depends: linux-image-[0-9]/ {print $2; exit}')
 	[ -n "$kpkg" ] || die "cannot resolve $meta to a kernel package (apt-cache depends $meta)"
-	if [ -n "$metaver" ] && [ "$metaver" != "(none)" ]; then
-		echo "$kpkg" >"$memo.tmp" && mv "$memo.tmp" "$memo"
-	fi
+	[ -z "$memo" ] || { echo "$kpkg" >"$memo.tmp" && mv "$memo.tmp" "$memo"; }
 fi
 case $kpkg in *-cloud-*) die "$meta resolved to a cloud kernel ($kpkg)" ;; esac
 
@@ -95,14 +94,13 @@ guest_pkgs=(libc6 libgcc-s1 libyajl2 libuuid1 libbz2-1.0 liblzma5 zlib1g)
 # Every package's .deb at once (one apt-cache call): the kernel, busybox when
 # not the host's, then the libraries.
 debs_list=$(download "$kpkg" "${bb_pkgs[@]}" "${guest_pkgs[@]}")
-mapfile -t guest_debs <<<"$debs_list"
-kdeb=${guest_debs[0]}
-guest_debs=("${guest_debs[@]:1}")
+mapfile -t all_debs <<<"$debs_list"
+kdeb=${all_debs[0]}
 if [ -z "$bbsrc" ]; then
-	bbdeb=${guest_debs[0]}
-	guest_debs=("${guest_debs[@]:1}")
+	bbdeb=${all_debs[1]}
 	bbpkg="busybox-static $(dpkg-deb -f "$bbdeb" Version) ($debarch)"
 fi
+guest_debs=("${all_debs[@]:$((1 + ${#bb_pkgs[@]}))}")
 [ "${#guest_debs[@]}" -eq "${#guest_pkgs[@]}" ] ||
 	die "apt resolved ${#guest_debs[@]} of the ${#guest_pkgs[@]} libraries"
 
