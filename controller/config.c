@@ -96,6 +96,11 @@ static const struct vfield records_fields[] = {
 
 static const struct vfield config_fields[] = {
     {.name = "listen", .type = V_STRING, .help = "ADDR:PORT", .min = 3, .max = 64},
+    {.name = "agent_listen",
+     .type = V_STRING,
+     .help = "ADDR:PORT of the agents' own listener",
+     .min = 3,
+     .max = 64},
     {.name = "data", .type = V_STRING, .help = "data folder", .min = 1, .max = 4000},
     {.name = "jobs_dir", .type = V_STRING, .help = "folder of job files", .min = 1, .max = 4000},
     {.name = "schema_dir", .type = V_STRING, .help = "folder of migrations", .min = 1, .max = 4000},
@@ -246,6 +251,7 @@ void config_release(struct ctl_config *c)
 {
 	free(c->file);
 	free(c->listen);
+	free(c->agent_listen);
 	free(c->data);
 	free(c->jobs_dir);
 	free(c->schema_dir);
@@ -290,6 +296,7 @@ int config_load(struct ctl_config *c, const char *path, struct buf *err)
 		goto out;
 	}
 	set_str(&c->listen, root, "listen");
+	set_str(&c->agent_listen, root, "agent_listen");
 	set_str(&c->data, root, "data");
 	set_str(&c->jobs_dir, root, "jobs_dir");
 	set_str(&c->schema_dir, root, "schema_dir");

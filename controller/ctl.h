@@ -24,6 +24,7 @@ struct mail_transport; /* mail.h */
 struct ctl_config {
 	char *file;	      /* the config file, or NULL */
 	char *listen;	      /* "127.0.0.1:8080" */
+	char *agent_listen;   /* the agents' own listener, or NULL (listen serves them) */
 	char *data;	      /* the data folder */
 	char *jobs_dir;	      /* the folder of the job files */
 	char *schema_dir;     /* schema/NNNN-*.sql */

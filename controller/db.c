@@ -466,6 +466,7 @@ int db_reader_open(void)
 		}
 	}
 	reader_db = db;
+	db_reader = 0; /* its statements are used between db_read_begin and db_read_end */
 	return 0;
 fail:
 	sqlite3_finalize(reader_begin);
@@ -476,9 +477,17 @@ fail:
 	return -EIO;
 }
 
+int db_reader_ready(void)
+{
+	return reader_db != NULL;
+}
+
 void db_read_begin(void)
 {
-	if (reader_db && sqlite3_get_autocommit(reader_db)) {
+	if (!reader_db)
+		return;
+	db_reader = 1;
+	if (sqlite3_get_autocommit(reader_db)) {
 		sqlite3_step(reader_begin);
 		sqlite3_reset(reader_begin);
 	}
@@ -500,6 +509,7 @@ void db_read_end(void)
 	db_read_release();
 	if (!sqlite3_get_autocommit(reader_db))
 		sqlite3_exec(reader_db, "ROLLBACK", NULL, NULL, NULL);
+	db_reader = 0;
 }
 
 void db_reader_close(void)
@@ -508,6 +518,7 @@ void db_reader_close(void)
 
 	if (!reader_db)
 		return;
+	db_reader = 1; /* the modules finalize the thread's own statements */
 	for (m = db_modules; m->name; m++)
 		m->finalize();
 	sqlite3_finalize(reader_begin);

@@ -33,7 +33,9 @@
 	"(" #B ".visibility IS NULL OR " #B ".visibility = 'public' OR ?" #A " OR " #G             \
 	".name = ?" #AG ")"
 
-/* 1 on a read pool thread (db_reader_open), 0 elsewhere. */
+/* 1 while the calling thread reads through its own read connection (between
+ * db_read_begin and db_read_end), 0 elsewhere: the db_* functions then use that
+ * connection's statements, else the writer's (under ctl.lock). */
 extern __thread int db_reader;
 
 /* A db-*.c module's prepared statements, one array per connection: the writer's
@@ -83,17 +85,22 @@ long long db_generation(void);
 void db_settle(void);
 
 /* Makes the calling thread a read thread: opens its own read-only connection to
- * the open store and prepares every module's statements on it (db_reader is 1
- * from then on). 0, or -EIO (logged). Call db_reader_close on the same thread
- * before db_close. db_settle on a read thread settles its own connection. */
+ * the open store and prepares every module's statements on it (used from
+ * db_read_begin to db_read_end; a public worker also writes under ctl.lock
+ * between its reads, through the writer). 0 (also when it is open already), or
+ * -EIO (logged). Call db_reader_close on the same thread before db_close.
+ * db_settle while reading settles the thread's own connection. */
 int db_reader_open(void);
 void db_reader_close(void);
+/* 1 when the calling thread has its read connection (db_reader_open). */
+int db_reader_ready(void);
 /* A read thread's request in one read transaction (deferred BEGIN: SQLite takes
  * its snapshot at the first statement; https://www.sqlite.org/lang_transaction.html):
  * every statement of the request sees the same snapshot of the store, and the
  * WAL read lock is taken once a request instead of once a statement.
  * db_read_end settles the thread's statements (db_settle) and ends it (COMMIT;
- * ROLLBACK if that fails). Both do nothing off a read thread.
+ * ROLLBACK if that fails). db_reader is 1 from one to the other. Both do
+ * nothing on a thread without its read connection.
  * db_read_release ends the transaction early, before the thread waits for
  * something else (a repository's lock): the rest of the request's statements
  * each see the last commit, as outside a transaction. It leaves the statements

@@ -26,7 +26,10 @@ struct peer {
 	sa_family_t family;
 	unsigned char addr[16];
 	unsigned open;
+	unsigned pending; /* admitted (http_limits_admit), not yet started */
 };
+
+int http_limits_admitted;
 
 /* One open connection: its socket context, from NOTIFY_STARTED to NOTIFY_CLOSED
  * (libmicrohttpd closes fd only after the latter, so while a slot is in the list
@@ -237,7 +240,7 @@ enum MHD_Result http_limits_accept(void *cls, const struct sockaddr *addr, sockl
 		return MHD_YES;
 	pthread_mutex_lock(&lock);
 	found = tfind(&key, &by_address, peer_cmp);
-	if (found && (*found)->open >= limits.per_address) {
+	if (found && (*found)->open + (*found)->pending >= limits.per_address) {
 		drops.per_address++;
 		ok = MHD_NO;
 	}
@@ -246,14 +249,74 @@ enum MHD_Result http_limits_accept(void *cls, const struct sockaddr *addr, sockl
 	return ok;
 }
 
+/* addr's node, made when new (lock held); NULL for another family. */
+static struct peer *peer_get(const struct sockaddr *addr)
+{
+	struct peer key, *p, **found;
+
+	if (peer_key(&key, addr) < 0)
+		return NULL;
+	found = tsearch(&key, &by_address, peer_cmp);
+	if (found == NULL)
+		return NULL;
+	if (*found == &key) { /* new: keep a copy */
+		p = xmalloc(sizeof(*p));
+		*p = key;
+		*found = p;
+	}
+	return *found;
+}
+
+/* Frees p when nothing of its address is open or pending (lock held). */
+static void peer_put(struct peer *p)
+{
+	if (p && p->open == 0 && p->pending == 0) {
+		tdelete(p, &by_address, peer_cmp);
+		free(p);
+	}
+}
+
+int http_limits_admit(const struct sockaddr *addr)
+{
+	struct peer *p;
+	int rc = 0;
+
+	pthread_mutex_lock(&lock);
+	p = peer_get(addr);
+	if (p && p->open + p->pending >= limits.per_address) {
+		drops.per_address++;
+		peer_put(p); /* made for nothing when per_address is 0 */
+		rc = -1;
+	} else if (p) {
+		p->pending++;
+	}
+	log_summary(0);
+	pthread_mutex_unlock(&lock);
+	return rc;
+}
+
+void http_limits_admit_undo(const struct sockaddr *addr)
+{
+	struct peer key, **found;
+
+	if (peer_key(&key, addr) < 0)
+		return;
+	pthread_mutex_lock(&lock);
+	found = tfind(&key, &by_address, peer_cmp);
+	if (found && (*found)->pending > 0) {
+		(*found)->pending--;
+		peer_put(*found);
+	}
+	pthread_mutex_unlock(&lock);
+}
+
 void http_limits_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
 			enum MHD_ConnectionNotificationCode code)
 {
 	const union MHD_ConnectionInfo *info;
-	struct peer key, *p, **found;
+	struct peer *p;
 	struct slot *s;
 
-	(void)cls;
 	pthread_mutex_lock(&lock);
 	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
 		open_total++;
@@ -262,17 +325,12 @@ void http_limits_notify(void *cls, struct MHD_Connection *conn, void **socket_co
 		s->fd = info ? info->connect_fd : -1;
 		s->head_due = clock_mono_ms() + 1000LL * limits.head_seconds;
 		info = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-		if (info && info->client_addr && peer_key(&key, info->client_addr) == 0) {
-			found = tsearch(&key, &by_address, peer_cmp);
-			if (found && *found == &key) { /* new: keep a copy */
-				p = xmalloc(sizeof(*p));
-				*p = key;
-				*found = p;
-			}
-			if (found) {
-				(*found)->open++;
-				s->peer = *found;
-			}
+		if (info && info->client_addr && (p = peer_get(info->client_addr)) != NULL) {
+			/* admitted by an accept thread: pending until here */
+			if (cls == &http_limits_admitted && p->pending > 0)
+				p->pending--;
+			p->open++;
+			s->peer = p;
 		}
 		s->next = slots;
 		if (slots)
@@ -283,9 +341,9 @@ void http_limits_notify(void *cls, struct MHD_Connection *conn, void **socket_co
 		open_total--;
 		s = *socket_context;
 		p = s->peer;
-		if (p && --p->open == 0) {
-			tdelete(p, &by_address, peer_cmp);
-			free(p);
+		if (p) {
+			p->open--;
+			peer_put(p);
 		}
 		if (s->prev)
 			s->prev->next = s->next;

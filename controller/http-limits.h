@@ -51,8 +51,18 @@ unsigned http_limits_hard_max(void);
 /* MHD_AcceptPolicyCallback: refuses a connection from an address that has
  * per_address open already (counted as dropped). */
 enum MHD_Result http_limits_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen);
-/* MHD_NotifyConnectionCallback: counts open connections, in all and by address,
- * and gives each the deadline of its first request's head. */
+/* An accept thread's http_limits_accept (connections it hands to a daemon with
+ * MHD_add_connection, which asks no accept policy): 0 and the connection counted
+ * as pending for its address until its daemon starts it, or -1 (refused and
+ * counted as dropped) when the address has per_address open or pending already.
+ * http_limits_admit_undo: the daemon did not take it. */
+int http_limits_admit(const struct sockaddr *addr);
+void http_limits_admit_undo(const struct sockaddr *addr);
+/* The NOTIFY_CONNECTION cls of the daemons fed by http_limits_admit. */
+extern int http_limits_admitted;
+/* MHD_NotifyConnectionCallback: counts open connections, in all and by address
+ * (one pending of a daemon whose cls is &http_limits_admitted becomes open), and
+ * gives each the deadline of its first request's head. */
 void http_limits_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
 			enum MHD_ConnectionNotificationCode code);
 /* conn's request head is in: no deadline until the request ends. */

@@ -12,6 +12,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <pthread.h>
 #include <unistd.h>
 
 #include "clock.h"
@@ -23,12 +24,26 @@
 #include "log.h"
 #include "xmalloc.h"
 
+#define WORKERS_MAX 16
+
+/* One listener (the polling thread and the read pool), or with agent_listen two:
+ * the agents' (that same model) and the public one, whose accept thread hands
+ * each connection to the worker with the fewest (each a daemon with its own
+ * polling thread, on which reads run inline). */
 struct http_server {
-	struct MHD_Daemon *mhd;
-	int port;
+	struct MHD_Daemon *mhd; /* the only listener, or the agents' */
+	struct MHD_Daemon *worker[WORKERS_MAX];
+	int workers;
+	int listen_fd; /* the public listener's socket (-1: none) */
+	pthread_t acceptor;
+	int acceptor_running;
+	int port, agent_port;
 	char *cert, *key;
 	int read_threads;
 };
+
+/* The dh_cls of the public workers' daemons: their reads run inline. */
+static char inline_reads;
 
 const double http_lat_bounds[HTTP_LAT_BUCKETS] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
 						  0.05,	  0.1,	 0.25,	 0.5,	1,    5};
@@ -703,6 +718,55 @@ static void run_read(struct req *r)
 	ctl_unlock();
 }
 
+/* A public worker's own read-only connection to the store, opened by its first
+ * read and closed when the worker's thread ends (the key's destructor runs on it). */
+static pthread_key_t worker_reader_key;
+static pthread_once_t worker_reader_once = PTHREAD_ONCE_INIT;
+
+static void worker_reader_close(void *mark)
+{
+	(void)mark;
+	db_reader_close();
+}
+
+static void worker_reader_key_make(void)
+{
+	if (pthread_key_create(&worker_reader_key, worker_reader_close) != 0)
+		log_warnx("no thread key for the workers' read connections");
+}
+
+/* 0 when this thread has its read connection. */
+static int worker_reader(void)
+{
+	if (db_reader_ready())
+		return 0;
+	pthread_once(&worker_reader_once, worker_reader_key_make);
+	if (db_reader_open() < 0)
+		return -1;
+	if (pthread_setspecific(worker_reader_key, &worker_reader_key) != 0) {
+		db_reader_close();
+		return -1;
+	}
+	return 0;
+}
+
+/* A ROUTE_READ request on a public worker: run here, on the worker's own read
+ * connection, without ctl.lock (under it when the connection cannot open). */
+static void run_inline(struct req *r)
+{
+	if (run_prelude(r))
+		return;
+	if (worker_reader() == 0) {
+		db_read_begin();
+		run_route(r);
+		db_read_end();
+		return;
+	}
+	ctl_lock();
+	run_route(r);
+	ctl_unlock();
+}
+
 struct framing {
 	const char *length; /* the first Content-Length */
 	int conflict;	    /* another Content-Length that differs */
@@ -762,7 +826,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	const char *cl, *hdr;
 	int known;
 
-	(void)cls;
 	if (r == NULL) {
 		size_t max;
 
@@ -854,7 +917,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	if (r->replied)
 		return MHD_YES;
 	if (r->route->flags & ROUTE_READ) {
-		run_read(r);
+		if (cls == &inline_reads)
+			run_inline(r);
+		else
+			run_read(r);
 		return MHD_YES;
 	}
 	ctl_lock();
@@ -912,42 +978,200 @@ static int read_threads(void)
 	return n < 2 ? 2 : n > 8 ? 8 : (int)n;
 }
 
-int http_start(struct http_server **out, const char *listen, const char *cert, const char *key,
-	       const struct http_limits *limits, const char *spool, char *err, size_t errlen)
+/* listen's "IPv4-ADDR:PORT" into sin; -EINVAL with a message naming field. */
+static int parse_listen(const char *field, const char *listen, struct sockaddr_in *sin, char *err,
+			size_t errlen)
 {
-	struct http_server *s = xcalloc(1, sizeof(*s));
-	struct sockaddr_in sin;
-	const union MHD_DaemonInfo *info;
 	char host[64];
 	const char *colon = strrchr(listen, ':');
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
-			 MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG | MHD_USE_TURBO;
 	long port;
 	char *end;
-	int rc = -EINVAL;
 
-	*out = NULL;
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
+	memset(sin, 0, sizeof(*sin));
+	sin->sin_family = AF_INET;
 	if (colon == NULL || (size_t)(colon - listen) >= sizeof(host)) {
-		snprintf(err, errlen, "listen: \"%s\" is not ADDR:PORT", listen);
-		goto fail;
+		snprintf(err, errlen, "%s: \"%s\" is not ADDR:PORT", field, listen);
+		return -EINVAL;
 	}
 	memcpy(host, listen, (size_t)(colon - listen));
 	host[colon - listen] = '\0';
 	port = strtol(colon + 1, &end, 10);
 	if (*end || port < 0 || port > 65535 ||
-	    inet_pton(AF_INET, host[0] ? host : "0.0.0.0", &sin.sin_addr) != 1) {
-		snprintf(err, errlen, "listen: \"%s\" is not IPv4-ADDR:PORT", listen);
-		goto fail;
+	    inet_pton(AF_INET, host[0] ? host : "0.0.0.0", &sin->sin_addr) != 1) {
+		snprintf(err, errlen, "%s: \"%s\" is not IPv4-ADDR:PORT", field, listen);
+		return -EINVAL;
 	}
-	sin.sin_port = htons((uint16_t)port);
-	if (cert && key) {
-		if ((rc = read_pem(&s->cert, cert, err, errlen)) < 0 ||
-		    (rc = read_pem(&s->key, key, err, errlen)) < 0)
-			goto fail;
+	sin->sin_port = htons((uint16_t)port);
+	return 0;
+}
+
+/* A daemon serving on_request: listening on sin, or (sin NULL) fed by
+ * MHD_add_connection; cls is on_request's (&inline_reads on a public worker). */
+static struct MHD_Daemon *daemon_start(struct http_server *s, const struct sockaddr_in *sin,
+				       void *cls, const struct http_limits *limits)
+{
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+			 MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG | MHD_USE_TURBO;
+	struct MHD_OptionItem o[12];
+	int n = 0;
+
+	o[n++] = (struct MHD_OptionItem){MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)on_log, NULL};
+	o[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, NULL};
+	o[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)http_limits_notify,
+					 sin ? NULL : &http_limits_admitted};
+	o[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT,
+					 (intptr_t)http_limits_hard_max(), NULL};
+	o[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT,
+					 (intptr_t)limits->idle_seconds, NULL};
+	if (sin) {
+		o[n++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, (void *)sin};
+		o[n++] = (struct MHD_OptionItem){MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024, NULL};
+	} else {
+		flags |= MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ITC;
+	}
+	if (s->cert && s->key) {
 		flags |= MHD_USE_TLS;
+		o[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, s->cert};
+		o[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, s->key};
 	}
+	o[n] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+	return MHD_start_daemon(flags, 0, sin ? http_limits_accept : NULL, NULL, on_request, cls,
+				MHD_OPTION_ARRAY, o, MHD_OPTION_END);
+}
+
+/* The public worker with the fewest connections, from a turning start. */
+static struct MHD_Daemon *worker_pick(struct http_server *s)
+{
+	static unsigned turn;
+	const union MHD_DaemonInfo *info;
+	unsigned best = ~0u, i, n, k;
+	struct MHD_Daemon *d = s->worker[0];
+
+	turn++;
+	for (k = 0; k < (unsigned)s->workers; k++) {
+		i = (turn + k) % (unsigned)s->workers;
+		info = MHD_get_daemon_info(s->worker[i], MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+		n = info ? info->num_connections : 0;
+		if (n < best) {
+			best = n;
+			d = s->worker[i];
+		}
+	}
+	return d;
+}
+
+/* The public listener's accept thread: the per-address limit (http_limits_admit:
+ * what a daemon's own accept asks http_limits_accept), then the least busy
+ * worker. Ends when http_stop shuts the socket down. */
+static void *accept_main(void *arg)
+{
+	struct http_server *s = arg;
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int fd;
+
+	for (;;) {
+		len = sizeof(ss);
+		fd = accept4(s->listen_fd, (struct sockaddr *)&ss, &len, SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO)
+				continue;
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+			    errno == ENOMEM) {
+				http_limits_log_mhd("accept: out of file descriptors or memory");
+				usleep(20 * 1000);
+				continue;
+			}
+			break; /* shut down (EINVAL), or the socket is gone */
+		}
+		if (http_limits_admit((struct sockaddr *)&ss) < 0) {
+			close(fd);
+			continue;
+		}
+		/* it closes fd when it cannot take it */
+		if (MHD_add_connection(worker_pick(s), fd, (struct sockaddr *)&ss, len) != MHD_YES)
+			http_limits_admit_undo((struct sockaddr *)&ss);
+	}
+	return NULL;
+}
+
+/* The public listener of a split server: its socket, its workers and their
+ * accept thread. 0, or -errno with a message. */
+static int public_start(struct http_server *s, const struct sockaddr_in *sin, const char *where,
+			const struct http_limits *limits, char *err, size_t errlen)
+{
+	struct sockaddr_in bound;
+	socklen_t len = sizeof(bound);
+	int one = 1, rc, i, n = read_threads();
+
+	s->listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (s->listen_fd < 0 ||
+	    setsockopt(s->listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    bind(s->listen_fd, (const struct sockaddr *)sin, sizeof(*sin)) < 0 ||
+	    listen(s->listen_fd, 1024) < 0 ||
+	    getsockname(s->listen_fd, (struct sockaddr *)&bound, &len) < 0) {
+		rc = -errno;
+		snprintf(err, errlen, "cannot listen on %s: %s", where, strerror(-rc));
+		return rc == -EINVAL ? -EADDRINUSE : rc;
+	}
+	s->port = ntohs(bound.sin_port);
+	for (i = 0; i < (n < 1 ? 1 : n) && i < WORKERS_MAX; i++) {
+		s->worker[i] = daemon_start(s, NULL, &inline_reads, limits);
+		if (s->worker[i] == NULL) {
+			snprintf(err, errlen, "cannot start the workers of %s (TLS setup failed?)",
+				 where);
+			return -EADDRINUSE;
+		}
+		s->workers++;
+	}
+	if ((rc = pthread_create(&s->acceptor, NULL, accept_main, s)) != 0) {
+		snprintf(err, errlen, "no accept thread for %s: %s", where, strerror(rc));
+		return -rc;
+	}
+	s->acceptor_running = 1;
+	return 0;
+}
+
+static void server_free(struct http_server *s)
+{
+	int i;
+
+	if (s->acceptor_running) {
+		shutdown(s->listen_fd, SHUT_RDWR);
+		pthread_join(s->acceptor, NULL);
+	}
+	if (s->listen_fd >= 0)
+		close(s->listen_fd);
+	/* reads queued or running end first; any later one runs on the polling thread */
+	pool_stop();
+	if (s->mhd)
+		MHD_stop_daemon(s->mhd);
+	for (i = 0; i < s->workers; i++)
+		MHD_stop_daemon(s->worker[i]);
+	free(s->cert);
+	free(s->key);
+	free(s);
+}
+
+int http_start(struct http_server **out, const char *listen, const char *agent_listen,
+	       const char *cert, const char *key, const struct http_limits *limits,
+	       const char *spool, char *err, size_t errlen)
+{
+	struct http_server *s = xcalloc(1, sizeof(*s));
+	struct sockaddr_in sin, agent_sin;
+	const union MHD_DaemonInfo *info;
+	int rc, n;
+
+	*out = NULL;
+	s->listen_fd = -1;
+	if ((rc = parse_listen("listen", listen, &sin, err, errlen)) < 0 ||
+	    (agent_listen &&
+	     (rc = parse_listen("agent_listen", agent_listen, &agent_sin, err, errlen)) < 0))
+		goto fail;
+	if (cert && key &&
+	    ((rc = read_pem(&s->cert, cert, err, errlen)) < 0 ||
+	     (rc = read_pem(&s->key, key, err, errlen)) < 0))
+		goto fail;
 	if ((rc = http_limits_start(limits)) < 0) {
 		snprintf(err, errlen, "no thread for the connection limits: %s", strerror(-rc));
 		goto fail;
@@ -958,29 +1182,32 @@ int http_start(struct http_server **out, const char *listen, const char *cert, c
 	read_gate = getenv("XENCI_TEST_READ_GATE") ? xstrdup(getenv("XENCI_TEST_READ_GATE")) : NULL;
 	free(spool_dir);
 	spool_dir = spool ? xstrdup(spool) : NULL;
-	s->mhd = MHD_start_daemon(
-	    flags, 0, http_limits_accept, NULL, on_request, NULL, MHD_OPTION_EXTERNAL_LOGGER,
-	    on_log, NULL, MHD_OPTION_SOCK_ADDR, &sin, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
-	    NULL, MHD_OPTION_NOTIFY_CONNECTION, http_limits_notify, NULL,
-	    MHD_OPTION_CONNECTION_LIMIT, http_limits_hard_max(), MHD_OPTION_CONNECTION_TIMEOUT,
-	    limits->idle_seconds, MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
-	    cert && key ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, s->cert,
-	    MHD_OPTION_HTTPS_MEM_KEY, s->key, MHD_OPTION_END);
+	s->mhd = daemon_start(s, agent_listen ? &agent_sin : &sin, NULL, limits);
 	if (s->mhd == NULL) {
-		snprintf(err, errlen, "cannot listen on %s (in use, or TLS setup failed)", listen);
+		snprintf(err, errlen, "cannot listen on %s (in use, or TLS setup failed)",
+			 agent_listen ? agent_listen : listen);
 		rc = -EADDRINUSE;
-		http_limits_stop();
-		goto fail;
+		goto fail_limits;
 	}
 	info = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_BIND_PORT);
-	s->port = info ? info->port : (int)port;
-	s->read_threads = pool_start(read_threads());
+	if (agent_listen) {
+		s->agent_port = info ? info->port : ntohs(agent_sin.sin_port);
+		if ((rc = public_start(s, &sin, listen, limits, err, errlen)) < 0)
+			goto fail_limits;
+	} else {
+		s->port = info ? info->port : ntohs(sin.sin_port);
+	}
+	/* the agents' listener needs few: its reads are the odd public client's */
+	n = read_threads();
+	s->read_threads = pool_start(agent_listen && n > 1 ? 1 : n);
 	*out = s;
 	return 0;
+fail_limits:
+	server_free(s);
+	http_limits_stop();
+	return rc;
 fail:
-	free(s->cert);
-	free(s->key);
-	free(s);
+	server_free(s);
 	return rc;
 }
 
@@ -989,21 +1216,26 @@ int http_port(const struct http_server *s)
 	return s->port;
 }
 
+int http_agent_port(const struct http_server *s)
+{
+	return s->agent_port;
+}
+
 int http_read_threads(const struct http_server *s)
 {
 	return s->read_threads;
+}
+
+int http_workers(const struct http_server *s)
+{
+	return s->workers;
 }
 
 void http_stop(struct http_server *s)
 {
 	if (s == NULL)
 		return;
-	/* reads queued or running end first; any later one runs on the polling thread */
-	pool_stop();
-	MHD_stop_daemon(s->mhd);
+	server_free(s);
 	http_limits_stop();
 	http_limits_log_flush(1);
-	free(s->cert);
-	free(s->key);
-	free(s);
 }

@@ -1,13 +1,17 @@
-/* The HTTP server: libmicrohttpd with one internal polling thread (epoll),
- * suspend/resume for long polls, a route table, bounded bodies, and one error
- * helper so that every error is {"error": "...", "detail": ...}.
+/* The HTTP server: libmicrohttpd (epoll), suspend/resume for long polls, a
+ * route table, bounded bodies, and one error helper so that every error is
+ * {"error": "...", "detail": ...}.
  *
- * Handlers run on the polling thread with ctl.lock held, unless their route is
- * ROUTE_READ: those run on a read pool thread, without ctl.lock, through the
- * thread's own read-only connection to the store (docs/architecture.md). A
- * handler parses, calls one domain function and replies through reply_*(); it
- * returns 0 when it replied or parked the request (req_park), negative for a
- * 500. */
+ * With one listener (listen), handlers run on its polling thread with ctl.lock
+ * held, unless their route is ROUTE_READ: those run on a read pool thread,
+ * without ctl.lock, through the thread's own read-only connection to the store.
+ * With agent_listen too, the agents' listener is served that way, and the public
+ * one (listen) by workers: each a polling thread of its own, fed connections by
+ * an accept thread (the fewest first), on which ROUTE_READ handlers run inline
+ * through the worker's own read-only connection, and the others under ctl.lock
+ * (docs/architecture.md). A handler parses, calls one domain function and
+ * replies through reply_*(); it returns 0 when it replied or parked the request
+ * (req_park), negative for a 500. */
 #ifndef XENCI_HTTP_H
 #define XENCI_HTTP_H
 
@@ -103,20 +107,29 @@ struct http_server;
 const struct route *http_route_find(struct req *r, int *path_known);
 
 struct http_limits;
-/* listen: "ADDR:PORT" (port 0 picks one). cert/key: PEM files, or NULL for HTTP.
+/* listen: "ADDR:PORT" (port 0 picks one). agent_listen: the agents' own
+ * listener, "ADDR:PORT", or NULL for one listener serving everyone (either
+ * listener serves every route; the split keeps the agents' requests off the
+ * threads that run the public reads). cert/key: PEM files, or NULL for HTTP.
  * limits: the connection policy (http-limits.h), copied. spool: the folder in
  * which bodies past BODY_MEM_MAX are kept while they arrive (as unnamed files,
  * gone with their request; copied). Returns 0, or a
  * negative errno with one message in err (errlen bytes): -EINVAL (listen, or an
  * empty PEM file), the errno of opening a PEM file, -EADDRINUSE (the daemon did
  * not start: in use, or TLS setup failed). */
-int http_start(struct http_server **out, const char *listen, const char *cert, const char *key,
-	       const struct http_limits *limits, const char *spool, char *err, size_t errlen);
-/* The bound port. */
+int http_start(struct http_server **out, const char *listen, const char *agent_listen,
+	       const char *cert, const char *key, const struct http_limits *limits,
+	       const char *spool, char *err, size_t errlen);
+/* The bound port of listen, and of agent_listen (0: none). */
 int http_port(const struct http_server *s);
-/* The number of read pool threads serving ROUTE_READ routes (0: they run on the
- * polling thread under ctl.lock, like every other route). */
+int http_agent_port(const struct http_server *s);
+/* The number of read pool threads serving ROUTE_READ routes of the polling
+ * thread's listener (0: they run on it under ctl.lock, like every other route). */
 int http_read_threads(const struct http_server *s);
+/* The number of public workers (0: one listener). XENCI_READ_THREADS sets both
+ * (the read pool then has 1 thread beside the workers); by default one per
+ * processor, 2 to 8. */
+int http_workers(const struct http_server *s);
 /* Stops accepting, lets in-flight requests finish, and frees s. */
 void http_stop(struct http_server *s);
 

@@ -219,6 +219,22 @@ static void tick(long long now)
 	perf_backfill(PERF_BACKFILL_BATCH);
 }
 
+/* DATA/name: the URL of a listener on port (its loopback address), written whole
+ * (a new file renamed over the old). */
+static void write_url(const char *name, int port)
+{
+	char *path = xasprintf("%s/%s", ctl.cfg.data, name), *tmp = xasprintf("%s.tmp", path);
+	FILE *f = fopen(tmp, "w");
+
+	if (f) {
+		fprintf(f, "%s://127.0.0.1:%d\n", ctl.cfg.tls_cert ? "https" : "http", port);
+		if (fclose(f) == 0)
+			rename(tmp, path);
+	}
+	free(path);
+	free(tmp);
+}
+
 static int serve(void)
 {
 	struct http_server *srv = NULL;
@@ -226,8 +242,6 @@ static int serve(void)
 	char msg[512];
 	struct rlimit rl;
 	sigset_t sigs;
-	char *url_file, *tmp;
-	FILE *f;
 	int sig, n, rc = 1;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
@@ -281,24 +295,23 @@ static int serve(void)
 	/* Last: the observers and the sections' settings above are written without
 	 * ctl.lock, so no request may run before they are (the HTTP server's threads
 	 * start here, after them). */
-	if (http_start(&srv, ctl.cfg.listen, ctl.cfg.tls_cert, ctl.cfg.tls_key, ctl.cfg.connections,
-		       ctl.tmp_dir, msg, sizeof(msg)) < 0) {
+	if (http_start(&srv, ctl.cfg.listen, ctl.cfg.agent_listen, ctl.cfg.tls_cert,
+		       ctl.cfg.tls_key, ctl.cfg.connections, ctl.tmp_dir, msg, sizeof(msg)) < 0) {
 		log_warnx("%s", msg);
 		goto out;
 	}
-	url_file = xasprintf("%s/controller.url", ctl.cfg.data);
-	tmp = xasprintf("%s.tmp", url_file);
-	f = fopen(tmp, "w");
-	if (f) {
-		fprintf(f, "%s://127.0.0.1:%d\n", ctl.cfg.tls_cert ? "https" : "http",
-			http_port(srv));
-		if (fclose(f) == 0)
-			rename(tmp, url_file);
-	}
-	free(url_file);
-	free(tmp);
-	log_info("listening on %s (port %d), data in %s", ctl.cfg.listen, http_port(srv),
-		 ctl.cfg.data);
+	/* the agents' first: a waiter for controller.url then finds both */
+	if (ctl.cfg.agent_listen)
+		write_url("controller-agents.url", http_agent_port(srv));
+	write_url("controller.url", http_port(srv));
+	if (ctl.cfg.agent_listen)
+		log_info("listening on %s (port %d, %d workers) and for agents on %s (port %d), "
+			 "data in %s",
+			 ctl.cfg.listen, http_port(srv), http_workers(srv), ctl.cfg.agent_listen,
+			 http_agent_port(srv), ctl.cfg.data);
+	else
+		log_info("listening on %s (port %d), data in %s", ctl.cfg.listen, http_port(srv),
+			 ctl.cfg.data);
 	for (;;) {
 		if (sigwait(&sigs, &sig) != 0)
 			continue;

@@ -39,6 +39,8 @@ static int n_attempts = 100000, n_boards = 1000; /* BENCH_ATTEMPTS, BENCH_CLAIMS
 #define COMMIT "0123456789abcdef0123456789abcdef01234567"
 
 static struct harness_controller ctl;
+/* the agents' side: ctl, or a copy of it for the agents' own listener (reads part) */
+static struct harness_controller agents;
 static char tokens[AGENTS][128];
 
 static long rss_kb(pid_t pid)
@@ -321,7 +323,7 @@ static void bench_heartbeats(const char *agent_tok, long long id, enum hb_load l
 	} else if (load_kind == HB_SERIES) {
 		series = series_start();
 	}
-	harness_http(&ctl, agent_tok, &h);
+	harness_http(&agents, agent_tok, &h);
 	snprintf(path, sizeof(path), "/api/v1/attempts/%lld/heartbeat", id);
 	end = harness_now_ms() + (load_kind == HB_SERIES ? 600000 : 10000);
 	while (harness_now_ms() < end && n < (int)(sizeof(lat) / sizeof(lat[0]))) {
@@ -371,12 +373,12 @@ static long long running_attempt(char *tok, size_t toklen, const char *commit)
 		 commit);
 
 	if (harness_token(&ctl, "agent", "hb", tok, toklen) < 0 ||
-	    harness_call(&ctl, tok, "PUT", "/api/v1/agents/hb/boards",
+	    harness_call(&agents, tok, "PUT", "/api/v1/agents/hb/boards",
 			 "{\"protocol\": 1, \"boards\": [{\"name\": \"hb-0\", \"arch\":"
 			 " \"x86_64\", \"class\": \"q35\"}]}",
 			 NULL) != 200 ||
 	    harness_call(&ctl, ctl.admin_token, "POST", "/api/v1/flights", body, NULL) != 201 ||
-	    harness_call(&ctl, tok, "POST", "/api/v1/agents/hb/claim",
+	    harness_call(&agents, tok, "POST", "/api/v1/agents/hb/claim",
 			 "{\"boards\": [\"hb-0\"], \"wait_ms\": 0}", &j) != 200)
 		return -1;
 	id = jint(json_object_get(j, "attempt"), "id", -1);
@@ -561,11 +563,16 @@ static int bench_reads(void)
 	harness_shout(ctl.dir, head, sizeof(head), "git -C bench-git rev-parse HEAD");
 	snprintf(trees, sizeof(trees),
 		 "trees:\n  bench:\n    source: %s/bench-git\n    interval: 3600\n"
-		 "    branches:\n      - name: master\n        jobs: [fake-smoke]\n",
-		 ctl.dir);
+		 "    branches:\n      - name: master\n        jobs: [fake-smoke]\n%s",
+		 ctl.dir, getenv("BENCH_ONE_LISTENER") ? "" : "agent_listen: 127.0.0.1:0\n");
 	ctl.extra_config = trees;
 	if (harness_controller_start(&ctl) < 0)
 		return -1;
+	agents = ctl;
+	if (ctl.agent_url[0])
+		snprintf(agents.url, sizeof(agents.url), "%s", ctl.agent_url);
+	printf("listeners: %s\n", ctl.agent_url[0] ? "public (workers) and the agents' own"
+						   : "one (the read pool)");
 	if (fill_attempts() < 0 || declare_labs() < 0) {
 		harness_controller_stop(&ctl);
 		return -1;
@@ -588,7 +595,9 @@ static int bench_reads(void)
 /* BENCH_PART=reads|claims (both by default); BENCH_ATTEMPTS=N[,N...] the stores of the
  * reads part (100000,1000000 by default); BENCH_READS=list,flights,overview,branch,
  * flight,attempt the reads (all by default); BENCH_SECONDS each wrk run (10);
- * BENCH_NO_HEARTBEAT=1 skips the heartbeats; BENCH_CLAIMS=N parked claims. */
+ * BENCH_NO_HEARTBEAT=1 skips the heartbeats; BENCH_CLAIMS=N parked claims;
+ * BENCH_ONE_LISTENER=1 runs the reads part without agent_listen (one listener,
+ * the read pool) to compare. */
 int main(void)
 {
 	const char *part = getenv("BENCH_PART"), *sizes = getenv("BENCH_ATTEMPTS");

@@ -197,12 +197,14 @@ int harness_controller_init(struct harness_controller *c)
 	return 0;
 }
 
-static int read_url(struct harness_controller *c)
+/* The first line of DATA/name into url (size bytes); -1 when there is none. */
+static int read_url_file(const struct harness_controller *c, const char *name, char *url,
+			 size_t size)
 {
 	char path[400], line[128];
 	FILE *f;
 
-	snprintf(path, sizeof(path), "%s/controller.url", c->data);
+	snprintf(path, sizeof(path), "%s/%s", c->data, name);
 	f = fopen(path, "r");
 	if (f == NULL)
 		return -1;
@@ -212,8 +214,19 @@ static int read_url(struct harness_controller *c)
 	}
 	fclose(f);
 	line[strcspn(line, "\n")] = '\0';
-	snprintf(c->url, sizeof(c->url), "%s", line);
-	c->port = atoi(strrchr(line, ':') ? strrchr(line, ':') + 1 : "0");
+	snprintf(url, size, "%s", line);
+	return 0;
+}
+
+/* controller.url, then controller-agents.url (written before it, when the
+ * controller has an agents' listener). */
+static int read_url(struct harness_controller *c)
+{
+	if (read_url_file(c, "controller.url", c->url, sizeof(c->url)) < 0)
+		return -1;
+	c->port = atoi(strrchr(c->url, ':') ? strrchr(c->url, ':') + 1 : "0");
+	if (read_url_file(c, "controller-agents.url", c->agent_url, sizeof(c->agent_url)) < 0)
+		c->agent_url[0] = '\0';
 	return 0;
 }
 
@@ -253,7 +266,13 @@ int harness_controller_start(struct harness_controller *c)
 		fprintf(f, "tls: {cert: %s, key: %s}\n", c->tls_cert, c->tls_key);
 	fprintf(f, "listen: 127.0.0.1:0\ndata: %s\njobs_dir: %s\n%s", c->data, c->jobs,
 		c->extra_config ? c->extra_config : "");
+	/* the whole suite again on the public listener's workers (tests/README.md) */
+	if (getenv("XENCI_TEST_AGENT_LISTEN") && *getenv("XENCI_TEST_AGENT_LISTEN") &&
+	    !(c->extra_config && strstr(c->extra_config, "agent_listen:")))
+		fprintf(f, "agent_listen: 127.0.0.1:0\n");
 	fclose(f);
+	snprintf(url_file, sizeof(url_file), "%s/controller-agents.url", c->data);
+	unlink(url_file);
 	snprintf(url_file, sizeof(url_file), "%s/controller.url", c->data);
 	unlink(url_file);
 	c->pid = fork();

@@ -48,6 +48,8 @@ struct harness_controller {
 	pid_t pid;
 	int port;
 	char url[128]; /* "http://127.0.0.1:PORT" */
+	/* With agent_listen in extra_config: the agents' listener (else ""). */
+	char agent_url[128];
 	char admin_token[128];
 	int inited;
 };

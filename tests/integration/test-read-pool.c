@@ -1,7 +1,9 @@
 /* The read pool (docs/architecture.md): reads run on threads of their own,
  * each through its own read-only connection, beside the agents' writes on the
  * polling thread. Against a real controller, without the reply cache (every read
- * reaches the pool):
+ * reaches the pool), with one listener and again with the agents' own
+ * (agent_listen: the agents' requests there, the reads on the public listener's
+ * workers, inline):
  *  - reads of every ROUTE_READ route and an agent's claim, heartbeats, log chunks
  *    and result at once: every reply right, each reader sees the attempt's log
  *    grow and never shrink (a snapshot per read), and the result read back at once
@@ -28,6 +30,8 @@
 #define CHUNKS	150
 
 static struct harness_controller ctl;
+/* where the agent's requests go: ctl, or a copy of it for the agents' listener */
+static struct harness_controller agents;
 static char agent_tok[128], gate[400];
 
 static const char job_fake[] = "name: fake-smoke\n"
@@ -43,17 +47,20 @@ static long long claim(const char *board)
 	long long id;
 
 	snprintf(body, sizeof(body), "{\"boards\": [\"%s\"], \"wait_ms\": 0}", board);
-	st = harness_call(&ctl, agent_tok, "POST", "/api/v1/agents/lab-a/claim", body, &j);
+	st = harness_call(&agents, agent_tok, "POST", "/api/v1/agents/lab-a/claim", body, &j);
 	id = st == 200 ? jint(json_object_get(j, "attempt"), "id", 0) : -st;
 	json_decref(j);
 	return id;
 }
 
-static int setup(void **state)
+/* split: with an agents' listener, which the agent's requests then use. */
+static int setup(int split)
 {
-	(void)state;
 	if (harness_controller_init(&ctl) < 0)
 		return -1;
+	ctl.extra_config = split ? "agent_listen: 127.0.0.1:0\n" : NULL;
+	if (!split) /* one listener, even when the suite runs with two */
+		unsetenv("XENCI_TEST_AGENT_LISTEN");
 	/* every read reaches the pool, none is answered from the cache */
 	setenv("XENCI_NO_CACHE", "1", 1);
 	snprintf(gate, sizeof(gate), "%s/read-gate", ctl.dir);
@@ -62,13 +69,31 @@ static int setup(void **state)
 	if (harness_controller_start(&ctl) < 0 ||
 	    harness_token(&ctl, "agent", "lab-a", agent_tok, sizeof(agent_tok)) < 0)
 		return -1;
-	if (harness_call(&ctl, agent_tok, "PUT", "/api/v1/agents/lab-a/boards",
+	agents = ctl;
+	if (split) {
+		if (!ctl.agent_url[0] || !strcmp(ctl.agent_url, ctl.url))
+			return -1;
+		snprintf(agents.url, sizeof(agents.url), "%s", ctl.agent_url);
+	}
+	if (harness_call(&agents, agent_tok, "PUT", "/api/v1/agents/lab-a/boards",
 			 "{\"protocol\": 1, \"boards\": [{\"name\": \"qx\", \"arch\": \"x86_64\","
 			 " \"class\": \"q35\"}, {\"name\": \"qy\", \"arch\": \"x86_64\","
 			 " \"class\": \"q35\"}]}",
 			 NULL) != 200)
 		return -1;
 	return 0;
+}
+
+static int setup_one(void **state)
+{
+	(void)state;
+	return setup(0);
+}
+
+static int setup_split(void **state)
+{
+	(void)state;
+	return setup(1);
 }
 
 static int teardown(void **state)
@@ -164,10 +189,10 @@ static void test_reads_beside_writes(void **state)
 
 		snprintf(path, sizeof(path), "/api/v1/attempts/%lld/heartbeat", id);
 		assert_int_equal(
-		    harness_call(&ctl, agent_tok, "POST", path, "{\"stage\": \"hello\"}", NULL),
+		    harness_call(&agents, agent_tok, "POST", path, "{\"stage\": \"hello\"}", NULL),
 		    200);
 		snprintf(path, sizeof(path), "/api/v1/attempts/%lld/log?offset=%lld", id, off);
-		assert_int_equal(harness_call_bytes(&ctl, agent_tok, "PUT", path,
+		assert_int_equal(harness_call_bytes(&agents, agent_tok, "PUT", path,
 						    "application/octet-stream", chunk, (size_t)n,
 						    NULL, NULL),
 				 200);
@@ -178,8 +203,8 @@ static void test_reads_beside_writes(void **state)
 		 "{\"verdict\": \"pass\", \"stages\": [{\"name\": \"hello\", \"result\": \"pass\","
 		 " \"seconds\": 0.5}], \"log_length\": %lld}",
 		 off);
-	assert_int_equal(harness_call(&ctl, agent_tok, "POST", path, body, NULL), 200);
-	/* read back at once, through the pool */
+	assert_int_equal(harness_call(&agents, agent_tok, "POST", path, body, NULL), 200);
+	/* read back at once, through the pool (or a public worker) */
 	snprintf(path, sizeof(path), "/api/v1/attempts/%lld", id);
 	assert_int_equal(harness_call(&ctl, NULL, "GET", path, NULL, &j), 200);
 	assert_string_equal(jstr(j, "state", ""), "pass");
@@ -196,6 +221,8 @@ static void test_reads_beside_writes(void **state)
 	}
 	print_message("%d reads beside %d heartbeats and log chunks\n", reads, CHUNKS);
 	assert_true(reads > 0);
+	/* a write where reads ran (a public worker writes through the writer) */
+	assert_true(harness_flight(&ctl, "0123456789abcdef0123456789abcdef01234567") > 0);
 	/* no read route tried to write */
 	harness_sh(ctl.dir, "! grep -q 'write through a read' '%s'", ctl.log);
 }
@@ -243,7 +270,7 @@ static void test_slow_reader(void **state)
 	}
 	/* While they are held, the agent is answered (a copy of the controller's
 	 * handle with a bound, read by the held threads meanwhile). */
-	agent = ctl;
+	agent = agents;
 	agent.http_timeout_ms = 20000;
 	snprintf(path, sizeof(path), "/api/v1/attempts/%lld/heartbeat", id);
 	hb = harness_call(&agent, agent_tok, "POST", path, "{\"stage\": \"hello\"}", &j);
@@ -273,5 +300,8 @@ int main(void)
 	    cmocka_unit_test(test_slow_reader),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	int failed = cmocka_run_group_tests_name("one listener", tests, setup_one, teardown);
+
+	return failed + cmocka_run_group_tests_name("the agents' own listener", tests, setup_split,
+						    teardown);
 }
