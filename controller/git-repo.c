@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -125,6 +126,14 @@ static void repo_lock(struct gitrepo *r)
 	pthread_mutex_lock(&r->lock);
 }
 
+/* Fetches under way (each holds its repository's lock for its whole download). */
+static atomic_int fetching;
+
+int gitrepo_fetching(void)
+{
+	return atomic_load(&fetching);
+}
+
 int gitrepo_fetch(struct gitrepo *r, char *err, size_t errlen)
 {
 	char *spec[] = {"+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"};
@@ -137,6 +146,7 @@ int gitrepo_fetch(struct gitrepo *r, char *err, size_t errlen)
 	if (r->url == NULL)
 		return 0;
 	git_fetch_options_init(&opts, GIT_FETCH_OPTIONS_VERSION);
+	atomic_fetch_add(&fetching, 1);
 	repo_lock(r);
 	opts.prune = GIT_FETCH_PRUNE;
 	opts.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_ALL;
@@ -153,6 +163,7 @@ int gitrepo_fetch(struct gitrepo *r, char *err, size_t errlen)
 		errmsg_set(err, errlen, "fetching %s: %s", r->url, gitrepo_errmsg());
 	git_remote_free(remote);
 	pthread_mutex_unlock(&r->lock);
+	atomic_fetch_sub(&fetching, 1);
 	return rc < 0 ? gerr(rc) : 0;
 }
 

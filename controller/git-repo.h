@@ -59,6 +59,11 @@ int gitrepo_open_mirror(struct gitrepo **out, const char *url, const char *dir, 
 /* Updates a mirror's branches from its URL (force, pruning deleted branches).
  * A no-op for a local tree. */
 int gitrepo_fetch(struct gitrepo *r, char *err, size_t errlen);
+/* How many fetches are under way in the process (any repository): each holds
+ * its repository's lock for its whole download, so a read that may need it is
+ * better run where waiting holds no one else (http.c's public workers hand their
+ * reads to the read pool meanwhile). */
+int gitrepo_fetching(void);
 
 /* Closes the repository and frees r; r may be NULL. No call on r may be under
  * way. */

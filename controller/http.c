@@ -13,12 +13,14 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <unistd.h>
 
 #include "clock.h"
 #include "ctl.h"
 #include "db.h"
 #include "fs.h"
+#include "git-repo.h"
 #include "http-limits.h"
 #include "json-util.h"
 #include "log.h"
@@ -33,10 +35,13 @@
 struct http_server {
 	struct MHD_Daemon *mhd; /* the only listener, or the agents' */
 	struct MHD_Daemon *worker[WORKERS_MAX];
+	/* each worker's connections: counted when handed over, until closed */
+	atomic_int conns[WORKERS_MAX];
 	int workers;
 	int listen_fd; /* the public listener's socket (-1: none) */
 	pthread_t acceptor;
 	int acceptor_running;
+	atomic_int stopping; /* the accept thread's socket is being shut down */
 	int port, agent_port;
 	char *cert, *key;
 	int read_threads;
@@ -917,7 +922,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	if (r->replied)
 		return MHD_YES;
 	if (r->route->flags & ROUTE_READ) {
-		if (cls == &inline_reads)
+		/* a fetch holds a repository for its whole download: a read that
+		 * waits for it there holds a thread, better the pool's than a
+		 * worker's and its connections */
+		if (cls == &inline_reads && !gitrepo_fetching())
 			run_inline(r);
 		else
 			run_read(r);
@@ -1005,10 +1013,22 @@ static int parse_listen(const char *field, const char *listen, struct sockaddr_i
 	return 0;
 }
 
-/* A daemon serving on_request: listening on sin, or (sin NULL) fed by
- * MHD_add_connection; cls is on_request's (&inline_reads on a public worker). */
+/* A public worker's NOTIFY_CONNECTION (cls: its count of connections, which the
+ * accept thread raised when it handed the connection over). */
+static void worker_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
+			  enum MHD_ConnectionNotificationCode code)
+{
+	http_limits_notify(&http_limits_admitted, conn, socket_context, code);
+	if (code == MHD_CONNECTION_NOTIFY_CLOSED)
+		atomic_fetch_sub((atomic_int *)cls, 1);
+}
+
+/* A daemon serving on_request: listening on sin, or (sin NULL) a public worker
+ * fed by MHD_add_connection, whose connections conns counts; cls is on_request's
+ * (&inline_reads on a public worker). */
 static struct MHD_Daemon *daemon_start(struct http_server *s, const struct sockaddr_in *sin,
-				       void *cls, const struct http_limits *limits)
+				       atomic_int *conns, void *cls,
+				       const struct http_limits *limits)
 {
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
 			 MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG | MHD_USE_TURBO;
@@ -1017,10 +1037,15 @@ static struct MHD_Daemon *daemon_start(struct http_server *s, const struct socka
 
 	o[n++] = (struct MHD_OptionItem){MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)on_log, NULL};
 	o[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, NULL};
-	o[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)http_limits_notify,
-					 sin ? NULL : &http_limits_admitted};
+	o[n++] = sin ? (struct MHD_OptionItem){MHD_OPTION_NOTIFY_CONNECTION,
+					       (intptr_t)http_limits_notify, NULL}
+		     : (struct MHD_OptionItem){MHD_OPTION_NOTIFY_CONNECTION,
+					       (intptr_t)worker_notify, conns};
+	/* A worker's, above what the accept thread lets in (libmicrohttpd 0.9.75
+	 * leaves a mutex locked when a connection handed over meets its limit,
+	 * and the worker stops for good). */
 	o[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT,
-					 (intptr_t)http_limits_hard_max(), NULL};
+					 (intptr_t)http_limits_hard_max() + (sin ? 0 : 64), NULL};
 	o[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT,
 					 (intptr_t)limits->idle_seconds, NULL};
 	if (sin) {
@@ -1039,28 +1064,39 @@ static struct MHD_Daemon *daemon_start(struct http_server *s, const struct socka
 				MHD_OPTION_ARRAY, o, MHD_OPTION_END);
 }
 
-/* The public worker with the fewest connections, from a turning start. */
-static struct MHD_Daemon *worker_pick(struct http_server *s)
+/* The public worker with the fewest connections (its count raised for the
+ * one handed over), from a turning start. Its own counts, not libmicrohttpd's:
+ * a connection handed over is counted by its daemon only once its thread takes
+ * it, and four connections arriving at once would all go to one worker. */
+static int worker_pick(struct http_server *s)
 {
-	static unsigned turn;
-	const union MHD_DaemonInfo *info;
-	unsigned best = ~0u, i, n, k;
-	struct MHD_Daemon *d = s->worker[0];
+	static unsigned turn; /* the accept thread's */
+	int best = -1, i, n, k, min = 0;
 
 	turn++;
-	for (k = 0; k < (unsigned)s->workers; k++) {
-		i = (turn + k) % (unsigned)s->workers;
-		info = MHD_get_daemon_info(s->worker[i], MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
-		n = info ? info->num_connections : 0;
-		if (n < best) {
-			best = n;
-			d = s->worker[i];
+	for (k = 0; k < s->workers; k++) {
+		i = (int)((turn + (unsigned)k) % (unsigned)s->workers);
+		n = atomic_load(&s->conns[i]);
+		if (best < 0 || n < min) {
+			best = i;
+			min = n;
 		}
 	}
-	return d;
+	atomic_fetch_add(&s->conns[best], 1);
+	return best;
 }
 
-/* The public listener's accept thread: the per-address limit (http_limits_admit:
+/* The connections of every worker. */
+static int workers_total(struct http_server *s)
+{
+	int i, n = 0;
+
+	for (i = 0; i < s->workers; i++)
+		n += atomic_load(&s->conns[i]);
+	return n;
+}
+
+/* The public listener's accept thread: the hard limit and the per-address limit (http_limits_admit:
  * what a daemon's own accept asks http_limits_accept), then the least busy
  * worker. Ends when http_stop shuts the socket down. */
 static void *accept_main(void *arg)
@@ -1068,29 +1104,43 @@ static void *accept_main(void *arg)
 	struct http_server *s = arg;
 	struct sockaddr_storage ss;
 	socklen_t len;
-	int fd;
+	int fd, i;
 
 	for (;;) {
 		len = sizeof(ss);
 		fd = accept4(s->listen_fd, (struct sockaddr *)&ss, &len, SOCK_CLOEXEC);
 		if (fd < 0) {
-			if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO)
+			char msg[128];
+
+			if (atomic_load(&s->stopping))
+				break;
+			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
-			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
-			    errno == ENOMEM) {
-				http_limits_log_mhd("accept: out of file descriptors or memory");
-				usleep(20 * 1000);
-				continue;
-			}
-			break; /* shut down (EINVAL), or the socket is gone */
+			/* out of descriptors or memory, or a network error accept(2)
+			 * passes on: logged (a few a minute), and the listener goes on */
+			snprintf(msg, sizeof(msg), "accept on the public listener: %s",
+				 strerror(errno));
+			http_limits_log_mhd(msg);
+			usleep(20 * 1000);
+			continue;
+		}
+		if (workers_total(s) >= (int)http_limits_hard_max()) {
+			/* what a daemon's own accept does at its limit */
+			http_limits_log_mhd("Server reached connection limit. Closing inbound "
+					    "connection.");
+			close(fd);
+			continue;
 		}
 		if (http_limits_admit((struct sockaddr *)&ss) < 0) {
 			close(fd);
 			continue;
 		}
 		/* it closes fd when it cannot take it */
-		if (MHD_add_connection(worker_pick(s), fd, (struct sockaddr *)&ss, len) != MHD_YES)
+		i = worker_pick(s);
+		if (MHD_add_connection(s->worker[i], fd, (struct sockaddr *)&ss, len) != MHD_YES) {
+			atomic_fetch_sub(&s->conns[i], 1);
 			http_limits_admit_undo((struct sockaddr *)&ss);
+		}
 	}
 	return NULL;
 }
@@ -1116,7 +1166,7 @@ static int public_start(struct http_server *s, const struct sockaddr_in *sin, co
 	}
 	s->port = ntohs(bound.sin_port);
 	for (i = 0; i < (n < 1 ? 1 : n) && i < WORKERS_MAX; i++) {
-		s->worker[i] = daemon_start(s, NULL, &inline_reads, limits);
+		s->worker[i] = daemon_start(s, NULL, &s->conns[i], &inline_reads, limits);
 		if (s->worker[i] == NULL) {
 			snprintf(err, errlen, "cannot start the workers of %s (TLS setup failed?)",
 				 where);
@@ -1137,6 +1187,7 @@ static void server_free(struct http_server *s)
 	int i;
 
 	if (s->acceptor_running) {
+		atomic_store(&s->stopping, 1);
 		shutdown(s->listen_fd, SHUT_RDWR);
 		pthread_join(s->acceptor, NULL);
 	}
@@ -1182,7 +1233,7 @@ int http_start(struct http_server **out, const char *listen, const char *agent_l
 	read_gate = getenv("XENCI_TEST_READ_GATE") ? xstrdup(getenv("XENCI_TEST_READ_GATE")) : NULL;
 	free(spool_dir);
 	spool_dir = spool ? xstrdup(spool) : NULL;
-	s->mhd = daemon_start(s, agent_listen ? &agent_sin : &sin, NULL, limits);
+	s->mhd = daemon_start(s, agent_listen ? &agent_sin : &sin, NULL, NULL, limits);
 	if (s->mhd == NULL) {
 		snprintf(err, errlen, "cannot listen on %s (in use, or TLS setup failed)",
 			 agent_listen ? agent_listen : listen);
@@ -1197,9 +1248,10 @@ int http_start(struct http_server **out, const char *listen, const char *agent_l
 	} else {
 		s->port = info ? info->port : ntohs(sin.sin_port);
 	}
-	/* the agents' listener needs few: its reads are the odd public client's */
+	/* with agent_listen, the pool serves the agents' listener's reads and the
+	 * workers' while a fetch is under way */
 	n = read_threads();
-	s->read_threads = pool_start(agent_listen && n > 1 ? 1 : n);
+	s->read_threads = pool_start(n);
 	*out = s;
 	return 0;
 fail_limits:

@@ -126,9 +126,9 @@ int http_agent_port(const struct http_server *s);
 /* The number of read pool threads serving ROUTE_READ routes of the polling
  * thread's listener (0: they run on it under ctl.lock, like every other route). */
 int http_read_threads(const struct http_server *s);
-/* The number of public workers (0: one listener). XENCI_READ_THREADS sets both
- * (the read pool then has 1 thread beside the workers); by default one per
- * processor, 2 to 8. */
+/* The number of public workers (0: one listener). XENCI_READ_THREADS sets how
+ * many workers and how many read pool threads (0: one worker, and no pool: the
+ * pool's reads run under ctl.lock); by default one per processor, 2 to 8. */
 int http_workers(const struct http_server *s);
 /* Stops accepting, lets in-flight requests finish, and frees s. */
 void http_stop(struct http_server *s);

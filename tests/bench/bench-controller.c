@@ -564,15 +564,18 @@ static int bench_reads(void)
 	snprintf(trees, sizeof(trees),
 		 "trees:\n  bench:\n    source: %s/bench-git\n    interval: 3600\n"
 		 "    branches:\n      - name: master\n        jobs: [fake-smoke]\n%s",
-		 ctl.dir, getenv("BENCH_ONE_LISTENER") ? "" : "agent_listen: 127.0.0.1:0\n");
+		 ctl.dir,
+		 getenv("BENCH_ONE_LISTENER") && *getenv("BENCH_ONE_LISTENER")
+		     ? ""
+		     : "agent_listen: 127.0.0.1:0\n");
 	ctl.extra_config = trees;
 	if (harness_controller_start(&ctl) < 0)
 		return -1;
 	agents = ctl;
 	if (ctl.agent_url[0])
 		snprintf(agents.url, sizeof(agents.url), "%s", ctl.agent_url);
-	printf("listeners: %s\n", ctl.agent_url[0] ? "public (workers) and the agents' own"
-						   : "one (the read pool)");
+	printf("listeners: %s\n",
+	       ctl.agent_url[0] ? "public (workers) and the agents' own" : "one (the read pool)");
 	if (fill_attempts() < 0 || declare_labs() < 0) {
 		harness_controller_stop(&ctl);
 		return -1;

@@ -59,6 +59,23 @@ static int setup_defaults(void **state)
 	return harness_controller_start(&ctl) < 0 ? -1 : 0;
 }
 
+/* The agents' own listener, one public worker whose hard limit is 17
+ * (max 1, and its reserve of max / 8 + 16). */
+static int setup_workers(void **state)
+{
+	int rc;
+
+	(void)state;
+	if (harness_controller_init(&ctl) < 0)
+		return -1;
+	ctl.extra_config = "agent_listen: 127.0.0.1:0\n"
+			   "connections: {max: 1, per_address: 40, idle_seconds: 30}\n";
+	setenv("XENCI_READ_THREADS", "1", 1);
+	rc = harness_controller_start(&ctl);
+	unsetenv("XENCI_READ_THREADS");
+	return rc < 0 || !ctl.agent_url[0] ? -1 : 0;
+}
+
 static int teardown(void **state)
 {
 	(void)state;
@@ -338,6 +355,38 @@ static void test_full(void **state)
 		close(fds[i]);
 }
 
+/* More connections at once than a public worker may hold: those past the hard
+ * limit are closed as they come (the accept thread's own limit; libmicrohttpd
+ * 0.9.75 stops a worker for good when a connection handed over meets the
+ * worker's), and once they are gone both listeners serve again, and the
+ * controller stops cleanly (teardown). */
+static void test_worker_flood(void **state)
+{
+	int fds[30], i, n, st = -1, agent_port = atoi(strrchr(ctl.agent_url, ':') + 1);
+
+	(void)state;
+	for (i = 0; i < 30; i++) {
+		fds[i] = harness_connect(ctl.port, "127.0.0.1");
+		assert_true(fds[i] >= 0);
+	}
+	usleep(300 * 1000);
+	for (i = 0; i < 30; i++)
+		close(fds[i]);
+	for (n = 0; n < 100 && st != 200; n++) {
+		int fd = harness_connect(ctl.port, "127.0.0.2");
+
+		st = get_on(fd, "/api/v1/version", NULL);
+		close(fd);
+		if (st != 200)
+			usleep(100 * 1000); /* the server has yet to see the closes */
+	}
+	assert_int_equal(st, 200);
+	i = harness_connect(agent_port, "127.0.0.3");
+	assert_int_equal(get_on(i, "/api/v1/version", NULL), 200);
+	close(i);
+	assert_true(log_lines("connection limit") >= 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -346,6 +395,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_slow_head, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_full, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_stalled_uploads, setup_defaults, teardown),
+	    cmocka_unit_test_setup_teardown(test_worker_flood, setup_workers, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
