@@ -1071,13 +1071,15 @@ static struct MHD_Daemon *daemon_start(struct http_server *s, const struct socka
 static int worker_pick(struct http_server *s)
 {
 	static unsigned turn; /* the accept thread's */
-	int best = -1, i, n, k, min = 0;
+	int best, i, n, k, min;
 
 	turn++;
-	for (k = 0; k < s->workers; k++) {
+	best = (int)(turn % (unsigned)s->workers); /* public_start makes at least one */
+	min = atomic_load(&s->conns[best]);
+	for (k = 1; k < s->workers; k++) {
 		i = (int)((turn + (unsigned)k) % (unsigned)s->workers);
 		n = atomic_load(&s->conns[i]);
-		if (best < 0 || n < min) {
+		if (n < min) {
 			best = i;
 			min = n;
 		}
